@@ -1,0 +1,23 @@
+// Package vm is the Iridium register machine: 32 int32 registers, 32 float64
+// registers, a byte heap, an int32 stack with call frames, and a read-only
+// data section.
+//
+// Every instruction is four bytes:
+//
+//	byte:   0        1        2        3
+//	      +--------+--------+--------+--------+
+//	      | opcode |   a    |   b    |   c    |   register forms ($a $b $c)
+//	      | opcode |   a    |     imm16       |   LOAD, LUI, LOADF64
+//	      | opcode |     addr24 / imm24       |   DJMPE, CALL, CLOOP, PRTS ...
+//	      +--------+--------+--------+--------+
+//
+// imm16 and addr24/imm24 are big-endian and unsigned. Unused bytes are zero.
+//
+// Code reaches the VM only as a verified Program (see Verify): opcodes are
+// known, register bytes are below 32 and direct jump targets are in range.
+// The dispatch loop relies on that and re-checks only what depends on values
+// computed at run time (register jumps, heap and stack bounds, division).
+//
+// The package knows nothing of text: the assembler and the disassembler live
+// in package assembler and read the same opcode table (Info).
+package vm

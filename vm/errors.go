@@ -1,0 +1,49 @@
+package vm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every fault the VM reports wraps exactly one of them, so
+// callers test with errors.Is.
+var (
+	// Loading and verification.
+	ErrBadHeader     = errors.New("bad bytecode header")
+	ErrBadVersion    = errors.New("unsupported bytecode version")
+	ErrTruncated     = errors.New("truncated bytecode")
+	ErrCodeLength    = errors.New("code length is not a multiple of 4")
+	ErrUnknownOpcode = errors.New("unknown opcode")
+	ErrBadRegister   = errors.New("register operand out of range")
+	ErrBadOperand    = errors.New("unused operand byte is not zero")
+	ErrBadTarget     = errors.New("jump target outside the code or not a multiple of 4")
+
+	// Execution.
+	ErrIllegalOpcode   = errors.New("illegal instruction")
+	ErrDivideByZero    = errors.New("division by zero")
+	ErrBadJump         = errors.New("jump to an address outside the code or not a multiple of 4")
+	ErrHeapAccess      = errors.New("heap access out of range")
+	ErrBadAlloc        = errors.New("allocation of a negative size or past the heap limit")
+	ErrStackOverflow   = errors.New("stack overflow")
+	ErrStackUnderflow  = errors.New("pop below the current call frame")
+	ErrNoFrame         = errors.New("return with no call frame")
+	ErrBadString       = errors.New("string offset outside the read-only data or not NUL-terminated")
+	ErrInterrupted     = errors.New("interrupted")
+	ErrBudgetExhausted = errors.New("instruction budget exhausted")
+)
+
+// Fault is an error tied to one instruction: a verification failure or a
+// run-time fault. PC is the byte offset of the instruction in the code.
+type Fault struct {
+	PC  int
+	Op  Opcode
+	Err error // one of the sentinels above
+}
+
+func (f *Fault) Error() string {
+	return fmt.Sprintf("%v at pc %d (%v)", f.Err, f.PC, f.Op)
+}
+
+func (f *Fault) Unwrap() error { return f.Err }
+
+func fault(pc int, op Opcode, err error) *Fault { return &Fault{PC: pc, Op: op, Err: err} }

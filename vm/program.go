@@ -1,0 +1,147 @@
+package vm
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Bytecode file layout (SPEC.md section 4).
+const (
+	HeaderSize    = 64
+	FormatVersion = 1
+	// roLenSize is the uint32 little-endian length of the read-only
+	// section that follows the header.
+	roLenSize = 4
+)
+
+// Magic starts every bytecode file.
+var Magic = [4]byte{0x45, 0x50, 0x49, 0x45} // "EPIE"
+
+// Program is a unit of code: read-only data plus instructions. Code
+// addresses and PRTS offsets are relative to the two slices.
+type Program struct {
+	ROData []byte
+	Code   []byte
+}
+
+// IsBytecode reports whether b starts with the bytecode magic. A file that
+// does not is assembly source.
+func IsBytecode(b []byte) bool {
+	return len(b) >= len(Magic) && bytes.Equal(b[:len(Magic)], Magic[:])
+}
+
+// MarshalBinary writes the bytecode file for p.
+func (p *Program) MarshalBinary() ([]byte, error) {
+	if uint64(len(p.ROData)) > 1<<32-1 {
+		return nil, fmt.Errorf("read-only section of %d bytes is too large", len(p.ROData))
+	}
+	out := make([]byte, HeaderSize+roLenSize, HeaderSize+roLenSize+len(p.ROData)+len(p.Code))
+	copy(out, Magic[:])
+	out[len(Magic)] = FormatVersion
+	le.PutUint32(out[HeaderSize:], uint32(len(p.ROData)))
+	out = append(out, p.ROData...)
+	out = append(out, p.Code...)
+	return out, nil
+}
+
+// ParseBytecode reads a bytecode file and verifies its code. The returned
+// program does not alias b.
+func ParseBytecode(b []byte) (*Program, error) {
+	if len(b) < HeaderSize {
+		return nil, fmt.Errorf("%w: file of %d bytes is shorter than the %d-byte header", ErrTruncated, len(b), HeaderSize)
+	}
+	if !IsBytecode(b) {
+		return nil, fmt.Errorf("%w: no EPIE magic", ErrBadHeader)
+	}
+	if v := b[len(Magic)]; v != FormatVersion {
+		return nil, fmt.Errorf("%w: version %d, want %d", ErrBadVersion, v, FormatVersion)
+	}
+	for i := len(Magic) + 1; i < HeaderSize; i++ {
+		if b[i] != 0 {
+			return nil, fmt.Errorf("%w: reserved header byte %d is %#x, want 0", ErrBadHeader, i, b[i])
+		}
+	}
+	rest := b[HeaderSize:]
+	if len(rest) < roLenSize {
+		return nil, fmt.Errorf("%w: no read-only section length", ErrTruncated)
+	}
+	roLen := uint64(le.Uint32(rest))
+	rest = rest[roLenSize:]
+	if roLen > uint64(len(rest)) {
+		return nil, fmt.Errorf("%w: read-only section says %d bytes, %d remain", ErrTruncated, roLen, len(rest))
+	}
+	p := &Program{
+		ROData: bytes.Clone(rest[:roLen]),
+		Code:   bytes.Clone(rest[roLen:]),
+	}
+	if err := Verify(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Verify checks everything about p's code that does not depend on run-time
+// values: whole instructions, known opcodes, register bytes below 32, zero
+// unused bytes, and direct jump targets that are multiples of 4 within the
+// code (the end of the code included: jumping there ends the program). The
+// dispatch loop trusts verified code.
+func Verify(p *Program) error {
+	return verifyCode(p.Code, 0)
+}
+
+// verifyCode checks code[from:] as part of code: appended instructions may
+// jump anywhere in the whole.
+func verifyCode(code []byte, from int) error {
+	if len(code)%InstructionSize != 0 {
+		return fmt.Errorf("%w: %d bytes", ErrCodeLength, len(code))
+	}
+	if len(code) > MaxImm24+1 {
+		return fmt.Errorf("%w: %d bytes of code exceed the 24-bit address space", ErrCodeLength, len(code))
+	}
+	for pc := from; pc < len(code); pc += InstructionSize {
+		in := Decode(code[pc:])
+		info, ok := in.Op.Info()
+		if !ok {
+			return fault(pc, in.Op, ErrUnknownOpcode)
+		}
+		if err := verifyOperands(in, info.Shape, len(code)); err != nil {
+			return fault(pc, in.Op, err)
+		}
+	}
+	return nil
+}
+
+func verifyOperands(in Instruction, shape Shape, codeLen int) error {
+	regs, zeros := 0, 0 // leading register bytes, trailing bytes that must be zero
+	switch shape {
+	case ShapeNone:
+		zeros = 3
+	case ShapeR:
+		regs, zeros = 1, 2
+	case ShapeRR:
+		regs, zeros = 2, 1
+	case ShapeRRR:
+		regs = 3
+	case ShapeRImm16:
+		regs = 1
+	case ShapeRShift:
+		regs, zeros = 1, 1
+	case ShapeAddr24:
+		if t := in.Imm24(); t%InstructionSize != 0 || int(t) > codeLen {
+			return fmt.Errorf("%w: %d", ErrBadTarget, t)
+		}
+	case ShapeImm24:
+	}
+	ops := [3]uint8{in.A, in.B, in.C}
+	for i := range regs {
+		if ops[i] >= 32 {
+			return fmt.Errorf("%w: $%d", ErrBadRegister, ops[i])
+		}
+	}
+	for i := 3 - zeros; i < 3; i++ {
+		if ops[i] != 0 {
+			return fmt.Errorf("%w: byte %d is %#x", ErrBadOperand, i+1, ops[i])
+		}
+	}
+	return nil
+}
