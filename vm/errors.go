@@ -30,6 +30,8 @@ var (
 	ErrBadString       = errors.New("string offset outside the read-only data or not NUL-terminated")
 	ErrInterrupted     = errors.New("interrupted")
 	ErrBudgetExhausted = errors.New("instruction budget exhausted")
+	ErrOutput          = errors.New("writing the output failed")
+	ErrInternal        = errors.New("internal error in the VM")
 )
 
 // Fault is an error tied to one instruction: a verification failure or a

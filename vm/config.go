@@ -1,0 +1,72 @@
+package vm
+
+import (
+	"fmt"
+	"io"
+	"math"
+)
+
+// Defaults of Config (SPEC.md section 2).
+const (
+	DefaultHeapLimit  = 64 << 20  // bytes
+	DefaultStackLimit = 1_048_576 // int32 entries
+)
+
+// Cluster is the node's cluster manager as the VM sees it. The VM only holds
+// it, so that instructions can reach the cluster; package vm imports nothing
+// of package cluster, whose manager satisfies this interface.
+type Cluster interface {
+	Alias() string
+	MemberAliases() []string
+}
+
+// Config sets up a VM. A zero limit means its default, so Config{} is usable;
+// DefaultConfig returns every field filled in.
+type Config struct {
+	// Output is where PRTS and PRTI write; nil means io.Discard.
+	Output io.Writer
+	// HeapLimit caps the heap in bytes; 0 means DefaultHeapLimit. The heap
+	// starts empty and grows with ALOC. Heap addresses are int32, so the
+	// limit is at most math.MaxInt32.
+	HeapLimit int
+	// StackLimit caps the stack in int32 entries; 0 means
+	// DefaultStackLimit. The stack grows on demand. At most math.MaxInt32.
+	StackLimit int
+	// Budget caps the instructions one Run may execute; 0 means no limit.
+	// It is checked at every taken jump, call and return (see Run).
+	Budget int64
+	// Cluster is the node's cluster manager; it may be nil.
+	Cluster Cluster
+}
+
+// DefaultConfig returns a Config with every field at its default: no output,
+// a 64 MiB heap limit, a stack of 1,048,576 entries, no budget, no cluster.
+func DefaultConfig() Config {
+	return Config{
+		Output:     io.Discard,
+		HeapLimit:  DefaultHeapLimit,
+		StackLimit: DefaultStackLimit,
+	}
+}
+
+// normalize validates c and fills in the defaults of its zero fields.
+func (c Config) normalize() (Config, error) {
+	switch {
+	case c.HeapLimit < 0 || c.HeapLimit > math.MaxInt32:
+		return c, fmt.Errorf("vm: heap limit %d outside 0..%d", c.HeapLimit, math.MaxInt32)
+	case c.StackLimit < 0 || c.StackLimit > math.MaxInt32:
+		return c, fmt.Errorf("vm: stack limit %d outside 0..%d", c.StackLimit, math.MaxInt32)
+	case c.Budget < 0:
+		return c, fmt.Errorf("vm: negative instruction budget %d", c.Budget)
+	}
+	if c.Output == nil {
+		c.Output = io.Discard
+	}
+	if c.HeapLimit == 0 {
+		c.HeapLimit = DefaultHeapLimit
+	}
+	if c.StackLimit == 0 {
+		c.StackLimit = DefaultStackLimit
+	}
+	return c, nil
+}

@@ -1,0 +1,659 @@
+package vm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"sync/atomic"
+)
+
+// epsilon is the machine epsilon of float64, the tolerance of EQF64.
+const epsilon = 2.220446049250313e-16
+
+// keepHeap is the largest heap capacity that Load keeps for reuse; a bigger
+// heap is released.
+const keepHeap = 1 << 20
+
+// VM is one Iridium machine. It is not safe for concurrent use, except for
+// Abort, which any goroutine may call while another runs the VM.
+type VM struct {
+	regs  [32]int32
+	fregs [32]float64
+
+	prog  Program // the program as written; owned by the VM
+	insts []inst  // its pre-decoded form plus the opEnd sentinel
+
+	pc    int // byte offset of the next instruction
+	flag  bool
+	rem   int32  // remainder of the last DIV
+	lc    uint32 // loop counter (CLOOP, LOOP)
+	stack []int32
+	fb    int // frame base: stack depth at entry of the current call; 0 with no call
+	heap  []byte
+
+	cfg    Config
+	abort  atomic.Bool
+	steps  int64 // instructions executed by the last Run
+	seg    int   // during a Run: where the current straight-line run started
+	events []Event
+	buf    [16]byte // PRTI's scratch space
+}
+
+// New makes a VM with no program. It refuses a Config with negative or
+// out-of-range limits. A new VM takes well under 64 KiB: its stack and heap
+// grow on demand.
+func New(cfg Config) (*VM, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	m := &VM{cfg: cfg}
+	m.insts = predecode(nil, 0, nil)
+	return m, nil
+}
+
+// Load verifies p and makes it the VM's program, starting at pc 0. It resets
+// the stack and call frames, the heap, the loop counter, the flag and the
+// remainder, and keeps the integer and float registers. The VM keeps a copy
+// of p. On error the VM is unchanged.
+func (m *VM) Load(p *Program) error {
+	if p == nil {
+		return errors.New("vm: nil program")
+	}
+	if err := Verify(p); err != nil {
+		return err
+	}
+	m.prog.Code = append(m.prog.Code[:0], p.Code...)
+	m.prog.ROData = append(m.prog.ROData[:0], p.ROData...)
+	m.insts = predecode(m.prog.Code, 0, m.insts)
+	m.reset()
+	return nil
+}
+
+// reset clears everything Load resets.
+func (m *VM) reset() {
+	m.pc = 0
+	m.flag = false
+	m.rem = 0
+	m.lc = 0
+	m.stack = m.stack[:0]
+	m.fb = 0
+	if cap(m.heap) > keepHeap {
+		m.heap = nil
+	}
+	m.heap = m.heap[:0]
+}
+
+// Append adds p after the current program, as the REPL does with each line,
+// and sets pc to the first appended instruction. p's addresses are already
+// absolute: it was assembled with its code starting at len(current code)
+// and its read-only data at len(current read-only data). Its code is
+// verified as part of the whole, so its jumps may target any instruction.
+// Nothing else changes: registers, stack, heap and flag carry over. On error
+// the VM is unchanged.
+func (m *VM) Append(p *Program) error {
+	if p == nil {
+		return errors.New("vm: nil program")
+	}
+	old := len(m.prog.Code)
+	// Appending may write into spare capacity past len(m.prog.Code); that
+	// is invisible until m.prog.Code is reassigned below.
+	code := append(m.prog.Code, p.Code...)
+	if err := verifyCode(code, old); err != nil {
+		return err
+	}
+	m.prog.Code = code
+	m.prog.ROData = append(m.prog.ROData, p.ROData...)
+	m.insts = predecode(code, old, m.insts)
+	m.pc = old
+	return nil
+}
+
+// Program returns a copy of the program as written (loaded and appended).
+func (m *VM) Program() *Program {
+	return &Program{ROData: bytes.Clone(m.prog.ROData), Code: bytes.Clone(m.prog.Code)}
+}
+
+// ClearProgram empties the code and the read-only data and, as Load of an
+// empty program would, resets pc, stack, frames, heap, loop counter, flag
+// and remainder. Registers are kept.
+func (m *VM) ClearProgram() {
+	m.prog.Code = m.prog.Code[:0]
+	m.prog.ROData = m.prog.ROData[:0]
+	m.insts = predecode(nil, 0, m.insts)
+	m.reset()
+}
+
+// Registers returns the integer registers.
+func (m *VM) Registers() [32]int32 { return m.regs }
+
+// FloatRegisters returns the float registers.
+func (m *VM) FloatRegisters() [32]float64 { return m.fregs }
+
+// SetRegister sets integer register i (0..31; anything else panics).
+func (m *VM) SetRegister(i int, v int32) { m.regs[i] = v }
+
+// SetFloatRegister sets float register i (0..31; anything else panics).
+func (m *VM) SetFloatRegister(i int, v float64) { m.fregs[i] = v }
+
+// ClearRegisters zeroes the integer and the float registers.
+func (m *VM) ClearRegisters() {
+	m.regs = [32]int32{}
+	m.fregs = [32]float64{}
+}
+
+// PC is the byte offset of the next instruction to run.
+func (m *VM) PC() int { return m.pc }
+
+// Remainder is the remainder of the last DIV.
+func (m *VM) Remainder() int32 { return m.rem }
+
+// Flag is the comparison flag.
+func (m *VM) Flag() bool { return m.flag }
+
+// LoopCounter is the counter set by CLOOP and counted down by LOOP.
+func (m *VM) LoopCounter() int { return int(m.lc) }
+
+// HeapSize is the size of the heap in bytes.
+func (m *VM) HeapSize() int { return len(m.heap) }
+
+// StackDepth is the number of int32 entries on the stack, call frames
+// (two entries each) included.
+func (m *VM) StackDepth() int { return len(m.stack) }
+
+// Steps is the number of instructions the last Run executed.
+func (m *VM) Steps() int64 { return m.steps }
+
+// Cluster is the cluster manager given in the Config, or nil.
+func (m *VM) Cluster() Cluster { return m.cfg.Cluster }
+
+// Events returns a copy of the event log: a Start for each Run, then a
+// GracefulStop or a Crash. The log keeps the latest events only (about a
+// thousand).
+func (m *VM) Events() []Event { return append([]Event(nil), m.events...) }
+
+// Abort makes a Run in progress return soon with ErrInterrupted. It is safe
+// to call from any goroutine. It has no effect on a Run that starts after
+// it: each Run clears the request when it starts.
+func (m *VM) Abort() { m.abort.Store(true) }
+
+// Run executes the program from the current pc until HLT or the end of the
+// code (exit code 0 and a nil error) or a fault (exit code 1 and a *Fault
+// naming the pc and the opcode, wrapping one of the Err sentinels).
+//
+// Afterwards pc is where the run stopped: at the HLT, at the end of the
+// code, or at the faulting instruction. Interrupts (Abort) and the budget
+// are checked at every taken jump, call and return, after it is taken: a
+// Fault with ErrInterrupted or ErrBudgetExhausted names the instruction
+// about to run, so a later Run resumes the program there. Straight-line
+// code between jumps is at most the length of the code, so the checks are
+// never far apart.
+func (m *VM) Run() (exitCode int, err error) {
+	m.abort.Store(false)
+	return m.run()
+}
+
+// RunContext is Run, also interrupted when ctx is done; the Fault then wraps
+// both ErrInterrupted and the context's cause. A ctx that is already done
+// interrupts the run before its first instruction.
+func (m *VM) RunContext(ctx context.Context) (exitCode int, err error) {
+	m.abort.Store(false)
+	if ctx.Done() != nil {
+		if ctx.Err() != nil {
+			m.abort.Store(true)
+		} else {
+			done := make(chan struct{})
+			stop := context.AfterFunc(ctx, func() {
+				m.Abort()
+				close(done)
+			})
+			defer func() {
+				if !stop() {
+					<-done // the Abort is under way: let it finish before we return
+				}
+			}()
+		}
+	}
+	exitCode, err = m.run()
+	if f, ok := err.(*Fault); ok && f.Err == ErrInterrupted && ctx.Err() != nil {
+		f.Err = fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))
+	}
+	return exitCode, err
+}
+
+// run records the events of one Run around exec, and turns a panic (there
+// should be none) into a Fault.
+func (m *VM) run() (exitCode int, err error) {
+	m.record(EventStart, 0, nil)
+	defer func() {
+		if r := recover(); r != nil {
+			exitCode, err = 1, &Fault{PC: m.pc, Op: m.opAt(m.pc), Err: fmt.Errorf("%w: %v", ErrInternal, r)}
+		}
+		if err != nil {
+			m.record(EventCrash, exitCode, err)
+		} else {
+			m.record(EventGracefulStop, exitCode, nil)
+		}
+	}()
+	return m.exec()
+}
+
+// opAt is the opcode at byte offset pc as written, or HLT past the end.
+func (m *VM) opAt(pc int) Opcode {
+	if pc >= 0 && pc < len(m.prog.Code) {
+		return Opcode(m.prog.Code[pc])
+	}
+	return OpHlt
+}
+
+// exec is the dispatch loop. The hot state lives in locals and is written
+// back when the loop stops. Register operands are masked with &31: Verify
+// guarantees they are below 32, and the mask lets the compiler drop the
+// bounds checks.
+//
+// Control flow inside: an ordinary instruction falls out of the switch to
+// ip++; a taken jump sets target (an instruction index) and jumps to label
+// jump, a jump through a register sets target to a byte address and jumps
+// to regjump; the ways out are halt (HLT and the end of the code), fault
+// and stop (interrupt or budget).
+func (m *VM) exec() (int, error) {
+	code := m.insts
+	end := len(code) - 1 // index of the opEnd sentinel
+	regs := &m.regs
+	fregs := &m.fregs
+	ip := m.pc / InstructionSize
+	flag := m.flag
+	stackLimit := m.cfg.StackLimit
+	limit := int64(math.MaxInt64)
+	if m.cfg.Budget > 0 {
+		limit = m.cfg.Budget
+	}
+	// m.steps counts the instructions executed before index m.seg, the
+	// start of the current straight-line run.
+	m.steps, m.seg = 0, ip
+	var target int
+	var err error
+
+	if m.abort.Load() {
+		goto stop
+	}
+	for {
+		in := &code[ip]
+		switch in.op {
+		case OpLoad:
+			regs[in.a&31] = in.imm
+		case OpAdd:
+			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+		case OpSub:
+			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+		case OpMul:
+			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+		case OpDiv:
+			a, b := regs[in.a&31], regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			regs[in.c&31] = a / b
+			m.rem = a % b
+		case OpHlt:
+			m.steps++
+			goto halt
+		case OpJmp:
+			target = int(regs[in.a&31])
+			goto regjump
+		case OpJmpf:
+			target = ip*InstructionSize + int(regs[in.a&31])
+			goto regjump
+		case OpJmpb:
+			target = ip*InstructionSize - int(regs[in.a&31])
+			goto regjump
+		case OpEq:
+			flag = regs[in.a&31] == regs[in.b&31]
+		case OpNeq:
+			flag = regs[in.a&31] != regs[in.b&31]
+		case OpGte:
+			flag = regs[in.a&31] >= regs[in.b&31]
+		case OpLte:
+			flag = regs[in.a&31] <= regs[in.b&31]
+		case OpLt:
+			flag = regs[in.a&31] < regs[in.b&31]
+		case OpGt:
+			flag = regs[in.a&31] > regs[in.b&31]
+		case OpJmpe:
+			if flag {
+				target = int(regs[in.a&31])
+				goto regjump
+			}
+		case OpNop:
+		case OpAloc:
+			n := int(regs[in.a&31])
+			if n < 0 || n > m.cfg.HeapLimit-len(m.heap) {
+				err = ErrBadAlloc
+				goto fault
+			}
+			m.park(ip, flag)
+			m.heap = append(m.heap, make([]byte, n)...)
+			ip, flag = m.unpark()
+		case OpInc:
+			regs[in.a&31]++
+		case OpDec:
+			regs[in.a&31]--
+		case OpDjmpe:
+			if flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case OpPrts:
+			m.park(ip, flag)
+			err = m.prts(int(in.imm))
+			ip, flag = m.unpark()
+			if err != nil {
+				goto fault
+			}
+		case OpLoadF64:
+			fregs[in.a&31] = float64(in.imm)
+		case OpAddF64:
+			fregs[in.c&31] = fregs[in.a&31] + fregs[in.b&31]
+		case OpSubF64:
+			fregs[in.c&31] = fregs[in.a&31] - fregs[in.b&31]
+		case OpMulF64:
+			fregs[in.c&31] = fregs[in.a&31] * fregs[in.b&31]
+		case OpDivF64:
+			fregs[in.c&31] = fregs[in.a&31] / fregs[in.b&31]
+		case OpEqF64:
+			flag = math.Abs(fregs[in.a&31]-fregs[in.b&31]) < epsilon
+		case OpNeqF64:
+			flag = !(math.Abs(fregs[in.a&31]-fregs[in.b&31]) < epsilon)
+		case OpGtF64:
+			flag = fregs[in.a&31] > fregs[in.b&31]
+		case OpGteF64:
+			flag = fregs[in.a&31] >= fregs[in.b&31]
+		case OpLtF64:
+			flag = fregs[in.a&31] < fregs[in.b&31]
+		case OpLteF64:
+			flag = fregs[in.a&31] <= fregs[in.b&31]
+		case OpShl:
+			regs[in.a&31] <<= in.b // in.b is n mod 32, decoded
+		case OpShr:
+			regs[in.a&31] >>= in.b // arithmetic: int32
+		case OpAnd:
+			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
+		case OpOr:
+			regs[in.c&31] = regs[in.a&31] | regs[in.b&31]
+		case OpXor:
+			regs[in.c&31] = regs[in.a&31] ^ regs[in.b&31]
+		case OpNot:
+			regs[in.b&31] = ^regs[in.a&31]
+		case OpLui:
+			regs[in.a&31] = int32(uint32(regs[in.a&31])<<16 | uint32(in.imm))
+		case OpCloop:
+			m.lc = uint32(in.imm)
+		case OpLoop:
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case OpLoadm:
+			addr := int(regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			regs[in.b&31] = int32(le.Uint32(m.heap[addr:]))
+		case OpSetm:
+			addr := int(regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			le.PutUint32(m.heap[addr:], uint32(regs[in.b&31]))
+		case OpPush:
+			if len(m.stack) >= stackLimit {
+				err = ErrStackOverflow
+				goto fault
+			}
+			if len(m.stack) == cap(m.stack) {
+				m.park(ip, flag)
+				m.growStack()
+				ip, flag = m.unpark()
+			}
+			sp := len(m.stack)
+			m.stack = m.stack[:sp+1]
+			m.stack[sp] = regs[in.a&31]
+		case OpPop:
+			sp := len(m.stack) - 1
+			if sp < m.fb {
+				err = ErrStackUnderflow
+				goto fault
+			}
+			regs[in.a&31] = m.stack[sp]
+			m.stack = m.stack[:sp]
+		case OpCall:
+			if len(m.stack) > stackLimit-2 {
+				err = ErrStackOverflow
+				goto fault
+			}
+			if len(m.stack) > cap(m.stack)-2 {
+				m.park(ip, flag)
+				m.growStack()
+				ip, flag = m.unpark()
+			}
+			sp := len(m.stack)
+			m.stack = m.stack[:sp+2]
+			m.stack[sp] = int32((ip + 1) * InstructionSize)
+			m.stack[sp+1] = int32(m.fb)
+			m.fb = sp + 2
+			target = int(in.imm)
+			goto jump
+		case OpRet:
+			fb := m.fb
+			if fb < 2 {
+				err = ErrNoFrame
+				goto fault
+			}
+			// The callee cannot pop below fb, so stack[fb-2:fb] is
+			// still the return address and the caller's frame base.
+			ret, base := m.stack[fb-2], m.stack[fb-1]
+			m.stack = m.stack[:fb-2]
+			m.fb = int(base)
+			target = int(ret)
+			goto regjump
+		case OpMod:
+			a, b := regs[in.a&31], regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			regs[in.c&31] = a % b
+		case OpDjmp:
+			target = int(in.imm)
+			goto jump
+		case OpDjmpne:
+			if !flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case OpMov:
+			regs[in.b&31] = regs[in.a&31]
+		case OpPrti:
+			m.park(ip, flag)
+			err = m.prti(regs[in.a&31])
+			ip, flag = m.unpark()
+			if err != nil {
+				goto fault
+			}
+
+		case opEnd:
+			goto halt
+
+		// Compare-and-branch pairs: set the flag as the compare does,
+		// then behave as the branch at ip+1.
+		case opEqJe:
+			ip++
+			if flag = regs[in.a&31] == regs[in.b&31]; flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opEqJne:
+			ip++
+			if flag = regs[in.a&31] == regs[in.b&31]; !flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opNeqJe:
+			ip++
+			if flag = regs[in.a&31] != regs[in.b&31]; flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opNeqJne:
+			ip++
+			if flag = regs[in.a&31] != regs[in.b&31]; !flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opGteJe:
+			ip++
+			if flag = regs[in.a&31] >= regs[in.b&31]; flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opGteJne:
+			ip++
+			if flag = regs[in.a&31] >= regs[in.b&31]; !flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opLteJe:
+			ip++
+			if flag = regs[in.a&31] <= regs[in.b&31]; flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opLteJne:
+			ip++
+			if flag = regs[in.a&31] <= regs[in.b&31]; !flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opLtJe:
+			ip++
+			if flag = regs[in.a&31] < regs[in.b&31]; flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opLtJne:
+			ip++
+			if flag = regs[in.a&31] < regs[in.b&31]; !flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opGtJe:
+			ip++
+			if flag = regs[in.a&31] > regs[in.b&31]; flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case opGtJne:
+			ip++
+			if flag = regs[in.a&31] > regs[in.b&31]; !flag {
+				target = int(in.imm)
+				goto jump
+			}
+
+		default: // IGL; verified code holds no other opcode
+			err = ErrIllegalOpcode
+			goto fault
+		}
+		ip++
+		continue
+
+	regjump: // target is a byte address computed at run time
+		if target < 0 || target > end*InstructionSize || target%InstructionSize != 0 {
+			err = ErrBadJump
+			goto fault
+		}
+		target /= InstructionSize
+	jump: // the instruction at ip is taken: go to instruction index target
+		m.steps += int64(ip - m.seg + 1)
+		ip, m.seg = target, target
+		if m.steps >= limit || m.abort.Load() {
+			goto stop
+		}
+	}
+
+halt: // at HLT (counted in steps) or the sentinel
+	m.save(ip, flag, m.steps+int64(ip-m.seg))
+	return 0, nil
+
+fault:
+	m.save(ip, flag, m.steps+int64(ip-m.seg+1))
+	return 1, &Fault{PC: ip * InstructionSize, Op: m.opAt(ip * InstructionSize), Err: err}
+
+stop:
+	m.save(ip, flag, m.steps)
+	if ip == end {
+		return 0, nil // the jump went to the end: that is a normal end
+	}
+	err = ErrBudgetExhausted
+	if m.abort.Load() {
+		err = ErrInterrupted
+	}
+	return 1, &Fault{PC: ip * InstructionSize, Op: m.opAt(ip * InstructionSize), Err: err}
+}
+
+// park and unpark keep pc and flag in memory across the calls that some
+// instructions make (growing the stack or the heap, writing output).
+// Values live across a call must be spilled, and the compiler would spill
+// them on the path of every instruction; parking by hand confines the cost
+// to the instructions that call.
+func (m *VM) park(ip int, flag bool) { m.pc, m.flag = ip*InstructionSize, flag }
+
+func (m *VM) unpark() (int, bool) { return m.pc / InstructionSize, m.flag }
+
+// growStack makes room for at least two more entries on the stack.
+func (m *VM) growStack() {
+	m.stack = slices.Grow(m.stack, max(2, len(m.stack)))
+}
+
+// save writes the loop's locals back.
+func (m *VM) save(ip int, flag bool, steps int64) {
+	m.pc = ip * InstructionSize
+	m.flag = flag
+	m.steps = steps
+}
+
+// prts writes the NUL-terminated string at read-only offset off.
+func (m *VM) prts(off int) error {
+	ro := m.prog.ROData
+	if off > len(ro) {
+		return ErrBadString
+	}
+	n := bytes.IndexByte(ro[off:], 0)
+	if n < 0 {
+		return ErrBadString
+	}
+	return m.write(ro[off : off+n])
+}
+
+// prti writes v in decimal, with no allocation.
+func (m *VM) prti(v int32) error {
+	return m.write(strconv.AppendInt(m.buf[:0], int64(v), 10))
+}
+
+func (m *VM) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if _, err := m.cfg.Output.Write(b); err != nil {
+		return fmt.Errorf("%w: %w", ErrOutput, err)
+	}
+	return nil
+}
