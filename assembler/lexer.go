@@ -235,6 +235,10 @@ func (l *Lexer) str(start int, pos Pos) Token {
 				continue // reported as unterminated
 			default:
 				l.errorf(escPos, "unknown escape sequence "+quote("\\"+string(e)))
+				from := l.off
+				l.next()
+				b.WriteString(l.src[from:l.off]) // keep the character
+				continue
 			}
 			l.next()
 		default:
