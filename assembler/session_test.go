@@ -50,9 +50,9 @@ func TestSessionErrorChangesNothing(t *testing.T) {
 	before := s.Symbols()
 	bad := []string{
 		"b: nop\nc: nop\nfrob",                 // labels before an error
-		"b: nop\na: nop",                        // redefinition of an earlier chunk's label
-		"e: .asciiz 'y'\nb: .integer #1\n$1",    // data before an error
-		".code\nb: hlt\ndjmp @nowhere",          // section switch before an error
+		"b: nop\na: nop",                       // redefinition of an earlier chunk's label
+		"e: .asciiz 'y'\nb: .integer #1\n$1",   // data before an error
+		".code\nb: hlt\ndjmp @nowhere",         // section switch before an error
 		"f: .asciiz 'z'\n.code\nload $1 #1 #2", // ditto
 	}
 	for _, src := range bad {
