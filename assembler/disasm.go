@@ -1,0 +1,208 @@
+package assembler
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+// Disassemble turns a program back into assembly source. For code that
+// vm.Verify accepts, assembling the result gives exactly the same bytes
+// (with Assemble, i.e. at code address 0 and read-only offset 0).
+//
+// The listing has:
+//
+//   - a .data section when there is read-only data: the bytes are split into
+//     chunks after every NUL and at every offset that a PRTS prints from; a
+//     chunk that ends in NUL is an .asciiz, any other an .ascii. Bytes other
+//     than printable ASCII are written as \n, \t or \xHH, and ' and \ are
+//     escaped. A chunk that a PRTS prints is labelled Dxxxx, xxxx being its
+//     offset in hex;
+//   - a .code section: one instruction per line, mnemonic in lower case,
+//     followed by a comment with its address. Direct jump and call targets
+//     inside the code (or at its very end) get labels Lxxxx. PRTS offsets
+//     inside the read-only data use the D labels; other operands are
+//     numbers;
+//   - a 4-byte word that is not a valid instruction (unknown opcode,
+//     register byte >= 32, non-zero unused byte, jump target that is not a
+//     multiple of 4) as a ".word #0xOOAABBCC" line (bytes 0-3 in order), with
+//     the reason in the comment; it re-assembles to the same bytes, though
+//     vm.Verify will still refuse it;
+//   - code whose length is not a multiple of 4 ends with a comment listing
+//     the trailing bytes; those do not re-assemble.
+func Disassemble(p *vm.Program) string {
+	var code, ro []byte
+	if p != nil {
+		code, ro = p.Code, p.ROData
+	}
+	n := len(code) / vm.InstructionSize * vm.InstructionSize
+
+	// Find jump targets and string offsets.
+	jumps := map[int]bool{}
+	strs := map[int]bool{}
+	for pc := 0; pc < n; pc += vm.InstructionSize {
+		in := vm.Decode(code[pc:])
+		info, ok := in.Op.Info()
+		if !ok || invalid(in, info) != nil {
+			continue
+		}
+		switch t := int(in.Imm24()); {
+		case info.Shape == vm.ShapeAddr24 && t <= n:
+			jumps[t] = true
+		case in.Op == vm.OpPrts && t < len(ro):
+			strs[t] = true
+		}
+	}
+
+	var b strings.Builder
+	if len(ro) > 0 {
+		b.WriteString(".data\n")
+		for off := 0; off < len(ro); {
+			end := off + 1
+			for end < len(ro) && ro[end-1] != 0 && !strs[end] {
+				end++
+			}
+			if strs[off] {
+				fmt.Fprintf(&b, "D%04x:\n", off)
+			}
+			chunk := ro[off:end]
+			dir := ".ascii"
+			if chunk[len(chunk)-1] == 0 {
+				dir, chunk = ".asciiz", chunk[:len(chunk)-1]
+			}
+			line(&b, fmt.Sprintf("    %-7s %s", dir, quoteString(chunk)), fmt.Sprintf("0x%04x", off))
+			off = end
+		}
+	}
+	b.WriteString(".code\n")
+	for pc := 0; pc < n; pc += vm.InstructionSize {
+		if jumps[pc] {
+			fmt.Fprintf(&b, "L%04x:\n", pc)
+		}
+		in := vm.Decode(code[pc:])
+		addr := fmt.Sprintf("0x%04x", pc)
+		info, ok := in.Op.Info()
+		var err error
+		if !ok {
+			err = vm.ErrUnknownOpcode
+		} else {
+			err = invalid(in, info)
+		}
+		if err != nil {
+			line(&b, fmt.Sprintf("    %-7s #0x%02x%02x%02x%02x", ".word", byte(in.Op), in.A, in.B, in.C), addr+" invalid: "+err.Error())
+			continue
+		}
+		line(&b, "    "+formatInstr(in, info, n, len(ro), strs), addr)
+	}
+	if jumps[n] {
+		fmt.Fprintf(&b, "L%04x:\n", n)
+	}
+	if n < len(code) {
+		b.WriteString("; trailing bytes (not a whole instruction):")
+		for _, c := range code[n:] {
+			fmt.Fprintf(&b, " %02x", c)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// commentColumn is where the address comments start.
+const commentColumn = 28
+
+func line(b *strings.Builder, text, comment string) {
+	b.WriteString(text)
+	pad := max(commentColumn-len(text), 1)
+	b.WriteString(strings.Repeat(" ", pad))
+	b.WriteString("; ")
+	b.WriteString(comment)
+	b.WriteByte('\n')
+}
+
+// invalid says why in cannot be written as an instruction, or nil. It asks
+// vm.Verify, with a direct jump target replaced by 0 since one instruction
+// alone has no code to jump into; the assembler additionally refuses jump
+// targets that are not multiples of 4.
+func invalid(in vm.Instruction, info vm.Info) error {
+	probe := in
+	if info.Shape == vm.ShapeAddr24 {
+		if in.Imm24()%vm.InstructionSize != 0 {
+			return vm.ErrBadTarget
+		}
+		probe.A, probe.B, probe.C = 0, 0, 0
+	}
+	b := probe.Bytes()
+	if err := vm.Verify(&vm.Program{Code: b[:]}); err != nil {
+		var f *vm.Fault
+		if errors.As(err, &f) {
+			return f.Err
+		}
+		return err
+	}
+	return nil
+}
+
+// formatInstr writes a valid instruction in assembly syntax.
+func formatInstr(in vm.Instruction, info vm.Info, codeLen, roLen int, strs map[int]bool) string {
+	m := strings.ToLower(info.Name)
+	var ops string
+	switch info.Shape {
+	case vm.ShapeNone:
+		return m
+	case vm.ShapeR:
+		ops = fmt.Sprintf("$%d", in.A)
+	case vm.ShapeRR:
+		ops = fmt.Sprintf("$%d $%d", in.A, in.B)
+	case vm.ShapeRRR:
+		ops = fmt.Sprintf("$%d $%d $%d", in.A, in.B, in.C)
+	case vm.ShapeRImm16:
+		ops = fmt.Sprintf("$%d #%d", in.A, in.Imm16())
+	case vm.ShapeRShift:
+		ops = fmt.Sprintf("$%d", in.A)
+		if in.B != 0 {
+			ops += fmt.Sprintf(" #%d", in.B)
+		}
+	case vm.ShapeAddr24:
+		if t := int(in.Imm24()); t <= codeLen {
+			ops = fmt.Sprintf("@L%04x", t) // labelled above
+		} else {
+			ops = fmt.Sprintf("#%d", t) // outside the code: vm.Verify refuses it
+		}
+	case vm.ShapeImm24:
+		t := int(in.Imm24())
+		if in.Op == vm.OpPrts && t < roLen && strs[t] {
+			ops = fmt.Sprintf("@D%04x", t)
+		} else {
+			ops = fmt.Sprintf("#%d", t)
+		}
+	}
+	return fmt.Sprintf("%-7s %s", m, ops)
+}
+
+// quoteString writes b as a single-quoted assembly string.
+func quoteString(b []byte) string {
+	var s strings.Builder
+	s.WriteByte('\'')
+	for _, c := range b {
+		switch {
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c == '\\':
+			s.WriteString(`\\`)
+		case c == '\'':
+			s.WriteString(`\'`)
+		case c == 0:
+			s.WriteString(`\0`)
+		case c < 0x20 || c >= 0x7f:
+			s.WriteString(`\x` + hex2(c))
+		default:
+			s.WriteByte(c)
+		}
+	}
+	s.WriteByte('\'')
+	return s.String()
+}

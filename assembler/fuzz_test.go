@@ -1,0 +1,66 @@
+package assembler
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+// FuzzAssemble: no input panics, and whatever assembles survives
+// Disassemble then Assemble with the same bytes.
+func FuzzAssemble(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.iasm")
+	for _, file := range files {
+		if src, err := os.ReadFile(file); err == nil {
+			f.Add(string(src))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		p, err := Assemble(src)
+		if err != nil {
+			if p != nil {
+				t.Fatalf("program and error: %v", err)
+			}
+			if len(Errors(err)) == 0 {
+				t.Fatalf("error without positions: %v", err)
+			}
+			return
+		}
+		listing := Disassemble(p)
+		q, err := Assemble(listing)
+		if err != nil {
+			t.Fatalf("listing does not assemble: %v\n%s", err, listing)
+		}
+		if !bytes.Equal(p.Code, q.Code) || !bytes.Equal(p.ROData, q.ROData) {
+			t.Fatalf("round trip differs\n%x/%x\n%x/%x\n%s", p.ROData, p.Code, q.ROData, q.Code, listing)
+		}
+	})
+}
+
+// FuzzDisassemble: any bytes disassemble without panicking; whole
+// instructions (verified or not) round-trip through Assemble.
+func FuzzDisassemble(f *testing.F) {
+	f.Add([]byte("hi\x00"), []byte{21, 0, 0, 0, 5, 0, 0, 0})
+	f.Add([]byte{}, []byte{40, 0, 0, 10, 0, 1, 0, 20, 18, 1, 0, 0, 41, 0, 0, 8, 5, 0, 0, 0})
+	f.Add([]byte("a\x00b"), []byte{33, 1, 0, 0, 34, 2, 32, 0, 49, 0, 0, 12, 200, 1, 2})
+	f.Fuzz(func(t *testing.T, ro, code []byte) {
+		p := &vm.Program{ROData: ro, Code: code}
+		listing := Disassemble(p)
+		if len(code)%vm.InstructionSize != 0 {
+			return
+		}
+		q, err := Assemble(listing)
+		if err != nil {
+			t.Fatalf("listing does not assemble: %v\n%s", err, listing)
+		}
+		if !bytes.Equal(p.Code, q.Code) || !bytes.Equal(p.ROData, q.ROData) {
+			t.Fatalf("round trip differs\n%x/%x\n%x/%x\n%s", ro, code, q.ROData, q.Code, listing)
+		}
+		if vm.Verify(p) == nil && vm.Verify(q) != nil {
+			t.Fatal("verified program reassembled into an unverifiable one")
+		}
+	})
+}
