@@ -203,7 +203,7 @@ func (a *asm) line(toks []Token, bad bool, pending **labelDef) {
 			*pending = s.label
 		}
 	}
-	if head.Kind != 0 {
+	if head.Kind != 0 || bad {
 		*pending = nil // whatever follows the label, it is not "nothing"
 	}
 	a.stmts = append(a.stmts, s)

@@ -276,6 +276,7 @@ func TestErrors(t *testing.T) {
 		{"data label at end", ".data\nmsg:", `2:1: data label "msg" has no data after it`},
 		{"data label before code", ".data\nmsg:\n.code\nhlt", `2:1: data label "msg" has no data after it`},
 		{"two labels", "a: b: nop", "1:4: only one label per line"},
+		{"garbage after data label", ".data\nx: %", "2:4: unexpected character '%'"},
 		{"no mnemonic", "$1 $2", "1:1: expected a mnemonic or directive, found register $1"},
 		{"garbage", "nop ~", "1:5: unexpected character '~'"},
 		{"comma", "eq $1, $2", "1:6: unexpected character ','"},
