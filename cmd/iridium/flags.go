@@ -1,0 +1,262 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// options are the parsed command line (SPEC.md section 7).
+type options struct {
+	file string // FILE; "" starts the REPL (or daemon)
+
+	assembleTo  string // -o: write FILE as bytecode here instead of running it
+	disassemble bool   // -d: print FILE's disassembly instead of running it
+
+	clusterPort int    // -P
+	clusterHost string // -H
+	alias       string
+	dataDir     string
+	cookie      string
+	threads     int
+
+	remote     bool   // -r
+	remotePort int    // -p
+	remoteHost string // --bind-host
+
+	daemon bool
+	join   string // HOST:PORT, daemon mode only
+
+	logLevel slog.Level
+}
+
+const usageText = `Usage: iridium [flags] [FILE]
+
+Runs FILE (Iridium assembly, or bytecode recognised by its magic) and exits;
+without FILE, starts the REPL.
+
+File flags:
+  -o, --output OUT               assemble FILE to the bytecode file OUT instead of running it
+  -d, --disassemble              print FILE as assembly instead of running it
+
+Node flags:
+  -P, --server-bind-port PORT    cluster port to listen on and announce (default 2254; 0 picks a free one)
+  -H, --server-bind-host HOST    cluster listen address (default 127.0.0.1)
+      --node-alias NAME          the node's name in the cluster (default: saved in the data directory, else a new UUID)
+      --data-root-dir DIR        where the alias, cookie and REPL history live (default %s)
+      --cookie SECRET            the cluster secret (default $IRIDIUM_COOKIE, else DIR/cookie, created if missing)
+  -t, --threads N                how many !spawn programs may run at once (default 1)
+  -r, --enable-remote-access     serve the REPL over SSH
+  -p, --bind-port PORT           SSH port for remote access (default 2244)
+      --bind-host HOST           SSH listen address for remote access (default 127.0.0.1)
+      --daemon-mode              no REPL: serve the cluster until SIGINT or SIGTERM
+      --join HOST:PORT           with --daemon-mode: join the cluster of the node at HOST:PORT
+  -h, --help                     print this help
+
+Environment:
+  IRIDIUM_COOKIE                 the cluster secret, if --cookie is not given
+  IRIDIUM_LOG                    log level on stderr: debug, info, warn (default) or error
+`
+
+// errUsage marks a command-line mistake (exit status 2); the message has
+// been printed already.
+var errUsage = errors.New("usage")
+
+// parseFlags parses args. On -h it prints the usage to stdout and returns
+// flag.ErrHelp; on a mistake it prints the problem and a hint to stderr and
+// returns errUsage.
+func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("iridium", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // we print our own messages
+	defaultData := defaultDataDir(getenv)
+
+	str := func(p *string, value string, names ...string) {
+		for _, n := range names {
+			fs.StringVar(p, n, value, "")
+		}
+	}
+	num := func(p *int, value int, names ...string) {
+		for _, n := range names {
+			fs.IntVar(p, n, value, "")
+		}
+	}
+	boolean := func(p *bool, names ...string) {
+		for _, n := range names {
+			fs.BoolVar(p, n, false, "")
+		}
+	}
+	str(&o.assembleTo, "", "o", "output")
+	boolean(&o.disassemble, "d", "disassemble")
+	num(&o.clusterPort, 2254, "P", "server-bind-port")
+	str(&o.clusterHost, "127.0.0.1", "H", "server-bind-host")
+	str(&o.alias, "", "node-alias")
+	str(&o.dataDir, defaultData, "data-root-dir")
+	str(&o.cookie, getenv("IRIDIUM_COOKIE"), "cookie")
+	num(&o.threads, 1, "t", "threads")
+	boolean(&o.remote, "r", "enable-remote-access")
+	num(&o.remotePort, 2244, "p", "bind-port")
+	str(&o.remoteHost, "127.0.0.1", "bind-host")
+	boolean(&o.daemon, "daemon-mode")
+	str(&o.join, "", "join")
+
+	fail := func(format string, a ...any) (*options, error) {
+		fmt.Fprintf(stderr, "iridium: "+format+"\n", a...)
+		fmt.Fprintln(stderr, "Run 'iridium --help' for usage.")
+		return nil, errUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, usageText, defaultData)
+			return nil, flag.ErrHelp
+		}
+		return fail("%s", cleanFlagError(err))
+	}
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		o.file = fs.Arg(0)
+	default:
+		return fail("expected at most one FILE, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
+	}
+
+	if err := checkPort("--server-bind-port", o.clusterPort); err != nil {
+		return fail("%v", err)
+	}
+	if err := checkPort("--bind-port", o.remotePort); err != nil {
+		return fail("%v", err)
+	}
+	if o.threads < 1 {
+		return fail("--threads must be at least 1, got %d", o.threads)
+	}
+	for _, h := range []struct{ flag, host string }{{"--server-bind-host", o.clusterHost}, {"--bind-host", o.remoteHost}} {
+		if net.ParseIP(h.host) == nil && !validHostname(h.host) {
+			return fail("%s %q is not an IP address or host name", h.flag, h.host)
+		}
+	}
+	if o.alias != "" && strings.ContainsAny(o.alias, " \t\r\n") {
+		return fail("--node-alias %q must not contain white space", o.alias)
+	}
+	if o.dataDir == "" {
+		return fail("--data-root-dir must not be empty")
+	}
+	if o.join != "" {
+		if !o.daemon {
+			return fail("--join needs --daemon-mode (in the REPL, use !join_cluster)")
+		}
+		if _, _, err := splitHostPort(o.join); err != nil {
+			return fail("--join %q: %v", o.join, err)
+		}
+	}
+	if o.file == "" && (o.assembleTo != "" || o.disassemble) {
+		return fail("--output and --disassemble need a FILE")
+	}
+	if o.file != "" && o.daemon {
+		return fail("--daemon-mode takes no FILE")
+	}
+	if o.assembleTo != "" && o.disassemble {
+		return fail("--output and --disassemble exclude each other")
+	}
+	level, err := parseLogLevel(getenv("IRIDIUM_LOG"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	o.logLevel = level
+	return o, nil
+}
+
+// cleanFlagError rewrites the flag package's messages to name flags the
+// way a user types them.
+func cleanFlagError(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag -" + name
+	}
+	// invalid value "abc" for flag -P: parse error
+	var value, name string
+	if n, _ := fmt.Sscanf(msg, "invalid value %q for flag -%s", &value, &name); n == 2 {
+		name = strings.TrimSuffix(name, ":")
+		if long, ok := longNames[name]; ok {
+			name = name + "/--" + long
+		}
+		return fmt.Sprintf("invalid value %q for -%s: want a number", value, name)
+	}
+	return msg
+}
+
+// longNames maps the short flags that take numbers to their long names,
+// for error messages.
+var longNames = map[string]string{"P": "server-bind-port", "p": "bind-port", "t": "threads"}
+
+func checkPort(flag string, port int) error {
+	if port < 0 || port > 65535 {
+		return fmt.Errorf("%s must be a port from 0 to 65535, got %d", flag, port)
+	}
+	return nil
+}
+
+func validHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// splitHostPort accepts HOST:PORT with a numeric port.
+func splitHostPort(addr string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number from 1 to 65535", portStr)
+	}
+	if host == "" {
+		return "", 0, errors.New("missing host")
+	}
+	return host, port, nil
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "warn", "warning":
+		return slog.LevelWarn, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("IRIDIUM_LOG=%q: want debug, info, warn or error", s)
+}
+
+// defaultDataDir follows the XDG base directory convention:
+// $XDG_DATA_HOME/iridium, else ~/.local/share/iridium.
+func defaultDataDir(getenv func(string) string) string {
+	if x := getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "iridium")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "iridium")
+	}
+	return ".iridium"
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// binary is the iridium binary built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "iridium-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "iridium")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// iridium runs the binary with args and stdin, bounded by a deadline, in a
+// clean environment whose data directory is private to the test.
+func iridium(t *testing.T, stdin string, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("iridium %v did not finish within the deadline", args)
+	}
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("iridium %v: %v", args, err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const helloSrc = `.data
+greeting: .asciiz 'Hello, world!\n'
+.code
+    prts @greeting
+    hlt
+`
+
+func TestRunFile(t *testing.T) {
+	tests := []struct {
+		name       string
+		src        string
+		wantCode   int
+		wantStdout string
+		wantStderr []string // substrings
+	}{
+		{name: "hello", src: helloSrc, wantStdout: "Hello, world!\n"},
+		{name: "prti", src: "load $0 #41\ninc $0\nprti $0\n", wantStdout: "42"},
+		{name: "runs off the end", src: "load $0 #1\n", wantStdout: ""},
+		{name: "fault", src: "load $0 #1\nload $1 #0\ndiv $0 $1 $2\n", wantCode: 1,
+			wantStderr: []string{"division by zero", "pc 8", "DIV"}},
+		{name: "every assembly error", src: "load $0 #1\nfrob $1\nadd $1 $2\ndjmp @nowhere\n", wantCode: 2,
+			wantStderr: []string{"2:1:", "3:1:", "4:6:"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, tc.name+".iasm", tc.src)
+			r := iridium(t, "", nil, path)
+			if r.code != tc.wantCode {
+				t.Fatalf("exit code %d, want %d; stderr:\n%s", r.code, tc.wantCode, r.stderr)
+			}
+			if r.stdout != tc.wantStdout {
+				t.Errorf("stdout %q, want %q", r.stdout, tc.wantStdout)
+			}
+			for _, want := range tc.wantStderr {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr does not mention %q:\n%s", want, r.stderr)
+				}
+			}
+			if tc.wantCode == 0 && r.stderr != "" {
+				t.Errorf("unexpected stderr:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestAssembleToBytecodeAndBack(t *testing.T) {
+	src := writeFile(t, "hello.iasm", helloSrc)
+	bin := filepath.Join(t.TempDir(), "hello.iebc")
+	if r := iridium(t, "", nil, "-o", bin, src); r.code != 0 || r.stdout != "" {
+		t.Fatalf("assembling: code %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	if r := iridium(t, "", nil, bin); r.code != 0 || r.stdout != "Hello, world!\n" {
+		t.Fatalf("running bytecode: code %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	dis := iridium(t, "", nil, "--disassemble", bin)
+	if dis.code != 0 {
+		t.Fatalf("disassembling: code %d, stderr %s", dis.code, dis.stderr)
+	}
+	// The disassembly is a program too, and assembles to the same file.
+	again := filepath.Join(t.TempDir(), "again.iebc")
+	if r := iridium(t, "", nil, "-o", again, writeFile(t, "dis.iasm", dis.stdout)); r.code != 0 {
+		t.Fatalf("re-assembling the disassembly: code %d, stderr %s", r.code, r.stderr)
+	}
+	a, _ := os.ReadFile(bin)
+	b, _ := os.ReadFile(again)
+	if !bytes.Equal(a, b) {
+		t.Errorf("disassemble/assemble changed the bytecode:\n%x\n%x", a, b)
+	}
+}
+
+func TestBadBytecodeIsRefused(t *testing.T) {
+	header := make([]byte, 68)
+	copy(header, "EPIE")
+	header[4] = 1
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"too short", []byte("EPIE"), "truncated"},
+		{"wrong version", append([]byte("EPIE\x02"), make([]byte, 63)...), "version"},
+		{"unknown opcode", append(append([]byte{}, header...), 99, 0, 0, 0), "unknown opcode"},
+		{"code not whole instructions", append(append([]byte{}, header...), 5, 0), "multiple of 4"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.iebc")
+			os.WriteFile(path, tc.data, 0o644)
+			r := iridium(t, "", nil, path)
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("code %d (want 1), stderr %q (want %q)", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		env      []string
+		wantCode int
+		want     string // substring of stdout (code 0) or stderr
+	}{
+		{"help", []string{"-h"}, nil, 0, "Usage: iridium"},
+		{"long help", []string{"--help"}, nil, 0, "--server-bind-port"},
+		{"unknown flag", []string{"--frobnicate"}, nil, 2, "unknown flag -frobnicate"},
+		{"port not a number", []string{"-P", "abc"}, nil, 2, "server-bind-port"},
+		{"port out of range", []string{"--server-bind-port", "70000"}, nil, 2, "0 to 65535"},
+		{"threads zero", []string{"-t", "0"}, nil, 2, "--threads must be at least 1"},
+		{"bad host", []string{"-H", "not a host"}, nil, 2, "not an IP address or host name"},
+		{"join without daemon", []string{"--join", "127.0.0.1:2254"}, nil, 2, "--join needs --daemon-mode"},
+		{"join bad address", []string{"--daemon-mode", "--join", "nowhere"}, nil, 2, "--join"},
+		{"two files", []string{"a.iasm", "b.iasm"}, nil, 2, "at most one FILE"},
+		{"output without file", []string{"-o", "x.iebc"}, nil, 2, "need a FILE"},
+		{"bad log level", nil, []string{"IRIDIUM_LOG=loud"}, 2, "IRIDIUM_LOG"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--data-root-dir", t.TempDir()}, tc.args...)
+			r := iridium(t, "", tc.env, args...)
+			if r.code != tc.wantCode {
+				t.Fatalf("exit code %d, want %d; stderr: %s", r.code, tc.wantCode, r.stderr)
+			}
+			got := r.stderr
+			if tc.wantCode == 0 {
+				got = r.stdout
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("output does not mention %q:\n%s", tc.want, got)
+			}
+		})
+	}
+}
+
+func TestScriptedREPL(t *testing.T) {
+	data := t.TempDir()
+	script := "load $0 #400\nload $1 #-7\nadd $0 $1 $2\n!registers\nfrob\n!symbols\n"
+	r := iridium(t, script, nil, "--data-root-dir", data)
+	if r.code != 0 {
+		t.Fatalf("exit code %d; stderr: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(r.stdout, "\n")
+	// Scripted input: no banner, no prompt, only what the commands print.
+	if len(lines) != 33 || lines[32] != "" {
+		t.Fatalf("want the 32 register lines and nothing else, got:\n%s", r.stdout)
+	}
+	for i, want := range map[int]string{0: "$0 = 400", 1: "$1 = -7", 2: "$2 = 393", 31: "$31 = 0"} {
+		if lines[i] != want {
+			t.Errorf("line %d = %q, want %q", i, lines[i], want)
+		}
+	}
+	if !strings.Contains(r.stderr, "unknown mnemonic") {
+		t.Errorf("the bad line's error is missing from stderr: %q", r.stderr)
+	}
+}
+
+func TestDataDirectory(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "new", "dir")
+	if r := iridium(t, "", nil, "--data-root-dir", data); r.code != 0 {
+		t.Fatalf("exit code %d; stderr: %s", r.code, r.stderr)
+	}
+	alias, err := os.ReadFile(filepath.Join(data, "alias"))
+	if err != nil || len(strings.TrimSpace(string(alias))) != 36 {
+		t.Fatalf("alias file: %q, %v; want a UUID", alias, err)
+	}
+	info, err := os.Stat(filepath.Join(data, "cookie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("cookie file mode %#o, want 0600", info.Mode().Perm())
+	}
+	// The alias is kept across runs.
+	iridium(t, "", nil, "--data-root-dir", data)
+	again, _ := os.ReadFile(filepath.Join(data, "alias"))
+	if !bytes.Equal(alias, again) {
+		t.Errorf("alias changed from %q to %q", alias, again)
+	}
+	// A cookie file others can read is refused, as ssh refuses such keys.
+	os.Chmod(filepath.Join(data, "cookie"), 0o644)
+	r := iridium(t, "", nil, "--data-root-dir", data)
+	if r.code != 1 || !strings.Contains(r.stderr, "chmod 600") {
+		t.Errorf("world-readable cookie: code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// The examples in the README do what it says they do.
+func TestExamples(t *testing.T) {
+	root := filepath.Join("..", "..", "examples")
+	for _, tc := range []struct{ file, stdout string }{
+		{"hello.iasm", "Hello, world!\n"},
+		{"fib.iasm", "6765\n"},
+		{"count.iasm", ""},
+		{"call.iasm", ""},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			r := iridium(t, "", nil, filepath.Join(root, tc.file))
+			if r.code != 0 || r.stdout != tc.stdout || r.stderr != "" {
+				t.Errorf("code %d, stdout %q (want %q), stderr %q", r.code, r.stdout, tc.stdout, r.stderr)
+			}
+		})
+	}
+	// The worked examples leave their results in registers.
+	script := "!load_file " + filepath.Join(root, "count.iasm") + "\n!registers\n" +
+		"!load_file " + filepath.Join(root, "call.iasm") + "\n!registers\n"
+	r := iridium(t, script, nil, "--data-root-dir", t.TempDir())
+	if !strings.Contains(r.stdout, "$1 = 31\n") || !strings.Contains(r.stdout, "$0 = 500\n") {
+		t.Errorf("registers after the worked examples:\n%s\nstderr: %s", r.stdout, r.stderr)
+	}
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// terminal is the binary running on a pseudo-terminal, as a person at a
+// keyboard would run it.
+type terminal struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	tty  *os.File
+	mu   sync.Mutex
+	seen bytes.Buffer
+	done chan struct{} // closed when the process's output ends
+}
+
+func startTerminal(t *testing.T, dataDir string) *terminal {
+	t.Helper()
+	cmd := exec.Command(binary, "--data-root-dir", dataDir)
+	cmd.Env = []string{"HOME=" + t.TempDir(), "TERM=xterm", "PATH=" + os.Getenv("PATH")}
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := &terminal{t: t, cmd: cmd, tty: tty, done: make(chan struct{})}
+	go func() {
+		defer close(term.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf)
+			term.mu.Lock()
+			term.seen.Write(buf[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		tty.Close()
+		<-term.done
+		cmd.Wait()
+	})
+	return term
+}
+
+func (term *terminal) output() string {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return term.seen.String()
+}
+
+func (term *terminal) send(keys string) {
+	term.t.Helper()
+	if _, err := term.tty.WriteString(keys); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// expect waits until the screen output after offset contains want and
+// returns the offset just past it.
+func (term *terminal) expect(from int, want string) int {
+	term.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := term.output()
+		if i := strings.Index(out[from:], want); i >= 0 {
+			return from + i + len(want)
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("no %q on the terminal after offset %d; it shows:\n%q", want, from, out)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (term *terminal) wait() int {
+	term.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	exited := make(chan error, 1)
+	go func() { exited <- term.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			if exit, ok := err.(*exec.ExitError); ok {
+				return exit.ExitCode()
+			}
+			term.t.Fatal(err)
+		}
+		return 0
+	case <-ctx.Done():
+		term.t.Fatal("iridium did not exit")
+		return -1
+	}
+}
+
+func TestTerminalSession(t *testing.T) {
+	data := t.TempDir()
+	term := startTerminal(t, data)
+	at := term.expect(0, "Welcome to Iridium")
+	at = term.expect(at, ">>> ")
+
+	// Tab completes a command.
+	term.send("!regi\t")
+	at = term.expect(at, "!registers ")
+	term.send("\r")
+	at = term.expect(at, "$31 = 0")
+
+	// Ctrl-C interrupts a running program and the REPL goes on. The loop
+	// prints, so the test knows it runs before it presses Ctrl-C.
+	term.send("spin: prti $0\r")
+	at = term.expect(at, "0")
+	term.send("djmp @spin\r")
+	at = term.expect(at, "0000000000")
+	term.send("\x03")
+	at = term.expect(at, "interrupted")
+	term.send("load $1 #9\r!registers\r")
+	at = term.expect(at, "$1 = 9")
+
+	// Ctrl-D leaves with status 0.
+	term.send("\x04")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("exit code %d after Ctrl-D", code)
+	}
+
+	// History is kept in the data directory across sessions: the up arrow
+	// brings back the last line.
+	hist, err := os.ReadFile(data + "/history")
+	if err != nil || !strings.Contains(string(hist), "load $1 #9") {
+		t.Fatalf("history file: %q, %v", hist, err)
+	}
+	term2 := startTerminal(t, data)
+	at2 := term2.expect(0, ">>> ")
+	term2.send("\x1b[A")
+	at2 = term2.expect(at2, "!registers")
+	term2.send("\r")
+	term2.expect(at2, "$1 = 0") // a new node: fresh registers
+	term2.send("\x04")
+	if code := term2.wait(); code != 0 {
+		t.Fatalf("exit code %d after Ctrl-D", code)
+	}
+}

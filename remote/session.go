@@ -1,0 +1,227 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/iridium-go/iridium/repl"
+)
+
+// ptyRequest is the payload of an SSH "pty-req" (RFC 4254 section 6.2).
+type ptyRequest struct {
+	Term          string
+	Width, Height uint32
+	PixW, PixH    uint32
+	Modes         string
+}
+
+// serveSession waits for "shell" (or "exec"), then runs one REPL on the
+// channel until its input ends. With a pty the REPL is interactive
+// (readline on the client's raw terminal); without one it reads a script.
+func (s *Server) serveSession(ch ssh.Channel, requests <-chan *ssh.Request) {
+	defer ch.Close()
+	var (
+		pty   bool
+		width = 80
+		wmu   sync.Mutex
+	)
+	started := false
+	done := make(chan struct{})
+	for {
+		select {
+		case req, ok := <-requests:
+			if !ok {
+				if started {
+					<-done
+				}
+				return
+			}
+			switch req.Type {
+			case "pty-req":
+				var p ptyRequest
+				if ssh.Unmarshal(req.Payload, &p) == nil {
+					pty = true
+					wmu.Lock()
+					width = int(p.Width)
+					wmu.Unlock()
+				}
+				req.Reply(true, nil)
+			case "window-change":
+				if len(req.Payload) >= 4 {
+					wmu.Lock()
+					width = int(binary.BigEndian.Uint32(req.Payload))
+					wmu.Unlock()
+				}
+				req.Reply(false, nil)
+			case "shell", "exec":
+				if started {
+					req.Reply(false, nil)
+					continue
+				}
+				started = true
+				req.Reply(true, nil)
+				var script []byte
+				if req.Type == "exec" {
+					// ssh host 'cmd': the command line is the script.
+					var cmd struct{ Command string }
+					ssh.Unmarshal(req.Payload, &cmd)
+					script = []byte(cmd.Command + "\n")
+				}
+				getWidth := func() int { wmu.Lock(); defer wmu.Unlock(); return width }
+				go func() {
+					defer close(done)
+					status := s.runREPL(ch, pty && script == nil, script, getWidth)
+					ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+					ch.Close()
+				}()
+			default:
+				req.Reply(false, nil)
+			}
+		case <-done:
+			return
+		}
+	}
+}
+
+// runREPL runs one REPL on the channel and returns its exit status.
+func (s *Server) runREPL(ch ssh.Channel, interactive bool, script []byte, width func() int) uint32 {
+	cfg := s.cfg.REPL
+	var in *interruptReader
+	if script != nil {
+		cfg.In = bytes.NewReader(script)
+		cfg.Out, cfg.Err = ch, ch.Stderr()
+	} else if interactive {
+		// The client's terminal is raw: Ctrl-C arrives as a byte, and
+		// "\n" needs a carriage return.
+		in = newInterruptReader(ch)
+		cfg.In = in
+		out := &crlfWriter{w: ch}
+		cfg.Out, cfg.Err = out, out
+		cfg.Interactive = true
+		cfg.IsTerminal = func() bool { return true }
+		cfg.GetWidth = width
+		cfg.MakeRaw = func() error { return nil }
+		cfg.ExitRaw = func() error { return nil }
+		cfg.OnWidthChanged = func(func()) {} // width comes from window-change requests
+		cfg.HistoryFile = ""
+	} else {
+		cfg.In = ch
+		cfg.Out, cfg.Err = ch, ch.Stderr()
+	}
+	r, err := repl.New(cfg)
+	if err != nil {
+		io.WriteString(ch.Stderr(), "iridium: "+err.Error()+"\n")
+		return 1
+	}
+	if in != nil {
+		in.onInterrupt = r.Interrupt
+		s.wg.Add(1)
+		go func() { // ends when the channel closes, right after this session
+			defer s.wg.Done()
+			in.pump()
+		}()
+		defer in.Close()
+	}
+	if err := r.Run(context.Background()); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// interruptReader reads the channel on its own goroutine so that a Ctrl-C
+// typed while a program runs (when nothing else reads input) interrupts
+// the program; every other byte is queued for the REPL in order.
+type interruptReader struct {
+	src         io.Reader
+	onInterrupt func() bool // true if a running program was interrupted
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	buf    []byte
+	err    error
+	closed bool
+}
+
+func newInterruptReader(src io.Reader) *interruptReader {
+	r := &interruptReader{src: src}
+	r.cond = sync.NewCond(&r.mu)
+	return r
+}
+
+func (r *interruptReader) pump() {
+	chunk := make([]byte, 1024)
+	for {
+		n, err := r.src.Read(chunk)
+		data := chunk[:n]
+		kept := data[:0]
+		for _, b := range data {
+			if b == 3 && r.onInterrupt() {
+				continue
+			}
+			kept = append(kept, b)
+		}
+		r.mu.Lock()
+		r.buf = append(r.buf, kept...)
+		if err != nil {
+			r.err = err
+		}
+		stop := r.err != nil || r.closed
+		r.cond.Broadcast()
+		r.mu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+func (r *interruptReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.buf) == 0 && r.err == nil && !r.closed {
+		r.cond.Wait()
+	}
+	if len(r.buf) > 0 {
+		n := copy(p, r.buf)
+		r.buf = r.buf[n:]
+		return n, nil
+	}
+	if r.closed {
+		return 0, io.EOF
+	}
+	return 0, r.err
+}
+
+func (r *interruptReader) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.cond.Broadcast()
+	r.mu.Unlock()
+	return nil
+}
+
+// crlfWriter turns "\n" into "\r\n" for a terminal in raw mode.
+type crlfWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]byte, 0, len(p)+8)
+	for i, b := range p {
+		if b == '\n' && (i == 0 || p[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, b)
+	}
+	if _, err := c.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,5 @@
+package repl
+
+type Cluster interface{ Leave() error }
+
+var clusterCommands []command

@@ -1,0 +1,204 @@
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/vm"
+)
+
+// command is one row of the command table, which drives dispatch, !help and
+// tab completion.
+type command struct {
+	name string // without the '!'
+	args string // argument synopsis for !help
+	help string // one line
+	path bool   // its argument is a file path (for completion)
+	run  func(r *REPL, ctx context.Context, args []string) error
+}
+
+// commands is filled in init because its handlers refer back to it (!help).
+var commands []command
+
+func init() {
+	commands = []command{
+		{name: "help", help: "list every command", run: (*REPL).cmdHelp},
+		{name: "quit", help: "leave the REPL", run: (*REPL).cmdQuit},
+		{name: "history", help: "the lines typed so far", run: (*REPL).cmdHistory},
+		{name: "program", help: "the program as a disassembly listing, address by address", run: (*REPL).cmdProgram},
+		{name: "clear_program", help: "empty the program", run: (*REPL).cmdClearProgram},
+		{name: "registers", help: "the integer registers, one per line", run: (*REPL).cmdRegisters},
+		{name: "clear_registers", help: "set every register to 0", run: (*REPL).cmdClearRegisters},
+		{name: "symbols", help: "the symbol table: name, kind, value", run: (*REPL).cmdSymbols},
+		{name: "load_file", args: "[PATH]", path: true, help: "assemble a file and run it on this VM (asks for PATH if omitted)", run: (*REPL).cmdLoadFile},
+		{name: "spawn", args: "[PATH]", path: true, help: "assemble a file and run it on a new VM in the background", run: (*REPL).cmdSpawn},
+	}
+	commands = append(commands, clusterCommands...)
+}
+
+func lookupCommand(name string) (*command, bool) {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i], true
+		}
+	}
+	return nil, false
+}
+
+func (r *REPL) runCommand(ctx context.Context, line string) error {
+	fields := strings.Fields(strings.TrimPrefix(line, "!"))
+	if len(fields) == 0 {
+		return errors.New("empty command; !help lists the commands")
+	}
+	c, ok := lookupCommand(strings.ToLower(fields[0]))
+	if !ok {
+		return fmt.Errorf("unknown command !%s; !help lists the commands", fields[0])
+	}
+	return c.run(r, ctx, fields[1:])
+}
+
+func noArgs(args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+func (r *REPL) cmdHelp(_ context.Context, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "!%s %s\t%s\n", c.name, c.args, c.help)
+	}
+	fmt.Fprintln(tw, "anything else\tassembly: appended to the program and run at once")
+	return tw.Flush()
+}
+
+func (r *REPL) cmdQuit(_ context.Context, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	r.quit = true
+	return nil
+}
+
+func (r *REPL) cmdHistory(_ context.Context, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	// The !history line itself is the last entry; it is shown too, as a
+	// shell's history does.
+	for _, h := range r.history {
+		fmt.Fprintln(r.out, h)
+	}
+	return nil
+}
+
+func (r *REPL) cmdProgram(_ context.Context, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	_, err := io.WriteString(r.out, assembler.Disassemble(r.vm.Program()))
+	return err
+}
+
+func (r *REPL) cmdClearProgram(_ context.Context, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	r.vm.ClearProgram()
+	r.session.Reset(nil, nil)
+	return nil
+}
+
+func (r *REPL) cmdRegisters(_ context.Context, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	regs := r.vm.Registers()
+	var b strings.Builder
+	for i, v := range regs {
+		fmt.Fprintf(&b, "$%d = %d\n", i, v)
+	}
+	_, err := io.WriteString(r.out, b.String())
+	return err
+}
+
+func (r *REPL) cmdClearRegisters(_ context.Context, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	r.vm.ClearRegisters()
+	return nil
+}
+
+func (r *REPL) cmdSymbols(_ context.Context, args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
+	for _, s := range r.session.Symbols() {
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", s.Name, s.Kind, s.Value)
+	}
+	return tw.Flush()
+}
+
+// pathArg is the single PATH argument, or the next input line when it is
+// omitted (the reference asked for the path that way).
+func (r *REPL) pathArg(args []string) (string, error) {
+	switch len(args) {
+	case 1:
+		return args[0], nil
+	case 0:
+		if r.cfg.Interactive {
+			fmt.Fprint(r.out, "Path to the file: ")
+		}
+		line, err := r.lines.ReadLine()
+		if err != nil {
+			return "", fmt.Errorf("no path given: %w", err)
+		}
+		if p := strings.TrimSpace(line); p != "" {
+			return p, nil
+		}
+		return "", errors.New("no path given")
+	}
+	return "", fmt.Errorf("expected one PATH, got %d arguments", len(args))
+}
+
+func (r *REPL) cmdLoadFile(ctx context.Context, args []string) error {
+	path, err := r.pathArg(args)
+	if err != nil {
+		return err
+	}
+	prog, syms, err := readProgram(path)
+	if err != nil {
+		return err
+	}
+	if err := r.vm.Load(prog); err != nil {
+		return err
+	}
+	r.session.Reset(prog, syms)
+	return r.runDefault(ctx)
+}
+
+// readProgram reads an assembly or bytecode file (told apart by the
+// bytecode magic).
+func readProgram(path string) (*vm.Program, []assembler.Symbol, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	prog, syms, err := assembler.Load(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s:\n%w", path, err)
+	}
+	return prog, syms, nil
+}

@@ -1,0 +1,159 @@
+package repl
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+func newVM(out io.Writer) (*vm.VM, error) {
+	cfg := vm.DefaultConfig()
+	cfg.Output = out
+	return vm.New(cfg)
+}
+
+// script runs lines through a non-interactive REPL and returns what it
+// wrote to its output and error streams.
+func script(t *testing.T, lines ...string) (stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	r, err := New(Config{
+		In:    strings.NewReader(strings.Join(lines, "\n") + "\n"),
+		Out:   &out,
+		Err:   &errOut,
+		NewVM: newVM,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String()
+}
+
+func writeProgram(t *testing.T, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "prog.iasm")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCommands(t *testing.T) {
+	prog := writeProgram(t, ".data\nmsg: .asciiz 'from file\\n'\n.code\nload $7 #77\nprts @msg\n")
+	tests := []struct {
+		name       string
+		lines      []string
+		wantOut    []string // substrings of stdout, in order
+		notOut     []string
+		wantErr    []string // substrings of stderr
+		exactOut   *string
+		exactLines int // if > 0, stdout has exactly this many lines
+	}{
+		{name: "help lists every command", lines: []string{"!help"},
+			wantOut: []string{"!help", "!quit", "!history", "!program", "!clear_program", "!registers",
+				"!clear_registers", "!symbols", "!load_file [PATH]", "!spawn [PATH]"}},
+		{name: "registers", lines: []string{"load $0 #500", "load $31 #-1", "!registers"},
+			wantOut: []string{"$0 = 500\n", "$1 = 0\n", "$31 = -1\n"}, exactLines: 32},
+		{name: "clear registers", lines: []string{"load $3 #9", "!clear_registers", "!registers"},
+			wantOut: []string{"$3 = 0\n"}},
+		{name: "registers keep values between lines", lines: []string{"load $1 #2", "load $2 #3", "mul $1 $2 $3", "!registers"},
+			wantOut: []string{"$3 = 6\n"}},
+		{name: "labels carry over to later lines", lines: []string{"load $1 #0", "load $2 #5", "top: inc $1", "neq $1 $2", "djmpe @top", "!registers"},
+			wantOut: []string{"$1 = 5\n"}},
+		{name: "history", lines: []string{"load $0 #1", "!history"},
+			wantOut: []string{"load $0 #1\n!history\n"}},
+		{name: "program lists the code", lines: []string{"load $0 #1", "inc $0", "!program"},
+			wantOut: []string{"load", "$0 #1", "0x0000", "inc", "$0", "0x0004"}},
+		{name: "clear program", lines: []string{"here: load $0 #1", "!clear_program", "!program", "!symbols"},
+			notOut: []string{"load", "here"}},
+		{name: "symbols", lines: []string{"start: load $0 #1", "next: inc $0", "!symbols"},
+			wantOut: []string{"next", "code", "4", "start"}},
+		{name: "assembly error leaves the program as it was", lines: []string{"load $0 #1", "load $99 #1", "!program"},
+			wantErr: []string{"1:", "register"}, notOut: []string{"$99"}},
+		{name: "a fault is reported and the script goes on", lines: []string{"load $1 #0", "div $0 $1 $2", "load $4 #4", "!registers"},
+			wantErr: []string{"division by zero"}, wantOut: []string{"$4 = 4\n"}},
+		{name: "unknown command", lines: []string{"!frob", "!registers"},
+			wantErr: []string{"unknown command !frob"}, wantOut: []string{"$0 = 0"}},
+		{name: "quit stops reading", lines: []string{"!quit", "!registers"}, exactOut: new(string)},
+		{name: "load_file runs the file and keeps registers", lines: []string{"load $5 #55", "!load_file " + prog, "!registers"},
+			wantOut: []string{"from file\n", "$5 = 55\n", "$7 = 77\n"}},
+		{name: "load_file asks for the path", lines: []string{"!load_file", prog, "!symbols"},
+			wantOut: []string{"from file\n", "msg", "data"}},
+		{name: "load_file replaces the program", lines: []string{"old: load $0 #1", "!load_file " + prog, "!symbols", "!program"},
+			notOut: []string{"old"}, wantOut: []string{"msg"}},
+		{name: "load_file of a missing file", lines: []string{"!load_file /nonexistent/x.iasm"},
+			wantErr: []string{"no such file"}},
+		{name: "spawn runs in the background and reports", lines: []string{"!spawn " + prog},
+			wantOut: []string{"spawned #1", "#1 " + prog + " ended: exit code 0", "from file\n", "event: "}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut := script(t, tc.lines...)
+			rest := out
+			for _, want := range tc.wantOut {
+				i := strings.Index(rest, want)
+				if i < 0 {
+					t.Fatalf("stdout lacks %q (in order); stdout:\n%s\nstderr:\n%s", want, out, errOut)
+				}
+				rest = rest[i+len(want):]
+			}
+			for _, not := range tc.notOut {
+				if strings.Contains(out, not) {
+					t.Errorf("stdout has %q:\n%s", not, out)
+				}
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errOut)
+				}
+			}
+			if tc.wantErr == nil && errOut != "" {
+				t.Errorf("unexpected stderr:\n%s", errOut)
+			}
+			if tc.exactOut != nil && out != *tc.exactOut {
+				t.Errorf("stdout %q, want %q", out, *tc.exactOut)
+			}
+			if tc.exactLines > 0 && strings.Count(out, "\n") != tc.exactLines {
+				t.Errorf("stdout has %d lines, want %d:\n%s", strings.Count(out, "\n"), tc.exactLines, out)
+			}
+		})
+	}
+}
+
+func TestCompleter(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "fib.iasm"), nil, 0o644)
+	os.Mkdir(filepath.Join(dir, "progs"), 0o755)
+	tests := []struct {
+		line string
+		want []string
+	}{
+		{"!he", []string{"lp "}},
+		{"!clear_", []string{"program ", "registers "}},
+		{"!load_file " + dir + "/f", []string{"ib.iasm "}},
+		{"!spawn " + dir + "/pr", []string{"ogs/"}},
+		{"load $0", nil},
+		{"!registers x", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.line, func(t *testing.T) {
+			got, _ := completer{}.Do([]rune(tc.line), len([]rune(tc.line)))
+			var gotS []string
+			for _, g := range got {
+				gotS = append(gotS, string(g))
+			}
+			if strings.Join(gotS, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("completions %q, want %q", gotS, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,112 @@
+package repl
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/chzyer/readline"
+)
+
+// readlineReader adapts readline to lineReader.
+type readlineReader struct{ rl *readline.Instance }
+
+func (r readlineReader) ReadLine() (string, error) { return r.rl.Readline() }
+func (r readlineReader) Close() error              { return r.rl.Close() }
+
+func (r *REPL) newReadline() (readlineReader, error) {
+	in, ok := r.cfg.In.(io.ReadCloser)
+	if !ok {
+		in = io.NopCloser(r.cfg.In)
+	}
+	rc := &readline.Config{
+		Prompt:          r.cfg.Prompt,
+		HistoryFile:     r.cfg.HistoryFile,
+		AutoComplete:    completer{},
+		InterruptPrompt: "^C",
+		EOFPrompt:       "!quit",
+		Stdin:           in,
+		Stdout:          r.cfg.Out,
+		Stderr:          r.cfg.Err,
+		FuncIsTerminal:  r.cfg.IsTerminal,
+		FuncGetWidth:    r.cfg.GetWidth,
+		FuncMakeRaw:     r.cfg.MakeRaw,
+		FuncExitRaw:     r.cfg.ExitRaw,
+
+		FuncOnWidthChanged: r.cfg.OnWidthChanged,
+	}
+	if r.cfg.HistoryFile != "" {
+		if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryFile), 0o700); err != nil {
+			return readlineReader{}, err
+		}
+	}
+	rl, err := readline.NewEx(rc)
+	if err != nil {
+		return readlineReader{}, err
+	}
+	return readlineReader{rl}, nil
+}
+
+// completer completes command names at the start of a line and file paths
+// after the commands that take one. It reads the command table, so a new
+// command completes without further work.
+type completer struct{}
+
+func (completer) Do(line []rune, pos int) ([][]rune, int) {
+	text := string(line[:pos])
+	if !strings.HasPrefix(text, "!") {
+		return nil, 0
+	}
+	name, arg, hasArg := strings.Cut(text, " ")
+	if !hasArg {
+		var out [][]rune
+		for _, c := range commands {
+			if strings.HasPrefix("!"+c.name, name) {
+				out = append(out, []rune(strings.TrimPrefix("!"+c.name, name)+" "))
+			}
+		}
+		return out, len([]rune(name))
+	}
+	if c, ok := lookupCommand(strings.TrimPrefix(name, "!")); ok && c.path {
+		return completePath(strings.TrimLeft(arg, " "))
+	}
+	return nil, 0
+}
+
+// completePath offers the directory entries that extend prefix; a
+// directory gets a trailing slash so completion can go on into it.
+func completePath(prefix string) ([][]rune, int) {
+	dir, base := filepath.Split(prefix)
+	readDir := dir
+	if readDir == "" {
+		readDir = "."
+	}
+	entries, err := os.ReadDir(readDir)
+	if err != nil {
+		return nil, 0
+	}
+	var names []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), base) {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), ".") && !strings.HasPrefix(base, ".") {
+			continue
+		}
+		suffix := strings.TrimPrefix(e.Name(), base)
+		if e.IsDir() {
+			suffix += "/"
+		} else {
+			suffix += " "
+		}
+		names = append(names, suffix)
+	}
+	sort.Strings(names)
+	out := make([][]rune, len(names))
+	for i, n := range names {
+		out[i] = []rune(n)
+	}
+	return out, len([]rune(base))
+}
