@@ -33,7 +33,9 @@ type Config struct {
 	// DefaultStackLimit. The stack grows on demand. At most math.MaxInt32.
 	StackLimit int
 	// Budget caps the instructions one Run may execute; 0 means no limit.
-	// It is checked at every taken jump, call and return (see Run).
+	// It is checked at every taken jump, call and return: the run stops
+	// with ErrBudgetExhausted at the first one taken once Budget
+	// instructions have run (see Run).
 	Budget int64
 	// Cluster is the node's cluster manager; it may be nil.
 	Cluster Cluster

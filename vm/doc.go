@@ -18,6 +18,13 @@
 // The dispatch loop relies on that and re-checks only what depends on values
 // computed at run time (register jumps, heap and stack bounds, division).
 //
+// A VM (New, Config) runs one program at a time: Load replaces it, Append
+// adds code after it as the REPL does line by line, Run executes it. Load
+// and Append turn the verified bytes into a pre-decoded form once, with
+// compare-and-branch pairs fused into one dispatch; Program always returns
+// the bytes as written. Faults are *Fault values wrapping the Err
+// sentinels; Abort and RunContext interrupt a run from outside.
+//
 // The package knows nothing of text: the assembler and the disassembler live
 // in package assembler and read the same opcode table (Info).
 package vm

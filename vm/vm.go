@@ -186,12 +186,16 @@ func (m *VM) Abort() { m.abort.Store(true) }
 // naming the pc and the opcode, wrapping one of the Err sentinels).
 //
 // Afterwards pc is where the run stopped: at the HLT, at the end of the
-// code, or at the faulting instruction. Interrupts (Abort) and the budget
-// are checked at every taken jump, call and return, after it is taken: a
+// code, or at the faulting instruction; Steps counts the instructions run.
+//
+// Interrupts (Abort, RunContext) and the budget are checked at every taken
+// jump, call and return, after it is taken, and never per instruction: a
 // Fault with ErrInterrupted or ErrBudgetExhausted names the instruction
-// about to run, so a later Run resumes the program there. Straight-line
-// code between jumps is at most the length of the code, so the checks are
-// never far apart.
+// about to run, so a later Run resumes the program there. Code between two
+// taken jumps runs straight through, at most once over the whole code, so
+// the checks are never far apart. The budget stops a run at the first taken
+// jump once Budget instructions have run; straight-line code after the last
+// jump finishes.
 func (m *VM) Run() (exitCode int, err error) {
 	m.abort.Store(false)
 	return m.run()
@@ -250,10 +254,13 @@ func (m *VM) opAt(pc int) Opcode {
 	return OpHlt
 }
 
-// exec is the dispatch loop. The hot state lives in locals and is written
-// back when the loop stops. Register operands are masked with &31: Verify
-// guarantees they are below 32, and the mask lets the compiler drop the
-// bounds checks.
+// exec is the dispatch loop over the pre-decoded instructions. The hottest
+// state (instruction index, flag, the code and register arrays) lives in
+// locals, written back when the loop stops; the stack, frame base, loop
+// counter and step accounting stay in the VM, since every extra local that
+// lives across the calls some instructions make costs a spill on every
+// dispatch. Register operands are masked with &31: Verify guarantees they
+// are below 32, and the mask lets the compiler drop the bounds checks.
 //
 // Control flow inside: an ordinary instruction falls out of the switch to
 // ip++; a taken jump sets target (an instruction index) and jumps to label
@@ -618,9 +625,11 @@ func (m *VM) park(ip int, flag bool) { m.pc, m.flag = ip*InstructionSize, flag }
 
 func (m *VM) unpark() (int, bool) { return m.pc / InstructionSize, m.flag }
 
-// growStack makes room for at least two more entries on the stack.
+// growStack makes room for at least two more entries on the stack,
+// doubling it but not much past the limit.
 func (m *VM) growStack() {
-	m.stack = slices.Grow(m.stack, max(2, len(m.stack)))
+	n := min(max(len(m.stack), 64), m.cfg.StackLimit-len(m.stack))
+	m.stack = slices.Grow(m.stack, max(n, 2))
 }
 
 // save writes the loop's locals back.
