@@ -106,7 +106,7 @@ type session struct {
 	ctx      context.Context // canceled when the session stops
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	stopping bool                  // guarded by Manager.mu
+	stopping bool               // guarded by Manager.mu
 	conns    map[net.Conn]*peer // open connections (nil: in handshake); guarded by Manager.mu
 }
 
@@ -124,7 +124,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	return &Manager{
 		cfg:     c,
-		log:     c.Logger,
+		log:     c.Logger.With("node", c.Alias),
 		port:    c.Port,
 		selfIP:  c.Host,
 		peers:   make(map[string]*peer),
