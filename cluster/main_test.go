@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -130,4 +129,3 @@ func waitMesh(t testing.TB, nodes []*Manager, timeout time.Duration) {
 	eventually(t, timeout, func() bool { return fullMesh(nodes) }, describe(nodes))
 }
 
-var _ = sync.Mutex{}
