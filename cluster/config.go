@@ -64,13 +64,15 @@ func DefaultConfig() Config {
 }
 
 // DefaultLocalConfig is DefaultConfig for nodes on one machine (tests,
-// benchmarks): a free port on 127.0.0.1 and faster heartbeats.
+// benchmarks): a free port on 127.0.0.1, a shorter handshake timeout and
+// faster heartbeats (a dead peer is dropped within 1 s; the timeout is ten
+// intervals so that a loaded machine does not drop live peers).
 func DefaultLocalConfig() Config {
 	c := DefaultConfig()
 	c.Port = 0
 	c.HandshakeTimeout = 2 * time.Second
 	c.HeartbeatInterval = 100 * time.Millisecond
-	c.HeartbeatTimeout = 500 * time.Millisecond
+	c.HeartbeatTimeout = time.Second
 	return c
 }
 

@@ -29,7 +29,7 @@ func TestThreeNodes(t *testing.T) {
 	}
 	// The list stays a full mesh well past the heartbeat timeout: idle
 	// connections are kept alive by Ping/Pong.
-	time.Sleep(3 * a.cfg.HeartbeatTimeout)
+	time.Sleep(2 * a.cfg.HeartbeatTimeout)
 	if !fullMesh(nodes) {
 		t.Fatalf("mesh lost while idle:%s", describe(nodes)())
 	}
