@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -301,5 +302,38 @@ func TestDecodedMessageOwnsItsMemory(t *testing.T) {
 	}
 	if got := string(m1.(*Challenge).Nonce); got != "0123456789abcdef" {
 		t.Errorf("nonce changed by the next read: %q", got)
+	}
+}
+
+func TestWriterMergesMembers(t *testing.T) {
+	m, err := New(testConfig(t, "w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	p := m.newPeer(nil, c1, nil, NewFrameWriter(c1, 0), "x", "127.0.0.1", 1, "w")
+	n := func(a string) NodeInfo { return NodeInfo{Alias: a, IP: "127.0.0.1", Port: 7} }
+	errc := make(chan error, 1)
+	go func() {
+		errc <- p.write(&Members{Nodes: []NodeInfo{n("a")}}, &Pong{Seq: 3},
+			&Members{Nodes: []NodeInfo{n("b"), n("a")}}, &Members{Nodes: []NodeInfo{n("c")}})
+	}()
+	fr := NewFrameReader(c2, 0)
+	got1, err := fr.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, err := fr.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want1 := &Members{Nodes: []NodeInfo{n("a"), n("b"), n("c")}}
+	if !reflect.DeepEqual(got1, want1) || !reflect.DeepEqual(got2, &Pong{Seq: 3}) {
+		t.Errorf("wrote %#v, %#v", got1, got2)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -170,6 +170,16 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, remote string) (*pe
 		return nil, reject(fw, fmt.Sprintf("%s: %q is this node's own alias", textAliasTaken, alias), ErrAliasTaken)
 	}
 
+	m.mu.Lock()
+	m.incoming[alias]++
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		if m.incoming[alias]--; m.incoming[alias] <= 0 {
+			delete(m.incoming, alias)
+		}
+		m.mu.Unlock()
+	}()
 	p := m.newPeer(s, conn, fr, fw, alias, remoteIP(conn), int(port), alias)
 	ackProof := m.proof(nonce, self.Alias)
 	others, err := m.register(p, func(others []*peer) Message {

@@ -128,4 +128,3 @@ func waitMesh(t testing.TB, nodes []*Manager, timeout time.Duration) {
 	t.Helper()
 	eventually(t, timeout, func() bool { return fullMesh(nodes) }, describe(nodes))
 }
-

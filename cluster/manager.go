@@ -96,7 +96,8 @@ type Manager struct {
 	selfIP   string // the IP this node announces for itself
 	peers    map[string]*peer
 	dialing  map[string]*dialAttempt
-	changed  chan struct{} // closed and replaced whenever peers changes
+	incoming map[string]int // aliases with an incoming handshake under way
+	changed  chan struct{}  // closed and replaced whenever peers changes
 }
 
 // session is one listening period, from Start to Leave or Shutdown. Every
@@ -123,13 +124,14 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	return &Manager{
-		cfg:     c,
-		log:     c.Logger.With("node", c.Alias),
-		port:    c.Port,
-		selfIP:  c.Host,
-		peers:   make(map[string]*peer),
-		dialing: make(map[string]*dialAttempt),
-		changed: make(chan struct{}),
+		cfg:      c,
+		log:      c.Logger.With("node", c.Alias),
+		port:     c.Port,
+		selfIP:   c.Host,
+		peers:    make(map[string]*peer),
+		dialing:  make(map[string]*dialAttempt),
+		incoming: make(map[string]int),
+		changed:  make(chan struct{}),
 	}, nil
 }
 
@@ -263,7 +265,7 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 		if !ok {
 			continue
 		}
-		wants = append(wants, want{n.Alias, m.connect(s, n.Alias, naddr)})
+		wants = append(wants, want{n.Alias, m.connect(s, n.Alias, naddr, 0)})
 	}
 	var errs []error
 	for _, w := range wants {
@@ -516,6 +518,15 @@ func (m *Manager) connected(alias string) bool {
 	return ok
 }
 
+// connectedOrAccepting reports whether alias is a member or has an incoming
+// handshake under way.
+func (m *Manager) connectedOrAccepting(alias string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.peers[alias]
+	return ok || m.incoming[alias] > 0
+}
+
 // waitConnected waits until alias is a member or ctx ends.
 func (m *Manager) waitConnected(ctx context.Context, alias string) error {
 	for {
@@ -546,18 +557,29 @@ func (m *Manager) usable(n NodeInfo) (string, bool) {
 	return net.JoinHostPort(ip.Unmap().String(), strconv.Itoa(int(n.Port))), true
 }
 
+// learnGrace is how long a node that hears of a member it has not met waits
+// before connecting to it, when the member's alias is smaller. Both most
+// likely heard of each other at the same moment, and the connection opened
+// by the smaller alias wins the tie-break anyway: waiting for it saves a
+// handshake that would be thrown away. The smaller alias connects at once.
+const learnGrace = 50 * time.Millisecond
+
 // learn handles a Members message: connect to every member not met yet.
 func (m *Manager) learn(s *session, nodes []NodeInfo) {
 	for _, n := range nodes {
 		if addr, ok := m.usable(n); ok {
-			m.connect(s, n.Alias, addr)
+			var delay time.Duration
+			if n.Alias < m.cfg.Alias {
+				delay = learnGrace
+			}
+			m.connect(s, n.Alias, addr, delay)
 		}
 	}
 }
 
-// connect starts a background Join to alias at addr unless it is connected
-// (nil) or being connected to (the running attempt).
-func (m *Manager) connect(s *session, alias, addr string) *dialAttempt {
+// connect starts a background Join to alias at addr, after delay, unless it
+// is connected (nil) or being connected to (the running attempt).
+func (m *Manager) connect(s *session, alias, addr string, delay time.Duration) *dialAttempt {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s.stopping {
@@ -574,7 +596,22 @@ func (m *Manager) connect(s *session, alias, addr string) *dialAttempt {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		p, _, err := m.dialRetry(s.ctx, s, addr, MsgJoin, alias)
+		var (
+			p   *peer
+			err error
+		)
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				err = ErrNotListening
+			}
+			t.Stop()
+		}
+		if err == nil && !m.connected(alias) {
+			p, _, err = m.dialRetry(s.ctx, s, addr, MsgJoin, alias)
+		}
 		if err != nil && !errors.Is(err, errDuplicate) && s.ctx.Err() == nil {
 			m.log.Info("connect failed", "peer", alias, "addr", addr, "err", err)
 		}
@@ -593,16 +630,16 @@ func (m *Manager) connect(s *session, alias, addr string) *dialAttempt {
 }
 
 // dialRetry is dial, retried while the other node answers "duplicate
-// connection" although this node has no connection to it: the other node
-// still holds the connection of this node's previous life, and drops it as
-// soon as it notices it closed.
+// connection" although this node neither has nor is accepting a connection
+// from it: the other node still holds the connection of this node's previous
+// life, and drops it as soon as it notices it closed.
 func (m *Manager) dialRetry(ctx context.Context, s *session, addr string, kind MsgType, want string) (*peer, *HelloAck, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.HandshakeTimeout)
 	defer cancel()
 	backoff := 10 * time.Millisecond
 	for {
 		p, ack, err := m.dial(ctx, s, addr, kind, want)
-		if err == nil || !errors.Is(err, errDuplicate) || (want != "" && m.connected(want)) {
+		if err == nil || !errors.Is(err, errDuplicate) || (want != "" && m.connectedOrAccepting(want)) {
 			return p, ack, err
 		}
 		select {

@@ -122,8 +122,8 @@ func TestSimultaneousConnections(t *testing.T) {
 		sa, sb := a.sess, b.sess
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); a.connect(sa, "b", addrOf(t, b)) }()
-		go func() { defer wg.Done(); b.connect(sb, "a", addrOf(t, a)) }()
+		go func() { defer wg.Done(); a.connect(sa, "b", addrOf(t, b), 0) }()
+		go func() { defer wg.Done(); b.connect(sb, "a", addrOf(t, a), 0) }()
 		wg.Wait()
 		nodes := []*Manager{a, b}
 		waitMesh(t, nodes, 5*time.Second)

@@ -16,6 +16,10 @@ import (
 // falls that far behind is dropped.
 const maxQueue = 16384
 
+// membersDelay is how long a writer holds back a queue of nothing but
+// Members messages, to merge them.
+const membersDelay = 2 * time.Millisecond
+
 // byeTimeout bounds the write of a last message (Leave, Error) before close.
 const byeTimeout = time.Second
 
@@ -37,11 +41,14 @@ type peer struct {
 	fr   *FrameReader // used by the reader only
 	fw   *FrameWriter // used by the writer only
 
-	qmu    sync.Mutex
-	queue  []Message
-	spare  []Message // the writer's previous batch, reused (writer only)
-	closed bool
-	bye    Message // written last when the writer stops, if set
+	qmu   sync.Mutex
+	queue []Message
+	spare []Message // the writer's previous batch, reused (writer only)
+
+	members Members             // the writer's merged Members (writer only)
+	seen    map[string]struct{} // aliases already in members (writer only)
+	closed  bool
+	bye     Message // written last when the writer stops, if set
 
 	wake chan struct{} // capacity 1: the queue is not empty
 	quit chan struct{} // closed by shut
@@ -88,6 +95,18 @@ func (p *peer) send(msg Message) bool {
 	return true
 }
 
+// onlyMembers reports whether the queue holds nothing but Members messages.
+func (p *peer) onlyMembers() bool {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	for _, m := range p.queue {
+		if m.Type() != MsgMembers {
+			return false
+		}
+	}
+	return len(p.queue) > 0
+}
+
 // shut closes the peer once. With bye == nil the connection closes at once;
 // otherwise the writer sends bye (bounded by byeTimeout) and then closes it.
 func (p *peer) shut(bye Message) {
@@ -116,6 +135,8 @@ func (p *peer) writeLoop() {
 	defer p.conn.Close()
 	tick := time.NewTicker(p.m.cfg.HeartbeatInterval)
 	defer tick.Stop()
+	coalesce := time.NewTimer(time.Hour)
+	coalesce.Stop()
 	var seq uint64
 	wrote := false
 	flushQueue := func() bool {
@@ -144,6 +165,17 @@ func (p *peer) writeLoop() {
 	for {
 		select {
 		case <-p.wake:
+			if p.onlyMembers() {
+				// News of members is not urgent: let more of it gather, so
+				// that a burst of joins costs a few merged frames.
+				coalesce.Reset(membersDelay)
+				select {
+				case <-coalesce.C:
+				case <-p.quit:
+					coalesce.Stop()
+					continue // the quit case sends the bye
+				}
+			}
 			if !flushQueue() {
 				return
 			}
@@ -171,16 +203,64 @@ func (p *peer) writeLoop() {
 	}
 }
 
+// write sends msgs in one flush. The Members messages among them are merged
+// into as few frames as MaxNodes allows, written where the first one was.
 func (p *peer) write(msgs ...Message) error {
 	if err := p.conn.SetWriteDeadline(time.Now().Add(p.m.cfg.HeartbeatTimeout)); err != nil {
 		return err
 	}
+	mergeMembers := len(msgs) > 1 // a lone Members goes out as it is
+	merged := false
 	for _, msg := range msgs {
+		if _, ok := msg.(*Members); ok && mergeMembers {
+			if !merged {
+				merged = true
+				if err := p.writeMembers(msgs); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if err := p.fw.WriteMessage(msg); err != nil {
 			return err
 		}
 	}
 	return p.fw.Flush()
+}
+
+// writeMembers writes the nodes of every Members message in msgs, each
+// alias once, in frames of at most MaxNodes nodes.
+func (p *peer) writeMembers(msgs []Message) error {
+	nodes := p.members.Nodes[:0]
+	seen := p.seen
+	if seen == nil {
+		seen = make(map[string]struct{})
+		p.seen = seen
+	}
+	defer clear(seen)
+	for _, msg := range msgs {
+		mm, ok := msg.(*Members)
+		if !ok {
+			continue
+		}
+		for _, n := range mm.Nodes {
+			if _, dup := seen[n.Alias]; dup {
+				continue
+			}
+			seen[n.Alias] = struct{}{}
+			nodes = append(nodes, n)
+		}
+	}
+	defer func(buf []NodeInfo) { p.members.Nodes = buf[:0] }(nodes)
+	for len(nodes) > 0 {
+		k := min(len(nodes), MaxNodes)
+		p.members.Nodes = nodes[:k]
+		if err := p.fw.WriteMessage(&p.members); err != nil {
+			return err
+		}
+		nodes = nodes[k:]
+	}
+	return nil
 }
 
 func (p *peer) writeFailed(err error) {
