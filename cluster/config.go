@@ -30,7 +30,7 @@ type Config struct {
 	// sends a Ping.
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout: a peer that sends nothing for this long is dropped.
-	// It must exceed HeartbeatInterval.
+	// It must exceed twice HeartbeatInterval.
 	HeartbeatTimeout time.Duration
 	// MaxFrameSize is the largest allowed frame length L (type byte + body).
 	MaxFrameSize int
@@ -115,8 +115,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HeartbeatInterval < 0 {
 		errs = append(errs, fmt.Errorf("cluster: HeartbeatInterval %v must be positive", c.HeartbeatInterval))
 	}
-	if c.HeartbeatTimeout <= c.HeartbeatInterval {
-		errs = append(errs, fmt.Errorf("cluster: HeartbeatTimeout %v must exceed HeartbeatInterval %v",
+	if c.HeartbeatTimeout <= 2*c.HeartbeatInterval {
+		// An idle connection Pings once per interval that it wrote nothing:
+		// the gap between two frames can approach two intervals.
+		errs = append(errs, fmt.Errorf("cluster: HeartbeatTimeout %v must exceed twice HeartbeatInterval %v",
 			c.HeartbeatTimeout, c.HeartbeatInterval))
 	}
 	if c.MaxFrameSize < MinMaxFrameSize {

@@ -324,7 +324,7 @@ func TestConfig(t *testing.T) {
 		{"no cookie", func(c *Config) { c.Cookie = nil }, "Cookie is required"},
 		{"bad port", func(c *Config) { c.Port = 70000 }, "out of range"},
 		{"negative timeout", func(c *Config) { c.HandshakeTimeout = -1 }, "HandshakeTimeout"},
-		{"timeout below interval", func(c *Config) { c.HeartbeatTimeout = c.HeartbeatInterval }, "must exceed"},
+		{"timeout below two intervals", func(c *Config) { c.HeartbeatTimeout = 2 * c.HeartbeatInterval }, "must exceed"},
 		{"tiny frames", func(c *Config) { c.MaxFrameSize = 10 }, "MaxFrameSize"},
 		{"zero values take defaults", func(c *Config) {
 			*c = Config{Alias: "x", Cookie: []byte("k")}
