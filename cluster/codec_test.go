@@ -1,0 +1,339 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tinylib/msgp/msgp"
+)
+
+// sampleMessages has one message of every type, every field set.
+func sampleMessages() []Message {
+	n1 := NodeInfo{Alias: "n1", IP: "127.0.0.1", Port: 2254}
+	n2 := NodeInfo{Alias: "n2", IP: "::1", Port: 65535}
+	nonce := bytes.Repeat([]byte{7}, 16)
+	proof := bytes.Repeat([]byte{9}, 32)
+	return []Message{
+		&Hello{Alias: "alpha", Port: 2254, Nonce: nonce, Proof: proof},
+		&HelloAck{Node: n1, Nodes: []NodeInfo{n2, n1}, Proof: proof},
+		&Join{Alias: "beta", Port: 1, Nonce: nonce, Proof: proof},
+		&JoinAck{Node: n2, Proof: proof},
+		&Ping{Seq: 1<<64 - 1},
+		&Pong{Seq: 42},
+		&Leave{Alias: "gamma"},
+		&Members{Nodes: []NodeInfo{n1, n2}},
+		&Challenge{Nonce: nonce},
+		&Error{Message: "nope"},
+	}
+}
+
+func frame(t MsgType, body []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(body)+1))
+	b = append(b, byte(t))
+	return append(b, body...)
+}
+
+func TestMsgTypeNumbers(t *testing.T) {
+	// The numbers are the protocol's (SPEC.md section 8).
+	want := map[MsgType]uint8{MsgHello: 1, MsgHelloAck: 2, MsgJoin: 3, MsgJoinAck: 4, MsgPing: 5,
+		MsgPong: 6, MsgLeave: 7, MsgMembers: 8, MsgChallenge: 9, MsgError: 10}
+	for typ, n := range want {
+		if uint8(typ) != n {
+			t.Errorf("%s = %d, want %d", typ, uint8(typ), n)
+		}
+	}
+	for _, m := range sampleMessages() {
+		if m.Type().String() != reflect.TypeOf(m).Elem().Name() {
+			t.Errorf("%T has type %s", m, m.Type())
+		}
+	}
+	if got := MsgType(0).String(); got != "MsgType(0)" {
+		t.Errorf("MsgType(0).String() = %q", got)
+	}
+}
+
+// TestWireFieldNames pins the MessagePack field names of the protocol.
+func TestWireFieldNames(t *testing.T) {
+	want := map[MsgType][]string{
+		MsgHello:     {"alias", "port", "nonce", "proof"},
+		MsgHelloAck:  {"node", "nodes", "proof"},
+		MsgJoin:      {"alias", "port", "nonce", "proof"},
+		MsgJoinAck:   {"node", "proof"},
+		MsgPing:      {"seq"},
+		MsgPong:      {"seq"},
+		MsgLeave:     {"alias"},
+		MsgMembers:   {"nodes"},
+		MsgChallenge: {"nonce"},
+		MsgError:     {"message"},
+	}
+	for _, m := range sampleMessages() {
+		b, err := m.MarshalMsg(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, _, err := msgp.ReadIntfBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := i.(map[string]any)
+		var keys []string
+		for k := range v {
+			keys = append(keys, k)
+		}
+		if !sameSet(keys, want[m.Type()]) {
+			t.Errorf("%s fields %v, want %v", m.Type(), keys, want[m.Type()])
+		}
+		if node, ok := v["node"].(map[string]any); ok {
+			var nk []string
+			for k := range node {
+				nk = append(nk, k)
+			}
+			if !sameSet(nk, []string{"alias", "ip", "port"}) {
+				t.Errorf("NodeInfo fields %v", nk)
+			}
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, s := range a {
+		seen[s] = true
+	}
+	for _, s := range b {
+		if !seen[s] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestFrameRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	fw := NewFrameWriter(&buf, 0)
+	msgs := sampleMessages()
+	for _, m := range msgs {
+		if err := fw.WriteMessage(m); err != nil {
+			t.Fatalf("write %s: %v", m.Type(), err)
+		}
+	}
+	if err := fw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	fr := NewFrameReader(&buf, 0)
+	for _, want := range msgs {
+		got, err := fr.ReadMessage()
+		if err != nil {
+			t.Fatalf("read %s: %v", want.Type(), err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("round trip %s:\n got %#v\nwant %#v", want.Type(), got, want)
+		}
+	}
+	if _, err := fr.ReadMessage(); err != io.EOF {
+		t.Errorf("after the last frame: %v, want io.EOF", err)
+	}
+}
+
+func TestFrameHeader(t *testing.T) {
+	b, err := AppendFrame(nil, &Ping{Seq: 5}, DefaultMaxFrameSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := (&Ping{Seq: 5}).MarshalMsg(nil)
+	if want := frame(MsgPing, body); !bytes.Equal(b, want) {
+		t.Errorf("frame = % x, want % x", b, want)
+	}
+}
+
+func TestFrameRejects(t *testing.T) {
+	ping, _ := (&Ping{Seq: 1}).MarshalMsg(nil)
+	const limit = 2048
+	atLimit := make([]byte, limit-1) // L == limit: allowed
+	for i := range atLimit {
+		atLimit[i] = 0xc0 // msgpack nil, any byte will do for the frame layer
+	}
+	tests := []struct {
+		name    string
+		in      []byte
+		wantErr error // nil: the frame is read
+	}{
+		{"L=0", []byte{0, 0, 0, 0, byte(MsgPing)}, ErrEmptyFrame},
+		{"L>limit", binary.BigEndian.AppendUint32(nil, limit+1), ErrFrameTooLarge},
+		{"L=max uint32", []byte{0xff, 0xff, 0xff, 0xff}, ErrFrameTooLarge},
+		{"L==limit", frame(MsgError, atLimit), nil},
+		{"truncated header", []byte{0, 0}, io.ErrUnexpectedEOF},
+		{"no type byte", []byte{0, 0, 0, 5}, io.ErrUnexpectedEOF},
+		{"truncated body", frame(MsgPing, ping)[:6], io.ErrUnexpectedEOF},
+		{"unknown type 0", frame(0, ping), ErrUnknownType},
+		{"unknown type 11", frame(11, ping), ErrUnknownType},
+		{"unknown type 255", frame(255, ping), ErrUnknownType},
+		{"empty stream", nil, io.EOF},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fr := NewFrameReader(bytes.NewReader(tc.in), limit)
+			_, _, err := fr.ReadFrame()
+			if !errors.Is(err, tc.wantErr) && (tc.wantErr != nil || err != nil) {
+				t.Errorf("ReadFrame = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestDefaultLimitAllowsExactlyOneMiB(t *testing.T) {
+	body := make([]byte, DefaultMaxFrameSize-1)
+	fr := NewFrameReader(bytes.NewReader(frame(MsgError, body)), 0)
+	if _, _, err := fr.ReadFrame(); err != nil {
+		t.Errorf("L = 1 MiB: %v", err)
+	}
+	fr = NewFrameReader(bytes.NewReader(frame(MsgError, append(body, 0))), 0)
+	if _, _, err := fr.ReadFrame(); !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("L = 1 MiB + 1: %v, want ErrFrameTooLarge", err)
+	}
+}
+
+func TestWriteTooLarge(t *testing.T) {
+	fw := NewFrameWriter(io.Discard, MinMaxFrameSize)
+	err := fw.WriteMessage(&Error{Message: strings.Repeat("x", MinMaxFrameSize)})
+	if !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("oversized write: %v", err)
+	}
+	if err := fw.WriteMessage(&Ping{}); err != nil {
+		t.Errorf("write after an oversized one: %v", err)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	enc := func(m Message) []byte {
+		b, err := m.MarshalMsg(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	many := make([]NodeInfo, MaxNodes+1)
+	for i := range many {
+		many[i] = NodeInfo{Alias: "x", IP: "1.2.3.4", Port: 1}
+	}
+	tests := []struct {
+		name string
+		t    MsgType
+		body []byte
+		want error
+	}{
+		{"too many nodes in Members", MsgMembers, enc(&Members{Nodes: many}), ErrMalformed},
+		{"too many nodes in HelloAck", MsgHelloAck, enc(&HelloAck{Nodes: many}), ErrMalformed},
+		{"long alias", MsgHello, enc(&Hello{Alias: strings.Repeat("a", MaxAliasLen+1)}), ErrFieldTooLong},
+		{"long ip", MsgMembers, enc(&Members{Nodes: []NodeInfo{{Alias: "a", IP: strings.Repeat("1", MaxIPLen+1)}}}), ErrFieldTooLong},
+		{"long nonce", MsgChallenge, enc(&Challenge{Nonce: make([]byte, MaxNonceLen+1)}), ErrFieldTooLong},
+		{"long proof", MsgJoin, enc(&Join{Proof: make([]byte, MaxProofLen+1)}), ErrFieldTooLong},
+		{"long error", MsgError, enc(&Error{Message: strings.Repeat("e", MaxErrorLen+1)}), ErrFieldTooLong},
+		{"port over uint16", MsgHello, msgp.AppendUint32(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "port"), 70000), ErrMalformed},
+		{"array instead of map", MsgPing, msgp.AppendArrayHeader(nil, 0), ErrMalformed},
+		{"trailing bytes", MsgPing, append(enc(&Ping{}), 0xc0), ErrTrailingBytes},
+		{"empty body", MsgPing, nil, ErrMalformed},
+		{"unknown type", 77, nil, ErrUnknownType},
+		{"huge array header", MsgMembers, msgp.AppendArrayHeader(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "nodes"), 1<<31), ErrMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := DecodeMessage(tc.t, tc.body); !errors.Is(err, tc.want) {
+				t.Errorf("DecodeMessage = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeSkipsUnknownFields(t *testing.T) {
+	// A newer node's Ping with an extra field, before and after seq.
+	b := msgp.AppendMapHeader(nil, 3)
+	b = msgp.AppendString(b, "future")
+	b = msgp.AppendArrayHeader(b, 2)
+	b = msgp.AppendInt(b, 1)
+	b = msgp.AppendString(b, "x")
+	b = msgp.AppendString(b, "seq")
+	b = msgp.AppendUint64(b, 99)
+	b = msgp.AppendString(b, "more")
+	b = msgp.AppendMapHeader(b, 0)
+	m, err := DecodeMessage(MsgPing, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.(*Ping).Seq != 99 {
+		t.Errorf("seq = %d", m.(*Ping).Seq)
+	}
+}
+
+func TestEncodeAllocatesNothing(t *testing.T) {
+	for _, m := range sampleMessages() {
+		fw := NewFrameWriter(io.Discard, 0)
+		fw.WriteMessage(m) // grow the buffer once
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := fw.WriteMessage(m); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocs per encode, want 0", m.Type(), allocs)
+		}
+	}
+}
+
+func TestDecodedMessageOwnsItsMemory(t *testing.T) {
+	b, _ := AppendFrame(nil, &Challenge{Nonce: []byte("0123456789abcdef")}, DefaultMaxFrameSize)
+	b = append(b, b...)
+	fr := NewFrameReader(bytes.NewReader(b), 0)
+	m1, err := fr.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fr.ReadFrame(); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(m1.(*Challenge).Nonce); got != "0123456789abcdef" {
+		t.Errorf("nonce changed by the next read: %q", got)
+	}
+}
+
+func TestWriterMergesMembers(t *testing.T) {
+	m, err := New(testConfig(t, "w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	p := m.newPeer(nil, c1, nil, NewFrameWriter(c1, 0), "x", "127.0.0.1", 1, "w")
+	n := func(a string) NodeInfo { return NodeInfo{Alias: a, IP: "127.0.0.1", Port: 7} }
+	errc := make(chan error, 1)
+	go func() {
+		errc <- p.write(&Members{Nodes: []NodeInfo{n("a")}}, &Pong{Seq: 3},
+			&Members{Nodes: []NodeInfo{n("b"), n("a")}}, &Members{Nodes: []NodeInfo{n("c")}})
+	}()
+	fr := NewFrameReader(c2, 0)
+	got1, err := fr.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, err := fr.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want1 := &Members{Nodes: []NodeInfo{n("a"), n("b"), n("c")}}
+	if !reflect.DeepEqual(got1, want1) || !reflect.DeepEqual(got2, &Pong{Seq: 3}) {
+		t.Errorf("wrote %#v, %#v", got1, got2)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

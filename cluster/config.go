@@ -1,0 +1,146 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Config configures one node's Manager. DefaultConfig returns it filled in;
+// New rejects bad values. A zero duration, a zero MaxFrameSize, an empty Host
+// and a nil Logger take the DefaultConfig value; Alias and Cookie have no
+// default.
+type Config struct {
+	// Alias is the node's name in the cluster: 1 to 255 bytes of UTF-8 with
+	// no white space or control characters.
+	Alias string
+	// Host and Port are the listen address. Port 0 picks a free port; the
+	// node then announces the port it really got.
+	Host string
+	Port int
+	// Cookie is the cluster secret, the HMAC-SHA256 key of the handshake.
+	Cookie []byte
+
+	// HandshakeTimeout bounds every step of a handshake (dial, each frame).
+	HandshakeTimeout time.Duration
+	// HeartbeatInterval: a connection with nothing to send for this long
+	// sends a Ping.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout: a peer that sends nothing for this long is dropped.
+	// It must exceed twice HeartbeatInterval.
+	HeartbeatTimeout time.Duration
+	// MaxFrameSize is the largest allowed frame length L (type byte + body).
+	MaxFrameSize int
+	// Logger receives the manager's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Defaults of DefaultConfig.
+const (
+	DefaultHost              = "127.0.0.1"
+	DefaultPort              = 2254
+	DefaultHandshakeTimeout  = 5 * time.Second
+	DefaultHeartbeatInterval = 500 * time.Millisecond
+	DefaultHeartbeatTimeout  = 2500 * time.Millisecond
+)
+
+// DefaultConfig returns the configuration of a node on 127.0.0.1:2254 with
+// the protocol's default timeouts: a dead peer is dropped within
+// HeartbeatTimeout (2.5 s). Alias and Cookie are left empty: every node must
+// set them.
+func DefaultConfig() Config {
+	return Config{
+		Host:              DefaultHost,
+		Port:              DefaultPort,
+		HandshakeTimeout:  DefaultHandshakeTimeout,
+		HeartbeatInterval: DefaultHeartbeatInterval,
+		HeartbeatTimeout:  DefaultHeartbeatTimeout,
+		MaxFrameSize:      DefaultMaxFrameSize,
+		Logger:            slog.New(slog.DiscardHandler),
+	}
+}
+
+// DefaultLocalConfig is DefaultConfig for nodes on one machine (tests,
+// benchmarks): a free port on 127.0.0.1, a shorter handshake timeout and
+// faster heartbeats (a dead peer is dropped within 1 s; the timeout is ten
+// intervals so that a loaded machine does not drop live peers).
+func DefaultLocalConfig() Config {
+	c := DefaultConfig()
+	c.Port = 0
+	c.HandshakeTimeout = 2 * time.Second
+	c.HeartbeatInterval = 100 * time.Millisecond
+	c.HeartbeatTimeout = time.Second
+	return c
+}
+
+// withDefaults fills the zero fields and validates the result.
+func (c Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	if c.Host == "" {
+		c.Host = d.Host
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = d.HandshakeTimeout
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = d.HeartbeatInterval
+	}
+	if c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = max(d.HeartbeatTimeout, 5*c.HeartbeatInterval)
+	}
+	if c.MaxFrameSize == 0 {
+		c.MaxFrameSize = d.MaxFrameSize
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+	c.Cookie = append([]byte(nil), c.Cookie...)
+
+	var errs []error
+	if err := checkAlias(c.Alias); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("cluster: Port %d is out of range 0..65535", c.Port))
+	}
+	if len(c.Cookie) == 0 {
+		errs = append(errs, errors.New("cluster: Cookie is required"))
+	}
+	if c.HandshakeTimeout < 0 {
+		errs = append(errs, fmt.Errorf("cluster: HandshakeTimeout %v must be positive", c.HandshakeTimeout))
+	}
+	if c.HeartbeatInterval < 0 {
+		errs = append(errs, fmt.Errorf("cluster: HeartbeatInterval %v must be positive", c.HeartbeatInterval))
+	}
+	if c.HeartbeatTimeout <= 2*c.HeartbeatInterval {
+		// An idle connection Pings once per interval that it wrote nothing:
+		// the gap between two frames can approach two intervals.
+		errs = append(errs, fmt.Errorf("cluster: HeartbeatTimeout %v must exceed twice HeartbeatInterval %v",
+			c.HeartbeatTimeout, c.HeartbeatInterval))
+	}
+	if c.MaxFrameSize < MinMaxFrameSize {
+		errs = append(errs, fmt.Errorf("cluster: MaxFrameSize %d is below %d", c.MaxFrameSize, MinMaxFrameSize))
+	}
+	return c, errors.Join(errs...)
+}
+
+// checkAlias reports whether s can name a node.
+func checkAlias(s string) error {
+	switch {
+	case s == "":
+		return errors.New("cluster: Alias is required")
+	case len(s) > MaxAliasLen:
+		return fmt.Errorf("cluster: alias is %d bytes, limit %d", len(s), MaxAliasLen)
+	case !utf8.ValidString(s):
+		return errors.New("cluster: alias is not valid UTF-8")
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Errorf("cluster: alias %q contains white space or a control character", s)
+		}
+	}
+	return nil
+}

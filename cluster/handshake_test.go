@@ -1,0 +1,392 @@
+package cluster
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawConn speaks the wire protocol by hand, to test a node from outside.
+type rawConn struct {
+	t  testing.TB
+	c  net.Conn
+	fr *FrameReader
+	fw *FrameWriter
+}
+
+func dialRaw(t testing.TB, addr string) *rawConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawConn{t: t, c: c, fr: NewFrameReader(c, 0), fw: NewFrameWriter(c, 0)}
+}
+
+func (r *rawConn) write(m Message) {
+	r.t.Helper()
+	if err := writeFlush(r.fw, m); err != nil {
+		r.t.Fatalf("write %s: %v", m.Type(), err)
+	}
+}
+
+func (r *rawConn) writeBytes(b []byte) {
+	r.t.Helper()
+	if _, err := r.c.Write(b); err != nil {
+		r.t.Fatalf("write: %v", err)
+	}
+}
+
+func (r *rawConn) read() Message {
+	r.t.Helper()
+	m, err := r.fr.ReadMessage()
+	if err != nil {
+		r.t.Fatalf("read: %v", err)
+	}
+	return m
+}
+
+// rest reads frames until the connection ends and returns them.
+func (r *rawConn) rest() []Message {
+	r.t.Helper()
+	var out []Message
+	for {
+		m, err := r.fr.ReadMessage()
+		if err != nil {
+			if !isClosedErr(err) {
+				r.t.Fatalf("reading until EOF: %v", err)
+			}
+			return out
+		}
+		out = append(out, m)
+	}
+}
+
+func rawProof(cookie, nonce []byte, alias string) []byte {
+	h := hmac.New(sha256.New, cookie)
+	h.Write(nonce)
+	h.Write([]byte(alias))
+	return h.Sum(nil)
+}
+
+// hello reads the Challenge and answers a Hello (or Join) as alias.
+func (r *rawConn) hello(kind MsgType, alias string, port uint16, cookie []byte) (nonce []byte) {
+	r.t.Helper()
+	ch, ok := r.read().(*Challenge)
+	if !ok || len(ch.Nonce) != 16 {
+		r.t.Fatalf("first frame is not a 16-byte Challenge: %#v", ch)
+	}
+	nonce = []byte("raw-client-nonce")
+	proof := rawProof(cookie, ch.Nonce, alias)
+	if kind == MsgHello {
+		r.write(&Hello{Alias: alias, Port: port, Nonce: nonce, Proof: proof})
+	} else {
+		r.write(&Join{Alias: alias, Port: port, Nonce: nonce, Proof: proof})
+	}
+	return nonce
+}
+
+// expectRefused checks that the node answers exactly one Error frame whose
+// text contains want, then closes: nothing else, the member list least of all.
+func (r *rawConn) expectRefused(want string) {
+	r.t.Helper()
+	frames := r.rest()
+	if len(frames) != 1 {
+		r.t.Fatalf("got %d frames %v, want one Error", len(frames), frames)
+	}
+	e, ok := frames[0].(*Error)
+	if !ok || !strings.Contains(e.Message, want) {
+		r.t.Fatalf("got %#v, want an Error containing %q", frames[0], want)
+	}
+}
+
+// twoNodes returns a cluster a-b, so that there is a member list to leak.
+func twoNodes(t *testing.T) (a, b *Manager) {
+	a = newNode(t, testConfig(t, "a"))
+	b = newNode(t, testConfig(t, "b"))
+	join(t, b, a)
+	waitMesh(t, []*Manager{a, b}, 5*time.Second)
+	return a, b
+}
+
+func TestHandshakeWrongCookieLeaksNothing(t *testing.T) {
+	a, _ := twoNodes(t)
+	for _, kind := range []MsgType{MsgHello, MsgJoin} {
+		r := dialRaw(t, addrOf(t, a))
+		r.hello(kind, "mallory", 9999, []byte("wrong cookie"))
+		r.expectRefused("authentication failed")
+	}
+	if got := a.MemberAliases(); strings.Join(got, ",") != "a,b" {
+		t.Errorf("members after refused handshakes: %v", got)
+	}
+}
+
+func TestHandshakeRefusals(t *testing.T) {
+	a, b := twoNodes(t)
+	tests := []struct {
+		name  string
+		kind  MsgType
+		alias string
+		port  uint16
+		want  string
+	}{
+		{"empty alias", MsgHello, "", 9999, "missing alias"},
+		{"alias held at another address", MsgHello, "b", 9999, "alias taken"},
+		{"alias held at another address (Join)", MsgJoin, "b", 1, "alias taken"},
+		{"the acceptor's own alias", MsgHello, "a", uint16(a.Members()[0].Port), "alias taken"},
+		{"no port", MsgHello, "zed", 0, "port"},
+		{"alias with a space", MsgJoin, "x y", 9999, "invalid alias"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialRaw(t, addrOf(t, a))
+			r.hello(tc.kind, tc.alias, tc.port, testCookie)
+			r.expectRefused(tc.want)
+		})
+	}
+	waitMesh(t, []*Manager{a, b}, time.Second)
+}
+
+func TestHandshakeUnexpectedFrames(t *testing.T) {
+	a, b := twoNodes(t)
+	t.Run("unknown type instead of Hello", func(t *testing.T) {
+		r := dialRaw(t, addrOf(t, a))
+		r.read()
+		r.writeBytes(frame(42, []byte{0x80}))
+		r.expectRefused("unknown message type 42")
+	})
+	t.Run("Ping instead of Hello", func(t *testing.T) {
+		r := dialRaw(t, addrOf(t, a))
+		r.read()
+		r.write(&Ping{Seq: 1})
+		r.expectRefused("expected Hello or Join")
+	})
+	t.Run("garbage body", func(t *testing.T) {
+		r := dialRaw(t, addrOf(t, a))
+		r.read()
+		r.writeBytes(frame(MsgHello, []byte{0xc1, 0xc1}))
+		r.expectRefused("malformed Hello")
+	})
+	t.Run("frame over the limit", func(t *testing.T) {
+		r := dialRaw(t, addrOf(t, a))
+		r.read()
+		r.writeBytes(binary.BigEndian.AppendUint32(nil, DefaultMaxFrameSize+1))
+		if frames := r.rest(); len(frames) != 0 {
+			t.Errorf("got %v, want the connection closed", frames)
+		}
+	})
+	t.Run("L=0", func(t *testing.T) {
+		r := dialRaw(t, addrOf(t, a))
+		r.read()
+		r.writeBytes([]byte{0, 0, 0, 0})
+		if frames := r.rest(); len(frames) != 0 {
+			t.Errorf("got %v, want the connection closed", frames)
+		}
+	})
+	waitMesh(t, []*Manager{a, b}, time.Second)
+}
+
+func TestHandshakeTimeoutAcceptor(t *testing.T) {
+	cfg := testConfig(t, "a")
+	cfg.HandshakeTimeout = 200 * time.Millisecond
+	a := newNode(t, cfg)
+	r := dialRaw(t, addrOf(t, a))
+	r.read() // Challenge, then say nothing
+	start := time.Now()
+	if frames := r.rest(); len(frames) != 0 {
+		t.Errorf("got %v", frames)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("a silent connector was closed after %v", d)
+	}
+}
+
+// fakeAcceptor listens and runs serve on the first connection.
+func fakeAcceptor(t *testing.T, serve func(r *rawConn)) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		serve(&rawConn{t: t, c: c, fr: NewFrameReader(c, 0), fw: NewFrameWriter(c, 0)})
+	}()
+	return ln.Addr().String()
+}
+
+func TestJoinChecksAcceptorProof(t *testing.T) {
+	got := make(chan []Message, 1)
+	addr := fakeAcceptor(t, func(r *rawConn) {
+		r.write(&Challenge{Nonce: []byte("0123456789abcdef")})
+		if _, ok := r.read().(*Hello); !ok {
+			t.Error("expected Hello")
+		}
+		// Right shape, proof made with another cookie.
+		r.write(&HelloAck{Node: NodeInfo{Alias: "evil", IP: "127.0.0.1", Port: 1}, Proof: []byte("not the proof")})
+		got <- r.rest()
+	})
+	m := newNode(t, testConfig(t, "m"))
+	err := m.Join(context.Background(), addr)
+	if !errors.Is(err, ErrAuth) {
+		t.Fatalf("Join = %v, want ErrAuth", err)
+	}
+	if frames := <-got; len(frames) != 1 || frames[0].Type() != MsgError {
+		t.Errorf("the connector answered %v, want one Error", frames)
+	}
+	if got := m.MemberAliases(); len(got) != 1 {
+		t.Errorf("members %v", got)
+	}
+}
+
+func TestJoinTimesOut(t *testing.T) {
+	addr := fakeAcceptor(t, func(r *rawConn) { r.rest() }) // never sends Challenge
+	cfg := testConfig(t, "m")
+	cfg.HandshakeTimeout = 200 * time.Millisecond
+	m := newNode(t, cfg)
+	start := time.Now()
+	err := m.Join(context.Background(), addr)
+	if err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("Join = %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Join took %v", d)
+	}
+}
+
+func TestJoinConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	m := newNode(t, testConfig(t, "m"))
+	err = m.Join(context.Background(), addr)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Join = %v, want connection refused", err)
+	}
+}
+
+func TestJoinWrongCookie(t *testing.T) {
+	a, b := twoNodes(t)
+	cfg := testConfig(t, "c")
+	cfg.Cookie = []byte("other")
+	c := newNode(t, cfg)
+	err := c.Join(context.Background(), addrOf(t, a))
+	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), textBadProof) {
+		t.Fatalf("Join = %v, want the acceptor's authentication error", err)
+	}
+	if got := c.MemberAliases(); len(got) != 1 {
+		t.Errorf("c learned %v", got)
+	}
+	waitMesh(t, []*Manager{a, b}, time.Second)
+}
+
+func TestJoinAliasTaken(t *testing.T) {
+	a, b := twoNodes(t)
+	dup := newNode(t, testConfig(t, "b")) // same alias, another port
+	err := dup.Join(context.Background(), addrOf(t, a))
+	if !errors.Is(err, ErrAliasTaken) {
+		t.Fatalf("Join = %v, want ErrAliasTaken", err)
+	}
+	self := newNode(t, testConfig(t, "a"))
+	if err := self.Join(context.Background(), addrOf(t, a)); !errors.Is(err, ErrAliasTaken) {
+		t.Fatalf("Join with the acceptor's alias = %v, want ErrAliasTaken", err)
+	}
+	waitMesh(t, []*Manager{a, b}, time.Second)
+}
+
+// established completes a Join handshake as a raw fake member "raw".
+func established(t *testing.T, a *Manager) *rawConn {
+	r := dialRaw(t, addrOf(t, a))
+	nonce := r.hello(MsgJoin, "raw", 9, testCookie)
+	ack, ok := r.read().(*JoinAck)
+	if !ok {
+		t.Fatalf("expected JoinAck, got %#v", ack)
+	}
+	if ack.Node.Alias != a.Alias() || !hmac.Equal(ack.Proof, rawProof(testCookie, nonce, a.Alias())) {
+		t.Fatalf("bad JoinAck %#v", ack)
+	}
+	eventually(t, time.Second, func() bool { return a.connected("raw") }, func() string { return "raw never listed" })
+	return r
+}
+
+func TestPingPong(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	r := established(t, a)
+	for _, seq := range []uint64{0, 1, 12345, 1<<64 - 1} {
+		r.write(&Ping{Seq: seq})
+		for {
+			m := r.read()
+			if p, ok := m.(*Pong); ok {
+				if p.Seq != seq {
+					t.Fatalf("Pong seq %d, want %d", p.Seq, seq)
+				}
+				break
+			}
+			if _, ok := m.(*Ping); !ok {
+				t.Fatalf("unexpected %#v", m)
+			}
+			r.write(&Pong{Seq: m.(*Ping).Seq})
+		}
+	}
+}
+
+func TestUnknownTypeAfterHandshake(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	r := established(t, a)
+	r.writeBytes(frame(200, nil))
+	frames := r.rest()
+	if len(frames) == 0 {
+		t.Fatal("no Error frame")
+	}
+	if e, ok := frames[len(frames)-1].(*Error); !ok || !strings.Contains(e.Message, "unknown message type 200") {
+		t.Fatalf("last frame %#v", frames[len(frames)-1])
+	}
+	eventually(t, time.Second, func() bool { return !a.connected("raw") }, func() string { return "raw still listed" })
+}
+
+func TestSilentPeerDropped(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	established(t, a) // then says nothing, not even Pong
+	start := time.Now()
+	timeout := a.cfg.HeartbeatTimeout
+	eventually(t, timeout+2*time.Second, func() bool { return !a.connected("raw") }, func() string { return "silent peer kept" })
+	if d := time.Since(start); d < timeout/2 {
+		t.Errorf("dropped after %v, before the heartbeat timeout %v", d, timeout)
+	}
+}
+
+func TestPeerSendingGarbageDoesNotDisturbOthers(t *testing.T) {
+	a, b := twoNodes(t)
+	// A handshake left hanging, a garbage stream and a broken member.
+	hang := dialRaw(t, addrOf(t, a))
+	hang.read()
+	junk := dialRaw(t, addrOf(t, a))
+	junk.writeBytes([]byte("GET / HTTP/1.1\r\n\r\n"))
+	r := established(t, a)
+	r.writeBytes(frame(MsgMembers, []byte{0xde, 0xad}))
+	if frames := r.rest(); len(frames) == 0 || frames[len(frames)-1].Type() != MsgError {
+		t.Errorf("broken member got %v, want an Error last", frames)
+	}
+	// The cluster still works, and still takes new members.
+	c := newNode(t, testConfig(t, "c"))
+	join(t, c, a)
+	waitMesh(t, []*Manager{a, b, c}, 5*time.Second)
+}

@@ -1,0 +1,344 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestThreeNodes(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	b := newNode(t, testConfig(t, "b"))
+	c := newNode(t, testConfig(t, "c"))
+	join(t, b, a)
+	join(t, c, a)
+	nodes := []*Manager{a, b, c}
+	waitMesh(t, nodes, 5*time.Second)
+	// Join returned only once c was connected to every member it was told of.
+	for _, n := range nodes {
+		for _, m := range n.Members() {
+			if m.IP != "127.0.0.1" {
+				t.Errorf("%s lists %s at IP %q", n.Alias(), m.Alias, m.IP)
+			}
+		}
+	}
+	// The list stays a full mesh well past the heartbeat timeout: idle
+	// connections are kept alive by Ping/Pong.
+	time.Sleep(2 * a.cfg.HeartbeatTimeout)
+	if !fullMesh(nodes) {
+		t.Fatalf("mesh lost while idle:%s", describe(nodes)())
+	}
+}
+
+func TestJoinReturnsConnectedToEveryListedMember(t *testing.T) {
+	nodes := []*Manager{newNode(t, testConfig(t, "n0"))}
+	for i := 1; i < 6; i++ {
+		n := newNode(t, testConfig(t, fmt.Sprintf("n%d", i)))
+		join(t, n, nodes[0])
+		// No waiting: the joiner lists everybody as soon as Join returns.
+		if got := len(n.Members()); got != i+1 {
+			t.Fatalf("after Join %s lists %v", n.Alias(), n.MemberAliases())
+		}
+		nodes = append(nodes, n)
+	}
+	waitMesh(t, nodes, 5*time.Second)
+}
+
+func TestTenNodes(t *testing.T) {
+	var nodes []*Manager
+	for i := range 10 {
+		n := newNode(t, testConfig(t, fmt.Sprintf("n%02d", i)))
+		if i > 0 {
+			join(t, n, nodes[(i-1)/2]) // through different members
+		}
+		nodes = append(nodes, n)
+	}
+	waitMesh(t, nodes, 5*time.Second)
+}
+
+// joinAll makes every node in joiners join through its partner at the same
+// moment.
+func joinAll(t *testing.T, joiners, through []*Manager) {
+	t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, len(joiners))
+	for i := range joiners {
+		addr := addrOf(t, through[i])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			errs[i] = joiners[i].Join(ctx, addr)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("%s joins through %s: %v", joiners[i].Alias(), through[i].Alias(), err)
+		}
+	}
+}
+
+func TestConcurrentJoinsThroughDifferentMembers(t *testing.T) {
+	for i := range 10 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			a, b := twoNodes(t)
+			c := newNode(t, testConfig(t, "c"))
+			d := newNode(t, testConfig(t, "d"))
+			joinAll(t, []*Manager{c, d}, []*Manager{a, b})
+			waitMesh(t, []*Manager{a, b, c, d}, 5*time.Second)
+		})
+	}
+}
+
+func TestManyConcurrentJoins(t *testing.T) {
+	a, b := twoNodes(t)
+	nodes := []*Manager{a, b}
+	var joiners, through []*Manager
+	for i := range 12 {
+		n := newNode(t, testConfig(t, fmt.Sprintf("j%02d", i)))
+		joiners = append(joiners, n)
+		through = append(through, nodes[rand.IntN(2)])
+	}
+	joinAll(t, joiners, through)
+	waitMesh(t, append(nodes, joiners...), 10*time.Second)
+}
+
+// TestSimultaneousConnections makes both nodes of a pair open a connection to
+// each other at the same moment: both must keep the same one.
+func TestSimultaneousConnections(t *testing.T) {
+	for i := range 20 {
+		a := newNode(t, testConfig(t, "a"))
+		b := newNode(t, testConfig(t, "b"))
+		sa, sb := a.sess, b.sess
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); a.connect(sa, "b", addrOf(t, b), 0) }()
+		go func() { defer wg.Done(); b.connect(sb, "a", addrOf(t, a), 0) }()
+		wg.Wait()
+		nodes := []*Manager{a, b}
+		waitMesh(t, nodes, 5*time.Second)
+		// Settled: one connection, opened by "a" (the smaller alias) unless
+		// only b's attempt got through, the same on both sides.
+		eventually(t, 2*time.Second, func() bool {
+			a.mu.Lock()
+			pa := a.peers["b"]
+			a.mu.Unlock()
+			b.mu.Lock()
+			pb := b.peers["a"]
+			b.mu.Unlock()
+			return pa != nil && pb != nil && pa.initiator == pb.initiator &&
+				pa.conn.LocalAddr().String() == pb.conn.RemoteAddr().String()
+		}, func() string { return fmt.Sprintf("round %d: the two sides keep different connections", i) })
+		a.Shutdown()
+		b.Shutdown()
+	}
+}
+
+// quietConfig has a heartbeat timeout far above the test's waits, so that
+// only a Leave or a closed connection can explain a quick drop.
+func quietConfig(t testing.TB, alias string) Config {
+	c := testConfig(t, alias)
+	c.HeartbeatInterval = 2 * time.Second
+	c.HeartbeatTimeout = 20 * time.Second
+	return c
+}
+
+func threeQuiet(t *testing.T) []*Manager {
+	a := newNode(t, quietConfig(t, "a"))
+	b := newNode(t, quietConfig(t, "b"))
+	c := newNode(t, quietConfig(t, "c"))
+	join(t, b, a)
+	join(t, c, b)
+	nodes := []*Manager{a, b, c}
+	waitMesh(t, nodes, 5*time.Second)
+	return nodes
+}
+
+func TestLeaveIsSeenAtOnce(t *testing.T) {
+	nodes := threeQuiet(t)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	if err := c.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Listening() || len(c.Members()) != 1 {
+		t.Errorf("after Leave: listening %v, members %v", c.Listening(), c.MemberAliases())
+	}
+	waitMesh(t, []*Manager{a, b}, 500*time.Millisecond)
+	// Leave twice is harmless; the node can come back.
+	if err := c.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	join(t, c, a)
+	waitMesh(t, nodes, 5*time.Second)
+}
+
+func TestKilledPeerIsDropped(t *testing.T) {
+	nodes := threeQuiet(t)
+	nodes[2].Shutdown() // no Leave: the connections just close
+	waitMesh(t, nodes[:2], 500*time.Millisecond)
+}
+
+func TestRestartUnderSameAlias(t *testing.T) {
+	nodes := threeQuiet(t)
+	for round := range 5 {
+		old := nodes[2]
+		port := old.Members()[2].Port
+		old.Shutdown()
+		cfg := quietConfig(t, "c")
+		cfg.Port = port
+		c := newNode(t, cfg)
+		// At once: a and b may not have noticed the old c is gone yet.
+		if err := c.Join(context.Background(), addrOf(t, nodes[round%2])); err != nil {
+			t.Fatalf("round %d: restarted c joins: %v", round, err)
+		}
+		nodes[2] = c
+		waitMesh(t, nodes, 5*time.Second)
+	}
+}
+
+func TestJoinTwiceAndRejoin(t *testing.T) {
+	a, b := twoNodes(t)
+	if err := b.Join(context.Background(), addrOf(t, a)); err != nil {
+		t.Fatalf("second Join: %v", err)
+	}
+	waitMesh(t, []*Manager{a, b}, time.Second)
+}
+
+func TestJoinStartsListener(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	b, err := New(testConfig(t, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Shutdown()
+	if b.Listening() {
+		t.Fatal("listening before Start")
+	}
+	if got := b.Members(); len(got) != 1 || !got[0].Self || got[0].Alias != "b" {
+		t.Errorf("Members before Start = %v", got)
+	}
+	join(t, b, a)
+	if !b.Listening() {
+		t.Error("Join did not start the listener")
+	}
+	waitMesh(t, []*Manager{a, b}, time.Second)
+}
+
+func TestStartAndShutdownAreIdempotent(t *testing.T) {
+	m, err := New(testConfig(t, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, err := m.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := m.Start()
+	if err != nil || a1.String() != a2.String() {
+		t.Fatalf("second Start = %v, %v; first %v", a2, err, a1)
+	}
+	self := m.Members()[0]
+	if self.Addr() != a1.String() || self.Port == 0 {
+		t.Errorf("self member %+v, listener %v", self, a1)
+	}
+	if err := m.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	a3, err := m.Start()
+	if err != nil || a3.String() != a1.String() {
+		t.Errorf("Start after Leave = %v, %v; want %v", a3, err, a1)
+	}
+	for range 2 {
+		if err := m.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Start(); !errors.Is(err, ErrShutdown) {
+		t.Errorf("Start after Shutdown = %v", err)
+	}
+	if err := m.Join(context.Background(), a1.String()); !errors.Is(err, ErrShutdown) {
+		t.Errorf("Join after Shutdown = %v", err)
+	}
+	if err := m.Leave(); !errors.Is(err, ErrShutdown) {
+		t.Errorf("Leave after Shutdown = %v", err)
+	}
+}
+
+func TestShutdownDuringJoin(t *testing.T) {
+	addr := fakeAcceptor(t, func(r *rawConn) { r.rest() }) // never answers
+	m := newNode(t, testConfig(t, "m"))
+	errc := make(chan error, 1)
+	go func() { errc <- m.Join(context.Background(), addr) }()
+	time.Sleep(20 * time.Millisecond)
+	m.Shutdown()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("Join succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Join still blocked after Shutdown")
+	}
+}
+
+func TestMemberAliases(t *testing.T) {
+	a, b := twoNodes(t)
+	if got := strings.Join(b.MemberAliases(), ","); got != "a,b" {
+		t.Errorf("MemberAliases = %s", got)
+	}
+	var vmView interface {
+		Alias() string
+		MemberAliases() []string
+	} = a
+	if vmView.Alias() != "a" {
+		t.Error(vmView.Alias())
+	}
+}
+
+func TestConfig(t *testing.T) {
+	d := DefaultConfig()
+	if d.Host != "127.0.0.1" || d.Port != 2254 || d.MaxFrameSize != 1<<20 || d.Logger == nil ||
+		d.HandshakeTimeout <= 0 || d.HeartbeatInterval <= 0 || d.HeartbeatTimeout > 3*time.Second {
+		t.Errorf("DefaultConfig = %+v", d)
+	}
+	ok := func(c *Config) {}
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string // "" = valid
+	}{
+		{"valid", ok, ""},
+		{"no alias", func(c *Config) { c.Alias = "" }, "Alias is required"},
+		{"alias with space", func(c *Config) { c.Alias = "a b" }, "white space"},
+		{"long alias", func(c *Config) { c.Alias = strings.Repeat("a", 256) }, "limit"},
+		{"no cookie", func(c *Config) { c.Cookie = nil }, "Cookie is required"},
+		{"bad port", func(c *Config) { c.Port = 70000 }, "out of range"},
+		{"negative timeout", func(c *Config) { c.HandshakeTimeout = -1 }, "HandshakeTimeout"},
+		{"timeout below two intervals", func(c *Config) { c.HeartbeatTimeout = 2 * c.HeartbeatInterval }, "must exceed"},
+		{"tiny frames", func(c *Config) { c.MaxFrameSize = 10 }, "MaxFrameSize"},
+		{"zero values take defaults", func(c *Config) {
+			*c = Config{Alias: "x", Cookie: []byte("k")}
+		}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Alias, c.Cookie = "n", []byte("k")
+			tc.change(&c)
+			_, err := New(c)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("New = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,107 @@
+package cluster
+
+//go:generate go tool msgp -file=$GOFILE
+//go:generate go tool stringer -type=MsgType -trimprefix=Msg -output=msgtype_string.go $GOFILE
+
+// This file holds the wire messages of the cluster protocol (SPEC.md section
+// 8). Every frame body is one of these structs, encoded by the msgp-generated
+// code in messages_gen.go. The msg tags are the MessagePack field names the
+// protocol fixes: change them and old nodes no longer understand new ones.
+// Unknown fields are skipped when decoding, so new optional fields may be
+// added; renumbering or renaming is never allowed.
+
+//msgp:ignore MsgType
+
+// MsgType is the one-byte message type that follows the frame length.
+type MsgType uint8
+
+// WARNING: ONLY APPEND TO THIS LIST! The numeric values are part of the wire
+// protocol itself: changing one breaks every node that is already deployed.
+const (
+	MsgHello     MsgType = 1
+	MsgHelloAck  MsgType = 2
+	MsgJoin      MsgType = 3
+	MsgJoinAck   MsgType = 4
+	MsgPing      MsgType = 5
+	MsgPong      MsgType = 6
+	MsgLeave     MsgType = 7
+	MsgMembers   MsgType = 8
+	MsgChallenge MsgType = 9
+	MsgError     MsgType = 10
+)
+
+// NodeInfo names one member: its alias, its IP address and the port it
+// listens on (never an ephemeral source port).
+type NodeInfo struct {
+	Alias string `msg:"alias"`
+	IP    string `msg:"ip"`
+	Port  uint16 `msg:"port"`
+}
+
+// Hello is a connecting node's answer to Challenge when it joins the cluster
+// through the accepting node. Port is the port the connecting node listens on;
+// Nonce is its own fresh nonce; Proof is HMAC-SHA256(cookie, challenge nonce ||
+// alias).
+type Hello struct {
+	Alias string `msg:"alias"`
+	Port  uint16 `msg:"port"`
+	Nonce []byte `msg:"nonce"`
+	Proof []byte `msg:"proof"`
+}
+
+// HelloAck accepts a Hello. Node is the accepting node, Nodes every other
+// member it knows (neither itself nor the joiner), Proof is
+// HMAC-SHA256(cookie, the joiner's nonce || the accepting node's alias).
+type HelloAck struct {
+	Node  NodeInfo   `msg:"node"`
+	Nodes []NodeInfo `msg:"nodes,limit=4096"`
+	Proof []byte     `msg:"proof"`
+}
+
+// Join is a connecting node's answer to Challenge when another member told it
+// about the accepting node. Its fields mean what they mean in Hello.
+type Join struct {
+	Alias string `msg:"alias"`
+	Port  uint16 `msg:"port"`
+	Nonce []byte `msg:"nonce"`
+	Proof []byte `msg:"proof"`
+}
+
+// JoinAck accepts a Join: like HelloAck without the member list.
+type JoinAck struct {
+	Node  NodeInfo `msg:"node"`
+	Proof []byte   `msg:"proof"`
+}
+
+// Ping asks the peer for a Pong with the same Seq; it keeps idle connections
+// alive.
+type Ping struct {
+	Seq uint64 `msg:"seq"`
+}
+
+// Pong answers a Ping.
+type Pong struct {
+	Seq uint64 `msg:"seq"`
+}
+
+// Leave tells the peer that the sender leaves the cluster; the peer drops it
+// at once.
+type Leave struct {
+	Alias string `msg:"alias"`
+}
+
+// Members tells a peer about members it may not have met yet.
+type Members struct {
+	Nodes []NodeInfo `msg:"nodes,limit=4096"`
+}
+
+// Challenge is the first frame on every new connection, sent by the
+// accepting node: 16 fresh random bytes.
+type Challenge struct {
+	Nonce []byte `msg:"nonce"`
+}
+
+// Error tells the peer why the sender is about to close the connection.
+type Error struct {
+	Message string `msg:"message"`
+}

@@ -1,0 +1,330 @@
+package cluster
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// maxQueue is the most messages waiting for one peer's writer; a peer that
+// falls that far behind is dropped.
+const maxQueue = 16384
+
+// membersDelay is how long a writer holds back a queue of nothing but
+// Members messages, to merge them.
+const membersDelay = 2 * time.Millisecond
+
+// byeTimeout bounds the write of a last message (Leave, Error) before close.
+const byeTimeout = time.Second
+
+// peer is one established connection to another member. Its reader runs in
+// the goroutine that made the handshake; its writer goroutine owns the
+// FrameWriter, sends queued messages and Pings the peer when the connection
+// is idle. Neither holds the manager's lock during I/O.
+type peer struct {
+	m    *Manager
+	sess *session
+	log  *slog.Logger
+
+	alias     string
+	ip        string
+	port      int
+	initiator string // alias of the node that opened the connection
+
+	conn net.Conn
+	fr   *FrameReader // used by the reader only
+	fw   *FrameWriter // used by the writer only
+
+	qmu   sync.Mutex
+	queue []Message
+	spare []Message // the writer's previous batch, reused (writer only)
+
+	members Members             // the writer's merged Members (writer only)
+	seen    map[string]struct{} // aliases already in members (writer only)
+	closed  bool
+	bye     Message // written last when the writer stops, if set
+
+	wake chan struct{} // capacity 1: the queue is not empty
+	quit chan struct{} // closed by shut
+}
+
+func (m *Manager) newPeer(s *session, conn net.Conn, fr *FrameReader, fw *FrameWriter,
+	alias, ip string, port int, initiator string) *peer {
+	return &peer{
+		m: m, sess: s,
+		log:   m.log.With("peer", alias, "addr", net.JoinHostPort(ip, strconv.Itoa(port))),
+		alias: alias, ip: ip, port: port, initiator: initiator,
+		conn: conn, fr: fr, fw: fw,
+		wake: make(chan struct{}, 1),
+		quit: make(chan struct{}),
+	}
+}
+
+func (p *peer) info() NodeInfo {
+	return NodeInfo{Alias: p.alias, IP: p.ip, Port: uint16(p.port)}
+}
+
+func (p *peer) addr() string { return net.JoinHostPort(p.ip, strconv.Itoa(p.port)) }
+
+// send queues msg for the writer. It never blocks; it reports false when the
+// peer is closed or its queue overflowed (which closes it).
+func (p *peer) send(msg Message) bool {
+	p.qmu.Lock()
+	if p.closed {
+		p.qmu.Unlock()
+		return false
+	}
+	if len(p.queue) >= maxQueue {
+		p.qmu.Unlock()
+		p.log.Warn("send queue full, dropping peer")
+		p.shut(nil)
+		return false
+	}
+	p.queue = append(p.queue, msg)
+	p.qmu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// onlyMembers reports whether the queue holds nothing but Members messages.
+func (p *peer) onlyMembers() bool {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	for _, m := range p.queue {
+		if m.Type() != MsgMembers {
+			return false
+		}
+	}
+	return len(p.queue) > 0
+}
+
+// shut closes the peer once. With bye == nil the connection closes at once;
+// otherwise the writer sends bye (bounded by byeTimeout) and then closes it.
+func (p *peer) shut(bye Message) {
+	p.qmu.Lock()
+	if p.closed {
+		p.qmu.Unlock()
+		return
+	}
+	p.closed = true
+	p.bye = bye
+	close(p.quit)
+	p.qmu.Unlock()
+	if bye == nil {
+		p.conn.Close()
+	}
+}
+
+// startWriter starts the writer goroutine, owned by the peer's session.
+func (p *peer) startWriter() {
+	p.sess.wg.Add(1)
+	go p.writeLoop()
+}
+
+func (p *peer) writeLoop() {
+	defer p.sess.wg.Done()
+	defer p.conn.Close()
+	tick := time.NewTicker(p.m.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	coalesce := time.NewTimer(time.Hour)
+	coalesce.Stop()
+	var seq uint64
+	wrote := false
+	flushQueue := func() bool {
+		p.qmu.Lock()
+		batch := p.queue
+		if len(batch) == 0 {
+			p.qmu.Unlock()
+			return true
+		}
+		p.queue = p.spare[:0]
+		p.qmu.Unlock()
+		err := p.write(batch...)
+		clear(batch)
+		p.spare = batch[:0]
+		if err != nil {
+			p.writeFailed(err)
+			return false
+		}
+		wrote = true
+		return true
+	}
+	// The handshake's answer, if any, goes first.
+	if !flushQueue() {
+		return
+	}
+	for {
+		select {
+		case <-p.wake:
+			if p.onlyMembers() {
+				// News of members is not urgent: let more of it gather, so
+				// that a burst of joins costs a few merged frames.
+				coalesce.Reset(membersDelay)
+				select {
+				case <-coalesce.C:
+				case <-p.quit:
+					coalesce.Stop()
+					continue // the quit case sends the bye
+				}
+			}
+			if !flushQueue() {
+				return
+			}
+		case <-tick.C:
+			if !wrote {
+				seq++
+				if err := p.write(&Ping{Seq: seq}); err != nil {
+					p.writeFailed(err)
+					return
+				}
+			}
+			wrote = false
+		case <-p.quit:
+			p.qmu.Lock()
+			bye := p.bye
+			p.qmu.Unlock()
+			if bye != nil {
+				p.conn.SetWriteDeadline(time.Now().Add(min(byeTimeout, p.m.cfg.HandshakeTimeout)))
+				if err := p.fw.WriteMessage(bye); err == nil {
+					p.fw.Flush()
+				}
+			}
+			return
+		}
+	}
+}
+
+// write sends msgs in one flush. The Members messages among them are merged
+// into as few frames as MaxNodes allows, written where the first one was.
+func (p *peer) write(msgs ...Message) error {
+	if err := p.conn.SetWriteDeadline(time.Now().Add(p.m.cfg.HeartbeatTimeout)); err != nil {
+		return err
+	}
+	mergeMembers := len(msgs) > 1 // a lone Members goes out as it is
+	merged := false
+	for _, msg := range msgs {
+		if _, ok := msg.(*Members); ok && mergeMembers {
+			if !merged {
+				merged = true
+				if err := p.writeMembers(msgs); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := p.fw.WriteMessage(msg); err != nil {
+			return err
+		}
+	}
+	return p.fw.Flush()
+}
+
+// writeMembers writes the nodes of every Members message in msgs, each
+// alias once, in frames of at most MaxNodes nodes.
+func (p *peer) writeMembers(msgs []Message) error {
+	nodes := p.members.Nodes[:0]
+	seen := p.seen
+	if seen == nil {
+		seen = make(map[string]struct{})
+		p.seen = seen
+	}
+	defer clear(seen)
+	for _, msg := range msgs {
+		mm, ok := msg.(*Members)
+		if !ok {
+			continue
+		}
+		for _, n := range mm.Nodes {
+			if _, dup := seen[n.Alias]; dup {
+				continue
+			}
+			seen[n.Alias] = struct{}{}
+			nodes = append(nodes, n)
+		}
+	}
+	defer func(buf []NodeInfo) { p.members.Nodes = buf[:0] }(nodes)
+	for len(nodes) > 0 {
+		k := min(len(nodes), MaxNodes)
+		p.members.Nodes = nodes[:k]
+		if err := p.fw.WriteMessage(&p.members); err != nil {
+			return err
+		}
+		nodes = nodes[k:]
+	}
+	return nil
+}
+
+func (p *peer) writeFailed(err error) {
+	if !isClosedErr(err) {
+		p.log.Info("write failed", "err", err)
+	}
+	p.shut(nil)
+}
+
+// readLoop reads and handles frames until the connection fails, the peer
+// leaves or breaks the protocol; then it drops the peer. A peer that sends
+// nothing for HeartbeatTimeout is dropped.
+func (p *peer) readLoop() {
+	reason := "connection closed"
+	defer func() {
+		p.m.removePeer(p, reason)
+		p.shut(nil)
+	}()
+	for {
+		if err := p.conn.SetReadDeadline(time.Now().Add(p.m.cfg.HeartbeatTimeout)); err != nil {
+			return
+		}
+		t, body, err := p.fr.ReadFrame()
+		if err != nil {
+			switch {
+			case errors.Is(err, ErrUnknownType):
+				reason = "sent an unknown message type"
+				p.shut(&Error{Message: "unknown message type " + strconv.Itoa(int(t))})
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				reason = "heartbeat timeout"
+			case isClosedErr(err):
+			default:
+				reason = err.Error()
+			}
+			return
+		}
+		msg, err := DecodeMessage(t, body)
+		if err != nil {
+			reason = err.Error()
+			p.shut(&Error{Message: "malformed " + t.String() + " message"})
+			return
+		}
+		switch msg := msg.(type) {
+		case *Ping:
+			p.send(&Pong{Seq: msg.Seq})
+		case *Pong:
+		case *Members:
+			p.m.learn(p.sess, msg.Nodes)
+		case *Leave:
+			reason = "left the cluster"
+			return
+		case *Error:
+			reason = "peer error: " + msg.Message
+			return
+		default:
+			reason = "sent " + t.String() + " after the handshake"
+			p.shut(&Error{Message: "unexpected " + t.String() + " after the handshake"})
+			return
+		}
+	}
+}
+
+// isClosedErr reports errors that only mean "the connection is gone".
+func isClosedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
