@@ -79,6 +79,31 @@ type Member struct {
 // Addr returns "IP:PORT" ("[IP]:PORT" for IPv6).
 func (m Member) Addr() string { return net.JoinHostPort(m.IP, strconv.Itoa(m.Port)) }
 
+// String is the member as !cluster_members prints it: "ALIAS IP:PORT",
+// with " (self)" after this node.
+func (m Member) String() string {
+	s := m.Alias + " " + m.Addr()
+	if m.Self {
+		s += " (self)"
+	}
+	return s
+}
+
+// Changes returns a channel that is closed the next time the member list
+// changes; call it again for the change after that.
+func (m *Manager) Changes() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
+}
+
+// IsTemporary reports whether a failed Join may succeed if tried again:
+// the contact was unreachable, not ready or busy, rather than refusing
+// this node (wrong cookie, alias taken) or this manager being shut down.
+func IsTemporary(err error) bool {
+	return !errors.Is(err, ErrAuth) && !errors.Is(err, ErrAliasTaken) && !errors.Is(err, ErrShutdown)
+}
+
 // Manager is one node's membership in a full-mesh cluster: it listens for
 // other nodes, joins clusters, keeps one TCP connection to every other member
 // and drops members that leave, close their connection or fall silent.

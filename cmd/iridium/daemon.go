@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/iridium-go/iridium/cluster"
+)
+
+// joinRetryFor bounds how long a daemon keeps trying its --join contact,
+// which may still be starting when a script starts many nodes at once.
+const joinRetryFor = 30 * time.Second
+
+// runDaemon serves the cluster with no REPL until SIGINT or SIGTERM, then
+// leaves gracefully. It prints the member list each time it changes, so a
+// script (scripts/local_cluster.sh, bench/cluster.sh) can follow the
+// cluster from the node's output.
+func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	addr, err := mgr.Start()
+	if err != nil {
+		fmt.Fprintf(stderr, "iridium: %v\n", err)
+		return exitFault
+	}
+	fmt.Fprintf(stdout, "%s listening on %s\n", mgr.Alias(), addr)
+
+	if o.join != "" {
+		if err := joinWithRetry(ctx, mgr, o.join); err != nil {
+			fmt.Fprintf(stderr, "iridium: joining %s: %v\n", o.join, err)
+			return exitFault
+		}
+	}
+
+	last := ""
+	for {
+		if now := formatMembers(mgr.Members()); now != last {
+			// The timestamp lets bench/cluster.sh time convergence from
+			// the nodes' own output.
+			fmt.Fprintf(stdout, "%s %s", time.Now().UTC().Format(time.RFC3339Nano), now)
+			last = now
+		}
+		select {
+		case <-ctx.Done():
+			if err := mgr.Leave(); err != nil {
+				fmt.Fprintf(stderr, "iridium: leaving the cluster: %v\n", err)
+			}
+			fmt.Fprintf(stdout, "%s left the cluster\n", mgr.Alias())
+			return exitOK
+		case <-mgr.Changes():
+		}
+	}
+}
+
+// joinWithRetry tries addr until it answers or joinRetryFor has passed. A
+// refusal by a live node (wrong cookie, alias taken) is final.
+func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, joinRetryFor)
+	defer cancel()
+	backoff := 10 * time.Millisecond
+	for {
+		err := mgr.Join(ctx, addr)
+		if err == nil || !cluster.IsTemporary(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// formatMembers is the block a daemon prints: a count line, then one
+// member per line as !cluster_members prints them.
+func formatMembers(members []cluster.Member) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "members %d\n", len(members))
+	for _, m := range members {
+		b.WriteString("  " + m.String() + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestDaemonMode(t *testing.T) {
+	a := startREPLNode(t, "alpha", "--daemon-mode")
+	port := a.expect(`alpha listening on 127\.0\.0\.1:(\d+)\n`)[1]
+	a.expect(`members 1\n  alpha 127\.0\.0\.1:` + port + ` \(self\)\n`)
+
+	b := startREPLNode(t, "bravo", "--daemon-mode", "--join", "127.0.0.1:"+port)
+	bport := b.expect(`bravo listening on 127\.0\.0\.1:(\d+)\n`)[1]
+	b.expect(`members 2\n  alpha 127\.0\.0\.1:` + port + `\n  bravo 127\.0\.0\.1:` + bport + ` \(self\)\n`)
+	a.expect(`members 2\n`)
+
+	// SIGTERM: bravo leaves gracefully and exits with 0; alpha drops it.
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-b.done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the daemon did not stop on SIGTERM")
+	}
+	if code := b.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after SIGTERM", code)
+	}
+	b.expect(`bravo left the cluster`)
+	a.expect(`members 1\n`)
+}
+
+func TestDaemonJoinRefused(t *testing.T) {
+	a := startREPLNode(t, "alpha", "--daemon-mode")
+	port := a.expect(`listening on 127\.0\.0\.1:(\d+)\n`)[1]
+	b := startREPLNode(t, "bravo", "--daemon-mode", "--join", "127.0.0.1:"+port, "--cookie", "wrong")
+	select {
+	case <-b.done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("a daemon with the wrong cookie kept running")
+	}
+	if code := b.cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	b.expect(`joining 127\.0\.0\.1:` + port + `: .*authentication failed`)
+}
+
+// freeBasePort finds n consecutive free ports on loopback.
+func freeBasePort(t *testing.T, n int) int {
+	t.Helper()
+	for try := 0; try < 50; try++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		ok := base+n < 65536
+		for i := 1; ok && i < n; i++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free run of ports")
+	return 0
+}
+
+// The scripts work as a newcomer runs them.
+func TestLocalClusterScript(t *testing.T) {
+	base := freeBasePort(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "scripts", "local_cluster.sh"), "3")
+	cmd.Env = append(os.Environ(), "IRIDIUM="+binary, "BASE_PORT="+strconv.Itoa(base))
+	cmd.Stdin = strings.NewReader("stop\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for i := 1; i <= 3; i++ {
+		self := "node" + strconv.Itoa(i) + " 127.0.0.1:" + strconv.Itoa(base+i-1) + " (self)"
+		if !bytes.Contains(out, []byte(self)) {
+			t.Errorf("no %q in:\n%s", self, out)
+		}
+	}
+	if !bytes.Contains(out, []byte("stopping 3 nodes")) {
+		t.Errorf("the script did not stop its nodes:\n%s", out)
+	}
+}
+
+func TestTmuxClusterScript(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is not installed; .ci/run installs it")
+	}
+	base := freeBasePort(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "scripts", "test_cluster.sh"))
+	cmd.Env = append(os.Environ(), "IRIDIUM="+binary, "BASE_PORT="+strconv.Itoa(base), "SESSION=iridium-test-"+strconv.Itoa(base))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if n := bytes.Count(out, []byte("(self)")); n != 3 {
+		t.Errorf("want each of the 3 panes to list itself, got %d:\n%s", n, out)
+	}
+}
