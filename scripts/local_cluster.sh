@@ -47,8 +47,8 @@ deadline=$((SECONDS + timeout))
 for i in $(seq 1 "$n"); do
   until grep -q "members $n\$" "$work/node$i.log" 2>/dev/null; do
     if [ $SECONDS -ge $deadline ] || ! kill -0 "${pids[$((i-1))]}" 2>/dev/null; then
-      echo "node$i did not see all $n members; its log:" >&2
-      cat "$work/node$i.log" >&2
+      echo "node$i did not see all $n members within ${timeout}s; the logs:" >&2
+      for j in $(seq 1 "$n"); do echo "== node$j" >&2; cat "$work/node$j.log" >&2; done
       exit 1
     fi
     sleep 0.05

@@ -86,7 +86,7 @@ func TestLocalClusterScript(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "scripts", "local_cluster.sh"), "3")
-	cmd.Env = append(os.Environ(), "IRIDIUM="+binary, "BASE_PORT="+strconv.Itoa(base))
+	cmd.Env = append(os.Environ(), "IRIDIUM="+binary, "BASE_PORT="+strconv.Itoa(base), "IRIDIUM_LOG=info")
 	cmd.Stdin = strings.NewReader("stop\n")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
