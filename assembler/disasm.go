@@ -32,12 +32,75 @@ import (
 //     vm.Verify will still refuse it;
 //   - code whose length is not a multiple of 4 ends with a comment listing
 //     the trailing bytes; those do not re-assemble.
-func Disassemble(p *vm.Program) string {
+func Disassemble(p *vm.Program) string { return disassemble(p, nil) }
+
+// DisassembleWithSymbols is Disassemble using the program's own label names
+// where syms has them (the REPL's !program); addresses without a name get
+// the synthesized Lxxxx and Dxxxx labels.
+func DisassembleWithSymbols(p *vm.Program, syms []Symbol) string { return disassemble(p, syms) }
+
+// labels names code addresses and read-only offsets: every name a symbol
+// gives an address is printed there, and operands use the first.
+type labels struct {
+	code, data map[int][]string
+	taken      map[string]bool // every symbol name, so synthesized ones avoid them
+}
+
+func newLabels(syms []Symbol, codeLen, roLen int) labels {
+	l := labels{code: map[int][]string{}, data: map[int][]string{}, taken: map[string]bool{}}
+	for _, s := range syms {
+		l.taken[s.Name] = true
+		switch {
+		case s.Kind == SymbolCode && s.Value >= 0 && s.Value <= codeLen && s.Value%vm.InstructionSize == 0:
+			l.code[s.Value] = append(l.code[s.Value], s.Name)
+		case s.Kind == SymbolData && s.Value >= 0 && s.Value < roLen:
+			l.data[s.Value] = append(l.data[s.Value], s.Name)
+		}
+	}
+	return l
+}
+
+// synth makes a label name that no symbol uses.
+func (l labels) synth(prefix string, at int) string {
+	name := fmt.Sprintf("%s%04x", prefix, at)
+	for l.taken[name] {
+		name += "_"
+	}
+	return name
+}
+
+func (l labels) codeName(at int) string {
+	if names := l.code[at]; len(names) > 0 {
+		return names[0]
+	}
+	return l.synth("L", at)
+}
+
+func (l labels) dataName(at int) string {
+	if names := l.data[at]; len(names) > 0 {
+		return names[0]
+	}
+	return l.synth("D", at)
+}
+
+// define writes the label lines for an address: the symbols' names, or the
+// synthesized name when the address needs a label and has none.
+func define(b *strings.Builder, names []string, needed bool, synth func() string) {
+	for _, name := range names {
+		b.WriteString(name + ":\n")
+	}
+	if needed && len(names) == 0 {
+		b.WriteString(synth() + ":\n")
+	}
+}
+
+func disassemble(p *vm.Program, syms []Symbol) string {
 	var code, ro []byte
 	if p != nil {
 		code, ro = p.Code, p.ROData
 	}
 	n := len(code) / vm.InstructionSize * vm.InstructionSize
+	names := newLabels(syms, n, len(ro))
 
 	// Find jump targets and string offsets.
 	jumps := map[int]bool{}
@@ -61,12 +124,10 @@ func Disassemble(p *vm.Program) string {
 		b.WriteString(".data\n")
 		for off := 0; off < len(ro); {
 			end := off + 1
-			for end < len(ro) && ro[end-1] != 0 && !strs[end] {
+			for end < len(ro) && ro[end-1] != 0 && !strs[end] && names.data[end] == nil {
 				end++
 			}
-			if strs[off] {
-				fmt.Fprintf(&b, "D%04x:\n", off)
-			}
+			define(&b, names.data[off], strs[off], func() string { return names.dataName(off) })
 			chunk := ro[off:end]
 			dir := ".ascii"
 			if chunk[len(chunk)-1] == 0 {
@@ -78,9 +139,7 @@ func Disassemble(p *vm.Program) string {
 	}
 	b.WriteString(".code\n")
 	for pc := 0; pc < n; pc += vm.InstructionSize {
-		if jumps[pc] {
-			fmt.Fprintf(&b, "L%04x:\n", pc)
-		}
+		define(&b, names.code[pc], jumps[pc], func() string { return names.codeName(pc) })
 		in := vm.Decode(code[pc:])
 		addr := fmt.Sprintf("0x%04x", pc)
 		info, ok := in.Op.Info()
@@ -94,11 +153,9 @@ func Disassemble(p *vm.Program) string {
 			line(&b, fmt.Sprintf("    %-7s #0x%02x%02x%02x%02x", ".word", byte(in.Op), in.A, in.B, in.C), addr+" invalid: "+err.Error())
 			continue
 		}
-		line(&b, "    "+formatInstr(in, info, n, len(ro), strs), addr)
+		line(&b, "    "+formatInstr(in, info, n, len(ro), strs, names), addr)
 	}
-	if jumps[n] {
-		fmt.Fprintf(&b, "L%04x:\n", n)
-	}
+	define(&b, names.code[n], jumps[n], func() string { return names.codeName(n) })
 	if n < len(code) {
 		b.WriteString("; trailing bytes (not a whole instruction):")
 		for _, c := range code[n:] {
@@ -145,7 +202,7 @@ func invalid(in vm.Instruction, info vm.Info) error {
 }
 
 // formatInstr writes a valid instruction in assembly syntax.
-func formatInstr(in vm.Instruction, info vm.Info, codeLen, roLen int, strs map[int]bool) string {
+func formatInstr(in vm.Instruction, info vm.Info, codeLen, roLen int, strs map[int]bool, names labels) string {
 	m := strings.ToLower(info.Name)
 	var ops string
 	switch info.Shape {
@@ -166,14 +223,14 @@ func formatInstr(in vm.Instruction, info vm.Info, codeLen, roLen int, strs map[i
 		}
 	case vm.ShapeAddr24:
 		if t := int(in.Imm24()); t <= codeLen {
-			ops = fmt.Sprintf("@L%04x", t) // labelled above
+			ops = "@" + names.codeName(t) // labelled above
 		} else {
 			ops = fmt.Sprintf("#%d", t) // outside the code: vm.Verify refuses it
 		}
 	case vm.ShapeImm24:
 		t := int(in.Imm24())
 		if in.Op == vm.OpPrts && t < roLen && strs[t] {
-			ops = fmt.Sprintf("@D%04x", t)
+			ops = "@" + names.dataName(t)
 		} else {
 			ops = fmt.Sprintf("#%d", t)
 		}

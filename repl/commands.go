@@ -106,7 +106,7 @@ func (r *REPL) cmdProgram(_ context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	_, err := io.WriteString(r.out, assembler.Disassemble(r.vm.Program()))
+	_, err := io.WriteString(r.out, assembler.DisassembleWithSymbols(r.vm.Program(), r.session.Symbols()))
 	return err
 }
 
