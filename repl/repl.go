@@ -67,7 +67,7 @@ type REPL struct {
 	lines   lineReader // where !load_file without a path reads its path from
 
 	running sync.Mutex // held while a program runs on the default VM
-	spawns  spawner
+	spawns  *spawner
 	quit    bool
 
 	closeOnce sync.Once

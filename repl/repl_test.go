@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/iridium-go/iridium/vm"
 )
@@ -156,4 +158,89 @@ func TestCompleter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// spinSrc loops forever; quickSrc prints and ends.
+const (
+	spinSrc  = "spin: djmp @spin\n"
+	quickSrc = ".data\nmsg: .asciiz 'quick\\n'\n.code\nprts @msg\n"
+)
+
+func TestSpawnRespectsThreads(t *testing.T) {
+	spin := writeProgram(t, spinSrc)
+	quick := writeProgram(t, quickSrc)
+
+	run := func(threads int) (*io.PipeWriter, *lockedBuffer, chan struct{}) {
+		in, feed := io.Pipe()
+		out := &lockedBuffer{}
+		r, err := New(Config{In: in, Out: out, Err: out, NewVM: newVM, Threads: threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { r.Run(context.Background()); close(done) }()
+		return feed, out, done
+	}
+	waitFor := func(out *lockedBuffer, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in:\n%s", want, out.String())
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	finish := func(feed *io.PipeWriter, done chan struct{}) {
+		t.Helper()
+		io.WriteString(feed, "!quit\n")
+		feed.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the REPL did not end after !quit")
+		}
+	}
+
+	// Two threads: the quick program ends while the endless one runs.
+	feed, out, done := run(2)
+	io.WriteString(feed, "!spawn "+spin+"\n!spawn "+quick+"\n")
+	waitFor(out, "#2 "+quick+" ended: exit code 0")
+	if strings.Contains(out.String(), "#1 "+spin+" ended") {
+		t.Fatal("the endless program ended by itself")
+	}
+	finish(feed, done)
+	waitFor(out, "#1 "+spin+" ended: exit code 1 (interrupted")
+
+	// One thread: programs run in the order spawned, so the quick one
+	// waits for the endless one, which !quit interrupts; the quick one
+	// then does not start.
+	feed, out, done = run(1)
+	io.WriteString(feed, "!spawn "+spin+"\n!spawn "+quick+"\n!registers\n")
+	waitFor(out, "$31 = 0")
+	finish(feed, done)
+	got := out.String()
+	if strings.Contains(got, "quick\n") {
+		t.Errorf("with one thread the second program ran beside the first:\n%s", got)
+	}
+	if !strings.Contains(got, "#2 "+quick+" ended: exit code 1 (interrupted") {
+		t.Errorf("the queued program was not reported as interrupted:\n%s", got)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

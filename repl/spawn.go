@@ -10,18 +10,32 @@ import (
 	"github.com/iridium-go/iridium/vm"
 )
 
-// spawner runs !spawn programs in the background, at most Threads at once.
-// It owns their goroutines: wait blocks until every one has ended.
+// spawner runs !spawn programs in the background, at most max at once, in
+// the order they were spawned. It owns their goroutines: wait blocks until
+// every queued program has run and been reported.
 type spawner struct {
-	slots chan struct{} // a token per running program
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	next  int
-	live  map[int]*vm.VM
+	max      int
+	ctx      context.Context // cancelled by abortAll: running programs stop, queued ones do not start
+	abortAll context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu      sync.Mutex
+	queue   []*spawned // waiting for a free thread, oldest first
+	workers int        // goroutines running programs
+	next    int        // the last program number given out
 }
 
-func newSpawner(threads int) spawner {
-	return spawner{slots: make(chan struct{}, threads), live: map[int]*vm.VM{}}
+// spawned is one background program.
+type spawned struct {
+	id     int
+	path   string
+	vm     *vm.VM
+	output bytes.Buffer
+}
+
+func newSpawner(threads int) *spawner {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &spawner{max: threads, ctx: ctx, abortAll: cancel}
 }
 
 func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
@@ -33,55 +47,73 @@ func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	job := &spawned{path: path}
 	// The program's own output is kept and printed with its result, so
 	// that it does not tear through whatever the REPL prints meanwhile.
-	var output bytes.Buffer
-	m, err := r.cfg.NewVM(&output)
-	if err != nil {
+	if job.vm, err = r.cfg.NewVM(&job.output); err != nil {
 		return err
 	}
-	if err := m.Load(prog); err != nil {
+	if err := job.vm.Load(prog); err != nil {
 		return err
 	}
-	s := &r.spawns
-	s.mu.Lock()
-	s.next++
-	id := s.next
-	s.live[id] = m
-	s.mu.Unlock()
+	id := r.spawns.submit(job, r.out)
 	fmt.Fprintf(r.out, "spawned #%d: %s\n", id, path)
-
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.slots <- struct{}{} // wait for a free thread
-		code, err := m.RunContext(ctx)
-		<-s.slots
-		s.mu.Lock()
-		delete(s.live, id)
-		s.mu.Unlock()
-		report(r.out, id, path, code, err, output.Bytes(), m.Events())
-	}()
 	return nil
+}
+
+// submit queues job and starts a worker if a thread is free.
+func (s *spawner) submit(job *spawned, out io.Writer) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next++
+	job.id = s.next
+	s.queue = append(s.queue, job)
+	if s.workers < s.max {
+		s.workers++
+		s.wg.Add(1)
+		go s.work(out)
+	}
+	return job.id
+}
+
+// work runs queued programs until the queue is empty.
+func (s *spawner) work(out io.Writer) {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.workers--
+			s.mu.Unlock()
+			return
+		}
+		job := s.queue[0]
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+
+		// A cancelled context stops the program before its first
+		// instruction, so programs queued behind an abort never start.
+		code, err := job.vm.RunContext(s.ctx)
+		report(out, job, code, err)
+	}
 }
 
 // report prints a background program's output, result and events in one
 // write.
-func report(w io.Writer, id int, path string, code int, err error, output []byte, events []vm.Event) {
+func report(w io.Writer, job *spawned, code int, err error) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "#%d %s ended: exit code %d", id, path, code)
+	fmt.Fprintf(&b, "#%d %s ended: exit code %d", job.id, job.path, code)
 	if err != nil {
 		fmt.Fprintf(&b, " (%v)", err)
 	}
 	b.WriteByte('\n')
-	if len(output) > 0 {
+	if output := job.output.Bytes(); len(output) > 0 {
 		b.Write(output)
 		if output[len(output)-1] != '\n' {
 			b.WriteByte('\n')
 		}
 	}
-	for _, e := range events {
-		fmt.Fprintf(&b, "#%d event: %s\n", id, formatEvent(e))
+	for _, e := range job.vm.Events() {
+		fmt.Fprintf(&b, "#%d event: %s\n", job.id, formatEvent(e))
 	}
 	w.Write(b.Bytes())
 }
@@ -95,15 +127,6 @@ func formatEvent(e vm.Event) string {
 		s += fmt.Sprintf(" (%v)", e.Err)
 	}
 	return s
-}
-
-// abortAll interrupts every background program.
-func (s *spawner) abortAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range s.live {
-		m.Abort()
-	}
 }
 
 // wait blocks until every background program has ended and been reported.
