@@ -49,7 +49,18 @@ const (
 	// bytes), the MOD may fault.
 	opMulAddMod = opAddMod + 1
 
-	opLast = opMulAddMod
+	// Stack and call pairs: PUSH PUSH and POP POP (second register in d),
+	// PUSH/INC/DEC/MOV then CALL (target in imm), MOV/ADD/POP then RET.
+	opPushPush = opMulAddMod + 1
+	opPopPop   = opPushPush + 1
+	opPushCall = opPopPop + 1
+	opIncCall  = opPushCall + 1
+	opDecCall  = opIncCall + 1
+	opMovCall  = opDecCall + 1
+	opMovRet   = opMovCall + 1
+	opAddRet   = opMovRet + 1
+	opPopRet   = opAddRet + 1
+	opLast     = opPopRet
 )
 
 // The compare-and-branch kinds: 2*compare + branch, compare in the order
@@ -121,6 +132,13 @@ func decodeInst(in Instruction) inst {
 	return d
 }
 
+// callPrefix and retPrefix map the first instruction of a pair with CALL or
+// RET to the pair's opcode; its operands stay where decodeInst puts them.
+var (
+	callPrefix = [256]Opcode{OpPush: opPushCall, OpInc: opIncCall, OpDec: opDecCall, OpMov: opMovCall}
+	retPrefix  = [256]Opcode{OpMov: opMovRet, OpAdd: opAddRet, OpPop: opPopRet}
+)
+
 // fuseAt is the entry for instruction i of code (verified): the fused form
 // of the longest superinstruction that starts there, or the instruction
 // alone. It reads only code[i*4:(i+3)*4].
@@ -151,6 +169,17 @@ func fuseAt(code []byte, i int) inst {
 		return inst{op: opMulAdd, a: x.A, b: x.B, c: x.C, d: y.A, e: y.B, f: y.C}
 	case x.Op == OpAdd && y.Op == OpMod:
 		return inst{op: opAddMod, a: x.A, b: x.B, c: x.C, d: y.A, e: y.B, f: y.C}
+	case x.Op == OpPush && y.Op == OpPush:
+		return inst{op: opPushPush, a: x.A, d: y.A}
+	case x.Op == OpPop && y.Op == OpPop:
+		return inst{op: opPopPop, a: x.A, d: y.A}
+	case y.Op == OpCall && callPrefix[x.Op] != 0:
+		d.op = callPrefix[x.Op]
+		d.imm = int32(y.Imm24() / InstructionSize)
+		return d
+	case y.Op == OpRet && retPrefix[x.Op] != 0:
+		d.op = retPrefix[x.Op]
+		return d
 	}
 	return d
 }

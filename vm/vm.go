@@ -443,14 +443,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 				break
 			}
-			if sp >= m.cfg.StackLimit {
-				err = ErrStackOverflow
-				goto fault
-			}
-			m.park(ip, flag, base, sp, fb)
-			m.growStack(1)
-			ip, flag, base, st, sp, fb = m.unpark()
-			continue // run the PUSH again, with room now
+			goto growPush
 		case OpPop:
 			if s := sp - 1; s >= fb && uint(s) < uint(len(st)) {
 				regs[in.a&31] = st[s]
@@ -460,33 +453,9 @@ func (m *VM) exec() (int, error) {
 			err = ErrStackUnderflow
 			goto fault
 		case OpCall:
-			if uint(sp)+2 > uint(len(st)) {
-				if sp > m.cfg.StackLimit-2 {
-					err = ErrStackOverflow
-					goto fault
-				}
-				m.park(ip, flag, base, sp, fb)
-				m.growStack(2)
-				ip, flag, base, st, sp, fb = m.unpark()
-				continue // run the CALL again, with room now
-			}
-			st[sp+1] = int32(fb)
-			st[sp] = int32((ip + 1) * InstructionSize)
-			sp += 2
-			fb = sp
-			target = int(in.imm)
-			goto jump
+			goto call
 		case OpRet:
-			if fb < 2 || fb > len(st) {
-				err = ErrNoFrame
-				goto fault
-			}
-			// The callee cannot pop below fb, so st[fb-2:fb] is still
-			// the return address and the caller's frame base.
-			target = int(st[fb-2])
-			sp = fb - 2
-			fb = int(st[fb-1])
-			goto regjump
+			goto ret
 		case OpMod:
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
@@ -542,6 +511,70 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.imm2&31] = a % b
+
+		// Stack and call superinstructions: a register save or restore, an
+		// argument or a result set up next to the CALL or RET.
+		case opPushPush:
+			if uint(sp)+1 < uint(len(st)) {
+				st[sp] = regs[in.a&31]
+				st[sp+1] = regs[in.d&31]
+				sp += 2
+				ip++
+				break
+			}
+			goto growPush // no room for the first: grow, then rerun both
+		case opPopPop:
+			if s := sp - 2; s >= fb && uint(s)+1 < uint(len(st)) {
+				regs[in.a&31] = st[s+1]
+				regs[in.d&31] = st[s]
+				sp = s
+				ip++
+				break
+			}
+			if s := sp - 1; s >= fb && uint(s) < uint(len(st)) {
+				regs[in.a&31] = st[s] // the first POP works, the second faults
+				sp = s
+				ip++
+			}
+			err = ErrStackUnderflow
+			goto fault
+		case opPushCall:
+			if uint(sp) < uint(len(st)) {
+				st[sp] = regs[in.a&31]
+				sp++
+				ip++
+				goto call
+			}
+			goto growPush
+		case opIncCall:
+			regs[in.a&31]++
+			ip++
+			goto call
+		case opDecCall:
+			regs[in.a&31]--
+			ip++
+			goto call
+		case opMovCall:
+			regs[in.b&31] = regs[in.a&31]
+			ip++
+			goto call
+		case opMovRet:
+			regs[in.b&31] = regs[in.a&31]
+			ip++
+			goto ret
+		case opAddRet:
+			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			ip++
+			goto ret
+		case opPopRet:
+			if s := sp - 1; s >= fb && uint(s) < uint(len(st)) {
+				regs[in.a&31] = st[s]
+				sp = s
+				ip++
+				goto ret
+			}
+			err = ErrStackUnderflow
+			goto fault
 
 		case opCB + kEqJe:
 			goto eqJe
@@ -772,6 +805,52 @@ func (m *VM) exec() (int, error) {
 		}
 		ip++
 		continue
+
+	growPush: // the PUSH at ip has no room: grow the stack and run it again
+		if sp >= m.cfg.StackLimit {
+			err = ErrStackOverflow
+			goto fault
+		}
+		m.park(ip, flag, base, sp, fb)
+		m.growStack(1)
+		ip, flag, base, st, sp, fb = m.unpark()
+		continue
+
+	call: // the CALL at ip, target index in imm
+		if uint(sp)+2 > uint(len(st)) {
+			if sp > m.cfg.StackLimit-2 {
+				err = ErrStackOverflow
+				goto fault
+			}
+			m.park(ip, flag, base, sp, fb)
+			m.growStack(2)
+			ip, flag, base, st, sp, fb = m.unpark()
+			continue // run the CALL (its own entry) again, with room now
+		}
+		st[sp+1] = int32(fb)
+		st[sp] = int32((ip + 1) * InstructionSize)
+		sp += 2
+		fb = sp
+		target = int(in.imm)
+		goto jump
+
+	ret: // the RET at ip
+		if fb < 2 || fb > len(st) {
+			err = ErrNoFrame
+			goto fault
+		}
+		// The callee cannot pop below fb, so st[fb-2:fb] is still the
+		// return address that CALL pushed and the caller's frame base.
+		// Code only grows while frames live (Load and ClearProgram empty
+		// the stack), so the address is valid; the test costs one compare.
+		target = int(uint32(st[fb-2]) / InstructionSize)
+		sp = fb - 2
+		fb = int(st[fb-1])
+		if target > end {
+			err = ErrBadJump
+			goto fault
+		}
+		goto jump
 
 	regjump: // target is a byte address computed at run time
 		if target < 0 || target > end*InstructionSize || target%InstructionSize != 0 {
