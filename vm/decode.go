@@ -132,6 +132,10 @@ func decodeInst(in Instruction) inst {
 	return d
 }
 
+// noFusion turns superinstructions off, so that tests can run a program
+// both ways and compare. Only tests set it.
+var noFusion bool
+
 // callPrefix and retPrefix map the first instruction of a pair with CALL or
 // RET to the pair's opcode; its operands stay where decodeInst puts them.
 var (
@@ -143,6 +147,9 @@ var (
 // of the longest superinstruction that starts there, or the instruction
 // alone. It reads only code[i*4:(i+3)*4].
 func fuseAt(code []byte, i int) inst {
+	if noFusion {
+		return decodeInst(Decode(code[i*InstructionSize:]))
+	}
 	n := len(code) / InstructionSize
 	at := func(j int) Instruction {
 		if j >= n {

@@ -522,7 +522,12 @@ func (m *VM) exec() (int, error) {
 				ip++
 				break
 			}
-			goto growPush // no room for the first: grow, then rerun both
+			if uint(sp) < uint(len(st)) { // room for the first only
+				st[sp] = regs[in.a&31]
+				sp++
+				ip++
+			}
+			goto growPush // grow for the PUSH at ip, then run on from it
 		case opPopPop:
 			if s := sp - 2; s >= fb && uint(s)+1 < uint(len(st)) {
 				regs[in.a&31] = st[s+1]
