@@ -76,12 +76,13 @@ func TestLoadErrorLeavesVMUnchanged(t *testing.T) {
 }
 
 func TestProgramIsAsWritten(t *testing.T) {
-	p := countProgram(10) // holds a NEQ+DJMPE pair, run as one instruction
+	p := countProgram(10) // holds an INC+NEQ+DJMPE, run as one instruction
 	want := bytes.Clone(p.Code)
+	wantRO := bytes.Clone(p.ROData)
 	m, _ := load(t, vm.Config{}, p)
 	p.Code[0] = byte(vm.OpIgl) // the VM keeps its own copy
 	got := m.Program()
-	if !bytes.Equal(got.Code, want) || len(got.ROData) != 0 {
+	if !bytes.Equal(got.Code, want) || !bytes.Equal(got.ROData, wantRO) {
 		t.Fatalf("Program() = %x, want %x", got.Code, want)
 	}
 	got.Code[0] = byte(vm.OpIgl) // and hands out copies
@@ -89,8 +90,8 @@ func TestProgramIsAsWritten(t *testing.T) {
 	if m.Registers()[0] != 10 || !bytes.Equal(m.Program().Code, want) {
 		t.Fatalf("VM affected by changes to programs outside it")
 	}
-	if m.Steps() != 3+3*10+1 {
-		t.Errorf("Steps = %d, want %d", m.Steps(), 3+3*10+1)
+	if m.Steps() != 3+3*10+3 {
+		t.Errorf("Steps = %d, want %d", m.Steps(), 3+3*10+3)
 	}
 }
 
@@ -407,10 +408,10 @@ func TestBudget(t *testing.T) {
 		}
 	})
 	t.Run("enough", func(t *testing.T) {
-		m, _ := load(t, vm.Config{Budget: 34}, countProgram(10))
+		m, _ := load(t, vm.Config{Budget: 36}, countProgram(10))
 		mustRun(t, m)
-		if m.Steps() != 34 {
-			t.Errorf("Steps = %d, want 34", m.Steps())
+		if m.Steps() != 36 {
+			t.Errorf("Steps = %d, want 36", m.Steps())
 		}
 	})
 	t.Run("stops at a jump", func(t *testing.T) {

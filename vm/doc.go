@@ -21,7 +21,9 @@
 // A VM (New, Config) runs one program at a time: Load replaces it, Append
 // adds code after it as the REPL does line by line, Run executes it. Load
 // and Append turn the verified bytes into a pre-decoded form once, with
-// compare-and-branch pairs fused into one dispatch; Program always returns
+// common sequences (compare and branch, INC or LOAD then compare and
+// branch, MUL/ADD/MOD, PUSH/POP pairs, set-up then CALL or RET) fused into
+// one dispatch that behaves exactly like its parts; Program always returns
 // the bytes as written. Faults are *Fault values wrapping the Err
 // sentinels; Abort and RunContext interrupt a run from outside.
 //

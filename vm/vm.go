@@ -29,16 +29,18 @@ type VM struct {
 
 	pc    int // byte offset of the next instruction
 	flag  bool
-	rem   int32  // remainder of the last DIV
-	lc    uint32 // loop counter (CLOOP, LOOP)
-	stack []int32
-	fb    int // frame base: stack depth at entry of the current call; 0 with no call
+	rem   int32   // remainder of the last DIV
+	lc    uint32  // loop counter (CLOOP, LOOP)
+	stack []int32 // the stack's storage, never longer than the limit
+	sp    int     // stack depth: stack[:sp] is in use
+	fb    int     // frame base: stack depth at entry of the current call; 0 with no call
 	heap  []byte
 
 	cfg    Config
 	abort  atomic.Bool
-	steps  int64 // instructions executed by the last Run
-	seg    int   // during a Run: where the current straight-line run started
+	stopAt atomic.Int64 // during a Run: stop at a taken jump once this many steps ran
+	steps  int64        // instructions executed by the last Run
+	base   int64        // during a Run, while parked: steps = base + pc/4
 	events []Event
 	buf    [16]byte // PRTI's scratch space
 }
@@ -80,7 +82,7 @@ func (m *VM) reset() {
 	m.flag = false
 	m.rem = 0
 	m.lc = 0
-	m.stack = m.stack[:0]
+	m.sp = 0
 	m.fb = 0
 	if cap(m.heap) > keepHeap {
 		m.heap = nil
@@ -163,7 +165,7 @@ func (m *VM) HeapSize() int { return len(m.heap) }
 
 // StackDepth is the number of int32 entries on the stack, call frames
 // (two entries each) included.
-func (m *VM) StackDepth() int { return len(m.stack) }
+func (m *VM) StackDepth() int { return m.sp }
 
 // Steps is the number of instructions the last Run executed.
 func (m *VM) Steps() int64 { return m.steps }
@@ -179,7 +181,10 @@ func (m *VM) Events() []Event { return append([]Event(nil), m.events...) }
 // Abort makes a Run in progress return soon with ErrInterrupted. It is safe
 // to call from any goroutine. It has no effect on a Run that starts after
 // it: each Run clears the request when it starts.
-func (m *VM) Abort() { m.abort.Store(true) }
+func (m *VM) Abort() {
+	m.abort.Store(true)
+	m.stopAt.Store(math.MinInt64)
+}
 
 // Run executes the program from the current pc until HLT or the end of the
 // code (exit code 0 and a nil error) or a fault (exit code 1 and a *Fault
@@ -254,19 +259,26 @@ func (m *VM) opAt(pc int) Opcode {
 	return OpHlt
 }
 
-// exec is the dispatch loop over the pre-decoded instructions. The hottest
-// state (instruction index, flag, the code and register arrays) lives in
-// locals, written back when the loop stops; the stack, frame base, loop
-// counter and step accounting stay in the VM, since every extra local that
-// lives across the calls some instructions make costs a spill on every
-// dispatch. Register operands are masked with &31: Verify guarantees they
-// are below 32, and the mask lets the compiler drop the bounds checks.
+// exec is the dispatch loop over the pre-decoded instructions. The hot
+// state (instruction index, flag, step base, the stack and frame base, the
+// code and register arrays) lives in locals. No call in the loop has any of
+// them live across it: the few instructions that call out (growing the
+// stack or heap, writing output) park the locals in the VM first and
+// unpark them after, and the exits hand them to save. Otherwise the
+// compiler would spill them on every dispatch. Register operands are masked
+// with &31: Verify guarantees they are below 32, and the mask lets the
+// compiler drop the bounds checks.
+//
+// Steps: while the loop runs, base + ip is the number of instructions
+// executed before the one at ip. Straight-line code only increments ip; a
+// taken jump from ip to target moves base by ip+1-target.
 //
 // Control flow inside: an ordinary instruction falls out of the switch to
 // ip++; a taken jump sets target (an instruction index) and jumps to label
 // jump, a jump through a register sets target to a byte address and jumps
-// to regjump; the ways out are halt (HLT and the end of the code), fault
-// and stop (interrupt or budget).
+// to regjump; compare-and-branch forms go to the label of their kind with
+// ip at the compare; the ways out are halt (HLT and the end of the code),
+// fault and stop (interrupt or budget).
 func (m *VM) exec() (int, error) {
 	code := m.insts
 	end := len(code) - 1 // index of the opEnd sentinel
@@ -274,14 +286,16 @@ func (m *VM) exec() (int, error) {
 	fregs := &m.fregs
 	ip := m.pc / InstructionSize
 	flag := m.flag
-	stackLimit := m.cfg.StackLimit
+	st, sp, fb := m.stack, m.sp, m.fb
+	base := -int64(ip)
 	limit := int64(math.MaxInt64)
 	if m.cfg.Budget > 0 {
 		limit = m.cfg.Budget
 	}
-	// m.steps counts the instructions executed before index m.seg, the
-	// start of the current straight-line run.
-	m.steps, m.seg = 0, ip
+	// Abort sets stopAt to MinInt64, so one comparison at a taken jump
+	// checks both the budget and an interrupt. Abort stores abort before
+	// stopAt, so an Abort that this Store overwrites is seen below.
+	m.stopAt.Store(limit)
 	var target int
 	var err error
 
@@ -309,7 +323,7 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case OpHlt:
-			m.steps++
+			base++ // HLT counts as executed; pc stays at it
 			goto halt
 		case OpJmp:
 			target = int(regs[in.a&31])
@@ -344,9 +358,9 @@ func (m *VM) exec() (int, error) {
 				err = ErrBadAlloc
 				goto fault
 			}
-			m.park(ip, flag)
+			m.park(ip, flag, base, sp, fb)
 			m.heap = append(m.heap, make([]byte, n)...)
-			ip, flag = m.unpark()
+			ip, flag, base, st, sp, fb = m.unpark()
 		case OpInc:
 			regs[in.a&31]++
 		case OpDec:
@@ -357,9 +371,9 @@ func (m *VM) exec() (int, error) {
 				goto jump
 			}
 		case OpPrts:
-			m.park(ip, flag)
+			m.park(ip, flag, base, sp, fb)
 			err = m.prts(int(in.imm))
-			ip, flag = m.unpark()
+			ip, flag, base, st, sp, fb = m.unpark()
 			if err != nil {
 				goto fault
 			}
@@ -422,56 +436,26 @@ func (m *VM) exec() (int, error) {
 			}
 			le.PutUint32(m.heap[addr:], uint32(regs[in.b&31]))
 		case OpPush:
-			if len(m.stack) >= stackLimit {
-				err = ErrStackOverflow
-				goto fault
+			// The stack's storage is st; it is never longer than the
+			// limit, so sp < len(st) is the only test on the fast path.
+			if uint(sp) < uint(len(st)) {
+				st[sp] = regs[in.a&31]
+				sp++
+				break
 			}
-			if len(m.stack) == cap(m.stack) {
-				m.park(ip, flag)
-				m.growStack()
-				ip, flag = m.unpark()
-			}
-			sp := len(m.stack)
-			m.stack = m.stack[:sp+1]
-			m.stack[sp] = regs[in.a&31]
+			goto growPush
 		case OpPop:
-			sp := len(m.stack) - 1
-			if sp < m.fb {
-				err = ErrStackUnderflow
-				goto fault
+			if s := sp - 1; s >= fb && uint(s) < uint(len(st)) {
+				regs[in.a&31] = st[s]
+				sp = s
+				break
 			}
-			regs[in.a&31] = m.stack[sp]
-			m.stack = m.stack[:sp]
+			err = ErrStackUnderflow
+			goto fault
 		case OpCall:
-			if len(m.stack) > stackLimit-2 {
-				err = ErrStackOverflow
-				goto fault
-			}
-			if len(m.stack) > cap(m.stack)-2 {
-				m.park(ip, flag)
-				m.growStack()
-				ip, flag = m.unpark()
-			}
-			sp := len(m.stack)
-			m.stack = m.stack[:sp+2]
-			m.stack[sp] = int32((ip + 1) * InstructionSize)
-			m.stack[sp+1] = int32(m.fb)
-			m.fb = sp + 2
-			target = int(in.imm)
-			goto jump
+			goto call
 		case OpRet:
-			fb := m.fb
-			if fb < 2 {
-				err = ErrNoFrame
-				goto fault
-			}
-			// The callee cannot pop below fb, so stack[fb-2:fb] is
-			// still the return address and the caller's frame base.
-			ret, base := m.stack[fb-2], m.stack[fb-1]
-			m.stack = m.stack[:fb-2]
-			m.fb = int(base)
-			target = int(ret)
-			goto regjump
+			goto ret
 		case OpMod:
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
@@ -490,9 +474,9 @@ func (m *VM) exec() (int, error) {
 		case OpMov:
 			regs[in.b&31] = regs[in.a&31]
 		case OpPrti:
-			m.park(ip, flag)
+			m.park(ip, flag, base, sp, fb)
 			err = m.prti(regs[in.a&31])
-			ip, flag = m.unpark()
+			ip, flag, base, st, sp, fb = m.unpark()
 			if err != nil {
 				goto fault
 			}
@@ -500,80 +484,225 @@ func (m *VM) exec() (int, error) {
 		case opEnd:
 			goto halt
 
-		// Compare-and-branch pairs: set the flag as the compare does,
-		// then behave as the branch at ip+1.
-		case opEqJe:
+		// Superinstructions. Each part runs exactly as it would alone, in
+		// order; ip moves to each part before it runs, so a fault in a
+		// later part names that part, and a taken branch counts all.
+		case opMulAdd:
+			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			ip++
-			if flag = regs[in.a&31] == regs[in.b&31]; flag {
-				target = int(in.imm)
-				goto jump
-			}
-		case opEqJne:
+			regs[in.f&31] = regs[in.d&31] + regs[in.e&31]
+		case opAddMod:
+			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			ip++
-			if flag = regs[in.a&31] == regs[in.b&31]; !flag {
-				target = int(in.imm)
-				goto jump
+			a, b := regs[in.d&31], regs[in.e&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
 			}
-		case opNeqJe:
+			regs[in.f&31] = a % b
+		case opMulAddMod:
+			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			ip++
-			if flag = regs[in.a&31] != regs[in.b&31]; flag {
-				target = int(in.imm)
-				goto jump
-			}
-		case opNeqJne:
+			regs[in.f&31] = regs[in.d&31] + regs[in.e&31]
 			ip++
-			if flag = regs[in.a&31] != regs[in.b&31]; !flag {
-				target = int(in.imm)
-				goto jump
+			a, b := regs[in.imm2>>16&31], regs[in.imm2>>8&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
 			}
-		case opGteJe:
+			regs[in.imm2&31] = a % b
+
+		// Stack and call superinstructions: a register save or restore, an
+		// argument or a result set up next to the CALL or RET.
+		case opPushPush:
+			if uint(sp)+1 < uint(len(st)) {
+				st[sp] = regs[in.a&31]
+				st[sp+1] = regs[in.d&31]
+				sp += 2
+				ip++
+				break
+			}
+			if uint(sp) < uint(len(st)) { // room for the first only
+				st[sp] = regs[in.a&31]
+				sp++
+				ip++
+			}
+			goto growPush // grow for the PUSH at ip, then run on from it
+		case opPopPop:
+			if s := sp - 2; s >= fb && uint(s)+1 < uint(len(st)) {
+				regs[in.a&31] = st[s+1]
+				regs[in.d&31] = st[s]
+				sp = s
+				ip++
+				break
+			}
+			if s := sp - 1; s >= fb && uint(s) < uint(len(st)) {
+				regs[in.a&31] = st[s] // the first POP works, the second faults
+				sp = s
+				ip++
+			}
+			err = ErrStackUnderflow
+			goto fault
+		case opPushCall:
+			if uint(sp) < uint(len(st)) {
+				st[sp] = regs[in.a&31]
+				sp++
+				ip++
+				goto call
+			}
+			goto growPush
+		case opIncCall:
+			regs[in.a&31]++
 			ip++
-			if flag = regs[in.a&31] >= regs[in.b&31]; flag {
-				target = int(in.imm)
-				goto jump
-			}
-		case opGteJne:
+			goto call
+		case opDecCall:
+			regs[in.a&31]--
 			ip++
-			if flag = regs[in.a&31] >= regs[in.b&31]; !flag {
-				target = int(in.imm)
-				goto jump
-			}
-		case opLteJe:
+			goto call
+		case opMovCall:
+			regs[in.b&31] = regs[in.a&31]
 			ip++
-			if flag = regs[in.a&31] <= regs[in.b&31]; flag {
-				target = int(in.imm)
-				goto jump
-			}
-		case opLteJne:
+			goto call
+		case opMovRet:
+			regs[in.b&31] = regs[in.a&31]
 			ip++
-			if flag = regs[in.a&31] <= regs[in.b&31]; !flag {
-				target = int(in.imm)
-				goto jump
-			}
-		case opLtJe:
+			goto ret
+		case opAddRet:
+			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			ip++
-			if flag = regs[in.a&31] < regs[in.b&31]; flag {
-				target = int(in.imm)
-				goto jump
+			goto ret
+		case opPopRet:
+			if s := sp - 1; s >= fb && uint(s) < uint(len(st)) {
+				regs[in.a&31] = st[s]
+				sp = s
+				ip++
+				goto ret
 			}
-		case opLtJne:
+			err = ErrStackUnderflow
+			goto fault
+
+		case opCB + kEqJe:
+			goto eqJe
+		case opCB + kEqJne:
+			goto eqJne
+		case opCB + kNeqJe:
+			goto neqJe
+		case opCB + kNeqJne:
+			goto neqJne
+		case opCB + kGteJe:
+			goto gteJe
+		case opCB + kGteJne:
+			goto gteJne
+		case opCB + kLteJe:
+			goto lteJe
+		case opCB + kLteJne:
+			goto lteJne
+		case opCB + kLtJe:
+			goto ltJe
+		case opCB + kLtJne:
+			goto ltJne
+		case opCB + kGtJe:
+			goto gtJe
+		case opCB + kGtJne:
+			goto gtJne
+
+		case opIncCB + kEqJe:
+			regs[in.a&31]++
 			ip++
-			if flag = regs[in.a&31] < regs[in.b&31]; !flag {
-				target = int(in.imm)
-				goto jump
-			}
-		case opGtJe:
+			goto eqJe
+		case opIncCB + kEqJne:
+			regs[in.a&31]++
 			ip++
-			if flag = regs[in.a&31] > regs[in.b&31]; flag {
-				target = int(in.imm)
-				goto jump
-			}
-		case opGtJne:
+			goto eqJne
+		case opIncCB + kNeqJe:
+			regs[in.a&31]++
 			ip++
-			if flag = regs[in.a&31] > regs[in.b&31]; !flag {
-				target = int(in.imm)
-				goto jump
-			}
+			goto neqJe
+		case opIncCB + kNeqJne:
+			regs[in.a&31]++
+			ip++
+			goto neqJne
+		case opIncCB + kGteJe:
+			regs[in.a&31]++
+			ip++
+			goto gteJe
+		case opIncCB + kGteJne:
+			regs[in.a&31]++
+			ip++
+			goto gteJne
+		case opIncCB + kLteJe:
+			regs[in.a&31]++
+			ip++
+			goto lteJe
+		case opIncCB + kLteJne:
+			regs[in.a&31]++
+			ip++
+			goto lteJne
+		case opIncCB + kLtJe:
+			regs[in.a&31]++
+			ip++
+			goto ltJe
+		case opIncCB + kLtJne:
+			regs[in.a&31]++
+			ip++
+			goto ltJne
+		case opIncCB + kGtJe:
+			regs[in.a&31]++
+			ip++
+			goto gtJe
+		case opIncCB + kGtJne:
+			regs[in.a&31]++
+			ip++
+			goto gtJne
+
+		case opLoadCB + kEqJe:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto eqJe
+		case opLoadCB + kEqJne:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto eqJne
+		case opLoadCB + kNeqJe:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto neqJe
+		case opLoadCB + kNeqJne:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto neqJne
+		case opLoadCB + kGteJe:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto gteJe
+		case opLoadCB + kGteJne:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto gteJne
+		case opLoadCB + kLteJe:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto lteJe
+		case opLoadCB + kLteJne:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto lteJne
+		case opLoadCB + kLtJe:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto ltJe
+		case opLoadCB + kLtJne:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto ltJne
+		case opLoadCB + kGtJe:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto gtJe
+		case opLoadCB + kGtJne:
+			regs[in.a&31] = in.imm2
+			ip++
+			goto gtJne
 
 		default: // IGL; verified code holds no other opcode
 			err = ErrIllegalOpcode
@@ -582,6 +711,152 @@ func (m *VM) exec() (int, error) {
 		ip++
 		continue
 
+		// Compare and branch: ip is at the compare, registers in d and e,
+		// the branch's target in imm. Set the flag as the compare does,
+		// then behave as the branch at ip+1.
+	eqJe:
+		ip++
+		if flag = regs[in.d&31] == regs[in.e&31]; flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	eqJne:
+		ip++
+		if flag = regs[in.d&31] == regs[in.e&31]; !flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	neqJe:
+		ip++
+		if flag = regs[in.d&31] != regs[in.e&31]; flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	neqJne:
+		ip++
+		if flag = regs[in.d&31] != regs[in.e&31]; !flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	gteJe:
+		ip++
+		if flag = regs[in.d&31] >= regs[in.e&31]; flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	gteJne:
+		ip++
+		if flag = regs[in.d&31] >= regs[in.e&31]; !flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	lteJe:
+		ip++
+		if flag = regs[in.d&31] <= regs[in.e&31]; flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	lteJne:
+		ip++
+		if flag = regs[in.d&31] <= regs[in.e&31]; !flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	ltJe:
+		ip++
+		if flag = regs[in.d&31] < regs[in.e&31]; flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	ltJne:
+		ip++
+		if flag = regs[in.d&31] < regs[in.e&31]; !flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	gtJe:
+		ip++
+		if flag = regs[in.d&31] > regs[in.e&31]; flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+	gtJne:
+		ip++
+		if flag = regs[in.d&31] > regs[in.e&31]; !flag {
+			target = int(in.imm)
+			goto jump
+		}
+		ip++
+		continue
+
+	growPush: // the PUSH at ip has no room: grow the stack and run it again
+		if sp >= m.cfg.StackLimit {
+			err = ErrStackOverflow
+			goto fault
+		}
+		m.park(ip, flag, base, sp, fb)
+		m.growStack(1)
+		ip, flag, base, st, sp, fb = m.unpark()
+		continue
+
+	call: // the CALL at ip, target index in imm
+		if uint(sp)+2 > uint(len(st)) {
+			if sp > m.cfg.StackLimit-2 {
+				err = ErrStackOverflow
+				goto fault
+			}
+			m.park(ip, flag, base, sp, fb)
+			m.growStack(2)
+			ip, flag, base, st, sp, fb = m.unpark()
+			continue // run the CALL (its own entry) again, with room now
+		}
+		st[sp+1] = int32(fb)
+		st[sp] = int32((ip + 1) * InstructionSize)
+		sp += 2
+		fb = sp
+		target = int(in.imm)
+		goto jump
+
+	ret: // the RET at ip
+		if fb < 2 || fb > len(st) {
+			err = ErrNoFrame
+			goto fault
+		}
+		// The callee cannot pop below fb, so st[fb-2:fb] is still the
+		// return address that CALL pushed and the caller's frame base.
+		// Code only grows while frames live (Load and ClearProgram empty
+		// the stack), so the address is valid; the test costs one compare.
+		target = int(uint32(st[fb-2]) / InstructionSize)
+		sp = fb - 2
+		fb = int(st[fb-1])
+		if target > end {
+			err = ErrBadJump
+			goto fault
+		}
+		goto jump
+
 	regjump: // target is a byte address computed at run time
 		if target < 0 || target > end*InstructionSize || target%InstructionSize != 0 {
 			err = ErrBadJump
@@ -589,54 +864,76 @@ func (m *VM) exec() (int, error) {
 		}
 		target /= InstructionSize
 	jump: // the instruction at ip is taken: go to instruction index target
-		m.steps += int64(ip - m.seg + 1)
-		ip, m.seg = target, target
-		if m.steps >= limit || m.abort.Load() {
+		base += int64(ip + 1 - target)
+		ip = target
+		if base+int64(ip) >= m.stopAt.Load() {
 			goto stop
 		}
 	}
 
-halt: // at HLT (counted in steps) or the sentinel
-	m.save(ip, flag, m.steps+int64(ip-m.seg))
+halt: // at HLT (ip is past it, counted) or the sentinel
+	m.save(ip, flag, base, sp, fb)
 	return 0, nil
 
 fault:
-	m.save(ip, flag, m.steps+int64(ip-m.seg+1))
-	return 1, &Fault{PC: ip * InstructionSize, Op: m.opAt(ip * InstructionSize), Err: err}
+	m.save(ip, flag, base+1, sp, fb) // the faulting instruction counts
+	return 1, m.fault(err)
 
 stop:
-	m.save(ip, flag, m.steps)
+	m.save(ip, flag, base, sp, fb)
 	if ip == end {
 		return 0, nil // the jump went to the end: that is a normal end
 	}
-	err = ErrBudgetExhausted
+	return 1, m.stopFault()
+}
+
+// fault is the Fault for err at m.pc.
+func (m *VM) fault(err error) error {
+	return &Fault{PC: m.pc, Op: m.opAt(m.pc), Err: err}
+}
+
+// stopFault is the Fault of a run stopped at m.pc by an interrupt or the
+// budget.
+func (m *VM) stopFault() error {
+	err := ErrBudgetExhausted
 	if m.abort.Load() {
 		err = ErrInterrupted
 	}
-	return 1, &Fault{PC: ip * InstructionSize, Op: m.opAt(ip * InstructionSize), Err: err}
+	return &Fault{PC: m.pc, Op: m.opAt(m.pc), Err: err}
 }
 
-// park and unpark keep pc and flag in memory across the calls that some
-// instructions make (growing the stack or the heap, writing output).
+// park and unpark keep the loop's locals in the VM (the stack's storage
+// is always m.stack: only growStack changes it) across the calls that
+// some instructions make (growing the stack or the heap, writing output).
 // Values live across a call must be spilled, and the compiler would spill
 // them on the path of every instruction; parking by hand confines the cost
 // to the instructions that call.
-func (m *VM) park(ip int, flag bool) { m.pc, m.flag = ip*InstructionSize, flag }
-
-func (m *VM) unpark() (int, bool) { return m.pc / InstructionSize, m.flag }
-
-// growStack makes room for at least two more entries on the stack,
-// doubling it but not much past the limit.
-func (m *VM) growStack() {
-	n := min(max(len(m.stack), 64), m.cfg.StackLimit-len(m.stack))
-	m.stack = slices.Grow(m.stack, max(n, 2))
+func (m *VM) park(ip int, flag bool, base int64, sp, fb int) {
+	m.pc, m.flag, m.base, m.sp, m.fb = ip*InstructionSize, flag, base, sp, fb
 }
 
-// save writes the loop's locals back.
-func (m *VM) save(ip int, flag bool, steps int64) {
+func (m *VM) unpark() (ip int, flag bool, base int64, st []int32, sp, fb int) {
+	return m.pc / InstructionSize, m.flag, m.base, m.stack, m.sp, m.fb
+}
+
+// growStack makes room for at least need more entries on the stack (the
+// caller checked that the limit allows them), doubling its storage but
+// never past the limit: the storage is m.stack[:len], and len(m.stack)
+// never exceeds the limit, so the dispatch loop's PUSH tests only that.
+//
+//go:noinline
+func (m *VM) growStack(need int) {
+	n := min(max(2*len(m.stack), 64, m.sp+need), m.cfg.StackLimit)
+	m.stack = slices.Grow(m.stack, n-len(m.stack))[:n]
+}
+
+// save writes the loop's locals back; ip is the index of the next
+// instruction, base + ip the steps executed.
+func (m *VM) save(ip int, flag bool, base int64, sp, fb int) {
 	m.pc = ip * InstructionSize
 	m.flag = flag
-	m.steps = steps
+	m.steps = base + int64(ip)
+	m.sp, m.fb = sp, fb
 }
 
 // prts writes the NUL-terminated string at read-only offset off.

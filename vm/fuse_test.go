@@ -1,0 +1,332 @@
+package vm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// These tests run each program twice, with superinstructions and without
+// (noFusion), and require the same outcome: registers, flag, remainder,
+// loop counter, pc, stack depth, heap size, steps, output, exit code and
+// fault. Each table case also names the superinstruction it is about, and
+// the test checks that Load really built it, so a case cannot silently stop
+// testing what it says.
+
+func enc(op Opcode, a, b, c uint8) []byte { x := Encode(op, a, b, c); return x[:] }
+func e16(op Opcode, r uint8, v uint16) []byte {
+	x := EncodeImm16(op, r, v)
+	return x[:]
+}
+func e24(op Opcode, v uint32) []byte { x := EncodeImm24(op, v); return x[:] }
+func code(ins ...[]byte) []byte      { return bytes.Join(ins, nil) }
+
+type outcome struct {
+	regs   [32]int32
+	flag   bool
+	rem    int32
+	lc     int
+	pc     int
+	depth  int
+	heap   int
+	steps  int64
+	out    string
+	exit   int
+	err    string
+	faultP int
+	faultO Opcode
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("exit %d err %q (pc %d %v) pc %d flag %v depth %d steps %d out %q regs %v",
+		o.exit, o.err, o.faultP, o.faultO, o.pc, o.flag, o.depth, o.steps, o.out, o.regs[:8])
+}
+
+// runOnce loads p (fused or not) and runs it, twice if the first run stops
+// on the budget, so that resuming in the middle of a loop is covered too.
+func runOnce(t testing.TB, p *Program, cfg Config, fuse bool) (outcome, *VM) {
+	t.Helper()
+	noFusion = !fuse
+	defer func() { noFusion = false }()
+	var out bytes.Buffer
+	cfg.Output = &out
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(p); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var o outcome
+	for range 2 {
+		exit, err := m.Run()
+		o = outcome{regs: m.Registers(), flag: m.Flag(), rem: m.Remainder(), lc: m.LoopCounter(),
+			pc: m.PC(), depth: m.StackDepth(), heap: m.HeapSize(), steps: o.steps + m.Steps(),
+			out: out.String(), exit: exit}
+		if err != nil {
+			o.err = err.Error()
+			var f *Fault
+			if errors.As(err, &f) {
+				o.faultP, o.faultO = f.PC, f.Op
+			}
+		}
+		if !errors.Is(err, ErrBudgetExhausted) {
+			break
+		}
+	}
+	return o, m
+}
+
+// sameBothWays runs p fused and unfused and compares; it returns the fused
+// outcome and VM.
+func sameBothWays(t testing.TB, p *Program, cfg Config) (outcome, *VM) {
+	t.Helper()
+	plain, _ := runOnce(t, p, cfg, false)
+	fused, m := runOnce(t, p, cfg, true)
+	if plain != fused {
+		t.Fatalf("fused and plain runs differ:\nplain %v\nfused %v", plain, fused)
+	}
+	return fused, m
+}
+
+var cmps = []Opcode{OpEq, OpNeq, OpGte, OpLte, OpLt, OpGt}
+
+func TestFusedCompareBranch(t *testing.T) {
+	// Each compare with each branch, after nothing, after INC and after
+	// LOAD; the loops run until the condition changes or the budget ends
+	// them, so every form is both taken and not taken.
+	cfg := Config{Budget: 200}
+	for _, cmp := range cmps {
+		for _, br := range []Opcode{OpDjmpe, OpDjmpne} {
+			k := Opcode(cbKind(cmp, br))
+			name := cmp.String() + "+" + br.String()
+			t.Run(name, func(t *testing.T) {
+				// 0: load $1 #5 / 4: inc $0 / 8: cmp $0 $1 / 12: br @4 / 16: hlt
+				p := &Program{Code: code(e16(OpLoad, 1, 5), enc(OpInc, 0, 0, 0), enc(cmp, 0, 1, 0), e24(br, 4), enc(OpHlt, 0, 0, 0))}
+				o, m := sameBothWays(t, p, cfg)
+				wantOp(t, m, 1, opIncCB+k)
+				wantOp(t, m, 2, opCB+k)
+				if o.steps < 5 {
+					t.Errorf("steps %d", o.steps)
+				}
+				// 0: inc $0 / 4: load $1 #3 / 8: cmp $0 $1 / 12: br @0 / 16: hlt
+				p = &Program{Code: code(enc(OpInc, 0, 0, 0), e16(OpLoad, 1, 3), enc(cmp, 0, 1, 0), e24(br, 0), enc(OpHlt, 0, 0, 0))}
+				_, m = sameBothWays(t, p, cfg)
+				wantOp(t, m, 1, opLoadCB+k)
+				// The same, entered in the middle: at the compare, at the
+				// branch (flag from a compare before it), past the end of
+				// the fused form's first part.
+				for _, entry := range []uint32{8, 12} {
+					p = &Program{Code: code(e24(OpDjmp, entry), enc(OpGt, 2, 0, 0), enc(OpInc, 0, 0, 0),
+						enc(cmp, 0, 1, 0), e24(br, 8), e16(OpLoad, 1, 3), enc(cmp, 0, 1, 0), e24(br, 4), enc(OpHlt, 0, 0, 0))}
+					sameBothWays(t, p, cfg)
+				}
+				// The branch target is the end of the code.
+				p = &Program{Code: code(e16(OpLoad, 1, 1), enc(OpInc, 0, 0, 0), enc(cmp, 0, 1, 0), e24(br, 16))}
+				sameBothWays(t, p, cfg)
+			})
+		}
+	}
+}
+
+func TestFusedArithmetic(t *testing.T) {
+	mul, add, mod := enc(OpMul, 0, 2, 0), enc(OpAdd, 0, 1, 0), enc(OpMod, 0, 3, 0)
+	for _, c := range []struct {
+		name string
+		p    *Program
+		at   int
+		op   Opcode
+	}{
+		{"mul add mod", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 5), mul, add, mod)}, 3, opMulAddMod},
+		{"mod faults", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), mul, add, mod, enc(OpInc, 5, 0, 0))}, 2, opMulAddMod},
+		{"mul add", &Program{Code: code(e16(OpLoad, 0, 9), e16(OpLoad, 2, 0xFFFF), mul, add, mul, add)}, 2, opMulAdd},
+		{"add mod", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 3, 4), add, mod, add, mod)}, 2, opAddMod},
+		{"add mod faults", &Program{Code: code(e16(OpLoad, 1, 7), add, mod)}, 1, opAddMod},
+		{"same registers", &Program{Code: code(e16(OpLoad, 0, 6), enc(OpMul, 0, 0, 0), enc(OpAdd, 0, 0, 0), enc(OpMod, 0, 0, 0))}, 1, opMulAddMod},
+		{"into the middle", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 3, 4), e24(OpDjmp, 16), mul, add, mod)}, 3, opMulAddMod},
+		{"into the mod", &Program{Code: code(e16(OpLoad, 0, 7), e24(OpDjmp, 16), mul, add, mod)}, 2, opMulAddMod},
+		{"in a loop", &Program{Code: code(e16(OpLoad, 2, 3), e16(OpLoad, 3, 1000), e16(OpLoad, 4, 50), mul, add, mod, enc(OpInc, 1, 0, 0), enc(OpLt, 1, 4, 0), e24(OpDjmpe, 12))}, 3, opMulAddMod},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, m := sameBothWays(t, c.p, Config{})
+			wantOp(t, m, c.at, c.op)
+		})
+	}
+	// A fault in the MOD part names the MOD, after MUL and ADD ran.
+	o, _ := sameBothWays(t, &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 0, 2), mul, add, mod)}, Config{})
+	if o.faultP != 20 || o.faultO != OpMod || o.regs[0] != 13 || o.steps != 6 {
+		t.Errorf("fault in MOD part: %v", o)
+	}
+}
+
+func TestFusedStackAndCalls(t *testing.T) {
+	push, pop := func(r uint8) []byte { return enc(OpPush, r, 0, 0) }, func(r uint8) []byte { return enc(OpPop, r, 0, 0) }
+	ret, hlt := enc(OpRet, 0, 0, 0), enc(OpHlt, 0, 0, 0)
+	small := Config{StackLimit: 3}
+	for _, c := range []struct {
+		name string
+		p    *Program
+		cfg  Config
+		at   int
+		op   Opcode
+	}{
+		{"push push pop pop", &Program{Code: code(e16(OpLoad, 0, 1), e16(OpLoad, 1, 2), push(0), push(1), pop(0), pop(1))}, Config{}, 2, opPushPush},
+		{"pop pop", &Program{Code: code(e16(OpLoad, 0, 1), e16(OpLoad, 1, 2), push(0), push(1), pop(0), pop(1))}, Config{}, 4, opPopPop},
+		{"second push overflows", &Program{Code: code(push(0), push(0), push(1), push(2))}, small, 2, opPushPush},
+		{"first push overflows", &Program{Code: code(push(0), push(0), push(0), push(1), push(2))}, small, 3, opPushPush},
+		{"second pop underflows", &Program{Code: code(push(0), pop(1), pop(2))}, Config{}, 1, opPopPop},
+		{"first pop underflows", &Program{Code: code(pop(1), pop(2))}, Config{}, 0, opPopPop},
+		{"pop pop below the frame", &Program{Code: code(push(0), push(0), e24(OpCall, 16), hlt, push(1), pop(1), pop(2), ret)}, Config{}, 5, opPopPop},
+		{"push push grows", &Program{Code: code(e24(OpCloop, 100), push(0), push(1), e24(OpLoop, 4))}, Config{}, 1, opPushPush},
+		{"push call", &Program{Code: code(e16(OpLoad, 0, 4), push(0), e24(OpCall, 16), hlt, pop(1), ret)}, Config{}, 1, opPushCall},
+		{"push call overflows on the call", &Program{Code: code(push(0), push(0), e24(OpCall, 16), hlt, ret)}, small, 1, opPushCall},
+		{"push call overflows on the push", &Program{Code: code(push(0), push(0), push(0), push(0), e24(OpCall, 24), hlt, ret)}, small, 3, opPushCall},
+		{"inc call", &Program{Code: code(enc(OpInc, 0, 0, 0), e24(OpCall, 12), hlt, ret)}, Config{}, 0, opIncCall},
+		{"dec call", &Program{Code: code(enc(OpDec, 0, 0, 0), e24(OpCall, 12), hlt, ret)}, Config{}, 0, opDecCall},
+		{"mov call", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpMov, 0, 1, 0), e24(OpCall, 16), hlt, ret)}, Config{}, 1, opMovCall},
+		{"dec call overflows", &Program{Code: code(push(0), push(0), enc(OpDec, 0, 0, 0), e24(OpCall, 20), hlt, ret)}, small, 2, opDecCall},
+		{"call grows the stack", &Program{Code: code(e24(OpCloop, 200), enc(OpInc, 0, 0, 0), e24(OpCall, 4))}, Config{}, 1, opIncCall},
+		{"into the call", &Program{Code: code(e24(OpDjmp, 8), enc(OpDec, 0, 0, 0), e24(OpCall, 16), hlt, ret)}, Config{}, 1, opDecCall},
+		{"mov ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, enc(OpMov, 0, 1, 0), ret)}, Config{}, 3, opMovRet},
+		{"add ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, enc(OpAdd, 0, 0, 1), ret)}, Config{}, 3, opAddRet},
+		{"pop ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, push(0), pop(1), ret)}, Config{}, 4, opPopRet},
+		{"mov ret with no frame", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpMov, 0, 1, 0), ret)}, Config{}, 1, opMovRet},
+		{"add ret with no frame", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpAdd, 0, 0, 1), ret)}, Config{}, 1, opAddRet},
+		{"pop ret underflows", &Program{Code: code(e24(OpCall, 8), hlt, pop(1), ret)}, Config{}, 2, opPopRet},
+		{"into the ret", &Program{Code: code(e24(OpCall, 8), hlt, e24(OpDjmp, 16), enc(OpMov, 0, 1, 0), ret)}, Config{}, 3, opMovRet},
+		{"fib", fibProgramInternal(12), Config{}, 16, opPopPop},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, m := sameBothWays(t, c.p, c.cfg)
+			wantOp(t, m, c.at, c.op)
+		})
+	}
+	// A fault in the second part names it, after the first part ran.
+	o, _ := sameBothWays(t, &Program{Code: code(e16(OpLoad, 0, 3), enc(OpMov, 0, 1, 0), ret)}, Config{})
+	if o.faultP != 8 || o.faultO != OpRet || o.regs[1] != 3 || o.steps != 3 {
+		t.Errorf("RET with no frame after MOV: %v", o)
+	}
+	o, _ = sameBothWays(t, &Program{Code: code(push(0), push(0), push(1), push(2))}, small)
+	if o.faultP != 12 || o.faultO != OpPush || o.depth != 3 {
+		t.Errorf("second PUSH overflows: %v", o)
+	}
+	o, _ = sameBothWays(t, &Program{Code: code(e16(OpLoad, 0, 9), push(0), pop(1), pop(2))}, Config{})
+	if o.faultP != 12 || o.faultO != OpPop || o.regs[1] != 9 || o.depth != 0 {
+		t.Errorf("second POP underflows: %v", o)
+	}
+}
+
+// fibProgramInternal is bench_test.go's fibProgram (that one lives in
+// package vm_test).
+func fibProgramInternal(n uint16) *Program {
+	return &Program{ROData: []byte("\n\x00"), Code: code(
+		e16(OpLoad, 0, n), e24(OpCall, 20), enc(OpPrti, 1, 0, 0), e24(OpPrts, 0), enc(OpHlt, 0, 0, 0),
+		e16(OpLoad, 2, 2), enc(OpLt, 0, 2, 0), e24(OpDjmpne, 40), enc(OpMov, 0, 1, 0), enc(OpRet, 0, 0, 0),
+		enc(OpPush, 0, 0, 0), enc(OpDec, 0, 0, 0), e24(OpCall, 20), enc(OpPush, 1, 0, 0), enc(OpDec, 0, 0, 0),
+		e24(OpCall, 20), enc(OpPop, 3, 0, 0), enc(OpPop, 0, 0, 0), enc(OpAdd, 1, 3, 1), enc(OpRet, 0, 0, 0))}
+}
+
+func wantOp(t testing.TB, m *VM, i int, op Opcode) {
+	t.Helper()
+	if got := m.insts[i].op; got != op {
+		t.Errorf("instruction %d runs as opcode %d, want %d", i, got, op)
+	}
+}
+
+// TestFusedAppend: a superinstruction may span the old code and appended
+// code, and appending must not leave a stale fused entry behind.
+func TestFusedAppend(t *testing.T) {
+	m, err := New(Config{Budget: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(&Program{Code: code(e16(OpLoad, 1, 5), enc(OpInc, 0, 0, 0), enc(OpNeq, 0, 1, 0))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(); err != nil {
+		t.Fatal(err)
+	}
+	wantOp(t, m, 1, OpInc)
+	if err := m.Append(&Program{Code: code(e24(OpDjmpe, 4))}); err != nil {
+		t.Fatal(err)
+	}
+	wantOp(t, m, 1, opIncCB+kNeqJe)
+	wantOp(t, m, 2, opCB+kNeqJe)
+	m.pc = 4
+	if _, err := m.Run(); err != nil || m.Registers()[0] != 5 {
+		t.Fatalf("after Append: $0 = %d, %v", m.Registers()[0], err)
+	}
+}
+
+// TestInterruptFusedLoop: an endless loop made of one superinstruction is
+// still interrupted, by Abort and by a context, and resumes where it
+// stopped.
+func TestInterruptFusedLoop(t *testing.T) {
+	loops := map[string]struct {
+		p  *Program
+		pc int // where an interrupt stops it: the loop's jump target
+		op Opcode
+	}{
+		// 0: inc $0 / 4: eq $2 $2 / 8: djmpe @0
+		"inc eq djmpe": {&Program{Code: code(enc(OpInc, 0, 0, 0), enc(OpEq, 2, 2, 0), e24(OpDjmpe, 0))}, 0, opIncCB + kEqJe},
+		// 0: load $1 #1 / 4: gte $1 $2 / 8: djmpe @0
+		"load gte djmpe": {&Program{Code: code(e16(OpLoad, 1, 1), enc(OpGte, 1, 2, 0), e24(OpDjmpe, 0))}, 0, opLoadCB + kGteJe},
+		// 0: load $3 #7 / 4: mul / 8: add / 12: mod / 16: djmp @4
+		"mul add mod": {&Program{Code: code(e16(OpLoad, 3, 7), enc(OpMul, 0, 2, 0), enc(OpAdd, 0, 1, 0), enc(OpMod, 0, 3, 0), e24(OpDjmp, 4))}, 4, opMulAddMod},
+	}
+	for name, c := range loops {
+		t.Run(name, func(t *testing.T) {
+			m, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Load(c.p); err != nil {
+				t.Fatal(err)
+			}
+			wantOp(t, m, c.pc/4, c.op)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			_, err = m.RunContext(ctx)
+			if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("RunContext = %v", err)
+			}
+			var f *Fault
+			if !errors.As(err, &f) || f.PC != c.pc || m.PC() != c.pc {
+				t.Fatalf("fault %v, pc %d; want pc %d", err, m.PC(), c.pc)
+			}
+			done := make(chan error)
+			go func() { _, err := m.Run(); done <- err }()
+			time.Sleep(10 * time.Millisecond)
+			m.Abort()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrInterrupted) {
+					t.Fatalf("Run after Abort = %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Abort did not stop the loop")
+			}
+			if m.Steps() == 0 {
+				t.Error("no steps")
+			}
+		})
+	}
+}
+
+// FuzzFusion: any verified code does the same fused and unfused.
+func FuzzFusion(f *testing.F) {
+	f.Add([]byte("\n\x00"), fibProgramInternal(6).Code)
+	f.Add([]byte{}, code(e16(OpLoad, 1, 5), enc(OpInc, 0, 0, 0), enc(OpNeq, 0, 1, 0), e24(OpDjmpe, 4), enc(OpPush, 0, 0, 0), enc(OpPush, 1, 0, 0), enc(OpPop, 2, 0, 0), enc(OpPop, 3, 0, 0)))
+	f.Add([]byte{}, code(enc(OpMul, 0, 2, 0), enc(OpAdd, 0, 1, 0), enc(OpMod, 0, 3, 0), enc(OpInc, 1, 0, 0), enc(OpLt, 1, 4, 0), e24(OpDjmpe, 0)))
+	f.Add([]byte{}, code(e24(OpCall, 8), enc(OpHlt, 0, 0, 0), enc(OpDec, 0, 0, 0), e24(OpCall, 8), enc(OpMov, 0, 1, 0), enc(OpRet, 0, 0, 0)))
+	f.Fuzz(func(t *testing.T, ro, c []byte) {
+		p := &Program{ROData: ro, Code: c}
+		if Verify(p) != nil {
+			return
+		}
+		sameBothWays(t, p, Config{Budget: 5000, HeapLimit: 1 << 12, StackLimit: 64})
+	})
+}
