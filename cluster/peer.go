@@ -275,8 +275,9 @@ func (p *peer) writeFailed(err error) {
 // nothing for HeartbeatTimeout is dropped.
 func (p *peer) readLoop() {
 	reason := "connection closed"
+	lost := true // the member may come back: redial it
 	defer func() {
-		p.m.removePeer(p, reason)
+		p.m.removePeer(p, reason, lost)
 		p.shut(nil)
 	}()
 	for {
@@ -287,8 +288,10 @@ func (p *peer) readLoop() {
 		if err != nil {
 			switch {
 			case errors.Is(err, ErrUnknownType):
-				reason = "sent an unknown message type"
+				reason, lost = "sent an unknown message type", false
 				p.shut(&Error{Message: "unknown message type " + strconv.Itoa(int(t))})
+			case errors.Is(err, ErrEmptyFrame), errors.Is(err, ErrFrameTooLarge):
+				reason, lost = err.Error(), false
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				reason = "heartbeat timeout"
 			case isClosedErr(err):
@@ -299,7 +302,7 @@ func (p *peer) readLoop() {
 		}
 		msg, err := DecodeMessage(t, body)
 		if err != nil {
-			reason = err.Error()
+			reason, lost = err.Error(), false
 			p.shut(&Error{Message: "malformed " + t.String() + " message"})
 			return
 		}
@@ -310,13 +313,13 @@ func (p *peer) readLoop() {
 		case *Members:
 			p.m.learn(p.sess, msg.Nodes)
 		case *Leave:
-			reason = "left the cluster"
+			reason, lost = "left the cluster", false
 			return
 		case *Error:
-			reason = "peer error: " + msg.Message
+			reason, lost = "peer error: "+msg.Message, false
 			return
 		default:
-			reason = "sent " + t.String() + " after the handshake"
+			reason, lost = "sent "+t.String()+" after the handshake", false
 			p.shut(&Error{Message: "unexpected " + t.String() + " after the handshake"})
 			return
 		}
