@@ -127,6 +127,9 @@ type Manager struct {
 
 	// dialContext opens outgoing connections; tests replace it.
 	dialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// onDrop, if set, is called (without the lock) for every member
+	// dropped from the list; tests set it before Start.
+	onDrop func(alias, reason string)
 }
 
 // session is one listening period, from Start to Leave or Shutdown. Every
@@ -592,6 +595,9 @@ func (m *Manager) removePeer(p *peer, reason string, lost bool) {
 	m.mu.Unlock()
 	if removed {
 		p.log.Info("member dropped", "reason", reason)
+		if m.onDrop != nil {
+			m.onDrop(p.alias, reason)
+		}
 	}
 }
 

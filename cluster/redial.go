@@ -75,6 +75,11 @@ func (m *Manager) announced(s *session, alias, addr string, now time.Time) bool 
 	if _, ok := m.peers[alias]; ok {
 		return false
 	}
+	for _, p := range m.peers {
+		if p.addr() == addr {
+			return false // another member listens there now
+		}
+	}
 	t := m.targets[alias]
 	if t == nil {
 		if len(m.targets) >= maxTargets {
@@ -101,7 +106,13 @@ func (m *Manager) dialFailedLocked(alias string, err error) {
 		// The other side holds a connection from this node's previous
 		// life; it drops it soon.
 		t.backoff = m.cfg.HeartbeatInterval
-	case errors.Is(err, ErrAuth), errors.Is(err, ErrAliasTaken), errors.Is(err, errWrongMember):
+	case errors.Is(err, errWrongMember):
+		// Another node listens at the address now. Redialling would make
+		// it list this node for a moment on every try: forget the target
+		// (a peer that still lists the member there brings it back).
+		delete(m.targets, alias)
+		return
+	case errors.Is(err, ErrAuth), errors.Is(err, ErrAliasTaken):
 		// Somebody else answers there: try again only rarely.
 		t.backoff = m.cfg.RedialMaxInterval
 	default:
@@ -125,6 +136,7 @@ func (m *Manager) maintain(s *session) {
 	type dial struct{ alias, addr string }
 	var dials []dial
 	var peers []*peer
+	taken := make(map[string]struct{}) // addresses of the members connected
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -140,11 +152,19 @@ func (m *Manager) maintain(s *session) {
 			return
 		}
 		alone := len(m.peers) == 0
+		if len(m.targets) > 0 {
+			clear(taken)
+			for _, p := range m.peers {
+				taken[p.addr()] = struct{}{}
+			}
+		}
 		for alias, t := range m.targets {
 			_, connected := m.peers[alias]
+			// Another member listens at the address now: this one is gone.
+			_, replaced := taken[t.addr]
 			wanted := !t.announced.IsZero() && now.Sub(t.announced) < m.announcedFor() ||
 				!t.lostAt.IsZero() && (alone || now.Sub(t.lostAt) < m.cfg.RedialFor)
-			if connected || !wanted {
+			if connected || replaced || !wanted {
 				delete(m.targets, alias)
 				continue
 			}
