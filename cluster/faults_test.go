@@ -40,11 +40,12 @@ func (d *drops) list() []drop {
 	return slices.Clone(d.got)
 }
 
-// of returns the first drop of alias, if any.
+// of returns the last drop of alias, if any.
 func (d *drops) of(alias string) (drop, bool) {
-	for _, x := range d.list() {
-		if x.alias == alias {
-			return x, true
+	l := d.list()
+	for i := len(l) - 1; i >= 0; i-- {
+		if l[i].alias == alias {
+			return l[i], true
 		}
 	}
 	return drop{}, false
