@@ -450,22 +450,28 @@ func (m *Manager) acceptLoop(s *session) {
 			continue
 		}
 		backoff = 0
-		if !m.trackAccept(s, conn) {
-			conn.Close()
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			p := m.accept(s, conn)
-			m.mu.Lock()
-			s.accepts--
-			m.mu.Unlock()
-			if p != nil {
-				p.readLoop()
-			}
-		}()
+		m.serve(s, conn)
 	}
+}
+
+// serve runs the acceptor's handshake on conn, then its reader, in a
+// goroutine of session s.
+func (m *Manager) serve(s *session, conn net.Conn) {
+	if !m.trackAccept(s, conn) {
+		conn.Close()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		p := m.accept(s, conn)
+		m.mu.Lock()
+		s.accepts--
+		m.mu.Unlock()
+		if p != nil {
+			p.readLoop()
+		}
+	}()
 }
 
 // track records a new connection of session s; false when s is stopping.
