@@ -234,6 +234,21 @@ func (pt *partition) dialer(self func() string) func(ctx context.Context, networ
 	}
 }
 
+// partitionedNode is newNode whose dials go through pt.
+func partitionedNode(t testing.TB, cfg Config, pt *partition) *Manager {
+	t.Helper()
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.dialContext = pt.dialer(selfAddr(m))
+	t.Cleanup(func() { m.Shutdown() })
+	if _, err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // selfAddr returns m's listening address as its Members lists it.
 func selfAddr(m *Manager) func() string {
 	return func() string {
@@ -256,16 +271,7 @@ func TestCutOffNodeRejoins(t *testing.T) {
 	for _, alias := range []string{"a", "b", "c"} {
 		cfg := testConfig(t, alias)
 		cfg.RedialFor = 200 * time.Millisecond // the others give c up quickly
-		m, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.dialContext = pt.dialer(selfAddr(m))
-		t.Cleanup(func() { m.Shutdown() })
-		if _, err := m.Start(); err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, m)
+		nodes = append(nodes, partitionedNode(t, cfg, pt))
 	}
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	join(t, b, a)
@@ -312,25 +318,16 @@ func TestCutOffNodeRejoins(t *testing.T) {
 func TestAnnouncedMemberRedialled(t *testing.T) {
 	pt := &partition{}
 	a := newNode(t, testConfig(t, "a"))
-	b := newNode(t, testConfig(t, "b"))
-	cm, err := New(testConfig(t, "c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cm.Shutdown() })
-	cm.dialContext = pt.dialer(selfAddr(cm))
-	if _, err := cm.Start(); err != nil {
-		t.Fatal(err)
-	}
+	b := partitionedNode(t, testConfig(t, "b"), pt)
+	cm := partitionedNode(t, testConfig(t, "c"), pt)
 	join(t, b, a)
 	waitMesh(t, []*Manager{a, b}, 5*time.Second)
 	// c can reach a but not b: its Join through a fails for member b...
 	pt.set(addrOf(t, b), true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// b dials c when a announces it; make that fail too.
-	b.dialContext = pt.dialer(selfAddr(b))
-	err = cm.Join(ctx, addrOf(t, a))
+	// (b's dials to c, when a announces it, fail too.)
+	err := cm.Join(ctx, addrOf(t, a))
 	if err == nil {
 		t.Fatal("c joined although it cannot reach b")
 	}

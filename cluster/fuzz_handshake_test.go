@@ -124,10 +124,17 @@ func (e *pipeEnd) write(b []byte) error {
 
 // startManager returns a listening Manager with one member, secretMember,
 // joined over a pipe; its end of that pipe is drained until cleanup.
-func startFuzzManager(t *testing.T, alias string) (*Manager, *session, func()) {
+func startFuzzManager(t *testing.T, alias string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*Manager, *session, func()) {
 	m, err := New(fuzzConfig(alias))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// No real dials: members the fuzzer names are unreachable.
+	m.dialContext = dial
+	if dial == nil {
+		m.dialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, errors.New("fuzz: no network")
+		}
 	}
 	if _, err := m.Start(); err != nil {
 		t.Fatal(err)
@@ -135,10 +142,6 @@ func startFuzzManager(t *testing.T, alias string) (*Manager, *session, func()) {
 	m.mu.Lock()
 	s := m.sess
 	m.mu.Unlock()
-	// No real dials: members the fuzzer names are unreachable.
-	m.dialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return nil, errors.New("fuzz: no network")
-	}
 	ours, theirs := net.Pipe()
 	m.serve(s, theirs)
 	member := newPipeEnd(ours)
@@ -205,7 +208,7 @@ func FuzzHandshake(f *testing.F) {
 }
 
 func fuzzAgainstAcceptor(t *testing.T, auth bool, data []byte) {
-	m, s, stop := startFuzzManager(t, "acceptor")
+	m, s, stop := startFuzzManager(t, "acceptor", nil)
 	defer stop()
 	ours, theirs := net.Pipe()
 	m.serve(s, theirs)
@@ -249,18 +252,17 @@ func fuzzAgainstAcceptor(t *testing.T, auth bool, data []byte) {
 }
 
 func fuzzAgainstConnector(t *testing.T, auth bool, data []byte) {
-	m, _, stop := startFuzzManager(t, "connector")
-	defer stop()
 	ours, theirs := net.Pipe()
 	var once sync.Once
-	m.dialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	m, _, stop := startFuzzManager(t, "connector", func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn
 		once.Do(func() { c = theirs })
 		if c == nil {
 			return nil, errors.New("fuzz: no network")
 		}
 		return c, nil
-	}
+	})
+	defer stop()
 	e := newPipeEnd(ours)
 	joined := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

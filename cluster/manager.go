@@ -121,9 +121,10 @@ type Manager struct {
 	selfIP   string // the IP this node announces for itself
 	peers    map[string]*peer
 	dialing  map[string]*dialAttempt
-	incoming map[string]int     // aliases with an incoming handshake under way
-	targets  map[string]*target // members wanted but not connected (redial.go)
-	changed  chan struct{}      // closed and replaced whenever peers changes
+	incoming map[string]int       // aliases with an incoming handshake under way
+	targets  map[string]*target   // members wanted but not connected (redial.go)
+	left     map[string]time.Time // members that sent Leave lately (redial.go)
+	changed  chan struct{}        // closed and replaced whenever peers changes
 
 	// dialContext opens outgoing connections; tests replace it.
 	dialContext func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -165,6 +166,7 @@ func New(cfg Config) (*Manager, error) {
 		dialing:  make(map[string]*dialAttempt),
 		incoming: make(map[string]int),
 		targets:  make(map[string]*target),
+		left:     make(map[string]time.Time),
 		changed:  make(chan struct{}),
 	}, nil
 }
@@ -416,6 +418,7 @@ func (m *Manager) stop(s *session, bye Message) {
 		}
 	}
 	clear(m.targets)
+	clear(m.left)
 	m.notifyLocked()
 	m.mu.Unlock()
 
@@ -562,6 +565,7 @@ func (m *Manager) register(p *peer, ack func(others []*peer) Message) ([]*peer, 
 	m.peers[p.alias] = p
 	p.sess.conns[p.conn] = p
 	delete(m.targets, p.alias)
+	delete(m.left, p.alias)
 	m.notifyLocked()
 	m.mu.Unlock()
 	if old != nil {
@@ -587,13 +591,18 @@ func (m *Manager) announce(others []*peer, p *peer) {
 // removePeer drops p from the member list, if it is still the connection to
 // its member. A member lost (its connection failed or fell silent, rather
 // than it leaving or breaking the protocol) is redialled (redial.go).
-func (m *Manager) removePeer(p *peer, reason string, lost bool) {
+func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 	m.mu.Lock()
 	removed := m.peers[p.alias] == p
 	if removed {
 		delete(m.peers, p.alias)
-		if lost && !p.sess.stopping {
-			m.lostLocked(p.alias, p.addr())
+		if !p.sess.stopping {
+			switch how {
+			case dropLost:
+				m.lostLocked(p.alias, p.addr())
+			case dropLeft:
+				m.leftLocked(p.alias)
+			}
 		}
 		m.notifyLocked()
 	}

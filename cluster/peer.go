@@ -275,9 +275,9 @@ func (p *peer) writeFailed(err error) {
 // nothing for HeartbeatTimeout is dropped.
 func (p *peer) readLoop() {
 	reason := "connection closed"
-	lost := true // the member may come back: redial it
+	how := dropLost // the member may come back: redial it
 	defer func() {
-		p.m.removePeer(p, reason, lost)
+		p.m.removePeer(p, reason, how)
 		p.shut(nil)
 	}()
 	for {
@@ -288,10 +288,10 @@ func (p *peer) readLoop() {
 		if err != nil {
 			switch {
 			case errors.Is(err, ErrUnknownType):
-				reason, lost = "sent an unknown message type", false
+				reason, how = "sent an unknown message type", dropBroken
 				p.shut(&Error{Message: "unknown message type " + strconv.Itoa(int(t))})
 			case errors.Is(err, ErrEmptyFrame), errors.Is(err, ErrFrameTooLarge):
-				reason, lost = err.Error(), false
+				reason, how = err.Error(), dropBroken
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				reason = "heartbeat timeout"
 			case isClosedErr(err):
@@ -302,7 +302,7 @@ func (p *peer) readLoop() {
 		}
 		msg, err := DecodeMessage(t, body)
 		if err != nil {
-			reason, lost = err.Error(), false
+			reason, how = err.Error(), dropBroken
 			p.shut(&Error{Message: "malformed " + t.String() + " message"})
 			return
 		}
@@ -313,13 +313,13 @@ func (p *peer) readLoop() {
 		case *Members:
 			p.m.learn(p.sess, msg.Nodes)
 		case *Leave:
-			reason, lost = "left the cluster", false
+			reason, how = "left the cluster", dropLeft
 			return
 		case *Error:
-			reason, lost = "peer error: "+msg.Message, false
+			reason, how = "peer error: "+msg.Message, dropBroken
 			return
 		default:
-			reason, lost = "sent "+t.String()+" after the handshake", false
+			reason, how = "sent "+t.String()+" after the handshake", dropBroken
 			p.shut(&Error{Message: "unexpected " + t.String() + " after the handshake"})
 			return
 		}

@@ -41,6 +41,26 @@ type target struct {
 // maxTargets bounds the targets a node keeps.
 const maxTargets = MaxNodes
 
+// dropKind says why a member was dropped, which decides whether to redial.
+type dropKind int
+
+const (
+	dropLost   dropKind = iota // connection closed or silent: redial
+	dropLeft                   // it sent Leave: do not redial
+	dropBroken                 // it broke the protocol: do not redial
+)
+
+// leftLocked records that alias left the cluster: for announcedFor, this
+// node dials it on nobody's word (a peer may announce it before it heard of
+// the Leave). If it comes back, it dials this node itself: a Join connects
+// to every member its contact lists.
+func (m *Manager) leftLocked(alias string) {
+	delete(m.targets, alias)
+	if len(m.left) < maxTargets {
+		m.left[alias] = time.Now()
+	}
+}
+
 // announcedFor is how long a member listed by a peer stays wanted: the peer
 // lists it again every GossipInterval while it is connected to it.
 func (m *Manager) announcedFor() time.Duration {
@@ -73,6 +93,9 @@ func (m *Manager) announced(s *session, alias, addr string, now time.Time) bool 
 		return false
 	}
 	if _, ok := m.peers[alias]; ok {
+		return false
+	}
+	if at, ok := m.left[alias]; ok && now.Sub(at) < m.announcedFor() {
 		return false
 	}
 	for _, p := range m.peers {
@@ -175,6 +198,11 @@ func (m *Manager) maintain(s *session) {
 			// then the dial in m.dialing keeps this target from a second one.
 			t.next = now.Add(jitter(max(t.backoff, m.cfg.HeartbeatInterval)))
 			dials = append(dials, dial{alias, t.addr})
+		}
+		for alias, at := range m.left {
+			if now.Sub(at) >= m.announcedFor() {
+				delete(m.left, alias)
+			}
 		}
 		if !now.Before(nextGossip) {
 			nextGossip = now.Add(m.cfg.GossipInterval)
