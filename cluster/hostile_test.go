@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -435,4 +436,42 @@ func TestSilentConnectionFlood(t *testing.T) {
 		defer a.mu.Unlock()
 		return a.sess.accepts == 0 && len(a.sess.conns) == 2
 	}, func() string { return "connections left over" })
+}
+
+// TestWriterSplitsMembersToTheFrameLimit: a member list of long aliases
+// (the gossip of a big cluster) goes out in frames the limit allows.
+func TestWriterSplitsMembersToTheFrameLimit(t *testing.T) {
+	m, err := New(testConfig(t, "w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	const limit = MinMaxFrameSize
+	p := m.newPeer(nil, c1, nil, NewFrameWriter(c1, limit), "x", "127.0.0.1", 1, "w")
+	var all Members
+	for i := range 40 {
+		all.Nodes = append(all.Nodes, NodeInfo{Alias: fmt.Sprintf("%03d%s", i, strings.Repeat("n", 200)), IP: "127.0.0.1", Port: 7})
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- p.write(&all); c1.Close() }()
+	fr := NewFrameReader(c2, limit)
+	var got []NodeInfo
+	for {
+		msg, err := fr.ReadMessage()
+		if err != nil {
+			if !isClosedErr(err) {
+				t.Fatal(err)
+			}
+			break
+		}
+		got = append(got, msg.(*Members).Nodes...)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(all.Nodes) {
+		t.Fatalf("got %d nodes, want %d", len(got), len(all.Nodes))
+	}
 }
