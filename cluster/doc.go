@@ -92,8 +92,8 @@
 // again. A target is forgotten as soon as its member is connected, when
 // another member is connected at its address (a new node on a reused port),
 // or when a dial finds another alias there. Join, after HelloAck, waits up
-// to 2 × HandshakeTimeout for the listed members (redials included) before
-// it reports the ones it could not reach; a contact that does not answer
+// to HandshakeTimeout for a listed member whose first dial failed (it is
+// redialled meanwhile) before it reports the ones it could not reach; a contact that does not answer
 // makes Join fail after HandshakeTimeout with "no answer after ...".
 //
 // Redials and gossip run in one maintenance goroutine per session

@@ -467,8 +467,10 @@ func TestChurnConverges(t *testing.T) {
 		alive = append(alive, nodes[i])
 	}
 	t.Logf("%d live nodes; left %v, killed %v, left and came back %v", len(alive), leavers, killed, returning)
+	settled := time.Now()
 	waitMesh(t, alive, 15*time.Second)
-	t.Logf("every live node lists the same %d members %v after the churn began", len(alive), time.Since(start).Round(time.Millisecond))
+	t.Logf("every live node lists the same %d members %v after the churn began, %v after the last Join returned",
+		len(alive), time.Since(start).Round(time.Millisecond), time.Since(settled).Round(time.Millisecond))
 	for _, i := range leavers {
 		if got := nodes[i].MemberAliases(); len(got) != 1 {
 			t.Errorf("n%02d left but lists %v", i, got)

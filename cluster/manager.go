@@ -253,9 +253,13 @@ func (m *Manager) MemberAliases() []string {
 // returns once this node is connected to all of them, or with an error: the
 // dial error (connection refused, timeout), a *RemoteError with the other
 // node's reason (wrong cookie: errors.Is(err, ErrAuth); alias taken:
-// errors.Is(err, ErrAliasTaken)), or the members it could not reach. Members
-// that were reached stay connected even when Join fails for another one.
-// Without a deadline in ctx, Join gives up after 3 × HandshakeTimeout.
+// errors.Is(err, ErrAliasTaken)), or the members it could not reach. A
+// contact that does not answer fails Join after HandshakeTimeout ("no answer
+// after ..."); a listed member whose first dial fails for a passing reason
+// is redialled, and waited for up to HandshakeTimeout. Members that were
+// reached stay connected even when Join fails for another one, and the
+// others are redialled while a member announces them. Without a deadline in
+// ctx, Join gives up after 3 × HandshakeTimeout.
 // Joining a node this one is already connected to returns nil at once.
 func (m *Manager) Join(ctx context.Context, addr string) error {
 	if _, err := m.Start(); err != nil {
@@ -314,7 +318,7 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 	}
 	// A member whose first dial failed for a passing reason (a handshake
 	// lost to a race, a busy node) gets redialled; wait a while for it.
-	wctx, wcancel := context.WithTimeout(ctx, 2*m.cfg.HandshakeTimeout)
+	wctx, wcancel := context.WithTimeout(ctx, m.cfg.HandshakeTimeout)
 	defer wcancel()
 	var errs []error
 	for _, w := range wants {
