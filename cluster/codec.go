@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/tinylib/msgp/msgp"
@@ -256,14 +257,30 @@ func (fr *FrameReader) ReadFrame() (MsgType, []byte, error) {
 		return t, nil, fmt.Errorf("%w %d", ErrUnknownType, uint8(t))
 	}
 	size := int(n) - 1
-	if cap(fr.buf) < size {
-		fr.buf = make([]byte, size)
+	if size <= keepReadBuf || cap(fr.buf) >= size {
+		if cap(fr.buf) < size {
+			fr.buf = make([]byte, size)
+		}
+		fr.buf = fr.buf[:size]
+		if _, err := io.ReadFull(fr.r, fr.buf); err != nil {
+			return t, nil, noEOF(err)
+		}
+		return t, fr.buf, nil
 	}
-	fr.buf = fr.buf[:size]
-	if _, err := io.ReadFull(fr.r, fr.buf); err != nil {
-		return t, nil, noEOF(err)
+	// A large body: grow the buffer as the bytes arrive, so that a header
+	// announcing a large frame costs no more memory than the bytes sent.
+	buf := fr.buf[:0]
+	for len(buf) < size {
+		chunk := min(size-len(buf), max(len(buf), keepReadBuf))
+		buf = slices.Grow(buf, chunk)
+		if _, err := io.ReadFull(fr.r, buf[len(buf):len(buf)+chunk]); err != nil {
+			fr.buf = buf[:0]
+			return t, nil, noEOF(err)
+		}
+		buf = buf[:len(buf)+chunk]
 	}
-	return t, fr.buf, nil
+	fr.buf = buf
+	return t, buf, nil
 }
 
 // ReadMessage reads and decodes the next frame.

@@ -32,6 +32,20 @@ type Config struct {
 	// HeartbeatTimeout: a peer that sends nothing for this long is dropped.
 	// It must exceed twice HeartbeatInterval.
 	HeartbeatTimeout time.Duration
+	// GossipInterval: every member sends its whole member list to every
+	// peer this often (anti-entropy), so that a member missed by a lost
+	// Members message or a failed dial is found again. Zero means four
+	// HeartbeatIntervals.
+	GossipInterval time.Duration
+	// RedialMaxInterval caps the backoff between two dials to a member this
+	// node wants but has no connection to: one it lost (its connection
+	// failed or fell silent) or one a peer still announces. Zero means four
+	// HeartbeatTimeouts, at most DefaultRedialMaxInterval.
+	RedialMaxInterval time.Duration
+	// RedialFor is how long a lost member is redialled before it is
+	// forgotten; a node that has no peer left keeps redialling its lost
+	// members until Leave or Shutdown. Zero means DefaultRedialFor.
+	RedialFor time.Duration
 	// MaxFrameSize is the largest allowed frame length L (type byte + body).
 	MaxFrameSize int
 	// Logger receives the manager's logs; nil discards them.
@@ -45,6 +59,9 @@ const (
 	DefaultHandshakeTimeout  = 5 * time.Second
 	DefaultHeartbeatInterval = 500 * time.Millisecond
 	DefaultHeartbeatTimeout  = 2500 * time.Millisecond
+	DefaultGossipInterval    = 2 * time.Second
+	DefaultRedialMaxInterval = 2 * time.Second
+	DefaultRedialFor         = 10 * time.Minute
 )
 
 // DefaultConfig returns the configuration of a node on 127.0.0.1:2254 with
@@ -58,6 +75,9 @@ func DefaultConfig() Config {
 		HandshakeTimeout:  DefaultHandshakeTimeout,
 		HeartbeatInterval: DefaultHeartbeatInterval,
 		HeartbeatTimeout:  DefaultHeartbeatTimeout,
+		GossipInterval:    DefaultGossipInterval,
+		RedialMaxInterval: DefaultRedialMaxInterval,
+		RedialFor:         DefaultRedialFor,
 		MaxFrameSize:      DefaultMaxFrameSize,
 		Logger:            slog.New(slog.DiscardHandler),
 	}
@@ -66,13 +86,16 @@ func DefaultConfig() Config {
 // DefaultLocalConfig is DefaultConfig for nodes on one machine (tests,
 // benchmarks): a free port on 127.0.0.1, a shorter handshake timeout and
 // faster heartbeats (a dead peer is dropped within 1 s; the timeout is ten
-// intervals so that a loaded machine does not drop live peers).
+// intervals so that a loaded machine does not drop live peers), and faster
+// gossip and redials.
 func DefaultLocalConfig() Config {
 	c := DefaultConfig()
 	c.Port = 0
 	c.HandshakeTimeout = 2 * time.Second
 	c.HeartbeatInterval = 100 * time.Millisecond
 	c.HeartbeatTimeout = time.Second
+	c.GossipInterval = 500 * time.Millisecond
+	c.RedialMaxInterval = 500 * time.Millisecond
 	return c
 }
 
@@ -90,6 +113,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.HeartbeatTimeout == 0 {
 		c.HeartbeatTimeout = max(d.HeartbeatTimeout, 5*c.HeartbeatInterval)
+	}
+	if c.GossipInterval == 0 {
+		c.GossipInterval = 4 * c.HeartbeatInterval
+	}
+	if c.RedialMaxInterval == 0 {
+		c.RedialMaxInterval = min(4*c.HeartbeatTimeout, DefaultRedialMaxInterval)
+	}
+	if c.RedialFor == 0 {
+		c.RedialFor = DefaultRedialFor
 	}
 	if c.MaxFrameSize == 0 {
 		c.MaxFrameSize = d.MaxFrameSize
@@ -120,6 +152,15 @@ func (c Config) withDefaults() (Config, error) {
 		// the gap between two frames can approach two intervals.
 		errs = append(errs, fmt.Errorf("cluster: HeartbeatTimeout %v must exceed twice HeartbeatInterval %v",
 			c.HeartbeatTimeout, c.HeartbeatInterval))
+	}
+	if c.GossipInterval < 0 {
+		errs = append(errs, fmt.Errorf("cluster: GossipInterval %v must be positive", c.GossipInterval))
+	}
+	if c.RedialMaxInterval < 0 {
+		errs = append(errs, fmt.Errorf("cluster: RedialMaxInterval %v must be positive", c.RedialMaxInterval))
+	}
+	if c.RedialFor < 0 {
+		errs = append(errs, fmt.Errorf("cluster: RedialFor %v must be positive", c.RedialFor))
 	}
 	if c.MaxFrameSize < MinMaxFrameSize {
 		errs = append(errs, fmt.Errorf("cluster: MaxFrameSize %d is below %d", c.MaxFrameSize, MinMaxFrameSize))

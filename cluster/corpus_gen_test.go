@@ -40,6 +40,9 @@ func TestWriteSeedCorpus(t *testing.T) {
 		entry{"FuzzDecodeMessage", []string{"byte('\\x08')", quote(huge)}},
 		entry{"FuzzDecodeMessage", []string{"byte('\\x01')", quote([]byte{0x81, 0xa4, 'p', 'o', 'r', 't', 0xce, 0, 1, 0, 0})}},
 	)
+	for _, hs := range handshakeSeeds() {
+		entries = append(entries, entry{"FuzzHandshake", []string{fmt.Sprintf("byte('\\x%02x')", hs.mode), quote(hs.data)}})
+	}
 	write := os.Getenv("CLUSTER_WRITE_CORPUS") != ""
 	for _, e := range entries {
 		content := "go test fuzz v1\n"

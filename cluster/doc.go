@@ -59,11 +59,59 @@
 //
 // A connection that wrote nothing during a HeartbeatInterval sends a Ping;
 // every Ping is answered with a Pong of the same seq. A peer that sends
-// nothing for HeartbeatTimeout is dropped, as is one whose connection closes
-// or that sends a Leave. Manager.Leave sends Leave to every peer, closes every
-// connection and the listener; the node can Start or Join again, on the same
-// port. Manager.Shutdown closes everything without a Leave and waits for
-// every goroutine; peers see the connections close and drop the node at
-// once. Dropped members are not redialled: a member that comes back joins
-// again.
+// nothing for HeartbeatTimeout is dropped (a killed host, a cut link, a
+// stopped process), as is one whose connection closes (at once) or that
+// sends a Leave (at once). A write that cannot complete within
+// HeartbeatTimeout, or a send queue of maxQueue messages, drops the peer
+// too: a peer that reads nothing cannot block the node. The defaults
+// (500 ms / 2.5 s) drop a dead peer within 2.5 s, and leave a busy but live
+// one alone (every core spinning, the race detector on: the timeout is
+// five intervals, and Go's scheduler runs the heartbeat goroutines well
+// within that). Manager.Leave sends Leave to every peer, closes
+// every connection and the listener; the node can Start or Join again, on
+// the same port. Manager.Shutdown closes everything without a Leave and
+// waits for every goroutine; peers see the connections close and drop the
+// node at once. No goroutine and no connection outlives Shutdown.
+//
+// # Redialling and anti-entropy
+//
+// A member dropped because its connection failed or fell silent (not one
+// that sent Leave or broke the protocol) is "lost": the node redials it,
+// with a backoff from HeartbeatInterval doubling to RedialMaxInterval (2 s
+// by default) with ±20 % jitter, for RedialFor (10 min); a node that has no
+// peer left keeps redialling its lost members until Leave or Shutdown. So a
+// host whose link was cut, or a process that was stopped (SIGSTOP) and
+// resumed, meets the cluster again by itself once it can: both sides
+// redial, and the tie-break keeps one connection.
+//
+// A member heard of through Members whose dial fails is redialled the same
+// way while some peer still announces it (for 3 × GossipInterval +
+// HeartbeatTimeout after the last announcement). Every GossipInterval (2 s
+// by default) each node sends its whole member list to every peer, so that
+// a member missed because a handshake died at the wrong moment is announced
+// again. A target is forgotten as soon as its member is connected, when
+// another member is connected at its address (a new node on a reused port),
+// or when a dial finds another alias there. Join, after HelloAck, waits up
+// to HandshakeTimeout for a listed member whose first dial failed (it is
+// redialled meanwhile) before it reports the ones it could not reach; a contact that does not answer
+// makes Join fail after HandshakeTimeout with "no answer after ...".
+//
+// Redials and gossip run in one maintenance goroutine per session
+// (redial.go); like every goroutine of the Manager it belongs to the
+// session and is stopped and waited for by Leave and Shutdown. No lock is
+// held during network I/O: the maintenance loop collects its dials and
+// messages under the lock and makes them after releasing it.
+//
+// # Hostile peers
+//
+// Nothing of the member list (no HelloAck, JoinAck, Members or Ping) goes
+// to a connection before its proof checked out; proofs are compared with
+// hmac.Equal (constant time), and every Challenge is fresh, so a proof
+// seen on the wire cannot be replayed. Frames of length 0 or over the
+// limit, truncated frames, garbage, unknown types, bodies of the wrong
+// shape and fields over their caps close the connection (with an Error
+// frame where the frame could be read) and touch nothing else. A frame
+// body is read as it arrives, so announcing a large frame costs no memory
+// until the bytes come. At most maxAccepts (1024) incoming handshakes run
+// at once; connections that never speak are closed at HandshakeTimeout.
 package cluster

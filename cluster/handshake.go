@@ -26,7 +26,10 @@ import (
 //
 // Every step has a deadline of Config.HandshakeTimeout.
 
-var errConnected = errors.New("cluster: already connected to that address")
+var (
+	errConnected   = errors.New("cluster: already connected to that address")
+	errWrongMember = errors.New("cluster: another member answers at that address")
+)
 
 // proof returns HMAC-SHA256(cookie, nonce || alias).
 func (m *Manager) proof(nonce []byte, alias string) []byte {
@@ -216,8 +219,12 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, remote string) (*pe
 // success the peer is registered and its writer runs; the caller runs its
 // reader. For a Hello the acceptor's HelloAck is returned too.
 func (m *Manager) dial(ctx context.Context, s *session, addr string, kind MsgType, want string) (*peer, *HelloAck, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	dialContext := m.dialContext
+	if dialContext == nil {
+		var d net.Dialer
+		dialContext = d.DialContext
+	}
+	conn, err := dialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -302,7 +309,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind MsgTyp
 	}
 	if want != "" && node.Alias != want {
 		return nil, nil, reject(fw, "unexpected alias",
-			fmt.Errorf("cluster: expected member %q at %s, found %q", want, addr, node.Alias))
+			fmt.Errorf("%w: expected member %q at %s, found %q", errWrongMember, want, addr, node.Alias))
 	}
 	if !stop() {
 		return nil, nil, handshakeErr(ctx, context.Cause(ctx))

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -33,11 +34,22 @@ func eventually(t testing.TB, timeout time.Duration, cond func() bool, msg func(
 }
 
 // testLogger logs to the test when CLUSTER_LOG is set.
+// CLUSTER_LOG=1 logs to the test; CLUSTER_LOG=/some/file appends to that file.
 func testLogger(t testing.TB) *slog.Logger {
-	if os.Getenv("CLUSTER_LOG") == "" {
+	dst := os.Getenv("CLUSTER_LOG")
+	if dst == "" {
 		return nil
 	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var w io.Writer = tWriter{t}
+	if strings.HasPrefix(dst, "/") {
+		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		w = f
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 type tWriter struct{ t testing.TB }

@@ -121,8 +121,16 @@ type Manager struct {
 	selfIP   string // the IP this node announces for itself
 	peers    map[string]*peer
 	dialing  map[string]*dialAttempt
-	incoming map[string]int // aliases with an incoming handshake under way
-	changed  chan struct{}  // closed and replaced whenever peers changes
+	incoming map[string]int       // aliases with an incoming handshake under way
+	targets  map[string]*target   // members wanted but not connected (redial.go)
+	left     map[string]time.Time // members that sent Leave lately (redial.go)
+	changed  chan struct{}        // closed and replaced whenever peers changes
+
+	// dialContext opens outgoing connections; tests replace it.
+	dialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// onDrop, if set, is called (without the lock) for every member
+	// dropped from the list; tests set it before Start.
+	onDrop func(alias, reason string)
 }
 
 // session is one listening period, from Start to Leave or Shutdown. Every
@@ -134,6 +142,7 @@ type session struct {
 	wg       sync.WaitGroup
 	stopping bool               // guarded by Manager.mu
 	conns    map[net.Conn]*peer // open connections (nil: in handshake); guarded by Manager.mu
+	accepts  int                // incoming handshakes under way; guarded by Manager.mu
 }
 
 // dialAttempt is an outgoing connection being made to one alias.
@@ -156,6 +165,8 @@ func New(cfg Config) (*Manager, error) {
 		peers:    make(map[string]*peer),
 		dialing:  make(map[string]*dialAttempt),
 		incoming: make(map[string]int),
+		targets:  make(map[string]*target),
+		left:     make(map[string]time.Time),
 		changed:  make(chan struct{}),
 	}, nil
 }
@@ -194,8 +205,9 @@ func (m *Manager) Start() (net.Addr, error) {
 	s := &session{ln: ln, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]*peer)}
 	m.sess = s
 	m.sessions.Add(1)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go m.acceptLoop(s)
+	go m.maintain(s)
 	m.log.Info("listening", "addr", ln.Addr().String())
 	return ln.Addr(), nil
 }
@@ -241,9 +253,13 @@ func (m *Manager) MemberAliases() []string {
 // returns once this node is connected to all of them, or with an error: the
 // dial error (connection refused, timeout), a *RemoteError with the other
 // node's reason (wrong cookie: errors.Is(err, ErrAuth); alias taken:
-// errors.Is(err, ErrAliasTaken)), or the members it could not reach. Members
-// that were reached stay connected even when Join fails for another one.
-// Without a deadline in ctx, Join gives up after 3 × HandshakeTimeout.
+// errors.Is(err, ErrAliasTaken)), or the members it could not reach. A
+// contact that does not answer fails Join after HandshakeTimeout ("no answer
+// after ..."); a listed member whose first dial fails for a passing reason
+// is redialled, and waited for up to HandshakeTimeout. Members that were
+// reached stay connected even when Join fails for another one, and the
+// others are redialled while a member announces them. Without a deadline in
+// ctx, Join gives up after 3 × HandshakeTimeout.
 // Joining a node this one is already connected to returns nil at once.
 func (m *Manager) Join(ctx context.Context, addr string) error {
 	if _, err := m.Start(); err != nil {
@@ -267,10 +283,15 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 	defer cancel()
 	defer context.AfterFunc(s.ctx, cancel)()
 
+	start := time.Now()
 	p, ack, err := m.dialRetry(ctx, s, addr, MsgHello, "")
 	if err != nil {
 		if errors.Is(err, errConnected) {
 			return nil
+		}
+		if isTimeout(err) {
+			err = fmt.Errorf("no answer after %v (is the node running and reachable?): %w",
+				time.Since(start).Round(100*time.Millisecond), err)
 		}
 		return fmt.Errorf("cluster: join %s: %w", addr, ctxCause(s, err))
 	}
@@ -285,27 +306,41 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 		a     *dialAttempt
 	}
 	var wants []want
+	now := time.Now()
 	for _, n := range ack.Nodes {
 		naddr, ok := m.usable(n)
 		if !ok {
 			continue
 		}
+		// A target: if this first dial fails, the maintenance loop redials.
+		m.announced(s, n.Alias, naddr, now)
 		wants = append(wants, want{n.Alias, m.connect(s, n.Alias, naddr, 0)})
 	}
+	// A member whose first dial failed for a passing reason (a handshake
+	// lost to a race, a busy node) gets redialled; wait a while for it.
+	wctx, wcancel := context.WithTimeout(ctx, m.cfg.HandshakeTimeout)
+	defer wcancel()
 	var errs []error
 	for _, w := range wants {
+		var first error
 		if w.a != nil {
 			select {
 			case <-w.a.done:
 			case <-ctx.Done():
 				return fmt.Errorf("cluster: join %s: connecting to %s: %w", addr, w.alias, ctxCause(s, ctx.Err()))
 			}
-			if w.a.err != nil && !errors.Is(w.a.err, errDuplicate) && !m.connected(w.alias) {
-				errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, w.alias, w.a.err))
-				continue
+			if err := w.a.err; err != nil && !errors.Is(err, errDuplicate) && !m.connected(w.alias) {
+				if !IsTemporary(err) || errors.Is(err, errWrongMember) || errors.Is(err, ErrNotListening) {
+					errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, w.alias, err))
+					continue
+				}
+				first = err
 			}
 		}
-		if err := m.waitConnected(ctx, w.alias); err != nil {
+		if err := m.waitConnected(wctx, w.alias); err != nil {
+			if first != nil && ctx.Err() == nil {
+				err = first
+			}
 			errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, w.alias, ctxCause(s, err)))
 		}
 	}
@@ -386,6 +421,8 @@ func (m *Manager) stop(s *session, bye Message) {
 			delete(m.peers, a)
 		}
 	}
+	clear(m.targets)
+	clear(m.left)
 	m.notifyLocked()
 	m.mu.Unlock()
 
@@ -420,18 +457,28 @@ func (m *Manager) acceptLoop(s *session) {
 			continue
 		}
 		backoff = 0
-		if !m.track(s, conn) {
-			conn.Close()
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if p := m.accept(s, conn); p != nil {
-				p.readLoop()
-			}
-		}()
+		m.serve(s, conn)
 	}
+}
+
+// serve runs the acceptor's handshake on conn, then its reader, in a
+// goroutine of session s.
+func (m *Manager) serve(s *session, conn net.Conn) {
+	if !m.trackAccept(s, conn) {
+		conn.Close()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		p := m.accept(s, conn)
+		m.mu.Lock()
+		s.accepts--
+		m.mu.Unlock()
+		if p != nil {
+			p.readLoop()
+		}
+	}()
 }
 
 // track records a new connection of session s; false when s is stopping.
@@ -441,6 +488,29 @@ func (m *Manager) track(s *session, c net.Conn) bool {
 	if s.stopping {
 		return false
 	}
+	s.conns[c] = nil
+	return true
+}
+
+// maxAccepts bounds the incoming handshakes under way at once: a flood of
+// connections that never speak costs at most this many goroutines and
+// sockets until their handshake deadline closes them; more are closed at
+// once.
+const maxAccepts = 1024
+
+// trackAccept is track for an accepted connection, refused (false) when
+// maxAccepts handshakes are already under way.
+func (m *Manager) trackAccept(s *session, c net.Conn) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	if s.accepts >= maxAccepts {
+		m.log.Warn("too many handshakes under way, closing a new connection", "from", c.RemoteAddr().String())
+		return false
+	}
+	s.accepts++
 	s.conns[c] = nil
 	return true
 }
@@ -498,6 +568,8 @@ func (m *Manager) register(p *peer, ack func(others []*peer) Message) ([]*peer, 
 	}
 	m.peers[p.alias] = p
 	p.sess.conns[p.conn] = p
+	delete(m.targets, p.alias)
+	delete(m.left, p.alias)
 	m.notifyLocked()
 	m.mu.Unlock()
 	if old != nil {
@@ -521,18 +593,30 @@ func (m *Manager) announce(others []*peer, p *peer) {
 }
 
 // removePeer drops p from the member list, if it is still the connection to
-// its member.
-func (m *Manager) removePeer(p *peer, reason string) {
+// its member. A member lost (its connection failed or fell silent, rather
+// than it leaving or breaking the protocol) is redialled (redial.go).
+func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 	m.mu.Lock()
 	removed := m.peers[p.alias] == p
 	if removed {
 		delete(m.peers, p.alias)
+		if !p.sess.stopping {
+			switch how {
+			case dropLost:
+				m.lostLocked(p.alias, p.addr())
+			case dropLeft:
+				m.leftLocked(p.alias)
+			}
+		}
 		m.notifyLocked()
 	}
 	delete(p.sess.conns, p.conn)
 	m.mu.Unlock()
 	if removed {
 		p.log.Info("member dropped", "reason", reason)
+		if m.onDrop != nil {
+			m.onDrop(p.alias, reason)
+		}
 	}
 }
 
@@ -589,16 +673,21 @@ func (m *Manager) usable(n NodeInfo) (string, bool) {
 // handshake that would be thrown away. The smaller alias connects at once.
 const learnGrace = 50 * time.Millisecond
 
-// learn handles a Members message: connect to every member not met yet.
+// learn handles a Members message: connect to every member not met yet,
+// unless a dial to it failed lately (then the maintenance loop redials it
+// when its backoff has passed, as long as some peer still announces it).
 func (m *Manager) learn(s *session, nodes []NodeInfo) {
+	now := time.Now()
 	for _, n := range nodes {
-		if addr, ok := m.usable(n); ok {
-			var delay time.Duration
-			if n.Alias < m.cfg.Alias {
-				delay = learnGrace
-			}
-			m.connect(s, n.Alias, addr, delay)
+		addr, ok := m.usable(n)
+		if !ok || !m.announced(s, n.Alias, addr, now) {
+			continue
 		}
+		var delay time.Duration
+		if n.Alias < m.cfg.Alias {
+			delay = learnGrace
+		}
+		m.connect(s, n.Alias, addr, delay)
 	}
 }
 
@@ -643,6 +732,9 @@ func (m *Manager) connect(s *session, alias, addr string, delay time.Duration) *
 		m.mu.Lock()
 		if m.dialing[alias] == a {
 			delete(m.dialing, alias)
+		}
+		if err != nil && !s.stopping {
+			m.dialFailedLocked(alias, err)
 		}
 		m.mu.Unlock()
 		a.err = err

@@ -308,7 +308,8 @@ func TestMemberAliases(t *testing.T) {
 func TestConfig(t *testing.T) {
 	d := DefaultConfig()
 	if d.Host != "127.0.0.1" || d.Port != 2254 || d.MaxFrameSize != 1<<20 || d.Logger == nil ||
-		d.HandshakeTimeout <= 0 || d.HeartbeatInterval <= 0 || d.HeartbeatTimeout > 3*time.Second {
+		d.HandshakeTimeout <= 0 || d.HeartbeatInterval <= 0 || d.HeartbeatTimeout > 3*time.Second ||
+		d.GossipInterval <= 0 || d.RedialMaxInterval <= 0 || d.RedialFor <= 0 {
 		t.Errorf("DefaultConfig = %+v", d)
 	}
 	ok := func(c *Config) {}
@@ -326,6 +327,9 @@ func TestConfig(t *testing.T) {
 		{"negative timeout", func(c *Config) { c.HandshakeTimeout = -1 }, "HandshakeTimeout"},
 		{"timeout below two intervals", func(c *Config) { c.HeartbeatTimeout = 2 * c.HeartbeatInterval }, "must exceed"},
 		{"tiny frames", func(c *Config) { c.MaxFrameSize = 10 }, "MaxFrameSize"},
+		{"negative gossip interval", func(c *Config) { c.GossipInterval = -1 }, "GossipInterval"},
+		{"negative redial interval", func(c *Config) { c.RedialMaxInterval = -1 }, "RedialMaxInterval"},
+		{"negative redial time", func(c *Config) { c.RedialFor = -1 }, "RedialFor"},
 		{"zero values take defaults", func(c *Config) {
 			*c = Config{Alias: "x", Cookie: []byte("k")}
 		}, ""},

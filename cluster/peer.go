@@ -204,15 +204,15 @@ func (p *peer) writeLoop() {
 }
 
 // write sends msgs in one flush. The Members messages among them are merged
-// into as few frames as MaxNodes allows, written where the first one was.
+// into as few frames as MaxNodes and the frame limit allow, written where
+// the first one was.
 func (p *peer) write(msgs ...Message) error {
 	if err := p.conn.SetWriteDeadline(time.Now().Add(p.m.cfg.HeartbeatTimeout)); err != nil {
 		return err
 	}
-	mergeMembers := len(msgs) > 1 // a lone Members goes out as it is
 	merged := false
 	for _, msg := range msgs {
-		if _, ok := msg.(*Members); ok && mergeMembers {
+		if _, ok := msg.(*Members); ok {
 			if !merged {
 				merged = true
 				if err := p.writeMembers(msgs); err != nil {
@@ -254,6 +254,9 @@ func (p *peer) writeMembers(msgs []Message) error {
 	defer func(buf []NodeInfo) { p.members.Nodes = buf[:0] }(nodes)
 	for len(nodes) > 0 {
 		k := min(len(nodes), MaxNodes)
+		for k > 1 && membersSize(nodes[:k]) > p.fw.limit {
+			k /= 2 // long aliases: fewer nodes per frame
+		}
 		p.members.Nodes = nodes[:k]
 		if err := p.fw.WriteMessage(&p.members); err != nil {
 			return err
@@ -261,6 +264,15 @@ func (p *peer) writeMembers(msgs []Message) error {
 		nodes = nodes[k:]
 	}
 	return nil
+}
+
+// membersSize bounds the frame length of a Members message of nodes.
+func membersSize(nodes []NodeInfo) int {
+	n := 1 + 16 // type byte, map and array headers
+	for i := range nodes {
+		n += nodes[i].Msgsize()
+	}
+	return n
 }
 
 func (p *peer) writeFailed(err error) {
@@ -275,8 +287,9 @@ func (p *peer) writeFailed(err error) {
 // nothing for HeartbeatTimeout is dropped.
 func (p *peer) readLoop() {
 	reason := "connection closed"
+	how := dropLost // the member may come back: redial it
 	defer func() {
-		p.m.removePeer(p, reason)
+		p.m.removePeer(p, reason, how)
 		p.shut(nil)
 	}()
 	for {
@@ -287,8 +300,10 @@ func (p *peer) readLoop() {
 		if err != nil {
 			switch {
 			case errors.Is(err, ErrUnknownType):
-				reason = "sent an unknown message type"
+				reason, how = "sent an unknown message type", dropBroken
 				p.shut(&Error{Message: "unknown message type " + strconv.Itoa(int(t))})
+			case errors.Is(err, ErrEmptyFrame), errors.Is(err, ErrFrameTooLarge):
+				reason, how = err.Error(), dropBroken
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				reason = "heartbeat timeout"
 			case isClosedErr(err):
@@ -299,7 +314,7 @@ func (p *peer) readLoop() {
 		}
 		msg, err := DecodeMessage(t, body)
 		if err != nil {
-			reason = err.Error()
+			reason, how = err.Error(), dropBroken
 			p.shut(&Error{Message: "malformed " + t.String() + " message"})
 			return
 		}
@@ -310,13 +325,13 @@ func (p *peer) readLoop() {
 		case *Members:
 			p.m.learn(p.sess, msg.Nodes)
 		case *Leave:
-			reason = "left the cluster"
+			reason, how = "left the cluster", dropLeft
 			return
 		case *Error:
-			reason = "peer error: " + msg.Message
+			reason, how = "peer error: "+msg.Message, dropBroken
 			return
 		default:
-			reason = "sent " + t.String() + " after the handshake"
+			reason, how = "sent "+t.String()+" after the handshake", dropBroken
 			p.shut(&Error{Message: "unexpected " + t.String() + " after the handshake"})
 			return
 		}
