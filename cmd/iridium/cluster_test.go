@@ -34,23 +34,7 @@ func startREPLNode(t *testing.T, alias string, extra ...string) *replNode {
 	args := append([]string{"--data-root-dir", t.TempDir(), "--node-alias", alias, "--cookie", testCookie, "-P", "0"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-	n := &replNode{t: t, alias: alias, cmd: cmd, done: make(chan struct{})}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.stdin = stdin
-	cmd.Stdout = n
-	cmd.Stderr = n
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(n.done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-n.done
-	})
-	return n
+	return startProc(t, alias, cmd)
 }
 
 func (n *replNode) Write(p []byte) (int, error) {

@@ -34,6 +34,12 @@ func startProc(t *testing.T, alias string, cmd *exec.Cmd) *replNode {
 		cmd.Process.Signal(syscall.SIGCONT) // in case the test stopped it
 		cmd.Process.Kill()
 		<-n.done
+		if t.Failed() {
+			// Every node's own account, to tell what went wrong.
+			n.mu.Lock()
+			t.Logf("%s (%v) wrote:\n%s", alias, cmd.ProcessState, n.out.String())
+			n.mu.Unlock()
+		}
 	})
 	return n
 }

@@ -65,7 +65,7 @@ func startInNetns(t *testing.T, ns, alias string, args ...string) *replNode {
 	argv := append([]string{"netns", "exec", ns, binary,
 		"--data-root-dir", t.TempDir(), "--node-alias", alias, "--cookie", testCookie}, args...)
 	cmd := exec.Command("ip", argv...)
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "IRIDIUM_LOG=info"}
 	return startProc(t, alias, cmd)
 }
 
