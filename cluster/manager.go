@@ -90,7 +90,8 @@ func (m Member) String() string {
 }
 
 // Changes returns a channel that is closed the next time the member list
-// changes; call it again for the change after that.
+// changes; call it again for the change after that. Take the channel
+// before reading Members, or a change in between goes unnoticed.
 func (m *Manager) Changes() <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -41,6 +41,9 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 
 	last := ""
 	for {
+		// Take the change channel before reading the list: a change that
+		// lands in between then still wakes the loop.
+		changed := mgr.Changes()
 		if now := formatMembers(mgr.Members()); now != last {
 			// The timestamp lets bench/cluster.sh time convergence from
 			// the nodes' own output.
@@ -54,7 +57,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "%s left the cluster\n", mgr.Alias())
 			return exitOK
-		case <-mgr.Changes():
+		case <-changed:
 		}
 	}
 }
