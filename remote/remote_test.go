@@ -9,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/iridium-go/iridium/internal/testutil"
 	"github.com/iridium-go/iridium/repl"
 	"github.com/iridium-go/iridium/vm"
 )
@@ -166,20 +166,20 @@ func TestInteractiveSessionInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdin, _ := sess.StdinPipe()
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	sess.Stdout = out
 	if err := sess.Shell(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, out, ">>> ")
+	testutil.WaitFor(t, out, ">>> ", 10*time.Second)
 	// An endless loop, interrupted by Ctrl-C; the session goes on.
 	io.WriteString(stdin, "spin: prti $0\r")
 	io.WriteString(stdin, "djmp @spin\r")
-	waitFor(t, out, "0000000000") // the loop runs
+	testutil.WaitFor(t, out, "0000000000", 10*time.Second) // the loop runs
 	io.WriteString(stdin, "\x03")
-	waitFor(t, out, "interrupted")
+	testutil.WaitFor(t, out, "interrupted", 10*time.Second)
 	io.WriteString(stdin, "load $1 #9\r!registers\r")
-	waitFor(t, out, "$1 = 9\r\n")
+	testutil.WaitFor(t, out, "$1 = 9\r\n", 10*time.Second)
 	io.WriteString(stdin, "\x04") // Ctrl-D leaves
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
@@ -190,35 +190,6 @@ func TestInteractiveSessionInterrupt(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Ctrl-D did not end the session")
-	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls out until it contains want, within a deadline.
-func waitFor(t *testing.T, out *syncBuffer, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the session output:\n%s", want, out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

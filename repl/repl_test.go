@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/iridium-go/iridium/internal/testutil"
 	"github.com/iridium-go/iridium/vm"
 )
 
@@ -170,9 +170,9 @@ func TestSpawnRespectsThreads(t *testing.T) {
 	spin := writeProgram(t, spinSrc)
 	quick := writeProgram(t, quickSrc)
 
-	run := func(threads int) (*io.PipeWriter, *lockedBuffer, chan struct{}) {
+	run := func(threads int) (*io.PipeWriter, *testutil.Buffer, chan struct{}) {
 		in, feed := io.Pipe()
-		out := &lockedBuffer{}
+		out := &testutil.Buffer{}
 		r, err := New(Config{In: in, Out: out, Err: out, NewVM: newVM, Threads: threads})
 		if err != nil {
 			t.Fatal(err)
@@ -180,16 +180,6 @@ func TestSpawnRespectsThreads(t *testing.T) {
 		done := make(chan struct{})
 		go func() { r.Run(context.Background()); close(done) }()
 		return feed, out, done
-	}
-	waitFor := func(out *lockedBuffer, want string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q in:\n%s", want, out.String())
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
 	}
 	finish := func(feed *io.PipeWriter, done chan struct{}) {
 		t.Helper()
@@ -205,19 +195,19 @@ func TestSpawnRespectsThreads(t *testing.T) {
 	// Two threads: the quick program ends while the endless one runs.
 	feed, out, done := run(2)
 	io.WriteString(feed, "!spawn "+spin+"\n!spawn "+quick+"\n")
-	waitFor(out, "#2 "+quick+" ended: exit code 0")
+	testutil.WaitFor(t, out, "#2 "+quick+" ended: exit code 0", 10*time.Second)
 	if strings.Contains(out.String(), "#1 "+spin+" ended") {
 		t.Fatal("the endless program ended by itself")
 	}
 	finish(feed, done)
-	waitFor(out, "#1 "+spin+" ended: exit code 1 (interrupted")
+	testutil.WaitFor(t, out, "#1 "+spin+" ended: exit code 1 (interrupted", 10*time.Second)
 
 	// One thread: programs run in the order spawned, so the quick one
 	// waits for the endless one, which !quit interrupts; the quick one
 	// then does not start.
 	feed, out, done = run(1)
 	io.WriteString(feed, "!spawn "+spin+"\n!spawn "+quick+"\n!registers\n")
-	waitFor(out, "$31 = 0")
+	testutil.WaitFor(t, out, "$31 = 0", 10*time.Second)
 	finish(feed, done)
 	got := out.String()
 	if strings.Contains(got, "quick\n") {
@@ -226,21 +216,4 @@ func TestSpawnRespectsThreads(t *testing.T) {
 	if !strings.Contains(got, "#2 "+quick+" ended: exit code 1 (interrupted") {
 		t.Errorf("the queued program was not reported as interrupted:\n%s", got)
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
