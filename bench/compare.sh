@@ -23,7 +23,7 @@ if ! command -v lua5.4 >/dev/null 2>&1; then
 	apt-get update -qq && apt-get install -y -qq lua5.4 >/dev/null
 fi
 echo "building iridium ..." >&2
-(cd "$root" && go build -o "$tmp/iridium" ./cmd/iridium)
+(cd "$root" && CGO_ENABLED=0 go build -o "$tmp/iridium" ./cmd/iridium)
 IR=$tmp/iridium
 : >"$tmp/empty.iasm"
 

@@ -20,7 +20,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/iridium-cluster.XXXXXX")
 bin=${IRIDIUM:-}
 if [ -z "$bin" ]; then
   bin=$work/iridium
-  (cd "$root" && go build -o "$bin" ./cmd/iridium)
+  (cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/iridium)
 fi
 cookie=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
