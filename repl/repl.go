@@ -136,7 +136,9 @@ func (r *REPL) Run(ctx context.Context) error {
 		lr = rl
 		fmt.Fprintln(r.out, "Welcome to Iridium! Type !help for the commands, !quit or Ctrl-D to leave.")
 	} else {
-		lr = &plainReader{sc: bufio.NewScanner(r.cfg.In)}
+		sc := bufio.NewScanner(r.cfg.In)
+		sc.Buffer(nil, maxLine)
+		lr = &plainReader{sc: sc}
 	}
 	r.lines = lr
 
@@ -220,6 +222,10 @@ func (r *REPL) runDefault(ctx context.Context) error {
 	_, err := r.vm.RunContext(ctx)
 	return err
 }
+
+// maxLine bounds one line of scripted input (bufio.Scanner's default, 64
+// KiB, is short for a generated program on one line).
+const maxLine = 1 << 20
 
 // plainReader reads lines from a pipe or file.
 type plainReader struct{ sc *bufio.Scanner }
