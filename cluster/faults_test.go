@@ -360,7 +360,8 @@ func TestChurnConverges(t *testing.T) {
 	defer cancel()
 
 	var mu sync.Mutex
-	gone := make(map[int]bool) // killed or left for good
+	gone := make(map[int]bool)      // killed or left (for now)
+	member := map[int]bool{0: true} // joined the cluster at some point
 	live := func() []int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -372,11 +373,15 @@ func TestChurnConverges(t *testing.T) {
 		}
 		return out
 	}
-	// joinSome joins i through random members below limit until it works.
-	joinSome := func(i, limit int, r *rand.Rand) error {
+	// joinSome joins i through random live nodes that pass ok, until it
+	// works, and records i as a member.
+	joinSome := func(i int, ok func(j int) bool, r *rand.Rand) error {
 		var err error
 		for ctx.Err() == nil {
-			cands := slices.DeleteFunc(live(), func(j int) bool { return j == i || j >= limit })
+			cands := live()
+			mu.Lock()
+			cands = slices.DeleteFunc(cands, func(j int) bool { return j == i || !ok(j) })
+			mu.Unlock()
 			if len(cands) == 0 {
 				return errors.New("no contact left")
 			}
@@ -385,12 +390,20 @@ func TestChurnConverges(t *testing.T) {
 			err = nodes[i].Join(jctx, addrOf(t, nodes[j]))
 			jcancel()
 			if err == nil {
+				mu.Lock()
+				member[i] = true
+				delete(gone, i)
+				mu.Unlock()
 				return nil
 			}
 			time.Sleep(time.Duration(r.IntN(50)) * time.Millisecond)
 		}
 		return err
 	}
+	// In phase 2 a node joins through a member of the cluster: two
+	// newcomers that picked each other would rightly form a cluster of
+	// their own.
+	isMember := func(j int) bool { return member[j] }
 
 	// Phase 1: nodes 1..11 join at once, each through a random node with
 	// a smaller number (itself maybe still joining).
@@ -401,7 +414,7 @@ func TestChurnConverges(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = joinSome(i, i, r)
+			errs[i] = joinSome(i, func(j int) bool { return j < i }, r)
 		}()
 	}
 	wg.Wait()
@@ -423,7 +436,7 @@ func TestChurnConverges(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(r.IntN(100)) * time.Millisecond)
-			errs[i] = joinSome(i, n, r)
+			errs[i] = joinSome(i, isMember, r)
 		}()
 	}
 	for k, i := range slices.Concat(leavers, killed, returning) {
@@ -449,10 +462,7 @@ func TestChurnConverges(t *testing.T) {
 				mu.Unlock()
 				nodes[i].Leave()
 				time.Sleep(time.Duration(r.IntN(100)) * time.Millisecond)
-				mu.Lock()
-				delete(gone, i)
-				mu.Unlock()
-				errs[i] = joinSome(i, n, r)
+				errs[i] = joinSome(i, isMember, r) // live again once it is back in
 			}
 		}()
 	}
