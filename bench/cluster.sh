@@ -15,13 +15,9 @@ set -euo pipefail
 n=${1:-30}
 runs=${RUNS:-5}
 base=${BASE_PORT:-24000}
-root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/iridium-bench.XXXXXX")
-bin=${IRIDIUM:-}
-if [ -z "$bin" ]; then
-  bin=$work/iridium
-  (cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/iridium)
-fi
+. "$(dirname "$0")/../scripts/lib.sh"
+bin=$(iridium_binary "$work")
 
 pids=()
 stop_all() {

@@ -23,11 +23,10 @@ if ! command -v lua5.4 >/dev/null 2>&1; then
 	apt-get update -qq && apt-get install -y -qq lua5.4 >/dev/null
 fi
 echo "building iridium ..." >&2
-(cd "$root" && CGO_ENABLED=0 go build -o "$tmp/iridium" ./cmd/iridium)
-IR=$tmp/iridium
+. "$here/../scripts/lib.sh"
+IR=$(iridium_binary "$tmp")
 : >"$tmp/empty.iasm"
 
-# now_ns prints the wall clock in nanoseconds.
 # time_ms CMD... runs CMD once, output discarded, and prints its wall time
 # in milliseconds (three decimals). It reads the clock from bash itself
 # ($EPOCHREALTIME): running `date` would add a process start to every

@@ -15,13 +15,9 @@ timeout=${TIMEOUT:-20}
 case $n in ''|*[!0-9]*) echo "usage: $0 [N]" >&2; exit 2 ;; esac
 [ "$n" -ge 1 ] || { echo "N must be at least 1" >&2; exit 2; }
 
-root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/iridium-cluster.XXXXXX")
-bin=${IRIDIUM:-}
-if [ -z "$bin" ]; then
-  bin=$work/iridium
-  (cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/iridium)
-fi
+. "$(dirname "$0")/lib.sh"
+bin=$(iridium_binary "$work")
 cookie=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 pids=()

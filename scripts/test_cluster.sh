@@ -10,13 +10,9 @@ set -euo pipefail
 command -v tmux >/dev/null || { echo "tmux is needed (apt-get install tmux)" >&2; exit 1; }
 base=${BASE_PORT:-2254}
 session=${SESSION:-iridium}
-root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/iridium-tmux.XXXXXX")
-bin=${IRIDIUM:-}
-if [ -z "$bin" ]; then
-  bin=$work/iridium
-  (cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/iridium)
-fi
+. "$(dirname "$0")/lib.sh"
+bin=$(iridium_binary "$work")
 cookie=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 node() { # alias port
