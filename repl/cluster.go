@@ -25,10 +25,10 @@ const joinTimeout = 30 * time.Second
 
 // clusterCommands are the cluster rows of the command table.
 var clusterCommands = []command{
-	{name: "start_cluster", help: "start this node's cluster listener", run: (*REPL).cmdStartCluster},
-	{name: "join_cluster", args: "HOST PORT", help: "join the cluster of the node at HOST PORT (or HOST:PORT)", run: (*REPL).cmdJoinCluster},
-	{name: "cluster_members", help: "every member of the cluster: ALIAS IP:PORT", run: (*REPL).cmdClusterMembers},
-	{name: "leave_cluster", help: "leave the cluster gracefully", run: (*REPL).cmdLeaveCluster},
+	{name: "start_cluster", cluster: true, help: "start this node's cluster listener", run: (*REPL).cmdStartCluster},
+	{name: "join_cluster", cluster: true, args: "HOST PORT", help: "join the cluster of the node at HOST PORT (or HOST:PORT)", run: (*REPL).cmdJoinCluster},
+	{name: "cluster_members", cluster: true, help: "every member of the cluster: ALIAS IP:PORT", run: (*REPL).cmdClusterMembers},
+	{name: "leave_cluster", cluster: true, help: "leave the cluster gracefully", run: (*REPL).cmdLeaveCluster},
 }
 
 var errNoCluster = errors.New("this REPL has no cluster manager")
@@ -36,9 +36,6 @@ var errNoCluster = errors.New("this REPL has no cluster manager")
 func (r *REPL) cmdStartCluster(_ context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
-	}
-	if r.cfg.Cluster == nil {
-		return errNoCluster
 	}
 	addr, err := r.cfg.Cluster.Start()
 	if err != nil {
@@ -49,9 +46,6 @@ func (r *REPL) cmdStartCluster(_ context.Context, args []string) error {
 }
 
 func (r *REPL) cmdJoinCluster(ctx context.Context, args []string) error {
-	if r.cfg.Cluster == nil {
-		return errNoCluster
-	}
 	var addr string
 	switch len(args) {
 	case 1:
@@ -77,9 +71,6 @@ func (r *REPL) cmdClusterMembers(_ context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	if r.cfg.Cluster == nil {
-		return errNoCluster
-	}
 	var b strings.Builder
 	for _, m := range r.cfg.Cluster.Members() {
 		b.WriteString(m.String() + "\n")
@@ -91,9 +82,6 @@ func (r *REPL) cmdClusterMembers(_ context.Context, args []string) error {
 func (r *REPL) cmdLeaveCluster(_ context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
-	}
-	if r.cfg.Cluster == nil {
-		return errNoCluster
 	}
 	return r.cfg.Cluster.Leave()
 }

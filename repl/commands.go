@@ -20,7 +20,10 @@ type command struct {
 	args string // argument synopsis for !help
 	help string // one line
 	path bool   // its argument is a file path (for completion)
-	run  func(r *REPL, ctx context.Context, args []string) error
+	// cluster commands need the node's cluster manager; the dispatcher
+	// refuses them in a REPL that has none.
+	cluster bool
+	run     func(r *REPL, ctx context.Context, args []string) error
 }
 
 // commands is filled in init because its handlers refer back to it (!help).
@@ -59,6 +62,9 @@ func (r *REPL) runCommand(ctx context.Context, line string) error {
 	c, ok := lookupCommand(strings.ToLower(fields[0]))
 	if !ok {
 		return fmt.Errorf("unknown command !%s; !help lists the commands", fields[0])
+	}
+	if c.cluster && r.cfg.Cluster == nil {
+		return errNoCluster
 	}
 	return c.run(r, ctx, fields[1:])
 }
@@ -151,8 +157,26 @@ func (r *REPL) cmdSymbols(_ context.Context, args []string) error {
 	return tw.Flush()
 }
 
-// pathArg is the single PATH argument, or the next input line when it is
-// omitted (the reference asked for the path that way).
+// programArg reads the program named by the single PATH argument, or by
+// the next input line when it is omitted (the reference asked for the path
+// that way): assembly, or bytecode told apart by its magic.
+func (r *REPL) programArg(args []string) (string, *vm.Program, []assembler.Symbol, error) {
+	path, err := r.pathArg(args)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	prog, syms, err := assembler.Load(data)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("%s:\n%w", path, err)
+	}
+	return path, prog, syms, nil
+}
+
+// pathArg is the single PATH argument, or the next input line.
 func (r *REPL) pathArg(args []string) (string, error) {
 	switch len(args) {
 	case 1:
@@ -174,11 +198,7 @@ func (r *REPL) pathArg(args []string) (string, error) {
 }
 
 func (r *REPL) cmdLoadFile(ctx context.Context, args []string) error {
-	path, err := r.pathArg(args)
-	if err != nil {
-		return err
-	}
-	prog, syms, err := readProgram(path)
+	_, prog, syms, err := r.programArg(args)
 	if err != nil {
 		return err
 	}
@@ -187,18 +207,4 @@ func (r *REPL) cmdLoadFile(ctx context.Context, args []string) error {
 	}
 	r.session.Reset(prog, syms)
 	return r.runDefault(ctx)
-}
-
-// readProgram reads an assembly or bytecode file (told apart by the
-// bytecode magic).
-func readProgram(path string) (*vm.Program, []assembler.Symbol, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	prog, syms, err := assembler.Load(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s:\n%w", path, err)
-	}
-	return prog, syms, nil
 }

@@ -39,11 +39,7 @@ func newSpawner(threads int) *spawner {
 }
 
 func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
-	path, err := r.pathArg(args)
-	if err != nil {
-		return err
-	}
-	prog, _, err := readProgram(path)
+	path, prog, _, err := r.programArg(args)
 	if err != nil {
 		return err
 	}
