@@ -86,11 +86,7 @@ func (r *rawConn) hello(kind MsgType, alias string, port uint16, cookie []byte) 
 	}
 	nonce = []byte("raw-client-nonce")
 	proof := rawProof(cookie, ch.Nonce, alias)
-	if kind == MsgHello {
-		r.write(&Hello{Alias: alias, Port: port, Nonce: nonce, Proof: proof})
-	} else {
-		r.write(&Join{Alias: alias, Port: port, Nonce: nonce, Proof: proof})
-	}
+	r.write(opening(kind, alias, port, nonce, proof))
 	return nonce
 }
 
@@ -389,4 +385,13 @@ func TestPeerSendingGarbageDoesNotDisturbOthers(t *testing.T) {
 	c := newNode(t, testConfig(t, "c"))
 	join(t, c, a)
 	waitMesh(t, []*Manager{a, b, c}, 5*time.Second)
+}
+
+// opening is a connector's answer to the Challenge: a Hello or a Join
+// (they carry the same fields).
+func opening(kind MsgType, alias string, port uint16, nonce, proof []byte) Message {
+	if kind == MsgHello {
+		return &Hello{Alias: alias, Port: port, Nonce: nonce, Proof: proof}
+	}
+	return &Join{Alias: alias, Port: port, Nonce: nonce, Proof: proof}
 }

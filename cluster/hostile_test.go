@@ -260,11 +260,7 @@ func TestHostileHandshakes(t *testing.T) {
 			if bytes.Equal(nonce, nonce1) {
 				t.Fatal("the same Challenge twice")
 			}
-			if kind == MsgHello {
-				h.sendMsg(&Hello{Alias: "b", Port: 1, Nonce: []byte("0123456789abcdef"), Proof: proof})
-			} else {
-				h.sendMsg(&Join{Alias: "b", Port: 1, Nonce: []byte("0123456789abcdef"), Proof: proof})
-			}
+			h.sendMsg(opening(kind, "b", 1, []byte("0123456789abcdef"), proof))
 			frames, _ := h.closedWithin(2 * time.Second)
 			leaksNothing(t, frames)
 			if e, ok := frames[len(frames)-1].(*Error); !ok || !strings.Contains(e.Message, "authentication failed") {
@@ -293,11 +289,7 @@ func TestHostileHandshakes(t *testing.T) {
 			h := openHostile(t, addr)
 			nonce := h.challenge()
 			proof := rawProof(testCookie, nonce, "b")
-			if kind == MsgHello {
-				h.sendMsg(&Hello{Alias: "b", Port: 1, Nonce: []byte("0123456789abcdef"), Proof: proof})
-			} else {
-				h.sendMsg(&Join{Alias: "b", Port: 1, Nonce: []byte("0123456789abcdef"), Proof: proof})
-			}
+			h.sendMsg(opening(kind, "b", 1, []byte("0123456789abcdef"), proof))
 			frames, _ := h.closedWithin(2 * time.Second)
 			leaksNothing(t, frames)
 			if e, ok := frames[len(frames)-1].(*Error); !ok || !strings.Contains(e.Message, "alias taken") {
