@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -281,4 +284,62 @@ func TestExamples(t *testing.T) {
 	if !strings.Contains(r.stdout, "$1 = 31\n") || !strings.Contains(r.stdout, "$0 = 500\n") {
 		t.Errorf("registers after the worked examples:\n%s\nstderr: %s", r.stdout, r.stderr)
 	}
+}
+
+// TestFileRunInterrupted: SIGINT or SIGTERM stops a running program; the
+// run exits with status 1, says it was interrupted and keeps the output
+// printed so far. The handler is installed signalGrace into the run, so the
+// test first waits until the process has used far more CPU time than that.
+func TestFileRunInterrupted(t *testing.T) {
+	src := writeFile(t, "spin.iasm", `.data
+msg: .asciiz 'before\n'
+.code
+    prts @msg
+spin: djmp @spin
+`)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, src)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			for cpuTime(t, cmd.Process.Pid) < 20*signalGrace {
+				if ctx.Err() != nil {
+					t.Fatal("the program never got going")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitFault {
+				t.Fatalf("after %v: %v (stderr %q), want exit status %d", sig, err, stderr.String(), exitFault)
+			}
+			if !strings.Contains(stderr.String(), "interrupted") {
+				t.Errorf("stderr %q does not say the run was interrupted", stderr.String())
+			}
+			if stdout.String() != "before\n" {
+				t.Errorf("stdout %q, want the output printed before the signal", stdout.String())
+			}
+		})
+	}
+}
+
+// cpuTime is the user plus system CPU time process pid has used so far,
+// from /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command name (field 2) may hold spaces; count from after it.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	utime, _ := strconv.Atoi(fields[11])
+	stime, _ := strconv.Atoi(fields[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
