@@ -33,15 +33,23 @@
 //
 // # Building the mesh
 //
-// A node that registers a new connection (as acceptor or connector) sends
-// Members{that member} to its other peers; a node that hears of a member it
-// has no connection to connects to it with Join. After HelloAck the joiner
-// connects to every listed member at once, and Manager.Join returns when all
-// of them are connected. This makes any two members with a common neighbour
-// meet, so concurrent joins through different members still end in a full
-// mesh. A node that hears of a member with a smaller alias waits 50 ms
-// before connecting, leaving the first move to the node whose connection
-// would win the tie-break.
+// After HelloAck the joiner connects to every listed member at once, and
+// Manager.Join returns when all of them are connected. A node that hears
+// of a member it has no connection to (a Members message) connects to it at
+// once with Join.
+//
+// Members messages go only where they are needed. A newcomer greeted with
+// Hello got every other member in its HelloAck and connects to each itself,
+// so nobody is told about it. When any other connection registers (a Join
+// accepted, or one this node opened), the node tells the newcomers it
+// greeted within the last 3 × HandshakeTimeout, who may not have met that
+// member: two nodes joining at the same time through different members
+// meet this way, since each connects to the other's greeter, which either
+// listed it in the other's HelloAck (it came first) or tells the other
+// now. The periodic gossip (below) repairs whatever a failed handshake
+// left out. Telling every peer about every new connection instead costs N²
+// messages per join and a duplicate handshake per pair, as each told peer
+// dials the newcomer while the newcomer dials it (see bench/README.md).
 //
 // # One connection per pair: the tie-break
 //
@@ -58,7 +66,9 @@
 // # Liveness and leaving
 //
 // A connection that wrote nothing during a HeartbeatInterval sends a Ping;
-// every Ping is answered with a Pong of the same seq. A peer that sends
+// every Ping is answered with a Pong of the same seq. The intervals are
+// counted by the node's maintenance loop for all its peers at once, so an
+// idle node wakes once per interval plus once per message it receives. A peer that sends
 // nothing for HeartbeatTimeout is dropped (a killed host, a cut link, a
 // stopped process), as is one whose connection closes (at once) or that
 // sends a Leave (at once). A write that cannot complete within

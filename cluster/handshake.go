@@ -184,6 +184,9 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, remote string) (*pe
 		m.mu.Unlock()
 	}()
 	p := m.newPeer(s, conn, fr, fw, alias, remoteIP(conn), int(port), alias)
+	if kind == MsgHello {
+		p.greeted = time.Now()
+	}
 	ackProof := m.proof(nonce, self.Alias)
 	others, err := m.register(p, func(others []*peer) Message {
 		if kind == MsgJoin {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -122,8 +123,8 @@ func TestSimultaneousConnections(t *testing.T) {
 		sa, sb := a.sess, b.sess
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); a.connect(sa, "b", addrOf(t, b), 0) }()
-		go func() { defer wg.Done(); b.connect(sb, "a", addrOf(t, a), 0) }()
+		go func() { defer wg.Done(); a.connect(sa, "b", addrOf(t, b)) }()
+		go func() { defer wg.Done(); b.connect(sb, "a", addrOf(t, a)) }()
 		wg.Wait()
 		nodes := []*Manager{a, b}
 		waitMesh(t, nodes, 5*time.Second)
@@ -344,5 +345,66 @@ func TestConfig(t *testing.T) {
 				t.Errorf("New = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// logCounter is a slog.Handler that counts records by message.
+type logCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *logCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (c *logCounter) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *logCounter) WithGroup(string) slog.Handler            { return c }
+func (c *logCounter) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = make(map[string]int)
+	}
+	c.n[r.Message]++
+	return nil
+}
+
+func (c *logCounter) count(msg string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[msg]
+}
+
+// TestSimultaneousJoinsThroughOneMember: nodes that join through the same
+// member at the same moment learn of each other from their HelloAcks
+// alone, so the mesh costs one handshake per pair: none is refused as a
+// duplicate, none replaces another, none fails. (Announcing every new
+// connection to every peer made peers dial newcomers that were dialling
+// them.) Gossip is pushed out of the way so that only the joins count.
+func TestSimultaneousJoinsThroughOneMember(t *testing.T) {
+	logs := &logCounter{}
+	config := func(alias string) Config {
+		c := testConfig(t, alias)
+		c.Logger = slog.New(logs)
+		c.GossipInterval = time.Hour
+		return c
+	}
+	seed := newNode(t, config("seed"))
+	nodes := []*Manager{seed}
+	var joiners, through []*Manager
+	for i := range 12 {
+		n := newNode(t, config(fmt.Sprintf("j%02d", i)))
+		joiners = append(joiners, n)
+		through = append(through, seed)
+		nodes = append(nodes, n)
+	}
+	joinAll(t, joiners, through)
+	waitMesh(t, nodes, 10*time.Second)
+	n := len(nodes)
+	if got := logs.count("member joined"); got != n*(n-1) {
+		t.Errorf("%d registrations for %d nodes, want %d (one connection per pair, registered at both ends)", got, n, n*(n-1))
+	}
+	for _, msg := range []string{"handshake refused", "connection replaced", "connect failed"} {
+		if got := logs.count(msg); got != 0 {
+			t.Errorf("%q logged %d times, want 0", msg, got)
+		}
 	}
 }
