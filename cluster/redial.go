@@ -149,8 +149,10 @@ func jitter(d time.Duration) time.Duration {
 	return d - d/5 + rand.N(2*d/5+1)
 }
 
-// maintain runs for the whole session: it redials the targets whose backoff
-// has passed and sends the member list to every peer every GossipInterval.
+// maintain runs for the whole session: every HeartbeatInterval it redials
+// the targets whose backoff has passed and beats for every peer (see
+// peer.heartbeat), and every GossipInterval it sends the member list to
+// every peer.
 func (m *Manager) maintain(s *session) {
 	defer s.wg.Done()
 	tick := time.NewTicker(m.cfg.HeartbeatInterval)
@@ -204,23 +206,28 @@ func (m *Manager) maintain(s *session) {
 				delete(m.left, alias)
 			}
 		}
+		for _, p := range m.peers {
+			peers = append(peers, p)
+		}
 		if !now.Before(nextGossip) {
 			nextGossip = now.Add(m.cfg.GossipInterval)
 			if len(m.peers) > 1 {
 				// One message shared by every writer: nobody changes it.
 				gossip = &Members{Nodes: make([]NodeInfo, 0, len(m.peers))}
-				for _, p := range m.peers {
+				for _, p := range peers {
 					gossip.Nodes = append(gossip.Nodes, p.info())
-					peers = append(peers, p)
 				}
 			}
 		}
 		m.mu.Unlock()
 		for _, d := range dials {
-			m.connect(s, d.alias, d.addr, 0)
+			m.connect(s, d.alias, d.addr)
 		}
 		for _, p := range peers {
-			p.send(gossip)
+			if gossip != nil {
+				p.send(gossip) // written instead of this beat's Ping
+			}
+			p.heartbeat()
 		}
 		clear(peers)
 	}
