@@ -3,12 +3,22 @@
 #
 #   bench/cluster.sh [N]     # default 30
 #
-# 1. converge: N `iridium --daemon-mode` processes started at once, all
-#    joining the first; the time from the first start until every node has
-#    printed a member list of N.
-# 2. join: with N-1 nodes converged, one more node joins the first; the time
-#    from its start until it and every other node list N members.
-# 3. rss: an idle node's resident memory once the cluster has formed.
+# Each measure is taken twice: from the moment the processes are launched
+# (process start-up included: starting 30 Go processes at once takes about
+# half a second on a 2-core machine), and for the protocol alone.
+#
+# 1. converge: N `iridium --daemon-mode` nodes, N-1 of them joining the
+#    first. From launch: the time from starting the first process until every
+#    node has printed a member list of N. Protocol: the first node is stopped
+#    (SIGSTOP) while the others start and dial it, so that their handshakes
+#    are all waiting on it; the time from resuming it (SIGCONT) until every
+#    node lists N, i.e. N-1 nodes joining the first at the same moment.
+# 2. join: with N-1 nodes converged, one more joins the first. From launch:
+#    from starting its process; protocol: from the "joining" line the node
+#    prints just before it dials; both until it and every other node list N.
+# 3. idle: an idle node's resident memory once the cluster has formed, and
+#    the CPU the whole idle cluster uses (heartbeats, gossip) over 2 s, in
+#    percent of one core.
 # Each is run RUNS times (default 5); the median is printed.
 # Environment: BASE_PORT (default 24000), RUNS, IRIDIUM (a built binary).
 set -euo pipefail
@@ -21,13 +31,15 @@ bin=$(iridium_binary "$work")
 
 pids=()
 stop_all() {
+  for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   pids=()
 }
 trap 'stop_all; rm -rf "$work"' EXIT INT TERM
 
-now() { date -u +%s.%N; }
+# bash's own clock: running `date` would add a process start to the interval.
+now() { echo "$EPOCHREALTIME"; }
 
 start_node() { # index, join-target-or-empty
   local i=$1 args=(--daemon-mode -P $((base + $1)) --node-alias "n$1" --cookie bench --data-root-dir "$work/d$1")
@@ -36,52 +48,112 @@ start_node() { # index, join-target-or-empty
   pids+=($!)
 }
 
-# when_full LOG COUNT: the time the node first listed COUNT members
-# (waits up to 30 s for it).
-when_full() {
+# when LOG PATTERN: the time (seconds since the epoch) of the first line of
+# LOG matching PATTERN, which starts with the node's timestamp; waits up to
+# 30 s for it.
+when() {
   local deadline=$((SECONDS + 30)) line
-  until line=$(grep -m1 " members $2\$" "$1"); do
-    [ $SECONDS -lt $deadline ] || { echo "timeout waiting for $1" >&2; cat "$1" >&2; exit 1; }
-    sleep 0.01
+  until line=$(grep -m1 -- "$2" "$1"); do
+    [ $SECONDS -lt $deadline ] || { echo "timeout waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1; }
+    sleep 0.005
   done
   date -u -d "${line%% *}" +%s.%N
 }
 
+# all_full COUNT FROM TO: the last time any of nodes FROM..TO listed COUNT.
+all_full() {
+  local last=0 t i
+  for i in $(seq "$2" "$3"); do
+    t=$(when "$work/n$i.log" " members $1\$")
+    last=$(awk -v a="$t" -v b="$last" 'BEGIN { print (a > b) ? a : b }')
+  done
+  echo "$last"
+}
+
+# wait_line LOG PATTERN: like `when`, for lines without a timestamp.
+wait_line() {
+  local deadline=$((SECONDS + 30))
+  until grep -q -- "$2" "$1"; do
+    [ $SECONDS -lt $deadline ] || { echo "timeout waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1; }
+    sleep 0.005
+  done
+}
+
+# backlog PORT COUNT: waits until COUNT connections to the listener on PORT
+# wait to be accepted (the Recv-Q of a listening socket, as `ss` shows it).
+backlog() {
+  local deadline=$((SECONDS + 30)) q
+  while :; do
+    q=$(ss -Hltn "sport = :$1" | awk '{ print $2; exit }')
+    [ "${q:-0}" -ge "$2" ] && return
+    [ $SECONDS -lt $deadline ] || { echo "timeout: only ${q:-0} of $2 connections wait on :$1" >&2; exit 1; }
+    sleep 0.005
+  done
+}
+
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (a - b) * 1000 }'; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+fresh() { rm -rf "$work"/d* "$work"/*.log; }
+seed="127.0.0.1:$((base + 1))"
 
-converge=() join=() rss=()
+# cpu_ticks: user + system CPU ticks used so far by the running nodes.
+cpu_ticks() {
+  local p sum=0
+  for p in "${pids[@]}"; do
+    sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+  done
+  echo "$sum"
+}
+
+converge_launch=() converge_proto=() join_launch=() join_proto=() rss=() idle_cpu=()
 for run in $(seq 1 "$runs"); do
-  rm -rf "$work"/d* "$work"/*.log
+  # converge, from launch
+  fresh
   t0=$(now)
-  for i in $(seq 1 "$n"); do
-    if [ "$i" -eq 1 ]; then start_node 1 ""; else start_node "$i" "127.0.0.1:$((base + 1))"; fi
-  done
-  last=0
-  for i in $(seq 1 "$n"); do
-    t=$(when_full "$work/n$i.log" "$n"); last=$(echo "$t $last" | awk '{print ($1>$2)?$1:$2}')
-  done
-  converge+=("$(echo "$last $t0" | awk '{printf "%.1f", ($1-$2)*1000}')")
+  start_node 1 ""
+  for i in $(seq 2 "$n"); do start_node "$i" "$seed"; done
+  converge_launch+=("$(ms "$(all_full "$n" 1 "$n")" "$t0")")
+  sleep 1 # idle: let the formation settle
   rss+=("$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/${pids[0]}/status")")
+  c0=$(cpu_ticks)
+  sleep 2
+  idle_cpu+=("$(( ($(cpu_ticks) - c0) * 100 / (2 * $(getconf CLK_TCK)) ))")
   stop_all
 
-  # A running cluster of n-1, then one more.
-  rm -rf "$work"/d* "$work"/*.log
-  for i in $(seq 1 $((n - 1))); do
-    if [ "$i" -eq 1 ]; then start_node 1 ""; else start_node "$i" "127.0.0.1:$((base + 1))"; fi
-  done
-  for i in $(seq 1 $((n - 1))); do when_full "$work/n$i.log" $((n - 1)) >/dev/null; done
-  t1=$(now)
-  start_node "$n" "127.0.0.1:$((base + 1))"
-  last=0
-  for i in $(seq 1 "$n"); do
-    t=$(when_full "$work/n$i.log" "$n"); last=$(echo "$t $last" | awk '{print ($1>$2)?$1:$2}')
-  done
-  join+=("$(echo "$last $t1" | awk '{printf "%.1f", ($1-$2)*1000}')")
+  # converge, protocol: every joiner waits on the stopped first node.
+  fresh
+  start_node 1 ""
+  wait_line "$work/n1.log" "listening on"
+  kill -STOP "${pids[0]}"
+  for i in $(seq 2 "$n"); do start_node "$i" "$seed"; done
+  backlog $((base + 1)) $((n - 1))
+  t0=$(now)
+  kill -CONT "${pids[0]}"
+  converge_proto+=("$(ms "$(all_full "$n" 1 "$n")" "$t0")")
+
+  # join: the n-1 nodes just formed are stopped; form n-1 again with no
+  # stopped node in its history, then add one more.
   stop_all
-  echo "run $run: converge ${converge[-1]} ms, join ${join[-1]} ms, idle RSS ${rss[-1]} MB" >&2
+  fresh
+  start_node 1 ""
+  for i in $(seq 2 $((n - 1))); do start_node "$i" "$seed"; done
+  all_full $((n - 1)) 1 $((n - 1)) >/dev/null
+  sleep 1 # a running cluster: the join is timed once formation has settled
+  t1=$(now)
+  start_node "$n" "$seed"
+  last=$(all_full "$n" 1 "$n")
+  join_launch+=("$(ms "$last" "$t1")")
+  join_proto+=("$(ms "$last" "$(when "$work/n$n.log" " joining ")")")
+  stop_all
+  echo "run $run: converge ${converge_launch[-1]} ms from launch, ${converge_proto[-1]} ms protocol;" \
+    "join ${join_launch[-1]} ms from launch, ${join_proto[-1]} ms protocol;" \
+    "idle RSS ${rss[-1]} MB, idle cluster ${idle_cpu[-1]} % of a core" >&2
 done
 
-printf '%-34s %s\n' "measure (N=$n, median of $runs)" "value"
-printf '%-34s %s ms\n' "converge: $n processes at once" "$(printf '%s\n' "${converge[@]}" | median)"
-printf '%-34s %s ms\n' "join: 1 node to a cluster of $((n - 1))" "$(printf '%s\n' "${join[@]}" | median)"
-printf '%-34s %s MB\n' "idle node RSS" "$(printf '%s\n' "${rss[@]}" | median)"
+printf '%-48s %s\n' "measure (N=$n, median of $runs)" "value"
+printf '%-48s %s ms\n' "converge: $n nodes, from launch" "$(printf '%s\n' "${converge_launch[@]}" | median)"
+printf '%-48s %s ms\n' "converge: $((n - 1)) joining at once, protocol" "$(printf '%s\n' "${converge_proto[@]}" | median)"
+printf '%-48s %s ms\n' "join: 1 node to $((n - 1)), from launch" "$(printf '%s\n' "${join_launch[@]}" | median)"
+printf '%-48s %s ms\n' "join: 1 node to $((n - 1)), protocol" "$(printf '%s\n' "${join_proto[@]}" | median)"
+printf '%-48s %s MB\n' "idle node RSS" "$(printf '%s\n' "${rss[@]}" | median)"
+printf '%-48s %s %% of one core\n' "idle cluster of $n, CPU" "$(printf '%s\n' "${idle_cpu[@]}" | median)"

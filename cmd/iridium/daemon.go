@@ -33,6 +33,9 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s listening on %s\n", mgr.Alias(), addr)
 
 	if o.join != "" {
+		// Timestamped like the member lists: bench/cluster.sh times a join
+		// from here, after the process has started.
+		fmt.Fprintf(stdout, "%s joining %s\n", time.Now().UTC().Format(time.RFC3339Nano), o.join)
 		if err := joinWithRetry(ctx, mgr, o.join); err != nil {
 			fmt.Fprintf(stderr, "iridium: joining %s: %v\n", o.join, err)
 			return exitFault

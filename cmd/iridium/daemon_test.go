@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ func TestDaemonMode(t *testing.T) {
 
 	b := startREPLNode(t, "bravo", "--daemon-mode", "--join", "127.0.0.1:"+port)
 	bport := b.expect(`bravo listening on 127\.0\.0\.1:(\d+)\n`)[1]
+	b.expect(`\d{4}-\d\d-\d\dT[\d:.]+Z joining 127\.0\.0\.1:` + port + `\n`)
 	b.expect(`members 2\n  alpha 127\.0\.0\.1:` + port + `\n  bravo 127\.0\.0\.1:` + bport + ` \(self\)\n`)
 	a.expect(`members 2\n`)
 
@@ -100,6 +102,34 @@ func TestLocalClusterScript(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("stopping 3 nodes")) {
 		t.Errorf("the script did not stop its nodes:\n%s", out)
+	}
+}
+
+// bench/cluster.sh, on a small cluster: every measure comes out as a number.
+func TestBenchClusterScript(t *testing.T) {
+	if _, err := exec.LookPath("ss"); err != nil {
+		missing(t, "ss is not installed (apt-get install iproute2; .ci/run installs it)")
+	}
+	base := freeBasePort(t, 4) - 1 // the script's nodes use BASE_PORT+1..+N
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "bench", "cluster.sh"), "4")
+	cmd.Env = append(os.Environ(), "IRIDIUM="+binary, "BASE_PORT="+strconv.Itoa(base), "RUNS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, measure := range []string{
+		`converge: 4 nodes, from launch +[\d.]+ ms`,
+		`converge: 3 joining at once, protocol +[\d.]+ ms`,
+		`join: 1 node to 3, from launch +[\d.]+ ms`,
+		`join: 1 node to 3, protocol +[\d.]+ ms`,
+		`idle node RSS +[\d.]+ MB`,
+		`idle cluster of 4, CPU +\d+ % of one core`,
+	} {
+		if !regexp.MustCompile(measure).Match(out) {
+			t.Errorf("no %q in:\n%s", measure, out)
+		}
 	}
 }
 
