@@ -46,8 +46,9 @@
 // member: two nodes joining at the same time through different members
 // meet this way, since each connects to the other's greeter, which either
 // listed it in the other's HelloAck (it came first) or tells the other
-// now. The periodic gossip (below) repairs whatever a failed handshake
-// left out. Telling every peer about every new connection instead costs N²
+// now. A node that says Hello while it already has peers (two clusters
+// merging) tells them about every member its HelloAck listed. The periodic
+// gossip (below) repairs whatever a failed handshake left out. Telling every peer about every new connection instead costs N²
 // messages per join and a duplicate handshake per pair, as each told peer
 // dials the newcomer while the newcomer dials it (see bench/README.md).
 //

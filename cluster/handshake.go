@@ -327,7 +327,13 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind MsgTyp
 	ok = true
 	conn.SetDeadline(time.Time{})
 	p.startWriter()
-	m.announce(others, p)
+	if kind == MsgHello {
+		// This node joins the cluster of p. Peers it already had (two
+		// clusters merging) have met none of that cluster's members.
+		m.tell(others, append([]NodeInfo{p.info()}, hack.Nodes...))
+	} else {
+		m.announce(others, p)
+	}
 	return p, hack, nil
 }
 

@@ -117,10 +117,13 @@ func fullMesh(nodes []*Manager) bool {
 	return true
 }
 
+// expectedMembers is each node's own entry, sorted by alias. Each node's
+// list is read once: it may change between two reads while a mesh forms.
 func expectedMembers(nodes []*Manager) []Member {
 	var want []Member
 	for _, n := range nodes {
-		want = append(want, n.Members()[slices.IndexFunc(n.Members(), func(m Member) bool { return m.Self })])
+		members := n.Members()
+		want = append(want, members[slices.IndexFunc(members, func(m Member) bool { return m.Self })])
 	}
 	slices.SortFunc(want, func(a, b Member) int { return strings.Compare(a.Alias, b.Alias) })
 	return want

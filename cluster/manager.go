@@ -619,6 +619,18 @@ func (m *Manager) announce(others []*peer, p *peer) {
 	}
 }
 
+// tell sends nodes to every peer in to, as one Members message (the
+// writers split it into frames of at most MaxNodes).
+func (m *Manager) tell(to []*peer, nodes []NodeInfo) {
+	if len(to) == 0 {
+		return
+	}
+	msg := &Members{Nodes: nodes} // shared by every writer: nobody changes it
+	for _, q := range to {
+		q.send(msg)
+	}
+}
+
 // removePeer drops p from the member list, if it is still the connection to
 // its member. A member lost (its connection failed or fell silent, rather
 // than it leaving or breaking the protocol) is redialled (redial.go).

@@ -408,3 +408,23 @@ func TestSimultaneousJoinsThroughOneMember(t *testing.T) {
 		}
 	}
 }
+
+// TestClustersMerge: a member of one cluster joins a member of another; the
+// two clusters become one mesh without waiting for gossip (pushed out of the
+// way here): the joining node tells its old peers about the members its
+// HelloAck listed.
+func TestClustersMerge(t *testing.T) {
+	config := func(alias string) Config {
+		c := testConfig(t, alias)
+		c.GossipInterval = time.Hour
+		return c
+	}
+	a, b := newNode(t, config("a")), newNode(t, config("b"))
+	c, d := newNode(t, config("c")), newNode(t, config("d"))
+	join(t, a, b) // b greets a: a is no greeter of b, so b hears nothing from a as a newcomer would
+	join(t, d, c)
+	waitMesh(t, []*Manager{a, b}, 5*time.Second)
+	waitMesh(t, []*Manager{c, d}, 5*time.Second)
+	join(t, a, c)
+	waitMesh(t, []*Manager{a, b, c, d}, 5*time.Second)
+}
