@@ -26,8 +26,8 @@ type Config struct {
 
 	// HandshakeTimeout bounds every step of a handshake (dial, each frame).
 	HandshakeTimeout time.Duration
-	// HeartbeatInterval: a connection with nothing to send for this long
-	// sends a Ping.
+	// HeartbeatInterval: a connection that sent nothing for two intervals
+	// (one, if HeartbeatTimeout is under four) sends a Ping.
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout: a peer that sends nothing for this long is dropped.
 	// It must exceed twice HeartbeatInterval.
@@ -148,8 +148,9 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("cluster: HeartbeatInterval %v must be positive", c.HeartbeatInterval))
 	}
 	if c.HeartbeatTimeout <= 2*c.HeartbeatInterval {
-		// An idle connection Pings once per interval that it wrote nothing:
-		// the gap between two frames can approach two intervals.
+		// An idle connection Pings after one quiet interval when the
+		// timeout is under four intervals: the gap between two frames can
+		// then approach two intervals.
 		errs = append(errs, fmt.Errorf("cluster: HeartbeatTimeout %v must exceed twice HeartbeatInterval %v",
 			c.HeartbeatTimeout, c.HeartbeatInterval))
 	}

@@ -66,19 +66,21 @@
 //
 // # Liveness and leaving
 //
-// A connection that wrote nothing during a HeartbeatInterval sends a Ping;
-// every Ping is answered with a Pong of the same seq. The intervals are
-// counted by the node's maintenance loop for all its peers at once, so an
-// idle node wakes once per interval plus once per message it receives. A peer that sends
+// A connection that wrote nothing during two HeartbeatIntervals (one, if
+// HeartbeatTimeout is under four intervals) sends a Ping; every Ping is
+// answered with a Pong of the same seq, so on an idle connection one side
+// Pings and the other answers. The intervals are counted by the node's
+// maintenance loop for all its peers at once, so an idle node wakes once
+// per interval plus once per message it receives. A peer that sends
 // nothing for HeartbeatTimeout is dropped (a killed host, a cut link, a
 // stopped process), as is one whose connection closes (at once) or that
 // sends a Leave (at once). A write that cannot complete within
 // HeartbeatTimeout, or a send queue of maxQueue messages, drops the peer
 // too: a peer that reads nothing cannot block the node. The defaults
 // (500 ms / 2.5 s) drop a dead peer within 2.5 s, and leave a busy but live
-// one alone (every core spinning, the race detector on: the timeout is
-// five intervals, and Go's scheduler runs the heartbeat goroutines well
-// within that). Manager.Leave sends Leave to every peer, closes
+// one alone (every core spinning, the race detector on: a Ping goes out
+// every second at most, the timeout is 2.5 s, and Go's scheduler runs the
+// heartbeat goroutines well within the difference). Manager.Leave sends Leave to every peer, closes
 // every connection and the listener; the node can Start or Join again, on
 // the same port. Manager.Shutdown closes everything without a Leave and
 // waits for every goroutine; peers see the connections close and drop the

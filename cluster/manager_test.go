@@ -428,3 +428,51 @@ func TestClustersMerge(t *testing.T) {
 	join(t, a, c)
 	waitMesh(t, []*Manager{a, b, c, d}, 5*time.Second)
 }
+
+// TestIdlePairKeptAliveByPings: with no gossip and nothing else to say,
+// Ping/Pong alone keep an idle pair connected for many heartbeat timeouts:
+// neither end ever drops the other.
+func TestIdlePairKeptAliveByPings(t *testing.T) {
+	for _, hb := range []struct{ interval, timeout time.Duration }{
+		{100 * time.Millisecond, time.Second},            // Pings after two quiet intervals
+		{200 * time.Millisecond, 500 * time.Millisecond}, // after one: the timeout allows no more
+	} {
+		t.Run(fmt.Sprintf("%v/%v", hb.interval, hb.timeout), func(t *testing.T) {
+			logs := &logCounter{}
+			config := func(alias string) Config {
+				c := testConfig(t, alias)
+				c.Logger = slog.New(logs)
+				c.GossipInterval = time.Hour
+				c.HeartbeatInterval, c.HeartbeatTimeout = hb.interval, hb.timeout
+				return c
+			}
+			a, b := newNode(t, config("a")), newNode(t, config("b"))
+			join(t, b, a)
+			time.Sleep(4 * hb.timeout)
+			if !fullMesh([]*Manager{a, b}) {
+				t.Fatalf("the pair fell apart:%s", describe([]*Manager{a, b})())
+			}
+			if n := logs.count("member dropped"); n != 0 {
+				t.Errorf("%d drops while idle", n)
+			}
+		})
+	}
+}
+
+func TestQuietBeats(t *testing.T) {
+	for _, tc := range []struct {
+		interval, timeout time.Duration
+		want              int
+	}{
+		{DefaultHeartbeatInterval, DefaultHeartbeatTimeout, 2},
+		{100 * time.Millisecond, time.Second, 2},
+		{time.Second, 4 * time.Second, 2},
+		{time.Second, 3999 * time.Millisecond, 1},
+		{time.Second, 2001 * time.Millisecond, 1},
+	} {
+		c := Config{HeartbeatInterval: tc.interval, HeartbeatTimeout: tc.timeout}
+		if got := quietBeats(c); got != tc.want {
+			t.Errorf("quietBeats(%v / %v) = %d, want %d", tc.interval, tc.timeout, got, tc.want)
+		}
+	}
+}
