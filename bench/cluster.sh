@@ -48,15 +48,27 @@ start_node() { # index, join-target-or-empty
   pids+=($!)
 }
 
-# when LOG PATTERN: the time (seconds since the epoch) of the first line of
-# LOG matching PATTERN, which starts with the node's timestamp; waits up to
-# 30 s for it.
-when() {
-  local deadline=$((SECONDS + 30)) line
-  until line=$(grep -m1 -- "$2" "$1"); do
-    [ $SECONDS -lt $deadline ] || { echo "timeout waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1; }
+# wait_for DESC LOG CMD...: runs CMD every 5 ms until it succeeds. After
+# 30 s it says what it waited for (DESC), shows LOG (unless -), and exits.
+wait_for() {
+  local desc=$1 log=$2 deadline=$((SECONDS + 30))
+  shift 2
+  until "$@"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "timeout waiting for $desc" >&2
+      [ "$log" = - ] || cat "$log" >&2
+      exit 1
+    fi
     sleep 0.005
   done
+}
+
+# when LOG PATTERN: the time (seconds since the epoch) of the first line of
+# LOG matching PATTERN, which starts with the node's timestamp.
+when() {
+  wait_for "'$2' in $1" "$1" grep -q -- "$2" "$1"
+  local line
+  line=$(grep -m1 -- "$2" "$1")
   date -u -d "${line%% *}" +%s.%N
 }
 
@@ -70,25 +82,12 @@ all_full() {
   echo "$last"
 }
 
-# wait_line LOG PATTERN: like `when`, for lines without a timestamp.
-wait_line() {
-  local deadline=$((SECONDS + 30))
-  until grep -q -- "$2" "$1"; do
-    [ $SECONDS -lt $deadline ] || { echo "timeout waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1; }
-    sleep 0.005
-  done
-}
-
-# backlog PORT COUNT: waits until COUNT connections to the listener on PORT
-# wait to be accepted (the Recv-Q of a listening socket, as `ss` shows it).
-backlog() {
-  local deadline=$((SECONDS + 30)) q
-  while :; do
-    q=$(ss -Hltn "sport = :$1" | awk '{ print $2; exit }')
-    [ "${q:-0}" -ge "$2" ] && return
-    [ $SECONDS -lt $deadline ] || { echo "timeout: only ${q:-0} of $2 connections wait on :$1" >&2; exit 1; }
-    sleep 0.005
-  done
+# queued PORT COUNT: whether COUNT connections to the listener on PORT wait
+# to be accepted (the Recv-Q of a listening socket, as `ss` shows it).
+queued() {
+  local q
+  q=$(ss -Hltn "sport = :$1" | awk '{ print $2; exit }')
+  [ "${q:-0}" -ge "$2" ]
 }
 
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (a - b) * 1000 }'; }
@@ -123,10 +122,10 @@ for run in $(seq 1 "$runs"); do
   # converge, protocol: every joiner waits on the stopped first node.
   fresh
   start_node 1 ""
-  wait_line "$work/n1.log" "listening on"
+  wait_for "n1 to listen" "$work/n1.log" grep -q "listening on" "$work/n1.log"
   kill -STOP "${pids[0]}"
   for i in $(seq 2 "$n"); do start_node "$i" "$seed"; done
-  backlog $((base + 1)) $((n - 1))
+  wait_for "$((n - 1)) connections waiting on n1" - queued $((base + 1)) $((n - 1))
   t0=$(now)
   kill -CONT "${pids[0]}"
   converge_proto+=("$(ms "$(all_full "$n" 1 "$n")" "$t0")")

@@ -305,15 +305,21 @@ func TestDecodedMessageOwnsItsMemory(t *testing.T) {
 	}
 }
 
-func TestWriterMergesMembers(t *testing.T) {
+// pipePeer is a peer of a node that is not started, writing to one end of a
+// pipe with the frame limit given (0: the default); the test reads the other.
+func pipePeer(t *testing.T, limit int) (*peer, net.Conn) {
+	t.Helper()
 	m, err := New(testConfig(t, "w"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	p := m.newPeer(nil, c1, nil, NewFrameWriter(c1, 0), "x", "127.0.0.1", 1, "w")
+	t.Cleanup(func() { c1.Close(); c2.Close() })
+	return m.newPeer(nil, c1, nil, NewFrameWriter(c1, limit), "x", "127.0.0.1", 1, "w"), c2
+}
+
+func TestWriterMergesMembers(t *testing.T) {
+	p, c2 := pipePeer(t, 0)
 	n := func(a string) NodeInfo { return NodeInfo{Alias: a, IP: "127.0.0.1", Port: 7} }
 	errc := make(chan error, 1)
 	go func() {

@@ -184,13 +184,7 @@ func TestDeadPeerDroppedWithinTimeout(t *testing.T) {
 // TestLostConnectionIsRedialled: a connection that breaks between two live
 // members is made again by itself, with nobody calling Join.
 func TestLostConnectionIsRedialled(t *testing.T) {
-	a := newNode(t, testConfig(t, "a"))
-	b := newNode(t, testConfig(t, "b"))
-	c := newNode(t, testConfig(t, "c"))
-	join(t, b, a)
-	join(t, c, a)
-	nodes := []*Manager{a, b, c}
-	waitMesh(t, nodes, 5*time.Second)
+	nodes := threeNodes(t)
 	for round := range 5 {
 		// Break the a-c connection (or b-c) under both of them.
 		from := nodes[round%2]

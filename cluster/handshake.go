@@ -330,7 +330,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind MsgTyp
 	if kind == MsgHello {
 		// This node joins the cluster of p. Peers it already had (two
 		// clusters merging) have met none of that cluster's members.
-		m.tell(others, append([]NodeInfo{p.info()}, hack.Nodes...))
+		m.tellCluster(others, p, hack.Nodes)
 	} else {
 		m.announce(others, p)
 	}

@@ -433,21 +433,14 @@ func TestSilentConnectionFlood(t *testing.T) {
 // TestWriterSplitsMembersToTheFrameLimit: a member list of long aliases
 // (the gossip of a big cluster) goes out in frames the limit allows.
 func TestWriterSplitsMembersToTheFrameLimit(t *testing.T) {
-	m, err := New(testConfig(t, "w"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c1, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
 	const limit = MinMaxFrameSize
-	p := m.newPeer(nil, c1, nil, NewFrameWriter(c1, limit), "x", "127.0.0.1", 1, "w")
+	p, c2 := pipePeer(t, limit)
 	var all Members
 	for i := range 40 {
 		all.Nodes = append(all.Nodes, NodeInfo{Alias: fmt.Sprintf("%03d%s", i, strings.Repeat("n", 200)), IP: "127.0.0.1", Port: 7})
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- p.write(&all); c1.Close() }()
+	go func() { errc <- p.write(&all); p.conn.Close() }()
 	fr := NewFrameReader(c2, limit)
 	var got []NodeInfo
 	for {

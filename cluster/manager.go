@@ -619,13 +619,16 @@ func (m *Manager) announce(others []*peer, p *peer) {
 	}
 }
 
-// tell sends nodes to every peer in to, as one Members message (the
-// writers split it into frames of at most MaxNodes).
-func (m *Manager) tell(to []*peer, nodes []NodeInfo) {
+// tellCluster sends p and the other members of its cluster (from p's
+// HelloAck) to every peer in to, as one Members message (the writers split
+// it into frames of at most MaxNodes). A node joining its first cluster
+// has no peer to tell, and builds nothing.
+func (m *Manager) tellCluster(to []*peer, p *peer, members []NodeInfo) {
 	if len(to) == 0 {
 		return
 	}
-	msg := &Members{Nodes: nodes} // shared by every writer: nobody changes it
+	nodes := append(make([]NodeInfo, 0, 1+len(members)), p.info())
+	msg := &Members{Nodes: append(nodes, members...)} // shared by every writer: nobody changes it
 	for _, q := range to {
 		q.send(msg)
 	}

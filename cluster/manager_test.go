@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-func TestThreeNodes(t *testing.T) {
+// threeNodes is a, b and c, meshed: b and c joined through a.
+func threeNodes(t *testing.T) []*Manager {
 	a := newNode(t, testConfig(t, "a"))
 	b := newNode(t, testConfig(t, "b"))
 	c := newNode(t, testConfig(t, "c"))
@@ -20,6 +21,12 @@ func TestThreeNodes(t *testing.T) {
 	join(t, c, a)
 	nodes := []*Manager{a, b, c}
 	waitMesh(t, nodes, 5*time.Second)
+	return nodes
+}
+
+func TestThreeNodes(t *testing.T) {
+	nodes := threeNodes(t)
+	a := nodes[0]
 	// Join returned only once c was connected to every member it was told of.
 	for _, n := range nodes {
 		for _, m := range n.Members() {
@@ -373,6 +380,18 @@ func (c *logCounter) count(msg string) int {
 	return c.n[msg]
 }
 
+// noGossipConfig is testConfig with the periodic gossip pushed out of the
+// way, so that a test sees what joins and heartbeats do alone; its logs go
+// to logs, if set.
+func noGossipConfig(t testing.TB, alias string, logs *logCounter) Config {
+	c := testConfig(t, alias)
+	c.GossipInterval = time.Hour
+	if logs != nil {
+		c.Logger = slog.New(logs)
+	}
+	return c
+}
+
 // TestSimultaneousJoinsThroughOneMember: nodes that join through the same
 // member at the same moment learn of each other from their HelloAcks
 // alone, so the mesh costs one handshake per pair: none is refused as a
@@ -381,12 +400,7 @@ func (c *logCounter) count(msg string) int {
 // them.) Gossip is pushed out of the way so that only the joins count.
 func TestSimultaneousJoinsThroughOneMember(t *testing.T) {
 	logs := &logCounter{}
-	config := func(alias string) Config {
-		c := testConfig(t, alias)
-		c.Logger = slog.New(logs)
-		c.GossipInterval = time.Hour
-		return c
-	}
+	config := func(alias string) Config { return noGossipConfig(t, alias, logs) }
 	seed := newNode(t, config("seed"))
 	nodes := []*Manager{seed}
 	var joiners, through []*Manager
@@ -414,11 +428,7 @@ func TestSimultaneousJoinsThroughOneMember(t *testing.T) {
 // way here): the joining node tells its old peers about the members its
 // HelloAck listed.
 func TestClustersMerge(t *testing.T) {
-	config := func(alias string) Config {
-		c := testConfig(t, alias)
-		c.GossipInterval = time.Hour
-		return c
-	}
+	config := func(alias string) Config { return noGossipConfig(t, alias, nil) }
 	a, b := newNode(t, config("a")), newNode(t, config("b"))
 	c, d := newNode(t, config("c")), newNode(t, config("d"))
 	join(t, a, b) // b greets a: a is no greeter of b, so b hears nothing from a as a newcomer would
@@ -440,9 +450,7 @@ func TestIdlePairKeptAliveByPings(t *testing.T) {
 		t.Run(fmt.Sprintf("%v/%v", hb.interval, hb.timeout), func(t *testing.T) {
 			logs := &logCounter{}
 			config := func(alias string) Config {
-				c := testConfig(t, alias)
-				c.Logger = slog.New(logs)
-				c.GossipInterval = time.Hour
+				c := noGossipConfig(t, alias, logs)
 				c.HeartbeatInterval, c.HeartbeatTimeout = hb.interval, hb.timeout
 				return c
 			}

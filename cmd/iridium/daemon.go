@@ -35,7 +35,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 	if o.join != "" {
 		// Timestamped like the member lists: bench/cluster.sh times a join
 		// from here, after the process has started.
-		fmt.Fprintf(stdout, "%s joining %s\n", time.Now().UTC().Format(time.RFC3339Nano), o.join)
+		fmt.Fprintf(stdout, "%s joining %s\n", stamp(), o.join)
 		if err := joinWithRetry(ctx, mgr, o.join); err != nil {
 			fmt.Fprintf(stderr, "iridium: joining %s: %v\n", o.join, err)
 			return exitFault
@@ -50,7 +50,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		if now := formatMembers(mgr.Members()); now != last {
 			// The timestamp lets bench/cluster.sh time convergence from
 			// the nodes' own output.
-			fmt.Fprintf(stdout, "%s %s", time.Now().UTC().Format(time.RFC3339Nano), now)
+			fmt.Fprintf(stdout, "%s %s", stamp(), now)
 			last = now
 		}
 		select {
@@ -64,6 +64,9 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		}
 	}
 }
+
+// stamp is the timestamp that starts a daemon's timed lines.
+func stamp() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
 // joinWithRetry tries addr until it answers or joinRetryFor has passed. A
 // refusal by a live node (wrong cookie, alias taken) is final.
