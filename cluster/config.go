@@ -1,12 +1,15 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
 // Config configures one node's Manager. DefaultConfig returns it filled in;
@@ -23,6 +26,10 @@ type Config struct {
 	Port int
 	// Cookie is the cluster secret, the HMAC-SHA256 key of the handshake.
 	Cookie []byte
+	// Certificate is what the node presents on every TLS connection it
+	// accepts. Nobody checks it (the cookie decides who may join), so a
+	// self-made one does; nil makes a fresh one in New (NewCertificate).
+	Certificate *tls.Certificate
 
 	// HandshakeTimeout bounds every step of a handshake (dial, each frame).
 	HandshakeTimeout time.Duration
@@ -46,8 +53,17 @@ type Config struct {
 	// forgotten; a node that has no peer left keeps redialling its lost
 	// members until Leave or Shutdown. Zero means DefaultRedialFor.
 	RedialFor time.Duration
-	// MaxFrameSize is the largest allowed frame length L (type byte + body).
+	// MaxFrameSize is the largest allowed frame length L (type byte + body)
+	// on an authenticated connection; before, it is 4 KiB.
 	MaxFrameSize int
+	// MaxPendingHandshakes bounds the incoming connections not yet
+	// authenticated. When it is reached, the oldest of them is closed to
+	// make room, so that idle or slow connections cannot lock a joining
+	// node out. Zero means DefaultMaxPendingHandshakes.
+	MaxPendingHandshakes int
+	// MaxDials bounds the outgoing member dials in flight, whatever Members
+	// messages ask for; the rest wait their turn. Zero means DefaultMaxDials.
+	MaxDials int
 	// Logger receives the manager's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -62,6 +78,12 @@ const (
 	DefaultGossipInterval    = 2 * time.Second
 	DefaultRedialMaxInterval = 2 * time.Second
 	DefaultRedialFor         = 10 * time.Minute
+
+	DefaultMaxPendingHandshakes = 256
+	DefaultMaxDials             = 64
+
+	// DefaultMaxFrameSize is the protocol's default frame limit, 1 MiB.
+	DefaultMaxFrameSize = wire.DefaultMaxFrameSize
 )
 
 // DefaultConfig returns the configuration of a node on 127.0.0.1:2254 with
@@ -70,16 +92,18 @@ const (
 // set them.
 func DefaultConfig() Config {
 	return Config{
-		Host:              DefaultHost,
-		Port:              DefaultPort,
-		HandshakeTimeout:  DefaultHandshakeTimeout,
-		HeartbeatInterval: DefaultHeartbeatInterval,
-		HeartbeatTimeout:  DefaultHeartbeatTimeout,
-		GossipInterval:    DefaultGossipInterval,
-		RedialMaxInterval: DefaultRedialMaxInterval,
-		RedialFor:         DefaultRedialFor,
-		MaxFrameSize:      DefaultMaxFrameSize,
-		Logger:            slog.New(slog.DiscardHandler),
+		Host:                 DefaultHost,
+		Port:                 DefaultPort,
+		HandshakeTimeout:     DefaultHandshakeTimeout,
+		HeartbeatInterval:    DefaultHeartbeatInterval,
+		HeartbeatTimeout:     DefaultHeartbeatTimeout,
+		GossipInterval:       DefaultGossipInterval,
+		RedialMaxInterval:    DefaultRedialMaxInterval,
+		RedialFor:            DefaultRedialFor,
+		MaxFrameSize:         DefaultMaxFrameSize,
+		MaxPendingHandshakes: DefaultMaxPendingHandshakes,
+		MaxDials:             DefaultMaxDials,
+		Logger:               slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -126,6 +150,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxFrameSize == 0 {
 		c.MaxFrameSize = d.MaxFrameSize
 	}
+	if c.MaxPendingHandshakes == 0 {
+		c.MaxPendingHandshakes = d.MaxPendingHandshakes
+	}
+	if c.MaxDials == 0 {
+		c.MaxDials = d.MaxDials
+	}
 	if c.Logger == nil {
 		c.Logger = d.Logger
 	}
@@ -163,8 +193,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RedialFor < 0 {
 		errs = append(errs, fmt.Errorf("cluster: RedialFor %v must be positive", c.RedialFor))
 	}
-	if c.MaxFrameSize < MinMaxFrameSize {
-		errs = append(errs, fmt.Errorf("cluster: MaxFrameSize %d is below %d", c.MaxFrameSize, MinMaxFrameSize))
+	if c.MaxFrameSize < wire.MinMaxFrameSize {
+		errs = append(errs, fmt.Errorf("cluster: MaxFrameSize %d is below %d", c.MaxFrameSize, wire.MinMaxFrameSize))
+	}
+	if c.MaxPendingHandshakes < 0 {
+		errs = append(errs, fmt.Errorf("cluster: MaxPendingHandshakes %d must be positive", c.MaxPendingHandshakes))
+	}
+	if c.MaxDials < 0 {
+		errs = append(errs, fmt.Errorf("cluster: MaxDials %d must be positive", c.MaxDials))
 	}
 	return c, errors.Join(errs...)
 }
@@ -174,8 +210,8 @@ func checkAlias(s string) error {
 	switch {
 	case s == "":
 		return errors.New("cluster: Alias is required")
-	case len(s) > MaxAliasLen:
-		return fmt.Errorf("cluster: alias is %d bytes, limit %d", len(s), MaxAliasLen)
+	case len(s) > wire.MaxAliasLen:
+		return fmt.Errorf("cluster: alias is %d bytes, limit %d", len(s), wire.MaxAliasLen)
 	case !utf8.ValidString(s):
 		return errors.New("cluster: alias is not valid UTF-8")
 	}

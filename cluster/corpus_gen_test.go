@@ -7,12 +7,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-
-	"github.com/tinylib/msgp/msgp"
 )
 
-// TestWriteSeedCorpus rewrites testdata/fuzz/* from sampleMessages when
-// CLUSTER_WRITE_CORPUS is set; otherwise it checks the files are there.
+// TestWriteSeedCorpus rewrites testdata/fuzz/FuzzHandshake from
+// handshakeSeeds when CLUSTER_WRITE_CORPUS is set; otherwise it checks the
+// files are there.
 func TestWriteSeedCorpus(t *testing.T) {
 	type entry struct {
 		dir  string
@@ -20,26 +19,6 @@ func TestWriteSeedCorpus(t *testing.T) {
 	}
 	quote := func(b []byte) string { return "[]byte(" + strconv.Quote(string(b)) + ")" }
 	var entries []entry
-	for _, m := range sampleMessages() {
-		fr, err := AppendFrame(nil, m, DefaultMaxFrameSize)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := m.MarshalMsg(nil)
-		entries = append(entries,
-			entry{"FuzzDecodeFrame", []string{quote(fr)}},
-			entry{"FuzzDecodeFrame", []string{quote(append(fr, fr[:len(fr)/2]...))}}, // truncated second frame
-			entry{"FuzzDecodeMessage", []string{fmt.Sprintf("byte('\\x%02x')", uint8(m.Type())), quote(body)}},
-		)
-	}
-	huge := msgp.AppendArrayHeader(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "nodes"), 1<<31)
-	entries = append(entries,
-		entry{"FuzzDecodeFrame", []string{quote([]byte{0, 0, 0, 0, 5})}},
-		entry{"FuzzDecodeFrame", []string{quote([]byte{0, 0x10, 0, 1, 10})}},
-		entry{"FuzzDecodeFrame", []string{quote([]byte{0, 0, 0, 2, 99, 0x80})}},
-		entry{"FuzzDecodeMessage", []string{"byte('\\x08')", quote(huge)}},
-		entry{"FuzzDecodeMessage", []string{"byte('\\x01')", quote([]byte{0x81, 0xa4, 'p', 'o', 'r', 't', 0xce, 0, 1, 0, 0})}},
-	)
 	for _, hs := range handshakeSeeds() {
 		entries = append(entries, entry{"FuzzHandshake", []string{fmt.Sprintf("byte('\\x%02x')", hs.mode), quote(hs.data)}})
 	}

@@ -172,10 +172,7 @@ func TestDeadPeerDroppedWithinTimeout(t *testing.T) {
 		t.Logf("Leave: dropped after %v", x.at.Sub(start).Round(10*time.Microsecond))
 		// A member that left is not redialled.
 		time.Sleep(3 * a.cfg.HeartbeatInterval)
-		a.mu.Lock()
-		_, redial := a.targets["b"]
-		a.mu.Unlock()
-		if redial {
+		if a.wants("b") {
 			t.Error("a redials b, which left")
 		}
 	})
@@ -188,11 +185,9 @@ func TestLostConnectionIsRedialled(t *testing.T) {
 	for round := range 5 {
 		// Break the a-c connection (or b-c) under both of them.
 		from := nodes[round%2]
-		from.mu.Lock()
-		p := from.peers["c"]
-		from.mu.Unlock()
+		p := from.peerOf("c")
 		start := time.Now()
-		p.conn.Close()
+		p.raw.Close()
 		eventually(t, time.Second, func() bool { return !from.connected("c") }, func() string { return "c still listed" })
 		waitMesh(t, nodes, 5*time.Second)
 		t.Logf("round %d: %s-c connection back after %v", round, from.Alias(), time.Since(start).Round(time.Millisecond))
@@ -276,8 +271,8 @@ func TestCutOffNodeRejoins(t *testing.T) {
 	pt.set(addrOf(t, c), true)
 	c.mu.Lock()
 	var conns []net.Conn
-	for _, p := range c.peers {
-		conns = append(conns, p.conn)
+	for _, p := range c.sess.members.peers(nil) {
+		conns = append(conns, p.raw)
 	}
 	c.mu.Unlock()
 	for _, conn := range conns {
@@ -286,17 +281,15 @@ func TestCutOffNodeRejoins(t *testing.T) {
 	waitMesh(t, nodes[:2], 2*time.Second)
 	waitMesh(t, nodes[2:], 2*time.Second)
 	// a and b forget c (RedialFor); c, alone, keeps trying.
-	eventually(t, 3*time.Second, func() bool {
-		a.mu.Lock()
-		b.mu.Lock()
-		defer a.mu.Unlock()
-		defer b.mu.Unlock()
-		return a.targets["c"] == nil && b.targets["c"] == nil
-	}, func() string { return "a or b still redials c" })
+	eventually(t, 3*time.Second, func() bool { return !a.wants("c") && !b.wants("c") },
+		func() string { return "a or b still redials c" })
 	time.Sleep(2 * c.cfg.RedialMaxInterval)
-	c.mu.Lock()
-	wanted := len(c.targets)
-	c.mu.Unlock()
+	wanted := 0
+	for _, alias := range []string{"a", "b"} {
+		if c.wants(alias) {
+			wanted++
+		}
+	}
 	if wanted != 2 {
 		t.Fatalf("c, alone, redials %d members, want 2", wanted)
 	}

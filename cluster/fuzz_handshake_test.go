@@ -10,16 +10,35 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
 // Fuzz modes: the low bit picks the side the fuzzer plays, the next one
 // whether the harness fixes the proofs in its frames so that the fuzzer
-// gets past authentication.
+// gets past authentication, the third whether the connections run real
+// TLS. Without it they are plain pipes with a fixed E (Manager.secureHook):
+// crypto/tls is the standard library's and fuzzed there, and under the
+// fuzzer's coverage instrumentation one TLS handshake costs a large part of
+// a second, so the fuzzer's time goes to this package's code.
 const (
 	fuzzConnector = 0 // the fuzzer connects to an accepting Manager
 	fuzzAcceptor  = 1 // a joining Manager connects to the fuzzer
 	fuzzAuth      = 2
+	fuzzTLS       = 4
 )
+
+// fixedE is the E of the plain connections of the fuzzer.
+var fixedE = []byte("fuzz: not a TLS exporter output!")
+
+// harnessEnd makes the harness's end of a connection to the Manager: the
+// TLS handshake (as the server when server is set) or nothing.
+func harnessEnd(t *testing.T, c net.Conn, server, useTLS bool) (net.Conn, []byte) {
+	if !useTLS {
+		return c, fixedE
+	}
+	return tlsEnd(t, c, server)
+}
 
 // secretMember is a member the Manager under test has: its name must
 // never reach a peer that did not prove it has the cookie.
@@ -38,17 +57,18 @@ func fuzzConfig(alias string) Config {
 // every frame the Manager sends.
 type pipeEnd struct {
 	c      net.Conn
+	e      []byte // the TLS connection's exported keying material
 	mu     sync.Mutex
-	frames []Message
+	frames []wire.Message
 	arrive chan struct{} // signalled on every frame
 	done   chan struct{} // the Manager closed its end (or we did)
 }
 
-func newPipeEnd(c net.Conn) *pipeEnd {
-	e := &pipeEnd{c: c, arrive: make(chan struct{}, 1), done: make(chan struct{})}
+func newPipeEnd(c net.Conn, ekm []byte) *pipeEnd {
+	e := &pipeEnd{c: c, e: ekm, arrive: make(chan struct{}, 1), done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
-		fr := NewFrameReader(c, 0)
+		fr := wire.NewFrameReader(c, 0)
 		for {
 			m, err := fr.ReadMessage()
 			if err != nil {
@@ -67,7 +87,7 @@ func newPipeEnd(c net.Conn) *pipeEnd {
 }
 
 // waitFor waits up to d for a frame of type t and returns it.
-func (e *pipeEnd) waitFor(t MsgType, d time.Duration) Message {
+func (e *pipeEnd) waitFor(t wire.MsgType, d time.Duration) wire.Message {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
@@ -89,14 +109,14 @@ func (e *pipeEnd) waitFor(t MsgType, d time.Duration) Message {
 	}
 }
 
-func (e *pipeEnd) all() []Message {
+func (e *pipeEnd) all() []wire.Message {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]Message(nil), e.frames...)
+	return append([]wire.Message(nil), e.frames...)
 }
 
 // close ends the pipe and waits for the reader.
-func (e *pipeEnd) close() []Message {
+func (e *pipeEnd) close() []wire.Message {
 	e.c.Close()
 	<-e.done
 	return e.all()
@@ -124,10 +144,13 @@ func (e *pipeEnd) write(b []byte) error {
 
 // startManager returns a listening Manager with one member, secretMember,
 // joined over a pipe; its end of that pipe is drained until cleanup.
-func startFuzzManager(t *testing.T, alias string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*Manager, *session, func()) {
+func startFuzzManager(t *testing.T, alias string, useTLS bool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*Manager, *session, func()) {
 	m, err := New(fuzzConfig(alias))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !useTLS {
+		m.secureHook = func(ctx context.Context, c net.Conn, accept bool) (net.Conn, []byte, error) { return c, fixedE, nil }
 	}
 	// No real dials: members the fuzzer names are unreachable.
 	m.dialContext = dial
@@ -142,16 +165,15 @@ func startFuzzManager(t *testing.T, alias string, dial func(ctx context.Context,
 	m.mu.Lock()
 	s := m.sess
 	m.mu.Unlock()
-	ours, theirs := net.Pipe()
-	m.serve(s, theirs)
-	member := newPipeEnd(ours)
-	ch, ok := member.waitFor(MsgChallenge, 5*time.Second).(*Challenge)
+	member := acceptorPipe(t, m, s, useTLS)
+	ch, ok := member.waitFor(wire.MsgChallenge, 5*time.Second).(*wire.Challenge)
 	if !ok {
 		t.Fatal("no Challenge for the secret member")
 	}
-	member.write(mustFrame(t, &Join{Alias: secretMember, Port: 7, Nonce: []byte("secret-nonce-123"),
-		Proof: rawProof(testCookie, ch.Nonce, secretMember)}))
-	if member.waitFor(MsgJoinAck, 5*time.Second) == nil {
+	nonce := []byte("secret-nonce-123")
+	member.write(mustFrame(t, &wire.Join{Alias: secretMember, Port: 7, Nonce: nonce,
+		Proof: connectorProof(testCookie, wire.MsgJoin, member.e, ch, nonce, secretMember, 7)}))
+	if member.waitFor(wire.MsgJoinAck, 5*time.Second) == nil {
 		t.Fatal("the secret member was not accepted")
 	}
 	stop := func() {
@@ -167,8 +189,17 @@ func startFuzzManager(t *testing.T, alias string, dial func(ctx context.Context,
 	return m, s, stop
 }
 
-func mustFrame(t *testing.T, m Message) []byte {
-	b, err := AppendFrame(nil, m, DefaultMaxFrameSize)
+// acceptorPipe connects to m over a pipe: m serves one end as an
+// acceptor, the harness makes the TLS handshake on the other.
+func acceptorPipe(t *testing.T, m *Manager, s *session, useTLS bool) *pipeEnd {
+	ours, theirs := net.Pipe()
+	m.serve(s, theirs)
+	c, e := harnessEnd(t, ours, false, useTLS)
+	return newPipeEnd(c, e)
+}
+
+func mustFrame(t *testing.T, m wire.Message) []byte {
+	b, err := wire.AppendFrame(nil, m, DefaultMaxFrameSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,12 +208,12 @@ func mustFrame(t *testing.T, m Message) []byte {
 
 // leaks reports a frame that tells an unauthenticated peer anything of
 // the member list.
-func leaks(frames []Message) (Message, bool) {
+func leaks(frames []wire.Message) (wire.Message, bool) {
 	for _, f := range frames {
 		switch f := f.(type) {
-		case *Challenge, *Error, *Hello, *Join:
+		case *wire.Challenge, *wire.Error, *wire.Hello, *wire.Join:
 			continue
-		case *HelloAck, *JoinAck, *Members, *Ping, *Pong, *Leave:
+		case *wire.HelloAck, *wire.JoinAck, *wire.Members, *wire.Ping, *wire.Pong, *wire.Leave:
 			return f, true
 		}
 	}
@@ -199,21 +230,20 @@ func FuzzHandshake(f *testing.F) {
 		f.Add(s.mode, s.data)
 	}
 	f.Fuzz(func(t *testing.T, mode uint8, data []byte) {
+		auth, useTLS := mode&fuzzAuth != 0, mode&fuzzTLS != 0
 		if mode&1 == fuzzConnector {
-			fuzzAgainstAcceptor(t, mode&fuzzAuth != 0, data)
+			fuzzAgainstAcceptor(t, auth, useTLS, data)
 		} else {
-			fuzzAgainstConnector(t, mode&fuzzAuth != 0, data)
+			fuzzAgainstConnector(t, auth, useTLS, data)
 		}
 	})
 }
 
-func fuzzAgainstAcceptor(t *testing.T, auth bool, data []byte) {
-	m, s, stop := startFuzzManager(t, "acceptor", nil)
+func fuzzAgainstAcceptor(t *testing.T, auth, useTLS bool, data []byte) {
+	m, s, stop := startFuzzManager(t, "acceptor", useTLS, nil)
 	defer stop()
-	ours, theirs := net.Pipe()
-	m.serve(s, theirs)
-	e := newPipeEnd(ours)
-	ch, _ := e.waitFor(MsgChallenge, 5*time.Second).(*Challenge)
+	e := acceptorPipe(t, m, s, useTLS)
+	ch, _ := e.waitFor(wire.MsgChallenge, 5*time.Second).(*wire.Challenge)
 	if ch == nil {
 		t.Fatal("no Challenge")
 	}
@@ -221,13 +251,13 @@ func fuzzAgainstAcceptor(t *testing.T, auth bool, data []byte) {
 	authed := false
 	for _, fb := range frames {
 		if auth {
-			if msg, err := DecodeMessage(MsgType(fb[4]), fb[5:]); err == nil {
+			if msg, err := wire.DecodeMessage(wire.MsgType(fb[4]), fb[5:]); err == nil {
 				switch h := msg.(type) {
-				case *Hello:
-					h.Proof = rawProof(testCookie, ch.Nonce, h.Alias)
+				case *wire.Hello:
+					h.Proof = connectorProof(testCookie, wire.MsgHello, e.e, ch, h.Nonce, h.Alias, h.Port)
 					fb, authed = mustFrame(t, h), true
-				case *Join:
-					h.Proof = rawProof(testCookie, ch.Nonce, h.Alias)
+				case *wire.Join:
+					h.Proof = connectorProof(testCookie, wire.MsgJoin, e.e, ch, h.Nonce, h.Alias, h.Port)
 					fb, authed = mustFrame(t, h), true
 				}
 			}
@@ -248,13 +278,13 @@ func fuzzAgainstAcceptor(t *testing.T, auth bool, data []byte) {
 			t.Fatalf("sent %#v to an unauthenticated connector", f)
 		}
 	}
-	checkStillServes(t, m, s)
+	checkStillServes(t, m, s, useTLS)
 }
 
-func fuzzAgainstConnector(t *testing.T, auth bool, data []byte) {
+func fuzzAgainstConnector(t *testing.T, auth, useTLS bool, data []byte) {
 	ours, theirs := net.Pipe()
 	var once sync.Once
-	m, _, stop := startFuzzManager(t, "connector", func(ctx context.Context, network, addr string) (net.Conn, error) {
+	m, _, stop := startFuzzManager(t, "connector", useTLS, func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn
 		once.Do(func() { c = theirs })
 		if c == nil {
@@ -263,33 +293,42 @@ func fuzzAgainstConnector(t *testing.T, auth bool, data []byte) {
 		return c, nil
 	})
 	defer stop()
-	e := newPipeEnd(ours)
 	joined := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	go func() { joined <- m.Join(ctx, "192.0.2.1:2254") }()
+	c, ekm := harnessEnd(t, ours, true, useTLS)
+	e := newPipeEnd(c, ekm)
 	frames, tail := splitFrames(data)
 	authed := false
+	challenger := "" // the alias of the last Challenge sent
 	for _, fb := range frames {
+		if msg, err := wire.DecodeMessage(wire.MsgType(fb[4]), fb[5:]); err == nil {
+			if ch, ok := msg.(*wire.Challenge); ok {
+				challenger = ch.Alias
+			}
+		}
 		if auth {
-			if msg, err := DecodeMessage(MsgType(fb[4]), fb[5:]); err == nil {
+			if msg, err := wire.DecodeMessage(wire.MsgType(fb[4]), fb[5:]); err == nil {
 				var nonce []byte
 				switch msg.(type) {
-				case *HelloAck, *JoinAck:
+				case *wire.HelloAck, *wire.JoinAck:
 					// Its proof answers the nonce of the Manager's Hello.
-					if h, ok := e.waitFor(MsgHello, 100*time.Millisecond).(*Hello); ok {
+					if h, ok := e.waitFor(wire.MsgHello, 100*time.Millisecond).(*wire.Hello); ok {
 						nonce = h.Nonce
 					}
 				}
 				switch a := msg.(type) {
-				case *HelloAck:
+				case *wire.HelloAck:
 					if nonce != nil {
-						a.Proof = rawProof(testCookie, nonce, a.Node.Alias)
+						a.Node.Alias = challenger
+						a.Proof = wire.AcceptorProof(testCookie, e.e, nonce, challenger, "connector")
 						fb, authed = mustFrame(t, a), true
 					}
-				case *JoinAck:
+				case *wire.JoinAck:
 					if nonce != nil {
-						a.Proof = rawProof(testCookie, nonce, a.Node.Alias)
+						a.Node.Alias = challenger
+						a.Proof = wire.AcceptorProof(testCookie, e.e, nonce, challenger, "connector")
 						fb, authed = mustFrame(t, a), true
 					}
 				}
@@ -319,15 +358,15 @@ func fuzzAgainstConnector(t *testing.T, auth bool, data []byte) {
 		}
 	}
 	for _, f := range got {
-		if ms, ok := f.(*Members); ok && !authed {
+		if ms, ok := f.(*wire.Members); ok && !authed {
 			t.Fatalf("Members %v to an unauthenticated acceptor", ms)
 		}
 	}
-	checkStillServes(t, m, nil)
+	checkStillServes(t, m, nil, useTLS)
 }
 
 // checkStillServes makes a good Join handshake with m over a pipe.
-func checkStillServes(t *testing.T, m *Manager, s *session) {
+func checkStillServes(t *testing.T, m *Manager, s *session, useTLS bool) {
 	if s == nil {
 		m.mu.Lock()
 		s = m.sess
@@ -336,19 +375,18 @@ func checkStillServes(t *testing.T, m *Manager, s *session) {
 			t.Fatal("the Manager stopped listening")
 		}
 	}
-	ours, theirs := net.Pipe()
-	m.serve(s, theirs)
-	e := newPipeEnd(ours)
+	e := acceptorPipe(t, m, s, useTLS)
 	defer e.close()
-	ch, ok := e.waitFor(MsgChallenge, 5*time.Second).(*Challenge)
+	ch, ok := e.waitFor(wire.MsgChallenge, 5*time.Second).(*wire.Challenge)
 	if !ok {
 		t.Fatal("no Challenge for a good peer")
 	}
 	// An alias the fuzzer cannot have taken.
 	alias := fmt.Sprintf("checker-%x", rand.Uint64())
-	e.write(mustFrame(t, &Hello{Alias: alias, Port: 8, Nonce: []byte("checker-nonce-12"),
-		Proof: rawProof(testCookie, ch.Nonce, alias)}))
-	if _, ok := e.waitFor(MsgHelloAck, 5*time.Second).(*HelloAck); !ok {
+	nonce := []byte("checker-nonce-12")
+	e.write(mustFrame(t, &wire.Hello{Alias: alias, Port: 8, Nonce: nonce,
+		Proof: connectorProof(testCookie, wire.MsgHello, e.e, ch, nonce, alias, 8)}))
+	if _, ok := e.waitFor(wire.MsgHelloAck, 5*time.Second).(*wire.HelloAck); !ok {
 		t.Fatalf("a good peer got %v", e.all())
 	}
 }
@@ -361,22 +399,22 @@ type handshakeSeed struct {
 // handshakeSeeds are the inputs of the committed corpus
 // (testdata/fuzz/FuzzHandshake, written by TestWriteSeedCorpus).
 func handshakeSeeds() []handshakeSeed {
-	fr := func(m Message) []byte {
-		b, _ := AppendFrame(nil, m, DefaultMaxFrameSize)
+	fr := func(m wire.Message) []byte {
+		b, _ := wire.AppendFrame(nil, m, DefaultMaxFrameSize)
 		return b
 	}
 	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
 	nonce := []byte("0123456789abcdef")
-	hello := fr(&Hello{Alias: "fuzzer", Port: 4000, Nonce: nonce, Proof: make([]byte, 32)})
-	join := fr(&Join{Alias: "fuzzer", Port: 4000, Nonce: nonce, Proof: make([]byte, 32)})
-	self := NodeInfo{Alias: "fuzzacc", IP: "192.0.2.1", Port: 2254}
-	helloAck := fr(&HelloAck{Node: self, Nodes: []NodeInfo{{Alias: "other", IP: "192.0.2.2", Port: 2254}}, Proof: make([]byte, 32)})
-	joinAck := fr(&JoinAck{Node: self, Proof: make([]byte, 32)})
-	challenge := fr(&Challenge{Nonce: nonce})
-	ping := fr(&Ping{Seq: 9})
-	members := fr(&Members{Nodes: []NodeInfo{{Alias: "m2", IP: "192.0.2.3", Port: 1}}})
-	leave := fr(&Leave{Alias: "fuzzer"})
-	return []handshakeSeed{
+	hello := fr(&wire.Hello{Alias: "fuzzer", Port: 4000, Nonce: nonce, Proof: make([]byte, 32)})
+	join := fr(&wire.Join{Alias: "fuzzer", Port: 4000, Nonce: nonce, Proof: make([]byte, 32)})
+	self := wire.NodeInfo{Alias: "fuzzacc", IP: "192.0.2.1", Port: 2254}
+	helloAck := fr(&wire.HelloAck{Node: self, Nodes: []wire.NodeInfo{{Alias: "other", IP: "192.0.2.2", Port: 2254}}, Proof: make([]byte, 32)})
+	joinAck := fr(&wire.JoinAck{Node: self, Proof: make([]byte, 32)})
+	challenge := fr(&wire.Challenge{Nonce: nonce, Alias: "fuzzacc"})
+	ping := fr(&wire.Ping{Seq: 9})
+	members := fr(&wire.Members{Nodes: []wire.NodeInfo{{Alias: "m2", IP: "192.0.2.3", Port: 1}}})
+	leave := fr(&wire.Leave{Alias: "fuzzer"})
+	seeds := []handshakeSeed{
 		{fuzzConnector, hello},
 		{fuzzConnector, join},
 		{fuzzConnector | fuzzAuth, hello},
@@ -385,17 +423,25 @@ func handshakeSeeds() []handshakeSeed {
 		{fuzzConnector | fuzzAuth, cat(join, ping, frame(99, nil))},
 		{fuzzConnector, cat(hello[:len(hello)/2])},
 		{fuzzConnector, []byte{0, 0, 0, 0}},
-		{fuzzConnector, frame(MsgHello, []byte{0x80})},
-		{fuzzConnector, frame(MsgMembers, []byte{0x80})},
+		{fuzzConnector, frame(wire.MsgHello, []byte{0x80})},
+		{fuzzConnector, frame(wire.MsgMembers, []byte{0x80})},
 		{fuzzConnector, []byte("GET / HTTP/1.0\r\n\r\n")},
 		{fuzzAcceptor, challenge},
 		{fuzzAcceptor, cat(challenge, helloAck)},
 		{fuzzAcceptor | fuzzAuth, cat(challenge, helloAck)},
 		{fuzzAcceptor | fuzzAuth, cat(challenge, helloAck, ping, members)},
 		{fuzzAcceptor | fuzzAuth, cat(challenge, joinAck)},
-		{fuzzAcceptor, cat(challenge, fr(&Error{Message: "no"}))},
+		{fuzzAcceptor, cat(challenge, fr(&wire.Error{Message: "no", Code: wire.CodeAuth}))},
 		{fuzzAcceptor, cat(challenge[:3])},
-		{fuzzAcceptor, frame(MsgChallenge, []byte{0x80})},
+		{fuzzAcceptor, frame(wire.MsgChallenge, []byte{0x80})},
 		{fuzzAcceptor, cat(hello)},
+		{fuzzAcceptor | fuzzAuth, cat(fr(&wire.Challenge{Nonce: nonce, Alias: "connector"}), helloAck)},
+		{fuzzAcceptor | fuzzAuth, cat(fr(&wire.Challenge{Nonce: nonce}), helloAck)},
+		{fuzzAcceptor, cat(challenge, fr(&wire.Error{Message: "busy", Code: wire.CodeOverCapacity}))},
 	}
+	// The same conversations over real TLS, a few of them.
+	for _, sd := range seeds[:6:6] {
+		seeds = append(seeds, handshakeSeed{sd.mode | fuzzTLS, sd.data})
+	}
+	return append(seeds, handshakeSeed{fuzzAcceptor | fuzzAuth | fuzzTLS, cat(challenge, helloAck, ping, members)})
 }

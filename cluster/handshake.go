@@ -4,87 +4,81 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
-// The handshake (SPEC.md section 8), on every new connection:
+// The handshake, on every new connection (version 2 of the protocol):
 //
-//	acceptor                              connector
-//	Challenge{nonce A}            ->
-//	                              <-      Hello or Join{alias, port, nonce C,
-//	                                            proof = HMAC(cookie, A || alias)}
+//	acceptor                                 connector
+//	            <---- TLS 1.3 handshake ---->
+//	both: E = ExportKeyingMaterial("EXPORTER-iridium-cluster", nil, 32)
+//	Challenge{nonce A, acceptor alias} ->
+//	                                         a Join checks the alias is the
+//	                                         member it meant to reach
+//	                                   <-    Hello or Join{alias, port, nonce C,
+//	                                           proof = wire.ConnectorProof(E, A, C, ...)}
 //	check proof, alias, address
-//	HelloAck{self, others, proof} ->      (or JoinAck{self, proof}, or Error + close)
-//	  proof = HMAC(cookie, C || acceptor alias)
-//	                                      check proof
+//	HelloAck{self, others, proof}      ->    (or JoinAck{self, proof}, or Error + close)
+//	  proof = wire.AcceptorProof(E, C, ...)
+//	                                         check proof; only then send anything
 //
-// Every step has a deadline of Config.HandshakeTimeout.
+// Every step has a deadline of Config.HandshakeTimeout. Until the peer's
+// proof checked, frames are limited to wire.PreAuthFrameSize (the
+// connector reads the acceptor's answer with the full limit: a HelloAck
+// carries the member list) and nothing of the member list is sent.
 
-var (
-	errConnected   = errors.New("cluster: already connected to that address")
-	errWrongMember = errors.New("cluster: another member answers at that address")
-)
-
-// proof returns HMAC-SHA256(cookie, nonce || alias).
-func (m *Manager) proof(nonce []byte, alias string) []byte {
-	h := hmac.New(sha256.New, m.cfg.Cookie)
-	h.Write(nonce)
-	h.Write([]byte(alias))
-	return h.Sum(nil)
-}
-
+// newNonce returns 16 fresh random bytes.
 func newNonce() []byte {
 	b := make([]byte, nonceSize)
 	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
 	return b
 }
 
-func (m *Manager) selfInfo() NodeInfo {
+const (
+	nonceSize     = 16
+	minNonceBytes = 8
+)
+
+func (m *Manager) selfInfo() wire.NodeInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return NodeInfo{Alias: m.cfg.Alias, IP: m.selfIP, Port: uint16(m.port)}
+	return wire.NodeInfo{Alias: m.cfg.Alias, IP: m.selfIP, Port: uint16(m.port)}
 }
 
-// remoteIP is the IP address the connection comes from, IPv4 unmapped.
-func remoteIP(c net.Conn) string {
-	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		if ip, ok := netip.AddrFromSlice(a.IP); ok {
-			return ip.Unmap().String()
-		}
-	}
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+// remoteAddr is the IP (IPv4 unmapped) and port the connection comes from.
+func remoteAddr(c net.Conn) (string, int) {
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
 	if err != nil {
-		return c.RemoteAddr().String()
+		host, port, _ := net.SplitHostPort(c.RemoteAddr().String())
+		n, _ := strconv.Atoi(port)
+		return host, n
 	}
-	return host
+	return ap.Addr().Unmap().String(), int(ap.Port())
 }
 
-func remotePort(c net.Conn) int {
-	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		return a.Port
-	}
-	_, port, _ := net.SplitHostPort(c.RemoteAddr().String())
-	n, _ := strconv.Atoi(port)
-	return n
-}
-
-func writeFlush(fw *FrameWriter, msg Message) error {
-	if err := fw.WriteMessage(msg); err != nil {
+// writeFrame writes msg as one frame, unbuffered: the handshake writes a
+// frame or two, and keeps no writer buffer for a stranger.
+func writeFrame(w io.Writer, msg wire.Message) error {
+	b, err := wire.AppendFrame(nil, msg, wire.DefaultMaxFrameSize)
+	if err != nil {
 		return err
 	}
-	return fw.Flush()
+	_, err = w.Write(b)
+	return err
 }
 
-// reject sends an Error frame with text and returns err (or a plain error
-// made from text).
-func reject(fw *FrameWriter, text string, err error) error {
-	writeFlush(fw, &Error{Message: text})
+// reject sends an Error frame with code and text and returns err (or a
+// plain error made from text).
+func reject(w io.Writer, code wire.ErrorCode, text string, err error) error {
+	writeFrame(w, &wire.Error{Code: code, Message: text})
 	if err == nil {
 		err = errors.New(text)
 	}
@@ -92,21 +86,22 @@ func reject(fw *FrameWriter, text string, err error) error {
 }
 
 // readHandshake reads one frame during a handshake. An Error frame becomes a
-// *RemoteError; an unknown type is answered with an Error frame.
-func readHandshake(fr *FrameReader, fw *FrameWriter, addr string) (Message, error) {
+// *RemoteError; an unknown type or a malformed body is answered with an
+// Error frame.
+func readHandshake(fr *wire.FrameReader, w io.Writer, addr string) (wire.Message, error) {
 	t, body, err := fr.ReadFrame()
 	if err != nil {
-		if errors.Is(err, ErrUnknownType) {
-			return nil, reject(fw, "unknown message type "+strconv.Itoa(int(t)), err)
+		if errors.Is(err, wire.ErrUnknownType) {
+			return nil, reject(w, wire.CodeProtocol, "unknown message type "+strconv.Itoa(int(t)), err)
 		}
 		return nil, err
 	}
-	msg, err := DecodeMessage(t, body)
+	msg, err := wire.DecodeMessage(t, body)
 	if err != nil {
-		return nil, reject(fw, "malformed "+t.String()+" message", err)
+		return nil, reject(w, wire.CodeProtocol, "malformed "+t.String()+" message", err)
 	}
-	if e, ok := msg.(*Error); ok {
-		return nil, &RemoteError{Addr: addr, Message: e.Message}
+	if e, ok := msg.(*wire.Error); ok {
+		return nil, &RemoteError{Addr: addr, Code: e.Code, Message: e.Message}
 	}
 	return msg, nil
 }
@@ -114,103 +109,99 @@ func readHandshake(fr *FrameReader, fw *FrameWriter, addr string) (Message, erro
 // accept makes the acceptor's side of the handshake on conn. It returns the
 // registered peer, with its writer running, or nil after closing conn.
 func (m *Manager) accept(s *session, conn net.Conn) *peer {
-	remote := conn.RemoteAddr().String()
-	log := m.log.With("peer", remote)
-	p, err := m.acceptHandshake(s, conn, remote)
+	p, err := m.acceptHandshake(s, conn)
 	if err != nil {
-		log.Info("handshake refused", "err", err)
+		m.log.Info("handshake refused", "peer", conn.RemoteAddr().String(), "err", err)
 		m.untrack(s, conn)
 		return nil
 	}
 	return p
 }
 
-func (m *Manager) acceptHandshake(s *session, conn net.Conn, remote string) (*peer, error) {
+func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
+	remote := conn.RemoteAddr().String()
 	if err := conn.SetDeadline(time.Now().Add(m.cfg.HandshakeTimeout)); err != nil {
 		return nil, err
 	}
-	fr := NewFrameReader(conn, m.cfg.MaxFrameSize)
-	fw := NewFrameWriter(conn, m.cfg.MaxFrameSize)
-	challenge := newNonce()
-	if err := writeFlush(fw, &Challenge{Nonce: challenge}); err != nil {
+	tc, e, err := m.secure(s.ctx, conn, true)
+	if err != nil {
 		return nil, err
 	}
-	msg, err := readHandshake(fr, fw, remote)
+	fr := wire.NewFrameReader(tc, wire.PreAuthFrameSize)
+	self := m.selfInfo()
+	challenge := newNonce()
+	if err := writeFrame(tc, &wire.Challenge{Nonce: challenge, Alias: self.Alias}); err != nil {
+		return nil, err
+	}
+	msg, err := readHandshake(fr, tc, remote)
 	if err != nil {
 		return nil, err
 	}
 	var (
-		kind               MsgType
+		label              string
 		alias              string
 		port               uint16
 		nonce, proofOfPeer []byte
 	)
 	switch h := msg.(type) {
-	case *Hello:
-		kind, alias, port, nonce, proofOfPeer = MsgHello, h.Alias, h.Port, h.Nonce, h.Proof
-	case *Join:
-		kind, alias, port, nonce, proofOfPeer = MsgJoin, h.Alias, h.Port, h.Nonce, h.Proof
+	case *wire.Hello:
+		label, alias, port, nonce, proofOfPeer = wire.HelloLabel, h.Alias, h.Port, h.Nonce, h.Proof
+	case *wire.Join:
+		label, alias, port, nonce, proofOfPeer = wire.JoinLabel, h.Alias, h.Port, h.Nonce, h.Proof
 	default:
-		return nil, reject(fw, "expected Hello or Join, got "+msg.Type().String(), nil)
+		return nil, reject(tc, wire.CodeProtocol, "expected Hello or Join, got "+msg.Type().String(), nil)
 	}
 	if alias == "" {
-		return nil, reject(fw, textMissingName, nil)
+		return nil, reject(tc, wire.CodeProtocol, "missing alias", nil)
 	}
-	if !hmac.Equal(proofOfPeer, m.proof(challenge, alias)) {
-		return nil, reject(fw, textBadProof, ErrAuth)
+	want := wire.ConnectorProof(m.cfg.Cookie, label, e, challenge, nonce, self.Alias, alias, port)
+	if !hmac.Equal(proofOfPeer, want) {
+		return nil, reject(tc, wire.CodeAuth, ErrAuth.Error(), ErrAuth)
 	}
 	if err := checkAlias(alias); err != nil {
-		return nil, reject(fw, "invalid alias", err)
+		return nil, reject(tc, wire.CodeProtocol, "invalid alias", err)
 	}
 	if port == 0 {
-		return nil, reject(fw, "missing listening port", nil)
+		return nil, reject(tc, wire.CodeProtocol, "missing listening port", nil)
 	}
 	if len(nonce) < minNonceBytes {
-		return nil, reject(fw, "nonce too short", nil)
+		return nil, reject(tc, wire.CodeProtocol, "nonce too short", nil)
 	}
-	self := m.selfInfo()
 	if alias == self.Alias {
-		return nil, reject(fw, fmt.Sprintf("%s: %q is this node's own alias", textAliasTaken, alias), ErrAliasTaken)
+		return nil, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is this node's own alias", alias), ErrAliasTaken)
 	}
 
-	m.mu.Lock()
-	m.incoming[alias]++
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		if m.incoming[alias]--; m.incoming[alias] <= 0 {
-			delete(m.incoming, alias)
-		}
-		m.mu.Unlock()
-	}()
-	p := m.newPeer(s, conn, fr, fw, alias, remoteIP(conn), int(port), alias)
-	if kind == MsgHello {
+	ip, _ := remoteAddr(conn)
+	p := m.newPeer(s, conn, tc, fr, alias, ip, int(port), alias)
+	if label == wire.HelloLabel {
 		p.greeted = time.Now()
 	}
-	ackProof := m.proof(nonce, self.Alias)
-	others, err := m.register(p, func(others []*peer) Message {
-		if kind == MsgJoin {
-			return &JoinAck{Node: self, Proof: ackProof}
+	ackProof := wire.AcceptorProof(m.cfg.Cookie, e, nonce, self.Alias, alias)
+	others, err := m.register(p, func(others []*peer) wire.Message {
+		if label == wire.JoinLabel {
+			return &wire.JoinAck{Node: self, Proof: ackProof}
 		}
-		nodes := make([]NodeInfo, 0, min(len(others), MaxNodes))
+		nodes := make([]wire.NodeInfo, 0, min(len(others), wire.MaxNodes))
 		for _, q := range others {
-			if len(nodes) == MaxNodes {
+			if len(nodes) == wire.MaxNodes {
 				break
 			}
 			nodes = append(nodes, q.info())
 		}
-		return &HelloAck{Node: self, Nodes: nodes, Proof: ackProof}
+		return &wire.HelloAck{Node: self, Nodes: nodes, Proof: ackProof}
 	})
 	switch {
 	case errors.Is(err, ErrAliasTaken):
-		return nil, reject(fw, fmt.Sprintf("%s: %q is held by a member at another address", textAliasTaken, alias), err)
+		return nil, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is held by a member at another address", alias), err)
 	case errors.Is(err, errDuplicate):
-		return nil, reject(fw, textDuplicate, err)
+		return nil, reject(tc, wire.CodeDuplicate, errDuplicate.Error(), err)
 	case err != nil:
-		return nil, reject(fw, textNotMember, err)
+		return nil, reject(tc, wire.CodeRefused, "node is leaving", err)
 	}
-	// The peer is registered: from here on its writer owns the FrameWriter
-	// (the ack is first in its queue) and this goroutine becomes its reader.
+	// The peer is registered: from here on its writer owns the connection's
+	// write side (the ack is first in its queue) and this goroutine becomes
+	// its reader.
+	fr.SetLimit(m.cfg.MaxFrameSize)
 	conn.SetDeadline(time.Time{})
 	p.startWriter()
 	m.announce(others, p)
@@ -218,10 +209,11 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, remote string) (*pe
 }
 
 // dial makes the connector's side of the handshake with addr, sending kind
-// (MsgHello or MsgJoin). want, if set, is the alias expected at addr. On
+// (MsgHello or MsgJoin). want, if set, is the alias expected at addr: a
+// Challenge from another alias is hung up on before anything is sent. On
 // success the peer is registered and its writer runs; the caller runs its
 // reader. For a Hello the acceptor's HelloAck is returned too.
-func (m *Manager) dial(ctx context.Context, s *session, addr string, kind MsgType, want string) (*peer, *HelloAck, error) {
+func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.MsgType, want string) (*peer, *wire.HelloAck, error) {
 	dialContext := m.dialContext
 	if dialContext == nil {
 		var d net.Dialer
@@ -241,8 +233,11 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind MsgTyp
 			m.untrack(s, conn)
 		}
 	}()
-	ip, port := remoteIP(conn), remotePort(conn)
-	if kind == MsgHello && m.connectedAt(ip, port) {
+	ip, port := remoteAddr(conn)
+	if ap, err := netip.ParseAddrPort(addrString(ip, port)); err == nil && s.self.is(ap) {
+		return nil, nil, ErrSelf
+	}
+	if kind == wire.MsgHello && m.connectedAt(s, addrString(ip, port)) {
 		return nil, nil, errConnected
 	}
 	deadline := time.Now().Add(m.cfg.HandshakeTimeout)
@@ -256,68 +251,76 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind MsgTyp
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	fr := NewFrameReader(conn, m.cfg.MaxFrameSize)
-	fw := NewFrameWriter(conn, m.cfg.MaxFrameSize)
-	msg, err := readHandshake(fr, fw, addr)
+	tc, e, err := m.secure(ctx, conn, false)
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
-	ch, isChallenge := msg.(*Challenge)
-	if !isChallenge {
-		return nil, nil, reject(fw, "expected Challenge, got "+msg.Type().String(), nil)
-	}
-	self := m.selfInfo()
-	nonce := newNonce()
-	proof := m.proof(ch.Nonce, self.Alias)
-	var hello Message
-	if kind == MsgHello {
-		hello = &Hello{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
-	} else {
-		hello = &Join{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
-	}
-	if err := writeFlush(fw, hello); err != nil {
+	fr := wire.NewFrameReader(tc, wire.PreAuthFrameSize)
+	msg, err := readHandshake(fr, tc, addr)
+	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
-	msg, err = readHandshake(fr, fw, addr)
+	ch, isChallenge := msg.(*wire.Challenge)
+	if !isChallenge {
+		return nil, nil, reject(tc, wire.CodeProtocol, "expected Challenge, got "+msg.Type().String(), nil)
+	}
+	self := m.selfInfo()
+	switch {
+	case ch.Alias == self.Alias:
+		// Not this node (its address was checked above): another node
+		// with the same alias.
+		return nil, nil, fmt.Errorf("%w: the node at %s is called %q too", ErrAliasTaken, addr, self.Alias)
+	case want != "" && ch.Alias != want:
+		return nil, nil, fmt.Errorf("%w: expected member %q at %s, found %q", errWrongMember, want, addr, ch.Alias)
+	case checkAlias(ch.Alias) != nil:
+		return nil, nil, reject(tc, wire.CodeProtocol, "invalid alias in Challenge", nil)
+	}
+	nonce := newNonce()
+	var hello wire.Message
+	if kind == wire.MsgHello {
+		proof := wire.ConnectorProof(m.cfg.Cookie, wire.HelloLabel, e, ch.Nonce, nonce, ch.Alias, self.Alias, self.Port)
+		hello = &wire.Hello{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
+	} else {
+		proof := wire.ConnectorProof(m.cfg.Cookie, wire.JoinLabel, e, ch.Nonce, nonce, ch.Alias, self.Alias, self.Port)
+		hello = &wire.Join{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
+	}
+	if err := writeFrame(tc, hello); err != nil {
+		return nil, nil, handshakeErr(ctx, err)
+	}
+	fr.SetLimit(m.cfg.MaxFrameSize) // a HelloAck carries the member list
+	msg, err = readHandshake(fr, tc, addr)
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
 	var (
-		node     NodeInfo
+		node     wire.NodeInfo
 		ackProof []byte
-		hack     *HelloAck
+		hack     *wire.HelloAck
 	)
 	switch a := msg.(type) {
-	case *HelloAck:
-		if kind != MsgHello {
-			return nil, nil, reject(fw, "expected JoinAck, got HelloAck", nil)
+	case *wire.HelloAck:
+		if kind != wire.MsgHello {
+			return nil, nil, reject(tc, wire.CodeProtocol, "expected JoinAck, got HelloAck", nil)
 		}
 		node, ackProof, hack = a.Node, a.Proof, a
-	case *JoinAck:
-		if kind != MsgJoin {
-			return nil, nil, reject(fw, "expected HelloAck, got JoinAck", nil)
+	case *wire.JoinAck:
+		if kind != wire.MsgJoin {
+			return nil, nil, reject(tc, wire.CodeProtocol, "expected HelloAck, got JoinAck", nil)
 		}
 		node, ackProof = a.Node, a.Proof
 	default:
-		return nil, nil, reject(fw, "expected an answer to "+kind.String()+", got "+msg.Type().String(), nil)
+		return nil, nil, reject(tc, wire.CodeProtocol, "expected an answer to "+kind.String()+", got "+msg.Type().String(), nil)
 	}
-	if !hmac.Equal(ackProof, m.proof(nonce, node.Alias)) {
-		return nil, nil, reject(fw, textBadProof, fmt.Errorf("%w: %s answered with a wrong proof", ErrAuth, addr))
+	if !hmac.Equal(ackProof, wire.AcceptorProof(m.cfg.Cookie, e, nonce, ch.Alias, self.Alias)) {
+		return nil, nil, reject(tc, wire.CodeAuth, ErrAuth.Error(), fmt.Errorf("%s answered with a wrong proof: %w", addr, ErrAuth))
 	}
-	if err := checkAlias(node.Alias); err != nil {
-		return nil, nil, reject(fw, "invalid alias", err)
-	}
-	if node.Alias == self.Alias {
-		return nil, nil, reject(fw, textAliasTaken, fmt.Errorf("%w: %s is this node's own alias", ErrAliasTaken, node.Alias))
-	}
-	if want != "" && node.Alias != want {
-		return nil, nil, reject(fw, "unexpected alias",
-			fmt.Errorf("%w: expected member %q at %s, found %q", errWrongMember, want, addr, node.Alias))
+	if node.Alias != ch.Alias {
+		return nil, nil, reject(tc, wire.CodeProtocol, "the answer names another alias than the Challenge", nil)
 	}
 	if !stop() {
 		return nil, nil, handshakeErr(ctx, context.Cause(ctx))
 	}
-	p := m.newPeer(s, conn, fr, fw, node.Alias, ip, port, self.Alias)
+	p := m.newPeer(s, conn, tc, fr, node.Alias, ip, port, self.Alias)
 	others, err := m.register(p, nil)
 	if err != nil {
 		// Lost the tie-break, or the alias is someone else's here: close
@@ -327,7 +330,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind MsgTyp
 	ok = true
 	conn.SetDeadline(time.Time{})
 	p.startWriter()
-	if kind == MsgHello {
+	if kind == wire.MsgHello {
 		// This node joins the cluster of p. Peers it already had (two
 		// clusters merging) have met none of that cluster's members.
 		m.tellCluster(others, p, hack.Nodes)
@@ -348,14 +351,9 @@ func handshakeErr(ctx context.Context, err error) error {
 	return err
 }
 
-// connectedAt reports whether a member listens at ip:port.
-func (m *Manager) connectedAt(ip string, port int) bool {
+// connectedAt reports whether a member listens at addr.
+func (m *Manager) connectedAt(s *session, addr string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, p := range m.peers {
-		if p.ip == ip && p.port == port {
-			return true
-		}
-	}
-	return false
+	return s.members.connectedAt(addr, "")
 }

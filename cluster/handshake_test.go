@@ -3,37 +3,37 @@ package cluster
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
-// rawConn speaks the wire protocol by hand, to test a node from outside.
+// rawConn speaks the wire protocol by hand over TLS, to test a node from
+// outside.
 type rawConn struct {
 	t  testing.TB
-	c  net.Conn
-	fr *FrameReader
-	fw *FrameWriter
+	c  *tls.Conn
+	e  []byte // the connection's exported keying material
+	fr *wire.FrameReader
+	ch *wire.Challenge // the acceptor's, once read by hello
 }
 
 func dialRaw(t testing.TB, addr string) *rawConn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c, e := dialTLS(t, addr)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	return &rawConn{t: t, c: c, fr: NewFrameReader(c, 0), fw: NewFrameWriter(c, 0)}
+	return &rawConn{t: t, c: c, e: e, fr: wire.NewFrameReader(c, 0)}
 }
 
-func (r *rawConn) write(m Message) {
+func (r *rawConn) write(m wire.Message) {
 	r.t.Helper()
-	if err := writeFlush(r.fw, m); err != nil {
+	if err := writeFrame(r.c, m); err != nil {
 		r.t.Fatalf("write %s: %v", m.Type(), err)
 	}
 }
@@ -45,7 +45,7 @@ func (r *rawConn) writeBytes(b []byte) {
 	}
 }
 
-func (r *rawConn) read() Message {
+func (r *rawConn) read() wire.Message {
 	r.t.Helper()
 	m, err := r.fr.ReadMessage()
 	if err != nil {
@@ -55,9 +55,9 @@ func (r *rawConn) read() Message {
 }
 
 // rest reads frames until the connection ends and returns them.
-func (r *rawConn) rest() []Message {
+func (r *rawConn) rest() []wire.Message {
 	r.t.Helper()
-	var out []Message
+	var out []wire.Message
 	for {
 		m, err := r.fr.ReadMessage()
 		if err != nil {
@@ -70,37 +70,39 @@ func (r *rawConn) rest() []Message {
 	}
 }
 
-func rawProof(cookie, nonce []byte, alias string) []byte {
-	h := hmac.New(sha256.New, cookie)
-	h.Write(nonce)
-	h.Write([]byte(alias))
-	return h.Sum(nil)
+// challenge reads the acceptor's Challenge.
+func (r *rawConn) challenge() *wire.Challenge {
+	r.t.Helper()
+	ch, ok := r.read().(*wire.Challenge)
+	if !ok || len(ch.Nonce) != 16 || ch.Alias == "" {
+		r.t.Fatalf("first frame is not a Challenge with a 16-byte nonce and an alias: %#v", ch)
+	}
+	r.ch = ch
+	return ch
 }
 
-// hello reads the Challenge and answers a Hello (or Join) as alias.
-func (r *rawConn) hello(kind MsgType, alias string, port uint16, cookie []byte) (nonce []byte) {
+// hello reads the Challenge and answers a Hello (or Join) as alias, with
+// a proof made with cookie.
+func (r *rawConn) hello(kind wire.MsgType, alias string, port uint16, cookie []byte) (nonce []byte) {
 	r.t.Helper()
-	ch, ok := r.read().(*Challenge)
-	if !ok || len(ch.Nonce) != 16 {
-		r.t.Fatalf("first frame is not a 16-byte Challenge: %#v", ch)
-	}
+	ch := r.challenge()
 	nonce = []byte("raw-client-nonce")
-	proof := rawProof(cookie, ch.Nonce, alias)
-	r.write(opening(kind, alias, port, nonce, proof))
+	r.write(opening(kind, alias, port, nonce, connectorProof(cookie, kind, r.e, ch, nonce, alias, port)))
 	return nonce
 }
 
-// expectRefused checks that the node answers exactly one Error frame whose
-// text contains want, then closes: nothing else, the member list least of all.
-func (r *rawConn) expectRefused(want string) {
+// expectRefused checks that the node answers exactly one Error frame with
+// code and a text containing want, then closes: nothing else, the member
+// list least of all.
+func (r *rawConn) expectRefused(code wire.ErrorCode, want string) {
 	r.t.Helper()
 	frames := r.rest()
 	if len(frames) != 1 {
 		r.t.Fatalf("got %d frames %v, want one Error", len(frames), frames)
 	}
-	e, ok := frames[0].(*Error)
-	if !ok || !strings.Contains(e.Message, want) {
-		r.t.Fatalf("got %#v, want an Error containing %q", frames[0], want)
+	e, ok := frames[0].(*wire.Error)
+	if !ok || e.Code != code || !strings.Contains(e.Message, want) {
+		r.t.Fatalf("got %#v, want an Error with code %d containing %q", frames[0], code, want)
 	}
 }
 
@@ -115,10 +117,10 @@ func twoNodes(t *testing.T) (a, b *Manager) {
 
 func TestHandshakeWrongCookieLeaksNothing(t *testing.T) {
 	a, _ := twoNodes(t)
-	for _, kind := range []MsgType{MsgHello, MsgJoin} {
+	for _, kind := range []wire.MsgType{wire.MsgHello, wire.MsgJoin} {
 		r := dialRaw(t, addrOf(t, a))
 		r.hello(kind, "mallory", 9999, []byte("wrong cookie"))
-		r.expectRefused("authentication failed")
+		r.expectRefused(wire.CodeAuth, "authentication failed")
 	}
 	if got := a.MemberAliases(); strings.Join(got, ",") != "a,b" {
 		t.Errorf("members after refused handshakes: %v", got)
@@ -129,23 +131,24 @@ func TestHandshakeRefusals(t *testing.T) {
 	a, b := twoNodes(t)
 	tests := []struct {
 		name  string
-		kind  MsgType
+		kind  wire.MsgType
 		alias string
 		port  uint16
+		code  wire.ErrorCode
 		want  string
 	}{
-		{"empty alias", MsgHello, "", 9999, "missing alias"},
-		{"alias held at another address", MsgHello, "b", 9999, "alias taken"},
-		{"alias held at another address (Join)", MsgJoin, "b", 1, "alias taken"},
-		{"the acceptor's own alias", MsgHello, "a", uint16(a.Members()[0].Port), "alias taken"},
-		{"no port", MsgHello, "zed", 0, "port"},
-		{"alias with a space", MsgJoin, "x y", 9999, "invalid alias"},
+		{"empty alias", wire.MsgHello, "", 9999, wire.CodeProtocol, "missing alias"},
+		{"alias held at another address", wire.MsgHello, "b", 9999, wire.CodeAliasTaken, "alias taken"},
+		{"alias held at another address (Join)", wire.MsgJoin, "b", 1, wire.CodeAliasTaken, "alias taken"},
+		{"the acceptor's own alias", wire.MsgHello, "a", uint16(a.Members()[0].Port), wire.CodeAliasTaken, "alias taken"},
+		{"no port", wire.MsgHello, "zed", 0, wire.CodeProtocol, "port"},
+		{"alias with a space", wire.MsgJoin, "x y", 9999, wire.CodeProtocol, "invalid alias"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := dialRaw(t, addrOf(t, a))
 			r.hello(tc.kind, tc.alias, tc.port, testCookie)
-			r.expectRefused(tc.want)
+			r.expectRefused(tc.code, tc.want)
 		})
 	}
 	waitMesh(t, []*Manager{a, b}, time.Second)
@@ -157,24 +160,24 @@ func TestHandshakeUnexpectedFrames(t *testing.T) {
 		r := dialRaw(t, addrOf(t, a))
 		r.read()
 		r.writeBytes(frame(42, []byte{0x80}))
-		r.expectRefused("unknown message type 42")
+		r.expectRefused(wire.CodeProtocol, "unknown message type 42")
 	})
 	t.Run("Ping instead of Hello", func(t *testing.T) {
 		r := dialRaw(t, addrOf(t, a))
 		r.read()
-		r.write(&Ping{Seq: 1})
-		r.expectRefused("expected Hello or Join")
+		r.write(&wire.Ping{Seq: 1})
+		r.expectRefused(wire.CodeProtocol, "expected Hello or Join")
 	})
 	t.Run("garbage body", func(t *testing.T) {
 		r := dialRaw(t, addrOf(t, a))
 		r.read()
-		r.writeBytes(frame(MsgHello, []byte{0xc1, 0xc1}))
-		r.expectRefused("malformed Hello")
+		r.writeBytes(frame(wire.MsgHello, []byte{0xc1, 0xc1}))
+		r.expectRefused(wire.CodeProtocol, "malformed Hello")
 	})
-	t.Run("frame over the limit", func(t *testing.T) {
+	t.Run("frame over the pre-authentication limit", func(t *testing.T) {
 		r := dialRaw(t, addrOf(t, a))
 		r.read()
-		r.writeBytes(binary.BigEndian.AppendUint32(nil, DefaultMaxFrameSize+1))
+		r.writeBytes(binary.BigEndian.AppendUint32(nil, wire.PreAuthFrameSize+1))
 		if frames := r.rest(); len(frames) != 0 {
 			t.Errorf("got %v, want the connection closed", frames)
 		}
@@ -205,7 +208,8 @@ func TestHandshakeTimeoutAcceptor(t *testing.T) {
 	}
 }
 
-// fakeAcceptor listens and runs serve on the first connection.
+// fakeAcceptor listens and runs serve on the first connection, after the
+// TLS handshake.
 func fakeAcceptor(t *testing.T, serve func(r *rawConn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -220,21 +224,26 @@ func fakeAcceptor(t *testing.T, serve func(r *rawConn)) string {
 			return
 		}
 		defer c.Close()
+		tc, e := tlsEnd(t, c, true)
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		serve(&rawConn{t: t, c: c, fr: NewFrameReader(c, 0), fw: NewFrameWriter(c, 0)})
+		serve(&rawConn{t: t, c: tc, e: e, fr: wire.NewFrameReader(tc, 0)})
 	}()
 	return ln.Addr().String()
 }
 
 func TestJoinChecksAcceptorProof(t *testing.T) {
-	got := make(chan []Message, 1)
+	got := make(chan []wire.Message, 1)
 	addr := fakeAcceptor(t, func(r *rawConn) {
-		r.write(&Challenge{Nonce: []byte("0123456789abcdef")})
-		if _, ok := r.read().(*Hello); !ok {
+		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "evil"})
+		h, ok := r.read().(*wire.Hello)
+		if !ok {
 			t.Error("expected Hello")
+			got <- nil
+			return
 		}
 		// Right shape, proof made with another cookie.
-		r.write(&HelloAck{Node: NodeInfo{Alias: "evil", IP: "127.0.0.1", Port: 1}, Proof: []byte("not the proof")})
+		proof := wire.AcceptorProof([]byte("other cookie"), r.e, h.Nonce, "evil", h.Alias)
+		r.write(&wire.HelloAck{Node: wire.NodeInfo{Alias: "evil", IP: "127.0.0.1", Port: 1}, Proof: proof})
 		got <- r.rest()
 	})
 	m := newNode(t, testConfig(t, "m"))
@@ -242,8 +251,8 @@ func TestJoinChecksAcceptorProof(t *testing.T) {
 	if !errors.Is(err, ErrAuth) {
 		t.Fatalf("Join = %v, want ErrAuth", err)
 	}
-	if frames := <-got; len(frames) != 1 || frames[0].Type() != MsgError {
-		t.Errorf("the connector answered %v, want one Error", frames)
+	if frames := <-got; len(frames) != 1 || frames[0].(*wire.Error).Code != wire.CodeAuth {
+		t.Errorf("the connector answered %v, want one Error with code %d", frames, wire.CodeAuth)
 	}
 	if got := m.MemberAliases(); len(got) != 1 {
 		t.Errorf("members %v", got)
@@ -285,7 +294,7 @@ func TestJoinWrongCookie(t *testing.T) {
 	cfg.Cookie = []byte("other")
 	c := newNode(t, cfg)
 	err := c.Join(context.Background(), addrOf(t, a))
-	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), textBadProof) {
+	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "authentication failed") {
 		t.Fatalf("Join = %v, want the acceptor's authentication error", err)
 	}
 	if got := c.MemberAliases(); len(got) != 1 {
@@ -301,9 +310,13 @@ func TestJoinAliasTaken(t *testing.T) {
 	if !errors.Is(err, ErrAliasTaken) {
 		t.Fatalf("Join = %v, want ErrAliasTaken", err)
 	}
-	self := newNode(t, testConfig(t, "a"))
-	if err := self.Join(context.Background(), addrOf(t, a)); !errors.Is(err, ErrAliasTaken) {
-		t.Fatalf("Join with the acceptor's alias = %v, want ErrAliasTaken", err)
+	twin := newNode(t, testConfig(t, "a"))
+	if err := twin.Join(context.Background(), addrOf(t, a)); !errors.Is(err, ErrAliasTaken) {
+		t.Fatalf("Join with the acceptor's alias = %v, want ErrAliasTaken (the Challenge names this alias)", err)
+	}
+	if err := a.Join(context.Background(), addrOf(t, a)); !errors.Is(err, ErrSelf) ||
+		!strings.Contains(err.Error(), "cannot join this node itself") {
+		t.Fatalf("a node joining itself: %v, want ErrSelf", err)
 	}
 	waitMesh(t, []*Manager{a, b}, time.Second)
 }
@@ -311,12 +324,12 @@ func TestJoinAliasTaken(t *testing.T) {
 // established completes a Join handshake as a raw fake member "raw".
 func established(t *testing.T, a *Manager) *rawConn {
 	r := dialRaw(t, addrOf(t, a))
-	nonce := r.hello(MsgJoin, "raw", 9, testCookie)
-	ack, ok := r.read().(*JoinAck)
+	nonce := r.hello(wire.MsgJoin, "raw", 9, testCookie)
+	ack, ok := r.read().(*wire.JoinAck)
 	if !ok {
 		t.Fatalf("expected JoinAck, got %#v", ack)
 	}
-	if ack.Node.Alias != a.Alias() || !hmac.Equal(ack.Proof, rawProof(testCookie, nonce, a.Alias())) {
+	if ack.Node.Alias != a.Alias() || !hmac.Equal(ack.Proof, wire.AcceptorProof(testCookie, r.e, nonce, a.Alias(), "raw")) {
 		t.Fatalf("bad JoinAck %#v", ack)
 	}
 	eventually(t, time.Second, func() bool { return a.connected("raw") }, func() string { return "raw never listed" })
@@ -327,19 +340,19 @@ func TestPingPong(t *testing.T) {
 	a := newNode(t, testConfig(t, "a"))
 	r := established(t, a)
 	for _, seq := range []uint64{0, 1, 12345, 1<<64 - 1} {
-		r.write(&Ping{Seq: seq})
+		r.write(&wire.Ping{Seq: seq})
 		for {
 			m := r.read()
-			if p, ok := m.(*Pong); ok {
+			if p, ok := m.(*wire.Pong); ok {
 				if p.Seq != seq {
 					t.Fatalf("Pong seq %d, want %d", p.Seq, seq)
 				}
 				break
 			}
-			if _, ok := m.(*Ping); !ok {
+			if _, ok := m.(*wire.Ping); !ok {
 				t.Fatalf("unexpected %#v", m)
 			}
-			r.write(&Pong{Seq: m.(*Ping).Seq})
+			r.write(&wire.Pong{Seq: m.(*wire.Ping).Seq})
 		}
 	}
 }
@@ -352,7 +365,7 @@ func TestUnknownTypeAfterHandshake(t *testing.T) {
 	if len(frames) == 0 {
 		t.Fatal("no Error frame")
 	}
-	if e, ok := frames[len(frames)-1].(*Error); !ok || !strings.Contains(e.Message, "unknown message type 200") {
+	if e, ok := frames[len(frames)-1].(*wire.Error); !ok || e.Code != wire.CodeProtocol || !strings.Contains(e.Message, "unknown message type 200") {
 		t.Fatalf("last frame %#v", frames[len(frames)-1])
 	}
 	eventually(t, time.Second, func() bool { return !a.connected("raw") }, func() string { return "raw still listed" })
@@ -376,9 +389,15 @@ func TestPeerSendingGarbageDoesNotDisturbOthers(t *testing.T) {
 	hang.read()
 	junk := dialRaw(t, addrOf(t, a))
 	junk.writeBytes([]byte("GET / HTTP/1.1\r\n\r\n"))
+	plain, err := net.Dial("tcp", addrOf(t, a)) // not even TLS
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	plain.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
 	r := established(t, a)
-	r.writeBytes(frame(MsgMembers, []byte{0xde, 0xad}))
-	if frames := r.rest(); len(frames) == 0 || frames[len(frames)-1].Type() != MsgError {
+	r.writeBytes(frame(wire.MsgMembers, []byte{0xde, 0xad}))
+	if frames := r.rest(); len(frames) == 0 || frames[len(frames)-1].Type() != wire.MsgError {
 		t.Errorf("broken member got %v, want an Error last", frames)
 	}
 	// The cluster still works, and still takes new members.
@@ -389,9 +408,9 @@ func TestPeerSendingGarbageDoesNotDisturbOthers(t *testing.T) {
 
 // opening is a connector's answer to the Challenge: a Hello or a Join
 // (they carry the same fields).
-func opening(kind MsgType, alias string, port uint16, nonce, proof []byte) Message {
-	if kind == MsgHello {
-		return &Hello{Alias: alias, Port: port, Nonce: nonce, Proof: proof}
+func opening(kind wire.MsgType, alias string, port uint16, nonce, proof []byte) wire.Message {
+	if kind == wire.MsgHello {
+		return &wire.Hello{Alias: alias, Port: port, Nonce: nonce, Proof: proof}
 	}
-	return &Join{Alias: alias, Port: port, Nonce: nonce, Proof: proof}
+	return &wire.Join{Alias: alias, Port: port, Nonce: nonce, Proof: proof}
 }

@@ -2,25 +2,28 @@ package cluster
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
 // hostile is a raw connection to a node whose every incoming frame is
 // recorded by a reader goroutine, so that the node's writes never block.
 type hostile struct {
 	t      testing.TB
-	c      net.Conn
+	c      *tls.Conn
+	e      []byte // the connection's exported keying material
 	mu     sync.Mutex
-	frames []Message
+	frames []wire.Message
 	first  chan struct{} // closed when the first frame arrived
 	done   chan struct{} // closed when the node closed the connection
 	closed time.Time
@@ -28,15 +31,12 @@ type hostile struct {
 
 func openHostile(t testing.TB, addr string) *hostile {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &hostile{t: t, c: c, first: make(chan struct{}), done: make(chan struct{})}
+	c, e := dialTLS(t, addr)
+	h := &hostile{t: t, c: c, e: e, first: make(chan struct{}), done: make(chan struct{})}
 	t.Cleanup(func() { c.Close(); <-h.done })
 	go func() {
 		defer close(h.done)
-		fr := NewFrameReader(c, 0)
+		fr := wire.NewFrameReader(c, 0)
 		for {
 			m, err := fr.ReadMessage()
 			h.mu.Lock()
@@ -58,8 +58,8 @@ func openHostile(t testing.TB, addr string) *hostile {
 	return h
 }
 
-// challenge waits for the node's Challenge and returns its nonce.
-func (h *hostile) challenge() []byte {
+// challenge waits for the node's Challenge and returns it.
+func (h *hostile) challenge() *wire.Challenge {
 	h.t.Helper()
 	select {
 	case <-h.first:
@@ -71,11 +71,11 @@ func (h *hostile) challenge() []byte {
 	if len(h.frames) == 0 {
 		h.t.Fatal("closed before the Challenge")
 	}
-	ch, ok := h.frames[0].(*Challenge)
+	ch, ok := h.frames[0].(*wire.Challenge)
 	if !ok {
 		h.t.Fatalf("first frame %#v", h.frames[0])
 	}
-	return ch.Nonce
+	return ch
 }
 
 // send writes b, ignoring errors: the node may close the connection first.
@@ -84,8 +84,8 @@ func (h *hostile) send(b []byte) {
 	h.c.Write(b)
 }
 
-func (h *hostile) sendMsg(m Message) {
-	b, err := AppendFrame(nil, m, DefaultMaxFrameSize)
+func (h *hostile) sendMsg(m wire.Message) {
+	b, err := wire.AppendFrame(nil, m, DefaultMaxFrameSize)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func (h *hostile) sendMsg(m Message) {
 
 // closedWithin waits until the node closes the connection and returns
 // what it sent and how long that took from now.
-func (h *hostile) closedWithin(timeout time.Duration) ([]Message, time.Duration) {
+func (h *hostile) closedWithin(timeout time.Duration) ([]wire.Message, time.Duration) {
 	h.t.Helper()
 	start := time.Now()
 	select {
@@ -110,12 +110,12 @@ func (h *hostile) closedWithin(timeout time.Duration) ([]Message, time.Duration)
 // leaksNothing checks that an unauthenticated connection got the
 // Challenge and at most one Error: no ack, no member list, no Members,
 // no Ping.
-func leaksNothing(t testing.TB, frames []Message) {
+func leaksNothing(t testing.TB, frames []wire.Message) {
 	t.Helper()
 	for i, f := range frames {
 		switch {
-		case i == 0 && f.Type() == MsgChallenge:
-		case i > 0 && i == len(frames)-1 && f.Type() == MsgError:
+		case i == 0 && f.Type() == wire.MsgChallenge:
+		case i > 0 && i == len(frames)-1 && f.Type() == wire.MsgError:
 		default:
 			t.Fatalf("frame %d sent to an unauthenticated peer: %#v (all: %v)", i, f, frames)
 		}
@@ -175,7 +175,7 @@ func TestHostileHandshakes(t *testing.T) {
 	waitMesh(t, []*Manager{a, b}, 5*time.Second)
 	addr := addrOf(t, a)
 
-	deep := append(bytes.Repeat([]byte{0x91}, 300000), 0xc0)
+	deep := append(bytes.Repeat([]byte{0x91}, 4000), 0xc0)
 	garbage := make([]byte, 4096)
 	for i := range garbage {
 		garbage[i] = byte(rand.N(256))
@@ -188,39 +188,44 @@ func TestHostileHandshakes(t *testing.T) {
 		wait bool
 	}{
 		{"L=0", frameLen(0), "", false},
+		{"L one over the pre-authentication limit", frameLen(wire.PreAuthFrameSize + 1), "", false},
 		{"L over the limit", frameLen(DefaultMaxFrameSize + 1), "", false},
 		{"L=max uint32", frameLen(1<<32 - 1), "", false},
+		{"most of a 1 MiB Hello", append(frameLen(DefaultMaxFrameSize, byte(wire.MsgHello)), make([]byte, 900_000)...), "", false},
 		{"truncated header, then silence", []byte{0, 0}, "", true},
-		{"truncated body, then silence", frameLen(100, byte(MsgHello), 0x84, 0xa5), "", true},
-		{"large frame announced, nothing sent", frameLen(DefaultMaxFrameSize, byte(MsgHello)), "", true},
+		{"truncated body, then silence", frameLen(100, byte(wire.MsgHello), 0x84, 0xa5), "", true},
+		{"4 KiB frame announced, nothing sent", frameLen(wire.PreAuthFrameSize, byte(wire.MsgHello)), "", true},
 		{"garbage bytes", garbage, "", false},
 		{"HTTP request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "", false},
 		{"unknown type 0", frame(0, []byte{0x80}), "unknown message type 0", false},
 		{"unknown type 11", frame(11, []byte{0x80}), "unknown message type 11", false},
 		{"unknown type 255", frame(255, nil), "unknown message type 255", false},
-		{"Hello body is an array", frame(MsgHello, msgp.AppendInt(msgp.AppendString(msgp.AppendArrayHeader(nil, 2), "x"), 1)), "malformed Hello", false},
-		{"Hello body is a string", frame(MsgHello, msgp.AppendString(nil, "hello")), "malformed Hello", false},
-		{"Hello body is nil", frame(MsgHello, []byte{0xc0}), "malformed Hello", false},
-		{"Hello body is empty", frame(MsgHello, nil), "malformed Hello", false},
-		{"Hello with an empty map", frame(MsgHello, []byte{0x80}), "missing alias", false},
-		{"alias is an integer", frame(MsgHello, msgMap(field("alias", intv(7)))), "malformed Hello", false},
-		{"nonce is a map", frame(MsgJoin, msgMap(field("nonce", raw([]byte{0x80})))), "malformed Join", false},
-		{"port is negative", frame(MsgHello, msgMap(field("alias", str("m")), field("port", intv(-1)))), "malformed Hello", false},
-		{"trailing bytes after the body", frame(MsgHello, append(helloWith(), 0xc0)), "malformed Hello", false},
-		{"alias of 900 kB", frame(MsgHello, msgMap(field("alias", str(strings.Repeat("m", 900_000))))), "malformed Hello", false},
-		{"proof of 100 kB", frame(MsgHello, msgMap(field("proof", bin(make([]byte, 100_000))))), "malformed Hello", false},
-		{"unknown field: 900 kB string", frame(MsgHello, helloWith(field("pad", str(strings.Repeat("p", 900_000))))), "authentication failed", false},
-		{"unknown field: array of 500k nils", frame(MsgHello, helloWith(field("pad", nilArray(500_000)))), "authentication failed", false},
-		{"unknown field: arrays nested 300k deep", frame(MsgHello, helloWith(field("pad", raw(deep)))), "malformed Hello", false},
-		{"array header claiming 2^31 entries", frame(MsgHello, msgMap(field("pad", raw(msgp.AppendArrayHeader(nil, 1<<31))))), "malformed Hello", false},
-		{"Members instead of Hello", frame(MsgMembers, msgMap(field("nodes", raw(msgp.AppendArrayHeader(nil, 0))))), "expected Hello or Join", false},
-		{"HelloAck instead of Hello", frame(MsgHelloAck, []byte{0x80}), "expected Hello or Join", false},
-		{"Challenge back", frame(MsgChallenge, msgMap(field("nonce", bin([]byte("0123456789abcdef"))))), "expected Hello or Join", false},
-		{"Leave instead of Hello", frame(MsgLeave, msgMap(field("alias", str("b")))), "expected Hello or Join", false},
-		{"Error instead of Hello", frame(MsgError, msgMap(field("message", str("boo")))), "", false},
-		{"wrong proof", frame(MsgHello, helloWith()), "authentication failed", false},
-		{"Join from a stranger, wrong proof", frame(MsgJoin, helloWith()), "authentication failed", false},
-		{"Join from a stranger, no proof", frame(MsgJoin, msgMap(field("alias", str("stranger")), field("port", u16(1)))), "authentication failed", false},
+		{"Hello body is an array", frame(wire.MsgHello, msgp.AppendInt(msgp.AppendString(msgp.AppendArrayHeader(nil, 2), "x"), 1)), "malformed Hello", false},
+		{"Hello body is a string", frame(wire.MsgHello, msgp.AppendString(nil, "hello")), "malformed Hello", false},
+		{"Hello body is nil", frame(wire.MsgHello, []byte{0xc0}), "malformed Hello", false},
+		{"Hello body is empty", frame(wire.MsgHello, nil), "malformed Hello", false},
+		{"Hello with an empty map", frame(wire.MsgHello, []byte{0x80}), "missing alias", false},
+		{"alias is an integer", frame(wire.MsgHello, msgMap(field("alias", intv(7)))), "malformed Hello", false},
+		{"nonce is a map", frame(wire.MsgJoin, msgMap(field("nonce", raw([]byte{0x80})))), "malformed Join", false},
+		{"port is negative", frame(wire.MsgHello, msgMap(field("alias", str("m")), field("port", intv(-1)))), "malformed Hello", false},
+		{"trailing bytes after the body", frame(wire.MsgHello, append(helloWith(), 0xc0)), "malformed Hello", false},
+		{"alias of 900 kB", frame(wire.MsgHello, msgMap(field("alias", str(strings.Repeat("m", 900_000))))), "", false},
+		{"alias of 300 bytes", frame(wire.MsgHello, msgMap(field("alias", str(strings.Repeat("m", 300))))), "malformed Hello", false},
+		{"proof of 100 kB", frame(wire.MsgHello, msgMap(field("proof", bin(make([]byte, 100_000))))), "", false},
+		{"proof of 1 kB", frame(wire.MsgHello, msgMap(field("proof", bin(make([]byte, 1000))))), "malformed Hello", false},
+		{"unknown field: 3 kB string", frame(wire.MsgHello, helloWith(field("pad", str(strings.Repeat("p", 3000))))), "authentication failed", false},
+		{"unknown field: 900 kB string", frame(wire.MsgHello, helloWith(field("pad", str(strings.Repeat("p", 900_000))))), "", false},
+		{"unknown field: array of 4000 nils", frame(wire.MsgHello, helloWith(field("pad", nilArray(4000)))), "authentication failed", false},
+		{"unknown field: arrays nested 4000 deep", frame(wire.MsgHello, helloWith(field("pad", raw(deep)))), "authentication failed", false},
+		{"array header claiming 2^31 entries", frame(wire.MsgHello, msgMap(field("pad", raw(msgp.AppendArrayHeader(nil, 1<<31))))), "malformed Hello", false},
+		{"Members instead of Hello", frame(wire.MsgMembers, msgMap(field("nodes", raw(msgp.AppendArrayHeader(nil, 0))))), "expected Hello or Join", false},
+		{"HelloAck instead of Hello", frame(wire.MsgHelloAck, []byte{0x80}), "expected Hello or Join", false},
+		{"Challenge back", frame(wire.MsgChallenge, msgMap(field("nonce", bin([]byte("0123456789abcdef"))))), "expected Hello or Join", false},
+		{"Leave instead of Hello", frame(wire.MsgLeave, msgMap(field("alias", str("b")))), "expected Hello or Join", false},
+		{"Error instead of Hello", frame(wire.MsgError, msgMap(field("message", str("boo")))), "", false},
+		{"wrong proof", frame(wire.MsgHello, helloWith()), "authentication failed", false},
+		{"Join from a stranger, wrong proof", frame(wire.MsgJoin, helloWith()), "authentication failed", false},
+		{"Join from a stranger, no proof", frame(wire.MsgJoin, msgMap(field("alias", str("stranger")), field("port", u16(1)))), "authentication failed", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,7 +237,7 @@ func TestHostileHandshakes(t *testing.T) {
 			frames, took := h.closedWithin(cfg.HandshakeTimeout + 3*time.Second)
 			leaksNothing(t, frames)
 			if tc.want != "" {
-				if e, ok := frames[len(frames)-1].(*Error); !ok || !strings.Contains(e.Message, tc.want) {
+				if e, ok := frames[len(frames)-1].(*wire.Error); !ok || !strings.Contains(e.Message, tc.want) {
 					t.Fatalf("got %v, want an Error with %q", frames, tc.want)
 				}
 			} else if len(frames) > 1 && tc.name != "garbage bytes" && tc.name != "HTTP request" {
@@ -248,22 +253,23 @@ func TestHostileHandshakes(t *testing.T) {
 	}
 
 	t.Run("replayed proof", func(t *testing.T) {
-		// A proof seen on the wire for one Challenge is worthless for the
-		// next: every Challenge is fresh.
+		// A proof seen on the wire for one connection is worthless for
+		// the next: every Challenge is fresh, and E differs.
 		h1 := openHostile(t, addr)
-		nonce1 := h1.challenge()
-		proof := rawProof(testCookie, nonce1, "b")
+		ch1 := h1.challenge()
+		nonce := []byte("0123456789abcdef")
 		h1.c.Close()
-		for _, kind := range []MsgType{MsgHello, MsgJoin} {
+		for _, kind := range []wire.MsgType{wire.MsgHello, wire.MsgJoin} {
+			proof := connectorProof(testCookie, kind, h1.e, ch1, nonce, "b", 1)
 			h := openHostile(t, addr)
-			nonce := h.challenge()
-			if bytes.Equal(nonce, nonce1) {
-				t.Fatal("the same Challenge twice")
+			ch := h.challenge()
+			if bytes.Equal(ch.Nonce, ch1.Nonce) || bytes.Equal(h.e, h1.e) {
+				t.Fatal("the same Challenge or E twice")
 			}
-			h.sendMsg(opening(kind, "b", 1, []byte("0123456789abcdef"), proof))
+			h.sendMsg(opening(kind, "b", 1, nonce, proof))
 			frames, _ := h.closedWithin(2 * time.Second)
 			leaksNothing(t, frames)
-			if e, ok := frames[len(frames)-1].(*Error); !ok || !strings.Contains(e.Message, "authentication failed") {
+			if e, ok := frames[len(frames)-1].(*wire.Error); !ok || !strings.Contains(e.Message, "authentication failed") {
 				t.Fatalf("got %v", frames)
 			}
 		}
@@ -273,26 +279,28 @@ func TestHostileHandshakes(t *testing.T) {
 		// A connection waits in its handshake while a node joins (which
 		// sends Members to every member): it gets none of it.
 		h := openHostile(t, addr)
-		nonce := h.challenge()
+		ch := h.challenge()
 		c := newNode(t, testConfig(t, "c"))
 		join(t, c, a)
 		waitMesh(t, []*Manager{a, b, c}, 5*time.Second)
 		time.Sleep(2 * a.cfg.GossipInterval) // and a gossip round or two
-		h.sendMsg(&Hello{Alias: "mallory", Port: 1, Nonce: []byte("0123456789abcdef"), Proof: rawProof([]byte("guess"), nonce, "mallory")})
+		nonce := []byte("0123456789abcdef")
+		h.sendMsg(&wire.Hello{Alias: "mallory", Port: 1, Nonce: nonce,
+			Proof: connectorProof([]byte("guess"), wire.MsgHello, h.e, ch, nonce, "mallory", 1)})
 		frames, _ := h.closedWithin(2 * time.Second)
 		leaksNothing(t, frames)
 		c.Leave()
 	})
 
 	t.Run("alias held by a live member", func(t *testing.T) {
-		for _, kind := range []MsgType{MsgHello, MsgJoin} {
+		for _, kind := range []wire.MsgType{wire.MsgHello, wire.MsgJoin} {
 			h := openHostile(t, addr)
-			nonce := h.challenge()
-			proof := rawProof(testCookie, nonce, "b")
-			h.sendMsg(opening(kind, "b", 1, []byte("0123456789abcdef"), proof))
+			ch := h.challenge()
+			nonce := []byte("0123456789abcdef")
+			h.sendMsg(opening(kind, "b", 1, nonce, connectorProof(testCookie, kind, h.e, ch, nonce, "b", 1)))
 			frames, _ := h.closedWithin(2 * time.Second)
 			leaksNothing(t, frames)
-			if e, ok := frames[len(frames)-1].(*Error); !ok || !strings.Contains(e.Message, "alias taken") {
+			if e, ok := frames[len(frames)-1].(*wire.Error); !ok || !strings.Contains(e.Message, "alias taken") {
 				t.Fatalf("got %v", frames)
 			}
 		}
@@ -318,12 +326,12 @@ func TestHostileMember(t *testing.T) {
 	join(t, b, a)
 	waitMesh(t, []*Manager{a, b}, 5*time.Second)
 
-	unusable := &Members{}
-	for i := range MaxNodes {
+	unusable := &wire.Members{}
+	for i := range wire.MaxNodes {
 		// Unusable entries (port 0): decoded, checked, ignored.
-		unusable.Nodes = append(unusable.Nodes, NodeInfo{Alias: "x" + strings.Repeat("y", i%200), IP: "127.0.0.1"})
+		unusable.Nodes = append(unusable.Nodes, wire.NodeInfo{Alias: "x" + strings.Repeat("y", i%200), IP: "127.0.0.1"})
 	}
-	huge, err := AppendFrame(nil, unusable, DefaultMaxFrameSize)
+	huge, err := wire.AppendFrame(nil, unusable, DefaultMaxFrameSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,10 +342,10 @@ func TestHostileMember(t *testing.T) {
 	}{
 		{"L=0", frameLen(0), true},
 		{"L over the limit", frameLen(DefaultMaxFrameSize + 1), true},
-		{"truncated frame, then close", frameLen(50, byte(MsgMembers), 0x81), true},
+		{"truncated frame, then close", frameLen(50, byte(wire.MsgMembers), 0x81), true},
 		{"garbage", []byte("\x00\x00\x00\x05\x08garbage and more garbage"), true},
-		{"Members of the wrong shape", frame(MsgMembers, msgMap(field("nodes", str("all of them")))), true},
-		{"Hello after the handshake", frame(MsgHello, helloWith()), true},
+		{"Members of the wrong shape", frame(wire.MsgMembers, msgMap(field("nodes", str("all of them")))), true},
+		{"Hello after the handshake", frame(wire.MsgHello, helloWith()), true},
 		{"unknown type", frame(77, nil), true},
 		{"Members with 4096 unusable nodes", huge, false},
 	}
@@ -346,7 +354,7 @@ func TestHostileMember(t *testing.T) {
 			r := established(t, a)
 			r.writeBytes(tc.bytes)
 			if tc.name == "truncated frame, then close" {
-				r.c.(*net.TCPConn).CloseWrite()
+				r.c.CloseWrite()
 			}
 			if !tc.dropped {
 				time.Sleep(3 * a.cfg.HeartbeatInterval)
@@ -363,7 +371,7 @@ func TestHostileMember(t *testing.T) {
 		// The peer floods Pings and never reads the Pongs: the node's
 		// queue or socket fills, and it drops the peer rather than block.
 		r := established(t, a)
-		ping, _ := AppendFrame(nil, &Ping{Seq: 1}, DefaultMaxFrameSize)
+		ping, _ := wire.AppendFrame(nil, &wire.Ping{Seq: 1}, DefaultMaxFrameSize)
 		batch := bytes.Repeat(ping, 4096)
 		start := time.Now()
 		deadline := start.Add(20 * time.Second)
@@ -426,23 +434,23 @@ func TestSilentConnectionFlood(t *testing.T) {
 	eventually(t, 2*time.Second, func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		return a.sess.accepts == 0 && len(a.sess.conns) == 2
+		return a.sess.pending.Len() == 0 && len(a.sess.conns) == 2
 	}, func() string { return "connections left over" })
 }
 
 // TestWriterSplitsMembersToTheFrameLimit: a member list of long aliases
 // (the gossip of a big cluster) goes out in frames the limit allows.
 func TestWriterSplitsMembersToTheFrameLimit(t *testing.T) {
-	const limit = MinMaxFrameSize
+	const limit = wire.MinMaxFrameSize
 	p, c2 := pipePeer(t, limit)
-	var all Members
+	var all wire.Members
 	for i := range 40 {
-		all.Nodes = append(all.Nodes, NodeInfo{Alias: fmt.Sprintf("%03d%s", i, strings.Repeat("n", 200)), IP: "127.0.0.1", Port: 7})
+		all.Nodes = append(all.Nodes, wire.NodeInfo{Alias: fmt.Sprintf("%03d%s", i, strings.Repeat("n", 200)), IP: "127.0.0.1", Port: 7})
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- p.write(&all); p.conn.Close() }()
-	fr := NewFrameReader(c2, limit)
-	var got []NodeInfo
+	go func() { errc <- p.write(&all); p.raw.Close() }()
+	fr := wire.NewFrameReader(c2, limit)
+	var got []wire.NodeInfo
 	for {
 		msg, err := fr.ReadMessage()
 		if err != nil {
@@ -451,7 +459,7 @@ func TestWriterSplitsMembersToTheFrameLimit(t *testing.T) {
 			}
 			break
 		}
-		got = append(got, msg.(*Members).Nodes...)
+		got = append(got, msg.(*wire.Members).Nodes...)
 	}
 	if err := <-errc; err != nil {
 		t.Fatal(err)

@@ -143,3 +143,33 @@ func waitMesh(t testing.TB, nodes []*Manager, timeout time.Duration) {
 	t.Helper()
 	eventually(t, timeout, func() bool { return fullMesh(nodes) }, describe(nodes))
 }
+
+// peerOf returns m's connection to alias, or nil.
+func (m *Manager) peerOf(alias string) *peer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sess == nil {
+		return nil
+	}
+	return m.sess.members.connectedPeer(alias)
+}
+
+// wants reports whether m wants a connection to alias it does not have:
+// the member is announced, lost or being dialled.
+func (m *Manager) wants(alias string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sess == nil {
+		return false
+	}
+	mb := m.sess.members.byAlias[alias]
+	return mb != nil && (mb.state == stateAnnounced || mb.state == stateLost || mb.state == stateDialing)
+}
+
+// dialNow makes m dial alias at addr at once, as if a peer had listed it.
+func (m *Manager) dialNow(s *session, alias, addr string) {
+	m.mu.Lock()
+	s.members.heard(alias, addr, time.Now())
+	m.mu.Unlock()
+	m.startDials(s)
+}

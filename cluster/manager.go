@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"cmp"
+	"container/list"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
 // Errors returned by the Manager.
@@ -22,51 +26,52 @@ var (
 	// the operation was under way.
 	ErrNotListening = errors.New("cluster: node is not listening")
 	// ErrAliasTaken: another node holds the alias.
-	ErrAliasTaken = errors.New("cluster: alias is taken")
+	ErrAliasTaken = errors.New("alias taken")
 	// ErrAuth: the other node's proof is wrong (a different cookie).
-	ErrAuth = errors.New("cluster: authentication failed")
+	ErrAuth = errors.New("authentication failed (is the cookie the same?)")
+	// ErrSelf: the address reached is this node itself.
+	ErrSelf = errors.New("cannot join this node itself")
 )
 
-// errDuplicate: the connection lost the tie-break against another connection
-// between the same pair of nodes.
-var errDuplicate = errors.New("cluster: duplicate connection")
-
-// Texts of the Error frames a node sends. The first four are recognised by
-// the connecting side (see RemoteError.Is); they are part of the protocol.
-const (
-	textBadProof    = "authentication failed: wrong proof (is the cookie the same?)"
-	textAliasTaken  = "alias taken"
-	textDuplicate   = "duplicate connection"
-	textNotMember   = "node is leaving"
-	textMissingName = "missing alias"
+var (
+	// errDuplicate: the connection lost the tie-break against another
+	// connection between the same pair of nodes.
+	errDuplicate = errors.New("duplicate connection")
+	// errConnected: Join of an address a member already listens at.
+	errConnected = errors.New("already connected to that address")
+	// errWrongMember: a dial to a known member found another alias there.
+	errWrongMember = errors.New("another node answers at that address")
 )
 
-// RemoteError is the message of the Error frame another node sent before it
-// closed the connection.
+func errAliasHeld(alias, addr string) error {
+	return fmt.Errorf("%w: %q is the member at %s", ErrAliasTaken, alias, addr)
+}
+
+// RemoteError is the Error frame another node sent before it closed the
+// connection.
 type RemoteError struct {
-	Addr    string // the other node's address
-	Message string
+	Addr    string         // the other node's address
+	Code    wire.ErrorCode // what nodes act on
+	Message string         // what people read
 }
 
-func (e *RemoteError) Error() string {
-	return fmt.Sprintf("cluster: %s refused: %s", e.Addr, e.Message)
-}
+func (e *RemoteError) Error() string { return "refused: " + e.Message }
 
-// Is makes errors.Is(err, ErrAuth) and errors.Is(err, ErrAliasTaken) work on
-// the acceptor's answer.
+// Is makes errors.Is work on the code of the other node's answer:
+// ErrAuth, ErrAliasTaken, ErrNotListening (it is leaving).
 func (e *RemoteError) Is(target error) bool {
 	switch target {
 	case ErrAuth:
-		return hasPrefix(e.Message, textBadProof)
+		return e.Code == wire.CodeAuth
 	case ErrAliasTaken:
-		return hasPrefix(e.Message, textAliasTaken)
+		return e.Code == wire.CodeAliasTaken
 	case errDuplicate:
-		return hasPrefix(e.Message, textDuplicate)
+		return e.Code == wire.CodeDuplicate
+	case ErrNotListening:
+		return e.Code == wire.CodeRefused
 	}
 	return false
 }
-
-func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
 
 // Member is one node of the cluster as this node sees it.
 type Member struct {
@@ -89,67 +94,78 @@ func (m Member) String() string {
 	return s
 }
 
-// Changes returns a channel that is closed the next time the member list
-// changes; call it again for the change after that. Take the channel
-// before reading Members, or a change in between goes unnoticed.
-func (m *Manager) Changes() <-chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.changed
-}
-
 // IsTemporary reports whether a failed Join may succeed if tried again:
 // the contact was unreachable, not ready or busy, rather than refusing
-// this node (wrong cookie, alias taken) or this manager being shut down.
+// this node (wrong cookie, alias taken, this node itself) or this manager
+// being shut down.
 func IsTemporary(err error) bool {
-	return !errors.Is(err, ErrAuth) && !errors.Is(err, ErrAliasTaken) && !errors.Is(err, ErrShutdown)
+	return !errors.Is(err, ErrAuth) && !errors.Is(err, ErrAliasTaken) && !errors.Is(err, ErrShutdown) &&
+		!errors.Is(err, ErrSelf)
 }
 
 // Manager is one node's membership in a full-mesh cluster: it listens for
-// other nodes, joins clusters, keeps one TCP connection to every other member
-// and drops members that leave, close their connection or fall silent.
-// All its methods are safe for concurrent use.
+// other nodes, joins clusters, keeps one TLS connection to every other
+// member and drops members that leave, close their connection or fall
+// silent. All its methods are safe for concurrent use.
 type Manager struct {
-	cfg Config
-	log *slog.Logger
+	cfg       Config
+	log       *slog.Logger
+	tlsServer *tls.Config
+	tlsClient *tls.Config
 
 	sessions sync.WaitGroup // one count per session not yet fully stopped
 
 	mu       sync.Mutex
 	sess     *session // nil when not listening
 	shutdown bool
-	port     int    // announced listening port: cfg.Port until bound
-	selfIP   string // the IP this node announces for itself
-	peers    map[string]*peer
-	dialing  map[string]*dialAttempt
-	incoming map[string]int       // aliases with an incoming handshake under way
-	targets  map[string]*target   // members wanted but not connected (redial.go)
-	left     map[string]time.Time // members that sent Leave lately (redial.go)
-	changed  chan struct{}        // closed and replaced whenever peers changes
+	port     int           // announced listening port: cfg.Port until bound
+	selfIP   string        // the IP this node announces for itself
+	changed  chan struct{} // closed and replaced whenever the member list changes
 
 	// dialContext opens outgoing connections; tests replace it.
 	dialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// secureHook, if set, replaces the TLS handshake of every connection:
+	// the handshake fuzzer runs on plain pipes with a fixed E, so that its
+	// time goes to this package's code rather than to crypto/tls.
+	secureHook func(ctx context.Context, conn net.Conn, accept bool) (net.Conn, []byte, error)
 	// onDrop, if set, is called (without the lock) for every member
 	// dropped from the list; tests set it before Start.
 	onDrop func(alias, reason string)
 }
 
 // session is one listening period, from Start to Leave or Shutdown. Every
-// goroutine of the manager belongs to a session and is counted in its wg.
+// goroutine of the manager belongs to a session and is counted in its wg;
+// every field but ln, ctx, cancel and self is guarded by Manager.mu.
 type session struct {
-	ln       net.Listener
-	ctx      context.Context // canceled when the session stops
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	stopping bool               // guarded by Manager.mu
-	conns    map[net.Conn]*peer // open connections (nil: in handshake); guarded by Manager.mu
-	accepts  int                // incoming handshakes under way; guarded by Manager.mu
+	ln     net.Listener
+	ctx    context.Context // canceled when the session stops
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	self   selfAddrs
+
+	stopping bool
+	members  *memberTable
+	conns    map[net.Conn]*peer // every open connection, by its TCP conn: nil while in handshake
+	pending  list.List          // of net.Conn: accepted, not yet authenticated, oldest first
 }
 
-// dialAttempt is an outgoing connection being made to one alias.
-type dialAttempt struct {
-	done chan struct{}
-	err  error // set before done closes
+// selfAddrs recognises this node's own listening address in what others
+// announce, so that it never dials itself.
+type selfAddrs struct {
+	port   uint16
+	ip     netip.Addr   // the listen IP; unspecified: every local address
+	locals []netip.Addr // with an unspecified listen IP: the machine's addresses
+}
+
+func (s selfAddrs) is(ap netip.AddrPort) bool {
+	if ap.Port() != s.port {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	if !s.ip.IsUnspecified() {
+		return ip == s.ip
+	}
+	return ip.IsLoopback() || slices.Contains(s.locals, ip)
 }
 
 // New validates cfg and returns a Manager. It does not listen yet.
@@ -158,18 +174,23 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{
-		cfg:      c,
-		log:      c.Logger.With("node", c.Alias),
-		port:     c.Port,
-		selfIP:   c.Host,
-		peers:    make(map[string]*peer),
-		dialing:  make(map[string]*dialAttempt),
-		incoming: make(map[string]int),
-		targets:  make(map[string]*target),
-		left:     make(map[string]time.Time),
-		changed:  make(chan struct{}),
-	}, nil
+	cert := c.Certificate
+	if cert == nil {
+		made, _, _, err := NewCertificate(c.Alias)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: certificate: %w", err)
+		}
+		cert = &made
+	}
+	m := &Manager{
+		cfg:     c,
+		log:     c.Logger.With("node", c.Alias),
+		port:    c.Port,
+		selfIP:  c.Host,
+		changed: make(chan struct{}),
+	}
+	m.tlsServer, m.tlsClient = tlsConfigs(*cert)
+	return m, nil
 }
 
 // Alias returns this node's alias.
@@ -181,36 +202,74 @@ func (m *Manager) Alias() string { return m.cfg.Alias }
 // listens again on the same port.
 func (m *Manager) Start() (net.Addr, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.shutdown {
+		m.mu.Unlock()
 		return nil, ErrShutdown
 	}
 	if m.sess != nil {
-		return m.sess.ln.Addr(), nil
+		addr := m.sess.ln.Addr()
+		m.mu.Unlock()
+		return addr, nil
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(m.cfg.Host, strconv.Itoa(m.port)))
-	if err != nil && m.cfg.Port == 0 && m.port != 0 {
+	port := m.port
+	m.mu.Unlock()
+
+	// Listen without the lock: binding may take a while, and another
+	// Start at the same time is settled below.
+	ln, err := net.Listen("tcp", net.JoinHostPort(m.cfg.Host, strconv.Itoa(port)))
+	if err != nil && m.cfg.Port == 0 && port != 0 {
 		// The port picked last time is gone; pick another one.
 		ln, err = net.Listen("tcp", net.JoinHostPort(m.cfg.Host, "0"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster: listen: %w", err)
 	}
-	if a, ok := ln.Addr().(*net.TCPAddr); ok {
-		m.port = a.Port
-		if ip, ok := netip.AddrFromSlice(a.IP); ok && !ip.IsUnspecified() {
-			m.selfIP = ip.Unmap().String()
+	self := selfAddrs{}
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
+		self.ip, self.port = ap.Addr().Unmap(), ap.Port()
+		if self.ip.IsUnspecified() {
+			self.locals = localAddrs()
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{ln: ln, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]*peer)}
+	s := &session{ln: ln, ctx: ctx, cancel: cancel, self: self,
+		members: newMemberTable(m.cfg), conns: make(map[net.Conn]*peer)}
+
+	m.mu.Lock()
+	if m.shutdown || m.sess != nil {
+		winner := m.sess
+		m.mu.Unlock()
+		cancel()
+		ln.Close()
+		if winner == nil {
+			return nil, ErrShutdown
+		}
+		return winner.ln.Addr(), nil
+	}
+	m.port = int(self.port)
+	if !self.ip.IsUnspecified() {
+		m.selfIP = self.ip.String()
+	}
 	m.sess = s
 	m.sessions.Add(1)
 	s.wg.Add(2)
+	m.mu.Unlock()
 	go m.acceptLoop(s)
 	go m.maintain(s)
 	m.log.Info("listening", "addr", ln.Addr().String())
 	return ln.Addr(), nil
+}
+
+// localAddrs lists the machine's interface addresses.
+func localAddrs() []netip.Addr {
+	addrs, _ := net.InterfaceAddrs()
+	var out []netip.Addr
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr().Unmap())
+		}
+	}
+	return out
 }
 
 // Listening reports whether the listener runs.
@@ -220,13 +279,17 @@ func (m *Manager) Listening() bool {
 	return m.sess != nil
 }
 
-// Members returns every known member sorted by alias, this node included
-// (Self set). Ports are listening ports.
+// Members returns every connected member sorted by alias, this node
+// included (Self set). Ports are listening ports.
 func (m *Manager) Members() []Member {
 	m.mu.Lock()
-	out := make([]Member, 0, len(m.peers)+1)
+	var peers []*peer
+	if m.sess != nil {
+		peers = m.sess.members.peers(nil)
+	}
+	out := make([]Member, 0, len(peers)+1)
 	out = append(out, Member{Alias: m.cfg.Alias, IP: m.selfIP, Port: m.port, Self: true})
-	for _, p := range m.peers {
+	for _, p := range peers {
 		out = append(out, Member{Alias: p.alias, IP: p.ip, Port: p.port})
 	}
 	m.mu.Unlock()
@@ -234,18 +297,29 @@ func (m *Manager) Members() []Member {
 	return out
 }
 
-// MemberAliases returns the aliases of every known member, this node
+// MemberAliases returns the aliases of every connected member, this node
 // included, sorted.
 func (m *Manager) MemberAliases() []string {
-	m.mu.Lock()
-	out := make([]string, 0, len(m.peers)+1)
-	out = append(out, m.cfg.Alias)
-	for a := range m.peers {
-		out = append(out, a)
+	members := m.Members()
+	out := make([]string, len(members))
+	for i, mb := range members {
+		out[i] = mb.Alias
 	}
-	m.mu.Unlock()
-	slices.Sort(out)
 	return out
+}
+
+// Changes returns a channel that is closed the next time the member list
+// changes; call it again for the change after that. Take the channel
+// before reading Members, or a change in between goes unnoticed.
+func (m *Manager) Changes() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
+}
+
+func (m *Manager) notifyLocked() {
+	close(m.changed)
+	m.changed = make(chan struct{})
 }
 
 // Join joins the cluster of the node at addr ("host:port"). It starts this
@@ -254,14 +328,15 @@ func (m *Manager) MemberAliases() []string {
 // returns once this node is connected to all of them, or with an error: the
 // dial error (connection refused, timeout), a *RemoteError with the other
 // node's reason (wrong cookie: errors.Is(err, ErrAuth); alias taken:
-// errors.Is(err, ErrAliasTaken)), or the members it could not reach. A
-// contact that does not answer fails Join after HandshakeTimeout ("no answer
-// after ..."); a listed member whose first dial fails for a passing reason
-// is redialled, and waited for up to HandshakeTimeout. Members that were
-// reached stay connected even when Join fails for another one, and the
-// others are redialled while a member announces them. Without a deadline in
-// ctx, Join gives up after 3 × HandshakeTimeout.
-// Joining a node this one is already connected to returns nil at once.
+// errors.Is(err, ErrAliasTaken)), ErrSelf for this node's own address, or
+// the members it could not reach. A contact that does not answer fails
+// Join after HandshakeTimeout ("no answer after ..."); a listed member
+// whose first dial fails for a passing reason is redialled, and waited for
+// up to HandshakeTimeout. Members that were reached stay connected even
+// when Join fails for another one, and the others are redialled while a
+// member announces them. Without a deadline in ctx, Join gives up after
+// 3 × HandshakeTimeout. Joining a node this one is already connected to
+// returns nil at once.
 func (m *Manager) Join(ctx context.Context, addr string) error {
 	if _, err := m.Start(); err != nil {
 		return err
@@ -285,7 +360,7 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 	defer context.AfterFunc(s.ctx, cancel)()
 
 	start := time.Now()
-	p, ack, err := m.dialRetry(ctx, s, addr, MsgHello, "")
+	p, ack, err := m.dialRetry(ctx, s, addr, wire.MsgHello, "")
 	if err != nil {
 		if errors.Is(err, errConnected) {
 			return nil
@@ -302,50 +377,58 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 		p.readLoop()
 	}()
 
-	type want struct {
-		alias string
-		a     *dialAttempt
-	}
-	var wants []want
-	now := time.Now()
-	for _, n := range ack.Nodes {
-		naddr, ok := m.usable(n)
-		if !ok {
-			continue
-		}
-		// A target: if this first dial fails, the maintenance loop redials.
-		m.announced(s, n.Alias, naddr, now)
-		wants = append(wants, want{n.Alias, m.connect(s, n.Alias, naddr)})
-	}
+	wants := m.learn(s, ack.Nodes)
 	// A member whose first dial failed for a passing reason (a handshake
 	// lost to a race, a busy node) gets redialled; wait a while for it.
 	wctx, wcancel := context.WithTimeout(ctx, m.cfg.HandshakeTimeout)
 	defer wcancel()
 	var errs []error
-	for _, w := range wants {
-		var first error
-		if w.a != nil {
-			select {
-			case <-w.a.done:
-			case <-ctx.Done():
-				return fmt.Errorf("cluster: join %s: connecting to %s: %w", addr, w.alias, ctxCause(s, ctx.Err()))
-			}
-			if err := w.a.err; err != nil && !errors.Is(err, errDuplicate) && !m.connected(w.alias) {
-				if !IsTemporary(err) || errors.Is(err, errWrongMember) || errors.Is(err, ErrNotListening) {
-					errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, w.alias, err))
-					continue
-				}
-				first = err
-			}
-		}
-		if err := m.waitConnected(wctx, w.alias); err != nil {
-			if first != nil && ctx.Err() == nil {
-				err = first
-			}
-			errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, w.alias, ctxCause(s, err)))
+	for _, alias := range wants {
+		if err := m.waitConnected(wctx, s, alias); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, alias, ctxCause(s, err)))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// waitConnected waits until alias is connected, its dial failed for good
+// (another cookie, alias taken, another node there), or ctx ends; then it
+// reports the last dial error, if any.
+func (m *Manager) waitConnected(ctx context.Context, s *session, alias string) error {
+	for {
+		var (
+			state memberState
+			last  error
+		)
+		m.mu.Lock()
+		mb := s.members.byAlias[alias]
+		if mb != nil {
+			state, last = mb.state, mb.lastErr
+		}
+		ch := m.changed
+		m.mu.Unlock()
+		if mb == nil {
+			// Forgotten: a dial found another node at its address, or
+			// it broke the protocol.
+			return errWrongMember
+		}
+		if mb != nil {
+			if state == stateConnected {
+				return nil
+			}
+			if last != nil && state != stateDialing && (!IsTemporary(last) || errors.Is(last, errWrongMember)) {
+				return last
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			if last != nil && !errors.Is(ctx.Err(), context.Canceled) {
+				return last
+			}
+			return fmt.Errorf("not connected: %w", ctx.Err())
+		}
+	}
 }
 
 // ctxCause turns a cancellation caused by Leave or Shutdown into
@@ -373,7 +456,7 @@ func (m *Manager) Leave() error {
 	if s == nil {
 		return nil
 	}
-	m.stop(s, &Leave{Alias: m.cfg.Alias})
+	m.stop(s, &wire.Leave{Alias: m.cfg.Alias})
 	m.log.Info("left the cluster")
 	return nil
 }
@@ -397,7 +480,7 @@ func (m *Manager) Shutdown() error {
 // stop ends session s: stop accepting (close the listener), cancel its
 // context, close every connection (sending bye first where given), then wait
 // for its goroutines.
-func (m *Manager) stop(s *session, bye Message) {
+func (m *Manager) stop(s *session, bye wire.Message) {
 	m.mu.Lock()
 	if s.stopping {
 		m.mu.Unlock()
@@ -417,13 +500,6 @@ func (m *Manager) stop(s *session, bye Message) {
 			raw = append(raw, c)
 		}
 	}
-	for a, p := range m.peers {
-		if p.sess == s {
-			delete(m.peers, a)
-		}
-	}
-	clear(m.targets)
-	clear(m.left)
 	m.notifyLocked()
 	m.mu.Unlock()
 
@@ -463,18 +539,35 @@ func (m *Manager) acceptLoop(s *session) {
 }
 
 // serve runs the acceptor's handshake on conn, then its reader, in a
-// goroutine of session s.
+// goroutine of session s. When MaxPendingHandshakes connections are
+// already in their handshake, the oldest of them is closed to make room:
+// a flood of idle or slow connections then costs a bounded number of
+// sockets and goroutines, and cannot keep a real node out, whose
+// handshake takes milliseconds.
 func (m *Manager) serve(s *session, conn net.Conn) {
-	if !m.trackAccept(s, conn) {
+	m.mu.Lock()
+	if s.stopping {
+		m.mu.Unlock()
 		conn.Close()
 		return
 	}
+	var evicted net.Conn
+	if s.pending.Len() >= m.cfg.MaxPendingHandshakes {
+		evicted = s.pending.Remove(s.pending.Front()).(net.Conn)
+	}
+	slot := s.pending.PushBack(conn)
+	s.conns[conn] = nil
 	s.wg.Add(1)
+	m.mu.Unlock()
+	if evicted != nil {
+		evicted.Close()
+		m.log.Warn("too many handshakes under way: closed the oldest", "peer", evicted.RemoteAddr().String())
+	}
 	go func() {
 		defer s.wg.Done()
 		p := m.accept(s, conn)
 		m.mu.Lock()
-		s.accepts--
+		s.pending.Remove(slot) // no-op when evicted
 		m.mu.Unlock()
 		if p != nil {
 			p.readLoop()
@@ -482,7 +575,8 @@ func (m *Manager) serve(s *session, conn net.Conn) {
 	}()
 }
 
-// track records a new connection of session s; false when s is stopping.
+// track records a new outgoing connection of session s; false when s is
+// stopping.
 func (m *Manager) track(s *session, c net.Conn) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -493,40 +587,12 @@ func (m *Manager) track(s *session, c net.Conn) bool {
 	return true
 }
 
-// maxAccepts bounds the incoming handshakes under way at once: a flood of
-// connections that never speak costs at most this many goroutines and
-// sockets until their handshake deadline closes them; more are closed at
-// once.
-const maxAccepts = 1024
-
-// trackAccept is track for an accepted connection, refused (false) when
-// maxAccepts handshakes are already under way.
-func (m *Manager) trackAccept(s *session, c net.Conn) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s.stopping {
-		return false
-	}
-	if s.accepts >= maxAccepts {
-		m.log.Warn("too many handshakes under way, closing a new connection", "from", c.RemoteAddr().String())
-		return false
-	}
-	s.accepts++
-	s.conns[c] = nil
-	return true
-}
-
 // untrack forgets and closes a connection whose handshake failed.
 func (m *Manager) untrack(s *session, c net.Conn) {
 	m.mu.Lock()
 	delete(s.conns, c)
 	m.mu.Unlock()
 	c.Close()
-}
-
-func (m *Manager) notifyLocked() {
-	close(m.changed)
-	m.changed = make(chan struct{})
 }
 
 // keepNew settles two connections to the same member at the same address:
@@ -541,39 +607,24 @@ func (m *Manager) keepNew(old, p *peer) bool {
 // it returns is queued before any other (the handshake's answer), built from
 // the other members under the same lock. It returns the other peers, to be
 // told about p.
-func (m *Manager) register(p *peer, ack func(others []*peer) Message) ([]*peer, error) {
+func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*peer, error) {
+	s := p.sess
 	m.mu.Lock()
-	if p.sess.stopping {
+	if s.stopping {
 		m.mu.Unlock()
 		return nil, ErrNotListening
 	}
-	old := m.peers[p.alias]
-	if old != nil {
-		if old.ip != p.ip || old.port != p.port {
-			m.mu.Unlock()
-			return nil, fmt.Errorf("%w: %q is the member at %s", ErrAliasTaken, p.alias, old.addr())
-		}
-		if !m.keepNew(old, p) {
-			m.mu.Unlock()
-			return nil, errDuplicate
-		}
+	old, err := s.members.connect(p, time.Now(), m.keepNew)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
 	}
-	others := make([]*peer, 0, len(m.peers))
-	for a, q := range m.peers {
-		if a != p.alias {
-			others = append(others, q)
-		}
-	}
+	others := s.members.peers(nil)
+	others = slices.DeleteFunc(others, func(q *peer) bool { return q == p })
 	if ack != nil {
 		p.queue = append(p.queue, ack(others))
 	}
-	if old != nil && old.greeted.After(p.greeted) {
-		p.greeted = old.greeted // the same newcomer, on a new connection
-	}
-	m.peers[p.alias] = p
-	p.sess.conns[p.conn] = p
-	delete(m.targets, p.alias)
-	delete(m.left, p.alias)
+	s.conns[p.raw] = p
 	m.notifyLocked()
 	m.mu.Unlock()
 	if old != nil {
@@ -583,6 +634,33 @@ func (m *Manager) register(p *peer, ack func(others []*peer) Message) ([]*peer, 
 		p.log.Info("member joined", "initiator", p.initiator)
 	}
 	return others, nil
+}
+
+// removePeer records that p's connection ended: its member is lost
+// (redialled), left or forgotten, as how says, if p was still its
+// connection.
+func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
+	s := p.sess
+	m.mu.Lock()
+	removed := !s.stopping && s.members.drop(p, how, time.Now())
+	if removed {
+		m.notifyLocked()
+	}
+	delete(s.conns, p.raw)
+	m.mu.Unlock()
+	if removed {
+		p.log.Info("member dropped", "reason", reason)
+		if m.onDrop != nil {
+			m.onDrop(p.alias, reason)
+		}
+	}
+}
+
+// connected reports whether alias is a connected member.
+func (m *Manager) connected(alias string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sess != nil && m.sess.members.connectedPeer(alias) != nil
 }
 
 // greetWindow is how long after greeting a newcomer (accepting its Hello)
@@ -600,20 +678,19 @@ func (m *Manager) greetWindow() time.Duration { return 3 * m.cfg.HandshakeTimeou
 // q's greeter, which either listed p in q's HelloAck (p was there first) or
 // tells q now (q was). Announcing to every peer instead sends N² Members
 // for every join and starts duplicate handshakes, as each told peer dials
-// p while p dials it: with 30 processes on 2 cores, 29 nodes joining at
-// once took 437 ms that way and 245 ms this way (bench/cluster.sh).
+// p while p dials it (bench/README.md has the figures).
 func (m *Manager) announce(others []*peer, p *peer) {
 	if !p.greeted.IsZero() {
 		return
 	}
-	var msg *Members
+	var msg *wire.Members
 	now := time.Now()
 	for _, q := range others {
 		if q.greeted.IsZero() || now.Sub(q.greeted) > m.greetWindow() {
 			continue
 		}
 		if msg == nil {
-			msg = &Members{Nodes: []NodeInfo{p.info()}}
+			msg = &wire.Members{Nodes: []wire.NodeInfo{p.info()}}
 		}
 		q.send(msg)
 	}
@@ -623,177 +700,13 @@ func (m *Manager) announce(others []*peer, p *peer) {
 // HelloAck) to every peer in to, as one Members message (the writers split
 // it into frames of at most MaxNodes). A node joining its first cluster
 // has no peer to tell, and builds nothing.
-func (m *Manager) tellCluster(to []*peer, p *peer, members []NodeInfo) {
+func (m *Manager) tellCluster(to []*peer, p *peer, members []wire.NodeInfo) {
 	if len(to) == 0 {
 		return
 	}
-	nodes := append(make([]NodeInfo, 0, 1+len(members)), p.info())
-	msg := &Members{Nodes: append(nodes, members...)} // shared by every writer: nobody changes it
+	nodes := append(make([]wire.NodeInfo, 0, 1+len(members)), p.info())
+	msg := &wire.Members{Nodes: append(nodes, members...)} // shared by every writer: nobody changes it
 	for _, q := range to {
 		q.send(msg)
-	}
-}
-
-// removePeer drops p from the member list, if it is still the connection to
-// its member. A member lost (its connection failed or fell silent, rather
-// than it leaving or breaking the protocol) is redialled (redial.go).
-func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
-	m.mu.Lock()
-	removed := m.peers[p.alias] == p
-	if removed {
-		delete(m.peers, p.alias)
-		if !p.sess.stopping {
-			switch how {
-			case dropLost:
-				m.lostLocked(p.alias, p.addr())
-			case dropLeft:
-				m.leftLocked(p.alias)
-			}
-		}
-		m.notifyLocked()
-	}
-	delete(p.sess.conns, p.conn)
-	m.mu.Unlock()
-	if removed {
-		p.log.Info("member dropped", "reason", reason)
-		if m.onDrop != nil {
-			m.onDrop(p.alias, reason)
-		}
-	}
-}
-
-func (m *Manager) connected(alias string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.peers[alias]
-	return ok
-}
-
-// connectedOrAccepting reports whether alias is a member or has an incoming
-// handshake under way.
-func (m *Manager) connectedOrAccepting(alias string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.peers[alias]
-	return ok || m.incoming[alias] > 0
-}
-
-// waitConnected waits until alias is a member or ctx ends.
-func (m *Manager) waitConnected(ctx context.Context, alias string) error {
-	for {
-		m.mu.Lock()
-		_, ok := m.peers[alias]
-		ch := m.changed
-		m.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("not connected: %w", ctx.Err())
-		}
-	}
-}
-
-// usable checks a NodeInfo heard from another node and returns its address.
-func (m *Manager) usable(n NodeInfo) (string, bool) {
-	if n.Alias == m.cfg.Alias || checkAlias(n.Alias) != nil || n.Port == 0 {
-		return "", false
-	}
-	ip, err := netip.ParseAddr(n.IP)
-	if err != nil || ip.IsUnspecified() {
-		return "", false
-	}
-	return net.JoinHostPort(ip.Unmap().String(), strconv.Itoa(int(n.Port))), true
-}
-
-// learn handles a Members message: connect at once to every member not met
-// yet, unless a dial to it failed lately (then the maintenance loop redials
-// it when its backoff has passed, as long as some peer still announces it).
-// Announcements go only to nodes that may not know the member (announce),
-// so the member is most likely not dialling this node: waiting for it
-// would only delay the mesh. (An earlier version waited 50 ms for a member
-// with a smaller alias; that added 50 ms per hop when joins went through
-// nodes that were themselves joining: BenchmarkClusterConverge N=10 57 ms
-// then, 16 ms without it.)
-func (m *Manager) learn(s *session, nodes []NodeInfo) {
-	now := time.Now()
-	for _, n := range nodes {
-		addr, ok := m.usable(n)
-		if !ok || !m.announced(s, n.Alias, addr, now) {
-			continue
-		}
-		m.connect(s, n.Alias, addr)
-	}
-}
-
-// connect starts a background Join to alias at addr, unless it is connected
-// or connecting to this node (nil: a second connection would only lose the
-// tie-break or win it and waste the first; if the incoming one fails, the
-// maintenance loop redials), or being connected to (the running attempt).
-func (m *Manager) connect(s *session, alias, addr string) *dialAttempt {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s.stopping {
-		return nil
-	}
-	if _, ok := m.peers[alias]; ok || m.incoming[alias] > 0 {
-		return nil
-	}
-	if a := m.dialing[alias]; a != nil {
-		return a
-	}
-	a := &dialAttempt{done: make(chan struct{})}
-	m.dialing[alias] = a
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		var (
-			p   *peer
-			err error
-		)
-		if !m.connected(alias) {
-			p, _, err = m.dialRetry(s.ctx, s, addr, MsgJoin, alias)
-		}
-		if err != nil && !errors.Is(err, errDuplicate) && s.ctx.Err() == nil {
-			m.log.Info("connect failed", "peer", alias, "addr", addr, "err", err)
-		}
-		m.mu.Lock()
-		if m.dialing[alias] == a {
-			delete(m.dialing, alias)
-		}
-		if err != nil && !s.stopping {
-			m.dialFailedLocked(alias, err)
-		}
-		m.mu.Unlock()
-		a.err = err
-		close(a.done)
-		if p != nil {
-			p.readLoop()
-		}
-	}()
-	return a
-}
-
-// dialRetry is dial, retried while the other node answers "duplicate
-// connection" although this node neither has nor is accepting a connection
-// from it: the other node still holds the connection of this node's previous
-// life, and drops it as soon as it notices it closed.
-func (m *Manager) dialRetry(ctx context.Context, s *session, addr string, kind MsgType, want string) (*peer, *HelloAck, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.HandshakeTimeout)
-	defer cancel()
-	backoff := 10 * time.Millisecond
-	for {
-		p, ack, err := m.dial(ctx, s, addr, kind, want)
-		if err == nil || !errors.Is(err, errDuplicate) || (want != "" && m.connectedOrAccepting(want)) {
-			return p, ack, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, err
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 250*time.Millisecond)
 	}
 }

@@ -130,20 +130,15 @@ func TestSimultaneousConnections(t *testing.T) {
 		sa, sb := a.sess, b.sess
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); a.connect(sa, "b", addrOf(t, b)) }()
-		go func() { defer wg.Done(); b.connect(sb, "a", addrOf(t, a)) }()
+		go func() { defer wg.Done(); a.dialNow(sa, "b", addrOf(t, b)) }()
+		go func() { defer wg.Done(); b.dialNow(sb, "a", addrOf(t, a)) }()
 		wg.Wait()
 		nodes := []*Manager{a, b}
 		waitMesh(t, nodes, 5*time.Second)
 		// Settled: one connection, opened by "a" (the smaller alias) unless
 		// only b's attempt got through, the same on both sides.
 		eventually(t, 2*time.Second, func() bool {
-			a.mu.Lock()
-			pa := a.peers["b"]
-			a.mu.Unlock()
-			b.mu.Lock()
-			pb := b.peers["a"]
-			b.mu.Unlock()
+			pa, pb := a.peerOf("b"), b.peerOf("a")
 			return pa != nil && pb != nil && pa.initiator == pb.initiator &&
 				pa.conn.LocalAddr().String() == pb.conn.RemoteAddr().String()
 		}, func() string { return fmt.Sprintf("round %d: the two sides keep different connections", i) })

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
 // maxQueue is the most messages waiting for one peer's writer; a peer that
@@ -43,45 +45,52 @@ type peer struct {
 	// not). Set before the peer is registered, read-only afterwards.
 	greeted time.Time
 
+	// raw is the TCP connection, closed to end the peer at once (closing
+	// conn would first try to send a TLS close alert, which can block on
+	// a peer that reads nothing); conn is the TLS connection on it.
+	raw  net.Conn
 	conn net.Conn
-	fr   *FrameReader // used by the reader only
-	fw   *FrameWriter // used by the writer only
+	fr   *wire.FrameReader // used by the reader only
+	fw   *wire.FrameWriter // used by the writer only
 
 	qmu   sync.Mutex
-	queue []Message
-	spare []Message // the writer's previous batch, reused (writer only)
+	queue []wire.Message
+	spare []wire.Message // the writer's previous batch, reused (writer only)
 
-	members Members             // the writer's merged Members (writer only)
+	members wire.Members        // the writer's merged Members (writer only)
 	seen    map[string]struct{} // aliases already in members (writer only)
 	closed  bool
-	bye     Message // written last when the writer stops, if set
+	bye     wire.Message // written last when the writer stops, if set
 
 	wake chan struct{} // capacity 1: the queue is not empty, or a beat is due
 	beat atomic.Bool   // a HeartbeatInterval has passed (set by heartbeat)
 	quit chan struct{} // closed by shut
 }
 
-func (m *Manager) newPeer(s *session, conn net.Conn, fr *FrameReader, fw *FrameWriter,
+// newPeer makes the peer of an authenticated connection: raw is its TCP
+// connection, conn the TLS connection on it, fr the reader the handshake
+// used (it may hold bytes already).
+func (m *Manager) newPeer(s *session, raw net.Conn, conn net.Conn, fr *wire.FrameReader,
 	alias, ip string, port int, initiator string) *peer {
 	return &peer{
 		m: m, sess: s,
 		log:   m.log.With("peer", alias, "addr", net.JoinHostPort(ip, strconv.Itoa(port))),
 		alias: alias, ip: ip, port: port, initiator: initiator,
-		conn: conn, fr: fr, fw: fw,
+		raw: raw, conn: conn, fr: fr, fw: wire.NewFrameWriter(conn, m.cfg.MaxFrameSize),
 		wake: make(chan struct{}, 1),
 		quit: make(chan struct{}),
 	}
 }
 
-func (p *peer) info() NodeInfo {
-	return NodeInfo{Alias: p.alias, IP: p.ip, Port: uint16(p.port)}
+func (p *peer) info() wire.NodeInfo {
+	return wire.NodeInfo{Alias: p.alias, IP: p.ip, Port: uint16(p.port)}
 }
 
 func (p *peer) addr() string { return net.JoinHostPort(p.ip, strconv.Itoa(p.port)) }
 
 // send queues msg for the writer. It never blocks; it reports false when the
 // peer is closed or its queue overflowed (which closes it).
-func (p *peer) send(msg Message) bool {
+func (p *peer) send(msg wire.Message) bool {
 	p.qmu.Lock()
 	if p.closed {
 		p.qmu.Unlock()
@@ -142,7 +151,7 @@ func (p *peer) onlyMembers() bool {
 	p.qmu.Lock()
 	defer p.qmu.Unlock()
 	for _, m := range p.queue {
-		if m.Type() != MsgMembers {
+		if m.Type() != wire.MsgMembers {
 			return false
 		}
 	}
@@ -151,7 +160,7 @@ func (p *peer) onlyMembers() bool {
 
 // shut closes the peer once. With bye == nil the connection closes at once;
 // otherwise the writer sends bye (bounded by byeTimeout) and then closes it.
-func (p *peer) shut(bye Message) {
+func (p *peer) shut(bye wire.Message) {
 	p.qmu.Lock()
 	if p.closed {
 		p.qmu.Unlock()
@@ -162,7 +171,7 @@ func (p *peer) shut(bye Message) {
 	close(p.quit)
 	p.qmu.Unlock()
 	if bye == nil {
-		p.conn.Close()
+		p.raw.Close()
 	}
 }
 
@@ -174,7 +183,7 @@ func (p *peer) startWriter() {
 
 func (p *peer) writeLoop() {
 	defer p.sess.wg.Done()
-	defer p.conn.Close()
+	defer p.raw.Close()
 	coalesce := time.NewTimer(time.Hour)
 	coalesce.Stop()
 	var seq uint64
@@ -215,7 +224,7 @@ func (p *peer) writeLoop() {
 				wrote = false
 				if quiet >= pingAfter && !p.queued() {
 					seq++
-					if err := p.write(&Ping{Seq: seq}); err != nil {
+					if err := p.write(&wire.Ping{Seq: seq}); err != nil {
 						p.writeFailed(err)
 						return
 					}
@@ -254,13 +263,13 @@ func (p *peer) writeLoop() {
 // write sends msgs in one flush. The Members messages among them are merged
 // into as few frames as MaxNodes and the frame limit allow, written where
 // the first one was.
-func (p *peer) write(msgs ...Message) error {
+func (p *peer) write(msgs ...wire.Message) error {
 	if err := p.conn.SetWriteDeadline(time.Now().Add(p.m.cfg.HeartbeatTimeout)); err != nil {
 		return err
 	}
 	merged := false
 	for _, msg := range msgs {
-		if _, ok := msg.(*Members); ok {
+		if _, ok := msg.(*wire.Members); ok {
 			if !merged {
 				merged = true
 				if err := p.writeMembers(msgs); err != nil {
@@ -278,7 +287,7 @@ func (p *peer) write(msgs ...Message) error {
 
 // writeMembers writes the nodes of every Members message in msgs, each
 // alias once, in frames of at most MaxNodes nodes.
-func (p *peer) writeMembers(msgs []Message) error {
+func (p *peer) writeMembers(msgs []wire.Message) error {
 	nodes := p.members.Nodes[:0]
 	seen := p.seen
 	if seen == nil {
@@ -287,7 +296,7 @@ func (p *peer) writeMembers(msgs []Message) error {
 	}
 	defer clear(seen)
 	for _, msg := range msgs {
-		mm, ok := msg.(*Members)
+		mm, ok := msg.(*wire.Members)
 		if !ok {
 			continue
 		}
@@ -299,10 +308,10 @@ func (p *peer) writeMembers(msgs []Message) error {
 			nodes = append(nodes, n)
 		}
 	}
-	defer func(buf []NodeInfo) { p.members.Nodes = buf[:0] }(nodes)
+	defer func(buf []wire.NodeInfo) { p.members.Nodes = buf[:0] }(nodes)
 	for len(nodes) > 0 {
-		k := min(len(nodes), MaxNodes)
-		for k > 1 && membersSize(nodes[:k]) > p.fw.limit {
+		k := min(len(nodes), wire.MaxNodes)
+		for k > 1 && membersSize(nodes[:k]) > p.m.cfg.MaxFrameSize {
 			k /= 2 // long aliases: fewer nodes per frame
 		}
 		p.members.Nodes = nodes[:k]
@@ -315,7 +324,7 @@ func (p *peer) writeMembers(msgs []Message) error {
 }
 
 // membersSize bounds the frame length of a Members message of nodes.
-func membersSize(nodes []NodeInfo) int {
+func membersSize(nodes []wire.NodeInfo) int {
 	n := 1 + 16 // type byte, map and array headers
 	for i := range nodes {
 		n += nodes[i].Msgsize()
@@ -347,10 +356,10 @@ func (p *peer) readLoop() {
 		t, body, err := p.fr.ReadFrame()
 		if err != nil {
 			switch {
-			case errors.Is(err, ErrUnknownType):
+			case errors.Is(err, wire.ErrUnknownType):
 				reason, how = "sent an unknown message type", dropBroken
-				p.shut(&Error{Message: "unknown message type " + strconv.Itoa(int(t))})
-			case errors.Is(err, ErrEmptyFrame), errors.Is(err, ErrFrameTooLarge):
+				p.shut(&wire.Error{Code: wire.CodeProtocol, Message: "unknown message type " + strconv.Itoa(int(t))})
+			case errors.Is(err, wire.ErrEmptyFrame), errors.Is(err, wire.ErrFrameTooLarge):
 				reason, how = err.Error(), dropBroken
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				reason = "heartbeat timeout"
@@ -360,27 +369,27 @@ func (p *peer) readLoop() {
 			}
 			return
 		}
-		msg, err := DecodeMessage(t, body)
+		msg, err := wire.DecodeMessage(t, body)
 		if err != nil {
 			reason, how = err.Error(), dropBroken
-			p.shut(&Error{Message: "malformed " + t.String() + " message"})
+			p.shut(&wire.Error{Code: wire.CodeProtocol, Message: "malformed " + t.String() + " message"})
 			return
 		}
 		switch msg := msg.(type) {
-		case *Ping:
-			p.send(&Pong{Seq: msg.Seq})
-		case *Pong:
-		case *Members:
+		case *wire.Ping:
+			p.send(&wire.Pong{Seq: msg.Seq})
+		case *wire.Pong:
+		case *wire.Members:
 			p.m.learn(p.sess, msg.Nodes)
-		case *Leave:
+		case *wire.Leave:
 			reason, how = "left the cluster", dropLeft
 			return
-		case *Error:
+		case *wire.Error:
 			reason, how = "peer error: "+msg.Message, dropBroken
 			return
 		default:
 			reason, how = "sent "+t.String()+" after the handshake", dropBroken
-			p.shut(&Error{Message: "unexpected " + t.String() + " after the handshake"})
+			p.shut(&wire.Error{Code: wire.CodeProtocol, Message: "unexpected " + t.String() + " after the handshake"})
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/iridium-go/iridium/cluster"
 )
 
 // The node's files in its data directory.
@@ -17,6 +20,7 @@ const (
 	cookieFile         = "cookie"
 	historyFile        = "history"
 	hostKeyFile        = "ssh_host_ed25519_key"
+	clusterCertFile    = "cluster.pem" // TLS certificate and private key
 	authorizedKeysFile = "authorized_keys"
 )
 
@@ -24,6 +28,7 @@ const (
 type identity struct {
 	alias  string
 	cookie []byte
+	cert   tls.Certificate // presented on cluster connections
 }
 
 // loadIdentity creates the data directory on first use and settles the
@@ -41,7 +46,53 @@ func loadIdentity(o *options) (identity, error) {
 	if err != nil {
 		return identity{}, err
 	}
-	return identity{alias: alias, cookie: cookie}, nil
+	cert, err := loadCertificate(o.dataDir, alias)
+	if err != nil {
+		return identity{}, err
+	}
+	return identity{alias: alias, cookie: cookie, cert: cert}, nil
+}
+
+// loadCertificate returns the node's TLS certificate, made and saved (one
+// PEM file holding the certificate and its key, mode 0600) on first use.
+// Nobody checks it: it only lets the node speak TLS (see the cluster
+// package), so a file that cannot be read is an error, not a reason to
+// make another.
+func loadCertificate(dir, alias string) (tls.Certificate, error) {
+	path := filepath.Join(dir, clusterCertFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		cert, err := tls.X509KeyPair(data, data)
+		if err != nil {
+			return cert, fmt.Errorf("cluster certificate %s: %w (delete it to make a new one)", path, err)
+		}
+		return cert, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return tls.Certificate{}, fmt.Errorf("cluster certificate: %w", err)
+	}
+	cert, certPEM, keyPEM, err := cluster.NewCertificate(alias)
+	if err != nil {
+		return cert, fmt.Errorf("making the cluster certificate: %w", err)
+	}
+	// O_EXCL: two nodes started at once on one data directory keep the
+	// same certificate.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return loadCertificate(dir, alias)
+	}
+	if err != nil {
+		return cert, fmt.Errorf("saving the cluster certificate: %w", err)
+	}
+	_, err = f.Write(append(certPEM, keyPEM...))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return cert, fmt.Errorf("saving the cluster certificate: %w", err)
+	}
+	return cert, nil
 }
 
 func loadAlias(dir, flagAlias string) (string, error) {

@@ -36,6 +36,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	ccfg.Host = o.clusterHost
 	ccfg.Port = o.clusterPort
 	ccfg.Cookie = id.cookie
+	ccfg.Certificate = &id.cert
 	ccfg.Logger = logger
 	mgr, err := cluster.New(ccfg)
 	if err != nil {

@@ -1,10 +1,9 @@
-package cluster
+package wire
 
 //go:generate go tool msgp -file=$GOFILE
 //go:generate go tool stringer -type=MsgType -trimprefix=Msg -output=msgtype_string.go $GOFILE
 
-// This file holds the wire messages of the cluster protocol (SPEC.md section
-// 8). Every frame body is one of these structs, encoded by the msgp-generated
+// This file holds the wire messages of the cluster protocol. Every frame body is one of these structs, encoded by the msgp-generated
 // code in messages_gen.go. The msg tags are the MessagePack field names the
 // protocol fixes: change them and old nodes no longer understand new ones.
 // Unknown fields are skipped when decoding, so new optional fields may be
@@ -40,8 +39,7 @@ type NodeInfo struct {
 
 // Hello is a connecting node's answer to Challenge when it joins the cluster
 // through the accepting node. Port is the port the connecting node listens on;
-// Nonce is its own fresh nonce; Proof is HMAC-SHA256(cookie, challenge nonce ||
-// alias).
+// Nonce is its own fresh nonce; Proof is ConnectorProof with HelloLabel.
 type Hello struct {
 	Alias string `msg:"alias"`
 	Port  uint16 `msg:"port"`
@@ -50,8 +48,7 @@ type Hello struct {
 }
 
 // HelloAck accepts a Hello. Node is the accepting node, Nodes every other
-// member it knows (neither itself nor the joiner), Proof is
-// HMAC-SHA256(cookie, the joiner's nonce || the accepting node's alias).
+// member it knows (neither itself nor the joiner), Proof is AcceptorProof.
 type HelloAck struct {
 	Node  NodeInfo   `msg:"node"`
 	Nodes []NodeInfo `msg:"nodes,limit=4096"`
@@ -59,7 +56,8 @@ type HelloAck struct {
 }
 
 // Join is a connecting node's answer to Challenge when another member told it
-// about the accepting node. Its fields mean what they mean in Hello.
+// about the accepting node. Its fields mean what they mean in Hello; Proof
+// is ConnectorProof with JoinLabel.
 type Join struct {
 	Alias string `msg:"alias"`
 	Port  uint16 `msg:"port"`
@@ -96,12 +94,30 @@ type Members struct {
 }
 
 // Challenge is the first frame on every new connection, sent by the
-// accepting node: 16 fresh random bytes.
+// accepting node: 16 fresh random bytes and the acceptor's alias.
 type Challenge struct {
 	Nonce []byte `msg:"nonce"`
+	Alias string `msg:"alias"`
 }
 
 // Error tells the peer why the sender is about to close the connection.
+// Code says it to a program (nodes act on it); Message says it to a person.
 type Error struct {
-	Message string `msg:"message"`
+	Message string    `msg:"message"`
+	Code    ErrorCode `msg:"code"`
 }
+
+// ErrorCode is the machine-readable reason of an Error frame.
+type ErrorCode uint
+
+// WARNING: ONLY APPEND TO THIS LIST! The numbers are part of the protocol:
+// a node acts on the code of an Error, never on its text.
+const (
+	CodeUnspecified  ErrorCode = 0 // a peer that set no code
+	CodeAuth         ErrorCode = 1 // authentication failed: wrong proof (another cookie)
+	CodeAliasTaken   ErrorCode = 2 // the alias is held by a live member at another address
+	CodeDuplicate    ErrorCode = 3 // a connection between the two nodes already exists and wins
+	CodeProtocol     ErrorCode = 4 // protocol violation: unexpected, malformed or unknown message
+	CodeOverCapacity ErrorCode = 5 // too many connections or handshakes: try again later
+	CodeRefused      ErrorCode = 6 // the node is leaving or not taking members
+)

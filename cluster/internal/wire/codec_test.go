@@ -1,11 +1,10 @@
-package cluster
+package wire
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -28,8 +27,8 @@ func sampleMessages() []Message {
 		&Pong{Seq: 42},
 		&Leave{Alias: "gamma"},
 		&Members{Nodes: []NodeInfo{n1, n2}},
-		&Challenge{Nonce: nonce},
-		&Error{Message: "nope"},
+		&Challenge{Nonce: nonce, Alias: "delta"},
+		&Error{Message: "nope", Code: CodeAuth},
 	}
 }
 
@@ -69,8 +68,8 @@ func TestWireFieldNames(t *testing.T) {
 		MsgPong:      {"seq"},
 		MsgLeave:     {"alias"},
 		MsgMembers:   {"nodes"},
-		MsgChallenge: {"nonce"},
-		MsgError:     {"message"},
+		MsgChallenge: {"nonce", "alias"},
+		MsgError:     {"message", "code"},
 	}
 	for _, m := range sampleMessages() {
 		b, err := m.MarshalMsg(nil)
@@ -302,44 +301,5 @@ func TestDecodedMessageOwnsItsMemory(t *testing.T) {
 	}
 	if got := string(m1.(*Challenge).Nonce); got != "0123456789abcdef" {
 		t.Errorf("nonce changed by the next read: %q", got)
-	}
-}
-
-// pipePeer is a peer of a node that is not started, writing to one end of a
-// pipe with the frame limit given (0: the default); the test reads the other.
-func pipePeer(t *testing.T, limit int) (*peer, net.Conn) {
-	t.Helper()
-	m, err := New(testConfig(t, "w"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c1, c2 := net.Pipe()
-	t.Cleanup(func() { c1.Close(); c2.Close() })
-	return m.newPeer(nil, c1, nil, NewFrameWriter(c1, limit), "x", "127.0.0.1", 1, "w"), c2
-}
-
-func TestWriterMergesMembers(t *testing.T) {
-	p, c2 := pipePeer(t, 0)
-	n := func(a string) NodeInfo { return NodeInfo{Alias: a, IP: "127.0.0.1", Port: 7} }
-	errc := make(chan error, 1)
-	go func() {
-		errc <- p.write(&Members{Nodes: []NodeInfo{n("a")}}, &Pong{Seq: 3},
-			&Members{Nodes: []NodeInfo{n("b"), n("a")}}, &Members{Nodes: []NodeInfo{n("c")}})
-	}()
-	fr := NewFrameReader(c2, 0)
-	got1, err := fr.ReadMessage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got2, err := fr.ReadMessage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want1 := &Members{Nodes: []NodeInfo{n("a"), n("b"), n("c")}}
-	if !reflect.DeepEqual(got1, want1) || !reflect.DeepEqual(got2, &Pong{Seq: 3}) {
-		t.Errorf("wrote %#v, %#v", got1, got2)
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
 	}
 }

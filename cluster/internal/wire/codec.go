@@ -1,4 +1,4 @@
-package cluster
+package wire
 
 import (
 	"bufio"
@@ -23,6 +23,10 @@ import (
 const (
 	DefaultMaxFrameSize = 1 << 20 // 1 MiB, the protocol's default frame limit (L <= limit)
 	MinMaxFrameSize     = 1 << 10 // smallest frame limit a Config may set
+	// PreAuthFrameSize is the frame limit before a connection is
+	// authenticated: a real Hello, Join or Challenge is well under 1 KiB,
+	// so a stranger cannot make a node buffer more than this.
+	PreAuthFrameSize = 4 << 10
 
 	MaxNodes      = 4096 // most NodeInfo entries in one HelloAck or Members (also the msgp limit tag)
 	MaxAliasLen   = 255  // bytes in an alias
@@ -32,7 +36,7 @@ const (
 	MaxErrorLen   = 4096 // bytes in an Error message (longer ones are cut when sent)
 	frameHdrLen   = 5
 	nonceSize     = 16
-	readBufSize   = 16 << 10
+	readBufSize   = 4 << 10
 	writeBufSize  = 16 << 10
 	keepReadBuf   = 64 << 10 // a body buffer grown past this is dropped after use
 	minNonceBytes = 8
@@ -40,13 +44,13 @@ const (
 
 // Errors from the codec. Every one of them closes the connection.
 var (
-	ErrEmptyFrame     = errors.New("cluster: frame length is 0")
-	ErrFrameTooLarge  = errors.New("cluster: frame exceeds the size limit")
-	ErrUnknownType    = errors.New("cluster: unknown message type")
-	ErrMalformed      = errors.New("cluster: malformed message")
-	ErrFieldTooLong   = errors.New("cluster: message field exceeds its limit")
-	ErrTrailingBytes  = errors.New("cluster: trailing bytes after message body")
-	errInvalidUTF8Str = errors.New("cluster: string is not valid UTF-8")
+	ErrEmptyFrame     = errors.New("frame length is 0")
+	ErrFrameTooLarge  = errors.New("frame exceeds the size limit")
+	ErrUnknownType    = errors.New("unknown message type")
+	ErrMalformed      = errors.New("malformed message")
+	ErrFieldTooLong   = errors.New("message field exceeds its limit")
+	ErrTrailingBytes  = errors.New("trailing bytes after message body")
+	errInvalidUTF8Str = errors.New("string is not valid UTF-8")
 )
 
 // Message is one wire message: a msgp-generated body plus its type byte.
@@ -187,7 +191,7 @@ func validate(m Message) error {
 	case *Members:
 		return checkNodes(m.Nodes)
 	case *Challenge:
-		return checkBin("nonce", m.Nonce, MaxNonceLen)
+		return errors.Join(checkBin("nonce", m.Nonce, MaxNonceLen), checkStr("alias", m.Alias, MaxAliasLen))
 	case *Error:
 		return checkStr("message", m.Message, MaxErrorLen)
 	}
@@ -201,7 +205,7 @@ func AppendFrame(dst []byte, m Message, limit int) ([]byte, error) {
 	dst = append(dst, 0, 0, 0, 0, byte(m.Type()))
 	out, err := m.MarshalMsg(dst)
 	if err != nil {
-		return dst[:start], fmt.Errorf("cluster: encode %s: %w", m.Type(), err)
+		return dst[:start], fmt.Errorf("encode %s: %w", m.Type(), err)
 	}
 	n := len(out) - start - 4
 	if n > limit {
@@ -228,6 +232,16 @@ func NewFrameReader(r io.Reader, limit int) *FrameReader {
 		limit = DefaultMaxFrameSize
 	}
 	return &FrameReader{r: bufio.NewReaderSize(r, readBufSize), limit: limit}
+}
+
+// SetLimit changes the largest frame length accepted from the next frame on
+// (DefaultMaxFrameSize if limit <= 0): a connection reads with
+// PreAuthFrameSize until it is authenticated.
+func (fr *FrameReader) SetLimit(limit int) {
+	if limit <= 0 {
+		limit = DefaultMaxFrameSize
+	}
+	fr.limit = limit
 }
 
 // ReadFrame reads the next frame. The body is valid until the next call.

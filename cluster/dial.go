@@ -1,0 +1,182 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
+)
+
+// Dialling members, and the maintenance loop.
+//
+// A node dials a member it has no connection to when a peer lists it
+// (Members, HelloAck) and, after losing its connection, to find it again;
+// memberTable (member.go) decides when each is due. At most MaxDials
+// dials are in flight: the others wait in their state until a dial ends or
+// the next maintenance tick, so that a Members message naming thousands of
+// addresses costs a bounded number of sockets. Nothing ever dials this
+// node's own listening address.
+
+// usable checks a NodeInfo heard from another node and returns its
+// address: a valid alias other than this node's, a specified IP, a port,
+// and not this node's own listening address.
+func (m *Manager) usable(s *session, n wire.NodeInfo) (string, bool) {
+	if n.Alias == m.cfg.Alias || checkAlias(n.Alias) != nil || n.Port == 0 {
+		return "", false
+	}
+	ip, err := netip.ParseAddr(n.IP)
+	if err != nil || ip.IsUnspecified() {
+		return "", false
+	}
+	ap := netip.AddrPortFrom(ip.Unmap(), n.Port)
+	if s.self.is(ap) {
+		return "", false
+	}
+	return ap.String(), true
+}
+
+// learn records the members a peer listed and starts the dials that are
+// due. It returns the aliases it took.
+func (m *Manager) learn(s *session, nodes []wire.NodeInfo) []string {
+	var took []string
+	now := time.Now()
+	m.mu.Lock()
+	if s.stopping {
+		m.mu.Unlock()
+		return nil
+	}
+	for _, n := range nodes {
+		if addr, ok := m.usable(s, n); ok {
+			s.members.heard(n.Alias, addr, now)
+			took = append(took, n.Alias)
+		}
+	}
+	m.mu.Unlock()
+	m.startDials(s)
+	return took
+}
+
+// startDials starts a dial to every member that is due, within MaxDials.
+func (m *Manager) startDials(s *session) {
+	m.mu.Lock()
+	if s.stopping {
+		m.mu.Unlock()
+		return
+	}
+	due := s.members.dueDials(time.Now(), nil)
+	type dial struct{ alias, addr string }
+	dials := make([]dial, len(due))
+	for i, mb := range due {
+		dials[i] = dial{mb.alias, mb.addr}
+	}
+	s.wg.Add(len(dials))
+	m.mu.Unlock()
+	for _, d := range dials {
+		go m.dialMember(s, d.alias, d.addr)
+	}
+}
+
+// dialMember makes the Join handshake with alias at addr, reports the end
+// to the member table, starts the dial that may wait for its slot, and on
+// success reads the connection until it ends.
+func (m *Manager) dialMember(s *session, alias, addr string) {
+	defer s.wg.Done()
+	p, _, err := m.dialRetry(s.ctx, s, addr, wire.MsgJoin, alias)
+	if err != nil && !errors.Is(err, errDuplicate) && s.ctx.Err() == nil {
+		m.log.Info("connect failed", "peer", alias, "addr", addr, "err", err)
+	}
+	m.mu.Lock()
+	if s.members.dialEnded(alias, err, time.Now()) {
+		m.notifyLocked() // Join waits for the outcome
+	}
+	m.mu.Unlock()
+	m.startDials(s)
+	if p != nil {
+		p.readLoop()
+	}
+}
+
+// dialRetry is dial, retried while the other node answers "duplicate
+// connection" although this node has no connection to it: the other node
+// still holds the connection of this node's previous life, and drops it as
+// soon as it notices it closed.
+func (m *Manager) dialRetry(ctx context.Context, s *session, addr string, kind wire.MsgType, want string) (*peer, *wire.HelloAck, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.HandshakeTimeout)
+	defer cancel()
+	backoff := 10 * time.Millisecond
+	for {
+		p, ack, err := m.dial(ctx, s, addr, kind, want)
+		if err == nil || !errors.Is(err, errDuplicate) || (want != "" && m.connected(want)) {
+			return p, ack, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 250*time.Millisecond)
+	}
+}
+
+// maintain runs for the whole session: every HeartbeatInterval it forgets
+// the members nobody wants, starts the dials that are due and beats for
+// every peer (see peer.heartbeat), and every GossipInterval it sends the
+// member list to every peer, so that a member missed by a handshake that
+// died at the wrong moment is announced again.
+func (m *Manager) maintain(s *session) {
+	defer s.wg.Done()
+	tick := time.NewTicker(m.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	nextGossip := time.Now().Add(m.cfg.GossipInterval)
+	var peers []*peer
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		var gossip *wire.Members
+		m.mu.Lock()
+		if s.stopping {
+			m.mu.Unlock()
+			return
+		}
+		s.members.expire(now)
+		peers = s.members.peers(peers[:0])
+		if !now.Before(nextGossip) {
+			nextGossip = now.Add(m.cfg.GossipInterval)
+			if len(peers) > 1 {
+				// One message shared by every writer: nobody changes it.
+				gossip = &wire.Members{Nodes: make([]wire.NodeInfo, 0, len(peers))}
+				for _, p := range peers {
+					gossip.Nodes = append(gossip.Nodes, p.info())
+				}
+			}
+		}
+		m.mu.Unlock()
+		m.startDials(s)
+		for _, p := range peers {
+			if gossip != nil {
+				p.send(gossip) // written instead of this beat's Ping
+			}
+			p.heartbeat()
+		}
+		clear(peers)
+	}
+}
+
+// isTimeout reports errors that mean "no answer in time".
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &ne) && ne.Timeout()
+}
+
+// addrString is "IP:PORT" of ip and port.
+func addrString(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }

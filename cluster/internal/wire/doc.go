@@ -1,0 +1,16 @@
+// Package wire is the cluster protocol's wire format: the frames, the
+// msgp-generated message bodies, their limits, and the handshake proofs.
+// It knows nothing of members or connections; package cluster drives it.
+//
+// Every message travels in a frame
+//
+//	uint32 big-endian L | uint8 type | L-1 bytes of MessagePack body
+//
+// L = 0 or L above the reader's limit closes the connection (L equal to
+// it is allowed); an unknown type is reported without reading the body.
+// The limit is PreAuthFrameSize (4 KiB) until a connection is
+// authenticated, then DefaultMaxFrameSize (1 MiB) or the node's setting.
+// Bodies are the structs of messages.go; unknown fields are skipped, and
+// DecodeMessage enforces the caps on lists and strings (MaxNodes,
+// MaxAliasLen, MaxIPLen, MaxErrorLen, ...).
+package wire

@@ -1,0 +1,295 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// tableConfig has round timings so that the expected times read easily.
+func tableConfig() Config {
+	c := DefaultConfig()
+	c.HeartbeatInterval = 100 * time.Millisecond
+	c.HeartbeatTimeout = time.Second
+	c.GossipInterval = 500 * time.Millisecond // announcedFor = 2.5 s
+	c.RedialMaxInterval = 2 * time.Second
+	c.RedialFor = time.Minute
+	c.MaxDials = 2
+	return c
+}
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func fakePeer(alias, ip string, port int, initiator string) *peer {
+	return &peer{alias: alias, ip: ip, port: port, initiator: initiator}
+}
+
+// keepNewAs is Manager.keepNew for a node called self.
+func keepNewAs(self string) func(old, p *peer) bool {
+	return func(old, p *peer) bool { return p.initiator == old.initiator || p.initiator == min(self, p.alias) }
+}
+
+// Starting points of the transitions: a table holding member "b" in the
+// given state (or not at all), entered at t0.
+func tableWith(t *testing.T, s memberState, known bool) (*memberTable, *peer) {
+	t.Helper()
+	tb := newMemberTable(tableConfig())
+	if !known {
+		return tb, nil
+	}
+	p := fakePeer("b", "127.0.0.1", 7002, "a")
+	tb.heard("b", "127.0.0.1:7002", t0)
+	switch s {
+	case stateAnnounced:
+	case stateDialing:
+		tb.dueDials(t0, nil)
+	case stateConnected:
+		if _, err := tb.connect(p, t0, keepNewAs("a")); err != nil {
+			t.Fatal(err)
+		}
+	case stateLost:
+		tb.connect(p, t0, keepNewAs("a"))
+		tb.drop(p, dropLost, t0)
+	case stateLeft:
+		tb.connect(p, t0, keepNewAs("a"))
+		tb.drop(p, dropLeft, t0)
+	}
+	if got := tb.byAlias["b"].state; got != s {
+		t.Fatalf("setup: b is %v, want %v", got, s)
+	}
+	return tb, p
+}
+
+// TestMemberTransitions walks every transition of the member state machine
+// (member.go): from each state, each event, to the state it must lead to
+// ("gone": forgotten).
+func TestMemberTransitions(t *testing.T) {
+	const gone = "gone"
+	soon := t0.Add(50 * time.Millisecond)
+	later := t0.Add(3 * time.Second) // past announcedFor (2.5 s)
+	cases := []struct {
+		name  string
+		from  string // a state name, or "unknown"
+		event func(tb *memberTable, p *peer) error
+		want  string
+		check func(t *testing.T, tb *memberTable)
+	}{
+		{"a peer lists an unknown member: announced, due at once", "unknown",
+			func(tb *memberTable, _ *peer) error { tb.heard("b", "127.0.0.1:7002", t0); return nil }, "announced",
+			func(t *testing.T, tb *memberTable) {
+				if due := tb.dueDials(t0, nil); len(due) != 1 {
+					t.Errorf("%d due, want 1", len(due))
+				}
+			}},
+		{"a due announced member is dialled", "announced",
+			func(tb *memberTable, _ *peer) error { tb.dueDials(t0, nil); return nil }, "dialing",
+			func(t *testing.T, tb *memberTable) {
+				if tb.dials != 1 {
+					t.Errorf("%d dials in flight", tb.dials)
+				}
+			}},
+		{"a dial fails: announced again, with a backoff", "dialing",
+			func(tb *memberTable, _ *peer) error { tb.dialEnded("b", errors.New("refused"), t0); return nil }, "announced",
+			func(t *testing.T, tb *memberTable) {
+				mb := tb.byAlias["b"]
+				if mb.backoff != 100*time.Millisecond || mb.next.Before(t0.Add(80*time.Millisecond)) || tb.dials != 0 {
+					t.Errorf("backoff %v next %v dials %d", mb.backoff, mb.next.Sub(t0), tb.dials)
+				}
+				if len(tb.dueDials(soon, nil)) != 0 {
+					t.Error("dialled again within its backoff")
+				}
+			}},
+		{"a dial meets another cookie: retried only rarely", "dialing",
+			func(tb *memberTable, _ *peer) error { tb.dialEnded("b", ErrAuth, t0); return nil }, "announced",
+			func(t *testing.T, tb *memberTable) {
+				if mb := tb.byAlias["b"]; mb.backoff != 2*time.Second {
+					t.Errorf("backoff %v, want RedialMaxInterval", mb.backoff)
+				}
+			}},
+		{"a dial finds another node at the address: forgotten", "dialing",
+			func(tb *memberTable, _ *peer) error { tb.dialEnded("b", errWrongMember, t0); return nil }, gone, nil},
+		{"a dial succeeds", "dialing",
+			func(tb *memberTable, p *peer) error {
+				if _, err := tb.connect(p, t0, keepNewAs("a")); err != nil {
+					return err
+				}
+				if tb.dialEnded("b", nil, t0) {
+					return errors.New("dialEnded changed a connected member")
+				}
+				return nil
+			}, "connected", nil},
+		{"it connects to this node while announced", "announced",
+			func(tb *memberTable, p *peer) error { _, err := tb.connect(p, t0, keepNewAs("a")); return err }, "connected", nil},
+		{"it connects to this node while a dial to it runs; the dial then fails", "dialing",
+			func(tb *memberTable, p *peer) error {
+				tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0, keepNewAs("a"))
+				tb.dialEnded("b", errDuplicate, t0)
+				return nil
+			}, "connected", nil},
+		{"its connection fails: lost, redialled", "connected",
+			func(tb *memberTable, p *peer) error { tb.drop(p, dropLost, t0); return nil }, "lost",
+			func(t *testing.T, tb *memberTable) {
+				if mb := tb.byAlias["b"]; mb.lostAt != t0 || mb.peer != nil {
+					t.Errorf("lostAt %v peer %v", mb.lostAt, mb.peer)
+				}
+			}},
+		{"it says Leave", "connected",
+			func(tb *memberTable, p *peer) error { tb.drop(p, dropLeft, t0); return nil }, "left", nil},
+		{"it breaks the protocol: forgotten", "connected",
+			func(tb *memberTable, p *peer) error { tb.drop(p, dropBroken, t0); return nil }, gone, nil},
+		{"a stale connection of it ends: nothing changes", "connected",
+			func(tb *memberTable, _ *peer) error {
+				if tb.drop(fakePeer("b", "127.0.0.1", 7002, "a"), dropLost, t0) {
+					return errors.New("drop of a stale connection changed the member")
+				}
+				return nil
+			}, "connected", nil},
+		{"the same node reconnects (same initiator): the new connection wins", "connected",
+			func(tb *memberTable, old *peer) error {
+				got, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "a"), t0, keepNewAs("a"))
+				if got != old {
+					return fmt.Errorf("old connection %v not returned for closing", got)
+				}
+				return err
+			}, "connected", nil},
+		{"a second connection loses the tie-break", "connected",
+			func(tb *memberTable, _ *peer) error {
+				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0, keepNewAs("a"))
+				if !errors.Is(err, errDuplicate) {
+					return fmt.Errorf("connect = %v, want errDuplicate", err)
+				}
+				return nil
+			}, "connected", nil},
+		{"its alias from another address", "connected",
+			func(tb *memberTable, _ *peer) error {
+				_, err := tb.connect(fakePeer("b", "127.0.0.1", 9999, "b"), t0, keepNewAs("a"))
+				if !errors.Is(err, ErrAliasTaken) {
+					return fmt.Errorf("connect = %v, want ErrAliasTaken", err)
+				}
+				return nil
+			}, "connected", nil},
+		{"a lost member is redialled", "lost",
+			func(tb *memberTable, _ *peer) error { tb.dueDials(t0.Add(time.Second), nil); return nil }, "dialing", nil},
+		{"a redial fails: lost again, backoff doubles", "lost",
+			func(tb *memberTable, _ *peer) error {
+				tb.dueDials(t0.Add(time.Second), nil)
+				tb.dialEnded("b", errors.New("refused"), t0.Add(time.Second))
+				return nil
+			}, "lost",
+			func(t *testing.T, tb *memberTable) {
+				if mb := tb.byAlias["b"]; mb.backoff != 200*time.Millisecond {
+					t.Errorf("backoff %v, want 200ms", mb.backoff)
+				}
+			}},
+		{"a lost member comes back by itself", "lost",
+			func(tb *memberTable, _ *peer) error {
+				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0, keepNewAs("a"))
+				return err
+			}, "connected", nil},
+		{"a member that left is listed again at once: ignored", "left",
+			func(tb *memberTable, _ *peer) error { tb.heard("b", "127.0.0.1:7002", soon); return nil }, "left",
+			func(t *testing.T, tb *memberTable) {
+				if len(tb.dueDials(soon, nil)) != 0 {
+					t.Error("dialled a member that just left")
+				}
+			}},
+		{"a member that left is listed much later: announced", "left",
+			func(tb *memberTable, _ *peer) error { tb.heard("b", "127.0.0.1:7002", later); return nil }, "announced", nil},
+		{"a member that left comes back by itself", "left",
+			func(tb *memberTable, _ *peer) error {
+				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0, keepNewAs("a"))
+				return err
+			}, "connected", nil},
+		{"an announced member nobody lists any more: forgotten", "announced",
+			func(tb *memberTable, _ *peer) error { tb.expire(later); return nil }, gone, nil},
+		{"an announced member listed lately: kept", "announced",
+			func(tb *memberTable, _ *peer) error { tb.expire(soon); return nil }, "announced", nil},
+		{"a lost member of a node with no peer left: kept past RedialFor", "lost",
+			func(tb *memberTable, _ *peer) error { tb.expire(t0.Add(time.Hour)); return nil }, "lost", nil},
+		{"a lost member of a node with other peers: forgotten after RedialFor", "lost",
+			func(tb *memberTable, _ *peer) error {
+				tb.connect(fakePeer("c", "127.0.0.1", 7003, "a"), t0, keepNewAs("a"))
+				tb.expire(t0.Add(30 * time.Second))
+				if tb.byAlias["b"] == nil {
+					return errors.New("forgotten before RedialFor")
+				}
+				tb.expire(t0.Add(time.Hour))
+				return nil
+			}, gone, nil},
+		{"a member that left is forgotten after announcedFor", "left",
+			func(tb *memberTable, _ *peer) error { tb.expire(later); return nil }, gone, nil},
+		{"another member now listens at a lost member's address: forgotten", "lost",
+			func(tb *memberTable, _ *peer) error {
+				tb.connect(fakePeer("new", "127.0.0.1", 7002, "new"), t0, keepNewAs("a"))
+				tb.expire(soon)
+				return nil
+			}, gone, nil},
+		{"an unknown member at a connected member's address: ignored", "unknown",
+			func(tb *memberTable, _ *peer) error {
+				tb.connect(fakePeer("c", "127.0.0.1", 7002, "a"), t0, keepNewAs("a"))
+				tb.heard("b", "127.0.0.1:7002", t0)
+				return nil
+			}, gone, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.from+": "+tc.name, func(t *testing.T) {
+			var s memberState
+			for i, n := range stateNames {
+				if n == tc.from {
+					s = memberState(i)
+				}
+			}
+			tb, p := tableWith(t, s, tc.from != "unknown")
+			if err := tc.event(tb, p); err != nil {
+				t.Fatal(err)
+			}
+			mb := tb.byAlias["b"]
+			got := gone
+			if mb != nil {
+				got = mb.state.String()
+			}
+			if got != tc.want {
+				t.Fatalf("b is %s, want %s", got, tc.want)
+			}
+			if mb != nil && mb.state == stateConnected && mb.peer == nil {
+				t.Fatal("connected without a connection")
+			}
+			if tc.check != nil {
+				tc.check(t, tb)
+			}
+		})
+	}
+}
+
+// TestDialsCapped: however many members are due, at most MaxDials dials
+// run at once; the others start as dials end.
+func TestDialsCapped(t *testing.T) {
+	tb := newMemberTable(tableConfig()) // MaxDials 2
+	for i := range 5 {
+		tb.heard(fmt.Sprintf("m%d", i), fmt.Sprintf("127.0.0.1:%d", 7000+i), t0)
+	}
+	first := tb.dueDials(t0, nil)
+	if len(first) != 2 || tb.dials != 2 {
+		t.Fatalf("%d dials started, %d in flight; want 2", len(first), tb.dials)
+	}
+	if more := tb.dueDials(t0, nil); len(more) != 0 {
+		t.Fatalf("%d more dials beyond the cap", len(more))
+	}
+	tb.dialEnded(first[0].alias, errors.New("refused"), t0)
+	if next := tb.dueDials(t0, nil); len(next) != 1 || next[0].alias == first[0].alias {
+		t.Fatalf("after one dial ended: %d started", len(next))
+	}
+}
+
+// TestMembersBounded: Members naming ever new aliases cannot grow the table
+// past maxMembers.
+func TestMembersBounded(t *testing.T) {
+	tb := newMemberTable(tableConfig())
+	for i := range maxMembers + 100 {
+		tb.heard(fmt.Sprintf("m%d", i), fmt.Sprintf("10.0.%d.%d:7000", i/256, i%256), t0)
+	}
+	if len(tb.byAlias) != maxMembers {
+		t.Fatalf("%d members kept, want %d", len(tb.byAlias), maxMembers)
+	}
+}
