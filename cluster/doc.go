@@ -79,18 +79,18 @@
 // A node keeps one record per other member it knows of, in one map, with
 // one state (member.go):
 //
-//	               listed by a peer                   its dial is due (at most MaxDials at once)
-//	 (unknown) ─────────────────────► announced ─────────────────────────────► dialing
-//	     │                             ▲   │                                    │  │
-//	     │                             │   └─ nobody lists it: forgotten        │  │
-//	     │                             └────── the dial failed (backoff) ◄──────┘  │
-//	     │  a handshake completes (either side)                                    │ the dial succeeded
-//	     └───────────────────────────────────────────► connected ◄─────────────────┘
-//	                                                     │  │  │
-//	           its connection failed or fell silent      │  │  │ it sent Leave
-//	      lost ◄─────────────────────────────────────────┘  │  └────────────► left ── after a while: forgotten
-//	        │ redialled (lost ⇄ dialing) for RedialFor       │
-//	        └─ then forgotten, unless the node is alone      └─ it broke the protocol: forgotten
+//	              listed by a peer                   its dial is due (at most MaxDials at once)
+//	(unknown) ─────────────────────► announced ─────────────────────────────► dialing
+//	    │                             ▲   │                                    │  │
+//	    │                             │   └─ nobody lists it: forgotten        │  │
+//	    │                             └────── the dial failed (backoff) ◄──────┘  │
+//	    │  a handshake completes (either side)                                    │ the dial succeeded
+//	    └───────────────────────────────────────────► connected ◄─────────────────┘
+//	                                                    │  │  │
+//	          its connection failed or fell silent      │  │  │ it sent Leave
+//	     lost ◄─────────────────────────────────────────┘  │  └────────────► left ── after a while: forgotten
+//	       │ redialled (lost ⇄ dialing) for RedialFor       │
+//	       └─ then forgotten, unless the node is alone      └─ it broke the protocol: forgotten
 //
 // Any member that is not connected becomes connected as soon as a handshake
 // with it completes, whoever dialled. A member that left is not dialled on a

@@ -37,4 +37,3 @@ func BenchmarkDecodeFrame(b *testing.B) {
 		})
 	}
 }
-
