@@ -3,9 +3,14 @@
 // node's cookie as password, or with a key listed in the data directory's
 // authorized_keys. Each session gets its own REPL (and default VM) on the
 // node; the node's cluster manager is shared.
+//
+// The server resists guessing and flooding: failed logins from one source
+// address slow down (see loginThrottle), the connections open at once are
+// capped, and a connection must log in within the login timeout.
 package remote
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/subtle"
@@ -15,6 +20,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -24,12 +30,36 @@ import (
 	"github.com/iridium-go/iridium/repl"
 )
 
+// Defaults of the limits in Config.
+const (
+	DefaultMaxConnections = 64
+	DefaultLoginTimeout   = 10 * time.Second
+)
+
+// maxAuthTries is how many failed attempts one connection may make before
+// it is closed, as in OpenSSH. Each attempt also waits its address's login
+// delay, so reconnecting gains nothing.
+const maxAuthTries = 6
+
+var (
+	errServerClosed = errors.New("remote: server closed")
+	errLoginTimeout = errors.New("remote: login timeout")
+)
+
 // Config says where to listen and who may come in.
 type Config struct {
 	Addr               string // host:port
 	HostKeyFile        string // created (ed25519, mode 0600) if missing
 	AuthorizedKeysFile string // optional; missing means no key logins
 	Cookie             []byte // the password
+	// MaxConnections caps the connections open at once, logged in or not
+	// (each ssh client is one): one more is closed as soon as it is
+	// accepted, before the SSH handshake. 0 means DefaultMaxConnections.
+	MaxConnections int
+	// LoginTimeout is how long a connection has from being accepted to
+	// being logged in, key exchange and login delays included; then it is
+	// closed. 0 means DefaultLoginTimeout.
+	LoginTimeout time.Duration
 	// REPL is the template for every session's REPL: NewVM, Threads and
 	// cluster access. The server fills in the streams and the terminal.
 	REPL   repl.Config
@@ -39,14 +69,22 @@ type Config struct {
 // Server accepts SSH connections until Close. It owns every goroutine it
 // starts: the accept loop, one per connection and one per session.
 type Server struct {
-	cfg    Config
-	ssh    *ssh.ServerConfig
-	ln     net.Listener
-	log    *slog.Logger
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	cfg        Config
+	ssh        *ssh.ServerConfig // without auth callbacks; see loginConfig
+	authorized map[string]bool   // marshalled public keys allowed in
+	throttle   *loginThrottle
+	ln         net.Listener
+	log        *slog.Logger
+	wg         sync.WaitGroup
+	// ctx ends with Close (cause errServerClosed), cutting short every
+	// login delay.
+	ctx  context.Context
+	stop context.CancelCauseFunc
+
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{} // accepted and not yet closed; at most cfg.MaxConnections
+	refused int                   // connections refused since conns was last below the cap
+	closed  bool
 }
 
 // Listen loads or creates the host key, reads the authorized keys and
@@ -58,6 +96,12 @@ func Listen(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = DefaultLoginTimeout
+	}
 	hostKey, err := loadHostKey(cfg.HostKeyFile)
 	if err != nil {
 		return nil, err
@@ -66,20 +110,13 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]struct{}{}}
-	s.ssh = &ssh.ServerConfig{
-		PasswordCallback: func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
-			if subtle.ConstantTimeCompare(password, cfg.Cookie) == 1 {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("wrong password for %q", meta.User())
-		},
-		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if authorized[string(key.Marshal())] {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("key not authorized for %q", meta.User())
-		},
+	s := &Server{
+		cfg:        cfg,
+		ssh:        &ssh.ServerConfig{MaxAuthTries: maxAuthTries},
+		authorized: authorized,
+		throttle:   newLoginThrottle(cfg.Logger),
+		log:        cfg.Logger,
+		conns:      map[net.Conn]struct{}{},
 	}
 	s.ssh.AddHostKey(hostKey)
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -87,6 +124,7 @@ func Listen(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("remote access: %w", err)
 	}
 	s.ln = ln
+	s.ctx, s.stop = context.WithCancelCause(context.Background())
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -104,6 +142,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.stop(errServerClosed)
 	err := s.ln.Close()
 	for c := range s.conns {
 		c.Close()
@@ -119,57 +158,91 @@ func (s *Server) acceptLoop() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return
+			if s.ctx.Err() != nil {
+				return // closed
 			}
 			s.log.Warn("remote accept", "err", err)
-			time.Sleep(backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return
+			}
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		if !s.track(c) {
-			c.Close()
-			return
+		admitted, refused := s.admit(c)
+		if admitted {
+			s.wg.Add(1)
+			go s.serveConn(c)
+			continue
 		}
-		s.wg.Add(1)
-		go s.serveConn(c)
+		c.Close()
+		switch refused {
+		case 0: // closed
+			return
+		case 1:
+			s.log.Warn("remote connection limit reached, refusing connections", "limit", s.cfg.MaxConnections, "peer", c.RemoteAddr())
+		default:
+			s.log.Debug("remote connection refused", "limit", s.cfg.MaxConnections, "peer", c.RemoteAddr())
+		}
 	}
 }
 
-// track records a live connection so Close can end it; false once closed.
-func (s *Server) track(c net.Conn) bool {
+// admit records a new connection, so that Close can end it and the cap
+// counts it until it is closed. It refuses the connection once the server
+// is closed (refused is then 0) or when MaxConnections are open (refused
+// then counts the refusals since the server was last below its cap, so the
+// first of a run can be logged loudly and the rest quietly).
+func (s *Server) admit(c net.Conn) (admitted bool, refused int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return false, 0
+	}
+	if len(s.conns) >= s.cfg.MaxConnections {
+		s.refused++
+		return false, s.refused
 	}
 	s.conns[c] = struct{}{}
-	return true
+	return true, 0
 }
 
+// untrack forgets a closed connection, freeing its place under the cap.
 func (s *Server) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	refused := 0
+	if s.refused > 0 && len(s.conns) < s.cfg.MaxConnections {
+		refused, s.refused = s.refused, 0
+	}
 	s.mu.Unlock()
+	if refused > 0 {
+		s.log.Info("remote connections below the limit again", "limit", s.cfg.MaxConnections, "refused", refused)
+	}
 }
 
 func (s *Server) serveConn(c net.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(c)
 	defer c.Close()
-	// Bound the SSH handshake so a silent client cannot hold a slot.
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	conn, chans, reqs, err := ssh.NewServerConn(c, s.ssh)
+	// Everything up to the login must end by the deadline: the socket's
+	// deadline ends key exchange and reads of login attempts, ctx ends the
+	// login delays, which do not touch the socket. So a client that is
+	// silent, slow or held back cannot keep its place under the cap longer.
+	deadline := time.Now().Add(s.cfg.LoginTimeout)
+	c.SetDeadline(deadline)
+	ctx, cancel := context.WithDeadlineCause(s.ctx, deadline, errLoginTimeout)
+	ip := peerIP(c.RemoteAddr())
+	conn, chans, reqs, err := ssh.NewServerConn(c, s.loginConfig(ctx, ip))
+	cancel() // the login checks, ctx's only users, are over
 	if err != nil {
 		s.log.Info("remote login refused", "peer", c.RemoteAddr(), "err", err)
 		return
 	}
 	c.SetDeadline(time.Time{})
 	defer conn.Close()
+	s.throttle.forget(ip)
 	s.log.Info("remote login", "peer", c.RemoteAddr(), "user", conn.User())
 	s.wg.Add(1)
 	go func() { // ends when the connection closes
@@ -195,6 +268,30 @@ func (s *Server) serveConn(c net.Conn) {
 	// chans closes when the connection ends; close each session's channel
 	// with it (serveSession returns once its REPL has stopped).
 	sessions.Wait()
+}
+
+// loginConfig is the SSH configuration for one connection from ip: each
+// password or key it offers is checked through the login throttle, whose
+// waits end with ctx.
+func (s *Server) loginConfig(ctx context.Context, ip netip.Addr) *ssh.ServerConfig {
+	conf := *s.ssh
+	conf.PasswordCallback = func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
+		return nil, s.throttle.check(ctx, ip, func() error {
+			if subtle.ConstantTimeCompare(password, s.cfg.Cookie) == 1 {
+				return nil
+			}
+			return fmt.Errorf("wrong password for %q", meta.User())
+		})
+	}
+	conf.PublicKeyCallback = func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+		return nil, s.throttle.check(ctx, ip, func() error {
+			if s.authorized[string(key.Marshal())] {
+				return nil
+			}
+			return fmt.Errorf("key not authorized for %q", meta.User())
+		})
+	}
+	return &conf
 }
 
 func loadHostKey(path string) (ssh.Signer, error) {

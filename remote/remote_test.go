@@ -31,27 +31,52 @@ const cookie = "s3cret-cookie"
 
 func startServer(t *testing.T, authorizedKeys string) *Server {
 	t.Helper()
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "authorized_keys")
+	cfg := testConfig(t)
 	if authorizedKeys != "" {
-		os.WriteFile(keys, []byte(authorizedKeys), 0o600)
+		os.WriteFile(cfg.AuthorizedKeysFile, []byte(authorizedKeys), 0o600)
 	}
-	s, err := Listen(Config{
+	return listen(t, cfg)
+}
+
+// testConfig is a server on a free loopback port with its files in a
+// temporary directory and the default limits.
+func testConfig(t *testing.T) Config {
+	dir := t.TempDir()
+	return Config{
 		Addr:               "127.0.0.1:0",
 		HostKeyFile:        filepath.Join(dir, "host_key"),
-		AuthorizedKeysFile: keys,
+		AuthorizedKeysFile: filepath.Join(dir, "authorized_keys"),
 		Cookie:             []byte(cookie),
 		REPL: repl.Config{NewVM: func(out io.Writer) (*vm.VM, error) {
 			cfg := vm.DefaultConfig()
 			cfg.Output = out
 			return vm.New(cfg)
 		}},
-	})
+	}
+}
+
+// listen starts a server that the test closes when it ends. A Close that
+// hangs fails the test (and leaks the goroutine, which goleak reports).
+func listen(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	s, err := Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { closeServer(t, s) })
 	return s
+}
+
+// closeServer closes s, failing the test if Close does not return soon.
+func closeServer(t *testing.T, s *Server) {
+	t.Helper()
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("Close did not return")
+	}
 }
 
 func dial(t *testing.T, s *Server, auth ssh.AuthMethod) (*ssh.Client, error) {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/iridium-go/iridium/remote"
 )
 
 // options are the parsed command line (SPEC.md section 7).
@@ -27,9 +29,10 @@ type options struct {
 	cookie      string
 	threads     int
 
-	remote     bool   // -r
-	remotePort int    // -p
-	remoteHost string // --bind-host
+	remote         bool   // -r
+	remotePort     int    // -p
+	remoteHost     string // --bind-host
+	maxSSHSessions int    // --max-ssh-sessions: SSH connections open at once
 
 	daemon bool
 	join   string // HOST:PORT, daemon mode only
@@ -56,6 +59,7 @@ Node flags:
   -r, --enable-remote-access     serve the REPL over SSH
   -p, --bind-port PORT           SSH port for remote access (default 2244)
       --bind-host HOST           SSH listen address for remote access (default 127.0.0.1)
+      --max-ssh-sessions N       SSH connections open at once, logged in or not (default 64)
       --daemon-mode              no REPL: serve the cluster until SIGINT or SIGTERM
       --join HOST:PORT           with --daemon-mode: join the cluster of the node at HOST:PORT
   -h, --help                     print this help
@@ -104,6 +108,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	boolean(&o.remote, "r", "enable-remote-access")
 	num(&o.remotePort, 2244, "p", "bind-port")
 	str(&o.remoteHost, "127.0.0.1", "bind-host")
+	num(&o.maxSSHSessions, remote.DefaultMaxConnections, "max-ssh-sessions")
 	boolean(&o.daemon, "daemon-mode")
 	str(&o.join, "", "join")
 
@@ -135,6 +140,9 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	}
 	if o.threads < 1 {
 		return fail("--threads must be at least 1, got %d", o.threads)
+	}
+	if o.maxSSHSessions < 1 {
+		return fail("--max-ssh-sessions must be at least 1, got %d", o.maxSSHSessions)
 	}
 	for _, h := range []struct{ flag, host string }{{"--server-bind-host", o.clusterHost}, {"--bind-host", o.remoteHost}} {
 		if net.ParseIP(h.host) == nil && !validHostname(h.host) {

@@ -60,6 +60,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 			HostKeyFile:        filepath.Join(o.dataDir, hostKeyFile),
 			AuthorizedKeysFile: filepath.Join(o.dataDir, authorizedKeysFile),
 			Cookie:             id.cookie,
+			MaxConnections:     o.maxSSHSessions,
 			REPL:               template,
 			Logger:             logger,
 		})

@@ -1,0 +1,399 @@
+package remote
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/iridium-go/iridium/internal/testutil"
+)
+
+// bound is how long any wait in these tests may take before it counts as
+// a hang; the limits under test are far shorter or far longer.
+const bound = 10 * time.Second
+
+// logTo makes a logger that writes every record, debug included, to out.
+func logTo(out *testutil.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// dialFrom logs in from the local address from (an IP on loopback).
+func dialFrom(s *Server, from string, auth ...ssh.AuthMethod) (*ssh.Client, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: bound}
+	c, err := d.Dial("tcp", s.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	conn, chans, reqs, err := ssh.NewClientConn(c, s.Addr().String(), &ssh.ClientConfig{
+		User:            "tester",
+		Auth:            auth,
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ssh.NewClient(conn, chans, reqs), nil
+}
+
+// needLoopbackAddr skips the test if ip cannot be a source address here
+// (Linux routes all of 127.0.0.0/8 to loopback; other systems may not).
+func needLoopbackAddr(t *testing.T, ip string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Skipf("%s is not usable on this machine: %v", ip, err)
+	}
+	ln.Close()
+}
+
+// holdBack makes every login attempt from ip wait an hour, as after a long
+// run of failures.
+func holdBack(s *Server, ip string) {
+	now := time.Now()
+	s.throttle.mu.Lock()
+	defer s.throttle.mu.Unlock()
+	s.throttle.addrs[netip.MustParseAddr(ip)] = &addrLogins{failures: 1, next: now.Add(time.Hour), seen: now}
+}
+
+// failures is how many failed checks in a row the server remembers for ip.
+func failures(s *Server, ip string) int {
+	s.throttle.mu.Lock()
+	defer s.throttle.mu.Unlock()
+	if a := s.throttle.addrs[netip.MustParseAddr(ip)]; a != nil {
+		return a.failures
+	}
+	return 0
+}
+
+func newSigner(t *testing.T) ssh.Signer {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
+}
+
+// Each failed attempt doubles the wait before the next one from the same
+// address is checked, on one connection and across reconnections. An
+// attempt is timed from when the client sends it to when it hears it
+// failed; the server waits before checking, so that is a lower bound.
+func TestFailedLoginsSlowDown(t *testing.T) {
+	tests := []struct {
+		name string
+		// guess returns an auth method that calls sent before each attempt.
+		guess func(t *testing.T, sent func()) ssh.AuthMethod
+	}{
+		{"wrong password", func(t *testing.T, sent func()) ssh.AuthMethod {
+			return ssh.PasswordCallback(func() (string, error) { sent(); return "guess", nil })
+		}},
+		{"unknown key", func(t *testing.T, sent func()) ssh.AuthMethod {
+			// A new key each time: the server checks each key once per
+			// connection.
+			return ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { sent(); return []ssh.Signer{newSigner(t)}, nil })
+		}},
+	}
+	const attempts = 4
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, "")
+			// sent[i] is when attempt i went out; the client makes them
+			// one after another on the dialling goroutine.
+			var sent []time.Time
+			record := func() { sent = append(sent, time.Now()) }
+			if c, err := dial(t, s, ssh.RetryableAuthMethod(tc.guess(t, record), attempts)); err == nil {
+				c.Close()
+				t.Fatal("a guess logged in")
+			}
+			sent = append(sent, time.Now()) // the last failure arrived
+			if len(sent) != attempts+1 {
+				t.Fatalf("%d attempts made, want %d", len(sent)-1, attempts)
+			}
+			for i := 1; i < attempts; i++ {
+				if took, least := sent[i+1].Sub(sent[i]), loginDelay(i); took < least {
+					t.Errorf("attempt %d, after %d failures, took %v, want at least %v", i+1, i, took, least)
+				}
+			}
+			// A new connection does not start afresh.
+			start := time.Now()
+			if c, err := dial(t, s, tc.guess(t, func() {})); err == nil {
+				c.Close()
+				t.Fatal("a guess logged in")
+			}
+			if took, least := time.Since(start), loginDelay(attempts); took < least {
+				t.Errorf("after reconnecting, an attempt took %v, want at least %v", took, least)
+			}
+		})
+	}
+}
+
+// A login clears the failures of its address.
+func TestLoginForgetsFailures(t *testing.T) {
+	s := startServer(t, "")
+	if c, err := dial(t, s, ssh.Password("guess")); err == nil {
+		c.Close()
+		t.Fatal("a wrong password logged in")
+	}
+	if n := failures(s, "127.0.0.1"); n != 1 {
+		t.Fatalf("%d failures remembered after one, want 1", n)
+	}
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	runScript(t, c, "!registers\n") // the server has finished the login
+	if n := failures(s, "127.0.0.1"); n != 0 {
+		t.Errorf("%d failures remembered after a login, want 0", n)
+	}
+}
+
+// startHeldLogin starts a login with the right password from 127.0.0.1,
+// which holdBack has delayed for an hour, and waits until the server holds
+// it back. The channel gives the login's result.
+func startHeldLogin(t *testing.T, s *Server, logs *testutil.Buffer) <-chan error {
+	t.Helper()
+	holdBack(s, "127.0.0.1")
+	held := make(chan error, 1)
+	go func() {
+		c, err := dialFrom(s, "127.0.0.1", ssh.Password(cookie))
+		if err == nil {
+			c.Close()
+		}
+		held <- err
+	}()
+	testutil.WaitFor(t, logs, `msg="remote login delayed" peer=127.0.0.1 `, bound)
+	return held
+}
+
+// closeHeldLogin closes the server and checks that this ends the held
+// login, unsuccessfully, at once.
+func closeHeldLogin(t *testing.T, s *Server, held <-chan error) {
+	t.Helper()
+	closeServer(t, s)
+	select {
+	case err := <-held:
+		if err == nil {
+			t.Error("the held-back login succeeded after Close")
+		}
+	case <-time.After(bound):
+		t.Fatal("the held-back client was not disconnected by Close")
+	}
+}
+
+// A delayed address does not hold back logins from another one.
+func TestLoginDelayIsPerAddress(t *testing.T) {
+	needLoopbackAddr(t, "127.0.0.2")
+	logs := &testutil.Buffer{}
+	cfg := testConfig(t)
+	cfg.Logger = logTo(logs)
+	s := listen(t, cfg)
+	held := startHeldLogin(t, s, logs)
+
+	c, err := dialFrom(s, "127.0.0.2", ssh.Password(cookie))
+	if err != nil {
+		t.Fatalf("login from 127.0.0.2 while 127.0.0.1 is held back: %v", err)
+	}
+	c.Close()
+	select {
+	case err := <-held:
+		t.Fatalf("the held-back login from 127.0.0.1 ended (%v) before its delay", err)
+	default:
+	}
+	closeHeldLogin(t, s, held)
+}
+
+// Close does not wait for login delays to pass.
+func TestCloseEndsLoginDelay(t *testing.T) {
+	logs := &testutil.Buffer{}
+	cfg := testConfig(t)
+	cfg.Logger = logTo(logs)
+	cfg.LoginTimeout = time.Hour // only Close can end the wait
+	s := listen(t, cfg)
+	held := startHeldLogin(t, s, logs)
+
+	closeHeldLogin(t, s, held)
+}
+
+// rawConn opens a TCP connection that never speaks SSH and waits for the
+// server's version line, which shows the server has accepted it.
+func rawConn(t *testing.T, s *Server) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr().String(), bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(bound))
+	line := make([]byte, len("SSH-2.0-"))
+	if _, err := io.ReadFull(c, line); err != nil || string(line) != "SSH-2.0-" {
+		t.Fatalf("server greeted with %q, %v", line, err)
+	}
+	return c
+}
+
+// With MaxConnections open, logged in or not, one more is closed before
+// the SSH handshake; once one of them closes, the next gets in.
+func TestConnectionCap(t *testing.T) {
+	tests := []struct {
+		name  string
+		leave func(loggedIn *ssh.Client, unauthenticated net.Conn)
+	}{
+		{"a logged-in client leaves", func(c *ssh.Client, _ net.Conn) { c.Close() }},
+		{"an unauthenticated connection closes", func(_ *ssh.Client, c net.Conn) { c.Close() }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &testutil.Buffer{}
+			cfg := testConfig(t)
+			cfg.Logger = logTo(logs)
+			cfg.MaxConnections = 3
+			s := listen(t, cfg)
+			var open []*ssh.Client
+			for range 2 {
+				c, err := dial(t, s, ssh.Password(cookie))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				open = append(open, c)
+			}
+			unauthenticated := rawConn(t, s)
+
+			// The fourth: closed at once, without the server's version line.
+			extra, err := net.DialTimeout("tcp", s.Addr().String(), bound)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer extra.Close()
+			extra.SetReadDeadline(time.Now().Add(bound))
+			n, err := extra.Read(make([]byte, 64))
+			if n != 0 || err == nil || os.IsTimeout(err) {
+				t.Fatalf("a fourth connection read %d bytes, %v; want it closed", n, err)
+			}
+			testutil.WaitFor(t, logs, `level=WARN msg="remote connection limit reached, refusing connections" limit=3`, bound)
+			if c, err := dial(t, s, ssh.Password(cookie)); err == nil {
+				c.Close()
+				t.Fatal("a fourth client logged in")
+			}
+
+			tc.leave(open[0], unauthenticated)
+			testutil.WaitFor(t, logs, `msg="remote connections below the limit again" limit=3 refused=2`, bound)
+			c, err := dial(t, s, ssh.Password(cookie))
+			if err != nil {
+				t.Fatalf("no login after a connection closed: %v", err)
+			}
+			defer c.Close()
+			if out, _ := runScript(t, c, "!registers\n"); !strings.HasPrefix(out, "$0 = 0\n") {
+				t.Errorf("!registers printed %q", out)
+			}
+		})
+	}
+}
+
+// eofConn reports when the server ends the connection.
+type eofConn struct {
+	net.Conn
+	once sync.Once
+	eof  chan struct{}
+}
+
+func (c *eofConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.once.Do(func() { close(c.eof) })
+	}
+	return n, err
+}
+
+// A connection that has not logged in by the login timeout is closed,
+// whatever it is doing, and the server is done with it: its goroutine has
+// returned. Each case returns once the client has seen the connection
+// close.
+func TestLoginTimeout(t *testing.T) {
+	const timeout = time.Second
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s *Server, logs *testutil.Buffer)
+	}{
+		{"silent after connecting", func(t *testing.T, s *Server, _ *testutil.Buffer) {
+			c := rawConn(t, s)
+			c.SetReadDeadline(time.Now().Add(bound))
+			if _, err := io.Copy(io.Discard, c); err != nil {
+				t.Fatalf("not closed: %v", err)
+			}
+		}},
+		{"silent after key exchange", func(t *testing.T, s *Server, _ *testutil.Buffer) {
+			raw, err := net.DialTimeout("tcp", s.Addr().String(), bound)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &eofConn{Conn: raw, eof: make(chan struct{})}
+			exchanged, giveUp, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				// The client asks for a password only after key exchange;
+				// it has none to give until the server has hung up.
+				_, _, _, err := ssh.NewClientConn(c, s.Addr().String(), &ssh.ClientConfig{
+					User: "tester",
+					Auth: []ssh.AuthMethod{ssh.PasswordCallback(func() (string, error) {
+						close(exchanged)
+						<-giveUp
+						return "", errors.New("no password")
+					})},
+					HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+				})
+				done <- err
+			}()
+			defer func() { <-done }()
+			defer close(giveUp)
+			select {
+			case <-exchanged:
+			case <-time.After(bound):
+				t.Fatal("no key exchange")
+			}
+			select {
+			case <-c.eof:
+			case <-time.After(bound):
+				t.Fatal("not closed")
+			}
+		}},
+		{"held back by a login delay", func(t *testing.T, s *Server, logs *testutil.Buffer) {
+			held := startHeldLogin(t, s, logs)
+			select {
+			case err := <-held:
+				if err == nil {
+					t.Fatal("the held-back login succeeded")
+				}
+			case <-time.After(bound):
+				t.Fatal("not closed")
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &testutil.Buffer{}
+			cfg := testConfig(t)
+			cfg.Logger = logTo(logs)
+			cfg.LoginTimeout = timeout
+			s := listen(t, cfg)
+			start := time.Now() // before the connection, so before the server's clock starts
+			tc.run(t, s, logs)
+			if took := time.Since(start); took < timeout {
+				t.Errorf("closed after %v, before the login timeout %v", took, timeout)
+			}
+			// serveConn logs this as it returns.
+			testutil.WaitFor(t, logs, `msg="remote login refused" peer=127.0.0.1:`, bound)
+		})
+	}
+}
