@@ -45,7 +45,11 @@
 //	3 duplicate conn.   4 protocol violation      5 over capacity
 //	6 refused (the node is leaving)
 //
-// Nodes act on the code, never on the message text.
+// Nodes act on the code, never on the message text: 1 and 2 are final (a
+// Join reports them, redials back off to the longest interval), 3 is
+// retried at once, the others count as passing. This node closes a pending
+// handshake it evicts without a word, so it sends no 5; another
+// implementation may.
 //
 // # Handshake
 //

@@ -101,7 +101,7 @@ func readHandshake(fr *wire.FrameReader, w io.Writer, addr string) (wire.Message
 		return nil, reject(w, wire.CodeProtocol, "malformed "+t.String()+" message", err)
 	}
 	if e, ok := msg.(*wire.Error); ok {
-		return nil, &RemoteError{Addr: addr, Code: e.Code, Message: e.Message}
+		return nil, &RemoteError{Addr: addr, Message: e.Message, code: e.Code}
 	}
 	return msg, nil
 }

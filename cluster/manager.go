@@ -50,25 +50,25 @@ func errAliasHeld(alias, addr string) error {
 // RemoteError is the Error frame another node sent before it closed the
 // connection.
 type RemoteError struct {
-	Addr    string         // the other node's address
-	Code    wire.ErrorCode // what nodes act on
-	Message string         // what people read
+	Addr    string // the other node's address
+	Message string // what people read
+	code    wire.ErrorCode
 }
 
 func (e *RemoteError) Error() string { return "refused: " + e.Message }
 
-// Is makes errors.Is work on the code of the other node's answer:
-// ErrAuth, ErrAliasTaken, ErrNotListening (it is leaving).
+// Is makes errors.Is work on the code of the other node's answer (never
+// on its text): ErrAuth, ErrAliasTaken, ErrNotListening (it is leaving).
 func (e *RemoteError) Is(target error) bool {
 	switch target {
 	case ErrAuth:
-		return e.Code == wire.CodeAuth
+		return e.code == wire.CodeAuth
 	case ErrAliasTaken:
-		return e.Code == wire.CodeAliasTaken
+		return e.code == wire.CodeAliasTaken
 	case errDuplicate:
-		return e.Code == wire.CodeDuplicate
+		return e.code == wire.CodeDuplicate
 	case ErrNotListening:
-		return e.Code == wire.CodeRefused
+		return e.code == wire.CodeRefused
 	}
 	return false
 }
