@@ -1,30 +1,64 @@
 package assembler
 
 import (
+	"cmp"
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/iridium-go/iridium/vm"
 )
 
+// ErrNotText is the error (wrapped, with the offset) for a whole file that
+// holds a NUL byte. No assembly source needs one (a string writes it as
+// \0), and nearly every binary file has one within its first bytes, so it
+// tells a binary file from a source file with mistakes in it: the binary
+// file gets this one error instead of one error for every stretch of its
+// bytes.
+var ErrNotText = errors.New("neither Iridium bytecode nor assembly text")
+
 // Assemble assembles a whole source file with a fresh symbol table.
 func Assemble(src string) (*vm.Program, error) {
-	p, _, err := AssembleFile(src)
+	return AssembleContext(context.Background(), src)
+}
+
+// AssembleContext is Assemble that gives up when ctx is done, returning an
+// error that wraps context.Cause(ctx).
+func AssembleContext(ctx context.Context, src string) (*vm.Program, error) {
+	_, p, err := assembleFile(ctx, src)
 	return p, err
 }
 
 // AssembleFile assembles a whole source file and also returns its symbols,
-// sorted by name (for the REPL's !load_file).
+// sorted by name (for the REPL's !load_file and for listings that keep the
+// source's label names).
 func AssembleFile(src string) (*vm.Program, []Symbol, error) {
-	a := newAsm(0, 0, sectionCode, nil)
-	p, err := a.run(src)
+	return AssembleFileContext(context.Background(), src)
+}
+
+// AssembleFileContext is AssembleFile that gives up when ctx is done,
+// returning an error that wraps context.Cause(ctx).
+func AssembleFileContext(ctx context.Context, src string) (*vm.Program, []Symbol, error) {
+	a, p, err := assembleFile(ctx, src)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, a.symbols(), nil
+}
+
+func assembleFile(ctx context.Context, src string) (*asm, *vm.Program, error) {
+	if i := strings.IndexByte(src, 0); i >= 0 {
+		return nil, nil, fmt.Errorf("%w (it holds a NUL byte at offset %s)", ErrNotText, vm.FormatAddress(i))
+	}
+	a := newAsm(ctx, 0, 0, sectionCode, nil)
+	p, err := a.run(src)
+	return a, p, err
 }
 
 type section uint8
@@ -41,83 +75,111 @@ func (s section) String() string {
 	return ".code"
 }
 
-type stmtKind uint8
-
-const (
-	stmtLabel stmtKind = iota // a label alone on its line (or on a bad line)
-	stmtInstr                 // an instruction
-	stmtData                  // .asciiz, .ascii, .integer: bytes in the read-only data
-	stmtWord                  // .word: four raw bytes of code
-)
-
-// labelDef is a label defined in the chunk being assembled.
-type labelDef struct {
-	name  string
-	pos   Pos
-	kind  SymbolKind
-	value int
+// labelRef is a label used as an operand.
+type labelRef struct {
+	name string
+	pos  Pos
 }
 
-// stmt is one line of source after pass 1's parsing.
-type stmt struct {
-	kind  stmtKind
-	label *labelDef // label defined on this line, nil if none
-	head  Token     // mnemonic or directive
-	bad   bool      // an error was reported; the line encodes nothing
+// noRef is instr.ref for an instruction without a label operand.
+const noRef = -1
 
-	// Instructions.
-	op     vm.Opcode
-	info   vm.Info
-	regs   [2]uint8 // register operands after the first (RR, RRR)
-	reg    uint8    // first register operand
-	imm    int64    // integer operand
-	hasImm bool     // SHL/SHR: the #n operand is present
-	ref    *Token   // label reference operand
-	n      int      // number of 4-byte instructions (LOAD expands to 2)
-
-	// Data and .word.
-	data []byte
+// instr is one instruction or .word after parsing: everything layout and
+// pass 2 need, and nothing more, since there is one per line of code.
+type instr struct {
+	pos  Pos    // the mnemonic's or directive's, for errors found after parsing
+	imm  uint32 // integer operand: an address or count, LOAD's int32 or .word's bytes, as bits
+	ref  int32  // index in asm.refs of the label operand, or noRef
+	op   vm.Opcode
+	regs [3]uint8 // register operands in order; SHL/SHR: the count byte second
+	n    uint8    // instructions it takes: 2 for a LOAD whose value needs a LUI
+	word bool     // a .word: imm is the four bytes, byte 0 first
+	bad  bool     // an error was reported: it takes its space, encodes nothing
 }
 
 // asm is the state of one assembly run: a whole file or one Session chunk.
 type asm struct {
+	ctx      context.Context
+	ticks    int   // calls of interrupted, which looks at ctx once every checkEvery
+	stop     error // why assembly was interrupted; nil while it goes on
 	errs     errorList
 	codeBase int // code address of the chunk's first instruction
 	roBase   int // read-only offset of the chunk's first data byte
 	section  section
-	prior    map[string]Symbol // symbols from earlier Session chunks
-	defs     map[string]*labelDef
-	order    []*labelDef
-	stmts    []*stmt
+	prior    map[string]Symbol   // symbols from earlier Session chunks
+	labels   blockList[labelDef] // in the order of definition
+	byName   labelIndex          // finds labels by name
+	pending  int                 // index of a data label still waiting for its data; -1 if none
+	code     blockList[instr]
+	refs     blockList[labelRef]
+	data     blockList[datum] // the read-only data, piece after piece
+	roLen    int              // the bytes in data
 	codeEnd  int
-	roEnd    int
 }
 
-func newAsm(codeBase, roBase int, sec section, prior map[string]Symbol) *asm {
-	return &asm{codeBase: codeBase, roBase: roBase, section: sec, prior: prior, defs: map[string]*labelDef{}}
+func newAsm(ctx context.Context, codeBase, roBase int, sec section, prior map[string]Symbol) *asm {
+	return &asm{ctx: ctx, codeBase: codeBase, roBase: roBase, section: sec, prior: prior,
+		byName: newLabelIndex(), pending: -1}
 }
 
 func (a *asm) errorf(pos Pos, format string, args ...any) {
 	a.errs.add(pos, fmt.Sprintf(format, args...))
 }
 
+// checkEvery is how many lines or instructions a pass handles between two
+// looks at the context: often enough to stop within a millisecond, seldom
+// enough to cost nothing.
+const checkEvery = 1024
+
+// interrupted reports whether assembly must stop because the context is
+// done. It looks at the context on its first call and then once every
+// checkEvery calls; once it has said yes it always does.
+func (a *asm) interrupted() bool {
+	if a.stop != nil {
+		return true
+	}
+	a.ticks++
+	if a.ticks%checkEvery == 1 && a.ctx.Err() != nil {
+		a.stop = fmt.Errorf("assembly interrupted: %w", context.Cause(a.ctx))
+		return true
+	}
+	return false
+}
+
 // run is the whole assembly: pass 1 parses every line, defines labels and
-// sizes every statement (iterating to a fixed point where LOAD of a label
-// needs it), pass 2 encodes. Both passes keep going after errors.
+// lays out the code (sizing every LOAD of a label), pass 2 encodes. Both
+// passes keep going after errors.
 func (a *asm) run(src string) (*vm.Program, error) {
 	a.parse(src)
 	a.layout()
 	p := a.encode()
+	if a.stop != nil {
+		return nil, a.stop
+	}
 	if err := a.errs.err(); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
+// symbols returns the chunk's labels sorted by name. Their names are
+// copied out of the source into one string, so that keeping the symbols
+// (as the REPL does for a session) does not keep the whole source.
 func (a *asm) symbols() []Symbol {
-	syms := make([]Symbol, 0, len(a.order))
-	for _, d := range a.order {
-		syms = append(syms, Symbol{Name: d.name, Kind: d.kind, Value: d.value})
+	size := 0
+	for _, d := range a.labels.all() {
+		size += len(d.name)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, d := range a.labels.all() {
+		b.WriteString(d.name)
+	}
+	names := b.String()
+	syms := make([]Symbol, a.labels.len())
+	for i, d := range a.labels.all() {
+		syms[i] = Symbol{Name: names[:len(d.name)], Kind: d.kind, Value: d.value}
+		names = names[len(d.name):]
 	}
 	sortSymbols(syms)
 	return syms
@@ -127,9 +189,9 @@ func (a *asm) symbols() []Symbol {
 
 func (a *asm) parse(src string) {
 	lx := NewLexer(src, a.errs.add)
-	var pending *labelDef // data label still waiting for its data
-	for {
-		var toks []Token
+	var toks []Token // one line's tokens; every line reuses the buffer
+	for !a.interrupted() {
+		toks = toks[:0]
 		bad := false
 		t := lx.Next()
 		for ; t.Kind != TokEOF && t.Kind != TokNewline; t = lx.Next() {
@@ -139,42 +201,43 @@ func (a *asm) parse(src string) {
 			}
 			toks = append(toks, t)
 		}
-		a.line(toks, bad, &pending)
+		a.line(toks, bad)
 		if t.Kind == TokEOF {
 			break
 		}
 	}
-	a.noData(&pending)
+	a.noData()
 }
 
 // noData reports a data label that no data followed.
-func (a *asm) noData(pending **labelDef) {
-	if d := *pending; d != nil {
+func (a *asm) noData() {
+	if a.pending >= 0 {
+		d := a.labels.at(a.pending)
 		a.errorf(d.pos, "data label %q has no data after it", d.name)
-		*pending = nil
+		a.pending = -1
 	}
 }
 
-func (a *asm) line(toks []Token, bad bool, pending **labelDef) {
+// line parses one line's tokens; bad says the lexer reported an error in
+// it, so that only its label is defined.
+func (a *asm) line(toks []Token, bad bool) {
 	if len(toks) == 0 {
 		return
 	}
-	s := &stmt{bad: bad}
 	rest := toks
 	var lbl *Token
 	if rest[0].Kind == TokLabel {
 		lbl, rest = &rest[0], rest[1:]
 		if len(rest) > 0 && rest[0].Kind == TokLabel {
 			a.errorf(rest[0].Pos, "only one label per line")
-			s.bad = true
+			bad = true
 			rest = rest[1:]
 		}
 	}
+	var head Token
 	if len(rest) > 0 {
-		s.head = rest[0]
-		rest = rest[1:]
+		head, rest = rest[0], rest[1:]
 	}
-	head := s.head
 	dir := ""
 	if head.Kind == TokDirective {
 		dir = strings.ToLower(head.Value)
@@ -188,7 +251,7 @@ func (a *asm) line(toks []Token, bad bool, pending **labelDef) {
 		if len(rest) > 0 {
 			a.errorf(rest[0].Pos, ".%s takes no operands", dir)
 		}
-		a.noData(pending)
+		a.noData()
 		a.section = sectionCode
 		if dir == "data" {
 			a.section = sectionData
@@ -197,49 +260,48 @@ func (a *asm) line(toks []Token, bad bool, pending **labelDef) {
 	}
 
 	if lbl != nil {
-		s.label = a.define(*lbl)
-		if s.label != nil && s.label.kind == SymbolData {
-			a.noData(pending)
-			*pending = s.label
+		if i, ok := a.define(*lbl); ok && a.labels.at(i).kind == SymbolData {
+			a.noData()
+			a.pending = i
 		}
 	}
 	if head.Kind != 0 || bad {
-		*pending = nil // whatever follows the label, it is not "nothing"
+		a.pending = -1 // whatever follows the label, it is not "nothing"
 	}
-	a.stmts = append(a.stmts, s)
-	if s.bad || head.Kind == 0 {
+	if bad || head.Kind == 0 {
 		return
 	}
 
 	switch head.Kind {
 	case TokIdent:
-		a.instruction(s, rest)
+		a.instruction(head, rest)
 	case TokDirective:
-		a.directive(s, dir, rest)
+		a.directive(head, dir, rest)
 	default:
 		a.errorf(head.Pos, "expected a mnemonic or directive, found %s %s", head.Kind, head.Text)
-		s.bad = true
 	}
 }
 
-// define records a label defined in this chunk; nil for a duplicate.
-func (a *asm) define(t Token) *labelDef {
-	if prev, ok := a.defs[t.Value]; ok {
-		a.errorf(t.Pos, "duplicate label %q (first defined at %s)", t.Value, prev.pos)
-		return nil
+// define records a label defined in this chunk and returns its index in
+// a.labels; false for a duplicate. A code label stands for the next
+// instruction, a data label for the next byte of data.
+func (a *asm) define(t Token) (int, bool) {
+	if prev, ok := a.byName.find(&a.labels, t.Value); ok {
+		a.errorf(t.Pos, "duplicate label %q (first defined at %s)", t.Value, a.labels.at(prev).pos)
+		return 0, false
 	}
 	if _, ok := a.prior[t.Value]; ok {
 		a.errorf(t.Pos, "duplicate label %q (already defined in this session)", t.Value)
-		return nil
+		return 0, false
 	}
-	kind := SymbolCode
+	d := labelDef{name: t.Value, pos: t.Pos, kind: SymbolCode, at: a.code.len()}
 	if a.section == sectionData {
-		kind = SymbolData
+		d.kind, d.value = SymbolData, a.roBase+a.roLen
 	}
-	d := &labelDef{name: t.Value, pos: t.Pos, kind: kind}
-	a.defs[t.Value] = d
-	a.order = append(a.order, d)
-	return d
+	i := a.labels.len()
+	a.labels.add(d)
+	a.byName.add(&a.labels, i)
+	return i, true
 }
 
 func plural(n int, what string) string {
@@ -255,21 +317,39 @@ func plural(n int, what string) string {
 // describe names an operand token for an error message.
 func describe(t Token) string { return t.Kind.String() + " " + t.Text }
 
-func (a *asm) instruction(s *stmt, args []Token) {
-	head := s.head
-	op, ok := vm.Lookup(strings.ToUpper(head.Value))
+// mnemonics maps lower-case mnemonics to opcodes. It is made on first use,
+// so that a run that assembles nothing does not pay for it.
+var mnemonics = sync.OnceValue(func() map[string]vm.Opcode {
+	m := map[string]vm.Opcode{}
+	for _, op := range vm.Opcodes() {
+		info, _ := op.Info()
+		m[strings.ToLower(info.Name)] = op
+	}
+	return m
+})
+
+// lookupMnemonic finds the opcode of a mnemonic in any case.
+func lookupMnemonic(name string) (vm.Opcode, bool) {
+	m := mnemonics()
+	op, ok := m[name]
+	if !ok {
+		op, ok = m[strings.ToLower(name)]
+	}
+	return op, ok
+}
+
+func (a *asm) instruction(head Token, args []Token) {
+	op, ok := lookupMnemonic(head.Value)
 	if !ok {
 		a.errorf(head.Pos, "unknown mnemonic %q", head.Value)
-		s.bad = true
 		return
 	}
 	info, _ := op.Info()
-	s.kind, s.op, s.info, s.n = stmtInstr, op, info, 1
 	if a.section != sectionCode {
 		a.errorf(head.Pos, "instruction %s in the .data section", info.Name)
-		s.bad = true
 		return
 	}
+	in := instr{pos: head.Pos, ref: noRef, op: op, n: 1}
 	maxN := info.Shape.NumOperands()
 	minN := maxN
 	if info.Shape == vm.ShapeRShift {
@@ -281,48 +361,45 @@ func (a *asm) instruction(s *stmt, args []Token) {
 			want = fmt.Sprintf("%d or %d operands", minN, maxN)
 		}
 		a.errorf(head.Pos, "%s takes %s, got %d", info.Name, want, len(args))
-		s.bad = true
-		return
-	}
-	for i, t := range args {
-		if !a.operand(s, i, t) {
-			s.bad = true
+		in.bad = true
+	} else {
+		for i, t := range args {
+			if !a.operand(&in, info, i, t) {
+				in.bad = true
+			}
 		}
 	}
+	a.code.add(in)
 }
 
-// operand checks argument i of an instruction and stores its value in s.
-func (a *asm) operand(s *stmt, i int, t Token) bool {
-	name := s.info.Name
+// operand checks argument i of an instruction and stores its value in in.
+func (a *asm) operand(in *instr, info vm.Info, i int, t Token) bool {
+	name := info.Name
 	wrong := func(want string) bool {
 		a.errorf(t.Pos, "%s operand %d must be %s, got %s", name, i+1, want, describe(t))
 		return false
 	}
-	shape := s.info.Shape
+	shape := info.Shape
 	if i == 0 && shape != vm.ShapeAddr24 && shape != vm.ShapeImm24 || shape == vm.ShapeRR || shape == vm.ShapeRRR {
 		if t.Kind != TokRegister {
 			return wrong("a register")
 		}
 		r, ok := a.register(t)
-		if i == 0 {
-			s.reg = r
-		} else {
-			s.regs[i-1] = r
-		}
+		in.regs[i] = r
 		return ok
 	}
 	switch shape {
 	case vm.ShapeRImm16:
-		if s.op == vm.OpLoad {
+		if in.op == vm.OpLoad {
 			switch t.Kind {
 			case TokLabelRef:
-				s.ref = &t
+				a.reference(in, t)
 				return true
 			case TokInteger:
 				v, ok := a.integer(t, math.MinInt32, math.MaxInt32, name)
-				s.imm = v
-				if v < 0 || v > math.MaxUint16 {
-					s.n = 2
+				in.imm = uint32(int32(v))
+				if !fits16(int(v)) {
+					in.n = 2
 				}
 				return ok
 			}
@@ -332,47 +409,64 @@ func (a *asm) operand(s *stmt, i int, t Token) bool {
 			return wrong("an integer")
 		}
 		v, ok := a.integer(t, 0, math.MaxUint16, name)
-		s.imm = v
+		in.imm = uint32(v)
 		return ok
 	case vm.ShapeRShift:
 		if t.Kind != TokInteger {
 			return wrong("an integer")
 		}
 		v, ok := a.integer(t, 0, math.MaxUint8, name)
-		s.imm, s.hasImm = v, true
+		in.regs[1] = uint8(v)
+		if v == 0 {
+			in.regs[1] = 32 // shifts are by n mod 32; byte 0 itself means 16
+		}
 		return ok
 	case vm.ShapeAddr24:
 		switch t.Kind {
 		case TokLabelRef:
-			s.ref = &t
+			a.reference(in, t)
 			return true
 		case TokInteger:
-			v, ok := a.integer(t, 0, vm.MaxImm24, name)
+			v, ok := a.address(t, name)
 			if ok && v%vm.InstructionSize != 0 {
 				a.errorf(t.Pos, "%s target %s is not a multiple of 4", name, t.Text)
 				ok = false
 			}
-			s.imm = v
+			in.imm = uint32(v)
 			return ok
 		}
 		return wrong("an integer or a label")
 	case vm.ShapeImm24:
-		if t.Kind == TokLabelRef && s.op == vm.OpPrts {
-			s.ref = &t
-			return true
+		if in.op == vm.OpPrts {
+			switch t.Kind {
+			case TokLabelRef:
+				a.reference(in, t)
+				return true
+			case TokInteger:
+				v, ok := a.address(t, name)
+				in.imm = uint32(v)
+				return ok
+			}
+			return wrong("an integer or a label")
 		}
 		if t.Kind != TokInteger {
-			if s.op == vm.OpPrts {
-				return wrong("an integer or a label")
-			}
 			return wrong("an integer")
 		}
 		v, ok := a.integer(t, 0, vm.MaxImm24, name)
-		s.imm = v
+		in.imm = uint32(v)
 		return ok
 	}
 	return wrong("nothing") // not reached: counts are checked first
 }
+
+// reference makes the label use t the operand of in.
+func (a *asm) reference(in *instr, t Token) {
+	in.ref = int32(a.refs.len())
+	a.refs.add(labelRef{name: t.Value, pos: t.Pos})
+}
+
+// fits16 reports whether v is a LOAD operand that needs no LUI.
+func fits16(v int) bool { return 0 <= v && v <= math.MaxUint16 }
 
 func (a *asm) register(t Token) (uint8, bool) {
 	n, err := strconv.Atoi(t.Value)
@@ -421,8 +515,21 @@ func (a *asm) integer(t Token, lo, hi int64, what string) (int64, bool) {
 	return v, true
 }
 
-func (a *asm) directive(s *stmt, dir string, args []Token) {
-	head := s.head
+// address parses t as a code address or read-only offset for the
+// instruction what; the range in the message is written as addresses are.
+func (a *asm) address(t Token, what string) (int64, bool) {
+	v, ok := parseInteger(t.Value)
+	if !ok || v < 0 || v > vm.MaxImm24 {
+		a.errorf(t.Pos, "integer %s out of range for %s %s", t.Text, what, addressRange)
+		return 0, false
+	}
+	return v, true
+}
+
+// addressRange is the range of a 24-bit address or offset, for messages.
+var addressRange = "(" + vm.FormatAddress(0) + ".." + vm.FormatAddress(vm.MaxImm24) + ")"
+
+func (a *asm) directive(head Token, dir string, args []Token) {
 	var want section
 	switch dir {
 	case "asciiz", "ascii", "integer":
@@ -431,205 +538,287 @@ func (a *asm) directive(s *stmt, dir string, args []Token) {
 		want = sectionCode
 	default:
 		a.errorf(head.Pos, "unknown directive %s", head.Text)
-		s.bad = true
 		return
 	}
 	name := "." + dir
 	if a.section != want {
 		a.errorf(head.Pos, "%s outside the %s section", name, want)
-		s.bad = true
 		return
 	}
-	s.kind = stmtData
-	if dir == "word" {
-		s.kind = stmtWord
-	}
-	if len(args) != 1 {
-		a.errorf(head.Pos, "%s takes 1 operand, got %d", name, len(args))
-		s.bad = true
-		return
-	}
-	t := args[0]
 	switch dir {
 	case "asciiz", "ascii":
-		if t.Kind != TokString {
-			a.errorf(t.Pos, "%s operand must be a string, got %s", name, describe(t))
-			s.bad = true
+		t, ok := a.directiveOperand(head, name, args, TokString, "a string")
+		if !ok {
 			return
 		}
-		s.data = []byte(t.Value)
-		if dir == "asciiz" {
-			s.data = append(s.data, 0)
-		}
-	case "integer", "word":
-		if t.Kind != TokInteger {
-			a.errorf(t.Pos, "%s operand must be an integer, got %s", name, describe(t))
-			s.bad = true
-			return
-		}
+		a.addData(datum{text: t.Value, nul: dir == "asciiz"})
+	case "integer":
+		// Four bytes even when the operand is bad, so that the labels after
+		// it keep their offsets in later messages.
 		var v int64
-		var ok bool
-		if dir == "integer" {
-			v, ok = a.integer(t, math.MinInt32, math.MaxInt32, name)
-			s.data = binary.LittleEndian.AppendUint32(nil, uint32(v))
-		} else {
-			v, ok = a.integer(t, 0, math.MaxUint32, name)
-			s.data = binary.BigEndian.AppendUint32(nil, uint32(v))
+		if t, ok := a.directiveOperand(head, name, args, TokInteger, "an integer"); ok {
+			v, _ = a.integer(t, math.MinInt32, math.MaxInt32, name)
 		}
-		s.bad = !ok
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(v))
+		a.addData(datum{text: string(b[:])})
+	case "word":
+		// Likewise one instruction's place in the code.
+		w := instr{pos: head.Pos, ref: noRef, n: 1, word: true, bad: true}
+		if t, ok := a.directiveOperand(head, name, args, TokInteger, "an integer"); ok {
+			v, ok := a.integer(t, 0, math.MaxUint32, name)
+			w.imm, w.bad = uint32(v), !ok
+		}
+		a.code.add(w)
 	}
+}
+
+// datum is a piece of read-only data: text (for strings, most often a
+// slice of the source), then a NUL if nul is set.
+type datum struct {
+	text string
+	nul  bool
+}
+
+func (d datum) len() int {
+	if d.nul {
+		return len(d.text) + 1
+	}
+	return len(d.text)
+}
+
+// addData appends a piece to the read-only data.
+func (a *asm) addData(d datum) {
+	a.data.add(d)
+	a.roLen += d.len()
+}
+
+// directiveOperand returns the one operand of the directive name, which
+// must be a token of kind want (described as what); false after reporting
+// an error.
+func (a *asm) directiveOperand(head Token, name string, args []Token, want TokenKind, what string) (Token, bool) {
+	if len(args) != 1 {
+		a.errorf(head.Pos, "%s takes 1 operand, got %d", name, len(args))
+		return Token{}, false
+	}
+	t := args[0]
+	if t.Kind != want {
+		a.errorf(t.Pos, "%s operand must be %s, got %s", name, what, describe(t))
+		return Token{}, false
+	}
+	return t, true
 }
 
 // ---- pass 1: layout ----
 
-// lookup finds a label's value as far as layout knows it.
-func (a *asm) lookup(name string) (Symbol, bool) {
-	if d, ok := a.defs[name]; ok {
-		return Symbol{Name: name, Kind: d.kind, Value: d.value}, true
+// lookup finds a label's value as far as layout knows it, and its index in
+// a.labels (-1 for a symbol of an earlier chunk).
+func (a *asm) lookup(name string) (sym Symbol, index int, ok bool) {
+	if i, ok := a.byName.find(&a.labels, name); ok {
+		d := a.labels.at(i)
+		return Symbol{Name: name, Kind: d.kind, Value: d.value}, i, true
 	}
-	sym, ok := a.prior[name]
-	return sym, ok
+	sym, ok = a.prior[name]
+	return sym, -1, ok
 }
 
-// layout gives every label its value. A LOAD of a label takes one
-// instruction if the value fits 16 bits and two otherwise; forward labels
-// are not known on the first round, so layout repeats until no LOAD grows.
-// Sizes only grow, so this ends after at most one round per LOAD.
+// layout gives every label its value and every LOAD of a label its size:
+// one instruction if the value fits 16 bits, two otherwise. A LOAD that
+// grows moves the code labels after it, which may make more LOADs grow, so
+// the sizes wanted are the smallest that agree with the values they give.
+//
+// One sweep finds them. Data labels and earlier chunks' symbols do not move,
+// so their LOADs are sized at once. A code label's value only grows as LOADs
+// grow, and never falls below an earlier label's, so the code labels past
+// 65535 are always the last ones. Walking back from the last code label,
+// each one past 65535 makes its LOADs grow, which raises the labels after
+// them: those already visited stay past 65535, the others are visited with
+// their new values. The walk stops at the first label that is at most
+// 65535: the labels before it are lower still, and only LOADs of labels
+// past 65535 grow, so nothing moves any more. Each instruction and each
+// label is visited a bounded number of times (the plain way, repeating the
+// layout until no LOAD grows, can take a round per LOAD).
 func (a *asm) layout() {
-	for {
-		code, ro := a.codeBase, a.roBase
-		for _, s := range a.stmts {
-			if d := s.label; d != nil {
-				d.value = code
-				if d.kind == SymbolData {
-					d.value = ro
-				}
-			}
-			switch s.kind {
-			case stmtInstr:
-				code += vm.InstructionSize * s.n
-			case stmtWord:
-				code += vm.InstructionSize
-			case stmtData:
-				ro += len(s.data)
-			}
-		}
-		a.codeEnd, a.roEnd = code, ro
-		grew := false
-		for _, s := range a.stmts {
-			if s.kind == stmtInstr && s.op == vm.OpLoad && s.ref != nil && s.n == 1 {
-				if sym, ok := a.lookup(s.ref.Value); ok && (sym.Value < 0 || sym.Value > math.MaxUint16) {
-					s.n = 2
-					grew = true
-				}
-			}
-		}
-		if !grew {
+	// The LOADs of this chunk's code labels, for the sweep; the others are
+	// sized at once.
+	type load struct{ instr, label int }
+	var loads []load
+	for i, in := range a.code.all() {
+		if a.interrupted() {
 			return
 		}
+		if in.op != vm.OpLoad || in.word || in.ref == noRef {
+			continue
+		}
+		switch sym, label, ok := a.lookup(a.refs.at(int(in.ref)).name); {
+		case !ok: // undefined: encode reports it
+		case label >= 0 && sym.Kind == SymbolCode:
+			loads = append(loads, load{i, label})
+		case !fits16(sym.Value):
+			in.n = 2
+		}
 	}
+	a.place()
+	if len(loads) == 0 || a.stop != nil {
+		return
+	}
+
+	// Sorted by label, the LOADs of the labels not yet visited are
+	// loads[:k], those of the label being visited at its end.
+	slices.SortFunc(loads, func(x, y load) int { return cmp.Compare(x.label, y.label) })
+	k := len(loads)
+	at, addr := a.code.len(), a.codeEnd // addr is the address of instruction at
+	for i := a.labels.len() - 1; i >= 0; i-- {
+		d := a.labels.at(i)
+		if d.kind != SymbolCode {
+			continue
+		}
+		for ; at > d.at; at-- {
+			if a.interrupted() {
+				return
+			}
+			addr -= vm.InstructionSize * int(a.code.at(at-1).n)
+		}
+		if fits16(addr) {
+			break
+		}
+		for ; k > 0 && loads[k-1].label == i; k-- {
+			j := loads[k-1].instr
+			a.code.at(j).n = 2
+			if j < at {
+				addr += vm.InstructionSize
+			}
+		}
+	}
+	a.place()
+}
+
+// place gives the code labels their addresses, and a.codeEnd its value,
+// under the current sizes.
+func (a *asm) place() {
+	addr, at := a.codeBase, 0 // addr is the address of instruction at
+	for _, d := range a.labels.all() {
+		if d.kind != SymbolCode {
+			continue
+		}
+		for ; at < d.at; at++ {
+			if a.interrupted() {
+				return
+			}
+			addr += vm.InstructionSize * int(a.code.at(at).n)
+		}
+		d.value = addr
+	}
+	for ; at < a.code.len(); at++ {
+		if a.interrupted() {
+			return
+		}
+		addr += vm.InstructionSize * int(a.code.at(at).n)
+	}
+	a.codeEnd = addr
 }
 
 // ---- pass 2: encoding ----
 
 func (a *asm) encode() *vm.Program {
 	p := &vm.Program{}
-	addr := a.codeBase
-	tooBig := false
-	for _, s := range a.stmts {
-		if s.kind == stmtInstr || s.kind == stmtWord {
-			size := vm.InstructionSize * max(s.n, 1)
-			if addr+size > vm.MaxImm24+1 && !tooBig {
-				a.errorf(s.head.Pos, "code exceeds the 24-bit address space")
-				tooBig = true
+	if a.stop != nil {
+		return p
+	}
+	if a.roLen > 0 {
+		p.ROData = make([]byte, 0, a.roLen)
+		for _, d := range a.data.all() {
+			p.ROData = append(p.ROData, d.text...)
+			if d.nul {
+				p.ROData = append(p.ROData, 0)
 			}
-			addr += size
 		}
-		if s.bad {
-			continue
+	}
+	if size := a.codeEnd - a.codeBase; size > 0 {
+		p.Code = make([]byte, 0, size)
+	}
+	addr := a.codeBase
+	for _, in := range a.code.all() {
+		if a.interrupted() {
+			return p
 		}
-		switch s.kind {
-		case stmtData:
-			p.ROData = append(p.ROData, s.data...)
-		case stmtWord:
-			p.Code = append(p.Code, s.data...)
-		case stmtInstr:
-			p.Code = a.encodeInstr(p.Code, s)
+		size := vm.InstructionSize * int(in.n)
+		if addr <= vm.MaxImm24+1 && addr+size > vm.MaxImm24+1 {
+			a.errorf(in.pos, "code exceeds the 24-bit address space")
+		}
+		addr += size
+		if !in.bad {
+			p.Code = a.encodeInstr(p.Code, in)
 		}
 	}
 	return p
 }
 
-// resolve looks up a label operand for pass 2.
-func (a *asm) resolve(s *stmt, want SymbolKind, anyKind bool) (int, bool) {
-	t := s.ref
-	sym, ok := a.lookup(t.Value)
+// resolve looks up a label operand for pass 2: a label of kind want, or of
+// any kind for LOAD.
+func (a *asm) resolve(in *instr, info vm.Info, want SymbolKind, anyKind bool) (int, bool) {
+	ref := a.refs.at(int(in.ref))
+	sym, _, ok := a.lookup(ref.name)
 	if !ok {
-		a.errorf(t.Pos, "undefined label %q", t.Value)
+		a.errorf(ref.pos, "undefined label %q", ref.name)
 		return 0, false
 	}
 	if !anyKind && sym.Kind != want {
-		a.errorf(t.Pos, "%s needs a %s label, %q is a %s label", s.info.Name, want, t.Value, sym.Kind)
+		a.errorf(ref.pos, "%s needs a %s label, %q is a %s label", info.Name, want, ref.name, sym.Kind)
 		return 0, false
 	}
-	if !anyKind && sym.Value > vm.MaxImm24 {
-		a.errorf(t.Pos, "label %q (%d) out of range for %s (0..%d)", t.Value, sym.Value, s.info.Name, vm.MaxImm24)
+	if !anyKind && (sym.Value < 0 || sym.Value > vm.MaxImm24) {
+		a.errorf(ref.pos, "label %q (%s) out of range for %s %s", ref.name, vm.FormatAddress(sym.Value), info.Name, addressRange)
 		return 0, false
 	}
 	return sym.Value, true
 }
 
-func (a *asm) encodeInstr(code []byte, s *stmt) []byte {
-	op := s.op
+func (a *asm) encodeInstr(code []byte, in *instr) []byte {
+	if in.word {
+		return binary.BigEndian.AppendUint32(code, in.imm)
+	}
+	op := in.op
+	info, _ := op.Info()
 	emit := func(b [vm.InstructionSize]byte) { code = append(code, b[:]...) }
-	switch s.info.Shape {
+	switch info.Shape {
 	case vm.ShapeNone:
 		emit(vm.Encode(op, 0, 0, 0))
 	case vm.ShapeR:
-		emit(vm.Encode(op, s.reg, 0, 0))
-	case vm.ShapeRR:
-		emit(vm.Encode(op, s.reg, s.regs[0], 0))
+		emit(vm.Encode(op, in.regs[0], 0, 0))
+	case vm.ShapeRR, vm.ShapeRShift:
+		emit(vm.Encode(op, in.regs[0], in.regs[1], 0))
 	case vm.ShapeRRR:
-		emit(vm.Encode(op, s.reg, s.regs[0], s.regs[1]))
+		emit(vm.Encode(op, in.regs[0], in.regs[1], in.regs[2]))
 	case vm.ShapeRImm16:
-		v := s.imm
-		if s.ref != nil {
-			val, ok := a.resolve(s, 0, true)
+		v := in.imm
+		if in.ref != noRef {
+			val, ok := a.resolve(in, info, 0, true)
 			if !ok {
 				return code
 			}
-			v = int64(val)
+			v = uint32(val)
 		}
-		if op == vm.OpLoad && s.n == 2 {
-			u := uint32(int32(v))
-			emit(vm.EncodeImm16(vm.OpLoad, s.reg, uint16(u>>16)))
-			emit(vm.EncodeImm16(vm.OpLui, s.reg, uint16(u)))
+		if in.n == 2 {
+			emit(vm.EncodeImm16(vm.OpLoad, in.regs[0], uint16(v>>16)))
+			emit(vm.EncodeImm16(vm.OpLui, in.regs[0], uint16(v)))
 		} else {
-			emit(vm.EncodeImm16(op, s.reg, uint16(v)))
+			emit(vm.EncodeImm16(op, in.regs[0], uint16(v)))
 		}
-	case vm.ShapeRShift:
-		n := uint8(0) // no operand: 0 means 16
-		if s.hasImm {
-			n = uint8(s.imm)
-			if n == 0 {
-				n = 32 // shifts by n mod 32; 0 itself would mean 16
-			}
-		}
-		emit(vm.Encode(op, s.reg, n, 0))
 	case vm.ShapeAddr24, vm.ShapeImm24:
-		v := s.imm
-		if s.ref != nil {
+		v := in.imm
+		if in.ref != noRef {
 			want := SymbolCode
-			if s.info.Shape == vm.ShapeImm24 {
+			if info.Shape == vm.ShapeImm24 {
 				want = SymbolData
 			}
-			val, ok := a.resolve(s, want, false)
+			val, ok := a.resolve(in, info, want, false)
 			if !ok {
 				return code
 			}
-			v = int64(val)
+			v = uint32(val)
 		}
-		emit(vm.EncodeImm24(op, uint32(v)))
+		emit(vm.EncodeImm24(op, v))
 	}
 	return code
 }

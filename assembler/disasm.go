@@ -35,8 +35,12 @@ import (
 func Disassemble(p *vm.Program) string { return disassemble(p, nil) }
 
 // DisassembleWithSymbols is Disassemble using the program's own label names
-// where syms has them (the REPL's !program); addresses without a name get
-// the synthesized Lxxxx and Dxxxx labels.
+// where syms has them (the REPL's !program, iridium -d on assembly);
+// addresses without a name get the synthesized Lxxxx and Dxxxx labels.
+// Assembling the result gives the same bytes and defines every name at its
+// place. As a data label needs data after it, a name that shares its
+// offset with a later one, or comes after the last byte, is given an
+// empty .ascii string.
 func DisassembleWithSymbols(p *vm.Program, syms []Symbol) string { return disassemble(p, syms) }
 
 // labels names code addresses and read-only offsets: every name a symbol
@@ -53,7 +57,7 @@ func newLabels(syms []Symbol, codeLen, roLen int) labels {
 		switch {
 		case s.Kind == SymbolCode && s.Value >= 0 && s.Value <= codeLen && s.Value%vm.InstructionSize == 0:
 			l.code[s.Value] = append(l.code[s.Value], s.Name)
-		case s.Kind == SymbolData && s.Value >= 0 && s.Value < roLen:
+		case s.Kind == SymbolData && s.Value >= 0 && s.Value <= roLen:
 			l.data[s.Value] = append(l.data[s.Value], s.Name)
 		}
 	}
@@ -94,6 +98,26 @@ func define(b *strings.Builder, names []string, needed bool, synth func() string
 	}
 }
 
+// defineData writes the label lines for a read-only offset, as define
+// does, where the data that follows must come right after the last of
+// them: each one before it gets an empty string, no bytes at the same
+// offset.
+func defineData(b *strings.Builder, names []string, needed bool, synth func() string, off int) {
+	if needed && len(names) == 0 {
+		names = []string{synth()}
+	}
+	for i, name := range names {
+		b.WriteString(name + ":\n")
+		if i < len(names)-1 {
+			emptyString(b, off)
+		}
+	}
+}
+
+func emptyString(b *strings.Builder, off int) {
+	line(b, fmt.Sprintf("    %-7s ''", ".ascii"), vm.FormatAddress(off))
+}
+
 func disassemble(p *vm.Program, syms []Symbol) string {
 	var code, ro []byte
 	if p != nil {
@@ -120,28 +144,32 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 	}
 
 	var b strings.Builder
-	if len(ro) > 0 {
+	if len(ro) > 0 || names.data[len(ro)] != nil {
 		b.WriteString(".data\n")
 		for off := 0; off < len(ro); {
 			end := off + 1
 			for end < len(ro) && ro[end-1] != 0 && !strs[end] && names.data[end] == nil {
 				end++
 			}
-			define(&b, names.data[off], strs[off], func() string { return names.dataName(off) })
+			defineData(&b, names.data[off], strs[off], func() string { return names.dataName(off) }, off)
 			chunk := ro[off:end]
 			dir := ".ascii"
 			if chunk[len(chunk)-1] == 0 {
 				dir, chunk = ".asciiz", chunk[:len(chunk)-1]
 			}
-			line(&b, fmt.Sprintf("    %-7s %s", dir, quoteString(chunk)), fmt.Sprintf("0x%04x", off))
+			line(&b, fmt.Sprintf("    %-7s %s", dir, quoteString(chunk)), vm.FormatAddress(off))
 			off = end
+		}
+		for _, name := range names.data[len(ro)] { // after the last byte
+			b.WriteString(name + ":\n")
+			emptyString(&b, len(ro))
 		}
 	}
 	b.WriteString(".code\n")
 	for pc := 0; pc < n; pc += vm.InstructionSize {
 		define(&b, names.code[pc], jumps[pc], func() string { return names.codeName(pc) })
 		in := vm.Decode(code[pc:])
-		addr := fmt.Sprintf("0x%04x", pc)
+		addr := vm.FormatAddress(pc)
 		info, ok := in.Op.Info()
 		var err error
 		if !ok {

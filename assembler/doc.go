@@ -44,17 +44,28 @@
 //	PRTS             @datalabel or #offset (0..16777215)
 //	CLOOP            #0..16777215
 //
-// Addresses account for two-instruction LOADs: pass 1 sizes every line, and
-// as a LOAD of a label not yet defined cannot be sized at first, it repeats
-// the layout until no LOAD grows (sizes only grow, so this ends).
+// Addresses account for two-instruction LOADs: pass 1 parses every line,
+// then sizes every LOAD of a label in one sweep over the program (a LOAD
+// that grows moves the labels after it, which can make more LOADs grow;
+// the sweep finds the smallest sizes that agree, in time about linear in
+// the program's length).
 //
 // # Errors
 //
 // Assembly reports every error it finds, as Error values (LINE:COL: message)
 // gathered in a *multierror.Error sorted by position; its Error() is one
-// error per line. Lines and columns count from 1, and columns count
-// characters (runes), so a tab is one column. Errors extracts them. On error
-// no program is returned.
+// error per line, the first 20 of them, then "... and N more errors". Lines
+// and columns count from 1, and columns count characters (runes), so a tab
+// is one column. Errors extracts them all; FormatErrors writes them as the
+// message does, with a prefix (say, the file name) on each. On error no
+// program is returned.
+//
+// A whole file (Assemble, AssembleFile, Load) that holds a NUL byte is not
+// assembly source but binary: it gets one error, wrapping ErrNotText.
+//
+// AssembleContext, AssembleFileContext and LoadContext stop when their
+// context is done (they look at it every 1024 lines or instructions) and
+// return an error wrapping context.Cause.
 //
 // # Sessions
 //

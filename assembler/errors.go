@@ -56,8 +56,8 @@ func (l *errorList) add(pos Pos, msg string) { *l = append(*l, Error{pos, msg}) 
 
 // err sorts the errors by position (keeping the order of errors at the same
 // position), drops exact duplicates and returns them as one
-// *multierror.Error whose Error() is one "LINE:COL: message" per line, or
-// nil when there are none.
+// *multierror.Error whose Error() is one "LINE:COL: message" per line (see
+// formatErrors), or nil when there are none.
 func (l errorList) err() error {
 	if len(l) == 0 {
 		return nil
@@ -74,13 +74,31 @@ func (l errorList) err() error {
 	return me
 }
 
-func formatErrors(es []error) string {
+// maxShownErrors is how many errors the message of an error list shows.
+// A file that is not assembly at all gives an error for every stretch of
+// it, thousands of lines that bury the first few, which are the ones that
+// say what is wrong; Errors still returns every one.
+const maxShownErrors = 20
+
+// FormatErrors writes errors (as Errors returns them) the way the message
+// of an error list does, one per line, the first 20 of them and then
+// "... and N more errors", with prefix before each error: a caller that
+// names the file there gets FILE:LINE:COL: message, as compilers write it.
+func FormatErrors(errs []Error, prefix string) string { return writeErrors(errs, prefix) }
+
+// formatErrors is the ErrorFormat of an error list.
+func formatErrors(es []error) string { return writeErrors(es, "") }
+
+func writeErrors[E error](es []E, prefix string) string {
 	var b strings.Builder
-	for i, e := range es {
+	for i, e := range es[:min(len(es), maxShownErrors)] {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(e.Error())
+		b.WriteString(prefix + e.Error())
+	}
+	if more := len(es) - maxShownErrors; more > 0 {
+		b.WriteString("\n... and " + plural(more, "more error"))
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package assembler
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,7 +11,8 @@ import (
 )
 
 // FuzzAssemble: no input panics, and whatever assembles survives
-// Disassemble then Assemble with the same bytes.
+// Disassemble then Assemble with the same bytes, and so does its listing
+// with its own label names.
 func FuzzAssemble(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.iasm")
 	for _, file := range files {
@@ -19,16 +21,17 @@ func FuzzAssemble(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		p, err := Assemble(src)
+		p, syms, err := AssembleFile(src)
 		if err != nil {
 			if p != nil {
 				t.Fatalf("program and error: %v", err)
 			}
-			if len(Errors(err)) == 0 {
+			if len(Errors(err)) == 0 && !errors.Is(err, ErrNotText) {
 				t.Fatalf("error without positions: %v", err)
 			}
 			return
 		}
+		checkNamedRoundTrip(t, p, syms)
 		listing := Disassemble(p)
 		q, err := Assemble(listing)
 		if err != nil {

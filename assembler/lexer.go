@@ -193,7 +193,19 @@ func validInteger(s string) bool {
 
 // str lexes a single-quoted string whose opening quote is consumed.
 func (l *Lexer) str(start int, pos Pos) Token {
+	rest := l.src[l.off:]
+	if i := strings.IndexAny(rest, "'\\\n"); i >= 0 && rest[i] == '\'' {
+		// No escapes: the value is the source text itself, not a copy.
+		l.off += i + 1
+		l.col += utf8.RuneCountInString(rest[:i]) + 1
+		return Token{Kind: TokString, Pos: pos, Text: l.src[start:l.off], Value: rest[:i]}
+	}
 	var b strings.Builder
+	if end := strings.IndexByte(rest, '\n'); end >= 0 {
+		b.Grow(end) // the value is never longer than the rest of the line
+	} else {
+		b.Grow(len(rest))
+	}
 	for {
 		escPos := l.pos()
 		switch r := l.peek(); r {

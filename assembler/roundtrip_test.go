@@ -2,7 +2,11 @@ package assembler
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/iridium-go/iridium/vm"
@@ -98,6 +102,91 @@ func TestRoundTripRandomWords(t *testing.T) {
 			}
 		}
 		checkRoundTrip(t, p)
+	}
+}
+
+// randomSymbols names random places of p, as a symbol table would: code
+// addresses and read-only offsets (the ends included), some with two names,
+// some named like the listing's own Lxxxx and Dxxxx labels or like
+// mnemonics.
+func randomSymbols(r *rand.Rand, p *vm.Program) []Symbol {
+	var syms []Symbol
+	names := map[string]bool{}
+	add := func(kind SymbolKind, value int) {
+		name := fmt.Sprintf("n%d", len(syms))
+		switch r.IntN(6) {
+		case 0:
+			name = fmt.Sprintf("L%04x", vm.InstructionSize*r.IntN(len(p.Code)/vm.InstructionSize+1))
+		case 1:
+			name = fmt.Sprintf("D%04x", r.IntN(len(p.ROData)+1))
+		case 2:
+			name = []string{"nop", "hlt", "load", "djmp", "x"}[r.IntN(5)]
+		}
+		if !names[name] {
+			names[name] = true
+			syms = append(syms, Symbol{name, kind, value})
+		}
+	}
+	for range r.IntN(12) {
+		add(SymbolCode, vm.InstructionSize*r.IntN(len(p.Code)/vm.InstructionSize+1))
+	}
+	for range r.IntN(8) {
+		add(SymbolData, r.IntN(len(p.ROData)+1))
+	}
+	sortSymbols(syms)
+	return syms
+}
+
+// checkNamedRoundTrip disassembles p with the names syms gives its places,
+// assembles the listing and checks that the bytes are the same and that
+// every name kept its place.
+func checkNamedRoundTrip(t *testing.T, p *vm.Program, syms []Symbol) {
+	t.Helper()
+	src := DisassembleWithSymbols(p, syms)
+	q, again, err := AssembleFile(src)
+	if err != nil {
+		t.Fatalf("reassembly failed: %v\nprogram: %x / %x\nsymbols: %v\nlisting:\n%s", err, p.ROData, p.Code, syms, src)
+	}
+	if !bytes.Equal(p.Code, q.Code) || !bytes.Equal(p.ROData, q.ROData) {
+		t.Fatalf("round trip differs\ncode   %x\n    vs %x\nrodata %x\n    vs %x\nlisting:\n%s", p.Code, q.Code, p.ROData, q.ROData, src)
+	}
+	for _, s := range syms {
+		if !slices.Contains(again, s) {
+			t.Fatalf("symbol %v lost: the listing defines %v\n%s", s, again, src)
+		}
+	}
+	if listing := DisassembleWithSymbols(q, again); listing != src {
+		t.Fatalf("listing not stable:\n%s\nvs\n%s", src, listing)
+	}
+}
+
+// Listings that use a program's own label names assemble to the same
+// bytes and define the same names at the same places (iridium -d on an
+// assembly file, the REPL's !program).
+func TestRoundTripWithSymbols(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.iasm")
+	examples, _ := filepath.Glob("../examples/*.iasm")
+	files = append(files, examples...)
+	if len(files) == 0 {
+		t.Fatal("no sources")
+	}
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, syms, err := AssembleFile(string(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNamedRoundTrip(t, p, syms)
+		})
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 2000 {
+		p := randomProgram(r)
+		checkNamedRoundTrip(t, p, randomSymbols(r, p))
 	}
 }
 

@@ -1,6 +1,8 @@
 package assembler
 
 import (
+	"context"
+
 	"github.com/iridium-go/iridium/vm"
 )
 
@@ -27,15 +29,15 @@ func NewSession() *Session {
 // Assemble assembles src as the next chunk and returns only that chunk's
 // bytes, with absolute addresses. On error nothing of the session changes.
 func (s *Session) Assemble(src string) (*vm.Program, error) {
-	a := newAsm(s.codeLen, s.roLen, s.section, s.syms)
+	a := newAsm(context.Background(), s.codeLen, s.roLen, s.section, s.syms)
 	p, err := a.run(src)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range a.order {
-		s.syms[d.name] = Symbol{Name: d.name, Kind: d.kind, Value: d.value}
+	for _, sym := range a.symbols() {
+		s.syms[sym.Name] = sym
 	}
-	s.codeLen, s.roLen, s.section = a.codeEnd, a.roEnd, a.section
+	s.codeLen, s.roLen, s.section = a.codeEnd, a.roBase+a.roLen, a.section
 	return p, nil
 }
 

@@ -138,7 +138,7 @@ func TestAppend(t *testing.T) {
 	for _, bad := range []*vm.Program{
 		nil,
 		{ROData: []byte("zz\x00"), Code: asm(op(vm.OpNop), i24(vm.OpDjmp, 100))},
-		{Code: asm(vm.Encode(60, 0, 0, 0))},
+		{Code: asm(vm.Encode(65, 0, 0, 0))},
 		{Code: []byte{1}},
 	} {
 		if err := m.Append(bad); err == nil {
@@ -484,7 +484,7 @@ func TestEvents(t *testing.T) {
 	if s := ev[1].String(); !strings.HasSuffix(s, " GracefulStop code=0") {
 		t.Errorf("Event.String() = %q", s)
 	}
-	if s := ev[3].String(); !strings.Contains(s, "Crash code=1: illegal instruction at pc 0 (IGL)") {
+	if s := ev[3].String(); !strings.Contains(s, "Crash code=1: illegal instruction at pc 0x0000 (IGL)") {
 		t.Errorf("Event.String() = %q", s)
 	}
 	ev[0].Kind = vm.EventCrash // Events returns a copy

@@ -43,9 +43,14 @@ type Fault struct {
 }
 
 func (f *Fault) Error() string {
-	return fmt.Sprintf("%v at pc %d (%v)", f.Err, f.PC, f.Op)
+	return fmt.Sprintf("%v at pc %s (%v)", f.Err, FormatAddress(f.PC), f.Op)
 }
 
 func (f *Fault) Unwrap() error { return f.Err }
 
 func fault(pc int, op Opcode, err error) *Fault { return &Fault{PC: pc, Op: op, Err: err} }
+
+// FormatAddress writes a code address or read-only offset the one way that
+// listings and error messages show it, so that an address in a message can
+// be found in the listing: 0x and at least four lower-case hex digits.
+func FormatAddress(addr int) string { return fmt.Sprintf("0x%04x", addr) }

@@ -1,6 +1,8 @@
 package vm_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"testing"
 
@@ -161,10 +163,50 @@ func TestPanicBecomesFault(t *testing.T) {
 	}
 }
 
+// Faults name their pc as the disassembly listing prints addresses, so
+// that the instruction is easy to find in it.
 func TestFaultError(t *testing.T) {
-	m, _ := load(t, vm.Config{}, &vm.Program{Code: asm(op(vm.OpNop), r3(vm.OpDiv, 1, 2, 3))})
-	_, err := m.Run()
-	if got, want := err.Error(), "division by zero at pc 4 (DIV)"; got != want {
-		t.Errorf("Error() = %q, want %q", got, want)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	past16Bits := append(bytes.Repeat(asm(op(vm.OpNop)), 0x4000), asm(op(vm.OpIgl))...)
+	run := func(code []byte, ctx context.Context) func() error {
+		return func() error {
+			m, _ := load(t, vm.Config{}, &vm.Program{Code: code})
+			_, err := m.RunContext(ctx)
+			return err
+		}
+	}
+	tests := []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"run-time fault", run(asm(op(vm.OpNop), r3(vm.OpDiv, 1, 2, 3)), context.Background()),
+			"division by zero at pc 0x0004 (DIV)"},
+		{"past 16 bits", run(past16Bits, context.Background()),
+			"illegal instruction at pc 0x10000 (IGL)"},
+		{"interrupted", run(asm(i24(vm.OpDjmp, 0)), cancelled),
+			"interrupted: context canceled at pc 0x0000 (DJMP)"},
+		{"verification", func() error { return vm.Verify(&vm.Program{Code: asm(op(vm.OpNop), i24(vm.OpDjmpe, 12))}) },
+			"jump target outside the code or not a multiple of 4: 0x000c at pc 0x0004 (DJMPE)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("Error() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatAddress(t *testing.T) {
+	for addr, want := range map[int]string{0: "0x0000", 0x18: "0x0018", 0xffff: "0xffff", 0x10000: "0x10000", vm.MaxImm24: "0xffffff"} {
+		if got := vm.FormatAddress(addr); got != want {
+			t.Errorf("FormatAddress(%d) = %q, want %q", addr, got, want)
+		}
 	}
 }

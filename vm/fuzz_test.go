@@ -91,7 +91,7 @@ func checkRun(t *testing.T, m *vm.VM, p *vm.Program, exit int, err error) {
 	t.Helper()
 	pc := m.PC()
 	if pc < 0 || pc > len(m.Program().Code) || pc%4 != 0 {
-		t.Fatalf("pc %d outside the code", pc)
+		t.Fatalf("pc %s outside the code", vm.FormatAddress(pc))
 	}
 	if err == nil {
 		if exit != 0 {
@@ -104,7 +104,7 @@ func checkRun(t *testing.T, m *vm.VM, p *vm.Program, exit int, err error) {
 		t.Fatalf("Run = %d, %v (%T)", exit, err, err)
 	}
 	if f.PC != pc || f.Op != vm.Opcode(m.Program().Code[pc]) {
-		t.Fatalf("fault at pc %d (%v), VM at pc %d", f.PC, f.Op, pc)
+		t.Fatalf("fault at pc %s (%v), VM at pc %s", vm.FormatAddress(f.PC), f.Op, vm.FormatAddress(pc))
 	}
 	for _, s := range runSentinels {
 		if errors.Is(err, s) {

@@ -61,7 +61,7 @@ func wantFault(t testing.TB, err error, sentinel error, pc int, o vm.Opcode) {
 		t.Fatalf("error %v (%T) is not a *vm.Fault", err, err)
 	}
 	if f.PC != pc || f.Op != o {
-		t.Fatalf("fault at pc %d (%v), want pc %d (%v): %v", f.PC, f.Op, pc, o, err)
+		t.Fatalf("fault at pc %s (%v), want pc %s (%v): %v", vm.FormatAddress(f.PC), f.Op, vm.FormatAddress(pc), o, err)
 	}
 }
 
@@ -101,7 +101,7 @@ func (s state) check(t testing.TB, m *vm.VM, out string) {
 		t.Errorf("remainder = %d, want %d", m.Remainder(), *s.rem)
 	}
 	if s.pc != nil && m.PC() != *s.pc {
-		t.Errorf("pc = %d, want %d", m.PC(), *s.pc)
+		t.Errorf("pc = %s, want %s", vm.FormatAddress(m.PC()), vm.FormatAddress(*s.pc))
 	}
 	if s.out != nil && out != *s.out {
 		t.Errorf("output = %q, want %q", out, *s.out)

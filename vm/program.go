@@ -128,7 +128,7 @@ func verifyOperands(in Instruction, shape Shape, codeLen int) error {
 		regs, zeros = 1, 1
 	case ShapeAddr24:
 		if t := in.Imm24(); t%InstructionSize != 0 || int(t) > codeLen {
-			return fmt.Errorf("%w: %d", ErrBadTarget, t)
+			return fmt.Errorf("%w: %s", ErrBadTarget, FormatAddress(int(t)))
 		}
 	case ShapeImm24:
 	}

@@ -79,7 +79,7 @@ func TestParseBytecodeRejects(t *testing.T) {
 		{"truncated rodata", file(1, 10, []byte("12345")), vm.ErrTruncated},
 		{"huge rodata length", file(1, 0xFFFFFFFF, []byte("12345")), vm.ErrTruncated},
 		{"code not multiple of 4", file(1, 2, []byte("a\x00"), []byte{5, 0, 0}), vm.ErrCodeLength},
-		{"unknown opcode", file(1, 0, asm(op(vm.OpHlt), vm.Encode(53, 0, 0, 0))), vm.ErrUnknownOpcode},
+		{"unknown opcode", file(1, 0, asm(op(vm.OpHlt), vm.Encode(65, 0, 0, 0))), vm.ErrUnknownOpcode},
 		{"bad register", file(1, 0, asm(r3(vm.OpAdd, 1, 2, 32))), vm.ErrBadRegister},
 		{"bad target", file(1, 0, asm(i24(vm.OpDjmp, 8))), vm.ErrBadTarget},
 	}
@@ -106,7 +106,7 @@ func TestVerifyRejects(t *testing.T) {
 		pc   int
 		op   vm.Opcode
 	}{
-		{"unknown opcode 53", asm(op(vm.OpNop), vm.Encode(53, 0, 0, 0)), vm.ErrUnknownOpcode, 4, 53},
+		{"unknown opcode 65", asm(op(vm.OpNop), vm.Encode(65, 0, 0, 0)), vm.ErrUnknownOpcode, 4, 65},
 		{"unknown opcode 99", asm(vm.Encode(99, 0, 0, 0)), vm.ErrUnknownOpcode, 0, 99},
 		{"unknown opcode 255", asm(vm.Encode(255, 0, 0, 0)), vm.ErrUnknownOpcode, 0, 255},
 		{"internal opcode", asm(vm.Encode(vm.OpIgl+1, 0, 0, 0)), vm.ErrUnknownOpcode, 0, vm.OpIgl + 1},

@@ -1,0 +1,215 @@
+package assembler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+// A file with a NUL byte is binary: one error that says so, not one error
+// per stretch of its bytes.
+func TestNotText(t *testing.T) {
+	elf := "\x7fELF\x02\x01\x01\x00" + strings.Repeat("\x00\x01garbage\xff", 500)
+	tests := []struct {
+		name, src, want string
+	}{
+		{"binary", elf, "neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x0007)"},
+		{"NUL in a string", ".data\ns: .asciiz 'a\x00b'", "neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x0013)"},
+		{"NUL far in", strings.Repeat("nop\n", 0x1000) + "\x00", "neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x4000)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			check := func(how string, p *vm.Program, err error) {
+				t.Helper()
+				if p != nil || !errors.Is(err, ErrNotText) {
+					t.Fatalf("%s: %v, %v; want ErrNotText", how, p, err)
+				}
+				if err.Error() != tc.want {
+					t.Errorf("%s: %q, want %q", how, err, tc.want)
+				}
+			}
+			p, err := Assemble(tc.src)
+			check("Assemble", p, err)
+			p, _, err = AssembleFile(tc.src)
+			check("AssembleFile", p, err)
+			p, _, err = Load([]byte(tc.src))
+			check("Load", p, err)
+		})
+	}
+	// Bytecode is full of NULs, and Load still loads it.
+	bin, err := mustAssemble(t, "nop\nhlt").MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err := Load(bin); err != nil || len(p.Code) != 8 {
+		t.Errorf("Load(bytecode) = %v, %v", p, err)
+	}
+	// A REPL line is no file: a NUL in it is an error where it stands.
+	if _, err := NewSession().Assemble("nop \x00"); err == nil || err.Error() != `1:5: unexpected character '\x00'` {
+		t.Errorf("Session.Assemble: %v", err)
+	}
+}
+
+// The message of a long error list shows the first maxShownErrors errors
+// and counts the rest; Errors still returns them all.
+func TestErrorListCapped(t *testing.T) {
+	tests := []struct {
+		bad      int
+		wantTail string
+	}{
+		{1, ""},
+		{maxShownErrors, ""},
+		{maxShownErrors + 1, "... and 1 more error"},
+		{1000, "... and 980 more errors"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.bad), func(t *testing.T) {
+			src := strings.Repeat("frob $1\n", tc.bad)
+			_, err := Assemble(src)
+			if n := len(Errors(err)); n != tc.bad {
+				t.Fatalf("Errors() has %d errors, want %d", n, tc.bad)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			shown := lines
+			if tc.wantTail != "" {
+				shown = lines[:len(lines)-1]
+				if got := lines[len(lines)-1]; got != tc.wantTail {
+					t.Errorf("last line %q, want %q", got, tc.wantTail)
+				}
+			}
+			if len(shown) != min(tc.bad, maxShownErrors) {
+				t.Errorf("%d errors shown, want %d:\n%s", len(shown), min(tc.bad, maxShownErrors), err)
+			}
+			for i, l := range shown {
+				if want := fmt.Sprintf(`%d:1: unknown mnemonic "frob"`, i+1); l != want {
+					t.Fatalf("line %d: %q, want %q", i+1, l, want)
+				}
+			}
+		})
+	}
+}
+
+// FormatErrors writes the same list with a prefix on every error, for
+// callers that name the file on each line.
+func TestFormatErrors(t *testing.T) {
+	_, err := Assemble(strings.Repeat("frob $1\n", 25))
+	errs := Errors(err)
+	got := FormatErrors(errs, "f.iasm:")
+	lines := strings.Split(got, "\n")
+	if len(lines) != maxShownErrors+1 || lines[0] != `f.iasm:1:1: unknown mnemonic "frob"` ||
+		lines[maxShownErrors-1] != `f.iasm:20:1: unknown mnemonic "frob"` || lines[maxShownErrors] != "... and 5 more errors" {
+		t.Errorf("FormatErrors:\n%s", got)
+	}
+	if plain := FormatErrors(errs, ""); plain != err.Error() {
+		t.Errorf("FormatErrors(errs, \"\") = %q, the error says %q", plain, err)
+	}
+}
+
+// checkCounter is a context that counts how often assembly looks at it,
+// and is done from look number cancelAt on (never if cancelAt is 0).
+type checkCounter struct {
+	context.Context
+	checks, cancelAt int
+}
+
+var errStop = errors.New("stop, says the test")
+
+func (c *checkCounter) Err() error {
+	c.checks++
+	if c.cancelAt > 0 && c.checks >= c.cancelAt {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestAssembleContext(t *testing.T) {
+	src := wideLoadChain(1000, 3000) + asciizSource(2000)
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errStop)
+	p, err := AssembleContext(ctx, src)
+	if p != nil || !errors.Is(err, errStop) || !strings.HasPrefix(err.Error(), "assembly interrupted: ") {
+		t.Fatalf("cancelled before: %v, %v", p, err)
+	}
+	if p, _, err := LoadContext(ctx, []byte(src)); p != nil || !errors.Is(err, errStop) {
+		t.Fatalf("LoadContext: %v, %v", p, err)
+	}
+
+	// Stopped at any of the looks it takes, assembly returns the error and
+	// no program; not stopped, it returns the program.
+	all := &checkCounter{Context: context.Background()}
+	want, syms, err := AssembleFileContext(all, src)
+	if err != nil || len(syms) != 1000+2000 {
+		t.Fatalf("not stopped: %v, %d symbols", err, len(syms))
+	}
+	for at := 1; at <= all.checks; at += max(1, all.checks/30) {
+		ctx := &checkCounter{Context: context.Background(), cancelAt: at}
+		p, _, err := AssembleFileContext(ctx, src)
+		if p != nil || !errors.Is(err, context.Canceled) {
+			t.Fatalf("stopped at look %d of %d: %v, %v", at, all.checks, p, err)
+		}
+		if ctx.checks > at+1 {
+			t.Errorf("stopped at look %d, looked %d times", at, ctx.checks)
+		}
+	}
+	if p, err := AssembleContext(context.Background(), src); err != nil || string(p.Code) != string(want.Code) {
+		t.Errorf("AssembleContext: %v", err)
+	}
+}
+
+// Sizing the LOADs of the chain takes a few passes over the program, not
+// one per LOAD: assembly looks at its context once per checkEvery lines
+// or instructions handled, so the looks count the work.
+func TestLayoutWorkIsLinear(t *testing.T) {
+	const k = 4000
+	src := wideLoadChain(k, 20000)
+	lines := strings.Count(src, "\n")
+	ctx := &checkCounter{Context: context.Background()}
+	if _, err := AssembleContext(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	const maxPasses = 8 // parsing, sizing, two placings, the sweep, encoding, and room
+	if limit := maxPasses * (lines/checkEvery + 1); ctx.checks > limit {
+		t.Errorf("%d looks at the context for %d lines: more than %d passes' worth (%d)", ctx.checks, lines, maxPasses, limit)
+	}
+}
+
+// The assembler allocates a few bytes per byte of source, whatever the
+// source holds: a bound on what it can hold at once. The bound is
+// generous (the benchmarks report the figures); the assembler took 35-45
+// bytes per byte of these sources before it kept one small record per
+// line in blocks that never move.
+func TestAssembleMemory(t *testing.T) {
+	const maxPerByte = 10
+	for _, tc := range []struct {
+		name string
+		make func(int) string
+	}{
+		{"asciiz", asciizSource},
+		{"instructions", instrSource},
+		{"wide load chain", func(n int) string { return wideLoadChain(4000, n) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := sourceOfSize(1<<20, tc.make)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			p, syms, err := AssembleFile(src)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runtime.KeepAlive(p)
+			runtime.KeepAlive(syms)
+			perByte := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(src))
+			t.Logf("%.2f bytes allocated per byte of source", perByte)
+			if perByte > maxPerByte {
+				t.Errorf("%.1f bytes allocated per byte of source, want at most %d", perByte, maxPerByte)
+			}
+		})
+	}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// A file that is neither bytecode nor text (an executable, an image) gets
+// one line that says so, whatever the run was asked to do with it.
+func TestNotAssemblyFile(t *testing.T) {
+	elf := writeFile(t, "prog", "\x7fELF\x02\x01\x01\x00"+strings.Repeat("\x00\x01garbage\xff\n", 5000))
+	tests := []struct {
+		name, file, want string
+	}{
+		{"made-up ELF", elf, "iridium: " + elf + ": neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x0007)\n"},
+		{"this very binary", binary, "iridium: " + binary + ": neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x0007)\n"},
+	}
+	for _, tc := range tests {
+		for _, args := range [][]string{{tc.file}, {"-d", tc.file}, {"-o", os.DevNull, tc.file}} {
+			t.Run(tc.name+" "+strings.Join(args[:len(args)-1], " "), func(t *testing.T) {
+				r := iridium(t, "", nil, args...)
+				if r.code != exitFault || r.stderr != tc.want || r.stdout != "" {
+					t.Errorf("code %d, stdout %q, stderr (%d bytes):\n%.2000s\nwant code %d and stderr %q",
+						r.code, r.stdout, len(r.stderr), r.stderr, exitFault, tc.want)
+				}
+			})
+		}
+	}
+	// The REPL's !load_file gets the same single error.
+	r := iridium(t, "!load_file "+elf+"\n", nil)
+	if !strings.Contains(r.stderr, "neither Iridium bytecode nor assembly text") || strings.Count(r.stderr, "\n") > 2 {
+		t.Errorf("!load_file: stderr (%d bytes):\n%.2000s", len(r.stderr), r.stderr)
+	}
+}
+
+// A text file full of mistakes shows the first 20 errors and counts the
+// rest.
+func TestAssemblyErrorsCapped(t *testing.T) {
+	tests := []struct {
+		lines     int
+		wantLines int
+		wantLast  string
+	}{
+		{5, 1 + 5, `5:1: unknown mnemonic "frob"`},
+		{20, 1 + 20, `20:1: unknown mnemonic "frob"`},
+		{1000, 1 + 20 + 1, "... and 980 more errors"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.lines), func(t *testing.T) {
+			file := writeFile(t, "bad.iasm", strings.Repeat("frob $1\n", tc.lines))
+			r := iridium(t, "", nil, file)
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			if r.code != exitUsage || len(lines) != tc.wantLines || lines[0] != file+":" || lines[len(lines)-1] != tc.wantLast {
+				t.Errorf("code %d, %d lines of stderr:\n%.3000s\nwant code %d, %d lines ending %q",
+					r.code, len(lines), r.stderr, exitUsage, tc.wantLines, tc.wantLast)
+			}
+		})
+	}
+}
