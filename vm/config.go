@@ -39,6 +39,9 @@ type Config struct {
 	Budget int64
 	// Cluster is the node's cluster manager; it may be nil.
 	Cluster Cluster
+	// Runtime runs this VM as a process (SPEC section 9); nil: a lone
+	// process.
+	Runtime Runtime
 }
 
 // DefaultConfig returns a Config with every field at its default: no output,

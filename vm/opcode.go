@@ -62,6 +62,18 @@ const (
 	OpDjmpne  Opcode = 50 // DJMPNE addr24: if !flag, pc = addr24
 	OpMov     Opcode = 51 // MOV $a $b: b = a
 	OpPrti    Opcode = 52 // PRTI $a: print a in decimal
+	OpSelf    Opcode = 53 // SELF $a: a = this process's pid
+	OpParent  Opcode = 54 // PARENT $a: a = the handle of the process that started this one
+	OpNodes   Opcode = 55 // NODES $a: a = the number of cluster members
+	OpSpawn   Opcode = 56 // SPAWN $a $b $c: start a process on member a at b; c = handle
+	OpSend    Opcode = 57 // SEND $a $b: send b to handle a
+	OpRecv    Opcode = 58 // RECV $a $b: wait for a message: a = value, b = sender
+	OpRecvt   Opcode = 59 // RECVT $a $b $c: RECV, waiting at most c ms
+	OpMonitor Opcode = 60 // MONITOR $a: ask for an exit notice of handle a
+	OpItof    Opcode = 61 // ITOF $a $f: f = float64(a)
+	OpFtoi    Opcode = 62 // FTOI $f $a: a = f truncated, saturated; NaN gives 0
+	OpPrtf    Opcode = 63 // PRTF $f: print f, shortest form that reads back exactly
+	OpRem     Opcode = 64 // REM $a: a = the remainder of the last DIV
 	OpIgl     Opcode = 100
 )
 
@@ -159,6 +171,18 @@ var opInfo = [256]Info{
 	OpDjmpne:  {"DJMPNE", ShapeAddr24, false, "if not flag: pc = addr24"},
 	OpMov:     {"MOV", ShapeRR, false, "b = a"},
 	OpPrti:    {"PRTI", ShapeR, false, "print a in decimal"},
+	OpSelf:    {"SELF", ShapeR, false, "a = this process's pid"},
+	OpParent:  {"PARENT", ShapeR, false, "a = the handle of the process that started this one (0: none)"},
+	OpNodes:   {"NODES", ShapeR, false, "a = the number of cluster members, this node included"},
+	OpSpawn:   {"SPAWN", ShapeRRR, false, "start this program at b on member a with a copy of the registers; c = handle, flag = started"},
+	OpSend:    {"SEND", ShapeRR, false, "send the value b to handle a (never blocks, never faults)"},
+	OpRecv:    {"RECV", ShapeRR, false, "wait for a message: a = value, b = sender, flag = it is an exit notice"},
+	OpRecvt:   {"RECVT", ShapeRRR, false, "RECV waiting at most c ms; if none came, b = 0, flag clear"},
+	OpMonitor: {"MONITOR", ShapeR, false, "ask for an exit notice when process a ends"},
+	OpItof:    {"ITOF", ShapeRR, false, "float $b = float64(integer $a)"},
+	OpFtoi:    {"FTOI", ShapeRR, false, "integer $b = float $a truncated, saturated; NaN gives 0"},
+	OpPrtf:    {"PRTF", ShapeR, true, "print float a, shortest form that reads back exactly"},
+	OpRem:     {"REM", ShapeR, false, "a = the remainder of the last DIV"},
 	OpIgl:     {"IGL", ShapeNone, false, "fault: illegal instruction"},
 }
 

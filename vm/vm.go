@@ -42,7 +42,13 @@ type VM struct {
 	steps  int64        // instructions executed by the last Run
 	base   int64        // during a Run, while parked: steps = base + pc/4
 	events []Event
-	buf    [16]byte // PRTI's scratch space
+	buf    [32]byte // PRTI's and PRTF's scratch space
+
+	shared   bool  // prog and insts are shared with a forked VM: copy before changing
+	timedOut bool  // a parked RECVT's time is up (TimeOut)
+	parked   bool  // the last run stopped in RECV, RECVT or at its slice's end: the next one resumes it
+	slice    int64 // Resume's slice: stop after about this many instructions (0: none)
+	waiting  Wait  // what the last run that parked returned
 }
 
 // New makes a VM with no program. It refuses a Config with negative or
@@ -69,6 +75,7 @@ func (m *VM) Load(p *Program) error {
 	if err := Verify(p); err != nil {
 		return err
 	}
+	m.unshare()
 	m.prog.Code = append(m.prog.Code[:0], p.Code...)
 	m.prog.ROData = append(m.prog.ROData[:0], p.ROData...)
 	m.insts = predecode(m.prog.Code, 0, m.insts)
@@ -80,6 +87,7 @@ func (m *VM) Load(p *Program) error {
 func (m *VM) reset() {
 	m.pc = 0
 	m.flag = false
+	m.timedOut, m.parked = false, false
 	m.rem = 0
 	m.lc = 0
 	m.sp = 0
@@ -101,6 +109,7 @@ func (m *VM) Append(p *Program) error {
 	if p == nil {
 		return errors.New("vm: nil program")
 	}
+	m.unshare()
 	old := len(m.prog.Code)
 	// Appending may write into spare capacity past len(m.prog.Code); that
 	// is invisible until m.prog.Code is reassigned below.
@@ -124,6 +133,7 @@ func (m *VM) Program() *Program {
 // empty program would, resets pc, stack, frames, heap, loop counter, flag
 // and remainder. Registers are kept.
 func (m *VM) ClearProgram() {
+	m.unshare()
 	m.prog.Code = m.prog.Code[:0]
 	m.prog.ROData = m.prog.ROData[:0]
 	m.insts = predecode(nil, 0, m.insts)
@@ -203,6 +213,18 @@ func (m *VM) Abort() {
 // jump finishes.
 func (m *VM) Run() (exitCode int, err error) {
 	m.abort.Store(false)
+	m.slice = 0
+	return m.run()
+}
+
+// Resume is Run for a process runtime. It keeps an Abort that came while
+// the VM was not running (a process killed while it waited or was queued),
+// so that the run stops before its first instruction. With slice > 0 it
+// runs about that many instructions (to the first taken jump past them)
+// and returns ErrSliceDone, not a fault: the run goes on at the next
+// Resume, so that one process cannot keep a worker from the others.
+func (m *VM) Resume(slice int64) (exitCode int, err error) {
+	m.slice = slice
 	return m.run()
 }
 
@@ -211,6 +233,7 @@ func (m *VM) Run() (exitCode int, err error) {
 // interrupts the run before its first instruction.
 func (m *VM) RunContext(ctx context.Context) (exitCode int, err error) {
 	m.abort.Store(false)
+	m.slice = 0
 	if ctx.Done() != nil {
 		if ctx.Err() != nil {
 			m.abort.Store(true)
@@ -237,14 +260,20 @@ func (m *VM) RunContext(ctx context.Context) (exitCode int, err error) {
 // run records the events of one Run around exec, and turns a panic (there
 // should be none) into a Fault.
 func (m *VM) run() (exitCode int, err error) {
-	m.record(EventStart, 0, nil)
+	if !m.parked { // a resumed wait goes on with the run it belongs to
+		m.record(EventStart, 0, nil)
+	}
+	m.parked = false
 	defer func() {
 		if r := recover(); r != nil {
 			exitCode, err = 1, &Fault{PC: m.pc, Op: m.opAt(m.pc), Err: fmt.Errorf("%w: %v", ErrInternal, r)}
 		}
-		if err != nil {
+		switch {
+		case err == ErrSliceDone || errors.Is(err, ErrWaiting):
+			m.parked = true // not ended: the run goes on when the VM runs again
+		case err != nil:
 			m.record(EventCrash, exitCode, err)
-		} else {
+		default:
 			m.record(EventGracefulStop, exitCode, nil)
 		}
 	}()
@@ -291,6 +320,10 @@ func (m *VM) exec() (int, error) {
 	limit := int64(math.MaxInt64)
 	if m.cfg.Budget > 0 {
 		limit = m.cfg.Budget
+	}
+	sliced := m.slice > 0 && m.slice < limit
+	if sliced {
+		limit = m.slice
 	}
 	// Abort sets stopAt to MinInt64, so one comparison at a taken jump
 	// checks both the budget and an interrupt. Abort stores abort before
@@ -480,6 +513,29 @@ func (m *VM) exec() (int, error) {
 			if err != nil {
 				goto fault
 			}
+		case OpSelf, OpParent, OpNodes, OpSpawn, OpSend, OpRecv, OpRecvt, OpMonitor:
+			m.park(ip, flag, base, sp, fb)
+			err = m.process(in)
+			ip, flag, base, st, sp, fb = m.unpark()
+			if err == errWait {
+				goto wait
+			}
+			if err != nil {
+				goto fault
+			}
+		case OpItof:
+			fregs[in.b&31] = float64(regs[in.a&31])
+		case OpFtoi:
+			regs[in.b&31] = ftoi(fregs[in.a&31])
+		case OpPrtf:
+			m.park(ip, flag, base, sp, fb)
+			err = m.prtf(fregs[in.a&31])
+			ip, flag, base, st, sp, fb = m.unpark()
+			if err != nil {
+				goto fault
+			}
+		case OpRem:
+			regs[in.a&31] = m.rem
 
 		case opEnd:
 			goto halt
@@ -879,10 +935,17 @@ fault:
 	m.save(ip, flag, base+1, sp, fb) // the faulting instruction counts
 	return 1, m.fault(err)
 
+wait: // the RECV or RECVT at ip waits; it runs again when the VM does
+	m.save(ip, flag, base, sp, fb)
+	return 0, m.wait()
+
 stop:
 	m.save(ip, flag, base, sp, fb)
 	if ip == end {
 		return 0, nil // the jump went to the end: that is a normal end
+	}
+	if sliced && !m.abort.Load() {
+		return 0, ErrSliceDone
 	}
 	return 1, m.stopFault()
 }

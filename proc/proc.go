@@ -1,0 +1,637 @@
+// Package proc is the process runtime of one node (SPEC section 9): it
+// numbers processes, keeps their mailboxes, delivers messages and exit
+// notices, and runs the processes that can run on a fixed number of worker
+// goroutines, as Erlang's schedulers do.
+//
+// A process is one program on one VM. It is in one of four states:
+//
+//	queued ──(a worker takes it)──► running ──(HLT, fault, kill)──► ended
+//	   ▲                              │  │
+//	   │                              │  └──(its slice is used up)──► queued
+//	   └──(a message, its time up, ───┤
+//	       or a kill)           waiting (RECV/RECVT with an empty mailbox)
+//
+// A waiting process is its VM state and its mailbox, nothing more: it holds
+// no goroutine and no worker (the VM's Run returns a *vm.Wait instead of
+// blocking, and the runtime runs it again when a message comes). Only
+// running processes use the --threads workers; a process runs for a slice
+// of sliceSteps instructions before the next queued one gets the worker.
+//
+// Foreground processes (the REPL's default VM, an SSH session's VM,
+// `iridium FILE`'s program) are run by their owner's goroutine with
+// Process.Run instead of the workers; they wait the same way, blocking
+// only their owner.
+//
+// Order: a message or exit notice is put in the receiver's mailbox by the
+// sender's goroutine when it sends, and a process's exit notices go out
+// after it ended, so what one process sends another arrives in the order it
+// was sent, its exit notice last. A mailbox holds at most MailboxLimit
+// messages; a message to a full mailbox is dropped and counted.
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+// Exit statuses of a process, as its exit notice carries them.
+const (
+	StatusOK       = 0 // HLT or the end of the code
+	StatusFault    = 1 // a fault
+	StatusKilled   = 2 // killed or interrupted
+	StatusLost     = 3 // the node it ran on is lost
+	StatusNoSuch   = 4 // there was no such process
+	MailboxLimit   = 65536
+	sliceSteps     = 1 << 20 // instructions a process runs before yielding its worker
+	defaultThreads = 1
+)
+
+// State is where a process stands.
+type State uint8
+
+const (
+	Queued  State = iota // runnable, waiting for a worker
+	Running              // on a worker or its owner's goroutine
+	Waiting              // in RECV or RECVT with an empty mailbox
+	Ended
+)
+
+func (s State) String() string {
+	return [...]string{"queued", "running", "waiting", "ended"}[s]
+}
+
+// Config configures a Node.
+type Config struct {
+	// Alias names the node in process names (ALIAS:PID).
+	Alias string
+	// Threads is how many processes may run at once on the workers (>= 1).
+	Threads int
+	// NewVM makes the VM of a foreground process; it must not set a
+	// Runtime (the Node sets it). Spawned processes are forks of their
+	// parent's VM, with the parent's limits and output.
+	VMConfig vm.Config
+	// Nodes tells how many cluster members there are, this node included;
+	// nil means 1.
+	Nodes func() int32
+	// MaxProcesses bounds the processes alive at once; 0 means no bound.
+	MaxProcesses int
+}
+
+// Node is one node's process runtime. Its methods are safe for concurrent
+// use. Close stops every process and waits for the workers.
+type Node struct {
+	cfg Config
+
+	mu      sync.Mutex
+	procs   map[int32]*Process // the live processes (not ended)
+	lastPID int32
+	runq    []*Process // queued processes, oldest first
+	runHead int        // runq[runHead:] is the queue
+	closed  bool
+
+	work chan struct{} // one token per queued process, for the workers
+	quit chan struct{} // closed by Close
+	wg   sync.WaitGroup
+}
+
+// New starts a Node and its workers.
+func New(cfg Config) (*Node, error) {
+	if cfg.Threads == 0 {
+		cfg.Threads = defaultThreads
+	}
+	if cfg.Threads < 0 {
+		return nil, fmt.Errorf("proc: %d threads", cfg.Threads)
+	}
+	if cfg.VMConfig.Runtime != nil {
+		return nil, errors.New("proc: VMConfig.Runtime must be nil")
+	}
+	n := &Node{
+		cfg:   cfg,
+		procs: make(map[int32]*Process),
+		work:  make(chan struct{}, 1),
+		quit:  make(chan struct{}),
+	}
+	n.wg.Add(cfg.Threads)
+	for range cfg.Threads {
+		go n.worker()
+	}
+	return n, nil
+}
+
+// Close kills every process, stops the workers and waits for them. The
+// foreground processes' owners see their Run return.
+func (n *Node) Close() {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
+	n.closed = true
+	var all []*Process
+	for _, p := range n.procs {
+		all = append(all, p)
+	}
+	n.mu.Unlock()
+	for _, p := range all {
+		p.Kill()
+	}
+	close(n.quit)
+	n.wg.Wait()
+	// Processes still queued when the workers stopped end here; the
+	// foreground ones end when their owners see Run return.
+	for _, p := range all {
+		if !p.foreground {
+			n.end(p, StatusKilled, nil)
+		}
+	}
+}
+
+// Alias is the node's alias.
+func (n *Node) Alias() string { return n.cfg.Alias }
+
+// Process is one process. Its fields are guarded by its Node's mutex,
+// except vm, which only the goroutine running the process touches.
+type Process struct {
+	node   *Node
+	pid    int32
+	parent int32 // handle of the starter, 0 if none
+	name   string
+	vm     *vm.VM
+	out    io.Writer // where its output and its children's goes
+
+	state      State
+	foreground bool
+	killed     bool
+	mailbox    ring
+	dropped    int64
+	watchers   []int32       // pids that get its exit notice, each once
+	timer      *time.Timer   // a RECVT's timeout, while waiting
+	wake       chan struct{} // foreground: a waiting owner's wake-up, capacity 1
+	done       chan struct{} // closed when it ended
+	status     int
+	err        error // the fault that ended it, if any
+	onExit     func(status int, err error)
+}
+
+// Spec says what process to start.
+type Spec struct {
+	Name   string // the program, for listings
+	Parent int32  // the handle of the starter; 0 for none
+	// NotifyParent sends the exit notice to Parent; false when the owner
+	// learns the end otherwise (OnExit), as the REPL does for !spawn.
+	NotifyParent bool
+	// OnExit, if set, is called once when the process ends, from the
+	// goroutine that ended it, without the Node's lock.
+	OnExit func(status int, err error)
+}
+
+// Foreground registers a process that its owner runs with Process.Run:
+// the REPL's default VM, an SSH session's VM, `iridium FILE`'s program.
+// Its VM is made from the Node's VMConfig with output out.
+func (n *Node) Foreground(spec Spec, out io.Writer) (*Process, error) {
+	p := &Process{node: n, name: spec.Name, parent: spec.Parent, out: out, foreground: true,
+		wake: make(chan struct{}, 1), done: make(chan struct{}), onExit: spec.OnExit}
+	cfg := n.cfg.VMConfig
+	cfg.Output = out
+	cfg.Runtime = p
+	m, err := vm.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.vm = m
+	p.state = Running
+	if err := n.add(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Start starts a background process running prog on a new VM from the
+// Node's VMConfig with output out, queued for the workers: !spawn.
+func (n *Node) Start(spec Spec, prog *vm.Program, out io.Writer) (*Process, error) {
+	p := &Process{node: n, name: spec.Name, parent: spec.Parent, out: out,
+		done: make(chan struct{}), onExit: spec.OnExit}
+	cfg := n.cfg.VMConfig
+	cfg.Output = out
+	cfg.Runtime = p
+	m, err := vm.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Load(prog); err != nil {
+		return nil, err
+	}
+	p.vm = m
+	if spec.NotifyParent && spec.Parent > 0 {
+		p.watchers = append(p.watchers, spec.Parent)
+	}
+	if err := n.add(p); err != nil {
+		return nil, err
+	}
+	n.queue(p)
+	return p, nil
+}
+
+// ErrTooMany: the node runs MaxProcesses processes already.
+var ErrTooMany = errors.New("proc: too many processes")
+
+// ErrClosed: the Node is closed.
+var ErrClosed = errors.New("proc: node is closed")
+
+// add gives p a pid and makes it live.
+func (n *Node) add(p *Process) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if n.cfg.MaxProcesses > 0 && len(n.procs) >= n.cfg.MaxProcesses {
+		return ErrTooMany
+	}
+	n.lastPID++ // int32: 2^31 processes before it wraps, not within a node's life
+	p.pid = n.lastPID
+	n.procs[p.pid] = p
+	return nil
+}
+
+// queue makes p runnable and wakes a worker.
+func (n *Node) queue(p *Process) {
+	n.mu.Lock()
+	n.queueLocked(p)
+	n.mu.Unlock()
+}
+
+func (n *Node) queueLocked(p *Process) {
+	p.state = Queued
+	if p.foreground {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if n.runHead > 0 && n.runHead == len(n.runq) {
+		n.runq, n.runHead = n.runq[:0], 0
+	}
+	n.runq = append(n.runq, p)
+	select {
+	case n.work <- struct{}{}:
+	default:
+	}
+}
+
+// next takes the oldest queued process, or nil.
+func (n *Node) next() *Process {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for n.runHead < len(n.runq) {
+		p := n.runq[n.runHead]
+		n.runq[n.runHead] = nil
+		n.runHead++
+		if p.state == Queued {
+			p.state = Running
+			if n.runHead < len(n.runq) { // more work: wake another worker
+				select {
+				case n.work <- struct{}{}:
+				default:
+				}
+			}
+			return p
+		}
+	}
+	return nil
+}
+
+// worker runs queued processes until the Node closes. Between processes it
+// takes the next without a channel operation, so that two processes
+// passing messages back and forth run on one worker as plain calls.
+func (n *Node) worker() {
+	defer n.wg.Done()
+	for {
+		for p := n.next(); p != nil; p = n.next() {
+			n.slice(p)
+		}
+		select {
+		case <-n.work:
+		case <-n.quit:
+			return
+		}
+	}
+}
+
+// slice runs p for one slice on the calling worker and settles what
+// follows: ended, waiting, or queued again.
+func (n *Node) slice(p *Process) {
+	code, err := p.vm.Resume(sliceSteps)
+	if w, ok := err.(*vm.Wait); ok {
+		n.park(p, w)
+		return
+	}
+	switch {
+	case err == vm.ErrSliceDone:
+		n.queue(p) // to the back of the queue
+	default:
+		n.end(p, statusOf(code, err), err)
+	}
+}
+
+// statusOf is the exit status of a run that ended.
+func statusOf(code int, err error) int {
+	switch {
+	case err == nil:
+		return StatusOK
+	case errors.Is(err, vm.ErrInterrupted):
+		return StatusKilled
+	}
+	return StatusFault
+}
+
+// park makes p wait for a message, unless one came (or it was killed, or
+// its time ran out) while it was still running: then it runs again at once.
+func (n *Node) park(p *Process, w *vm.Wait) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p.mailbox.len() > 0 || p.killed {
+		n.queueLocked(p)
+		return
+	}
+	p.state = Waiting
+	if w.Timeout > 0 && p.timer == nil {
+		p.timer = time.AfterFunc(w.Timeout, func() { n.timeUp(p) })
+	}
+}
+
+// timeUp ends a RECVT's wait with nothing received.
+func (n *Node) timeUp(p *Process) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p.timer == nil || p.state == Ended {
+		return
+	}
+	p.timer = nil
+	p.vm.TimeOut() // p is waiting or queued: nobody runs its VM
+	if p.state == Waiting {
+		n.queueLocked(p)
+	}
+}
+
+// end records that p ended with status and tells its watchers.
+func (n *Node) end(p *Process, status int, err error) {
+	n.mu.Lock()
+	if p.state == Ended {
+		n.mu.Unlock()
+		return
+	}
+	p.state, p.status, p.err = Ended, status, err
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	delete(n.procs, p.pid)
+	watchers := p.watchers
+	p.watchers = nil
+	for _, w := range watchers {
+		n.deliverLocked(w, vm.Message{Value: int32(status), From: p.pid, Exit: true})
+	}
+	p.mailbox = ring{}
+	onExit := p.onExit
+	n.mu.Unlock()
+	close(p.done)
+	if onExit != nil {
+		onExit(status, err)
+	}
+}
+
+// deliverLocked puts msg in the mailbox of process to, if it lives, and
+// makes it runnable if it waits.
+func (n *Node) deliverLocked(to int32, msg vm.Message) {
+	q := n.procs[to]
+	if q == nil {
+		return
+	}
+	if q.mailbox.len() >= MailboxLimit {
+		q.dropped++
+		return
+	}
+	q.mailbox.push(msg)
+	if q.state == Waiting {
+		if q.timer != nil {
+			q.timer.Stop()
+			q.timer = nil
+		}
+		n.queueLocked(q)
+	}
+}
+
+// Kill interrupts p wherever it is (status 2). A waiting or queued process
+// ends as soon as it runs again, at the instruction it would have run.
+func (p *Process) Kill() {
+	n := p.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p.state == Ended {
+		return
+	}
+	p.killed = true
+	p.vm.Abort()
+	if p.state == Waiting {
+		if p.timer != nil {
+			p.timer.Stop()
+			p.timer = nil
+		}
+		n.queueLocked(p)
+	}
+}
+
+// Run runs a foreground process's program from its current pc on the
+// calling goroutine, waiting in RECV as long as it takes, until it ends or
+// stops (HLT, fault, kill): the result of the VM's Run. The process stays
+// alive for the next Run (a REPL line) until End.
+func (p *Process) Run() (int, error) {
+	for {
+		code, err := p.vm.Resume(0)
+		w, ok := err.(*vm.Wait)
+		if !ok {
+			n := p.node
+			n.mu.Lock()
+			p.killed = false
+			p.state = Waiting // for its owner's next line
+			n.mu.Unlock()
+			return code, err
+		}
+		p.node.park(p, w)
+		<-p.wake // a message, its time, a kill or Close queued it again
+		p.node.mu.Lock()
+		p.state = Running
+		p.node.mu.Unlock()
+	}
+}
+
+// End ends a foreground process with status: its exit notices go out.
+func (p *Process) End(status int, err error) { p.node.end(p, status, err) }
+
+// Wait waits until p ended and returns its status and fault.
+func (p *Process) Wait() (int, error) {
+	<-p.done
+	p.node.mu.Lock()
+	defer p.node.mu.Unlock()
+	return p.status, p.err
+}
+
+// Done is closed when p has ended.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// PID is the process's number on its node.
+func (p *Process) PID() int32 { return p.pid }
+
+// VM is the process's machine. Only the goroutine that runs the process
+// may use it (a foreground process's owner between its Runs).
+func (p *Process) VM() *vm.VM { return p.vm }
+
+// The vm.Runtime of a process.
+
+func (p *Process) Self() int32   { return p.pid }
+func (p *Process) Parent() int32 { return p.parent }
+
+func (p *Process) Nodes() int32 {
+	if p.node.cfg.Nodes == nil {
+		return 1
+	}
+	return p.node.cfg.Nodes()
+}
+
+// Spawn starts a child on this node (member 0); other members are not
+// reachable from here.
+func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool) {
+	if member != 0 {
+		return 0, false
+	}
+	n := p.node
+	c := &Process{node: n, name: p.name, parent: p.pid, out: p.out, done: make(chan struct{}),
+		watchers: []int32{p.pid}}
+	cfg := n.cfg.VMConfig
+	cfg.Output = p.out
+	cfg.Runtime = c
+	m, err := parent.Fork(entry, cfg)
+	if err != nil {
+		return 0, false
+	}
+	c.vm = m
+	if n.add(c) != nil {
+		return 0, false
+	}
+	n.queue(c)
+	return c.pid, true
+}
+
+func (p *Process) Send(to, value int32) {
+	n := p.node
+	n.mu.Lock()
+	n.deliverLocked(to, vm.Message{Value: value, From: p.pid})
+	n.mu.Unlock()
+}
+
+func (p *Process) Receive() (vm.Message, bool) {
+	n := p.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return p.mailbox.pop()
+}
+
+// Monitor asks for p's exit notice of process h: at once, status 4, if
+// there is no such process. A process watched already is not added twice.
+func (p *Process) Monitor(h int32) {
+	n := p.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	q := n.procs[h]
+	if q == nil {
+		n.deliverLocked(p.pid, vm.Message{Value: StatusNoSuch, From: h, Exit: true})
+		return
+	}
+	if !slices.Contains(q.watchers, p.pid) {
+		q.watchers = append(q.watchers, p.pid)
+	}
+}
+
+var _ vm.Runtime = (*Process)(nil)
+
+// Info is one line of a process listing.
+type Info struct {
+	PID     int32
+	State   State
+	Name    string
+	Mailbox int
+	Dropped int64
+}
+
+// Processes lists the live processes by pid.
+func (n *Node) Processes() []Info {
+	n.mu.Lock()
+	out := make([]Info, 0, len(n.procs))
+	for _, p := range n.procs {
+		out = append(out, Info{PID: p.pid, State: p.state, Name: p.name, Mailbox: p.mailbox.len(), Dropped: p.dropped})
+	}
+	n.mu.Unlock()
+	slices.SortFunc(out, func(a, b Info) int { return int(a.PID) - int(b.PID) })
+	return out
+}
+
+// Lookup returns the live process pid.
+func (n *Node) Lookup(pid int32) (*Process, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p, ok := n.procs[pid]
+	return p, ok
+}
+
+// Send delivers value to process to from process from (a REPL's !send).
+func (n *Node) Send(from, to, value int32) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.procs[to] == nil {
+		return false
+	}
+	n.deliverLocked(to, vm.Message{Value: value, From: from})
+	return true
+}
+
+// ring is a FIFO of messages that grows as needed; an empty one holds no
+// storage, so a waiting process with no mail costs nothing for it.
+type ring struct {
+	buf        []vm.Message
+	head, size int
+}
+
+func (r *ring) len() int { return r.size }
+
+func (r *ring) push(m vm.Message) {
+	if r.size == len(r.buf) {
+		nb := make([]vm.Message, max(4, 2*len(r.buf)))
+		for i := range r.size {
+			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = nb, 0
+	}
+	r.buf[(r.head+r.size)%len(r.buf)] = m
+	r.size++
+}
+
+func (r *ring) pop() (vm.Message, bool) {
+	if r.size == 0 {
+		return vm.Message{}, false
+	}
+	m := r.buf[r.head]
+	r.head = (r.head + 1) % len(r.buf)
+	r.size--
+	if r.size == 0 && len(r.buf) > 64 {
+		r.buf, r.head = nil, 0 // a drained large mailbox gives its storage back
+	}
+	return m, true
+}

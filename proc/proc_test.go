@@ -1,0 +1,543 @@
+package proc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/vm"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is an output several processes may write at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newNode(t testing.TB, threads int) *Node {
+	t.Helper()
+	n, err := New(Config{Alias: "test", Threads: threads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
+}
+
+// start runs src as a new background process on n.
+func start(t testing.TB, n *Node, src string) (*Process, *syncBuffer) {
+	t.Helper()
+	prog, err := assembler.Assemble(src)
+	if err != nil {
+		t.Fatalf("assemble: %v", err)
+	}
+	out := &syncBuffer{}
+	p, err := n.Start(Spec{Name: "test"}, prog, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, out
+}
+
+// ended waits (bounded) for p to end and returns its status and fault.
+func ended(t testing.TB, p *Process) (int, error) {
+	t.Helper()
+	select {
+	case <-p.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatalf("process %d did not end", p.PID())
+	}
+	return p.Wait()
+}
+
+// pingPong: the parent sends 0, 1, 2, ... to an echo process and checks
+// that each comes back in turn; it prints the count.
+const pingPong = `
+	load $1 #0
+	load $2 @echo
+	spawn $1 $2 $3       ; $3: the echo process
+	load $5 #1000
+	load $6 #0
+loop:
+	send $3 $6
+	recv $7 $8
+	neq $7 $6            ; the echo must be the value sent...
+	djmpe @wrong
+	neq $8 $3            ; ...from the echo process
+	djmpe @wrong
+	inc $6
+	lt $6 $5
+	djmpe @loop
+	prti $6
+	hlt
+wrong:
+	igl
+echo:
+	recv $1 $2
+	send $2 $1
+	djmp @echo
+`
+
+func TestPingPong(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("threads=%d", threads), func(t *testing.T) {
+			n := newNode(t, threads)
+			p, out := start(t, n, pingPong)
+			if status, err := ended(t, p); status != StatusOK {
+				t.Fatalf("status %d, %v", status, err)
+			}
+			if out.String() != "1000" {
+				t.Fatalf("output %q", out.String())
+			}
+		})
+	}
+}
+
+// TestOrderThenExitNotice: what a child sends arrives in order, and its
+// exit notice after the last of it.
+func TestOrderThenExitNotice(t *testing.T) {
+	n := newNode(t, 2)
+	p, out := start(t, n, `
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	load $6 #0           ; the next value expected
+next:
+	recv $7 $8
+	djmpe @notice        ; flag: an exit notice
+	neq $7 $6
+	djmpe @wrong
+	inc $6
+	djmp @next
+notice:
+	prti $6              ; how many came before it
+	prts @space
+	prti $7              ; its status
+	hlt
+wrong:
+	igl
+child:
+	parent $4
+	load $5 #0
+	load $9 #5000
+more:
+	send $4 $5
+	inc $5
+	lt $5 $9
+	djmpe @more
+	hlt
+.data
+space: .asciiz ' '
+`)
+	if status, err := ended(t, p); status != StatusOK {
+		t.Fatalf("status %d, %v (output %q)", status, err, out.String())
+	}
+	if out.String() != "5000 0" {
+		t.Fatalf("output %q, want 5000 messages then the notice with status 0", out.String())
+	}
+}
+
+// TestExitStatuses: the notice a parent gets for children that halt,
+// fault, are killed (running or waiting), and a MONITOR of nothing.
+func TestExitStatuses(t *testing.T) {
+	cases := []struct {
+		name   string
+		child  string // the child's code, from label child
+		kill   bool   // the test kills the child
+		status int
+	}{
+		{"halts", "hlt", false, StatusOK},
+		{"runs off the end", "nop", false, StatusOK},
+		{"faults", "load $1 #0\n div $1 $1 $1", false, StatusFault},
+		{"killed while running", "spin: djmp @spin", true, StatusKilled},
+		{"killed while waiting", "recv $1 $2", true, StatusKilled},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t, 2)
+			p, out := start(t, n, `
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	prti $3
+	prts @nl
+	recv $7 $8
+	prti $7
+	hlt
+child:
+	`+tc.child+`
+.data
+nl: .asciiz '\n'
+`)
+			if tc.kill {
+				var child *Process
+				deadline := time.Now().Add(10 * time.Second)
+				for child == nil && time.Now().Before(deadline) {
+					if c, ok := n.Lookup(p.PID() + 1); ok {
+						child = c
+					}
+					time.Sleep(time.Millisecond)
+				}
+				if child == nil {
+					t.Fatal("no child")
+				}
+				child.Kill()
+			}
+			if status, err := ended(t, p); status != StatusOK {
+				t.Fatalf("parent status %d, %v", status, err)
+			}
+			lines := strings.Split(out.String(), "\n")
+			if len(lines) != 2 || lines[1] != fmt.Sprint(tc.status) {
+				t.Fatalf("output %q, want the child's handle then status %d", out.String(), tc.status)
+			}
+		})
+	}
+	t.Run("monitor of no such process", func(t *testing.T) {
+		n := newNode(t, 1)
+		p, out := start(t, n, "load $1 #999\n monitor $1\n recv $7 $8\n prti $7\n prti $8\n hlt")
+		ended(t, p)
+		if out.String() != "4999" {
+			t.Fatalf("output %q, want status 4 from 999", out.String())
+		}
+	})
+}
+
+// TestKilledWhileWaitingNamesRecv: the fault of a process killed in RECV
+// names the instruction.
+func TestKilledWhileWaitingNamesRecv(t *testing.T) {
+	n := newNode(t, 1)
+	p, _ := start(t, n, "nop\n recv $1 $2")
+	deadline := time.Now().Add(10 * time.Second)
+	for n.Processes()[0].State != Waiting {
+		if time.Now().After(deadline) {
+			t.Fatal("never waiting")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.Kill()
+	status, err := ended(t, p)
+	var f *vm.Fault
+	if status != StatusKilled || !errors.As(err, &f) || f.Op != vm.OpRecv || f.PC != 4 || !errors.Is(err, vm.ErrInterrupted) {
+		t.Fatalf("status %d, err %v", status, err)
+	}
+}
+
+// TestMonitorOnce: a process that spawns a child and also monitors it,
+// twice, gets one exit notice.
+func TestMonitorOnce(t *testing.T) {
+	n := newNode(t, 1)
+	p, out := start(t, n, `
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	monitor $3
+	monitor $3
+	send $3 $3           ; let it end
+	recv $7 $8           ; its notice
+	load $9 #50
+	recvt $7 $8 $9       ; no second one within 50 ms
+	prti $8
+	hlt
+child:
+	recv $1 $2
+	hlt
+`)
+	ended(t, p)
+	if out.String() != "0" {
+		t.Fatalf("output %q: a second exit notice came", out.String())
+	}
+}
+
+// TestRecvt: RECVT takes a message that comes in time, and gives b = 0
+// with the flag clear when none does.
+func TestRecvt(t *testing.T) {
+	n := newNode(t, 1)
+	p, out := start(t, n, `
+	load $9 #30
+	load $8 #7
+	recvt $7 $8 $9       ; nothing comes: $8 = 0
+	prti $8
+	self $1
+	load $2 #5
+	send $1 $2           ; to itself
+	load $9 #10000
+	recvt $7 $8 $9       ; comes at once
+	prti $7
+	hlt
+`)
+	ended(t, p)
+	if out.String() != "05" {
+		t.Fatalf("output %q", out.String())
+	}
+}
+
+// TestMailboxOverflow: a mailbox keeps MailboxLimit messages and counts the
+// ones it dropped.
+func TestMailboxOverflow(t *testing.T) {
+	n := newNode(t, 1)
+	sink, _ := start(t, n, "spin: djmp @spin") // never receives
+	for range MailboxLimit + 100 {
+		n.Send(0, sink.PID(), 1)
+	}
+	info := n.Processes()
+	if len(info) != 1 || info[0].Mailbox != MailboxLimit || info[0].Dropped != 100 {
+		t.Fatalf("processes %+v", info)
+	}
+	sink.Kill()
+	ended(t, sink)
+}
+
+// TestTenThousandProcesses: 10,000 processes in a line: the parent tells
+// each the handle of the next (the last gets the parent's), then sends a
+// token to the first; each adds one and passes it on, and the parent
+// collects the token and every exit notice.
+func TestTenThousandProcesses(t *testing.T) {
+	const count = 10000
+	n := newNode(t, 2)
+	p, out := start(t, n, fmt.Sprintf(`
+	load $10 #%d
+	load $11 #0          ; children spawned
+	load $1 #0
+	load $2 @child
+spawn:
+	spawn $1 $2 $3
+	djmpne @wrong
+	push $3
+	inc $11
+	lt $11 $10
+	djmpe @spawn
+	self $4              ; the last child passes to the parent
+	load $11 #0
+tell:                    ; popped last first: each is told the one popped before
+	pop $6
+	send $6 $4
+	mov $6 $4
+	inc $11
+	lt $11 $10
+	djmpe @tell
+	load $7 #0
+	send $4 $7           ; the token, to the first child
+	load $12 #-1         ; the token when it is back
+	load $13 #0          ; exit notices
+collect:
+	recv $7 $8
+	djmpe @notice
+	mov $7 $12
+	djmp @check
+notice:
+	inc $13
+check:
+	lt $13 $10
+	djmpe @collect
+	load $14 #-1
+	eq $12 $14
+	djmpe @collect       ; all ended but the token is not back yet
+	prti $12
+	prts @sp
+	prti $13
+	hlt
+wrong:
+	igl
+child:
+	recv $1 $2           ; the next in the line
+	recv $3 $4           ; the token
+	inc $3
+	send $1 $3
+	hlt
+.data
+sp: .asciiz ' '
+`, count))
+	if status, err := ended(t, p); status != StatusOK {
+		t.Fatalf("status %d, %v", status, err)
+	}
+	if want := fmt.Sprintf("%d %d", count, count); out.String() != want {
+		t.Fatalf("output %q, want %q", out.String(), want)
+	}
+}
+
+// TestCloseEndsEverything: Close with processes running, waiting and
+// queued leaves no goroutine (goleak in TestMain) and ends them all.
+func TestCloseEndsEverything(t *testing.T) {
+	n, err := New(Config{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []*Process
+	for _, src := range []string{"spin: djmp @spin", "spin: djmp @spin", "spin: djmp @spin", "recv $1 $2"} {
+		p, _ := start(t, n, src)
+		ps = append(ps, p)
+	}
+	n.Close()
+	for _, p := range ps {
+		if status, _ := ended(t, p); status != StatusKilled {
+			t.Errorf("status %d", status)
+		}
+	}
+}
+
+// BenchmarkRoundTrip: two processes pass a counter back and forth; one op
+// is one round trip (two messages, two waits, two wake-ups).
+func BenchmarkRoundTrip(b *testing.B) {
+	n := newNode(b, 1)
+	prog, err := assembler.Assemble(fmt.Sprintf(`
+	load $1 #0
+	load $2 @echo
+	spawn $1 $2 $3
+	load $5 #%d
+	lui $5 #%d
+	load $6 #0
+loop:
+	send $3 $6
+	recv $6 $8
+	inc $6
+	lt $6 $5
+	djmpe @loop
+	hlt
+echo:
+	recv $1 $2
+	send $2 $1
+	djmp @echo
+`, b.N>>16, b.N&0xffff))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	p, err := n.Start(Spec{Name: "bench"}, prog, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if status, err := ended(b, p); status != StatusOK {
+		b.Fatal(status, err)
+	}
+}
+
+// BenchmarkSpawnExit: spawn a local process that halts at once and
+// receive its exit notice; one op is one spawn and one notice.
+func BenchmarkSpawnExit(b *testing.B) {
+	n := newNode(b, 1)
+	prog, err := assembler.Assemble(fmt.Sprintf(`
+	load $1 #0
+	load $2 @child
+	load $5 #%d
+	lui $5 #%d
+	load $6 #0
+loop:
+	spawn $1 $2 $3
+	recv $7 $8
+	inc $6
+	lt $6 $5
+	djmpe @loop
+	hlt
+child:
+	hlt
+`, b.N>>16, b.N&0xffff))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	p, err := n.Start(Spec{Name: "bench"}, prog, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if status, err := ended(b, p); status != StatusOK {
+		b.Fatal(status, err)
+	}
+}
+
+// BenchmarkWaitingProcessMemory spawns b.N processes that wait in RECV
+// and reports the heap they hold, per process.
+func BenchmarkWaitingProcessMemory(b *testing.B) {
+	n := newNode(b, 1)
+	prog, err := assembler.Assemble(fmt.Sprintf(`
+	load $1 #0
+	load $2 @child
+	load $5 #%d
+	lui $5 #%d
+	load $6 #0
+loop:
+	spawn $1 $2 $3
+	inc $6
+	lt $6 $5
+	djmpe @loop
+	self $9
+	recv $1 $2        ; wait, with the children, until killed
+child:
+	recv $1 $2
+`, b.N>>16, b.N&0xffff))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p, err := n.Start(Spec{Name: "bench"}, prog, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		waiting := 0
+		for _, in := range n.Processes() {
+			if in.State == Waiting {
+				waiting++
+			}
+		}
+		if waiting == b.N+1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heap-bytes/process")
+	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
+	p.Kill()
+}
+
+// TestExamples runs the process examples of examples/ on a node.
+func TestExamples(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"pingpong.iasm", "10 round trips\npong ended with status 0\n"},
+		{"split.iasm", "sum of squares 1..1000 = 333833500\n"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			src, err := os.ReadFile("../examples/" + tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := newNode(t, 2)
+			p, out := start(t, n, string(src))
+			if status, err := ended(t, p); status != StatusOK {
+				t.Fatalf("status %d, %v", status, err)
+			}
+			if out.String() != tc.want {
+				t.Fatalf("output %q, want %q", out.String(), tc.want)
+			}
+		})
+	}
+}

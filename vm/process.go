@@ -1,0 +1,211 @@
+package vm
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Runtime is what the process instructions (SELF ... MONITOR, opcodes
+// 53-60) need from the runtime that runs this VM as a process: the VM
+// declares it and knows nothing of its implementation. Each VM has its own
+// (Self differs); a VM without one is a lone process: SELF and PARENT give
+// 0, NODES 1, SPAWN fails, SEND drops, MONITOR answers nothing, and RECV
+// waits for ever.
+//
+// The methods are called from the goroutine running the VM, never
+// concurrently for one VM. None of them may block: a process that waits
+// for a message is parked by its runtime, not by a blocked goroutine (see
+// Wait).
+type Runtime interface {
+	// Self is this process's pid.
+	Self() int32
+	// Parent is the handle of the process that started this one, 0 if none.
+	Parent() int32
+	// Nodes is the number of cluster members, this node included.
+	Nodes() int32
+	// Spawn starts a process on member (0: this node) running parent's
+	// program from entry (a valid code address), with a copy of parent's
+	// registers (Fork makes that VM). It returns the new process's handle,
+	// or ok false if no process started.
+	Spawn(member int32, parent *VM, entry int) (handle int32, ok bool)
+	// Send sends value to the process with handle to; it drops it if
+	// there is no such process.
+	Send(to, value int32)
+	// Receive takes the next message from the mailbox, if there is one.
+	Receive() (msg Message, ok bool)
+	// Monitor asks for an exit notice when the process with handle h ends.
+	Monitor(h int32)
+}
+
+// Message is one entry of a mailbox: a value sent by the process with
+// handle From, or, when Exit is set, the exit notice of process From with
+// its status in Value.
+type Message struct {
+	Value int32
+	From  int32
+	Exit  bool
+}
+
+// ErrWaiting is wrapped by the *Wait that Run returns when the program
+// waits for a message.
+var ErrWaiting = errors.New("waiting for a message")
+
+// ErrSliceDone: Resume ran its slice; the program goes on at the next one.
+var ErrSliceDone = errors.New("slice used up")
+
+// Wait is what Run returns when the program reached RECV or RECVT with an
+// empty mailbox: no fault, the program is parked. It belongs to the VM and
+// is valid until the VM runs again. PC is the waiting
+// instruction; running the VM again resumes there, taking the message that
+// has arrived meanwhile. A RECVT waits at most Timeout (zero for RECV):
+// the runtime calls TimeOut when that has passed with no message, and runs
+// the VM again, and RECVT then goes on with "nothing came".
+type Wait struct {
+	PC      int
+	Op      Opcode
+	Timeout time.Duration
+}
+
+func (w *Wait) Error() string {
+	return fmt.Sprintf("%v at pc %s (%v)", ErrWaiting, FormatAddress(w.PC), w.Op)
+}
+
+func (w *Wait) Unwrap() error { return ErrWaiting }
+
+// errWait tells the dispatch loop that the instruction at pc waits.
+var errWait = errors.New("wait")
+
+// TimeOut tells a VM parked in RECVT that its time is up: when it runs
+// again, RECVT finds no message and goes on.
+func (m *VM) TimeOut() { m.timedOut = true }
+
+// Fork makes a VM for a new process: it runs m's program from entry (a
+// code address that Spawn checked), with a copy of m's integer and float
+// registers and nothing else (an empty stack and heap), configured by cfg.
+// The two share the program, which neither changes in place: each copies
+// it before its first Load, Append or ClearProgram.
+func (m *VM) Fork(entry int, cfg Config) (*VM, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	m.shared = true
+	return &VM{
+		regs:   m.regs,
+		fregs:  m.fregs,
+		prog:   Program{Code: m.prog.Code[:len(m.prog.Code):len(m.prog.Code)], ROData: m.prog.ROData[:len(m.prog.ROData):len(m.prog.ROData)]},
+		insts:  m.insts[:len(m.insts):len(m.insts)],
+		shared: true,
+		pc:     entry,
+		cfg:    cfg,
+	}, nil
+}
+
+// unshare gives the VM its own copy of a program it shares with a forked
+// VM, before it changes it.
+func (m *VM) unshare() {
+	if !m.shared {
+		return
+	}
+	m.prog.Code = append([]byte(nil), m.prog.Code...)
+	m.prog.ROData = append([]byte(nil), m.prog.ROData...)
+	m.insts = append([]inst(nil), m.insts...)
+	m.shared = false
+}
+
+// process runs the process instruction in, with the loop's state parked in
+// m (pc at in, flag in m.flag). It returns errWait when in must wait for a
+// message, or a fault's sentinel.
+func (m *VM) process(in *inst) error {
+	regs, rt := &m.regs, m.cfg.Runtime
+	switch in.op {
+	case OpSelf:
+		regs[in.a&31] = 0
+		if rt != nil {
+			regs[in.a&31] = rt.Self()
+		}
+	case OpParent:
+		regs[in.a&31] = 0
+		if rt != nil {
+			regs[in.a&31] = rt.Parent()
+		}
+	case OpNodes:
+		regs[in.a&31] = 1
+		if rt != nil {
+			regs[in.a&31] = rt.Nodes()
+		}
+	case OpSpawn:
+		entry := int(regs[in.b&31])
+		if entry < 0 || entry >= len(m.prog.Code) || entry%InstructionSize != 0 {
+			return ErrBadJump
+		}
+		var h int32
+		ok := false
+		if rt != nil {
+			h, ok = rt.Spawn(regs[in.a&31], m, entry)
+		}
+		if !ok {
+			h = 0
+		}
+		regs[in.c&31], m.flag = h, ok
+	case OpSend:
+		if rt != nil {
+			rt.Send(regs[in.a&31], regs[in.b&31])
+		}
+	case OpRecv, OpRecvt:
+		var msg Message
+		ok := false
+		if rt != nil {
+			msg, ok = rt.Receive()
+		}
+		switch {
+		case ok:
+			regs[in.a&31], regs[in.b&31], m.flag = msg.Value, msg.From, msg.Exit
+		case in.op == OpRecvt && (m.timedOut || regs[in.c&31] <= 0):
+			regs[in.b&31], m.flag = 0, false
+		default:
+			return errWait
+		}
+		m.timedOut = false
+	case OpMonitor:
+		if rt != nil {
+			rt.Monitor(regs[in.a&31])
+		}
+	}
+	return nil
+}
+
+// wait is the *Wait of the instruction at m.pc. It lives in the VM, so
+// that parking allocates nothing; it is valid until the VM runs again.
+func (m *VM) wait() *Wait {
+	w := &m.waiting
+	*w = Wait{PC: m.pc, Op: m.opAt(m.pc)}
+	if w.Op == OpRecvt {
+		if i := m.pc / InstructionSize; i < len(m.insts) {
+			w.Timeout = time.Duration(m.regs[m.insts[i].c&31]) * time.Millisecond
+		}
+	}
+	return w
+}
+
+// ftoi is FTOI: f truncated toward zero, saturated to the int32 range; NaN
+// gives 0.
+func ftoi(f float64) int32 {
+	switch {
+	case f != f:
+		return 0
+	case f >= math.MaxInt32:
+		return math.MaxInt32
+	case f <= math.MinInt32:
+		return math.MinInt32
+	}
+	return int32(f)
+}
+
+// prtf writes f in the shortest form that reads back exactly.
+func (m *VM) prtf(f float64) error {
+	return m.write(strconv.AppendFloat(m.buf[:0], f, 'g', -1, 64))
+}

@@ -1,0 +1,281 @@
+package vm_test
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+// fakeRuntime records what the process instructions ask of it.
+type fakeRuntime struct {
+	self, parent, nodes int32
+	mailbox             []vm.Message
+	sent                [][2]int32 // to, value
+	monitored           []int32
+	spawned             []struct {
+		member int32
+		entry  int
+		child  *vm.VM
+	}
+	spawnOK bool
+}
+
+func (f *fakeRuntime) Self() int32   { return f.self }
+func (f *fakeRuntime) Parent() int32 { return f.parent }
+func (f *fakeRuntime) Nodes() int32  { return f.nodes }
+func (f *fakeRuntime) Spawn(member int32, parent *vm.VM, entry int) (int32, bool) {
+	if !f.spawnOK {
+		return 0, false
+	}
+	child, err := parent.Fork(entry, vm.Config{})
+	if err != nil {
+		panic(err)
+	}
+	f.spawned = append(f.spawned, struct {
+		member int32
+		entry  int
+		child  *vm.VM
+	}{member, entry, child})
+	return 77, true
+}
+func (f *fakeRuntime) Send(to, value int32) { f.sent = append(f.sent, [2]int32{to, value}) }
+func (f *fakeRuntime) Receive() (vm.Message, bool) {
+	if len(f.mailbox) == 0 {
+		return vm.Message{}, false
+	}
+	m := f.mailbox[0]
+	f.mailbox = f.mailbox[1:]
+	return m, true
+}
+func (f *fakeRuntime) Monitor(h int32) { f.monitored = append(f.monitored, h) }
+
+// TestProcessOpcodes runs each of opcodes 53-64 on a VM with a fake
+// runtime (and, where it matters, without one) and checks the registers,
+// the flag, the output and what the runtime was asked.
+func TestProcessOpcodes(t *testing.T) {
+	type setup func(m *vm.VM)
+	reg := func(i int, v int32) setup { return func(m *vm.VM) { m.SetRegister(i, v) } }
+	freg := func(i int, v float64) setup { return func(m *vm.VM) { m.SetFloatRegister(i, v) } }
+	cases := []struct {
+		name  string
+		code  [][4]byte
+		rt    *fakeRuntime // nil: no runtime
+		setup []setup
+		check func(t *testing.T, m *vm.VM, rt *fakeRuntime, out string, err error)
+	}{
+		{"SELF", [][4]byte{vm.Encode(vm.OpSelf, 3, 0, 0)}, &fakeRuntime{self: 9}, nil,
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 3, 9) }},
+		{"SELF without a runtime", [][4]byte{vm.Encode(vm.OpSelf, 3, 0, 0)}, nil, []setup{reg(3, 5)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 3, 0) }},
+		{"PARENT", [][4]byte{vm.Encode(vm.OpParent, 1, 0, 0)}, &fakeRuntime{parent: -4}, nil,
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 1, -4) }},
+		{"NODES", [][4]byte{vm.Encode(vm.OpNodes, 2, 0, 0)}, &fakeRuntime{nodes: 3}, nil,
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 2, 3) }},
+		{"NODES without a runtime", [][4]byte{vm.Encode(vm.OpNodes, 2, 0, 0)}, nil, nil,
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 2, 1) }},
+		{"SPAWN", [][4]byte{vm.Encode(vm.OpSpawn, 1, 2, 3), vm.Encode(vm.OpHlt, 0, 0, 0)},
+			&fakeRuntime{spawnOK: true}, []setup{reg(1, 0), reg(2, 4), reg(9, 99), freg(9, 1.5)},
+			func(t *testing.T, m *vm.VM, rt *fakeRuntime, _ string, err error) {
+				wantReg(t, m, 3, 77)
+				if !m.Flag() || len(rt.spawned) != 1 || rt.spawned[0].entry != 4 {
+					t.Fatalf("flag %v, spawned %+v", m.Flag(), rt.spawned)
+				}
+				c := rt.spawned[0].child
+				if c.PC() != 4 || c.Registers()[9] != 99 || c.FloatRegisters()[9] != 1.5 || c.StackDepth() != 0 {
+					t.Errorf("child pc %d regs %v", c.PC(), c.Registers())
+				}
+			}},
+		{"SPAWN refused", [][4]byte{vm.Encode(vm.OpSpawn, 1, 2, 3)}, &fakeRuntime{}, []setup{reg(2, 0), reg(3, 5)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) {
+				wantReg(t, m, 3, 0)
+				if m.Flag() {
+					t.Error("flag set")
+				}
+			}},
+		{"SPAWN at a bad entry faults before anything", [][4]byte{vm.Encode(vm.OpSpawn, 1, 2, 3)}, &fakeRuntime{spawnOK: true},
+			[]setup{reg(2, 6)},
+			func(t *testing.T, _ *vm.VM, rt *fakeRuntime, _ string, err error) {
+				if !errors.Is(err, vm.ErrBadJump) || len(rt.spawned) != 0 {
+					t.Fatalf("err %v, spawned %d", err, len(rt.spawned))
+				}
+			}},
+		{"SPAWN past the code faults", [][4]byte{vm.Encode(vm.OpSpawn, 1, 2, 3)}, &fakeRuntime{spawnOK: true},
+			[]setup{reg(2, 4)},
+			func(t *testing.T, _ *vm.VM, _ *fakeRuntime, _ string, err error) {
+				if !errors.Is(err, vm.ErrBadJump) {
+					t.Fatalf("err %v", err)
+				}
+			}},
+		{"SEND", [][4]byte{vm.Encode(vm.OpSend, 1, 2, 0)}, &fakeRuntime{}, []setup{reg(1, 5), reg(2, -9)},
+			func(t *testing.T, _ *vm.VM, rt *fakeRuntime, _ string, err error) {
+				if err != nil || len(rt.sent) != 1 || rt.sent[0] != [2]int32{5, -9} {
+					t.Fatalf("err %v sent %v", err, rt.sent)
+				}
+			}},
+		{"SEND without a runtime is dropped", [][4]byte{vm.Encode(vm.OpSend, 1, 2, 0)}, nil, nil,
+			func(t *testing.T, _ *vm.VM, _ *fakeRuntime, _ string, err error) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{"RECV a message", [][4]byte{vm.Encode(vm.OpRecv, 1, 2, 0)}, &fakeRuntime{mailbox: []vm.Message{{Value: 42, From: 7}}},
+			[]setup{func(m *vm.VM) {}},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) {
+				wantReg(t, m, 1, 42)
+				wantReg(t, m, 2, 7)
+				if m.Flag() {
+					t.Error("flag set for an ordinary message")
+				}
+			}},
+		{"RECV an exit notice", [][4]byte{vm.Encode(vm.OpRecv, 1, 2, 0)}, &fakeRuntime{mailbox: []vm.Message{{Value: 1, From: 3, Exit: true}}}, nil,
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) {
+				wantReg(t, m, 1, 1)
+				wantReg(t, m, 2, 3)
+				if !m.Flag() {
+					t.Error("flag clear for an exit notice")
+				}
+			}},
+		{"RECV with an empty mailbox waits at the RECV", [][4]byte{vm.Encode(vm.OpNop, 0, 0, 0), vm.Encode(vm.OpRecv, 1, 2, 0)}, &fakeRuntime{}, nil,
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, err error) {
+				var w *vm.Wait
+				if !errors.As(err, &w) || w.PC != 4 || w.Op != vm.OpRecv || w.Timeout != 0 || m.PC() != 4 {
+					t.Fatalf("err %v pc %d", err, m.PC())
+				}
+			}},
+		{"RECVT with a message", [][4]byte{vm.Encode(vm.OpRecvt, 1, 2, 3)}, &fakeRuntime{mailbox: []vm.Message{{Value: 5, From: 6}}}, []setup{reg(3, 100)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) {
+				wantReg(t, m, 1, 5)
+				wantReg(t, m, 2, 6)
+			}},
+		{"RECVT 0 ms with nothing: b = 0, a unchanged, flag clear", [][4]byte{vm.Encode(vm.OpEq, 0, 0, 0), vm.Encode(vm.OpRecvt, 1, 2, 3)}, &fakeRuntime{},
+			[]setup{reg(1, 11), reg(2, 12), reg(3, 0)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, err error) {
+				if err != nil || m.Flag() {
+					t.Fatalf("err %v flag %v", err, m.Flag())
+				}
+				wantReg(t, m, 1, 11)
+				wantReg(t, m, 2, 0)
+			}},
+		{"RECVT negative: does not wait", [][4]byte{vm.Encode(vm.OpRecvt, 1, 2, 3)}, &fakeRuntime{}, []setup{reg(3, -5), reg(2, 4)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, err error) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantReg(t, m, 2, 0)
+			}},
+		{"RECVT waits with its timeout", [][4]byte{vm.Encode(vm.OpRecvt, 1, 2, 3)}, &fakeRuntime{}, []setup{reg(3, 250)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, err error) {
+				var w *vm.Wait
+				if !errors.As(err, &w) || w.Timeout != 250*time.Millisecond {
+					t.Fatalf("err %v", err)
+				}
+				m.TimeOut()
+				if _, err := m.Resume(0); err != nil {
+					t.Fatalf("after the timeout: %v", err)
+				}
+				wantReg(t, m, 2, 0)
+			}},
+		{"MONITOR", [][4]byte{vm.Encode(vm.OpMonitor, 4, 0, 0)}, &fakeRuntime{}, []setup{reg(4, 12)},
+			func(t *testing.T, _ *vm.VM, rt *fakeRuntime, _ string, _ error) {
+				if len(rt.monitored) != 1 || rt.monitored[0] != 12 {
+					t.Fatalf("monitored %v", rt.monitored)
+				}
+			}},
+		{"ITOF", [][4]byte{vm.Encode(vm.OpItof, 1, 2, 0)}, nil, []setup{reg(1, -7)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) {
+				if f := m.FloatRegisters()[2]; f != -7 {
+					t.Fatalf("f = %v", f)
+				}
+			}},
+		{"FTOI truncates", [][4]byte{vm.Encode(vm.OpFtoi, 1, 2, 0)}, nil, []setup{freg(1, -2.9)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 2, -2) }},
+		{"FTOI saturates high", [][4]byte{vm.Encode(vm.OpFtoi, 1, 2, 0)}, nil, []setup{freg(1, 1e300)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 2, math.MaxInt32) }},
+		{"FTOI saturates low", [][4]byte{vm.Encode(vm.OpFtoi, 1, 2, 0)}, nil, []setup{freg(1, math.Inf(-1))},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 2, math.MinInt32) }},
+		{"FTOI of NaN is 0", [][4]byte{vm.Encode(vm.OpFtoi, 1, 2, 0)}, nil, []setup{freg(1, math.NaN()), reg(2, 8)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) { wantReg(t, m, 2, 0) }},
+		{"PRTF", [][4]byte{vm.Encode(vm.OpPrtf, 1, 0, 0), vm.Encode(vm.OpPrtf, 2, 0, 0)}, nil, []setup{freg(1, 0.1), freg(2, -1e21)},
+			func(t *testing.T, _ *vm.VM, _ *fakeRuntime, out string, _ error) {
+				if out != "0.1-1e+21" {
+					t.Fatalf("output %q", out)
+				}
+			}},
+		{"REM", [][4]byte{vm.Encode(vm.OpDiv, 1, 2, 3), vm.Encode(vm.OpRem, 4, 0, 0)}, nil, []setup{reg(1, -7), reg(2, 2)},
+			func(t *testing.T, m *vm.VM, _ *fakeRuntime, _ string, _ error) {
+				wantReg(t, m, 3, -3)
+				wantReg(t, m, 4, -1)
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			cfg := vm.Config{Output: &out}
+			if tc.rt != nil {
+				cfg.Runtime = tc.rt
+			}
+			m, err := vm.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var code []byte
+			for _, w := range tc.code {
+				code = append(code, w[:]...)
+			}
+			if err := m.Load(&vm.Program{Code: code}); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tc.setup {
+				s(m)
+			}
+			_, err = m.Run()
+			tc.check(t, m, tc.rt, out.String(), err)
+		})
+	}
+}
+
+func wantReg(t *testing.T, m *vm.VM, i int, want int32) {
+	t.Helper()
+	if got := m.Registers()[i]; got != want {
+		t.Errorf("$%d = %d, want %d", i, got, want)
+	}
+}
+
+// TestForkSharesTheProgramSafely: a forked VM runs the program as it was,
+// whatever its parent does to its own program afterwards.
+func TestForkSharesTheProgramSafely(t *testing.T) {
+	var out bytes.Buffer
+	parent, _ := vm.New(vm.Config{Output: &out})
+	prog := func(ops ...[4]byte) *vm.Program {
+		var code []byte
+		for _, w := range ops {
+			code = append(code, w[:]...)
+		}
+		return &vm.Program{Code: code}
+	}
+	if err := parent.Load(prog(vm.EncodeImm16(vm.OpLoad, 1, 5), vm.Encode(vm.OpPrti, 1, 0, 0))); err != nil {
+		t.Fatal(err)
+	}
+	child, err := parent.Fork(0, vm.Config{Output: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The parent appends an instruction that would change the output.
+	if err := parent.Append(prog(vm.Encode(vm.OpPrti, 1, 0, 0))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := child.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "5" {
+		t.Fatalf("the child printed %q, want 5 (its program changed under it)", out.String())
+	}
+	parent.ClearProgram()
+	if err := child.Append(prog(vm.Encode(vm.OpPrti, 1, 0, 0))); err != nil {
+		t.Fatal(err)
+	}
+}
