@@ -15,6 +15,7 @@ import (
 // (*cluster.Manager).
 type Cluster interface {
 	Start() (net.Addr, error)
+	Listening() bool
 	Join(ctx context.Context, addr string) error
 	Members() []cluster.Member
 	Leave() error
@@ -22,6 +23,16 @@ type Cluster interface {
 
 // joinTimeout bounds !join_cluster, handshakes with every member included.
 const joinTimeout = 30 * time.Second
+
+var (
+	errJoinTimeout = fmt.Errorf("gave up after %v", joinTimeout)
+	errSessionEnd  = errors.New("interrupted: the session is ending")
+)
+
+// notInCluster is what the cluster commands say while the node does not
+// listen: before !start_cluster or !join_cluster, after a failed start,
+// after !leave_cluster.
+const notInCluster = "not in a cluster: this node is not listening (!start_cluster or !join_cluster)"
 
 // clusterCommands are the cluster rows of the command table.
 var clusterCommands = []command{
@@ -58,18 +69,40 @@ func (r *REPL) cmdJoinCluster(ctx context.Context, args []string) error {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("!join_cluster %s: %w", strings.Join(args, " "), err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
-	defer cancel()
-	if err := r.cfg.Cluster.Join(ctx, addr); err != nil {
-		return err
+	return r.interruptible(ctx, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeoutCause(ctx, joinTimeout, errJoinTimeout)
+		defer cancel()
+		if err := r.cfg.Cluster.Join(ctx, addr); err != nil {
+			if ctx.Err() != nil {
+				// Stopped by its context: say why in words; the
+				// cluster's error says "context canceled".
+				return fmt.Errorf("!join_cluster %s: %w", addr, stopCause(ctx))
+			}
+			return err
+		}
+		fmt.Fprintf(r.out, "joined the cluster: %d members\n", len(r.cfg.Cluster.Members()))
+		return nil
+	})
+}
+
+// stopCause is why ctx is done: Interrupt, the join's time limit, or the
+// host ending the session, whose own words ("context canceled") are the
+// context package's.
+func stopCause(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return errSessionEnd
 	}
-	fmt.Fprintf(r.out, "joined the cluster: %d members\n", len(r.cfg.Cluster.Members()))
-	return nil
+	return cause
 }
 
 func (r *REPL) cmdClusterMembers(_ context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
+	}
+	if !r.cfg.Cluster.Listening() {
+		fmt.Fprintln(r.out, notInCluster)
+		return nil
 	}
 	var b strings.Builder
 	for _, m := range r.cfg.Cluster.Members() {
@@ -83,5 +116,13 @@ func (r *REPL) cmdLeaveCluster(_ context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	return r.cfg.Cluster.Leave()
+	if !r.cfg.Cluster.Listening() {
+		fmt.Fprintln(r.out, notInCluster)
+		return nil
+	}
+	if err := r.cfg.Cluster.Leave(); err != nil {
+		return err
+	}
+	fmt.Fprintln(r.out, "left the cluster")
+	return nil
 }

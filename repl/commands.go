@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/chzyer/readline"
 	"github.com/iridium-go/iridium/assembler"
 	"github.com/iridium-go/iridium/vm"
 )
@@ -29,6 +30,9 @@ type command struct {
 // commands is filled in init because its handlers refer back to it (!help).
 var commands []command
 
+// askedFor ends the help of the commands whose PATH pathArg asks for.
+const askedFor = " (no PATH: asks at a " + pathPrompt + "prompt)"
+
 func init() {
 	commands = []command{
 		{name: "help", help: "list every command", run: (*REPL).cmdHelp},
@@ -39,8 +43,8 @@ func init() {
 		{name: "registers", help: "the integer registers, one per line", run: (*REPL).cmdRegisters},
 		{name: "clear_registers", help: "set every register to 0", run: (*REPL).cmdClearRegisters},
 		{name: "symbols", help: "the symbol table: name, kind, value", run: (*REPL).cmdSymbols},
-		{name: "load_file", args: "[PATH]", path: true, help: "assemble a file and run it on this VM (asks for PATH if omitted)", run: (*REPL).cmdLoadFile},
-		{name: "spawn", args: "[PATH]", path: true, help: "assemble a file and run it on a new VM in the background", run: (*REPL).cmdSpawn},
+		{name: "load_file", args: "[PATH]", path: true, help: "assemble a file and run it on this VM" + askedFor, run: (*REPL).cmdLoadFile},
+		{name: "spawn", args: "[PATH]", path: true, help: "run a file on a new VM in the background, report when it ends" + askedFor, run: (*REPL).cmdSpawn},
 	}
 	commands = append(commands, clusterCommands...)
 }
@@ -170,31 +174,51 @@ func (r *REPL) programArg(args []string) (string, *vm.Program, []assembler.Symbo
 		return "", nil, nil, err
 	}
 	prog, syms, err := assembler.Load(data)
+	if errs := assembler.Errors(err); len(errs) > 0 {
+		// One line per error, each naming the file, as compilers do.
+		lines := make([]string, len(errs))
+		for i, e := range errs {
+			lines[i] = path + ":" + e.Error()
+		}
+		return "", nil, nil, errors.New(strings.Join(lines, "\n"))
+	}
 	if err != nil {
-		return "", nil, nil, fmt.Errorf("%s:\n%w", path, err)
+		return "", nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return path, prog, syms, nil
 }
 
-// pathArg is the single PATH argument, or the next input line.
+var errNoPath = errors.New("no path given")
+
+// pathArg is the single PATH argument or, without one, the next input line,
+// asked for at a terminal at its own prompt. A line starting with '!' is
+// refused: it is a command typed where the path was wanted (or a script
+// that forgot the PATH), and opening it would only fail with a puzzling
+// "open !registers: no such file". Not running it either keeps the mistake
+// plain to see. A file whose name starts with '!' is ./!name.
 func (r *REPL) pathArg(args []string) (string, error) {
 	switch len(args) {
 	case 1:
 		return args[0], nil
 	case 0:
-		if r.cfg.Interactive {
-			fmt.Fprint(r.out, "Path to the file: ")
-		}
-		line, err := r.lines.ReadLine()
-		if err != nil {
-			return "", fmt.Errorf("no path given: %w", err)
-		}
-		if p := strings.TrimSpace(line); p != "" {
-			return p, nil
-		}
-		return "", errors.New("no path given")
+	default:
+		return "", fmt.Errorf("expected one PATH, got %d arguments", len(args))
 	}
-	return "", fmt.Errorf("expected one PATH, got %d arguments", len(args))
+	line, err := r.readLine(askPath)
+	switch {
+	case errors.Is(err, readline.ErrInterrupt), err == io.EOF:
+		return "", errNoPath
+	case err != nil:
+		return "", fmt.Errorf("%w: %w", errNoPath, err)
+	}
+	path := strings.TrimSpace(line)
+	switch {
+	case path == "":
+		return "", errNoPath
+	case strings.HasPrefix(path, "!"):
+		return "", fmt.Errorf("%s is a command, not a path: not run (a file so named is ./%s)", path, path)
+	}
+	return path, nil
 }
 
 func (r *REPL) cmdLoadFile(ctx context.Context, args []string) error {

@@ -8,10 +8,9 @@
 package repl
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -59,18 +58,18 @@ type Config struct {
 // REPL is one shell session on one default VM.
 type REPL struct {
 	cfg     Config
-	out     *lockedWriter
-	errw    *lockedWriter
+	con     *console
+	out     *bytes.Buffer // the output of the command being run, shown when it ends
 	vm      *vm.VM
 	session *assembler.Session
 	history []string
-	lines   lineReader // where !load_file without a path reads its path from
-
-	running sync.Mutex // held while a program runs on the default VM
+	lines   lineReader
 	spawns  *spawner
+	spawned int // the number of the last !spawn
 	quit    bool
 
-	closeOnce sync.Once
+	mu       sync.Mutex
+	stopLine context.CancelCauseFunc // cancels the run Interrupt would stop; nil if none
 }
 
 // New makes a REPL with a fresh default VM.
@@ -87,96 +86,154 @@ func New(cfg Config) (*REPL, error) {
 	if cfg.Prompt == "" {
 		cfg.Prompt = ">>> "
 	}
-	r := &REPL{
-		cfg:     cfg,
-		out:     &lockedWriter{w: cfg.Out},
-		errw:    &lockedWriter{w: cfg.Err},
-		session: assembler.NewSession(),
-	}
-	m, err := cfg.NewVM(r.out)
+	con := newConsole(cfg.Out, cfg.Err)
+	m, err := cfg.NewVM(con.programOutput())
 	if err != nil {
 		return nil, err
 	}
-	r.vm = m
-	r.spawns = newSpawner(cfg.Threads)
-	return r, nil
+	return &REPL{
+		cfg:     cfg,
+		con:     con,
+		out:     new(bytes.Buffer),
+		vm:      m,
+		session: assembler.NewSession(),
+		spawns:  newSpawner(cfg.Threads, con),
+	}, nil
 }
 
 // VM is the REPL's default VM.
 func (r *REPL) VM() *vm.VM { return r.vm }
 
-// Interrupt stops the program running on the default VM, if any, and
-// reports whether there was one. It is safe to call from a signal handler
-// goroutine.
+// errInterrupted is why Interrupt stops a run.
+var errInterrupted = errors.New("interrupted")
+
+// Interrupt stops what the current line runs, a program on the default VM
+// or a !join_cluster, and reports whether there was one. It is safe to
+// call from any goroutine (a signal handler, a remote session's input).
 func (r *REPL) Interrupt() bool {
-	if r.running.TryLock() {
-		r.running.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopLine == nil {
 		return false
 	}
-	r.vm.Abort()
+	r.stopLine(errInterrupted)
 	return true
 }
 
-// lineReader yields input lines without their line ending; io.EOF ends
-// input. ErrInterrupt (Ctrl-C at the prompt) is passed through.
-type lineReader interface {
-	ReadLine() (string, error)
+// interruptible runs f with a context that Interrupt cancels.
+func (r *REPL) interruptible(ctx context.Context, f func(context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	r.mu.Lock()
+	r.stopLine = cancel
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.stopLine = nil
+		r.mu.Unlock()
+		cancel(nil)
+	}()
+	return f(ctx)
 }
 
-// Run reads and executes lines until EOF, !quit or ctx is done. It returns
-// nil in all those cases; an error only if the input itself fails.
+// Run reads and executes lines until the input ends, !quit, or ctx is
+// done, and returns once nothing of the session runs any more.
+//
+// Cancelling ctx ends the session promptly: it interrupts the program on
+// the default VM, a !join_cluster and every !spawn program, and closes In
+// if it is an io.Closer, which ends a read in progress (an io.Reader has no
+// other way to stop one). Run does not close Out or Err: a write blocked on
+// a stalled client ends only when the host closes them.
+//
+// How the session ends decides what happens to !spawn programs still
+// running: at the end of a script's input Run waits for them and prints
+// their reports; !quit, leaving a terminal session (Ctrl-D, Ctrl-C twice)
+// and cancelling ctx interrupt them. Run returns nil in all those cases; an
+// error only if reading the input fails.
 func (r *REPL) Run(ctx context.Context) error {
-	var lr lineReader
 	if r.cfg.Interactive {
 		rl, err := r.newReadline()
 		if err != nil {
 			return err
 		}
 		defer rl.Close()
-		lr = rl
-		fmt.Fprintln(r.out, "Welcome to Iridium! Type !help for the commands, !quit or Ctrl-D to leave.")
+		r.lines = rl
+		r.con.setPrompt(readlinePrompt{rl.rl})
+		r.con.print([]byte("Welcome to Iridium! Type !help for the commands, !quit or Ctrl-D to leave.\n"))
 	} else {
-		sc := bufio.NewScanner(r.cfg.In)
-		sc.Buffer(nil, maxLine)
-		lr = &plainReader{sc: sc}
+		r.lines = newPlainReader(r.cfg.In)
 	}
-	r.lines = lr
 
-	lastInterrupt := false
-	for !r.quit && ctx.Err() == nil {
-		line, err := lr.ReadLine()
-		if errors.Is(err, readline.ErrInterrupt) {
-			// Ctrl-C at an empty prompt twice in a row leaves.
-			if line == "" && lastInterrupt {
-				break
-			}
-			lastInterrupt = line == ""
-			continue
+	// Runs on the default VM and joins take ctx; background programs and
+	// a read in progress are stopped here.
+	stopped := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(stopped)
+		r.spawns.abortAll()
+		if c, ok := r.cfg.In.(io.Closer); ok {
+			c.Close()
 		}
-		lastInterrupt = false
-		if err == io.EOF {
-			break
+	})
+	defer func() {
+		if !stop() {
+			<-stopped
 		}
-		if err != nil {
-			return err
-		}
-		r.Execute(ctx, line)
-	}
-	// Background programs finish before the REPL returns: at EOF they run
-	// to their end (a script's !spawn prints its result), after !quit
-	// they are interrupted.
-	if r.quit || ctx.Err() != nil {
+	}()
+
+	err := r.loop(ctx)
+	r.con.finish()
+	if err != nil || r.quit || r.cfg.Interactive || ctx.Err() != nil {
 		r.Close()
 	}
 	r.spawns.wait()
 	if r.cfg.Cluster != nil && r.cfg.LeaveOnQuit {
 		r.cfg.Cluster.Leave()
 	}
+	return err
+}
+
+// loop reads and executes lines until the input ends, !quit, or ctx is
+// done. It returns an error only if reading the input fails.
+func (r *REPL) loop(ctx context.Context) error {
+	lastInterrupt := false
+	for !r.quit && ctx.Err() == nil {
+		line, err := r.readLine(askLine)
+		var tooLong *lineTooLongError
+		switch {
+		case errors.Is(err, readline.ErrInterrupt):
+			// Ctrl-C at an empty prompt twice in a row leaves.
+			if line == "" && lastInterrupt {
+				return nil
+			}
+			lastInterrupt = line == ""
+			continue
+		case errors.As(err, &tooLong):
+			// A failing line, like any other: the script goes on.
+			r.con.printErr(errorText(err))
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil // Run closed the input
+			}
+			return err
+		default:
+			r.Execute(ctx, line)
+		}
+		lastInterrupt = false
+	}
 	return nil
 }
 
+// readLine reads the next line of input, at a terminal at the prompt for a.
+func (r *REPL) readLine(a ask) (string, error) {
+	done := r.con.prompting()
+	defer done()
+	return r.lines.ReadLine(a)
+}
+
 // Execute runs one input line: a command, assembly, or nothing for a blank
-// line. Errors are written to the error stream.
+// line. What a command prints is shown when it ends, in one piece; errors
+// go to the error stream.
 func (r *REPL) Execute(ctx context.Context, line string) {
 	trimmed := strings.TrimSpace(line)
 	if trimmed == "" {
@@ -189,9 +246,29 @@ func (r *REPL) Execute(ctx context.Context, line string) {
 	} else {
 		err = r.runAssembly(ctx, line)
 	}
+	r.flush()
 	if err != nil {
-		fmt.Fprintf(r.errw, "error: %v\n", err)
+		r.con.printErr(errorText(err))
 	}
+}
+
+// flush shows what the command has printed so far.
+func (r *REPL) flush() {
+	if r.out.Len() > 0 {
+		r.con.print(r.out.Bytes())
+		r.out.Reset()
+	}
+}
+
+// errorText is err as the REPL shows it: every line of the message marked
+// "error: ", so that a message of several lines (the assembler's, one per
+// error) reads, and greps, as errors line by line.
+func errorText(err error) []byte {
+	var b bytes.Buffer
+	for _, line := range strings.Split(err.Error(), "\n") {
+		b.WriteString("error: " + line + "\n")
+	}
+	return b.Bytes()
 }
 
 // runAssembly assembles line after the program so far, appends it to the
@@ -217,49 +294,32 @@ func (r *REPL) runAssembly(ctx context.Context, line string) error {
 
 // runDefault runs the default VM from its current pc.
 func (r *REPL) runDefault(ctx context.Context) error {
-	r.running.Lock()
-	defer r.running.Unlock()
-	_, err := r.vm.RunContext(ctx)
+	return r.interruptible(ctx, func(ctx context.Context) error {
+		_, err := r.vm.RunContext(ctx)
+		return plainInterrupt(err)
+	})
+}
+
+// plainInterrupt drops a cause that says nothing from an interrupted run:
+// "interrupted: context canceled at pc ..." tells a person no more than
+// "interrupted at pc ...", and they know why (Ctrl-C, !quit). A cause the
+// host gave when it ended the session is kept.
+func plainInterrupt(err error) error {
+	var f *vm.Fault
+	if errors.As(err, &f) && errors.Is(f.Err, vm.ErrInterrupted) &&
+		(errors.Is(f.Err, errInterrupted) || errors.Is(f.Err, context.Canceled) || errors.Is(f.Err, context.DeadlineExceeded)) {
+		return &vm.Fault{PC: f.PC, Op: f.Op, Err: vm.ErrInterrupted}
+	}
 	return err
 }
 
-// maxLine bounds one line of scripted input (bufio.Scanner's default, 64
-// KiB, is short for a generated program on one line).
-const maxLine = 1 << 20
-
-// plainReader reads lines from a pipe or file.
-type plainReader struct{ sc *bufio.Scanner }
-
-func (p *plainReader) ReadLine() (string, error) {
-	if p.sc.Scan() {
-		return p.sc.Text(), nil
-	}
-	if err := p.sc.Err(); err != nil {
-		return "", err
-	}
-	return "", io.EOF
-}
-
-// lockedWriter serialises writes from the REPL loop and from background
-// programs, so their lines never interleave mid-line.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-// Close interrupts every running program and waits for background
-// programs; a node in a cluster leaves it. Run calls it on its way out; a
-// host that must stop while Run is blocked on input calls it directly.
+// Close interrupts every run of the session, the current line's and the
+// background programs, and waits until the background programs have ended
+// and been reported. Run calls it when the session ends other than by the
+// end of a script; a host that must stop at once (a signal) may call it
+// from another goroutine while Run is blocked on input.
 func (r *REPL) Close() {
-	r.closeOnce.Do(func() {
-		r.vm.Abort()
-		r.spawns.abortAll()
-		r.spawns.wait()
-	})
+	r.Interrupt()
+	r.spawns.abortAll()
+	r.spawns.wait()
 }

@@ -3,8 +3,8 @@ package repl
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/iridium-go/iridium/vm"
@@ -12,17 +12,20 @@ import (
 
 // spawner runs !spawn programs in the background, at most max at once, in
 // the order they were spawned. It owns their goroutines: wait blocks until
-// every queued program has run and been reported.
+// every queued program has run and been reported. Once abortAll has been
+// called, running programs stop, queued ones do not start, and no more are
+// taken.
 type spawner struct {
-	max      int
-	ctx      context.Context // cancelled by abortAll: running programs stop, queued ones do not start
-	abortAll context.CancelFunc
-	wg       sync.WaitGroup
+	max    int
+	con    *console // where reports go
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	mu      sync.Mutex
+	closed  bool       // abortAll was called
 	queue   []*spawned // waiting for a free thread, oldest first
 	workers int        // goroutines running programs
-	next    int        // the last program number given out
 }
 
 // spawned is one background program.
@@ -33,9 +36,12 @@ type spawned struct {
 	output bytes.Buffer
 }
 
-func newSpawner(threads int) *spawner {
+// errClosing refuses a !spawn while the session ends.
+var errClosing = errors.New("not run: the session is ending")
+
+func newSpawner(threads int, con *console) *spawner {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &spawner{max: threads, ctx: ctx, abortAll: cancel}
+	return &spawner{max: threads, con: con, ctx: ctx, cancel: cancel}
 }
 
 func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
@@ -52,28 +58,32 @@ func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
 	if err := job.vm.Load(prog); err != nil {
 		return err
 	}
-	id := r.spawns.submit(job, r.out)
-	fmt.Fprintf(r.out, "spawned #%d: %s\n", id, path)
-	return nil
+	r.spawned++
+	job.id = r.spawned
+	// Announced before it can end and report.
+	fmt.Fprintf(r.out, "spawned #%d: %s\n", job.id, path)
+	r.flush()
+	return r.spawns.submit(job)
 }
 
 // submit queues job and starts a worker if a thread is free.
-func (s *spawner) submit(job *spawned, out io.Writer) int {
+func (s *spawner) submit(job *spawned) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.next++
-	job.id = s.next
+	if s.closed {
+		return errClosing
+	}
 	s.queue = append(s.queue, job)
 	if s.workers < s.max {
 		s.workers++
 		s.wg.Add(1)
-		go s.work(out)
+		go s.work()
 	}
-	return job.id
+	return nil
 }
 
 // work runs queued programs until the queue is empty.
-func (s *spawner) work(out io.Writer) {
+func (s *spawner) work() {
 	defer s.wg.Done()
 	for {
 		s.mu.Lock()
@@ -89,13 +99,22 @@ func (s *spawner) work(out io.Writer) {
 		// A cancelled context stops the program before its first
 		// instruction, so programs queued behind an abort never start.
 		code, err := job.vm.RunContext(s.ctx)
-		report(out, job, code, err)
+		s.con.report(report(job, code, plainInterrupt(err)))
 	}
 }
 
-// report prints a background program's output, result and events in one
-// write.
-func report(w io.Writer, job *spawned, code int, err error) {
+// abortAll interrupts the running programs and every queued one, and
+// refuses new ones.
+func (s *spawner) abortAll() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+}
+
+// report is a background program's output, result and events, shown in
+// one piece.
+func report(job *spawned, code int, err error) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "#%d %s ended: exit code %d", job.id, job.path, code)
 	if err != nil {
@@ -111,7 +130,7 @@ func report(w io.Writer, job *spawned, code int, err error) {
 	for _, e := range job.vm.Events() {
 		fmt.Fprintf(&b, "#%d event: %s\n", job.id, formatEvent(e))
 	}
-	w.Write(b.Bytes())
+	return b.Bytes()
 }
 
 func formatEvent(e vm.Event) string {
@@ -120,7 +139,7 @@ func formatEvent(e vm.Event) string {
 	case vm.EventGracefulStop:
 		s += fmt.Sprintf(" (code %d)", e.Code)
 	case vm.EventCrash:
-		s += fmt.Sprintf(" (%v)", e.Err)
+		s += fmt.Sprintf(" (%v)", plainInterrupt(e.Err))
 	}
 	return s
 }

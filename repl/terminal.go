@@ -6,17 +6,40 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/chzyer/readline"
 )
 
 // readlineReader adapts readline to lineReader.
-type readlineReader struct{ rl *readline.Instance }
+type readlineReader struct {
+	rl     *readline.Instance
+	prompt string       // the REPL's prompt
+	path   *atomic.Bool // shared with the completer: the line is a path
+}
 
-func (r readlineReader) ReadLine() (string, error) { return r.rl.Readline() }
-func (r readlineReader) Close() error              { return r.rl.Close() }
+func (r readlineReader) ReadLine(a ask) (string, error) {
+	prompt := r.prompt
+	if a == askPath {
+		prompt = pathPrompt
+	}
+	r.path.Store(a == askPath)
+	r.rl.SetPrompt(prompt)
+	return r.rl.Readline()
+}
+
+func (r readlineReader) Close() error { return r.rl.Close() }
+
+// readlinePrompt is readline as the console's promptLine.
+type readlinePrompt struct{ rl *readline.Instance }
+
+func (p readlinePrompt) reading() bool  { return p.rl.Terminal.IsReading() }
+func (p readlinePrompt) clean()         { p.rl.Clean() }
+func (p readlinePrompt) write(b []byte) { p.rl.Write(b) }
+func (p readlinePrompt) redraw()        { p.rl.Operation.SetBuffer("") }
 
 func (r *REPL) newReadline() (readlineReader, error) {
+	path := new(atomic.Bool)
 	in, ok := r.cfg.In.(io.ReadCloser)
 	if !ok {
 		in = io.NopCloser(r.cfg.In)
@@ -24,7 +47,7 @@ func (r *REPL) newReadline() (readlineReader, error) {
 	rc := &readline.Config{
 		Prompt:          r.cfg.Prompt,
 		HistoryFile:     r.cfg.HistoryFile,
-		AutoComplete:    completer{},
+		AutoComplete:    completer{path: path},
 		InterruptPrompt: "^C",
 		EOFPrompt:       "!quit",
 		Stdin:           in,
@@ -36,6 +59,10 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		FuncExitRaw:     r.cfg.ExitRaw,
 
 		FuncOnWidthChanged: r.cfg.OnWidthChanged,
+		FuncFilterInputRune: func(key rune) (rune, bool) {
+			r.con.key()
+			return key, true
+		},
 	}
 	if r.cfg.HistoryFile != "" {
 		if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryFile), 0o700); err != nil {
@@ -46,16 +73,22 @@ func (r *REPL) newReadline() (readlineReader, error) {
 	if err != nil {
 		return readlineReader{}, err
 	}
-	return readlineReader{rl}, nil
+	return readlineReader{rl: rl, prompt: r.cfg.Prompt, path: path}, nil
 }
 
 // completer completes command names at the start of a line and file paths
-// after the commands that take one. It reads the command table, so a new
-// command completes without further work.
-type completer struct{}
+// after the commands that take one, or on the whole line at the path
+// prompt. It reads the command table, so a new command completes without
+// further work.
+type completer struct {
+	path *atomic.Bool // nil or false: the line is a command line
+}
 
-func (completer) Do(line []rune, pos int) ([][]rune, int) {
+func (c completer) Do(line []rune, pos int) ([][]rune, int) {
 	text := string(line[:pos])
+	if c.path != nil && c.path.Load() {
+		return completePath(text)
+	}
 	if !strings.HasPrefix(text, "!") {
 		return nil, 0
 	}

@@ -157,11 +157,12 @@ func TestClusterEndToEnd(t *testing.T) {
 
 	// charlie leaves; the others drop it.
 	c.send("!leave_cluster")
+	c.expect(`left the cluster\n`)
 	delete(ports, "charlie")
 	for _, n := range []*replNode{a, b, d} {
 		n.waitMembers(wantList(n.alias, ports))
 	}
-	if got := c.members(); len(got) != 1 || !strings.HasSuffix(got[0], "(self)") {
+	if got := c.members(); len(got) != 1 || !strings.HasPrefix(got[0], "not in a cluster") {
 		t.Errorf("after leaving, charlie lists %q", got)
 	}
 
@@ -198,7 +199,7 @@ func TestJoinClusterErrors(t *testing.T) {
 	gonePort := gone.startCluster()
 	gone.send("!leave_cluster")
 	gone.send("!cluster_members")
-	gone.expect(`gone .*\(self\)`)
+	gone.expect(`not in a cluster`)
 	lonely := startREPLNode(t, "lonely")
 	lonely.send("!join_cluster 127.0.0.1 " + gonePort)
 	lonely.expect(`error: .*refused`)

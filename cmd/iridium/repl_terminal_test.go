@@ -1,0 +1,115 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A line a program leaves open is ended before the prompt, which would
+// otherwise be drawn over it.
+func TestTerminalOpenLine(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	at := term.expect(0, ">>> ")
+	term.send("load $5 #42\r")
+	at = term.expect(at, ">>> ")
+	term.send("prti $5\r")
+	term.expect(at, "42")
+	want := []string{">>> prti $5", "42", ">>>"}
+	term.showsScreen("42 on its own line", func(rows []string) bool {
+		return slices.Equal(lastRows(rows, 3), want)
+	})
+	term.send("\x04")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("exit code %d after Ctrl-D", code)
+	}
+}
+
+// !load_file and !spawn without a PATH ask for it at a prompt of its own,
+// where Tab completes the path and Ctrl-C gives up.
+func TestTerminalPathPrompt(t *testing.T) {
+	prog := writeFile(t, "quick.iasm", ".data\nmsg: .asciiz 'quick\\n'\n.code\nprts @msg\n")
+	dir := filepath.Dir(prog)
+	term := startTerminal(t, t.TempDir())
+	at := term.expect(0, ">>> ")
+
+	term.send("!spawn\r")
+	at = term.expect(at, "path: ")
+	term.showsScreen("the path prompt", func(rows []string) bool {
+		return slices.Equal(lastRows(rows, 2), []string{">>> !spawn", "path:"})
+	})
+	term.send(filepath.Join(dir, "qu") + "\t")
+	at = term.expect(at, "quick.iasm")
+	term.send("\r")
+	at = term.expect(at, "#1 "+prog+" ended: exit code 0")
+	at = term.expect(at, ">>> ")
+
+	term.send("!load_file\r")
+	at = term.expect(at, "path: ")
+	term.send("\x03")
+	at = term.expect(at, "error: no path given")
+	term.expect(at, ">>> ")
+	term.send("\x04")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("exit code %d after Ctrl-D", code)
+	}
+}
+
+// A background program's report appears on lines of its own above the
+// prompt, and the prompt is drawn again below it with the line being
+// typed. A quick program's report tends to come as the prompt is drawn, a
+// slow one's while the line is typed; either way the screen must end up
+// the same.
+func TestTerminalReportAbovePrompt(t *testing.T) {
+	tests := []struct{ name, src string }{
+		{"quick", "load $1 #1\n"},
+		{"slow", "load $1 #0\nload $2 #100\nlui $2 #0\ntop: inc $1\nneq $1 $2\ndjmpe @top\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			prog := writeFile(t, tc.name+".iasm", tc.src)
+			term := startTerminal(t, t.TempDir())
+			at := term.expect(0, ">>> ")
+			term.send("!spawn " + prog + "\r")
+			at = term.expect(at, "spawned #1")
+			term.send("load $1 #7")
+			ended := "#1 " + prog + " ended: exit code 0"
+			term.expect(at, ended)
+			rows := term.showsScreen("the prompt and the typed line below the report", func(rows []string) bool {
+				return len(rows) > 0 && rows[len(rows)-1] == ">>> load $1 #7"
+			})
+			i := slices.Index(rows, ended)
+			if i < 0 {
+				t.Fatalf("the report is not on a line of its own:\n%s", strings.Join(rows, "\n"))
+			}
+			for _, row := range rows[i+1 : len(rows)-1] {
+				if !strings.HasPrefix(row, "#1 event: ") {
+					t.Errorf("between the report and the prompt: %q\n%s", row, strings.Join(rows, "\n"))
+				}
+			}
+			term.send("\r!registers\r")
+			term.expect(at, "$1 = 7")
+			term.send("\x04")
+			if code := term.wait(); code != 0 {
+				t.Fatalf("exit code %d after Ctrl-D", code)
+			}
+		})
+	}
+}
+
+// Leaving a terminal session interrupts background programs instead of
+// waiting for them.
+func TestTerminalLeaveStopsBackgroundPrograms(t *testing.T) {
+	spin := writeFile(t, "spin.iasm", "spin: djmp @spin\n")
+	term := startTerminal(t, t.TempDir())
+	at := term.expect(0, ">>> ")
+	term.send("!spawn " + spin + "\r")
+	at = term.expect(at, "spawned #1")
+	at = term.expect(at, ">>> ")
+	term.send("\x04")
+	term.expect(at, "#1 "+spin+" ended: exit code 1 (interrupted at pc")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("exit code %d after Ctrl-D", code)
+	}
+}

@@ -1,0 +1,339 @@
+package repl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iridium-go/iridium/cluster"
+	"github.com/iridium-go/iridium/internal/testutil"
+)
+
+// scriptOn runs lines through a scripted REPL made from cfg, whose In, Out
+// and Err it fills in, and returns what it printed. With oneStream, output
+// and errors share one stream, as at a terminal or with 2>&1.
+func scriptOn(t *testing.T, cfg Config, oneStream bool, lines ...string) (stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cfg.In = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	cfg.Out, cfg.Err = &out, &errOut
+	if oneStream {
+		cfg.Err = &out
+	}
+	if cfg.NewVM == nil {
+		cfg.NewVM = newVM
+	}
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String()
+}
+
+// SPEC section 6: a line a program left open is ended before the REPL
+// prints anything of its own; a script's own lines may build one line.
+func TestOpenLineIsEnded(t *testing.T) {
+	spin := writeProgram(t, spinSrc)
+	tests := []struct {
+		name      string
+		lines     []string
+		oneStream bool
+		want      string // stdout, or its start if prefix
+		prefix    bool
+	}{
+		{name: "before a command's output",
+			lines: []string{"load $5 #42", "prti $5", "!history"},
+			want:  "42\nload $5 #42\nprti $5\n!history\n"},
+		{name: "before an error",
+			lines: []string{"load $5 #42", "prti $5", "frob"}, oneStream: true,
+			want: "42\nerror: 1:1: unknown mnemonic \"frob\"\n"},
+		{name: "before a background program's report",
+			lines: []string{"!spawn " + spin, "load $5 #42", "prti $5", "!quit"},
+			want:  "spawned #1: " + spin + "\n42\n#1 " + spin + " ended: exit code 1 (interrupted at pc", prefix: true},
+		{name: "at the end of the input",
+			lines: []string{"load $5 #42", "prti $5"},
+			want:  "42\n"},
+		{name: "but not between program lines",
+			lines: []string{"load $5 #42", "prti $5", "prti $5"},
+			want:  "4242\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut := scriptOn(t, Config{}, tc.oneStream, tc.lines...)
+			got := out
+			if tc.prefix && len(got) > len(tc.want) {
+				got = got[:len(tc.want)]
+			}
+			if got != tc.want {
+				t.Errorf("stdout %q, want %q (stderr %q)", out, tc.want, errOut)
+			}
+		})
+	}
+}
+
+func TestPathOnTheNextLine(t *testing.T) {
+	quick := writeProgram(t, quickSrc)
+	tests := []struct {
+		name    string
+		lines   []string
+		want    string // in stdout
+		wantErr string // all of stderr
+		notOut  string
+	}{
+		{name: "!spawn", lines: []string{"!spawn", quick},
+			want: "spawned #1: " + quick + "\n#1 " + quick + " ended: exit code 0\nquick\n"},
+		{name: "!load_file", lines: []string{"!load_file", quick}, want: "quick\n"},
+		{name: "a command is refused, not run", lines: []string{"!spawn", "!registers"},
+			wantErr: "error: !registers is a command, not a path: not run (a file so named is ./!registers)\n", notOut: "$0"},
+		{name: "a blank line", lines: []string{"!load_file", "  "}, wantErr: "error: no path given\n"},
+		{name: "the end of the input", lines: []string{"!load_file"}, wantErr: "error: no path given\n"},
+		{name: "!help says so", lines: []string{"!help"}, want: "(no PATH: asks at a path: prompt)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut := scriptOn(t, Config{}, false, tc.lines...)
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("stdout lacks %q:\n%s", tc.want, out)
+			}
+			if tc.notOut != "" && strings.Contains(out, tc.notOut) {
+				t.Errorf("stdout has %q:\n%s", tc.notOut, out)
+			}
+			if errOut != tc.wantErr {
+				t.Errorf("stderr %q, want %q", errOut, tc.wantErr)
+			}
+		})
+	}
+}
+
+// A scripted line over the limit is an error like any failing line: it is
+// named, skipped, and the script goes on.
+func TestLongLineIsSkipped(t *testing.T) {
+	long := "load $3 #3 ; " + strings.Repeat("x", 2<<20)
+	out, errOut := scriptOn(t, Config{}, false, "load $1 #1", long, "load $2 #2", "!registers")
+	if want := "error: line 2 is longer than the limit of 1048576 bytes (1 MiB); skipped\n"; errOut != want {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+	if !strings.Contains(out, "$1 = 1\n$2 = 2\n$3 = 0\n") {
+		t.Errorf("the lines around the long one did not run, or it did:\n%s", out)
+	}
+}
+
+// Every line of an error of several lines is marked, and each assembly
+// error names the file, line and column.
+func TestErrorOfSeveralLines(t *testing.T) {
+	bad := writeProgram(t, "load $0 #1\nfrob\nadd $1 $2\nload $99 #1\n")
+	_, errOut := scriptOn(t, Config{}, false, "!load_file "+bad)
+	want := "error: " + bad + ":2:1: unknown mnemonic \"frob\"\n" +
+		"error: " + bad + ":3:1: ADD takes 3 operands, got 2\n" +
+		"error: " + bad + ":4:6: register $99 out of range (0..31)\n"
+	if errOut != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, want)
+	}
+}
+
+// fakeCluster is a cluster manager that listens once started; its Join
+// waits until its context ends.
+type fakeCluster struct {
+	mu        sync.Mutex
+	listening bool
+	startErr  error
+	joining   chan struct{} // receives when Join starts waiting
+}
+
+func (f *fakeCluster) Start() (net.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.startErr != nil {
+		return nil, f.startErr
+	}
+	f.listening = true
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2254}, nil
+}
+
+func (f *fakeCluster) Listening() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.listening
+}
+
+func (f *fakeCluster) Join(ctx context.Context, addr string) error {
+	f.joining <- struct{}{}
+	<-ctx.Done()
+	return fmt.Errorf("cluster: join %s: %w", addr, ctx.Err())
+}
+
+func (f *fakeCluster) Members() []cluster.Member {
+	return []cluster.Member{{Alias: "me", IP: "127.0.0.1", Port: 2254, Self: true}}
+}
+
+func (f *fakeCluster) Leave() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listening = false
+	return nil
+}
+
+func TestClusterCommandsOutsideACluster(t *testing.T) {
+	tests := []struct {
+		name     string
+		startErr error
+		lines    []string
+		want     string
+	}{
+		{name: "members before starting", lines: []string{"!cluster_members"},
+			want: notInCluster + "\n"},
+		{name: "leaving before starting", lines: []string{"!leave_cluster"},
+			want: notInCluster + "\n"},
+		{name: "members of a started node", lines: []string{"!start_cluster", "!cluster_members"},
+			want: "cluster listening on 127.0.0.1:2254\nme 127.0.0.1:2254 (self)\n"},
+		{name: "leaving, then members", lines: []string{"!start_cluster", "!leave_cluster", "!cluster_members", "!leave_cluster"},
+			want: "cluster listening on 127.0.0.1:2254\nleft the cluster\n" + notInCluster + "\n" + notInCluster + "\n"},
+		{name: "members after a failed start", startErr: errors.New("address in use"),
+			lines: []string{"!start_cluster", "!cluster_members"},
+			want:  "error: address in use\n" + notInCluster + "\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _ := scriptOn(t, Config{Cluster: &fakeCluster{startErr: tc.startErr}}, true, tc.lines...)
+			if out != tc.want {
+				t.Errorf("printed %q, want %q", out, tc.want)
+			}
+		})
+	}
+}
+
+// session is a REPL whose Run goes on in the background, fed through a
+// pipe.
+type session struct {
+	t    *testing.T
+	r    *REPL
+	feed *io.PipeWriter
+	out  *testutil.Buffer // output and errors
+	done chan error       // Run's result
+}
+
+func startSession(t *testing.T, ctx context.Context, cfg Config) *session {
+	t.Helper()
+	in, feed := io.Pipe()
+	s := &session{t: t, feed: feed, out: &testutil.Buffer{}, done: make(chan error, 1)}
+	cfg.In, cfg.Out, cfg.Err, cfg.NewVM = in, s.out, s.out, newVM
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.r = r
+	go func() { s.done <- r.Run(ctx) }()
+	t.Cleanup(func() { feed.Close(); s.ended() })
+	return s
+}
+
+func (s *session) send(line string) {
+	s.t.Helper()
+	if _, err := io.WriteString(s.feed, line+"\n"); err != nil {
+		s.t.Fatalf("sending %q: %v", line, err)
+	}
+}
+
+func (s *session) waitFor(want string) {
+	s.t.Helper()
+	testutil.WaitFor(s.t, s.out, want, 10*time.Second)
+}
+
+// ended waits for Run to return, and fails the test if it does not.
+func (s *session) ended() error {
+	s.t.Helper()
+	select {
+	case err := <-s.done:
+		s.done <- err // for the next caller
+		return err
+	case <-time.After(10 * time.Second):
+		s.t.Fatalf("Run did not return; the session printed:\n%s", s.out.String())
+		return nil
+	}
+}
+
+// However a session ends, nothing on the way out waits for a program that
+// does not end: !quit and cancelling the session's context interrupt them
+// all, and Run returns.
+func TestSessionEndStopsPrograms(t *testing.T) {
+	spin := writeProgram(t, spinSrc)
+	tests := []struct {
+		name string
+		// end ends the session: an endless !spawn program runs, and the
+		// REPL waits for input; cancel cancels its context.
+		end func(s *session, cancel context.CancelFunc)
+	}{
+		{"!quit", func(s *session, _ context.CancelFunc) { s.send("!quit") }},
+		{"cancelled while reading input", func(_ *session, cancel context.CancelFunc) { cancel() }},
+		{"cancelled while a program runs", func(s *session, cancel context.CancelFunc) {
+			s.send("again: prti $0")
+			s.send("djmp @again")
+			s.waitFor("00")
+			cancel()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s := startSession(t, ctx, Config{})
+			s.send("!spawn " + spin)
+			s.waitFor("spawned #1")
+			tc.end(s, cancel)
+			if err := s.ended(); err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			out := s.out.String()
+			if !strings.Contains(out, "#1 "+spin+" ended: exit code 1 (interrupted at pc") {
+				t.Errorf("the background program was not reported interrupted:\n%s", out)
+			}
+			if strings.Contains(out, "context") {
+				t.Errorf("the session speaks of contexts:\n%s", out)
+			}
+		})
+	}
+}
+
+// Interrupt stops a !join_cluster as it stops a program, and the
+// cancellation reads as what happened.
+func TestJoinIsInterrupted(t *testing.T) {
+	tests := []struct {
+		name string
+		stop func(r *REPL, cancel context.CancelCauseFunc) // while the join waits
+		want string
+	}{
+		{"Interrupt", func(r *REPL, _ context.CancelCauseFunc) {
+			if !r.Interrupt() {
+				t.Error("Interrupt found nothing to interrupt")
+			}
+		}, "error: !join_cluster 10.1.2.3:2254: interrupted\n"},
+		{"the session ends", func(_ *REPL, cancel context.CancelCauseFunc) { cancel(nil) },
+			"error: !join_cluster 10.1.2.3:2254: interrupted: the session is ending\n"},
+		{"the session ends, with a cause", func(_ *REPL, cancel context.CancelCauseFunc) { cancel(errors.New("client gone")) },
+			"error: !join_cluster 10.1.2.3:2254: client gone\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			fake := &fakeCluster{joining: make(chan struct{}, 1)}
+			s := startSession(t, ctx, Config{Cluster: fake})
+			s.send("!join_cluster 10.1.2.3 2254")
+			<-fake.joining
+			tc.stop(s.r, cancel)
+			s.waitFor(tc.want)
+			s.feed.Close()
+			s.ended()
+		})
+	}
+}
