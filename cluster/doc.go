@@ -2,8 +2,8 @@
 // Manager, one per node, listens for other nodes, joins clusters, keeps
 // exactly one connection to every other member and drops members that
 // leave, close their connection or fall silent. The package knows nothing
-// of the VM: *Manager satisfies the VM's small interface{ Alias() string;
-// MemberAliases() []string }.
+// of the VM or of processes: the node tells its process runtime how many
+// members there are (NODES) from Manager.MemberAliases.
 //
 // # Files
 //

@@ -1,4 +1,4 @@
-// Package proc is the process runtime of one node (SPEC section 9): it
+// Package proc is the process runtime of one node (README "Processes"): it
 // numbers processes, keeps their mailboxes, delivers messages and exit
 // notices, and runs the processes that can run on a fixed number of worker
 // goroutines, as Erlang's schedulers do.
@@ -30,6 +30,7 @@
 package proc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -81,6 +82,10 @@ type Config struct {
 	Nodes func() int32
 	// MaxProcesses bounds the processes alive at once; 0 means no bound.
 	MaxProcesses int
+	// OnFault, if set, hears of every process that ends with a fault
+	// (status 1) and has no OnExit of its own, from the goroutine that
+	// ended it, without the Node's lock: `iridium FILE` reports them.
+	OnFault func(name string, pid int32, err error)
 }
 
 // Node is one node's process runtime. Its methods are safe for concurrent
@@ -205,7 +210,7 @@ func (n *Node) Foreground(spec Spec, out io.Writer) (*Process, error) {
 		return nil, err
 	}
 	p.vm = m
-	p.state = Running
+	p.state = Waiting // for its owner's first run
 	if err := n.add(p); err != nil {
 		return nil, err
 	}
@@ -328,7 +333,7 @@ func (n *Node) worker() {
 // slice runs p for one slice on the calling worker and settles what
 // follows: ended, waiting, or queued again.
 func (n *Node) slice(p *Process) {
-	code, err := p.vm.Resume(sliceSteps)
+	_, err := p.vm.Resume(sliceSteps)
 	if w, ok := err.(*vm.Wait); ok {
 		n.park(p, w)
 		return
@@ -337,12 +342,12 @@ func (n *Node) slice(p *Process) {
 	case err == vm.ErrSliceDone:
 		n.queue(p) // to the back of the queue
 	default:
-		n.end(p, statusOf(code, err), err)
+		n.end(p, StatusOf(err), err)
 	}
 }
 
-// statusOf is the exit status of a run that ended.
-func statusOf(code int, err error) int {
+// StatusOf is the exit status of a run that ended with err.
+func StatusOf(err error) int {
 	switch {
 	case err == nil:
 		return StatusOK
@@ -403,8 +408,11 @@ func (n *Node) end(p *Process, status int, err error) {
 	onExit := p.onExit
 	n.mu.Unlock()
 	close(p.done)
-	if onExit != nil {
+	switch {
+	case onExit != nil:
 		onExit(status, err)
+	case status == StatusFault && n.cfg.OnFault != nil:
+		n.cfg.OnFault(p.name, p.pid, err)
 	}
 }
 
@@ -449,27 +457,41 @@ func (p *Process) Kill() {
 	}
 }
 
-// Run runs a foreground process's program from its current pc on the
-// calling goroutine, waiting in RECV as long as it takes, until it ends or
-// stops (HLT, fault, kill): the result of the VM's Run. The process stays
-// alive for the next Run (a REPL line) until End.
-func (p *Process) Run() (int, error) {
+// RunContext runs a foreground process's program from its current pc on
+// the calling goroutine, waiting in RECV as long as it takes, until it ends
+// or stops (HLT, fault, kill, ctx done): the result of the VM's run. A kill
+// that came while no run was under way is forgotten; ctx interrupts this
+// run, and its cause is wrapped in the fault. The process stays alive for
+// its owner's next run (a REPL line) until End.
+func (p *Process) RunContext(ctx context.Context) (int, error) {
+	n := p.node
+	n.mu.Lock()
+	p.killed = false
+	p.state = Running
+	p.vm.ClearAbort()
+	n.mu.Unlock()
+	stop := context.AfterFunc(ctx, p.Kill)
+	defer stop()
 	for {
 		code, err := p.vm.Resume(0)
-		w, ok := err.(*vm.Wait)
-		if !ok {
-			n := p.node
+		w, waiting := err.(*vm.Wait)
+		if !waiting {
 			n.mu.Lock()
-			p.killed = false
-			p.state = Waiting // for its owner's next line
+			if p.state != Ended {
+				p.state = Waiting // for its owner's next run; a message makes a stale wake-up, nothing more
+			}
 			n.mu.Unlock()
+			var f *vm.Fault
+			if ctx.Err() != nil && errors.As(err, &f) && f.Err == vm.ErrInterrupted {
+				f.Err = fmt.Errorf("%w: %w", vm.ErrInterrupted, context.Cause(ctx))
+			}
 			return code, err
 		}
-		p.node.park(p, w)
+		n.park(p, w)
 		<-p.wake // a message, its time, a kill or Close queued it again
-		p.node.mu.Lock()
+		n.mu.Lock()
 		p.state = Running
-		p.node.mu.Unlock()
+		n.mu.Unlock()
 	}
 }
 

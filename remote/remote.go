@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,16 +42,24 @@ const (
 // delay, so reconnecting gains nothing.
 const maxAuthTries = 6
 
+// The causes of the contexts the server cancels; an interrupted program's
+// fault names them.
 var (
-	errServerClosed = errors.New("remote: server closed")
-	errLoginTimeout = errors.New("remote: login timeout")
+	errServerClosed  = errors.New("remote: server closed")
+	errLoginTimeout  = errors.New("remote: login timeout")
+	errConnClosed    = errors.New("remote: connection closed")
+	errSessionClosed = errors.New("remote: session closed")
 )
 
 // Config says where to listen and who may come in.
 type Config struct {
-	Addr               string // host:port
-	HostKeyFile        string // created (ed25519, mode 0600) if missing
-	AuthorizedKeysFile string // optional; missing means no key logins
+	Addr        string // host:port
+	HostKeyFile string // created (ed25519, mode 0600) if missing
+	// AuthorizedKeysFile lists the keys allowed in (OpenSSH format). It
+	// is read at every key login, as OpenSSH does, so edits take effect
+	// at once. Empty or missing means no key logins; see
+	// readAuthorizedKeys for a file that cannot be used.
+	AuthorizedKeysFile string
 	Cookie             []byte // the password
 	// MaxConnections caps the connections open at once, logged in or not
 	// (each ssh client is one): one more is closed as soon as it is
@@ -60,7 +69,7 @@ type Config struct {
 	// being logged in, key exchange and login delays included; then it is
 	// closed. 0 means DefaultLoginTimeout.
 	LoginTimeout time.Duration
-	// REPL is the template for every session's REPL: NewVM, Threads and
+	// REPL is the template for every session's REPL: the process runtime and
 	// cluster access. The server fills in the streams and the terminal.
 	REPL   repl.Config
 	Logger *slog.Logger
@@ -69,15 +78,15 @@ type Config struct {
 // Server accepts SSH connections until Close. It owns every goroutine it
 // starts: the accept loop, one per connection and one per session.
 type Server struct {
-	cfg        Config
-	ssh        *ssh.ServerConfig // without auth callbacks; see loginConfig
-	authorized map[string]bool   // marshalled public keys allowed in
-	throttle   *loginThrottle
-	ln         net.Listener
-	log        *slog.Logger
-	wg         sync.WaitGroup
-	// ctx ends with Close (cause errServerClosed), cutting short every
-	// login delay.
+	cfg      Config
+	ssh      *ssh.ServerConfig // without auth callbacks; see loginConfig
+	throttle *loginThrottle
+	ln       net.Listener
+	log      *slog.Logger
+	wg       sync.WaitGroup
+	// ctx ends with Close (cause errServerClosed). Every login delay and
+	// every session's context derive from it, so Close cuts the delays
+	// short and interrupts every running program.
 	ctx  context.Context
 	stop context.CancelCauseFunc
 
@@ -87,8 +96,7 @@ type Server struct {
 	closed  bool
 }
 
-// Listen loads or creates the host key, reads the authorized keys and
-// starts serving.
+// Listen loads or creates the host key and starts serving.
 func Listen(cfg Config) (*Server, error) {
 	if len(cfg.Cookie) == 0 {
 		return nil, errors.New("remote: a cookie is required")
@@ -106,17 +114,12 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	authorized, err := loadAuthorizedKeys(cfg.AuthorizedKeysFile)
-	if err != nil {
-		return nil, err
-	}
 	s := &Server{
-		cfg:        cfg,
-		ssh:        &ssh.ServerConfig{MaxAuthTries: maxAuthTries},
-		authorized: authorized,
-		throttle:   newLoginThrottle(cfg.Logger),
-		log:        cfg.Logger,
-		conns:      map[net.Conn]struct{}{},
+		cfg:      cfg,
+		ssh:      &ssh.ServerConfig{MaxAuthTries: maxAuthTries},
+		throttle: newLoginThrottle(cfg.Logger),
+		log:      cfg.Logger,
+		conns:    map[net.Conn]struct{}{},
 	}
 	s.ssh.AddHostKey(hostKey)
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -133,8 +136,9 @@ func Listen(cfg Config) (*Server, error) {
 // Addr is where the server listens.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops accepting, ends every session and waits for their
-// goroutines.
+// Close stops accepting, interrupts every session's program, ends every
+// session and waits for their goroutines. It waits on no running program:
+// cancelling ctx stops them all.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -227,15 +231,16 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.untrack(c)
 	defer c.Close()
 	// Everything up to the login must end by the deadline: the socket's
-	// deadline ends key exchange and reads of login attempts, ctx ends the
-	// login delays, which do not touch the socket. So a client that is
-	// silent, slow or held back cannot keep its place under the cap longer.
+	// deadline ends key exchange and reads of login attempts, loginCtx
+	// ends the login delays, which do not touch the socket. So a client
+	// that is silent, slow or held back cannot keep its place under the
+	// cap longer.
 	deadline := time.Now().Add(s.cfg.LoginTimeout)
 	c.SetDeadline(deadline)
-	ctx, cancel := context.WithDeadlineCause(s.ctx, deadline, errLoginTimeout)
+	loginCtx, cancelLogin := context.WithDeadlineCause(s.ctx, deadline, errLoginTimeout)
 	ip := peerIP(c.RemoteAddr())
-	conn, chans, reqs, err := ssh.NewServerConn(c, s.loginConfig(ctx, ip))
-	cancel() // the login checks, ctx's only users, are over
+	conn, chans, reqs, err := ssh.NewServerConn(c, s.loginConfig(loginCtx, ip))
+	cancelLogin() // the login checks, loginCtx's only users, are over
 	if err != nil {
 		s.log.Info("remote login refused", "peer", c.RemoteAddr(), "err", err)
 		return
@@ -244,11 +249,15 @@ func (s *Server) serveConn(c net.Conn) {
 	defer conn.Close()
 	s.throttle.forget(ip)
 	s.log.Info("remote login", "peer", c.RemoteAddr(), "user", conn.User())
+	defer s.log.Info("remote logout", "peer", c.RemoteAddr(), "user", conn.User())
 	s.wg.Add(1)
 	go func() { // ends when the connection closes
 		defer s.wg.Done()
 		ssh.DiscardRequests(reqs)
 	}()
+	// The connection's sessions live no longer than the connection, nor
+	// than the server.
+	ctx, cancel := context.WithCancelCause(s.ctx)
 	var sessions sync.WaitGroup
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
@@ -262,11 +271,13 @@ func (s *Server) serveConn(c net.Conn) {
 		sessions.Add(1)
 		go func() {
 			defer sessions.Done()
-			s.serveSession(ch, requests)
+			s.serveSession(ctx, ch, requests)
 		}()
 	}
-	// chans closes when the connection ends; close each session's channel
-	// with it (serveSession returns once its REPL has stopped).
+	// chans closes when the connection ends, whoever ended it: stop the
+	// sessions' programs, then wait for their REPLs, which return promptly
+	// once interrupted.
+	cancel(errConnClosed)
 	sessions.Wait()
 }
 
@@ -285,7 +296,12 @@ func (s *Server) loginConfig(ctx context.Context, ip netip.Addr) *ssh.ServerConf
 	}
 	conf.PublicKeyCallback = func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 		return nil, s.throttle.check(ctx, ip, func() error {
-			if s.authorized[string(key.Marshal())] {
+			authorized, err := readAuthorizedKeys(s.cfg.AuthorizedKeysFile)
+			if err != nil {
+				s.log.Warn("remote key logins refused until the file is fixed", "err", err)
+				return err
+			}
+			if authorized[string(key.Marshal())] {
 				return nil
 			}
 			return fmt.Errorf("key not authorized for %q", meta.User())
@@ -319,9 +335,15 @@ func loadHostKey(path string) (ssh.Signer, error) {
 	return signer, nil
 }
 
-// loadAuthorizedKeys reads an OpenSSH authorized_keys file; a missing file
-// authorizes no keys.
-func loadAuthorizedKeys(path string) (map[string]bool, error) {
+// readAuthorizedKeys reads an OpenSSH authorized_keys file: one key a
+// line, blank lines and lines starting with '#' skipped. A missing file
+// (or none configured) authorizes no keys. A file that cannot be read, or
+// has a line that is not a plain key, is an error, and then no key gets
+// in: skipping a bad line, as OpenSSH does, would keep quiet about a key
+// that never works, and key options (from=, command=, restrict, ...) are
+// restrictions this server cannot enforce, so a key that carries them
+// must not get in without them.
+func readAuthorizedKeys(path string) (map[string]bool, error) {
 	keys := map[string]bool{}
 	if path == "" {
 		return keys, nil
@@ -333,13 +355,19 @@ func loadAuthorizedKeys(path string) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authorized keys: %w", err)
 	}
-	for len(data) > 0 {
-		key, _, _, rest, err := ssh.ParseAuthorizedKey(data)
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, _, options, _, err := ssh.ParseAuthorizedKey([]byte(line))
 		if err != nil {
-			break // ParseAuthorizedKey skips bad lines; err means no more keys
+			return nil, fmt.Errorf("authorized keys %s, line %d: not a public key", path, i+1)
+		}
+		if len(options) > 0 {
+			return nil, fmt.Errorf("authorized keys %s, line %d: key options (%s) are not supported", path, i+1, strings.Join(options, ","))
 		}
 		keys[string(key.Marshal())] = true
-		data = rest
 	}
 	return keys, nil
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/iridium-go/iridium/internal/testutil"
+	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/repl"
 	"github.com/iridium-go/iridium/vm"
 )
@@ -47,12 +48,18 @@ func testConfig(t *testing.T) Config {
 		HostKeyFile:        filepath.Join(dir, "host_key"),
 		AuthorizedKeysFile: filepath.Join(dir, "authorized_keys"),
 		Cookie:             []byte(cookie),
-		REPL: repl.Config{NewVM: func(out io.Writer) (*vm.VM, error) {
-			cfg := vm.DefaultConfig()
-			cfg.Output = out
-			return vm.New(cfg)
-		}},
+		REPL:               repl.Config{Procs: testProcs(t)},
 	}
+}
+
+// testProcs is the node's process runtime for one test's sessions.
+func testProcs(t *testing.T) *proc.Node {
+	n, err := proc.New(proc.Config{Alias: "test", VMConfig: vm.DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
 }
 
 // listen starts a server that the test closes when it ends. A Close that
@@ -228,7 +235,7 @@ func TestHostKeyIsKept(t *testing.T) {
 			Addr:        "127.0.0.1:0",
 			HostKeyFile: filepath.Join(dir, "host_key"),
 			Cookie:      []byte(cookie),
-			REPL:        repl.Config{NewVM: func(io.Writer) (*vm.VM, error) { return vm.New(vm.DefaultConfig()) }},
+			REPL:        repl.Config{Procs: testProcs(t)},
 		})
 		if err != nil {
 			t.Fatal(err)

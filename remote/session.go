@@ -23,8 +23,14 @@ type ptyRequest struct {
 // serveSession waits for "shell" (or "exec"), then runs one REPL on the
 // channel until its input ends. With a pty the REPL is interactive
 // (readline on the client's raw terminal); without one it reads a script.
-func (s *Server) serveSession(ch ssh.Channel, requests <-chan *ssh.Request) {
+//
+// The REPL runs under a context that ends with ctx (the connection's) or
+// with the channel, whichever goes first: a client that hangs up or
+// vanishes takes its running program with it.
+func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-chan *ssh.Request) {
 	defer ch.Close()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(errSessionClosed)
 	var (
 		pty   bool
 		width = 80
@@ -36,6 +42,9 @@ func (s *Server) serveSession(ch ssh.Channel, requests <-chan *ssh.Request) {
 		select {
 		case req, ok := <-requests:
 			if !ok {
+				// The channel is closed (by the client, or with the
+				// connection): interrupt the REPL, then wait for it.
+				cancel(errSessionClosed)
 				if started {
 					<-done
 				}
@@ -75,7 +84,7 @@ func (s *Server) serveSession(ch ssh.Channel, requests <-chan *ssh.Request) {
 				getWidth := func() int { wmu.Lock(); defer wmu.Unlock(); return width }
 				go func() {
 					defer close(done)
-					status := s.runREPL(ch, pty && script == nil, script, getWidth)
+					status := s.runREPL(ctx, ch, pty && script == nil, script, getWidth)
 					ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
 					ch.Close()
 				}()
@@ -88,8 +97,9 @@ func (s *Server) serveSession(ch ssh.Channel, requests <-chan *ssh.Request) {
 	}
 }
 
-// runREPL runs one REPL on the channel and returns its exit status.
-func (s *Server) runREPL(ch ssh.Channel, interactive bool, script []byte, width func() int) uint32 {
+// runREPL runs one REPL on the channel until its input ends or ctx is
+// done, and returns its exit status.
+func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, interactive bool, script []byte, width func() int) uint32 {
 	cfg := s.cfg.REPL
 	var in *interruptReader
 	if script != nil {
@@ -127,7 +137,7 @@ func (s *Server) runREPL(ch ssh.Channel, interactive bool, script []byte, width 
 		}()
 		defer in.Close()
 	}
-	if err := r.Run(context.Background()); err != nil {
+	if err := r.Run(ctx); err != nil {
 		return 1
 	}
 	return 0

@@ -41,11 +41,13 @@ func init() {
 		{name: "program", help: "the program as a disassembly listing, address by address", run: (*REPL).cmdProgram},
 		{name: "clear_program", help: "empty the program", run: (*REPL).cmdClearProgram},
 		{name: "registers", help: "the integer registers, one per line", run: (*REPL).cmdRegisters},
+		{name: "float_registers", help: "the float registers, one per line", run: (*REPL).cmdFloatRegisters},
 		{name: "clear_registers", help: "set every register to 0", run: (*REPL).cmdClearRegisters},
 		{name: "symbols", help: "the symbol table: name, kind, value", run: (*REPL).cmdSymbols},
 		{name: "load_file", args: "[PATH]", path: true, help: "assemble a file and run it on this VM" + askedFor, run: (*REPL).cmdLoadFile},
 		{name: "spawn", args: "[PATH]", path: true, help: "run a file on a new VM in the background, report when it ends" + askedFor, run: (*REPL).cmdSpawn},
 	}
+	commands = append(commands, processCommands...)
 	commands = append(commands, clusterCommands...)
 }
 
@@ -81,15 +83,29 @@ func noArgs(args []string) error {
 }
 
 func (r *REPL) cmdHelp(_ context.Context, args []string) error {
+	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
+	if len(args) == 1 && strings.EqualFold(args[0], "instructions") {
+		for _, op := range vm.Opcodes() {
+			info, _ := op.Info()
+			fmt.Fprintf(tw, "%d\t%s %s\t%s\n", op, info.Name, operands(info.Shape), info.Doc)
+		}
+		return tw.Flush()
+	}
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
 	for _, c := range commands {
 		fmt.Fprintf(tw, "!%s %s\t%s\n", c.name, c.args, c.help)
 	}
+	fmt.Fprintln(tw, "!help instructions\tevery instruction: opcode, operands, effect")
 	fmt.Fprintln(tw, "anything else\tassembly: appended to the program and run at once")
 	return tw.Flush()
+}
+
+// operands is the operand synopsis of an instruction shape.
+func operands(s vm.Shape) string {
+	return [...]string{vm.ShapeNone: "", vm.ShapeR: "$a", vm.ShapeRR: "$a $b", vm.ShapeRRR: "$a $b $c",
+		vm.ShapeRImm16: "$a #imm16", vm.ShapeRShift: "$a [#n]", vm.ShapeAddr24: "@addr24", vm.ShapeImm24: "#imm24"}[s]
 }
 
 func (r *REPL) cmdQuit(_ context.Context, args []string) error {

@@ -10,7 +10,7 @@ import (
 // output, error messages, and the reports of background programs, which
 // arrive from other goroutines at any time.
 //
-// It keeps one rule (SPEC section 6): a line a program left open (output
+// It keeps one rule (README "The REPL"): a line a program left open (output
 // with no final newline, such as `prti $1`) is ended before the REPL shows
 // anything of its own, so that nothing is glued to it or, at a terminal,
 // drawn over it by the prompt. The line is ended only then: a script may

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chzyer/readline"
 	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/vm"
 )
 
@@ -43,10 +44,11 @@ type Config struct {
 	HistoryFile    string // "" keeps history in memory only
 	Prompt         string // default ">>> "
 
-	// NewVM makes a VM with the node's settings (output aside); required.
-	NewVM func(out io.Writer) (*vm.VM, error)
-	// Threads bounds how many !spawn programs run at once; default 1.
-	Threads int
+	// Procs is the node's process runtime, shared by every REPL on the
+	// node; required. The default VM is one of its processes, run by the
+	// REPL, and every !spawn program another, run by its workers (at most
+	// --threads at once).
+	Procs *proc.Node
 	// Cluster is the node's cluster manager; nil disables the cluster
 	// commands. LeaveOnQuit makes !quit and the end of input leave the
 	// cluster gracefully: set it for the node's own REPL, not for remote
@@ -60,11 +62,12 @@ type REPL struct {
 	cfg     Config
 	con     *console
 	out     *bytes.Buffer // the output of the command being run, shown when it ends
-	vm      *vm.VM
+	proc    *proc.Process // the default VM's process
+	vm      *vm.VM        // its VM: only the REPL's goroutine uses it
 	session *assembler.Session
 	history []string
 	lines   lineReader
-	spawns  *spawner
+	jobs    *jobs
 	spawned int // the number of the last !spawn
 	quit    bool
 
@@ -77,17 +80,14 @@ func New(cfg Config) (*REPL, error) {
 	if cfg.In == nil || cfg.Out == nil || cfg.Err == nil {
 		return nil, errors.New("repl: In, Out and Err are required")
 	}
-	if cfg.NewVM == nil {
-		return nil, errors.New("repl: NewVM is required")
-	}
-	if cfg.Threads < 1 {
-		cfg.Threads = 1
+	if cfg.Procs == nil {
+		return nil, errors.New("repl: Procs is required")
 	}
 	if cfg.Prompt == "" {
 		cfg.Prompt = ">>> "
 	}
 	con := newConsole(cfg.Out, cfg.Err)
-	m, err := cfg.NewVM(con.programOutput())
+	p, err := cfg.Procs.Foreground(proc.Spec{Name: "repl"}, con.programOutput())
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +95,10 @@ func New(cfg Config) (*REPL, error) {
 		cfg:     cfg,
 		con:     con,
 		out:     new(bytes.Buffer),
-		vm:      m,
+		proc:    p,
+		vm:      p.VM(),
 		session: assembler.NewSession(),
-		spawns:  newSpawner(cfg.Threads, con),
+		jobs:    &jobs{live: make(map[*proc.Process]struct{})},
 	}, nil
 }
 
@@ -168,7 +169,7 @@ func (r *REPL) Run(ctx context.Context) error {
 	stopped := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(stopped)
-		r.spawns.abortAll()
+		r.jobs.stopAll()
 		if c, ok := r.cfg.In.(io.Closer); ok {
 			c.Close()
 		}
@@ -184,7 +185,8 @@ func (r *REPL) Run(ctx context.Context) error {
 	if err != nil || r.quit || r.cfg.Interactive || ctx.Err() != nil {
 		r.Close()
 	}
-	r.spawns.wait()
+	r.jobs.wait()
+	r.proc.End(proc.StatusOK, nil)
 	if r.cfg.Cluster != nil && r.cfg.LeaveOnQuit {
 		r.cfg.Cluster.Leave()
 	}
@@ -292,10 +294,11 @@ func (r *REPL) runAssembly(ctx context.Context, line string) error {
 	return r.runDefault(ctx)
 }
 
-// runDefault runs the default VM from its current pc.
+// runDefault runs the default VM from its current pc; a RECV waits for its
+// message as long as it takes (Ctrl-C interrupts it).
 func (r *REPL) runDefault(ctx context.Context) error {
 	return r.interruptible(ctx, func(ctx context.Context) error {
-		_, err := r.vm.RunContext(ctx)
+		_, err := r.proc.RunContext(ctx)
 		return plainInterrupt(err)
 	})
 }
@@ -320,6 +323,6 @@ func plainInterrupt(err error) error {
 // from another goroutine while Run is blocked on input.
 func (r *REPL) Close() {
 	r.Interrupt()
-	r.spawns.abortAll()
-	r.spawns.wait()
+	r.jobs.stopAll()
+	r.jobs.wait()
 }

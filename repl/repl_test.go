@@ -3,6 +3,7 @@ package repl
 import (
 	"bytes"
 	"context"
+	"github.com/iridium-go/iridium/proc"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,10 +15,16 @@ import (
 	"github.com/iridium-go/iridium/vm"
 )
 
-func newVM(out io.Writer) (*vm.VM, error) {
-	cfg := vm.DefaultConfig()
-	cfg.Output = out
-	return vm.New(cfg)
+// testProcs is a process runtime for one test's REPLs, closed when the
+// test ends.
+func testProcs(t testing.TB, threads int) *proc.Node {
+	t.Helper()
+	n, err := proc.New(proc.Config{Alias: "test", Threads: threads, VMConfig: vm.DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
 }
 
 // script runs lines through a non-interactive REPL and returns what it
@@ -29,7 +36,7 @@ func script(t *testing.T, lines ...string) (stdout, stderr string) {
 		In:    strings.NewReader(strings.Join(lines, "\n") + "\n"),
 		Out:   &out,
 		Err:   &errOut,
-		NewVM: newVM,
+		Procs: testProcs(t, 1),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +180,7 @@ func TestSpawnRespectsThreads(t *testing.T) {
 	run := func(threads int) (*io.PipeWriter, *testutil.Buffer, chan struct{}) {
 		in, feed := io.Pipe()
 		out := &testutil.Buffer{}
-		r, err := New(Config{In: in, Out: out, Err: out, NewVM: newVM, Threads: threads})
+		r, err := New(Config{In: in, Out: out, Err: out, Procs: testProcs(t, threads)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,18 +209,12 @@ func TestSpawnRespectsThreads(t *testing.T) {
 	finish(feed, done)
 	testutil.WaitFor(t, out, "#1 "+spin+" ended: exit code 1 (interrupted", 10*time.Second)
 
-	// One thread: programs run in the order spawned, so the quick one
-	// waits for the endless one, which !quit interrupts; the quick one
-	// then does not start.
+	// One thread: the endless program runs in slices, so it cannot keep
+	// the quick one from its turn; !kill stops the endless one.
 	feed, out, done = run(1)
-	io.WriteString(feed, "!spawn "+spin+"\n!spawn "+quick+"\n!registers\n")
-	testutil.WaitFor(t, out, "$31 = 0", 10*time.Second)
+	io.WriteString(feed, "!spawn "+spin+"\n!spawn "+quick+"\n")
+	testutil.WaitFor(t, out, "#2 "+quick+" ended: exit code 0", 10*time.Second)
+	io.WriteString(feed, "!kill test:2\n") // test:1 is the REPL's default VM
+	testutil.WaitFor(t, out, "#1 "+spin+" ended: exit code 1 (interrupted", 10*time.Second)
 	finish(feed, done)
-	got := out.String()
-	if strings.Contains(got, "quick\n") {
-		t.Errorf("with one thread the second program ran beside the first:\n%s", got)
-	}
-	if !strings.Contains(got, "#2 "+quick+" ended: exit code 1 (interrupted") {
-		t.Errorf("the queued program was not reported as interrupted:\n%s", got)
-	}
 }

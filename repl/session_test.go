@@ -27,8 +27,8 @@ func scriptOn(t *testing.T, cfg Config, oneStream bool, lines ...string) (stdout
 	if oneStream {
 		cfg.Err = &out
 	}
-	if cfg.NewVM == nil {
-		cfg.NewVM = newVM
+	if cfg.Procs == nil {
+		cfg.Procs = testProcs(t, 1)
 	}
 	r, err := New(cfg)
 	if err != nil {
@@ -59,7 +59,7 @@ func TestOpenLineIsEnded(t *testing.T) {
 			want: "42\nerror: 1:1: unknown mnemonic \"frob\"\n"},
 		{name: "before a background program's report",
 			lines: []string{"!spawn " + spin, "load $5 #42", "prti $5", "!quit"},
-			want:  "spawned #1: " + spin + "\n42\n#1 " + spin + " ended: exit code 1 (interrupted at pc", prefix: true},
+			want:  "spawned #1: " + spin + " as test:2\n42\n#1 " + spin + " ended: exit code 1 (interrupted at pc", prefix: true},
 		{name: "at the end of the input",
 			lines: []string{"load $5 #42", "prti $5"},
 			want:  "42\n"},
@@ -91,7 +91,7 @@ func TestPathOnTheNextLine(t *testing.T) {
 		notOut  string
 	}{
 		{name: "!spawn", lines: []string{"!spawn", quick},
-			want: "spawned #1: " + quick + "\n#1 " + quick + " ended: exit code 0\nquick\n"},
+			want: "spawned #1: " + quick + " as test:2\n#1 " + quick + " ended: exit code 0\nquick\n"},
 		{name: "!load_file", lines: []string{"!load_file", quick}, want: "quick\n"},
 		{name: "a command is refused, not run", lines: []string{"!spawn", "!registers"},
 			wantErr: "error: !registers is a command, not a path: not run (a file so named is ./!registers)\n", notOut: "$0"},
@@ -226,7 +226,10 @@ func startSession(t *testing.T, ctx context.Context, cfg Config) *session {
 	t.Helper()
 	in, feed := io.Pipe()
 	s := &session{t: t, feed: feed, out: &testutil.Buffer{}, done: make(chan error, 1)}
-	cfg.In, cfg.Out, cfg.Err, cfg.NewVM = in, s.out, s.out, newVM
+	cfg.In, cfg.Out, cfg.Err = in, s.out, s.out
+	if cfg.Procs == nil {
+		cfg.Procs = testProcs(t, 1)
+	}
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

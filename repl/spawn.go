@@ -7,128 +7,109 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/vm"
 )
 
-// spawner runs !spawn programs in the background, at most max at once, in
-// the order they were spawned. It owns their goroutines: wait blocks until
-// every queued program has run and been reported. Once abortAll has been
-// called, running programs stop, queued ones do not start, and no more are
-// taken.
-type spawner struct {
-	max    int
-	con    *console // where reports go
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	closed  bool       // abortAll was called
-	queue   []*spawned // waiting for a free thread, oldest first
-	workers int        // goroutines running programs
+// jobs are the session's !spawn programs: processes of the node, run by
+// its workers (at most --threads at once), each reported when it ends. The
+// REPL keeps them to wait for them at the end of a script and to stop them
+// when the session ends otherwise. Once stopAll has been called, running
+// and queued jobs are killed and no more are taken.
+type jobs struct {
+	mu     sync.Mutex
+	closed bool
+	live   map[*proc.Process]struct{}
+	wg     sync.WaitGroup // one count per job not yet reported
 }
 
-// spawned is one background program.
-type spawned struct {
+// job is one !spawn program.
+type job struct {
 	id     int
 	path   string
-	vm     *vm.VM
-	output bytes.Buffer
+	pid    int32
+	output lockedBuffer // its output and its children's, written by the workers
 }
 
 // errClosing refuses a !spawn while the session ends.
 var errClosing = errors.New("not run: the session is ending")
 
-func newSpawner(threads int, con *console) *spawner {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &spawner{max: threads, con: con, ctx: ctx, cancel: cancel}
-}
-
-func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
+func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 	path, prog, _, err := r.programArg(args)
 	if err != nil {
 		return err
 	}
-	job := &spawned{path: path}
-	// The program's own output is kept and printed with its result, so
-	// that it does not tear through whatever the REPL prints meanwhile.
-	if job.vm, err = r.cfg.NewVM(&job.output); err != nil {
-		return err
-	}
-	if err := job.vm.Load(prog); err != nil {
-		return err
-	}
-	r.spawned++
-	job.id = r.spawned
-	// Announced before it can end and report.
-	fmt.Fprintf(r.out, "spawned #%d: %s\n", job.id, path)
-	r.flush()
-	return r.spawns.submit(job)
-}
-
-// submit queues job and starts a worker if a thread is free.
-func (s *spawner) submit(job *spawned) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	j := r.jobs
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
 		return errClosing
 	}
-	s.queue = append(s.queue, job)
-	if s.workers < s.max {
-		s.workers++
-		s.wg.Add(1)
-		go s.work()
+	r.spawned++
+	jb := &job{id: r.spawned, path: path}
+	var p *proc.Process
+	// Its exit notice goes to this REPL, which prints the report, never
+	// to the default VM's mailbox; the program's output is kept and
+	// printed with it, so that it does not tear through whatever the REPL
+	// prints meanwhile.
+	p, err = r.cfg.Procs.Start(proc.Spec{Name: path, Parent: r.proc.PID(), OnExit: func(status int, err error) {
+		// j.mu orders this after cmdSpawn: p is set and announced.
+		j.mu.Lock()
+		delete(j.live, p)
+		j.mu.Unlock()
+		r.con.report(report(jb, p, status, err))
+		j.wg.Done()
+	}}, prog, &jb.output)
+	if err != nil {
+		return err
 	}
+	jb.pid = p.PID()
+	j.live[p] = struct{}{}
+	j.wg.Add(1)
+	// Announced before it can report: the report waits for j.mu.
+	fmt.Fprintf(r.out, "spawned #%d: %s as %s:%d\n", jb.id, path, r.cfg.Procs.Alias(), jb.pid)
+	r.flush()
 	return nil
 }
 
-// work runs queued programs until the queue is empty.
-func (s *spawner) work() {
-	defer s.wg.Done()
-	for {
-		s.mu.Lock()
-		if len(s.queue) == 0 {
-			s.workers--
-			s.mu.Unlock()
-			return
-		}
-		job := s.queue[0]
-		s.queue = s.queue[1:]
-		s.mu.Unlock()
-
-		// A cancelled context stops the program before its first
-		// instruction, so programs queued behind an abort never start.
-		code, err := job.vm.RunContext(s.ctx)
-		s.con.report(report(job, code, plainInterrupt(err)))
+// stopAll kills every job, running or queued, and refuses new ones.
+func (j *jobs) stopAll() {
+	j.mu.Lock()
+	j.closed = true
+	live := make([]*proc.Process, 0, len(j.live))
+	for p := range j.live {
+		live = append(live, p)
+	}
+	j.mu.Unlock()
+	for _, p := range live {
+		p.Kill()
 	}
 }
 
-// abortAll interrupts the running programs and every queued one, and
-// refuses new ones.
-func (s *spawner) abortAll() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-}
+// wait blocks until every job has ended and been reported.
+func (j *jobs) wait() { j.wg.Wait() }
 
 // report is a background program's output, result and events, shown in
 // one piece.
-func report(job *spawned, code int, err error) []byte {
+func report(jb *job, p *proc.Process, status int, err error) []byte {
+	code := 0
+	if status != proc.StatusOK {
+		code = 1
+	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "#%d %s ended: exit code %d", job.id, job.path, code)
+	fmt.Fprintf(&b, "#%d %s ended: exit code %d", jb.id, jb.path, code)
 	if err != nil {
-		fmt.Fprintf(&b, " (%v)", err)
+		fmt.Fprintf(&b, " (%v)", plainInterrupt(err))
 	}
 	b.WriteByte('\n')
-	if output := job.output.Bytes(); len(output) > 0 {
+	if output := jb.output.Bytes(); len(output) > 0 {
 		b.Write(output)
 		if output[len(output)-1] != '\n' {
 			b.WriteByte('\n')
 		}
 	}
-	for _, e := range job.vm.Events() {
-		fmt.Fprintf(&b, "#%d event: %s\n", job.id, formatEvent(e))
+	for _, e := range p.VM().Events() { // it ended: nobody runs its VM any more
+		fmt.Fprintf(&b, "#%d event: %s\n", jb.id, formatEvent(e))
 	}
 	return b.Bytes()
 }
@@ -144,5 +125,22 @@ func formatEvent(e vm.Event) string {
 	return s
 }
 
-// wait blocks until every background program has ended and been reported.
-func (s *spawner) wait() { s.wg.Wait() }
+// lockedBuffer is a bytes.Buffer that several processes (a job and the
+// processes it spawned, on different workers) may write at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes is what was written; call it once the writers are done.
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Bytes()
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Start N Iridium nodes in daemon mode on this machine, all joining the
 # first, print every node's member list once they have met, and stop them
-# all (by PID) on Ctrl-C, on "stop", or at the end of standard input.
+# all (by PID) on Ctrl-C, on "stop", or at the end of standard input. A
+# node that exits before the cluster has formed is reported with its log,
+# and the others are stopped.
 #
 #   scripts/local_cluster.sh [N]          # default 3
 #
@@ -23,7 +25,9 @@ cookie=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 pids=()
 stop() {
   trap - INT TERM EXIT
-  echo "stopping ${#pids[@]} nodes"
+  local nodes=nodes
+  [ "${#pids[@]}" -eq 1 ] && nodes=node
+  echo "stopping ${#pids[@]} $nodes"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
@@ -38,17 +42,34 @@ for i in $(seq 1 "$n"); do
   pids+=($!)
 done
 
-# Wait (bounded) until every node lists all n members.
+# show_log I prints node I's log, indented, to stderr.
+show_log() { sed 's/^/  /' "$work/node$1.log" >&2; }
+
+# exited I succeeds, after saying so with node I's exit status and log, if
+# node I is no longer running.
+exited() {
+  local pid=${pids[$(($1 - 1))]} status=0
+  kill -0 "$pid" 2>/dev/null && return 1
+  wait "$pid" || status=$?
+  echo "node$1 (pid $pid, port $((base + $1 - 1))) exited with status $status; its log:" >&2
+  show_log "$1"
+}
+
+# Wait (bounded) until every node lists all n members, or one has exited.
 deadline=$((SECONDS + timeout))
-for i in $(seq 1 "$n"); do
-  until grep -q "members $n\$" "$work/node$i.log" 2>/dev/null; do
-    if [ $SECONDS -ge $deadline ] || ! kill -0 "${pids[$((i-1))]}" 2>/dev/null; then
-      echo "node$i did not see all $n members within ${timeout}s; the logs:" >&2
-      for j in $(seq 1 "$n"); do echo "== node$j" >&2; cat "$work/node$j.log" >&2; done
-      exit 1
-    fi
-    sleep 0.05
+while :; do
+  met=0
+  for i in $(seq 1 "$n"); do
+    exited "$i" && exit 1
+    grep -q "members $n\$" "$work/node$i.log" && met=$((met + 1))
   done
+  [ "$met" -eq "$n" ] && break
+  if [ $SECONDS -ge $deadline ]; then
+    echo "the nodes did not all see $n members within ${timeout}s; their logs:" >&2
+    for i in $(seq 1 "$n"); do echo "== node$i" >&2; show_log "$i"; done
+    exit 1
+  fi
+  sleep 0.05
 done
 
 for i in $(seq 1 "$n"); do

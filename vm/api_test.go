@@ -503,14 +503,9 @@ func TestEvents(t *testing.T) {
 
 func mustRunNoFatal(m *vm.VM) { _, _ = m.Run() }
 
-type fakeCluster struct{}
-
-func (fakeCluster) Alias() string           { return "node-a" }
-func (fakeCluster) MemberAliases() []string { return []string{"node-a", "node-b"} }
-
 func TestConfig(t *testing.T) {
 	d := vm.DefaultConfig()
-	if d.HeapLimit != 64<<20 || d.StackLimit != 1_048_576 || d.Budget != 0 || d.Output == nil || d.Cluster != nil {
+	if d.HeapLimit != 64<<20 || d.StackLimit != 1_048_576 || d.Budget != 0 || d.Output == nil || d.Runtime != nil {
 		t.Errorf("DefaultConfig() = %+v", d)
 	}
 	for _, bad := range []vm.Config{
@@ -524,15 +519,9 @@ func TestConfig(t *testing.T) {
 			t.Errorf("New(%+v) = %v, %v; want an error", bad, m, err)
 		}
 	}
-	m, err := vm.New(vm.Config{Cluster: fakeCluster{}})
+	m, err := vm.New(vm.Config{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if c := m.Cluster(); c == nil || c.Alias() != "node-a" {
-		t.Errorf("Cluster() = %v", c)
-	}
-	if m, _ := vm.New(vm.DefaultConfig()); m.Cluster() != nil {
-		t.Error("Cluster() not nil without one")
 	}
 	// Zero limits are the defaults: a 64 MiB heap fits, one byte more does not.
 	m.SetRegister(1, 64<<20)

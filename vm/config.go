@@ -6,19 +6,11 @@ import (
 	"math"
 )
 
-// Defaults of Config (SPEC.md section 2).
+// Defaults of Config (README "Instruction set").
 const (
 	DefaultHeapLimit  = 64 << 20  // bytes
 	DefaultStackLimit = 1_048_576 // int32 entries
 )
-
-// Cluster is the node's cluster manager as the VM sees it. The VM only holds
-// it, so that instructions can reach the cluster; package vm imports nothing
-// of package cluster, whose manager satisfies this interface.
-type Cluster interface {
-	Alias() string
-	MemberAliases() []string
-}
 
 // Config sets up a VM. A zero limit means its default, so Config{} is usable;
 // DefaultConfig returns every field filled in.
@@ -37,15 +29,13 @@ type Config struct {
 	// with ErrBudgetExhausted at the first one taken once Budget
 	// instructions have run (see Run).
 	Budget int64
-	// Cluster is the node's cluster manager; it may be nil.
-	Cluster Cluster
-	// Runtime runs this VM as a process (SPEC section 9); nil: a lone
+	// Runtime runs this VM as a process (README "Processes"); nil: a lone
 	// process.
 	Runtime Runtime
 }
 
 // DefaultConfig returns a Config with every field at its default: no output,
-// a 64 MiB heap limit, a stack of 1,048,576 entries, no budget, no cluster.
+// a 64 MiB heap limit, a stack of 1,048,576 entries, no budget, no runtime.
 func DefaultConfig() Config {
 	return Config{
 		Output:     io.Discard,

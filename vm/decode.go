@@ -23,7 +23,7 @@ type inst struct {
 
 // Internal opcodes: never in bytecode (Verify refuses them), only in the
 // pre-decoded form. They sit just above IGL, apart from the numbers 53-99
-// that SPEC.md keeps for new instructions, and the dispatch switch stays
+// that the instruction set keeps for new instructions, and the dispatch switch stays
 // dense enough to compile to a jump table.
 const (
 	opEnd Opcode = OpIgl + 1 // the end of the code: stop, exit code 0

@@ -5,7 +5,7 @@ import "strconv"
 // Opcode is the first byte of every instruction.
 //
 // WARNING: ONLY APPEND. The numbers are part of the bytecode file format and
-// are fixed by SPEC.md section 3; new opcodes take numbers 53-99.
+// are fixed (README "Instruction set"); new opcodes take numbers 65-99.
 type Opcode uint8
 
 const (
@@ -110,7 +110,7 @@ func (s Shape) NumOperands() int {
 
 // Info describes one opcode.
 type Info struct {
-	Name  string // upper-case mnemonic, as in SPEC.md
+	Name  string // upper-case mnemonic, as in the README
 	Shape Shape
 	Float bool   // register operands name float registers
 	Doc   string // one line, for !help and the README

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Bytecode file layout (SPEC.md section 4).
+// Bytecode file layout (README "Bytecode file").
 const (
 	HeaderSize    = 64
 	FormatVersion = 1

@@ -180,9 +180,6 @@ func (m *VM) StackDepth() int { return m.sp }
 // Steps is the number of instructions the last Run executed.
 func (m *VM) Steps() int64 { return m.steps }
 
-// Cluster is the cluster manager given in the Config, or nil.
-func (m *VM) Cluster() Cluster { return m.cfg.Cluster }
-
 // Events returns a copy of the event log: a Start for each Run, then a
 // GracefulStop or a Crash. The log keeps the latest events only (about a
 // thousand).
@@ -216,6 +213,9 @@ func (m *VM) Run() (exitCode int, err error) {
 	m.slice = 0
 	return m.run()
 }
+
+// ClearAbort forgets an Abort that no run has seen yet.
+func (m *VM) ClearAbort() { m.abort.Store(false) }
 
 // Resume is Run for a process runtime. It keeps an Abort that came while
 // the VM was not running (a process killed while it waited or was queued),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,7 +37,9 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		// Timestamped like the member lists: bench/cluster.sh times a join
 		// from here, after the process has started.
 		fmt.Fprintf(stdout, "%s joining %s\n", stamp(), o.join)
-		if err := joinWithRetry(ctx, mgr, o.join); err != nil {
+		// A signal while the contact is still unreachable stops the
+		// daemon as at any other time: the loop below sees ctx done.
+		if err := joinWithRetry(ctx, mgr, o.join, joinRetryFor, stderr); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(stderr, "iridium: joining %s: %v\n", o.join, err)
 			return exitFault
 		}
@@ -68,24 +71,39 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 // stamp is the timestamp that starts a daemon's timed lines.
 func stamp() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
-// joinWithRetry tries addr until it answers or joinRetryFor has passed. A
-// refusal by a live node (wrong cookie, alias taken) is final.
-func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, joinRetryFor)
+// joinWithRetry tries addr until it answers or retryFor has passed, and
+// says on progress when it starts retrying, so that a wrong address or a
+// contact that is not up yet does not look like a hang. A refusal by a
+// live node (wrong cookie, alias taken) is final.
+func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, retryFor time.Duration, progress io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, retryFor)
 	defer cancel()
 	backoff := 10 * time.Millisecond
-	for {
+	for tries := 1; ; tries++ {
 		err := mgr.Join(ctx, addr)
 		if err == nil || !cluster.IsTemporary(err) {
 			return err
 		}
+		if tries == 1 {
+			fmt.Fprintf(progress, "iridium: cannot reach %s yet (%s), retrying for %v\n", addr, reason(err), retryFor)
+		}
 		select {
 		case <-ctx.Done():
-			return err
+			return fmt.Errorf("gave up after %v and %d tries: %s", retryFor, tries, reason(err))
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
+}
+
+// reason is why a dial failed, as briefly as it can be said: the system's
+// words for the error ("connection refused") when there are some.
+func reason(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	return err.Error()
 }
 
 // formatMembers is the block a daemon prints: a count line, then one

@@ -15,7 +15,7 @@ import (
 	"github.com/iridium-go/iridium/remote"
 )
 
-// options are the parsed command line (SPEC.md section 7).
+// options are the parsed command line (README.md, "Command line").
 type options struct {
 	file string // FILE; "" starts the REPL (or daemon)
 
@@ -163,8 +163,11 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 			return fail("--join %q: %v", o.join, err)
 		}
 	}
-	if o.file == "" && (o.assembleTo != "" || o.disassemble) {
-		return fail("--output and --disassemble need a FILE")
+	if o.file == "" && o.assembleTo != "" {
+		return fail("--output: need a FILE to assemble")
+	}
+	if o.file == "" && o.disassemble {
+		return fail("--disassemble: need a FILE to disassemble")
 	}
 	if o.file != "" && o.daemon {
 		return fail("--daemon-mode takes no FILE")
@@ -177,7 +180,23 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return fail("%v", err)
 	}
 	o.logLevel = level
+	if !o.remote && o.file == "" {
+		// The SSH flags are easily taken for the cluster's: -p for -P.
+		fs.Visit(func(f *flag.Flag) {
+			if warning, ok := remoteOnly[f.Name]; ok {
+				fmt.Fprintf(stderr, "iridium: warning: %s\n", warning)
+			}
+		})
+	}
 	return o, nil
+}
+
+// remoteOnly warns about each flag that does nothing without -r.
+var remoteOnly = map[string]string{
+	"p":                "-p (--bind-port) is the SSH port, used only with -r; the cluster port is -P",
+	"bind-port":        "--bind-port (-p) is the SSH port, used only with -r; the cluster port is --server-bind-port (-P)",
+	"bind-host":        "--bind-host is the SSH address, used only with -r; the cluster address is --server-bind-host (-H)",
+	"max-ssh-sessions": "--max-ssh-sessions is used only with -r",
 }
 
 // cleanFlagError rewrites the flag package's messages to name flags the

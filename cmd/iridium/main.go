@@ -13,10 +13,11 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/vm"
 	"golang.org/x/term"
 )
@@ -40,42 +41,100 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	if err != nil {
 		return exitUsage
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
-
 	if o.file != "" {
-		ctx, stop := interruptibleAfter(signalGrace)
-		defer stop()
-		return runFile(ctx, o, stdout, stderr)
+		return runFile(catchSignals(), o, stdout, stderr)
 	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	return runNode(o, logger, stdin, stdout, stderr)
+}
+
+// caughtSignals is a file run's hold on SIGINT and SIGTERM.
+type caughtSignals struct {
+	ctx   context.Context // cancelled by the first SIGINT or SIGTERM, which is its cause
+	ready chan struct{}   // closed once both are caught
+}
+
+// catchSignals starts catching SIGINT and SIGTERM, so that one stops the
+// program at its next taken jump and runFile flushes everything it
+// printed. Catching them takes two new OS threads and round trips between
+// them, 0.15-0.25 ms where bench/compare.sh ran (a sixth of Lua's whole
+// start-up there), so it happens in the background while the file is read,
+// assembled and run. Nothing may be written before ready is closed (see
+// afterCaught): until then a signal ends the process the default way, and
+// there is nothing it could lose.
+//
+// The signals stay caught until the process exits, so that one arriving
+// during the final flush cannot cut the output short.
+func catchSignals() caughtSignals {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	c := caughtSignals{ctx: ctx, ready: make(chan struct{})}
+	go func() { // lives as long as the process
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		close(c.ready)
+		name := "SIGTERM"
+		if <-sigs == os.Interrupt {
+			name = "SIGINT"
+		}
+		cancel(errors.New(name)) // the fault reads "interrupted: SIGINT at pc ..."
+	}()
+	return c
+}
+
+// afterCaught is w, with its first Write held back until the signals are
+// caught.
+func (c caughtSignals) afterCaught(w io.Writer) io.Writer {
+	return &gatedWriter{w: w, ready: c.ready}
+}
+
+// gatedWriter holds Writes back until ready is closed.
+type gatedWriter struct {
+	w     io.Writer
+	ready <-chan struct{}
+	open  atomic.Bool // ready is closed: the common case costs no channel operation
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	if !g.open.Load() {
+		<-g.ready
+		g.open.Store(true)
+	}
+	return g.w.Write(p)
 }
 
 // runFile assembles or loads FILE and runs it, assembles it to bytecode
 // (-o) or disassembles it (-d).
-func runFile(ctx context.Context, o *options, stdout, stderr io.Writer) int {
+func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	data, err := os.ReadFile(o.file)
 	if err != nil {
 		fmt.Fprintf(stderr, "iridium: %v\n", err)
 		return exitFault
 	}
 	var prog *vm.Program
+	var syms []assembler.Symbol // an assembly file's labels, for -d
 	if vm.IsBytecode(data) {
 		if prog, err = vm.ParseBytecode(data); err != nil {
 			fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
 			return exitFault
 		}
-	} else if prog, err = assembler.Assemble(string(data)); err != nil {
+	} else if prog, syms, err = assembler.AssembleFile(string(data)); err != nil {
+		if errors.Is(err, assembler.ErrNotText) {
+			fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
+			return exitFault
+		}
 		fmt.Fprintf(stderr, "%s:\n%v\n", o.file, err)
 		return exitUsage
 	}
 
 	switch {
 	case o.disassemble:
-		io.WriteString(stdout, assembler.Disassemble(prog))
+		<-sigs.ready
+		io.WriteString(stdout, assembler.DisassembleWithSymbols(prog, syms))
 		return exitOK
 	case o.assembleTo != "":
 		bin, err := prog.MarshalBinary()
 		if err == nil {
+			<-sigs.ready
 			err = os.WriteFile(o.assembleTo, bin, 0o644)
 		}
 		if err != nil {
@@ -85,17 +144,35 @@ func runFile(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	out := bufio.NewWriter(stdout)
+	// The program is the first process of a node of its own; the
+	// processes it spawns run on --threads workers and share its output.
+	// When it ends, the run ends: the others are stopped. A fault in
+	// another process is reported, naming it, and changes no exit status.
+	out := &lockedWriter{w: bufio.NewWriter(stdout)}
 	defer out.Flush()
-	cfg := vm.DefaultConfig()
-	cfg.Output = out
-	m, err := vm.New(cfg)
+	procs, err := proc.New(proc.Config{
+		Alias:    fileNodeAlias,
+		Threads:  o.threads,
+		VMConfig: vm.DefaultConfig(),
+		OnFault: func(name string, pid int32, err error) {
+			out.Flush()
+			fmt.Fprintf(stderr, "iridium: process %s:%d (%s): %v\n", fileNodeAlias, pid, name, err)
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "iridium: %v\n", err)
+		return exitFault
+	}
+	defer procs.Close()
+	first, err := procs.Foreground(proc.Spec{Name: o.file}, sigs.afterCaught(out))
 	if err == nil {
-		err = m.Load(prog)
+		err = first.VM().Load(prog)
 	}
 	if err == nil {
-		_, err = m.RunContext(ctx)
+		_, err = first.RunContext(sigs.ctx)
+		first.End(proc.StatusOf(err), err)
 	}
+	procs.Close()
 	if err != nil {
 		out.Flush()
 		fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
@@ -104,45 +181,28 @@ func runFile(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// signalGrace is how long a file run goes before it catches SIGINT and
-// SIGTERM. Catching them (signal.Notify) starts two OS threads, which costs
-// about half a millisecond, 5% of an empty program's whole run on our 2-core
-// machine (bench/compare.sh, start-up row). A program that ends sooner than
-// anyone can press Ctrl-C never pays it; until then the signals end the
-// process the default way, which is what an interrupt asks for anyway.
-const signalGrace = 10 * time.Millisecond
+// fileNodeAlias names the processes of `iridium FILE`, which runs outside
+// any cluster.
+const fileNodeAlias = "local"
 
-// interruptibleAfter returns a context that is cancelled by SIGINT or
-// SIGTERM arriving after grace has passed, and the function that stops
-// listening (and the timer, if it has not fired).
-func interruptibleAfter(grace time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var mu sync.Mutex // orders the timer's Notify against stop's Stop
-	stopped := false
-	sigs := make(chan os.Signal, 1)
-	timer := time.AfterFunc(grace, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped {
-			return
-		}
-		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-		go func() { // ends on a signal, or when stop cancels ctx
-			select {
-			case <-sigs:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	})
-	return ctx, func() {
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		timer.Stop()
-		signal.Stop(sigs)
-		cancel()
-	}
+// lockedWriter is the buffered output that the processes of a file run
+// share: they write from different workers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// Flush writes out what is buffered.
+func (l *lockedWriter) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Flush()
 }
 
 func isTerminal(f any) bool {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/iridium-go/iridium/cluster"
+	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/remote"
 	"github.com/iridium-go/iridium/repl"
 	"github.com/iridium-go/iridium/vm"
@@ -44,15 +45,21 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	}
 	defer mgr.Shutdown()
 
-	// Every VM of the node holds the node's one cluster manager.
-	newVM := func(out io.Writer) (*vm.VM, error) {
-		cfg := vm.DefaultConfig()
-		cfg.Output = out
-		cfg.Cluster = mgr
-		return vm.New(cfg)
+	// The node's processes: every REPL's default VM, every !spawn program
+	// and every process they start. Closed (every process stopped) before
+	// the manager shuts down.
+	procs, err := proc.New(proc.Config{
+		Alias:    id.alias,
+		Threads:  o.threads,
+		VMConfig: vm.DefaultConfig(),
+		Nodes:    func() int32 { return int32(len(mgr.MemberAliases())) },
+	})
+	if err != nil {
+		return fail(err)
 	}
+	defer procs.Close()
 	// Every REPL on this node, local or remote, starts from this.
-	template := repl.Config{NewVM: newVM, Threads: o.threads, Cluster: mgr}
+	template := repl.Config{Procs: procs, Cluster: mgr}
 
 	if o.remote {
 		srv, err := remote.Listen(remote.Config{
@@ -75,8 +82,10 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 		return runDaemon(o, mgr, stdout, stderr)
 	}
 
+	// The REPL reads stdin through in, which a signal can close.
+	in := newClosableInput(stdin)
 	cfg := template
-	cfg.In, cfg.Out, cfg.Err = stdin, stdout, stderr
+	cfg.In, cfg.Out, cfg.Err = in, stdout, stderr
 	cfg.Interactive = isTerminal(stdin) && isTerminal(stdout)
 	cfg.HistoryFile = filepath.Join(o.dataDir, historyFile)
 	cfg.LeaveOnQuit = true
@@ -85,18 +94,20 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 		return fail(err)
 	}
 
-	// Ctrl-C interrupts the running program. At a terminal prompt,
-	// readline sees Ctrl-C as a key, not a signal. A signal with no
-	// program to interrupt (SIGTERM, or Ctrl-C in a script between
-	// programs) ends the node: the REPL may be blocked reading its input,
-	// which no context can unblock, so the process leaves the cluster and
-	// exits from here.
+	// SIGINT interrupts the running program; at a terminal prompt readline
+	// reads Ctrl-C as a key, not a signal. A signal with no program to
+	// interrupt (SIGTERM, or SIGINT in a script between programs) ends the
+	// node: ctx is cancelled, which interrupts whatever the REPL runs, and
+	// its input is closed, which ends a read in progress. Run then returns
+	// as at the end of a script, having left the cluster, and the deferred
+	// cleanup above runs: remote sessions end, the manager shuts down.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	ended := make(chan syscall.Signal, 1) // the signal that ended the node
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	go func() {
+	go func() { // ends with ctx, which is cancelled when runNode returns
 		for {
 			select {
 			case <-ctx.Done():
@@ -105,16 +116,47 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 				if s == os.Interrupt && r.Interrupt() {
 					continue
 				}
-				r.Close()
-				mgr.Leave()
-				mgr.Shutdown()
-				os.Exit(128 + int(s.(syscall.Signal)))
+				ended <- s.(syscall.Signal)
+				cancel()
+				in.Close()
+				return
 			}
 		}
 	}()
 
-	if err := r.Run(ctx); err != nil {
+	err = r.Run(ctx)
+	select {
+	case s := <-ended:
+		return 128 + int(s)
+	default:
+	}
+	if err != nil {
 		return fail(err)
 	}
 	return exitOK
 }
+
+// closableInput is standard input that Close can end while a read of it
+// is in progress. A read of a terminal or a pipe blocks in the kernel, and
+// closing the file does not wake it, so the file is read on a goroutine of
+// its own, through a pipe that Close closes. That goroutine stays blocked
+// in its read until the process exits.
+type closableInput struct {
+	r *io.PipeReader
+	w *io.PipeWriter
+}
+
+func newClosableInput(src io.Reader) *closableInput {
+	r, w := io.Pipe()
+	go func() {
+		_, err := io.Copy(w, src)
+		w.CloseWithError(err) // nil at the end of src: readers get io.EOF
+	}()
+	return &closableInput{r: r, w: w}
+}
+
+func (in *closableInput) Read(p []byte) (int, error) { return in.r.Read(p) }
+
+// Close ends the input: a read in progress and every later one return
+// io.EOF, as at the end of a script.
+func (in *closableInput) Close() error { return in.w.CloseWithError(io.EOF) }

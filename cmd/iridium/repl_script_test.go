@@ -25,7 +25,7 @@ func TestScriptedREPLRules(t *testing.T) {
 			wantStdout: "4242\n"},
 		{name: "and before a background program's report",
 			script:     "!spawn " + spin + "\nload $5 #42\nprti $5\n!quit\n",
-			wantStdout: "spawned #1: " + spin + "\n42\n#1 " + spin + " ended: exit code 1 (interrupted at pc", prefix: true},
+			wantStdout: "spawned #1: " + spin + " as node:2\n42\n#1 " + spin + " ended: exit code 1 (interrupted at pc", prefix: true},
 		{name: "a line over 1 MiB is an error, and the script goes on",
 			script:     "load $1 #1\nload $2 #2 ;" + strings.Repeat(" ", 2<<20) + "\nload $3 #3\n!history\n",
 			wantStdout: "load $1 #1\nload $3 #3\n!history\n",
@@ -43,7 +43,7 @@ func TestScriptedREPLRules(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := iridium(t, tc.script, nil, "--data-root-dir", t.TempDir(), "-P", "0")
+			r := iridium(t, tc.script, nil, "--data-root-dir", t.TempDir(), "-P", "0", "--node-alias", "node")
 			if r.code != 0 {
 				t.Errorf("exit code %d", r.code)
 			}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// Remote access is for the REPL: -p, the SSH port, without -r does
+// nothing, which the node says (people mean -P, the cluster port) before
+// going on.
+func TestRemoteFlagsWithoutRemoteAccess(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // on stderr; "" for no warning
+	}{
+		{[]string{"-p", "2300"}, "iridium: warning: -p (--bind-port) is the SSH port, used only with -r; the cluster port is -P\n"},
+		{[]string{"--bind-port=2300"}, "iridium: warning: --bind-port (-p) is the SSH port, used only with -r; the cluster port is --server-bind-port (-P)\n"},
+		{[]string{"--bind-host", "127.0.0.2", "--max-ssh-sessions", "3"}, "iridium: warning: --bind-host is the SSH address, used only with -r; the cluster address is --server-bind-host (-H)\n" +
+			"iridium: warning: --max-ssh-sessions is used only with -r\n"},
+		{[]string{"-P", "2300"}, ""},
+		{[]string{"-r", "-p", "0"}, ""},
+	} {
+		t.Run(fmt.Sprint(tc.args), func(t *testing.T) {
+			args := append([]string{"--data-root-dir", t.TempDir()}, tc.args...)
+			r := iridium(t, "!registers\n", nil, args...)
+			if r.code != 0 || r.stderr != tc.want {
+				t.Errorf("code %d, stderr %q; want 0 and %q", r.code, r.stderr, tc.want)
+			}
+			if len(r.stdout) == 0 {
+				t.Error("the REPL did not go on")
+			}
+		})
+	}
+}
+
+// -o and -d without FILE each name themselves.
+func TestFileFlagsWithoutFile(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", filepath.Join(t.TempDir(), "x.iebc")}, "iridium: --output: need a FILE to assemble\n"},
+		{[]string{"--disassemble"}, "iridium: --disassemble: need a FILE to disassemble\n"},
+	} {
+		r := iridium(t, "", nil, tc.args...)
+		if r.code != exitUsage || r.stderr != tc.want+"Run 'iridium --help' for usage.\n" {
+			t.Errorf("%v: code %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package remote
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/iridium-go/iridium/internal/testutil"
+)
+
+// spinSrc prints "ready" and then loops for ever without printing, so
+// that nothing but an interrupt can end it: a write to a vanished client
+// would fail and end a program that prints.
+const spinSrc = `.data
+ready: .asciiz 'ready\n'
+.code
+    prts @ready
+spin: djmp @spin
+`
+
+// spinningSession logs in to s over a TCP connection of its own and
+// starts a session (on a pseudo-terminal if pty) whose REPL runs spinSrc.
+// It returns once the program runs, with the TCP connection (closing it
+// makes the client vanish without a word, as a crashed client or a lost
+// network does) and the session.
+func spinningSession(t *testing.T, s *Server, pty bool) (net.Conn, *ssh.Session) {
+	t.Helper()
+	prog := filepath.Join(t.TempDir(), "spin.iasm")
+	if err := os.WriteFile(prog, []byte(spinSrc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp", s.Addr().String(), bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	conn, chans, reqs, err := ssh.NewClientConn(c, s.Addr().String(), &ssh.ClientConfig{
+		User:            "tester",
+		Auth:            []ssh.AuthMethod{ssh.Password(cookie)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := ssh.NewClient(conn, chans, reqs).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enter := "\n"
+	if pty {
+		if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+			t.Fatal(err)
+		}
+		enter = "\r"
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &testutil.Buffer{}
+	sess.Stdout, sess.Stderr = out, out
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "!load_file "+prog+enter)
+	testutil.WaitFor(t, out, "ready", bound)
+	return c, sess
+}
+
+// connections is how many connections s holds open.
+func connections(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// A client that vanishes while its program runs takes the program with it:
+// the session's REPL is interrupted and the server lets go of the
+// connection, with no help from Close.
+func TestVanishedClientEndsItsProgram(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pty  bool
+	}{{"script", false}, {"terminal", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, "")
+			c, _ := spinningSession(t, s, tc.pty)
+			c.Close()
+			deadline := time.Now().Add(bound)
+			for connections(s) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%v after the client vanished, the server still holds its connection: the session's program still runs", bound)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// Close ends the sessions of clients still connected, interrupting their
+// programs, and the clients see their sessions end.
+func TestCloseEndsRunningSessions(t *testing.T) {
+	s := startServer(t, "")
+	_, sess := spinningSession(t, s, false)
+	closeServer(t, s)
+	ended := make(chan error, 1)
+	go func() { ended <- sess.Wait() }()
+	select {
+	case <-ended:
+	case <-time.After(bound):
+		t.Fatal("the client's session did not end when the server closed")
+	}
+}

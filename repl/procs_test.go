@@ -1,0 +1,70 @@
+package repl
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestProcessCommands: !processes lists the REPL's own VM and a !spawn
+// job; !send reaches the job, whose answer a RECV in a REPL line takes;
+// !kill ends it with status 2.
+func TestProcessCommands(t *testing.T) {
+	echo := writeProgram(t, "loop: recv $1 $2\n send $2 $1\n djmp @loop\n")
+	s := startSession(t, context.Background(), Config{})
+	s.send("!spawn " + echo)
+	s.waitFor("spawned #1: " + echo + " as test:2\n")
+	s.send("!processes")
+	s.waitFor("test:1 waiting repl mailbox 0 dropped 0\ntest:2 waiting " + echo + " mailbox 0 dropped 0\n")
+	s.send("!send test:2 #42")
+	s.send("recv $5 $6")
+	s.send("!registers")
+	s.waitFor("$5 = 42\n$6 = 2\n")
+	s.send("!send test:2 nope")
+	s.waitFor(`error: "nope" is not an int32 value`)
+	s.send("!send other:2 1")
+	s.waitFor("error: other:2: only this node's processes (test:PID) can be reached")
+	s.send("!kill test:2")
+	s.waitFor("#1 " + echo + " ended: exit code 1 (interrupted at pc 0x0000 (RECV))")
+	s.send("!kill test:2")
+	s.waitFor("error: no process test:2")
+	s.send("!quit")
+	if err := s.ended(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRecvInALineIsInterrupted: a REPL line waiting in RECV for ever is
+// stopped by Interrupt (Ctrl-C), and the REPL goes on.
+func TestRecvInALineIsInterrupted(t *testing.T) {
+	s := startSession(t, context.Background(), Config{})
+	s.send("nop")
+	s.send("recv $1 $2")
+	deadline := 0
+	for !s.r.Interrupt() {
+		deadline++
+		if deadline > 1e7 {
+			t.Fatal("the line never ran")
+		}
+	}
+	s.waitFor("error: interrupted at pc 0x0004 (RECV)\n")
+	s.send("load $3 #7")
+	s.send("!registers")
+	s.waitFor("$3 = 7\n")
+}
+
+// TestFloatRegistersAndHelp: !float_registers shows the float registers in
+// the shortest form that reads back; !help instructions lists opcodes 53-64
+// with the others.
+func TestFloatRegistersAndHelp(t *testing.T) {
+	out, errs := script(t, "load $1 #3", "load $2 #4", "itof $1 $1", "itof $2 $2", "divf64 $1 $2 $3", "!float_registers", "!help instructions", "!help")
+	if errs != "" {
+		t.Fatalf("errors: %s", errs)
+	}
+	for _, want := range []string{"$1 = 3\n", "$3 = 0.75\n", "$31 = 0\n",
+		"53   SELF $a", "56   SPAWN $a $b $c", "64   REM $a", "!processes", "!kill ALIAS:PID", "!send ALIAS:PID VALUE", "!float_registers", "!help instructions"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
