@@ -516,6 +516,7 @@ child:
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heap-bytes/process")
 	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
+	b.ReportMetric(float64(vmRSS(b))/(1<<20), "RSS-MB")
 	p.Kill()
 }
 
@@ -540,4 +541,20 @@ func TestExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// vmRSS is this process's resident memory, in bytes.
+func vmRSS(t testing.TB) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }
