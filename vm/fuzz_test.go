@@ -77,6 +77,32 @@ func FuzzRun(f *testing.F) {
 				t.Fatalf("run %d: %d steps with a budget of %d", run, m.Steps(), budget)
 			}
 		}
+		// Under a process runtime: messages to take, spawns that work; the
+		// children it forks run too.
+		rt := &fakeRuntime{self: 1, nodes: 2, spawnOK: true,
+			mailbox: []vm.Message{{Value: 7, From: 2}, {Value: 1, From: 3, Exit: true}}}
+		pm, _ := vm.New(vm.Config{Output: io.Discard, Budget: budget, HeapLimit: 1 << 16, StackLimit: 1 << 12, Runtime: rt})
+		if err := pm.Load(p); err != nil {
+			t.Fatal(err)
+		}
+		pexit, perr := pm.Run()
+		checkRun(t, pm, p, pexit, perr)
+		for i, s := range rt.spawned {
+			if i == 4 {
+				break
+			}
+			if s.entry < 0 || s.entry >= len(code) || s.entry%4 != 0 {
+				t.Fatalf("spawned at %d", s.entry)
+			}
+			exit, err := s.child.Run()
+			if w, ok := err.(*vm.Wait); ok && exit == 0 && (w.Op == vm.OpRecv || w.Op == vm.OpRecvt) {
+				continue
+			}
+			var f *vm.Fault
+			if err != nil && !errors.As(err, &f) {
+				t.Fatalf("child: %v", err)
+			}
+		}
 		// The same code appended after itself (its direct targets stay in
 		// the first copy) runs too.
 		if err := m.Append(&vm.Program{ROData: ro, Code: code}); err != nil {
@@ -96,6 +122,13 @@ func checkRun(t *testing.T, m *vm.VM, p *vm.Program, exit int, err error) {
 	if err == nil {
 		if exit != 0 {
 			t.Fatalf("exit code %d with no error", exit)
+		}
+		return
+	}
+	if w, ok := err.(*vm.Wait); ok {
+		// Parked in RECV or RECVT with an empty mailbox: no fault, pc at it.
+		if exit != 0 || w.PC != pc || (w.Op != vm.OpRecv && w.Op != vm.OpRecvt) || w.Op != vm.Opcode(m.Program().Code[pc]) {
+			t.Fatalf("Run = %d, %v at pc %s", exit, err, vm.FormatAddress(pc))
 		}
 		return
 	}
@@ -125,5 +158,10 @@ func seedPrograms() []*vm.Program {
 		{ROData: []byte("hello\x00"), Code: asm(i24(vm.OpPrts, 0), ld(1, 8), r1(vm.OpAloc, 1), r2(vm.OpSetm, 2, 1),
 			r2(vm.OpLoadm, 2, 3), r1(vm.OpPrti, 3), r3(vm.OpMod, 3, 1, 4), r1(vm.OpJmp, 1))},
 		{Code: everyOpcode()},
+		// The process instructions: spawn at 0x0018, send, receive, monitor,
+		// wait with a timeout, then the float and remainder ones.
+		{Code: asm(r1(vm.OpSelf, 1), r1(vm.OpParent, 2), r1(vm.OpNodes, 3), ld(4, 24), r3(vm.OpSpawn, 0, 4, 5),
+			r2(vm.OpSend, 5, 1), r2(vm.OpRecv, 6, 7), r1(vm.OpMonitor, 7), r3(vm.OpRecvt, 6, 7, 3),
+			r2(vm.OpItof, 6, 1), r2(vm.OpFtoi, 1, 8), r1(vm.OpPrtf, 1), r3(vm.OpDiv, 8, 3, 9), r1(vm.OpRem, 9))},
 	}
 }

@@ -31,7 +31,8 @@ func (f *fakeRuntime) Spawn(member int32, parent *vm.VM, entry int) (int32, bool
 	if !f.spawnOK {
 		return 0, false
 	}
-	child, err := parent.Fork(entry, vm.Config{})
+	// The child is bounded like a fuzzed program: it may spin for ever.
+	child, err := parent.Fork(entry, vm.Config{Budget: 10_000, HeapLimit: 1 << 16, StackLimit: 1 << 12})
 	if err != nil {
 		panic(err)
 	}
