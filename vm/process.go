@@ -116,44 +116,46 @@ func (m *VM) unshare() {
 	m.shared = false
 }
 
-// process runs the process instruction in, with the loop's state parked in
-// m (pc at in, flag in m.flag). It returns errWait when in must wait for a
-// message, or a fault's sentinel.
-func (m *VM) process(in *inst) error {
+// process runs instruction op, one of 53-64 (the process instructions, and
+// ITOF, FTOI, PRTF and REM, run out of the dispatch loop's switch), with
+// register operands a, b, c (below 32) and the loop's state parked in m
+// (pc at the instruction, flag in m.flag). It returns errWait when the
+// instruction must wait for a message, or a fault's sentinel.
+func (m *VM) process(op Opcode, a, b, c uint8) error {
 	regs, rt := &m.regs, m.cfg.Runtime
-	switch in.op {
+	switch op {
 	case OpSelf:
-		regs[in.a&31] = 0
+		regs[a] = 0
 		if rt != nil {
-			regs[in.a&31] = rt.Self()
+			regs[a] = rt.Self()
 		}
 	case OpParent:
-		regs[in.a&31] = 0
+		regs[a] = 0
 		if rt != nil {
-			regs[in.a&31] = rt.Parent()
+			regs[a] = rt.Parent()
 		}
 	case OpNodes:
-		regs[in.a&31] = 1
+		regs[a] = 1
 		if rt != nil {
-			regs[in.a&31] = rt.Nodes()
+			regs[a] = rt.Nodes()
 		}
 	case OpSpawn:
-		entry := int(regs[in.b&31])
+		entry := int(regs[b])
 		if entry < 0 || entry >= len(m.prog.Code) || entry%InstructionSize != 0 {
 			return ErrBadJump
 		}
 		var h int32
 		ok := false
 		if rt != nil {
-			h, ok = rt.Spawn(regs[in.a&31], m, entry)
+			h, ok = rt.Spawn(regs[a], m, entry)
 		}
 		if !ok {
 			h = 0
 		}
-		regs[in.c&31], m.flag = h, ok
+		regs[c], m.flag = h, ok
 	case OpSend:
 		if rt != nil {
-			rt.Send(regs[in.a&31], regs[in.b&31])
+			rt.Send(regs[a], regs[b])
 		}
 	case OpRecv, OpRecvt:
 		var msg Message
@@ -163,17 +165,25 @@ func (m *VM) process(in *inst) error {
 		}
 		switch {
 		case ok:
-			regs[in.a&31], regs[in.b&31], m.flag = msg.Value, msg.From, msg.Exit
-		case in.op == OpRecvt && (m.timedOut || regs[in.c&31] <= 0):
-			regs[in.b&31], m.flag = 0, false
+			regs[a], regs[b], m.flag = msg.Value, msg.From, msg.Exit
+		case op == OpRecvt && (m.timedOut || regs[c] <= 0):
+			regs[b], m.flag = 0, false
 		default:
 			return errWait
 		}
 		m.timedOut = false
 	case OpMonitor:
 		if rt != nil {
-			rt.Monitor(regs[in.a&31])
+			rt.Monitor(regs[a])
 		}
+	case OpItof:
+		m.fregs[b] = float64(regs[a])
+	case OpFtoi:
+		regs[b] = ftoi(m.fregs[a])
+	case OpPrtf:
+		return m.prtf(m.fregs[a])
+	case OpRem:
+		regs[a] = m.rem
 	}
 	return nil
 }
