@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # procs.sh: Iridium's processes against Erlang/OTP's on one node, side by
-# side in one run (SPEC section 9; README "Processes").
+# side in one run (README "Processes").
 #
 #   round trip      two processes pass a counter back and forth
 #   spawn + exit    spawn a process that ends at once, receive its exit
