@@ -116,8 +116,9 @@ load $2 @c`)
 	}
 }
 
-// The worked examples of SPEC.md section 3, against hand-encoded bytes.
-func TestSpecExamples(t *testing.T) {
+// Three small worked programs (a counting loop, a call, a division), against
+// hand-encoded bytes.
+func TestWorkedExamples(t *testing.T) {
 	tests := []struct {
 		name, src string
 		want      []byte

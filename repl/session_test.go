@@ -40,7 +40,7 @@ func scriptOn(t *testing.T, cfg Config, oneStream bool, lines ...string) (stdout
 	return out.String(), errOut.String()
 }
 
-// SPEC section 6: a line a program left open is ended before the REPL
+// The REPL's rule (README "The REPL"): a line a program left open is ended before the REPL
 // prints anything of its own; a script's own lines may build one line.
 func TestOpenLineIsEnded(t *testing.T) {
 	spin := writeProgram(t, spinSrc)

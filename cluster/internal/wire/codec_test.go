@@ -39,7 +39,7 @@ func frame(t MsgType, body []byte) []byte {
 }
 
 func TestMsgTypeNumbers(t *testing.T) {
-	// The numbers are the protocol's (SPEC.md section 8).
+	// The numbers are the protocol's (cluster package documentation).
 	want := map[MsgType]uint8{MsgHello: 1, MsgHelloAck: 2, MsgJoin: 3, MsgJoinAck: 4, MsgPing: 5,
 		MsgPong: 6, MsgLeave: 7, MsgMembers: 8, MsgChallenge: 9, MsgError: 10}
 	for typ, n := range want {
