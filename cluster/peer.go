@@ -74,7 +74,7 @@ func (m *Manager) newPeer(s *session, raw net.Conn, conn net.Conn, fr *wire.Fram
 	alias, ip string, port int, initiator string) *peer {
 	return &peer{
 		m: m, sess: s,
-		log:   m.log.With("peer", alias, "addr", net.JoinHostPort(ip, strconv.Itoa(port))),
+		log:   m.log.With("peer", alias, "addr", addrString(ip, port)),
 		alias: alias, ip: ip, port: port, initiator: initiator,
 		raw: raw, conn: conn, fr: fr, fw: wire.NewFrameWriter(conn, m.cfg.MaxFrameSize),
 		wake: make(chan struct{}, 1),
@@ -86,7 +86,7 @@ func (p *peer) info() wire.NodeInfo {
 	return wire.NodeInfo{Alias: p.alias, IP: p.ip, Port: uint16(p.port)}
 }
 
-func (p *peer) addr() string { return net.JoinHostPort(p.ip, strconv.Itoa(p.port)) }
+func (p *peer) addr() string { return addrString(p.ip, p.port) }
 
 // send queues msg for the writer. It never blocks; it reports false when the
 // peer is closed or its queue overflowed (which closes it).

@@ -19,7 +19,7 @@
 //
 // Foreground processes (the REPL's default VM, an SSH session's VM,
 // `iridium FILE`'s program) are run by their owner's goroutine with
-// Process.Run instead of the workers; they wait the same way, blocking
+// Process.RunContext instead of the workers; they wait the same way, blocking
 // only their owner.
 //
 // Order: a message or exit notice is put in the receiver's mailbox by the
@@ -196,20 +196,15 @@ type Spec struct {
 	OnExit func(status int, err error)
 }
 
-// Foreground registers a process that its owner runs with Process.Run:
+// Foreground registers a process that its owner runs with Process.RunContext:
 // the REPL's default VM, an SSH session's VM, `iridium FILE`'s program.
 // Its VM is made from the Node's VMConfig with output out.
 func (n *Node) Foreground(spec Spec, out io.Writer) (*Process, error) {
-	p := &Process{node: n, name: spec.Name, parent: spec.Parent, out: out, foreground: true,
-		wake: make(chan struct{}, 1), done: make(chan struct{}), onExit: spec.OnExit}
-	cfg := n.cfg.VMConfig
-	cfg.Output = out
-	cfg.Runtime = p
-	m, err := vm.New(cfg)
+	p, err := n.newProcess(spec, out, func(cfg vm.Config) (*vm.VM, error) { return vm.New(cfg) })
 	if err != nil {
 		return nil, err
 	}
-	p.vm = m
+	p.foreground, p.wake = true, make(chan struct{}, 1)
 	p.state = Waiting // for its owner's first run
 	if err := n.add(p); err != nil {
 		return nil, err
@@ -220,26 +215,39 @@ func (n *Node) Foreground(spec Spec, out io.Writer) (*Process, error) {
 // Start starts a background process running prog on a new VM from the
 // Node's VMConfig with output out, queued for the workers: !spawn.
 func (n *Node) Start(spec Spec, prog *vm.Program, out io.Writer) (*Process, error) {
-	p := &Process{node: n, name: spec.Name, parent: spec.Parent, out: out,
-		done: make(chan struct{}), onExit: spec.OnExit}
-	cfg := n.cfg.VMConfig
-	cfg.Output = out
-	cfg.Runtime = p
-	m, err := vm.New(cfg)
+	p, err := n.newProcess(spec, out, func(cfg vm.Config) (*vm.VM, error) {
+		m, err := vm.New(cfg)
+		if err == nil {
+			err = m.Load(prog)
+		}
+		return m, err
+	})
 	if err != nil {
 		return nil, err
-	}
-	if err := m.Load(prog); err != nil {
-		return nil, err
-	}
-	p.vm = m
-	if spec.NotifyParent && spec.Parent > 0 {
-		p.watchers = append(p.watchers, spec.Parent)
 	}
 	if err := n.add(p); err != nil {
 		return nil, err
 	}
 	n.queue(p)
+	return p, nil
+}
+
+// newProcess makes the process spec describes, writing to out, with the VM
+// that makeVM builds from the Node's VMConfig (output and runtime set). It
+// is not live yet: add gives it its pid.
+func (n *Node) newProcess(spec Spec, out io.Writer, makeVM func(vm.Config) (*vm.VM, error)) (*Process, error) {
+	p := &Process{node: n, name: spec.Name, parent: spec.Parent, out: out,
+		done: make(chan struct{}), onExit: spec.OnExit}
+	if spec.NotifyParent && spec.Parent > 0 {
+		p.watchers = []int32{spec.Parent}
+	}
+	cfg := n.cfg.VMConfig
+	cfg.Output, cfg.Runtime = out, p
+	m, err := makeVM(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.vm = m
 	return p, nil
 }
 
@@ -535,17 +543,9 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool) {
 		return 0, false
 	}
 	n := p.node
-	c := &Process{node: n, name: p.name, parent: p.pid, out: p.out, done: make(chan struct{}),
-		watchers: []int32{p.pid}}
-	cfg := n.cfg.VMConfig
-	cfg.Output = p.out
-	cfg.Runtime = c
-	m, err := parent.Fork(entry, cfg)
-	if err != nil {
-		return 0, false
-	}
-	c.vm = m
-	if n.add(c) != nil {
+	c, err := n.newProcess(Spec{Name: p.name, Parent: p.pid, NotifyParent: true}, p.out,
+		func(cfg vm.Config) (*vm.VM, error) { return parent.Fork(entry, cfg) })
+	if err != nil || n.add(c) != nil {
 		return 0, false
 	}
 	n.queue(c)

@@ -1,42 +1,23 @@
 package proc
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/internal/testutil"
 	"github.com/iridium-go/iridium/vm"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is an output several processes may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func newNode(t testing.TB, threads int) *Node {
 	t.Helper()
@@ -49,13 +30,13 @@ func newNode(t testing.TB, threads int) *Node {
 }
 
 // start runs src as a new background process on n.
-func start(t testing.TB, n *Node, src string) (*Process, *syncBuffer) {
+func start(t testing.TB, n *Node, src string) (*Process, *testutil.Buffer) {
 	t.Helper()
 	prog, err := assembler.Assemble(src)
 	if err != nil {
 		t.Fatalf("assemble: %v", err)
 	}
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	p, err := n.Start(Spec{Name: "test"}, prog, out)
 	if err != nil {
 		t.Fatal(err)
@@ -402,12 +383,11 @@ func TestCloseEndsEverything(t *testing.T) {
 // BenchmarkRoundTrip: two processes pass a counter back and forth; one op
 // is one round trip (two messages, two waits, two wake-ups).
 func BenchmarkRoundTrip(b *testing.B) {
-	n := newNode(b, 1)
-	prog, err := assembler.Assemble(fmt.Sprintf(`
+	benchProgram(b, `
 	load $1 #0
 	load $2 @echo
 	spawn $1 $2 $3
-	load $5 #%d
+	load $5 #%d          ; b.N, in two halves
 	lui $5 #%d
 	load $6 #0
 loop:
@@ -421,26 +401,13 @@ echo:
 	recv $1 $2
 	send $2 $1
 	djmp @echo
-`, b.N>>16, b.N&0xffff))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	p, err := n.Start(Spec{Name: "bench"}, prog, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if status, err := ended(b, p); status != StatusOK {
-		b.Fatal(status, err)
-	}
+`)
 }
 
 // BenchmarkSpawnExit: spawn a local process that halts at once and
 // receive its exit notice; one op is one spawn and one notice.
 func BenchmarkSpawnExit(b *testing.B) {
-	n := newNode(b, 1)
-	prog, err := assembler.Assemble(fmt.Sprintf(`
+	benchProgram(b, `
 	load $1 #0
 	load $2 @child
 	load $5 #%d
@@ -455,7 +422,14 @@ loop:
 	hlt
 child:
 	hlt
-`, b.N>>16, b.N&0xffff))
+`)
+}
+
+// benchProgram runs src, formatted with the upper and the lower half of
+// b.N, as one process on a node of one worker, timing it whole.
+func benchProgram(b *testing.B, src string) {
+	n := newNode(b, 1)
+	prog, err := assembler.Assemble(fmt.Sprintf(src, b.N>>16, b.N&0xffff))
 	if err != nil {
 		b.Fatal(err)
 	}

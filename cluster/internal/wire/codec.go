@@ -28,18 +28,16 @@ const (
 	// so a stranger cannot make a node buffer more than this.
 	PreAuthFrameSize = 4 << 10
 
-	MaxNodes      = 4096 // most NodeInfo entries in one HelloAck or Members (also the msgp limit tag)
-	MaxAliasLen   = 255  // bytes in an alias
-	MaxIPLen      = 64   // bytes in an IP string
-	MaxNonceLen   = 64   // bytes in a nonce
-	MaxProofLen   = 64   // bytes in a proof
-	MaxErrorLen   = 4096 // bytes in an Error message (longer ones are cut when sent)
-	frameHdrLen   = 5
-	nonceSize     = 16
-	readBufSize   = 4 << 10
-	writeBufSize  = 16 << 10
-	keepReadBuf   = 64 << 10 // a body buffer grown past this is dropped after use
-	minNonceBytes = 8
+	MaxNodes     = 4096 // most NodeInfo entries in one HelloAck or Members (also the msgp limit tag)
+	MaxAliasLen  = 255  // bytes in an alias
+	MaxIPLen     = 64   // bytes in an IP string
+	MaxNonceLen  = 64   // bytes in a nonce
+	MaxProofLen  = 64   // bytes in a proof
+	MaxErrorLen  = 4096 // bytes in an Error message (longer ones are cut when sent)
+	frameHdrLen  = 5
+	readBufSize  = 4 << 10
+	writeBufSize = 16 << 10
+	keepReadBuf  = 64 << 10 // a body buffer grown past this is dropped after use
 )
 
 // Errors from the codec. Every one of them closes the connection.
