@@ -73,6 +73,18 @@ func (e *RemoteError) Is(target error) bool {
 	return false
 }
 
+// JoinError is Join's failure to get into the cluster through its contact
+// Addr at all (refused, unreachable); callers that name the address
+// themselves print Err alone.
+type JoinError struct {
+	Addr string
+	Err  error
+}
+
+func (e *JoinError) Error() string { return "cluster: join " + e.Addr + ": " + e.Err.Error() }
+
+func (e *JoinError) Unwrap() error { return e.Err }
+
 // Member is one node of the cluster as this node sees it.
 type Member struct {
 	Alias string
@@ -369,7 +381,7 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 			err = fmt.Errorf("no answer after %v (is the node running and reachable?): %w",
 				time.Since(start).Round(100*time.Millisecond), err)
 		}
-		return fmt.Errorf("cluster: join %s: %w", addr, ctxCause(s, err))
+		return &JoinError{Addr: addr, Err: ctxCause(s, err)}
 	}
 	s.wg.Add(1)
 	go func() {

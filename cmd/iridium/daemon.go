@@ -40,6 +40,9 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		// A signal while the contact is still unreachable stops the
 		// daemon as at any other time: the loop below sees ctx done.
 		if err := joinWithRetry(ctx, mgr, o.join, joinRetryFor, stderr); err != nil && ctx.Err() == nil {
+			if je := (*cluster.JoinError)(nil); errors.As(err, &je) {
+				err = je.Err // this line names the address already
+			}
 			fmt.Fprintf(stderr, "iridium: joining %s: %v\n", o.join, err)
 			return exitFault
 		}
