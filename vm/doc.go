@@ -21,12 +21,18 @@
 // A VM (New, Config) runs one program at a time: Load replaces it, Append
 // adds code after it as the REPL does line by line, Run executes it. Load
 // and Append turn the verified bytes into a pre-decoded form once, with
-// common sequences (compare and branch, INC or LOAD then compare and
-// branch, MUL/ADD/MOD, PUSH/POP pairs, set-up then CALL or RET) fused into
-// one dispatch that behaves exactly like its parts; Program always returns
-// the bytes as written. Faults are *Fault values wrapping the Err
+// common sequences (a compare and its branch, a step then compare and
+// branch, two straight-line instructions, one before a CALL, RET, DJMP or
+// LOOP) fused into one dispatch that behaves exactly like its parts;
+// Program always returns the bytes as written.
+//
+// The dispatch loop, exec_gen.go, is generated: _exec.go holds each
+// instruction's body once, and internal/genexec builds every fused case
+// from those bodies and its table of patterns (go generate). Faults are *Fault values wrapping the Err
 // sentinels; Abort and RunContext interrupt a run from outside.
 //
 // The package knows nothing of text: the assembler and the disassembler live
 // in package assembler and read the same opcode table (Info).
 package vm
+
+//go:generate go run ./internal/genexec

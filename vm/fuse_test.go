@@ -101,21 +101,20 @@ func TestFusedCompareBranch(t *testing.T) {
 	cfg := Config{Budget: 200}
 	for _, cmp := range cmps {
 		for _, br := range []Opcode{OpDjmpe, OpDjmpne} {
-			k := Opcode(cbKind(cmp, br))
 			name := cmp.String() + "+" + br.String()
 			t.Run(name, func(t *testing.T) {
 				// 0: load $1 #5 / 4: inc $0 / 8: cmp $0 $1 / 12: br @4 / 16: hlt
 				p := &Program{Code: code(e16(OpLoad, 1, 5), enc(OpInc, 0, 0, 0), enc(cmp, 0, 1, 0), e24(br, 4), enc(OpHlt, 0, 0, 0))}
 				o, m := sameBothWays(t, p, cfg)
-				wantOp(t, m, 1, opIncCB+k)
-				wantOp(t, m, 2, opCB+k)
+				wantOp(t, m, 1, OpInc, cmp, br)
+				wantOp(t, m, 2, cmp, br)
 				if o.steps < 5 {
 					t.Errorf("steps %d", o.steps)
 				}
 				// 0: inc $0 / 4: load $1 #3 / 8: cmp $0 $1 / 12: br @0 / 16: hlt
 				p = &Program{Code: code(enc(OpInc, 0, 0, 0), e16(OpLoad, 1, 3), enc(cmp, 0, 1, 0), e24(br, 0), enc(OpHlt, 0, 0, 0))}
 				_, m = sameBothWays(t, p, cfg)
-				wantOp(t, m, 1, opLoadCB+k)
+				wantOp(t, m, 1, OpLoad, cmp, br)
 				// The same, entered in the middle: at the compare, at the
 				// branch (flag from a compare before it), past the end of
 				// the fused form's first part.
@@ -138,21 +137,21 @@ func TestFusedArithmetic(t *testing.T) {
 		name string
 		p    *Program
 		at   int
-		op   Opcode
+		op   []Opcode
 	}{
-		{"mul add mod", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 5), mul, add, mod)}, 3, opMulAddMod},
-		{"mod faults", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), mul, add, mod, enc(OpInc, 5, 0, 0))}, 2, opMulAddMod},
-		{"mul add", &Program{Code: code(e16(OpLoad, 0, 9), e16(OpLoad, 2, 0xFFFF), mul, add, mul, add)}, 2, opMulAdd},
-		{"add mod", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 3, 4), add, mod, add, mod)}, 2, opAddMod},
-		{"add mod faults", &Program{Code: code(e16(OpLoad, 1, 7), add, mod)}, 1, opAddMod},
-		{"same registers", &Program{Code: code(e16(OpLoad, 0, 6), enc(OpMul, 0, 0, 0), enc(OpAdd, 0, 0, 0), enc(OpMod, 0, 0, 0))}, 1, opMulAddMod},
-		{"into the middle", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 3, 4), e24(OpDjmp, 16), mul, add, mod)}, 3, opMulAddMod},
-		{"into the mod", &Program{Code: code(e16(OpLoad, 0, 7), e24(OpDjmp, 16), mul, add, mod)}, 2, opMulAddMod},
-		{"in a loop", &Program{Code: code(e16(OpLoad, 2, 3), e16(OpLoad, 3, 1000), e16(OpLoad, 4, 50), mul, add, mod, enc(OpInc, 1, 0, 0), enc(OpLt, 1, 4, 0), e24(OpDjmpe, 12))}, 3, opMulAddMod},
+		{"mul add mod", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 5), mul, add, mod)}, 3, []Opcode{OpMul, OpAdd, OpMod}},
+		{"mod faults", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), mul, add, mod, enc(OpInc, 5, 0, 0))}, 2, []Opcode{OpMul, OpAdd, OpMod}},
+		{"mul add", &Program{Code: code(e16(OpLoad, 0, 9), e16(OpLoad, 2, 0xFFFF), mul, add, mul, add)}, 2, []Opcode{OpMul, OpAdd, OpMul}},
+		{"add mod", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 3, 4), add, mod, add, mod)}, 2, []Opcode{OpAdd, OpMod, OpAdd}},
+		{"add mod faults", &Program{Code: code(e16(OpLoad, 1, 7), add, mod)}, 1, []Opcode{OpAdd, OpMod}},
+		{"same registers", &Program{Code: code(e16(OpLoad, 0, 6), enc(OpMul, 0, 0, 0), enc(OpAdd, 0, 0, 0), enc(OpMod, 0, 0, 0))}, 1, []Opcode{OpMul, OpAdd, OpMod}},
+		{"into the middle", &Program{Code: code(e16(OpLoad, 1, 7), e16(OpLoad, 3, 4), e24(OpDjmp, 16), mul, add, mod)}, 3, []Opcode{OpMul, OpAdd, OpMod}},
+		{"into the mod", &Program{Code: code(e16(OpLoad, 0, 7), e24(OpDjmp, 16), mul, add, mod)}, 2, []Opcode{OpMul, OpAdd, OpMod}},
+		{"in a loop", &Program{Code: code(e16(OpLoad, 2, 3), e16(OpLoad, 3, 1000), e16(OpLoad, 4, 50), mul, add, mod, enc(OpInc, 1, 0, 0), enc(OpLt, 1, 4, 0), e24(OpDjmpe, 12))}, 3, []Opcode{OpMul, OpAdd, OpMod}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, m := sameBothWays(t, c.p, Config{})
-			wantOp(t, m, c.at, c.op)
+			wantOp(t, m, c.at, c.op...)
 		})
 	}
 	// A fault in the MOD part names the MOD, after MUL and ADD ran.
@@ -171,37 +170,37 @@ func TestFusedStackAndCalls(t *testing.T) {
 		p    *Program
 		cfg  Config
 		at   int
-		op   Opcode
+		op   []Opcode
 	}{
-		{"push push pop pop", &Program{Code: code(e16(OpLoad, 0, 1), e16(OpLoad, 1, 2), push(0), push(1), pop(0), pop(1))}, Config{}, 2, opPushPush},
-		{"pop pop", &Program{Code: code(e16(OpLoad, 0, 1), e16(OpLoad, 1, 2), push(0), push(1), pop(0), pop(1))}, Config{}, 4, opPopPop},
-		{"second push overflows", &Program{Code: code(push(0), push(0), push(1), push(2))}, small, 2, opPushPush},
-		{"first push overflows", &Program{Code: code(push(0), push(0), push(0), push(1), push(2))}, small, 3, opPushPush},
-		{"second pop underflows", &Program{Code: code(push(0), pop(1), pop(2))}, Config{}, 1, opPopPop},
-		{"first pop underflows", &Program{Code: code(pop(1), pop(2))}, Config{}, 0, opPopPop},
-		{"pop pop below the frame", &Program{Code: code(push(0), push(0), e24(OpCall, 16), hlt, push(1), pop(1), pop(2), ret)}, Config{}, 5, opPopPop},
-		{"push push grows", &Program{Code: code(e24(OpCloop, 100), push(0), push(1), e24(OpLoop, 4))}, Config{}, 1, opPushPush},
-		{"push call", &Program{Code: code(e16(OpLoad, 0, 4), push(0), e24(OpCall, 16), hlt, pop(1), ret)}, Config{}, 1, opPushCall},
-		{"push call overflows on the call", &Program{Code: code(push(0), push(0), e24(OpCall, 16), hlt, ret)}, small, 1, opPushCall},
-		{"push call overflows on the push", &Program{Code: code(push(0), push(0), push(0), push(0), e24(OpCall, 24), hlt, ret)}, small, 3, opPushCall},
-		{"inc call", &Program{Code: code(enc(OpInc, 0, 0, 0), e24(OpCall, 12), hlt, ret)}, Config{}, 0, opIncCall},
-		{"dec call", &Program{Code: code(enc(OpDec, 0, 0, 0), e24(OpCall, 12), hlt, ret)}, Config{}, 0, opDecCall},
-		{"mov call", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpMov, 0, 1, 0), e24(OpCall, 16), hlt, ret)}, Config{}, 1, opMovCall},
-		{"dec call overflows", &Program{Code: code(push(0), push(0), enc(OpDec, 0, 0, 0), e24(OpCall, 20), hlt, ret)}, small, 2, opDecCall},
-		{"call grows the stack", &Program{Code: code(e24(OpCloop, 200), enc(OpInc, 0, 0, 0), e24(OpCall, 4))}, Config{}, 1, opIncCall},
-		{"into the call", &Program{Code: code(e24(OpDjmp, 8), enc(OpDec, 0, 0, 0), e24(OpCall, 16), hlt, ret)}, Config{}, 1, opDecCall},
-		{"mov ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, enc(OpMov, 0, 1, 0), ret)}, Config{}, 3, opMovRet},
-		{"add ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, enc(OpAdd, 0, 0, 1), ret)}, Config{}, 3, opAddRet},
-		{"pop ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, push(0), pop(1), ret)}, Config{}, 4, opPopRet},
-		{"mov ret with no frame", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpMov, 0, 1, 0), ret)}, Config{}, 1, opMovRet},
-		{"add ret with no frame", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpAdd, 0, 0, 1), ret)}, Config{}, 1, opAddRet},
-		{"pop ret underflows", &Program{Code: code(e24(OpCall, 8), hlt, pop(1), ret)}, Config{}, 2, opPopRet},
-		{"into the ret", &Program{Code: code(e24(OpCall, 8), hlt, e24(OpDjmp, 16), enc(OpMov, 0, 1, 0), ret)}, Config{}, 3, opMovRet},
-		{"fib", fibProgramInternal(12), Config{}, 16, opPopPop},
+		{"push push pop pop", &Program{Code: code(e16(OpLoad, 0, 1), e16(OpLoad, 1, 2), push(0), push(1), pop(0), pop(1))}, Config{}, 2, []Opcode{OpPush, OpPush}},
+		{"pop pop", &Program{Code: code(e16(OpLoad, 0, 1), e16(OpLoad, 1, 2), push(0), push(1), pop(0), pop(1))}, Config{}, 4, []Opcode{OpPop, OpPop}},
+		{"second push overflows", &Program{Code: code(push(0), push(0), push(1), push(2))}, small, 2, []Opcode{OpPush, OpPush}},
+		{"first push overflows", &Program{Code: code(push(0), push(0), push(0), push(1), push(2))}, small, 3, []Opcode{OpPush, OpPush}},
+		{"second pop underflows", &Program{Code: code(push(0), pop(1), pop(2))}, Config{}, 1, []Opcode{OpPop, OpPop}},
+		{"first pop underflows", &Program{Code: code(pop(1), pop(2))}, Config{}, 0, []Opcode{OpPop, OpPop}},
+		{"pop pop below the frame", &Program{Code: code(push(0), push(0), e24(OpCall, 16), hlt, push(1), pop(1), pop(2), ret)}, Config{}, 5, []Opcode{OpPop, OpPop}},
+		{"push push grows", &Program{Code: code(e24(OpCloop, 100), push(0), push(1), e24(OpLoop, 4))}, Config{}, 1, []Opcode{OpPush, OpPush}},
+		{"push call", &Program{Code: code(e16(OpLoad, 0, 4), push(0), e24(OpCall, 16), hlt, pop(1), ret)}, Config{}, 1, []Opcode{OpPush, OpCall}},
+		{"push call overflows on the call", &Program{Code: code(push(0), push(0), e24(OpCall, 16), hlt, ret)}, small, 1, []Opcode{OpPush, OpCall}},
+		{"push call overflows on the push", &Program{Code: code(push(0), push(0), push(0), push(0), e24(OpCall, 24), hlt, ret)}, small, 3, []Opcode{OpPush, OpCall}},
+		{"inc call", &Program{Code: code(enc(OpInc, 0, 0, 0), e24(OpCall, 12), hlt, ret)}, Config{}, 0, []Opcode{OpInc, OpCall}},
+		{"dec call", &Program{Code: code(enc(OpDec, 0, 0, 0), e24(OpCall, 12), hlt, ret)}, Config{}, 0, []Opcode{OpDec, OpCall}},
+		{"mov call", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpMov, 0, 1, 0), e24(OpCall, 16), hlt, ret)}, Config{}, 1, []Opcode{OpMov, OpCall}},
+		{"dec call overflows", &Program{Code: code(push(0), push(0), enc(OpDec, 0, 0, 0), e24(OpCall, 20), hlt, ret)}, small, 2, []Opcode{OpDec, OpCall}},
+		{"call grows the stack", &Program{Code: code(e24(OpCloop, 200), enc(OpInc, 0, 0, 0), e24(OpCall, 4))}, Config{}, 1, []Opcode{OpInc, OpCall}},
+		{"into the call", &Program{Code: code(e24(OpDjmp, 8), enc(OpDec, 0, 0, 0), e24(OpCall, 16), hlt, ret)}, Config{}, 1, []Opcode{OpDec, OpCall}},
+		{"mov ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, enc(OpMov, 0, 1, 0), ret)}, Config{}, 3, []Opcode{OpMov, OpRet}},
+		{"add ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, enc(OpAdd, 0, 0, 1), ret)}, Config{}, 3, []Opcode{OpAdd, OpRet}},
+		{"pop ret", &Program{Code: code(e16(OpLoad, 0, 3), e24(OpCall, 12), hlt, push(0), pop(1), ret)}, Config{}, 4, []Opcode{OpPop, OpRet}},
+		{"mov ret with no frame", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpMov, 0, 1, 0), ret)}, Config{}, 1, []Opcode{OpMov, OpRet}},
+		{"add ret with no frame", &Program{Code: code(e16(OpLoad, 0, 3), enc(OpAdd, 0, 0, 1), ret)}, Config{}, 1, []Opcode{OpAdd, OpRet}},
+		{"pop ret underflows", &Program{Code: code(e24(OpCall, 8), hlt, pop(1), ret)}, Config{}, 2, []Opcode{OpPop, OpRet}},
+		{"into the ret", &Program{Code: code(e24(OpCall, 8), hlt, e24(OpDjmp, 16), enc(OpMov, 0, 1, 0), ret)}, Config{}, 3, []Opcode{OpMov, OpRet}},
+		{"fib", fibProgramInternal(12), Config{}, 16, []Opcode{OpPop, OpPop}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, m := sameBothWays(t, c.p, c.cfg)
-			wantOp(t, m, c.at, c.op)
+			wantOp(t, m, c.at, c.op...)
 		})
 	}
 	// A fault in the second part names it, after the first part ran.
@@ -229,10 +228,27 @@ func fibProgramInternal(n uint16) *Program {
 		e24(OpCall, 20), enc(OpPop, 3, 0, 0), enc(OpPop, 0, 0, 0), enc(OpAdd, 1, 3, 1), enc(OpRet, 0, 0, 0))}
 }
 
-func wantOp(t testing.TB, m *VM, i int, op Opcode) {
+// wantOp checks that instruction i runs as the superinstruction of the
+// sequence ops, or, given one opcode, as that instruction alone.
+func wantOp(t testing.TB, m *VM, i int, ops ...Opcode) {
 	t.Helper()
-	if got := m.insts[i].op; got != op {
-		t.Errorf("instruction %d runs as opcode %d, want %d", i, got, op)
+	want := xop(ops[0])
+	if len(ops) > 1 {
+		var key [maxParts]Opcode
+		for j := range key {
+			key[j] = opNone
+			if j < len(ops) {
+				key[j] = ops[j]
+			}
+		}
+		f, ok := superinstructions[key]
+		if !ok {
+			t.Fatalf("%v is not a superinstruction", ops)
+		}
+		want = f
+	}
+	if got := m.insts[i].op; got != want {
+		t.Errorf("instruction %d runs as opcode %d, want %d (%v)", i, got, want, ops)
 	}
 }
 
@@ -253,8 +269,8 @@ func TestFusedAppend(t *testing.T) {
 	if err := m.Append(&Program{Code: code(e24(OpDjmpe, 4))}); err != nil {
 		t.Fatal(err)
 	}
-	wantOp(t, m, 1, opIncCB+kNeqJe)
-	wantOp(t, m, 2, opCB+kNeqJe)
+	wantOp(t, m, 1, OpInc, OpNeq, OpDjmpe)
+	wantOp(t, m, 2, OpNeq, OpDjmpe)
 	m.pc = 4
 	if _, err := m.Run(); err != nil || m.Registers()[0] != 5 {
 		t.Fatalf("after Append: $0 = %d, %v", m.Registers()[0], err)
@@ -268,14 +284,14 @@ func TestInterruptFusedLoop(t *testing.T) {
 	loops := map[string]struct {
 		p  *Program
 		pc int // where an interrupt stops it: the loop's jump target
-		op Opcode
+		op []Opcode
 	}{
 		// 0: inc $0 / 4: eq $2 $2 / 8: djmpe @0
-		"inc eq djmpe": {&Program{Code: code(enc(OpInc, 0, 0, 0), enc(OpEq, 2, 2, 0), e24(OpDjmpe, 0))}, 0, opIncCB + kEqJe},
+		"inc eq djmpe": {&Program{Code: code(enc(OpInc, 0, 0, 0), enc(OpEq, 2, 2, 0), e24(OpDjmpe, 0))}, 0, []Opcode{OpInc, OpEq, OpDjmpe}},
 		// 0: load $1 #1 / 4: gte $1 $2 / 8: djmpe @0
-		"load gte djmpe": {&Program{Code: code(e16(OpLoad, 1, 1), enc(OpGte, 1, 2, 0), e24(OpDjmpe, 0))}, 0, opLoadCB + kGteJe},
+		"load gte djmpe": {&Program{Code: code(e16(OpLoad, 1, 1), enc(OpGte, 1, 2, 0), e24(OpDjmpe, 0))}, 0, []Opcode{OpLoad, OpGte, OpDjmpe}},
 		// 0: load $3 #7 / 4: mul / 8: add / 12: mod / 16: djmp @4
-		"mul add mod": {&Program{Code: code(e16(OpLoad, 3, 7), enc(OpMul, 0, 2, 0), enc(OpAdd, 0, 1, 0), enc(OpMod, 0, 3, 0), e24(OpDjmp, 4))}, 4, opMulAddMod},
+		"mul add mod": {&Program{Code: code(e16(OpLoad, 3, 7), enc(OpMul, 0, 2, 0), enc(OpAdd, 0, 1, 0), enc(OpMod, 0, 3, 0), e24(OpDjmp, 4))}, 4, []Opcode{OpMul, OpAdd, OpMod}},
 	}
 	for name, c := range loops {
 		t.Run(name, func(t *testing.T) {
@@ -286,7 +302,7 @@ func TestInterruptFusedLoop(t *testing.T) {
 			if err := m.Load(c.p); err != nil {
 				t.Fatal(err)
 			}
-			wantOp(t, m, c.pc/4, c.op)
+			wantOp(t, m, c.pc/4, c.op...)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			defer cancel()
 			_, err = m.RunContext(ctx)
@@ -329,4 +345,81 @@ func FuzzFusion(f *testing.F) {
 		}
 		sameBothWays(t, p, Config{Budget: 5000, HeapLimit: 1 << 12, StackLimit: 64})
 	})
+}
+
+// TestEverySuperinstruction runs every superinstruction of the table, once
+// with the flag set and once with it clear, on operands that let each part
+// do its work (a heap address inside the heap, a non-zero divisor, entries
+// on the stack, valid jump targets), and requires the same outcome as the
+// instructions run one by one.
+func TestEverySuperinstruction(t *testing.T) {
+	const (
+		seqAt  = 44                 // byte address of the sequence
+		hltAt  = seqAt + 4*maxParts // the HLT after it
+		retAt  = hltAt + 4          // a RET, the target of CALL
+		target = hltAt
+	)
+	operands := func(op Opcode) []byte {
+		info, _ := op.Info()
+		switch info.Shape {
+		case ShapeAddr24:
+			if op == OpCall {
+				return e24(op, retAt)
+			}
+			return e24(op, target)
+		case ShapeRImm16:
+			return e16(op, 6, 5)
+		case ShapeRShift:
+			return enc(op, 1, 3, 0)
+		}
+		switch op {
+		case OpLoadm, OpSetm:
+			return enc(op, 3, 6, 0) // $3 is a heap address
+		case OpJmp, OpJmpe:
+			return enc(op, 5, 0, 0) // $5 holds the HLT's address
+		}
+		switch info.Shape {
+		case ShapeR:
+			return enc(op, 1, 0, 0)
+		case ShapeRR:
+			return enc(op, 1, 2, 0)
+		case ShapeRRR:
+			return enc(op, 1, 2, 7)
+		case ShapeImm24:
+			return e24(op, 2)
+		}
+		return enc(op, 0, 0, 0)
+	}
+	for seq := range superinstructions {
+		var ops []Opcode
+		for _, op := range seq {
+			if op != opNone {
+				ops = append(ops, op)
+			}
+		}
+		for _, flag := range []bool{true, false} {
+			cmp := enc(OpEq, 1, 1, 0)
+			if !flag {
+				cmp = enc(OpEq, 1, 2, 0)
+			}
+			prologue := code(
+				e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 8), e16(OpLoad, 4, 64),
+				enc(OpAloc, 4, 0, 0), e16(OpLoad, 5, target),
+				enc(OpPush, 1, 0, 0), enc(OpPush, 2, 0, 0), enc(OpPush, 4, 0, 0),
+				e24(OpCloop, 2), cmp)
+			if len(prologue) != seqAt {
+				t.Fatalf("prologue is %d bytes, want %d", len(prologue), seqAt)
+			}
+			body := []byte{}
+			for _, op := range ops {
+				body = append(body, operands(op)...)
+			}
+			for len(body) < 4*maxParts {
+				body = append(body, enc(OpNop, 0, 0, 0)...)
+			}
+			p := &Program{Code: code(prologue, body, enc(OpHlt, 0, 0, 0), enc(OpRet, 0, 0, 0))}
+			_, m := sameBothWays(t, p, Config{Budget: 1000})
+			wantOp(t, m, seqAt/4, ops...)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package vm
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 )
@@ -116,8 +115,8 @@ func (m *VM) unshare() {
 	m.shared = false
 }
 
-// process runs instruction op, one of 53-64 (the process instructions, and
-// ITOF, FTOI, PRTF and REM, run out of the dispatch loop's switch), with
+// process runs instruction op, one of the process instructions (53-60) or
+// PRTF, which run out of the dispatch loop's switch, with
 // register operands a, b, c (below 32) and the loop's state parked in m
 // (pc at the instruction, flag in m.flag). It returns errWait when the
 // instruction must wait for a message, or a fault's sentinel.
@@ -176,14 +175,8 @@ func (m *VM) process(op Opcode, a, b, c uint8) error {
 		if rt != nil {
 			rt.Monitor(regs[a])
 		}
-	case OpItof:
-		m.fregs[b] = float64(regs[a])
-	case OpFtoi:
-		regs[b] = ftoi(m.fregs[a])
 	case OpPrtf:
 		return m.prtf(m.fregs[a])
-	case OpRem:
-		regs[a] = m.rem
 	}
 	return nil
 }
@@ -199,20 +192,6 @@ func (m *VM) wait() *Wait {
 		}
 	}
 	return w
-}
-
-// ftoi is FTOI: f truncated toward zero, saturated to the int32 range; NaN
-// gives 0.
-func ftoi(f float64) int32 {
-	switch {
-	case f != f:
-		return 0
-	case f >= math.MaxInt32:
-		return math.MaxInt32
-	case f <= math.MinInt32:
-		return math.MinInt32
-	}
-	return int32(f)
 }
 
 // prtf writes f in the shortest form that reads back exactly.

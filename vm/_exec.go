@@ -1,0 +1,373 @@
+//go:build ignore
+
+// This file is the source of exec_gen.go: the dispatch loop with one case
+// per instruction. internal/genexec copies it and adds a case for every
+// superinstruction, built from the bodies below, so that each instruction's
+// semantics is written here once. Edit this file, then run go generate.
+//
+// The rules a body keeps, so that it can run as a part of a
+// superinstruction: it operates on the instruction in (its operands) and the
+// loop's locals; it neither breaks nor continues; falling off its end means
+// "go on with the next instruction"; it leaves only through the labels below
+// (jump, regjump, call, ret, growPush, fault, halt), with ip at itself.
+//
+// A body calls no function, except between park and unpark: the loop is
+// too large for the compiler to inline anything into it, and a value live
+// across a call is spilled on every dispatch. So LOADM and SETM spell out
+// their little-endian bytes (the compiler merges them into one load or
+// store) instead of calling encoding/binary.
+
+package vm
+
+import "math"
+
+// exec is the dispatch loop over the pre-decoded instructions. The hot
+// state (instruction index, step base, flag, stack depth, the code) lives
+// in locals; the registers, the stack's storage and the frame base stay in
+// the VM, since there are not enough machine registers for all of them and
+// the instructions' temporaries. No call in the loop has any of
+// them live across it: the few instructions that call out (growing the
+// stack or heap, writing output, the process instructions) park the locals
+// in the VM first and unpark them after, and the exits hand them to save.
+// Otherwise the compiler would spill them on every dispatch. Register
+// operands are masked with &31: Verify guarantees they are below 32, and the
+// mask lets the compiler drop the bounds checks.
+//
+// Steps: while the loop runs, base + ip is the number of instructions
+// executed before the one at ip. Straight-line code only increments ip; a
+// taken jump from ip to target moves base by ip+1-target.
+//
+// A superinstruction runs its parts in order, each on its own entry of code
+// (the entry at ip+1 holds the second part's operands), moving ip and in to
+// each part before it runs: a fault in a later part names that part, and a
+// taken branch counts all the parts before it.
+//
+// Control flow inside: an ordinary instruction falls out of the switch to
+// ip++; a taken jump sets target (an instruction index) and jumps to label
+// jump, a jump through a register sets target to a byte address and jumps
+// to regjump; the ways out are halt (HLT and the end of the code), fault
+// and stop (interrupt, budget or the end of a slice).
+func (m *VM) exec() (int, error) {
+	code := m.insts
+	regs := &m.regs
+	ip := m.pc / InstructionSize
+	flag := m.flag
+	sp := m.sp
+	base := -int64(ip)
+	limit := int64(math.MaxInt64)
+	if m.cfg.Budget > 0 {
+		limit = m.cfg.Budget
+	}
+	if m.slice > 0 && m.slice < limit {
+		limit = m.slice
+	}
+	// Abort sets stopAt to MinInt64, so one comparison at a taken jump
+	// checks both the budget and an interrupt. Abort stores abort before
+	// stopAt, so an Abort that this Store overwrites is seen below.
+	m.stopAt.Store(limit)
+	var target int
+	var err error
+
+	if m.abort.Load() {
+		goto stop
+	}
+	for {
+		in := &code[ip]
+		switch in.op {
+		case xop(OpLoad):
+			regs[in.a&31] = in.imm
+		case xop(OpAdd):
+			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+		case xop(OpSub):
+			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+		case xop(OpMul):
+			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+		case xop(OpDiv):
+			a, b := regs[in.a&31], regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			regs[in.c&31] = a / b
+			m.rem = a % b
+		case xop(OpHlt):
+			base++ // HLT counts as executed; pc stays at it
+			goto halt
+		case xop(OpJmp):
+			target = int(regs[in.a&31])
+			goto regjump
+		case xop(OpJmpf):
+			target = ip*InstructionSize + int(regs[in.a&31])
+			goto regjump
+		case xop(OpJmpb):
+			target = ip*InstructionSize - int(regs[in.a&31])
+			goto regjump
+		case xop(OpEq):
+			flag = regs[in.a&31] == regs[in.b&31]
+		case xop(OpNeq):
+			flag = regs[in.a&31] != regs[in.b&31]
+		case xop(OpGte):
+			flag = regs[in.a&31] >= regs[in.b&31]
+		case xop(OpLte):
+			flag = regs[in.a&31] <= regs[in.b&31]
+		case xop(OpLt):
+			flag = regs[in.a&31] < regs[in.b&31]
+		case xop(OpGt):
+			flag = regs[in.a&31] > regs[in.b&31]
+		case xop(OpJmpe):
+			if flag {
+				target = int(regs[in.a&31])
+				goto regjump
+			}
+		case xop(OpNop):
+		case xop(OpAloc):
+			n := int(regs[in.a&31])
+			if n < 0 || n > m.cfg.HeapLimit-len(m.heap) {
+				err = ErrBadAlloc
+				goto fault
+			}
+			m.park(ip, flag, base, sp)
+			m.heap = append(m.heap, make([]byte, n)...)
+			ip, flag, base, sp = m.unpark()
+		case xop(OpInc):
+			regs[in.a&31]++
+		case xop(OpDec):
+			regs[in.a&31]--
+		case xop(OpDjmpe):
+			if flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case xop(OpPrts):
+			m.park(ip, flag, base, sp)
+			err = m.prts(int(in.imm))
+			ip, flag, base, sp = m.unpark()
+			if err != nil {
+				goto fault
+			}
+		case xop(OpLoadF64):
+			m.fregs[in.a&31] = float64(in.imm)
+		case xop(OpAddF64):
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case xop(OpSubF64):
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case xop(OpMulF64):
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case xop(OpDivF64):
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case xop(OpEqF64):
+			flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+		case xop(OpNeqF64):
+			flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+		case xop(OpGtF64):
+			flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+		case xop(OpGteF64):
+			flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+		case xop(OpLtF64):
+			flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+		case xop(OpLteF64):
+			flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+		case xop(OpShl):
+			regs[in.a&31] <<= in.b // in.b is n mod 32, decoded
+		case xop(OpShr):
+			regs[in.a&31] >>= in.b // arithmetic: int32
+		case xop(OpAnd):
+			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
+		case xop(OpOr):
+			regs[in.c&31] = regs[in.a&31] | regs[in.b&31]
+		case xop(OpXor):
+			regs[in.c&31] = regs[in.a&31] ^ regs[in.b&31]
+		case xop(OpNot):
+			regs[in.b&31] = ^regs[in.a&31]
+		case xop(OpLui):
+			regs[in.a&31] = int32(uint32(regs[in.a&31])<<16 | uint32(in.imm))
+		case xop(OpCloop):
+			m.lc = uint32(in.imm)
+		case xop(OpLoop):
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case xop(OpLoadm):
+			addr := int(regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case xop(OpSetm):
+			addr := int(regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], regs[in.b&31]
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case xop(OpPush):
+			// The stack's storage is st; it is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = regs[in.a&31]
+			sp++
+		case xop(OpPop):
+			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+				err = ErrStackUnderflow
+				goto fault
+			}
+			sp--
+			regs[in.a&31] = m.stack[sp]
+		case xop(OpCall):
+			goto call
+		case xop(OpRet):
+			goto ret
+		case xop(OpMod):
+			a, b := regs[in.a&31], regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			regs[in.c&31] = a % b
+		case xop(OpDjmp):
+			target = int(in.imm)
+			goto jump
+		case xop(OpDjmpne):
+			if !flag {
+				target = int(in.imm)
+				goto jump
+			}
+		case xop(OpMov):
+			regs[in.b&31] = regs[in.a&31]
+		case xop(OpPrti):
+			m.park(ip, flag, base, sp)
+			err = m.prti(regs[in.a&31])
+			ip, flag, base, sp = m.unpark()
+			if err != nil {
+				goto fault
+			}
+		case xop(OpRem):
+			regs[in.a&31] = m.rem
+		case xop(OpItof):
+			m.fregs[in.b&31] = float64(regs[in.a&31])
+		case xop(OpFtoi):
+			// Truncated toward zero, saturated to the int32 range; NaN gives 0.
+			f, v := m.fregs[in.a&31], int32(0)
+			switch {
+			case f != f:
+			case f >= math.MaxInt32:
+				v = math.MaxInt32
+			case f <= math.MinInt32:
+				v = math.MinInt32
+			default:
+				v = int32(f)
+			}
+			regs[in.b&31] = v
+
+		case opEnd:
+			goto halt
+
+		default:
+			// The process instructions (opcodes 53-60) and PRTF run out of
+			// line, from here: as cases of their own they slowed the other
+			// instructions more (bench/README.md). Verified code holds no
+			// other opcode but IGL.
+			if in.op < xop(OpSelf) || in.op > xop(OpRem) {
+				err = ErrIllegalOpcode
+				goto fault
+			}
+			m.park(ip, flag, base, sp)
+			err = m.process(Opcode(in.op), in.a&31, in.b&31, in.c&31)
+			ip, flag, base, sp = m.unpark()
+			if err != nil {
+				goto fault // errWait included: fault tells them apart
+			}
+		}
+		ip++
+		continue
+
+	growPush: // the PUSH at ip has no room: grow the stack and run it again
+		if sp >= m.cfg.StackLimit {
+			err = ErrStackOverflow
+			goto fault
+		}
+		m.park(ip, flag, base, sp)
+		m.growStack(1)
+		ip, flag, base, sp = m.unpark()
+		continue
+
+	call: // the CALL at ip, target index in imm
+		if uint(sp)+2 > uint(len(m.stack)) {
+			if sp > m.cfg.StackLimit-2 {
+				err = ErrStackOverflow
+				goto fault
+			}
+			m.park(ip, flag, base, sp)
+			m.growStack(2)
+			ip, flag, base, sp = m.unpark()
+			continue // run the CALL (its own entry) again, with room now
+		}
+		m.stack[sp+1] = int32(m.fb)
+		m.stack[sp] = int32((ip + 1) * InstructionSize)
+		sp += 2
+		m.fb = sp
+		target = int(in.imm)
+		goto jump
+
+	ret: // the RET at ip
+		if m.fb < 2 || m.fb > len(m.stack) {
+			err = ErrNoFrame
+			goto fault
+		}
+		// The callee cannot pop below m.fb, so m.stack[m.fb-2:m.fb] is still the
+		// return address that CALL pushed and the caller's frame base.
+		// Code only grows while frames live (Load and ClearProgram empty
+		// the stack), so the address is valid; the test costs one compare.
+		sp = m.fb - 2
+		target = int(uint32(m.stack[sp]) / InstructionSize)
+		m.fb = int(m.stack[sp+1])
+		if target >= len(code) {
+			err = ErrBadJump
+			goto fault
+		}
+		goto jump
+
+	regjump: // target is a byte address computed at run time
+		if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+			err = ErrBadJump
+			goto fault
+		}
+		target /= InstructionSize
+	jump: // the instruction at ip is taken: go to instruction index target
+		base += int64(ip + 1 - target)
+		ip = target
+		if base+int64(ip) >= m.stopAt.Load() {
+			goto stop
+		}
+	}
+
+halt: // at HLT (ip is past it, counted) or the sentinel
+	m.save(ip, flag, base, sp)
+	return 0, nil
+
+fault:
+	if err == errWait { // the RECV or RECVT at ip waits; it runs again when the VM does
+		m.save(ip, flag, base, sp)
+		return 0, m.wait()
+	}
+	m.save(ip, flag, base+1, sp) // the faulting instruction counts
+	return 1, m.fault(err)
+
+stop:
+	m.save(ip, flag, base, sp)
+	if ip == len(code)-1 {
+		return 0, nil // the jump went to the end: that is a normal end
+	}
+	if m.sliced() && !m.abort.Load() {
+		return 0, ErrSliceDone
+	}
+	return 1, m.stopFault()
+}
