@@ -155,7 +155,7 @@ func TestBenchPrograms(t *testing.T) {
 	}{
 		{"count", countProgram(100_000_000), countProgram(1000), 0, 1000},
 		{"arith", arithProgram(20_000_000), arithProgram(1000), 0, arithGo(1000)},
-		{"fib", fibProgram(30), fibProgram(15), 1, fibGo(15)},
+		{"fib", fibProgram(35), fibProgram(15), 1, fibGo(15)},
 	} {
 		b, err := os.ReadFile(filepath.Join("testdata", "bench", c.name+".ibc"))
 		if err != nil {
