@@ -271,6 +271,7 @@ func (m *VM) exec() (int, error) {
 			goto halt
 
 		case 102: // PUSH PUSH PUSH PUSH
+			parts := code[ip : ip+4 : ip+4]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -281,7 +282,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -292,7 +293,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -303,7 +304,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[3]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -312,6 +313,7 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 103: // POP POP POP POP
+			parts := code[ip : ip+4 : ip+4]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -321,7 +323,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -331,7 +333,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -341,7 +343,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[3]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -349,23 +351,25 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 104: // MOV MOV MOV MOV
+			parts := code[ip : ip+4 : ip+4]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[3]
 			regs[in.b&31] = regs[in.a&31]
 		case 105: // PUSH PUSH PUSH
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -376,7 +380,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -387,7 +391,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -396,6 +400,7 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 106: // POP POP POP
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -405,7 +410,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -415,7 +420,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -423,1086 +428,1159 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 107: // LOAD EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 108: // LOAD EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 109: // LOAD EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 110: // LOAD NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 111: // LOAD NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 112: // LOAD NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 113: // LOAD GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 114: // LOAD GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 115: // LOAD GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 116: // LOAD LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 117: // LOAD LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 118: // LOAD LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 119: // LOAD LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 120: // LOAD LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 121: // LOAD LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 122: // LOAD GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 123: // LOAD GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 124: // LOAD GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 125: // ADD EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 126: // ADD EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 127: // ADD EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 128: // ADD NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 129: // ADD NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 130: // ADD NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 131: // ADD GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 132: // ADD GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 133: // ADD GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 134: // ADD LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 135: // ADD LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 136: // ADD LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 137: // ADD LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 138: // ADD LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 139: // ADD LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 140: // ADD GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 141: // ADD GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 142: // ADD GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 143: // SUB EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 144: // SUB EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 145: // SUB EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 146: // SUB NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 147: // SUB NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 148: // SUB NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 149: // SUB GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 150: // SUB GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 151: // SUB GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 152: // SUB LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 153: // SUB LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 154: // SUB LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 155: // SUB LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 156: // SUB LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 157: // SUB LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 158: // SUB GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 159: // SUB GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 160: // SUB GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 161: // MUL EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 162: // MUL EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 163: // MUL EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 164: // MUL NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 165: // MUL NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 166: // MUL NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 167: // MUL GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 168: // MUL GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 169: // MUL GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 170: // MUL LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 171: // MUL LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 172: // MUL LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 173: // MUL LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 174: // MUL LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 175: // MUL LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 176: // MUL GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 177: // MUL GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 178: // MUL GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 179: // DIV EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1514,17 +1592,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 180: // DIV EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1536,17 +1615,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 181: // DIV EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1558,17 +1638,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 182: // DIV NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1580,17 +1661,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 183: // DIV NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1602,17 +1684,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 184: // DIV NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1624,17 +1707,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 185: // DIV GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1646,17 +1730,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 186: // DIV GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1668,17 +1753,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 187: // DIV GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1690,17 +1776,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 188: // DIV LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1712,17 +1799,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 189: // DIV LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1734,17 +1822,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 190: // DIV LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1756,17 +1845,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 191: // DIV LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1778,17 +1868,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 192: // DIV LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1800,17 +1891,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 193: // DIV LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1822,17 +1914,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 194: // DIV GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1844,17 +1937,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 195: // DIV GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1866,17 +1960,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 196: // DIV GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1888,17 +1983,18 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 197: // MOD EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1908,17 +2004,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 198: // MOD EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1928,17 +2025,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 199: // MOD EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1948,17 +2046,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 200: // MOD NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1968,17 +2067,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 201: // MOD NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -1988,17 +2088,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 202: // MOD NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2008,17 +2109,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 203: // MOD GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2028,17 +2130,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 204: // MOD GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2048,17 +2151,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 205: // MOD GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2068,17 +2172,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 206: // MOD LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2088,17 +2193,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 207: // MOD LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2108,17 +2214,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 208: // MOD LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2128,17 +2235,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 209: // MOD LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2148,17 +2256,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 210: // MOD LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2168,17 +2277,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 211: // MOD LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2188,17 +2298,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 212: // MOD GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2208,17 +2319,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 213: // MOD GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2228,17 +2340,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 214: // MOD GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -2248,1907 +2361,2034 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 215: // REM EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 216: // REM EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 217: // REM EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 218: // REM NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 219: // REM NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 220: // REM NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 221: // REM GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 222: // REM GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 223: // REM GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 224: // REM LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 225: // REM LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 226: // REM LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 227: // REM LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 228: // REM LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 229: // REM LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 230: // REM GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 231: // REM GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 232: // REM GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 233: // INC EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 234: // INC EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 235: // INC EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 236: // INC NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 237: // INC NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 238: // INC NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 239: // INC GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 240: // INC GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 241: // INC GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 242: // INC LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 243: // INC LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 244: // INC LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 245: // INC LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 246: // INC LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 247: // INC LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 248: // INC GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 249: // INC GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 250: // INC GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 251: // DEC EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 252: // DEC EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 253: // DEC EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 254: // DEC NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 255: // DEC NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 256: // DEC NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 257: // DEC GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 258: // DEC GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 259: // DEC GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 260: // DEC LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 261: // DEC LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 262: // DEC LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 263: // DEC LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 264: // DEC LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 265: // DEC LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 266: // DEC GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 267: // DEC GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 268: // DEC GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 269: // MOV EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 270: // MOV EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 271: // MOV EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 272: // MOV NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 273: // MOV NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 274: // MOV NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 275: // MOV GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 276: // MOV GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 277: // MOV GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 278: // MOV LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 279: // MOV LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 280: // MOV LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 281: // MOV LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 282: // MOV LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 283: // MOV LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 284: // MOV GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 285: // MOV GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 286: // MOV GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 287: // SHL EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 288: // SHL EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 289: // SHL EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 290: // SHL NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 291: // SHL NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 292: // SHL NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 293: // SHL GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 294: // SHL GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 295: // SHL GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 296: // SHL LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 297: // SHL LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 298: // SHL LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 299: // SHL LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 300: // SHL LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 301: // SHL LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 302: // SHL GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 303: // SHL GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 304: // SHL GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 305: // SHR EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 306: // SHR EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 307: // SHR EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 308: // SHR NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 309: // SHR NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 310: // SHR NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 311: // SHR GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 312: // SHR GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 313: // SHR GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 314: // SHR LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 315: // SHR LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 316: // SHR LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 317: // SHR LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 318: // SHR LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 319: // SHR LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 320: // SHR GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 321: // SHR GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 322: // SHR GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 323: // AND EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 324: // AND EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 325: // AND EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 326: // AND NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 327: // AND NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 328: // AND NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 329: // AND GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 330: // AND GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 331: // AND GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 332: // AND LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 333: // AND LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 334: // AND LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 335: // AND LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 336: // AND LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 337: // AND LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 338: // AND GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 339: // AND GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 340: // AND GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 341: // LOADM EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4159,17 +4399,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 342: // LOADM EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4180,17 +4421,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 343: // LOADM EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4201,17 +4443,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 344: // LOADM NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4222,17 +4465,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 345: // LOADM NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4243,17 +4487,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 346: // LOADM NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4264,17 +4509,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 347: // LOADM GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4285,17 +4531,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 348: // LOADM GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4306,17 +4553,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 349: // LOADM GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4327,17 +4575,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 350: // LOADM LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4348,17 +4597,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 351: // LOADM LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4369,17 +4619,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 352: // LOADM LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4390,17 +4641,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 353: // LOADM LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4411,17 +4663,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 354: // LOADM LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4432,17 +4685,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 355: // LOADM LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4453,17 +4707,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 356: // LOADM GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4474,17 +4729,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 357: // LOADM GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4495,17 +4751,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 358: // LOADM GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4516,17 +4773,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 359: // SETM EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4537,17 +4795,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 360: // SETM EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4558,17 +4817,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 361: // SETM EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4579,17 +4839,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 362: // SETM NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4600,17 +4861,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 363: // SETM NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4621,17 +4883,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 364: // SETM NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4642,17 +4905,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 365: // SETM GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4663,17 +4927,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 366: // SETM GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4684,17 +4949,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 367: // SETM GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4705,17 +4971,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 368: // SETM LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4726,17 +4993,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 369: // SETM LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4747,17 +5015,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 370: // SETM LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4768,17 +5037,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 371: // SETM LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4789,17 +5059,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 372: // SETM LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4810,17 +5081,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 373: // SETM LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4831,17 +5103,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 374: // SETM GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4852,17 +5125,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 375: // SETM GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4873,17 +5147,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 376: // SETM GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -4894,17 +5169,18 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 377: // PUSH EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -4915,17 +5191,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 378: // PUSH EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -4936,17 +5213,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 379: // PUSH EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -4957,17 +5235,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 380: // PUSH NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -4978,17 +5257,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 381: // PUSH NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -4999,17 +5279,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 382: // PUSH NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5020,17 +5301,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 383: // PUSH GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5041,17 +5323,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 384: // PUSH GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5062,17 +5345,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 385: // PUSH GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5083,17 +5367,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 386: // PUSH LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5104,17 +5389,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 387: // PUSH LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5125,17 +5411,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 388: // PUSH LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5146,17 +5433,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 389: // PUSH LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5167,17 +5455,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 390: // PUSH LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5188,17 +5477,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 391: // PUSH LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5209,17 +5499,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 392: // PUSH GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5230,17 +5521,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 393: // PUSH GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5251,17 +5543,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 394: // PUSH GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -5272,17 +5565,18 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 395: // POP EQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5292,17 +5586,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 396: // POP EQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5312,17 +5607,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 397: // POP EQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5332,17 +5628,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 398: // POP NEQ DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5352,17 +5649,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 399: // POP NEQ DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5372,17 +5670,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 400: // POP NEQ JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5392,17 +5691,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 401: // POP GTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5412,17 +5712,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 402: // POP GTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5432,17 +5733,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 403: // POP GTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5452,17 +5754,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 404: // POP LTE DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5472,17 +5775,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 405: // POP LTE DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5492,17 +5796,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 406: // POP LTE JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5512,17 +5817,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 407: // POP LT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5532,17 +5838,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 408: // POP LT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5552,17 +5859,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 409: // POP LT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5572,17 +5880,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 410: // POP GT DJMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5592,17 +5901,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 411: // POP GT DJMPNE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5612,17 +5922,18 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 412: // POP GT JMPE
+			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -5632,75 +5943,80 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 413: // LOAD LOAD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 414: // LOAD LOAD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 415: // LOAD LOAD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 416: // LOAD LOAD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 417: // LOAD LOAD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -5708,100 +6024,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 418: // LOAD LOAD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 419: // LOAD LOAD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 420: // LOAD LOAD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 421: // LOAD ADD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 422: // LOAD ADD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 423: // LOAD ADD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 424: // LOAD ADD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 425: // LOAD ADD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -5809,100 +6133,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 426: // LOAD ADD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 427: // LOAD ADD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 428: // LOAD ADD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 429: // LOAD SUB LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 430: // LOAD SUB ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 431: // LOAD SUB SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 432: // LOAD SUB MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 433: // LOAD SUB MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -5910,100 +6242,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 434: // LOAD SUB INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 435: // LOAD SUB DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 436: // LOAD SUB MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 437: // LOAD MUL LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 438: // LOAD MUL ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 439: // LOAD MUL SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 440: // LOAD MUL MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 441: // LOAD MUL MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6011,47 +6351,51 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 442: // LOAD MUL INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 443: // LOAD MUL DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 444: // LOAD MUL MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 445: // LOAD MOD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6061,14 +6405,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 446: // LOAD MOD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6078,14 +6423,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 447: // LOAD MOD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6095,14 +6441,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 448: // LOAD MOD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6112,14 +6459,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 449: // LOAD MOD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6129,7 +6477,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6137,11 +6485,12 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 450: // LOAD MOD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6151,14 +6500,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 451: // LOAD MOD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6168,14 +6518,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 452: // LOAD MOD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6185,67 +6536,72 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 453: // LOAD INC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 454: // LOAD INC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 455: // LOAD INC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 456: // LOAD INC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 457: // LOAD INC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6253,100 +6609,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 458: // LOAD INC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 459: // LOAD INC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 460: // LOAD INC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 461: // LOAD DEC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 462: // LOAD DEC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 463: // LOAD DEC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 464: // LOAD DEC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 465: // LOAD DEC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6354,100 +6718,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 466: // LOAD DEC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 467: // LOAD DEC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 468: // LOAD DEC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 469: // LOAD MOV LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 470: // LOAD MOV ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 471: // LOAD MOV SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 472: // LOAD MOV MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 473: // LOAD MOV MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6455,100 +6827,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 474: // LOAD MOV INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 475: // LOAD MOV DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 476: // LOAD MOV MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 477: // ADD LOAD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 478: // ADD LOAD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 479: // ADD LOAD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 480: // ADD LOAD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 481: // ADD LOAD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6556,100 +6936,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 482: // ADD LOAD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 483: // ADD LOAD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 484: // ADD LOAD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 485: // ADD ADD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 486: // ADD ADD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 487: // ADD ADD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 488: // ADD ADD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 489: // ADD ADD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6657,100 +7045,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 490: // ADD ADD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 491: // ADD ADD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 492: // ADD ADD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 493: // ADD SUB LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 494: // ADD SUB ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 495: // ADD SUB SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 496: // ADD SUB MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 497: // ADD SUB MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6758,100 +7154,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 498: // ADD SUB INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 499: // ADD SUB DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 500: // ADD SUB MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 501: // ADD MUL LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 502: // ADD MUL ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 503: // ADD MUL SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 504: // ADD MUL MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 505: // ADD MUL MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6859,47 +7263,51 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 506: // ADD MUL INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 507: // ADD MUL DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 508: // ADD MUL MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 509: // ADD MOD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6909,14 +7317,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 510: // ADD MOD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6926,14 +7335,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 511: // ADD MOD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6943,14 +7353,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 512: // ADD MOD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6960,14 +7371,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 513: // ADD MOD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6977,7 +7389,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -6985,11 +7397,12 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 514: // ADD MOD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -6999,14 +7412,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 515: // ADD MOD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7016,14 +7430,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 516: // ADD MOD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7033,67 +7448,72 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 517: // ADD INC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 518: // ADD INC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 519: // ADD INC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 520: // ADD INC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 521: // ADD INC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7101,100 +7521,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 522: // ADD INC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 523: // ADD INC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 524: // ADD INC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 525: // ADD DEC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 526: // ADD DEC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 527: // ADD DEC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 528: // ADD DEC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 529: // ADD DEC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7202,100 +7630,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 530: // ADD DEC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 531: // ADD DEC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 532: // ADD DEC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 533: // ADD MOV LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 534: // ADD MOV ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 535: // ADD MOV SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 536: // ADD MOV MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 537: // ADD MOV MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7303,100 +7739,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 538: // ADD MOV INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 539: // ADD MOV DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 540: // ADD MOV MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 541: // SUB LOAD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 542: // SUB LOAD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 543: // SUB LOAD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 544: // SUB LOAD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 545: // SUB LOAD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7404,100 +7848,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 546: // SUB LOAD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 547: // SUB LOAD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 548: // SUB LOAD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 549: // SUB ADD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 550: // SUB ADD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 551: // SUB ADD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 552: // SUB ADD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 553: // SUB ADD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7505,100 +7957,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 554: // SUB ADD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 555: // SUB ADD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 556: // SUB ADD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 557: // SUB SUB LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 558: // SUB SUB ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 559: // SUB SUB SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 560: // SUB SUB MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 561: // SUB SUB MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7606,100 +8066,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 562: // SUB SUB INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 563: // SUB SUB DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 564: // SUB SUB MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 565: // SUB MUL LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 566: // SUB MUL ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 567: // SUB MUL SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 568: // SUB MUL MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 569: // SUB MUL MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7707,47 +8175,51 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 570: // SUB MUL INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 571: // SUB MUL DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 572: // SUB MUL MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 573: // SUB MOD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7757,14 +8229,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 574: // SUB MOD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7774,14 +8247,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 575: // SUB MOD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7791,14 +8265,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 576: // SUB MOD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7808,14 +8283,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 577: // SUB MOD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7825,7 +8301,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7833,11 +8309,12 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 578: // SUB MOD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7847,14 +8324,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 579: // SUB MOD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7864,14 +8342,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 580: // SUB MOD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -7881,67 +8360,72 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 581: // SUB INC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 582: // SUB INC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 583: // SUB INC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 584: // SUB INC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 585: // SUB INC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -7949,100 +8433,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 586: // SUB INC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 587: // SUB INC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 588: // SUB INC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 589: // SUB DEC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 590: // SUB DEC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 591: // SUB DEC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 592: // SUB DEC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 593: // SUB DEC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8050,100 +8542,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 594: // SUB DEC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 595: // SUB DEC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 596: // SUB DEC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 597: // SUB MOV LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 598: // SUB MOV ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 599: // SUB MOV SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 600: // SUB MOV MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 601: // SUB MOV MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8151,100 +8651,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 602: // SUB MOV INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 603: // SUB MOV DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 604: // SUB MOV MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 605: // MUL LOAD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 606: // MUL LOAD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 607: // MUL LOAD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 608: // MUL LOAD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 609: // MUL LOAD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8252,100 +8760,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 610: // MUL LOAD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 611: // MUL LOAD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 612: // MUL LOAD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 613: // MUL ADD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 614: // MUL ADD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 615: // MUL ADD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 616: // MUL ADD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 617: // MUL ADD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8353,100 +8869,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 618: // MUL ADD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 619: // MUL ADD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 620: // MUL ADD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 621: // MUL SUB LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 622: // MUL SUB ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 623: // MUL SUB SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 624: // MUL SUB MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 625: // MUL SUB MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8454,100 +8978,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 626: // MUL SUB INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 627: // MUL SUB DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 628: // MUL SUB MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 629: // MUL MUL LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 630: // MUL MUL ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 631: // MUL MUL SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 632: // MUL MUL MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 633: // MUL MUL MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8555,47 +9087,51 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 634: // MUL MUL INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 635: // MUL MUL DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 636: // MUL MUL MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 637: // MUL MOD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -8605,14 +9141,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 638: // MUL MOD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -8622,14 +9159,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 639: // MUL MOD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -8639,14 +9177,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 640: // MUL MOD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -8656,14 +9195,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 641: // MUL MOD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -8673,7 +9213,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8681,11 +9221,12 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 642: // MUL MOD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -8695,14 +9236,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 643: // MUL MOD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -8712,14 +9254,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 644: // MUL MOD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -8729,67 +9272,72 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 645: // MUL INC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 646: // MUL INC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 647: // MUL INC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 648: // MUL INC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 649: // MUL INC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8797,100 +9345,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 650: // MUL INC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 651: // MUL INC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 652: // MUL INC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 653: // MUL DEC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 654: // MUL DEC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 655: // MUL DEC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 656: // MUL DEC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 657: // MUL DEC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8898,100 +9454,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 658: // MUL DEC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 659: // MUL DEC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 660: // MUL DEC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 661: // MUL MOV LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 662: // MUL MOV ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 663: // MUL MOV SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 664: // MUL MOV MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 665: // MUL MOV MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -8999,42 +9563,46 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 666: // MUL MOV INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 667: // MUL MOV DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 668: // MUL MOV MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 669: // MOD LOAD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9044,14 +9612,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 670: // MOD LOAD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9061,14 +9630,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 671: // MOD LOAD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9078,14 +9648,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 672: // MOD LOAD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9095,14 +9666,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 673: // MOD LOAD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9112,12 +9684,12 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -9125,6 +9697,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 674: // MOD LOAD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9134,14 +9707,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 675: // MOD LOAD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9151,14 +9725,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 676: // MOD LOAD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9168,14 +9743,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 677: // MOD ADD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9185,14 +9761,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 678: // MOD ADD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9202,14 +9779,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 679: // MOD ADD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9219,14 +9797,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 680: // MOD ADD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9236,14 +9815,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 681: // MOD ADD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9253,12 +9833,12 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -9266,6 +9846,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 682: // MOD ADD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9275,14 +9856,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 683: // MOD ADD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9292,14 +9874,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 684: // MOD ADD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9309,14 +9892,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 685: // MOD SUB LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9326,14 +9910,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 686: // MOD SUB ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9343,14 +9928,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 687: // MOD SUB SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9360,14 +9946,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 688: // MOD SUB MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9377,14 +9964,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 689: // MOD SUB MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9394,12 +9982,12 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -9407,6 +9995,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 690: // MOD SUB INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9416,14 +10005,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 691: // MOD SUB DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9433,14 +10023,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 692: // MOD SUB MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9450,14 +10041,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 693: // MOD MUL LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9467,14 +10059,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 694: // MOD MUL ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9484,14 +10077,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 695: // MOD MUL SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9501,14 +10095,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 696: // MOD MUL MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9518,14 +10113,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 697: // MOD MUL MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9535,12 +10131,12 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -9548,6 +10144,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 698: // MOD MUL INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9557,14 +10154,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 699: // MOD MUL DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9574,14 +10172,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 700: // MOD MUL MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9591,14 +10190,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 701: // MOD MOD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9608,7 +10208,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9618,9 +10218,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 702: // MOD MOD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9630,7 +10231,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9640,9 +10241,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 703: // MOD MOD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9652,7 +10254,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9662,9 +10264,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 704: // MOD MOD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9674,7 +10277,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9684,9 +10287,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 705: // MOD MOD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9696,7 +10300,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9706,7 +10310,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -9714,6 +10318,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 706: // MOD MOD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9723,7 +10328,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9733,9 +10338,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 707: // MOD MOD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9745,7 +10351,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9755,9 +10361,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 708: // MOD MOD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9767,7 +10374,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9777,9 +10384,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 709: // MOD INC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9789,14 +10397,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 710: // MOD INC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9806,14 +10415,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 711: // MOD INC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9823,14 +10433,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 712: // MOD INC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9840,14 +10451,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 713: // MOD INC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9857,12 +10469,12 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -9870,6 +10482,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 714: // MOD INC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9879,14 +10492,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 715: // MOD INC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9896,14 +10510,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 716: // MOD INC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9913,14 +10528,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 717: // MOD DEC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9930,14 +10546,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 718: // MOD DEC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9947,14 +10564,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 719: // MOD DEC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9964,14 +10582,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 720: // MOD DEC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9981,14 +10600,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 721: // MOD DEC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -9998,12 +10618,12 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10011,6 +10631,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 722: // MOD DEC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10020,14 +10641,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 723: // MOD DEC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10037,14 +10659,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 724: // MOD DEC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10054,14 +10677,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 725: // MOD MOV LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10071,14 +10695,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 726: // MOD MOV ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10088,14 +10713,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 727: // MOD MOV SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10105,14 +10731,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 728: // MOD MOV MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10122,14 +10749,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 729: // MOD MOV MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10139,12 +10767,12 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10152,6 +10780,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 730: // MOD MOV INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10161,14 +10790,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 731: // MOD MOV DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10178,14 +10808,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 732: // MOD MOV MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10195,72 +10826,77 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 733: // INC LOAD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 734: // INC LOAD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 735: // INC LOAD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 736: // INC LOAD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 737: // INC LOAD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10268,100 +10904,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 738: // INC LOAD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 739: // INC LOAD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 740: // INC LOAD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 741: // INC ADD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 742: // INC ADD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 743: // INC ADD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 744: // INC ADD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 745: // INC ADD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10369,100 +11013,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 746: // INC ADD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 747: // INC ADD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 748: // INC ADD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 749: // INC SUB LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 750: // INC SUB ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 751: // INC SUB SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 752: // INC SUB MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 753: // INC SUB MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10470,100 +11122,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 754: // INC SUB INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 755: // INC SUB DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 756: // INC SUB MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 757: // INC MUL LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 758: // INC MUL ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 759: // INC MUL SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 760: // INC MUL MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 761: // INC MUL MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10571,47 +11231,51 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 762: // INC MUL INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 763: // INC MUL DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 764: // INC MUL MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 765: // INC MOD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10621,14 +11285,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 766: // INC MOD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10638,14 +11303,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 767: // INC MOD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10655,14 +11321,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 768: // INC MOD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10672,14 +11339,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 769: // INC MOD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10689,7 +11357,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10697,11 +11365,12 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 770: // INC MOD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10711,14 +11380,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 771: // INC MOD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10728,14 +11398,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 772: // INC MOD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -10745,67 +11416,72 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 773: // INC INC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 774: // INC INC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 775: // INC INC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 776: // INC INC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 777: // INC INC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10813,100 +11489,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 778: // INC INC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 779: // INC INC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 780: // INC INC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 781: // INC DEC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 782: // INC DEC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 783: // INC DEC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 784: // INC DEC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 785: // INC DEC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -10914,100 +11598,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 786: // INC DEC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 787: // INC DEC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 788: // INC DEC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 789: // INC MOV LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 790: // INC MOV ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 791: // INC MOV SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 792: // INC MOV MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 793: // INC MOV MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11015,100 +11707,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 794: // INC MOV INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 795: // INC MOV DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 796: // INC MOV MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 797: // DEC LOAD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 798: // DEC LOAD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 799: // DEC LOAD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 800: // DEC LOAD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 801: // DEC LOAD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11116,100 +11816,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 802: // DEC LOAD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 803: // DEC LOAD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 804: // DEC LOAD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 805: // DEC ADD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 806: // DEC ADD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 807: // DEC ADD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 808: // DEC ADD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 809: // DEC ADD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11217,100 +11925,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 810: // DEC ADD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 811: // DEC ADD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 812: // DEC ADD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 813: // DEC SUB LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 814: // DEC SUB ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 815: // DEC SUB SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 816: // DEC SUB MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 817: // DEC SUB MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11318,100 +12034,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 818: // DEC SUB INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 819: // DEC SUB DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 820: // DEC SUB MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 821: // DEC MUL LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 822: // DEC MUL ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 823: // DEC MUL SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 824: // DEC MUL MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 825: // DEC MUL MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11419,47 +12143,51 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 826: // DEC MUL INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 827: // DEC MUL DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 828: // DEC MUL MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 829: // DEC MOD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -11469,14 +12197,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 830: // DEC MOD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -11486,14 +12215,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 831: // DEC MOD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -11503,14 +12233,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 832: // DEC MOD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -11520,14 +12251,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 833: // DEC MOD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -11537,7 +12269,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11545,11 +12277,12 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 834: // DEC MOD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -11559,14 +12292,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 835: // DEC MOD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -11576,14 +12310,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 836: // DEC MOD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -11593,67 +12328,72 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 837: // DEC INC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 838: // DEC INC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 839: // DEC INC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 840: // DEC INC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 841: // DEC INC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11661,100 +12401,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 842: // DEC INC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 843: // DEC INC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 844: // DEC INC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 845: // DEC DEC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 846: // DEC DEC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 847: // DEC DEC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 848: // DEC DEC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 849: // DEC DEC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11762,100 +12510,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 850: // DEC DEC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 851: // DEC DEC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 852: // DEC DEC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 853: // DEC MOV LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 854: // DEC MOV ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 855: // DEC MOV SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 856: // DEC MOV MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 857: // DEC MOV MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11863,100 +12619,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 858: // DEC MOV INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 859: // DEC MOV DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 860: // DEC MOV MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 861: // MOV LOAD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 862: // MOV LOAD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 863: // MOV LOAD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 864: // MOV LOAD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 865: // MOV LOAD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -11964,100 +12728,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 866: // MOV LOAD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 867: // MOV LOAD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 868: // MOV LOAD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 869: // MOV ADD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 870: // MOV ADD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 871: // MOV ADD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 872: // MOV ADD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 873: // MOV ADD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -12065,100 +12837,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 874: // MOV ADD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 875: // MOV ADD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 876: // MOV ADD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 877: // MOV SUB LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 878: // MOV SUB ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 879: // MOV SUB SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 880: // MOV SUB MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 881: // MOV SUB MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -12166,100 +12946,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 882: // MOV SUB INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 883: // MOV SUB DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 884: // MOV SUB MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 885: // MOV MUL LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 886: // MOV MUL ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 887: // MOV MUL SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 888: // MOV MUL MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 889: // MOV MUL MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -12267,47 +13055,51 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 890: // MOV MUL INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 891: // MOV MUL DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 892: // MOV MUL MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 893: // MOV MOD LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -12317,14 +13109,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 894: // MOV MOD ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -12334,14 +13127,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 895: // MOV MOD SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -12351,14 +13145,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 896: // MOV MOD MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -12368,14 +13163,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 897: // MOV MOD MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -12385,7 +13181,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -12393,11 +13189,12 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 898: // MOV MOD INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -12407,14 +13204,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 899: // MOV MOD DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -12424,14 +13222,15 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 900: // MOV MOD MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -12441,67 +13240,72 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 901: // MOV INC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 902: // MOV INC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 903: // MOV INC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 904: // MOV INC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 905: // MOV INC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -12509,100 +13313,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 906: // MOV INC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 907: // MOV INC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 908: // MOV INC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 909: // MOV DEC LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 910: // MOV DEC ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 911: // MOV DEC SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 912: // MOV DEC MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 913: // MOV DEC MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -12610,100 +13422,108 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 914: // MOV DEC INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 915: // MOV DEC DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 916: // MOV DEC MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 917: // MOV MOV LOAD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31] = in.imm
 		case 918: // MOV MOV ADD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 919: // MOV MOV SUB
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 920: // MOV MOV MUL
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 921: // MOV MOV MOD
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -12711,566 +13531,626 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 922: // MOV MOV INC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]++
 		case 923: // MOV MOV DEC
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.a&31]--
 		case 924: // MOV MOV MOV
+			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
 		case 925: // EQ DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 926: // EQ DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 927: // EQ JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 928: // NEQ DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 929: // NEQ DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 930: // NEQ JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 931: // GTE DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 932: // GTE DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 933: // GTE JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 934: // LTE DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 935: // LTE DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 936: // LTE JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 937: // LT DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 938: // LT DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 939: // LT JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 940: // GT DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 941: // GT DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 942: // GT JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 943: // EQF64 DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 944: // EQF64 DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 945: // EQF64 JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 946: // NEQF64 DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 947: // NEQF64 DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 948: // NEQF64 JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 949: // GTF64 DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 950: // GTF64 DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 951: // GTF64 JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 952: // GTEF64 DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 953: // GTEF64 DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 954: // GTEF64 JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 955: // LTF64 DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 956: // LTF64 DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 957: // LTF64 JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 958: // LTEF64 DJMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 959: // LTEF64 DJMPNE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if !flag {
 				target = int(in.imm)
 				goto jump
 			}
 		case 960: // LTEF64 JMPE
+			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if flag {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
 		case 961: // LOAD CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 962: // LOAD RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 963: // LOAD DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 964: // LOAD JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 965: // LOAD LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 966: // ADD CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 967: // ADD RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 968: // ADD DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 969: // ADD JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 970: // ADD LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 971: // SUB CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 972: // SUB RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 973: // SUB DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 974: // SUB JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 975: // SUB LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 976: // MUL CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 977: // MUL RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 978: // MUL DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 979: // MUL JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 980: // MUL LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 981: // DIV CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13282,9 +14162,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 982: // DIV RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13296,9 +14177,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 983: // DIV DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13310,10 +14192,11 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 984: // DIV JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13325,10 +14208,11 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 985: // DIV LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13340,13 +14224,14 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 986: // MOD CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13356,9 +14241,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 987: // MOD RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13368,9 +14254,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 988: // MOD DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13380,10 +14267,11 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 989: // MOD JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13393,10 +14281,11 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 990: // MOD LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -13406,300 +14295,336 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 991: // REM CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 992: // REM RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 993: // REM DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 994: // REM JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 995: // REM LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 996: // INC CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 997: // INC RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 998: // INC DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 999: // INC JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1000: // INC LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1001: // DEC CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1002: // DEC RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1003: // DEC DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1004: // DEC JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1005: // DEC LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1006: // MOV CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1007: // MOV RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1008: // MOV DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1009: // MOV JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1010: // MOV LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1011: // SHL CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1012: // SHL RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1013: // SHL DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1014: // SHL JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1015: // SHL LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1016: // SHR CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1017: // SHR RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1018: // SHR DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1019: // SHR JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1020: // SHR LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1021: // AND CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1022: // AND RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1023: // AND DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1024: // AND JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1025: // AND LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1026: // LOADM CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13710,9 +14635,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1027: // LOADM RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13723,9 +14649,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1028: // LOADM DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13736,10 +14663,11 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1029: // LOADM JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13750,10 +14678,11 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1030: // LOADM LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13764,13 +14693,14 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1031: // SETM CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13781,9 +14711,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1032: // SETM RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13794,9 +14725,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1033: // SETM DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13807,10 +14739,11 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1034: // SETM JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13821,10 +14754,11 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1035: // SETM LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -13835,13 +14769,14 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1036: // PUSH CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -13852,9 +14787,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1037: // PUSH RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -13865,9 +14801,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1038: // PUSH DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -13878,10 +14815,11 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1039: // PUSH JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -13892,10 +14830,11 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1040: // PUSH LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -13906,13 +14845,14 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1041: // POP CALL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -13922,9 +14862,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto call
 		case 1042: // POP RET
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -13934,9 +14875,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			goto ret
 		case 1043: // POP DJMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -13946,10 +14888,11 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(in.imm)
 			goto jump
 		case 1044: // POP JMP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -13959,10 +14902,11 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
 		case 1045: // POP LOOP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -13972,46 +14916,51 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if m.lc != 0 {
 				m.lc--
 				target = int(in.imm)
 				goto jump
 			}
 		case 1046: // LOAD LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1047: // LOAD ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1048: // LOAD SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1049: // LOAD MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1050: // LOAD DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14021,11 +14970,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1051: // LOAD MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14033,60 +14983,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1052: // LOAD REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1053: // LOAD INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1054: // LOAD DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1055: // LOAD MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1056: // LOAD SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1057: // LOAD SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1058: // LOAD AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1059: // LOAD LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14095,11 +15053,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1060: // LOAD SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14108,11 +15067,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1061: // LOAD PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -14121,11 +15081,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1062: // LOAD POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -14133,39 +15094,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1063: // ADD LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1064: // ADD ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1065: // ADD SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1066: // ADD MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1067: // ADD DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14175,11 +15141,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1068: // ADD MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14187,60 +15154,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1069: // ADD REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1070: // ADD INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1071: // ADD DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1072: // ADD MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1073: // ADD SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1074: // ADD SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1075: // ADD AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1076: // ADD LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14249,11 +15224,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1077: // ADD SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14262,11 +15238,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1078: // ADD PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -14275,11 +15252,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1079: // ADD POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -14287,39 +15265,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1080: // SUB LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1081: // SUB ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1082: // SUB SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1083: // SUB MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1084: // SUB DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14329,11 +15312,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1085: // SUB MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14341,60 +15325,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1086: // SUB REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1087: // SUB INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1088: // SUB DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1089: // SUB MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1090: // SUB SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1091: // SUB SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1092: // SUB AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1093: // SUB LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14403,11 +15395,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1094: // SUB SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14416,11 +15409,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1095: // SUB PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -14429,11 +15423,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1096: // SUB POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -14441,39 +15436,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1097: // MUL LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1098: // MUL ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1099: // MUL SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1100: // MUL MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1101: // MUL DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14483,11 +15483,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1102: // MUL MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14495,60 +15496,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1103: // MUL REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1104: // MUL INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1105: // MUL DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1106: // MUL MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1107: // MUL SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1108: // MUL SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1109: // MUL AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1110: // MUL LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14557,11 +15566,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1111: // MUL SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14570,11 +15580,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1112: // MUL PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -14583,11 +15594,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1113: // MUL POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -14595,6 +15607,7 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1114: // DIV LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14606,9 +15619,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1115: // DIV ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14620,9 +15634,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1116: // DIV SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14634,9 +15649,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1117: // DIV MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14648,9 +15664,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1118: // DIV DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14662,7 +15679,7 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14672,6 +15689,7 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1119: // DIV MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14683,7 +15701,7 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14691,6 +15709,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1120: // DIV REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14702,9 +15721,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1121: // DIV INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14716,9 +15736,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1122: // DIV DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14730,9 +15751,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1123: // DIV MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14744,9 +15766,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1124: // DIV SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14758,9 +15781,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1125: // DIV SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14772,9 +15796,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1126: // DIV AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14786,9 +15811,10 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1127: // DIV LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14800,7 +15826,7 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14809,6 +15835,7 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1128: // DIV SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14820,7 +15847,7 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -14829,6 +15856,7 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1129: // DIV PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14840,7 +15868,7 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -14849,6 +15877,7 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1130: // DIV POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14860,7 +15889,7 @@ func (m *VM) exec() (int, error) {
 				m.rem = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -14868,6 +15897,7 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1131: // MOD LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14877,9 +15907,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1132: // MOD ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14889,9 +15920,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1133: // MOD SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14901,9 +15933,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1134: // MOD MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14913,9 +15946,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1135: // MOD DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14925,7 +15959,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14935,6 +15969,7 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1136: // MOD MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14944,7 +15979,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -14952,6 +15987,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1137: // MOD REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14961,9 +15997,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1138: // MOD INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14973,9 +16010,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1139: // MOD DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14985,9 +16023,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1140: // MOD MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -14997,9 +16036,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1141: // MOD SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -15009,9 +16049,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1142: // MOD SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -15021,9 +16062,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1143: // MOD AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -15033,9 +16075,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1144: // MOD LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -15045,7 +16088,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15054,6 +16097,7 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1145: // MOD SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -15063,7 +16107,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15072,6 +16116,7 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1146: // MOD PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -15081,7 +16126,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -15090,6 +16135,7 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1147: // MOD POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
 				if b == 0 {
@@ -15099,7 +16145,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.c&31] = a % b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -15107,39 +16153,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1148: // REM LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1149: // REM ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1150: // REM SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1151: // REM MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1152: // REM DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15149,11 +16200,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1153: // REM MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15161,60 +16213,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1154: // REM REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1155: // REM INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1156: // REM DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1157: // REM MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1158: // REM SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1159: // REM SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1160: // REM AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1161: // REM LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15223,11 +16283,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1162: // REM SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15236,11 +16297,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1163: // REM PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -15249,11 +16311,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1164: // REM POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -15261,39 +16324,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1165: // INC LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1166: // INC ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1167: // INC SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1168: // INC MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1169: // INC DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15303,11 +16371,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1170: // INC MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15315,60 +16384,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1171: // INC REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1172: // INC INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1173: // INC DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1174: // INC MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1175: // INC SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1176: // INC SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1177: // INC AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1178: // INC LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15377,11 +16454,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1179: // INC SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15390,11 +16468,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1180: // INC PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -15403,11 +16482,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1181: // INC POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -15415,39 +16495,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1182: // DEC LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1183: // DEC ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1184: // DEC SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1185: // DEC MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1186: // DEC DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15457,11 +16542,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1187: // DEC MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15469,60 +16555,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1188: // DEC REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1189: // DEC INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1190: // DEC DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1191: // DEC MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1192: // DEC SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1193: // DEC SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1194: // DEC AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1195: // DEC LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15531,11 +16625,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1196: // DEC SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15544,11 +16639,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1197: // DEC PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -15557,11 +16653,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1198: // DEC POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -15569,39 +16666,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1199: // MOV LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1200: // MOV ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1201: // MOV SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1202: // MOV MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1203: // MOV DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15611,11 +16713,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1204: // MOV MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15623,60 +16726,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1205: // MOV REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1206: // MOV INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1207: // MOV DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1208: // MOV MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1209: // MOV SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1210: // MOV SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1211: // MOV AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1212: // MOV LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15685,11 +16796,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1213: // MOV SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15698,11 +16810,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1214: // MOV PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -15711,11 +16824,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1215: // MOV POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -15723,39 +16837,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1216: // SHL LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1217: // SHL ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1218: // SHL SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1219: // SHL MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1220: // SHL DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15765,11 +16884,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1221: // SHL MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15777,60 +16897,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1222: // SHL REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1223: // SHL INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1224: // SHL DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1225: // SHL MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1226: // SHL SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1227: // SHL SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1228: // SHL AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1229: // SHL LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15839,11 +16967,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1230: // SHL SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15852,11 +16981,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1231: // SHL PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -15865,11 +16995,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1232: // SHL POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -15877,39 +17008,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1233: // SHR LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1234: // SHR ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1235: // SHR SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1236: // SHR MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1237: // SHR DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15919,11 +17055,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1238: // SHR MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -15931,60 +17068,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1239: // SHR REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1240: // SHR INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1241: // SHR DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1242: // SHR MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1243: // SHR SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1244: // SHR SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1245: // SHR AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1246: // SHR LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -15993,11 +17138,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1247: // SHR SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16006,11 +17152,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1248: // SHR PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -16019,11 +17166,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1249: // SHR POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -16031,39 +17179,44 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1250: // AND LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1251: // AND ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1252: // AND SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1253: // AND MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1254: // AND DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -16073,11 +17226,12 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1255: // AND MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -16085,60 +17239,68 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1256: // AND REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1257: // AND INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1258: // AND DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1259: // AND MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1260: // AND SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1261: // AND SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1262: // AND AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1263: // AND LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16147,11 +17309,12 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1264: // AND SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16160,11 +17323,12 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1265: // AND PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -16173,11 +17337,12 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1266: // AND POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -16185,6 +17350,7 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1267: // LOADM LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16195,9 +17361,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1268: // LOADM ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16208,9 +17375,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1269: // LOADM SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16221,9 +17389,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1270: // LOADM MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16234,9 +17403,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1271: // LOADM DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16247,7 +17417,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -16257,6 +17427,7 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1272: // LOADM MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16267,7 +17438,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -16275,6 +17446,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1273: // LOADM REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16285,9 +17457,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1274: // LOADM INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16298,9 +17471,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1275: // LOADM DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16311,9 +17485,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1276: // LOADM MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16324,9 +17499,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1277: // LOADM SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16337,9 +17513,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1278: // LOADM SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16350,9 +17527,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1279: // LOADM AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16363,9 +17541,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1280: // LOADM LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16376,7 +17555,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16385,6 +17564,7 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1281: // LOADM SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16395,7 +17575,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16404,6 +17584,7 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1282: // LOADM PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16414,7 +17595,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -16423,6 +17604,7 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1283: // LOADM POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16433,7 +17615,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -16441,6 +17623,7 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1284: // SETM LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16451,9 +17634,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1285: // SETM ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16464,9 +17648,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1286: // SETM SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16477,9 +17662,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1287: // SETM MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16490,9 +17676,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1288: // SETM DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16503,7 +17690,7 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -16513,6 +17700,7 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1289: // SETM MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16523,7 +17711,7 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -16531,6 +17719,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1290: // SETM REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16541,9 +17730,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1291: // SETM INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16554,9 +17744,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1292: // SETM DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16567,9 +17758,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1293: // SETM MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16580,9 +17772,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1294: // SETM SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16593,9 +17786,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1295: // SETM SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16606,9 +17800,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1296: // SETM AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16619,9 +17814,10 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1297: // SETM LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16632,7 +17828,7 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16641,6 +17837,7 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1298: // SETM SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16651,7 +17848,7 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16660,6 +17857,7 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1299: // SETM PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16670,7 +17868,7 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -16679,6 +17877,7 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1300: // SETM POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
 				if addr < 0 || addr > len(m.heap)-4 {
@@ -16689,7 +17888,7 @@ func (m *VM) exec() (int, error) {
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -16697,6 +17896,7 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1301: // PUSH LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16707,9 +17907,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1302: // PUSH ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16720,9 +17921,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1303: // PUSH SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16733,9 +17935,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1304: // PUSH MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16746,9 +17949,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1305: // PUSH DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16759,7 +17963,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -16769,6 +17973,7 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1306: // PUSH MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16779,7 +17984,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -16787,6 +17992,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1307: // PUSH REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16797,9 +18003,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1308: // PUSH INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16810,9 +18017,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1309: // PUSH DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16823,9 +18031,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1310: // PUSH MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16836,9 +18045,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1311: // PUSH SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16849,9 +18059,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1312: // PUSH SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16862,9 +18073,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1313: // PUSH AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16875,9 +18087,10 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1314: // PUSH LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16888,7 +18101,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16897,6 +18110,7 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1315: // PUSH SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16907,7 +18121,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -16916,6 +18130,7 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1316: // PUSH PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16926,7 +18141,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -16935,6 +18150,7 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1317: // PUSH POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -16945,7 +18161,7 @@ func (m *VM) exec() (int, error) {
 				sp++
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
@@ -16953,6 +18169,7 @@ func (m *VM) exec() (int, error) {
 			sp--
 			regs[in.a&31] = m.stack[sp]
 		case 1318: // POP LOAD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -16962,9 +18179,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = in.imm
 		case 1319: // POP ADD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -16974,9 +18192,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
 		case 1320: // POP SUB
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -16986,9 +18205,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
 		case 1321: // POP MUL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -16998,9 +18218,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
 		case 1322: // POP DIV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17010,7 +18231,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -17020,6 +18241,7 @@ func (m *VM) exec() (int, error) {
 			regs[in.c&31] = a / b
 			m.rem = a % b
 		case 1323: // POP MOD
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17029,7 +18251,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			a, b := regs[in.a&31], regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
@@ -17037,6 +18259,7 @@ func (m *VM) exec() (int, error) {
 			}
 			regs[in.c&31] = a % b
 		case 1324: // POP REM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17046,9 +18269,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] = m.rem
 		case 1325: // POP INC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17058,9 +18282,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]++
 		case 1326: // POP DEC
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17070,9 +18295,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31]--
 		case 1327: // POP MOV
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17082,9 +18308,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
 		case 1328: // POP SHL
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17094,9 +18321,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] <<= in.b
 		case 1329: // POP SHR
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17106,9 +18334,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.a&31] >>= in.b
 		case 1330: // POP AND
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17118,9 +18347,10 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
 		case 1331: // POP LOADM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17130,7 +18360,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -17139,6 +18369,7 @@ func (m *VM) exec() (int, error) {
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case 1332: // POP SETM
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17148,7 +18379,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			addr := int(regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
@@ -17157,6 +18388,7 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1333: // POP PUSH
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17166,7 +18398,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			// The stack's storage is st; it is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
@@ -17175,6 +18407,7 @@ func (m *VM) exec() (int, error) {
 			m.stack[sp] = regs[in.a&31]
 			sp++
 		case 1334: // POP POP
+			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 					err = ErrStackUnderflow
@@ -17184,7 +18417,7 @@ func (m *VM) exec() (int, error) {
 				regs[in.a&31] = m.stack[sp]
 			}
 			ip++
-			in = &code[ip]
+			in = &parts[1]
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
 				goto fault
