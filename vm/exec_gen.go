@@ -13569,7 +13569,6577 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 925: // EQ DJMPE
+		case 925: // LOAD LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 926: // LOAD LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 927: // LOAD LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 928: // LOAD LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 929: // LOAD LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 930: // LOAD ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 931: // LOAD ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 932: // LOAD ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 933: // LOAD ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 934: // LOAD ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 935: // LOAD SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 936: // LOAD SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 937: // LOAD SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 938: // LOAD SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 939: // LOAD SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 940: // LOAD MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 941: // LOAD MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 942: // LOAD MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 943: // LOAD MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 944: // LOAD MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 945: // LOAD MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 946: // LOAD MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 947: // LOAD MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 948: // LOAD MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 949: // LOAD MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 950: // LOAD INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 951: // LOAD INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 952: // LOAD INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 953: // LOAD INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 954: // LOAD INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 955: // LOAD DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 956: // LOAD DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 957: // LOAD DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 958: // LOAD DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 959: // LOAD DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 960: // LOAD MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 961: // LOAD MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 962: // LOAD MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 963: // LOAD MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 964: // LOAD MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 965: // ADD LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 966: // ADD LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 967: // ADD LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 968: // ADD LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 969: // ADD LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 970: // ADD ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 971: // ADD ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 972: // ADD ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 973: // ADD ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 974: // ADD ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 975: // ADD SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 976: // ADD SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 977: // ADD SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 978: // ADD SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 979: // ADD SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 980: // ADD MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 981: // ADD MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 982: // ADD MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 983: // ADD MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 984: // ADD MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 985: // ADD MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 986: // ADD MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 987: // ADD MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 988: // ADD MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 989: // ADD MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 990: // ADD INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 991: // ADD INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 992: // ADD INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 993: // ADD INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 994: // ADD INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 995: // ADD DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 996: // ADD DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 997: // ADD DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 998: // ADD DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 999: // ADD DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1000: // ADD MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1001: // ADD MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1002: // ADD MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1003: // ADD MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1004: // ADD MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1005: // SUB LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1006: // SUB LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1007: // SUB LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1008: // SUB LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1009: // SUB LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1010: // SUB ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1011: // SUB ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1012: // SUB ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1013: // SUB ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1014: // SUB ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1015: // SUB SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1016: // SUB SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1017: // SUB SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1018: // SUB SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1019: // SUB SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1020: // SUB MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1021: // SUB MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1022: // SUB MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1023: // SUB MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1024: // SUB MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1025: // SUB MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1026: // SUB MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1027: // SUB MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1028: // SUB MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1029: // SUB MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1030: // SUB INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1031: // SUB INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1032: // SUB INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1033: // SUB INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1034: // SUB INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1035: // SUB DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1036: // SUB DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1037: // SUB DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1038: // SUB DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1039: // SUB DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1040: // SUB MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1041: // SUB MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1042: // SUB MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1043: // SUB MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1044: // SUB MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1045: // MUL LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1046: // MUL LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1047: // MUL LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1048: // MUL LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1049: // MUL LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1050: // MUL ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1051: // MUL ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1052: // MUL ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1053: // MUL ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1054: // MUL ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1055: // MUL SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1056: // MUL SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1057: // MUL SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1058: // MUL SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1059: // MUL SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1060: // MUL MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1061: // MUL MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1062: // MUL MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1063: // MUL MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1064: // MUL MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1065: // MUL MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1066: // MUL MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1067: // MUL MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1068: // MUL MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1069: // MUL MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1070: // MUL INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1071: // MUL INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1072: // MUL INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1073: // MUL INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1074: // MUL INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1075: // MUL DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1076: // MUL DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1077: // MUL DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1078: // MUL DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1079: // MUL DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1080: // MUL MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1081: // MUL MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1082: // MUL MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1083: // MUL MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1084: // MUL MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1085: // MOD LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1086: // MOD LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1087: // MOD LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1088: // MOD LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1089: // MOD LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1090: // MOD ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1091: // MOD ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1092: // MOD ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1093: // MOD ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1094: // MOD ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1095: // MOD SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1096: // MOD SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1097: // MOD SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1098: // MOD SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1099: // MOD SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1100: // MOD MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1101: // MOD MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1102: // MOD MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1103: // MOD MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1104: // MOD MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1105: // MOD MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1106: // MOD MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1107: // MOD MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1108: // MOD MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1109: // MOD MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1110: // MOD INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1111: // MOD INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1112: // MOD INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1113: // MOD INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1114: // MOD INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1115: // MOD DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1116: // MOD DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1117: // MOD DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1118: // MOD DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1119: // MOD DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1120: // MOD MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1121: // MOD MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1122: // MOD MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1123: // MOD MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1124: // MOD MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1125: // INC LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1126: // INC LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1127: // INC LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1128: // INC LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1129: // INC LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1130: // INC ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1131: // INC ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1132: // INC ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1133: // INC ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1134: // INC ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1135: // INC SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1136: // INC SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1137: // INC SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1138: // INC SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1139: // INC SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1140: // INC MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1141: // INC MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1142: // INC MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1143: // INC MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1144: // INC MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1145: // INC MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1146: // INC MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1147: // INC MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1148: // INC MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1149: // INC MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1150: // INC INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1151: // INC INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1152: // INC INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1153: // INC INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1154: // INC INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1155: // INC DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1156: // INC DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1157: // INC DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1158: // INC DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1159: // INC DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1160: // INC MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1161: // INC MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1162: // INC MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1163: // INC MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1164: // INC MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1165: // DEC LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1166: // DEC LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1167: // DEC LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1168: // DEC LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1169: // DEC LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1170: // DEC ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1171: // DEC ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1172: // DEC ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1173: // DEC ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1174: // DEC ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1175: // DEC SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1176: // DEC SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1177: // DEC SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1178: // DEC SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1179: // DEC SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1180: // DEC MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1181: // DEC MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1182: // DEC MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1183: // DEC MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1184: // DEC MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1185: // DEC MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1186: // DEC MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1187: // DEC MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1188: // DEC MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1189: // DEC MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1190: // DEC INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1191: // DEC INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1192: // DEC INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1193: // DEC INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1194: // DEC INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1195: // DEC DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1196: // DEC DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1197: // DEC DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1198: // DEC DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1199: // DEC DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1200: // DEC MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1201: // DEC MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1202: // DEC MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1203: // DEC MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1204: // DEC MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1205: // MOV LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1206: // MOV LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1207: // MOV LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1208: // MOV LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1209: // MOV LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1210: // MOV ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1211: // MOV ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1212: // MOV ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1213: // MOV ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1214: // MOV ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1215: // MOV SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1216: // MOV SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1217: // MOV SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1218: // MOV SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1219: // MOV SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1220: // MOV MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1221: // MOV MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1222: // MOV MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1223: // MOV MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1224: // MOV MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1225: // MOV MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1226: // MOV MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1227: // MOV MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1228: // MOV MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1229: // MOV MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1230: // MOV INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1231: // MOV INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1232: // MOV INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1233: // MOV INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1234: // MOV INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1235: // MOV DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1236: // MOV DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1237: // MOV DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1238: // MOV DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1239: // MOV DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1240: // MOV MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1241: // MOV MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1242: // MOV MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1243: // MOV MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1244: // MOV MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1245: // PUSH LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1246: // PUSH LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1247: // PUSH LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1248: // PUSH LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1249: // PUSH LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1250: // PUSH ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1251: // PUSH ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1252: // PUSH ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1253: // PUSH ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1254: // PUSH ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1255: // PUSH SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1256: // PUSH SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1257: // PUSH SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1258: // PUSH SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1259: // PUSH SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1260: // PUSH MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1261: // PUSH MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1262: // PUSH MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1263: // PUSH MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1264: // PUSH MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1265: // PUSH MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1266: // PUSH MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1267: // PUSH MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1268: // PUSH MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1269: // PUSH MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1270: // PUSH INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1271: // PUSH INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1272: // PUSH INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1273: // PUSH INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1274: // PUSH INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1275: // PUSH DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1276: // PUSH DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1277: // PUSH DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1278: // PUSH DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1279: // PUSH DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1280: // PUSH MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1281: // PUSH MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1282: // PUSH MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1283: // PUSH MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1284: // PUSH MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1285: // POP LOAD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1286: // POP LOAD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1287: // POP LOAD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1288: // POP LOAD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1289: // POP LOAD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1290: // POP ADD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1291: // POP ADD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1292: // POP ADD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1293: // POP ADD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1294: // POP ADD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1295: // POP SUB CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1296: // POP SUB RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1297: // POP SUB DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1298: // POP SUB JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1299: // POP SUB LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1300: // POP MUL CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1301: // POP MUL RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1302: // POP MUL DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1303: // POP MUL JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1304: // POP MUL LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1305: // POP MOD CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1306: // POP MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1307: // POP MOD DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1308: // POP MOD JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1309: // POP MOD LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1310: // POP INC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1311: // POP INC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1312: // POP INC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1313: // POP INC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1314: // POP INC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1315: // POP DEC CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1316: // POP DEC RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1317: // POP DEC DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1318: // POP DEC JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1319: // POP DEC LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1320: // POP MOV CALL
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto call
+		case 1321: // POP MOV RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			goto ret
+		case 1322: // POP MOV DJMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(in.imm)
+			goto jump
+		case 1323: // POP MOV JMP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			target = int(regs[in.a&31])
+			goto regjump
+		case 1324: // POP MOV LOOP
+			parts := code[ip : ip+3 : ip+3]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[2]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				goto jump
+			}
+		case 1325: // EQ DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
@@ -13580,7 +20150,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 926: // EQ DJMPNE
+		case 1326: // EQ DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
@@ -13591,7 +20161,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 927: // EQ JMPE
+		case 1327: // EQ JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
@@ -13602,7 +20172,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 928: // NEQ DJMPE
+		case 1328: // NEQ DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
@@ -13613,7 +20183,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 929: // NEQ DJMPNE
+		case 1329: // NEQ DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
@@ -13624,7 +20194,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 930: // NEQ JMPE
+		case 1330: // NEQ JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
@@ -13635,7 +20205,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 931: // GTE DJMPE
+		case 1331: // GTE DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
@@ -13646,7 +20216,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 932: // GTE DJMPNE
+		case 1332: // GTE DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
@@ -13657,7 +20227,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 933: // GTE JMPE
+		case 1333: // GTE JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
@@ -13668,7 +20238,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 934: // LTE DJMPE
+		case 1334: // LTE DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
@@ -13679,7 +20249,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 935: // LTE DJMPNE
+		case 1335: // LTE DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
@@ -13690,7 +20260,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 936: // LTE JMPE
+		case 1336: // LTE JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
@@ -13701,7 +20271,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 937: // LT DJMPE
+		case 1337: // LT DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
@@ -13712,7 +20282,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 938: // LT DJMPNE
+		case 1338: // LT DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
@@ -13723,7 +20293,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 939: // LT JMPE
+		case 1339: // LT JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
@@ -13734,7 +20304,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 940: // GT DJMPE
+		case 1340: // GT DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
@@ -13745,7 +20315,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 941: // GT DJMPNE
+		case 1341: // GT DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
@@ -13756,7 +20326,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 942: // GT JMPE
+		case 1342: // GT JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
@@ -13767,7 +20337,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 943: // EQF64 DJMPE
+		case 1343: // EQF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -13778,7 +20348,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 944: // EQF64 DJMPNE
+		case 1344: // EQF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -13789,7 +20359,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 945: // EQF64 JMPE
+		case 1345: // EQF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -13800,7 +20370,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 946: // NEQF64 DJMPE
+		case 1346: // NEQF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -13811,7 +20381,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 947: // NEQF64 DJMPNE
+		case 1347: // NEQF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -13822,7 +20392,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 948: // NEQF64 JMPE
+		case 1348: // NEQF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -13833,7 +20403,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 949: // GTF64 DJMPE
+		case 1349: // GTF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -13844,7 +20414,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 950: // GTF64 DJMPNE
+		case 1350: // GTF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -13855,7 +20425,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 951: // GTF64 JMPE
+		case 1351: // GTF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -13866,7 +20436,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 952: // GTEF64 DJMPE
+		case 1352: // GTEF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -13877,7 +20447,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 953: // GTEF64 DJMPNE
+		case 1353: // GTEF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -13888,7 +20458,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 954: // GTEF64 JMPE
+		case 1354: // GTEF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -13899,7 +20469,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 955: // LTF64 DJMPE
+		case 1355: // LTF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -13910,7 +20480,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 956: // LTF64 DJMPNE
+		case 1356: // LTF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -13921,7 +20491,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 957: // LTF64 JMPE
+		case 1357: // LTF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -13932,7 +20502,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 958: // LTEF64 DJMPE
+		case 1358: // LTEF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -13943,7 +20513,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 959: // LTEF64 DJMPNE
+		case 1359: // LTEF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -13954,7 +20524,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 960: // LTEF64 JMPE
+		case 1360: // LTEF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -13965,7 +20535,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 961: // LOAD CALL
+		case 1361: // LOAD CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -13973,7 +20543,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 962: // LOAD RET
+		case 1362: // LOAD RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -13981,7 +20551,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 963: // LOAD DJMP
+		case 1363: // LOAD DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -13990,7 +20560,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 964: // LOAD JMP
+		case 1364: // LOAD JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -13999,7 +20569,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 965: // LOAD LOOP
+		case 1365: // LOAD LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14011,7 +20581,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 966: // ADD CALL
+		case 1366: // ADD CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14019,7 +20589,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 967: // ADD RET
+		case 1367: // ADD RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14027,7 +20597,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 968: // ADD DJMP
+		case 1368: // ADD DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14036,7 +20606,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 969: // ADD JMP
+		case 1369: // ADD JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14045,7 +20615,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 970: // ADD LOOP
+		case 1370: // ADD LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14057,7 +20627,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 971: // SUB CALL
+		case 1371: // SUB CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14065,7 +20635,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 972: // SUB RET
+		case 1372: // SUB RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14073,7 +20643,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 973: // SUB DJMP
+		case 1373: // SUB DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14082,7 +20652,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 974: // SUB JMP
+		case 1374: // SUB JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14091,7 +20661,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 975: // SUB LOOP
+		case 1375: // SUB LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14103,7 +20673,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 976: // MUL CALL
+		case 1376: // MUL CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -14111,7 +20681,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 977: // MUL RET
+		case 1377: // MUL RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -14119,7 +20689,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 978: // MUL DJMP
+		case 1378: // MUL DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -14128,7 +20698,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 979: // MUL JMP
+		case 1379: // MUL JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -14137,7 +20707,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 980: // MUL LOOP
+		case 1380: // MUL LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -14149,7 +20719,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 981: // DIV CALL
+		case 1381: // DIV CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14164,7 +20734,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 982: // DIV RET
+		case 1382: // DIV RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14179,7 +20749,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 983: // DIV DJMP
+		case 1383: // DIV DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14195,7 +20765,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 984: // DIV JMP
+		case 1384: // DIV JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14211,7 +20781,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 985: // DIV LOOP
+		case 1385: // DIV LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14230,7 +20800,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 986: // MOD CALL
+		case 1386: // MOD CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14243,7 +20813,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 987: // MOD RET
+		case 1387: // MOD RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14256,7 +20826,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 988: // MOD DJMP
+		case 1388: // MOD DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14270,7 +20840,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 989: // MOD JMP
+		case 1389: // MOD JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14284,7 +20854,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 990: // MOD LOOP
+		case 1390: // MOD LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -14301,7 +20871,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 991: // REM CALL
+		case 1391: // REM CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -14309,7 +20879,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 992: // REM RET
+		case 1392: // REM RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -14317,7 +20887,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 993: // REM DJMP
+		case 1393: // REM DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -14326,7 +20896,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 994: // REM JMP
+		case 1394: // REM JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -14335,7 +20905,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 995: // REM LOOP
+		case 1395: // REM LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -14347,7 +20917,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 996: // INC CALL
+		case 1396: // INC CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -14355,7 +20925,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 997: // INC RET
+		case 1397: // INC RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -14363,7 +20933,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 998: // INC DJMP
+		case 1398: // INC DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -14372,7 +20942,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 999: // INC JMP
+		case 1399: // INC JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -14381,7 +20951,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1000: // INC LOOP
+		case 1400: // INC LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -14393,7 +20963,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1001: // DEC CALL
+		case 1401: // DEC CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -14401,7 +20971,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1002: // DEC RET
+		case 1402: // DEC RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -14409,7 +20979,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1003: // DEC DJMP
+		case 1403: // DEC DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -14418,7 +20988,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1004: // DEC JMP
+		case 1404: // DEC JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -14427,7 +20997,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1005: // DEC LOOP
+		case 1405: // DEC LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -14439,7 +21009,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1006: // MOV CALL
+		case 1406: // MOV CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -14447,7 +21017,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1007: // MOV RET
+		case 1407: // MOV RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -14455,7 +21025,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1008: // MOV DJMP
+		case 1408: // MOV DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -14464,7 +21034,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1009: // MOV JMP
+		case 1409: // MOV JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -14473,7 +21043,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1010: // MOV LOOP
+		case 1410: // MOV LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -14485,7 +21055,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1011: // SHL CALL
+		case 1411: // SHL CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -14493,7 +21063,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1012: // SHL RET
+		case 1412: // SHL RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -14501,7 +21071,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1013: // SHL DJMP
+		case 1413: // SHL DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -14510,7 +21080,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1014: // SHL JMP
+		case 1414: // SHL JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -14519,7 +21089,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1015: // SHL LOOP
+		case 1415: // SHL LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -14531,7 +21101,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1016: // SHR CALL
+		case 1416: // SHR CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -14539,7 +21109,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1017: // SHR RET
+		case 1417: // SHR RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -14547,7 +21117,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1018: // SHR DJMP
+		case 1418: // SHR DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -14556,7 +21126,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1019: // SHR JMP
+		case 1419: // SHR JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -14565,7 +21135,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1020: // SHR LOOP
+		case 1420: // SHR LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -14577,7 +21147,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1021: // AND CALL
+		case 1421: // AND CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -14585,7 +21155,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1022: // AND RET
+		case 1422: // AND RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -14593,7 +21163,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1023: // AND DJMP
+		case 1423: // AND DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -14602,7 +21172,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1024: // AND JMP
+		case 1424: // AND JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -14611,7 +21181,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1025: // AND LOOP
+		case 1425: // AND LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -14623,7 +21193,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1026: // LOADM CALL
+		case 1426: // LOADM CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14637,7 +21207,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1027: // LOADM RET
+		case 1427: // LOADM RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14651,7 +21221,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1028: // LOADM DJMP
+		case 1428: // LOADM DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14666,7 +21236,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1029: // LOADM JMP
+		case 1429: // LOADM JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14681,7 +21251,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1030: // LOADM LOOP
+		case 1430: // LOADM LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14699,7 +21269,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1031: // SETM CALL
+		case 1431: // SETM CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14713,7 +21283,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1032: // SETM RET
+		case 1432: // SETM RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14727,7 +21297,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1033: // SETM DJMP
+		case 1433: // SETM DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14742,7 +21312,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1034: // SETM JMP
+		case 1434: // SETM JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14757,7 +21327,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1035: // SETM LOOP
+		case 1435: // SETM LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -14775,7 +21345,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1036: // PUSH CALL
+		case 1436: // PUSH CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -14789,7 +21359,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1037: // PUSH RET
+		case 1437: // PUSH RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -14803,7 +21373,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1038: // PUSH DJMP
+		case 1438: // PUSH DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -14818,7 +21388,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1039: // PUSH JMP
+		case 1439: // PUSH JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -14833,7 +21403,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1040: // PUSH LOOP
+		case 1440: // PUSH LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -14851,7 +21421,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1041: // POP CALL
+		case 1441: // POP CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -14864,7 +21434,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1042: // POP RET
+		case 1442: // POP RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -14877,7 +21447,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1043: // POP DJMP
+		case 1443: // POP DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -14891,7 +21461,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1044: // POP JMP
+		case 1444: // POP JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -14905,7 +21475,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1045: // POP LOOP
+		case 1445: // POP LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -14922,7 +21492,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1046: // LOAD LOAD
+		case 1446: // LOAD LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14930,7 +21500,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1047: // LOAD ADD
+		case 1447: // LOAD ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14938,7 +21508,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1048: // LOAD SUB
+		case 1448: // LOAD SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14946,7 +21516,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1049: // LOAD MUL
+		case 1449: // LOAD MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14954,7 +21524,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1050: // LOAD DIV
+		case 1450: // LOAD DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14969,7 +21539,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1051: // LOAD MOD
+		case 1451: // LOAD MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14982,7 +21552,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1052: // LOAD REM
+		case 1452: // LOAD REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14990,7 +21560,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1053: // LOAD INC
+		case 1453: // LOAD INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -14998,7 +21568,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1054: // LOAD DEC
+		case 1454: // LOAD DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15006,7 +21576,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1055: // LOAD MOV
+		case 1455: // LOAD MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15014,7 +21584,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1056: // LOAD SHL
+		case 1456: // LOAD SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15022,7 +21592,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1057: // LOAD SHR
+		case 1457: // LOAD SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15030,7 +21600,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1058: // LOAD AND
+		case 1458: // LOAD AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15038,7 +21608,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1059: // LOAD LOADM
+		case 1459: // LOAD LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15052,7 +21622,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1060: // LOAD SETM
+		case 1460: // LOAD SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15066,7 +21636,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1061: // LOAD PUSH
+		case 1461: // LOAD PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15080,7 +21650,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1062: // LOAD POP
+		case 1462: // LOAD POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -15093,7 +21663,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1063: // ADD LOAD
+		case 1463: // ADD LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15101,7 +21671,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1064: // ADD ADD
+		case 1464: // ADD ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15109,7 +21679,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1065: // ADD SUB
+		case 1465: // ADD SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15117,7 +21687,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1066: // ADD MUL
+		case 1466: // ADD MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15125,7 +21695,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1067: // ADD DIV
+		case 1467: // ADD DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15140,7 +21710,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1068: // ADD MOD
+		case 1468: // ADD MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15153,7 +21723,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1069: // ADD REM
+		case 1469: // ADD REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15161,7 +21731,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1070: // ADD INC
+		case 1470: // ADD INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15169,7 +21739,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1071: // ADD DEC
+		case 1471: // ADD DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15177,7 +21747,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1072: // ADD MOV
+		case 1472: // ADD MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15185,7 +21755,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1073: // ADD SHL
+		case 1473: // ADD SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15193,7 +21763,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1074: // ADD SHR
+		case 1474: // ADD SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15201,7 +21771,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1075: // ADD AND
+		case 1475: // ADD AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15209,7 +21779,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1076: // ADD LOADM
+		case 1476: // ADD LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15223,7 +21793,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1077: // ADD SETM
+		case 1477: // ADD SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15237,7 +21807,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1078: // ADD PUSH
+		case 1478: // ADD PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15251,7 +21821,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1079: // ADD POP
+		case 1479: // ADD POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -15264,7 +21834,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1080: // SUB LOAD
+		case 1480: // SUB LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15272,7 +21842,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1081: // SUB ADD
+		case 1481: // SUB ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15280,7 +21850,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1082: // SUB SUB
+		case 1482: // SUB SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15288,7 +21858,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1083: // SUB MUL
+		case 1483: // SUB MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15296,7 +21866,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1084: // SUB DIV
+		case 1484: // SUB DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15311,7 +21881,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1085: // SUB MOD
+		case 1485: // SUB MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15324,7 +21894,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1086: // SUB REM
+		case 1486: // SUB REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15332,7 +21902,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1087: // SUB INC
+		case 1487: // SUB INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15340,7 +21910,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1088: // SUB DEC
+		case 1488: // SUB DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15348,7 +21918,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1089: // SUB MOV
+		case 1489: // SUB MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15356,7 +21926,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1090: // SUB SHL
+		case 1490: // SUB SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15364,7 +21934,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1091: // SUB SHR
+		case 1491: // SUB SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15372,7 +21942,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1092: // SUB AND
+		case 1492: // SUB AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15380,7 +21950,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1093: // SUB LOADM
+		case 1493: // SUB LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15394,7 +21964,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1094: // SUB SETM
+		case 1494: // SUB SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15408,7 +21978,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1095: // SUB PUSH
+		case 1495: // SUB PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15422,7 +21992,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1096: // SUB POP
+		case 1496: // SUB POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15435,7 +22005,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1097: // MUL LOAD
+		case 1497: // MUL LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15443,7 +22013,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1098: // MUL ADD
+		case 1498: // MUL ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15451,7 +22021,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1099: // MUL SUB
+		case 1499: // MUL SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15459,7 +22029,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1100: // MUL MUL
+		case 1500: // MUL MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15467,7 +22037,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1101: // MUL DIV
+		case 1501: // MUL DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15482,7 +22052,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1102: // MUL MOD
+		case 1502: // MUL MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15495,7 +22065,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1103: // MUL REM
+		case 1503: // MUL REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15503,7 +22073,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1104: // MUL INC
+		case 1504: // MUL INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15511,7 +22081,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1105: // MUL DEC
+		case 1505: // MUL DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15519,7 +22089,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1106: // MUL MOV
+		case 1506: // MUL MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15527,7 +22097,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1107: // MUL SHL
+		case 1507: // MUL SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15535,7 +22105,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1108: // MUL SHR
+		case 1508: // MUL SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15543,7 +22113,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1109: // MUL AND
+		case 1509: // MUL AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15551,7 +22121,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1110: // MUL LOADM
+		case 1510: // MUL LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15565,7 +22135,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1111: // MUL SETM
+		case 1511: // MUL SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15579,7 +22149,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1112: // MUL PUSH
+		case 1512: // MUL PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15593,7 +22163,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1113: // MUL POP
+		case 1513: // MUL POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15606,7 +22176,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1114: // DIV LOAD
+		case 1514: // DIV LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15621,7 +22191,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1115: // DIV ADD
+		case 1515: // DIV ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15636,7 +22206,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1116: // DIV SUB
+		case 1516: // DIV SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15651,7 +22221,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1117: // DIV MUL
+		case 1517: // DIV MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15666,7 +22236,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1118: // DIV DIV
+		case 1518: // DIV DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15688,7 +22258,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1119: // DIV MOD
+		case 1519: // DIV MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15708,7 +22278,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1120: // DIV REM
+		case 1520: // DIV REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15723,7 +22293,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1121: // DIV INC
+		case 1521: // DIV INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15738,7 +22308,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1122: // DIV DEC
+		case 1522: // DIV DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15753,7 +22323,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1123: // DIV MOV
+		case 1523: // DIV MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15768,7 +22338,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1124: // DIV SHL
+		case 1524: // DIV SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15783,7 +22353,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1125: // DIV SHR
+		case 1525: // DIV SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15798,7 +22368,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1126: // DIV AND
+		case 1526: // DIV AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15813,7 +22383,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1127: // DIV LOADM
+		case 1527: // DIV LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15834,7 +22404,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1128: // DIV SETM
+		case 1528: // DIV SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15855,7 +22425,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1129: // DIV PUSH
+		case 1529: // DIV PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15876,7 +22446,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1130: // DIV POP
+		case 1530: // DIV POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15896,7 +22466,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1131: // MOD LOAD
+		case 1531: // MOD LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15909,7 +22479,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1132: // MOD ADD
+		case 1532: // MOD ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15922,7 +22492,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1133: // MOD SUB
+		case 1533: // MOD SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15935,7 +22505,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1134: // MOD MUL
+		case 1534: // MOD MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15948,7 +22518,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1135: // MOD DIV
+		case 1535: // MOD DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15968,7 +22538,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1136: // MOD MOD
+		case 1536: // MOD MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15986,7 +22556,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1137: // MOD REM
+		case 1537: // MOD REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15999,7 +22569,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1138: // MOD INC
+		case 1538: // MOD INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16012,7 +22582,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1139: // MOD DEC
+		case 1539: // MOD DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16025,7 +22595,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1140: // MOD MOV
+		case 1540: // MOD MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16038,7 +22608,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1141: // MOD SHL
+		case 1541: // MOD SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16051,7 +22621,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1142: // MOD SHR
+		case 1542: // MOD SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16064,7 +22634,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1143: // MOD AND
+		case 1543: // MOD AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16077,7 +22647,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1144: // MOD LOADM
+		case 1544: // MOD LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16096,7 +22666,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1145: // MOD SETM
+		case 1545: // MOD SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16115,7 +22685,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1146: // MOD PUSH
+		case 1546: // MOD PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16134,7 +22704,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1147: // MOD POP
+		case 1547: // MOD POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16152,7 +22722,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1148: // REM LOAD
+		case 1548: // REM LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16160,7 +22730,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1149: // REM ADD
+		case 1549: // REM ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16168,7 +22738,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1150: // REM SUB
+		case 1550: // REM SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16176,7 +22746,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1151: // REM MUL
+		case 1551: // REM MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16184,7 +22754,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1152: // REM DIV
+		case 1552: // REM DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16199,7 +22769,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1153: // REM MOD
+		case 1553: // REM MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16212,7 +22782,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1154: // REM REM
+		case 1554: // REM REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16220,7 +22790,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1155: // REM INC
+		case 1555: // REM INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16228,7 +22798,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1156: // REM DEC
+		case 1556: // REM DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16236,7 +22806,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1157: // REM MOV
+		case 1557: // REM MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16244,7 +22814,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1158: // REM SHL
+		case 1558: // REM SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16252,7 +22822,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1159: // REM SHR
+		case 1559: // REM SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16260,7 +22830,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1160: // REM AND
+		case 1560: // REM AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16268,7 +22838,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1161: // REM LOADM
+		case 1561: // REM LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16282,7 +22852,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1162: // REM SETM
+		case 1562: // REM SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16296,7 +22866,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1163: // REM PUSH
+		case 1563: // REM PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16310,7 +22880,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1164: // REM POP
+		case 1564: // REM POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -16323,7 +22893,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1165: // INC LOAD
+		case 1565: // INC LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16331,7 +22901,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1166: // INC ADD
+		case 1566: // INC ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16339,7 +22909,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1167: // INC SUB
+		case 1567: // INC SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16347,7 +22917,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1168: // INC MUL
+		case 1568: // INC MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16355,7 +22925,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1169: // INC DIV
+		case 1569: // INC DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16370,7 +22940,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1170: // INC MOD
+		case 1570: // INC MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16383,7 +22953,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1171: // INC REM
+		case 1571: // INC REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16391,7 +22961,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1172: // INC INC
+		case 1572: // INC INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16399,7 +22969,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1173: // INC DEC
+		case 1573: // INC DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16407,7 +22977,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1174: // INC MOV
+		case 1574: // INC MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16415,7 +22985,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1175: // INC SHL
+		case 1575: // INC SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16423,7 +22993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1176: // INC SHR
+		case 1576: // INC SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16431,7 +23001,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1177: // INC AND
+		case 1577: // INC AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16439,7 +23009,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1178: // INC LOADM
+		case 1578: // INC LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16453,7 +23023,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1179: // INC SETM
+		case 1579: // INC SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16467,7 +23037,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1180: // INC PUSH
+		case 1580: // INC PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16481,7 +23051,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1181: // INC POP
+		case 1581: // INC POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -16494,7 +23064,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1182: // DEC LOAD
+		case 1582: // DEC LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16502,7 +23072,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1183: // DEC ADD
+		case 1583: // DEC ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16510,7 +23080,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1184: // DEC SUB
+		case 1584: // DEC SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16518,7 +23088,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1185: // DEC MUL
+		case 1585: // DEC MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16526,7 +23096,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1186: // DEC DIV
+		case 1586: // DEC DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16541,7 +23111,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1187: // DEC MOD
+		case 1587: // DEC MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16554,7 +23124,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1188: // DEC REM
+		case 1588: // DEC REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16562,7 +23132,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1189: // DEC INC
+		case 1589: // DEC INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16570,7 +23140,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1190: // DEC DEC
+		case 1590: // DEC DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16578,7 +23148,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1191: // DEC MOV
+		case 1591: // DEC MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16586,7 +23156,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1192: // DEC SHL
+		case 1592: // DEC SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16594,7 +23164,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1193: // DEC SHR
+		case 1593: // DEC SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16602,7 +23172,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1194: // DEC AND
+		case 1594: // DEC AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16610,7 +23180,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1195: // DEC LOADM
+		case 1595: // DEC LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16624,7 +23194,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1196: // DEC SETM
+		case 1596: // DEC SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16638,7 +23208,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1197: // DEC PUSH
+		case 1597: // DEC PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16652,7 +23222,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1198: // DEC POP
+		case 1598: // DEC POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -16665,7 +23235,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1199: // MOV LOAD
+		case 1599: // MOV LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16673,7 +23243,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1200: // MOV ADD
+		case 1600: // MOV ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16681,7 +23251,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1201: // MOV SUB
+		case 1601: // MOV SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16689,7 +23259,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1202: // MOV MUL
+		case 1602: // MOV MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16697,7 +23267,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1203: // MOV DIV
+		case 1603: // MOV DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16712,7 +23282,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1204: // MOV MOD
+		case 1604: // MOV MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16725,7 +23295,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1205: // MOV REM
+		case 1605: // MOV REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16733,7 +23303,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1206: // MOV INC
+		case 1606: // MOV INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16741,7 +23311,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1207: // MOV DEC
+		case 1607: // MOV DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16749,7 +23319,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1208: // MOV MOV
+		case 1608: // MOV MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16757,7 +23327,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1209: // MOV SHL
+		case 1609: // MOV SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16765,7 +23335,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1210: // MOV SHR
+		case 1610: // MOV SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16773,7 +23343,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1211: // MOV AND
+		case 1611: // MOV AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16781,7 +23351,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1212: // MOV LOADM
+		case 1612: // MOV LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16795,7 +23365,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1213: // MOV SETM
+		case 1613: // MOV SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16809,7 +23379,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1214: // MOV PUSH
+		case 1614: // MOV PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16823,7 +23393,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1215: // MOV POP
+		case 1615: // MOV POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -16836,7 +23406,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1216: // SHL LOAD
+		case 1616: // SHL LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16844,7 +23414,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1217: // SHL ADD
+		case 1617: // SHL ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16852,7 +23422,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1218: // SHL SUB
+		case 1618: // SHL SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16860,7 +23430,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1219: // SHL MUL
+		case 1619: // SHL MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16868,7 +23438,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1220: // SHL DIV
+		case 1620: // SHL DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16883,7 +23453,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1221: // SHL MOD
+		case 1621: // SHL MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16896,7 +23466,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1222: // SHL REM
+		case 1622: // SHL REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16904,7 +23474,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1223: // SHL INC
+		case 1623: // SHL INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16912,7 +23482,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1224: // SHL DEC
+		case 1624: // SHL DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16920,7 +23490,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1225: // SHL MOV
+		case 1625: // SHL MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16928,7 +23498,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1226: // SHL SHL
+		case 1626: // SHL SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16936,7 +23506,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1227: // SHL SHR
+		case 1627: // SHL SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16944,7 +23514,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1228: // SHL AND
+		case 1628: // SHL AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16952,7 +23522,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1229: // SHL LOADM
+		case 1629: // SHL LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16966,7 +23536,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1230: // SHL SETM
+		case 1630: // SHL SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16980,7 +23550,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1231: // SHL PUSH
+		case 1631: // SHL PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -16994,7 +23564,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1232: // SHL POP
+		case 1632: // SHL POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -17007,7 +23577,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1233: // SHR LOAD
+		case 1633: // SHR LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17015,7 +23585,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1234: // SHR ADD
+		case 1634: // SHR ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17023,7 +23593,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1235: // SHR SUB
+		case 1635: // SHR SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17031,7 +23601,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1236: // SHR MUL
+		case 1636: // SHR MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17039,7 +23609,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1237: // SHR DIV
+		case 1637: // SHR DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17054,7 +23624,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1238: // SHR MOD
+		case 1638: // SHR MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17067,7 +23637,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1239: // SHR REM
+		case 1639: // SHR REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17075,7 +23645,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1240: // SHR INC
+		case 1640: // SHR INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17083,7 +23653,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1241: // SHR DEC
+		case 1641: // SHR DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17091,7 +23661,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1242: // SHR MOV
+		case 1642: // SHR MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17099,7 +23669,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1243: // SHR SHL
+		case 1643: // SHR SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17107,7 +23677,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1244: // SHR SHR
+		case 1644: // SHR SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17115,7 +23685,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1245: // SHR AND
+		case 1645: // SHR AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17123,7 +23693,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1246: // SHR LOADM
+		case 1646: // SHR LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17137,7 +23707,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1247: // SHR SETM
+		case 1647: // SHR SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17151,7 +23721,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1248: // SHR PUSH
+		case 1648: // SHR PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17165,7 +23735,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1249: // SHR POP
+		case 1649: // SHR POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -17178,7 +23748,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1250: // AND LOAD
+		case 1650: // AND LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17186,7 +23756,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1251: // AND ADD
+		case 1651: // AND ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17194,7 +23764,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1252: // AND SUB
+		case 1652: // AND SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17202,7 +23772,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1253: // AND MUL
+		case 1653: // AND MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17210,7 +23780,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1254: // AND DIV
+		case 1654: // AND DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17225,7 +23795,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1255: // AND MOD
+		case 1655: // AND MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17238,7 +23808,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1256: // AND REM
+		case 1656: // AND REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17246,7 +23816,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1257: // AND INC
+		case 1657: // AND INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17254,7 +23824,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1258: // AND DEC
+		case 1658: // AND DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17262,7 +23832,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1259: // AND MOV
+		case 1659: // AND MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17270,7 +23840,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1260: // AND SHL
+		case 1660: // AND SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17278,7 +23848,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1261: // AND SHR
+		case 1661: // AND SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17286,7 +23856,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1262: // AND AND
+		case 1662: // AND AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17294,7 +23864,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1263: // AND LOADM
+		case 1663: // AND LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17308,7 +23878,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1264: // AND SETM
+		case 1664: // AND SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17322,7 +23892,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1265: // AND PUSH
+		case 1665: // AND PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17336,7 +23906,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1266: // AND POP
+		case 1666: // AND POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -17349,7 +23919,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1267: // LOADM LOAD
+		case 1667: // LOADM LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17363,7 +23933,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1268: // LOADM ADD
+		case 1668: // LOADM ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17377,7 +23947,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1269: // LOADM SUB
+		case 1669: // LOADM SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17391,7 +23961,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1270: // LOADM MUL
+		case 1670: // LOADM MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17405,7 +23975,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1271: // LOADM DIV
+		case 1671: // LOADM DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17426,7 +23996,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1272: // LOADM MOD
+		case 1672: // LOADM MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17445,7 +24015,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1273: // LOADM REM
+		case 1673: // LOADM REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17459,7 +24029,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1274: // LOADM INC
+		case 1674: // LOADM INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17473,7 +24043,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1275: // LOADM DEC
+		case 1675: // LOADM DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17487,7 +24057,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1276: // LOADM MOV
+		case 1676: // LOADM MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17501,7 +24071,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1277: // LOADM SHL
+		case 1677: // LOADM SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17515,7 +24085,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1278: // LOADM SHR
+		case 1678: // LOADM SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17529,7 +24099,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1279: // LOADM AND
+		case 1679: // LOADM AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17543,7 +24113,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1280: // LOADM LOADM
+		case 1680: // LOADM LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17563,7 +24133,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1281: // LOADM SETM
+		case 1681: // LOADM SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17583,7 +24153,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1282: // LOADM PUSH
+		case 1682: // LOADM PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17603,7 +24173,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1283: // LOADM POP
+		case 1683: // LOADM POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17622,7 +24192,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1284: // SETM LOAD
+		case 1684: // SETM LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17636,7 +24206,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1285: // SETM ADD
+		case 1685: // SETM ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17650,7 +24220,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1286: // SETM SUB
+		case 1686: // SETM SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17664,7 +24234,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1287: // SETM MUL
+		case 1687: // SETM MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17678,7 +24248,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1288: // SETM DIV
+		case 1688: // SETM DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17699,7 +24269,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1289: // SETM MOD
+		case 1689: // SETM MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17718,7 +24288,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1290: // SETM REM
+		case 1690: // SETM REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17732,7 +24302,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1291: // SETM INC
+		case 1691: // SETM INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17746,7 +24316,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1292: // SETM DEC
+		case 1692: // SETM DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17760,7 +24330,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1293: // SETM MOV
+		case 1693: // SETM MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17774,7 +24344,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1294: // SETM SHL
+		case 1694: // SETM SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17788,7 +24358,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1295: // SETM SHR
+		case 1695: // SETM SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17802,7 +24372,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1296: // SETM AND
+		case 1696: // SETM AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17816,7 +24386,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1297: // SETM LOADM
+		case 1697: // SETM LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17836,7 +24406,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1298: // SETM SETM
+		case 1698: // SETM SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17856,7 +24426,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1299: // SETM PUSH
+		case 1699: // SETM PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17876,7 +24446,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1300: // SETM POP
+		case 1700: // SETM POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -17895,7 +24465,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1301: // PUSH LOAD
+		case 1701: // PUSH LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17909,7 +24479,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1302: // PUSH ADD
+		case 1702: // PUSH ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17923,7 +24493,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1303: // PUSH SUB
+		case 1703: // PUSH SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17937,7 +24507,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1304: // PUSH MUL
+		case 1704: // PUSH MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17951,7 +24521,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1305: // PUSH DIV
+		case 1705: // PUSH DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17972,7 +24542,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1306: // PUSH MOD
+		case 1706: // PUSH MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17991,7 +24561,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1307: // PUSH REM
+		case 1707: // PUSH REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18005,7 +24575,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1308: // PUSH INC
+		case 1708: // PUSH INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18019,7 +24589,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1309: // PUSH DEC
+		case 1709: // PUSH DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18033,7 +24603,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1310: // PUSH MOV
+		case 1710: // PUSH MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18047,7 +24617,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1311: // PUSH SHL
+		case 1711: // PUSH SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18061,7 +24631,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1312: // PUSH SHR
+		case 1712: // PUSH SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18075,7 +24645,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1313: // PUSH AND
+		case 1713: // PUSH AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18089,7 +24659,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1314: // PUSH LOADM
+		case 1714: // PUSH LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18109,7 +24679,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1315: // PUSH SETM
+		case 1715: // PUSH SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18129,7 +24699,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1316: // PUSH PUSH
+		case 1716: // PUSH PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18149,7 +24719,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1317: // PUSH POP
+		case 1717: // PUSH POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18168,7 +24738,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1318: // POP LOAD
+		case 1718: // POP LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18181,7 +24751,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1319: // POP ADD
+		case 1719: // POP ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18194,7 +24764,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1320: // POP SUB
+		case 1720: // POP SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18207,7 +24777,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1321: // POP MUL
+		case 1721: // POP MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18220,7 +24790,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1322: // POP DIV
+		case 1722: // POP DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18240,7 +24810,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1323: // POP MOD
+		case 1723: // POP MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18258,7 +24828,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1324: // POP REM
+		case 1724: // POP REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18271,7 +24841,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1325: // POP INC
+		case 1725: // POP INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18284,7 +24854,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1326: // POP DEC
+		case 1726: // POP DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18297,7 +24867,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1327: // POP MOV
+		case 1727: // POP MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18310,7 +24880,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1328: // POP SHL
+		case 1728: // POP SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18323,7 +24893,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1329: // POP SHR
+		case 1729: // POP SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18336,7 +24906,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1330: // POP AND
+		case 1730: // POP AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18349,7 +24919,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1331: // POP LOADM
+		case 1731: // POP LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18368,7 +24938,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1332: // POP SETM
+		case 1732: // POP SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18387,7 +24957,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1333: // POP PUSH
+		case 1733: // POP PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -18406,7 +24976,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1334: // POP POP
+		case 1734: // POP POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {

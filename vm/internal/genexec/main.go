@@ -39,6 +39,9 @@ var (
 	// cross products, so a row of three takes this smaller class: three
 	// of straight would be about 5,000 cases.
 	arithmetic = []string{"Load", "Add", "Sub", "Mul", "Mod", "Inc", "Dec", "Mov"}
+	// What comes just before a call, a return or a jump: an argument or a
+	// result computed, a register saved or restored.
+	setup = []string{"Load", "Add", "Sub", "Mul", "Mod", "Inc", "Dec", "Mov", "Push", "Pop"}
 	// Comparisons and the branches that use their flag.
 	compare      = []string{"Eq", "Neq", "Gte", "Lte", "Lt", "Gt"}
 	floatCompare = []string{"EqF64", "NeqF64", "GtF64", "GteF64", "LtF64", "LteF64"}
@@ -63,6 +66,7 @@ var patterns = [][][]string{
 	{pop, pop, pop},
 	{straight, compare, branch},
 	{arithmetic, arithmetic, arithmetic},
+	{setup, arithmetic, transfer},
 	{compare, branch},
 	{floatCompare, branch},
 	{straight, transfer},
