@@ -270,7 +270,4075 @@ func (m *VM) exec() (int, error) {
 		case opEnd:
 			goto halt
 
-		case 102: // PUSH PUSH PUSH PUSH
+		case 102: // EQ DJMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 103: // EQ DJMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 104: // EQ DJMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 105: // EQ DJMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 106: // EQ DJMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 107: // EQ DJMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 108: // EQ DJMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 109: // EQ DJMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 110: // EQ DJMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 111: // EQ DJMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 112: // EQ DJMPNE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 113: // EQ DJMPNE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 114: // EQ DJMPNE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 115: // EQ DJMPNE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 116: // EQ DJMPNE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 117: // EQ DJMPNE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 118: // EQ DJMPNE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 119: // EQ DJMPNE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 120: // EQ DJMPNE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 121: // EQ DJMPNE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 122: // EQ JMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 123: // EQ JMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 124: // EQ JMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 125: // EQ JMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 126: // EQ JMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 127: // EQ JMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 128: // EQ JMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 129: // EQ JMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 130: // EQ JMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 131: // EQ JMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] == regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 132: // NEQ DJMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 133: // NEQ DJMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 134: // NEQ DJMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 135: // NEQ DJMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 136: // NEQ DJMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 137: // NEQ DJMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 138: // NEQ DJMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 139: // NEQ DJMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 140: // NEQ DJMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 141: // NEQ DJMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 142: // NEQ DJMPNE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 143: // NEQ DJMPNE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 144: // NEQ DJMPNE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 145: // NEQ DJMPNE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 146: // NEQ DJMPNE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 147: // NEQ DJMPNE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 148: // NEQ DJMPNE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 149: // NEQ DJMPNE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 150: // NEQ DJMPNE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 151: // NEQ DJMPNE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 152: // NEQ JMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 153: // NEQ JMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 154: // NEQ JMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 155: // NEQ JMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 156: // NEQ JMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 157: // NEQ JMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 158: // NEQ JMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 159: // NEQ JMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 160: // NEQ JMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 161: // NEQ JMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] != regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 162: // GTE DJMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 163: // GTE DJMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 164: // GTE DJMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 165: // GTE DJMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 166: // GTE DJMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 167: // GTE DJMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 168: // GTE DJMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 169: // GTE DJMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 170: // GTE DJMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 171: // GTE DJMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 172: // GTE DJMPNE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 173: // GTE DJMPNE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 174: // GTE DJMPNE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 175: // GTE DJMPNE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 176: // GTE DJMPNE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 177: // GTE DJMPNE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 178: // GTE DJMPNE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 179: // GTE DJMPNE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 180: // GTE DJMPNE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 181: // GTE DJMPNE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 182: // GTE JMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 183: // GTE JMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 184: // GTE JMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 185: // GTE JMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 186: // GTE JMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 187: // GTE JMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 188: // GTE JMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 189: // GTE JMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 190: // GTE JMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 191: // GTE JMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] >= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 192: // LTE DJMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 193: // LTE DJMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 194: // LTE DJMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 195: // LTE DJMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 196: // LTE DJMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 197: // LTE DJMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 198: // LTE DJMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 199: // LTE DJMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 200: // LTE DJMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 201: // LTE DJMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 202: // LTE DJMPNE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 203: // LTE DJMPNE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 204: // LTE DJMPNE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 205: // LTE DJMPNE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 206: // LTE DJMPNE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 207: // LTE DJMPNE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 208: // LTE DJMPNE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 209: // LTE DJMPNE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 210: // LTE DJMPNE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 211: // LTE DJMPNE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 212: // LTE JMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 213: // LTE JMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 214: // LTE JMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 215: // LTE JMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 216: // LTE JMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 217: // LTE JMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 218: // LTE JMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 219: // LTE JMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 220: // LTE JMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 221: // LTE JMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] <= regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 222: // LT DJMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 223: // LT DJMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 224: // LT DJMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 225: // LT DJMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 226: // LT DJMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 227: // LT DJMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 228: // LT DJMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 229: // LT DJMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 230: // LT DJMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 231: // LT DJMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 232: // LT DJMPNE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 233: // LT DJMPNE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 234: // LT DJMPNE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 235: // LT DJMPNE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 236: // LT DJMPNE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 237: // LT DJMPNE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 238: // LT DJMPNE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 239: // LT DJMPNE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 240: // LT DJMPNE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 241: // LT DJMPNE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 242: // LT JMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 243: // LT JMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 244: // LT JMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 245: // LT JMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 246: // LT JMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 247: // LT JMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 248: // LT JMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 249: // LT JMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 250: // LT JMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 251: // LT JMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] < regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 252: // GT DJMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 253: // GT DJMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 254: // GT DJMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 255: // GT DJMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 256: // GT DJMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 257: // GT DJMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 258: // GT DJMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 259: // GT DJMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 260: // GT DJMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 261: // GT DJMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 262: // GT DJMPNE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 263: // GT DJMPNE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 264: // GT DJMPNE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 265: // GT DJMPNE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 266: // GT DJMPNE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 267: // GT DJMPNE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 268: // GT DJMPNE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 269: // GT DJMPNE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 270: // GT DJMPNE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 271: // GT DJMPNE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if !flag {
+					target = int(in.imm)
+					goto jump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 272: // GT JMPE LOAD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 273: // GT JMPE ADD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 274: // GT JMPE SUB RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 275: // GT JMPE MUL RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 276: // GT JMPE MOD RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 277: // GT JMPE INC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 278: // GT JMPE DEC RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.a&31]--
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 279: // GT JMPE MOV RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				regs[in.b&31] = regs[in.a&31]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 280: // GT JMPE PUSH RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 281: // GT JMPE POP RET
+			parts := code[ip : ip+4 : ip+4]
+			{
+				flag = regs[in.a&31] > regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if flag {
+					target = int(regs[in.a&31])
+					goto regjump
+				}
+			}
+			ip++
+			in = &parts[2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[3]
+			goto ret
+		case 282: // PUSH PUSH PUSH PUSH
 			parts := code[ip : ip+4 : ip+4]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -312,7 +4380,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 103: // POP POP POP POP
+		case 283: // POP POP POP POP
 			parts := code[ip : ip+4 : ip+4]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -350,7 +4418,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 104: // MOV MOV MOV MOV
+		case 284: // MOV MOV MOV MOV
 			parts := code[ip : ip+4 : ip+4]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -368,7 +4436,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[3]
 			regs[in.b&31] = regs[in.a&31]
-		case 105: // PUSH PUSH PUSH
+		case 285: // PUSH PUSH PUSH
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -399,7 +4467,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 106: // POP POP POP
+		case 286: // POP POP POP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -427,7 +4495,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 107: // LOAD EQ DJMPE
+		case 287: // LOAD EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -443,7 +4511,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 108: // LOAD EQ DJMPNE
+		case 288: // LOAD EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -459,7 +4527,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 109: // LOAD EQ JMPE
+		case 289: // LOAD EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -475,7 +4543,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 110: // LOAD NEQ DJMPE
+		case 290: // LOAD NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -491,7 +4559,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 111: // LOAD NEQ DJMPNE
+		case 291: // LOAD NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -507,7 +4575,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 112: // LOAD NEQ JMPE
+		case 292: // LOAD NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -523,7 +4591,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 113: // LOAD GTE DJMPE
+		case 293: // LOAD GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -539,7 +4607,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 114: // LOAD GTE DJMPNE
+		case 294: // LOAD GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -555,7 +4623,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 115: // LOAD GTE JMPE
+		case 295: // LOAD GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -571,7 +4639,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 116: // LOAD LTE DJMPE
+		case 296: // LOAD LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -587,7 +4655,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 117: // LOAD LTE DJMPNE
+		case 297: // LOAD LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -603,7 +4671,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 118: // LOAD LTE JMPE
+		case 298: // LOAD LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -619,7 +4687,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 119: // LOAD LT DJMPE
+		case 299: // LOAD LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -635,7 +4703,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 120: // LOAD LT DJMPNE
+		case 300: // LOAD LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -651,7 +4719,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 121: // LOAD LT JMPE
+		case 301: // LOAD LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -667,7 +4735,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 122: // LOAD GT DJMPE
+		case 302: // LOAD GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -683,7 +4751,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 123: // LOAD GT DJMPNE
+		case 303: // LOAD GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -699,7 +4767,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 124: // LOAD GT JMPE
+		case 304: // LOAD GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -715,7 +4783,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 125: // ADD EQ DJMPE
+		case 305: // ADD EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -731,7 +4799,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 126: // ADD EQ DJMPNE
+		case 306: // ADD EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -747,7 +4815,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 127: // ADD EQ JMPE
+		case 307: // ADD EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -763,7 +4831,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 128: // ADD NEQ DJMPE
+		case 308: // ADD NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -779,7 +4847,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 129: // ADD NEQ DJMPNE
+		case 309: // ADD NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -795,7 +4863,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 130: // ADD NEQ JMPE
+		case 310: // ADD NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -811,7 +4879,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 131: // ADD GTE DJMPE
+		case 311: // ADD GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -827,7 +4895,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 132: // ADD GTE DJMPNE
+		case 312: // ADD GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -843,7 +4911,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 133: // ADD GTE JMPE
+		case 313: // ADD GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -859,7 +4927,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 134: // ADD LTE DJMPE
+		case 314: // ADD LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -875,7 +4943,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 135: // ADD LTE DJMPNE
+		case 315: // ADD LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -891,7 +4959,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 136: // ADD LTE JMPE
+		case 316: // ADD LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -907,7 +4975,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 137: // ADD LT DJMPE
+		case 317: // ADD LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -923,7 +4991,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 138: // ADD LT DJMPNE
+		case 318: // ADD LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -939,7 +5007,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 139: // ADD LT JMPE
+		case 319: // ADD LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -955,7 +5023,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 140: // ADD GT DJMPE
+		case 320: // ADD GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -971,7 +5039,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 141: // ADD GT DJMPNE
+		case 321: // ADD GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -987,7 +5055,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 142: // ADD GT JMPE
+		case 322: // ADD GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -1003,7 +5071,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 143: // SUB EQ DJMPE
+		case 323: // SUB EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1019,7 +5087,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 144: // SUB EQ DJMPNE
+		case 324: // SUB EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1035,7 +5103,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 145: // SUB EQ JMPE
+		case 325: // SUB EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1051,7 +5119,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 146: // SUB NEQ DJMPE
+		case 326: // SUB NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1067,7 +5135,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 147: // SUB NEQ DJMPNE
+		case 327: // SUB NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1083,7 +5151,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 148: // SUB NEQ JMPE
+		case 328: // SUB NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1099,7 +5167,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 149: // SUB GTE DJMPE
+		case 329: // SUB GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1115,7 +5183,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 150: // SUB GTE DJMPNE
+		case 330: // SUB GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1131,7 +5199,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 151: // SUB GTE JMPE
+		case 331: // SUB GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1147,7 +5215,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 152: // SUB LTE DJMPE
+		case 332: // SUB LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1163,7 +5231,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 153: // SUB LTE DJMPNE
+		case 333: // SUB LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1179,7 +5247,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 154: // SUB LTE JMPE
+		case 334: // SUB LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1195,7 +5263,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 155: // SUB LT DJMPE
+		case 335: // SUB LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1211,7 +5279,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 156: // SUB LT DJMPNE
+		case 336: // SUB LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1227,7 +5295,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 157: // SUB LT JMPE
+		case 337: // SUB LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1243,7 +5311,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 158: // SUB GT DJMPE
+		case 338: // SUB GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1259,7 +5327,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 159: // SUB GT DJMPNE
+		case 339: // SUB GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1275,7 +5343,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 160: // SUB GT JMPE
+		case 340: // SUB GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -1291,7 +5359,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 161: // MUL EQ DJMPE
+		case 341: // MUL EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1307,7 +5375,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 162: // MUL EQ DJMPNE
+		case 342: // MUL EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1323,7 +5391,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 163: // MUL EQ JMPE
+		case 343: // MUL EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1339,7 +5407,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 164: // MUL NEQ DJMPE
+		case 344: // MUL NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1355,7 +5423,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 165: // MUL NEQ DJMPNE
+		case 345: // MUL NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1371,7 +5439,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 166: // MUL NEQ JMPE
+		case 346: // MUL NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1387,7 +5455,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 167: // MUL GTE DJMPE
+		case 347: // MUL GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1403,7 +5471,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 168: // MUL GTE DJMPNE
+		case 348: // MUL GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1419,7 +5487,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 169: // MUL GTE JMPE
+		case 349: // MUL GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1435,7 +5503,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 170: // MUL LTE DJMPE
+		case 350: // MUL LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1451,7 +5519,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 171: // MUL LTE DJMPNE
+		case 351: // MUL LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1467,7 +5535,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 172: // MUL LTE JMPE
+		case 352: // MUL LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1483,7 +5551,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 173: // MUL LT DJMPE
+		case 353: // MUL LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1499,7 +5567,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 174: // MUL LT DJMPNE
+		case 354: // MUL LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1515,7 +5583,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 175: // MUL LT JMPE
+		case 355: // MUL LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1531,7 +5599,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 176: // MUL GT DJMPE
+		case 356: // MUL GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1547,7 +5615,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 177: // MUL GT DJMPNE
+		case 357: // MUL GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1563,7 +5631,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 178: // MUL GT JMPE
+		case 358: // MUL GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -1579,7 +5647,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 179: // DIV EQ DJMPE
+		case 359: // DIV EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1602,7 +5670,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 180: // DIV EQ DJMPNE
+		case 360: // DIV EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1625,7 +5693,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 181: // DIV EQ JMPE
+		case 361: // DIV EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1648,7 +5716,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 182: // DIV NEQ DJMPE
+		case 362: // DIV NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1671,7 +5739,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 183: // DIV NEQ DJMPNE
+		case 363: // DIV NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1694,7 +5762,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 184: // DIV NEQ JMPE
+		case 364: // DIV NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1717,7 +5785,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 185: // DIV GTE DJMPE
+		case 365: // DIV GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1740,7 +5808,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 186: // DIV GTE DJMPNE
+		case 366: // DIV GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1763,7 +5831,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 187: // DIV GTE JMPE
+		case 367: // DIV GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1786,7 +5854,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 188: // DIV LTE DJMPE
+		case 368: // DIV LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1809,7 +5877,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 189: // DIV LTE DJMPNE
+		case 369: // DIV LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1832,7 +5900,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 190: // DIV LTE JMPE
+		case 370: // DIV LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1855,7 +5923,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 191: // DIV LT DJMPE
+		case 371: // DIV LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1878,7 +5946,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 192: // DIV LT DJMPNE
+		case 372: // DIV LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1901,7 +5969,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 193: // DIV LT JMPE
+		case 373: // DIV LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1924,7 +5992,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 194: // DIV GT DJMPE
+		case 374: // DIV GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1947,7 +6015,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 195: // DIV GT DJMPNE
+		case 375: // DIV GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1970,7 +6038,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 196: // DIV GT JMPE
+		case 376: // DIV GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -1993,7 +6061,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 197: // MOD EQ DJMPE
+		case 377: // MOD EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2014,7 +6082,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 198: // MOD EQ DJMPNE
+		case 378: // MOD EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2035,7 +6103,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 199: // MOD EQ JMPE
+		case 379: // MOD EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2056,7 +6124,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 200: // MOD NEQ DJMPE
+		case 380: // MOD NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2077,7 +6145,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 201: // MOD NEQ DJMPNE
+		case 381: // MOD NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2098,7 +6166,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 202: // MOD NEQ JMPE
+		case 382: // MOD NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2119,7 +6187,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 203: // MOD GTE DJMPE
+		case 383: // MOD GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2140,7 +6208,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 204: // MOD GTE DJMPNE
+		case 384: // MOD GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2161,7 +6229,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 205: // MOD GTE JMPE
+		case 385: // MOD GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2182,7 +6250,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 206: // MOD LTE DJMPE
+		case 386: // MOD LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2203,7 +6271,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 207: // MOD LTE DJMPNE
+		case 387: // MOD LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2224,7 +6292,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 208: // MOD LTE JMPE
+		case 388: // MOD LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2245,7 +6313,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 209: // MOD LT DJMPE
+		case 389: // MOD LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2266,7 +6334,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 210: // MOD LT DJMPNE
+		case 390: // MOD LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2287,7 +6355,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 211: // MOD LT JMPE
+		case 391: // MOD LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2308,7 +6376,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 212: // MOD GT DJMPE
+		case 392: // MOD GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2329,7 +6397,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 213: // MOD GT DJMPNE
+		case 393: // MOD GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2350,7 +6418,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 214: // MOD GT JMPE
+		case 394: // MOD GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -2371,7 +6439,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 215: // REM EQ DJMPE
+		case 395: // REM EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2387,7 +6455,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 216: // REM EQ DJMPNE
+		case 396: // REM EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2403,7 +6471,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 217: // REM EQ JMPE
+		case 397: // REM EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2419,7 +6487,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 218: // REM NEQ DJMPE
+		case 398: // REM NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2435,7 +6503,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 219: // REM NEQ DJMPNE
+		case 399: // REM NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2451,7 +6519,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 220: // REM NEQ JMPE
+		case 400: // REM NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2467,7 +6535,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 221: // REM GTE DJMPE
+		case 401: // REM GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2483,7 +6551,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 222: // REM GTE DJMPNE
+		case 402: // REM GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2499,7 +6567,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 223: // REM GTE JMPE
+		case 403: // REM GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2515,7 +6583,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 224: // REM LTE DJMPE
+		case 404: // REM LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2531,7 +6599,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 225: // REM LTE DJMPNE
+		case 405: // REM LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2547,7 +6615,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 226: // REM LTE JMPE
+		case 406: // REM LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2563,7 +6631,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 227: // REM LT DJMPE
+		case 407: // REM LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2579,7 +6647,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 228: // REM LT DJMPNE
+		case 408: // REM LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2595,7 +6663,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 229: // REM LT JMPE
+		case 409: // REM LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2611,7 +6679,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 230: // REM GT DJMPE
+		case 410: // REM GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2627,7 +6695,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 231: // REM GT DJMPNE
+		case 411: // REM GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2643,7 +6711,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 232: // REM GT JMPE
+		case 412: // REM GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = m.rem
@@ -2659,7 +6727,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 233: // INC EQ DJMPE
+		case 413: // INC EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2675,7 +6743,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 234: // INC EQ DJMPNE
+		case 414: // INC EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2691,7 +6759,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 235: // INC EQ JMPE
+		case 415: // INC EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2707,7 +6775,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 236: // INC NEQ DJMPE
+		case 416: // INC NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2723,7 +6791,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 237: // INC NEQ DJMPNE
+		case 417: // INC NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2739,7 +6807,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 238: // INC NEQ JMPE
+		case 418: // INC NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2755,7 +6823,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 239: // INC GTE DJMPE
+		case 419: // INC GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2771,7 +6839,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 240: // INC GTE DJMPNE
+		case 420: // INC GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2787,7 +6855,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 241: // INC GTE JMPE
+		case 421: // INC GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2803,7 +6871,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 242: // INC LTE DJMPE
+		case 422: // INC LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2819,7 +6887,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 243: // INC LTE DJMPNE
+		case 423: // INC LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2835,7 +6903,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 244: // INC LTE JMPE
+		case 424: // INC LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2851,7 +6919,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 245: // INC LT DJMPE
+		case 425: // INC LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2867,7 +6935,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 246: // INC LT DJMPNE
+		case 426: // INC LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2883,7 +6951,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 247: // INC LT JMPE
+		case 427: // INC LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2899,7 +6967,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 248: // INC GT DJMPE
+		case 428: // INC GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2915,7 +6983,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 249: // INC GT DJMPNE
+		case 429: // INC GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2931,7 +6999,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 250: // INC GT JMPE
+		case 430: // INC GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -2947,7 +7015,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 251: // DEC EQ DJMPE
+		case 431: // DEC EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -2963,7 +7031,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 252: // DEC EQ DJMPNE
+		case 432: // DEC EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -2979,7 +7047,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 253: // DEC EQ JMPE
+		case 433: // DEC EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -2995,7 +7063,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 254: // DEC NEQ DJMPE
+		case 434: // DEC NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3011,7 +7079,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 255: // DEC NEQ DJMPNE
+		case 435: // DEC NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3027,7 +7095,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 256: // DEC NEQ JMPE
+		case 436: // DEC NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3043,7 +7111,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 257: // DEC GTE DJMPE
+		case 437: // DEC GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3059,7 +7127,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 258: // DEC GTE DJMPNE
+		case 438: // DEC GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3075,7 +7143,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 259: // DEC GTE JMPE
+		case 439: // DEC GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3091,7 +7159,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 260: // DEC LTE DJMPE
+		case 440: // DEC LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3107,7 +7175,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 261: // DEC LTE DJMPNE
+		case 441: // DEC LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3123,7 +7191,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 262: // DEC LTE JMPE
+		case 442: // DEC LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3139,7 +7207,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 263: // DEC LT DJMPE
+		case 443: // DEC LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3155,7 +7223,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 264: // DEC LT DJMPNE
+		case 444: // DEC LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3171,7 +7239,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 265: // DEC LT JMPE
+		case 445: // DEC LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3187,7 +7255,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 266: // DEC GT DJMPE
+		case 446: // DEC GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3203,7 +7271,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 267: // DEC GT DJMPNE
+		case 447: // DEC GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3219,7 +7287,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 268: // DEC GT JMPE
+		case 448: // DEC GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -3235,7 +7303,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 269: // MOV EQ DJMPE
+		case 449: // MOV EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3251,7 +7319,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 270: // MOV EQ DJMPNE
+		case 450: // MOV EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3267,7 +7335,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 271: // MOV EQ JMPE
+		case 451: // MOV EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3283,7 +7351,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 272: // MOV NEQ DJMPE
+		case 452: // MOV NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3299,7 +7367,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 273: // MOV NEQ DJMPNE
+		case 453: // MOV NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3315,7 +7383,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 274: // MOV NEQ JMPE
+		case 454: // MOV NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3331,7 +7399,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 275: // MOV GTE DJMPE
+		case 455: // MOV GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3347,7 +7415,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 276: // MOV GTE DJMPNE
+		case 456: // MOV GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3363,7 +7431,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 277: // MOV GTE JMPE
+		case 457: // MOV GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3379,7 +7447,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 278: // MOV LTE DJMPE
+		case 458: // MOV LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3395,7 +7463,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 279: // MOV LTE DJMPNE
+		case 459: // MOV LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3411,7 +7479,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 280: // MOV LTE JMPE
+		case 460: // MOV LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3427,7 +7495,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 281: // MOV LT DJMPE
+		case 461: // MOV LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3443,7 +7511,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 282: // MOV LT DJMPNE
+		case 462: // MOV LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3459,7 +7527,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 283: // MOV LT JMPE
+		case 463: // MOV LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3475,7 +7543,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 284: // MOV GT DJMPE
+		case 464: // MOV GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3491,7 +7559,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 285: // MOV GT DJMPNE
+		case 465: // MOV GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3507,7 +7575,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 286: // MOV GT JMPE
+		case 466: // MOV GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -3523,7 +7591,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 287: // SHL EQ DJMPE
+		case 467: // SHL EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3539,7 +7607,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 288: // SHL EQ DJMPNE
+		case 468: // SHL EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3555,7 +7623,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 289: // SHL EQ JMPE
+		case 469: // SHL EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3571,7 +7639,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 290: // SHL NEQ DJMPE
+		case 470: // SHL NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3587,7 +7655,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 291: // SHL NEQ DJMPNE
+		case 471: // SHL NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3603,7 +7671,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 292: // SHL NEQ JMPE
+		case 472: // SHL NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3619,7 +7687,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 293: // SHL GTE DJMPE
+		case 473: // SHL GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3635,7 +7703,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 294: // SHL GTE DJMPNE
+		case 474: // SHL GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3651,7 +7719,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 295: // SHL GTE JMPE
+		case 475: // SHL GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3667,7 +7735,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 296: // SHL LTE DJMPE
+		case 476: // SHL LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3683,7 +7751,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 297: // SHL LTE DJMPNE
+		case 477: // SHL LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3699,7 +7767,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 298: // SHL LTE JMPE
+		case 478: // SHL LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3715,7 +7783,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 299: // SHL LT DJMPE
+		case 479: // SHL LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3731,7 +7799,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 300: // SHL LT DJMPNE
+		case 480: // SHL LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3747,7 +7815,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 301: // SHL LT JMPE
+		case 481: // SHL LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3763,7 +7831,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 302: // SHL GT DJMPE
+		case 482: // SHL GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3779,7 +7847,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 303: // SHL GT DJMPNE
+		case 483: // SHL GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3795,7 +7863,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 304: // SHL GT JMPE
+		case 484: // SHL GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] <<= in.b
@@ -3811,7 +7879,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 305: // SHR EQ DJMPE
+		case 485: // SHR EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3827,7 +7895,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 306: // SHR EQ DJMPNE
+		case 486: // SHR EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3843,7 +7911,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 307: // SHR EQ JMPE
+		case 487: // SHR EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3859,7 +7927,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 308: // SHR NEQ DJMPE
+		case 488: // SHR NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3875,7 +7943,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 309: // SHR NEQ DJMPNE
+		case 489: // SHR NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3891,7 +7959,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 310: // SHR NEQ JMPE
+		case 490: // SHR NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3907,7 +7975,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 311: // SHR GTE DJMPE
+		case 491: // SHR GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3923,7 +7991,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 312: // SHR GTE DJMPNE
+		case 492: // SHR GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3939,7 +8007,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 313: // SHR GTE JMPE
+		case 493: // SHR GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3955,7 +8023,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 314: // SHR LTE DJMPE
+		case 494: // SHR LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3971,7 +8039,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 315: // SHR LTE DJMPNE
+		case 495: // SHR LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -3987,7 +8055,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 316: // SHR LTE JMPE
+		case 496: // SHR LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -4003,7 +8071,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 317: // SHR LT DJMPE
+		case 497: // SHR LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -4019,7 +8087,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 318: // SHR LT DJMPNE
+		case 498: // SHR LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -4035,7 +8103,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 319: // SHR LT JMPE
+		case 499: // SHR LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -4051,7 +8119,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 320: // SHR GT DJMPE
+		case 500: // SHR GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -4067,7 +8135,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 321: // SHR GT DJMPNE
+		case 501: // SHR GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -4083,7 +8151,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 322: // SHR GT JMPE
+		case 502: // SHR GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] >>= in.b
@@ -4099,7 +8167,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 323: // AND EQ DJMPE
+		case 503: // AND EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4115,7 +8183,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 324: // AND EQ DJMPNE
+		case 504: // AND EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4131,7 +8199,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 325: // AND EQ JMPE
+		case 505: // AND EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4147,7 +8215,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 326: // AND NEQ DJMPE
+		case 506: // AND NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4163,7 +8231,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 327: // AND NEQ DJMPNE
+		case 507: // AND NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4179,7 +8247,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 328: // AND NEQ JMPE
+		case 508: // AND NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4195,7 +8263,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 329: // AND GTE DJMPE
+		case 509: // AND GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4211,7 +8279,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 330: // AND GTE DJMPNE
+		case 510: // AND GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4227,7 +8295,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 331: // AND GTE JMPE
+		case 511: // AND GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4243,7 +8311,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 332: // AND LTE DJMPE
+		case 512: // AND LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4259,7 +8327,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 333: // AND LTE DJMPNE
+		case 513: // AND LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4275,7 +8343,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 334: // AND LTE JMPE
+		case 514: // AND LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4291,7 +8359,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 335: // AND LT DJMPE
+		case 515: // AND LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4307,7 +8375,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 336: // AND LT DJMPNE
+		case 516: // AND LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4323,7 +8391,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 337: // AND LT JMPE
+		case 517: // AND LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4339,7 +8407,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 338: // AND GT DJMPE
+		case 518: // AND GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4355,7 +8423,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 339: // AND GT DJMPNE
+		case 519: // AND GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4371,7 +8439,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 340: // AND GT JMPE
+		case 520: // AND GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -4387,7 +8455,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 341: // LOADM EQ DJMPE
+		case 521: // LOADM EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4409,7 +8477,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 342: // LOADM EQ DJMPNE
+		case 522: // LOADM EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4431,7 +8499,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 343: // LOADM EQ JMPE
+		case 523: // LOADM EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4453,7 +8521,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 344: // LOADM NEQ DJMPE
+		case 524: // LOADM NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4475,7 +8543,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 345: // LOADM NEQ DJMPNE
+		case 525: // LOADM NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4497,7 +8565,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 346: // LOADM NEQ JMPE
+		case 526: // LOADM NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4519,7 +8587,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 347: // LOADM GTE DJMPE
+		case 527: // LOADM GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4541,7 +8609,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 348: // LOADM GTE DJMPNE
+		case 528: // LOADM GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4563,7 +8631,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 349: // LOADM GTE JMPE
+		case 529: // LOADM GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4585,7 +8653,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 350: // LOADM LTE DJMPE
+		case 530: // LOADM LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4607,7 +8675,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 351: // LOADM LTE DJMPNE
+		case 531: // LOADM LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4629,7 +8697,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 352: // LOADM LTE JMPE
+		case 532: // LOADM LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4651,7 +8719,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 353: // LOADM LT DJMPE
+		case 533: // LOADM LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4673,7 +8741,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 354: // LOADM LT DJMPNE
+		case 534: // LOADM LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4695,7 +8763,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 355: // LOADM LT JMPE
+		case 535: // LOADM LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4717,7 +8785,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 356: // LOADM GT DJMPE
+		case 536: // LOADM GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4739,7 +8807,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 357: // LOADM GT DJMPNE
+		case 537: // LOADM GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4761,7 +8829,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 358: // LOADM GT JMPE
+		case 538: // LOADM GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4783,7 +8851,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 359: // SETM EQ DJMPE
+		case 539: // SETM EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4805,7 +8873,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 360: // SETM EQ DJMPNE
+		case 540: // SETM EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4827,7 +8895,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 361: // SETM EQ JMPE
+		case 541: // SETM EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4849,7 +8917,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 362: // SETM NEQ DJMPE
+		case 542: // SETM NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4871,7 +8939,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 363: // SETM NEQ DJMPNE
+		case 543: // SETM NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4893,7 +8961,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 364: // SETM NEQ JMPE
+		case 544: // SETM NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4915,7 +8983,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 365: // SETM GTE DJMPE
+		case 545: // SETM GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4937,7 +9005,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 366: // SETM GTE DJMPNE
+		case 546: // SETM GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4959,7 +9027,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 367: // SETM GTE JMPE
+		case 547: // SETM GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -4981,7 +9049,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 368: // SETM LTE DJMPE
+		case 548: // SETM LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5003,7 +9071,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 369: // SETM LTE DJMPNE
+		case 549: // SETM LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5025,7 +9093,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 370: // SETM LTE JMPE
+		case 550: // SETM LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5047,7 +9115,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 371: // SETM LT DJMPE
+		case 551: // SETM LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5069,7 +9137,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 372: // SETM LT DJMPNE
+		case 552: // SETM LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5091,7 +9159,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 373: // SETM LT JMPE
+		case 553: // SETM LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5113,7 +9181,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 374: // SETM GT DJMPE
+		case 554: // SETM GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5135,7 +9203,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 375: // SETM GT DJMPNE
+		case 555: // SETM GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5157,7 +9225,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 376: // SETM GT JMPE
+		case 556: // SETM GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				addr := int(regs[in.a&31])
@@ -5179,7 +9247,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 377: // PUSH EQ DJMPE
+		case 557: // PUSH EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5201,7 +9269,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 378: // PUSH EQ DJMPNE
+		case 558: // PUSH EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5223,7 +9291,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 379: // PUSH EQ JMPE
+		case 559: // PUSH EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5245,7 +9313,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 380: // PUSH NEQ DJMPE
+		case 560: // PUSH NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5267,7 +9335,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 381: // PUSH NEQ DJMPNE
+		case 561: // PUSH NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5289,7 +9357,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 382: // PUSH NEQ JMPE
+		case 562: // PUSH NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5311,7 +9379,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 383: // PUSH GTE DJMPE
+		case 563: // PUSH GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5333,7 +9401,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 384: // PUSH GTE DJMPNE
+		case 564: // PUSH GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5355,7 +9423,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 385: // PUSH GTE JMPE
+		case 565: // PUSH GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5377,7 +9445,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 386: // PUSH LTE DJMPE
+		case 566: // PUSH LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5399,7 +9467,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 387: // PUSH LTE DJMPNE
+		case 567: // PUSH LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5421,7 +9489,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 388: // PUSH LTE JMPE
+		case 568: // PUSH LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5443,7 +9511,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 389: // PUSH LT DJMPE
+		case 569: // PUSH LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5465,7 +9533,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 390: // PUSH LT DJMPNE
+		case 570: // PUSH LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5487,7 +9555,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 391: // PUSH LT JMPE
+		case 571: // PUSH LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5509,7 +9577,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 392: // PUSH GT DJMPE
+		case 572: // PUSH GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5531,7 +9599,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 393: // PUSH GT DJMPNE
+		case 573: // PUSH GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5553,7 +9621,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 394: // PUSH GT JMPE
+		case 574: // PUSH GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -5575,7 +9643,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 395: // POP EQ DJMPE
+		case 575: // POP EQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5596,7 +9664,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 396: // POP EQ DJMPNE
+		case 576: // POP EQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5617,7 +9685,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 397: // POP EQ JMPE
+		case 577: // POP EQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5638,7 +9706,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 398: // POP NEQ DJMPE
+		case 578: // POP NEQ DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5659,7 +9727,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 399: // POP NEQ DJMPNE
+		case 579: // POP NEQ DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5680,7 +9748,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 400: // POP NEQ JMPE
+		case 580: // POP NEQ JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5701,7 +9769,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 401: // POP GTE DJMPE
+		case 581: // POP GTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5722,7 +9790,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 402: // POP GTE DJMPNE
+		case 582: // POP GTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5743,7 +9811,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 403: // POP GTE JMPE
+		case 583: // POP GTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5764,7 +9832,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 404: // POP LTE DJMPE
+		case 584: // POP LTE DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5785,7 +9853,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 405: // POP LTE DJMPNE
+		case 585: // POP LTE DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5806,7 +9874,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 406: // POP LTE JMPE
+		case 586: // POP LTE JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5827,7 +9895,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 407: // POP LT DJMPE
+		case 587: // POP LT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5848,7 +9916,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 408: // POP LT DJMPNE
+		case 588: // POP LT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5869,7 +9937,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 409: // POP LT JMPE
+		case 589: // POP LT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5890,7 +9958,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 410: // POP GT DJMPE
+		case 590: // POP GT DJMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5911,7 +9979,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 411: // POP GT DJMPNE
+		case 591: // POP GT DJMPNE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5932,7 +10000,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 412: // POP GT JMPE
+		case 592: // POP GT JMPE
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -5953,7 +10021,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 413: // LOAD LOAD LOAD
+		case 593: // LOAD LOAD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -5966,7 +10034,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 414: // LOAD LOAD ADD
+		case 594: // LOAD LOAD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -5979,7 +10047,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 415: // LOAD LOAD SUB
+		case 595: // LOAD LOAD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -5992,7 +10060,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 416: // LOAD LOAD MUL
+		case 596: // LOAD LOAD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6005,7 +10073,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 417: // LOAD LOAD MOD
+		case 597: // LOAD LOAD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6023,7 +10091,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 418: // LOAD LOAD INC
+		case 598: // LOAD LOAD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6036,7 +10104,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 419: // LOAD LOAD DEC
+		case 599: // LOAD LOAD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6049,7 +10117,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 420: // LOAD LOAD MOV
+		case 600: // LOAD LOAD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6062,7 +10130,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 421: // LOAD ADD LOAD
+		case 601: // LOAD ADD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6075,7 +10143,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 422: // LOAD ADD ADD
+		case 602: // LOAD ADD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6088,7 +10156,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 423: // LOAD ADD SUB
+		case 603: // LOAD ADD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6101,7 +10169,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 424: // LOAD ADD MUL
+		case 604: // LOAD ADD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6114,7 +10182,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 425: // LOAD ADD MOD
+		case 605: // LOAD ADD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6132,7 +10200,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 426: // LOAD ADD INC
+		case 606: // LOAD ADD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6145,7 +10213,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 427: // LOAD ADD DEC
+		case 607: // LOAD ADD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6158,7 +10226,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 428: // LOAD ADD MOV
+		case 608: // LOAD ADD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6171,7 +10239,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 429: // LOAD SUB LOAD
+		case 609: // LOAD SUB LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6184,7 +10252,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 430: // LOAD SUB ADD
+		case 610: // LOAD SUB ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6197,7 +10265,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 431: // LOAD SUB SUB
+		case 611: // LOAD SUB SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6210,7 +10278,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 432: // LOAD SUB MUL
+		case 612: // LOAD SUB MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6223,7 +10291,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 433: // LOAD SUB MOD
+		case 613: // LOAD SUB MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6241,7 +10309,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 434: // LOAD SUB INC
+		case 614: // LOAD SUB INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6254,7 +10322,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 435: // LOAD SUB DEC
+		case 615: // LOAD SUB DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6267,7 +10335,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 436: // LOAD SUB MOV
+		case 616: // LOAD SUB MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6280,7 +10348,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 437: // LOAD MUL LOAD
+		case 617: // LOAD MUL LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6293,7 +10361,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 438: // LOAD MUL ADD
+		case 618: // LOAD MUL ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6306,7 +10374,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 439: // LOAD MUL SUB
+		case 619: // LOAD MUL SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6319,7 +10387,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 440: // LOAD MUL MUL
+		case 620: // LOAD MUL MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6332,7 +10400,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 441: // LOAD MUL MOD
+		case 621: // LOAD MUL MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6350,7 +10418,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 442: // LOAD MUL INC
+		case 622: // LOAD MUL INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6363,7 +10431,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 443: // LOAD MUL DEC
+		case 623: // LOAD MUL DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6376,7 +10444,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 444: // LOAD MUL MOV
+		case 624: // LOAD MUL MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6389,7 +10457,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 445: // LOAD MOD LOAD
+		case 625: // LOAD MOD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6407,7 +10475,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 446: // LOAD MOD ADD
+		case 626: // LOAD MOD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6425,7 +10493,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 447: // LOAD MOD SUB
+		case 627: // LOAD MOD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6443,7 +10511,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 448: // LOAD MOD MUL
+		case 628: // LOAD MOD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6461,7 +10529,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 449: // LOAD MOD MOD
+		case 629: // LOAD MOD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6484,7 +10552,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 450: // LOAD MOD INC
+		case 630: // LOAD MOD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6502,7 +10570,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 451: // LOAD MOD DEC
+		case 631: // LOAD MOD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6520,7 +10588,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 452: // LOAD MOD MOV
+		case 632: // LOAD MOD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6538,7 +10606,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 453: // LOAD INC LOAD
+		case 633: // LOAD INC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6551,7 +10619,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 454: // LOAD INC ADD
+		case 634: // LOAD INC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6564,7 +10632,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 455: // LOAD INC SUB
+		case 635: // LOAD INC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6577,7 +10645,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 456: // LOAD INC MUL
+		case 636: // LOAD INC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6590,7 +10658,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 457: // LOAD INC MOD
+		case 637: // LOAD INC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6608,7 +10676,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 458: // LOAD INC INC
+		case 638: // LOAD INC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6621,7 +10689,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 459: // LOAD INC DEC
+		case 639: // LOAD INC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6634,7 +10702,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 460: // LOAD INC MOV
+		case 640: // LOAD INC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6647,7 +10715,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 461: // LOAD DEC LOAD
+		case 641: // LOAD DEC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6660,7 +10728,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 462: // LOAD DEC ADD
+		case 642: // LOAD DEC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6673,7 +10741,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 463: // LOAD DEC SUB
+		case 643: // LOAD DEC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6686,7 +10754,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 464: // LOAD DEC MUL
+		case 644: // LOAD DEC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6699,7 +10767,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 465: // LOAD DEC MOD
+		case 645: // LOAD DEC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6717,7 +10785,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 466: // LOAD DEC INC
+		case 646: // LOAD DEC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6730,7 +10798,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 467: // LOAD DEC DEC
+		case 647: // LOAD DEC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6743,7 +10811,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 468: // LOAD DEC MOV
+		case 648: // LOAD DEC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6756,7 +10824,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 469: // LOAD MOV LOAD
+		case 649: // LOAD MOV LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6769,7 +10837,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 470: // LOAD MOV ADD
+		case 650: // LOAD MOV ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6782,7 +10850,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 471: // LOAD MOV SUB
+		case 651: // LOAD MOV SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6795,7 +10863,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 472: // LOAD MOV MUL
+		case 652: // LOAD MOV MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6808,7 +10876,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 473: // LOAD MOV MOD
+		case 653: // LOAD MOV MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6826,7 +10894,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 474: // LOAD MOV INC
+		case 654: // LOAD MOV INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6839,7 +10907,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 475: // LOAD MOV DEC
+		case 655: // LOAD MOV DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6852,7 +10920,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 476: // LOAD MOV MOV
+		case 656: // LOAD MOV MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -6865,7 +10933,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 477: // ADD LOAD LOAD
+		case 657: // ADD LOAD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6878,7 +10946,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 478: // ADD LOAD ADD
+		case 658: // ADD LOAD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6891,7 +10959,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 479: // ADD LOAD SUB
+		case 659: // ADD LOAD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6904,7 +10972,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 480: // ADD LOAD MUL
+		case 660: // ADD LOAD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6917,7 +10985,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 481: // ADD LOAD MOD
+		case 661: // ADD LOAD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6935,7 +11003,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 482: // ADD LOAD INC
+		case 662: // ADD LOAD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6948,7 +11016,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 483: // ADD LOAD DEC
+		case 663: // ADD LOAD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6961,7 +11029,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 484: // ADD LOAD MOV
+		case 664: // ADD LOAD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6974,7 +11042,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 485: // ADD ADD LOAD
+		case 665: // ADD ADD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -6987,7 +11055,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 486: // ADD ADD ADD
+		case 666: // ADD ADD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7000,7 +11068,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 487: // ADD ADD SUB
+		case 667: // ADD ADD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7013,7 +11081,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 488: // ADD ADD MUL
+		case 668: // ADD ADD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7026,7 +11094,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 489: // ADD ADD MOD
+		case 669: // ADD ADD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7044,7 +11112,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 490: // ADD ADD INC
+		case 670: // ADD ADD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7057,7 +11125,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 491: // ADD ADD DEC
+		case 671: // ADD ADD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7070,7 +11138,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 492: // ADD ADD MOV
+		case 672: // ADD ADD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7083,7 +11151,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 493: // ADD SUB LOAD
+		case 673: // ADD SUB LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7096,7 +11164,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 494: // ADD SUB ADD
+		case 674: // ADD SUB ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7109,7 +11177,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 495: // ADD SUB SUB
+		case 675: // ADD SUB SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7122,7 +11190,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 496: // ADD SUB MUL
+		case 676: // ADD SUB MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7135,7 +11203,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 497: // ADD SUB MOD
+		case 677: // ADD SUB MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7153,7 +11221,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 498: // ADD SUB INC
+		case 678: // ADD SUB INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7166,7 +11234,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 499: // ADD SUB DEC
+		case 679: // ADD SUB DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7179,7 +11247,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 500: // ADD SUB MOV
+		case 680: // ADD SUB MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7192,7 +11260,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 501: // ADD MUL LOAD
+		case 681: // ADD MUL LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7205,7 +11273,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 502: // ADD MUL ADD
+		case 682: // ADD MUL ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7218,7 +11286,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 503: // ADD MUL SUB
+		case 683: // ADD MUL SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7231,7 +11299,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 504: // ADD MUL MUL
+		case 684: // ADD MUL MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7244,7 +11312,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 505: // ADD MUL MOD
+		case 685: // ADD MUL MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7262,7 +11330,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 506: // ADD MUL INC
+		case 686: // ADD MUL INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7275,7 +11343,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 507: // ADD MUL DEC
+		case 687: // ADD MUL DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7288,7 +11356,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 508: // ADD MUL MOV
+		case 688: // ADD MUL MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7301,7 +11369,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 509: // ADD MOD LOAD
+		case 689: // ADD MOD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7319,7 +11387,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 510: // ADD MOD ADD
+		case 690: // ADD MOD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7337,7 +11405,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 511: // ADD MOD SUB
+		case 691: // ADD MOD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7355,7 +11423,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 512: // ADD MOD MUL
+		case 692: // ADD MOD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7373,7 +11441,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 513: // ADD MOD MOD
+		case 693: // ADD MOD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7396,7 +11464,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 514: // ADD MOD INC
+		case 694: // ADD MOD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7414,7 +11482,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 515: // ADD MOD DEC
+		case 695: // ADD MOD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7432,7 +11500,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 516: // ADD MOD MOV
+		case 696: // ADD MOD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7450,7 +11518,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 517: // ADD INC LOAD
+		case 697: // ADD INC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7463,7 +11531,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 518: // ADD INC ADD
+		case 698: // ADD INC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7476,7 +11544,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 519: // ADD INC SUB
+		case 699: // ADD INC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7489,7 +11557,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 520: // ADD INC MUL
+		case 700: // ADD INC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7502,7 +11570,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 521: // ADD INC MOD
+		case 701: // ADD INC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7520,7 +11588,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 522: // ADD INC INC
+		case 702: // ADD INC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7533,7 +11601,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 523: // ADD INC DEC
+		case 703: // ADD INC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7546,7 +11614,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 524: // ADD INC MOV
+		case 704: // ADD INC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7559,7 +11627,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 525: // ADD DEC LOAD
+		case 705: // ADD DEC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7572,7 +11640,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 526: // ADD DEC ADD
+		case 706: // ADD DEC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7585,7 +11653,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 527: // ADD DEC SUB
+		case 707: // ADD DEC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7598,7 +11666,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 528: // ADD DEC MUL
+		case 708: // ADD DEC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7611,7 +11679,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 529: // ADD DEC MOD
+		case 709: // ADD DEC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7629,7 +11697,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 530: // ADD DEC INC
+		case 710: // ADD DEC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7642,7 +11710,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 531: // ADD DEC DEC
+		case 711: // ADD DEC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7655,7 +11723,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 532: // ADD DEC MOV
+		case 712: // ADD DEC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7668,7 +11736,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 533: // ADD MOV LOAD
+		case 713: // ADD MOV LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7681,7 +11749,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 534: // ADD MOV ADD
+		case 714: // ADD MOV ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7694,7 +11762,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 535: // ADD MOV SUB
+		case 715: // ADD MOV SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7707,7 +11775,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 536: // ADD MOV MUL
+		case 716: // ADD MOV MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7720,7 +11788,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 537: // ADD MOV MOD
+		case 717: // ADD MOV MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7738,7 +11806,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 538: // ADD MOV INC
+		case 718: // ADD MOV INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7751,7 +11819,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 539: // ADD MOV DEC
+		case 719: // ADD MOV DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7764,7 +11832,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 540: // ADD MOV MOV
+		case 720: // ADD MOV MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -7777,7 +11845,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 541: // SUB LOAD LOAD
+		case 721: // SUB LOAD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7790,7 +11858,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 542: // SUB LOAD ADD
+		case 722: // SUB LOAD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7803,7 +11871,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 543: // SUB LOAD SUB
+		case 723: // SUB LOAD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7816,7 +11884,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 544: // SUB LOAD MUL
+		case 724: // SUB LOAD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7829,7 +11897,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 545: // SUB LOAD MOD
+		case 725: // SUB LOAD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7847,7 +11915,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 546: // SUB LOAD INC
+		case 726: // SUB LOAD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7860,7 +11928,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 547: // SUB LOAD DEC
+		case 727: // SUB LOAD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7873,7 +11941,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 548: // SUB LOAD MOV
+		case 728: // SUB LOAD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7886,7 +11954,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 549: // SUB ADD LOAD
+		case 729: // SUB ADD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7899,7 +11967,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 550: // SUB ADD ADD
+		case 730: // SUB ADD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7912,7 +11980,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 551: // SUB ADD SUB
+		case 731: // SUB ADD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7925,7 +11993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 552: // SUB ADD MUL
+		case 732: // SUB ADD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7938,7 +12006,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 553: // SUB ADD MOD
+		case 733: // SUB ADD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7956,7 +12024,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 554: // SUB ADD INC
+		case 734: // SUB ADD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7969,7 +12037,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 555: // SUB ADD DEC
+		case 735: // SUB ADD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7982,7 +12050,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 556: // SUB ADD MOV
+		case 736: // SUB ADD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -7995,7 +12063,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 557: // SUB SUB LOAD
+		case 737: // SUB SUB LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8008,7 +12076,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 558: // SUB SUB ADD
+		case 738: // SUB SUB ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8021,7 +12089,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 559: // SUB SUB SUB
+		case 739: // SUB SUB SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8034,7 +12102,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 560: // SUB SUB MUL
+		case 740: // SUB SUB MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8047,7 +12115,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 561: // SUB SUB MOD
+		case 741: // SUB SUB MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8065,7 +12133,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 562: // SUB SUB INC
+		case 742: // SUB SUB INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8078,7 +12146,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 563: // SUB SUB DEC
+		case 743: // SUB SUB DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8091,7 +12159,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 564: // SUB SUB MOV
+		case 744: // SUB SUB MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8104,7 +12172,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 565: // SUB MUL LOAD
+		case 745: // SUB MUL LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8117,7 +12185,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 566: // SUB MUL ADD
+		case 746: // SUB MUL ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8130,7 +12198,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 567: // SUB MUL SUB
+		case 747: // SUB MUL SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8143,7 +12211,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 568: // SUB MUL MUL
+		case 748: // SUB MUL MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8156,7 +12224,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 569: // SUB MUL MOD
+		case 749: // SUB MUL MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8174,7 +12242,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 570: // SUB MUL INC
+		case 750: // SUB MUL INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8187,7 +12255,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 571: // SUB MUL DEC
+		case 751: // SUB MUL DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8200,7 +12268,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 572: // SUB MUL MOV
+		case 752: // SUB MUL MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8213,7 +12281,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 573: // SUB MOD LOAD
+		case 753: // SUB MOD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8231,7 +12299,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 574: // SUB MOD ADD
+		case 754: // SUB MOD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8249,7 +12317,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 575: // SUB MOD SUB
+		case 755: // SUB MOD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8267,7 +12335,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 576: // SUB MOD MUL
+		case 756: // SUB MOD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8285,7 +12353,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 577: // SUB MOD MOD
+		case 757: // SUB MOD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8308,7 +12376,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 578: // SUB MOD INC
+		case 758: // SUB MOD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8326,7 +12394,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 579: // SUB MOD DEC
+		case 759: // SUB MOD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8344,7 +12412,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 580: // SUB MOD MOV
+		case 760: // SUB MOD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8362,7 +12430,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 581: // SUB INC LOAD
+		case 761: // SUB INC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8375,7 +12443,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 582: // SUB INC ADD
+		case 762: // SUB INC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8388,7 +12456,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 583: // SUB INC SUB
+		case 763: // SUB INC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8401,7 +12469,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 584: // SUB INC MUL
+		case 764: // SUB INC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8414,7 +12482,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 585: // SUB INC MOD
+		case 765: // SUB INC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8432,7 +12500,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 586: // SUB INC INC
+		case 766: // SUB INC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8445,7 +12513,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 587: // SUB INC DEC
+		case 767: // SUB INC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8458,7 +12526,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 588: // SUB INC MOV
+		case 768: // SUB INC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8471,7 +12539,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 589: // SUB DEC LOAD
+		case 769: // SUB DEC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8484,7 +12552,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 590: // SUB DEC ADD
+		case 770: // SUB DEC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8497,7 +12565,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 591: // SUB DEC SUB
+		case 771: // SUB DEC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8510,7 +12578,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 592: // SUB DEC MUL
+		case 772: // SUB DEC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8523,7 +12591,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 593: // SUB DEC MOD
+		case 773: // SUB DEC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8541,7 +12609,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 594: // SUB DEC INC
+		case 774: // SUB DEC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8554,7 +12622,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 595: // SUB DEC DEC
+		case 775: // SUB DEC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8567,7 +12635,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 596: // SUB DEC MOV
+		case 776: // SUB DEC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8580,7 +12648,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 597: // SUB MOV LOAD
+		case 777: // SUB MOV LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8593,7 +12661,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 598: // SUB MOV ADD
+		case 778: // SUB MOV ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8606,7 +12674,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 599: // SUB MOV SUB
+		case 779: // SUB MOV SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8619,7 +12687,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 600: // SUB MOV MUL
+		case 780: // SUB MOV MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8632,7 +12700,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 601: // SUB MOV MOD
+		case 781: // SUB MOV MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8650,7 +12718,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 602: // SUB MOV INC
+		case 782: // SUB MOV INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8663,7 +12731,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 603: // SUB MOV DEC
+		case 783: // SUB MOV DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8676,7 +12744,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 604: // SUB MOV MOV
+		case 784: // SUB MOV MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -8689,7 +12757,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 605: // MUL LOAD LOAD
+		case 785: // MUL LOAD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8702,7 +12770,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 606: // MUL LOAD ADD
+		case 786: // MUL LOAD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8715,7 +12783,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 607: // MUL LOAD SUB
+		case 787: // MUL LOAD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8728,7 +12796,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 608: // MUL LOAD MUL
+		case 788: // MUL LOAD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8741,7 +12809,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 609: // MUL LOAD MOD
+		case 789: // MUL LOAD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8759,7 +12827,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 610: // MUL LOAD INC
+		case 790: // MUL LOAD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8772,7 +12840,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 611: // MUL LOAD DEC
+		case 791: // MUL LOAD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8785,7 +12853,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 612: // MUL LOAD MOV
+		case 792: // MUL LOAD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8798,7 +12866,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 613: // MUL ADD LOAD
+		case 793: // MUL ADD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8811,7 +12879,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 614: // MUL ADD ADD
+		case 794: // MUL ADD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8824,7 +12892,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 615: // MUL ADD SUB
+		case 795: // MUL ADD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8837,7 +12905,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 616: // MUL ADD MUL
+		case 796: // MUL ADD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8850,7 +12918,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 617: // MUL ADD MOD
+		case 797: // MUL ADD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8868,7 +12936,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 618: // MUL ADD INC
+		case 798: // MUL ADD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8881,7 +12949,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 619: // MUL ADD DEC
+		case 799: // MUL ADD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8894,7 +12962,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 620: // MUL ADD MOV
+		case 800: // MUL ADD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8907,7 +12975,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 621: // MUL SUB LOAD
+		case 801: // MUL SUB LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8920,7 +12988,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 622: // MUL SUB ADD
+		case 802: // MUL SUB ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8933,7 +13001,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 623: // MUL SUB SUB
+		case 803: // MUL SUB SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8946,7 +13014,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 624: // MUL SUB MUL
+		case 804: // MUL SUB MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8959,7 +13027,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 625: // MUL SUB MOD
+		case 805: // MUL SUB MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8977,7 +13045,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 626: // MUL SUB INC
+		case 806: // MUL SUB INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -8990,7 +13058,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 627: // MUL SUB DEC
+		case 807: // MUL SUB DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9003,7 +13071,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 628: // MUL SUB MOV
+		case 808: // MUL SUB MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9016,7 +13084,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 629: // MUL MUL LOAD
+		case 809: // MUL MUL LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9029,7 +13097,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 630: // MUL MUL ADD
+		case 810: // MUL MUL ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9042,7 +13110,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 631: // MUL MUL SUB
+		case 811: // MUL MUL SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9055,7 +13123,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 632: // MUL MUL MUL
+		case 812: // MUL MUL MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9068,7 +13136,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 633: // MUL MUL MOD
+		case 813: // MUL MUL MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9086,7 +13154,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 634: // MUL MUL INC
+		case 814: // MUL MUL INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9099,7 +13167,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 635: // MUL MUL DEC
+		case 815: // MUL MUL DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9112,7 +13180,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 636: // MUL MUL MOV
+		case 816: // MUL MUL MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9125,7 +13193,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 637: // MUL MOD LOAD
+		case 817: // MUL MOD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9143,7 +13211,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 638: // MUL MOD ADD
+		case 818: // MUL MOD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9161,7 +13229,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 639: // MUL MOD SUB
+		case 819: // MUL MOD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9179,7 +13247,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 640: // MUL MOD MUL
+		case 820: // MUL MOD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9197,7 +13265,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 641: // MUL MOD MOD
+		case 821: // MUL MOD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9220,7 +13288,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 642: // MUL MOD INC
+		case 822: // MUL MOD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9238,7 +13306,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 643: // MUL MOD DEC
+		case 823: // MUL MOD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9256,7 +13324,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 644: // MUL MOD MOV
+		case 824: // MUL MOD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9274,7 +13342,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 645: // MUL INC LOAD
+		case 825: // MUL INC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9287,7 +13355,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 646: // MUL INC ADD
+		case 826: // MUL INC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9300,7 +13368,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 647: // MUL INC SUB
+		case 827: // MUL INC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9313,7 +13381,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 648: // MUL INC MUL
+		case 828: // MUL INC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9326,7 +13394,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 649: // MUL INC MOD
+		case 829: // MUL INC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9344,7 +13412,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 650: // MUL INC INC
+		case 830: // MUL INC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9357,7 +13425,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 651: // MUL INC DEC
+		case 831: // MUL INC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9370,7 +13438,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 652: // MUL INC MOV
+		case 832: // MUL INC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9383,7 +13451,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 653: // MUL DEC LOAD
+		case 833: // MUL DEC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9396,7 +13464,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 654: // MUL DEC ADD
+		case 834: // MUL DEC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9409,7 +13477,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 655: // MUL DEC SUB
+		case 835: // MUL DEC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9422,7 +13490,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 656: // MUL DEC MUL
+		case 836: // MUL DEC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9435,7 +13503,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 657: // MUL DEC MOD
+		case 837: // MUL DEC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9453,7 +13521,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 658: // MUL DEC INC
+		case 838: // MUL DEC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9466,7 +13534,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 659: // MUL DEC DEC
+		case 839: // MUL DEC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9479,7 +13547,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 660: // MUL DEC MOV
+		case 840: // MUL DEC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9492,7 +13560,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 661: // MUL MOV LOAD
+		case 841: // MUL MOV LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9505,7 +13573,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 662: // MUL MOV ADD
+		case 842: // MUL MOV ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9518,7 +13586,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 663: // MUL MOV SUB
+		case 843: // MUL MOV SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9531,7 +13599,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 664: // MUL MOV MUL
+		case 844: // MUL MOV MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9544,7 +13612,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 665: // MUL MOV MOD
+		case 845: // MUL MOV MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9562,7 +13630,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 666: // MUL MOV INC
+		case 846: // MUL MOV INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9575,7 +13643,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 667: // MUL MOV DEC
+		case 847: // MUL MOV DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9588,7 +13656,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 668: // MUL MOV MOV
+		case 848: // MUL MOV MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -9601,7 +13669,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 669: // MOD LOAD LOAD
+		case 849: // MOD LOAD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9619,7 +13687,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 670: // MOD LOAD ADD
+		case 850: // MOD LOAD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9637,7 +13705,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 671: // MOD LOAD SUB
+		case 851: // MOD LOAD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9655,7 +13723,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 672: // MOD LOAD MUL
+		case 852: // MOD LOAD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9673,7 +13741,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 673: // MOD LOAD MOD
+		case 853: // MOD LOAD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9696,7 +13764,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 674: // MOD LOAD INC
+		case 854: // MOD LOAD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9714,7 +13782,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 675: // MOD LOAD DEC
+		case 855: // MOD LOAD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9732,7 +13800,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 676: // MOD LOAD MOV
+		case 856: // MOD LOAD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9750,7 +13818,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 677: // MOD ADD LOAD
+		case 857: // MOD ADD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9768,7 +13836,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 678: // MOD ADD ADD
+		case 858: // MOD ADD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9786,7 +13854,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 679: // MOD ADD SUB
+		case 859: // MOD ADD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9804,7 +13872,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 680: // MOD ADD MUL
+		case 860: // MOD ADD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9822,7 +13890,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 681: // MOD ADD MOD
+		case 861: // MOD ADD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9845,7 +13913,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 682: // MOD ADD INC
+		case 862: // MOD ADD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9863,7 +13931,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 683: // MOD ADD DEC
+		case 863: // MOD ADD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9881,7 +13949,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 684: // MOD ADD MOV
+		case 864: // MOD ADD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9899,7 +13967,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 685: // MOD SUB LOAD
+		case 865: // MOD SUB LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9917,7 +13985,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 686: // MOD SUB ADD
+		case 866: // MOD SUB ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9935,7 +14003,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 687: // MOD SUB SUB
+		case 867: // MOD SUB SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9953,7 +14021,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 688: // MOD SUB MUL
+		case 868: // MOD SUB MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9971,7 +14039,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 689: // MOD SUB MOD
+		case 869: // MOD SUB MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -9994,7 +14062,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 690: // MOD SUB INC
+		case 870: // MOD SUB INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10012,7 +14080,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 691: // MOD SUB DEC
+		case 871: // MOD SUB DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10030,7 +14098,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 692: // MOD SUB MOV
+		case 872: // MOD SUB MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10048,7 +14116,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 693: // MOD MUL LOAD
+		case 873: // MOD MUL LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10066,7 +14134,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 694: // MOD MUL ADD
+		case 874: // MOD MUL ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10084,7 +14152,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 695: // MOD MUL SUB
+		case 875: // MOD MUL SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10102,7 +14170,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 696: // MOD MUL MUL
+		case 876: // MOD MUL MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10120,7 +14188,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 697: // MOD MUL MOD
+		case 877: // MOD MUL MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10143,7 +14211,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 698: // MOD MUL INC
+		case 878: // MOD MUL INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10161,7 +14229,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 699: // MOD MUL DEC
+		case 879: // MOD MUL DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10179,7 +14247,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 700: // MOD MUL MOV
+		case 880: // MOD MUL MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10197,7 +14265,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 701: // MOD MOD LOAD
+		case 881: // MOD MOD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10220,7 +14288,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 702: // MOD MOD ADD
+		case 882: // MOD MOD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10243,7 +14311,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 703: // MOD MOD SUB
+		case 883: // MOD MOD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10266,7 +14334,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 704: // MOD MOD MUL
+		case 884: // MOD MOD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10289,7 +14357,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 705: // MOD MOD MOD
+		case 885: // MOD MOD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10317,7 +14385,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 706: // MOD MOD INC
+		case 886: // MOD MOD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10340,7 +14408,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 707: // MOD MOD DEC
+		case 887: // MOD MOD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10363,7 +14431,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 708: // MOD MOD MOV
+		case 888: // MOD MOD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10386,7 +14454,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 709: // MOD INC LOAD
+		case 889: // MOD INC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10404,7 +14472,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 710: // MOD INC ADD
+		case 890: // MOD INC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10422,7 +14490,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 711: // MOD INC SUB
+		case 891: // MOD INC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10440,7 +14508,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 712: // MOD INC MUL
+		case 892: // MOD INC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10458,7 +14526,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 713: // MOD INC MOD
+		case 893: // MOD INC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10481,7 +14549,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 714: // MOD INC INC
+		case 894: // MOD INC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10499,7 +14567,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 715: // MOD INC DEC
+		case 895: // MOD INC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10517,7 +14585,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 716: // MOD INC MOV
+		case 896: // MOD INC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10535,7 +14603,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 717: // MOD DEC LOAD
+		case 897: // MOD DEC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10553,7 +14621,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 718: // MOD DEC ADD
+		case 898: // MOD DEC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10571,7 +14639,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 719: // MOD DEC SUB
+		case 899: // MOD DEC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10589,7 +14657,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 720: // MOD DEC MUL
+		case 900: // MOD DEC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10607,7 +14675,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 721: // MOD DEC MOD
+		case 901: // MOD DEC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10630,7 +14698,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 722: // MOD DEC INC
+		case 902: // MOD DEC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10648,7 +14716,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 723: // MOD DEC DEC
+		case 903: // MOD DEC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10666,7 +14734,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 724: // MOD DEC MOV
+		case 904: // MOD DEC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10684,7 +14752,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 725: // MOD MOV LOAD
+		case 905: // MOD MOV LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10702,7 +14770,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 726: // MOD MOV ADD
+		case 906: // MOD MOV ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10720,7 +14788,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 727: // MOD MOV SUB
+		case 907: // MOD MOV SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10738,7 +14806,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 728: // MOD MOV MUL
+		case 908: // MOD MOV MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10756,7 +14824,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 729: // MOD MOV MOD
+		case 909: // MOD MOV MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10779,7 +14847,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 730: // MOD MOV INC
+		case 910: // MOD MOV INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10797,7 +14865,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 731: // MOD MOV DEC
+		case 911: // MOD MOV DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10815,7 +14883,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 732: // MOD MOV MOV
+		case 912: // MOD MOV MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -10833,7 +14901,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 733: // INC LOAD LOAD
+		case 913: // INC LOAD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10846,7 +14914,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 734: // INC LOAD ADD
+		case 914: // INC LOAD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10859,7 +14927,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 735: // INC LOAD SUB
+		case 915: // INC LOAD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10872,7 +14940,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 736: // INC LOAD MUL
+		case 916: // INC LOAD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10885,7 +14953,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 737: // INC LOAD MOD
+		case 917: // INC LOAD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10903,7 +14971,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 738: // INC LOAD INC
+		case 918: // INC LOAD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10916,7 +14984,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 739: // INC LOAD DEC
+		case 919: // INC LOAD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10929,7 +14997,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 740: // INC LOAD MOV
+		case 920: // INC LOAD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10942,7 +15010,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 741: // INC ADD LOAD
+		case 921: // INC ADD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10955,7 +15023,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 742: // INC ADD ADD
+		case 922: // INC ADD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10968,7 +15036,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 743: // INC ADD SUB
+		case 923: // INC ADD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10981,7 +15049,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 744: // INC ADD MUL
+		case 924: // INC ADD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -10994,7 +15062,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 745: // INC ADD MOD
+		case 925: // INC ADD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11012,7 +15080,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 746: // INC ADD INC
+		case 926: // INC ADD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11025,7 +15093,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 747: // INC ADD DEC
+		case 927: // INC ADD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11038,7 +15106,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 748: // INC ADD MOV
+		case 928: // INC ADD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11051,7 +15119,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 749: // INC SUB LOAD
+		case 929: // INC SUB LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11064,7 +15132,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 750: // INC SUB ADD
+		case 930: // INC SUB ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11077,7 +15145,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 751: // INC SUB SUB
+		case 931: // INC SUB SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11090,7 +15158,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 752: // INC SUB MUL
+		case 932: // INC SUB MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11103,7 +15171,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 753: // INC SUB MOD
+		case 933: // INC SUB MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11121,7 +15189,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 754: // INC SUB INC
+		case 934: // INC SUB INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11134,7 +15202,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 755: // INC SUB DEC
+		case 935: // INC SUB DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11147,7 +15215,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 756: // INC SUB MOV
+		case 936: // INC SUB MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11160,7 +15228,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 757: // INC MUL LOAD
+		case 937: // INC MUL LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11173,7 +15241,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 758: // INC MUL ADD
+		case 938: // INC MUL ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11186,7 +15254,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 759: // INC MUL SUB
+		case 939: // INC MUL SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11199,7 +15267,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 760: // INC MUL MUL
+		case 940: // INC MUL MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11212,7 +15280,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 761: // INC MUL MOD
+		case 941: // INC MUL MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11230,7 +15298,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 762: // INC MUL INC
+		case 942: // INC MUL INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11243,7 +15311,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 763: // INC MUL DEC
+		case 943: // INC MUL DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11256,7 +15324,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 764: // INC MUL MOV
+		case 944: // INC MUL MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11269,7 +15337,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 765: // INC MOD LOAD
+		case 945: // INC MOD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11287,7 +15355,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 766: // INC MOD ADD
+		case 946: // INC MOD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11305,7 +15373,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 767: // INC MOD SUB
+		case 947: // INC MOD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11323,7 +15391,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 768: // INC MOD MUL
+		case 948: // INC MOD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11341,7 +15409,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 769: // INC MOD MOD
+		case 949: // INC MOD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11364,7 +15432,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 770: // INC MOD INC
+		case 950: // INC MOD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11382,7 +15450,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 771: // INC MOD DEC
+		case 951: // INC MOD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11400,7 +15468,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 772: // INC MOD MOV
+		case 952: // INC MOD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11418,7 +15486,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 773: // INC INC LOAD
+		case 953: // INC INC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11431,7 +15499,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 774: // INC INC ADD
+		case 954: // INC INC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11444,7 +15512,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 775: // INC INC SUB
+		case 955: // INC INC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11457,7 +15525,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 776: // INC INC MUL
+		case 956: // INC INC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11470,7 +15538,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 777: // INC INC MOD
+		case 957: // INC INC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11488,7 +15556,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 778: // INC INC INC
+		case 958: // INC INC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11501,7 +15569,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 779: // INC INC DEC
+		case 959: // INC INC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11514,7 +15582,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 780: // INC INC MOV
+		case 960: // INC INC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11527,7 +15595,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 781: // INC DEC LOAD
+		case 961: // INC DEC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11540,7 +15608,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 782: // INC DEC ADD
+		case 962: // INC DEC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11553,7 +15621,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 783: // INC DEC SUB
+		case 963: // INC DEC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11566,7 +15634,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 784: // INC DEC MUL
+		case 964: // INC DEC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11579,7 +15647,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 785: // INC DEC MOD
+		case 965: // INC DEC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11597,7 +15665,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 786: // INC DEC INC
+		case 966: // INC DEC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11610,7 +15678,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 787: // INC DEC DEC
+		case 967: // INC DEC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11623,7 +15691,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 788: // INC DEC MOV
+		case 968: // INC DEC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11636,7 +15704,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 789: // INC MOV LOAD
+		case 969: // INC MOV LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11649,7 +15717,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 790: // INC MOV ADD
+		case 970: // INC MOV ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11662,7 +15730,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 791: // INC MOV SUB
+		case 971: // INC MOV SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11675,7 +15743,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 792: // INC MOV MUL
+		case 972: // INC MOV MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11688,7 +15756,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 793: // INC MOV MOD
+		case 973: // INC MOV MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11706,7 +15774,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 794: // INC MOV INC
+		case 974: // INC MOV INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11719,7 +15787,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 795: // INC MOV DEC
+		case 975: // INC MOV DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11732,7 +15800,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 796: // INC MOV MOV
+		case 976: // INC MOV MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -11745,7 +15813,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 797: // DEC LOAD LOAD
+		case 977: // DEC LOAD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11758,7 +15826,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 798: // DEC LOAD ADD
+		case 978: // DEC LOAD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11771,7 +15839,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 799: // DEC LOAD SUB
+		case 979: // DEC LOAD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11784,7 +15852,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 800: // DEC LOAD MUL
+		case 980: // DEC LOAD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11797,7 +15865,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 801: // DEC LOAD MOD
+		case 981: // DEC LOAD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11815,7 +15883,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 802: // DEC LOAD INC
+		case 982: // DEC LOAD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11828,7 +15896,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 803: // DEC LOAD DEC
+		case 983: // DEC LOAD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11841,7 +15909,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 804: // DEC LOAD MOV
+		case 984: // DEC LOAD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11854,7 +15922,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 805: // DEC ADD LOAD
+		case 985: // DEC ADD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11867,7 +15935,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 806: // DEC ADD ADD
+		case 986: // DEC ADD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11880,7 +15948,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 807: // DEC ADD SUB
+		case 987: // DEC ADD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11893,7 +15961,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 808: // DEC ADD MUL
+		case 988: // DEC ADD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11906,7 +15974,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 809: // DEC ADD MOD
+		case 989: // DEC ADD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11924,7 +15992,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 810: // DEC ADD INC
+		case 990: // DEC ADD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11937,7 +16005,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 811: // DEC ADD DEC
+		case 991: // DEC ADD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11950,7 +16018,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 812: // DEC ADD MOV
+		case 992: // DEC ADD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11963,7 +16031,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 813: // DEC SUB LOAD
+		case 993: // DEC SUB LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11976,7 +16044,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 814: // DEC SUB ADD
+		case 994: // DEC SUB ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -11989,7 +16057,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 815: // DEC SUB SUB
+		case 995: // DEC SUB SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12002,7 +16070,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 816: // DEC SUB MUL
+		case 996: // DEC SUB MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12015,7 +16083,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 817: // DEC SUB MOD
+		case 997: // DEC SUB MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12033,7 +16101,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 818: // DEC SUB INC
+		case 998: // DEC SUB INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12046,7 +16114,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 819: // DEC SUB DEC
+		case 999: // DEC SUB DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12059,7 +16127,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 820: // DEC SUB MOV
+		case 1000: // DEC SUB MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12072,7 +16140,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 821: // DEC MUL LOAD
+		case 1001: // DEC MUL LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12085,7 +16153,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 822: // DEC MUL ADD
+		case 1002: // DEC MUL ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12098,7 +16166,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 823: // DEC MUL SUB
+		case 1003: // DEC MUL SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12111,7 +16179,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 824: // DEC MUL MUL
+		case 1004: // DEC MUL MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12124,7 +16192,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 825: // DEC MUL MOD
+		case 1005: // DEC MUL MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12142,7 +16210,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 826: // DEC MUL INC
+		case 1006: // DEC MUL INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12155,7 +16223,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 827: // DEC MUL DEC
+		case 1007: // DEC MUL DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12168,7 +16236,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 828: // DEC MUL MOV
+		case 1008: // DEC MUL MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12181,7 +16249,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 829: // DEC MOD LOAD
+		case 1009: // DEC MOD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12199,7 +16267,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 830: // DEC MOD ADD
+		case 1010: // DEC MOD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12217,7 +16285,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 831: // DEC MOD SUB
+		case 1011: // DEC MOD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12235,7 +16303,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 832: // DEC MOD MUL
+		case 1012: // DEC MOD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12253,7 +16321,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 833: // DEC MOD MOD
+		case 1013: // DEC MOD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12276,7 +16344,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 834: // DEC MOD INC
+		case 1014: // DEC MOD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12294,7 +16362,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 835: // DEC MOD DEC
+		case 1015: // DEC MOD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12312,7 +16380,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 836: // DEC MOD MOV
+		case 1016: // DEC MOD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12330,7 +16398,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 837: // DEC INC LOAD
+		case 1017: // DEC INC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12343,7 +16411,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 838: // DEC INC ADD
+		case 1018: // DEC INC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12356,7 +16424,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 839: // DEC INC SUB
+		case 1019: // DEC INC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12369,7 +16437,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 840: // DEC INC MUL
+		case 1020: // DEC INC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12382,7 +16450,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 841: // DEC INC MOD
+		case 1021: // DEC INC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12400,7 +16468,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 842: // DEC INC INC
+		case 1022: // DEC INC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12413,7 +16481,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 843: // DEC INC DEC
+		case 1023: // DEC INC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12426,7 +16494,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 844: // DEC INC MOV
+		case 1024: // DEC INC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12439,7 +16507,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 845: // DEC DEC LOAD
+		case 1025: // DEC DEC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12452,7 +16520,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 846: // DEC DEC ADD
+		case 1026: // DEC DEC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12465,7 +16533,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 847: // DEC DEC SUB
+		case 1027: // DEC DEC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12478,7 +16546,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 848: // DEC DEC MUL
+		case 1028: // DEC DEC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12491,7 +16559,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 849: // DEC DEC MOD
+		case 1029: // DEC DEC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12509,7 +16577,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 850: // DEC DEC INC
+		case 1030: // DEC DEC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12522,7 +16590,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 851: // DEC DEC DEC
+		case 1031: // DEC DEC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12535,7 +16603,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 852: // DEC DEC MOV
+		case 1032: // DEC DEC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12548,7 +16616,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 853: // DEC MOV LOAD
+		case 1033: // DEC MOV LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12561,7 +16629,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 854: // DEC MOV ADD
+		case 1034: // DEC MOV ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12574,7 +16642,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 855: // DEC MOV SUB
+		case 1035: // DEC MOV SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12587,7 +16655,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 856: // DEC MOV MUL
+		case 1036: // DEC MOV MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12600,7 +16668,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 857: // DEC MOV MOD
+		case 1037: // DEC MOV MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12618,7 +16686,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 858: // DEC MOV INC
+		case 1038: // DEC MOV INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12631,7 +16699,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 859: // DEC MOV DEC
+		case 1039: // DEC MOV DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12644,7 +16712,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 860: // DEC MOV MOV
+		case 1040: // DEC MOV MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -12657,7 +16725,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 861: // MOV LOAD LOAD
+		case 1041: // MOV LOAD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12670,7 +16738,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 862: // MOV LOAD ADD
+		case 1042: // MOV LOAD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12683,7 +16751,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 863: // MOV LOAD SUB
+		case 1043: // MOV LOAD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12696,7 +16764,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 864: // MOV LOAD MUL
+		case 1044: // MOV LOAD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12709,7 +16777,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 865: // MOV LOAD MOD
+		case 1045: // MOV LOAD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12727,7 +16795,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 866: // MOV LOAD INC
+		case 1046: // MOV LOAD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12740,7 +16808,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 867: // MOV LOAD DEC
+		case 1047: // MOV LOAD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12753,7 +16821,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 868: // MOV LOAD MOV
+		case 1048: // MOV LOAD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12766,7 +16834,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 869: // MOV ADD LOAD
+		case 1049: // MOV ADD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12779,7 +16847,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 870: // MOV ADD ADD
+		case 1050: // MOV ADD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12792,7 +16860,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 871: // MOV ADD SUB
+		case 1051: // MOV ADD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12805,7 +16873,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 872: // MOV ADD MUL
+		case 1052: // MOV ADD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12818,7 +16886,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 873: // MOV ADD MOD
+		case 1053: // MOV ADD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12836,7 +16904,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 874: // MOV ADD INC
+		case 1054: // MOV ADD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12849,7 +16917,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 875: // MOV ADD DEC
+		case 1055: // MOV ADD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12862,7 +16930,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 876: // MOV ADD MOV
+		case 1056: // MOV ADD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12875,7 +16943,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 877: // MOV SUB LOAD
+		case 1057: // MOV SUB LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12888,7 +16956,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 878: // MOV SUB ADD
+		case 1058: // MOV SUB ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12901,7 +16969,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 879: // MOV SUB SUB
+		case 1059: // MOV SUB SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12914,7 +16982,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 880: // MOV SUB MUL
+		case 1060: // MOV SUB MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12927,7 +16995,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 881: // MOV SUB MOD
+		case 1061: // MOV SUB MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12945,7 +17013,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 882: // MOV SUB INC
+		case 1062: // MOV SUB INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12958,7 +17026,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 883: // MOV SUB DEC
+		case 1063: // MOV SUB DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12971,7 +17039,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 884: // MOV SUB MOV
+		case 1064: // MOV SUB MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12984,7 +17052,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 885: // MOV MUL LOAD
+		case 1065: // MOV MUL LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -12997,7 +17065,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 886: // MOV MUL ADD
+		case 1066: // MOV MUL ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13010,7 +17078,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 887: // MOV MUL SUB
+		case 1067: // MOV MUL SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13023,7 +17091,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 888: // MOV MUL MUL
+		case 1068: // MOV MUL MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13036,7 +17104,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 889: // MOV MUL MOD
+		case 1069: // MOV MUL MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13054,7 +17122,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 890: // MOV MUL INC
+		case 1070: // MOV MUL INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13067,7 +17135,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 891: // MOV MUL DEC
+		case 1071: // MOV MUL DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13080,7 +17148,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 892: // MOV MUL MOV
+		case 1072: // MOV MUL MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13093,7 +17161,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 893: // MOV MOD LOAD
+		case 1073: // MOV MOD LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13111,7 +17179,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 894: // MOV MOD ADD
+		case 1074: // MOV MOD ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13129,7 +17197,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 895: // MOV MOD SUB
+		case 1075: // MOV MOD SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13147,7 +17215,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 896: // MOV MOD MUL
+		case 1076: // MOV MOD MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13165,7 +17233,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 897: // MOV MOD MOD
+		case 1077: // MOV MOD MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13188,7 +17256,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 898: // MOV MOD INC
+		case 1078: // MOV MOD INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13206,7 +17274,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 899: // MOV MOD DEC
+		case 1079: // MOV MOD DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13224,7 +17292,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 900: // MOV MOD MOV
+		case 1080: // MOV MOD MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13242,7 +17310,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 901: // MOV INC LOAD
+		case 1081: // MOV INC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13255,7 +17323,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 902: // MOV INC ADD
+		case 1082: // MOV INC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13268,7 +17336,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 903: // MOV INC SUB
+		case 1083: // MOV INC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13281,7 +17349,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 904: // MOV INC MUL
+		case 1084: // MOV INC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13294,7 +17362,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 905: // MOV INC MOD
+		case 1085: // MOV INC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13312,7 +17380,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 906: // MOV INC INC
+		case 1086: // MOV INC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13325,7 +17393,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 907: // MOV INC DEC
+		case 1087: // MOV INC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13338,7 +17406,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 908: // MOV INC MOV
+		case 1088: // MOV INC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13351,7 +17419,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 909: // MOV DEC LOAD
+		case 1089: // MOV DEC LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13364,7 +17432,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 910: // MOV DEC ADD
+		case 1090: // MOV DEC ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13377,7 +17445,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 911: // MOV DEC SUB
+		case 1091: // MOV DEC SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13390,7 +17458,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 912: // MOV DEC MUL
+		case 1092: // MOV DEC MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13403,7 +17471,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 913: // MOV DEC MOD
+		case 1093: // MOV DEC MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13421,7 +17489,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 914: // MOV DEC INC
+		case 1094: // MOV DEC INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13434,7 +17502,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 915: // MOV DEC DEC
+		case 1095: // MOV DEC DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13447,7 +17515,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 916: // MOV DEC MOV
+		case 1096: // MOV DEC MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13460,7 +17528,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 917: // MOV MOV LOAD
+		case 1097: // MOV MOV LOAD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13473,7 +17541,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31] = in.imm
-		case 918: // MOV MOV ADD
+		case 1098: // MOV MOV ADD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13486,7 +17554,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 919: // MOV MOV SUB
+		case 1099: // MOV MOV SUB
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13499,7 +17567,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 920: // MOV MOV MUL
+		case 1100: // MOV MOV MUL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13512,7 +17580,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 921: // MOV MOV MOD
+		case 1101: // MOV MOV MOD
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13530,7 +17598,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 922: // MOV MOV INC
+		case 1102: // MOV MOV INC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13543,7 +17611,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]++
-		case 923: // MOV MOV DEC
+		case 1103: // MOV MOV DEC
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13556,7 +17624,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.a&31]--
-		case 924: // MOV MOV MOV
+		case 1104: // MOV MOV MOV
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -13569,7 +17637,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			regs[in.b&31] = regs[in.a&31]
-		case 925: // LOAD LOAD CALL
+		case 1105: // LOAD LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13582,7 +17650,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 926: // LOAD LOAD RET
+		case 1106: // LOAD LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13595,7 +17663,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 927: // LOAD LOAD DJMP
+		case 1107: // LOAD LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13609,7 +17677,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 928: // LOAD LOAD JMP
+		case 1108: // LOAD LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13623,7 +17691,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 929: // LOAD LOAD LOOP
+		case 1109: // LOAD LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13640,7 +17708,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 930: // LOAD ADD CALL
+		case 1110: // LOAD ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13653,7 +17721,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 931: // LOAD ADD RET
+		case 1111: // LOAD ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13666,7 +17734,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 932: // LOAD ADD DJMP
+		case 1112: // LOAD ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13680,7 +17748,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 933: // LOAD ADD JMP
+		case 1113: // LOAD ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13694,7 +17762,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 934: // LOAD ADD LOOP
+		case 1114: // LOAD ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13711,7 +17779,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 935: // LOAD SUB CALL
+		case 1115: // LOAD SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13724,7 +17792,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 936: // LOAD SUB RET
+		case 1116: // LOAD SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13737,7 +17805,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 937: // LOAD SUB DJMP
+		case 1117: // LOAD SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13751,7 +17819,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 938: // LOAD SUB JMP
+		case 1118: // LOAD SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13765,7 +17833,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 939: // LOAD SUB LOOP
+		case 1119: // LOAD SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13782,7 +17850,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 940: // LOAD MUL CALL
+		case 1120: // LOAD MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13795,7 +17863,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 941: // LOAD MUL RET
+		case 1121: // LOAD MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13808,7 +17876,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 942: // LOAD MUL DJMP
+		case 1122: // LOAD MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13822,7 +17890,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 943: // LOAD MUL JMP
+		case 1123: // LOAD MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13836,7 +17904,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 944: // LOAD MUL LOOP
+		case 1124: // LOAD MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13853,7 +17921,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 945: // LOAD MOD CALL
+		case 1125: // LOAD MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13871,7 +17939,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 946: // LOAD MOD RET
+		case 1126: // LOAD MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13889,7 +17957,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 947: // LOAD MOD DJMP
+		case 1127: // LOAD MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13908,7 +17976,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 948: // LOAD MOD JMP
+		case 1128: // LOAD MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13927,7 +17995,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 949: // LOAD MOD LOOP
+		case 1129: // LOAD MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13949,7 +18017,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 950: // LOAD INC CALL
+		case 1130: // LOAD INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13962,7 +18030,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 951: // LOAD INC RET
+		case 1131: // LOAD INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13975,7 +18043,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 952: // LOAD INC DJMP
+		case 1132: // LOAD INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -13989,7 +18057,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 953: // LOAD INC JMP
+		case 1133: // LOAD INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14003,7 +18071,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 954: // LOAD INC LOOP
+		case 1134: // LOAD INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14020,7 +18088,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 955: // LOAD DEC CALL
+		case 1135: // LOAD DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14033,7 +18101,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 956: // LOAD DEC RET
+		case 1136: // LOAD DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14046,7 +18114,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 957: // LOAD DEC DJMP
+		case 1137: // LOAD DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14060,7 +18128,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 958: // LOAD DEC JMP
+		case 1138: // LOAD DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14074,7 +18142,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 959: // LOAD DEC LOOP
+		case 1139: // LOAD DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14091,7 +18159,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 960: // LOAD MOV CALL
+		case 1140: // LOAD MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14104,7 +18172,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 961: // LOAD MOV RET
+		case 1141: // LOAD MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14117,7 +18185,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 962: // LOAD MOV DJMP
+		case 1142: // LOAD MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14131,7 +18199,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 963: // LOAD MOV JMP
+		case 1143: // LOAD MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14145,7 +18213,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 964: // LOAD MOV LOOP
+		case 1144: // LOAD MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31] = in.imm
@@ -14162,7 +18230,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 965: // ADD LOAD CALL
+		case 1145: // ADD LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14175,7 +18243,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 966: // ADD LOAD RET
+		case 1146: // ADD LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14188,7 +18256,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 967: // ADD LOAD DJMP
+		case 1147: // ADD LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14202,7 +18270,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 968: // ADD LOAD JMP
+		case 1148: // ADD LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14216,7 +18284,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 969: // ADD LOAD LOOP
+		case 1149: // ADD LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14233,7 +18301,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 970: // ADD ADD CALL
+		case 1150: // ADD ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14246,7 +18314,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 971: // ADD ADD RET
+		case 1151: // ADD ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14259,7 +18327,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 972: // ADD ADD DJMP
+		case 1152: // ADD ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14273,7 +18341,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 973: // ADD ADD JMP
+		case 1153: // ADD ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14287,7 +18355,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 974: // ADD ADD LOOP
+		case 1154: // ADD ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14304,7 +18372,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 975: // ADD SUB CALL
+		case 1155: // ADD SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14317,7 +18385,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 976: // ADD SUB RET
+		case 1156: // ADD SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14330,7 +18398,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 977: // ADD SUB DJMP
+		case 1157: // ADD SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14344,7 +18412,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 978: // ADD SUB JMP
+		case 1158: // ADD SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14358,7 +18426,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 979: // ADD SUB LOOP
+		case 1159: // ADD SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14375,7 +18443,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 980: // ADD MUL CALL
+		case 1160: // ADD MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14388,7 +18456,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 981: // ADD MUL RET
+		case 1161: // ADD MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14401,7 +18469,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 982: // ADD MUL DJMP
+		case 1162: // ADD MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14415,7 +18483,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 983: // ADD MUL JMP
+		case 1163: // ADD MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14429,7 +18497,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 984: // ADD MUL LOOP
+		case 1164: // ADD MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14446,7 +18514,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 985: // ADD MOD CALL
+		case 1165: // ADD MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14464,7 +18532,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 986: // ADD MOD RET
+		case 1166: // ADD MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14482,7 +18550,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 987: // ADD MOD DJMP
+		case 1167: // ADD MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14501,7 +18569,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 988: // ADD MOD JMP
+		case 1168: // ADD MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14520,7 +18588,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 989: // ADD MOD LOOP
+		case 1169: // ADD MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14542,7 +18610,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 990: // ADD INC CALL
+		case 1170: // ADD INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14555,7 +18623,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 991: // ADD INC RET
+		case 1171: // ADD INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14568,7 +18636,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 992: // ADD INC DJMP
+		case 1172: // ADD INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14582,7 +18650,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 993: // ADD INC JMP
+		case 1173: // ADD INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14596,7 +18664,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 994: // ADD INC LOOP
+		case 1174: // ADD INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14613,7 +18681,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 995: // ADD DEC CALL
+		case 1175: // ADD DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14626,7 +18694,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 996: // ADD DEC RET
+		case 1176: // ADD DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14639,7 +18707,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 997: // ADD DEC DJMP
+		case 1177: // ADD DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14653,7 +18721,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 998: // ADD DEC JMP
+		case 1178: // ADD DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14667,7 +18735,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 999: // ADD DEC LOOP
+		case 1179: // ADD DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14684,7 +18752,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1000: // ADD MOV CALL
+		case 1180: // ADD MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14697,7 +18765,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1001: // ADD MOV RET
+		case 1181: // ADD MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14710,7 +18778,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1002: // ADD MOV DJMP
+		case 1182: // ADD MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14724,7 +18792,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1003: // ADD MOV JMP
+		case 1183: // ADD MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14738,7 +18806,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1004: // ADD MOV LOOP
+		case 1184: // ADD MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -14755,7 +18823,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1005: // SUB LOAD CALL
+		case 1185: // SUB LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14768,7 +18836,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1006: // SUB LOAD RET
+		case 1186: // SUB LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14781,7 +18849,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1007: // SUB LOAD DJMP
+		case 1187: // SUB LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14795,7 +18863,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1008: // SUB LOAD JMP
+		case 1188: // SUB LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14809,7 +18877,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1009: // SUB LOAD LOOP
+		case 1189: // SUB LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14826,7 +18894,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1010: // SUB ADD CALL
+		case 1190: // SUB ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14839,7 +18907,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1011: // SUB ADD RET
+		case 1191: // SUB ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14852,7 +18920,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1012: // SUB ADD DJMP
+		case 1192: // SUB ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14866,7 +18934,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1013: // SUB ADD JMP
+		case 1193: // SUB ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14880,7 +18948,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1014: // SUB ADD LOOP
+		case 1194: // SUB ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14897,7 +18965,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1015: // SUB SUB CALL
+		case 1195: // SUB SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14910,7 +18978,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1016: // SUB SUB RET
+		case 1196: // SUB SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14923,7 +18991,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1017: // SUB SUB DJMP
+		case 1197: // SUB SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14937,7 +19005,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1018: // SUB SUB JMP
+		case 1198: // SUB SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14951,7 +19019,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1019: // SUB SUB LOOP
+		case 1199: // SUB SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14968,7 +19036,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1020: // SUB MUL CALL
+		case 1200: // SUB MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14981,7 +19049,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1021: // SUB MUL RET
+		case 1201: // SUB MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -14994,7 +19062,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1022: // SUB MUL DJMP
+		case 1202: // SUB MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15008,7 +19076,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1023: // SUB MUL JMP
+		case 1203: // SUB MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15022,7 +19090,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1024: // SUB MUL LOOP
+		case 1204: // SUB MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15039,7 +19107,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1025: // SUB MOD CALL
+		case 1205: // SUB MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15057,7 +19125,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1026: // SUB MOD RET
+		case 1206: // SUB MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15075,7 +19143,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1027: // SUB MOD DJMP
+		case 1207: // SUB MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15094,7 +19162,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1028: // SUB MOD JMP
+		case 1208: // SUB MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15113,7 +19181,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1029: // SUB MOD LOOP
+		case 1209: // SUB MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15135,7 +19203,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1030: // SUB INC CALL
+		case 1210: // SUB INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15148,7 +19216,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1031: // SUB INC RET
+		case 1211: // SUB INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15161,7 +19229,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1032: // SUB INC DJMP
+		case 1212: // SUB INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15175,7 +19243,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1033: // SUB INC JMP
+		case 1213: // SUB INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15189,7 +19257,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1034: // SUB INC LOOP
+		case 1214: // SUB INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15206,7 +19274,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1035: // SUB DEC CALL
+		case 1215: // SUB DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15219,7 +19287,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1036: // SUB DEC RET
+		case 1216: // SUB DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15232,7 +19300,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1037: // SUB DEC DJMP
+		case 1217: // SUB DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15246,7 +19314,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1038: // SUB DEC JMP
+		case 1218: // SUB DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15260,7 +19328,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1039: // SUB DEC LOOP
+		case 1219: // SUB DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15277,7 +19345,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1040: // SUB MOV CALL
+		case 1220: // SUB MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15290,7 +19358,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1041: // SUB MOV RET
+		case 1221: // SUB MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15303,7 +19371,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1042: // SUB MOV DJMP
+		case 1222: // SUB MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15317,7 +19385,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1043: // SUB MOV JMP
+		case 1223: // SUB MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15331,7 +19399,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1044: // SUB MOV LOOP
+		case 1224: // SUB MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -15348,7 +19416,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1045: // MUL LOAD CALL
+		case 1225: // MUL LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15361,7 +19429,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1046: // MUL LOAD RET
+		case 1226: // MUL LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15374,7 +19442,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1047: // MUL LOAD DJMP
+		case 1227: // MUL LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15388,7 +19456,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1048: // MUL LOAD JMP
+		case 1228: // MUL LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15402,7 +19470,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1049: // MUL LOAD LOOP
+		case 1229: // MUL LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15419,7 +19487,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1050: // MUL ADD CALL
+		case 1230: // MUL ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15432,7 +19500,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1051: // MUL ADD RET
+		case 1231: // MUL ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15445,7 +19513,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1052: // MUL ADD DJMP
+		case 1232: // MUL ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15459,7 +19527,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1053: // MUL ADD JMP
+		case 1233: // MUL ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15473,7 +19541,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1054: // MUL ADD LOOP
+		case 1234: // MUL ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15490,7 +19558,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1055: // MUL SUB CALL
+		case 1235: // MUL SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15503,7 +19571,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1056: // MUL SUB RET
+		case 1236: // MUL SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15516,7 +19584,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1057: // MUL SUB DJMP
+		case 1237: // MUL SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15530,7 +19598,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1058: // MUL SUB JMP
+		case 1238: // MUL SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15544,7 +19612,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1059: // MUL SUB LOOP
+		case 1239: // MUL SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15561,7 +19629,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1060: // MUL MUL CALL
+		case 1240: // MUL MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15574,7 +19642,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1061: // MUL MUL RET
+		case 1241: // MUL MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15587,7 +19655,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1062: // MUL MUL DJMP
+		case 1242: // MUL MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15601,7 +19669,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1063: // MUL MUL JMP
+		case 1243: // MUL MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15615,7 +19683,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1064: // MUL MUL LOOP
+		case 1244: // MUL MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15632,7 +19700,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1065: // MUL MOD CALL
+		case 1245: // MUL MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15650,7 +19718,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1066: // MUL MOD RET
+		case 1246: // MUL MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15668,7 +19736,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1067: // MUL MOD DJMP
+		case 1247: // MUL MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15687,7 +19755,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1068: // MUL MOD JMP
+		case 1248: // MUL MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15706,7 +19774,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1069: // MUL MOD LOOP
+		case 1249: // MUL MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15728,7 +19796,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1070: // MUL INC CALL
+		case 1250: // MUL INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15741,7 +19809,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1071: // MUL INC RET
+		case 1251: // MUL INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15754,7 +19822,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1072: // MUL INC DJMP
+		case 1252: // MUL INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15768,7 +19836,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1073: // MUL INC JMP
+		case 1253: // MUL INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15782,7 +19850,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1074: // MUL INC LOOP
+		case 1254: // MUL INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15799,7 +19867,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1075: // MUL DEC CALL
+		case 1255: // MUL DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15812,7 +19880,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1076: // MUL DEC RET
+		case 1256: // MUL DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15825,7 +19893,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1077: // MUL DEC DJMP
+		case 1257: // MUL DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15839,7 +19907,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1078: // MUL DEC JMP
+		case 1258: // MUL DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15853,7 +19921,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1079: // MUL DEC LOOP
+		case 1259: // MUL DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15870,7 +19938,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1080: // MUL MOV CALL
+		case 1260: // MUL MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15883,7 +19951,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1081: // MUL MOV RET
+		case 1261: // MUL MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15896,7 +19964,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1082: // MUL MOV DJMP
+		case 1262: // MUL MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15910,7 +19978,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1083: // MUL MOV JMP
+		case 1263: // MUL MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15924,7 +19992,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1084: // MUL MOV LOOP
+		case 1264: // MUL MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -15941,7 +20009,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1085: // MOD LOAD CALL
+		case 1265: // MOD LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15959,7 +20027,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1086: // MOD LOAD RET
+		case 1266: // MOD LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15977,7 +20045,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1087: // MOD LOAD DJMP
+		case 1267: // MOD LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -15996,7 +20064,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1088: // MOD LOAD JMP
+		case 1268: // MOD LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16015,7 +20083,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1089: // MOD LOAD LOOP
+		case 1269: // MOD LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16037,7 +20105,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1090: // MOD ADD CALL
+		case 1270: // MOD ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16055,7 +20123,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1091: // MOD ADD RET
+		case 1271: // MOD ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16073,7 +20141,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1092: // MOD ADD DJMP
+		case 1272: // MOD ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16092,7 +20160,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1093: // MOD ADD JMP
+		case 1273: // MOD ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16111,7 +20179,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1094: // MOD ADD LOOP
+		case 1274: // MOD ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16133,7 +20201,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1095: // MOD SUB CALL
+		case 1275: // MOD SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16151,7 +20219,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1096: // MOD SUB RET
+		case 1276: // MOD SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16169,7 +20237,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1097: // MOD SUB DJMP
+		case 1277: // MOD SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16188,7 +20256,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1098: // MOD SUB JMP
+		case 1278: // MOD SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16207,7 +20275,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1099: // MOD SUB LOOP
+		case 1279: // MOD SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16229,7 +20297,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1100: // MOD MUL CALL
+		case 1280: // MOD MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16247,7 +20315,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1101: // MOD MUL RET
+		case 1281: // MOD MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16265,7 +20333,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1102: // MOD MUL DJMP
+		case 1282: // MOD MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16284,7 +20352,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1103: // MOD MUL JMP
+		case 1283: // MOD MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16303,7 +20371,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1104: // MOD MUL LOOP
+		case 1284: // MOD MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16325,7 +20393,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1105: // MOD MOD CALL
+		case 1285: // MOD MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16348,7 +20416,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1106: // MOD MOD RET
+		case 1286: // MOD MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16371,7 +20439,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1107: // MOD MOD DJMP
+		case 1287: // MOD MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16395,7 +20463,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1108: // MOD MOD JMP
+		case 1288: // MOD MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16419,7 +20487,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1109: // MOD MOD LOOP
+		case 1289: // MOD MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16446,7 +20514,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1110: // MOD INC CALL
+		case 1290: // MOD INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16464,7 +20532,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1111: // MOD INC RET
+		case 1291: // MOD INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16482,7 +20550,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1112: // MOD INC DJMP
+		case 1292: // MOD INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16501,7 +20569,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1113: // MOD INC JMP
+		case 1293: // MOD INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16520,7 +20588,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1114: // MOD INC LOOP
+		case 1294: // MOD INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16542,7 +20610,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1115: // MOD DEC CALL
+		case 1295: // MOD DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16560,7 +20628,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1116: // MOD DEC RET
+		case 1296: // MOD DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16578,7 +20646,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1117: // MOD DEC DJMP
+		case 1297: // MOD DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16597,7 +20665,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1118: // MOD DEC JMP
+		case 1298: // MOD DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16616,7 +20684,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1119: // MOD DEC LOOP
+		case 1299: // MOD DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16638,7 +20706,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1120: // MOD MOV CALL
+		case 1300: // MOD MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16656,7 +20724,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1121: // MOD MOV RET
+		case 1301: // MOD MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16674,7 +20742,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1122: // MOD MOV DJMP
+		case 1302: // MOD MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16693,7 +20761,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1123: // MOD MOV JMP
+		case 1303: // MOD MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16712,7 +20780,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1124: // MOD MOV LOOP
+		case 1304: // MOD MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -16734,7 +20802,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1125: // INC LOAD CALL
+		case 1305: // INC LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16747,7 +20815,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1126: // INC LOAD RET
+		case 1306: // INC LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16760,7 +20828,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1127: // INC LOAD DJMP
+		case 1307: // INC LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16774,7 +20842,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1128: // INC LOAD JMP
+		case 1308: // INC LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16788,7 +20856,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1129: // INC LOAD LOOP
+		case 1309: // INC LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16805,7 +20873,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1130: // INC ADD CALL
+		case 1310: // INC ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16818,7 +20886,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1131: // INC ADD RET
+		case 1311: // INC ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16831,7 +20899,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1132: // INC ADD DJMP
+		case 1312: // INC ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16845,7 +20913,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1133: // INC ADD JMP
+		case 1313: // INC ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16859,7 +20927,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1134: // INC ADD LOOP
+		case 1314: // INC ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16876,7 +20944,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1135: // INC SUB CALL
+		case 1315: // INC SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16889,7 +20957,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1136: // INC SUB RET
+		case 1316: // INC SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16902,7 +20970,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1137: // INC SUB DJMP
+		case 1317: // INC SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16916,7 +20984,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1138: // INC SUB JMP
+		case 1318: // INC SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16930,7 +20998,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1139: // INC SUB LOOP
+		case 1319: // INC SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16947,7 +21015,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1140: // INC MUL CALL
+		case 1320: // INC MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16960,7 +21028,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1141: // INC MUL RET
+		case 1321: // INC MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16973,7 +21041,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1142: // INC MUL DJMP
+		case 1322: // INC MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -16987,7 +21055,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1143: // INC MUL JMP
+		case 1323: // INC MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17001,7 +21069,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1144: // INC MUL LOOP
+		case 1324: // INC MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17018,7 +21086,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1145: // INC MOD CALL
+		case 1325: // INC MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17036,7 +21104,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1146: // INC MOD RET
+		case 1326: // INC MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17054,7 +21122,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1147: // INC MOD DJMP
+		case 1327: // INC MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17073,7 +21141,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1148: // INC MOD JMP
+		case 1328: // INC MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17092,7 +21160,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1149: // INC MOD LOOP
+		case 1329: // INC MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17114,7 +21182,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1150: // INC INC CALL
+		case 1330: // INC INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17127,7 +21195,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1151: // INC INC RET
+		case 1331: // INC INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17140,7 +21208,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1152: // INC INC DJMP
+		case 1332: // INC INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17154,7 +21222,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1153: // INC INC JMP
+		case 1333: // INC INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17168,7 +21236,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1154: // INC INC LOOP
+		case 1334: // INC INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17185,7 +21253,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1155: // INC DEC CALL
+		case 1335: // INC DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17198,7 +21266,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1156: // INC DEC RET
+		case 1336: // INC DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17211,7 +21279,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1157: // INC DEC DJMP
+		case 1337: // INC DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17225,7 +21293,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1158: // INC DEC JMP
+		case 1338: // INC DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17239,7 +21307,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1159: // INC DEC LOOP
+		case 1339: // INC DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17256,7 +21324,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1160: // INC MOV CALL
+		case 1340: // INC MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17269,7 +21337,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1161: // INC MOV RET
+		case 1341: // INC MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17282,7 +21350,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1162: // INC MOV DJMP
+		case 1342: // INC MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17296,7 +21364,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1163: // INC MOV JMP
+		case 1343: // INC MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17310,7 +21378,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1164: // INC MOV LOOP
+		case 1344: // INC MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]++
@@ -17327,7 +21395,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1165: // DEC LOAD CALL
+		case 1345: // DEC LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17340,7 +21408,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1166: // DEC LOAD RET
+		case 1346: // DEC LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17353,7 +21421,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1167: // DEC LOAD DJMP
+		case 1347: // DEC LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17367,7 +21435,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1168: // DEC LOAD JMP
+		case 1348: // DEC LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17381,7 +21449,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1169: // DEC LOAD LOOP
+		case 1349: // DEC LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17398,7 +21466,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1170: // DEC ADD CALL
+		case 1350: // DEC ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17411,7 +21479,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1171: // DEC ADD RET
+		case 1351: // DEC ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17424,7 +21492,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1172: // DEC ADD DJMP
+		case 1352: // DEC ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17438,7 +21506,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1173: // DEC ADD JMP
+		case 1353: // DEC ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17452,7 +21520,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1174: // DEC ADD LOOP
+		case 1354: // DEC ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17469,7 +21537,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1175: // DEC SUB CALL
+		case 1355: // DEC SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17482,7 +21550,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1176: // DEC SUB RET
+		case 1356: // DEC SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17495,7 +21563,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1177: // DEC SUB DJMP
+		case 1357: // DEC SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17509,7 +21577,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1178: // DEC SUB JMP
+		case 1358: // DEC SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17523,7 +21591,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1179: // DEC SUB LOOP
+		case 1359: // DEC SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17540,7 +21608,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1180: // DEC MUL CALL
+		case 1360: // DEC MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17553,7 +21621,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1181: // DEC MUL RET
+		case 1361: // DEC MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17566,7 +21634,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1182: // DEC MUL DJMP
+		case 1362: // DEC MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17580,7 +21648,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1183: // DEC MUL JMP
+		case 1363: // DEC MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17594,7 +21662,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1184: // DEC MUL LOOP
+		case 1364: // DEC MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17611,7 +21679,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1185: // DEC MOD CALL
+		case 1365: // DEC MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17629,7 +21697,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1186: // DEC MOD RET
+		case 1366: // DEC MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17647,7 +21715,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1187: // DEC MOD DJMP
+		case 1367: // DEC MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17666,7 +21734,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1188: // DEC MOD JMP
+		case 1368: // DEC MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17685,7 +21753,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1189: // DEC MOD LOOP
+		case 1369: // DEC MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17707,7 +21775,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1190: // DEC INC CALL
+		case 1370: // DEC INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17720,7 +21788,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1191: // DEC INC RET
+		case 1371: // DEC INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17733,7 +21801,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1192: // DEC INC DJMP
+		case 1372: // DEC INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17747,7 +21815,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1193: // DEC INC JMP
+		case 1373: // DEC INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17761,7 +21829,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1194: // DEC INC LOOP
+		case 1374: // DEC INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17778,7 +21846,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1195: // DEC DEC CALL
+		case 1375: // DEC DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17791,7 +21859,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1196: // DEC DEC RET
+		case 1376: // DEC DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17804,7 +21872,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1197: // DEC DEC DJMP
+		case 1377: // DEC DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17818,7 +21886,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1198: // DEC DEC JMP
+		case 1378: // DEC DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17832,7 +21900,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1199: // DEC DEC LOOP
+		case 1379: // DEC DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17849,7 +21917,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1200: // DEC MOV CALL
+		case 1380: // DEC MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17862,7 +21930,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1201: // DEC MOV RET
+		case 1381: // DEC MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17875,7 +21943,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1202: // DEC MOV DJMP
+		case 1382: // DEC MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17889,7 +21957,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1203: // DEC MOV JMP
+		case 1383: // DEC MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17903,7 +21971,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1204: // DEC MOV LOOP
+		case 1384: // DEC MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.a&31]--
@@ -17920,7 +21988,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1205: // MOV LOAD CALL
+		case 1385: // MOV LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -17933,7 +22001,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1206: // MOV LOAD RET
+		case 1386: // MOV LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -17946,7 +22014,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1207: // MOV LOAD DJMP
+		case 1387: // MOV LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -17960,7 +22028,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1208: // MOV LOAD JMP
+		case 1388: // MOV LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -17974,7 +22042,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1209: // MOV LOAD LOOP
+		case 1389: // MOV LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -17991,7 +22059,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1210: // MOV ADD CALL
+		case 1390: // MOV ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18004,7 +22072,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1211: // MOV ADD RET
+		case 1391: // MOV ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18017,7 +22085,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1212: // MOV ADD DJMP
+		case 1392: // MOV ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18031,7 +22099,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1213: // MOV ADD JMP
+		case 1393: // MOV ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18045,7 +22113,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1214: // MOV ADD LOOP
+		case 1394: // MOV ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18062,7 +22130,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1215: // MOV SUB CALL
+		case 1395: // MOV SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18075,7 +22143,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1216: // MOV SUB RET
+		case 1396: // MOV SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18088,7 +22156,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1217: // MOV SUB DJMP
+		case 1397: // MOV SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18102,7 +22170,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1218: // MOV SUB JMP
+		case 1398: // MOV SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18116,7 +22184,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1219: // MOV SUB LOOP
+		case 1399: // MOV SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18133,7 +22201,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1220: // MOV MUL CALL
+		case 1400: // MOV MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18146,7 +22214,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1221: // MOV MUL RET
+		case 1401: // MOV MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18159,7 +22227,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1222: // MOV MUL DJMP
+		case 1402: // MOV MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18173,7 +22241,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1223: // MOV MUL JMP
+		case 1403: // MOV MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18187,7 +22255,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1224: // MOV MUL LOOP
+		case 1404: // MOV MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18204,7 +22272,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1225: // MOV MOD CALL
+		case 1405: // MOV MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18222,7 +22290,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1226: // MOV MOD RET
+		case 1406: // MOV MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18240,7 +22308,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1227: // MOV MOD DJMP
+		case 1407: // MOV MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18259,7 +22327,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1228: // MOV MOD JMP
+		case 1408: // MOV MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18278,7 +22346,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1229: // MOV MOD LOOP
+		case 1409: // MOV MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18300,7 +22368,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1230: // MOV INC CALL
+		case 1410: // MOV INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18313,7 +22381,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1231: // MOV INC RET
+		case 1411: // MOV INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18326,7 +22394,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1232: // MOV INC DJMP
+		case 1412: // MOV INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18340,7 +22408,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1233: // MOV INC JMP
+		case 1413: // MOV INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18354,7 +22422,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1234: // MOV INC LOOP
+		case 1414: // MOV INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18371,7 +22439,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1235: // MOV DEC CALL
+		case 1415: // MOV DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18384,7 +22452,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1236: // MOV DEC RET
+		case 1416: // MOV DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18397,7 +22465,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1237: // MOV DEC DJMP
+		case 1417: // MOV DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18411,7 +22479,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1238: // MOV DEC JMP
+		case 1418: // MOV DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18425,7 +22493,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1239: // MOV DEC LOOP
+		case 1419: // MOV DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18442,7 +22510,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1240: // MOV MOV CALL
+		case 1420: // MOV MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18455,7 +22523,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1241: // MOV MOV RET
+		case 1421: // MOV MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18468,7 +22536,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1242: // MOV MOV DJMP
+		case 1422: // MOV MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18482,7 +22550,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1243: // MOV MOV JMP
+		case 1423: // MOV MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18496,7 +22564,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1244: // MOV MOV LOOP
+		case 1424: // MOV MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -18513,7 +22581,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1245: // PUSH LOAD CALL
+		case 1425: // PUSH LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18532,7 +22600,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1246: // PUSH LOAD RET
+		case 1426: // PUSH LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18551,7 +22619,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1247: // PUSH LOAD DJMP
+		case 1427: // PUSH LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18571,7 +22639,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1248: // PUSH LOAD JMP
+		case 1428: // PUSH LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18591,7 +22659,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1249: // PUSH LOAD LOOP
+		case 1429: // PUSH LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18614,7 +22682,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1250: // PUSH ADD CALL
+		case 1430: // PUSH ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18633,7 +22701,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1251: // PUSH ADD RET
+		case 1431: // PUSH ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18652,7 +22720,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1252: // PUSH ADD DJMP
+		case 1432: // PUSH ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18672,7 +22740,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1253: // PUSH ADD JMP
+		case 1433: // PUSH ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18692,7 +22760,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1254: // PUSH ADD LOOP
+		case 1434: // PUSH ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18715,7 +22783,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1255: // PUSH SUB CALL
+		case 1435: // PUSH SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18734,7 +22802,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1256: // PUSH SUB RET
+		case 1436: // PUSH SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18753,7 +22821,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1257: // PUSH SUB DJMP
+		case 1437: // PUSH SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18773,7 +22841,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1258: // PUSH SUB JMP
+		case 1438: // PUSH SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18793,7 +22861,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1259: // PUSH SUB LOOP
+		case 1439: // PUSH SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18816,7 +22884,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1260: // PUSH MUL CALL
+		case 1440: // PUSH MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18835,7 +22903,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1261: // PUSH MUL RET
+		case 1441: // PUSH MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18854,7 +22922,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1262: // PUSH MUL DJMP
+		case 1442: // PUSH MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18874,7 +22942,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1263: // PUSH MUL JMP
+		case 1443: // PUSH MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18894,7 +22962,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1264: // PUSH MUL LOOP
+		case 1444: // PUSH MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18917,31 +22985,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1265: // PUSH MOD CALL
-			parts := code[ip : ip+3 : ip+3]
-			{
-				// The stack's storage is st; it is never longer than the
-				// limit, so sp < len(m.stack) is the only test on the fast path.
-				if uint(sp) >= uint(len(m.stack)) {
-					goto growPush
-				}
-				m.stack[sp] = regs[in.a&31]
-				sp++
-			}
-			ip++
-			in = &parts[1]
-			{
-				a, b := regs[in.a&31], regs[in.b&31]
-				if b == 0 {
-					err = ErrDivideByZero
-					goto fault
-				}
-				regs[in.c&31] = a % b
-			}
-			ip++
-			in = &parts[2]
-			goto call
-		case 1266: // PUSH MOD RET
+		case 1445: // PUSH MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18964,8 +23008,32 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
+			goto call
+		case 1446: // PUSH MOD RET
+			parts := code[ip : ip+3 : ip+3]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			{
+				a, b := regs[in.a&31], regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[2]
 			goto ret
-		case 1267: // PUSH MOD DJMP
+		case 1447: // PUSH MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -18990,7 +23058,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1268: // PUSH MOD JMP
+		case 1448: // PUSH MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19015,7 +23083,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1269: // PUSH MOD LOOP
+		case 1449: // PUSH MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19043,7 +23111,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1270: // PUSH INC CALL
+		case 1450: // PUSH INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19062,7 +23130,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1271: // PUSH INC RET
+		case 1451: // PUSH INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19081,7 +23149,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1272: // PUSH INC DJMP
+		case 1452: // PUSH INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19101,7 +23169,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1273: // PUSH INC JMP
+		case 1453: // PUSH INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19121,7 +23189,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1274: // PUSH INC LOOP
+		case 1454: // PUSH INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19144,7 +23212,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1275: // PUSH DEC CALL
+		case 1455: // PUSH DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19163,7 +23231,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1276: // PUSH DEC RET
+		case 1456: // PUSH DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19182,7 +23250,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1277: // PUSH DEC DJMP
+		case 1457: // PUSH DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19202,7 +23270,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1278: // PUSH DEC JMP
+		case 1458: // PUSH DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19222,7 +23290,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1279: // PUSH DEC LOOP
+		case 1459: // PUSH DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19245,7 +23313,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1280: // PUSH MOV CALL
+		case 1460: // PUSH MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19264,7 +23332,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1281: // PUSH MOV RET
+		case 1461: // PUSH MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19283,7 +23351,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1282: // PUSH MOV DJMP
+		case 1462: // PUSH MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19303,7 +23371,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1283: // PUSH MOV JMP
+		case 1463: // PUSH MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19323,7 +23391,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1284: // PUSH MOV LOOP
+		case 1464: // PUSH MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -19346,7 +23414,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1285: // POP LOAD CALL
+		case 1465: // POP LOAD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19364,7 +23432,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1286: // POP LOAD RET
+		case 1466: // POP LOAD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19382,7 +23450,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1287: // POP LOAD DJMP
+		case 1467: // POP LOAD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19401,7 +23469,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1288: // POP LOAD JMP
+		case 1468: // POP LOAD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19420,7 +23488,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1289: // POP LOAD LOOP
+		case 1469: // POP LOAD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19442,7 +23510,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1290: // POP ADD CALL
+		case 1470: // POP ADD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19460,7 +23528,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1291: // POP ADD RET
+		case 1471: // POP ADD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19478,7 +23546,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1292: // POP ADD DJMP
+		case 1472: // POP ADD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19497,7 +23565,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1293: // POP ADD JMP
+		case 1473: // POP ADD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19516,7 +23584,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1294: // POP ADD LOOP
+		case 1474: // POP ADD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19538,7 +23606,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1295: // POP SUB CALL
+		case 1475: // POP SUB CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19556,7 +23624,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1296: // POP SUB RET
+		case 1476: // POP SUB RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19574,7 +23642,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1297: // POP SUB DJMP
+		case 1477: // POP SUB DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19593,7 +23661,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1298: // POP SUB JMP
+		case 1478: // POP SUB JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19612,7 +23680,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1299: // POP SUB LOOP
+		case 1479: // POP SUB LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19634,7 +23702,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1300: // POP MUL CALL
+		case 1480: // POP MUL CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19652,7 +23720,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1301: // POP MUL RET
+		case 1481: // POP MUL RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19670,7 +23738,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1302: // POP MUL DJMP
+		case 1482: // POP MUL DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19689,7 +23757,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1303: // POP MUL JMP
+		case 1483: // POP MUL JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19708,7 +23776,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1304: // POP MUL LOOP
+		case 1484: // POP MUL LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19730,7 +23798,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1305: // POP MOD CALL
+		case 1485: // POP MOD CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19753,7 +23821,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1306: // POP MOD RET
+		case 1486: // POP MOD RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19776,7 +23844,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1307: // POP MOD DJMP
+		case 1487: // POP MOD DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19800,7 +23868,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1308: // POP MOD JMP
+		case 1488: // POP MOD JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19824,7 +23892,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1309: // POP MOD LOOP
+		case 1489: // POP MOD LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19851,7 +23919,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1310: // POP INC CALL
+		case 1490: // POP INC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19869,7 +23937,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1311: // POP INC RET
+		case 1491: // POP INC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19887,7 +23955,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1312: // POP INC DJMP
+		case 1492: // POP INC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19906,7 +23974,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1313: // POP INC JMP
+		case 1493: // POP INC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19925,7 +23993,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1314: // POP INC LOOP
+		case 1494: // POP INC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19947,7 +24015,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1315: // POP DEC CALL
+		case 1495: // POP DEC CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19965,7 +24033,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1316: // POP DEC RET
+		case 1496: // POP DEC RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -19983,7 +24051,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1317: // POP DEC DJMP
+		case 1497: // POP DEC DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -20002,7 +24070,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1318: // POP DEC JMP
+		case 1498: // POP DEC JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -20021,7 +24089,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1319: // POP DEC LOOP
+		case 1499: // POP DEC LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -20043,7 +24111,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1320: // POP MOV CALL
+		case 1500: // POP MOV CALL
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -20061,7 +24129,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto call
-		case 1321: // POP MOV RET
+		case 1501: // POP MOV RET
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -20079,7 +24147,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			goto ret
-		case 1322: // POP MOV DJMP
+		case 1502: // POP MOV DJMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -20098,7 +24166,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(in.imm)
 			goto jump
-		case 1323: // POP MOV JMP
+		case 1503: // POP MOV JMP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -20117,7 +24185,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[2]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1324: // POP MOV LOOP
+		case 1504: // POP MOV LOOP
 			parts := code[ip : ip+3 : ip+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -20139,7 +24207,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1325: // EQ DJMPE
+		case 1505: // EQ DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
@@ -20150,7 +24218,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1326: // EQ DJMPNE
+		case 1506: // EQ DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
@@ -20161,7 +24229,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1327: // EQ JMPE
+		case 1507: // EQ JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] == regs[in.b&31]
@@ -20172,7 +24240,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1328: // NEQ DJMPE
+		case 1508: // NEQ DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
@@ -20183,7 +24251,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1329: // NEQ DJMPNE
+		case 1509: // NEQ DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
@@ -20194,7 +24262,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1330: // NEQ JMPE
+		case 1510: // NEQ JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] != regs[in.b&31]
@@ -20205,7 +24273,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1331: // GTE DJMPE
+		case 1511: // GTE DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
@@ -20216,7 +24284,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1332: // GTE DJMPNE
+		case 1512: // GTE DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
@@ -20227,7 +24295,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1333: // GTE JMPE
+		case 1513: // GTE JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] >= regs[in.b&31]
@@ -20238,7 +24306,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1334: // LTE DJMPE
+		case 1514: // LTE DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
@@ -20249,7 +24317,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1335: // LTE DJMPNE
+		case 1515: // LTE DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
@@ -20260,7 +24328,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1336: // LTE JMPE
+		case 1516: // LTE JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] <= regs[in.b&31]
@@ -20271,7 +24339,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1337: // LT DJMPE
+		case 1517: // LT DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
@@ -20282,7 +24350,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1338: // LT DJMPNE
+		case 1518: // LT DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
@@ -20293,7 +24361,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1339: // LT JMPE
+		case 1519: // LT JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] < regs[in.b&31]
@@ -20304,7 +24372,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1340: // GT DJMPE
+		case 1520: // GT DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
@@ -20315,7 +24383,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1341: // GT DJMPNE
+		case 1521: // GT DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
@@ -20326,7 +24394,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1342: // GT JMPE
+		case 1522: // GT JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = regs[in.a&31] > regs[in.b&31]
@@ -20337,7 +24405,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1343: // EQF64 DJMPE
+		case 1523: // EQF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -20348,7 +24416,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1344: // EQF64 DJMPNE
+		case 1524: // EQF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -20359,7 +24427,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1345: // EQF64 JMPE
+		case 1525: // EQF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -20370,7 +24438,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1346: // NEQF64 DJMPE
+		case 1526: // NEQF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -20381,7 +24449,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1347: // NEQF64 DJMPNE
+		case 1527: // NEQF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -20392,7 +24460,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1348: // NEQF64 JMPE
+		case 1528: // NEQF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -20403,7 +24471,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1349: // GTF64 DJMPE
+		case 1529: // GTF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -20414,7 +24482,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1350: // GTF64 DJMPNE
+		case 1530: // GTF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -20425,7 +24493,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1351: // GTF64 JMPE
+		case 1531: // GTF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -20436,7 +24504,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1352: // GTEF64 DJMPE
+		case 1532: // GTEF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -20447,7 +24515,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1353: // GTEF64 DJMPNE
+		case 1533: // GTEF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -20458,7 +24526,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1354: // GTEF64 JMPE
+		case 1534: // GTEF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -20469,7 +24537,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1355: // LTF64 DJMPE
+		case 1535: // LTF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -20480,7 +24548,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1356: // LTF64 DJMPNE
+		case 1536: // LTF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -20491,7 +24559,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1357: // LTF64 JMPE
+		case 1537: // LTF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -20502,7 +24570,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1358: // LTEF64 DJMPE
+		case 1538: // LTEF64 DJMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -20513,7 +24581,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1359: // LTEF64 DJMPNE
+		case 1539: // LTEF64 DJMPNE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -20524,7 +24592,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1360: // LTEF64 JMPE
+		case 1540: // LTEF64 JMPE
 			parts := code[ip : ip+2 : ip+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -20535,7 +24603,7 @@ func (m *VM) exec() (int, error) {
 				target = int(regs[in.a&31])
 				goto regjump
 			}
-		case 1361: // LOAD CALL
+		case 1541: // LOAD CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -20543,7 +24611,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1362: // LOAD RET
+		case 1542: // LOAD RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -20551,7 +24619,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1363: // LOAD DJMP
+		case 1543: // LOAD DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -20560,7 +24628,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1364: // LOAD JMP
+		case 1544: // LOAD JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -20569,7 +24637,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1365: // LOAD LOOP
+		case 1545: // LOAD LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -20581,7 +24649,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1366: // ADD CALL
+		case 1546: // ADD CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -20589,7 +24657,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1367: // ADD RET
+		case 1547: // ADD RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -20597,7 +24665,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1368: // ADD DJMP
+		case 1548: // ADD DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -20606,7 +24674,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1369: // ADD JMP
+		case 1549: // ADD JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -20615,7 +24683,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1370: // ADD LOOP
+		case 1550: // ADD LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -20627,7 +24695,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1371: // SUB CALL
+		case 1551: // SUB CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -20635,7 +24703,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1372: // SUB RET
+		case 1552: // SUB RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -20643,7 +24711,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1373: // SUB DJMP
+		case 1553: // SUB DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -20652,7 +24720,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1374: // SUB JMP
+		case 1554: // SUB JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -20661,7 +24729,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1375: // SUB LOOP
+		case 1555: // SUB LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -20673,7 +24741,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1376: // MUL CALL
+		case 1556: // MUL CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -20681,7 +24749,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1377: // MUL RET
+		case 1557: // MUL RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -20689,7 +24757,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1378: // MUL DJMP
+		case 1558: // MUL DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -20698,7 +24766,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1379: // MUL JMP
+		case 1559: // MUL JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -20707,7 +24775,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1380: // MUL LOOP
+		case 1560: // MUL LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -20719,7 +24787,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1381: // DIV CALL
+		case 1561: // DIV CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20734,7 +24802,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1382: // DIV RET
+		case 1562: // DIV RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20749,7 +24817,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1383: // DIV DJMP
+		case 1563: // DIV DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20765,7 +24833,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1384: // DIV JMP
+		case 1564: // DIV JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20781,7 +24849,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1385: // DIV LOOP
+		case 1565: // DIV LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20800,7 +24868,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1386: // MOD CALL
+		case 1566: // MOD CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20813,7 +24881,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1387: // MOD RET
+		case 1567: // MOD RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20826,7 +24894,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1388: // MOD DJMP
+		case 1568: // MOD DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20840,7 +24908,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1389: // MOD JMP
+		case 1569: // MOD JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20854,7 +24922,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1390: // MOD LOOP
+		case 1570: // MOD LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -20871,7 +24939,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1391: // REM CALL
+		case 1571: // REM CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -20879,7 +24947,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1392: // REM RET
+		case 1572: // REM RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -20887,7 +24955,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1393: // REM DJMP
+		case 1573: // REM DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -20896,7 +24964,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1394: // REM JMP
+		case 1574: // REM JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -20905,7 +24973,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1395: // REM LOOP
+		case 1575: // REM LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -20917,7 +24985,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1396: // INC CALL
+		case 1576: // INC CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -20925,7 +24993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1397: // INC RET
+		case 1577: // INC RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -20933,7 +25001,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1398: // INC DJMP
+		case 1578: // INC DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -20942,7 +25010,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1399: // INC JMP
+		case 1579: // INC JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -20951,7 +25019,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1400: // INC LOOP
+		case 1580: // INC LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -20963,7 +25031,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1401: // DEC CALL
+		case 1581: // DEC CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -20971,7 +25039,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1402: // DEC RET
+		case 1582: // DEC RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -20979,7 +25047,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1403: // DEC DJMP
+		case 1583: // DEC DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -20988,7 +25056,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1404: // DEC JMP
+		case 1584: // DEC JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -20997,7 +25065,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1405: // DEC LOOP
+		case 1585: // DEC LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -21009,7 +25077,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1406: // MOV CALL
+		case 1586: // MOV CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -21017,7 +25085,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1407: // MOV RET
+		case 1587: // MOV RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -21025,7 +25093,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1408: // MOV DJMP
+		case 1588: // MOV DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -21034,7 +25102,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1409: // MOV JMP
+		case 1589: // MOV JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -21043,7 +25111,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1410: // MOV LOOP
+		case 1590: // MOV LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -21055,7 +25123,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1411: // SHL CALL
+		case 1591: // SHL CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -21063,7 +25131,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1412: // SHL RET
+		case 1592: // SHL RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -21071,7 +25139,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1413: // SHL DJMP
+		case 1593: // SHL DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -21080,7 +25148,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1414: // SHL JMP
+		case 1594: // SHL JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -21089,7 +25157,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1415: // SHL LOOP
+		case 1595: // SHL LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -21101,7 +25169,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1416: // SHR CALL
+		case 1596: // SHR CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -21109,7 +25177,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1417: // SHR RET
+		case 1597: // SHR RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -21117,7 +25185,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1418: // SHR DJMP
+		case 1598: // SHR DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -21126,7 +25194,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1419: // SHR JMP
+		case 1599: // SHR JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -21135,7 +25203,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1420: // SHR LOOP
+		case 1600: // SHR LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -21147,7 +25215,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1421: // AND CALL
+		case 1601: // AND CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -21155,7 +25223,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1422: // AND RET
+		case 1602: // AND RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -21163,7 +25231,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1423: // AND DJMP
+		case 1603: // AND DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -21172,7 +25240,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1424: // AND JMP
+		case 1604: // AND JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -21181,7 +25249,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1425: // AND LOOP
+		case 1605: // AND LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -21193,7 +25261,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1426: // LOADM CALL
+		case 1606: // LOADM CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21207,7 +25275,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1427: // LOADM RET
+		case 1607: // LOADM RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21221,7 +25289,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1428: // LOADM DJMP
+		case 1608: // LOADM DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21236,7 +25304,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1429: // LOADM JMP
+		case 1609: // LOADM JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21251,7 +25319,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1430: // LOADM LOOP
+		case 1610: // LOADM LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21269,7 +25337,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1431: // SETM CALL
+		case 1611: // SETM CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21283,7 +25351,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1432: // SETM RET
+		case 1612: // SETM RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21297,7 +25365,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1433: // SETM DJMP
+		case 1613: // SETM DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21312,7 +25380,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1434: // SETM JMP
+		case 1614: // SETM JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21327,7 +25395,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1435: // SETM LOOP
+		case 1615: // SETM LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -21345,7 +25413,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1436: // PUSH CALL
+		case 1616: // PUSH CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -21359,7 +25427,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1437: // PUSH RET
+		case 1617: // PUSH RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -21373,7 +25441,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1438: // PUSH DJMP
+		case 1618: // PUSH DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -21388,7 +25456,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1439: // PUSH JMP
+		case 1619: // PUSH JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -21403,7 +25471,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1440: // PUSH LOOP
+		case 1620: // PUSH LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -21421,7 +25489,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1441: // POP CALL
+		case 1621: // POP CALL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -21434,7 +25502,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto call
-		case 1442: // POP RET
+		case 1622: // POP RET
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -21447,7 +25515,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			goto ret
-		case 1443: // POP DJMP
+		case 1623: // POP DJMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -21461,7 +25529,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(in.imm)
 			goto jump
-		case 1444: // POP JMP
+		case 1624: // POP JMP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -21475,7 +25543,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			target = int(regs[in.a&31])
 			goto regjump
-		case 1445: // POP LOOP
+		case 1625: // POP LOOP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -21492,7 +25560,7 @@ func (m *VM) exec() (int, error) {
 				target = int(in.imm)
 				goto jump
 			}
-		case 1446: // LOAD LOAD
+		case 1626: // LOAD LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21500,7 +25568,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1447: // LOAD ADD
+		case 1627: // LOAD ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21508,7 +25576,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1448: // LOAD SUB
+		case 1628: // LOAD SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21516,7 +25584,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1449: // LOAD MUL
+		case 1629: // LOAD MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21524,7 +25592,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1450: // LOAD DIV
+		case 1630: // LOAD DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21539,7 +25607,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1451: // LOAD MOD
+		case 1631: // LOAD MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21552,7 +25620,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1452: // LOAD REM
+		case 1632: // LOAD REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21560,7 +25628,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1453: // LOAD INC
+		case 1633: // LOAD INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21568,7 +25636,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1454: // LOAD DEC
+		case 1634: // LOAD DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21576,7 +25644,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1455: // LOAD MOV
+		case 1635: // LOAD MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21584,7 +25652,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1456: // LOAD SHL
+		case 1636: // LOAD SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21592,7 +25660,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1457: // LOAD SHR
+		case 1637: // LOAD SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21600,7 +25668,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1458: // LOAD AND
+		case 1638: // LOAD AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21608,7 +25676,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1459: // LOAD LOADM
+		case 1639: // LOAD LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21622,7 +25690,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1460: // LOAD SETM
+		case 1640: // LOAD SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21636,7 +25704,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1461: // LOAD PUSH
+		case 1641: // LOAD PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21650,7 +25718,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1462: // LOAD POP
+		case 1642: // LOAD POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = in.imm
@@ -21663,7 +25731,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1463: // ADD LOAD
+		case 1643: // ADD LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21671,7 +25739,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1464: // ADD ADD
+		case 1644: // ADD ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21679,7 +25747,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1465: // ADD SUB
+		case 1645: // ADD SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21687,7 +25755,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1466: // ADD MUL
+		case 1646: // ADD MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21695,7 +25763,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1467: // ADD DIV
+		case 1647: // ADD DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21710,7 +25778,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1468: // ADD MOD
+		case 1648: // ADD MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21723,7 +25791,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1469: // ADD REM
+		case 1649: // ADD REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21731,7 +25799,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1470: // ADD INC
+		case 1650: // ADD INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21739,7 +25807,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1471: // ADD DEC
+		case 1651: // ADD DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21747,7 +25815,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1472: // ADD MOV
+		case 1652: // ADD MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21755,7 +25823,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1473: // ADD SHL
+		case 1653: // ADD SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21763,7 +25831,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1474: // ADD SHR
+		case 1654: // ADD SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21771,7 +25839,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1475: // ADD AND
+		case 1655: // ADD AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21779,7 +25847,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1476: // ADD LOADM
+		case 1656: // ADD LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21793,7 +25861,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1477: // ADD SETM
+		case 1657: // ADD SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21807,7 +25875,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1478: // ADD PUSH
+		case 1658: // ADD PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21821,7 +25889,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1479: // ADD POP
+		case 1659: // ADD POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
@@ -21834,7 +25902,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1480: // SUB LOAD
+		case 1660: // SUB LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21842,7 +25910,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1481: // SUB ADD
+		case 1661: // SUB ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21850,7 +25918,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1482: // SUB SUB
+		case 1662: // SUB SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21858,7 +25926,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1483: // SUB MUL
+		case 1663: // SUB MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21866,7 +25934,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1484: // SUB DIV
+		case 1664: // SUB DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21881,7 +25949,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1485: // SUB MOD
+		case 1665: // SUB MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21894,7 +25962,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1486: // SUB REM
+		case 1666: // SUB REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21902,7 +25970,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1487: // SUB INC
+		case 1667: // SUB INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21910,7 +25978,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1488: // SUB DEC
+		case 1668: // SUB DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21918,7 +25986,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1489: // SUB MOV
+		case 1669: // SUB MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21926,7 +25994,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1490: // SUB SHL
+		case 1670: // SUB SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21934,7 +26002,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1491: // SUB SHR
+		case 1671: // SUB SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21942,7 +26010,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1492: // SUB AND
+		case 1672: // SUB AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21950,7 +26018,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1493: // SUB LOADM
+		case 1673: // SUB LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21964,7 +26032,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1494: // SUB SETM
+		case 1674: // SUB SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21978,7 +26046,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1495: // SUB PUSH
+		case 1675: // SUB PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -21992,7 +26060,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1496: // SUB POP
+		case 1676: // SUB POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
@@ -22005,7 +26073,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1497: // MUL LOAD
+		case 1677: // MUL LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22013,7 +26081,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1498: // MUL ADD
+		case 1678: // MUL ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22021,7 +26089,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1499: // MUL SUB
+		case 1679: // MUL SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22029,7 +26097,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1500: // MUL MUL
+		case 1680: // MUL MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22037,7 +26105,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1501: // MUL DIV
+		case 1681: // MUL DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22052,7 +26120,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1502: // MUL MOD
+		case 1682: // MUL MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22065,7 +26133,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1503: // MUL REM
+		case 1683: // MUL REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22073,7 +26141,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1504: // MUL INC
+		case 1684: // MUL INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22081,7 +26149,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1505: // MUL DEC
+		case 1685: // MUL DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22089,7 +26157,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1506: // MUL MOV
+		case 1686: // MUL MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22097,7 +26165,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1507: // MUL SHL
+		case 1687: // MUL SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22105,7 +26173,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1508: // MUL SHR
+		case 1688: // MUL SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22113,7 +26181,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1509: // MUL AND
+		case 1689: // MUL AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22121,7 +26189,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1510: // MUL LOADM
+		case 1690: // MUL LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22135,7 +26203,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1511: // MUL SETM
+		case 1691: // MUL SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22149,7 +26217,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1512: // MUL PUSH
+		case 1692: // MUL PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22163,7 +26231,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1513: // MUL POP
+		case 1693: // MUL POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
@@ -22176,7 +26244,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1514: // DIV LOAD
+		case 1694: // DIV LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22191,7 +26259,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1515: // DIV ADD
+		case 1695: // DIV ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22206,7 +26274,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1516: // DIV SUB
+		case 1696: // DIV SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22221,7 +26289,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1517: // DIV MUL
+		case 1697: // DIV MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22236,7 +26304,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1518: // DIV DIV
+		case 1698: // DIV DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22258,7 +26326,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1519: // DIV MOD
+		case 1699: // DIV MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22278,7 +26346,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1520: // DIV REM
+		case 1700: // DIV REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22293,7 +26361,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1521: // DIV INC
+		case 1701: // DIV INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22308,7 +26376,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1522: // DIV DEC
+		case 1702: // DIV DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22323,7 +26391,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1523: // DIV MOV
+		case 1703: // DIV MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22338,7 +26406,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1524: // DIV SHL
+		case 1704: // DIV SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22353,7 +26421,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1525: // DIV SHR
+		case 1705: // DIV SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22368,7 +26436,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1526: // DIV AND
+		case 1706: // DIV AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22383,7 +26451,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1527: // DIV LOADM
+		case 1707: // DIV LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22404,7 +26472,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1528: // DIV SETM
+		case 1708: // DIV SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22425,7 +26493,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1529: // DIV PUSH
+		case 1709: // DIV PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22446,7 +26514,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1530: // DIV POP
+		case 1710: // DIV POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22466,7 +26534,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1531: // MOD LOAD
+		case 1711: // MOD LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22479,7 +26547,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1532: // MOD ADD
+		case 1712: // MOD ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22492,7 +26560,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1533: // MOD SUB
+		case 1713: // MOD SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22505,7 +26573,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1534: // MOD MUL
+		case 1714: // MOD MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22518,7 +26586,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1535: // MOD DIV
+		case 1715: // MOD DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22538,7 +26606,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1536: // MOD MOD
+		case 1716: // MOD MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22556,7 +26624,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1537: // MOD REM
+		case 1717: // MOD REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22569,7 +26637,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1538: // MOD INC
+		case 1718: // MOD INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22582,7 +26650,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1539: // MOD DEC
+		case 1719: // MOD DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22595,7 +26663,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1540: // MOD MOV
+		case 1720: // MOD MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22608,7 +26676,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1541: // MOD SHL
+		case 1721: // MOD SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22621,7 +26689,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1542: // MOD SHR
+		case 1722: // MOD SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22634,7 +26702,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1543: // MOD AND
+		case 1723: // MOD AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22647,7 +26715,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1544: // MOD LOADM
+		case 1724: // MOD LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22666,7 +26734,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1545: // MOD SETM
+		case 1725: // MOD SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22685,7 +26753,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1546: // MOD PUSH
+		case 1726: // MOD PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22704,7 +26772,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1547: // MOD POP
+		case 1727: // MOD POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				a, b := regs[in.a&31], regs[in.b&31]
@@ -22722,7 +26790,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1548: // REM LOAD
+		case 1728: // REM LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22730,7 +26798,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1549: // REM ADD
+		case 1729: // REM ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22738,7 +26806,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1550: // REM SUB
+		case 1730: // REM SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22746,7 +26814,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1551: // REM MUL
+		case 1731: // REM MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22754,7 +26822,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1552: // REM DIV
+		case 1732: // REM DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22769,7 +26837,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1553: // REM MOD
+		case 1733: // REM MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22782,7 +26850,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1554: // REM REM
+		case 1734: // REM REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22790,7 +26858,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1555: // REM INC
+		case 1735: // REM INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22798,7 +26866,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1556: // REM DEC
+		case 1736: // REM DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22806,7 +26874,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1557: // REM MOV
+		case 1737: // REM MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22814,7 +26882,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1558: // REM SHL
+		case 1738: // REM SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22822,7 +26890,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1559: // REM SHR
+		case 1739: // REM SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22830,7 +26898,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1560: // REM AND
+		case 1740: // REM AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22838,7 +26906,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1561: // REM LOADM
+		case 1741: // REM LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22852,7 +26920,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1562: // REM SETM
+		case 1742: // REM SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22866,7 +26934,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1563: // REM PUSH
+		case 1743: // REM PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22880,7 +26948,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1564: // REM POP
+		case 1744: // REM POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] = m.rem
@@ -22893,7 +26961,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1565: // INC LOAD
+		case 1745: // INC LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22901,7 +26969,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1566: // INC ADD
+		case 1746: // INC ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22909,7 +26977,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1567: // INC SUB
+		case 1747: // INC SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22917,7 +26985,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1568: // INC MUL
+		case 1748: // INC MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22925,7 +26993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1569: // INC DIV
+		case 1749: // INC DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22940,7 +27008,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1570: // INC MOD
+		case 1750: // INC MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22953,7 +27021,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1571: // INC REM
+		case 1751: // INC REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22961,7 +27029,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1572: // INC INC
+		case 1752: // INC INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22969,7 +27037,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1573: // INC DEC
+		case 1753: // INC DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22977,7 +27045,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1574: // INC MOV
+		case 1754: // INC MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22985,7 +27053,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1575: // INC SHL
+		case 1755: // INC SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -22993,7 +27061,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1576: // INC SHR
+		case 1756: // INC SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -23001,7 +27069,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1577: // INC AND
+		case 1757: // INC AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -23009,7 +27077,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1578: // INC LOADM
+		case 1758: // INC LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -23023,7 +27091,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1579: // INC SETM
+		case 1759: // INC SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -23037,7 +27105,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1580: // INC PUSH
+		case 1760: // INC PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -23051,7 +27119,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1581: // INC POP
+		case 1761: // INC POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]++
@@ -23064,7 +27132,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1582: // DEC LOAD
+		case 1762: // DEC LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23072,7 +27140,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1583: // DEC ADD
+		case 1763: // DEC ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23080,7 +27148,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1584: // DEC SUB
+		case 1764: // DEC SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23088,7 +27156,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1585: // DEC MUL
+		case 1765: // DEC MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23096,7 +27164,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1586: // DEC DIV
+		case 1766: // DEC DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23111,7 +27179,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1587: // DEC MOD
+		case 1767: // DEC MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23124,7 +27192,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1588: // DEC REM
+		case 1768: // DEC REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23132,7 +27200,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1589: // DEC INC
+		case 1769: // DEC INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23140,7 +27208,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1590: // DEC DEC
+		case 1770: // DEC DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23148,7 +27216,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1591: // DEC MOV
+		case 1771: // DEC MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23156,7 +27224,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1592: // DEC SHL
+		case 1772: // DEC SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23164,7 +27232,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1593: // DEC SHR
+		case 1773: // DEC SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23172,7 +27240,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1594: // DEC AND
+		case 1774: // DEC AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23180,7 +27248,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1595: // DEC LOADM
+		case 1775: // DEC LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23194,7 +27262,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1596: // DEC SETM
+		case 1776: // DEC SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23208,7 +27276,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1597: // DEC PUSH
+		case 1777: // DEC PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23222,7 +27290,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1598: // DEC POP
+		case 1778: // DEC POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31]--
@@ -23235,7 +27303,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1599: // MOV LOAD
+		case 1779: // MOV LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23243,7 +27311,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1600: // MOV ADD
+		case 1780: // MOV ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23251,7 +27319,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1601: // MOV SUB
+		case 1781: // MOV SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23259,7 +27327,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1602: // MOV MUL
+		case 1782: // MOV MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23267,7 +27335,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1603: // MOV DIV
+		case 1783: // MOV DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23282,7 +27350,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1604: // MOV MOD
+		case 1784: // MOV MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23295,7 +27363,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1605: // MOV REM
+		case 1785: // MOV REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23303,7 +27371,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1606: // MOV INC
+		case 1786: // MOV INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23311,7 +27379,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1607: // MOV DEC
+		case 1787: // MOV DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23319,7 +27387,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1608: // MOV MOV
+		case 1788: // MOV MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23327,7 +27395,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1609: // MOV SHL
+		case 1789: // MOV SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23335,7 +27403,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1610: // MOV SHR
+		case 1790: // MOV SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23343,7 +27411,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1611: // MOV AND
+		case 1791: // MOV AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23351,7 +27419,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1612: // MOV LOADM
+		case 1792: // MOV LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23365,7 +27433,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1613: // MOV SETM
+		case 1793: // MOV SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23379,7 +27447,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1614: // MOV PUSH
+		case 1794: // MOV PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23393,7 +27461,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1615: // MOV POP
+		case 1795: // MOV POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.b&31] = regs[in.a&31]
@@ -23406,7 +27474,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1616: // SHL LOAD
+		case 1796: // SHL LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23414,7 +27482,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1617: // SHL ADD
+		case 1797: // SHL ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23422,7 +27490,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1618: // SHL SUB
+		case 1798: // SHL SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23430,7 +27498,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1619: // SHL MUL
+		case 1799: // SHL MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23438,7 +27506,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1620: // SHL DIV
+		case 1800: // SHL DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23453,7 +27521,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1621: // SHL MOD
+		case 1801: // SHL MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23466,7 +27534,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1622: // SHL REM
+		case 1802: // SHL REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23474,7 +27542,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1623: // SHL INC
+		case 1803: // SHL INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23482,7 +27550,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1624: // SHL DEC
+		case 1804: // SHL DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23490,7 +27558,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1625: // SHL MOV
+		case 1805: // SHL MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23498,7 +27566,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1626: // SHL SHL
+		case 1806: // SHL SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23506,7 +27574,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1627: // SHL SHR
+		case 1807: // SHL SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23514,7 +27582,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1628: // SHL AND
+		case 1808: // SHL AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23522,7 +27590,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1629: // SHL LOADM
+		case 1809: // SHL LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23536,7 +27604,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1630: // SHL SETM
+		case 1810: // SHL SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23550,7 +27618,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1631: // SHL PUSH
+		case 1811: // SHL PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23564,7 +27632,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1632: // SHL POP
+		case 1812: // SHL POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] <<= in.b
@@ -23577,7 +27645,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1633: // SHR LOAD
+		case 1813: // SHR LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23585,7 +27653,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1634: // SHR ADD
+		case 1814: // SHR ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23593,7 +27661,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1635: // SHR SUB
+		case 1815: // SHR SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23601,7 +27669,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1636: // SHR MUL
+		case 1816: // SHR MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23609,7 +27677,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1637: // SHR DIV
+		case 1817: // SHR DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23624,7 +27692,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1638: // SHR MOD
+		case 1818: // SHR MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23637,7 +27705,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1639: // SHR REM
+		case 1819: // SHR REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23645,7 +27713,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1640: // SHR INC
+		case 1820: // SHR INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23653,7 +27721,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1641: // SHR DEC
+		case 1821: // SHR DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23661,7 +27729,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1642: // SHR MOV
+		case 1822: // SHR MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23669,7 +27737,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1643: // SHR SHL
+		case 1823: // SHR SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23677,7 +27745,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1644: // SHR SHR
+		case 1824: // SHR SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23685,7 +27753,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1645: // SHR AND
+		case 1825: // SHR AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23693,7 +27761,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1646: // SHR LOADM
+		case 1826: // SHR LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23707,7 +27775,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1647: // SHR SETM
+		case 1827: // SHR SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23721,7 +27789,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1648: // SHR PUSH
+		case 1828: // SHR PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23735,7 +27803,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1649: // SHR POP
+		case 1829: // SHR POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.a&31] >>= in.b
@@ -23748,7 +27816,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1650: // AND LOAD
+		case 1830: // AND LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23756,7 +27824,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1651: // AND ADD
+		case 1831: // AND ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23764,7 +27832,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1652: // AND SUB
+		case 1832: // AND SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23772,7 +27840,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1653: // AND MUL
+		case 1833: // AND MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23780,7 +27848,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1654: // AND DIV
+		case 1834: // AND DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23795,7 +27863,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1655: // AND MOD
+		case 1835: // AND MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23808,7 +27876,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1656: // AND REM
+		case 1836: // AND REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23816,7 +27884,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1657: // AND INC
+		case 1837: // AND INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23824,7 +27892,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1658: // AND DEC
+		case 1838: // AND DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23832,7 +27900,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1659: // AND MOV
+		case 1839: // AND MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23840,7 +27908,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1660: // AND SHL
+		case 1840: // AND SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23848,7 +27916,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1661: // AND SHR
+		case 1841: // AND SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23856,7 +27924,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1662: // AND AND
+		case 1842: // AND AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23864,7 +27932,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1663: // AND LOADM
+		case 1843: // AND LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23878,7 +27946,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1664: // AND SETM
+		case 1844: // AND SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23892,7 +27960,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1665: // AND PUSH
+		case 1845: // AND PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23906,7 +27974,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1666: // AND POP
+		case 1846: // AND POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
@@ -23919,7 +27987,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1667: // LOADM LOAD
+		case 1847: // LOADM LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -23933,7 +28001,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1668: // LOADM ADD
+		case 1848: // LOADM ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -23947,7 +28015,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1669: // LOADM SUB
+		case 1849: // LOADM SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -23961,7 +28029,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1670: // LOADM MUL
+		case 1850: // LOADM MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -23975,7 +28043,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1671: // LOADM DIV
+		case 1851: // LOADM DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -23996,7 +28064,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1672: // LOADM MOD
+		case 1852: // LOADM MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24015,7 +28083,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1673: // LOADM REM
+		case 1853: // LOADM REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24029,7 +28097,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1674: // LOADM INC
+		case 1854: // LOADM INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24043,7 +28111,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1675: // LOADM DEC
+		case 1855: // LOADM DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24057,7 +28125,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1676: // LOADM MOV
+		case 1856: // LOADM MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24071,7 +28139,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1677: // LOADM SHL
+		case 1857: // LOADM SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24085,7 +28153,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1678: // LOADM SHR
+		case 1858: // LOADM SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24099,7 +28167,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1679: // LOADM AND
+		case 1859: // LOADM AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24113,7 +28181,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1680: // LOADM LOADM
+		case 1860: // LOADM LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24133,7 +28201,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1681: // LOADM SETM
+		case 1861: // LOADM SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24153,7 +28221,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1682: // LOADM PUSH
+		case 1862: // LOADM PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24173,7 +28241,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1683: // LOADM POP
+		case 1863: // LOADM POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24192,7 +28260,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1684: // SETM LOAD
+		case 1864: // SETM LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24206,7 +28274,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1685: // SETM ADD
+		case 1865: // SETM ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24220,7 +28288,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1686: // SETM SUB
+		case 1866: // SETM SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24234,7 +28302,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1687: // SETM MUL
+		case 1867: // SETM MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24248,7 +28316,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1688: // SETM DIV
+		case 1868: // SETM DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24269,7 +28337,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1689: // SETM MOD
+		case 1869: // SETM MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24288,7 +28356,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1690: // SETM REM
+		case 1870: // SETM REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24302,7 +28370,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1691: // SETM INC
+		case 1871: // SETM INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24316,7 +28384,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1692: // SETM DEC
+		case 1872: // SETM DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24330,7 +28398,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1693: // SETM MOV
+		case 1873: // SETM MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24344,7 +28412,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1694: // SETM SHL
+		case 1874: // SETM SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24358,7 +28426,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1695: // SETM SHR
+		case 1875: // SETM SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24372,7 +28440,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1696: // SETM AND
+		case 1876: // SETM AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24386,7 +28454,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1697: // SETM LOADM
+		case 1877: // SETM LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24406,7 +28474,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1698: // SETM SETM
+		case 1878: // SETM SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24426,7 +28494,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1699: // SETM PUSH
+		case 1879: // SETM PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24446,7 +28514,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1700: // SETM POP
+		case 1880: // SETM POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				addr := int(regs[in.a&31])
@@ -24465,7 +28533,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1701: // PUSH LOAD
+		case 1881: // PUSH LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24479,7 +28547,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1702: // PUSH ADD
+		case 1882: // PUSH ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24493,7 +28561,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1703: // PUSH SUB
+		case 1883: // PUSH SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24507,7 +28575,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1704: // PUSH MUL
+		case 1884: // PUSH MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24521,7 +28589,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1705: // PUSH DIV
+		case 1885: // PUSH DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24542,7 +28610,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1706: // PUSH MOD
+		case 1886: // PUSH MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24561,7 +28629,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1707: // PUSH REM
+		case 1887: // PUSH REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24575,7 +28643,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1708: // PUSH INC
+		case 1888: // PUSH INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24589,7 +28657,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1709: // PUSH DEC
+		case 1889: // PUSH DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24603,7 +28671,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1710: // PUSH MOV
+		case 1890: // PUSH MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24617,7 +28685,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1711: // PUSH SHL
+		case 1891: // PUSH SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24631,7 +28699,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1712: // PUSH SHR
+		case 1892: // PUSH SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24645,7 +28713,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1713: // PUSH AND
+		case 1893: // PUSH AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24659,7 +28727,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1714: // PUSH LOADM
+		case 1894: // PUSH LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24679,7 +28747,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1715: // PUSH SETM
+		case 1895: // PUSH SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24699,7 +28767,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1716: // PUSH PUSH
+		case 1896: // PUSH PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24719,7 +28787,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1717: // PUSH POP
+		case 1897: // PUSH POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -24738,7 +28806,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			regs[in.a&31] = m.stack[sp]
-		case 1718: // POP LOAD
+		case 1898: // POP LOAD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24751,7 +28819,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = in.imm
-		case 1719: // POP ADD
+		case 1899: // POP ADD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24764,7 +28832,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
-		case 1720: // POP SUB
+		case 1900: // POP SUB
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24777,7 +28845,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
-		case 1721: // POP MUL
+		case 1901: // POP MUL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24790,7 +28858,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
-		case 1722: // POP DIV
+		case 1902: // POP DIV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24810,7 +28878,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1723: // POP MOD
+		case 1903: // POP MOD
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24828,7 +28896,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			regs[in.c&31] = a % b
-		case 1724: // POP REM
+		case 1904: // POP REM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24841,7 +28909,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] = m.rem
-		case 1725: // POP INC
+		case 1905: // POP INC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24854,7 +28922,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]++
-		case 1726: // POP DEC
+		case 1906: // POP DEC
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24867,7 +28935,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31]--
-		case 1727: // POP MOV
+		case 1907: // POP MOV
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24880,7 +28948,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.b&31] = regs[in.a&31]
-		case 1728: // POP SHL
+		case 1908: // POP SHL
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24893,7 +28961,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] <<= in.b
-		case 1729: // POP SHR
+		case 1909: // POP SHR
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24906,7 +28974,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.a&31] >>= in.b
-		case 1730: // POP AND
+		case 1910: // POP AND
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24919,7 +28987,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
-		case 1731: // POP LOADM
+		case 1911: // POP LOADM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24938,7 +29006,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1732: // POP SETM
+		case 1912: // POP SETM
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24957,7 +29025,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1733: // POP PUSH
+		case 1913: // POP PUSH
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -24976,7 +29044,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = regs[in.a&31]
 			sp++
-		case 1734: // POP POP
+		case 1914: // POP POP
 			parts := code[ip : ip+2 : ip+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {

@@ -48,6 +48,7 @@ var (
 	branch       = []string{"Djmpe", "Djmpne", "Jmpe"}
 	// Instructions that end a block: a call, a return, a jump, a loop.
 	transfer = []string{"Call", "Ret", "Djmp", "Jmp", "Loop"}
+	ret = []string{"Ret"}
 	// Saving and restoring registers, and shuffling them into place for a
 	// call, come in runs.
 	push = []string{"Push"}
@@ -59,6 +60,9 @@ var (
 // takes one opcode from each class of a row. At each instruction predecode
 // uses the longest sequence that starts there.
 var patterns = [][][]string{
+	// A test that returns early with a result: the base case of a
+	// recursive function.
+	{compare, branch, setup, ret},
 	{push, push, push, push},
 	{pop, pop, pop, pop},
 	{mov, mov, mov, mov},
