@@ -338,6 +338,12 @@ func FuzzFusion(f *testing.F) {
 	f.Add([]byte{}, code(e16(OpLoad, 1, 5), enc(OpInc, 0, 0, 0), enc(OpNeq, 0, 1, 0), e24(OpDjmpe, 4), enc(OpPush, 0, 0, 0), enc(OpPush, 1, 0, 0), enc(OpPop, 2, 0, 0), enc(OpPop, 3, 0, 0)))
 	f.Add([]byte{}, code(enc(OpMul, 0, 2, 0), enc(OpAdd, 0, 1, 0), enc(OpMod, 0, 3, 0), enc(OpInc, 1, 0, 0), enc(OpLt, 1, 4, 0), e24(OpDjmpe, 0)))
 	f.Add([]byte{}, code(e24(OpCall, 8), enc(OpHlt, 0, 0, 0), enc(OpDec, 0, 0, 0), e24(OpCall, 8), enc(OpMov, 0, 1, 0), enc(OpRet, 0, 0, 0)))
+	// A tak-like routine: a base case that returns (compare, branch, MOV,
+	// RET), runs of PUSH and POP, set-up before CALL.
+	f.Add([]byte{}, code(e16(OpLoad, 0, 6), e16(OpLoad, 1, 4), e16(OpLoad, 2, 2), e24(OpCall, 20), enc(OpHlt, 0, 0, 0),
+		enc(OpLt, 1, 0, 0), e24(OpDjmpe, 36), enc(OpMov, 2, 3, 0), enc(OpRet, 0, 0, 0),
+		enc(OpPush, 0, 0, 0), enc(OpPush, 1, 0, 0), enc(OpPush, 2, 0, 0), enc(OpDec, 0, 0, 0), e24(OpCall, 20),
+		enc(OpPop, 2, 0, 0), enc(OpPop, 1, 0, 0), enc(OpPop, 0, 0, 0), enc(OpDec, 1, 0, 0), e24(OpCall, 20), enc(OpRet, 0, 0, 0)))
 	f.Fuzz(func(t *testing.T, ro, c []byte) {
 		p := &Program{ROData: ro, Code: c}
 		if Verify(p) != nil {
