@@ -48,7 +48,7 @@ var (
 	branch       = []string{"Djmpe", "Djmpne", "Jmpe"}
 	// Instructions that end a block: a call, a return, a jump, a loop.
 	transfer = []string{"Call", "Ret", "Djmp", "Jmp", "Loop"}
-	ret = []string{"Ret"}
+	ret      = []string{"Ret"}
 	// Saving and restoring registers, and shuffling them into place for a
 	// call, come in runs.
 	push = []string{"Push"}
