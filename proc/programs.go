@@ -148,3 +148,11 @@ func imageOf(m *vm.VM, last *programImage) (*programImage, error) {
 func sameSlice(a, b []byte) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
+
+// CachedPrograms is how many programs that other members started here the
+// node holds.
+func (n *Node) CachedPrograms() int {
+	n.programs.mu.Lock()
+	defer n.programs.mu.Unlock()
+	return n.programs.lru.Len()
+}

@@ -76,8 +76,12 @@ type ExitNotice struct {
 	Events   []vm.Event
 }
 
-// ErrLost: the member was lost (or was never there) before it answered.
+// ErrLost: the member was lost before it answered.
 var ErrLost = errors.New("the member is lost")
+
+// ErrNoMember: no connected member has that alias (this node may be in no
+// cluster at all).
+var ErrNoMember = errors.New("not a connected member")
 
 // SetRemote connects the Node to the rest of its cluster. Call it before
 // any process spawns on another member.
@@ -513,7 +517,7 @@ func (n *Node) StartOn(ctx context.Context, alias string, spec Spec, prog *vm.Pr
 	out io.Writer, onExit func(status int, fault string, events []vm.Event)) (int32, error) {
 	r := n.getRemote()
 	if r == nil {
-		return 0, fmt.Errorf("%s: %w", alias, ErrLost)
+		return 0, fmt.Errorf("%s: %w", alias, ErrNoMember)
 	}
 	img, err := prog.MarshalBinary()
 	if err != nil {
@@ -557,7 +561,7 @@ func (n *Node) StartOn(ctx context.Context, alias string, spec Spec, prog *vm.Pr
 func (n *Node) KillOn(ctx context.Context, alias string, pid int32) (bool, error) {
 	r := n.getRemote()
 	if r == nil {
-		return false, fmt.Errorf("%s: %w", alias, ErrLost)
+		return false, fmt.Errorf("%s: %w", alias, ErrNoMember)
 	}
 	return r.Kill(ctx, alias, pid)
 }
@@ -573,7 +577,7 @@ func (n *Node) SendOn(alias string, from, pid, value int32) bool {
 func (n *Node) ProcessesOn(ctx context.Context, alias string) ([]Info, error) {
 	r := n.getRemote()
 	if r == nil {
-		return nil, fmt.Errorf("%s: %w", alias, ErrLost)
+		return nil, fmt.Errorf("%s: %w", alias, ErrNoMember)
 	}
 	return r.Processes(ctx, alias)
 }
