@@ -27,6 +27,18 @@
 // after it ended, so what one process sends another arrives in the order it
 // was sent, its exit notice last. A mailbox holds at most MailboxLimit
 // messages; a message to a full mailbox is dropped and counted.
+//
+// Processes on other members (remote.go) are reached through a Remote,
+// which package dist implements over the cluster's connections. A process
+// there is a negative handle here, from a table that gives the same
+// process the same handle and never gives a number twice (handles.go).
+// SPAWN on another member sends the program (once per member: it keeps a
+// bounded cache by SHA-256, programs.go) and parks the spawner, like a
+// RECV, until the member answers. A process started by another member
+// writes its output to a sink on its spawner's node, and its parent learns
+// of its end by an exit notice sent back. This node remembers which of its
+// processes wait for exit notices from elsewhere; when a member is lost
+// they get status 3, and the member's handles name nothing any more.
 package proc
 
 import (
