@@ -23,7 +23,7 @@ const (
 	procQueueBytes  = 16 << 20
 	hardFactor      = 4
 	procBatchBytes  = 64 << 10 // written before the connection's own frames get their turn
-	maxSentPrograms = 1024     // programs remembered as sent on a connection
+	maxSentPrograms = 1024     // programs remembered as sent to a member
 	maxListed       = 1 << 20  // processes kept of one member's listing
 )
 
@@ -48,7 +48,6 @@ type peerProcs struct {
 	bytes  int
 	closed bool
 	spawns map[uint64]*pendingSpawn
-	sent   map[[32]byte]struct{} // programs sent on this connection
 	calls  map[uint64]*pendingCall
 
 	dropped atomic.Uint64 // messages and output dropped for a full queue
@@ -76,6 +75,7 @@ type peerProcs struct {
 type pendingSpawn struct {
 	msg     *wire.Spawn
 	program []byte
+	sent    *sentPrograms
 	resent  bool
 	done    func(pid int32, err error)
 }
@@ -134,38 +134,64 @@ func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
 	return true
 }
 
-// spawn queues msg, with the program unless it went on this connection
-// before, and remembers it until its answer.
-func (q *peerProcs) spawn(p *peer, msg *wire.Spawn, program []byte, done func(int32, error)) error {
-	ps := &pendingSpawn{msg: msg, program: program, done: done}
+// spawn queues msg, with the program unless it went to the member before
+// (sent), and remembers it until its answer.
+func (q *peerProcs) spawn(p *peer, sent *sentPrograms, msg *wire.Spawn, program []byte, done func(int32, error)) error {
+	ps := &pendingSpawn{msg: msg, program: program, sent: sent, done: done}
+	had := sent.mark(msg.Hash)
+	if !had {
+		msg.Program = program
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return fmt.Errorf("%s: %w", p.alias, ErrMemberLost)
 	}
 	if q.spawns == nil {
-		q.spawns, q.sent = map[uint64]*pendingSpawn{}, map[[32]byte]struct{}{}
-	}
-	_, sent := q.sent[msg.Hash]
-	if !sent {
-		msg.Program = program
-		if len(q.sent) >= maxSentPrograms {
-			clear(q.sent) // forgetting costs a program sent again, nothing more
-		}
-		q.sent[msg.Hash] = struct{}{}
+		q.spawns = map[uint64]*pendingSpawn{}
 	}
 	q.spawns[msg.Ref] = ps
 	q.mu.Unlock()
 	if !q.push(p, procItem{kind: wire.MsgSpawn, msg: msg, size: len(msg.Program)}, nil) {
 		q.mu.Lock()
 		delete(q.spawns, msg.Ref)
-		if !sent {
-			delete(q.sent, msg.Hash)
-		}
 		q.mu.Unlock()
+		if !had {
+			sent.forget(msg.Hash)
+		}
 		return fmt.Errorf("%s: %w", p.alias, ErrBusy)
 	}
 	return nil
+}
+
+// sentPrograms are the programs sent to one member, on this connection or
+// an earlier one: a spawn of one of them carries its hash alone. If the
+// member no longer holds it (it restarted, or dropped it from its cache)
+// it says so, and the spawn is sent again with the program. The set is
+// bounded; forgetting costs a program sent again, nothing more.
+type sentPrograms struct {
+	mu     sync.Mutex
+	hashes map[[32]byte]struct{}
+}
+
+// mark records hash as sent and reports whether it was already.
+func (s *sentPrograms) mark(hash [32]byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.hashes[hash]; ok {
+		return true
+	}
+	if s.hashes == nil || len(s.hashes) >= maxSentPrograms {
+		s.hashes = map[[32]byte]struct{}{}
+	}
+	s.hashes[hash] = struct{}{}
+	return false
+}
+
+func (s *sentPrograms) forget(hash [32]byte) {
+	s.mu.Lock()
+	delete(s.hashes, hash)
+	s.mu.Unlock()
 }
 
 // request sends msg (Kill, ListProcesses) and waits for its answer.
@@ -195,7 +221,7 @@ func (q *peerProcs) request(ctx context.Context, p *peer, ref uint64, msg wire.M
 		return r, r.err
 	case <-ctx.Done():
 		forget()
-		return callResult{}, fmt.Errorf("%s: no answer: %w", p.alias, context.Cause(ctx))
+		return callResult{}, fmt.Errorf("%s: %w", p.alias, context.Cause(ctx))
 	}
 }
 
@@ -401,7 +427,6 @@ func (q *peerProcs) spawnAnswered(p *peer, ack wire.SpawnAck) {
 		ps.resent = true
 		ps.msg.Program = ps.program // the writer is done with msg: its answer came
 		q.spawns[ack.Ref] = ps
-		q.sent[ps.msg.Hash] = struct{}{}
 	}
 	q.mu.Unlock()
 	switch {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -146,6 +147,24 @@ type procState struct {
 	handler atomic.Pointer[ProcessHandler]
 	routes  atomic.Pointer[routes]
 	lastRef atomic.Uint64
+
+	mu   sync.Mutex
+	sent map[string]*sentPrograms // by member alias, across its connections
+}
+
+// sentTo returns the programs sent to member alias.
+func (s *procState) sentTo(alias string) *sentPrograms {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sent == nil {
+		s.sent = map[string]*sentPrograms{}
+	}
+	sp := s.sent[alias]
+	if sp == nil {
+		sp = &sentPrograms{}
+		s.sent[alias] = sp
+	}
+	return sp
 }
 
 // routes are the connected members, as process traffic finds them without
@@ -216,7 +235,7 @@ func (m *Manager) Spawn(alias string, req *SpawnRequest, done func(pid int32, er
 	}
 	msg := &wire.Spawn{Ref: m.proc.lastRef.Add(1), Parent: req.Parent, Name: clean(req.Name, wire.MaxNameLen), Hash: req.Hash,
 		Entry: req.Entry, Regs: req.Regs, FRegs: req.FRegs, SinkNode: req.SinkNode, Sink: req.Sink, Report: req.Report}
-	if err := p.procs.spawn(p, msg, req.Program, done); err != nil {
+	if err := p.procs.spawn(p, m.proc.sentTo(alias), msg, req.Program, done); err != nil {
 		done(0, err)
 	}
 }

@@ -217,7 +217,7 @@ func TestProcessFrames(t *testing.T) {
 // spawns carry its hash; a member that dropped it gets it again; refusals
 // come back as errors; a program too large for one frame is refused here.
 func TestSpawnCarriesTheProgramOnce(t *testing.T) {
-	a, _, _, hb, _, _ := procPair(t, testConfig(t, "a"), testConfig(t, "b"))
+	a, b, _, hb, _, _ := procPair(t, testConfig(t, "a"), testConfig(t, "b"))
 	prog, hash := program(1)
 	req := &SpawnRequest{Name: "p", Parent: 1, Hash: hash, Program: prog, Entry: 4, Regs: [32]int32{5: 6}, SinkNode: "a", Sink: 2}
 	for i := range 3 {
@@ -240,6 +240,19 @@ func TestSpawnCarriesTheProgramOnce(t *testing.T) {
 	}
 	if s := hb.snapshot(); len(s.spawns) != 5 || s.spawns[3].Program != nil || s.spawns[4].Program == nil {
 		t.Fatalf("spawns %d", len(s.spawns))
+	}
+
+	// On a new connection to the same member the hash still goes alone:
+	// the member kept the program.
+	b.Leave()
+	eventually(t, 5*time.Second, func() bool { return len(a.OtherMembers()) == 0 }, func() string { return "b still listed" })
+	join(t, b, a)
+	eventually(t, 5*time.Second, func() bool { return len(a.OtherMembers()) == 1 }, func() string { return "b not back" })
+	if pid, err := spawnSync(t, a, "b", req); err != nil || pid != 5 {
+		t.Fatalf("spawn after b came back: %d, %v", pid, err)
+	}
+	if s := hb.snapshot(); len(s.spawns) != 6 || s.spawns[5].Program != nil {
+		t.Fatalf("the spawn on the new connection carried the program again")
 	}
 
 	for _, refusal := range []error{ErrSpawnRefused, ErrSpawnTooMany, ErrBadEntry, ErrSpawnClosing} {

@@ -29,7 +29,7 @@ func (r *REPL) cmdProcesses(ctx context.Context, args []string) error {
 	lists := append([]memberList{{alias: r.cfg.Procs.Alias(), procs: r.cfg.Procs.Processes()}}, r.listEveryMember(ctx)...)
 	for _, l := range lists {
 		if l.err != nil {
-			fmt.Fprintf(r.out, "%s: %v\n", l.alias, l.err)
+			fmt.Fprintf(r.out, "%s: %s\n", l.alias, strings.TrimPrefix(l.err.Error(), l.alias+": "))
 			continue
 		}
 		for _, p := range l.procs {

@@ -90,9 +90,16 @@ func (j *jobs) stopAll() {
 		live = append(live, kill)
 	}
 	j.mu.Unlock()
+	// At once: a kill on another member waits for its answer.
+	var wg sync.WaitGroup
 	for _, kill := range live {
-		kill()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kill()
+		}()
 	}
+	wg.Wait()
 }
 
 // wait blocks until every job has ended and been reported.

@@ -13,7 +13,7 @@ import (
 
 // answerTimeout bounds how long a command waits for another member's
 // answer: a member that does not answer in time is said to, not waited on.
-const answerTimeout = 3 * time.Second
+const answerTimeout = 2 * time.Second
 
 // cmdSpawnOn runs a file as a new process on member ALIAS: the program is
 // assembled here, travels to the member (once: it keeps it by its hash)
