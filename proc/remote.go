@@ -303,9 +303,6 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	if n.cfg.NoRemoteSpawn {
 		return 0, nil, ErrRemoteSpawnOff
 	}
-	n.mu.Lock()
-	parent := n.handles.handle(remoteKey{from, o.Parent})
-	n.mu.Unlock()
 	var out io.Writer
 	var remoteOut *remoteOutput
 	sinkNode, sink := o.SinkNode, o.Sink
@@ -315,12 +312,15 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 		remoteOut = &remoteOutput{n: n, alias: sinkNode, sink: sink}
 		out = remoteOut
 	}
-	c, err := n.newProcess(Spec{Name: o.Name, Parent: parent}, out, func(cfg vm.Config) (*vm.VM, error) {
+	c, err := n.newProcess(Spec{Name: o.Name}, out, func(cfg vm.Config) (*vm.VM, error) {
 		return n.programs.fork(o.Hash, o.Image, int(o.Entry), o.Regs, o.FRegs, cfg)
 	})
 	if err != nil {
 		return 0, nil, err
 	}
+	n.mu.Lock()
+	c.parent = n.handles.handle(remoteKey{from, o.Parent}) // nobody runs c yet
+	n.mu.Unlock()
 	c.sinkNode, c.sink = sinkNode, sink
 	if remoteOut != nil {
 		remoteOut.pid = c // before it runs: nothing writes yet

@@ -45,12 +45,16 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 	// j.wg): the end is heard on the member's connection, whose reader
 	// must not wait for the console, and it waits until the job was
 	// announced.
-	announced := make(chan struct{})
+	announced, abandoned := make(chan struct{}), make(chan struct{})
 	pid, err := r.cfg.Procs.StartOn(ctx, alias, proc.Spec{Name: path, Parent: r.proc.PID()}, prog, &jb.output,
 		func(status int, fault string, events []vm.Event) {
 			go func() {
+				select {
+				case <-announced:
+				case <-abandoned: // it started after the command gave up on it
+					return
+				}
 				defer j.wg.Done()
-				<-announced
 				j.mu.Lock()
 				delete(j.live, jb)
 				j.mu.Unlock()
@@ -62,6 +66,7 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 			}()
 		})
 	if err != nil {
+		close(abandoned)
 		j.wg.Done()
 		return err
 	}
