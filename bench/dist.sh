@@ -54,11 +54,20 @@ node=iridium_bench_b
 (cd "$tmp" && exec erl -sname "$node" -setcookie iridium_bench -noshell -noinput) &
 peer=$!
 host=$(erl -noshell -sname "probe$$" -eval 'io:format("~s", [lists:nth(2, string:split(atom_to_list(node()), "@"))]), halt().')
-# wait until the peer node answers
-for _ in $(seq 100); do
-	escript "$here/dist.escript" "$node@$host" roundtrip 1 >/dev/null 2>&1 && break
-	sleep 0.1
+# wait (up to a minute: a busy machine starts Erlang slowly) until the
+# peer node answers
+up=0
+for _ in $(seq 120); do
+	if escript "$here/dist.escript" "$node@$host" roundtrip 1 >/dev/null 2>&1; then
+		up=1
+		break
+	fi
+	sleep 0.5
 done
+if [ "$up" = 0 ]; then
+	echo "the Erlang node $node@$host did not answer within a minute" >&2
+	exit 1
+fi
 
 # gobench NAME METRIC N: the value of METRIC in BenchmarkNAME run N times.
 gobench() {
