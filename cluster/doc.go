@@ -1,9 +1,10 @@
 // Package cluster joins Iridium nodes into a full-mesh cluster over TLS. A
 // Manager, one per node, listens for other nodes, joins clusters, keeps
 // exactly one connection to every other member and drops members that
-// leave, close their connection or fall silent. The package knows nothing
-// of the VM or of processes: the node tells its process runtime how many
-// members there are (NODES) from Manager.MemberAliases.
+// leave, close their connection or fall silent. It also carries the frames
+// of the node's process runtime to other members and hands it theirs
+// (procs.go), but knows nothing of the VM or of processes: package dist
+// joins the two.
 //
 // # Files
 //
@@ -12,6 +13,8 @@
 //	handshake.go  both sides of the handshake, on top of tls.go
 //	dial.go       which members to dial and when; the maintenance loop (redials, gossip)
 //	peer.go       one authenticated connection: its reader, its writer, heartbeats
+//	procs.go      process traffic: the API the process runtime uses, ProcessHandler
+//	procpeer.go   a connection's process queue, its batches, its requests
 //	internal/wire the frames, the msgp-generated messages, their limits, the proofs
 //
 // # Wire format (protocol version 2)
@@ -37,6 +40,24 @@
 //	8  Members    "nodes" [NodeInfo]
 //	9  Challenge  "nonce" bin (16 random bytes), "alias" str (the acceptor's)
 //	10 Error      "message" str (for people), "code" uint (for programs)
+//
+// and, only on an authenticated connection, the process messages (see
+// Processes below):
+//
+//	11 Spawn          "ref" uint, "parent" int, "name" str, "hash" bin (32),
+//	                  "program" bin, "entry" int, "regs" [32 int],
+//	                  "fregs" [32 float], "sink_node" str, "sink" int, "report" bool
+//	12 SpawnAck       "ref" uint, "pid" int, "code" uint
+//	13 Send           "from" int, "to" int, "value" int
+//	14 Exit           "from" int, "to" int, "status" int, "parent" bool,
+//	                  "fault" str, "events" [{"at" int, "kind" uint, "code" int, "fault" str}]
+//	15 Monitor        "watcher" int, "target" int
+//	16 Kill           "ref" uint, "pid" int
+//	17 KillAck        "ref" uint, "found" bool
+//	18 ListProcesses  "ref" uint
+//	19 Processes      "ref" uint, "procs" [{"pid" int, "state" uint, "name" str,
+//	                  "mailbox" uint, "dropped" uint}], "done" bool
+//	20 Output         "sink" int, "from" int, "data" bin
 //
 // NodeInfo is a map of "alias" str, "ip" str, "port" uint16 (a listening
 // port, never an ephemeral one). The Error codes, an append-only list:
@@ -157,6 +178,52 @@
 // RedialFor (10 min); a node that has no peer left keeps redialling its
 // lost members until Leave or Shutdown. So a host whose link was cut, or a
 // process that was stopped and resumed, meets the cluster again by itself.
+//
+// # Processes
+//
+// A process is named by its pid on its own node: in Send, Exit and
+// Monitor, "from" and "watcher" are pids on the sender, "to" and "target"
+// pids on the receiver; each node's process runtime turns the other
+// members' pids into handles of its own. What one process sends another
+// arrives in order, its exit notice last, because a member's frames travel
+// on its one connection in the order they were queued.
+//
+// Spawn starts a process on the receiver: the program (a bytecode file)
+// whose SHA-256 is "hash", from "entry", with the registers sent, its
+// output going to sink "sink" of member "sink_node" in Output frames, in
+// order. A connection sends each program once: later spawns carry the hash
+// alone. The receiver keeps a bounded cache of programs; when it no longer
+// holds one it answers SpawnAck code 1, and the sender sends the spawn
+// again with the program. A program too large for one frame is refused by
+// the sender (ErrProgramTooLarge) and never sent. SpawnAck goes out before
+// anything the new process sends; Exit with "parent" set goes to the
+// spawner when the process ends. The SpawnAck codes, an append-only list:
+//
+//	0 started           1 unknown program (send it)   2 refused (--remote-spawn=false)
+//	3 too many processes (--max-processes)            4 bad program
+//	5 bad entry         6 shutting down
+//
+// Kill answers KillAck; ListProcesses answers Processes frames of at most
+// 4096 entries each, the last one with "done". The node that asked waits
+// for them as long as its caller's context allows.
+//
+// Process frames wait in a queue of their own per connection, written in
+// batches (one flush when the queue empties) behind the connection's own
+// frames, which get their turn after every 64 KiB, so that Pings and Pongs
+// are never held back by more than one batch. The queue is bounded (65,536
+// frames or 16 MiB): a Send or Output that does not fit is dropped and
+// counted (Manager.DroppedProcessFrames), a Spawn refused as busy; answers,
+// exit notices, monitors and kills are kept up to four times the bounds,
+// past which the member is dropped. Each write of the connection has
+// HeartbeatTimeout to complete and the kernel's send buffer is 512 KiB: a
+// member that reads slowly keeps its connection, one that reads nothing
+// loses it.
+//
+// When a member is lost (it left, its connection closed or fell silent,
+// this node left, or it came back on a new connection, which may have lost
+// frames), the handler hears MemberLost, and requests waiting for its
+// answers fail with ErrMemberLost: the process runtime gives every process
+// that waits for an exit notice from there status 3.
 //
 // # Hostile peers
 //

@@ -143,6 +143,8 @@ type Manager struct {
 	// onDrop, if set, is called (without the lock) for every member
 	// dropped from the list; tests set it before Start.
 	onDrop func(alias, reason string)
+
+	proc procState // process traffic (procs.go)
 }
 
 // session is one listening period, from Start to Leave or Shutdown. Every
@@ -332,6 +334,7 @@ func (m *Manager) Changes() <-chan struct{} {
 func (m *Manager) notifyLocked() {
 	close(m.changed)
 	m.changed = make(chan struct{})
+	m.updateRoutesLocked()
 }
 
 // Join joins the cluster of the node at addr ("host:port"). It starts this
@@ -524,6 +527,9 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 		p.shut(bye)
 	}
 	s.wg.Wait()
+	for _, p := range peers {
+		m.lostMember(p.alias) // a connection still in its handshake has no processes
+	}
 	m.sessions.Done()
 }
 
@@ -642,6 +648,7 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 	if old != nil {
 		old.log.Info("connection replaced", "initiator", p.initiator)
 		old.shut(nil)
+		m.lostMember(old.alias) // frames on the old connection may be lost
 	} else {
 		p.log.Info("member joined", "initiator", p.initiator)
 	}
@@ -665,6 +672,7 @@ func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 		if m.onDrop != nil {
 			m.onDrop(p.alias, reason)
 		}
+		m.lostMember(p.alias)
 	}
 }
 

@@ -52,6 +52,7 @@ type peer struct {
 	conn net.Conn
 	fr   *wire.FrameReader // used by the reader only
 	fw   *wire.FrameWriter // used by the writer only
+	out  *progressWriter   // what fw writes to (writer only)
 
 	qmu   sync.Mutex
 	queue []wire.Message
@@ -62,7 +63,9 @@ type peer struct {
 	closed  bool
 	bye     wire.Message // written last when the writer stops, if set
 
-	wake chan struct{} // capacity 1: the queue is not empty, or a beat is due
+	procs peerProcs // process traffic (procpeer.go)
+
+	wake chan struct{} // capacity 1: a queue is not empty, or a beat is due
 	beat atomic.Bool   // a HeartbeatInterval has passed (set by heartbeat)
 	quit chan struct{} // closed by shut
 }
@@ -72,14 +75,17 @@ type peer struct {
 // used (it may hold bytes already).
 func (m *Manager) newPeer(s *session, raw net.Conn, conn net.Conn, fr *wire.FrameReader,
 	alias, ip string, port int, initiator string) *peer {
-	return &peer{
+	p := &peer{
 		m: m, sess: s,
 		log:   m.log.With("peer", alias, "addr", addrString(ip, port)),
 		alias: alias, ip: ip, port: port, initiator: initiator,
-		raw: raw, conn: conn, fr: fr, fw: wire.NewFrameWriter(conn, m.cfg.MaxFrameSize),
+		raw: raw, conn: conn, fr: fr,
 		wake: make(chan struct{}, 1),
 		quit: make(chan struct{}),
 	}
+	p.out = newProgressWriter(raw, conn, m.cfg.HeartbeatTimeout)
+	p.fw = wire.NewFrameWriter(p.out, m.cfg.MaxFrameSize)
+	return p
 }
 
 func (p *peer) info() wire.NodeInfo {
@@ -209,7 +215,7 @@ func (p *peer) writeLoop() {
 		return true
 	}
 	// The handshake's answer, if any, goes first.
-	if !flushQueue() {
+	if !flushQueue() || !p.procs.flush(p, flushQueue) {
 		return
 	}
 	for {
@@ -242,7 +248,7 @@ func (p *peer) writeLoop() {
 					continue // the quit case sends the bye
 				}
 			}
-			if !flushQueue() {
+			if !flushQueue() || !p.procs.flush(p, flushQueue) {
 				return
 			}
 		case <-p.quit:
@@ -250,7 +256,7 @@ func (p *peer) writeLoop() {
 			bye := p.bye
 			p.qmu.Unlock()
 			if bye != nil {
-				p.conn.SetWriteDeadline(time.Now().Add(min(byeTimeout, p.m.cfg.HandshakeTimeout)))
+				p.out.timeout = min(byeTimeout, p.m.cfg.HandshakeTimeout)
 				if err := p.fw.WriteMessage(bye); err == nil {
 					p.fw.Flush()
 				}
@@ -348,6 +354,7 @@ func (p *peer) readLoop() {
 	defer func() {
 		p.m.removePeer(p, reason, how)
 		p.shut(nil)
+		p.procs.close(p)
 	}()
 	for {
 		if err := p.conn.SetReadDeadline(time.Now().Add(p.m.cfg.HeartbeatTimeout)); err != nil {
@@ -368,6 +375,14 @@ func (p *peer) readLoop() {
 				reason = err.Error()
 			}
 			return
+		}
+		if t.Process() {
+			if err := p.procs.frame(p, t, body); err != nil {
+				reason, how = err.Error(), dropBroken
+				p.shut(&wire.Error{Code: wire.CodeProtocol, Message: "malformed " + t.String() + " message"})
+				return
+			}
+			continue
 		}
 		msg, err := wire.DecodeMessage(t, body)
 		if err != nil {

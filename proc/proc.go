@@ -27,6 +27,18 @@
 // after it ended, so what one process sends another arrives in the order it
 // was sent, its exit notice last. A mailbox holds at most MailboxLimit
 // messages; a message to a full mailbox is dropped and counted.
+//
+// Processes on other members (remote.go) are reached through a Remote,
+// which package dist implements over the cluster's connections. A process
+// there is a negative handle here, from a table that gives the same
+// process the same handle and never gives a number twice (handles.go).
+// SPAWN on another member sends the program (once per member: it keeps a
+// bounded cache by SHA-256, programs.go) and parks the spawner, like a
+// RECV, until the member answers. A process started by another member
+// writes its output to a sink on its spawner's node, and its parent learns
+// of its end by an exit notice sent back. This node remembers which of its
+// processes wait for exit notices from elsewhere; when a member is lost
+// they get status 3, and the member's handles name nothing any more.
 package proc
 
 import (
@@ -82,6 +94,16 @@ type Config struct {
 	Nodes func() int32
 	// MaxProcesses bounds the processes alive at once; 0 means no bound.
 	MaxProcesses int
+	// NoRemoteSpawn makes the node refuse the processes that other
+	// members ask it to start (--remote-spawn=false).
+	NoRemoteSpawn bool
+	// MaxHandles bounds the handles of other members' processes the node
+	// keeps at once; 0 means DefaultMaxHandles. Past it the oldest goes.
+	MaxHandles int
+	// CachePrograms and CacheBytes bound the programs that other members
+	// started here, kept so that the next spawn of one carries only its
+	// hash; 0 means DefaultCachePrograms, DefaultCacheBytes.
+	CachePrograms, CacheBytes int
 	// OnFault, if set, hears of every process that ends with a fault
 	// (status 1) and has no OnExit of its own, from the goroutine that
 	// ended it, without the Node's lock: `iridium FILE` reports them.
@@ -100,6 +122,13 @@ type Node struct {
 	runHead int        // runq[runHead:] is the queue
 	closed  bool
 
+	remote   Remote                     // the other members; nil when alone
+	handles  handleTable                // other members' processes as handles
+	rwatch   map[remoteKey][]localWatch // exit notices awaited from other members
+	sinks    map[int32]io.Writer        // output sinks for processes elsewhere
+	lastSink int32
+	programs *programCache // programs other members started here
+
 	work chan struct{} // one token per queued process, for the workers
 	quit chan struct{} // closed by Close
 	wg   sync.WaitGroup
@@ -116,11 +145,18 @@ func New(cfg Config) (*Node, error) {
 	if cfg.VMConfig.Runtime != nil {
 		return nil, errors.New("proc: VMConfig.Runtime must be nil")
 	}
+	if cfg.MaxHandles <= 0 {
+		cfg.MaxHandles = DefaultMaxHandles
+	}
 	n := &Node{
-		cfg:   cfg,
-		procs: make(map[int32]*Process),
-		work:  make(chan struct{}, 1),
-		quit:  make(chan struct{}),
+		cfg:      cfg,
+		procs:    make(map[int32]*Process),
+		handles:  newHandleTable(cfg.MaxHandles),
+		rwatch:   make(map[remoteKey][]localWatch),
+		sinks:    make(map[int32]io.Writer),
+		programs: newProgramCache(cfg.CachePrograms, cfg.CacheBytes),
+		work:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
 	}
 	n.wg.Add(cfg.Threads)
 	for range cfg.Threads {
@@ -182,6 +218,19 @@ type Process struct {
 	status     int
 	err        error // the fault that ended it, if any
 	onExit     func(status int, err error)
+
+	// Where its output goes when that is another member (sinkNode, sink),
+	// or, for "", the sink its own writer is registered as (ownsSink: it
+	// registered it and unregisters it when it ends).
+	sinkNode string
+	sink     int32
+	ownsSink bool
+	parkedOn vm.Opcode // the instruction it waits in, while Waiting
+
+	remoteWatchers []remoteWatcher // processes elsewhere to tell when it ends
+	watching       []remoteKey     // processes elsewhere whose end it waits for
+	spawn          spawnWait       // its SPAWN on another member, while out
+	image          *programImage   // the program it last sent elsewhere (its goroutine only)
 }
 
 // Spec says what process to start.
@@ -206,7 +255,7 @@ func (n *Node) Foreground(spec Spec, out io.Writer) (*Process, error) {
 	}
 	p.foreground, p.wake = true, make(chan struct{}, 1)
 	p.state = Waiting // for its owner's first run
-	if err := n.add(p); err != nil {
+	if err := n.addRoot(p); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -225,7 +274,7 @@ func (n *Node) Start(spec Spec, prog *vm.Program, out io.Writer) (*Process, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := n.add(p); err != nil {
+	if err := n.addRoot(p); err != nil {
 		return nil, err
 	}
 	n.queue(p)
@@ -256,6 +305,18 @@ var ErrTooMany = errors.New("proc: too many processes")
 
 // ErrClosed: the Node is closed.
 var ErrClosed = errors.New("proc: node is closed")
+
+// addRoot adds p, a process with a writer of its own, and registers that
+// as the sink of its descendants on other members.
+func (n *Node) addRoot(p *Process) error {
+	if err := n.add(p); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	p.sink, p.ownsSink = n.registerSinkLocked(p.out), true
+	n.mu.Unlock()
+	return nil
+}
 
 // add gives p a pid and makes it live.
 func (n *Node) add(p *Process) error {
@@ -370,11 +431,15 @@ func StatusOf(err error) int {
 func (n *Node) park(p *Process, w *vm.Wait) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if p.mailbox.len() > 0 || p.killed {
+	ready := p.mailbox.len() > 0
+	if w.Op == vm.OpSpawn { // waiting for the answer, not for mail
+		ready = p.spawn.answered
+	}
+	if ready || p.killed {
 		n.queueLocked(p)
 		return
 	}
-	p.state = Waiting
+	p.state, p.parkedOn = Waiting, w.Op
 	if w.Timeout > 0 && p.timer == nil {
 		p.timer = time.AfterFunc(w.Timeout, func() { n.timeUp(p) })
 	}
@@ -414,7 +479,16 @@ func (n *Node) end(p *Process, status int, err error) {
 	}
 	p.mailbox = ring{}
 	onExit := p.onExit
+	if p.ownsSink {
+		delete(n.sinks, p.sink)
+	}
+	n.unwatchLocked(p)
+	remote, remoteWatchers := n.remote, p.remoteWatchers
+	p.remoteWatchers = nil
 	n.mu.Unlock()
+	if remote != nil && len(remoteWatchers) > 0 {
+		n.notifyRemote(remote, p, remoteWatchers, status, err)
+	}
 	close(p.done)
 	switch {
 	case onExit != nil:
@@ -436,7 +510,7 @@ func (n *Node) deliverLocked(to int32, msg vm.Message) {
 		return
 	}
 	q.mailbox.push(msg)
-	if q.state == Waiting {
+	if q.state == Waiting && q.parkedOn != vm.OpSpawn {
 		if q.timer != nil {
 			q.timer.Stop()
 			q.timer = nil
@@ -476,6 +550,7 @@ func (p *Process) RunContext(ctx context.Context) (int, error) {
 	n.mu.Lock()
 	p.killed = false
 	p.state = Running
+	p.spawn = spawnWait{seq: p.spawn.seq} // an interrupted run's SPAWN is not this run's
 	p.vm.ClearAbort()
 	n.mu.Unlock()
 	stop := context.AfterFunc(ctx, p.Kill)
@@ -530,29 +605,40 @@ func (p *Process) Self() int32   { return p.pid }
 func (p *Process) Parent() int32 { return p.parent }
 
 func (p *Process) Nodes() int32 {
+	if r := p.node.getRemote(); r != nil {
+		return 1 + int32(len(r.Members()))
+	}
 	if p.node.cfg.Nodes == nil {
 		return 1
 	}
 	return p.node.cfg.Nodes()
 }
 
-// Spawn starts a child on this node (member 0); other members are not
-// reachable from here.
-func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool) {
+// Spawn starts a child on this node (member 0) or on another member: then
+// it answers pending, and the SPAWN runs again with the answer.
+func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bool) {
 	if member != 0 {
-		return 0, false
+		return p.spawnRemote(member, parent, entry)
 	}
 	n := p.node
 	c, err := n.newProcess(Spec{Name: p.name, Parent: p.pid, NotifyParent: true}, p.out,
 		func(cfg vm.Config) (*vm.VM, error) { return parent.Fork(entry, cfg) })
-	if err != nil || n.add(c) != nil {
-		return 0, false
+	if err != nil {
+		return 0, false, false
+	}
+	c.sinkNode, c.sink = p.sinkNode, p.sink
+	if n.add(c) != nil {
+		return 0, false, false
 	}
 	n.queue(c)
-	return c.pid, true
+	return c.pid, true, false
 }
 
 func (p *Process) Send(to, value int32) {
+	if to < 0 {
+		p.sendRemote(to, value)
+		return
+	}
 	n := p.node
 	n.mu.Lock()
 	n.deliverLocked(to, vm.Message{Value: value, From: p.pid})
@@ -569,6 +655,10 @@ func (p *Process) Receive() (vm.Message, bool) {
 // Monitor asks for p's exit notice of process h: at once, status 4, if
 // there is no such process. A process watched already is not added twice.
 func (p *Process) Monitor(h int32) {
+	if h < 0 {
+		p.monitorRemote(h)
+		return
+	}
 	n := p.node
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -6,58 +6,77 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/iridium-go/iridium/proc"
 )
 
 // The process commands (README "Processes"). A process is written ALIAS:PID
 // outside programs; this node's processes are the ones it can reach.
 
 var processCommands = []command{
-	{name: "processes", help: "every process: ALIAS:PID STATE PROGRAM, its mailbox length and dropped count", run: (*REPL).cmdProcesses},
-	{name: "kill", args: "ALIAS:PID", help: "interrupt that process (exit status 2)", run: (*REPL).cmdKill},
-	{name: "send", args: "ALIAS:PID VALUE", help: "send VALUE to that process from this REPL's VM (RECV in a line sees replies)", run: (*REPL).cmdSend},
+	{name: "spawn_on", args: "ALIAS PATH", help: "run a file as a new process on member ALIAS, report when it ends", run: (*REPL).cmdSpawnOn},
+	{name: "processes", help: "every process on every member: ALIAS:PID STATE PROGRAM, its mailbox length and dropped count", run: (*REPL).cmdProcesses},
+	{name: "kill", args: "ALIAS:PID", help: "interrupt that process, on any member (exit status 2)", run: (*REPL).cmdKill},
+	{name: "send", args: "ALIAS:PID VALUE", help: "send VALUE to that process, on any member, from this REPL's VM (RECV in a line sees replies)", run: (*REPL).cmdSend},
 }
 
-func (r *REPL) cmdProcesses(_ context.Context, args []string) error {
+// cmdProcesses lists this node's processes, then every other member's, as
+// each answered within answerTimeout; one that did not is said so.
+func (r *REPL) cmdProcesses(ctx context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	alias := r.cfg.Procs.Alias()
-	for _, p := range r.cfg.Procs.Processes() {
-		fmt.Fprintf(r.out, "%s:%d %s %s mailbox %d dropped %d\n", alias, p.PID, p.State, p.Name, p.Mailbox, p.Dropped)
+	lists := append([]memberList{{alias: r.cfg.Procs.Alias(), procs: r.cfg.Procs.Processes()}}, r.listEveryMember(ctx)...)
+	for _, l := range lists {
+		if l.err != nil {
+			fmt.Fprintf(r.out, "%s: %s\n", l.alias, strings.TrimPrefix(l.err.Error(), l.alias+": "))
+			continue
+		}
+		for _, p := range l.procs {
+			fmt.Fprintf(r.out, "%s:%d %s %s mailbox %d dropped %d\n", l.alias, p.PID, p.State, p.Name, p.Mailbox, p.Dropped)
+		}
 	}
 	return nil
 }
 
-// processArg parses ALIAS:PID naming a process of this node.
-func (r *REPL) processArg(s string) (int32, error) {
+// processArg parses ALIAS:PID; local says ALIAS is this node.
+func (r *REPL) processArg(s string) (alias string, pid int32, local bool, err error) {
 	i := strings.LastIndexByte(s, ':')
-	if i < 0 {
-		return 0, fmt.Errorf("%q is not ALIAS:PID", s)
+	if i < 1 {
+		return "", 0, false, fmt.Errorf("%q is not ALIAS:PID", s)
 	}
 	alias, num := s[:i], s[i+1:]
-	pid, err := strconv.ParseInt(num, 10, 32)
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("%q: the pid must be a whole number from 1 to %d", s, math.MaxInt32)
+	n, err := strconv.ParseInt(num, 10, 32)
+	if err != nil || n <= 0 {
+		return "", 0, false, fmt.Errorf("%q: the pid must be a whole number from 1 to %d", s, math.MaxInt32)
 	}
-	if alias != r.cfg.Procs.Alias() {
-		return 0, fmt.Errorf("%s: only this node's processes (%s:PID) can be reached", s, r.cfg.Procs.Alias())
-	}
-	return int32(pid), nil
+	return alias, int32(n), alias == r.cfg.Procs.Alias(), nil
 }
 
-func (r *REPL) cmdKill(_ context.Context, args []string) error {
+func (r *REPL) cmdKill(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: !kill ALIAS:PID")
 	}
-	pid, err := r.processArg(args[0])
+	alias, pid, local, err := r.processArg(args[0])
 	if err != nil {
 		return err
 	}
-	p, ok := r.cfg.Procs.Lookup(pid)
-	if !ok {
+	found := false
+	if local {
+		var p *proc.Process
+		if p, found = r.cfg.Procs.Lookup(pid); found {
+			p.Kill()
+		}
+	} else {
+		ctx, cancel := context.WithTimeoutCause(ctx, answerTimeout, fmt.Errorf("no answer within %v", answerTimeout))
+		defer cancel()
+		if found, err = r.cfg.Procs.KillOn(ctx, alias, pid); err != nil {
+			return err
+		}
+	}
+	if !found {
 		return fmt.Errorf("no process %s", args[0])
 	}
-	p.Kill()
 	return nil
 }
 
@@ -65,7 +84,7 @@ func (r *REPL) cmdSend(_ context.Context, args []string) error {
 	if len(args) != 2 {
 		return fmt.Errorf("usage: !send ALIAS:PID VALUE")
 	}
-	pid, err := r.processArg(args[0])
+	alias, pid, local, err := r.processArg(args[0])
 	if err != nil {
 		return err
 	}
@@ -73,8 +92,11 @@ func (r *REPL) cmdSend(_ context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%q is not an int32 value", args[1])
 	}
-	if !r.cfg.Procs.Send(r.proc.PID(), pid, int32(v)) {
+	switch {
+	case local && !r.cfg.Procs.Send(r.proc.PID(), pid, int32(v)):
 		return fmt.Errorf("no process %s", args[0])
+	case !local && !r.cfg.Procs.SendOn(alias, r.proc.PID(), pid, int32(v)):
+		return fmt.Errorf("%s is not a connected member", alias)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestProcessCommands: !processes lists the REPL's own VM and a !spawn
@@ -14,8 +15,7 @@ func TestProcessCommands(t *testing.T) {
 	s := startSession(t, context.Background(), Config{})
 	s.send("!spawn " + echo)
 	s.waitFor("spawned #1: " + echo + " as test:2\n")
-	s.send("!processes")
-	s.waitFor("test:1 waiting repl mailbox 0 dropped 0\ntest:2 waiting " + echo + " mailbox 0 dropped 0\n")
+	s.poll("!processes", "test:1 waiting repl mailbox 0 dropped 0\ntest:2 waiting "+echo+" mailbox 0 dropped 0\n")
 	s.send("!send test:2 #42")
 	s.send("recv $5 $6")
 	s.send("!registers")
@@ -23,7 +23,15 @@ func TestProcessCommands(t *testing.T) {
 	s.send("!send test:2 nope")
 	s.waitFor(`error: "nope" is not an int32 value`)
 	s.send("!send other:2 1")
-	s.waitFor("error: other:2: only this node's processes (test:PID) can be reached")
+	s.waitFor("error: other is not a connected member")
+	s.send("!kill other:2")
+	s.waitFor("error: other: not a connected member\n")
+	s.send("!spawn_on other " + echo)
+	s.waitFor("error: other: not a connected member\n")
+	s.send("!spawn_on test " + echo) // this node's own alias works too
+	s.waitFor("spawned test:3\n")
+	s.send("!kill test:3")
+	s.waitFor("#2 " + echo + " ended: exit code 1 (interrupted at pc 0x0000 (RECV))")
 	s.send("!kill test:2")
 	s.waitFor("#1 " + echo + " ended: exit code 1 (interrupted at pc 0x0000 (RECV))")
 	s.send("!kill test:2")
@@ -66,5 +74,30 @@ func TestFloatRegistersAndHelp(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// poll sends cmd until the output has want, within 10 s: for a state that
+// comes in its own time (a process parking in RECV).
+func (s *session) poll(cmd, want string) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		from := len(s.out.String())
+		s.send(cmd)
+		s.send("!help") // its output marks the end of cmd's
+		for !strings.Contains(s.out.String()[from:], "anything else") {
+			if time.Now().After(deadline) {
+				s.t.Fatalf("%s did not end within 10s:\n%s", cmd, s.out.String())
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if strings.Contains(s.out.String()[from:], want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no %q within 10s in:\n%s", want, s.out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

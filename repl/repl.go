@@ -98,7 +98,7 @@ func New(cfg Config) (*REPL, error) {
 		proc:    p,
 		vm:      p.VM(),
 		session: assembler.NewSession(),
-		jobs:    &jobs{live: make(map[*proc.Process]struct{})},
+		jobs:    &jobs{live: make(map[*job]func())},
 	}, nil
 }
 

@@ -11,19 +11,19 @@ import (
 	"github.com/iridium-go/iridium/vm"
 )
 
-// jobs are the session's !spawn programs: processes of the node, run by
-// its workers (at most --threads at once), each reported when it ends. The
-// REPL keeps them to wait for them at the end of a script and to stop them
-// when the session ends otherwise. Once stopAll has been called, running
-// and queued jobs are killed and no more are taken.
+// jobs are the session's !spawn and !spawn_on programs: processes of this
+// node or another member, each reported when it ends. The REPL keeps them
+// to wait for them at the end of a script and to stop them when the
+// session ends otherwise. Once stopAll has been called, running and queued
+// jobs are killed and no more are taken.
 type jobs struct {
 	mu     sync.Mutex
 	closed bool
-	live   map[*proc.Process]struct{}
-	wg     sync.WaitGroup // one count per job not yet reported
+	live   map[*job]func() // each live job's kill
+	wg     sync.WaitGroup  // one count per job not yet reported
 }
 
-// job is one !spawn program.
+// job is one !spawn or !spawn_on program.
 type job struct {
 	id     int
 	path   string
@@ -39,6 +39,14 @@ func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	return r.spawnHere(path, prog, func(jb *job) {
+		fmt.Fprintf(r.out, "spawned #%d: %s as %s:%d\n", jb.id, path, r.cfg.Procs.Alias(), jb.pid)
+	})
+}
+
+// spawnHere runs prog as a job on this node; announce prints that it
+// started, before its report can.
+func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) error {
 	j := r.jobs
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -48,26 +56,27 @@ func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 	r.spawned++
 	jb := &job{id: r.spawned, path: path}
 	var p *proc.Process
+	var err error
 	// Its exit notice goes to this REPL, which prints the report, never
 	// to the default VM's mailbox; the program's output is kept and
 	// printed with it, so that it does not tear through whatever the REPL
 	// prints meanwhile.
 	p, err = r.cfg.Procs.Start(proc.Spec{Name: path, Parent: r.proc.PID(), OnExit: func(status int, err error) {
-		// j.mu orders this after cmdSpawn: p is set and announced.
+		// j.mu orders this after spawnHere: p is set and announced.
 		j.mu.Lock()
-		delete(j.live, p)
+		delete(j.live, jb)
 		j.mu.Unlock()
-		r.con.report(report(jb, p, status, err))
+		r.con.report(report(jb, status, err, p.VM().Events())) // it ended: nobody runs its VM any more
 		j.wg.Done()
 	}}, prog, &jb.output)
 	if err != nil {
 		return err
 	}
 	jb.pid = p.PID()
-	j.live[p] = struct{}{}
+	j.live[jb] = p.Kill
 	j.wg.Add(1)
 	// Announced before it can report: the report waits for j.mu.
-	fmt.Fprintf(r.out, "spawned #%d: %s as %s:%d\n", jb.id, path, r.cfg.Procs.Alias(), jb.pid)
+	announce(jb)
 	r.flush()
 	return nil
 }
@@ -76,14 +85,21 @@ func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 func (j *jobs) stopAll() {
 	j.mu.Lock()
 	j.closed = true
-	live := make([]*proc.Process, 0, len(j.live))
-	for p := range j.live {
-		live = append(live, p)
+	live := make([]func(), 0, len(j.live))
+	for _, kill := range j.live {
+		live = append(live, kill)
 	}
 	j.mu.Unlock()
-	for _, p := range live {
-		p.Kill()
+	// At once: a kill on another member waits for its answer.
+	var wg sync.WaitGroup
+	for _, kill := range live {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kill()
+		}()
 	}
+	wg.Wait()
 }
 
 // wait blocks until every job has ended and been reported.
@@ -91,7 +107,7 @@ func (j *jobs) wait() { j.wg.Wait() }
 
 // report is a background program's output, result and events, shown in
 // one piece.
-func report(jb *job, p *proc.Process, status int, err error) []byte {
+func report(jb *job, status int, err error, events []vm.Event) []byte {
 	code := 0
 	if status != proc.StatusOK {
 		code = 1
@@ -108,7 +124,7 @@ func report(jb *job, p *proc.Process, status int, err error) []byte {
 			b.WriteByte('\n')
 		}
 	}
-	for _, e := range p.VM().Events() { // it ended: nobody runs its VM any more
+	for _, e := range events {
 		fmt.Fprintf(&b, "#%d event: %s\n", jb.id, formatEvent(e))
 	}
 	return b.Bytes()

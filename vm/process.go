@@ -27,9 +27,14 @@ type Runtime interface {
 	Nodes() int32
 	// Spawn starts a process on member (0: this node) running parent's
 	// program from entry (a valid code address), with a copy of parent's
-	// registers (Fork makes that VM). It returns the new process's handle,
-	// or ok false if no process started.
-	Spawn(member int32, parent *VM, entry int) (handle int32, ok bool)
+	// registers (Fork makes that VM; Share and ForkWith serve another
+	// node). It returns the new process's handle, or ok false if no
+	// process started. When the answer takes a while (another member must
+	// reply), it returns pending instead: the VM parks at the SPAWN (Run
+	// returns a *Wait with Op OpSpawn), and the runtime runs it again once
+	// the answer is in, executing the SPAWN again; that Spawn gives the
+	// answer.
+	Spawn(member int32, parent *VM, entry int) (handle int32, ok, pending bool)
 	// Send sends value to the process with handle to; it drops it if
 	// there is no such process.
 	Send(to, value int32)
@@ -56,12 +61,13 @@ var ErrWaiting = errors.New("waiting for a message")
 var ErrSliceDone = errors.New("slice used up")
 
 // Wait is what Run returns when the program reached RECV or RECVT with an
-// empty mailbox: no fault, the program is parked. It belongs to the VM and
-// is valid until the VM runs again. PC is the waiting
-// instruction; running the VM again resumes there, taking the message that
-// has arrived meanwhile. A RECVT waits at most Timeout (zero for RECV):
-// the runtime calls TimeOut when that has passed with no message, and runs
-// the VM again, and RECVT then goes on with "nothing came".
+// empty mailbox, or a SPAWN whose answer is pending: no fault, the program
+// is parked. It belongs to the VM and is valid until the VM runs again. PC
+// is the waiting instruction; running the VM again resumes there, taking
+// the message (or the spawn's answer) that has arrived meanwhile. A RECVT
+// waits at most Timeout (zero for RECV and SPAWN): the runtime calls
+// TimeOut when that has passed with no message, and runs the VM again, and
+// RECVT then goes on with "nothing came".
 type Wait struct {
 	PC      int
 	Op      Opcode
@@ -101,6 +107,32 @@ func (m *VM) Fork(entry int, cfg Config) (*VM, error) {
 		pc:     entry,
 		cfg:    cfg,
 	}, nil
+}
+
+// Share returns the VM's program, read-only data and code, for a process
+// on another node: the slices stay as they are for as long as anyone holds
+// them, because the VM copies its program before it next changes it (as
+// after Fork). Only the goroutine running the VM may call it.
+func (m *VM) Share() (roData, code []byte) {
+	m.shared = true
+	return m.prog.ROData[:len(m.prog.ROData):len(m.prog.ROData)], m.prog.Code[:len(m.prog.Code):len(m.prog.Code)]
+}
+
+// ForkWith is Fork with the registers given rather than m's: a process
+// that another node started runs a template VM's program (loaded once,
+// never run) from entry with the registers the other node sent. entry
+// must be a multiple of 4 below the code's length. Calls on one template
+// must not overlap.
+func (m *VM) ForkWith(entry int, regs [32]int32, fregs [32]float64, cfg Config) (*VM, error) {
+	if entry < 0 || entry >= len(m.prog.Code) || entry%InstructionSize != 0 {
+		return nil, fmt.Errorf("%w: entry %s", ErrBadJump, FormatAddress(entry))
+	}
+	c, err := m.Fork(entry, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.regs, c.fregs = regs, fregs
+	return c, nil
 }
 
 // unshare gives the VM its own copy of a program it shares with a forked
@@ -144,9 +176,12 @@ func (m *VM) process(op Opcode, a, b, c uint8) error {
 			return ErrBadJump
 		}
 		var h int32
-		ok := false
+		ok, pending := false, false
 		if rt != nil {
-			h, ok = rt.Spawn(regs[a], m, entry)
+			h, ok, pending = rt.Spawn(regs[a], m, entry)
+		}
+		if pending {
+			return errWait
 		}
 		if !ok {
 			h = 0

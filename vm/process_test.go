@@ -21,15 +21,20 @@ type fakeRuntime struct {
 		entry  int
 		child  *vm.VM
 	}
-	spawnOK bool
+	spawnOK      bool
+	spawnPending int // the next Spawns that answer pending
 }
 
 func (f *fakeRuntime) Self() int32   { return f.self }
 func (f *fakeRuntime) Parent() int32 { return f.parent }
 func (f *fakeRuntime) Nodes() int32  { return f.nodes }
-func (f *fakeRuntime) Spawn(member int32, parent *vm.VM, entry int) (int32, bool) {
+func (f *fakeRuntime) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bool) {
+	if f.spawnPending > 0 {
+		f.spawnPending--
+		return 0, false, true
+	}
 	if !f.spawnOK {
-		return 0, false
+		return 0, false, false
 	}
 	// The child is bounded like a fuzzed program: it may spin for ever.
 	child, err := parent.Fork(entry, vm.Config{Budget: 10_000, HeapLimit: 1 << 16, StackLimit: 1 << 12})
@@ -41,7 +46,7 @@ func (f *fakeRuntime) Spawn(member int32, parent *vm.VM, entry int) (int32, bool
 		entry  int
 		child  *vm.VM
 	}{member, entry, child})
-	return 77, true
+	return 77, true, false
 }
 func (f *fakeRuntime) Send(to, value int32) { f.sent = append(f.sent, [2]int32{to, value}) }
 func (f *fakeRuntime) Receive() (vm.Message, bool) {
@@ -88,6 +93,22 @@ func TestProcessOpcodes(t *testing.T) {
 				c := rt.spawned[0].child
 				if c.PC() != 4 || c.Registers()[9] != 99 || c.FloatRegisters()[9] != 1.5 || c.StackDepth() != 0 {
 					t.Errorf("child pc %d regs %v", c.PC(), c.Registers())
+				}
+			}},
+		{"SPAWN pending parks at the SPAWN; run again, it takes the answer", [][4]byte{vm.Encode(vm.OpNop, 0, 0, 0),
+			vm.Encode(vm.OpSpawn, 1, 2, 3), vm.Encode(vm.OpHlt, 0, 0, 0)},
+			&fakeRuntime{spawnOK: true, spawnPending: 1}, []setup{reg(1, 2), reg(2, 8)},
+			func(t *testing.T, m *vm.VM, rt *fakeRuntime, _ string, err error) {
+				var w *vm.Wait
+				if !errors.As(err, &w) || w.PC != 4 || w.Op != vm.OpSpawn || w.Timeout != 0 || m.PC() != 4 {
+					t.Fatalf("err %v pc %d", err, m.PC())
+				}
+				if _, err := m.Resume(0); err != nil {
+					t.Fatalf("after the answer: %v", err)
+				}
+				wantReg(t, m, 3, 77)
+				if !m.Flag() || len(rt.spawned) != 1 {
+					t.Fatalf("flag %v, spawned %+v", m.Flag(), rt.spawned)
 				}
 			}},
 		{"SPAWN refused", [][4]byte{vm.Encode(vm.OpSpawn, 1, 2, 3)}, &fakeRuntime{}, []setup{reg(2, 0), reg(3, 5)},
@@ -243,6 +264,52 @@ func wantReg(t *testing.T, m *vm.VM, i int, want int32) {
 	t.Helper()
 	if got := m.Registers()[i]; got != want {
 		t.Errorf("$%d = %d, want %d", i, got, want)
+	}
+}
+
+// TestShareAndForkWith: the program Share hands out stays as it was
+// while the VM changes its own; ForkWith runs a template's program from
+// the entry with the registers given, and refuses an entry that is no
+// instruction.
+func TestShareAndForkWith(t *testing.T) {
+	code := func(ops ...[4]byte) []byte {
+		var b []byte
+		for _, w := range ops {
+			b = append(b, w[:]...)
+		}
+		return b
+	}
+	m, _ := vm.New(vm.Config{})
+	first := code(vm.EncodeImm16(vm.OpLoad, 1, 5), vm.Encode(vm.OpPrti, 2, 0, 0))
+	if err := m.Load(&vm.Program{Code: first, ROData: []byte("ro")}); err != nil {
+		t.Fatal(err)
+	}
+	ro, shared := m.Share()
+	if err := m.Load(&vm.Program{Code: code(vm.Encode(vm.OpHlt, 0, 0, 0), vm.Encode(vm.OpHlt, 0, 0, 0))}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shared, first) || string(ro) != "ro" {
+		t.Fatalf("the shared program changed: %x %q", shared, ro)
+	}
+
+	tmpl, _ := vm.New(vm.Config{})
+	if err := tmpl.Load(&vm.Program{Code: first}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	var regs [32]int32
+	regs[2] = 41
+	c, err := tmpl.ForkWith(4, regs, [32]float64{3: 0.5}, vm.Config{Output: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(); err != nil || out.String() != "41" || c.FloatRegisters()[3] != 0.5 {
+		t.Fatalf("err %v, printed %q, f3 %v", err, out.String(), c.FloatRegisters()[3])
+	}
+	for _, entry := range []int{-4, 2, 8, 1 << 30} {
+		if _, err := tmpl.ForkWith(entry, regs, [32]float64{}, vm.Config{}); !errors.Is(err, vm.ErrBadJump) {
+			t.Errorf("entry %d: %v, want ErrBadJump", entry, err)
+		}
 	}
 }
 

@@ -37,6 +37,9 @@ type options struct {
 	daemon bool
 	join   string // HOST:PORT, daemon mode only
 
+	remoteSpawn  bool // --remote-spawn: other members may start processes here
+	maxProcesses int  // --max-processes: processes alive at once on this node
+
 	logLevel slog.Level
 }
 
@@ -56,6 +59,8 @@ Node flags:
       --data-root-dir DIR        where the alias, cookie and REPL history live (default %s)
       --cookie SECRET            the cluster secret (default $IRIDIUM_COOKIE, else DIR/cookie, created if missing)
   -t, --threads N                how many !spawn programs may run at once (default 1)
+      --remote-spawn=false       refuse the processes other members ask this node to start
+      --max-processes N          processes alive at once on this node (default %d); past it spawns are refused
   -r, --enable-remote-access     serve the REPL over SSH
   -p, --bind-port PORT           SSH port for remote access (default 2244)
       --bind-host HOST           SSH listen address for remote access (default 127.0.0.1)
@@ -68,6 +73,10 @@ Environment:
   IRIDIUM_COOKIE                 the cluster secret, if --cookie is not given
   IRIDIUM_LOG                    log level on stderr: debug, info, warn (default) or error
 `
+
+// defaultMaxProcesses bounds the processes alive at once on a node, as
+// Erlang's default process limit does (2^18).
+const defaultMaxProcesses = 262_144
 
 // errUsage marks a command-line mistake (exit status 2); the message has
 // been printed already.
@@ -111,6 +120,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	num(&o.maxSSHSessions, remote.DefaultMaxConnections, "max-ssh-sessions")
 	boolean(&o.daemon, "daemon-mode")
 	str(&o.join, "", "join")
+	fs.BoolVar(&o.remoteSpawn, "remote-spawn", true, "")
+	num(&o.maxProcesses, defaultMaxProcesses, "max-processes")
 
 	fail := func(format string, a ...any) (*options, error) {
 		fmt.Fprintf(stderr, "iridium: "+format+"\n", a...)
@@ -119,7 +130,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stdout, usageText, defaultData)
+			fmt.Fprintf(stdout, usageText, defaultData, defaultMaxProcesses)
 			return nil, flag.ErrHelp
 		}
 		return fail("%s", cleanFlagError(err))
@@ -140,6 +151,9 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	}
 	if o.threads < 1 {
 		return fail("--threads must be at least 1, got %d", o.threads)
+	}
+	if o.maxProcesses < 1 {
+		return fail("--max-processes must be at least 1, got %d", o.maxProcesses)
 	}
 	if o.maxSSHSessions < 1 {
 		return fail("--max-ssh-sessions must be at least 1, got %d", o.maxSSHSessions)

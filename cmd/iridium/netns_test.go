@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,4 +140,76 @@ func TestNetnsCluster(t *testing.T) {
 	ipCmd(t, "-n", bridge, "link", "set", "v3", "up")
 	back := waitAll(30*time.Second, 1, 2, 3).Sub(start)
 	t.Logf("link restored: every host lists all three again after %v", back.Round(time.Millisecond))
+}
+
+// TestNetnsSplitWork runs the split-work example on h1 over three hosts
+// and cuts h3's link while its workers run: h1 gets status 3 for each of
+// them within the heartbeat timeout, the other workers' results arrive,
+// and the program ends saying how many came.
+func TestNetnsSplitWork(t *testing.T) {
+	hosts, bridge := netnsTopology(t, 3)
+	const port = "2254"
+	addr := func(i int) string { return fmt.Sprintf("10.77.0.%d", i) }
+	var ns []*replNode
+	for i := range 3 {
+		alias := fmt.Sprintf("h%d", i+1)
+		ns = append(ns, startInNetns(t, hosts[i], alias, "-H", addr(i+1), "-P", port, "-t", "4"))
+	}
+	ns[0].send("!start_cluster")
+	ns[0].expect(`cluster listening on`)
+	for _, n := range ns[1:] {
+		n.send("!join_cluster " + addr(1) + " " + port)
+		n.expect(`joined the cluster: 3 members|joined the cluster: 2 members`)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, n := range ns {
+		for len(n.members()) != 3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s lists %v", n.alias, n.members())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	split, err := filepath.Abs(filepath.Join("..", "..", "examples", "split.iasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns[0].send("load $30 #8000") // each worker waits 8 s before it works
+	ns[0].send("!load_file " + split)
+	// Worker k runs on member k mod 3: h3 has workers 2 and 5, which
+	// bear the name of the process that started them, h1's REPL VM.
+	for {
+		ns[2].send("!processes")
+		ns[2].send("!help")
+		listing := ns[2].expect(`(?s)(.*?)!help `)[1]
+		if len(regexp.MustCompile(`h3:([2-9]|\d\d+) waiting repl`).FindAllString(listing, -1)) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("h3's workers never waited:\n%s", listing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	ipCmd(t, "-n", bridge, "link", "set", "v3", "down")
+	ns[0].expect(`a worker ended with status 3\n`)
+	ns[0].expect(`a worker ended with status 3\n`)
+	took := time.Since(start)
+	t.Logf("status 3 for h3's two workers %v after the cut (heartbeat timeout %v)", took.Round(time.Millisecond), cluster.DefaultHeartbeatTimeout)
+	if took > deadWithin {
+		t.Errorf("took %v, want under %v", took, deadWithin)
+	}
+	want := 0
+	for k := range 8 {
+		if k%3 == 2 {
+			continue // h3's
+		}
+		for i := 125*k + 1; i <= 125*(k+1); i++ {
+			want += i * i
+		}
+	}
+	ns[0].expect(fmt.Sprintf(`results from 6 of 8 workers, their sum = %d\n`, want))
+	ns[0].send("!processes")
+	ns[0].expect(`h1:1 waiting repl`)
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/iridium-go/iridium/cluster"
+	"github.com/iridium-go/iridium/dist"
 	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/remote"
 	"github.com/iridium-go/iridium/repl"
@@ -49,15 +50,19 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	// and every process they start. Closed (every process stopped) before
 	// the manager shuts down.
 	procs, err := proc.New(proc.Config{
-		Alias:    id.alias,
-		Threads:  o.threads,
-		VMConfig: vm.DefaultConfig(),
-		Nodes:    func() int32 { return int32(len(mgr.MemberAliases())) },
+		Alias:         id.alias,
+		Threads:       o.threads,
+		VMConfig:      vm.DefaultConfig(),
+		MaxProcesses:  o.maxProcesses,
+		NoRemoteSpawn: !o.remoteSpawn,
 	})
 	if err != nil {
 		return fail(err)
 	}
 	defer procs.Close()
+	// Its processes reach the other members' through the manager, which
+	// hands it theirs (SPAWN, SEND, exit notices across the cluster).
+	dist.Connect(procs, mgr)
 	// Every REPL on this node, local or remote, starts from this.
 	template := repl.Config{Procs: procs, Cluster: mgr}
 

@@ -84,7 +84,7 @@ var (
 )
 
 // Known reports whether t is a message type of the protocol.
-func (t MsgType) Known() bool { return t >= MsgHello && t <= MsgError }
+func (t MsgType) Known() bool { return t >= MsgHello && t <= MsgError || t.Process() }
 
 // NewMessage returns a zero message of type t, or an error wrapping
 // ErrUnknownType.
@@ -111,7 +111,7 @@ func NewMessage(t MsgType) (Message, error) {
 	case MsgError:
 		return new(Error), nil
 	}
-	return nil, fmt.Errorf("%w %d", ErrUnknownType, uint8(t))
+	return newProcessMessage(t)
 }
 
 // DecodeMessage decodes body as a message of type t and checks its limits.
@@ -193,7 +193,7 @@ func validate(m Message) error {
 	case *Error:
 		return checkStr("message", m.Message, MaxErrorLen)
 	}
-	return nil
+	return validateProcess(m)
 }
 
 // AppendFrame appends m as one frame to dst. It allocates only when dst is too

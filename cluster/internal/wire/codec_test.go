@@ -29,6 +29,18 @@ func sampleMessages() []Message {
 		&Members{Nodes: []NodeInfo{n1, n2}},
 		&Challenge{Nonce: nonce, Alias: "delta"},
 		&Error{Message: "nope", Code: CodeAuth},
+		&Spawn{Ref: 7, Parent: 3, Name: "split.iasm", Hash: [32]byte{1, 2, 3}, Program: []byte("EPIE\x01"),
+			Entry: 64, Regs: [32]int32{1, -2, 3}, FRegs: [32]float64{0.5, -1}, SinkNode: "alpha", Sink: 2, Report: true},
+		&SpawnAck{Ref: 7, PID: 12, Code: SpawnTooMany},
+		&Send{From: 3, To: 12, Value: -1},
+		&Exit{From: 12, To: 3, Status: 1, Parent: true, Fault: "division by zero at pc 0x0010 (DIV)",
+			Events: []ExitEvent{{At: 1700000000000000000, Kind: 1}, {At: 1700000000000001000, Kind: 3, Code: 1, Fault: "boom"}}},
+		&Monitor{Watcher: 3, Target: 12},
+		&Kill{Ref: 8, PID: 12},
+		&KillAck{Ref: 8, Found: true},
+		&ListProcesses{Ref: 9},
+		&Processes{Ref: 9, Procs: []ProcessInfo{{PID: 1, State: 2, Name: "repl", Mailbox: 3, Dropped: 4}}, Done: true},
+		&Output{Sink: 2, From: 12, Data: []byte("42\n")},
 	}
 }
 
@@ -41,7 +53,9 @@ func frame(t MsgType, body []byte) []byte {
 func TestMsgTypeNumbers(t *testing.T) {
 	// The numbers are the protocol's (cluster package documentation).
 	want := map[MsgType]uint8{MsgHello: 1, MsgHelloAck: 2, MsgJoin: 3, MsgJoinAck: 4, MsgPing: 5,
-		MsgPong: 6, MsgLeave: 7, MsgMembers: 8, MsgChallenge: 9, MsgError: 10}
+		MsgPong: 6, MsgLeave: 7, MsgMembers: 8, MsgChallenge: 9, MsgError: 10,
+		MsgSpawn: 11, MsgSpawnAck: 12, MsgSend: 13, MsgExit: 14, MsgMonitor: 15, MsgKill: 16, MsgKillAck: 17,
+		MsgListProcesses: 18, MsgProcesses: 19, MsgOutput: 20}
 	for typ, n := range want {
 		if uint8(typ) != n {
 			t.Errorf("%s = %d, want %d", typ, uint8(typ), n)
@@ -60,16 +74,26 @@ func TestMsgTypeNumbers(t *testing.T) {
 // TestWireFieldNames pins the MessagePack field names of the protocol.
 func TestWireFieldNames(t *testing.T) {
 	want := map[MsgType][]string{
-		MsgHello:     {"alias", "port", "nonce", "proof"},
-		MsgHelloAck:  {"node", "nodes", "proof"},
-		MsgJoin:      {"alias", "port", "nonce", "proof"},
-		MsgJoinAck:   {"node", "proof"},
-		MsgPing:      {"seq"},
-		MsgPong:      {"seq"},
-		MsgLeave:     {"alias"},
-		MsgMembers:   {"nodes"},
-		MsgChallenge: {"nonce", "alias"},
-		MsgError:     {"message", "code"},
+		MsgHello:         {"alias", "port", "nonce", "proof"},
+		MsgHelloAck:      {"node", "nodes", "proof"},
+		MsgJoin:          {"alias", "port", "nonce", "proof"},
+		MsgJoinAck:       {"node", "proof"},
+		MsgPing:          {"seq"},
+		MsgPong:          {"seq"},
+		MsgLeave:         {"alias"},
+		MsgMembers:       {"nodes"},
+		MsgChallenge:     {"nonce", "alias"},
+		MsgError:         {"message", "code"},
+		MsgSpawn:         {"ref", "parent", "name", "hash", "program", "entry", "regs", "fregs", "sink_node", "sink", "report"},
+		MsgSpawnAck:      {"ref", "pid", "code"},
+		MsgSend:          {"from", "to", "value"},
+		MsgExit:          {"from", "to", "status", "parent", "fault", "events"},
+		MsgMonitor:       {"watcher", "target"},
+		MsgKill:          {"ref", "pid"},
+		MsgKillAck:       {"ref", "found"},
+		MsgListProcesses: {"ref"},
+		MsgProcesses:     {"ref", "procs", "done"},
+		MsgOutput:        {"sink", "from", "data"},
 	}
 	for _, m := range sampleMessages() {
 		b, err := m.MarshalMsg(nil)
@@ -174,7 +198,7 @@ func TestFrameRejects(t *testing.T) {
 		{"no type byte", []byte{0, 0, 0, 5}, io.ErrUnexpectedEOF},
 		{"truncated body", frame(MsgPing, ping)[:6], io.ErrUnexpectedEOF},
 		{"unknown type 0", frame(0, ping), ErrUnknownType},
-		{"unknown type 11", frame(11, ping), ErrUnknownType},
+		{"unknown type 200", frame(200, ping), ErrUnknownType},
 		{"unknown type 255", frame(255, ping), ErrUnknownType},
 		{"empty stream", nil, io.EOF},
 	}

@@ -10,7 +10,10 @@
 // it is allowed); an unknown type is reported without reading the body.
 // The limit is PreAuthFrameSize (4 KiB) until a connection is
 // authenticated, then DefaultMaxFrameSize (1 MiB) or the node's setting.
-// Bodies are the structs of messages.go; unknown fields are skipped, and
-// DecodeMessage enforces the caps on lists and strings (MaxNodes,
-// MaxAliasLen, MaxIPLen, MaxErrorLen, ...).
+// Bodies are the structs of messages.go (the cluster's own, 1-10) and
+// procmsg.go (processes across the cluster, 11-20); unknown fields are
+// skipped, and DecodeMessage enforces the caps on lists and strings
+// (MaxNodes, MaxAliasLen, MaxIPLen, MaxErrorLen, MaxProcesses, ...).
+// DecodeInto decodes into a message the caller reuses, which for the
+// fixed-size process messages (Send, Monitor, ...) allocates nothing.
 package wire

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"math"
 	"reflect"
 	"testing"
 
@@ -13,8 +14,10 @@ const fuzzLimit = 64 << 10
 
 func allTypes() []MsgType {
 	var ts []MsgType
-	for t := MsgHello; t <= MsgError; t++ {
-		ts = append(ts, t)
+	for t := range MsgType(255) {
+		if t.Known() {
+			ts = append(ts, t)
+		}
 	}
 	return ts
 }
@@ -115,6 +118,21 @@ func normalize(m Message) Message {
 		}
 	case *Challenge:
 		fix(&m.Nonce)
+	case *Spawn:
+		fix(&m.Program)
+		for i, f := range m.FRegs { // NaN != NaN: compare the bits
+			m.FRegs[i] = float64(math.Float64bits(f))
+		}
+	case *Output:
+		fix(&m.Data)
+	case *Exit:
+		if len(m.Events) == 0 {
+			m.Events = nil
+		}
+	case *Processes:
+		if len(m.Procs) == 0 {
+			m.Procs = nil
+		}
 	}
 	return m
 }

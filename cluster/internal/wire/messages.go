@@ -1,7 +1,7 @@
 package wire
 
 //go:generate go tool msgp -file=$GOFILE
-//go:generate go tool stringer -type=MsgType -trimprefix=Msg -output=msgtype_string.go $GOFILE
+//go:generate go tool stringer -type=MsgType -trimprefix=Msg -output=msgtype_string.go $GOFILE procmsg.go
 
 // This file holds the wire messages of the cluster protocol. Every frame body is one of these structs, encoded by the msgp-generated
 // code in messages_gen.go. The msg tags are the MessagePack field names the

@@ -1,0 +1,107 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+)
+
+func (*Spawn) Type() MsgType         { return MsgSpawn }
+func (*SpawnAck) Type() MsgType      { return MsgSpawnAck }
+func (*Send) Type() MsgType          { return MsgSend }
+func (*Exit) Type() MsgType          { return MsgExit }
+func (*Monitor) Type() MsgType       { return MsgMonitor }
+func (*Kill) Type() MsgType          { return MsgKill }
+func (*KillAck) Type() MsgType       { return MsgKillAck }
+func (*ListProcesses) Type() MsgType { return MsgListProcesses }
+func (*Processes) Type() MsgType     { return MsgProcesses }
+func (*Output) Type() MsgType        { return MsgOutput }
+
+var (
+	_ Message = (*Spawn)(nil)
+	_ Message = (*SpawnAck)(nil)
+	_ Message = (*Send)(nil)
+	_ Message = (*Exit)(nil)
+	_ Message = (*Monitor)(nil)
+	_ Message = (*Kill)(nil)
+	_ Message = (*KillAck)(nil)
+	_ Message = (*ListProcesses)(nil)
+	_ Message = (*Processes)(nil)
+	_ Message = (*Output)(nil)
+)
+
+// Process reports whether t is one of the process messages (11-20), which
+// only an authenticated connection may carry.
+func (t MsgType) Process() bool { return t >= MsgSpawn && t <= MsgOutput }
+
+func newProcessMessage(t MsgType) (Message, error) {
+	switch t {
+	case MsgSpawn:
+		return new(Spawn), nil
+	case MsgSpawnAck:
+		return new(SpawnAck), nil
+	case MsgSend:
+		return new(Send), nil
+	case MsgExit:
+		return new(Exit), nil
+	case MsgMonitor:
+		return new(Monitor), nil
+	case MsgKill:
+		return new(Kill), nil
+	case MsgKillAck:
+		return new(KillAck), nil
+	case MsgListProcesses:
+		return new(ListProcesses), nil
+	case MsgProcesses:
+		return new(Processes), nil
+	case MsgOutput:
+		return new(Output), nil
+	}
+	return nil, fmt.Errorf("%w %d", ErrUnknownType, uint8(t))
+}
+
+// validateProcess enforces the limits of the process messages.
+func validateProcess(m Message) error {
+	switch m := m.(type) {
+	case *Spawn:
+		return errors.Join(checkStr("name", m.Name, MaxNameLen), checkStr("sink_node", m.SinkNode, MaxAliasLen))
+	case *Exit:
+		errs := []error{checkStr("fault", m.Fault, MaxErrorLen)}
+		if len(m.Events) > MaxEvents {
+			errs = append(errs, fmt.Errorf("%w: %d events, limit %d", ErrFieldTooLong, len(m.Events), MaxEvents))
+		}
+		for i := range m.Events {
+			errs = append(errs, checkStr("fault", m.Events[i].Fault, MaxErrorLen))
+		}
+		return errors.Join(errs...)
+	case *Processes:
+		if len(m.Procs) > MaxProcesses {
+			return fmt.Errorf("%w: %d processes, limit %d", ErrFieldTooLong, len(m.Procs), MaxProcesses)
+		}
+		for i := range m.Procs {
+			if err := checkStr("name", m.Procs[i].Name, MaxNameLen); err != nil {
+				return err
+			}
+		}
+	case *Output:
+		return checkBin("data", m.Data, MaxOutputChunk)
+	}
+	return nil
+}
+
+// DecodeInto decodes body into m, a message of the frame's type that the
+// caller reuses from frame to frame, and checks its limits as
+// DecodeMessage does. For messages of fixed size (Send, Monitor, ...) it
+// allocates nothing.
+func DecodeInto(m Message, body []byte) error {
+	rest, err := m.UnmarshalMsg(body)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrMalformed, m.Type(), err)
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("%w: %s: %d bytes", ErrTrailingBytes, m.Type(), len(rest))
+	}
+	if err := validate(m); err != nil {
+		return fmt.Errorf("%s: %w", m.Type(), err)
+	}
+	return nil
+}

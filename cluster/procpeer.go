@@ -1,0 +1,524 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
+)
+
+// Bounds of one connection's process queue. Messages, output and new
+// spawns that do not fit under the soft bounds are dropped (and counted,
+// or refused); answers, exit notices, monitors, kills and listings are
+// kept up to hardFactor times the bounds, past which the member is
+// dropped, as for the connection's own queue: a member that reads nothing
+// cannot grow this node's memory. A batch being written counts apart, so
+// a connection holds at most about twice the bounds.
+const (
+	procQueueItems  = 1 << 16
+	procQueueBytes  = 16 << 20
+	hardFactor      = 4
+	procBatchBytes  = 64 << 10 // written before the connection's own frames get their turn
+	maxSentPrograms = 1024     // programs remembered as sent to a member
+	maxListed       = 1 << 20  // processes kept of one member's listing
+)
+
+// procItem is one process frame waiting for the writer. Send and Monitor
+// travel in a, b, c and Output's bytes in the queue's arena, so that
+// queueing them allocates nothing; the other kinds are msg.
+type procItem struct {
+	kind    wire.MsgType
+	a, b, c int32
+	off, n  int // Output: arena[off:off+n]
+	msg     wire.Message
+	size    int // bytes counted against procQueueBytes besides the arena's
+}
+
+// peerProcs is a connection's process traffic: the queue its writer
+// drains and the requests waiting for the member's answers. Its zero value
+// is ready.
+type peerProcs struct {
+	mu     sync.Mutex
+	queue  []procItem
+	arena  []byte
+	bytes  int
+	closed bool
+	spawns map[uint64]*pendingSpawn
+	calls  map[uint64]*pendingCall
+
+	dropped atomic.Uint64 // messages and output dropped for a full queue
+
+	// The writer's spare buffers and encoders (writer only).
+	spareQ []procItem
+	spareA []byte
+	tx     struct {
+		send    wire.Send
+		monitor wire.Monitor
+		out     wire.Output
+	}
+	// The reader's decoders (reader only).
+	rx struct {
+		send    wire.Send
+		monitor wire.Monitor
+		out     wire.Output
+		ack     wire.SpawnAck
+		kill    wire.Kill
+		killAck wire.KillAck
+		list    wire.ListProcesses
+	}
+}
+
+type pendingSpawn struct {
+	msg     *wire.Spawn
+	program []byte
+	sent    *sentPrograms
+	resent  bool
+	done    func(pid int32, err error)
+}
+
+type pendingCall struct {
+	procs []ProcessInfo
+	ch    chan callResult // capacity 1
+}
+
+type callResult struct {
+	found bool
+	procs []ProcessInfo
+	err   error
+}
+
+// droppable reports the kinds of frame that a full queue drops.
+func droppable(k wire.MsgType) bool {
+	return k == wire.MsgSend || k == wire.MsgOutput || k == wire.MsgSpawn
+}
+
+// push queues it (and data, for Output) for p's writer. It never blocks;
+// false means the frame was dropped: the queue is full or closed.
+func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	n, b := len(q.queue), q.bytes+len(data)+it.size
+	if droppable(it.kind) && (n >= procQueueItems || b > procQueueBytes) {
+		q.mu.Unlock()
+		if it.kind != wire.MsgSpawn {
+			q.dropped.Add(1)
+		}
+		return false
+	}
+	if n >= hardFactor*procQueueItems || b > hardFactor*procQueueBytes {
+		q.mu.Unlock()
+		p.log.Warn("process queue full, dropping peer")
+		p.shut(nil)
+		return false
+	}
+	if data != nil {
+		it.off, it.n = len(q.arena), len(data)
+		q.arena = append(q.arena, data...)
+	}
+	q.bytes = b
+	q.queue = append(q.queue, it)
+	q.mu.Unlock()
+	if n == 0 { // the writer empties the queue whenever it wakes
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// spawn queues msg, with the program unless it went to the member before
+// (sent), and remembers it until its answer.
+func (q *peerProcs) spawn(p *peer, sent *sentPrograms, msg *wire.Spawn, program []byte, done func(int32, error)) error {
+	ps := &pendingSpawn{msg: msg, program: program, sent: sent, done: done}
+	had := sent.mark(msg.Hash)
+	if !had {
+		msg.Program = program
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return fmt.Errorf("%s: %w", p.alias, ErrMemberLost)
+	}
+	if q.spawns == nil {
+		q.spawns = map[uint64]*pendingSpawn{}
+	}
+	q.spawns[msg.Ref] = ps
+	q.mu.Unlock()
+	if !q.push(p, procItem{kind: wire.MsgSpawn, msg: msg, size: len(msg.Program)}, nil) {
+		q.mu.Lock()
+		delete(q.spawns, msg.Ref)
+		q.mu.Unlock()
+		if !had {
+			sent.forget(msg.Hash)
+		}
+		return fmt.Errorf("%s: %w", p.alias, ErrBusy)
+	}
+	return nil
+}
+
+// sentPrograms are the programs sent to one member, on this connection or
+// an earlier one: a spawn of one of them carries its hash alone. If the
+// member no longer holds it (it restarted, or dropped it from its cache)
+// it says so, and the spawn is sent again with the program. The set is
+// bounded; forgetting costs a program sent again, nothing more.
+type sentPrograms struct {
+	mu     sync.Mutex
+	hashes map[[32]byte]struct{}
+}
+
+// mark records hash as sent and reports whether it was already.
+func (s *sentPrograms) mark(hash [32]byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.hashes[hash]; ok {
+		return true
+	}
+	if s.hashes == nil || len(s.hashes) >= maxSentPrograms {
+		s.hashes = map[[32]byte]struct{}{}
+	}
+	s.hashes[hash] = struct{}{}
+	return false
+}
+
+func (s *sentPrograms) forget(hash [32]byte) {
+	s.mu.Lock()
+	delete(s.hashes, hash)
+	s.mu.Unlock()
+}
+
+// request sends msg (Kill, ListProcesses) and waits for its answer.
+func (q *peerProcs) request(ctx context.Context, p *peer, ref uint64, msg wire.Message) (callResult, error) {
+	c := &pendingCall{ch: make(chan callResult, 1)}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return callResult{}, fmt.Errorf("%s: %w", p.alias, ErrMemberLost)
+	}
+	if q.calls == nil {
+		q.calls = map[uint64]*pendingCall{}
+	}
+	q.calls[ref] = c
+	q.mu.Unlock()
+	forget := func() {
+		q.mu.Lock()
+		delete(q.calls, ref)
+		q.mu.Unlock()
+	}
+	if !q.push(p, procItem{kind: msg.Type(), msg: msg}, nil) {
+		forget()
+		return callResult{}, fmt.Errorf("%s: %w", p.alias, ErrMemberLost)
+	}
+	select {
+	case r := <-c.ch:
+		return r, r.err
+	case <-ctx.Done():
+		forget()
+		return callResult{}, fmt.Errorf("%s: %w", p.alias, context.Cause(ctx))
+	}
+}
+
+// answer completes request ref; false if nobody waits for it.
+func (q *peerProcs) answer(ref uint64, r callResult) {
+	q.mu.Lock()
+	c := q.calls[ref]
+	delete(q.calls, ref)
+	q.mu.Unlock()
+	if c != nil {
+		c.ch <- r
+	}
+}
+
+// close ends the connection's process traffic: what waits for an answer
+// fails with ErrMemberLost, and nothing more is queued. Called by the
+// reader when the connection has ended.
+func (q *peerProcs) close(p *peer) {
+	q.mu.Lock()
+	q.closed = true
+	spawns, calls := q.spawns, q.calls
+	q.spawns, q.calls = nil, nil
+	q.queue, q.arena = nil, nil
+	q.mu.Unlock()
+	err := fmt.Errorf("%s: %w", p.alias, ErrMemberLost)
+	for _, ps := range spawns {
+		ps.done(0, err)
+	}
+	for _, c := range calls {
+		c.ch <- callResult{err: err}
+	}
+}
+
+// flush writes the queue until it is empty (writer only), letting the
+// connection's own frames through (between) after every procBatchBytes.
+// false: the connection failed.
+func (q *peerProcs) flush(p *peer, between func() bool) bool {
+	for {
+		q.mu.Lock()
+		batch, arena := q.queue, q.arena
+		if len(batch) == 0 {
+			q.mu.Unlock()
+			return true
+		}
+		q.queue, q.arena, q.bytes = q.spareQ[:0], q.spareA[:0], 0
+		q.mu.Unlock()
+		written := 0
+		for i := range batch {
+			if written >= procBatchBytes {
+				if written = 0; !between() { // it flushes the chunk before, too
+					return false
+				}
+			}
+			n, err := q.write(p, &batch[i], arena)
+			if err != nil {
+				p.writeFailed(err)
+				return false
+			}
+			written += n
+		}
+		if err := p.fw.Flush(); err != nil {
+			p.writeFailed(err)
+			return false
+		}
+		clear(batch) // no message stays referenced
+		q.spareQ, q.spareA = batch[:0], arena[:0]
+	}
+}
+
+// write encodes one item into the connection's buffer and returns about
+// how many bytes that took.
+func (q *peerProcs) write(p *peer, it *procItem, arena []byte) (int, error) {
+	var msg wire.Message
+	n := 16
+	switch it.kind {
+	case wire.MsgSend:
+		q.tx.send = wire.Send{From: it.a, To: it.b, Value: it.c}
+		msg = &q.tx.send
+	case wire.MsgMonitor:
+		q.tx.monitor = wire.Monitor{Watcher: it.a, Target: it.b}
+		msg = &q.tx.monitor
+	case wire.MsgOutput:
+		q.tx.out = wire.Output{Sink: it.a, From: it.b, Data: arena[it.off : it.off+it.n]}
+		msg, n = &q.tx.out, n+it.n
+	default:
+		msg, n = it.msg, n+it.size
+	}
+	err := p.fw.WriteMessage(msg)
+	q.tx.out.Data = nil
+	return n, err
+}
+
+// frame handles a process frame from the member (reader only); an error
+// is a protocol violation.
+func (q *peerProcs) frame(p *peer, t wire.MsgType, body []byte) error {
+	h := p.m.processHandler()
+	switch t {
+	case wire.MsgSend:
+		q.rx.send = wire.Send{}
+		if err := wire.DecodeInto(&q.rx.send, body); err != nil {
+			return err
+		}
+		if h != nil {
+			h.Send(p.alias, q.rx.send.From, q.rx.send.To, q.rx.send.Value)
+		}
+	case wire.MsgMonitor:
+		q.rx.monitor = wire.Monitor{}
+		if err := wire.DecodeInto(&q.rx.monitor, body); err != nil {
+			return err
+		}
+		if h != nil {
+			h.Monitor(p.alias, q.rx.monitor.Watcher, q.rx.monitor.Target)
+		}
+	case wire.MsgOutput:
+		q.rx.out = wire.Output{Data: q.rx.out.Data[:0]}
+		if err := wire.DecodeInto(&q.rx.out, body); err != nil {
+			return err
+		}
+		if h != nil && len(q.rx.out.Data) > 0 {
+			h.Output(p.alias, q.rx.out.Sink, q.rx.out.From, q.rx.out.Data)
+		}
+	case wire.MsgExit:
+		m, err := wire.DecodeMessage(t, body)
+		if err != nil {
+			return err
+		}
+		if h != nil {
+			h.Exit(p.alias, exitNotice(m.(*wire.Exit)))
+		}
+	case wire.MsgSpawn:
+		m, err := wire.DecodeMessage(t, body)
+		if err != nil {
+			return err
+		}
+		q.serveSpawn(p, h, m.(*wire.Spawn))
+	case wire.MsgSpawnAck:
+		q.rx.ack = wire.SpawnAck{}
+		if err := wire.DecodeInto(&q.rx.ack, body); err != nil {
+			return err
+		}
+		q.spawnAnswered(p, q.rx.ack)
+	case wire.MsgKill:
+		q.rx.kill = wire.Kill{}
+		if err := wire.DecodeInto(&q.rx.kill, body); err != nil {
+			return err
+		}
+		found := h != nil && h.Kill(q.rx.kill.PID)
+		q.push(p, procItem{kind: wire.MsgKillAck, msg: &wire.KillAck{Ref: q.rx.kill.Ref, Found: found}}, nil)
+	case wire.MsgKillAck:
+		q.rx.killAck = wire.KillAck{}
+		if err := wire.DecodeInto(&q.rx.killAck, body); err != nil {
+			return err
+		}
+		q.answer(q.rx.killAck.Ref, callResult{found: q.rx.killAck.Found})
+	case wire.MsgListProcesses:
+		q.rx.list = wire.ListProcesses{}
+		if err := wire.DecodeInto(&q.rx.list, body); err != nil {
+			return err
+		}
+		q.serveList(p, h, q.rx.list.Ref)
+	case wire.MsgProcesses:
+		m, err := wire.DecodeMessage(t, body)
+		if err != nil {
+			return err
+		}
+		q.listed(m.(*wire.Processes))
+	}
+	return nil
+}
+
+// serveSpawn starts the process a Spawn asks for and answers it, before
+// the process can send anything.
+func (q *peerProcs) serveSpawn(p *peer, h ProcessHandler, s *wire.Spawn) {
+	ack := &wire.SpawnAck{Ref: s.Ref, Code: wire.SpawnClosing}
+	var start func()
+	if h != nil {
+		req := &SpawnRequest{Name: s.Name, Parent: s.Parent, Hash: s.Hash, Program: s.Program, Entry: s.Entry,
+			Regs: s.Regs, FRegs: s.FRegs, SinkNode: s.SinkNode, Sink: s.Sink, Report: s.Report}
+		if len(req.Program) == 0 {
+			req.Program = nil // the hash alone
+		}
+		pid, st, err := h.Spawn(p.alias, req)
+		if err != nil {
+			ack.Code = spawnCode(err)
+		} else {
+			ack.PID, ack.Code, start = pid, wire.SpawnOK, st
+		}
+	}
+	q.push(p, procItem{kind: wire.MsgSpawnAck, msg: ack}, nil)
+	if start != nil {
+		start()
+	}
+}
+
+// spawnAnswered completes a spawn, or sends the program a member did not
+// hold (once).
+func (q *peerProcs) spawnAnswered(p *peer, ack wire.SpawnAck) {
+	q.mu.Lock()
+	ps := q.spawns[ack.Ref]
+	delete(q.spawns, ack.Ref)
+	resend := ps != nil && ack.Code == wire.SpawnUnknownProgram && !ps.resent
+	if resend {
+		ps.resent = true
+		ps.msg.Program = ps.program // the writer is done with msg: its answer came
+		q.spawns[ack.Ref] = ps
+	}
+	q.mu.Unlock()
+	switch {
+	case ps == nil:
+	case resend:
+		if !q.push(p, procItem{kind: wire.MsgSpawn, msg: ps.msg, size: len(ps.program)}, nil) {
+			q.mu.Lock()
+			delete(q.spawns, ack.Ref)
+			q.mu.Unlock()
+			ps.done(0, fmt.Errorf("%s: %w", p.alias, ErrBusy))
+		}
+	case ack.Code == wire.SpawnOK:
+		ps.done(ack.PID, nil)
+	default:
+		ps.done(0, fmt.Errorf("%s: %w", p.alias, spawnError(ack.Code)))
+	}
+}
+
+// serveList answers ListProcesses in frames of at most wire.MaxProcesses.
+func (q *peerProcs) serveList(p *peer, h ProcessHandler, ref uint64) {
+	var list []ProcessInfo
+	if h != nil {
+		list = h.Processes()
+	}
+	for {
+		k := min(len(list), wire.MaxProcesses)
+		msg := &wire.Processes{Ref: ref, Procs: make([]wire.ProcessInfo, k), Done: k == len(list)}
+		for i, pi := range list[:k] {
+			msg.Procs[i] = wire.ProcessInfo{PID: pi.PID, State: pi.State, Name: clean(pi.Name, wire.MaxNameLen),
+				Mailbox: uint32(pi.Mailbox), Dropped: uint64(pi.Dropped)}
+		}
+		if !q.push(p, procItem{kind: wire.MsgProcesses, msg: msg, size: 64 * k}, nil) || msg.Done {
+			return
+		}
+		list = list[k:]
+	}
+}
+
+// listed adds a part of a listing to the request waiting for it.
+func (q *peerProcs) listed(m *wire.Processes) {
+	q.mu.Lock()
+	c := q.calls[m.Ref]
+	if c != nil {
+		for _, pi := range m.Procs {
+			if len(c.procs) < maxListed {
+				c.procs = append(c.procs, ProcessInfo{PID: pi.PID, State: pi.State, Name: pi.Name,
+					Mailbox: int(pi.Mailbox), Dropped: int64(min(pi.Dropped, 1<<63-1))})
+			}
+		}
+	}
+	q.mu.Unlock()
+	if c != nil && m.Done {
+		q.answer(m.Ref, callResult{procs: c.procs})
+	}
+}
+
+func exitNotice(m *wire.Exit) *ExitNotice {
+	e := &ExitNotice{From: m.From, To: m.To, Status: int(m.Status), Parent: m.Parent, Fault: m.Fault}
+	for _, ev := range m.Events {
+		e.Events = append(e.Events, ExitEvent{At: time.Unix(0, ev.At), Kind: ev.Kind, Code: int(ev.Code), Fault: ev.Fault})
+	}
+	return e
+}
+
+// progressWriter is the connection as its writer sees it: every write of
+// the buffered frames (up to its buffer's size) must complete within
+// timeout. A member that reads slowly keeps its connection however long a
+// batch takes; one that reads nothing loses it after timeout.
+//
+// The kernel's send buffer of the connection is kept to sendBuffer: a
+// blocked write goes on only once about half of that buffer has drained,
+// so the buffer decides how slowly a member may read (sendBuffer/2 per
+// timeout) and how much of this node's memory it holds.
+type progressWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+// sendBuffer is the kernel's send buffer of a cluster connection. At
+// 512 KiB it still carries several MB/s over a link of 100 ms round trip.
+const sendBuffer = 512 << 10
+
+func newProgressWriter(raw, conn net.Conn, timeout time.Duration) *progressWriter {
+	if tc, ok := raw.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(sendBuffer)
+	}
+	return &progressWriter{conn: conn, timeout: timeout}
+}
+
+func (w *progressWriter) Write(b []byte) (int, error) {
+	if err := w.conn.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
+		return 0, err
+	}
+	return w.conn.Write(b)
+}

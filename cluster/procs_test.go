@@ -1,0 +1,390 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// recHandler is a ProcessHandler that records what other members sent.
+type recHandler struct {
+	mu       sync.Mutex
+	sends    [][4]int32 // from's index in aliases... (unused), fromPID, to, value
+	exits    []ExitNotice
+	monitors [][2]int32
+	output   bytes.Buffer
+	spawns   []SpawnRequest
+	lost     []string
+	programs map[[32]byte]bool // programs held, as a cache would
+	refuse   error             // every spawn's answer, if set
+	lastPID  int32
+	procs    int // how many processes Processes lists
+
+	delivered atomic.Int64
+	sendDelay atomic.Int64 // nanoseconds: a slow receiver, every 256th Send takes this long
+}
+
+func (h *recHandler) Spawn(from string, req *SpawnRequest) (int32, func(), error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cp := *req
+	cp.Program = slices.Clone(req.Program)
+	h.spawns = append(h.spawns, cp)
+	if h.refuse != nil {
+		return 0, nil, h.refuse
+	}
+	if h.programs == nil {
+		h.programs = map[[32]byte]bool{}
+	}
+	if req.Program != nil {
+		if sha256.Sum256(req.Program) != req.Hash {
+			return 0, nil, ErrBadProgram
+		}
+		h.programs[req.Hash] = true
+	} else if !h.programs[req.Hash] {
+		return 0, nil, ErrUnknownProgram
+	}
+	h.lastPID++
+	return h.lastPID, func() {}, nil
+}
+
+func (h *recHandler) Send(from string, fromPID, to, value int32) {
+	if d := h.sendDelay.Load(); d > 0 && h.delivered.Load()%256 == 0 {
+		time.Sleep(time.Duration(d))
+	}
+	h.delivered.Add(1)
+	h.mu.Lock()
+	if len(h.sends) < 1000 {
+		h.sends = append(h.sends, [4]int32{0, fromPID, to, value})
+	}
+	h.mu.Unlock()
+}
+
+func (h *recHandler) Exit(from string, e *ExitNotice) {
+	h.mu.Lock()
+	h.exits = append(h.exits, *e)
+	h.mu.Unlock()
+}
+
+func (h *recHandler) Monitor(from string, watcher, target int32) {
+	h.mu.Lock()
+	h.monitors = append(h.monitors, [2]int32{watcher, target})
+	h.mu.Unlock()
+}
+
+func (h *recHandler) Kill(pid int32) bool { return pid == 7 }
+
+func (h *recHandler) Processes() []ProcessInfo {
+	out := make([]ProcessInfo, h.procs)
+	for i := range out {
+		out[i] = ProcessInfo{PID: int32(i + 1), State: 2, Name: "p\xff", Mailbox: i}
+	}
+	return out
+}
+
+func (h *recHandler) Output(from string, sink, fromPID int32, data []byte) {
+	h.mu.Lock()
+	h.output.Write(data)
+	h.mu.Unlock()
+}
+
+func (h *recHandler) MemberLost(alias string) {
+	h.mu.Lock()
+	h.lost = append(h.lost, alias)
+	h.mu.Unlock()
+}
+
+func (h *recHandler) snapshot() recHandler {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return recHandler{sends: slices.Clone(h.sends), exits: slices.Clone(h.exits), monitors: slices.Clone(h.monitors),
+		spawns: slices.Clone(h.spawns), lost: slices.Clone(h.lost)}
+}
+
+func (h *recHandler) outputString() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.output.String()
+}
+
+// procPair is two connected members with recording handlers.
+func procPair(t *testing.T, cfgA, cfgB Config) (a, b *Manager, ha, hb *recHandler, da, db *drops) {
+	t.Helper()
+	a, da = watchedNode(t, cfgA)
+	b, db = watchedNode(t, cfgB)
+	ha, hb = &recHandler{}, &recHandler{}
+	a.SetProcessHandler(ha)
+	b.SetProcessHandler(hb)
+	join(t, b, a)
+	waitMesh(t, []*Manager{a, b}, 5*time.Second)
+	eventually(t, 5*time.Second, func() bool { return len(a.OtherMembers()) == 1 && len(b.OtherMembers()) == 1 },
+		func() string { return "no routes" })
+	return a, b, ha, hb, da, db
+}
+
+// spawnSync is Manager.Spawn waiting for its answer.
+func spawnSync(t *testing.T, m *Manager, alias string, req *SpawnRequest) (int32, error) {
+	t.Helper()
+	type answer struct {
+		pid int32
+		err error
+	}
+	ch := make(chan answer, 1)
+	m.Spawn(alias, req, func(pid int32, err error) { ch <- answer{pid, err} })
+	select {
+	case a := <-ch:
+		return a.pid, a.err
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer to a spawn")
+	}
+	return 0, nil
+}
+
+func program(n int) ([]byte, [32]byte) {
+	b := bytes.Repeat([]byte{byte(n)}, 100+n)
+	return b, sha256.Sum256(b)
+}
+
+// TestProcessFrames: every process frame gets to the other member's
+// handler as sent, in order, and every request gets its answer.
+func TestProcessFrames(t *testing.T) {
+	a, _, _, hb, _, _ := procPair(t, testConfig(t, "a"), testConfig(t, "b"))
+	if got := a.OtherMembers(); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("a's other members: %v", got)
+	}
+	for i := range int32(500) {
+		if !a.Send("b", 3, 4, i) {
+			t.Fatal("Send to a member refused")
+		}
+	}
+	a.Monitor("b", 3, 9)
+	a.Output("b", 2, 3, []byte("hello "))
+	a.Output("b", 2, 3, bytes.Repeat([]byte("x"), 100_000)) // several frames
+	at := time.Unix(0, 1_700_000_000_123_456_789)
+	a.Exit("b", &ExitNotice{From: 3, To: 4, Status: 1, Parent: true, Fault: "boom\xff",
+		Events: []ExitEvent{{At: at, Kind: 1}, {At: at, Kind: 3, Code: 1, Fault: "boom"}}})
+	eventually(t, 5*time.Second, func() bool { return len(hb.snapshot().exits) == 1 }, func() string { return "no exit notice" })
+	s := hb.snapshot()
+	for i, m := range s.sends {
+		if m != [4]int32{0, 3, 4, int32(i)} {
+			t.Fatalf("send %d arrived as %v", i, m)
+		}
+	}
+	if len(s.sends) != 500 || !slices.Equal(s.monitors, [][2]int32{{3, 9}}) {
+		t.Fatalf("%d sends, monitors %v", len(s.sends), s.monitors)
+	}
+	if out := hb.outputString(); !strings.HasPrefix(out, "hello x") || len(out) != 6+100_000 {
+		t.Fatalf("output of %d bytes", len(out))
+	}
+	e := s.exits[0]
+	if e.From != 3 || e.To != 4 || e.Status != 1 || !e.Parent || e.Fault != "boom\uFFFD" || len(e.Events) != 2 ||
+		!e.Events[1].At.Equal(at) || e.Events[1].Kind != 3 || e.Events[1].Fault != "boom" {
+		t.Fatalf("exit notice %+v", e)
+	}
+	if a.Send("nobody", 1, 2, 3) {
+		t.Fatal("Send to no member")
+	}
+
+	ctx := context.Background()
+	if found, err := a.KillProcess(ctx, "b", 7); !found || err != nil {
+		t.Fatalf("kill 7: %v %v", found, err)
+	}
+	if found, err := a.KillProcess(ctx, "b", 8); found || err != nil {
+		t.Fatalf("kill 8: %v %v", found, err)
+	}
+	hb.mu.Lock()
+	hb.procs = 10_000 // three frames
+	hb.mu.Unlock()
+	list, err := a.ListProcesses(ctx, "b")
+	if err != nil || len(list) != 10_000 || list[9_999].PID != 10_000 || list[5].Name != "p\uFFFD" || list[5].Mailbox != 5 {
+		t.Fatalf("listing of %d, %v", len(list), err)
+	}
+	if _, err := a.ListProcesses(ctx, "nobody"); !errors.Is(err, ErrNoMember) {
+		t.Fatalf("listing of no member: %v", err)
+	}
+}
+
+// TestSpawnCarriesTheProgramOnce: a program goes to a member once; later
+// spawns carry its hash; a member that dropped it gets it again; refusals
+// come back as errors; a program too large for one frame is refused here.
+func TestSpawnCarriesTheProgramOnce(t *testing.T) {
+	a, b, _, hb, _, _ := procPair(t, testConfig(t, "a"), testConfig(t, "b"))
+	prog, hash := program(1)
+	req := &SpawnRequest{Name: "p", Parent: 1, Hash: hash, Program: prog, Entry: 4, Regs: [32]int32{5: 6}, SinkNode: "a", Sink: 2}
+	for i := range 3 {
+		pid, err := spawnSync(t, a, "b", req)
+		if err != nil || pid != int32(i+1) {
+			t.Fatalf("spawn %d: pid %d, %v", i, pid, err)
+		}
+	}
+	s := hb.snapshot()
+	if len(s.spawns) != 3 || s.spawns[0].Program == nil || s.spawns[1].Program != nil || s.spawns[2].Program != nil ||
+		s.spawns[2].Regs[5] != 6 || s.spawns[2].Entry != 4 || s.spawns[2].SinkNode != "a" {
+		t.Fatalf("spawns %+v", s.spawns)
+	}
+	// b forgets it: the next spawn is answered "unknown", and sent again.
+	hb.mu.Lock()
+	clear(hb.programs)
+	hb.mu.Unlock()
+	if pid, err := spawnSync(t, a, "b", req); err != nil || pid != 4 {
+		t.Fatalf("spawn after b forgot: %d, %v", pid, err)
+	}
+	if s := hb.snapshot(); len(s.spawns) != 5 || s.spawns[3].Program != nil || s.spawns[4].Program == nil {
+		t.Fatalf("spawns %d", len(s.spawns))
+	}
+
+	// On a new connection to the same member the hash still goes alone:
+	// the member kept the program.
+	b.Leave()
+	eventually(t, 5*time.Second, func() bool { return len(a.OtherMembers()) == 0 }, func() string { return "b still listed" })
+	join(t, b, a)
+	eventually(t, 5*time.Second, func() bool { return len(a.OtherMembers()) == 1 }, func() string { return "b not back" })
+	if pid, err := spawnSync(t, a, "b", req); err != nil || pid != 5 {
+		t.Fatalf("spawn after b came back: %d, %v", pid, err)
+	}
+	if s := hb.snapshot(); len(s.spawns) != 6 || s.spawns[5].Program != nil {
+		t.Fatalf("the spawn on the new connection carried the program again")
+	}
+
+	for _, refusal := range []error{ErrSpawnRefused, ErrSpawnTooMany, ErrBadEntry, ErrSpawnClosing} {
+		hb.mu.Lock()
+		hb.refuse = refusal
+		hb.mu.Unlock()
+		if _, err := spawnSync(t, a, "b", req); !errors.Is(err, refusal) {
+			t.Errorf("refused with %v: got %v", refusal, err)
+		}
+	}
+	big := &SpawnRequest{Program: make([]byte, DefaultMaxFrameSize)}
+	if _, err := spawnSync(t, a, "b", big); !errors.Is(err, ErrProgramTooLarge) || !strings.Contains(err.Error(), "1048576") {
+		t.Errorf("a program of 1 MiB: %v", err)
+	}
+	if _, err := spawnSync(t, a, "nobody", req); !errors.Is(err, ErrNoMember) {
+		t.Errorf("spawn on no member: %v", err)
+	}
+}
+
+// TestMemberLostIsTold: the handler hears of every member gone: one that
+// leaves, one that dies, and all of them when this node leaves; what
+// waited for an answer from it fails.
+func TestMemberLostIsTold(t *testing.T) {
+	a, b, ha, hb, _, _ := procPair(t, testConfig(t, "a"), testConfig(t, "b"))
+	c := newNode(t, testConfig(t, "c"))
+	hc := &recHandler{}
+	c.SetProcessHandler(hc)
+	join(t, c, a)
+	waitMesh(t, []*Manager{a, b, c}, 5*time.Second)
+
+	// A spawn waiting on a member that dies fails with ErrMemberLost: b
+	// cannot answer (its handler is held) before it shuts down.
+	hb.mu.Lock()
+	answered := make(chan error, 1)
+	prog, hash := program(2)
+	a.Spawn("b", &SpawnRequest{Hash: hash, Program: prog}, func(_ int32, err error) { answered <- err })
+	shut := make(chan struct{})
+	go func() { b.Shutdown(); close(shut) }()
+	select {
+	case err := <-answered:
+		if !errors.Is(err, ErrMemberLost) {
+			t.Errorf("spawn on a member that died: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a spawn on a dead member never failed")
+	}
+	hb.mu.Unlock()
+	<-shut
+	eventually(t, 5*time.Second, func() bool { return slices.Contains(ha.snapshot().lost, "b") },
+		func() string { return fmt.Sprint(ha.snapshot().lost) })
+
+	c.Leave()
+	eventually(t, 5*time.Second, func() bool { return slices.Contains(ha.snapshot().lost, "c") },
+		func() string { return fmt.Sprint(ha.snapshot().lost) })
+	if lost := hc.snapshot().lost; !slices.Contains(lost, "a") {
+		t.Fatalf("c left: it lost %v", lost)
+	}
+	if a.Send("c", 1, 2, 3) {
+		t.Fatal("a message to a member that left was taken")
+	}
+}
+
+// TestProcessFloodKeepsThePeer: a sender that outruns a slow receiver for
+// several heartbeat timeouts loses messages (counted), not the
+// connection, and its queue stays within its bound.
+func TestProcessFloodKeepsThePeer(t *testing.T) {
+	cfgA, cfgB := testConfig(t, "a"), testConfig(t, "b")
+	a, _, _, hb, da, db := procPair(t, cfgA, cfgB)
+	hb.sendDelay.Store(int64(time.Millisecond)) // under 256,000 messages a second
+	p := a.route("b")
+	stop := time.Now().Add(3 * cfgA.HeartbeatTimeout)
+	var sent, refused, maxQueued int
+	for time.Now().Before(stop) {
+		for range 1000 {
+			if !a.Send("b", 1, 2, 3) {
+				refused++
+			}
+			sent++
+		}
+		p.procs.mu.Lock()
+		maxQueued = max(maxQueued, len(p.procs.queue))
+		p.procs.mu.Unlock()
+		runtime.Gosched()
+	}
+	dropped := a.DroppedProcessFrames("b")
+	t.Logf("sent %d (%d refused), delivered %d so far, dropped %d, most queued %d", sent, refused, hb.delivered.Load(), dropped, maxQueued)
+	if dropped == 0 || maxQueued > procQueueItems {
+		t.Fatalf("dropped %d, most queued %d (bound %d)", dropped, maxQueued, procQueueItems)
+	}
+	if l := da.list(); len(l) > 0 {
+		t.Fatalf("a dropped %v", l)
+	}
+	if l := db.list(); len(l) > 0 {
+		t.Fatalf("b dropped %v", l)
+	}
+	if a.route("b") != p {
+		t.Fatal("the connection was replaced")
+	}
+}
+
+// TestProgramShippingKeepsHeartbeats: spawns of large programs, each new,
+// as fast as they are taken, for several heartbeat timeouts: the members
+// keep each other, and spawns past the byte bound are refused as busy.
+func TestProgramShippingKeepsHeartbeats(t *testing.T) {
+	cfgA, cfgB := testConfig(t, "a"), testConfig(t, "b")
+	a, _, _, _, da, db := procPair(t, cfgA, cfgB)
+	var ok, busy atomic.Int64
+	stop := time.Now().Add(3 * cfgA.HeartbeatTimeout)
+	big := make([]byte, 900_000)
+	for i := 0; time.Now().Before(stop); i++ {
+		prog := slices.Clone(big)
+		copy(prog, fmt.Sprint(i))
+		a.Spawn("b", &SpawnRequest{Hash: sha256.Sum256(prog), Program: prog}, func(_ int32, err error) {
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, ErrBusy):
+				busy.Add(1)
+			}
+		})
+		if i%8 == 7 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	t.Logf("%d spawns answered, %d refused as busy", ok.Load(), busy.Load())
+	if l := da.list(); len(l) > 0 {
+		t.Fatalf("a dropped %v", l)
+	}
+	if l := db.list(); len(l) > 0 {
+		t.Fatalf("b dropped %v", l)
+	}
+	if ok.Load() == 0 || busy.Load() == 0 {
+		t.Fatalf("answered %d, busy %d", ok.Load(), busy.Load())
+	}
+}

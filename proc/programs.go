@@ -1,0 +1,158 @@
+package proc
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+// Bounds of the cache of programs that other members started here.
+const (
+	DefaultCachePrograms = 256
+	DefaultCacheBytes    = 64 << 20
+)
+
+// Errors of a spawn that another member asked for.
+var (
+	// ErrUnknownProgram: the spawn carried only a hash and this node does
+	// not hold that program (any more); the spawner sends it again whole.
+	ErrUnknownProgram = errors.New("proc: program not in the cache")
+	// ErrBadProgram: the program is not valid bytecode, or not the one
+	// its hash names.
+	ErrBadProgram = errors.New("proc: bad program")
+	// ErrBadEntry: the entry is not an instruction of the program.
+	ErrBadEntry = errors.New("proc: entry is not an instruction of the program")
+	// ErrRemoteSpawnOff: this node refuses processes from other members.
+	ErrRemoteSpawnOff = errors.New("proc: this node refuses remote spawns (--remote-spawn=false)")
+)
+
+// programCache keeps the programs that other members started here, each
+// loaded once into a template VM that is never run and only forked, by
+// SHA-256 of the program's bytecode file. It holds at most maxCount
+// programs and maxBytes bytes of them; the least recently used goes first.
+// A spawner whose program was dropped learns it from ErrUnknownProgram and
+// sends it again.
+type programCache struct {
+	mu       sync.Mutex
+	byHash   map[[32]byte]*list.Element
+	lru      list.List // of *cachedProgram, most recent first
+	bytes    int
+	maxCount int
+	maxBytes int
+	misses   int // spawns whose program was not here (the spawner sends it again)
+}
+
+type cachedProgram struct {
+	hash [32]byte
+	size int
+	tmpl *vm.VM // loaded, never run; forks are made under the cache's mutex
+}
+
+func newProgramCache(maxCount, maxBytes int) *programCache {
+	if maxCount <= 0 {
+		maxCount = DefaultCachePrograms
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultCacheBytes
+	}
+	return &programCache{byHash: make(map[[32]byte]*list.Element), maxCount: maxCount, maxBytes: maxBytes}
+}
+
+// fork makes the VM of a new process: the program hash names (image, if
+// not nil, is that program as a bytecode file, checked against the hash
+// and kept), run from entry with the registers given.
+func (c *programCache) fork(hash [32]byte, image []byte, entry int, regs [32]int32, fregs [32]float64, cfg vm.Config) (*vm.VM, error) {
+	var tmpl *vm.VM
+	if image != nil {
+		if sha256.Sum256(image) != hash {
+			return nil, fmt.Errorf("%w: its SHA-256 is not the one sent", ErrBadProgram)
+		}
+		// Parse and verify outside the lock: a large program takes a
+		// while, and other spawns need not wait for it.
+		prog, err := vm.ParseBytecode(image)
+		if err == nil {
+			tmpl, err = vm.New(vm.Config{})
+			if err == nil {
+				err = tmpl.Load(prog)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadProgram, err)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byHash[hash]; ok {
+		c.lru.MoveToFront(e)
+		tmpl = e.Value.(*cachedProgram).tmpl
+	} else if tmpl != nil {
+		c.add(&cachedProgram{hash: hash, size: len(image), tmpl: tmpl})
+	} else {
+		c.misses++
+		return nil, ErrUnknownProgram
+	}
+	m, err := tmpl.ForkWith(entry, regs, fregs, cfg)
+	if errors.Is(err, vm.ErrBadJump) {
+		return nil, fmt.Errorf("%w: %w", ErrBadEntry, err)
+	}
+	return m, err
+}
+
+func (c *programCache) add(p *cachedProgram) {
+	c.byHash[p.hash] = c.lru.PushFront(p)
+	c.bytes += p.size
+	for c.lru.Len() > 1 && (c.lru.Len() > c.maxCount || c.bytes > c.maxBytes) {
+		old := c.lru.Remove(c.lru.Back()).(*cachedProgram)
+		delete(c.byHash, old.hash)
+		c.bytes -= old.size
+	}
+}
+
+// holds reports whether the program is cached (tests).
+func (c *programCache) holds(hash [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.byHash[hash]
+	return ok
+}
+
+// programImage is a program as it travels to another member: its
+// bytecode file and that file's SHA-256. A process keeps the image of the
+// program it last sent, with the slices it was made from (VM.Share), which
+// never change while held: the next spawn of the same program reuses it.
+type programImage struct {
+	roData, code []byte
+	bytes        []byte
+	hash         [32]byte
+}
+
+// imageOf returns the image of the program m runs, reusing last's when it
+// is the same program.
+func imageOf(m *vm.VM, last *programImage) (*programImage, error) {
+	ro, code := m.Share()
+	if last != nil && sameSlice(ro, last.roData) && sameSlice(code, last.code) {
+		return last, nil
+	}
+	b, err := (&vm.Program{ROData: ro, Code: code}).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return &programImage{roData: ro, code: code, bytes: b, hash: sha256.Sum256(b)}, nil
+}
+
+// sameSlice reports whether a and b are the same memory (not merely equal).
+func sameSlice(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// CachedPrograms is how many programs that other members started here the
+// node holds.
+func (n *Node) CachedPrograms() int {
+	n.programs.mu.Lock()
+	defer n.programs.mu.Unlock()
+	return n.programs.lru.Len()
+}

@@ -1,0 +1,592 @@
+package proc
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+// Remote is how a Node reaches the other members of its cluster: package
+// dist implements it over the cluster's connections. A Node without one
+// is alone (NODES is 1, SPAWN on another member fails).
+//
+// Its methods never block for long and may be called with no lock of the
+// Node held only: the Node calls them after releasing its mutex. Frames
+// to one member keep the order in which the methods were called, so what
+// one process sends another arrives in order, its exit notice last.
+type Remote interface {
+	// Members returns the other members' aliases in ascending byte order:
+	// SPAWN's member i (1 and up) is Members()[i-1]. The caller must not
+	// change the slice.
+	Members() []string
+	// Spawn asks member alias to start the process o describes. done is
+	// called once, from any goroutine (possibly before Spawn returns),
+	// with the new process's pid on that member, or why it did not start.
+	Spawn(alias string, o *SpawnOrder, done func(pid int32, err error))
+	// Send carries a message from process from (here) to process to on
+	// member alias; false if it was dropped (no such member, or its
+	// connection's queue is full).
+	Send(alias string, from, to, value int32) bool
+	// Exit carries an exit notice to process e.To on member alias.
+	Exit(alias string, e *ExitNotice) bool
+	// Monitor asks member alias for an exit notice to watcher (here) when
+	// its process target ends.
+	Monitor(alias string, watcher, target int32) bool
+	// Output carries what process from printed to sink on member alias.
+	// The Remote copies data.
+	Output(alias string, sink, from int32, data []byte) bool
+	// Kill interrupts process pid on member alias and reports whether
+	// there was one.
+	Kill(ctx context.Context, alias string, pid int32) (bool, error)
+	// Processes lists the processes of member alias.
+	Processes(ctx context.Context, alias string) ([]Info, error)
+}
+
+// SpawnOrder is a process to start on another member: Image (a bytecode
+// file) whose SHA-256 is Hash, from code address Entry with the registers
+// given. Parent is the starter's pid here. Its output goes to sink Sink of
+// member SinkNode. Report asks for its fault and events in the exit
+// notice to its parent (a REPL's !spawn_on).
+type SpawnOrder struct {
+	Name     string
+	Parent   int32
+	Hash     [32]byte
+	Image    []byte
+	Entry    int32
+	Regs     [32]int32
+	FRegs    [32]float64
+	SinkNode string
+	Sink     int32
+	Report   bool
+}
+
+// ExitNotice is the end of process From (here) for process To on another
+// member: its status, and, for its parent, whether it was the parent's
+// notice (Parent), its fault, and its events if the parent asked.
+type ExitNotice struct {
+	From, To int32
+	Status   int
+	Parent   bool
+	Fault    string
+	Events   []vm.Event
+}
+
+// ErrLost: the member was lost before it answered.
+var ErrLost = errors.New("the member is lost")
+
+// ErrNoMember: no connected member has that alias (this node may be in no
+// cluster at all).
+var ErrNoMember = errors.New("not a connected member")
+
+// SetRemote connects the Node to the rest of its cluster. Call it before
+// any process spawns on another member.
+func (n *Node) SetRemote(r Remote) {
+	n.mu.Lock()
+	n.remote = r
+	n.mu.Unlock()
+}
+
+func (n *Node) getRemote() Remote {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.remote
+}
+
+// remoteWatcher is a process on another member to tell when a process
+// here ends: one that monitors it, or the one that started it (parent),
+// which may have asked for the events (report).
+type remoteWatcher struct {
+	alias  string
+	pid    int32
+	parent bool
+	report bool
+}
+
+// localWatch is a process here waiting for the exit notice of a process on
+// another member: a monitor, or its starter (parent). onExit, when set,
+// takes the notice instead of the mailbox (a REPL's !spawn_on job).
+type localWatch struct {
+	pid    int32
+	parent bool
+	onExit func(status int, fault string, events []vm.Event)
+}
+
+// spawnWait is a process's SPAWN on another member while the answer is
+// out: asked (the seq-th of the process), then answered with handle and
+// ok. An answer to an earlier SPAWN, whose run was interrupted, is not
+// taken for a later one's.
+type spawnWait struct {
+	seq             uint64
+	asked, answered bool
+	handle          int32
+	ok              bool
+}
+
+// spawnRemote starts p's child on member (1 and up), or answers the SPAWN
+// that was asked before (see vm.Runtime).
+func (p *Process) spawnRemote(member int32, parent *vm.VM, entry int) (int32, bool, bool) {
+	n := p.node
+	n.mu.Lock()
+	switch {
+	case p.spawn.answered:
+		h, ok := p.spawn.handle, p.spawn.ok
+		p.spawn = spawnWait{seq: p.spawn.seq}
+		n.mu.Unlock()
+		return h, ok, false
+	case p.spawn.asked:
+		n.mu.Unlock()
+		return 0, false, true
+	}
+	r := n.remote
+	n.mu.Unlock()
+	if r == nil {
+		return 0, false, false
+	}
+	aliases := r.Members()
+	if member < 1 || int(member) > len(aliases) {
+		return 0, false, false
+	}
+	alias := aliases[member-1]
+	img, err := imageOf(parent, p.image)
+	if err != nil {
+		return 0, false, false
+	}
+	p.image = img // only p's goroutine touches it
+	o := &SpawnOrder{Name: p.name, Parent: p.pid, Hash: img.hash, Image: img.bytes, Entry: int32(entry),
+		Regs: parent.Registers(), FRegs: parent.FloatRegisters()}
+	o.SinkNode, o.Sink = n.sinkOf(p)
+	n.mu.Lock()
+	seq := p.spawn.seq + 1
+	p.spawn = spawnWait{seq: seq, asked: true}
+	n.mu.Unlock()
+	r.Spawn(alias, o, func(pid int32, err error) { n.spawnAnswered(p, seq, alias, pid, err) })
+	return 0, false, true
+}
+
+// sinkOf is where p's output goes, as another member names it.
+func (n *Node) sinkOf(p *Process) (string, int32) {
+	if p.sinkNode != "" {
+		return p.sinkNode, p.sink
+	}
+	return n.cfg.Alias, p.sink
+}
+
+// spawnAnswered records the answer to p's SPAWN on member alias and runs p
+// again if it waits for it.
+func (n *Node) spawnAnswered(p *Process, seq uint64, alias string, pid int32, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p.state == Ended || !p.spawn.asked || p.spawn.seq != seq {
+		return // killed or interrupted meanwhile: its child, if any, runs on unwatched
+	}
+	w := spawnWait{seq: seq, answered: true}
+	if err == nil {
+		k := remoteKey{alias, pid}
+		if h := n.handles.handle(k); h != 0 {
+			n.watchLocked(p, k, localWatch{pid: p.pid, parent: true})
+			w.handle, w.ok = h, true
+		}
+	}
+	p.spawn = w
+	if p.state == Waiting && p.parkedOn == vm.OpSpawn {
+		n.queueLocked(p)
+	}
+}
+
+// watchLocked makes w wait for the exit notice of process k.
+func (n *Node) watchLocked(p *Process, k remoteKey, w localWatch) {
+	n.rwatch[k] = append(n.rwatch[k], w)
+	if p != nil {
+		p.watching = append(p.watching, k)
+	}
+}
+
+// unwatchLocked forgets what the ended process p waited for elsewhere.
+func (n *Node) unwatchLocked(p *Process) {
+	for _, k := range p.watching {
+		ws := slices.DeleteFunc(n.rwatch[k], func(w localWatch) bool { return w.pid == p.pid && w.onExit == nil })
+		n.setWatchesLocked(k, ws)
+	}
+	p.watching = nil
+}
+
+// setWatchesLocked stores k's watches; with none left, k's handle goes too
+// once k has ended (ended), as nothing more will come from it.
+func (n *Node) setWatchesLocked(k remoteKey, ws []localWatch) {
+	if len(ws) == 0 {
+		delete(n.rwatch, k)
+		return
+	}
+	n.rwatch[k] = ws
+}
+
+// sendRemote sends value from p to the process that handle to names.
+func (p *Process) sendRemote(to, value int32) {
+	n := p.node
+	n.mu.Lock()
+	k, ok := n.handles.lookup(to)
+	r := n.remote
+	n.mu.Unlock()
+	if ok && r != nil {
+		r.Send(k.alias, p.pid, k.pid, value)
+	}
+}
+
+// monitorRemote asks for p's exit notice of the process handle h names: at
+// once, status 4, if the handle names none (ended, or its member lost).
+func (p *Process) monitorRemote(h int32) {
+	n := p.node
+	n.mu.Lock()
+	k, ok := n.handles.lookup(h)
+	r := n.remote
+	if !ok || r == nil {
+		n.deliverLocked(p.pid, vm.Message{Value: StatusNoSuch, From: h, Exit: true})
+		n.mu.Unlock()
+		return
+	}
+	if slices.ContainsFunc(n.rwatch[k], func(w localWatch) bool { return w.pid == p.pid && !w.parent }) {
+		n.mu.Unlock()
+		return
+	}
+	n.watchLocked(p, k, localWatch{pid: p.pid})
+	n.mu.Unlock()
+	if !r.Monitor(k.alias, p.pid, k.pid) {
+		n.memberLostWatch(k, p.pid)
+	}
+}
+
+// memberLostWatch delivers status 3 to watcher pid of k, whose member
+// could not be reached.
+func (n *Node) memberLostWatch(k remoteKey, pid int32) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ws := n.rwatch[k]
+	i := slices.IndexFunc(ws, func(w localWatch) bool { return w.pid == pid && !w.parent })
+	if i < 0 {
+		return
+	}
+	n.setWatchesLocked(k, slices.Delete(ws, i, i+1))
+	n.deliverLocked(pid, vm.Message{Value: StatusLost, From: n.handles.handle(k), Exit: true})
+}
+
+// notifyRemote tells the remote watchers of a process that ended; the
+// Node's mutex is not held.
+func (n *Node) notifyRemote(r Remote, p *Process, watchers []remoteWatcher, status int, err error) {
+	var fault string
+	if err != nil {
+		fault = err.Error()
+	}
+	for _, w := range watchers {
+		e := ExitNotice{From: p.pid, To: w.pid, Status: status, Parent: w.parent, Fault: fault}
+		if w.report {
+			e.Events = p.vm.Events() // p ended: nobody runs its VM any more
+		}
+		r.Exit(w.alias, &e)
+	}
+}
+
+// The other members' requests, as package dist hands them over from the
+// cluster's connections. Each is called from the connection's reader, in
+// the order the frames came.
+
+// RemoteSpawn starts the process that member from asks for and returns its
+// pid and start, which makes it runnable: the caller answers the spawner
+// first, so that the answer goes out before anything the new process
+// sends. The error is ErrRemoteSpawnOff, ErrTooMany, ErrClosed,
+// ErrUnknownProgram, ErrBadProgram or ErrBadEntry.
+func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(), err error) {
+	if n.cfg.NoRemoteSpawn {
+		return 0, nil, ErrRemoteSpawnOff
+	}
+	var out io.Writer
+	var remoteOut *remoteOutput
+	sinkNode, sink := o.SinkNode, o.Sink
+	if sinkNode == n.cfg.Alias {
+		out, sinkNode = n.sinkWriter(sink), ""
+	} else {
+		remoteOut = &remoteOutput{n: n, alias: sinkNode, sink: sink}
+		out = remoteOut
+	}
+	c, err := n.newProcess(Spec{Name: o.Name}, out, func(cfg vm.Config) (*vm.VM, error) {
+		return n.programs.fork(o.Hash, o.Image, int(o.Entry), o.Regs, o.FRegs, cfg)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	n.mu.Lock()
+	c.parent = n.handles.handle(remoteKey{from, o.Parent}) // nobody runs c yet
+	n.mu.Unlock()
+	c.sinkNode, c.sink = sinkNode, sink
+	if remoteOut != nil {
+		remoteOut.pid = c // before it runs: nothing writes yet
+	}
+	c.remoteWatchers = []remoteWatcher{{alias: from, pid: o.Parent, parent: true, report: o.Report}}
+	if err := n.add(c); err != nil {
+		return 0, nil, err
+	}
+	return c.pid, func() { n.queue(c) }, nil
+}
+
+// RemoteSend delivers a message from process fromPID of member from.
+func (n *Node) RemoteSend(from string, fromPID, to, value int32) {
+	n.mu.Lock()
+	if n.procs[to] != nil {
+		if h := n.handles.handle(remoteKey{from, fromPID}); h != 0 {
+			n.deliverLocked(to, vm.Message{Value: value, From: h})
+		}
+	}
+	n.mu.Unlock()
+}
+
+// RemoteExit delivers the exit notice of a process of member from to the
+// process here that waits for it, if one does: exactly once, as a notice
+// that came after its member was lost finds nobody waiting.
+func (n *Node) RemoteExit(from string, e *ExitNotice) {
+	k := remoteKey{from, e.From}
+	n.mu.Lock()
+	ws := n.rwatch[k]
+	i := slices.IndexFunc(ws, func(w localWatch) bool { return w.pid == e.To && w.parent == e.Parent })
+	if i < 0 {
+		if len(ws) == 0 {
+			if h, ok := n.handles.known(k); ok {
+				n.handles.forget(h) // it ended: nothing more comes from it
+			}
+		}
+		n.mu.Unlock()
+		return
+	}
+	w := ws[i]
+	h := n.handles.handle(k)
+	n.setWatchesLocked(k, slices.Delete(ws, i, i+1))
+	if len(n.rwatch[k]) == 0 {
+		n.handles.forget(h)
+	}
+	if q := n.procs[w.pid]; q != nil {
+		q.watching = slices.DeleteFunc(q.watching, func(x remoteKey) bool { return x == k })
+	}
+	if w.onExit == nil {
+		n.deliverLocked(w.pid, vm.Message{Value: int32(e.Status), From: h, Exit: true})
+	}
+	n.mu.Unlock()
+	if w.onExit != nil {
+		w.onExit(e.Status, e.Fault, e.Events)
+	}
+}
+
+// RemoteMonitor makes process watcher of member from a watcher of process
+// target here: at once, status 4, if there is no such process.
+func (n *Node) RemoteMonitor(from string, watcher, target int32) {
+	n.mu.Lock()
+	q := n.procs[target]
+	r := n.remote
+	if q != nil {
+		w := remoteWatcher{alias: from, pid: watcher}
+		if !slices.Contains(q.remoteWatchers, w) {
+			q.remoteWatchers = append(q.remoteWatchers, w)
+		}
+	}
+	n.mu.Unlock()
+	if q == nil && r != nil {
+		r.Exit(from, &ExitNotice{From: target, To: watcher, Status: StatusNoSuch})
+	}
+}
+
+// RemoteKill interrupts process pid and reports whether it lives.
+func (n *Node) RemoteKill(pid int32) bool {
+	p, ok := n.Lookup(pid)
+	if ok {
+		p.Kill()
+	}
+	return ok
+}
+
+// RemoteOutput writes what process fromPID of member from printed to
+// sink, if the sink is still here.
+func (n *Node) RemoteOutput(from string, sink, fromPID int32, data []byte) {
+	if w := n.sinkWriter(sink); w != nil {
+		w.Write(data)
+	}
+}
+
+// MemberLost handles the loss of member alias (it left, died, fell silent,
+// or came back on a new connection, which may have lost frames): every
+// process here waiting for the exit notice of a process there gets status
+// 3, the member's handles name nothing any more, and its processes'
+// monitors of processes here are forgotten. Spawns waiting for its answer
+// fail by their own callback.
+func (n *Node) MemberLost(alias string) {
+	var jobs []localWatch
+	n.mu.Lock()
+	for k, ws := range n.rwatch {
+		if k.alias != alias {
+			continue
+		}
+		h := n.handles.handle(k)
+		for _, w := range ws {
+			if w.onExit != nil {
+				jobs = append(jobs, w)
+				continue
+			}
+			if q := n.procs[w.pid]; q != nil {
+				q.watching = slices.DeleteFunc(q.watching, func(x remoteKey) bool { return x == k })
+			}
+			n.deliverLocked(w.pid, vm.Message{Value: StatusLost, From: h, Exit: true})
+		}
+		delete(n.rwatch, k)
+	}
+	n.handles.forgetMember(alias)
+	for _, p := range n.procs {
+		if len(p.remoteWatchers) > 0 {
+			p.remoteWatchers = slices.DeleteFunc(p.remoteWatchers, func(w remoteWatcher) bool { return w.alias == alias })
+		}
+	}
+	n.mu.Unlock()
+	for _, w := range jobs {
+		w.onExit(StatusLost, "the member "+alias+" was lost", nil)
+	}
+}
+
+// Sinks: where the output of processes on other members goes. Every
+// process started with a writer of its own (Foreground, Start) registers
+// it as a sink while it lives; a REPL's !spawn_on job registers its
+// report's. A process started here by another member writes to the sink
+// its spawner named, through Output frames.
+
+// RegisterSink makes w a sink for the output of processes on other
+// members and returns its number.
+func (n *Node) RegisterSink(w io.Writer) int32 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.registerSinkLocked(w)
+}
+
+func (n *Node) registerSinkLocked(w io.Writer) int32 {
+	n.lastSink++
+	n.sinks[n.lastSink] = w
+	return n.lastSink
+}
+
+// UnregisterSink forgets sink id: output for it is dropped from now on.
+func (n *Node) UnregisterSink(id int32) {
+	n.mu.Lock()
+	delete(n.sinks, id)
+	n.mu.Unlock()
+}
+
+func (n *Node) sinkWriter(id int32) io.Writer {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.sinks[id]
+}
+
+// remoteOutput is the output of a process started here by another member:
+// Output frames to the sink its spawner named.
+type remoteOutput struct {
+	n     *Node
+	alias string
+	sink  int32
+	pid   *Process
+}
+
+func (o *remoteOutput) Write(b []byte) (int, error) {
+	r, n := o.n.getRemote(), len(b)
+	for r != nil && len(b) > 0 {
+		k := min(len(b), maxOutputChunk)
+		r.Output(o.alias, o.sink, o.pid.pid, b[:k])
+		b = b[k:]
+	}
+	return n, nil
+}
+
+// maxOutputChunk bounds the bytes of one Output frame.
+const maxOutputChunk = 32 << 10
+
+// The REPL's view of other members.
+
+// StartOn starts prog as a new process on member alias, with parent as its
+// PARENT, its output written to out and its end reported to onExit (with
+// its fault and events, or status 3 if the member is lost), never to a
+// mailbox: a REPL's !spawn_on. It returns the new process's pid once the
+// member answered.
+func (n *Node) StartOn(ctx context.Context, alias string, spec Spec, prog *vm.Program,
+	out io.Writer, onExit func(status int, fault string, events []vm.Event)) (int32, error) {
+	r := n.getRemote()
+	if r == nil {
+		return 0, fmt.Errorf("%s: %w", alias, ErrNoMember)
+	}
+	img, err := prog.MarshalBinary()
+	if err != nil {
+		return 0, err
+	}
+	sink := n.RegisterSink(out)
+	o := &SpawnOrder{Name: spec.Name, Parent: spec.Parent, Image: img, SinkNode: n.cfg.Alias, Sink: sink, Report: true}
+	o.Hash = sha256.Sum256(img)
+	type answer struct {
+		pid int32
+		err error
+	}
+	answered := make(chan answer, 1)
+	r.Spawn(alias, o, func(pid int32, err error) {
+		if err == nil {
+			// Registered before the next frame from alias is read: its
+			// exit notice comes after this answer.
+			n.mu.Lock()
+			n.watchLocked(nil, remoteKey{alias, pid}, localWatch{pid: spec.Parent, parent: true,
+				onExit: func(status int, fault string, events []vm.Event) {
+					onExit(status, fault, events)
+					n.UnregisterSink(sink)
+				}})
+			n.mu.Unlock()
+		} else {
+			n.UnregisterSink(sink)
+		}
+		answered <- answer{pid, err}
+	})
+	select {
+	case a := <-answered:
+		return a.pid, a.err
+	case <-ctx.Done():
+		// The answer still comes (the member answers or is lost); a
+		// process that started anyway is reported when it ends.
+		return 0, context.Cause(ctx)
+	}
+}
+
+// KillOn interrupts process pid on member alias.
+func (n *Node) KillOn(ctx context.Context, alias string, pid int32) (bool, error) {
+	r := n.getRemote()
+	if r == nil {
+		return false, fmt.Errorf("%s: %w", alias, ErrNoMember)
+	}
+	return r.Kill(ctx, alias, pid)
+}
+
+// SendOn sends value from process from (here) to process pid on member
+// alias; false if alias is not a member.
+func (n *Node) SendOn(alias string, from, pid, value int32) bool {
+	r := n.getRemote()
+	return r != nil && r.Send(alias, from, pid, value)
+}
+
+// ProcessesOn lists the processes of member alias.
+func (n *Node) ProcessesOn(ctx context.Context, alias string) ([]Info, error) {
+	r := n.getRemote()
+	if r == nil {
+		return nil, fmt.Errorf("%s: %w", alias, ErrNoMember)
+	}
+	return r.Processes(ctx, alias)
+}
+
+// Members returns the other members' aliases, sorted; none without a
+// cluster.
+func (n *Node) Members() []string {
+	if r := n.getRemote(); r != nil {
+		return r.Members()
+	}
+	return nil
+}

@@ -1,0 +1,452 @@
+package proc
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/internal/testutil"
+	"github.com/iridium-go/iridium/vm"
+)
+
+// startOn runs src as a new background process on node n of c.
+func startOn(t *testing.T, n *Node, src string) (*Process, *testutil.Buffer) {
+	t.Helper()
+	prog, err := assembler.Assemble(src)
+	if err != nil {
+		t.Fatalf("assemble: %v", err)
+	}
+	out := &testutil.Buffer{}
+	p, err := n.Start(Spec{Name: "test"}, prog, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, out
+}
+
+// TestSpawnOnEveryMember: a process starts a worker on every member
+// (member 0 and the others by index); each sends its member index to its
+// PARENT and ends. The parent gets every value from the handle SPAWN gave,
+// then that worker's exit notice, and the handles of other members'
+// processes are negative and distinct.
+func TestSpawnOnEveryMember(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b", "c")
+	p, out := startOn(t, c.nodes["a"], `
+	nodes $20
+	load $1 #0
+	load $2 @worker
+	load $30 #0            ; handles seen, summed
+spawn:
+	spawn $1 $2 $3
+	djmpne @bad
+	add $30 $3 $30
+	inc $1
+	lt $1 $20
+	djmpe @spawn
+	load $21 #0            ; exit notices in
+	load $22 #0            ; the sum of the values
+collect:
+	recv $4 $5
+	djmpe @notice
+	add $22 $4 $22
+	djmp @collect
+notice:
+	load $23 #0
+	neq $4 $23
+	djmpe @bad
+	inc $21
+	lt $21 $20
+	djmpe @collect
+	prti $22
+	prts @sep
+	prti $30
+	hlt
+bad:
+	igl
+worker:
+	parent $6
+	send $6 $1             ; the member index it was spawned on
+	hlt
+.data
+sep: .asciiz ' '
+`)
+	if status, err := ended(t, p); status != StatusOK {
+		t.Fatalf("status %d, %v; output %q", status, err, out)
+	}
+	// Values 0+1+2; handles: the local child's pid plus two negatives.
+	var sum, handles int
+	if _, err := fmt.Sscan(out.String(), &sum, &handles); err != nil || sum != 3 || handles >= 0 {
+		t.Fatalf("output %q", out.String())
+	}
+}
+
+// TestRemoteMessagesKeepTheirSender: a remote process echoes to the handle
+// the message came from; the reply comes from the handle SPAWN gave, and a
+// thousand round trips keep their order.
+func TestRemoteMessagesKeepTheirSender(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+	p, out := startOn(t, c.nodes["a"], strings.Replace(pingPong, "load $1 #0", "load $1 #1", 1))
+	if status, err := ended(t, p); status != StatusOK || out.String() != "1000" {
+		t.Fatalf("status %d, %v, output %q", status, err, out)
+	}
+}
+
+// TestRemoteMonitor: MONITOR of a process on another member gives its exit
+// notice once when it ends; of a handle whose process ended, status 4 at
+// once.
+func TestRemoteMonitor(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b")
+	p, out := startOn(t, c.nodes["a"], `
+	load $1 #1
+	load $2 @child
+	spawn $1 $2 $3
+	monitor $3
+	monitor $3            ; twice: still one notice
+	send $3 $1            ; let it end
+	recv $4 $5            ; the parent's notice and the monitor's, in some order
+	prti $4
+	recv $4 $5
+	prti $4
+	load $9 #50
+	recvt $4 $5 $9        ; nothing more
+	prti $5
+	monitor $3            ; it ended: status 4 at once
+	recv $4 $5
+	prti $4
+	hlt
+child:
+	recv $1 $2
+	hlt
+`)
+	if status, err := ended(t, p); status != StatusOK || out.String() != "0004" {
+		t.Fatalf("status %d, %v, output %q", status, err, out)
+	}
+}
+
+// TestMemberLost: when a member is lost, every process that spawned or
+// monitors a process there gets status 3 from its handle, and a message
+// to it is dropped; processes elsewhere go on.
+func TestMemberLost(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b", "c")
+	p, out := startOn(t, c.nodes["a"], `
+	load $1 #1            ; b
+	load $2 @wait
+	spawn $1 $2 $3
+	load $1 #2            ; c
+	spawn $1 $2 $10
+	self $11
+	send $10 $11          ; c's worker: tell me you're there
+	recv $4 $5
+	monitor $3
+	send $3 $11           ; b's worker answers: it is up
+	recv $4 $5
+	prti $4
+	recv $4 $5            ; b is lost: two notices from $3, status 3
+	djmpne @bad
+	eq $5 $3
+	djmpne @bad
+	prti $4
+	recv $4 $5
+	eq $5 $3
+	djmpne @bad
+	prti $4
+	send $3 $11           ; dropped
+	send $10 $11          ; c's worker still answers
+	recv $4 $5
+	eq $5 $10
+	djmpne @bad
+	hlt
+bad:
+	igl
+wait:
+	recv $4 $5
+	send $5 $4
+	djmp @wait
+`)
+	// Wait until b's worker answered, then lose b.
+	waitOutput(t, out, "1")
+	c.lose("a", "b")
+	if status, err := ended(t, p); status != StatusOK || out.String() != "133" {
+		t.Fatalf("status %d, %v, output %q", status, err, out)
+	}
+	if got := c.nodes["a"].handleCount(); got != 1 {
+		t.Errorf("a keeps %d handles, want c's worker's alone", got)
+	}
+}
+
+// TestRemoteOutputGoesToTheSpawner: what a process prints on another
+// member lands in its spawner's output, in order, through the sink; a
+// SPAWN from there onwards keeps it.
+func TestRemoteOutputGoesToTheSpawner(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b", "c")
+	p, out := startOn(t, c.nodes["a"], `
+	load $1 #1
+	load $2 @child
+	spawn $1 $2 $3
+	recv $4 $5           ; its exit notice
+	hlt
+child:                 ; on b: prints, spawns a grandchild on its member 2 (c), waits for it
+	load $6 #1
+	prti $6
+	load $7 #2
+	load $2 @grandchild
+	spawn $7 $2 $3
+	recv $4 $5
+	load $6 #3
+	prti $6
+	hlt
+grandchild:
+	load $6 #2
+	prti $6
+	hlt
+`)
+	if status, err := ended(t, p); status != StatusOK || out.String() != "123" {
+		t.Fatalf("status %d, %v, output %q", status, err, out)
+	}
+}
+
+// TestRemoteSpawnRefusals: a member that refuses remote spawns, or runs
+// its maximum of processes, and a member index out of range give flag
+// false and handle 0.
+func TestRemoteSpawnRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target Config // b's
+		member string
+	}{
+		{"refused", Config{NoRemoteSpawn: true}, "#1"},
+		{"too many", Config{MaxProcesses: 1}, "#1"},
+		{"no such member", Config{}, "#7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t, Config{Threads: 1}, "a")
+			tc.target.Alias, tc.target.Threads = "b", 1
+			b, err := New(tc.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(b.Close)
+			b.SetRemote(&fakeRemote{c: c, self: "b"})
+			c.nodes["b"] = b
+			startOn(t, b, "recv $1 $2") // b's one process
+			p, out := startOn(t, c.nodes["a"], `
+	load $3 #9
+	load $1 `+tc.member+`
+	load $2 @child
+	spawn $1 $2 $3
+	djmpe @bad
+	prti $3
+	hlt
+bad:
+	igl
+child:
+	hlt`)
+			if status, err := ended(t, p); status != StatusOK || out.String() != "0" {
+				t.Fatalf("status %d, %v, output %q", status, err, out)
+			}
+		})
+	}
+}
+
+// TestProgramSentOnce: the first spawn of a program on a member carries
+// it, the next only its hash; a member that dropped it from its cache asks
+// for it again.
+func TestProgramSentOnce(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+	src := `
+	load $1 #1
+	load $2 @child
+	load $9 #3
+again:
+	spawn $1 $2 $3
+	recv $4 $5
+	dec $9
+	load $8 #0
+	gt $9 $8
+	djmpe @again
+	hlt
+child:
+	hlt`
+	p, _ := startOn(t, c.nodes["a"], src)
+	if status, err := ended(t, p); status != StatusOK {
+		t.Fatalf("status %d, %v", status, err)
+	}
+	prog, _ := assembler.Assemble(src)
+	img, _ := prog.MarshalBinary()
+	if !c.nodes["b"].programs.holds(sha256.Sum256(img)) {
+		t.Fatal("b does not hold the program")
+	}
+	if got := c.nodes["b"].programs.misses; got != 0 {
+		t.Errorf("%d spawns found no program", got)
+	}
+}
+
+func TestProgramCache(t *testing.T) {
+	image := func(n int) ([]byte, [32]byte) {
+		code := make([]byte, 4*n)
+		for i := 0; i < len(code); i += 4 {
+			code[i] = byte(vm.OpNop)
+		}
+		b, err := (&vm.Program{Code: code}).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, sha256.Sum256(b)
+	}
+	var regs [32]int32
+	var fregs [32]float64
+	c := newProgramCache(2, 1<<20)
+	one, h1 := image(1)
+	two, h2 := image(2)
+	three, h3 := image(3)
+	if _, err := c.fork(h1, nil, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrUnknownProgram) {
+		t.Fatalf("hash alone of an unknown program: %v", err)
+	}
+	if _, err := c.fork(h1, one, 0, regs, fregs, vm.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.fork(h1, nil, 0, regs, fregs, vm.Config{}); err != nil {
+		t.Fatalf("hash alone once cached: %v", err)
+	}
+	if _, err := c.fork(h2, one, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadProgram) {
+		t.Fatalf("an image under another's hash: %v", err)
+	}
+	bad := append([]byte(nil), one...)
+	bad[len(bad)-4] = 0xfe
+	if _, err := c.fork(sha256.Sum256(bad), bad, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadProgram) {
+		t.Fatalf("an unknown opcode: %v", err)
+	}
+	if _, err := c.fork(h1, nil, 4, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadEntry) {
+		t.Fatalf("entry past the code: %v", err)
+	}
+	c.fork(h2, two, 0, regs, fregs, vm.Config{})
+	c.fork(h3, three, 0, regs, fregs, vm.Config{})
+	if c.holds(h1) || !c.holds(h2) || !c.holds(h3) {
+		t.Error("past two programs the least recently used did not go")
+	}
+	small := newProgramCache(10, len(two)+len(three))
+	small.fork(h1, one, 0, regs, fregs, vm.Config{})
+	small.fork(h2, two, 0, regs, fregs, vm.Config{})
+	small.fork(h3, three, 0, regs, fregs, vm.Config{})
+	if small.holds(h1) || small.bytes > len(two)+len(three) {
+		t.Errorf("past the byte bound: holds one %v, %d bytes", small.holds(h1), small.bytes)
+	}
+}
+
+func TestHandleTable(t *testing.T) {
+	tb := newHandleTable(3)
+	a1 := tb.handle(remoteKey{"a", 1})
+	if a1 >= 0 || tb.handle(remoteKey{"a", 1}) != a1 {
+		t.Fatalf("handle %d, not negative and stable", a1)
+	}
+	b1 := tb.handle(remoteKey{"b", 1})
+	if b1 == a1 {
+		t.Fatal("two processes share a handle")
+	}
+	tb.forget(a1)
+	if _, ok := tb.lookup(a1); ok {
+		t.Fatal("a forgotten handle still names its process")
+	}
+	if again := tb.handle(remoteKey{"a", 1}); again == a1 || again == b1 {
+		t.Fatalf("a handle was given twice: %d", again)
+	}
+	tb.handle(remoteKey{"a", 2})
+	tb.handle(remoteKey{"a", 3}) // past 3: the oldest (b1) goes
+	if _, ok := tb.lookup(b1); ok || tb.len() != 3 {
+		t.Fatalf("over the bound: b1 still known, %d entries", tb.len())
+	}
+	tb.forgetMember("a")
+	if tb.len() != 0 {
+		t.Fatalf("%d entries after the member went", tb.len())
+	}
+	// Many handles given and forgotten keep the bookkeeping small.
+	for i := range int32(100_000) {
+		h := tb.handle(remoteKey{"c", i})
+		if i%2 == 0 {
+			tb.forget(h)
+		}
+	}
+	if len(tb.order)-tb.head > 4*tb.max+2048 || cap(tb.order) > 1<<16 {
+		t.Errorf("order list of %d (cap %d) for %d entries", len(tb.order)-tb.head, cap(tb.order), tb.len())
+	}
+}
+
+// TestKillAndListOnAnotherMember: the REPL's view of another member.
+func TestKillAndListOnAnotherMember(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+	p, _ := startOn(t, c.nodes["b"], "recv $1 $2")
+	ctx := context.Background()
+	waitState(t, c.nodes["b"], p.PID(), Waiting)
+	infos, err := c.nodes["a"].ProcessesOn(ctx, "b")
+	if err != nil || len(infos) != 1 || infos[0].PID != p.PID() || infos[0].State != Waiting {
+		t.Fatalf("listing %+v, %v", infos, err)
+	}
+	if ok, err := c.nodes["a"].KillOn(ctx, "b", p.PID()); !ok || err != nil {
+		t.Fatalf("kill: %v %v", ok, err)
+	}
+	if status, _ := ended(t, p); status != StatusKilled {
+		t.Fatalf("status %d", status)
+	}
+	if ok, _ := c.nodes["a"].KillOn(ctx, "b", p.PID()); ok {
+		t.Fatal("killed a process that had ended")
+	}
+}
+
+// TestStartOn: a REPL's !spawn_on: the pid once the member answered, the
+// output into the writer given, and the end with the fault and events.
+func TestStartOn(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+	prog, _ := assembler.Assemble("load $1 #7\nprti $1\nload $2 #0\ndiv $1 $2 $3")
+	out := &testutil.Buffer{}
+	type end struct {
+		status int
+		fault  string
+		events []vm.Event
+	}
+	ends := make(chan end, 1)
+	pid, err := c.nodes["a"].StartOn(context.Background(), "b", Spec{Name: "job"}, prog, out,
+		func(status int, fault string, events []vm.Event) { ends <- end{status, fault, events} })
+	if err != nil || pid <= 0 {
+		t.Fatalf("pid %d, %v", pid, err)
+	}
+	select {
+	case e := <-ends:
+		if e.status != StatusFault || !strings.Contains(e.fault, "division by zero") || len(e.events) != 2 || out.String() != "7" {
+			t.Fatalf("end %+v, output %q", e, out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report")
+	}
+}
+
+func waitOutput(t *testing.T, out *testutil.Buffer, want string) {
+	t.Helper()
+	testutil.WaitFor(t, out, want, 10*time.Second)
+}
+
+func waitState(t *testing.T, n *Node, pid int32, s State) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, i := range n.Processes() {
+			if i.PID == pid && i.State == s {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d never %v", pid, s)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (n *Node) handleCount() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.handles.len()
+}
