@@ -9,7 +9,12 @@
 // superinstruction: it operates on the instruction in (its operands) and the
 // loop's locals; it neither breaks nor continues; falling off its end means
 // "go on with the next instruction"; it leaves only through the labels below
-// (jump, regjump, call, ret, growPush, fault, halt), with ip at itself.
+// (jump, regjump, call, ret, growPush, fault, halt).
+//
+// genexec copies the blocks labeled call, ret, regjump and jump into every
+// goto that names them, and drops the labels: a taken jump, a call or a
+// return then leaves its case for the next dispatch directly, not through
+// one shared block (bench/README.md has what that bought).
 //
 // A body calls no function, except between park and unpark: the loop is
 // too large for the compiler to inline anything into it, and a value live
@@ -33,23 +38,27 @@ import "math"
 // operands are masked with &31: Verify guarantees they are below 32, and the
 // mask lets the compiler drop the bounds checks.
 //
+// ip is the index of the next entry: the loop increments it as it reads
+// the entry, before the instruction runs, so that an instruction that
+// falls through is done. The instruction running is at ip-1.
+//
 // Steps: while the loop runs, base + ip is the number of instructions
-// executed before the one at ip. Straight-line code only increments ip; a
-// taken jump from ip to target moves base by ip+1-target.
+// executed so far, the one running included. A taken jump to target moves
+// base by ip-target.
 //
 // A superinstruction runs its parts in order, each on its own entry of code
-// (the entry at ip+1 holds the second part's operands), moving ip and in to
-// each part before it runs: a fault in a later part names that part, and a
-// taken branch counts all the parts before it.
+// (the entry after the first holds the second part's operands), moving ip
+// and in to each part before it runs: a fault in a later part names that
+// part, and a taken branch counts all the parts before it.
 //
 // Control flow inside: an ordinary instruction falls out of the switch to
-// ip++; a taken jump sets target (an instruction index) and jumps to label
-// jump, a jump through a register sets target to a byte address and jumps
-// to regjump; the ways out are halt (HLT and the end of the code), fault
-// and stop (interrupt, budget or the end of a slice).
+// the next dispatch; a taken jump sets target (an instruction index) and
+// jumps to label jump, a jump through a register sets target to a byte
+// address and jumps to regjump; the ways out are halt (HLT and the end of
+// the code), fault and stop (interrupt, budget or the end of a slice), and
+// each of them first moves ip back to the instruction it names.
 func (m *VM) exec() (int, error) {
 	code := m.insts
-	regs := &m.regs
 	ip := m.pc / InstructionSize
 	flag := m.flag
 	sp := m.sp
@@ -73,56 +82,57 @@ func (m *VM) exec() (int, error) {
 	}
 	for {
 		in := &code[ip]
+		ip++
 		switch in.op {
 		case xop(OpLoad):
-			regs[in.a&31] = in.imm
+			m.regs[in.a&31] = in.imm
 		case xop(OpAdd):
-			regs[in.c&31] = regs[in.a&31] + regs[in.b&31]
+			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
 		case xop(OpSub):
-			regs[in.c&31] = regs[in.a&31] - regs[in.b&31]
+			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
 		case xop(OpMul):
-			regs[in.c&31] = regs[in.a&31] * regs[in.b&31]
+			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
 		case xop(OpDiv):
-			a, b := regs[in.a&31], regs[in.b&31]
+			a, b := m.regs[in.a&31], m.regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
 				goto fault
 			}
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
-			regs[in.c&31] = a / b
+			m.regs[in.c&31] = a / b
 			m.rem = a % b
 		case xop(OpHlt):
 			base++ // HLT counts as executed; pc stays at it
 			goto halt
 		case xop(OpJmp):
-			target = int(regs[in.a&31])
+			target = int(m.regs[in.a&31])
 			goto regjump
 		case xop(OpJmpf):
-			target = ip*InstructionSize + int(regs[in.a&31])
+			target = (ip-1)*InstructionSize + int(m.regs[in.a&31])
 			goto regjump
 		case xop(OpJmpb):
-			target = ip*InstructionSize - int(regs[in.a&31])
+			target = (ip-1)*InstructionSize - int(m.regs[in.a&31])
 			goto regjump
 		case xop(OpEq):
-			flag = regs[in.a&31] == regs[in.b&31]
+			flag = m.regs[in.a&31] == m.regs[in.b&31]
 		case xop(OpNeq):
-			flag = regs[in.a&31] != regs[in.b&31]
+			flag = m.regs[in.a&31] != m.regs[in.b&31]
 		case xop(OpGte):
-			flag = regs[in.a&31] >= regs[in.b&31]
+			flag = m.regs[in.a&31] >= m.regs[in.b&31]
 		case xop(OpLte):
-			flag = regs[in.a&31] <= regs[in.b&31]
+			flag = m.regs[in.a&31] <= m.regs[in.b&31]
 		case xop(OpLt):
-			flag = regs[in.a&31] < regs[in.b&31]
+			flag = m.regs[in.a&31] < m.regs[in.b&31]
 		case xop(OpGt):
-			flag = regs[in.a&31] > regs[in.b&31]
+			flag = m.regs[in.a&31] > m.regs[in.b&31]
 		case xop(OpJmpe):
 			if flag {
-				target = int(regs[in.a&31])
+				target = int(m.regs[in.a&31])
 				goto regjump
 			}
 		case xop(OpNop):
 		case xop(OpAloc):
-			n := int(regs[in.a&31])
+			n := int(m.regs[in.a&31])
 			if n < 0 || n > m.cfg.HeapLimit-len(m.heap) {
 				err = ErrBadAlloc
 				goto fault
@@ -131,9 +141,9 @@ func (m *VM) exec() (int, error) {
 			m.heap = append(m.heap, make([]byte, n)...)
 			ip, flag, base, sp = m.unpark()
 		case xop(OpInc):
-			regs[in.a&31]++
+			m.regs[in.a&31]++
 		case xop(OpDec):
-			regs[in.a&31]--
+			m.regs[in.a&31]--
 		case xop(OpDjmpe):
 			if flag {
 				target = int(in.imm)
@@ -169,19 +179,19 @@ func (m *VM) exec() (int, error) {
 		case xop(OpLteF64):
 			flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
 		case xop(OpShl):
-			regs[in.a&31] <<= in.b // in.b is n mod 32, decoded
+			m.regs[in.a&31] <<= in.b // in.b is n mod 32, decoded
 		case xop(OpShr):
-			regs[in.a&31] >>= in.b // arithmetic: int32
+			m.regs[in.a&31] >>= in.b // arithmetic: int32
 		case xop(OpAnd):
-			regs[in.c&31] = regs[in.a&31] & regs[in.b&31]
+			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
 		case xop(OpOr):
-			regs[in.c&31] = regs[in.a&31] | regs[in.b&31]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
 		case xop(OpXor):
-			regs[in.c&31] = regs[in.a&31] ^ regs[in.b&31]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
 		case xop(OpNot):
-			regs[in.b&31] = ^regs[in.a&31]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
 		case xop(OpLui):
-			regs[in.a&31] = int32(uint32(regs[in.a&31])<<16 | uint32(in.imm))
+			m.regs[in.a&31] = int32(uint32(m.regs[in.a&31])<<16 | uint32(in.imm))
 		case xop(OpCloop):
 			m.lc = uint32(in.imm)
 		case xop(OpLoop):
@@ -191,20 +201,20 @@ func (m *VM) exec() (int, error) {
 				goto jump
 			}
 		case xop(OpLoadm):
-			addr := int(regs[in.a&31])
+			addr := int(m.regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
 				goto fault
 			}
 			h := m.heap[addr : addr+4]
-			regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
 		case xop(OpSetm):
-			addr := int(regs[in.a&31])
+			addr := int(m.regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], regs[in.b&31]
+			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case xop(OpPush):
 			// The stack's storage is st; it is never longer than the
@@ -212,7 +222,7 @@ func (m *VM) exec() (int, error) {
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
 			}
-			m.stack[sp] = regs[in.a&31]
+			m.stack[sp] = m.regs[in.a&31]
 			sp++
 		case xop(OpPop):
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -220,18 +230,18 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			sp--
-			regs[in.a&31] = m.stack[sp]
+			m.regs[in.a&31] = m.stack[sp]
 		case xop(OpCall):
 			goto call
 		case xop(OpRet):
 			goto ret
 		case xop(OpMod):
-			a, b := regs[in.a&31], regs[in.b&31]
+			a, b := m.regs[in.a&31], m.regs[in.b&31]
 			if b == 0 {
 				err = ErrDivideByZero
 				goto fault
 			}
-			regs[in.c&31] = a % b
+			m.regs[in.c&31] = a % b
 		case xop(OpDjmp):
 			target = int(in.imm)
 			goto jump
@@ -241,18 +251,18 @@ func (m *VM) exec() (int, error) {
 				goto jump
 			}
 		case xop(OpMov):
-			regs[in.b&31] = regs[in.a&31]
+			m.regs[in.b&31] = m.regs[in.a&31]
 		case xop(OpPrti):
 			m.park(ip, flag, base, sp)
-			err = m.prti(regs[in.a&31])
+			err = m.prti(m.regs[in.a&31])
 			ip, flag, base, sp = m.unpark()
 			if err != nil {
 				goto fault
 			}
 		case xop(OpRem):
-			regs[in.a&31] = m.rem
+			m.regs[in.a&31] = m.rem
 		case xop(OpItof):
-			m.fregs[in.b&31] = float64(regs[in.a&31])
+			m.fregs[in.b&31] = float64(m.regs[in.a&31])
 		case xop(OpFtoi):
 			// Truncated toward zero, saturated to the int32 range; NaN gives 0.
 			f, v := m.fregs[in.a&31], int32(0)
@@ -265,7 +275,7 @@ func (m *VM) exec() (int, error) {
 			default:
 				v = int32(f)
 			}
-			regs[in.b&31] = v
+			m.regs[in.b&31] = v
 
 		case opEnd:
 			goto halt
@@ -286,20 +296,20 @@ func (m *VM) exec() (int, error) {
 				goto fault // errWait included: fault tells them apart
 			}
 		}
-		ip++
 		continue
 
-	growPush: // the PUSH at ip has no room: grow the stack and run it again
+	growPush: // the PUSH at ip-1 has no room: grow the stack and run it again
 		if sp >= m.cfg.StackLimit {
 			err = ErrStackOverflow
 			goto fault
 		}
+		ip--
 		m.park(ip, flag, base, sp)
 		m.growStack(1)
 		ip, flag, base, sp = m.unpark()
 		continue
 
-	call: // the CALL at ip, target index in imm
+	call: // the CALL at ip-1, target index in imm; it returns to ip
 		if uint(sp)+2 > uint(len(m.stack)) {
 			if sp > m.cfg.StackLimit-2 {
 				err = ErrStackOverflow
@@ -308,16 +318,17 @@ func (m *VM) exec() (int, error) {
 			m.park(ip, flag, base, sp)
 			m.growStack(2)
 			ip, flag, base, sp = m.unpark()
+			ip--
 			continue // run the CALL (its own entry) again, with room now
 		}
 		m.stack[sp+1] = int32(m.fb)
-		m.stack[sp] = int32((ip + 1) * InstructionSize)
+		m.stack[sp] = int32(ip * InstructionSize)
 		sp += 2
 		m.fb = sp
 		target = int(in.imm)
 		goto jump
 
-	ret: // the RET at ip
+	ret: // the RET at ip-1
 		if m.fb < 2 || m.fb > len(m.stack) {
 			err = ErrNoFrame
 			goto fault
@@ -341,19 +352,21 @@ func (m *VM) exec() (int, error) {
 			goto fault
 		}
 		target /= InstructionSize
-	jump: // the instruction at ip is taken: go to instruction index target
-		base += int64(ip + 1 - target)
+	jump: // the instruction at ip-1 is taken: go to instruction index target
+		base += int64(ip - target)
 		ip = target
 		if base+int64(ip) >= m.stopAt.Load() {
 			goto stop
 		}
 	}
 
-halt: // at HLT (ip is past it, counted) or the sentinel
+halt: // at HLT or the sentinel
+	ip--
 	m.save(ip, flag, base, sp)
 	return 0, nil
 
-fault:
+fault: // pc names the instruction that faulted
+	ip--
 	if err == errWait { // the RECV or RECVT at ip waits; it runs again when the VM does
 		m.save(ip, flag, base, sp)
 		return 0, m.wait()

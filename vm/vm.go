@@ -316,6 +316,11 @@ func (m *VM) stopFault() error {
 // Values live across a call must be spilled, and the compiler would spill
 // them on the path of every instruction; parking by hand confines the cost
 // to the instructions that call.
+//
+// ip is the loop's, one past the instruction running, and m.pc holds it
+// as it is: no arithmetic here, since these are inlined into many cases and
+// even a +1 changed the register allocation of the whole loop
+// (bench/README.md). So while parked, m.pc is the next instruction's.
 func (m *VM) park(ip int, flag bool, base int64, sp int) {
 	m.pc, m.flag, m.base, m.sp = ip*InstructionSize, flag, base, sp
 }
