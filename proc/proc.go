@@ -227,10 +227,26 @@ type Process struct {
 	ownsSink bool
 	parkedOn vm.Opcode // the instruction it waits in, while Waiting
 
-	remoteWatchers []remoteWatcher // processes elsewhere to tell when it ends
-	watching       []remoteKey     // processes elsewhere whose end it waits for
-	spawn          spawnWait       // its SPAWN on another member, while out
-	image          *programImage   // the program it last sent elsewhere (its goroutine only)
+	links *remoteLinks  // its ties to processes elsewhere; nil until it has one
+	image *programImage // the program it last sent elsewhere (its goroutine only)
+}
+
+// remoteLinks is what a process has to do with processes on other
+// members. Most processes never have any, and a waiting process should
+// cost little memory, so it is allocated on first use (with the node's
+// mutex held, or before the process is added) and kept from then on.
+type remoteLinks struct {
+	watchers []remoteWatcher // processes elsewhere to tell when it ends
+	watching []remoteKey     // processes elsewhere whose end it waits for
+	spawn    spawnWait       // its SPAWN on another member, while out
+}
+
+// linksLocked is p's remoteLinks, made if it has none; n.mu is held.
+func (p *Process) linksLocked() *remoteLinks {
+	if p.links == nil {
+		p.links = new(remoteLinks)
+	}
+	return p.links
 }
 
 // Spec says what process to start.
@@ -433,7 +449,7 @@ func (n *Node) park(p *Process, w *vm.Wait) {
 	defer n.mu.Unlock()
 	ready := p.mailbox.len() > 0
 	if w.Op == vm.OpSpawn { // waiting for the answer, not for mail
-		ready = p.spawn.answered
+		ready = p.links != nil && p.links.spawn.answered
 	}
 	if ready || p.killed {
 		n.queueLocked(p)
@@ -483,8 +499,11 @@ func (n *Node) end(p *Process, status int, err error) {
 		delete(n.sinks, p.sink)
 	}
 	n.unwatchLocked(p)
-	remote, remoteWatchers := n.remote, p.remoteWatchers
-	p.remoteWatchers = nil
+	remote := n.remote
+	var remoteWatchers []remoteWatcher
+	if p.links != nil {
+		remoteWatchers, p.links.watchers = p.links.watchers, nil
+	}
 	n.mu.Unlock()
 	if remote != nil && len(remoteWatchers) > 0 {
 		n.notifyRemote(remote, p, remoteWatchers, status, err)
@@ -550,7 +569,9 @@ func (p *Process) RunContext(ctx context.Context) (int, error) {
 	n.mu.Lock()
 	p.killed = false
 	p.state = Running
-	p.spawn = spawnWait{seq: p.spawn.seq} // an interrupted run's SPAWN is not this run's
+	if p.links != nil { // an interrupted run's SPAWN is not this run's
+		p.links.spawn = spawnWait{seq: p.links.spawn.seq}
+	}
 	p.vm.ClearAbort()
 	n.mu.Unlock()
 	stop := context.AfterFunc(ctx, p.Kill)

@@ -132,13 +132,14 @@ type spawnWait struct {
 func (p *Process) spawnRemote(member int32, parent *vm.VM, entry int) (int32, bool, bool) {
 	n := p.node
 	n.mu.Lock()
+	l := p.linksLocked()
 	switch {
-	case p.spawn.answered:
-		h, ok := p.spawn.handle, p.spawn.ok
-		p.spawn = spawnWait{seq: p.spawn.seq}
+	case l.spawn.answered:
+		h, ok := l.spawn.handle, l.spawn.ok
+		l.spawn = spawnWait{seq: l.spawn.seq}
 		n.mu.Unlock()
 		return h, ok, false
-	case p.spawn.asked:
+	case l.spawn.asked:
 		n.mu.Unlock()
 		return 0, false, true
 	}
@@ -161,8 +162,8 @@ func (p *Process) spawnRemote(member int32, parent *vm.VM, entry int) (int32, bo
 		Regs: parent.Registers(), FRegs: parent.FloatRegisters()}
 	o.SinkNode, o.Sink = n.sinkOf(p)
 	n.mu.Lock()
-	seq := p.spawn.seq + 1
-	p.spawn = spawnWait{seq: seq, asked: true}
+	seq := l.spawn.seq + 1
+	l.spawn = spawnWait{seq: seq, asked: true}
 	n.mu.Unlock()
 	r.Spawn(alias, o, func(pid int32, err error) { n.spawnAnswered(p, seq, alias, pid, err) })
 	return 0, false, true
@@ -181,7 +182,8 @@ func (n *Node) sinkOf(p *Process) (string, int32) {
 func (n *Node) spawnAnswered(p *Process, seq uint64, alias string, pid int32, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if p.state == Ended || !p.spawn.asked || p.spawn.seq != seq {
+	l := p.links
+	if p.state == Ended || l == nil || !l.spawn.asked || l.spawn.seq != seq {
 		return // killed or interrupted meanwhile: its child, if any, runs on unwatched
 	}
 	w := spawnWait{seq: seq, answered: true}
@@ -192,7 +194,7 @@ func (n *Node) spawnAnswered(p *Process, seq uint64, alias string, pid int32, er
 			w.handle, w.ok = h, true
 		}
 	}
-	p.spawn = w
+	l.spawn = w
 	if p.state == Waiting && p.parkedOn == vm.OpSpawn {
 		n.queueLocked(p)
 	}
@@ -202,17 +204,21 @@ func (n *Node) spawnAnswered(p *Process, seq uint64, alias string, pid int32, er
 func (n *Node) watchLocked(p *Process, k remoteKey, w localWatch) {
 	n.rwatch[k] = append(n.rwatch[k], w)
 	if p != nil {
-		p.watching = append(p.watching, k)
+		l := p.linksLocked()
+		l.watching = append(l.watching, k)
 	}
 }
 
 // unwatchLocked forgets what the ended process p waited for elsewhere.
 func (n *Node) unwatchLocked(p *Process) {
-	for _, k := range p.watching {
+	if p.links == nil {
+		return
+	}
+	for _, k := range p.links.watching {
 		ws := slices.DeleteFunc(n.rwatch[k], func(w localWatch) bool { return w.pid == p.pid && w.onExit == nil })
 		n.setWatchesLocked(k, ws)
 	}
-	p.watching = nil
+	p.links.watching = nil
 }
 
 // setWatchesLocked stores k's watches; with none left, k's handle goes too
@@ -325,7 +331,7 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	if remoteOut != nil {
 		remoteOut.pid = c // before it runs: nothing writes yet
 	}
-	c.remoteWatchers = []remoteWatcher{{alias: from, pid: o.Parent, parent: true, report: o.Report}}
+	c.links = &remoteLinks{watchers: []remoteWatcher{{alias: from, pid: o.Parent, parent: true, report: o.Report}}}
 	if err := n.add(c); err != nil {
 		return 0, nil, err
 	}
@@ -366,8 +372,8 @@ func (n *Node) RemoteExit(from string, e *ExitNotice) {
 	if len(n.rwatch[k]) == 0 {
 		n.handles.forget(h)
 	}
-	if q := n.procs[w.pid]; q != nil {
-		q.watching = slices.DeleteFunc(q.watching, func(x remoteKey) bool { return x == k })
+	if q := n.procs[w.pid]; q != nil && q.links != nil {
+		q.links.watching = slices.DeleteFunc(q.links.watching, func(x remoteKey) bool { return x == k })
 	}
 	if w.onExit == nil {
 		n.deliverLocked(w.pid, vm.Message{Value: int32(e.Status), From: h, Exit: true})
@@ -386,8 +392,8 @@ func (n *Node) RemoteMonitor(from string, watcher, target int32) {
 	r := n.remote
 	if q != nil {
 		w := remoteWatcher{alias: from, pid: watcher}
-		if !slices.Contains(q.remoteWatchers, w) {
-			q.remoteWatchers = append(q.remoteWatchers, w)
+		if l := q.linksLocked(); !slices.Contains(l.watchers, w) {
+			l.watchers = append(l.watchers, w)
 		}
 	}
 	n.mu.Unlock()
@@ -432,8 +438,8 @@ func (n *Node) MemberLost(alias string) {
 				jobs = append(jobs, w)
 				continue
 			}
-			if q := n.procs[w.pid]; q != nil {
-				q.watching = slices.DeleteFunc(q.watching, func(x remoteKey) bool { return x == k })
+			if q := n.procs[w.pid]; q != nil && q.links != nil {
+				q.links.watching = slices.DeleteFunc(q.links.watching, func(x remoteKey) bool { return x == k })
 			}
 			n.deliverLocked(w.pid, vm.Message{Value: StatusLost, From: h, Exit: true})
 		}
@@ -441,8 +447,8 @@ func (n *Node) MemberLost(alias string) {
 	}
 	n.handles.forgetMember(alias)
 	for _, p := range n.procs {
-		if len(p.remoteWatchers) > 0 {
-			p.remoteWatchers = slices.DeleteFunc(p.remoteWatchers, func(w remoteWatcher) bool { return w.alias == alias })
+		if p.links != nil && len(p.links.watchers) > 0 {
+			p.links.watchers = slices.DeleteFunc(p.links.watchers, func(w remoteWatcher) bool { return w.alias == alias })
 		}
 	}
 	n.mu.Unlock()
