@@ -307,14 +307,25 @@ func opName(cc *ast.CaseClause) (string, bool) {
 }
 
 // checkBody enforces what lets a body run as a part: no break or continue,
-// whose meaning would change inside a superinstruction.
+// whose meaning would change inside a superinstruction, and no loop, since
+// the copied block of an inlined label continues the dispatch loop and
+// would continue the body's own loop instead.
 func checkBody(fset *token.FileSet, name string, stmts []ast.Stmt) error {
 	var err error
 	for _, s := range stmts {
 		ast.Inspect(s, func(n ast.Node) bool {
-			if b, ok := n.(*ast.BranchStmt); ok && (b.Tok == token.BREAK || b.Tok == token.CONTINUE) && err == nil {
-				err = fmt.Errorf("%s: the body of %s uses %s; a body must fall off its end or goto a label",
-					fset.Position(b.Pos()), name, b.Tok)
+			if err != nil {
+				return false
+			}
+			switch n := n.(type) {
+			case *ast.BranchStmt:
+				if n.Tok == token.BREAK || n.Tok == token.CONTINUE {
+					err = fmt.Errorf("%s: the body of %s uses %s; a body must fall off its end or goto a label",
+						fset.Position(n.Pos()), name, n.Tok)
+				}
+			case *ast.ForStmt, *ast.RangeStmt:
+				err = fmt.Errorf("%s: the body of %s has a loop; a body runs straight through",
+					fset.Position(n.Pos()), name)
 			}
 			return true
 		})
