@@ -16,15 +16,27 @@
 # 2. join: with N-1 nodes converged, one more joins the first. From launch:
 #    from starting its process; protocol: from the "joining" line the node
 #    prints just before it dials; both until it and every other node list N.
-# 3. idle: an idle node's resident memory once the cluster has formed, and
-#    the CPU the whole idle cluster uses (heartbeats, gossip) over 2 s, in
-#    percent of one core.
+# 3. idle: SETTLE seconds (default 1) after the cluster formed, the median
+#    resident memory of its nodes, and the CPU the whole idle cluster uses
+#    (heartbeats, gossip) over IDLE seconds (default 2), in percent of one
+#    core.
 # Each is run RUNS times (default 5); the median is printed.
-# Environment: BASE_PORT (default 24000), RUNS, IRIDIUM (a built binary).
+# Environment: BASE_PORT (default 24000), RUNS, IRIDIUM (a built binary),
+# IDLE, SETTLE, TIMEOUT (seconds any one wait may take: default 30, or
+# 0.3 s per node above 100 nodes).
 set -euo pipefail
 n=${1:-30}
 runs=${RUNS:-5}
 base=${BASE_PORT:-24000}
+idle=${IDLE:-2}
+settle=${SETTLE:-1}
+timeout=${TIMEOUT:-$((n > 100 ? n * 3 / 10 : 30))}
+# Every node holds a connection to every other: N descriptors and a few.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((n + 64)) ]; then
+  echo "ulimit -n is $(ulimit -n): $n nodes need about $((n + 64)) descriptors each" >&2
+  exit 1
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/iridium-bench.XXXXXX")
 . "$(dirname "$0")/../scripts/lib.sh"
 bin=$(iridium_binary "$work")
@@ -36,7 +48,8 @@ stop_all() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   pids=()
 }
-trap 'stop_all; rm -rf "$work"' EXIT INT TERM
+trap 'stop_all; rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM
 
 # bash's own clock: running `date` would add a process start to the interval.
 now() { echo "$EPOCHREALTIME"; }
@@ -49,14 +62,21 @@ start_node() { # index, join-target-or-empty
 }
 
 # wait_for DESC LOG CMD...: runs CMD every 5 ms until it succeeds. After
-# 30 s it says what it waited for (DESC), shows LOG (unless -), and exits.
+# $timeout s it says what it waited for (DESC), shows the end of LOG
+# (unless -) and how many members each node lists last, and stops the
+# script (from a command substitution too).
 wait_for() {
-  local desc=$1 log=$2 deadline=$((SECONDS + 30))
+  local desc=$1 log=$2 deadline=$((SECONDS + timeout))
   shift 2
   until "$@"; do
     if [ $SECONDS -ge $deadline ]; then
-      echo "timeout waiting for $desc" >&2
-      [ "$log" = - ] || cat "$log" >&2
+      echo "timeout after ${timeout}s waiting for $desc" >&2
+      [ "$log" = - ] || tail -n 20 "$log" >&2
+      echo "nodes by the member count they list last (count, nodes):" >&2
+      for f in "$work"/n*.log; do
+        grep -o ' members [0-9]*$' "$f" | tail -n 1 | awk '{ print $2 }'
+      done | sort -n | uniq -c | awk '{ printf "  %s: %s\n", $2, $1 }' >&2
+      kill -TERM $$
       exit 1
     fi
     sleep 0.005
@@ -112,11 +132,11 @@ for run in $(seq 1 "$runs"); do
   start_node 1 ""
   for i in $(seq 2 "$n"); do start_node "$i" "$seed"; done
   converge_launch+=("$(ms "$(all_full "$n" 1 "$n")" "$t0")")
-  sleep 1 # idle: let the formation settle
-  rss+=("$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/${pids[0]}/status")")
+  sleep "$settle" # idle: let the formation settle
+  rss+=("$(for p in "${pids[@]}"; do awk '/VmRSS/ {printf "%.1f\n", $2/1024}' "/proc/$p/status"; done | median)")
   c0=$(cpu_ticks)
-  sleep 2
-  idle_cpu+=("$(( ($(cpu_ticks) - c0) * 100 / (2 * $(getconf CLK_TCK)) ))")
+  sleep "$idle"
+  idle_cpu+=("$(( ($(cpu_ticks) - c0) * 100 / (idle * $(getconf CLK_TCK)) ))")
   stop_all
 
   # converge, protocol: every joiner waits on the stopped first node.

@@ -134,8 +134,11 @@ type Manager struct {
 	selfIP   string        // the IP this node announces for itself
 	changed  chan struct{} // closed and replaced whenever the member list changes
 
-	// dialContext opens outgoing connections; tests replace it.
+	// dialContext opens outgoing connections and listen makes the
+	// listener; tests and benchmarks replace them (in-memory connections
+	// let one process hold more nodes than it may have descriptors).
 	dialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	listen      func(network, addr string) (net.Listener, error)
 	// secureHook, if set, replaces the TLS handshake of every connection:
 	// the handshake fuzzer runs on plain pipes with a fixed E, so that its
 	// time goes to this package's code rather than to crypto/tls.
@@ -230,10 +233,14 @@ func (m *Manager) Start() (net.Addr, error) {
 
 	// Listen without the lock: binding may take a while, and another
 	// Start at the same time is settled below.
-	ln, err := net.Listen("tcp", net.JoinHostPort(m.cfg.Host, strconv.Itoa(port)))
+	listen := m.listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	ln, err := listen("tcp", net.JoinHostPort(m.cfg.Host, strconv.Itoa(port)))
 	if err != nil && m.cfg.Port == 0 && port != 0 {
 		// The port picked last time is gone; pick another one.
-		ln, err = net.Listen("tcp", net.JoinHostPort(m.cfg.Host, "0"))
+		ln, err = listen("tcp", net.JoinHostPort(m.cfg.Host, "0"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster: listen: %w", err)
