@@ -25,6 +25,7 @@
 # IDLE, SETTLE, TIMEOUT (seconds any one wait may take: default 30, or
 # 0.3 s per node above 100 nodes).
 set -euo pipefail
+shopt -s inherit_errexit # a wait that times out inside $(...) stops the script
 n=${1:-30}
 runs=${RUNS:-5}
 base=${BASE_PORT:-24000}
@@ -63,8 +64,8 @@ start_node() { # index, join-target-or-empty
 
 # wait_for DESC LOG CMD...: runs CMD every 5 ms until it succeeds. After
 # $timeout s it says what it waited for (DESC), shows the end of LOG
-# (unless -) and how many members each node lists last, and stops the
-# script (from a command substitution too).
+# (unless -) and how many members each node lists last, and exits (which
+# stops the script from inside a command substitution too).
 wait_for() {
   local desc=$1 log=$2 deadline=$((SECONDS + timeout))
   shift 2
@@ -76,7 +77,6 @@ wait_for() {
       for f in "$work"/n*.log; do
         grep -o ' members [0-9]*$' "$f" | tail -n 1 | awk '{ print $2 }'
       done | sort -n | uniq -c | awk '{ printf "  %s: %s\n", $2, $1 }' >&2
-      kill -TERM $$
       exit 1
     fi
     sleep 0.005

@@ -148,11 +148,28 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// pingsSent is how many Pings the nodes sent so far, over their current
+// connections.
+func pingsSent(nodes []*Manager) uint64 {
+	var n uint64
+	for _, m := range nodes {
+		m.mu.Lock()
+		if m.sess != nil {
+			for _, p := range m.sess.members.peers(nil) {
+				n += p.pings.Load()
+			}
+		}
+		m.mu.Unlock()
+	}
+	return n
+}
+
 // BenchmarkIdleMesh measures what an idle full mesh of N nodes with the
 // default timings (heartbeat 500 ms, timeout 2.5 s) costs once formed: the
 // CPU of all N nodes in percent of one core, the allocations per second,
-// the heap and stacks per node, and the members dropped while idle (a live
-// cluster must drop none). Each op is idleWindow of idleness.
+// the heap and stacks per node, the Pings sent per second (each draws a
+// Pong), and the members dropped while idle (a live cluster must drop
+// none). Each op is idleWindow of idleness.
 func BenchmarkIdleMesh(b *testing.B) {
 	const idleWindow = 5 * time.Second
 	for _, n := range meshSizes {
@@ -196,6 +213,7 @@ func BenchmarkIdleMesh(b *testing.B) {
 			var cpu time.Duration
 			var allocs, bytes uint64
 			var idle time.Duration
+			pings := pingsSent(nodes)
 			for b.Loop() {
 				var m0, m1 runtime.MemStats
 				runtime.ReadMemStats(&m0)
@@ -209,6 +227,7 @@ func BenchmarkIdleMesh(b *testing.B) {
 				bytes += m1.TotalAlloc - m0.TotalAlloc
 			}
 			b.ReportMetric(100*cpu.Seconds()/idle.Seconds(), "%core")
+			b.ReportMetric(float64(pingsSent(nodes)-pings)/idle.Seconds(), "pings/s")
 			b.ReportMetric(float64(allocs)/idle.Seconds(), "allocs/s")
 			b.ReportMetric(float64(bytes)/idle.Seconds(), "B/s")
 			b.ReportMetric(float64(drops.Load()), "drops")

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -40,25 +41,39 @@ func (m *Manager) usable(s *session, n wire.NodeInfo) (string, bool) {
 	return ap.String(), true
 }
 
-// learn records the members a peer listed and starts the dials that are
-// due. It returns the aliases it took.
-func (m *Manager) learn(s *session, nodes []wire.NodeInfo) []string {
-	var took []string
+// learn records the members a peer listed in msg and starts the dials
+// that are due. A list that carries this node's own digest names no member
+// this node lacks, and is skipped whole.
+func (m *Manager) learn(s *session, msg *wire.Members) {
+	if msg.Digest != 0 && msg.Digest == s.members.digest.Load() {
+		return
+	}
+	m.heardOf(s, msg.Nodes)
+}
+
+// heardOf records that a peer listed nodes and starts the dials that became
+// due. The members this node is connected to, most of any list, cost a map
+// lookup each.
+func (m *Manager) heardOf(s *session, nodes []wire.NodeInfo) {
 	now := time.Now()
+	due := false
 	m.mu.Lock()
 	if s.stopping {
 		m.mu.Unlock()
-		return nil
+		return
 	}
 	for _, n := range nodes {
+		if s.members.connectedPeer(n.Alias) != nil {
+			continue
+		}
 		if addr, ok := m.usable(s, n); ok {
-			s.members.heard(n.Alias, addr, now)
-			took = append(took, n.Alias)
+			due = s.members.heard(n.Alias, addr, now) || due
 		}
 	}
 	m.mu.Unlock()
-	m.startDials(s)
-	return took
+	if due {
+		m.startDials(s)
+	}
 }
 
 // startDials starts a dial to every member that is due, within MaxDials.
@@ -124,50 +139,73 @@ func (m *Manager) dialRetry(ctx context.Context, s *session, addr string, kind w
 }
 
 // maintain runs for the whole session: every HeartbeatInterval it forgets
-// the members nobody wants, starts the dials that are due and beats for
-// every peer (see peer.heartbeat), and every GossipInterval it sends the
-// member list to every peer, so that a member missed by a handshake that
-// died at the wrong moment is announced again.
+// the members nobody wants, starts the dials that are due, lets every peer
+// ask for a Ping if it needs one (peer.heartbeat) and sends the member list
+// to the peers whose digest differs from this node's (anti-entropy: a
+// member missed by a handshake that died at the wrong moment is announced
+// again). Lists go out only once this node's own list has settled: while
+// members join, lists differ everywhere for a moment, and the joins
+// themselves tell everybody what they need to know.
 func (m *Manager) maintain(s *session) {
 	defer s.wg.Done()
+	// Start at a random point of the interval, so that the nodes' ticks,
+	// and the Pings they send, spread over it: a cluster started at once
+	// would otherwise beat all at the same moment, a burst of CPU that
+	// delays some Pings towards the timeout on a crowded machine.
+	select {
+	case <-s.ctx.Done():
+		return
+	case <-time.After(rand.N(m.cfg.HeartbeatInterval)):
+	}
 	tick := time.NewTicker(m.cfg.HeartbeatInterval)
 	defer tick.Stop()
-	nextGossip := time.Now().Add(m.cfg.GossipInterval)
-	var peers []*peer
+	var peers, differ []*peer
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-tick.C:
 		}
-		now := time.Now()
-		var gossip *wire.Members
 		m.mu.Lock()
 		if s.stopping {
 			m.mu.Unlock()
 			return
 		}
-		s.members.expire(now)
+		s.members.expire(time.Now())
 		peers = s.members.peers(peers[:0])
-		if !now.Before(nextGossip) {
-			nextGossip = now.Add(m.cfg.GossipInterval)
-			if len(peers) > 1 {
-				// One message shared by every writer: nobody changes it.
-				gossip = &wire.Members{Nodes: make([]wire.NodeInfo, 0, len(peers))}
-				for _, p := range peers {
-					gossip.Nodes = append(gossip.Nodes, p.info())
-				}
-			}
-		}
+		settled := s.members.settled(time.Now())
 		m.mu.Unlock()
 		m.startDials(s)
+		now, mine := clock(), s.members.digest.Load()
 		for _, p := range peers {
-			if gossip != nil {
-				p.send(gossip) // written instead of this beat's Ping
+			p.heartbeat(now)
+			if settled && p.gossipDue(mine, now) {
+				differ = append(differ, p)
 			}
-			p.heartbeat()
+		}
+		if len(differ) > 0 {
+			m.gossip(s, differ, now)
 		}
 		clear(peers)
+		clear(differ)
+		differ = differ[:0]
+	}
+}
+
+// gossip sends this node's whole member list, with its digest, to every
+// peer in to. Only the maintenance loop calls it.
+func (m *Manager) gossip(s *session, to []*peer, now int64) {
+	m.mu.Lock()
+	peers := s.members.peers(nil)
+	// One message shared by every writer: nobody changes it.
+	msg := &wire.Members{Nodes: make([]wire.NodeInfo, len(peers)), Digest: s.members.digest.Load()}
+	m.mu.Unlock()
+	for i, p := range peers {
+		msg.Nodes[i] = p.info()
+	}
+	for _, p := range to {
+		p.gossipedAt = now
+		p.send(msg)
 	}
 }
 

@@ -11,7 +11,7 @@
 //	manager.go    the Manager: Start, Join, Leave, Shutdown, Members; sessions, accepting
 //	member.go     the member state machine: every member's one state, every transition
 //	handshake.go  both sides of the handshake, on top of tls.go
-//	dial.go       which members to dial and when; the maintenance loop (redials, gossip)
+//	dial.go       which members to dial and when; the maintenance loop (redials, heartbeats, gossip)
 //	peer.go       one authenticated connection: its reader, its writer, heartbeats
 //	procs.go      process traffic: the API the process runtime uses, ProcessHandler
 //	procpeer.go   a connection's process queue, its batches, its requests
@@ -34,10 +34,10 @@
 //	2  HelloAck   "node" NodeInfo, "nodes" [NodeInfo], "proof" bin
 //	3  Join       "alias" str, "port" uint16, "nonce" bin, "proof" bin
 //	4  JoinAck    "node" NodeInfo, "proof" bin
-//	5  Ping       "seq" uint64
-//	6  Pong       "seq" uint64 (the Ping's)
+//	5  Ping       "seq" uint64, "digest" uint64
+//	6  Pong       "seq" uint64 (the Ping's), "digest" uint64
 //	7  Leave      "alias" str
-//	8  Members    "nodes" [NodeInfo]
+//	8  Members    "nodes" [NodeInfo], "digest" uint64
 //	9  Challenge  "nonce" bin (16 random bytes), "alias" str (the acceptor's)
 //	10 Error      "message" str (for people), "code" uint (for programs)
 //
@@ -60,7 +60,14 @@
 //	20 Output         "sink" int, "from" int, "data" bin
 //
 // NodeInfo is a map of "alias" str, "ip" str, "port" uint16 (a listening
-// port, never an ephemeral one). The Error codes, an append-only list:
+// port, never an ephemeral one). "digest" is the sender's member-list
+// digest: the sum modulo 2^64, over the sender and every member it has a
+// connection to, of the first 8 bytes of SHA-256(alias) read big-endian
+// (wire.AliasHash); 0 means none (a node that keeps none sends none, and
+// its Pings and Pongs still work). In Members, a digest says that "nodes"
+// is the sender's whole member list; Members without one (a newcomer
+// announced, two clusters merging) may name any part of it. The Error
+// codes, an append-only list:
 //
 //	0 unspecified       1 authentication failed   2 alias taken
 //	3 duplicate conn.   4 protocol violation      5 over capacity
@@ -141,8 +148,20 @@
 // member: two nodes joining at the same time through different members
 // meet this way. A node that says Hello while it already has peers (two
 // clusters merging) tells them about every member its HelloAck listed.
-// Every GossipInterval (2 s by default) each node sends its member list to
-// every peer, which repairs whatever a failed handshake left out.
+// Whatever a failed handshake left out is repaired by comparing digests:
+// every Ping and Pong carries the sender's, so two members learn within a
+// heartbeat or two whether they list the same members, without sending
+// the lists. A node sends its whole member list (Members with its digest)
+// to a peer whose last digest differs from its own, at most once per
+// GossipInterval (2 s by default) and only once its own list has not
+// changed for a GossipInterval: while members join, lists differ
+// everywhere for a moment, and the joins themselves tell everybody what
+// they need. A node that receives a list carrying its own digest skips
+// it whole. A settled cluster sends no member lists at all; a node that
+// cannot reach a member the others have gets their lists, and sends its
+// own, every GossipInterval for as long as that lasts. A peer that sends
+// no digest (an older node) is sent the list every GossipInterval, as it
+// sends its own.
 //
 // # One connection per pair: the tie-break
 //
@@ -158,20 +177,30 @@
 //
 // # Liveness and leaving
 //
-// A connection that wrote nothing during two HeartbeatIntervals (one, if
-// HeartbeatTimeout is under four intervals) sends a Ping; every Ping is
-// answered with a Pong of the same seq. The intervals are counted by the
-// node's maintenance loop for all its peers at once. A peer that sends
-// nothing for HeartbeatTimeout is dropped (a killed host, a cut link, a
-// stopped process), as is one whose connection closes (at once) or that
-// sends a Leave (at once). A write that cannot complete within
-// HeartbeatTimeout, or a send queue of maxQueue messages, drops the peer
-// too: a peer that reads nothing cannot block the node. The defaults
-// (500 ms / 2.5 s) drop a dead peer within 2.5 s and leave a busy but live
-// one alone. Manager.Leave sends Leave to every peer, closes every
-// connection and the listener; the node can Start or Join again, on the
-// same port. Manager.Shutdown closes everything without a Leave and waits
-// for every goroutine. No goroutine and no connection outlives Shutdown.
+// Every frame received counts as a sign of life. A connection that brought
+// nothing for half the HeartbeatTimeout (less when the timeout is under
+// four HeartbeatIntervals: at least an interval must remain) is Pinged by
+// one of its ends, the one with the smaller alias (the other Pings only if
+// the connection stays quiet an interval longer), and every Ping is
+// answered with a Pong of the same seq: an idle connection carries one
+// Ping and one Pong every half timeout or so, and a busy one none (but a
+// Ping once per GossipInterval, for the digest). The node's maintenance
+// loop looks at all its peers once per HeartbeatInterval, so an idle node
+// wakes for its heartbeats once per interval, not once per peer. A peer
+// that sends nothing for HeartbeatTimeout is dropped (a killed host, a cut
+// link, a stopped process), as is one whose connection closes (at once) or
+// that sends a Leave (at once). When the timeout passes between two
+// frames, the reader reads once more without waiting before it drops the
+// peer: on a machine too busy to run it in time the deadline fires late,
+// and a frame that came in the meantime shows the peer alive. A write that
+// cannot complete within HeartbeatTimeout, or a send queue of maxQueue
+// messages, drops the peer too: a peer that reads nothing cannot block the
+// node. The defaults (500 ms / 2.5 s) drop a dead peer within 2.5 s and
+// leave a busy but live one alone. Manager.Leave sends Leave to every
+// peer, closes every connection and the listener; the node can Start or
+// Join again, on the same port. Manager.Shutdown closes everything without
+// a Leave and waits for every goroutine. No goroutine and no connection
+// outlives Shutdown.
 //
 // A lost member is redialled with a backoff from HeartbeatInterval
 // doubling to RedialMaxInterval (2 s by default) with ±20 % jitter, for

@@ -451,7 +451,7 @@ func TestWriterSplitsMembersToTheFrameLimit(t *testing.T) {
 		all.Nodes = append(all.Nodes, wire.NodeInfo{Alias: fmt.Sprintf("%03d%s", i, strings.Repeat("n", 200)), IP: "127.0.0.1", Port: 7})
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- p.write(&all); p.raw.Close() }()
+	go func() { errc <- p.write([]wire.Message{&all}, nil, false); p.raw.Close() }()
 	fr := wire.NewFrameReader(c2, limit)
 	var got []wire.NodeInfo
 	for {

@@ -254,7 +254,7 @@ func (m *Manager) Start() (net.Addr, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{ln: ln, ctx: ctx, cancel: cancel, self: self,
-		members: newMemberTable(m.cfg), conns: make(map[net.Conn]*peer)}
+		members: newMemberTable(m.cfg, time.Now()), conns: make(map[net.Conn]*peer)}
 
 	m.mu.Lock()
 	if m.shutdown || m.sess != nil {
@@ -399,7 +399,13 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 		p.readLoop()
 	}()
 
-	wants := m.learn(s, ack.Nodes)
+	m.heardOf(s, ack.Nodes)
+	var wants []string
+	for _, n := range ack.Nodes {
+		if _, ok := m.usable(s, n); ok {
+			wants = append(wants, n.Alias)
+		}
+	}
 	// A member whose first dial failed for a passing reason (a handshake
 	// lost to a race, a busy node) gets redialled; wait a while for it.
 	wctx, wcancel := context.WithTimeout(ctx, m.cfg.HandshakeTimeout)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/iridium-go/iridium/cluster/internal/wire"
@@ -79,14 +80,43 @@ type memberTable struct {
 	cfg     Config
 	byAlias map[string]*member
 	dials   int // member dials in flight (stateDialing, or connected meanwhile)
+
+	// digest is the member-list digest (wire.AliasHash summed over this
+	// node and every connected member), kept by connect and drop, the only
+	// transitions into and out of stateConnected. It is written under the
+	// Manager's mutex and read without it by the peers' writers, which
+	// send it in every Ping and Pong.
+	digest atomic.Uint64
+	// changed is when digest last changed: the list is settled once it
+	// has not changed for a GossipInterval.
+	changed time.Time
 }
 
-func newMemberTable(cfg Config) *memberTable {
-	return &memberTable{cfg: cfg, byAlias: make(map[string]*member)}
+func newMemberTable(cfg Config, now time.Time) *memberTable {
+	t := &memberTable{cfg: cfg, byAlias: make(map[string]*member), changed: now}
+	t.digest.Store(wire.AliasHash(cfg.Alias))
+	return t
 }
 
-// announcedFor is how long a listed member stays wanted: a peer lists it
-// again every GossipInterval while it is connected to it.
+// settled reports whether the member list has not changed for a
+// GossipInterval: the joins and drops that changed it are over.
+func (t *memberTable) settled(now time.Time) bool {
+	return now.Sub(t.changed) >= t.cfg.GossipInterval
+}
+
+// listed adds alias to the digest (in) or takes it out.
+func (t *memberTable) listed(alias string, in bool, now time.Time) {
+	h := wire.AliasHash(alias)
+	if !in {
+		h = -h // the sum is modulo 2^64
+	}
+	t.digest.Add(h)
+	t.changed = now
+}
+
+// announcedFor is how long a listed member stays wanted: a peer whose
+// member list differs from this node's lists it again every
+// GossipInterval while it is connected to it.
 func (t *memberTable) announcedFor() time.Duration {
 	return 3*t.cfg.GossipInterval + t.cfg.HeartbeatTimeout
 }
@@ -127,31 +157,37 @@ func (t *memberTable) peers(buf []*peer) []*peer {
 // heard records that a peer listed alias at addr: an unknown member is
 // announced and due at once; an announced or lost one stays wanted. A member
 // that left lately, or whose address a connected member holds now (a new
-// node on a reused port), is not wanted on this word.
-func (t *memberTable) heard(alias, addr string, now time.Time) {
+// node on a reused port), is not wanted on this word. It reports whether
+// the member is due for a dial now.
+func (t *memberTable) heard(alias, addr string, now time.Time) bool {
 	mb := t.byAlias[alias]
+	due := false
 	switch {
 	case mb == nil:
 		if len(t.byAlias) >= maxMembers || t.connectedAt(addr, "") {
-			return
+			return false
 		}
 		mb = &member{alias: alias, addr: addr, next: now}
 		t.byAlias[alias] = mb
 		t.set(mb, stateAnnounced, now)
+		due = true
 	case mb.state == stateConnected || mb.state == stateDialing:
 	case mb.state == stateLeft:
 		if now.Sub(mb.since) < t.announcedFor() {
-			return
+			return false
 		}
 		t.set(mb, stateAnnounced, now)
 		mb.addr, mb.next, mb.lostAt = addr, now, time.Time{}
+		due = true
 	default: // announced, lost
 		if mb.addr != addr && t.connectedAt(addr, alias) {
-			return
+			return false
 		}
 		mb.addr = addr
+		due = !now.Before(mb.next)
 	}
 	mb.announced = now
+	return due
 }
 
 // dueDials moves the members whose next dial is due to stateDialing, as
@@ -231,6 +267,9 @@ func (t *memberTable) connect(p *peer, now time.Time, keepNew func(old, p *peer)
 		mb = &member{alias: p.alias}
 		t.byAlias[p.alias] = mb
 	}
+	if mb.state != stateConnected {
+		t.listed(p.alias, true, now)
+	}
 	t.set(mb, stateConnected, now)
 	mb.peer, mb.addr = p, p.addr()
 	mb.lostAt, mb.lastErr, mb.backoff = time.Time{}, nil, 0
@@ -245,6 +284,7 @@ func (t *memberTable) drop(p *peer, how dropKind, now time.Time) bool {
 		return false
 	}
 	mb.peer = nil
+	t.listed(p.alias, false, now)
 	switch how {
 	case dropLost:
 		t.set(mb, stateLost, now)

@@ -34,7 +34,7 @@ func keepNewAs(self string) func(old, p *peer) bool {
 // given state (or not at all), entered at t0.
 func tableWith(t *testing.T, s memberState, known bool) (*memberTable, *peer) {
 	t.Helper()
-	tb := newMemberTable(tableConfig())
+	tb := newMemberTable(tableConfig(), t0)
 	if !known {
 		return tb, nil
 	}
@@ -265,7 +265,7 @@ func TestMemberTransitions(t *testing.T) {
 // TestDialsCapped: however many members are due, at most MaxDials dials
 // run at once; the others start as dials end.
 func TestDialsCapped(t *testing.T) {
-	tb := newMemberTable(tableConfig()) // MaxDials 2
+	tb := newMemberTable(tableConfig(), t0) // MaxDials 2
 	for i := range 5 {
 		tb.heard(fmt.Sprintf("m%d", i), fmt.Sprintf("127.0.0.1:%d", 7000+i), t0)
 	}
@@ -285,11 +285,51 @@ func TestDialsCapped(t *testing.T) {
 // TestMembersBounded: Members naming ever new aliases cannot grow the table
 // past maxMembers.
 func TestMembersBounded(t *testing.T) {
-	tb := newMemberTable(tableConfig())
+	tb := newMemberTable(tableConfig(), t0)
 	for i := range maxMembers + 100 {
 		tb.heard(fmt.Sprintf("m%d", i), fmt.Sprintf("10.0.%d.%d:7000", i/256, i%256), t0)
 	}
 	if len(tb.byAlias) != maxMembers {
 		t.Fatalf("%d members kept, want %d", len(tb.byAlias), maxMembers)
+	}
+}
+
+// TestDigestFollowsConnectedMembers: the table's digest is the sum of the
+// alias hashes of this node and of every connected member, through every
+// way in and out of stateConnected; a connection replaced by another to
+// the same member changes nothing.
+func TestDigestFollowsConnectedMembers(t *testing.T) {
+	tb := newMemberTable(tableConfig(), t0)
+	keep := keepNewAs(tb.cfg.Alias)
+	b, c := fakePeer("b", "127.0.0.1", 7002, "a"), fakePeer("c", "127.0.0.1", 7003, "a")
+	later := t0.Add(time.Second)
+	steps := []struct {
+		name string
+		do   func() error
+		want []string
+	}{
+		{"alone", func() error { return nil }, nil},
+		{"b connects", func() error { _, err := tb.connect(b, later, keep); return err }, []string{"b"}},
+		{"c connects", func() error { _, err := tb.connect(c, later, keep); return err }, []string{"b", "c"}},
+		{"c's connection replaced", func() error {
+			_, err := tb.connect(fakePeer("c", "127.0.0.1", 7003, "a"), later, keep)
+			return err
+		}, []string{"b", "c"}},
+		{"b lost", func() error { tb.drop(b, dropLost, later); return nil }, []string{"c"}},
+		{"b announced again", func() error { tb.heard("b", "127.0.0.1:7002", later); return nil }, []string{"c"}},
+		{"b back", func() error { _, err := tb.connect(b, later, keep); return err }, []string{"b", "c"}},
+		{"b left", func() error { tb.drop(b, dropLeft, later); return nil }, []string{"c"}},
+		{"c broke the protocol", func() error { tb.drop(tb.connectedPeer("c"), dropBroken, later); return nil }, nil},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got, want := tb.digest.Load(), digestOf(append(st.want, tb.cfg.Alias)...); got != want {
+			t.Errorf("%s: digest %#x, want that of %v and this node, %#x", st.name, got, st.want, want)
+		}
+	}
+	if !tb.changed.Equal(later) || tb.settled(later) || !tb.settled(later.Add(tb.cfg.GossipInterval)) {
+		t.Errorf("changed %v: the list settles a GossipInterval after its last change", tb.changed)
 	}
 }

@@ -2,9 +2,13 @@ package cluster
 
 import (
 	"crypto/tls"
+	"io"
 	"net"
+	"os"
 	"reflect"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
@@ -28,7 +32,8 @@ func pipePeer(t *testing.T, limit int) (*peer, *tls.Conn) {
 		server <- tc
 	}()
 	tc, _ := tlsEnd(t, c1, false)
-	return m.newPeer(nil, c1, tc, nil, "x", "127.0.0.1", 1, "w"), <-server
+	s := &session{members: newMemberTable(m.cfg, time.Now())} // a node alone: its digest is its own alias's
+	return m.newPeer(s, c1, tc, nil, "x", "127.0.0.1", 1, "w"), <-server
 }
 
 func TestWriterMergesMembers(t *testing.T) {
@@ -36,8 +41,9 @@ func TestWriterMergesMembers(t *testing.T) {
 	n := func(a string) wire.NodeInfo { return wire.NodeInfo{Alias: a, IP: "127.0.0.1", Port: 7} }
 	errc := make(chan error, 1)
 	go func() {
-		errc <- p.write(&wire.Members{Nodes: []wire.NodeInfo{n("a")}}, &wire.Pong{Seq: 3},
-			&wire.Members{Nodes: []wire.NodeInfo{n("b"), n("a")}}, &wire.Members{Nodes: []wire.NodeInfo{n("c")}})
+		errc <- p.write([]wire.Message{&wire.Members{Nodes: []wire.NodeInfo{n("a")}},
+			&wire.Members{Nodes: []wire.NodeInfo{n("b"), n("a")}}, &wire.Members{Nodes: []wire.NodeInfo{n("c")}}},
+			[]uint64{3}, false)
 	}()
 	fr := wire.NewFrameReader(c2, 0)
 	got1, err := fr.ReadMessage()
@@ -49,10 +55,64 @@ func TestWriterMergesMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want1 := &wire.Members{Nodes: []wire.NodeInfo{n("a"), n("b"), n("c")}}
-	if !reflect.DeepEqual(got1, want1) || !reflect.DeepEqual(got2, &wire.Pong{Seq: 3}) {
+	if !reflect.DeepEqual(got1, want1) || !reflect.DeepEqual(got2, &wire.Pong{Seq: 3, Digest: wire.AliasHash("w")}) {
 		t.Errorf("wrote %#v, %#v", got1, got2)
 	}
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// scriptedConn is a connection whose reads return, in turn, the chunks of
+// reads (nil: a passed deadline), then io.EOF; writes vanish.
+type scriptedConn struct {
+	net.Conn // nil: only what a peer's reader calls is implemented
+	reads    [][]byte
+}
+
+func (c *scriptedConn) Read(p []byte) (int, error) {
+	if len(c.reads) == 0 {
+		return 0, io.EOF
+	}
+	r := c.reads[0]
+	if r == nil {
+		c.reads = c.reads[1:]
+		return 0, os.ErrDeadlineExceeded
+	}
+	n := copy(p, r)
+	if c.reads[0] = r[n:]; len(c.reads[0]) == 0 {
+		c.reads = c.reads[1:]
+	}
+	return n, nil
+}
+
+func (c *scriptedConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (c *scriptedConn) Close() error                     { return nil }
+func (c *scriptedConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *scriptedConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *scriptedConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
+}
+
+// TestLateDeadlineWithAFrameWaiting: when the heartbeat deadline fires
+// while a frame from the peer is already there (the node itself was too
+// busy to read in time), the reader reads it and carries on: the peer is
+// alive. Here the deadline passes once, then a Ping is there to read.
+func TestLateDeadlineWithAFrameWaiting(t *testing.T) {
+	cfg := testConfig(t, "w")
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ping, err := wire.AppendFrame(nil, &wire.Ping{Seq: 5}, wire.DefaultMaxFrameSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &scriptedConn{reads: [][]byte{nil, ping}}
+	s := &session{members: newMemberTable(m.cfg, time.Now())}
+	p := m.newPeer(s, conn, conn, wire.NewFrameReader(conn, 0), "x", "127.0.0.1", 1, "x")
+	p.readLoop() // ends at io.EOF
+	if !slices.Equal(p.pongs, []uint64{5}) {
+		t.Errorf("Pongs owed %v: the Ping that was waiting went unread", p.pongs)
 	}
 }

@@ -77,7 +77,11 @@ func stamp() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 // joinWithRetry tries addr until it answers or retryFor has passed, and
 // says on progress when it starts retrying, so that a wrong address or a
 // contact that is not up yet does not look like a hang. A refusal by a
-// live node (wrong cookie, alias taken) is final.
+// live node (wrong cookie, alias taken) is final. Once the contact has
+// answered, the node is in its cluster: members it listed that did not
+// answer in time (a cluster forming all at once on a crowded machine) are
+// said on progress and dialled again in the background, not a reason to
+// join again.
 func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, retryFor time.Duration, progress io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, retryFor)
 	defer cancel()
@@ -86,6 +90,11 @@ func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, retry
 		err := mgr.Join(ctx, addr)
 		if err == nil || !cluster.IsTemporary(err) {
 			return err
+		}
+		if je := (*cluster.JoinError)(nil); !errors.As(err, &je) {
+			fmt.Fprintf(progress, "iridium: joined through %s; members not connected yet: %d (still trying)\n",
+				addr, strings.Count(err.Error(), "\n")+1)
+			return nil
 		}
 		if tries == 1 {
 			fmt.Fprintf(progress, "iridium: cannot reach %s yet (%s), retrying for %v\n", addr, reason(err), retryFor)

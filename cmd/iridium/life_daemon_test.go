@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,5 +55,42 @@ func TestJoinWithRetryGivesUp(t *testing.T) {
 	}
 	if want := "iridium: cannot reach " + addr + " yet (connection refused), retrying for 300ms\n"; progress.String() != want {
 		t.Errorf("progress %q, want %q", progress.String(), want)
+	}
+}
+
+// A Join whose contact answered got the node into the cluster, even when a
+// member the contact listed does not answer in time (here a stopped
+// daemon, which the contact still lists): joinWithRetry says so and
+// returns, rather than join again and, 30 s later, give up and stop the
+// daemon.
+func TestJoinWithRetryKeepsAJoinThatGotIn(t *testing.T) {
+	newManager := func(cfg cluster.Config, alias string) *cluster.Manager {
+		cfg.Alias, cfg.Cookie, cfg.Port = alias, []byte(testCookie), 0
+		m, err := cluster.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Shutdown() })
+		return m
+	}
+	alpha := newManager(cluster.DefaultConfig(), "alpha") // keeps a silent member for 2.5 s
+	addr, err := alpha.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bravo, _ := startDaemon(t, "bravo", "--join", addr.String())
+	bravo.expect(`members 2\n`)
+	bravo.cmd.Process.Signal(syscall.SIGSTOP)
+
+	charlie := newManager(cluster.DefaultLocalConfig(), "charlie") // gives bravo 2 s
+	var progress strings.Builder
+	if err := joinWithRetry(context.Background(), charlie, addr.String(), 30*time.Second, &progress); err != nil {
+		t.Fatalf("joinWithRetry: %v", err)
+	}
+	if want := "iridium: joined through " + addr.String() + "; members not connected yet: 1 (still trying)\n"; progress.String() != want {
+		t.Errorf("progress %q, want %q", progress.String(), want)
+	}
+	if got := charlie.MemberAliases(); !slices.Contains(got, "alpha") {
+		t.Errorf("charlie lists %v, without its contact", got)
 	}
 }

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -35,8 +34,9 @@ const (
 	MaxProofLen  = 64   // bytes in a proof
 	MaxErrorLen  = 4096 // bytes in an Error message (longer ones are cut when sent)
 	frameHdrLen  = 5
-	readBufSize  = 4 << 10
-	writeBufSize = 16 << 10
+	minWriteBuf  = 256      // a FrameWriter's first buffer: a heartbeat's frame fits
+	writeBufSize = 16 << 10 // a FrameWriter writes out once this much waits
+	keepWriteBuf = 4 << 10  // a FrameWriter's buffer grown past this is dropped after Flush
 	keepReadBuf  = 64 << 10 // a body buffer grown past this is dropped after use
 )
 
@@ -122,15 +122,8 @@ func DecodeMessage(t MsgType, body []byte) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	rest, err := m.UnmarshalMsg(body)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, t, err)
-	}
-	if len(rest) != 0 {
-		return nil, fmt.Errorf("%w: %s: %d bytes", ErrTrailingBytes, t, len(rest))
-	}
-	if err := validate(m); err != nil {
-		return nil, fmt.Errorf("%s: %w", t, err)
+	if err := DecodeInto(m, body); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -213,14 +206,18 @@ func AppendFrame(dst []byte, m Message, limit int) ([]byte, error) {
 	return out, nil
 }
 
-// FrameReader reads frames from one connection. It keeps one buffered reader
-// and one body buffer for the connection's whole life; it is not safe for
-// concurrent use.
+// FrameReader reads frames from one connection. It keeps one body buffer
+// for the connection's whole life and no read buffer of its own: it reads
+// r in pieces as small as a frame header, so r should buffer (a TLS
+// connection does, one decrypted record at a time), which spares every
+// connection of a full mesh a buffer that would hold the same bytes twice.
+// It is not safe for concurrent use.
 type FrameReader struct {
-	r     *bufio.Reader
-	limit int
-	hdr   [frameHdrLen]byte
-	buf   []byte
+	r      io.Reader
+	limit  int
+	hdr    [frameHdrLen]byte
+	buf    []byte
+	inside bool // the last ReadFrame failed after reading part of a frame
 }
 
 // NewFrameReader returns a FrameReader on r that rejects frames longer than
@@ -229,7 +226,7 @@ func NewFrameReader(r io.Reader, limit int) *FrameReader {
 	if limit <= 0 {
 		limit = DefaultMaxFrameSize
 	}
-	return &FrameReader{r: bufio.NewReaderSize(r, readBufSize), limit: limit}
+	return &FrameReader{r: r, limit: limit}
 }
 
 // SetLimit changes the largest frame length accepted from the next frame on
@@ -246,14 +243,29 @@ func (fr *FrameReader) SetLimit(limit int) {
 // io.EOF means the stream ended cleanly between frames; a stream that ends
 // inside a frame gives io.ErrUnexpectedEOF. For an unknown type it returns the
 // type and an error wrapping ErrUnknownType without reading the body: the
-// connection must be closed.
+// connection must be closed. After a read error that came before the first
+// byte of a frame (a deadline that passed, say), BetweenFrames reports true
+// and ReadFrame may be called again.
 func (fr *FrameReader) ReadFrame() (MsgType, []byte, error) {
+	t, body, err := fr.readFrame()
+	fr.inside = err != nil && fr.inside
+	return t, body, err
+}
+
+// BetweenFrames reports whether the last ReadFrame error left the stream at
+// a frame boundary, where reading may go on.
+func (fr *FrameReader) BetweenFrames() bool { return !fr.inside }
+
+func (fr *FrameReader) readFrame() (MsgType, []byte, error) {
 	if len(fr.buf) > keepReadBuf {
 		fr.buf = nil
 	}
-	if _, err := io.ReadFull(fr.r, fr.hdr[:4]); err != nil {
+	got, err := io.ReadFull(fr.r, fr.hdr[:4])
+	fr.inside = got > 0
+	if err != nil {
 		return 0, nil, err
 	}
+	fr.inside = true
 	n := binary.BigEndian.Uint32(fr.hdr[:4])
 	if n == 0 {
 		return 0, nil, ErrEmptyFrame
@@ -311,11 +323,14 @@ func noEOF(err error) error {
 	return err
 }
 
-// FrameWriter writes frames to one connection through a buffer it reuses, so
-// that encoding a message allocates nothing once the buffer has grown. Call
-// Flush to send what was written. It is not safe for concurrent use.
+// FrameWriter writes frames to one connection. Frames gather in a buffer
+// it reuses, so that encoding a message allocates nothing once the buffer
+// has grown, and go out together on Flush, or as soon as writeBufSize bytes
+// wait. A buffer grown past keepWriteBuf is dropped after Flush: an idle
+// connection keeps a few hundred bytes, not the largest batch it ever
+// sent. It is not safe for concurrent use.
 type FrameWriter struct {
-	w     *bufio.Writer
+	w     io.Writer
 	limit int
 	buf   []byte
 }
@@ -326,24 +341,38 @@ func NewFrameWriter(w io.Writer, limit int) *FrameWriter {
 	if limit <= 0 {
 		limit = DefaultMaxFrameSize
 	}
-	return &FrameWriter{w: bufio.NewWriterSize(w, writeBufSize), limit: limit, buf: make([]byte, 0, 512)}
+	return &FrameWriter{w: w, limit: limit}
 }
 
-// WriteMessage encodes m as one frame into the writer's buffer.
+// WriteMessage encodes m as one frame into the writer's buffer, writing the
+// buffer out first if it holds writeBufSize bytes or more.
 func (fw *FrameWriter) WriteMessage(m Message) error {
-	b, err := AppendFrame(fw.buf[:0], m, fw.limit)
-	if cap(b) <= keepReadBuf {
-		fw.buf = b[:0]
+	if len(fw.buf) >= writeBufSize {
+		if err := fw.Flush(); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
+	if fw.buf == nil {
+		fw.buf = make([]byte, 0, minWriteBuf)
 	}
-	_, err = fw.w.Write(b)
+	b, err := AppendFrame(fw.buf, m, fw.limit)
+	fw.buf = b
 	return err
 }
 
 // Flush sends everything written so far.
-func (fw *FrameWriter) Flush() error { return fw.w.Flush() }
+func (fw *FrameWriter) Flush() error {
+	if len(fw.buf) == 0 {
+		return nil
+	}
+	_, err := fw.w.Write(fw.buf)
+	if cap(fw.buf) > keepWriteBuf {
+		fw.buf = nil
+	} else {
+		fw.buf = fw.buf[:0]
+	}
+	return err
+}
 
 // Buffered reports how many bytes wait for Flush.
-func (fw *FrameWriter) Buffered() int { return fw.w.Buffered() }
+func (fw *FrameWriter) Buffered() int { return len(fw.buf) }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -23,10 +24,10 @@ func sampleMessages() []Message {
 		&HelloAck{Node: n1, Nodes: []NodeInfo{n2, n1}, Proof: proof},
 		&Join{Alias: "beta", Port: 1, Nonce: nonce, Proof: proof},
 		&JoinAck{Node: n2, Proof: proof},
-		&Ping{Seq: 1<<64 - 1},
-		&Pong{Seq: 42},
+		&Ping{Seq: 1<<64 - 1, Digest: 0x0123456789abcdef},
+		&Pong{Seq: 42, Digest: 1<<64 - 1},
 		&Leave{Alias: "gamma"},
-		&Members{Nodes: []NodeInfo{n1, n2}},
+		&Members{Nodes: []NodeInfo{n1, n2}, Digest: 5},
 		&Challenge{Nonce: nonce, Alias: "delta"},
 		&Error{Message: "nope", Code: CodeAuth},
 		&Spawn{Ref: 7, Parent: 3, Name: "split.iasm", Hash: [32]byte{1, 2, 3}, Program: []byte("EPIE\x01"),
@@ -78,10 +79,10 @@ func TestWireFieldNames(t *testing.T) {
 		MsgHelloAck:      {"node", "nodes", "proof"},
 		MsgJoin:          {"alias", "port", "nonce", "proof"},
 		MsgJoinAck:       {"node", "proof"},
-		MsgPing:          {"seq"},
-		MsgPong:          {"seq"},
+		MsgPing:          {"seq", "digest"},
+		MsgPong:          {"seq", "digest"},
 		MsgLeave:         {"alias"},
-		MsgMembers:       {"nodes"},
+		MsgMembers:       {"nodes", "digest"},
 		MsgChallenge:     {"nonce", "alias"},
 		MsgError:         {"message", "code"},
 		MsgSpawn:         {"ref", "parent", "name", "hash", "program", "entry", "regs", "fregs", "sink_node", "sink", "report"},
@@ -326,4 +327,60 @@ func TestDecodedMessageOwnsItsMemory(t *testing.T) {
 	if got := string(m1.(*Challenge).Nonce); got != "0123456789abcdef" {
 		t.Errorf("nonce changed by the next read: %q", got)
 	}
+}
+
+// TestReadFrameBetweenFrames: a read error before the first byte of a
+// frame leaves the reader where it was, and reading goes on; one inside a
+// frame does not.
+func TestReadFrameBetweenFrames(t *testing.T) {
+	ping, _ := (&Ping{Seq: 3}).MarshalMsg(nil)
+	f := frame(MsgPing, ping)
+	for _, tc := range []struct {
+		name    string
+		chunks  [][]byte // what each Read returns; nil: a timeout
+		between bool
+	}{
+		{"timeout before the frame", [][]byte{nil, f}, true},
+		{"timeout inside the header", [][]byte{f[:2], nil, f[2:]}, false},
+		{"timeout inside the body", [][]byte{f[:6], nil, f[6:]}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fr := NewFrameReader(&chunkReader{chunks: tc.chunks}, 0)
+			if _, _, err := fr.ReadFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("first read: %v, want the timeout", err)
+			}
+			if fr.BetweenFrames() != tc.between {
+				t.Fatalf("BetweenFrames() = %v, want %v", fr.BetweenFrames(), tc.between)
+			}
+			if !tc.between {
+				return
+			}
+			typ, body, err := fr.ReadFrame()
+			if err != nil || typ != MsgPing || !bytes.Equal(body, ping) || !fr.BetweenFrames() {
+				t.Fatalf("read after the timeout: %v %x %v", typ, body, err)
+			}
+		})
+	}
+}
+
+// chunkReader returns its chunks one Read at a time; a nil chunk is a
+// timeout.
+type chunkReader struct{ chunks [][]byte }
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	c := r.chunks[0]
+	if c == nil {
+		r.chunks = r.chunks[1:]
+		return 0, os.ErrDeadlineExceeded
+	}
+	n := copy(p, c)
+	if n == len(c) {
+		r.chunks = r.chunks[1:]
+	} else {
+		r.chunks[0] = c[n:]
+	}
+	return n, nil
 }

@@ -16,4 +16,6 @@
 // (MaxNodes, MaxAliasLen, MaxIPLen, MaxErrorLen, MaxProcesses, ...).
 // DecodeInto decodes into a message the caller reuses, which for the
 // fixed-size process messages (Send, Monitor, ...) allocates nothing.
+// Ping, Pong and Members carry the sender's member-list digest, defined in
+// digest.go.
 package wire

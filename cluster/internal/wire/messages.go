@@ -72,14 +72,17 @@ type JoinAck struct {
 }
 
 // Ping asks the peer for a Pong with the same Seq; it keeps idle connections
-// alive.
+// alive. Digest is the sender's member-list digest (see Digest), 0 from a
+// node that keeps none.
 type Ping struct {
-	Seq uint64 `msg:"seq"`
+	Seq    uint64 `msg:"seq"`
+	Digest uint64 `msg:"digest"`
 }
 
-// Pong answers a Ping.
+// Pong answers a Ping; Digest is the answering node's, as in Ping.
 type Pong struct {
-	Seq uint64 `msg:"seq"`
+	Seq    uint64 `msg:"seq"`
+	Digest uint64 `msg:"digest"`
 }
 
 // Leave tells the peer that the sender leaves the cluster; the peer drops it
@@ -88,9 +91,13 @@ type Leave struct {
 	Alias string `msg:"alias"`
 }
 
-// Members tells a peer about members it may not have met yet.
+// Members tells a peer about members it may not have met yet. When Digest
+// is set, Nodes is the sender's whole member list (every member it has a
+// connection to) and Digest that list's digest, itself included; 0 means
+// Nodes may be any part of it.
 type Members struct {
-	Nodes []NodeInfo `msg:"nodes,limit=4096"`
+	Nodes  []NodeInfo `msg:"nodes,limit=4096"`
+	Digest uint64     `msg:"digest"`
 }
 
 // Challenge is the first frame on every new connection, sent by the

@@ -1513,6 +1513,12 @@ func (z *Members) DecodeMsg(dc *msgp.Reader) (err error) {
 					}
 				}
 			}
+		case "digest":
+			z.Digest, err = dc.ReadUint64()
+			if err != nil {
+				err = msgp.WrapError(err, "Digest")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -1526,9 +1532,9 @@ func (z *Members) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *Members) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 1
+	// map header, size 2
 	// write "nodes"
-	err = en.Append(0x81, 0xa5, 0x6e, 0x6f, 0x64, 0x65, 0x73)
+	err = en.Append(0x82, 0xa5, 0x6e, 0x6f, 0x64, 0x65, 0x73)
 	if err != nil {
 		return
 	}
@@ -1570,15 +1576,25 @@ func (z *Members) EncodeMsg(en *msgp.Writer) (err error) {
 			return
 		}
 	}
+	// write "digest"
+	err = en.Append(0xa6, 0x64, 0x69, 0x67, 0x65, 0x73, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteUint64(z.Digest)
+	if err != nil {
+		err = msgp.WrapError(err, "Digest")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *Members) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 1
+	// map header, size 2
 	// string "nodes"
-	o = append(o, 0x81, 0xa5, 0x6e, 0x6f, 0x64, 0x65, 0x73)
+	o = append(o, 0x82, 0xa5, 0x6e, 0x6f, 0x64, 0x65, 0x73)
 	o = msgp.AppendArrayHeader(o, uint32(len(z.Nodes)))
 	for za0001 := range z.Nodes {
 		// map header, size 3
@@ -1592,6 +1608,9 @@ func (z *Members) MarshalMsg(b []byte) (o []byte, err error) {
 		o = append(o, 0xa4, 0x70, 0x6f, 0x72, 0x74)
 		o = msgp.AppendUint16(o, z.Nodes[za0001].Port)
 	}
+	// string "digest"
+	o = append(o, 0xa6, 0x64, 0x69, 0x67, 0x65, 0x73, 0x74)
+	o = msgp.AppendUint64(o, z.Digest)
 	return
 }
 
@@ -1675,6 +1694,12 @@ func (z *Members) UnmarshalMsg(bts []byte) (o []byte, err error) {
 					}
 				}
 			}
+		case "digest":
+			z.Digest, bts, err = msgp.ReadUint64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Digest")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -1693,6 +1718,7 @@ func (z *Members) Msgsize() (s int) {
 	for za0001 := range z.Nodes {
 		s += 1 + 6 + msgp.StringPrefixSize + len(z.Nodes[za0001].Alias) + 3 + msgp.StringPrefixSize + len(z.Nodes[za0001].IP) + 5 + msgp.Uint16Size
 	}
+	s += 7 + msgp.Uint64Size
 	return
 }
 
@@ -1873,6 +1899,12 @@ func (z *Ping) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Seq")
 				return
 			}
+		case "digest":
+			z.Digest, err = dc.ReadUint64()
+			if err != nil {
+				err = msgp.WrapError(err, "Digest")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -1886,9 +1918,9 @@ func (z *Ping) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z Ping) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 1
+	// map header, size 2
 	// write "seq"
-	err = en.Append(0x81, 0xa3, 0x73, 0x65, 0x71)
+	err = en.Append(0x82, 0xa3, 0x73, 0x65, 0x71)
 	if err != nil {
 		return
 	}
@@ -1897,16 +1929,29 @@ func (z Ping) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Seq")
 		return
 	}
+	// write "digest"
+	err = en.Append(0xa6, 0x64, 0x69, 0x67, 0x65, 0x73, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteUint64(z.Digest)
+	if err != nil {
+		err = msgp.WrapError(err, "Digest")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z Ping) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 1
+	// map header, size 2
 	// string "seq"
-	o = append(o, 0x81, 0xa3, 0x73, 0x65, 0x71)
+	o = append(o, 0x82, 0xa3, 0x73, 0x65, 0x71)
 	o = msgp.AppendUint64(o, z.Seq)
+	// string "digest"
+	o = append(o, 0xa6, 0x64, 0x69, 0x67, 0x65, 0x73, 0x74)
+	o = msgp.AppendUint64(o, z.Digest)
 	return
 }
 
@@ -1934,6 +1979,12 @@ func (z *Ping) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Seq")
 				return
 			}
+		case "digest":
+			z.Digest, bts, err = msgp.ReadUint64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Digest")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -1948,7 +1999,7 @@ func (z *Ping) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z Ping) Msgsize() (s int) {
-	s = 1 + 4 + msgp.Uint64Size
+	s = 1 + 4 + msgp.Uint64Size + 7 + msgp.Uint64Size
 	return
 }
 
@@ -1976,6 +2027,12 @@ func (z *Pong) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Seq")
 				return
 			}
+		case "digest":
+			z.Digest, err = dc.ReadUint64()
+			if err != nil {
+				err = msgp.WrapError(err, "Digest")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -1989,9 +2046,9 @@ func (z *Pong) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z Pong) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 1
+	// map header, size 2
 	// write "seq"
-	err = en.Append(0x81, 0xa3, 0x73, 0x65, 0x71)
+	err = en.Append(0x82, 0xa3, 0x73, 0x65, 0x71)
 	if err != nil {
 		return
 	}
@@ -2000,16 +2057,29 @@ func (z Pong) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Seq")
 		return
 	}
+	// write "digest"
+	err = en.Append(0xa6, 0x64, 0x69, 0x67, 0x65, 0x73, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteUint64(z.Digest)
+	if err != nil {
+		err = msgp.WrapError(err, "Digest")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z Pong) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 1
+	// map header, size 2
 	// string "seq"
-	o = append(o, 0x81, 0xa3, 0x73, 0x65, 0x71)
+	o = append(o, 0x82, 0xa3, 0x73, 0x65, 0x71)
 	o = msgp.AppendUint64(o, z.Seq)
+	// string "digest"
+	o = append(o, 0xa6, 0x64, 0x69, 0x67, 0x65, 0x73, 0x74)
+	o = msgp.AppendUint64(o, z.Digest)
 	return
 }
 
@@ -2037,6 +2107,12 @@ func (z *Pong) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Seq")
 				return
 			}
+		case "digest":
+			z.Digest, bts, err = msgp.ReadUint64Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Digest")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -2051,6 +2127,6 @@ func (z *Pong) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z Pong) Msgsize() (s int) {
-	s = 1 + 4 + msgp.Uint64Size
+	s = 1 + 4 + msgp.Uint64Size + 7 + msgp.Uint64Size
 	return
 }
