@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -143,19 +142,23 @@ func (m *Manager) dialRetry(ctx context.Context, s *session, addr string, kind w
 // ask for a Ping if it needs one (peer.heartbeat) and sends the member list
 // to the peers whose digest differs from this node's (anti-entropy: a
 // member missed by a handshake that died at the wrong moment is announced
-// again). Lists go out only once this node's own list has settled: while
-// members join, lists differ everywhere for a moment, and the joins
-// themselves tell everybody what they need to know.
+// again). Lists go out only once this node's own list has settled, to
+// peers that said their digest since: while members join, lists differ
+// everywhere for a moment, and the joins themselves tell everybody what
+// they need to know.
 func (m *Manager) maintain(s *session) {
 	defer s.wg.Done()
-	// Start at a random point of the interval, so that the nodes' ticks,
-	// and the Pings they send, spread over it: a cluster started at once
-	// would otherwise beat all at the same moment, a burst of CPU that
-	// delays some Pings towards the timeout on a crowded machine.
+	// Tick on the multiples of the interval since the Unix epoch, as every
+	// other node does, so that the Pings of a cluster go out together and
+	// each node wakes up for a burst of them rather than once per Ping:
+	// with ticks at random points, an idle cluster of 100 processes on one
+	// 2-core machine used a third more CPU (55 % of a core against 40 %).
+	// A burst is small against the slack pingAfter leaves: 200 nodes
+	// beating together on 2 cores take about 0.3 s of the 0.75 s.
 	select {
 	case <-s.ctx.Done():
 		return
-	case <-time.After(rand.N(m.cfg.HeartbeatInterval)):
+	case <-time.After(untilMultiple(time.Now(), m.cfg.HeartbeatInterval)):
 	}
 	tick := time.NewTicker(m.cfg.HeartbeatInterval)
 	defer tick.Stop()
@@ -173,13 +176,13 @@ func (m *Manager) maintain(s *session) {
 		}
 		s.members.expire(time.Now())
 		peers = s.members.peers(peers[:0])
-		settled := s.members.settled(time.Now())
+		settled, changedAt := s.members.settled(time.Now()), clockOf(s.members.changed)
 		m.mu.Unlock()
 		m.startDials(s)
 		now, mine := clock(), s.members.digest.Load()
 		for _, p := range peers {
 			p.heartbeat(now)
-			if settled && p.gossipDue(mine, now) {
+			if settled && p.gossipDue(mine, changedAt, now) {
 				differ = append(differ, p)
 			}
 		}
@@ -207,6 +210,12 @@ func (m *Manager) gossip(s *session, to []*peer, now int64) {
 		p.gossipedAt = now
 		p.send(msg)
 	}
+}
+
+// untilMultiple is how long after now the next multiple of d since the
+// Unix epoch comes.
+func untilMultiple(now time.Time, d time.Duration) time.Duration {
+	return d - time.Duration(now.UnixNano()%int64(d))
 }
 
 // isTimeout reports errors that mean "no answer in time".

@@ -152,11 +152,11 @@
 // every Ping and Pong carries the sender's, so two members learn within a
 // heartbeat or two whether they list the same members, without sending
 // the lists. A node sends its whole member list (Members with its digest)
-// to a peer whose last digest differs from its own, at most once per
-// GossipInterval (2 s by default) and only once its own list has not
-// changed for a GossipInterval: while members join, lists differ
-// everywhere for a moment, and the joins themselves tell everybody what
-// they need. A node that receives a list carrying its own digest skips
+// to a peer whose digest differs from its own, at most once per
+// GossipInterval (2 s by default), once its own list has not changed for
+// a GossipInterval and the peer has said its digest since: while members
+// join, lists differ everywhere for a moment, and the joins themselves
+// tell everybody what they need. A node that receives a list carrying its own digest skips
 // it whole. A settled cluster sends no member lists at all; a node that
 // cannot reach a member the others have gets their lists, and sends its
 // own, every GossipInterval for as long as that lasts. A peer that sends

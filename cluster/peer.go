@@ -71,8 +71,9 @@ type peer struct {
 	pinger bool
 
 	// Set by the reader, read by the maintenance loop.
-	heardAt atomic.Int64  // clock() when the last frame came in
-	digest  atomic.Uint64 // the peer's member-list digest, as last heard; 0: not heard
+	heardAt  atomic.Int64  // clock() when the last frame came in
+	digest   atomic.Uint64 // the peer's member-list digest, as it last said it; 0: it keeps none
+	digestAt atomic.Int64  // clock() when it said it; 0: not yet
 	// Set by the writer, read by the maintenance loop.
 	toldAt atomic.Int64 // clock() when this node's digest last went out (Ping, Pong)
 	// The maintenance loop's own.
@@ -106,6 +107,9 @@ type peer struct {
 var clockBase = time.Now()
 
 func clock() int64 { return int64(time.Since(clockBase)) }
+
+// clockOf is t as clock() would have said it then.
+func clockOf(t time.Time) int64 { return int64(t.Sub(clockBase)) }
 
 // newPeer makes the peer of an authenticated connection: raw is its TCP
 // connection, conn the TLS connection on it, fr the reader the handshake
@@ -224,11 +228,14 @@ func (p *peer) heartbeat(now int64) {
 }
 
 // gossipDue reports whether the peer should get this node's whole member
-// list: its digest differs from mine (or it sent none: a node that keeps
-// no digest), and it got none for a GossipInterval. Only the maintenance
-// loop calls it.
-func (p *peer) gossipDue(mine uint64, now int64) bool {
-	return p.digest.Load() != mine && now-p.gossipedAt >= int64(p.m.cfg.GossipInterval)
+// list: what it said of its list since mine last changed (at changedAt)
+// differs from mine (a node that keeps no digest says 0), and it got no
+// list for a GossipInterval. A digest said before my list changed tells
+// nothing: lists that were still growing then may be alike now. Only the
+// maintenance loop calls it.
+func (p *peer) gossipDue(mine uint64, changedAt, now int64) bool {
+	return p.digestAt.Load() > changedAt && p.digest.Load() != mine &&
+		now-p.gossipedAt >= int64(p.m.cfg.GossipInterval)
 }
 
 // onlyMembers reports whether the queue holds nothing but Members messages.
@@ -503,7 +510,9 @@ func (p *peer) readLoop() {
 		case *wire.Pong:
 			p.heardDigest(msg.Digest)
 		case *wire.Members:
-			p.heardDigest(msg.Digest)
+			if msg.Digest != 0 {
+				p.heardDigest(msg.Digest)
+			}
 			p.m.learn(p.sess, msg)
 		case *wire.Leave:
 			reason, how = "left the cluster", dropLeft
@@ -552,11 +561,11 @@ func (p *peer) decode(t wire.MsgType, body []byte) (wire.Message, error) {
 	return msg, wire.DecodeInto(msg, body)
 }
 
-// heardDigest records the peer's member-list digest, if it sent one.
+// heardDigest records what the peer said of its member list: its digest,
+// or 0 in a Ping or Pong from a node that keeps none.
 func (p *peer) heardDigest(d uint64) {
-	if d != 0 {
-		p.digest.Store(d)
-	}
+	p.digest.Store(d)
+	p.digestAt.Store(clock())
 }
 
 // isClosedErr reports errors that only mean "the connection is gone".
