@@ -25,7 +25,7 @@
 # IDLE, SETTLE, TIMEOUT (seconds any one wait may take: default 30, or
 # 0.3 s per node above 100 nodes).
 set -euo pipefail
-shopt -s inherit_errexit # a wait that times out inside $(...) stops the script
+shopt -s inherit_errexit # a wait that times out in $(...) stops the script (see last=)
 n=${1:-30}
 runs=${RUNS:-5}
 base=${BASE_PORT:-24000}
@@ -131,7 +131,8 @@ for run in $(seq 1 "$runs"); do
   t0=$(now)
   start_node 1 ""
   for i in $(seq 2 "$n"); do start_node "$i" "$seed"; done
-  converge_launch+=("$(ms "$(all_full "$n" 1 "$n")" "$t0")")
+  last=$(all_full "$n" 1 "$n") # an assignment, so that a timeout stops the script
+  converge_launch+=("$(ms "$last" "$t0")")
   sleep "$settle" # idle: let the formation settle
   rss+=("$(for p in "${pids[@]}"; do awk '/VmRSS/ {printf "%.1f\n", $2/1024}' "/proc/$p/status"; done | median)")
   c0=$(cpu_ticks)
@@ -148,7 +149,8 @@ for run in $(seq 1 "$runs"); do
   wait_for "$((n - 1)) connections waiting on n1" - queued $((base + 1)) $((n - 1))
   t0=$(now)
   kill -CONT "${pids[0]}"
-  converge_proto+=("$(ms "$(all_full "$n" 1 "$n")" "$t0")")
+  last=$(all_full "$n" 1 "$n")
+  converge_proto+=("$(ms "$last" "$t0")")
 
   # join: the n-1 nodes just formed are stopped; form n-1 again with no
   # stopped node in its history, then add one more.
@@ -162,7 +164,8 @@ for run in $(seq 1 "$runs"); do
   start_node "$n" "$seed"
   last=$(all_full "$n" 1 "$n")
   join_launch+=("$(ms "$last" "$t1")")
-  join_proto+=("$(ms "$last" "$(when "$work/n$n.log" " joining ")")")
+  joining=$(when "$work/n$n.log" " joining ")
+  join_proto+=("$(ms "$last" "$joining")")
   stop_all
   echo "run $run: converge ${converge_launch[-1]} ms from launch, ${converge_proto[-1]} ms protocol;" \
     "join ${join_launch[-1]} ms from launch, ${join_proto[-1]} ms protocol;" \
