@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -69,7 +70,9 @@ func benchMesh(b *testing.B, n int, mn *memNet, cfg func() Config, onDrop func(a
 
 // joinMesh joins every node but the first at the same moment, node i
 // through node i/2 (which may itself still be joining), and waits until
-// every node lists every other.
+// every node lists every other. Like a daemon, a node whose contact did
+// not answer in time tries again, and one that got in leaves the members
+// that did not answer in time to its redials.
 func joinMesh(b *testing.B, nodes []*Manager, timeout time.Duration) {
 	b.Helper()
 	var wg sync.WaitGroup
@@ -79,8 +82,16 @@ func joinMesh(b *testing.B, nodes []*Manager, timeout time.Duration) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
-			if err := nodes[i].Join(ctx, addrOf(b, nodes[i/2])); err != nil {
-				b.Errorf("%s joins %s: %v", nodes[i].Alias(), nodes[i/2].Alias(), err)
+			for {
+				err := nodes[i].Join(ctx, addrOf(b, nodes[i/2]))
+				var je *JoinError
+				if err == nil || !errors.As(err, &je) {
+					return
+				}
+				if !IsTemporary(err) || ctx.Err() != nil {
+					b.Errorf("%s joins %s: %v", nodes[i].Alias(), nodes[i/2].Alias(), err)
+					return
+				}
 			}
 		}()
 	}
