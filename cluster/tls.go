@@ -91,6 +91,7 @@ func (m *Manager) secure(ctx context.Context, conn net.Conn, accept bool) (net.C
 		return m.secureHook(ctx, conn, accept)
 	}
 	var tc *tls.Conn
+	conn = newRawSocket(conn)
 	if accept {
 		tc = tls.Server(conn, m.tlsServer)
 	} else {

@@ -1,0 +1,6 @@
+//go:build race
+
+package cluster
+
+// raceEnabled: this is a race-enabled build (see ioSync).
+const raceEnabled = true
