@@ -33,9 +33,12 @@ type Config struct {
 
 	// HandshakeTimeout bounds every step of a handshake (dial, each frame).
 	HandshakeTimeout time.Duration
-	// HeartbeatInterval is how often a node looks at its connections: one
-	// that brought nothing for half the HeartbeatTimeout (at most the
-	// timeout minus two intervals) sends a Ping.
+	// HeartbeatInterval is how often a node looks at its connections, on
+	// the multiples of the interval since the Unix epoch. The end of a
+	// connection with the smaller alias Pings it when it heard or sent
+	// nothing for as many whole intervals as fit in four fifths of the
+	// timeout, leaving at least one (minus half an interval): 2 s with the
+	// defaults.
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout: a peer that sends nothing for this long is dropped.
 	// It must exceed twice HeartbeatInterval.

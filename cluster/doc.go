@@ -177,16 +177,21 @@
 //
 // # Liveness and leaving
 //
-// Every frame received counts as a sign of life. A connection that brought
-// nothing for half the HeartbeatTimeout (less when the timeout is under
-// four HeartbeatIntervals: at least an interval must remain) is Pinged by
-// one of its ends, the one with the smaller alias (the other Pings only if
-// the connection stays quiet an interval longer), and every Ping is
-// answered with a Pong of the same seq: an idle connection carries one
-// Ping and one Pong every half timeout or so, and a busy one none (but a
-// Ping once per GossipInterval, for the digest). The node's maintenance
-// loop looks at all its peers once per HeartbeatInterval, so an idle node
-// wakes for its heartbeats once per interval, not once per peer. A peer
+// Every frame received counts as a sign of life. One end of each
+// connection keeps it alive, the one with the smaller alias: it Pings when
+// it has heard nothing, or sent nothing, for pingAfter (1.75 s with the
+// defaults), and every Ping is answered at once with a Pong of the same
+// seq. The maintenance loop looks at all its peers once per
+// HeartbeatInterval, on the multiples of the interval since the Unix epoch
+// (every node ticks together), so an idle connection carries a Ping and a
+// Pong every fourth tick, 2 s, leaving each end half a second of slack
+// before the 2.5 s timeout; a busy connection carries none (but a Ping
+// when the node's digest has not gone out for a GossipInterval). The
+// maintenance loop and the reader write heartbeats themselves when the
+// connection's writer has nothing to do (peer.tryHeartbeat), and sockets
+// are read and written with raw system calls (rawSocket): an idle node
+// wakes once per tick and once per heartbeat it receives, with no writer
+// goroutine or runtime thread woken besides. A peer
 // that sends nothing for HeartbeatTimeout is dropped (a killed host, a cut
 // link, a stopped process), as is one whose connection closes (at once) or
 // that sends a Leave (at once). When the timeout passes between two

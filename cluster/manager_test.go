@@ -439,8 +439,8 @@ func TestClustersMerge(t *testing.T) {
 // neither end ever drops the other.
 func TestIdlePairKeptAliveByPings(t *testing.T) {
 	for _, hb := range []struct{ interval, timeout time.Duration }{
-		{100 * time.Millisecond, time.Second},            // Pings after half the timeout without a frame
-		{200 * time.Millisecond, 500 * time.Millisecond}, // after 100 ms: an interval to spare before the timeout
+		{100 * time.Millisecond, time.Second},            // a Ping every 8 ticks: 200 ms to spare
+		{200 * time.Millisecond, 500 * time.Millisecond}, // every tick: an interval to spare before the timeout
 	} {
 		t.Run(fmt.Sprintf("%v/%v", hb.interval, hb.timeout), func(t *testing.T) {
 			logs := &logCounter{}

@@ -27,22 +27,22 @@ const membersDelay = 2 * time.Millisecond
 const byeTimeout = time.Second
 
 // peer is one established connection to another member. Its reader runs in
-// the goroutine that made the handshake; its writer goroutine owns the
-// FrameWriter and writes what the others ask for: the queued messages, the
-// Pongs the reader owes, a Ping the maintenance loop asks for. Neither
-// holds the manager's lock during I/O.
+// the goroutine that made the handshake; its writer goroutine writes the
+// queued messages, process frames and whatever heartbeats could not be
+// written at once. Whoever writes holds wmu; nobody holds the manager's
+// lock during I/O.
 //
 // Heartbeats: every frame read counts as a sign of life. The node's
-// maintenance loop looks at all its peers once per HeartbeatInterval and
-// asks for a Ping on a connection that brought nothing for half the
-// heartbeat timeout; the Pong it draws shows the other end that this one
-// lives too. One end Pings a quiet connection, the one with the smaller
-// alias; the other waits an interval longer, which it never needs to while
-// the first end lives (it matters with a node that Pings on its own
-// schedule). So an idle connection carries one Ping and one Pong every
-// half timeout or so, and a busy one none. Every Ping and Pong carries the
-// sender's member-list digest (member.go), which is how two members notice
-// that their lists differ without sending them.
+// maintenance loop looks at all its peers once per HeartbeatInterval
+// (heartbeat): the end with the smaller alias, the pinger, Pings a
+// connection on which it heard or sent nothing for pingAfter, and the
+// other end answers at once. The Ping shows the other end that the pinger
+// lives, the Pong shows the pinger that the other end does: an idle
+// connection carries one Ping and one Pong every beatTicks intervals, and
+// a busy one none. Both are written by the goroutine that decides on them
+// when the connection is otherwise idle (tryHeartbeat). Every Ping and Pong
+// carries the sender's member-list digest (member.go), which is how two
+// members notice that their lists differ without sending them.
 type peer struct {
 	m    *Manager
 	sess *session
@@ -74,7 +74,8 @@ type peer struct {
 	heardAt  atomic.Int64  // clock() when the last frame came in
 	digest   atomic.Uint64 // the peer's member-list digest, as it last said it; 0: it keeps none
 	digestAt atomic.Int64  // clock() when it said it; 0: not yet
-	// Set by the writer, read by the maintenance loop.
+	// Set by the writers, read by the maintenance loop.
+	sentAt atomic.Int64 // clock() when bytes last went to the kernel
 	toldAt atomic.Int64 // clock() when this node's digest last went out (Ping, Pong)
 	// The maintenance loop's own.
 	gossipedAt int64 // clock() when it last sent the peer the whole member list
@@ -90,7 +91,16 @@ type peer struct {
 	closed     bool
 	bye        wire.Message // written last when the writer stops, if set
 
-	// The reader decodes heartbeats into rx, the writer encodes them from
+	// wmu is held by whoever writes to the connection: the writer
+	// goroutine for each of its batches, or the reader or the maintenance
+	// loop for heartbeats they write themselves (tryHeartbeat). It guards
+	// fw, out, tx, sparePongs and outq.
+	wmu sync.Mutex
+	// outq reads how many bytes the kernel still holds for the connection
+	// (nil: not a socket); tryHeartbeat writes only when they are few.
+	outq func() (int, bool)
+
+	// The reader decodes heartbeats into rx, the writers encode them from
 	// tx: an idle connection allocates nothing.
 	rx, tx struct {
 		ping wire.Ping
@@ -124,12 +134,14 @@ func (m *Manager) newPeer(s *session, raw net.Conn, conn net.Conn, fr *wire.Fram
 		wake: make(chan struct{}, 1),
 		quit: make(chan struct{}),
 	}
-	p.out = newProgressWriter(raw, conn, m.cfg.HeartbeatTimeout)
+	p.out = newProgressWriter(raw, conn, m.cfg.HeartbeatTimeout, &p.sentAt)
 	p.fw = wire.NewFrameWriter(p.out, m.cfg.MaxFrameSize)
+	p.outq = sendQueue(raw)
 	// The handshake just came in, and the peer has no use for a digest
 	// before its own list settles.
 	now := clock()
 	p.heardAt.Store(now)
+	p.sentAt.Store(now)
 	p.toldAt.Store(now)
 	p.gossipedAt = now
 	return p
@@ -160,7 +172,8 @@ func (p *peer) send(msg wire.Message) bool {
 	return true
 }
 
-// pong asks the writer to answer the Ping seq.
+// pong answers the Ping seq, at once: written here if the connection is
+// idle (tryHeartbeat), else by the writer.
 func (p *peer) pong(seq uint64) {
 	p.qmu.Lock()
 	if p.closed {
@@ -174,19 +187,75 @@ func (p *peer) pong(seq uint64) {
 	}
 	p.pongs = append(p.pongs, seq)
 	p.qmu.Unlock()
+	p.beat(false)
+}
+
+// ping sends a Ping: written here if the connection is idle
+// (tryHeartbeat), else by the writer.
+func (p *peer) ping() { p.beat(true) }
+
+// beat sends the Pongs owed and, if ping is set, a Ping.
+func (p *peer) beat(ping bool) {
+	if p.tryHeartbeat(ping) {
+		return
+	}
+	if ping {
+		p.qmu.Lock()
+		p.pingDue = true
+		p.qmu.Unlock()
+	}
 	p.wakeWriter()
 }
 
-// ping asks the writer for a Ping.
-func (p *peer) ping() {
-	p.qmu.Lock()
-	due := !p.pingDue && !p.closed
-	p.pingDue = true
-	p.qmu.Unlock()
-	if due {
-		p.wakeWriter()
+// tryHeartbeat writes the Pongs owed and a Ping (if ping) in the caller's
+// goroutine (the reader, the maintenance loop) and reports whether it did
+// (or the peer is closed: nothing to write). It does so only when that can
+// neither block nor reorder anything: nobody else writes (wmu), nothing but
+// Pongs waits for the writer (the handshake's answer goes first; process
+// frames keep their order), and the kernel holds few of the connection's
+// bytes, so that its buffer takes the frames at once. Otherwise the caller
+// leaves them to the writer. An idle connection carries nothing but
+// heartbeats, and writing them here spares waking a writer goroutine for
+// each.
+func (p *peer) tryHeartbeat(ping bool) bool {
+	if p.outq == nil || !p.wmu.TryLock() {
+		return false
 	}
+	defer p.wmu.Unlock()
+	p.qmu.Lock()
+	if p.closed {
+		p.qmu.Unlock()
+		return true
+	}
+	if len(p.queue) > 0 || p.pingDue || !p.procs.empty() {
+		p.qmu.Unlock()
+		return false
+	}
+	if n, ok := p.outq(); !ok || n > inlineQueueLimit {
+		p.qmu.Unlock()
+		return false
+	}
+	pongs := p.pongs
+	p.pongs = p.sparePongs[:0]
+	p.qmu.Unlock()
+	err := p.writeHeartbeats(pongs, ping)
+	p.sparePongs = pongs[:0]
+	if err == nil {
+		err = p.fw.Flush()
+	}
+	if err != nil {
+		p.writeFailed(err)
+		return true
+	}
+	p.toldAt.Store(clock())
+	return true
 }
+
+// inlineQueueLimit is the most bytes the kernel may hold for a connection
+// (sent and not acknowledged, or not sent yet) for tryHeartbeat to write:
+// far below the send buffer (sendBuffer, which the kernel doubles), so
+// that a frame of a few dozen bytes never waits for room.
+const inlineQueueLimit = sendBuffer / 4
 
 func (p *peer) wakeWriter() {
 	select {
@@ -200,31 +269,51 @@ func (p *peer) overflow() {
 	p.shut(nil)
 }
 
-// pingAfter is how long a connection may bring nothing before its pinger
-// Pings: half the heartbeat timeout, or less when the timeout is short
-// against the interval. Checked once per HeartbeatInterval, the Ping goes
-// out less than pingAfter plus an interval after the last frame, so that
-// each end hears from the other at least an interval before the timeout
-// (750 ms with the defaults): the slack a loaded machine's delays need.
-// HeartbeatTimeout exceeds two intervals, so pingAfter > 0.
+// pingAfter is how long the pinger of a connection waits, having heard
+// nothing or sent nothing, before it Pings; the Pong comes back at once.
+// Checked on the ticks of the maintenance loop, HeartbeatInterval apart,
+// it makes an idle connection carry a Ping and its Pong every
+// beatTicks ticks: pingAfter is half an interval short of that, so that
+// jitter of less than half an interval does not move a Ping to the tick
+// before or after.
 func (c *Config) pingAfter() time.Duration {
-	return min(c.HeartbeatTimeout/2, c.HeartbeatTimeout-2*c.HeartbeatInterval)
+	return time.Duration(c.beatTicks())*c.HeartbeatInterval - c.HeartbeatInterval/2
+}
+
+// beatTicks is how many ticks apart an idle connection's heartbeats are:
+// as many as fit in four fifths of the timeout, leaving at least an
+// interval, so that each end hears from the other that long before the
+// timeout (the slack a loaded machine's delays need). With the defaults
+// (500 ms, 2.5 s): every 4 ticks, 2 s, half a second of slack; with
+// DefaultLocalConfig (100 ms, 1 s): every 8 ticks, 800 ms. The timeout
+// exceeds two intervals, so the result is at least 1.
+func (c *Config) beatTicks() int {
+	gap := min(c.HeartbeatTimeout-c.HeartbeatInterval, c.HeartbeatTimeout*4/5)
+	return max(int(gap/c.HeartbeatInterval), 1)
 }
 
 // heartbeat runs on every tick of the maintenance loop (now is clock()). It
-// asks the writer for a Ping when the peer has brought nothing for
-// pingAfter (an interval more if this end is not the pinger), or when this
-// node's digest has not gone to it for a GossipInterval (a connection busy
-// both ways carries no heartbeat).
+// sends a Ping when the pinger has heard nothing or sent nothing for
+// pingAfter, or when this node's digest has not gone out for tellAfter (a
+// connection busy both ways carries no heartbeat, and digests travel in
+// heartbeats). The other end never needs to Ping on its own: the pinger's
+// Pings keep both directions alive, and a connection busy one way gets
+// Pings all the same, from the pinger's silence in the other direction.
 func (p *peer) heartbeat(now int64) {
 	c := &p.m.cfg
-	quiet := c.pingAfter()
-	if !p.pinger {
-		quiet += c.HeartbeatInterval
-	}
-	if now-p.heardAt.Load() >= int64(quiet) || now-p.toldAt.Load() >= int64(c.GossipInterval) {
+	after := int64(c.pingAfter())
+	if p.pinger && (now-p.heardAt.Load() >= after || now-p.sentAt.Load() >= after) ||
+		now-p.toldAt.Load() >= int64(c.tellAfter()) {
 		p.ping()
 	}
+}
+
+// tellAfter is how long a node lets pass without its digest going to a
+// peer: a GossipInterval, but never less than the heartbeats' own period
+// (with half an interval for jitter), so that on an idle connection the
+// Pongs tell it and the end that does not Ping never has to.
+func (c *Config) tellAfter() time.Duration {
+	return max(c.GossipInterval, time.Duration(c.beatTicks())*c.HeartbeatInterval) + c.HeartbeatInterval/2
 }
 
 // gossipDue reports whether the peer should get this node's whole member
@@ -282,7 +371,10 @@ func (p *peer) writeLoop() {
 	var coalesce *time.Timer
 	for {
 		// The handshake's answer, if any, is queued first.
-		if !p.flush() || !p.procs.flush(p, p.flush) {
+		p.wmu.Lock()
+		ok := p.flush() && p.procs.flush(p, p.flush)
+		p.wmu.Unlock()
+		if !ok {
 			return
 		}
 		select {
@@ -317,6 +409,8 @@ func (p *peer) writeBye() {
 	bye := p.bye
 	p.qmu.Unlock()
 	if bye != nil {
+		p.wmu.Lock()
+		defer p.wmu.Unlock()
 		p.out.timeout = min(byeTimeout, p.m.cfg.HandshakeTimeout)
 		if err := p.fw.WriteMessage(bye); err == nil {
 			p.fw.Flush()
@@ -324,8 +418,8 @@ func (p *peer) writeBye() {
 	}
 }
 
-// flush writes everything that waits, in one go. It reports false when the
-// write failed, which closes the peer.
+// flush writes everything that waits, in one go (the caller holds wmu).
+// It reports false when the write failed, which closes the peer.
 func (p *peer) flush() bool {
 	p.qmu.Lock()
 	batch, pongs, ping := p.queue, p.pongs, p.pingDue
@@ -366,10 +460,26 @@ func (p *peer) write(batch []wire.Message, pongs []uint64, ping bool) error {
 			return err
 		}
 	}
-	var digest uint64
-	if ping || len(pongs) > 0 {
-		digest = p.sess.members.digest.Load()
+	if err := p.writeHeartbeats(pongs, ping); err != nil {
+		return err
 	}
+	if err := p.fw.Flush(); err != nil {
+		return err
+	}
+	if ping || len(pongs) > 0 {
+		p.toldAt.Store(clock())
+	}
+	return nil
+}
+
+// writeHeartbeats encodes a Pong for each seq of pongs and a Ping if ping
+// is set, each with this node's digest (the caller holds wmu and
+// flushes).
+func (p *peer) writeHeartbeats(pongs []uint64, ping bool) error {
+	if !ping && len(pongs) == 0 {
+		return nil
+	}
+	digest := p.sess.members.digest.Load()
 	for _, seq := range pongs {
 		p.tx.pong = wire.Pong{Seq: seq, Digest: digest}
 		if err := p.fw.WriteMessage(&p.tx.pong); err != nil {
@@ -381,12 +491,6 @@ func (p *peer) write(batch []wire.Message, pongs []uint64, ping bool) error {
 		if err := p.fw.WriteMessage(&p.tx.ping); err != nil {
 			return err
 		}
-	}
-	if err := p.fw.Flush(); err != nil {
-		return err
-	}
-	if ping || len(pongs) > 0 {
-		p.toldAt.Store(clock())
 	}
 	return nil
 }

@@ -255,6 +255,13 @@ func (q *peerProcs) close(p *peer) {
 	}
 }
 
+// empty reports whether no process frame waits for the writer.
+func (q *peerProcs) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.queue) == 0
+}
+
 // flush writes the queue until it is empty (writer only), letting the
 // connection's own frames through (between) after every procBatchBytes.
 // false: the connection failed.
@@ -503,22 +510,27 @@ func exitNotice(m *wire.Exit) *ExitNotice {
 type progressWriter struct {
 	conn    net.Conn
 	timeout time.Duration
+	sentAt  *atomic.Int64 // clock() when a write last completed
 }
 
 // sendBuffer is the kernel's send buffer of a cluster connection. At
 // 512 KiB it still carries several MB/s over a link of 100 ms round trip.
 const sendBuffer = 512 << 10
 
-func newProgressWriter(raw, conn net.Conn, timeout time.Duration) *progressWriter {
+func newProgressWriter(raw, conn net.Conn, timeout time.Duration, sentAt *atomic.Int64) *progressWriter {
 	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetWriteBuffer(sendBuffer)
 	}
-	return &progressWriter{conn: conn, timeout: timeout}
+	return &progressWriter{conn: conn, timeout: timeout, sentAt: sentAt}
 }
 
 func (w *progressWriter) Write(b []byte) (int, error) {
 	if err := w.conn.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
 		return 0, err
 	}
-	return w.conn.Write(b)
+	n, err := w.conn.Write(b)
+	if err == nil {
+		w.sentAt.Store(clock())
+	}
+	return n, err
 }
