@@ -2,15 +2,14 @@ package cluster
 
 import (
 	"crypto/tls"
-	"io"
 	"net"
-	"os"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/iridium-go/iridium/cluster/internal/wire"
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 // pipePeer is a peer of a node that is not started, writing over TLS to
@@ -64,28 +63,13 @@ func TestWriterMergesMembers(t *testing.T) {
 }
 
 // scriptedConn is a connection whose reads return, in turn, the chunks of
-// reads (nil: a passed deadline), then io.EOF; writes vanish.
+// its ChunkReader (nil: a passed deadline), then io.EOF; writes vanish.
 type scriptedConn struct {
 	net.Conn // nil: only what a peer's reader calls is implemented
-	reads    [][]byte
+	testutil.ChunkReader
 }
 
-func (c *scriptedConn) Read(p []byte) (int, error) {
-	if len(c.reads) == 0 {
-		return 0, io.EOF
-	}
-	r := c.reads[0]
-	if r == nil {
-		c.reads = c.reads[1:]
-		return 0, os.ErrDeadlineExceeded
-	}
-	n := copy(p, r)
-	if c.reads[0] = r[n:]; len(c.reads[0]) == 0 {
-		c.reads = c.reads[1:]
-	}
-	return n, nil
-}
-
+func (c *scriptedConn) Read(p []byte) (int, error)       { return c.ChunkReader.Read(p) }
 func (c *scriptedConn) Write(p []byte) (int, error)      { return len(p), nil }
 func (c *scriptedConn) Close() error                     { return nil }
 func (c *scriptedConn) SetReadDeadline(time.Time) error  { return nil }
@@ -108,7 +92,7 @@ func TestLateDeadlineWithAFrameWaiting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := &scriptedConn{reads: [][]byte{nil, ping}}
+	conn := &scriptedConn{ChunkReader: testutil.ChunkReader{Chunks: [][]byte{nil, ping}}}
 	s := &session{members: newMemberTable(m.cfg, time.Now())}
 	p := m.newPeer(s, conn, conn, wire.NewFrameReader(conn, 0), "x", "127.0.0.1", 1, "x")
 	p.readLoop() // ends at io.EOF

@@ -3,6 +3,8 @@ package testutil
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -39,4 +41,26 @@ func WaitFor(t testing.TB, out *Buffer, want string, within time.Duration) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// ChunkReader returns its chunks one Read at a time (the rest of a chunk
+// that did not fit on the next Read), a nil chunk as a passed deadline
+// (os.ErrDeadlineExceeded), then io.EOF: a connection whose bytes arrive
+// in pieces and whose reads time out where the test says.
+type ChunkReader struct{ Chunks [][]byte }
+
+func (r *ChunkReader) Read(p []byte) (int, error) {
+	if len(r.Chunks) == 0 {
+		return 0, io.EOF
+	}
+	c := r.Chunks[0]
+	if c == nil {
+		r.Chunks = r.Chunks[1:]
+		return 0, os.ErrDeadlineExceeded
+	}
+	n := copy(p, c)
+	if r.Chunks[0] = c[n:]; len(r.Chunks[0]) == 0 {
+		r.Chunks = r.Chunks[1:]
+	}
+	return n, nil
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 // sampleMessages has one message of every type, every field set.
@@ -345,7 +347,7 @@ func TestReadFrameBetweenFrames(t *testing.T) {
 		{"timeout inside the body", [][]byte{f[:6], nil, f[6:]}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fr := NewFrameReader(&chunkReader{chunks: tc.chunks}, 0)
+			fr := NewFrameReader(&testutil.ChunkReader{Chunks: tc.chunks}, 0)
 			if _, _, err := fr.ReadFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("first read: %v, want the timeout", err)
 			}
@@ -361,26 +363,4 @@ func TestReadFrameBetweenFrames(t *testing.T) {
 			}
 		})
 	}
-}
-
-// chunkReader returns its chunks one Read at a time; a nil chunk is a
-// timeout.
-type chunkReader struct{ chunks [][]byte }
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	if len(r.chunks) == 0 {
-		return 0, io.EOF
-	}
-	c := r.chunks[0]
-	if c == nil {
-		r.chunks = r.chunks[1:]
-		return 0, os.ErrDeadlineExceeded
-	}
-	n := copy(p, c)
-	if n == len(c) {
-		r.chunks = r.chunks[1:]
-	} else {
-		r.chunks[0] = c[n:]
-	}
-	return n, nil
 }
