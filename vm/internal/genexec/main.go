@@ -177,7 +177,8 @@ func main() {
 // labeledBlocks returns the statements of each inlined label of the
 // dispatch loop as text, up to the next label; a block that does not end in
 // a goto or continue goes on with the next block's statements, and the last
-// with continue. cutFrom and cutTo are the offsets of all those blocks in
+// with continue. A block's gotos to inlined labels are replaced by their
+// blocks too, which are built first: they must come after it. cutFrom and cutTo are the offsets of all those blocks in
 // src, which the generated loop leaves out.
 func labeledBlocks(fset *token.FileSet, src []byte, file *ast.File) (blocks map[string]string, cutFrom, cutTo int) {
 	loop := dispatchLoop(file)
@@ -227,7 +228,7 @@ func labeledBlocks(fset *token.FileSet, src []byte, file *ast.File) (blocks map[
 		default:
 			b.WriteString(blocks[order[i+1]])
 		}
-		blocks[name] = b.String()
+		blocks[name] = inlineGotos(b.String(), blocks)
 	}
 	return blocks, cutFrom, cutTo
 }
@@ -236,22 +237,15 @@ func labeledBlocks(fset *token.FileSet, src []byte, file *ast.File) (blocks map[
 var gotoInlined = regexp.MustCompile(`(?m)^[ \t]*goto (` + strings.Join(inlined, "|") + `)[ \t]*$`)
 
 // inlineGotos replaces every goto to an inlined label in text with that
-// label's block, in braces; blocks may themselves go to inlined labels.
+// label's block, in braces.
 func inlineGotos(text string, blocks map[string]string) string {
-	for range len(inlined) + 1 {
-		for name, b := range blocks {
-			blocks[name] = gotoInlined.ReplaceAllStringFunc(b, func(g string) string {
-				return "{\n" + blocks[gotoInlined.FindStringSubmatch(g)[1]] + "}"
-			})
-		}
-	}
-	for _, b := range blocks {
-		if gotoInlined.MatchString(b) {
-			log.Fatal("_exec.go: the inlined blocks go to each other in a cycle")
-		}
-	}
 	return gotoInlined.ReplaceAllStringFunc(text, func(g string) string {
-		return "{\n" + blocks[gotoInlined.FindStringSubmatch(g)[1]] + "}"
+		name := gotoInlined.FindStringSubmatch(g)[1]
+		b, ok := blocks[name]
+		if !ok {
+			log.Fatalf("_exec.go: an inlined block goes to %s, which comes before it", name)
+		}
+		return "{\n" + b + "}"
 	})
 }
 
