@@ -63,8 +63,8 @@ type peer struct {
 	raw  net.Conn
 	conn net.Conn
 	fr   *wire.FrameReader // used by the reader only
-	fw   *wire.FrameWriter // used by the writer only
-	out  *progressWriter   // what fw writes to (writer only)
+	fw   *wire.FrameWriter // used by whoever holds wmu
+	out  *progressWriter   // what fw writes to (wmu)
 
 	// pinger: this end Pings the connection when it is quiet (the other
 	// end only when it stays quiet an interval longer).
