@@ -58,8 +58,18 @@ now() { echo "$EPOCHREALTIME"; }
 start_node() { # index, join-target-or-empty
   local i=$1 args=(--daemon-mode -P $((base + $1)) --node-alias "n$1" --cookie bench --data-root-dir "$work/d$1")
   [ -n "$2" ] && args+=(--join "$2")
-  "$bin" "${args[@]}" >"$work/n$i.log" 2>&1 &
+  : >"$work/n$i.log" # there before all_full opens it
+  "$bin" "${args[@]}" >>"$work/n$i.log" 2>&1 &
   pids+=($!)
+}
+
+# member_counts: how many members each node lists last, as (count, nodes),
+# for a wait that timed out.
+member_counts() {
+  echo "nodes by the member count they list last (count, nodes):" >&2
+  for f in "$work"/n*.log; do
+    grep -o ' members [0-9]*$' "$f" | tail -n 1 | awk '{ print $2 }'
+  done | sort -n | uniq -c | awk '{ printf "  %s: %s\n", $2, $1 }' >&2
 }
 
 # wait_for DESC LOG CMD...: runs CMD every 5 ms until it succeeds. After
@@ -73,10 +83,7 @@ wait_for() {
     if [ $SECONDS -ge $deadline ]; then
       echo "timeout after ${timeout}s waiting for $desc" >&2
       [ "$log" = - ] || tail -n 20 "$log" >&2
-      echo "nodes by the member count they list last (count, nodes):" >&2
-      for f in "$work"/n*.log; do
-        grep -o ' members [0-9]*$' "$f" | tail -n 1 | awk '{ print $2 }'
-      done | sort -n | uniq -c | awk '{ printf "  %s: %s\n", $2, $1 }' >&2
+      member_counts
       exit 1
     fi
     sleep 0.005
@@ -92,14 +99,37 @@ when() {
   date -u -d "${line%% *}" +%s.%N
 }
 
-# all_full COUNT FROM TO: the last time any of nodes FROM..TO listed COUNT.
+# all_full COUNT FROM TO: the time (seconds since the epoch) by which each
+# of nodes FROM..TO had listed COUNT members at least once. One tail and
+# one awk follow all the logs, reading each byte once: a node's log holds
+# its whole member list at every change (tens of megabytes in all while
+# 200 nodes form), and polling every log with grep, or reading it in
+# bash, took more CPU than the nodes it watched. The nodes' RFC 3339 UTC
+# stamps (all of one length) compare as strings.
 all_full() {
-  local last=0 t i
-  for i in $(seq "$2" "$3"); do
-    t=$(when "$work/n$i.log" " members $1\$")
-    last=$(awk -v a="$t" -v b="$last" 'BEGIN { print (a > b) ? a : b }')
-  done
-  echo "$last"
+  local count=$1 logs=() i tailfd tailpid last interactive=()
+  # mawk reads a pipe in blocks and would wait for one to fill; its
+  # interactive mode reads lines as they come.
+  awk -W version 2>/dev/null | grep -q mawk && interactive=(-W interactive)
+  for i in $(seq "$2" "$3"); do logs+=("n$i.log"); done
+  exec {tailfd}< <(cd "$work" && exec tail -n +1 -F "${logs[@]}" 2>/dev/null)
+  tailpid=$!
+  # tail names the file before the lines that come from it.
+  last=$(timeout "$timeout" awk "${interactive[@]}" -v want="${#logs[@]}" -v suffix=" members $count" '
+    /^==> .* <==$/ { file = $2; next }
+    substr($0, length($0) - length(suffix) + 1) == suffix && !(file in seen) {
+      seen[file] = 1
+      if ($1 > max) max = $1
+      if (++n == want) { print max; exit }
+    }' <&"$tailfd") || true
+  kill "$tailpid" 2>/dev/null || true
+  exec {tailfd}<&-
+  if [ -z "$last" ]; then
+    echo "timeout after ${timeout}s: not every node of n$2..n$3 listed $count" >&2
+    member_counts
+    exit 1
+  fi
+  date -u -d "$last" +%s.%N
 }
 
 # queued PORT COUNT: whether COUNT connections to the listener on PORT wait

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -158,4 +159,37 @@ func missing(t *testing.T, why string) {
 		t.Fatal(why)
 	}
 	t.Skip("SKIPPED LOUDLY: " + why)
+}
+
+// TestDaemonCores checks the threads a daemon runs Go code on, as the Go
+// runtime's scheduler trace reports them once the node is up: one per
+// program it may run at once, unless GOMAXPROCS says otherwise.
+func TestDaemonCores(t *testing.T) {
+	tests := []struct {
+		name  string
+		extra []string
+		env   string
+		want  int
+	}{
+		{"default", nil, "", 1},
+		{"threads 2", []string{"--threads", "2"}, "", min(2, runtime.NumCPU())},
+		{"GOMAXPROCS wins", nil, "GOMAXPROCS=3", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--data-root-dir", t.TempDir(), "--node-alias", "alpha",
+				"--cookie", testCookie, "-P", "0", "--daemon-mode"}, tt.extra...)
+			cmd := exec.Command(binary, args...)
+			cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "GODEBUG=schedtrace=20"}
+			if tt.env != "" {
+				cmd.Env = append(cmd.Env, tt.env)
+			}
+			n := startProc(t, "alpha", cmd)
+			n.expect(`alpha listening on `)
+			got := n.expect(`SCHED \d+ms: gomaxprocs=(\d+) `)[1]
+			if got != strconv.Itoa(tt.want) {
+				t.Errorf("gomaxprocs=%s, want %d", got, tt.want)
+			}
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -30,7 +31,25 @@ const (
 )
 
 func main() {
+	limitCores = func(n int) { runtime.GOMAXPROCS(min(n, runtime.GOMAXPROCS(0))) }
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// limitCores caps the threads that run Go code at n. main sets it; tests
+// that call run in their own process leave it nil.
+var limitCores func(n int)
+
+// cores is how many threads running Go code a process of these options
+// needs: one per program that may run at once, the node's networking
+// sharing them. A daemon runs --threads programs; the REPL and a file run
+// one more in the foreground. More would only cost: with threads to
+// spare, the Go scheduler wakes another whenever a heartbeat makes a
+// goroutine runnable (README, "Design decisions").
+func cores(o *options) int {
+	if o.daemon {
+		return o.threads
+	}
+	return o.threads + 1
 }
 
 func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -40,6 +59,9 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	if err != nil {
 		return exitUsage
+	}
+	if limitCores != nil && getenv("GOMAXPROCS") == "" {
+		limitCores(cores(o))
 	}
 	if o.file != "" {
 		return runFile(catchSignals(), o, stdout, stderr)
