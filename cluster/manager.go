@@ -341,7 +341,7 @@ func (m *Manager) Changes() <-chan struct{} {
 func (m *Manager) notifyLocked() {
 	close(m.changed)
 	m.changed = make(chan struct{})
-	m.updateRoutesLocked()
+	m.proc.routes.Store(nil) // stale: rebuilt on first use
 }
 
 // Join joins the cluster of the node at addr ("host:port"). It starts this

@@ -168,7 +168,10 @@ func (s *procState) sentTo(alias string) *sentPrograms {
 }
 
 // routes are the connected members, as process traffic finds them without
-// the Manager's mutex: rebuilt whenever the member list changes.
+// the Manager's mutex. A change of the member list only marks them stale
+// (nil); the first process frame after it builds them again. Forming a
+// mesh changes each node's list once per member, and building them at
+// every change cost each node O(N²) while nobody sent a frame.
 type routes struct {
 	byAlias map[string]*peer
 	aliases []string // sorted; this node not included
@@ -185,9 +188,18 @@ func (m *Manager) processHandler() ProcessHandler {
 	return nil
 }
 
-// updateRoutesLocked publishes the connected members to process traffic;
-// the caller holds m.mu, so that tables are published in order.
-func (m *Manager) updateRoutesLocked() {
+// currentRoutes returns the routes, building them if the member list
+// changed since they were built. It takes m.mu then, so it must not be
+// called with m.mu held (process traffic never is).
+func (m *Manager) currentRoutes() *routes {
+	if r := m.proc.routes.Load(); r != nil {
+		return r
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.proc.routes.Load(); r != nil {
+		return r // built while this waited for m.mu
+	}
 	r := &routes{byAlias: map[string]*peer{}}
 	if m.sess != nil {
 		for _, p := range m.sess.members.peers(nil) {
@@ -197,23 +209,14 @@ func (m *Manager) updateRoutesLocked() {
 	}
 	slices.Sort(r.aliases)
 	m.proc.routes.Store(r)
+	return r
 }
 
-func (m *Manager) route(alias string) *peer {
-	if r := m.proc.routes.Load(); r != nil {
-		return r.byAlias[alias]
-	}
-	return nil
-}
+func (m *Manager) route(alias string) *peer { return m.currentRoutes().byAlias[alias] }
 
 // OtherMembers returns the connected members but this node, sorted by
 // alias: SPAWN's members 1 and up. The slice must not be changed.
-func (m *Manager) OtherMembers() []string {
-	if r := m.proc.routes.Load(); r != nil {
-		return r.aliases
-	}
-	return nil
-}
+func (m *Manager) OtherMembers() []string { return m.currentRoutes().aliases }
 
 // spawnFrameOverhead bounds the bytes of a Spawn frame besides its
 // program and name.
