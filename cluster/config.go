@@ -69,11 +69,14 @@ type Config struct {
 	// MaxDials bounds the outgoing member dials in flight, whatever Members
 	// messages ask for; the rest wait their turn. Zero means DefaultMaxDials.
 	// When a whole cluster forms at once on few cores, every handshake in
-	// flight shares them: with 200 nodes on 2 cores, 64 dials each made
-	// handshakes outlast HandshakeTimeout and the cluster never formed (the
-	// failed ones are redialled, more load), while 8 each formed it in
-	// about 28 s. On a network, 8 dials of a few round trips each still
-	// meet 200 members in a second or two.
+	// flight shares them, and so do the heartbeats: with 200 nodes on 2
+	// cores, 64 dials each made handshakes outlast HandshakeTimeout and the
+	// cluster never formed (the failed ones are redialled, more load); 8
+	// each formed it in about 29 s, but with about 5,000 connections
+	// dropped for silence on the way (heartbeats waiting behind a run queue
+	// full of handshakes); 4 each form it in about 20 s with a few hundred.
+	// On a network, 4 dials of a few round trips each still meet 200
+	// members in a second or two.
 	MaxDials int
 	// Logger receives the manager's logs; nil discards them.
 	Logger *slog.Logger
@@ -91,7 +94,7 @@ const (
 	DefaultRedialFor         = 10 * time.Minute
 
 	DefaultMaxPendingHandshakes = 256
-	DefaultMaxDials             = 8
+	DefaultMaxDials             = 4
 
 	// DefaultMaxFrameSize is the protocol's default frame limit, 1 MiB.
 	DefaultMaxFrameSize = wire.DefaultMaxFrameSize
