@@ -105,22 +105,42 @@ when() {
 # its whole member list at every change (tens of megabytes in all while
 # 200 nodes form), and polling every log with grep, or reading it in
 # bash, took more CPU than the nodes it watched. The nodes' RFC 3339 UTC
-# stamps (all of one length) compare as strings.
+# stamps (all of one length: nine digits of fraction) compare as strings.
 all_full() {
   local count=$1 logs=() i tailfd tailpid last interactive=()
   # mawk reads a pipe in blocks and would wait for one to fill; its
   # interactive mode reads lines as they come.
-  awk -W version 2>/dev/null | grep -q mawk && interactive=(-W interactive)
+  awk -W version </dev/null 2>/dev/null | grep -q mawk && interactive=(-W interactive)
   for i in $(seq "$2" "$3"); do logs+=("n$i.log"); done
   exec {tailfd}< <(cd "$work" && exec tail -n +1 -F "${logs[@]}" 2>/dev/null)
   tailpid=$!
-  # tail names the file before the lines that come from it.
+  # tail names the file ("==> n7.log <==") before the lines that come
+  # from it, after an empty line; but when it switches files in the
+  # middle of a line it ends the piece there, and the header follows with
+  # no empty line. So awk takes each line once it sees the next: a piece
+  # cut short waits for the rest of its file's line.
   last=$(timeout "$timeout" awk "${interactive[@]}" -v want="${#logs[@]}" -v suffix=" members $count" '
-    /^==> .* <==$/ { file = $2; next }
-    substr($0, length($0) - length(suffix) + 1) == suffix && !(file in seen) {
-      seen[file] = 1
-      if ($1 > max) max = $1
+    function take(line, f) {
+      if (substr(line, length(line) - length(suffix) + 1) != suffix || f in seen) return
+      seen[f] = 1
+      split(line, field, " ")
+      if (field[1] > max) max = field[1]
       if (++n == want) { print max; exit }
+    }
+    function header(line) { return line ~ /^==> .* <==$/ }
+    {
+      if (NR > 1 && !header(prev)) {
+        if (header($0) && prev != "") {
+          piece[prevfile] = piece[prevfile] prev
+        } else {
+          line = piece[prevfile] prev
+          piece[prevfile] = ""
+          take(line, prevfile)
+        }
+      }
+      if (header($0)) file = substr($0, 5, length($0) - 8)
+      prev = $0
+      prevfile = file
     }' <&"$tailfd") || true
   kill "$tailpid" 2>/dev/null || true
   exec {tailfd}<&-

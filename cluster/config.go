@@ -71,10 +71,11 @@ type Config struct {
 	// When a whole cluster forms at once on few cores, every handshake in
 	// flight shares them, and so do the heartbeats: with 200 nodes on 2
 	// cores, 64 dials each made handshakes outlast HandshakeTimeout and the
-	// cluster never formed (the failed ones are redialled, more load); 8
-	// each formed it in about 29 s, but with about 5,000 connections
-	// dropped for silence on the way (heartbeats waiting behind a run queue
-	// full of handshakes); 4 each form it in about 20 s with a few hundred.
+	// cluster never formed (the failed ones are redialled, more load). With
+	// one thread per daemon, 8 each formed it in about 29 s, but with about
+	// 5,000 connections dropped for silence on the way (heartbeats waiting
+	// behind a run queue full of handshakes); 4 each form it in about 20 s
+	// with several hundred.
 	// On a network, 4 dials of a few round trips each still meet 200
 	// members in a second or two.
 	MaxDials int

@@ -71,8 +71,12 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 	}
 }
 
-// stamp is the timestamp that starts a daemon's timed lines.
-func stamp() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+// stamp is the timestamp that starts a daemon's timed lines: RFC 3339 in
+// UTC with all nine digits of the fraction, so that stamps are all of one
+// length and sort as strings (bench/cluster.sh takes the latest that way).
+func stamp() string { return time.Now().UTC().Format(stampLayout) }
+
+const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // joinWithRetry tries addr until it answers or retryFor has passed, and
 // says on progress when it starts retrying, so that a wrong address or a

@@ -172,8 +172,11 @@ func TestDaemonCores(t *testing.T) {
 		want  int
 	}{
 		{"default", nil, "", 1},
-		{"threads 2", []string{"--threads", "2"}, "", min(2, runtime.NumCPU())},
+		// The child's own default is the machine's (or its cgroup's) CPUs,
+		// as this test process's is: CI sets no GOMAXPROCS.
+		{"threads 2", []string{"--threads", "2"}, "", min(2, runtime.GOMAXPROCS(0))},
 		{"GOMAXPROCS wins", nil, "GOMAXPROCS=3", 3},
+		{"GOMAXPROCS not a count", nil, "GOMAXPROCS=abc", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

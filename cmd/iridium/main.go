@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,7 +43,7 @@ var limitCores func(n int)
 // cores is how many threads running Go code a process of these options
 // needs: one per program that may run at once, the node's networking
 // sharing them. A daemon runs --threads programs; the REPL and a file run
-// one more in the foreground. More would only cost: with threads to
+// one more in the foreground (remote sessions' programs share them too). More would only cost: with threads to
 // spare, the Go scheduler wakes another whenever a heartbeat makes a
 // goroutine runnable (README, "Design decisions").
 func cores(o *options) int {
@@ -60,8 +61,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	if err != nil {
 		return exitUsage
 	}
-	if limitCores != nil && getenv("GOMAXPROCS") == "" {
-		limitCores(cores(o))
+	if n, err := strconv.Atoi(getenv("GOMAXPROCS")); limitCores != nil && (err != nil || n < 1) {
+		limitCores(cores(o)) // the runtime ignores a GOMAXPROCS that is not a count too
 	}
 	if o.file != "" {
 		return runFile(catchSignals(), o, stdout, stderr)
