@@ -40,6 +40,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((n + 64)) ]; then
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/iridium-bench.XXXXXX")
 . "$(dirname "$0")/../scripts/lib.sh"
+follow=$(cd "$(dirname "$0")" && pwd)/follow.awk # all_full's reader of the logs
 bin=$(iridium_binary "$work")
 
 pids=()
@@ -114,34 +115,8 @@ all_full() {
   for i in $(seq "$2" "$3"); do logs+=("n$i.log"); done
   exec {tailfd}< <(cd "$work" && exec tail -n +1 -F "${logs[@]}" 2>/dev/null)
   tailpid=$!
-  # tail names the file ("==> n7.log <==") before the lines that come
-  # from it, after an empty line; but when it switches files in the
-  # middle of a line it ends the piece there, and the header follows with
-  # no empty line. So awk takes each line once it sees the next: a piece
-  # cut short waits for the rest of its file's line.
-  last=$(timeout "$timeout" awk "${interactive[@]}" -v want="${#logs[@]}" -v suffix=" members $count" '
-    function take(line, f) {
-      if (substr(line, length(line) - length(suffix) + 1) != suffix || f in seen) return
-      seen[f] = 1
-      split(line, field, " ")
-      if (field[1] > max) max = field[1]
-      if (++n == want) { print max; exit }
-    }
-    function header(line) { return line ~ /^==> .* <==$/ }
-    {
-      if (NR > 1 && !header(prev)) {
-        if (header($0) && prev != "") {
-          piece[prevfile] = piece[prevfile] prev
-        } else {
-          line = piece[prevfile] prev
-          piece[prevfile] = ""
-          take(line, prevfile)
-        }
-      }
-      if (header($0)) file = substr($0, 5, length($0) - 8)
-      prev = $0
-      prevfile = file
-    }' <&"$tailfd") || true
+  last=$(timeout "$timeout" awk "${interactive[@]}" -v want="${#logs[@]}" -v suffix=" members $count" \
+    -f "$follow" <&"$tailfd") || true
   kill "$tailpid" 2>/dev/null || true
   exec {tailfd}<&-
   if [ -z "$last" ]; then
