@@ -41,6 +41,10 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/iridium-bench.XXXXXX")
 . "$(dirname "$0")/../scripts/lib.sh"
 follow=$(cd "$(dirname "$0")" && pwd)/follow.awk # all_full's reader of the logs
+# mawk reads a pipe in blocks and would wait for one to fill; its
+# interactive mode reads lines as they come.
+interactive=()
+awk -W version </dev/null 2>/dev/null | grep -q mawk && interactive=(-W interactive)
 bin=$(iridium_binary "$work")
 
 pids=()
@@ -105,13 +109,9 @@ when() {
 # one awk follow all the logs, reading each byte once: a node's log holds
 # its whole member list at every change (tens of megabytes in all while
 # 200 nodes form), and polling every log with grep, or reading it in
-# bash, took more CPU than the nodes it watched. The nodes' RFC 3339 UTC
-# stamps (all of one length: nine digits of fraction) compare as strings.
+# bash, took more CPU than the nodes it watched (follow.awk says how).
 all_full() {
-  local count=$1 logs=() i tailfd tailpid last interactive=()
-  # mawk reads a pipe in blocks and would wait for one to fill; its
-  # interactive mode reads lines as they come.
-  awk -W version </dev/null 2>/dev/null | grep -q mawk && interactive=(-W interactive)
+  local count=$1 logs=() i tailfd tailpid last
   for i in $(seq "$2" "$3"); do logs+=("n$i.log"); done
   exec {tailfd}< <(cd "$work" && exec tail -n +1 -F "${logs[@]}" 2>/dev/null)
   tailpid=$!
