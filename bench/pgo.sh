@@ -4,7 +4,7 @@
 # optimization (the go command picks up default.pgo in a main package's
 # directory by itself).
 #
-# The profile is of the ten workloads of this directory, run in one
+# The profile is of the workloads of this directory, run in one
 # process by `go test -bench Workload`. Why it is committed: the dispatch
 # loop is one very large function, and its speed depends on where its hot
 # blocks fall relative to 64-byte lines; without a profile the same source
