@@ -305,11 +305,25 @@ func (t *memberTable) drop(p *peer, how dropKind, now time.Time) bool {
 // announcedFor after its Leave; and any not connected whose address a
 // connected member holds now.
 func (t *memberTable) expire(now time.Time) {
+	// held is the set of the connected members' addresses, made once here
+	// rather than a scan of the table (connectedAt) per member not
+	// connected: while a cluster forms, most members are announced, and
+	// the scans made every tick O(N²). An idle node, all connected, makes
+	// none.
+	var held map[string]bool
 	alone := true
 	for _, mb := range t.byAlias {
 		if mb.state == stateConnected {
 			alone = false
-			break
+		} else if held == nil {
+			held = make(map[string]bool)
+		}
+	}
+	if held != nil {
+		for _, mb := range t.byAlias {
+			if mb.state == stateConnected {
+				held[mb.addr] = true
+			}
 		}
 	}
 	for alias, mb := range t.byAlias {
@@ -317,9 +331,9 @@ func (t *memberTable) expire(now time.Time) {
 		var forget bool
 		switch mb.state {
 		case stateAnnounced:
-			forget = !listed || t.connectedAt(mb.addr, alias)
+			forget = !listed || held[mb.addr]
 		case stateLost:
-			forget = !listed && !alone && now.Sub(mb.lostAt) >= t.cfg.RedialFor || t.connectedAt(mb.addr, alias)
+			forget = !listed && !alone && now.Sub(mb.lostAt) >= t.cfg.RedialFor || held[mb.addr]
 		case stateLeft:
 			forget = now.Sub(mb.since) >= t.announcedFor()
 		}

@@ -225,6 +225,12 @@ func TestMemberTransitions(t *testing.T) {
 				tb.expire(soon)
 				return nil
 			}, gone, nil},
+		{"another member now listens at an announced member's address: forgotten", "announced",
+			func(tb *memberTable, _ *peer) error {
+				tb.connect(fakePeer("new", "127.0.0.1", 7002, "new"), t0, keepNewAs("a"))
+				tb.expire(soon)
+				return nil
+			}, gone, nil},
 		{"an unknown member at a connected member's address: ignored", "unknown",
 			func(tb *memberTable, _ *peer) error {
 				tb.connect(fakePeer("c", "127.0.0.1", 7002, "a"), t0, keepNewAs("a"))
