@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,9 +23,10 @@ func TestWorkloadsAgreeWithLua(t *testing.T) {
 	if err != nil {
 		missing(t, "lua5.4 is not installed (apt-get install lua5.4; .ci/run installs it)")
 	}
-	files, err := filepath.Glob("*.iasm")
-	if err != nil || len(files) < 16 {
-		t.Fatalf("want the sixteen workloads, found %d (%v)", len(files), err)
+	files, _ := filepath.Glob("*.iasm")
+	twins, _ := filepath.Glob("*.lua")
+	if len(files) < 16 || !slices.Equal(names(files), names(twins)) {
+		t.Fatalf("want sixteen or more programs, each with its twin: %v and %v", files, twins)
 	}
 	iridium := buildIridium(t)
 	for _, f := range files {
@@ -38,12 +40,23 @@ func TestWorkloadsAgreeWithLua(t *testing.T) {
 	}
 }
 
-// buildIridium builds the command as a user does (no race detector: the
-// workloads run for seconds) and returns the binary's path.
+// names are the file names without their extensions.
+func names(files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = strings.TrimSuffix(f, filepath.Ext(f))
+	}
+	return out
+}
+
+// buildIridium builds the command as the bench scripts do (no race
+// detector: the workloads run for seconds) and returns the binary's path.
 func buildIridium(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "iridium")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/iridium")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/iridium")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -1,8 +1,8 @@
 -- digits.lua: for every number from 1 to 4,000,000, its decimal digits
 -- (lowest first, by division by 10) run through a small state machine
 -- that says whether even and odd digits alternate; the algorithm of
--- digits.iasm. Prints how many numbers alternate and the sum of all
--- their digits.
+-- digits.iasm. Prints how many numbers alternate and the sum of the
+-- digits of all 4,000,000 numbers.
 local N = 4000000
 local alt, total = 0, 0
 for i = 1, N do
