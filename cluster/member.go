@@ -305,28 +305,29 @@ func (t *memberTable) drop(p *peer, how dropKind, now time.Time) bool {
 // announcedFor after its Leave; and any not connected whose address a
 // connected member holds now.
 func (t *memberTable) expire(now time.Time) {
-	// held is the set of the connected members' addresses, made once here
-	// rather than a scan of the table (connectedAt) per member not
-	// connected: while a cluster forms, most members are announced, and
-	// the scans made every tick O(N²). An idle node, all connected, makes
-	// none.
-	var held map[string]bool
 	alone := true
+	var waiting []*member // not connected: each may be forgotten
 	for _, mb := range t.byAlias {
 		if mb.state == stateConnected {
 			alone = false
-		} else if held == nil {
-			held = make(map[string]bool)
+		} else {
+			waiting = append(waiting, mb)
 		}
 	}
-	if held != nil {
-		for _, mb := range t.byAlias {
-			if mb.state == stateConnected {
-				held[mb.addr] = true
-			}
+	if len(waiting) == 0 {
+		return // an idle node: one pass, nothing made
+	}
+	// held is the set of the connected members' addresses, made once
+	// rather than a scan of the table (connectedAt) per member waiting:
+	// while a cluster forms, most members are announced, and the scans
+	// made every tick O(N²).
+	held := make(map[string]bool, len(t.byAlias)-len(waiting))
+	for _, mb := range t.byAlias {
+		if mb.state == stateConnected {
+			held[mb.addr] = true
 		}
 	}
-	for alias, mb := range t.byAlias {
+	for _, mb := range waiting {
 		listed := !mb.announced.IsZero() && now.Sub(mb.announced) < t.announcedFor()
 		var forget bool
 		switch mb.state {
@@ -338,7 +339,7 @@ func (t *memberTable) expire(now time.Time) {
 			forget = now.Sub(mb.since) >= t.announcedFor()
 		}
 		if forget {
-			delete(t.byAlias, alias)
+			delete(t.byAlias, mb.alias)
 		}
 	}
 }
