@@ -536,6 +536,43 @@ func TestConfig(t *testing.T) {
 	}
 }
 
+// TestAlocZeroes: the bytes ALOC adds read as zero however the heap grows
+// (into a new array, or into the spare room of the array Load kept from
+// the program before), and growing keeps what the heap held.
+func TestAlocZeroes(t *testing.T) {
+	// dirty: a heap of 64 bytes, every word -1 ($2 the address, $3 = -1).
+	dirty := &vm.Program{Code: asm(ld(1, 64), r1(vm.OpAloc, 1), ld(2, 0), ld(3, 0), ld(10, 1), r3(vm.OpSub, 3, 10, 3),
+		ld(4, 4), ld(5, 64),
+		r2(vm.OpSetm, 2, 3), r3(vm.OpAdd, 2, 4, 2), r2(vm.OpLt, 2, 5), i24(vm.OpDjmpe, 32))}
+	// probe: ALOC $1 (set by the test), then $6 = the word at $7 and $8 = the word at $9.
+	probe := &vm.Program{Code: asm(r1(vm.OpAloc, 1), r2(vm.OpLoadm, 7, 6), r2(vm.OpLoadm, 9, 8))}
+
+	t.Run("into the array Load kept", func(t *testing.T) {
+		m, _ := load(t, vm.Config{}, dirty)
+		mustRun(t, m)
+		if err := m.Load(probe); err != nil {
+			t.Fatal(err)
+		}
+		m.SetRegister(1, 64)
+		m.SetRegister(7, 0)
+		m.SetRegister(9, 60)
+		mustRun(t, m)
+		state{regs: map[int]int32{6: 0, 8: 0}, heap: ptr(64)}.check(t, m, "")
+	})
+	t.Run("into a new array", func(t *testing.T) {
+		m, _ := load(t, vm.Config{}, dirty)
+		mustRun(t, m)
+		m.SetRegister(1, 1000)
+		m.SetRegister(7, 60)   // written by dirty: kept
+		m.SetRegister(9, 1060) // new
+		if err := m.Append(probe); err != nil {
+			t.Fatal(err)
+		}
+		mustRun(t, m)
+		state{regs: map[int]int32{6: -1, 8: 0}, heap: ptr(1064)}.check(t, m, "")
+	})
+}
+
 // TestNewIsSmall: a new VM takes under 64 KiB; stack and heap grow on demand.
 func TestNewIsSmall(t *testing.T) {
 	const n = 100

@@ -186,7 +186,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.park(ip, flag, base, sp)
-			m.heap = append(m.heap, make([]byte, n)...)
+			m.growHeap(n)
 			ip, flag, base, sp = m.unpark()
 		case xop(OpInc):
 			m.regs[in.a&31]++

@@ -340,6 +340,29 @@ func (m *VM) growStack(need int) {
 	m.stack = slices.Grow(m.stack, n-len(m.stack))[:n]
 }
 
+// growHeap adds n zero bytes to the end of the heap (ALOC; the caller
+// checked the limit). Past the heap's capacity it takes a new array from
+// make, which comes zeroed from the runtime: in chunks it can preempt, or
+// not cleared at all when the memory is fresh from the operating system.
+// append(m.heap, make([]byte, n)...) would clear the new bytes itself, in
+// one call that cannot be preempted: with a 32 MB ALOC, a collection that
+// started meanwhile spun on the other core and signalled this thread until
+// the clear ended, through thousands of page faults (bench/README.md).
+//
+//go:noinline
+func (m *VM) growHeap(n int) {
+	size := len(m.heap) + n
+	if size <= cap(m.heap) {
+		old := len(m.heap)
+		m.heap = m.heap[:size]
+		clear(m.heap[old:]) // Load keeps a small heap's array, bytes and all
+		return
+	}
+	h := make([]byte, size, max(size, min(2*cap(m.heap), m.cfg.HeapLimit)))
+	copy(h, m.heap)
+	m.heap = h
+}
+
 // save writes the loop's locals back; ip is the index of the next
 // instruction, base + ip the steps executed.
 func (m *VM) save(ip int, flag bool, base int64, sp int) {
