@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 // TestWorkloadsAgreeWithLua runs every workload on the iridium binary and
@@ -21,7 +23,7 @@ import (
 func TestWorkloadsAgreeWithLua(t *testing.T) {
 	lua, err := exec.LookPath("lua5.4")
 	if err != nil {
-		missing(t, "lua5.4 is not installed (apt-get install lua5.4; .ci/run installs it)")
+		testutil.Missing(t, "lua5.4 is not installed (apt-get install lua5.4; .ci/run installs it)")
 	}
 	files, _ := filepath.Glob("*.iasm")
 	twins, _ := filepath.Glob("*.lua")
@@ -86,14 +88,4 @@ func clip(s string) string {
 		return s[:400] + "..."
 	}
 	return s
-}
-
-// missing fails the test in CI (CI set), which installs what the tests
-// need, and skips it, loudly, elsewhere.
-func missing(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(why)
-	}
-	t.Skip("SKIPPED LOUDLY: " + why)
 }

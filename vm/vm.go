@@ -342,12 +342,10 @@ func (m *VM) growStack(need int) {
 
 // growHeap adds n zero bytes to the end of the heap (ALOC; the caller
 // checked the limit). Past the heap's capacity it takes a new array from
-// make, which comes zeroed from the runtime: in chunks it can preempt, or
-// not cleared at all when the memory is fresh from the operating system.
-// append(m.heap, make([]byte, n)...) would clear the new bytes itself, in
-// one call that cannot be preempted: with a 32 MB ALOC, a collection that
-// started meanwhile spun on the other core and signalled this thread until
-// the clear ended, through thousands of page faults (bench/README.md).
+// make, which the runtime zeroes in chunks it can preempt, or not at all
+// when the memory is fresh from the operating system. Appending a make
+// would clear the new bytes in one call that cannot be preempted, which a
+// collection then waits on (bench/README.md: "ALOC without a clear").
 //
 //go:noinline
 func (m *VM) growHeap(n int) {

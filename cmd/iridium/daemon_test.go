@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 func TestDaemonMode(t *testing.T) {
@@ -108,7 +110,7 @@ func TestLocalClusterScript(t *testing.T) {
 // bench/cluster.sh, on a small cluster: every measure comes out as a number.
 func TestBenchClusterScript(t *testing.T) {
 	if _, err := exec.LookPath("ss"); err != nil {
-		missing(t, "ss is not installed (apt-get install iproute2; .ci/run installs it)")
+		testutil.Missing(t, "ss is not installed (apt-get install iproute2; .ci/run installs it)")
 	}
 	base := freeBasePort(t, 4) - 1 // the script's nodes use BASE_PORT+1..+N
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -135,7 +137,7 @@ func TestBenchClusterScript(t *testing.T) {
 
 func TestTmuxClusterScript(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
-		missing(t, "tmux is not installed (apt-get install tmux; .ci/run installs it)")
+		testutil.Missing(t, "tmux is not installed (apt-get install tmux; .ci/run installs it)")
 	}
 	base := freeBasePort(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -149,16 +151,6 @@ func TestTmuxClusterScript(t *testing.T) {
 	if n := bytes.Count(out, []byte("(self)")); n != 3 {
 		t.Errorf("want each of the 3 panes to list itself, got %d:\n%s", n, out)
 	}
-}
-
-// missing skips a test whose tool or privilege this machine lacks, loudly;
-// in CI (CI=true), where .ci/run provides everything, it fails instead.
-func missing(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(why)
-	}
-	t.Skip("SKIPPED LOUDLY: " + why)
 }
 
 // TestDaemonCores checks the threads a daemon runs Go code on, as the Go

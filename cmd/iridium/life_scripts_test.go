@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 // scriptEnv is the environment for running a script of scripts/ (or
@@ -158,7 +160,7 @@ func outerTmux(t *testing.T, tmp string) string {
 // untouched.
 func TestTmuxClusterScriptInsideTmux(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
-		missing(t, "tmux is not installed (apt-get install tmux; .ci/run installs it)")
+		testutil.Missing(t, "tmux is not installed (apt-get install tmux; .ci/run installs it)")
 	}
 	t.Run("no terminal", func(t *testing.T) {
 		tmp := t.TempDir()

@@ -43,9 +43,10 @@ var limitCores func(n int)
 // cores is how many threads running Go code a process of these options
 // needs: one per program that may run at once, the node's networking
 // sharing them. A daemon runs --threads programs; the REPL and a file run
-// one more in the foreground (remote sessions' programs share them too). More would only cost: with threads to
-// spare, the Go scheduler wakes another whenever a heartbeat makes a
-// goroutine runnable (README, "Design decisions").
+// one more in the foreground (remote sessions' programs share them too).
+// More would only cost: with threads to spare, the Go scheduler wakes
+// another whenever a heartbeat makes a goroutine runnable (README,
+// "Design decisions").
 func cores(o *options) int {
 	if o.daemon {
 		return o.threads

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iridium-go/iridium/cluster"
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 var netnsRun atomic.Int64
@@ -32,12 +33,12 @@ func ipCmd(t *testing.T, args ...string) {
 func netnsTopology(t *testing.T, n int) (hosts []string, bridge string) {
 	t.Helper()
 	if _, err := exec.LookPath("ip"); err != nil {
-		missing(t, "the multi-host test needs `ip` (iproute2), which is missing here; .ci/run installs it")
+		testutil.Missing(t, "the multi-host test needs `ip` (iproute2), which is missing here; .ci/run installs it")
 	}
 	prefix := fmt.Sprintf("irid%d-%d", os.Getpid(), netnsRun.Add(1))
 	bridge = prefix + "-br"
 	if out, err := exec.Command("ip", "netns", "add", bridge).CombinedOutput(); err != nil {
-		missing(t, fmt.Sprintf("cannot create a network namespace (needs root / CAP_SYS_ADMIN, as in CI): ip netns add: %v: %s", err, out))
+		testutil.Missing(t, fmt.Sprintf("cannot create a network namespace (needs root / CAP_SYS_ADMIN, as in CI): ip netns add: %v: %s", err, out))
 	}
 	// Namespaces go when the test ends, after the processes in them
 	// (cleanups run last-registered first).

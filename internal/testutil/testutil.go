@@ -43,6 +43,16 @@ func WaitFor(t testing.TB, out *Buffer, want string, within time.Duration) {
 	}
 }
 
+// Missing skips a test whose tool or privilege this machine lacks, loudly;
+// in CI (CI set), where .ci/run provides everything, it fails instead.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(why)
+	}
+	t.Skip("SKIPPED LOUDLY: " + why)
+}
+
 // ChunkReader returns its chunks one Read at a time (the rest of a chunk
 // that did not fit on the next Read), a nil chunk as a passed deadline
 // (os.ErrDeadlineExceeded), then io.EOF: a connection whose bytes arrive

@@ -178,8 +178,9 @@ func main() {
 // dispatch loop as text, up to the next label; a block that does not end in
 // a goto or continue goes on with the next block's statements, and the last
 // with continue. A block's gotos to inlined labels are replaced by their
-// blocks too, which are built first: they must come after it. cutFrom and cutTo are the offsets of all those blocks in
-// src, which the generated loop leaves out.
+// blocks too, which are built first: they must come after it. cutFrom and
+// cutTo are the offsets of all those blocks in src, which the generated
+// loop leaves out.
 func labeledBlocks(fset *token.FileSet, src []byte, file *ast.File) (blocks map[string]string, cutFrom, cutTo int) {
 	loop := dispatchLoop(file)
 	if loop == nil {
