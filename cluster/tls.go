@@ -58,11 +58,12 @@ func NewCertificate(alias string) (cert tls.Certificate, certPEM, keyPEM []byte,
 	return cert, certPEM, keyPEM, err
 }
 
-// curves are the key exchanges offered, X25519 only. The default list
+// curves are the key exchanges offered: P-256 only. Go's default list
 // starts with the post-quantum hybrid X25519MLKEM768, which makes every
-// handshake about 60 % dearer (0.6 ms against 0.37 ms here) and a full mesh
-// makes one per pair of nodes; see README "Security" for the trade.
-var curves = []tls.CurveID{tls.X25519}
+// handshake about 60 % dearer, and a full mesh makes one handshake per pair
+// of nodes; P-256's assembly makes a handshake about 10 % cheaper than
+// X25519's here. See README "Security" for the trade.
+var curves = []tls.CurveID{tls.CurveP256}
 
 // tlsConfigs returns the configurations of the accepting and the
 // connecting side. The connector skips verification on purpose: the
