@@ -206,7 +206,9 @@ func New(cfg Config) (*Manager, error) {
 		selfIP:  c.Host,
 		changed: make(chan struct{}),
 	}
-	m.tlsServer, m.tlsClient = tlsConfigs(*cert)
+	if m.tlsServer, m.tlsClient, err = tlsConfigs(*cert, c.Cookie); err != nil {
+		return nil, fmt.Errorf("cluster: TLS: %w", err)
+	}
 	return m, nil
 }
 
