@@ -115,7 +115,9 @@ const ticketKeyInfo = "iridium cluster session tickets"
 // with all. Every handshake with a member brings a new ticket, so a ticket
 // a server turned down (a node of another cluster) is not removed: the
 // next member's replaces it.
-type latestTicket struct{ session atomic.Pointer[tls.ClientSessionState] }
+type latestTicket struct {
+	session atomic.Pointer[tls.ClientSessionState]
+}
 
 func (c *latestTicket) Get(string) (*tls.ClientSessionState, bool) {
 	s := c.session.Load()
