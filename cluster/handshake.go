@@ -208,6 +208,14 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	return p, nil
 }
 
+// TCP keep-alives are off on cluster connections: heartbeats find a
+// silent peer within seconds, and setting keep-alives up took four more
+// system calls at each end of every connection.
+var (
+	noKeepAlive       = net.Dialer{KeepAlive: -1}
+	noKeepAliveListen = net.ListenConfig{KeepAlive: -1}
+)
+
 // dial makes the connector's side of the handshake with addr, sending kind
 // (MsgHello or MsgJoin). want, if set, is the alias expected at addr: a
 // Challenge from another alias is hung up on before anything is sent. On
@@ -216,8 +224,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.MsgType, want string) (*peer, *wire.HelloAck, error) {
 	dialContext := m.dialContext
 	if dialContext == nil {
-		var d net.Dialer
-		dialContext = d.DialContext
+		dialContext = noKeepAlive.DialContext
 	}
 	conn, err := dialContext(ctx, "tcp", addr)
 	if err != nil {

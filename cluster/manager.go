@@ -237,7 +237,9 @@ func (m *Manager) Start() (net.Addr, error) {
 	// Start at the same time is settled below.
 	listen := m.listen
 	if listen == nil {
-		listen = net.Listen
+		listen = func(network, addr string) (net.Listener, error) {
+			return noKeepAliveListen.Listen(context.Background(), network, addr)
+		}
 	}
 	ln, err := listen("tcp", net.JoinHostPort(m.cfg.Host, strconv.Itoa(port)))
 	if err != nil && m.cfg.Port == 0 && port != 0 {
