@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,11 +100,28 @@ func (m Member) Addr() string { return net.JoinHostPort(m.IP, strconv.Itoa(m.Por
 // String is the member as !cluster_members prints it: "ALIAS IP:PORT",
 // with " (self)" after this node.
 func (m Member) String() string {
-	s := m.Alias + " " + m.Addr()
-	if m.Self {
-		s += " (self)"
+	b, _ := m.AppendText(nil)
+	return string(b)
+}
+
+// AppendText appends the member as String returns it, so that a list of
+// members is written without a string per member (encoding.TextAppender).
+func (m Member) AppendText(b []byte) ([]byte, error) {
+	b = append(b, m.Alias...)
+	b = append(b, ' ')
+	if strings.IndexByte(m.IP, ':') >= 0 { // as net.JoinHostPort does
+		b = append(b, '[')
+		b = append(b, m.IP...)
+		b = append(b, ']')
+	} else {
+		b = append(b, m.IP...)
 	}
-	return s
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(m.Port), 10)
+	if m.Self {
+		b = append(b, " (self)"...)
+	}
+	return b, nil
 }
 
 // IsTemporary reports whether a failed Join may succeed if tried again:

@@ -339,3 +339,24 @@ func TestDigestFollowsConnectedMembers(t *testing.T) {
 		t.Errorf("changed %v: the list settles a GossipInterval after its last change", tb.changed)
 	}
 }
+
+// A member prints as !cluster_members and a daemon's list show it.
+func TestMemberString(t *testing.T) {
+	tests := []struct {
+		m    Member
+		want string
+	}{
+		{Member{Alias: "n1", IP: "127.0.0.1", Port: 2254}, "n1 127.0.0.1:2254"},
+		{Member{Alias: "me", IP: "10.0.0.7", Port: 1, Self: true}, "me 10.0.0.7:1 (self)"},
+		{Member{Alias: "v6", IP: "::1", Port: 65535}, "v6 [::1]:65535"},
+		{Member{Alias: "z", IP: "fe80::1%eth0", Port: 80, Self: true}, "z [fe80::1%eth0]:80 (self)"},
+	}
+	for _, tt := range tests {
+		if got := tt.m.String(); got != tt.want {
+			t.Errorf("%+v: String() = %q, want %q", tt.m, got, tt.want)
+		}
+		if got, _ := tt.m.AppendText([]byte("> ")); string(got) != "> "+tt.want {
+			t.Errorf("%+v: AppendText = %q, want %q", tt.m, got, "> "+tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,16 +49,21 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		}
 	}
 
-	last := ""
+	// The list printed last, the one made now and the line that prints
+	// it: buffers kept across changes, since while a mesh forms a node's
+	// list changes once per member.
+	var last, now, line []byte
 	for {
 		// Take the change channel before reading the list: a change that
 		// lands in between then still wakes the loop.
 		changed := mgr.Changes()
-		if now := formatMembers(mgr.Members()); now != last {
+		now = appendMembers(now[:0], mgr.Members())
+		if !bytes.Equal(now, last) {
 			// The timestamp lets bench/cluster.sh time convergence from
 			// the nodes' own output.
-			fmt.Fprintf(stdout, "%s %s", stamp(), now)
-			last = now
+			line = append(append(appendStamp(line[:0]), ' '), now...)
+			stdout.Write(line)
+			last, now = now, last
 		}
 		select {
 		case <-ctx.Done():
@@ -74,7 +80,9 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 // stamp is the timestamp that starts a daemon's timed lines: RFC 3339 in
 // UTC with all nine digits of the fraction, so that stamps are all of one
 // length and sort as strings (bench/cluster.sh takes the latest that way).
-func stamp() string { return time.Now().UTC().Format(stampLayout) }
+func stamp() string { return string(appendStamp(nil)) }
+
+func appendStamp(b []byte) []byte { return time.Now().UTC().AppendFormat(b, stampLayout) }
 
 const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
@@ -122,13 +130,14 @@ func reason(err error) string {
 	return err.Error()
 }
 
-// formatMembers is the block a daemon prints: a count line, then one
+// appendMembers appends the block a daemon prints: a count line, then one
 // member per line as !cluster_members prints them.
-func formatMembers(members []cluster.Member) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "members %d\n", len(members))
+func appendMembers(b []byte, members []cluster.Member) []byte {
+	b = fmt.Appendf(b, "members %d\n", len(members))
 	for _, m := range members {
-		b.WriteString("  " + m.String() + "\n")
+		b = append(b, "  "...)
+		b, _ = m.AppendText(b)
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
 }
