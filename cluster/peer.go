@@ -99,6 +99,10 @@ type peer struct {
 	// outq reads how many bytes the kernel still holds for the connection
 	// (nil: not a socket); tryHeartbeat writes only when they are few.
 	outq func() (int, bool)
+	// What outq said last (held), out's count of bytes then (wroteThen)
+	// and the inline writes since (inlineSince): see roomInKernel.
+	held, wroteThen int64
+	inlineSince     int
 
 	// The reader decodes heartbeats into rx, the writers encode them from
 	// tx: an idle connection allocates nothing.
@@ -137,6 +141,7 @@ func (m *Manager) newPeer(s *session, raw net.Conn, conn net.Conn, fr *wire.Fram
 	p.out = newProgressWriter(raw, conn, m.cfg.HeartbeatTimeout, &p.sentAt)
 	p.fw = wire.NewFrameWriter(p.out, m.cfg.MaxFrameSize)
 	p.outq = sendQueue(raw)
+	p.inlineSince = recheckInline // ask before the first inline write
 	// The handshake just came in, and the peer has no use for a digest
 	// before its own list settles.
 	now := clock()
@@ -231,7 +236,7 @@ func (p *peer) tryHeartbeat(ping bool) bool {
 		p.qmu.Unlock()
 		return false
 	}
-	if n, ok := p.outq(); !ok || n > inlineQueueLimit {
+	if !p.roomInKernel() {
 		p.qmu.Unlock()
 		return false
 	}
@@ -250,6 +255,31 @@ func (p *peer) tryHeartbeat(ping bool) bool {
 	p.toldAt.Store(clock())
 	return true
 }
+
+// roomInKernel reports whether the kernel holds at most inlineQueueLimit
+// bytes of the connection. The kernel holds at most what outq said last
+// plus every byte written since (all writes go through out, under wmu),
+// so outq is asked only when that bound is over the limit or after
+// recheckInline inline writes: on an idle connection, once a minute
+// rather than at every heartbeat. The second rule covers bytes crypto/tls
+// writes by itself (an answer to the peer's key update), which out does
+// not count. The caller holds wmu.
+func (p *peer) roomInKernel() bool {
+	if p.inlineSince < recheckInline && p.held+p.out.wrote-p.wroteThen <= inlineQueueLimit {
+		p.inlineSince++
+		return true
+	}
+	n, ok := p.outq()
+	if !ok || n > inlineQueueLimit {
+		return false
+	}
+	p.held, p.wroteThen, p.inlineSince = int64(n), p.out.wrote, 1
+	return true
+}
+
+// recheckInline is how many inline writes roomInKernel lets through on its
+// bound before it asks the kernel again.
+const recheckInline = 32
 
 // inlineQueueLimit is the most bytes the kernel may hold for a connection
 // (sent and not acknowledged, or not sent yet) for tryHeartbeat to write:

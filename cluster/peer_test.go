@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"crypto/tls"
+	"io"
 	"net"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,5 +100,70 @@ func TestLateDeadlineWithAFrameWaiting(t *testing.T) {
 	p.readLoop() // ends at io.EOF
 	if !slices.Equal(p.pongs, []uint64{5}) {
 		t.Errorf("Pongs owed %v: the Ping that was waiting went unread", p.pongs)
+	}
+}
+
+// roomInKernel asks the kernel how much of a connection it holds only
+// when the bytes written since it last asked could have filled the room,
+// or after recheckInline inline writes; it answers false whenever the
+// kernel holds more than inlineQueueLimit.
+func TestRoomInKernel(t *testing.T) {
+	steps := []struct {
+		name   string
+		write  int64 // bytes written through out before the step
+		held   int   // what the kernel says if asked
+		asks   bool  // whether the step asks the kernel
+		answer bool
+	}{
+		{"first inline write asks", 0, 100, true, true},
+		{"a heartbeat later: the bound holds", 40, 100, false, true},
+		{"a batch that may fill the room, and does", inlineQueueLimit, inlineQueueLimit + 1, true, false},
+		{"nothing written since: asks again", 0, inlineQueueLimit + 1, true, false},
+		{"the peer read it all", 0, 0, true, true},
+		{"a heartbeat later", 40, 0, false, true},
+		{"a batch that may fill the room, and does not", inlineQueueLimit, 5000, true, true},
+	}
+	p := &peer{out: &progressWriter{}, inlineSince: recheckInline}
+	var held, asked int
+	p.outq = func() (int, bool) { asked++; return held, true }
+	for _, s := range steps {
+		p.out.wrote += s.write
+		held, asked = s.held, 0
+		if got := p.roomInKernel(); got != s.answer {
+			t.Errorf("%s: roomInKernel = %v, want %v", s.name, got, s.answer)
+		}
+		if (asked > 0) != s.asks {
+			t.Errorf("%s: asked the kernel %d times, want asking %v", s.name, asked, s.asks)
+		}
+	}
+	// An idle connection: heartbeats only. The kernel is asked once per
+	// recheckInline of them.
+	asked = 0
+	for range 10 * recheckInline {
+		p.out.wrote += 40
+		p.roomInKernel()
+	}
+	if asked != 10 {
+		t.Errorf("%d idle heartbeats asked the kernel %d times, want 10", 10*recheckInline, asked)
+	}
+}
+
+// progressWriter's count bounds what reached the kernel: every byte and
+// what TLS 1.3 adds (22 bytes a record; crypto/tls's records carry at
+// least 1 KiB, but for the last of a write).
+func TestProgressWriterCountsRecords(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go io.Copy(io.Discard, b)
+	w := newProgressWriter(a, a, time.Second, new(atomic.Int64))
+	for _, n := range []int{1, 40, 1 << 10, 16 << 10, 1 << 20} {
+		before := w.wrote
+		if _, err := w.Write(make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+		if most := int64(n + 22*(n/1024+1)); w.wrote-before < most {
+			t.Errorf("a write of %d bytes counted %d, under the %d it may cost", n, w.wrote-before, most)
+		}
 	}
 }

@@ -511,6 +511,10 @@ type progressWriter struct {
 	conn    net.Conn
 	timeout time.Duration
 	sentAt  *atomic.Int64 // clock() when a write last completed
+	// wrote bounds the bytes that went to the kernel, records included:
+	// each Write counts in full, as if it went out, plus the most TLS 1.3
+	// adds to it (records of at least 1 KiB, 22 bytes each).
+	wrote int64
 }
 
 // sendBuffer is the kernel's send buffer of a cluster connection. At
@@ -525,6 +529,7 @@ func newProgressWriter(raw, conn net.Conn, timeout time.Duration, sentAt *atomic
 }
 
 func (w *progressWriter) Write(b []byte) (int, error) {
+	w.wrote += int64(len(b)) + int64(len(b))/32 + 64
 	if err := w.conn.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
 		return 0, err
 	}
