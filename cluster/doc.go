@@ -19,9 +19,8 @@
 //
 // # Wire format (protocol version 2)
 //
-// Every connection is TLS 1.3 (P-256 offered; members resume each other's
-// sessions with tickets sealed under a key derived from the cookie, tls.go).
-// Every message travels in a frame
+// Every connection is TLS 1.3 (tls.go: P-256 offered, X25519 accepted, no
+// session is resumed). Every message travels in a frame
 //
 //	uint32 big-endian L | uint8 type | L-1 bytes of MessagePack body
 //

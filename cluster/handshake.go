@@ -208,13 +208,10 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	return p, nil
 }
 
-// TCP keep-alives are off on cluster connections: heartbeats find a
-// silent peer within seconds, and setting keep-alives up took four more
-// system calls at each end of every connection.
-var (
-	noKeepAlive       = net.Dialer{KeepAlive: -1}
-	noKeepAliveListen = net.ListenConfig{KeepAlive: -1}
-)
+// noKeepAlive dials without TCP keep-alives, as noKeepAliveListen
+// accepts: heartbeats find a silent peer within seconds, and keep-alives
+// take four more system calls at each end of every connection.
+var noKeepAlive = net.Dialer{KeepAlive: -1}
 
 // dial makes the connector's side of the handshake with addr, sending kind
 // (MsgHello or MsgJoin). want, if set, is the alias expected at addr: a

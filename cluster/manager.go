@@ -99,14 +99,11 @@ func (m Member) Addr() string { return net.JoinHostPort(m.IP, strconv.Itoa(m.Por
 
 // String is the member as !cluster_members prints it: "ALIAS IP:PORT",
 // with " (self)" after this node.
-func (m Member) String() string {
-	b, _ := m.AppendText(nil)
-	return string(b)
-}
+func (m Member) String() string { return string(m.AppendTo(nil)) }
 
-// AppendText appends the member as String returns it, so that a list of
-// members is written without a string per member (encoding.TextAppender).
-func (m Member) AppendText(b []byte) ([]byte, error) {
+// AppendTo appends the member as String returns it, so that a list of
+// members is written without a string per member.
+func (m Member) AppendTo(b []byte) []byte {
 	b = append(b, m.Alias...)
 	b = append(b, ' ')
 	if strings.IndexByte(m.IP, ':') >= 0 { // as net.JoinHostPort does
@@ -121,7 +118,7 @@ func (m Member) AppendText(b []byte) ([]byte, error) {
 	if m.Self {
 		b = append(b, " (self)"...)
 	}
-	return b, nil
+	return b
 }
 
 // IsTemporary reports whether a failed Join may succeed if tried again:
@@ -203,6 +200,10 @@ func (s selfAddrs) is(ap netip.AddrPort) bool {
 	return ip.IsLoopback() || slices.Contains(s.locals, ip)
 }
 
+// noKeepAliveListen accepts connections without TCP keep-alives (see
+// noKeepAlive).
+var noKeepAliveListen = net.ListenConfig{KeepAlive: -1}
+
 // New validates cfg and returns a Manager. It does not listen yet.
 func New(cfg Config) (*Manager, error) {
 	c, err := cfg.withDefaults()
@@ -224,9 +225,7 @@ func New(cfg Config) (*Manager, error) {
 		selfIP:  c.Host,
 		changed: make(chan struct{}),
 	}
-	if m.tlsServer, m.tlsClient, err = tlsConfigs(*cert, c.Cookie); err != nil {
-		return nil, fmt.Errorf("cluster: TLS: %w", err)
-	}
+	m.tlsServer, m.tlsClient = tlsConfigs(*cert)
 	return m, nil
 }
 

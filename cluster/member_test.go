@@ -355,8 +355,8 @@ func TestMemberString(t *testing.T) {
 		if got := tt.m.String(); got != tt.want {
 			t.Errorf("%+v: String() = %q, want %q", tt.m, got, tt.want)
 		}
-		if got, _ := tt.m.AppendText([]byte("> ")); string(got) != "> "+tt.want {
-			t.Errorf("%+v: AppendText = %q, want %q", tt.m, got, "> "+tt.want)
+		if got := tt.m.AppendTo([]byte("> ")); string(got) != "> "+tt.want {
+			t.Errorf("%+v: AppendTo = %q, want %q", tt.m, got, "> "+tt.want)
 		}
 	}
 }

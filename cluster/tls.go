@@ -3,9 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -13,7 +11,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/iridium-go/iridium/cluster/internal/wire"
@@ -61,13 +58,14 @@ func NewCertificate(alias string) (cert tls.Certificate, certPEM, keyPEM []byte,
 	return cert, certPEM, keyPEM, err
 }
 
-// The key exchanges. Go's default list starts with the post-quantum hybrid
-// X25519MLKEM768, which makes every handshake about 60 % dearer, and a full
-// mesh makes one handshake per pair of nodes. A node offers P-256, whose
-// assembly makes a handshake about 10 % cheaper than X25519 here, and
-// accepts X25519 too, which other clients (Go's and OpenSSL's defaults)
-// send a key share for: they need no extra round trip. See README
-// "Security" for the trade.
+// The key exchanges. Go's default list starts with post-quantum hybrids
+// (X25519MLKEM768), which make every handshake about 60 % dearer, and a
+// full mesh makes one handshake per pair of nodes. A node offers P-256
+// alone, whose assembly makes a handshake about 10 % cheaper than X25519
+// here, and accepts X25519 too: other clients (Go's and OpenSSL's
+// defaults) send an X25519 key share, and a server picks a group the
+// client sent a share for, so they need no extra round trip. crypto/tls
+// ignores the order of these lists. See README "Security" for the trade.
 var (
 	offerCurves  = []tls.CurveID{tls.CurveP256}
 	acceptCurves = []tls.CurveID{tls.CurveP256, tls.X25519}
@@ -76,58 +74,23 @@ var (
 // tlsConfigs returns the configurations of the accepting and the
 // connecting side. The connector skips verification on purpose: the
 // certificate proves nothing here (anyone can make one); the cookie-bound
-// proofs of the handshake do.
-//
-// Every member seals session tickets with one key derived from the cookie,
-// and the connector offers the latest ticket it was given, by any member,
-// to every member it dials: after its first connection a node's handshakes
-// resume, with a fresh key exchange (TLS 1.3 resumes only with one, so E
-// stays unique to the connection) but no certificate, signature or check
-// of one. A ticket proves nothing either: it opens no door the cookie's
-// proofs do not guard.
-func tlsConfigs(cert tls.Certificate, cookie []byte) (server, client *tls.Config, err error) {
-	key, err := hkdf.Key(sha256.New, cookie, nil, ticketKeyInfo, 32)
-	if err != nil {
-		return nil, nil, err
-	}
+// proofs of the handshake do. Session tickets are off: a ticket key every
+// member could open would have to come from the cookie, and every ticket
+// would then let anyone who reaches a node test guesses of the cookie
+// offline (README "Security").
+func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 	server = &tls.Config{
-		MinVersion:       tls.VersionTLS13,
-		Certificates:     []tls.Certificate{cert},
-		CurvePreferences: acceptCurves,
+		MinVersion:             tls.VersionTLS13,
+		Certificates:           []tls.Certificate{cert},
+		CurvePreferences:       acceptCurves,
+		SessionTicketsDisabled: true,
 	}
-	server.SetSessionTicketKeys([][32]byte{[32]byte(key)})
 	client = &tls.Config{
 		MinVersion:         tls.VersionTLS13,
 		InsecureSkipVerify: true,
 		CurvePreferences:   offerCurves,
-		ClientSessionCache: new(latestTicket),
 	}
-	return server, client, nil
-}
-
-// ticketKeyInfo is the HKDF info of the ticket key: the key is this
-// implementation's affair, not the protocol's (a node that cannot open a
-// ticket makes a full handshake).
-const ticketKeyInfo = "iridium cluster session tickets"
-
-// latestTicket is a client session cache of one entry, whatever the
-// server: members share their ticket key, so a ticket from one resumes
-// with all. Every handshake with a member brings a new ticket, so a ticket
-// a server turned down (a node of another cluster) is not removed: the
-// next member's replaces it.
-type latestTicket struct {
-	session atomic.Pointer[tls.ClientSessionState]
-}
-
-func (c *latestTicket) Get(string) (*tls.ClientSessionState, bool) {
-	s := c.session.Load()
-	return s, s != nil
-}
-
-func (c *latestTicket) Put(_ string, s *tls.ClientSessionState) {
-	if s != nil {
-		c.session.Store(s)
-	}
+	return server, client
 }
 
 // secure runs the TLS handshake on conn (as the server when accept is set)

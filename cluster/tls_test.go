@@ -1,19 +1,15 @@
 package cluster
 
 import (
-	"bytes"
 	"crypto/tls"
 	"net"
 	"testing"
 	"time"
-
-	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
-// handshakeOver runs both ends of a TLS handshake over a pipe, lets the
-// client read what the server sends after it (its session ticket), and
-// returns whether the client resumed and each end's E.
-func handshakeOver(t *testing.T, client, server *tls.Config) (resumed bool, clientE, serverE []byte) {
+// handshakeOver runs both ends of a TLS handshake over a pipe and returns
+// the client's view of the connection.
+func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState {
 	t.Helper()
 	a, b := net.Pipe()
 	defer a.Close()
@@ -21,84 +17,44 @@ func handshakeOver(t *testing.T, client, server *tls.Config) (resumed bool, clie
 	deadline := time.Now().Add(10 * time.Second)
 	a.SetDeadline(deadline)
 	b.SetDeadline(deadline)
-	type end struct {
-		e   []byte
-		err error
-	}
-	done := make(chan end, 1)
-	go func() {
-		s := tls.Server(b, server)
-		if err := s.Handshake(); err != nil {
-			done <- end{err: err}
-			return
-		}
-		st := s.ConnectionState()
-		e, err := st.ExportKeyingMaterial(wire.ExporterLabel, nil, wire.ExporterSize)
-		if err == nil {
-			_, err = s.Write([]byte{1})
-		}
-		done <- end{e, err}
-	}()
+	done := make(chan error, 1)
+	go func() { done <- tls.Server(b, server).Handshake() }()
 	c := tls.Client(a, client)
 	if err := c.Handshake(); err != nil {
 		t.Fatalf("client handshake: %v", err)
 	}
-	if _, err := c.Read(make([]byte, 1)); err != nil { // the ticket comes first
-		t.Fatalf("client read: %v", err)
+	if err := <-done; err != nil {
+		t.Fatalf("server handshake: %v", err)
 	}
-	st := c.ConnectionState()
-	ce, err := st.ExportKeyingMaterial(wire.ExporterLabel, nil, wire.ExporterSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := <-done
-	if s.err != nil {
-		t.Fatalf("server: %v", s.err)
-	}
-	return st.DidResume, ce, s.e
+	return c.ConnectionState()
 }
 
-// A node's first connection is a full handshake; after it, its
-// connections to any member of its cluster resume with the ticket, and
-// each still has an E of its own that both ends agree on. A node of
-// another cluster (another cookie) cannot open the ticket and makes a full
-// handshake.
-func TestTicketsResumeAcrossMembers(t *testing.T) {
-	node := func(cookie string) (server, client *tls.Config) {
-		server, client, err := tlsConfigs(testCert(), []byte(cookie))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return server, client
-	}
-	_, dialer := node("secret")
-	b, _ := node("secret")
-	c, _ := node("secret")
-	stranger, _ := node("other")
-	steps := []struct {
-		name   string
-		server *tls.Config
-		resume bool
+// Nodes agree on P-256. A client with Go's defaults (an X25519 key share
+// among others) gets X25519 at once, with no retry: an implementation of
+// the protocol on another TLS stack pays no extra round trip. A node that
+// dials such a server gets P-256, which every TLS 1.3 stack has. Nothing
+// is ever resumed.
+func TestKeyExchange(t *testing.T) {
+	nodeServer, nodeClient := tlsConfigs(testCert())
+	defaultServer := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()}}
+	defaultClient := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+	tests := []struct {
+		name           string
+		client, server *tls.Config
+		want           tls.CurveID
 	}{
-		{"first connection, to b", b, false},
-		{"to c, with b's ticket", c, true},
-		{"to b again, with c's ticket", b, true},
-		{"to a node of another cluster", stranger, false},
-		{"to b, with the stranger's ticket", b, false},
-		{"to c, with b's new ticket", c, true},
+		{"node to node", nodeClient, nodeServer, tls.CurveP256},
+		{"Go's default client to a node", defaultClient, nodeServer, tls.X25519},
+		{"Go's default client to a node, again", defaultClient, nodeServer, tls.X25519},
+		{"node to Go's default server", nodeClient, defaultServer, tls.CurveP256},
 	}
-	seen := map[string]bool{}
-	for _, s := range steps {
-		resumed, ce, se := handshakeOver(t, dialer, s.server)
-		if resumed != s.resume {
-			t.Errorf("%s: resumed %v, want %v", s.name, resumed, s.resume)
+	for _, tt := range tests {
+		st := handshakeOver(t, tt.client, tt.server)
+		if st.CurveID != tt.want || st.HelloRetryRequest {
+			t.Errorf("%s: key exchange %v (retry %v), want %v without retry", tt.name, st.CurveID, st.HelloRetryRequest, tt.want)
 		}
-		if !bytes.Equal(ce, se) {
-			t.Errorf("%s: the two ends' E differ", s.name)
+		if st.DidResume && tt.server == nodeServer {
+			t.Errorf("%s: a node resumed a session", tt.name)
 		}
-		if seen[string(ce)] {
-			t.Errorf("%s: E repeats an earlier connection's", s.name)
-		}
-		seen[string(ce)] = true
 	}
 }

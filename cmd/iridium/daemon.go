@@ -136,7 +136,7 @@ func appendMembers(b []byte, members []cluster.Member) []byte {
 	b = fmt.Appendf(b, "members %d\n", len(members))
 	for _, m := range members {
 		b = append(b, "  "...)
-		b, _ = m.AppendText(b)
+		b = m.AppendTo(b)
 		b = append(b, '\n')
 	}
 	return b
