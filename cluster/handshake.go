@@ -208,10 +208,10 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	return p, nil
 }
 
-// noKeepAlive dials without TCP keep-alives, as noKeepAliveListen
+// noKeepAliveDialer dials without TCP keep-alives, as noKeepAliveListen
 // accepts: heartbeats find a silent peer within seconds, and keep-alives
 // take four more system calls at each end of every connection.
-var noKeepAlive = net.Dialer{KeepAlive: -1}
+var noKeepAliveDialer = net.Dialer{KeepAlive: -1}
 
 // dial makes the connector's side of the handshake with addr, sending kind
 // (MsgHello or MsgJoin). want, if set, is the alias expected at addr: a
@@ -221,7 +221,7 @@ var noKeepAlive = net.Dialer{KeepAlive: -1}
 func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.MsgType, want string) (*peer, *wire.HelloAck, error) {
 	dialContext := m.dialContext
 	if dialContext == nil {
-		dialContext = noKeepAlive.DialContext
+		dialContext = noKeepAliveDialer.DialContext
 	}
 	conn, err := dialContext(ctx, "tcp", addr)
 	if err != nil {

@@ -201,7 +201,7 @@ func (s selfAddrs) is(ap netip.AddrPort) bool {
 }
 
 // noKeepAliveListen accepts connections without TCP keep-alives (see
-// noKeepAlive).
+// noKeepAliveDialer).
 var noKeepAliveListen = net.ListenConfig{KeepAlive: -1}
 
 // New validates cfg and returns a Manager. It does not listen yet.

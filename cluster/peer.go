@@ -94,7 +94,7 @@ type peer struct {
 	// wmu is held by whoever writes to the connection: the writer
 	// goroutine for each of its batches, or the reader or the maintenance
 	// loop for heartbeats they write themselves (tryHeartbeat). It guards
-	// fw, out, tx, sparePongs and outq.
+	// fw, out, tx, sparePongs, outq, held, wroteThen and inlineSince.
 	wmu sync.Mutex
 	// outq reads how many bytes the kernel still holds for the connection
 	// (nil: not a socket); tryHeartbeat writes only when they are few.
@@ -261,9 +261,12 @@ func (p *peer) tryHeartbeat(ping bool) bool {
 // plus every byte written since (all writes go through out, under wmu),
 // so outq is asked only when that bound is over the limit or after
 // recheckInline inline writes: on an idle connection, once a minute
-// rather than at every heartbeat. The second rule covers bytes crypto/tls
-// writes by itself (an answer to the peer's key update), which out does
-// not count. The caller holds wmu.
+// rather than at every heartbeat. The bound misses only what crypto/tls
+// writes by itself, from the reader: a reply of about 30 bytes to each key
+// update the peer asks for, which only a member can ask. Against the
+// limit's margin (a quarter of a buffer the kernel doubles) that takes
+// thousands of requests, and the second rule keeps them from adding up.
+// The caller holds wmu.
 func (p *peer) roomInKernel() bool {
 	if p.inlineSince < recheckInline && p.held+p.out.wrote-p.wroteThen <= inlineQueueLimit {
 		p.inlineSince++

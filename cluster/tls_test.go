@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-// handshakeOver runs both ends of a TLS handshake over a pipe and returns
-// the client's view of the connection.
+// handshakeOver runs both ends of a TLS handshake over a pipe, lets the
+// client read a byte from the server (a TLS 1.3 client takes in a session
+// ticket only when it reads), and returns the client's view of the
+// connection.
 func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState {
 	t.Helper()
 	a, b := net.Pipe()
@@ -18,13 +20,16 @@ func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState
 	a.SetDeadline(deadline)
 	b.SetDeadline(deadline)
 	done := make(chan error, 1)
-	go func() { done <- tls.Server(b, server).Handshake() }()
+	go func() {
+		_, err := tls.Server(b, server).Write([]byte{1}) // handshakes first
+		done <- err
+	}()
 	c := tls.Client(a, client)
-	if err := c.Handshake(); err != nil {
-		t.Fatalf("client handshake: %v", err)
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("client: %v", err)
 	}
 	if err := <-done; err != nil {
-		t.Fatalf("server handshake: %v", err)
+		t.Fatalf("server: %v", err)
 	}
 	return c.ConnectionState()
 }
@@ -36,6 +41,9 @@ func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState
 // is ever resumed.
 func TestKeyExchange(t *testing.T) {
 	nodeServer, nodeClient := tlsConfigs(testCert())
+	if !nodeServer.SessionTicketsDisabled || nodeClient.ClientSessionCache != nil {
+		t.Error("a node issues or keeps session tickets")
+	}
 	defaultServer := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()}}
 	defaultClient := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
 	tests := []struct {

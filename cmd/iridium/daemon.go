@@ -82,6 +82,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 // length and sort as strings (bench/cluster.sh takes the latest that way).
 func stamp() string { return string(appendStamp(nil)) }
 
+// appendStamp appends the stamp of this moment to b.
 func appendStamp(b []byte) []byte { return time.Now().UTC().AppendFormat(b, stampLayout) }
 
 const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
