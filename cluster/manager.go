@@ -95,7 +95,19 @@ type Member struct {
 }
 
 // Addr returns "IP:PORT" ("[IP]:PORT" for IPv6).
-func (m Member) Addr() string { return net.JoinHostPort(m.IP, strconv.Itoa(m.Port)) }
+func (m Member) Addr() string { return string(m.appendAddr(nil)) }
+
+func (m Member) appendAddr(b []byte) []byte {
+	if strings.IndexByte(m.IP, ':') >= 0 { // as net.JoinHostPort does
+		b = append(b, '[')
+		b = append(b, m.IP...)
+		b = append(b, ']')
+	} else {
+		b = append(b, m.IP...)
+	}
+	b = append(b, ':')
+	return strconv.AppendInt(b, int64(m.Port), 10)
+}
 
 // String is the member as !cluster_members prints it: "ALIAS IP:PORT",
 // with " (self)" after this node.
@@ -105,16 +117,7 @@ func (m Member) String() string { return string(m.AppendTo(nil)) }
 // members is written without a string per member.
 func (m Member) AppendTo(b []byte) []byte {
 	b = append(b, m.Alias...)
-	b = append(b, ' ')
-	if strings.IndexByte(m.IP, ':') >= 0 { // as net.JoinHostPort does
-		b = append(b, '[')
-		b = append(b, m.IP...)
-		b = append(b, ']')
-	} else {
-		b = append(b, m.IP...)
-	}
-	b = append(b, ':')
-	b = strconv.AppendInt(b, int64(m.Port), 10)
+	b = m.appendAddr(append(b, ' '))
 	if m.Self {
 		b = append(b, " (self)"...)
 	}
