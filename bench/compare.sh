@@ -33,7 +33,7 @@ root=$(cd "$here/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch queens primes shellsort digits)
+all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch queens primes shellsort digits mandelbrot pi)
 max_ratio=0.80
 max_mean=0.50
 
@@ -171,7 +171,7 @@ pairs() {
 		mj=$(printf '%.1f' "$(median <"$tmp/t.jit")")
 		rj=$(printf '%.3f' "$(median <"$tmp/r.jit")")
 	fi
-	row=$(printf '| %-9s | %10.1f | %9.1f | %9s | %10.3f | %15s |' "$name" "$mi" "$ml" "$mj" "$rl" "$rj")
+	row=$(printf '| %-10s | %10.1f | %9.1f | %9s | %10.3f | %15s |' "$name" "$mi" "$ml" "$mj" "$rl" "$rj")
 	row_lua=$rl
 	row_jit=$rj
 	echo "$name done" >&2
@@ -213,10 +213,10 @@ echo
 echo "RUNS=$RUNS pairs per workload ($((3 * RUNS)) for start-up); whole-process wall time in ms and"
 echo "ratios Iridium/other engine, medians; $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p')"
 echo
-echo "| workload  | iridium ms | lua5.4 ms | luajit ms | Ir/Lua 5.4 | Ir/LuaJIT -joff |"
-echo "|-----------|-----------:|----------:|----------:|-----------:|----------------:|"
+echo "| workload   | iridium ms | lua5.4 ms | luajit ms | Ir/Lua 5.4 | Ir/LuaJIT -joff |"
+echo "|------------|-----------:|----------:|----------:|-----------:|----------------:|"
 printf '%s\n' "${rows[@]}"
-printf '| %-9s | %10s | %9s | %9s | %10s | %15s |\n' "geo. mean" "" "" "" "$mean_lua" "$mean_jit"
+printf '| %-10s | %10s | %9s | %9s | %10s | %15s |\n' "geo. mean" "" "" "" "$mean_lua" "$mean_jit"
 echo "$startup"
 echo
 echo "start-up is an empty program (lua5.4 -e '', luajit -joff -e ''), outside the mean."
