@@ -44204,6 +44204,3258 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+		case 1915: // ADDF64 ADDF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1916: // ADDF64 ADDF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1917: // ADDF64 ADDF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1918: // ADDF64 ADDF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1919: // ADDF64 SUBF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1920: // ADDF64 SUBF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1921: // ADDF64 SUBF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1922: // ADDF64 SUBF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1923: // ADDF64 MULF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1924: // ADDF64 MULF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1925: // ADDF64 MULF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1926: // ADDF64 MULF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1927: // ADDF64 DIVF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1928: // ADDF64 DIVF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1929: // ADDF64 DIVF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1930: // ADDF64 DIVF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1931: // SUBF64 ADDF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1932: // SUBF64 ADDF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1933: // SUBF64 ADDF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1934: // SUBF64 ADDF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1935: // SUBF64 SUBF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1936: // SUBF64 SUBF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1937: // SUBF64 SUBF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1938: // SUBF64 SUBF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1939: // SUBF64 MULF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1940: // SUBF64 MULF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1941: // SUBF64 MULF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1942: // SUBF64 MULF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1943: // SUBF64 DIVF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1944: // SUBF64 DIVF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1945: // SUBF64 DIVF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1946: // SUBF64 DIVF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1947: // MULF64 ADDF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1948: // MULF64 ADDF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1949: // MULF64 ADDF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1950: // MULF64 ADDF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1951: // MULF64 SUBF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1952: // MULF64 SUBF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1953: // MULF64 SUBF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1954: // MULF64 SUBF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1955: // MULF64 MULF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1956: // MULF64 MULF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1957: // MULF64 MULF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1958: // MULF64 MULF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1959: // MULF64 DIVF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1960: // MULF64 DIVF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1961: // MULF64 DIVF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1962: // MULF64 DIVF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1963: // DIVF64 ADDF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1964: // DIVF64 ADDF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1965: // DIVF64 ADDF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1966: // DIVF64 ADDF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1967: // DIVF64 SUBF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1968: // DIVF64 SUBF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1969: // DIVF64 SUBF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1970: // DIVF64 SUBF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1971: // DIVF64 MULF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1972: // DIVF64 MULF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1973: // DIVF64 MULF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1974: // DIVF64 MULF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1975: // DIVF64 DIVF64 ADDF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 1976: // DIVF64 DIVF64 SUBF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 1977: // DIVF64 DIVF64 MULF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 1978: // DIVF64 DIVF64 DIVF64
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 1979: // LOADF64 EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1980: // LOADF64 EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1981: // LOADF64 EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1982: // LOADF64 NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1983: // LOADF64 NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1984: // LOADF64 NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1985: // LOADF64 GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1986: // LOADF64 GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1987: // LOADF64 GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1988: // LOADF64 GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1989: // LOADF64 GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1990: // LOADF64 GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1991: // LOADF64 LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1992: // LOADF64 LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1993: // LOADF64 LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1994: // LOADF64 LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1995: // LOADF64 LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1996: // LOADF64 LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1997: // ADDF64 EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1998: // ADDF64 EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1999: // ADDF64 EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2000: // ADDF64 NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2001: // ADDF64 NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2002: // ADDF64 NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2003: // ADDF64 GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2004: // ADDF64 GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2005: // ADDF64 GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2006: // ADDF64 GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2007: // ADDF64 GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2008: // ADDF64 GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2009: // ADDF64 LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2010: // ADDF64 LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2011: // ADDF64 LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2012: // ADDF64 LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2013: // ADDF64 LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2014: // ADDF64 LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2015: // SUBF64 EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2016: // SUBF64 EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2017: // SUBF64 EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2018: // SUBF64 NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2019: // SUBF64 NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2020: // SUBF64 NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2021: // SUBF64 GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2022: // SUBF64 GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2023: // SUBF64 GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2024: // SUBF64 GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2025: // SUBF64 GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2026: // SUBF64 GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2027: // SUBF64 LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2028: // SUBF64 LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2029: // SUBF64 LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2030: // SUBF64 LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2031: // SUBF64 LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2032: // SUBF64 LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2033: // MULF64 EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2034: // MULF64 EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2035: // MULF64 EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2036: // MULF64 NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2037: // MULF64 NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2038: // MULF64 NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2039: // MULF64 GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2040: // MULF64 GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2041: // MULF64 GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2042: // MULF64 GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2043: // MULF64 GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2044: // MULF64 GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2045: // MULF64 LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2046: // MULF64 LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2047: // MULF64 LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2048: // MULF64 LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2049: // MULF64 LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2050: // MULF64 LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2051: // DIVF64 EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2052: // DIVF64 EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2053: // DIVF64 EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2054: // DIVF64 NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2055: // DIVF64 NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2056: // DIVF64 NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2057: // DIVF64 GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2058: // DIVF64 GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2059: // DIVF64 GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2060: // DIVF64 GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2061: // DIVF64 GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2062: // DIVF64 GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2063: // DIVF64 LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2064: // DIVF64 LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2065: // DIVF64 LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2066: // DIVF64 LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2067: // DIVF64 LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2068: // DIVF64 LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2069: // LOADF64 LOADF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.a&31] = float64(in.imm)
+		case 2070: // LOADF64 ADDF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 2071: // LOADF64 SUBF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 2072: // LOADF64 MULF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 2073: // LOADF64 DIVF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 2074: // ADDF64 LOADF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.a&31] = float64(in.imm)
+		case 2075: // ADDF64 ADDF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 2076: // ADDF64 SUBF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 2077: // ADDF64 MULF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 2078: // ADDF64 DIVF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 2079: // SUBF64 LOADF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.a&31] = float64(in.imm)
+		case 2080: // SUBF64 ADDF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 2081: // SUBF64 SUBF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 2082: // SUBF64 MULF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 2083: // SUBF64 DIVF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 2084: // MULF64 LOADF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.a&31] = float64(in.imm)
+		case 2085: // MULF64 ADDF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 2086: // MULF64 SUBF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 2087: // MULF64 MULF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 2088: // MULF64 DIVF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+		case 2089: // DIVF64 LOADF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.a&31] = float64(in.imm)
+		case 2090: // DIVF64 ADDF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+		case 2091: // DIVF64 SUBF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+		case 2092: // DIVF64 MULF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+		case 2093: // DIVF64 DIVF64
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
 
 		default:
 			// The process instructions (opcodes 53-60) and PRTF run out of

@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
 
 // These tests run each program twice, with superinstructions and without
-// (noFusion), and require the same outcome: registers, flag, remainder,
+// (noFusion), and require the same outcome: registers (float ones too), flag, remainder,
 // loop counter, pc, stack depth, heap size, steps, output, exit code and
 // fault. Each table case also names the superinstruction it is about, and
 // the test checks that Load really built it, so a case cannot silently stop
@@ -26,6 +27,7 @@ func code(ins ...[]byte) []byte      { return bytes.Join(ins, nil) }
 
 type outcome struct {
 	regs   [32]int32
+	fregs  [32]uint64 // the float registers' bits, so that NaNs compare
 	flag   bool
 	rem    int32
 	lc     int
@@ -63,7 +65,7 @@ func runOnce(t testing.TB, p *Program, cfg Config, fuse bool) (outcome, *VM) {
 	var o outcome
 	for range 2 {
 		exit, err := m.Run()
-		o = outcome{regs: m.Registers(), flag: m.Flag(), rem: m.Remainder(), lc: m.LoopCounter(),
+		o = outcome{regs: m.Registers(), fregs: floatBits(m.FloatRegisters()), flag: m.Flag(), rem: m.Remainder(), lc: m.LoopCounter(),
 			pc: m.PC(), depth: m.StackDepth(), heap: m.HeapSize(), steps: o.steps + m.Steps(),
 			out: out.String(), exit: exit}
 		if err != nil {
@@ -78,6 +80,13 @@ func runOnce(t testing.TB, p *Program, cfg Config, fuse bool) (outcome, *VM) {
 		}
 	}
 	return o, m
+}
+
+func floatBits(f [32]float64) (b [32]uint64) {
+	for i, v := range f {
+		b[i] = math.Float64bits(v)
+	}
+	return b
 }
 
 // sameBothWays runs p fused and unfused and compares; it returns the fused
@@ -344,6 +353,13 @@ func FuzzFusion(f *testing.F) {
 		enc(OpLt, 1, 0, 0), e24(OpDjmpe, 36), enc(OpMov, 2, 3, 0), enc(OpRet, 0, 0, 0),
 		enc(OpPush, 0, 0, 0), enc(OpPush, 1, 0, 0), enc(OpPush, 2, 0, 0), enc(OpDec, 0, 0, 0), e24(OpCall, 20),
 		enc(OpPop, 2, 0, 0), enc(OpPop, 1, 0, 0), enc(OpPop, 0, 0, 0), enc(OpDec, 1, 0, 0), e24(OpCall, 20), enc(OpRet, 0, 0, 0)))
+	// A float loop: an expression of three parts, a compare and branch
+	// after float arithmetic, pairs of float operations.
+	f.Add([]byte{}, code(e16(OpLoadF64, 1, 2), e16(OpLoadF64, 2, 40), e16(OpLoad, 3, 30),
+		enc(OpMulF64, 0, 0, 3), enc(OpAddF64, 3, 1, 0), enc(OpDivF64, 0, 1, 4),
+		enc(OpAddF64, 0, 1, 0), enc(OpGtF64, 0, 2, 0), e24(OpDjmpe, 52),
+		enc(OpSubF64, 0, 4, 5), e16(OpLoadF64, 6, 1), enc(OpDec, 3, 0, 0), e16(OpLoad, 4, 0), enc(OpNeq, 3, 4, 0), e24(OpDjmpe, 12),
+		enc(OpHlt, 0, 0, 0)))
 	f.Fuzz(func(t *testing.T, ro, c []byte) {
 		p := &Program{ROData: ro, Code: c}
 		if Verify(p) != nil {
@@ -360,12 +376,16 @@ func FuzzFusion(f *testing.F) {
 // instructions run one by one.
 func TestEverySuperinstruction(t *testing.T) {
 	const (
-		seqAt  = 44                 // byte address of the sequence
+		seqAt  = 56                 // byte address of the sequence
 		hltAt  = seqAt + 4*maxParts // the HLT after it
 		retAt  = hltAt + 4          // a RET, the target of CALL
 		target = hltAt
 	)
-	operands := func(op Opcode) []byte {
+	// The operands of the part at position j. Each part that writes a
+	// register of three operands writes a register of its own (7+j), and
+	// reads the one the part before it wrote, so that a case running a part
+	// on another part's entry, or in another order, ends differently.
+	operands := func(op Opcode, j int) []byte {
 		info, _ := op.Info()
 		switch info.Shape {
 		case ShapeAddr24:
@@ -374,7 +394,7 @@ func TestEverySuperinstruction(t *testing.T) {
 			}
 			return e24(op, target)
 		case ShapeRImm16:
-			return e16(op, 6, 5)
+			return e16(op, 6, uint16(5+j))
 		case ShapeRShift:
 			return enc(op, 1, 3, 0)
 		}
@@ -390,7 +410,8 @@ func TestEverySuperinstruction(t *testing.T) {
 		case ShapeRR:
 			return enc(op, 1, 2, 0)
 		case ShapeRRR:
-			return enc(op, 1, 2, 7)
+			// $2 is the divisor: 3, never 0 (MOV writes it: 7).
+			return enc(op, byte(6+j), 2, byte(7+j))
 		case ShapeImm24:
 			return e24(op, 2)
 		}
@@ -412,13 +433,14 @@ func TestEverySuperinstruction(t *testing.T) {
 				e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 8), e16(OpLoad, 4, 64),
 				enc(OpAloc, 4, 0, 0), e16(OpLoad, 5, target),
 				enc(OpPush, 1, 0, 0), enc(OpPush, 2, 0, 0), enc(OpPush, 4, 0, 0),
+				e16(OpLoad, 6, 11), e16(OpLoadF64, 2, 3), e16(OpLoadF64, 6, 11),
 				e24(OpCloop, 2), cmp)
 			if len(prologue) != seqAt {
 				t.Fatalf("prologue is %d bytes, want %d", len(prologue), seqAt)
 			}
 			body := []byte{}
-			for _, op := range ops {
-				body = append(body, operands(op)...)
+			for j, op := range ops {
+				body = append(body, operands(op, j)...)
 			}
 			for len(body) < 4*maxParts {
 				body = append(body, enc(OpNop, 0, 0, 0)...)
