@@ -177,6 +177,12 @@ pairs() {
 	echo "$name done" >&2
 }
 
+# The build's profile (cmd/iridium/default.pgo) is made for one dispatch
+# loop; bench/pgo.sh makes it again.
+if [[ "$(sha256sum "$root/vm/exec_gen.go" | cut -d' ' -f1)" != "$(cat "$root/cmd/iridium/default.pgo.loop" 2>/dev/null)" ]]; then
+	echo "warning: cmd/iridium/default.pgo was made for another vm/exec_gen.go: run bench/pgo.sh" >&2
+fi
+
 declare -A jit_runs
 for w in "${names[@]}"; do
 	check "$w"

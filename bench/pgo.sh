@@ -16,8 +16,10 @@
 # faster speed (bench/README.md: "The generated dispatch loop", step 7).
 #
 # Run it again after a change to the dispatch loop or to the workloads,
-# on a quiet machine, and commit the new profile. A stale profile is not
-# wrong, only less useful: the compiler matches it by function and line.
+# on a quiet machine, and commit the new profile with default.pgo.loop,
+# the SHA-256 of the vm/exec_gen.go it was made for (compare.sh warns when
+# they differ). A stale profile is not wrong, only less useful: the
+# compiler matches it by function and line.
 #
 # Usage: bench/pgo.sh        (BENCHTIME=5x to profile longer)
 set -euo pipefail
@@ -31,4 +33,7 @@ go test -c -o "$tmp/bench.test" ./bench
 (cd "$here" && "$tmp/bench.test" -test.run '^$' -test.bench 'Workload/^(count|arith|fib|tak|collatz|sieve|matmul|print|sort|gcd)$' \
   -test.benchtime "${BENCHTIME:-3x}" -test.cpuprofile "$tmp/cpu.pprof" >/dev/null)
 cp "$tmp/cpu.pprof" cmd/iridium/default.pgo
-echo "wrote cmd/iridium/default.pgo ($(wc -c <cmd/iridium/default.pgo) bytes)"
+# The loop the profile was made for, so that compare.sh can warn when the
+# loop has changed since.
+sha256sum vm/exec_gen.go | cut -d' ' -f1 >cmd/iridium/default.pgo.loop
+echo "wrote cmd/iridium/default.pgo ($(wc -c <cmd/iridium/default.pgo) bytes), for the loop in cmd/iridium/default.pgo.loop"
