@@ -9786,7 +9786,137 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 287: // LOAD EQ DJMPE
+		case 287: // MOV SHL ADD
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+		case 288: // MOV SHL SUB
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+		case 289: // MOV SHL AND
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+		case 290: // MOV SHL OR
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 291: // MOV SHL XOR
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 292: // MOV SHR ADD
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+		case 293: // MOV SHR SUB
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+		case 294: // MOV SHR AND
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+		case 295: // MOV SHR OR
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 296: // MOV SHR XOR
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 297: // LOAD EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -9809,7 +9939,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 288: // LOAD EQ DJMPNE
+		case 298: // LOAD EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -9832,454 +9962,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 289: // LOAD EQ JMPE
+		case 299: // LOAD EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 290: // LOAD NEQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 291: // LOAD NEQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 292: // LOAD NEQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 293: // LOAD GTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 294: // LOAD GTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 295: // LOAD GTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 296: // LOAD LTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 297: // LOAD LTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 298: // LOAD LTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 299: // LOAD LT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 300: // LOAD LT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 301: // LOAD LT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 302: // LOAD GT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 303: // LOAD GT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 304: // LOAD GT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] = in.imm
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 305: // ADD EQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 306: // ADD EQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 307: // ADD EQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -10304,10 +9990,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 308: // ADD NEQ DJMPE
+		case 300: // LOAD NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10327,10 +10013,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 309: // ADD NEQ DJMPNE
+		case 301: // LOAD NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10350,10 +10036,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 310: // ADD NEQ JMPE
+		case 302: // LOAD NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10378,10 +10064,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 311: // ADD GTE DJMPE
+		case 303: // LOAD GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10401,10 +10087,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 312: // ADD GTE DJMPNE
+		case 304: // LOAD GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10424,10 +10110,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 313: // ADD GTE JMPE
+		case 305: // LOAD GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10452,10 +10138,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 314: // ADD LTE DJMPE
+		case 306: // LOAD LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10475,10 +10161,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 315: // ADD LTE DJMPNE
+		case 307: // LOAD LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10498,10 +10184,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 316: // ADD LTE JMPE
+		case 308: // LOAD LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10526,10 +10212,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 317: // ADD LT DJMPE
+		case 309: // LOAD LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10549,10 +10235,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 318: // ADD LT DJMPNE
+		case 310: // LOAD LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10572,10 +10258,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 319: // ADD LT JMPE
+		case 311: // LOAD LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10600,10 +10286,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 320: // ADD GT DJMPE
+		case 312: // LOAD GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10623,10 +10309,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 321: // ADD GT DJMPNE
+		case 313: // LOAD GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10646,10 +10332,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 322: // ADD GT JMPE
+		case 314: // LOAD GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.a&31] = in.imm
 			}
 			ip++
 			in = &parts[1]
@@ -10674,10 +10360,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 323: // SUB EQ DJMPE
+		case 315: // ADD EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -10697,10 +10383,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 324: // SUB EQ DJMPNE
+		case 316: // ADD EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -10720,454 +10406,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 325: // SUB EQ JMPE
+		case 317: // ADD EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 326: // SUB NEQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 327: // SUB NEQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 328: // SUB NEQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 329: // SUB GTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 330: // SUB GTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 331: // SUB GTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 332: // SUB LTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 333: // SUB LTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 334: // SUB LTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 335: // SUB LT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 336: // SUB LT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 337: // SUB LT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 338: // SUB GT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 339: // SUB GT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 340: // SUB GT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 341: // MUL EQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 342: // MUL EQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 343: // MUL EQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -11192,7 +10434,895 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 344: // MUL NEQ DJMPE
+		case 318: // ADD NEQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 319: // ADD NEQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 320: // ADD NEQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 321: // ADD GTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 322: // ADD GTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 323: // ADD GTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 324: // ADD LTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 325: // ADD LTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 326: // ADD LTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 327: // ADD LT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 328: // ADD LT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 329: // ADD LT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 330: // ADD GT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 331: // ADD GT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 332: // ADD GT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 333: // SUB EQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 334: // SUB EQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 335: // SUB EQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 336: // SUB NEQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 337: // SUB NEQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 338: // SUB NEQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 339: // SUB GTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 340: // SUB GTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 341: // SUB GTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 342: // SUB LTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 343: // SUB LTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 344: // SUB LTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 345: // SUB LT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 346: // SUB LT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 347: // SUB LT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 348: // SUB GT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 349: // SUB GT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 350: // SUB GT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 351: // MUL EQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 352: // MUL EQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 353: // MUL EQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 354: // MUL NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11215,7 +11345,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 345: // MUL NEQ DJMPNE
+		case 355: // MUL NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11238,7 +11368,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 346: // MUL NEQ JMPE
+		case 356: // MUL NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11266,7 +11396,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 347: // MUL GTE DJMPE
+		case 357: // MUL GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11289,7 +11419,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 348: // MUL GTE DJMPNE
+		case 358: // MUL GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11312,7 +11442,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 349: // MUL GTE JMPE
+		case 359: // MUL GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11340,7 +11470,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 350: // MUL LTE DJMPE
+		case 360: // MUL LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11363,7 +11493,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 351: // MUL LTE DJMPNE
+		case 361: // MUL LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11386,7 +11516,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 352: // MUL LTE JMPE
+		case 362: // MUL LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11414,7 +11544,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 353: // MUL LT DJMPE
+		case 363: // MUL LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11437,7 +11567,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 354: // MUL LT DJMPNE
+		case 364: // MUL LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11460,7 +11590,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 355: // MUL LT JMPE
+		case 365: // MUL LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11488,7 +11618,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 356: // MUL GT DJMPE
+		case 366: // MUL GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11511,7 +11641,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 357: // MUL GT DJMPNE
+		case 367: // MUL GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11534,7 +11664,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 358: // MUL GT JMPE
+		case 368: // MUL GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -11562,7 +11692,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 359: // DIV EQ DJMPE
+		case 369: // DIV EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11592,7 +11722,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 360: // DIV EQ DJMPNE
+		case 370: // DIV EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11622,7 +11752,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 361: // DIV EQ JMPE
+		case 371: // DIV EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11657,7 +11787,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 362: // DIV NEQ DJMPE
+		case 372: // DIV NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11687,7 +11817,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 363: // DIV NEQ DJMPNE
+		case 373: // DIV NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11717,7 +11847,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 364: // DIV NEQ JMPE
+		case 374: // DIV NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11752,7 +11882,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 365: // DIV GTE DJMPE
+		case 375: // DIV GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11782,7 +11912,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 366: // DIV GTE DJMPNE
+		case 376: // DIV GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11812,7 +11942,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 367: // DIV GTE JMPE
+		case 377: // DIV GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11847,7 +11977,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 368: // DIV LTE DJMPE
+		case 378: // DIV LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11877,7 +12007,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 369: // DIV LTE DJMPNE
+		case 379: // DIV LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11907,7 +12037,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 370: // DIV LTE JMPE
+		case 380: // DIV LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11942,7 +12072,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 371: // DIV LT DJMPE
+		case 381: // DIV LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -11972,7 +12102,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 372: // DIV LT DJMPNE
+		case 382: // DIV LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12002,7 +12132,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 373: // DIV LT JMPE
+		case 383: // DIV LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12037,7 +12167,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 374: // DIV GT DJMPE
+		case 384: // DIV GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12067,7 +12197,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 375: // DIV GT DJMPNE
+		case 385: // DIV GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12097,7 +12227,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 376: // DIV GT JMPE
+		case 386: // DIV GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12132,7 +12262,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 377: // MOD EQ DJMPE
+		case 387: // MOD EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12160,7 +12290,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 378: // MOD EQ DJMPNE
+		case 388: // MOD EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12188,7 +12318,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 379: // MOD EQ JMPE
+		case 389: // MOD EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12221,7 +12351,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 380: // MOD NEQ DJMPE
+		case 390: // MOD NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12249,7 +12379,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 381: // MOD NEQ DJMPNE
+		case 391: // MOD NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12277,7 +12407,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 382: // MOD NEQ JMPE
+		case 392: // MOD NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12310,7 +12440,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 383: // MOD GTE DJMPE
+		case 393: // MOD GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12338,7 +12468,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 384: // MOD GTE DJMPNE
+		case 394: // MOD GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12366,7 +12496,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 385: // MOD GTE JMPE
+		case 395: // MOD GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12399,7 +12529,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 386: // MOD LTE DJMPE
+		case 396: // MOD LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12427,7 +12557,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 387: // MOD LTE DJMPNE
+		case 397: // MOD LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12455,7 +12585,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 388: // MOD LTE JMPE
+		case 398: // MOD LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12488,7 +12618,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 389: // MOD LT DJMPE
+		case 399: // MOD LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12516,7 +12646,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 390: // MOD LT DJMPNE
+		case 400: // MOD LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12544,7 +12674,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 391: // MOD LT JMPE
+		case 401: // MOD LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12577,7 +12707,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 392: // MOD GT DJMPE
+		case 402: // MOD GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12605,7 +12735,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 393: // MOD GT DJMPNE
+		case 403: // MOD GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12633,7 +12763,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 394: // MOD GT JMPE
+		case 404: // MOD GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -12666,7 +12796,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 395: // REM EQ DJMPE
+		case 405: // REM EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12689,7 +12819,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 396: // REM EQ DJMPNE
+		case 406: // REM EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12712,7 +12842,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 397: // REM EQ JMPE
+		case 407: // REM EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12740,7 +12870,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 398: // REM NEQ DJMPE
+		case 408: // REM NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12763,7 +12893,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 399: // REM NEQ DJMPNE
+		case 409: // REM NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12786,7 +12916,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 400: // REM NEQ JMPE
+		case 410: // REM NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12814,7 +12944,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 401: // REM GTE DJMPE
+		case 411: // REM GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12837,7 +12967,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 402: // REM GTE DJMPNE
+		case 412: // REM GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12860,7 +12990,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 403: // REM GTE JMPE
+		case 413: // REM GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12888,7 +13018,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 404: // REM LTE DJMPE
+		case 414: // REM LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12911,7 +13041,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 405: // REM LTE DJMPNE
+		case 415: // REM LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12934,7 +13064,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 406: // REM LTE JMPE
+		case 416: // REM LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12962,7 +13092,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 407: // REM LT DJMPE
+		case 417: // REM LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -12985,7 +13115,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 408: // REM LT DJMPNE
+		case 418: // REM LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -13008,7 +13138,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 409: // REM LT JMPE
+		case 419: // REM LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -13036,7 +13166,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 410: // REM GT DJMPE
+		case 420: // REM GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -13059,7 +13189,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 411: // REM GT DJMPNE
+		case 421: // REM GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -13082,7 +13212,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 412: // REM GT JMPE
+		case 422: // REM GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = m.rem
@@ -13110,7 +13240,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 413: // INC EQ DJMPE
+		case 423: // INC EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -13133,7 +13263,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 414: // INC EQ DJMPNE
+		case 424: // INC EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -13156,7 +13286,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 415: // INC EQ JMPE
+		case 425: // INC EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -13184,7 +13314,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 416: // INC NEQ DJMPE
+		case 426: // INC NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -13207,7 +13337,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 417: // INC NEQ DJMPNE
+		case 427: // INC NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -13230,454 +13360,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 418: // INC NEQ JMPE
+		case 428: // INC NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 419: // INC GTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 420: // INC GTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 421: // INC GTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 422: // INC LTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 423: // INC LTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 424: // INC LTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 425: // INC LT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 426: // INC LT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 427: // INC LT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 428: // INC GT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 429: // INC GT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 430: // INC GT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]++
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 431: // DEC EQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]--
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 432: // DEC EQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]--
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 433: // DEC EQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]--
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 434: // DEC NEQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]--
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 435: // DEC NEQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]--
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 436: // DEC NEQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -13702,10 +13388,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 437: // DEC GTE DJMPE
+		case 429: // INC GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13725,10 +13411,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 438: // DEC GTE DJMPNE
+		case 430: // INC GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13748,10 +13434,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 439: // DEC GTE JMPE
+		case 431: // INC GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13776,10 +13462,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 440: // DEC LTE DJMPE
+		case 432: // INC LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13799,10 +13485,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 441: // DEC LTE DJMPNE
+		case 433: // INC LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13822,10 +13508,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 442: // DEC LTE JMPE
+		case 434: // INC LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13850,10 +13536,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 443: // DEC LT DJMPE
+		case 435: // INC LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13873,10 +13559,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 444: // DEC LT DJMPNE
+		case 436: // INC LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13896,10 +13582,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 445: // DEC LT JMPE
+		case 437: // INC LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13924,10 +13610,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 446: // DEC GT DJMPE
+		case 438: // INC GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13947,10 +13633,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 447: // DEC GT DJMPNE
+		case 439: // INC GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13970,10 +13656,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 448: // DEC GT JMPE
+		case 440: // INC GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31]++
 			}
 			ip++
 			in = &parts[1]
@@ -13998,10 +13684,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 449: // MOV EQ DJMPE
+		case 441: // DEC EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.b&31] = m.regs[in.a&31]
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14021,10 +13707,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 450: // MOV EQ DJMPNE
+		case 442: // DEC EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.b&31] = m.regs[in.a&31]
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14044,454 +13730,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 451: // MOV EQ JMPE
+		case 443: // DEC EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 452: // MOV NEQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 453: // MOV NEQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 454: // MOV NEQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 455: // MOV GTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 456: // MOV GTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 457: // MOV GTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 458: // MOV LTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 459: // MOV LTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 460: // MOV LTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 461: // MOV LT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 462: // MOV LT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 463: // MOV LT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 464: // MOV GT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 465: // MOV GT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 466: // MOV GT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.b&31] = m.regs[in.a&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 467: // SHL EQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] <<= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 468: // SHL EQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] <<= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 469: // SHL EQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14516,10 +13758,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 470: // SHL NEQ DJMPE
+		case 444: // DEC NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14539,10 +13781,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 471: // SHL NEQ DJMPNE
+		case 445: // DEC NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14562,10 +13804,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 472: // SHL NEQ JMPE
+		case 446: // DEC NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14590,10 +13832,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 473: // SHL GTE DJMPE
+		case 447: // DEC GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14613,10 +13855,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 474: // SHL GTE DJMPNE
+		case 448: // DEC GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14636,10 +13878,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 475: // SHL GTE JMPE
+		case 449: // DEC GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14664,10 +13906,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 476: // SHL LTE DJMPE
+		case 450: // DEC LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14687,10 +13929,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 477: // SHL LTE DJMPNE
+		case 451: // DEC LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14710,10 +13952,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 478: // SHL LTE JMPE
+		case 452: // DEC LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14738,10 +13980,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 479: // SHL LT DJMPE
+		case 453: // DEC LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14761,10 +14003,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 480: // SHL LT DJMPNE
+		case 454: // DEC LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14784,10 +14026,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 481: // SHL LT JMPE
+		case 455: // DEC LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14812,10 +14054,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 482: // SHL GT DJMPE
+		case 456: // DEC GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14835,10 +14077,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 483: // SHL GT DJMPNE
+		case 457: // DEC GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14858,10 +14100,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 484: // SHL GT JMPE
+		case 458: // DEC GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31]--
 			}
 			ip++
 			in = &parts[1]
@@ -14886,10 +14128,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 485: // SHR EQ DJMPE
+		case 459: // MOV EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.b&31] = m.regs[in.a&31]
 			}
 			ip++
 			in = &parts[1]
@@ -14909,10 +14151,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 486: // SHR EQ DJMPNE
+		case 460: // MOV EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.b&31] = m.regs[in.a&31]
 			}
 			ip++
 			in = &parts[1]
@@ -14932,454 +14174,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 487: // SHR EQ JMPE
+		case 461: // MOV EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 488: // SHR NEQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 489: // SHR NEQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 490: // SHR NEQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] != m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 491: // SHR GTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 492: // SHR GTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 493: // SHR GTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] >= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 494: // SHR LTE DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 495: // SHR LTE DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 496: // SHR LTE JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] <= m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 497: // SHR LT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 498: // SHR LT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 499: // SHR LT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] < m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 500: // SHR GT DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 501: // SHR GT DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 502: // SHR GT JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.a&31] >>= in.b
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] > m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 503: // AND EQ DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 504: // AND EQ DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.regs[in.a&31] == m.regs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 505: // AND EQ JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.b&31] = m.regs[in.a&31]
 			}
 			ip++
 			in = &parts[1]
@@ -15404,7 +14202,1339 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 506: // AND NEQ DJMPE
+		case 462: // MOV NEQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 463: // MOV NEQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 464: // MOV NEQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 465: // MOV GTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 466: // MOV GTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 467: // MOV GTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 468: // MOV LTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 469: // MOV LTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 470: // MOV LTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 471: // MOV LT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 472: // MOV LT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 473: // MOV LT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 474: // MOV GT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 475: // MOV GT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 476: // MOV GT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 477: // SHL EQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 478: // SHL EQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 479: // SHL EQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 480: // SHL NEQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 481: // SHL NEQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 482: // SHL NEQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 483: // SHL GTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 484: // SHL GTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 485: // SHL GTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 486: // SHL LTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 487: // SHL LTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 488: // SHL LTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 489: // SHL LT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 490: // SHL LT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 491: // SHL LT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 492: // SHL GT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 493: // SHL GT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 494: // SHL GT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 495: // SHR EQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 496: // SHR EQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 497: // SHR EQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 498: // SHR NEQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 499: // SHR NEQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 500: // SHR NEQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 501: // SHR GTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 502: // SHR GTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 503: // SHR GTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 504: // SHR LTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 505: // SHR LTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 506: // SHR LTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 507: // SHR LT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 508: // SHR LT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 509: // SHR LT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 510: // SHR GT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 511: // SHR GT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 512: // SHR GT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 513: // AND EQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 514: // AND EQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 515: // AND EQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 516: // AND NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15427,7 +15557,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 507: // AND NEQ DJMPNE
+		case 517: // AND NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15450,7 +15580,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 508: // AND NEQ JMPE
+		case 518: // AND NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15478,7 +15608,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 509: // AND GTE DJMPE
+		case 519: // AND GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15501,7 +15631,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 510: // AND GTE DJMPNE
+		case 520: // AND GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15524,7 +15654,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 511: // AND GTE JMPE
+		case 521: // AND GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15552,7 +15682,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 512: // AND LTE DJMPE
+		case 522: // AND LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15575,7 +15705,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 513: // AND LTE DJMPNE
+		case 523: // AND LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15598,7 +15728,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 514: // AND LTE JMPE
+		case 524: // AND LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15626,7 +15756,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 515: // AND LT DJMPE
+		case 525: // AND LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15649,7 +15779,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 516: // AND LT DJMPNE
+		case 526: // AND LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15672,7 +15802,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 517: // AND LT JMPE
+		case 527: // AND LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15700,7 +15830,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 518: // AND GT DJMPE
+		case 528: // AND GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15723,7 +15853,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 519: // AND GT DJMPNE
+		case 529: // AND GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15746,7 +15876,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 520: // AND GT JMPE
+		case 530: // AND GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -15774,7 +15904,1339 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 521: // LOADM EQ DJMPE
+		case 531: // OR EQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 532: // OR EQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 533: // OR EQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 534: // OR NEQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 535: // OR NEQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 536: // OR NEQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 537: // OR GTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 538: // OR GTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 539: // OR GTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 540: // OR LTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 541: // OR LTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 542: // OR LTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 543: // OR LT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 544: // OR LT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 545: // OR LT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 546: // OR GT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 547: // OR GT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 548: // OR GT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 549: // XOR EQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 550: // XOR EQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 551: // XOR EQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 552: // XOR NEQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 553: // XOR NEQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 554: // XOR NEQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 555: // XOR GTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 556: // XOR GTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 557: // XOR GTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 558: // XOR LTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 559: // XOR LTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 560: // XOR LTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 561: // XOR LT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 562: // XOR LT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 563: // XOR LT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 564: // XOR GT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 565: // XOR GT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 566: // XOR GT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 567: // NOT EQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 568: // NOT EQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 569: // NOT EQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 570: // NOT NEQ DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 571: // NOT NEQ DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 572: // NOT NEQ JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 573: // NOT GTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 574: // NOT GTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 575: // NOT GTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 576: // NOT LTE DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 577: // NOT LTE DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 578: // NOT LTE JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 579: // NOT LT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 580: // NOT LT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 581: // NOT LT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 582: // NOT GT DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 583: // NOT GT DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 584: // NOT GT JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 585: // LOADM EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -15803,7 +17265,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 522: // LOADM EQ DJMPNE
+		case 586: // LOADM EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -15832,7 +17294,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 523: // LOADM EQ JMPE
+		case 587: // LOADM EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -15866,7 +17328,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 524: // LOADM NEQ DJMPE
+		case 588: // LOADM NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -15895,7 +17357,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 525: // LOADM NEQ DJMPNE
+		case 589: // LOADM NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -15924,7 +17386,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 526: // LOADM NEQ JMPE
+		case 590: // LOADM NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -15958,7 +17420,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 527: // LOADM GTE DJMPE
+		case 591: // LOADM GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -15987,7 +17449,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 528: // LOADM GTE DJMPNE
+		case 592: // LOADM GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16016,7 +17478,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 529: // LOADM GTE JMPE
+		case 593: // LOADM GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16050,7 +17512,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 530: // LOADM LTE DJMPE
+		case 594: // LOADM LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16079,7 +17541,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 531: // LOADM LTE DJMPNE
+		case 595: // LOADM LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16108,7 +17570,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 532: // LOADM LTE JMPE
+		case 596: // LOADM LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16142,7 +17604,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 533: // LOADM LT DJMPE
+		case 597: // LOADM LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16171,7 +17633,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 534: // LOADM LT DJMPNE
+		case 598: // LOADM LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16200,7 +17662,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 535: // LOADM LT JMPE
+		case 599: // LOADM LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16234,7 +17696,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 536: // LOADM GT DJMPE
+		case 600: // LOADM GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16263,7 +17725,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 537: // LOADM GT DJMPNE
+		case 601: // LOADM GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16292,7 +17754,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 538: // LOADM GT JMPE
+		case 602: // LOADM GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16326,7 +17788,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 539: // SETM EQ DJMPE
+		case 603: // SETM EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16355,7 +17817,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 540: // SETM EQ DJMPNE
+		case 604: // SETM EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16384,7 +17846,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 541: // SETM EQ JMPE
+		case 605: // SETM EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16418,7 +17880,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 542: // SETM NEQ DJMPE
+		case 606: // SETM NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16447,7 +17909,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 543: // SETM NEQ DJMPNE
+		case 607: // SETM NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16476,7 +17938,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 544: // SETM NEQ JMPE
+		case 608: // SETM NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16510,7 +17972,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 545: // SETM GTE DJMPE
+		case 609: // SETM GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16539,7 +18001,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 546: // SETM GTE DJMPNE
+		case 610: // SETM GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16568,7 +18030,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 547: // SETM GTE JMPE
+		case 611: // SETM GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16602,7 +18064,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 548: // SETM LTE DJMPE
+		case 612: // SETM LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16631,7 +18093,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 549: // SETM LTE DJMPNE
+		case 613: // SETM LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16660,7 +18122,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 550: // SETM LTE JMPE
+		case 614: // SETM LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16694,7 +18156,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 551: // SETM LT DJMPE
+		case 615: // SETM LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16723,7 +18185,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 552: // SETM LT DJMPNE
+		case 616: // SETM LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16752,7 +18214,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 553: // SETM LT JMPE
+		case 617: // SETM LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16786,7 +18248,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 554: // SETM GT DJMPE
+		case 618: // SETM GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16815,7 +18277,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 555: // SETM GT DJMPNE
+		case 619: // SETM GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16844,7 +18306,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 556: // SETM GT JMPE
+		case 620: // SETM GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				addr := int(m.regs[in.a&31])
@@ -16878,7 +18340,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 557: // PUSH EQ DJMPE
+		case 621: // PUSH EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -16907,7 +18369,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 558: // PUSH EQ DJMPNE
+		case 622: // PUSH EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -16936,7 +18398,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 559: // PUSH EQ JMPE
+		case 623: // PUSH EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -16970,7 +18432,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 560: // PUSH NEQ DJMPE
+		case 624: // PUSH NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -16999,7 +18461,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 561: // PUSH NEQ DJMPNE
+		case 625: // PUSH NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17028,7 +18490,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 562: // PUSH NEQ JMPE
+		case 626: // PUSH NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17062,7 +18524,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 563: // PUSH GTE DJMPE
+		case 627: // PUSH GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17091,7 +18553,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 564: // PUSH GTE DJMPNE
+		case 628: // PUSH GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17120,7 +18582,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 565: // PUSH GTE JMPE
+		case 629: // PUSH GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17154,7 +18616,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 566: // PUSH LTE DJMPE
+		case 630: // PUSH LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17183,7 +18645,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 567: // PUSH LTE DJMPNE
+		case 631: // PUSH LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17212,7 +18674,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 568: // PUSH LTE JMPE
+		case 632: // PUSH LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17246,7 +18708,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 569: // PUSH LT DJMPE
+		case 633: // PUSH LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17275,7 +18737,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 570: // PUSH LT DJMPNE
+		case 634: // PUSH LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17304,7 +18766,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 571: // PUSH LT JMPE
+		case 635: // PUSH LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17338,7 +18800,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 572: // PUSH GT DJMPE
+		case 636: // PUSH GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17367,7 +18829,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 573: // PUSH GT DJMPNE
+		case 637: // PUSH GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17396,7 +18858,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 574: // PUSH GT JMPE
+		case 638: // PUSH GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -17430,7 +18892,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 575: // POP EQ DJMPE
+		case 639: // POP EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17458,7 +18920,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 576: // POP EQ DJMPNE
+		case 640: // POP EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17486,7 +18948,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 577: // POP EQ JMPE
+		case 641: // POP EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17519,7 +18981,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 578: // POP NEQ DJMPE
+		case 642: // POP NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17547,7 +19009,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 579: // POP NEQ DJMPNE
+		case 643: // POP NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17575,7 +19037,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 580: // POP NEQ JMPE
+		case 644: // POP NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17608,7 +19070,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 581: // POP GTE DJMPE
+		case 645: // POP GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17636,7 +19098,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 582: // POP GTE DJMPNE
+		case 646: // POP GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17664,7 +19126,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 583: // POP GTE JMPE
+		case 647: // POP GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17697,7 +19159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 584: // POP LTE DJMPE
+		case 648: // POP LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17725,7 +19187,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 585: // POP LTE DJMPNE
+		case 649: // POP LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17753,7 +19215,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 586: // POP LTE JMPE
+		case 650: // POP LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17786,7 +19248,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 587: // POP LT DJMPE
+		case 651: // POP LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17814,7 +19276,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 588: // POP LT DJMPNE
+		case 652: // POP LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17842,7 +19304,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 589: // POP LT JMPE
+		case 653: // POP LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17875,7 +19337,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 590: // POP GT DJMPE
+		case 654: // POP GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17903,7 +19365,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 591: // POP GT DJMPNE
+		case 655: // POP GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17931,7 +19393,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 592: // POP GT JMPE
+		case 656: // POP GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -17964,7 +19426,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 593: // LOAD LOAD LOAD
+		case 657: // LOAD LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -17977,7 +19439,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 594: // LOAD LOAD ADD
+		case 658: // LOAD LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -17990,7 +19452,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 595: // LOAD LOAD SUB
+		case 659: // LOAD LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18003,7 +19465,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 596: // LOAD LOAD MUL
+		case 660: // LOAD LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18016,7 +19478,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 597: // LOAD LOAD MOD
+		case 661: // LOAD LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18034,7 +19496,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 598: // LOAD LOAD INC
+		case 662: // LOAD LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18047,7 +19509,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 599: // LOAD LOAD DEC
+		case 663: // LOAD LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18060,7 +19522,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 600: // LOAD LOAD MOV
+		case 664: // LOAD LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18073,7 +19535,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 601: // LOAD ADD LOAD
+		case 665: // LOAD ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18086,7 +19548,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 602: // LOAD ADD ADD
+		case 666: // LOAD ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18099,7 +19561,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 603: // LOAD ADD SUB
+		case 667: // LOAD ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18112,7 +19574,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 604: // LOAD ADD MUL
+		case 668: // LOAD ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18125,7 +19587,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 605: // LOAD ADD MOD
+		case 669: // LOAD ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18143,7 +19605,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 606: // LOAD ADD INC
+		case 670: // LOAD ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18156,7 +19618,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 607: // LOAD ADD DEC
+		case 671: // LOAD ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18169,7 +19631,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 608: // LOAD ADD MOV
+		case 672: // LOAD ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18182,7 +19644,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 609: // LOAD SUB LOAD
+		case 673: // LOAD SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18195,7 +19657,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 610: // LOAD SUB ADD
+		case 674: // LOAD SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18208,7 +19670,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 611: // LOAD SUB SUB
+		case 675: // LOAD SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18221,7 +19683,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 612: // LOAD SUB MUL
+		case 676: // LOAD SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18234,7 +19696,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 613: // LOAD SUB MOD
+		case 677: // LOAD SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18252,7 +19714,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 614: // LOAD SUB INC
+		case 678: // LOAD SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18265,7 +19727,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 615: // LOAD SUB DEC
+		case 679: // LOAD SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18278,7 +19740,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 616: // LOAD SUB MOV
+		case 680: // LOAD SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18291,7 +19753,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 617: // LOAD MUL LOAD
+		case 681: // LOAD MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18304,7 +19766,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 618: // LOAD MUL ADD
+		case 682: // LOAD MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18317,7 +19779,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 619: // LOAD MUL SUB
+		case 683: // LOAD MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18330,7 +19792,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 620: // LOAD MUL MUL
+		case 684: // LOAD MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18343,7 +19805,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 621: // LOAD MUL MOD
+		case 685: // LOAD MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18361,7 +19823,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 622: // LOAD MUL INC
+		case 686: // LOAD MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18374,7 +19836,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 623: // LOAD MUL DEC
+		case 687: // LOAD MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18387,7 +19849,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 624: // LOAD MUL MOV
+		case 688: // LOAD MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18400,7 +19862,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 625: // LOAD MOD LOAD
+		case 689: // LOAD MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18418,7 +19880,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 626: // LOAD MOD ADD
+		case 690: // LOAD MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18436,7 +19898,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 627: // LOAD MOD SUB
+		case 691: // LOAD MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18454,7 +19916,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 628: // LOAD MOD MUL
+		case 692: // LOAD MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18472,7 +19934,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 629: // LOAD MOD MOD
+		case 693: // LOAD MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18495,7 +19957,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 630: // LOAD MOD INC
+		case 694: // LOAD MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18513,7 +19975,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 631: // LOAD MOD DEC
+		case 695: // LOAD MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18531,7 +19993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 632: // LOAD MOD MOV
+		case 696: // LOAD MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18549,7 +20011,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 633: // LOAD INC LOAD
+		case 697: // LOAD INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18562,7 +20024,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 634: // LOAD INC ADD
+		case 698: // LOAD INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18575,7 +20037,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 635: // LOAD INC SUB
+		case 699: // LOAD INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18588,7 +20050,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 636: // LOAD INC MUL
+		case 700: // LOAD INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18601,7 +20063,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 637: // LOAD INC MOD
+		case 701: // LOAD INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18619,7 +20081,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 638: // LOAD INC INC
+		case 702: // LOAD INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18632,7 +20094,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 639: // LOAD INC DEC
+		case 703: // LOAD INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18645,7 +20107,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 640: // LOAD INC MOV
+		case 704: // LOAD INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18658,7 +20120,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 641: // LOAD DEC LOAD
+		case 705: // LOAD DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18671,7 +20133,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 642: // LOAD DEC ADD
+		case 706: // LOAD DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18684,7 +20146,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 643: // LOAD DEC SUB
+		case 707: // LOAD DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18697,7 +20159,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 644: // LOAD DEC MUL
+		case 708: // LOAD DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18710,7 +20172,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 645: // LOAD DEC MOD
+		case 709: // LOAD DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18728,7 +20190,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 646: // LOAD DEC INC
+		case 710: // LOAD DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18741,7 +20203,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 647: // LOAD DEC DEC
+		case 711: // LOAD DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18754,7 +20216,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 648: // LOAD DEC MOV
+		case 712: // LOAD DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18767,7 +20229,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 649: // LOAD MOV LOAD
+		case 713: // LOAD MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18780,7 +20242,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 650: // LOAD MOV ADD
+		case 714: // LOAD MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18793,7 +20255,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 651: // LOAD MOV SUB
+		case 715: // LOAD MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18806,7 +20268,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 652: // LOAD MOV MUL
+		case 716: // LOAD MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18819,7 +20281,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 653: // LOAD MOV MOD
+		case 717: // LOAD MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18837,7 +20299,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 654: // LOAD MOV INC
+		case 718: // LOAD MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18850,7 +20312,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 655: // LOAD MOV DEC
+		case 719: // LOAD MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18863,7 +20325,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 656: // LOAD MOV MOV
+		case 720: // LOAD MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -18876,7 +20338,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 657: // ADD LOAD LOAD
+		case 721: // ADD LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18889,7 +20351,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 658: // ADD LOAD ADD
+		case 722: // ADD LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18902,7 +20364,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 659: // ADD LOAD SUB
+		case 723: // ADD LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18915,7 +20377,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 660: // ADD LOAD MUL
+		case 724: // ADD LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18928,7 +20390,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 661: // ADD LOAD MOD
+		case 725: // ADD LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18946,7 +20408,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 662: // ADD LOAD INC
+		case 726: // ADD LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18959,7 +20421,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 663: // ADD LOAD DEC
+		case 727: // ADD LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18972,7 +20434,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 664: // ADD LOAD MOV
+		case 728: // ADD LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18985,7 +20447,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 665: // ADD ADD LOAD
+		case 729: // ADD ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -18998,7 +20460,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 666: // ADD ADD ADD
+		case 730: // ADD ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19011,7 +20473,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 667: // ADD ADD SUB
+		case 731: // ADD ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19024,7 +20486,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 668: // ADD ADD MUL
+		case 732: // ADD ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19037,7 +20499,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 669: // ADD ADD MOD
+		case 733: // ADD ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19055,7 +20517,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 670: // ADD ADD INC
+		case 734: // ADD ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19068,7 +20530,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 671: // ADD ADD DEC
+		case 735: // ADD ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19081,7 +20543,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 672: // ADD ADD MOV
+		case 736: // ADD ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19094,7 +20556,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 673: // ADD SUB LOAD
+		case 737: // ADD SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19107,7 +20569,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 674: // ADD SUB ADD
+		case 738: // ADD SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19120,7 +20582,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 675: // ADD SUB SUB
+		case 739: // ADD SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19133,7 +20595,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 676: // ADD SUB MUL
+		case 740: // ADD SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19146,7 +20608,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 677: // ADD SUB MOD
+		case 741: // ADD SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19164,7 +20626,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 678: // ADD SUB INC
+		case 742: // ADD SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19177,7 +20639,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 679: // ADD SUB DEC
+		case 743: // ADD SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19190,7 +20652,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 680: // ADD SUB MOV
+		case 744: // ADD SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19203,7 +20665,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 681: // ADD MUL LOAD
+		case 745: // ADD MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19216,7 +20678,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 682: // ADD MUL ADD
+		case 746: // ADD MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19229,7 +20691,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 683: // ADD MUL SUB
+		case 747: // ADD MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19242,7 +20704,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 684: // ADD MUL MUL
+		case 748: // ADD MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19255,7 +20717,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 685: // ADD MUL MOD
+		case 749: // ADD MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19273,7 +20735,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 686: // ADD MUL INC
+		case 750: // ADD MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19286,7 +20748,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 687: // ADD MUL DEC
+		case 751: // ADD MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19299,7 +20761,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 688: // ADD MUL MOV
+		case 752: // ADD MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19312,7 +20774,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 689: // ADD MOD LOAD
+		case 753: // ADD MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19330,7 +20792,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 690: // ADD MOD ADD
+		case 754: // ADD MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19348,7 +20810,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 691: // ADD MOD SUB
+		case 755: // ADD MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19366,7 +20828,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 692: // ADD MOD MUL
+		case 756: // ADD MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19384,7 +20846,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 693: // ADD MOD MOD
+		case 757: // ADD MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19407,7 +20869,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 694: // ADD MOD INC
+		case 758: // ADD MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19425,7 +20887,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 695: // ADD MOD DEC
+		case 759: // ADD MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19443,7 +20905,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 696: // ADD MOD MOV
+		case 760: // ADD MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19461,7 +20923,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 697: // ADD INC LOAD
+		case 761: // ADD INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19474,7 +20936,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 698: // ADD INC ADD
+		case 762: // ADD INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19487,7 +20949,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 699: // ADD INC SUB
+		case 763: // ADD INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19500,7 +20962,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 700: // ADD INC MUL
+		case 764: // ADD INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19513,7 +20975,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 701: // ADD INC MOD
+		case 765: // ADD INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19531,7 +20993,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 702: // ADD INC INC
+		case 766: // ADD INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19544,7 +21006,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 703: // ADD INC DEC
+		case 767: // ADD INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19557,7 +21019,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 704: // ADD INC MOV
+		case 768: // ADD INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19570,7 +21032,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 705: // ADD DEC LOAD
+		case 769: // ADD DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19583,7 +21045,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 706: // ADD DEC ADD
+		case 770: // ADD DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19596,7 +21058,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 707: // ADD DEC SUB
+		case 771: // ADD DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19609,7 +21071,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 708: // ADD DEC MUL
+		case 772: // ADD DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19622,7 +21084,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 709: // ADD DEC MOD
+		case 773: // ADD DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19640,7 +21102,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 710: // ADD DEC INC
+		case 774: // ADD DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19653,7 +21115,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 711: // ADD DEC DEC
+		case 775: // ADD DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19666,7 +21128,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 712: // ADD DEC MOV
+		case 776: // ADD DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19679,7 +21141,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 713: // ADD MOV LOAD
+		case 777: // ADD MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19692,7 +21154,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 714: // ADD MOV ADD
+		case 778: // ADD MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19705,7 +21167,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 715: // ADD MOV SUB
+		case 779: // ADD MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19718,7 +21180,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 716: // ADD MOV MUL
+		case 780: // ADD MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19731,7 +21193,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 717: // ADD MOV MOD
+		case 781: // ADD MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19749,7 +21211,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 718: // ADD MOV INC
+		case 782: // ADD MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19762,7 +21224,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 719: // ADD MOV DEC
+		case 783: // ADD MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19775,7 +21237,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 720: // ADD MOV MOV
+		case 784: // ADD MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -19788,7 +21250,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 721: // SUB LOAD LOAD
+		case 785: // SUB LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19801,7 +21263,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 722: // SUB LOAD ADD
+		case 786: // SUB LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19814,7 +21276,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 723: // SUB LOAD SUB
+		case 787: // SUB LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19827,7 +21289,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 724: // SUB LOAD MUL
+		case 788: // SUB LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19840,7 +21302,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 725: // SUB LOAD MOD
+		case 789: // SUB LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19858,7 +21320,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 726: // SUB LOAD INC
+		case 790: // SUB LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19871,7 +21333,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 727: // SUB LOAD DEC
+		case 791: // SUB LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19884,7 +21346,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 728: // SUB LOAD MOV
+		case 792: // SUB LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19897,7 +21359,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 729: // SUB ADD LOAD
+		case 793: // SUB ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19910,7 +21372,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 730: // SUB ADD ADD
+		case 794: // SUB ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19923,7 +21385,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 731: // SUB ADD SUB
+		case 795: // SUB ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19936,7 +21398,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 732: // SUB ADD MUL
+		case 796: // SUB ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19949,7 +21411,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 733: // SUB ADD MOD
+		case 797: // SUB ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19967,7 +21429,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 734: // SUB ADD INC
+		case 798: // SUB ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19980,7 +21442,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 735: // SUB ADD DEC
+		case 799: // SUB ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -19993,7 +21455,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 736: // SUB ADD MOV
+		case 800: // SUB ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20006,7 +21468,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 737: // SUB SUB LOAD
+		case 801: // SUB SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20019,7 +21481,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 738: // SUB SUB ADD
+		case 802: // SUB SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20032,7 +21494,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 739: // SUB SUB SUB
+		case 803: // SUB SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20045,7 +21507,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 740: // SUB SUB MUL
+		case 804: // SUB SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20058,7 +21520,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 741: // SUB SUB MOD
+		case 805: // SUB SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20076,7 +21538,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 742: // SUB SUB INC
+		case 806: // SUB SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20089,7 +21551,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 743: // SUB SUB DEC
+		case 807: // SUB SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20102,7 +21564,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 744: // SUB SUB MOV
+		case 808: // SUB SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20115,7 +21577,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 745: // SUB MUL LOAD
+		case 809: // SUB MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20128,7 +21590,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 746: // SUB MUL ADD
+		case 810: // SUB MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20141,7 +21603,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 747: // SUB MUL SUB
+		case 811: // SUB MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20154,7 +21616,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 748: // SUB MUL MUL
+		case 812: // SUB MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20167,7 +21629,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 749: // SUB MUL MOD
+		case 813: // SUB MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20185,7 +21647,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 750: // SUB MUL INC
+		case 814: // SUB MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20198,7 +21660,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 751: // SUB MUL DEC
+		case 815: // SUB MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20211,7 +21673,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 752: // SUB MUL MOV
+		case 816: // SUB MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20224,7 +21686,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 753: // SUB MOD LOAD
+		case 817: // SUB MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20242,7 +21704,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 754: // SUB MOD ADD
+		case 818: // SUB MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20260,7 +21722,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 755: // SUB MOD SUB
+		case 819: // SUB MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20278,7 +21740,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 756: // SUB MOD MUL
+		case 820: // SUB MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20296,7 +21758,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 757: // SUB MOD MOD
+		case 821: // SUB MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20319,7 +21781,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 758: // SUB MOD INC
+		case 822: // SUB MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20337,7 +21799,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 759: // SUB MOD DEC
+		case 823: // SUB MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20355,7 +21817,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 760: // SUB MOD MOV
+		case 824: // SUB MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20373,7 +21835,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 761: // SUB INC LOAD
+		case 825: // SUB INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20386,7 +21848,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 762: // SUB INC ADD
+		case 826: // SUB INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20399,7 +21861,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 763: // SUB INC SUB
+		case 827: // SUB INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20412,7 +21874,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 764: // SUB INC MUL
+		case 828: // SUB INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20425,7 +21887,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 765: // SUB INC MOD
+		case 829: // SUB INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20443,7 +21905,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 766: // SUB INC INC
+		case 830: // SUB INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20456,7 +21918,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 767: // SUB INC DEC
+		case 831: // SUB INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20469,7 +21931,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 768: // SUB INC MOV
+		case 832: // SUB INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20482,7 +21944,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 769: // SUB DEC LOAD
+		case 833: // SUB DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20495,7 +21957,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 770: // SUB DEC ADD
+		case 834: // SUB DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20508,7 +21970,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 771: // SUB DEC SUB
+		case 835: // SUB DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20521,7 +21983,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 772: // SUB DEC MUL
+		case 836: // SUB DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20534,7 +21996,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 773: // SUB DEC MOD
+		case 837: // SUB DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20552,7 +22014,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 774: // SUB DEC INC
+		case 838: // SUB DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20565,7 +22027,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 775: // SUB DEC DEC
+		case 839: // SUB DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20578,7 +22040,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 776: // SUB DEC MOV
+		case 840: // SUB DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20591,7 +22053,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 777: // SUB MOV LOAD
+		case 841: // SUB MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20604,7 +22066,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 778: // SUB MOV ADD
+		case 842: // SUB MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20617,7 +22079,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 779: // SUB MOV SUB
+		case 843: // SUB MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20630,7 +22092,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 780: // SUB MOV MUL
+		case 844: // SUB MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20643,7 +22105,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 781: // SUB MOV MOD
+		case 845: // SUB MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20661,7 +22123,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 782: // SUB MOV INC
+		case 846: // SUB MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20674,7 +22136,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 783: // SUB MOV DEC
+		case 847: // SUB MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20687,7 +22149,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 784: // SUB MOV MOV
+		case 848: // SUB MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -20700,7 +22162,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 785: // MUL LOAD LOAD
+		case 849: // MUL LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20713,7 +22175,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 786: // MUL LOAD ADD
+		case 850: // MUL LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20726,7 +22188,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 787: // MUL LOAD SUB
+		case 851: // MUL LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20739,7 +22201,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 788: // MUL LOAD MUL
+		case 852: // MUL LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20752,7 +22214,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 789: // MUL LOAD MOD
+		case 853: // MUL LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20770,7 +22232,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 790: // MUL LOAD INC
+		case 854: // MUL LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20783,7 +22245,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 791: // MUL LOAD DEC
+		case 855: // MUL LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20796,7 +22258,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 792: // MUL LOAD MOV
+		case 856: // MUL LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20809,7 +22271,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 793: // MUL ADD LOAD
+		case 857: // MUL ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20822,7 +22284,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 794: // MUL ADD ADD
+		case 858: // MUL ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20835,7 +22297,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 795: // MUL ADD SUB
+		case 859: // MUL ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20848,7 +22310,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 796: // MUL ADD MUL
+		case 860: // MUL ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20861,7 +22323,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 797: // MUL ADD MOD
+		case 861: // MUL ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20879,7 +22341,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 798: // MUL ADD INC
+		case 862: // MUL ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20892,7 +22354,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 799: // MUL ADD DEC
+		case 863: // MUL ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20905,7 +22367,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 800: // MUL ADD MOV
+		case 864: // MUL ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20918,7 +22380,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 801: // MUL SUB LOAD
+		case 865: // MUL SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20931,7 +22393,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 802: // MUL SUB ADD
+		case 866: // MUL SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20944,7 +22406,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 803: // MUL SUB SUB
+		case 867: // MUL SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20957,7 +22419,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 804: // MUL SUB MUL
+		case 868: // MUL SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20970,7 +22432,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 805: // MUL SUB MOD
+		case 869: // MUL SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -20988,7 +22450,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 806: // MUL SUB INC
+		case 870: // MUL SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21001,7 +22463,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 807: // MUL SUB DEC
+		case 871: // MUL SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21014,7 +22476,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 808: // MUL SUB MOV
+		case 872: // MUL SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21027,7 +22489,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 809: // MUL MUL LOAD
+		case 873: // MUL MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21040,7 +22502,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 810: // MUL MUL ADD
+		case 874: // MUL MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21053,7 +22515,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 811: // MUL MUL SUB
+		case 875: // MUL MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21066,7 +22528,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 812: // MUL MUL MUL
+		case 876: // MUL MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21079,7 +22541,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 813: // MUL MUL MOD
+		case 877: // MUL MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21097,7 +22559,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 814: // MUL MUL INC
+		case 878: // MUL MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21110,7 +22572,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 815: // MUL MUL DEC
+		case 879: // MUL MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21123,7 +22585,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 816: // MUL MUL MOV
+		case 880: // MUL MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21136,7 +22598,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 817: // MUL MOD LOAD
+		case 881: // MUL MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21154,7 +22616,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 818: // MUL MOD ADD
+		case 882: // MUL MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21172,7 +22634,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 819: // MUL MOD SUB
+		case 883: // MUL MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21190,7 +22652,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 820: // MUL MOD MUL
+		case 884: // MUL MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21208,7 +22670,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 821: // MUL MOD MOD
+		case 885: // MUL MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21231,7 +22693,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 822: // MUL MOD INC
+		case 886: // MUL MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21249,7 +22711,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 823: // MUL MOD DEC
+		case 887: // MUL MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21267,7 +22729,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 824: // MUL MOD MOV
+		case 888: // MUL MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21285,7 +22747,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 825: // MUL INC LOAD
+		case 889: // MUL INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21298,7 +22760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 826: // MUL INC ADD
+		case 890: // MUL INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21311,7 +22773,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 827: // MUL INC SUB
+		case 891: // MUL INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21324,7 +22786,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 828: // MUL INC MUL
+		case 892: // MUL INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21337,7 +22799,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 829: // MUL INC MOD
+		case 893: // MUL INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21355,7 +22817,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 830: // MUL INC INC
+		case 894: // MUL INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21368,7 +22830,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 831: // MUL INC DEC
+		case 895: // MUL INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21381,7 +22843,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 832: // MUL INC MOV
+		case 896: // MUL INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21394,7 +22856,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 833: // MUL DEC LOAD
+		case 897: // MUL DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21407,7 +22869,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 834: // MUL DEC ADD
+		case 898: // MUL DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21420,7 +22882,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 835: // MUL DEC SUB
+		case 899: // MUL DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21433,7 +22895,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 836: // MUL DEC MUL
+		case 900: // MUL DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21446,7 +22908,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 837: // MUL DEC MOD
+		case 901: // MUL DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21464,7 +22926,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 838: // MUL DEC INC
+		case 902: // MUL DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21477,7 +22939,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 839: // MUL DEC DEC
+		case 903: // MUL DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21490,7 +22952,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 840: // MUL DEC MOV
+		case 904: // MUL DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21503,7 +22965,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 841: // MUL MOV LOAD
+		case 905: // MUL MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21516,7 +22978,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 842: // MUL MOV ADD
+		case 906: // MUL MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21529,7 +22991,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 843: // MUL MOV SUB
+		case 907: // MUL MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21542,7 +23004,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 844: // MUL MOV MUL
+		case 908: // MUL MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21555,7 +23017,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 845: // MUL MOV MOD
+		case 909: // MUL MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21573,7 +23035,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 846: // MUL MOV INC
+		case 910: // MUL MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21586,7 +23048,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 847: // MUL MOV DEC
+		case 911: // MUL MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21599,7 +23061,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 848: // MUL MOV MOV
+		case 912: // MUL MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -21612,7 +23074,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 849: // MOD LOAD LOAD
+		case 913: // MOD LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21630,7 +23092,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 850: // MOD LOAD ADD
+		case 914: // MOD LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21648,7 +23110,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 851: // MOD LOAD SUB
+		case 915: // MOD LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21666,7 +23128,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 852: // MOD LOAD MUL
+		case 916: // MOD LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21684,7 +23146,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 853: // MOD LOAD MOD
+		case 917: // MOD LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21707,7 +23169,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 854: // MOD LOAD INC
+		case 918: // MOD LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21725,7 +23187,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 855: // MOD LOAD DEC
+		case 919: // MOD LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21743,7 +23205,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 856: // MOD LOAD MOV
+		case 920: // MOD LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21761,7 +23223,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 857: // MOD ADD LOAD
+		case 921: // MOD ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21779,7 +23241,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 858: // MOD ADD ADD
+		case 922: // MOD ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21797,7 +23259,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 859: // MOD ADD SUB
+		case 923: // MOD ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21815,7 +23277,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 860: // MOD ADD MUL
+		case 924: // MOD ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21833,7 +23295,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 861: // MOD ADD MOD
+		case 925: // MOD ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21856,7 +23318,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 862: // MOD ADD INC
+		case 926: // MOD ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21874,7 +23336,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 863: // MOD ADD DEC
+		case 927: // MOD ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21892,7 +23354,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 864: // MOD ADD MOV
+		case 928: // MOD ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21910,7 +23372,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 865: // MOD SUB LOAD
+		case 929: // MOD SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21928,7 +23390,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 866: // MOD SUB ADD
+		case 930: // MOD SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21946,7 +23408,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 867: // MOD SUB SUB
+		case 931: // MOD SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21964,7 +23426,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 868: // MOD SUB MUL
+		case 932: // MOD SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -21982,7 +23444,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 869: // MOD SUB MOD
+		case 933: // MOD SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22005,7 +23467,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 870: // MOD SUB INC
+		case 934: // MOD SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22023,7 +23485,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 871: // MOD SUB DEC
+		case 935: // MOD SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22041,7 +23503,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 872: // MOD SUB MOV
+		case 936: // MOD SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22059,7 +23521,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 873: // MOD MUL LOAD
+		case 937: // MOD MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22077,7 +23539,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 874: // MOD MUL ADD
+		case 938: // MOD MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22095,7 +23557,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 875: // MOD MUL SUB
+		case 939: // MOD MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22113,7 +23575,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 876: // MOD MUL MUL
+		case 940: // MOD MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22131,7 +23593,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 877: // MOD MUL MOD
+		case 941: // MOD MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22154,7 +23616,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 878: // MOD MUL INC
+		case 942: // MOD MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22172,7 +23634,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 879: // MOD MUL DEC
+		case 943: // MOD MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22190,7 +23652,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 880: // MOD MUL MOV
+		case 944: // MOD MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22208,7 +23670,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 881: // MOD MOD LOAD
+		case 945: // MOD MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22231,7 +23693,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 882: // MOD MOD ADD
+		case 946: // MOD MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22254,7 +23716,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 883: // MOD MOD SUB
+		case 947: // MOD MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22277,7 +23739,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 884: // MOD MOD MUL
+		case 948: // MOD MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22300,7 +23762,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 885: // MOD MOD MOD
+		case 949: // MOD MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22328,7 +23790,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 886: // MOD MOD INC
+		case 950: // MOD MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22351,7 +23813,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 887: // MOD MOD DEC
+		case 951: // MOD MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22374,7 +23836,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 888: // MOD MOD MOV
+		case 952: // MOD MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22397,7 +23859,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 889: // MOD INC LOAD
+		case 953: // MOD INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22415,7 +23877,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 890: // MOD INC ADD
+		case 954: // MOD INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22433,7 +23895,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 891: // MOD INC SUB
+		case 955: // MOD INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22451,7 +23913,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 892: // MOD INC MUL
+		case 956: // MOD INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22469,7 +23931,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 893: // MOD INC MOD
+		case 957: // MOD INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22492,7 +23954,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 894: // MOD INC INC
+		case 958: // MOD INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22510,7 +23972,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 895: // MOD INC DEC
+		case 959: // MOD INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22528,7 +23990,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 896: // MOD INC MOV
+		case 960: // MOD INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22546,7 +24008,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 897: // MOD DEC LOAD
+		case 961: // MOD DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22564,7 +24026,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 898: // MOD DEC ADD
+		case 962: // MOD DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22582,7 +24044,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 899: // MOD DEC SUB
+		case 963: // MOD DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22600,7 +24062,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 900: // MOD DEC MUL
+		case 964: // MOD DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22618,7 +24080,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 901: // MOD DEC MOD
+		case 965: // MOD DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22641,7 +24103,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 902: // MOD DEC INC
+		case 966: // MOD DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22659,7 +24121,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 903: // MOD DEC DEC
+		case 967: // MOD DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22677,7 +24139,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 904: // MOD DEC MOV
+		case 968: // MOD DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22695,7 +24157,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 905: // MOD MOV LOAD
+		case 969: // MOD MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22713,7 +24175,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 906: // MOD MOV ADD
+		case 970: // MOD MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22731,7 +24193,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 907: // MOD MOV SUB
+		case 971: // MOD MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22749,7 +24211,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 908: // MOD MOV MUL
+		case 972: // MOD MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22767,7 +24229,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 909: // MOD MOV MOD
+		case 973: // MOD MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22790,7 +24252,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 910: // MOD MOV INC
+		case 974: // MOD MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22808,7 +24270,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 911: // MOD MOV DEC
+		case 975: // MOD MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22826,7 +24288,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 912: // MOD MOV MOV
+		case 976: // MOD MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -22844,7 +24306,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 913: // INC LOAD LOAD
+		case 977: // INC LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22857,7 +24319,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 914: // INC LOAD ADD
+		case 978: // INC LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22870,7 +24332,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 915: // INC LOAD SUB
+		case 979: // INC LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22883,7 +24345,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 916: // INC LOAD MUL
+		case 980: // INC LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22896,7 +24358,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 917: // INC LOAD MOD
+		case 981: // INC LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22914,7 +24376,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 918: // INC LOAD INC
+		case 982: // INC LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22927,7 +24389,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 919: // INC LOAD DEC
+		case 983: // INC LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22940,7 +24402,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 920: // INC LOAD MOV
+		case 984: // INC LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22953,7 +24415,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 921: // INC ADD LOAD
+		case 985: // INC ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22966,7 +24428,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 922: // INC ADD ADD
+		case 986: // INC ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22979,7 +24441,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 923: // INC ADD SUB
+		case 987: // INC ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -22992,7 +24454,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 924: // INC ADD MUL
+		case 988: // INC ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23005,7 +24467,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 925: // INC ADD MOD
+		case 989: // INC ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23023,7 +24485,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 926: // INC ADD INC
+		case 990: // INC ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23036,7 +24498,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 927: // INC ADD DEC
+		case 991: // INC ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23049,7 +24511,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 928: // INC ADD MOV
+		case 992: // INC ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23062,7 +24524,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 929: // INC SUB LOAD
+		case 993: // INC SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23075,7 +24537,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 930: // INC SUB ADD
+		case 994: // INC SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23088,7 +24550,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 931: // INC SUB SUB
+		case 995: // INC SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23101,7 +24563,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 932: // INC SUB MUL
+		case 996: // INC SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23114,7 +24576,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 933: // INC SUB MOD
+		case 997: // INC SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23132,7 +24594,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 934: // INC SUB INC
+		case 998: // INC SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23145,7 +24607,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 935: // INC SUB DEC
+		case 999: // INC SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23158,7 +24620,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 936: // INC SUB MOV
+		case 1000: // INC SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23171,7 +24633,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 937: // INC MUL LOAD
+		case 1001: // INC MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23184,7 +24646,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 938: // INC MUL ADD
+		case 1002: // INC MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23197,7 +24659,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 939: // INC MUL SUB
+		case 1003: // INC MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23210,7 +24672,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 940: // INC MUL MUL
+		case 1004: // INC MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23223,7 +24685,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 941: // INC MUL MOD
+		case 1005: // INC MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23241,7 +24703,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 942: // INC MUL INC
+		case 1006: // INC MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23254,7 +24716,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 943: // INC MUL DEC
+		case 1007: // INC MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23267,7 +24729,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 944: // INC MUL MOV
+		case 1008: // INC MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23280,7 +24742,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 945: // INC MOD LOAD
+		case 1009: // INC MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23298,7 +24760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 946: // INC MOD ADD
+		case 1010: // INC MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23316,7 +24778,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 947: // INC MOD SUB
+		case 1011: // INC MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23334,7 +24796,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 948: // INC MOD MUL
+		case 1012: // INC MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23352,7 +24814,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 949: // INC MOD MOD
+		case 1013: // INC MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23375,7 +24837,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 950: // INC MOD INC
+		case 1014: // INC MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23393,7 +24855,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 951: // INC MOD DEC
+		case 1015: // INC MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23411,7 +24873,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 952: // INC MOD MOV
+		case 1016: // INC MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23429,7 +24891,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 953: // INC INC LOAD
+		case 1017: // INC INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23442,7 +24904,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 954: // INC INC ADD
+		case 1018: // INC INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23455,7 +24917,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 955: // INC INC SUB
+		case 1019: // INC INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23468,7 +24930,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 956: // INC INC MUL
+		case 1020: // INC INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23481,7 +24943,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 957: // INC INC MOD
+		case 1021: // INC INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23499,7 +24961,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 958: // INC INC INC
+		case 1022: // INC INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23512,7 +24974,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 959: // INC INC DEC
+		case 1023: // INC INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23525,7 +24987,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 960: // INC INC MOV
+		case 1024: // INC INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23538,7 +25000,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 961: // INC DEC LOAD
+		case 1025: // INC DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23551,7 +25013,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 962: // INC DEC ADD
+		case 1026: // INC DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23564,7 +25026,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 963: // INC DEC SUB
+		case 1027: // INC DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23577,7 +25039,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 964: // INC DEC MUL
+		case 1028: // INC DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23590,7 +25052,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 965: // INC DEC MOD
+		case 1029: // INC DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23608,7 +25070,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 966: // INC DEC INC
+		case 1030: // INC DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23621,7 +25083,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 967: // INC DEC DEC
+		case 1031: // INC DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23634,7 +25096,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 968: // INC DEC MOV
+		case 1032: // INC DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23647,7 +25109,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 969: // INC MOV LOAD
+		case 1033: // INC MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23660,7 +25122,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 970: // INC MOV ADD
+		case 1034: // INC MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23673,7 +25135,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 971: // INC MOV SUB
+		case 1035: // INC MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23686,7 +25148,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 972: // INC MOV MUL
+		case 1036: // INC MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23699,7 +25161,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 973: // INC MOV MOD
+		case 1037: // INC MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23717,7 +25179,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 974: // INC MOV INC
+		case 1038: // INC MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23730,7 +25192,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 975: // INC MOV DEC
+		case 1039: // INC MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23743,7 +25205,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 976: // INC MOV MOV
+		case 1040: // INC MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -23756,7 +25218,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 977: // DEC LOAD LOAD
+		case 1041: // DEC LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23769,7 +25231,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 978: // DEC LOAD ADD
+		case 1042: // DEC LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23782,7 +25244,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 979: // DEC LOAD SUB
+		case 1043: // DEC LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23795,7 +25257,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 980: // DEC LOAD MUL
+		case 1044: // DEC LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23808,7 +25270,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 981: // DEC LOAD MOD
+		case 1045: // DEC LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23826,7 +25288,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 982: // DEC LOAD INC
+		case 1046: // DEC LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23839,7 +25301,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 983: // DEC LOAD DEC
+		case 1047: // DEC LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23852,7 +25314,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 984: // DEC LOAD MOV
+		case 1048: // DEC LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23865,7 +25327,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 985: // DEC ADD LOAD
+		case 1049: // DEC ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23878,7 +25340,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 986: // DEC ADD ADD
+		case 1050: // DEC ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23891,7 +25353,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 987: // DEC ADD SUB
+		case 1051: // DEC ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23904,7 +25366,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 988: // DEC ADD MUL
+		case 1052: // DEC ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23917,7 +25379,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 989: // DEC ADD MOD
+		case 1053: // DEC ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23935,7 +25397,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 990: // DEC ADD INC
+		case 1054: // DEC ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23948,7 +25410,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 991: // DEC ADD DEC
+		case 1055: // DEC ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23961,7 +25423,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 992: // DEC ADD MOV
+		case 1056: // DEC ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23974,7 +25436,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 993: // DEC SUB LOAD
+		case 1057: // DEC SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -23987,7 +25449,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 994: // DEC SUB ADD
+		case 1058: // DEC SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24000,7 +25462,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 995: // DEC SUB SUB
+		case 1059: // DEC SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24013,7 +25475,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 996: // DEC SUB MUL
+		case 1060: // DEC SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24026,7 +25488,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 997: // DEC SUB MOD
+		case 1061: // DEC SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24044,7 +25506,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 998: // DEC SUB INC
+		case 1062: // DEC SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24057,7 +25519,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 999: // DEC SUB DEC
+		case 1063: // DEC SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24070,7 +25532,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1000: // DEC SUB MOV
+		case 1064: // DEC SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24083,7 +25545,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1001: // DEC MUL LOAD
+		case 1065: // DEC MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24096,7 +25558,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1002: // DEC MUL ADD
+		case 1066: // DEC MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24109,7 +25571,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1003: // DEC MUL SUB
+		case 1067: // DEC MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24122,7 +25584,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1004: // DEC MUL MUL
+		case 1068: // DEC MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24135,7 +25597,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1005: // DEC MUL MOD
+		case 1069: // DEC MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24153,7 +25615,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1006: // DEC MUL INC
+		case 1070: // DEC MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24166,7 +25628,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1007: // DEC MUL DEC
+		case 1071: // DEC MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24179,7 +25641,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1008: // DEC MUL MOV
+		case 1072: // DEC MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24192,7 +25654,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1009: // DEC MOD LOAD
+		case 1073: // DEC MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24210,7 +25672,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1010: // DEC MOD ADD
+		case 1074: // DEC MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24228,7 +25690,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1011: // DEC MOD SUB
+		case 1075: // DEC MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24246,7 +25708,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1012: // DEC MOD MUL
+		case 1076: // DEC MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24264,7 +25726,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1013: // DEC MOD MOD
+		case 1077: // DEC MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24287,7 +25749,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1014: // DEC MOD INC
+		case 1078: // DEC MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24305,7 +25767,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1015: // DEC MOD DEC
+		case 1079: // DEC MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24323,7 +25785,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1016: // DEC MOD MOV
+		case 1080: // DEC MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24341,7 +25803,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1017: // DEC INC LOAD
+		case 1081: // DEC INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24354,7 +25816,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1018: // DEC INC ADD
+		case 1082: // DEC INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24367,7 +25829,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1019: // DEC INC SUB
+		case 1083: // DEC INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24380,7 +25842,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1020: // DEC INC MUL
+		case 1084: // DEC INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24393,7 +25855,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1021: // DEC INC MOD
+		case 1085: // DEC INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24411,7 +25873,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1022: // DEC INC INC
+		case 1086: // DEC INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24424,7 +25886,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1023: // DEC INC DEC
+		case 1087: // DEC INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24437,7 +25899,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1024: // DEC INC MOV
+		case 1088: // DEC INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24450,7 +25912,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1025: // DEC DEC LOAD
+		case 1089: // DEC DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24463,7 +25925,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1026: // DEC DEC ADD
+		case 1090: // DEC DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24476,7 +25938,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1027: // DEC DEC SUB
+		case 1091: // DEC DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24489,7 +25951,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1028: // DEC DEC MUL
+		case 1092: // DEC DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24502,7 +25964,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1029: // DEC DEC MOD
+		case 1093: // DEC DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24520,7 +25982,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1030: // DEC DEC INC
+		case 1094: // DEC DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24533,7 +25995,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1031: // DEC DEC DEC
+		case 1095: // DEC DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24546,7 +26008,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1032: // DEC DEC MOV
+		case 1096: // DEC DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24559,7 +26021,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1033: // DEC MOV LOAD
+		case 1097: // DEC MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24572,7 +26034,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1034: // DEC MOV ADD
+		case 1098: // DEC MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24585,7 +26047,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1035: // DEC MOV SUB
+		case 1099: // DEC MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24598,7 +26060,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1036: // DEC MOV MUL
+		case 1100: // DEC MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24611,7 +26073,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1037: // DEC MOV MOD
+		case 1101: // DEC MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24629,7 +26091,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1038: // DEC MOV INC
+		case 1102: // DEC MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24642,7 +26104,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1039: // DEC MOV DEC
+		case 1103: // DEC MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24655,7 +26117,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1040: // DEC MOV MOV
+		case 1104: // DEC MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -24668,7 +26130,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1041: // MOV LOAD LOAD
+		case 1105: // MOV LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24681,7 +26143,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1042: // MOV LOAD ADD
+		case 1106: // MOV LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24694,7 +26156,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1043: // MOV LOAD SUB
+		case 1107: // MOV LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24707,7 +26169,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1044: // MOV LOAD MUL
+		case 1108: // MOV LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24720,7 +26182,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1045: // MOV LOAD MOD
+		case 1109: // MOV LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24738,7 +26200,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1046: // MOV LOAD INC
+		case 1110: // MOV LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24751,7 +26213,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1047: // MOV LOAD DEC
+		case 1111: // MOV LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24764,7 +26226,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1048: // MOV LOAD MOV
+		case 1112: // MOV LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24777,7 +26239,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1049: // MOV ADD LOAD
+		case 1113: // MOV ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24790,7 +26252,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1050: // MOV ADD ADD
+		case 1114: // MOV ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24803,7 +26265,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1051: // MOV ADD SUB
+		case 1115: // MOV ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24816,7 +26278,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1052: // MOV ADD MUL
+		case 1116: // MOV ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24829,7 +26291,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1053: // MOV ADD MOD
+		case 1117: // MOV ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24847,7 +26309,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1054: // MOV ADD INC
+		case 1118: // MOV ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24860,7 +26322,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1055: // MOV ADD DEC
+		case 1119: // MOV ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24873,7 +26335,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1056: // MOV ADD MOV
+		case 1120: // MOV ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24886,7 +26348,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1057: // MOV SUB LOAD
+		case 1121: // MOV SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24899,7 +26361,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1058: // MOV SUB ADD
+		case 1122: // MOV SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24912,7 +26374,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1059: // MOV SUB SUB
+		case 1123: // MOV SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24925,7 +26387,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1060: // MOV SUB MUL
+		case 1124: // MOV SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24938,7 +26400,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1061: // MOV SUB MOD
+		case 1125: // MOV SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24956,7 +26418,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1062: // MOV SUB INC
+		case 1126: // MOV SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24969,7 +26431,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1063: // MOV SUB DEC
+		case 1127: // MOV SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24982,7 +26444,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1064: // MOV SUB MOV
+		case 1128: // MOV SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -24995,7 +26457,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1065: // MOV MUL LOAD
+		case 1129: // MOV MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25008,7 +26470,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1066: // MOV MUL ADD
+		case 1130: // MOV MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25021,7 +26483,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1067: // MOV MUL SUB
+		case 1131: // MOV MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25034,7 +26496,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1068: // MOV MUL MUL
+		case 1132: // MOV MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25047,7 +26509,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1069: // MOV MUL MOD
+		case 1133: // MOV MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25065,7 +26527,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1070: // MOV MUL INC
+		case 1134: // MOV MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25078,7 +26540,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1071: // MOV MUL DEC
+		case 1135: // MOV MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25091,7 +26553,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1072: // MOV MUL MOV
+		case 1136: // MOV MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25104,7 +26566,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1073: // MOV MOD LOAD
+		case 1137: // MOV MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25122,7 +26584,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1074: // MOV MOD ADD
+		case 1138: // MOV MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25140,7 +26602,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1075: // MOV MOD SUB
+		case 1139: // MOV MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25158,7 +26620,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1076: // MOV MOD MUL
+		case 1140: // MOV MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25176,7 +26638,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1077: // MOV MOD MOD
+		case 1141: // MOV MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25199,7 +26661,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1078: // MOV MOD INC
+		case 1142: // MOV MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25217,7 +26679,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1079: // MOV MOD DEC
+		case 1143: // MOV MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25235,7 +26697,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1080: // MOV MOD MOV
+		case 1144: // MOV MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25253,7 +26715,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1081: // MOV INC LOAD
+		case 1145: // MOV INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25266,7 +26728,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1082: // MOV INC ADD
+		case 1146: // MOV INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25279,7 +26741,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1083: // MOV INC SUB
+		case 1147: // MOV INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25292,7 +26754,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1084: // MOV INC MUL
+		case 1148: // MOV INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25305,7 +26767,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1085: // MOV INC MOD
+		case 1149: // MOV INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25323,7 +26785,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1086: // MOV INC INC
+		case 1150: // MOV INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25336,7 +26798,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1087: // MOV INC DEC
+		case 1151: // MOV INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25349,7 +26811,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1088: // MOV INC MOV
+		case 1152: // MOV INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25362,7 +26824,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1089: // MOV DEC LOAD
+		case 1153: // MOV DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25375,7 +26837,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1090: // MOV DEC ADD
+		case 1154: // MOV DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25388,7 +26850,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1091: // MOV DEC SUB
+		case 1155: // MOV DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25401,7 +26863,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1092: // MOV DEC MUL
+		case 1156: // MOV DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25414,7 +26876,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1093: // MOV DEC MOD
+		case 1157: // MOV DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25432,7 +26894,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1094: // MOV DEC INC
+		case 1158: // MOV DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25445,7 +26907,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1095: // MOV DEC DEC
+		case 1159: // MOV DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25458,7 +26920,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1096: // MOV DEC MOV
+		case 1160: // MOV DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25471,7 +26933,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1097: // MOV MOV LOAD
+		case 1161: // MOV MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25484,7 +26946,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
-		case 1098: // MOV MOV ADD
+		case 1162: // MOV MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25497,7 +26959,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1099: // MOV MOV SUB
+		case 1163: // MOV MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25510,7 +26972,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1100: // MOV MOV MUL
+		case 1164: // MOV MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25523,7 +26985,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1101: // MOV MOV MOD
+		case 1165: // MOV MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25541,7 +27003,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1102: // MOV MOV INC
+		case 1166: // MOV MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25554,7 +27016,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]++
-		case 1103: // MOV MOV DEC
+		case 1167: // MOV MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25567,7 +27029,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31]--
-		case 1104: // MOV MOV MOV
+		case 1168: // MOV MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -25580,7 +27042,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1105: // LOAD LOAD CALL
+		case 1169: // LOAD LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25618,7 +27080,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1106: // LOAD LOAD RET
+		case 1170: // LOAD LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25651,7 +27113,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1107: // LOAD LOAD DJMP
+		case 1171: // LOAD LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25672,7 +27134,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1108: // LOAD LOAD JMP
+		case 1172: // LOAD LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25698,7 +27160,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1109: // LOAD LOAD LOOP
+		case 1173: // LOAD LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25722,7 +27184,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1110: // LOAD ADD CALL
+		case 1174: // LOAD ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25760,7 +27222,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1111: // LOAD ADD RET
+		case 1175: // LOAD ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25793,7 +27255,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1112: // LOAD ADD DJMP
+		case 1176: // LOAD ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25814,7 +27276,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1113: // LOAD ADD JMP
+		case 1177: // LOAD ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25840,7 +27302,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1114: // LOAD ADD LOOP
+		case 1178: // LOAD ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25864,7 +27326,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1115: // LOAD SUB CALL
+		case 1179: // LOAD SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25902,7 +27364,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1116: // LOAD SUB RET
+		case 1180: // LOAD SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25935,7 +27397,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1117: // LOAD SUB DJMP
+		case 1181: // LOAD SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25956,7 +27418,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1118: // LOAD SUB JMP
+		case 1182: // LOAD SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -25982,7 +27444,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1119: // LOAD SUB LOOP
+		case 1183: // LOAD SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26006,7 +27468,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1120: // LOAD MUL CALL
+		case 1184: // LOAD MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26044,7 +27506,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1121: // LOAD MUL RET
+		case 1185: // LOAD MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26077,7 +27539,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1122: // LOAD MUL DJMP
+		case 1186: // LOAD MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26098,7 +27560,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1123: // LOAD MUL JMP
+		case 1187: // LOAD MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26124,7 +27586,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1124: // LOAD MUL LOOP
+		case 1188: // LOAD MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26148,7 +27610,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1125: // LOAD MOD CALL
+		case 1189: // LOAD MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26191,7 +27653,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1126: // LOAD MOD RET
+		case 1190: // LOAD MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26229,7 +27691,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1127: // LOAD MOD DJMP
+		case 1191: // LOAD MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26255,7 +27717,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1128: // LOAD MOD JMP
+		case 1192: // LOAD MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26286,7 +27748,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1129: // LOAD MOD LOOP
+		case 1193: // LOAD MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26315,7 +27777,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1130: // LOAD INC CALL
+		case 1194: // LOAD INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26353,7 +27815,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1131: // LOAD INC RET
+		case 1195: // LOAD INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26386,7 +27848,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1132: // LOAD INC DJMP
+		case 1196: // LOAD INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26407,7 +27869,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1133: // LOAD INC JMP
+		case 1197: // LOAD INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26433,7 +27895,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1134: // LOAD INC LOOP
+		case 1198: // LOAD INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26457,7 +27919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1135: // LOAD DEC CALL
+		case 1199: // LOAD DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26495,7 +27957,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1136: // LOAD DEC RET
+		case 1200: // LOAD DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26528,7 +27990,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1137: // LOAD DEC DJMP
+		case 1201: // LOAD DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26549,7 +28011,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1138: // LOAD DEC JMP
+		case 1202: // LOAD DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26575,7 +28037,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1139: // LOAD DEC LOOP
+		case 1203: // LOAD DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26599,7 +28061,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1140: // LOAD MOV CALL
+		case 1204: // LOAD MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26637,7 +28099,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1141: // LOAD MOV RET
+		case 1205: // LOAD MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26670,7 +28132,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1142: // LOAD MOV DJMP
+		case 1206: // LOAD MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26691,7 +28153,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1143: // LOAD MOV JMP
+		case 1207: // LOAD MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26717,7 +28179,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1144: // LOAD MOV LOOP
+		case 1208: // LOAD MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31] = in.imm
@@ -26741,7 +28203,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1145: // ADD LOAD CALL
+		case 1209: // ADD LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -26779,7 +28241,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1146: // ADD LOAD RET
+		case 1210: // ADD LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -26812,7 +28274,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1147: // ADD LOAD DJMP
+		case 1211: // ADD LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -26833,7 +28295,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1148: // ADD LOAD JMP
+		case 1212: // ADD LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -26859,7 +28321,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1149: // ADD LOAD LOOP
+		case 1213: // ADD LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -26883,7 +28345,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1150: // ADD ADD CALL
+		case 1214: // ADD ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -26921,7 +28383,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1151: // ADD ADD RET
+		case 1215: // ADD ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -26954,7 +28416,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1152: // ADD ADD DJMP
+		case 1216: // ADD ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -26975,7 +28437,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1153: // ADD ADD JMP
+		case 1217: // ADD ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27001,7 +28463,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1154: // ADD ADD LOOP
+		case 1218: // ADD ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27025,7 +28487,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1155: // ADD SUB CALL
+		case 1219: // ADD SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27063,7 +28525,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1156: // ADD SUB RET
+		case 1220: // ADD SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27096,7 +28558,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1157: // ADD SUB DJMP
+		case 1221: // ADD SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27117,7 +28579,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1158: // ADD SUB JMP
+		case 1222: // ADD SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27143,7 +28605,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1159: // ADD SUB LOOP
+		case 1223: // ADD SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27167,7 +28629,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1160: // ADD MUL CALL
+		case 1224: // ADD MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27205,7 +28667,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1161: // ADD MUL RET
+		case 1225: // ADD MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27238,7 +28700,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1162: // ADD MUL DJMP
+		case 1226: // ADD MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27259,7 +28721,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1163: // ADD MUL JMP
+		case 1227: // ADD MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27285,7 +28747,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1164: // ADD MUL LOOP
+		case 1228: // ADD MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27309,7 +28771,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1165: // ADD MOD CALL
+		case 1229: // ADD MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27352,7 +28814,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1166: // ADD MOD RET
+		case 1230: // ADD MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27390,7 +28852,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1167: // ADD MOD DJMP
+		case 1231: // ADD MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27416,7 +28878,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1168: // ADD MOD JMP
+		case 1232: // ADD MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27447,7 +28909,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1169: // ADD MOD LOOP
+		case 1233: // ADD MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27476,7 +28938,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1170: // ADD INC CALL
+		case 1234: // ADD INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27514,7 +28976,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1171: // ADD INC RET
+		case 1235: // ADD INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27547,7 +29009,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1172: // ADD INC DJMP
+		case 1236: // ADD INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27568,7 +29030,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1173: // ADD INC JMP
+		case 1237: // ADD INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27594,7 +29056,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1174: // ADD INC LOOP
+		case 1238: // ADD INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27618,7 +29080,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1175: // ADD DEC CALL
+		case 1239: // ADD DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27656,7 +29118,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1176: // ADD DEC RET
+		case 1240: // ADD DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27689,7 +29151,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1177: // ADD DEC DJMP
+		case 1241: // ADD DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27710,7 +29172,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1178: // ADD DEC JMP
+		case 1242: // ADD DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27736,7 +29198,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1179: // ADD DEC LOOP
+		case 1243: // ADD DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27760,7 +29222,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1180: // ADD MOV CALL
+		case 1244: // ADD MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27798,7 +29260,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1181: // ADD MOV RET
+		case 1245: // ADD MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27831,7 +29293,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1182: // ADD MOV DJMP
+		case 1246: // ADD MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27852,7 +29314,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1183: // ADD MOV JMP
+		case 1247: // ADD MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27878,7 +29340,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1184: // ADD MOV LOOP
+		case 1248: // ADD MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -27902,7 +29364,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1185: // SUB LOAD CALL
+		case 1249: // SUB LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -27940,7 +29402,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1186: // SUB LOAD RET
+		case 1250: // SUB LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -27973,7 +29435,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1187: // SUB LOAD DJMP
+		case 1251: // SUB LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -27994,7 +29456,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1188: // SUB LOAD JMP
+		case 1252: // SUB LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28020,7 +29482,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1189: // SUB LOAD LOOP
+		case 1253: // SUB LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28044,7 +29506,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1190: // SUB ADD CALL
+		case 1254: // SUB ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28082,7 +29544,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1191: // SUB ADD RET
+		case 1255: // SUB ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28115,7 +29577,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1192: // SUB ADD DJMP
+		case 1256: // SUB ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28136,7 +29598,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1193: // SUB ADD JMP
+		case 1257: // SUB ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28162,7 +29624,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1194: // SUB ADD LOOP
+		case 1258: // SUB ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28186,7 +29648,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1195: // SUB SUB CALL
+		case 1259: // SUB SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28224,7 +29686,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1196: // SUB SUB RET
+		case 1260: // SUB SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28257,7 +29719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1197: // SUB SUB DJMP
+		case 1261: // SUB SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28278,7 +29740,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1198: // SUB SUB JMP
+		case 1262: // SUB SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28304,7 +29766,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1199: // SUB SUB LOOP
+		case 1263: // SUB SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28328,7 +29790,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1200: // SUB MUL CALL
+		case 1264: // SUB MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28366,7 +29828,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1201: // SUB MUL RET
+		case 1265: // SUB MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28399,7 +29861,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1202: // SUB MUL DJMP
+		case 1266: // SUB MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28420,7 +29882,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1203: // SUB MUL JMP
+		case 1267: // SUB MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28446,7 +29908,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1204: // SUB MUL LOOP
+		case 1268: // SUB MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28470,7 +29932,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1205: // SUB MOD CALL
+		case 1269: // SUB MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28513,7 +29975,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1206: // SUB MOD RET
+		case 1270: // SUB MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28551,7 +30013,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1207: // SUB MOD DJMP
+		case 1271: // SUB MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28577,7 +30039,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1208: // SUB MOD JMP
+		case 1272: // SUB MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28608,7 +30070,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1209: // SUB MOD LOOP
+		case 1273: // SUB MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28637,7 +30099,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1210: // SUB INC CALL
+		case 1274: // SUB INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28675,7 +30137,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1211: // SUB INC RET
+		case 1275: // SUB INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28708,7 +30170,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1212: // SUB INC DJMP
+		case 1276: // SUB INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28729,7 +30191,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1213: // SUB INC JMP
+		case 1277: // SUB INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28755,7 +30217,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1214: // SUB INC LOOP
+		case 1278: // SUB INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28779,7 +30241,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1215: // SUB DEC CALL
+		case 1279: // SUB DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28817,7 +30279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1216: // SUB DEC RET
+		case 1280: // SUB DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28850,7 +30312,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1217: // SUB DEC DJMP
+		case 1281: // SUB DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28871,7 +30333,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1218: // SUB DEC JMP
+		case 1282: // SUB DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28897,7 +30359,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1219: // SUB DEC LOOP
+		case 1283: // SUB DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28921,7 +30383,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1220: // SUB MOV CALL
+		case 1284: // SUB MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28959,7 +30421,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1221: // SUB MOV RET
+		case 1285: // SUB MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -28992,7 +30454,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1222: // SUB MOV DJMP
+		case 1286: // SUB MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -29013,7 +30475,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1223: // SUB MOV JMP
+		case 1287: // SUB MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -29039,7 +30501,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1224: // SUB MOV LOOP
+		case 1288: // SUB MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -29063,7 +30525,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1225: // MUL LOAD CALL
+		case 1289: // MUL LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29101,7 +30563,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1226: // MUL LOAD RET
+		case 1290: // MUL LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29134,7 +30596,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1227: // MUL LOAD DJMP
+		case 1291: // MUL LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29155,7 +30617,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1228: // MUL LOAD JMP
+		case 1292: // MUL LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29181,7 +30643,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1229: // MUL LOAD LOOP
+		case 1293: // MUL LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29205,7 +30667,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1230: // MUL ADD CALL
+		case 1294: // MUL ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29243,7 +30705,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1231: // MUL ADD RET
+		case 1295: // MUL ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29276,7 +30738,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1232: // MUL ADD DJMP
+		case 1296: // MUL ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29297,7 +30759,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1233: // MUL ADD JMP
+		case 1297: // MUL ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29323,7 +30785,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1234: // MUL ADD LOOP
+		case 1298: // MUL ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29347,7 +30809,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1235: // MUL SUB CALL
+		case 1299: // MUL SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29385,7 +30847,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1236: // MUL SUB RET
+		case 1300: // MUL SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29418,7 +30880,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1237: // MUL SUB DJMP
+		case 1301: // MUL SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29439,7 +30901,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1238: // MUL SUB JMP
+		case 1302: // MUL SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29465,7 +30927,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1239: // MUL SUB LOOP
+		case 1303: // MUL SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29489,7 +30951,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1240: // MUL MUL CALL
+		case 1304: // MUL MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29527,7 +30989,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1241: // MUL MUL RET
+		case 1305: // MUL MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29560,7 +31022,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1242: // MUL MUL DJMP
+		case 1306: // MUL MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29581,7 +31043,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1243: // MUL MUL JMP
+		case 1307: // MUL MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29607,7 +31069,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1244: // MUL MUL LOOP
+		case 1308: // MUL MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29631,7 +31093,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1245: // MUL MOD CALL
+		case 1309: // MUL MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29674,7 +31136,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1246: // MUL MOD RET
+		case 1310: // MUL MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29712,7 +31174,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1247: // MUL MOD DJMP
+		case 1311: // MUL MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29738,7 +31200,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1248: // MUL MOD JMP
+		case 1312: // MUL MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29769,7 +31231,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1249: // MUL MOD LOOP
+		case 1313: // MUL MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29798,7 +31260,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1250: // MUL INC CALL
+		case 1314: // MUL INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29836,7 +31298,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1251: // MUL INC RET
+		case 1315: // MUL INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29869,7 +31331,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1252: // MUL INC DJMP
+		case 1316: // MUL INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29890,7 +31352,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1253: // MUL INC JMP
+		case 1317: // MUL INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29916,7 +31378,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1254: // MUL INC LOOP
+		case 1318: // MUL INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29940,7 +31402,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1255: // MUL DEC CALL
+		case 1319: // MUL DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -29978,7 +31440,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1256: // MUL DEC RET
+		case 1320: // MUL DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30011,7 +31473,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1257: // MUL DEC DJMP
+		case 1321: // MUL DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30032,7 +31494,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1258: // MUL DEC JMP
+		case 1322: // MUL DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30058,7 +31520,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1259: // MUL DEC LOOP
+		case 1323: // MUL DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30082,7 +31544,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1260: // MUL MOV CALL
+		case 1324: // MUL MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30120,7 +31582,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1261: // MUL MOV RET
+		case 1325: // MUL MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30153,7 +31615,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1262: // MUL MOV DJMP
+		case 1326: // MUL MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30174,7 +31636,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1263: // MUL MOV JMP
+		case 1327: // MUL MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30200,7 +31662,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1264: // MUL MOV LOOP
+		case 1328: // MUL MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -30224,7 +31686,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1265: // MOD LOAD CALL
+		case 1329: // MOD LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30267,7 +31729,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1266: // MOD LOAD RET
+		case 1330: // MOD LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30305,7 +31767,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1267: // MOD LOAD DJMP
+		case 1331: // MOD LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30331,7 +31793,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1268: // MOD LOAD JMP
+		case 1332: // MOD LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30362,7 +31824,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1269: // MOD LOAD LOOP
+		case 1333: // MOD LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30391,7 +31853,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1270: // MOD ADD CALL
+		case 1334: // MOD ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30434,7 +31896,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1271: // MOD ADD RET
+		case 1335: // MOD ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30472,7 +31934,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1272: // MOD ADD DJMP
+		case 1336: // MOD ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30498,7 +31960,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1273: // MOD ADD JMP
+		case 1337: // MOD ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30529,7 +31991,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1274: // MOD ADD LOOP
+		case 1338: // MOD ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30558,7 +32020,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1275: // MOD SUB CALL
+		case 1339: // MOD SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30601,7 +32063,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1276: // MOD SUB RET
+		case 1340: // MOD SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30639,7 +32101,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1277: // MOD SUB DJMP
+		case 1341: // MOD SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30665,7 +32127,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1278: // MOD SUB JMP
+		case 1342: // MOD SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30696,7 +32158,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1279: // MOD SUB LOOP
+		case 1343: // MOD SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30725,7 +32187,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1280: // MOD MUL CALL
+		case 1344: // MOD MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30768,7 +32230,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1281: // MOD MUL RET
+		case 1345: // MOD MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30806,7 +32268,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1282: // MOD MUL DJMP
+		case 1346: // MOD MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30832,7 +32294,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1283: // MOD MUL JMP
+		case 1347: // MOD MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30863,7 +32325,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1284: // MOD MUL LOOP
+		case 1348: // MOD MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30892,7 +32354,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1285: // MOD MOD CALL
+		case 1349: // MOD MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30940,7 +32402,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1286: // MOD MOD RET
+		case 1350: // MOD MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -30983,7 +32445,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1287: // MOD MOD DJMP
+		case 1351: // MOD MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31014,7 +32476,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1288: // MOD MOD JMP
+		case 1352: // MOD MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31050,7 +32512,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1289: // MOD MOD LOOP
+		case 1353: // MOD MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31084,7 +32546,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1290: // MOD INC CALL
+		case 1354: // MOD INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31127,7 +32589,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1291: // MOD INC RET
+		case 1355: // MOD INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31165,7 +32627,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1292: // MOD INC DJMP
+		case 1356: // MOD INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31191,7 +32653,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1293: // MOD INC JMP
+		case 1357: // MOD INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31222,7 +32684,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1294: // MOD INC LOOP
+		case 1358: // MOD INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31251,7 +32713,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1295: // MOD DEC CALL
+		case 1359: // MOD DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31294,7 +32756,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1296: // MOD DEC RET
+		case 1360: // MOD DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31332,7 +32794,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1297: // MOD DEC DJMP
+		case 1361: // MOD DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31358,7 +32820,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1298: // MOD DEC JMP
+		case 1362: // MOD DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31389,7 +32851,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1299: // MOD DEC LOOP
+		case 1363: // MOD DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31418,7 +32880,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1300: // MOD MOV CALL
+		case 1364: // MOD MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31461,7 +32923,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1301: // MOD MOV RET
+		case 1365: // MOD MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31499,7 +32961,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1302: // MOD MOV DJMP
+		case 1366: // MOD MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31525,7 +32987,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1303: // MOD MOV JMP
+		case 1367: // MOD MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31556,7 +33018,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1304: // MOD MOV LOOP
+		case 1368: // MOD MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -31585,7 +33047,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1305: // INC LOAD CALL
+		case 1369: // INC LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31623,7 +33085,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1306: // INC LOAD RET
+		case 1370: // INC LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31656,7 +33118,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1307: // INC LOAD DJMP
+		case 1371: // INC LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31677,7 +33139,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1308: // INC LOAD JMP
+		case 1372: // INC LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31703,7 +33165,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1309: // INC LOAD LOOP
+		case 1373: // INC LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31727,7 +33189,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1310: // INC ADD CALL
+		case 1374: // INC ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31765,7 +33227,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1311: // INC ADD RET
+		case 1375: // INC ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31798,7 +33260,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1312: // INC ADD DJMP
+		case 1376: // INC ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31819,7 +33281,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1313: // INC ADD JMP
+		case 1377: // INC ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31845,7 +33307,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1314: // INC ADD LOOP
+		case 1378: // INC ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31869,7 +33331,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1315: // INC SUB CALL
+		case 1379: // INC SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31907,7 +33369,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1316: // INC SUB RET
+		case 1380: // INC SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31940,7 +33402,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1317: // INC SUB DJMP
+		case 1381: // INC SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31961,7 +33423,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1318: // INC SUB JMP
+		case 1382: // INC SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -31987,7 +33449,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1319: // INC SUB LOOP
+		case 1383: // INC SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32011,7 +33473,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1320: // INC MUL CALL
+		case 1384: // INC MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32049,7 +33511,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1321: // INC MUL RET
+		case 1385: // INC MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32082,7 +33544,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1322: // INC MUL DJMP
+		case 1386: // INC MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32103,7 +33565,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1323: // INC MUL JMP
+		case 1387: // INC MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32129,7 +33591,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1324: // INC MUL LOOP
+		case 1388: // INC MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32153,7 +33615,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1325: // INC MOD CALL
+		case 1389: // INC MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32196,7 +33658,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1326: // INC MOD RET
+		case 1390: // INC MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32234,7 +33696,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1327: // INC MOD DJMP
+		case 1391: // INC MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32260,7 +33722,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1328: // INC MOD JMP
+		case 1392: // INC MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32291,7 +33753,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1329: // INC MOD LOOP
+		case 1393: // INC MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32320,7 +33782,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1330: // INC INC CALL
+		case 1394: // INC INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32358,7 +33820,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1331: // INC INC RET
+		case 1395: // INC INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32391,7 +33853,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1332: // INC INC DJMP
+		case 1396: // INC INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32412,7 +33874,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1333: // INC INC JMP
+		case 1397: // INC INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32438,7 +33900,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1334: // INC INC LOOP
+		case 1398: // INC INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32462,7 +33924,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1335: // INC DEC CALL
+		case 1399: // INC DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32500,7 +33962,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1336: // INC DEC RET
+		case 1400: // INC DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32533,7 +33995,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1337: // INC DEC DJMP
+		case 1401: // INC DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32554,7 +34016,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1338: // INC DEC JMP
+		case 1402: // INC DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32580,7 +34042,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1339: // INC DEC LOOP
+		case 1403: // INC DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32604,7 +34066,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1340: // INC MOV CALL
+		case 1404: // INC MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32642,7 +34104,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1341: // INC MOV RET
+		case 1405: // INC MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32675,7 +34137,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1342: // INC MOV DJMP
+		case 1406: // INC MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32696,7 +34158,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1343: // INC MOV JMP
+		case 1407: // INC MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32722,7 +34184,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1344: // INC MOV LOOP
+		case 1408: // INC MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]++
@@ -32746,7 +34208,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1345: // DEC LOAD CALL
+		case 1409: // DEC LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -32784,7 +34246,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1346: // DEC LOAD RET
+		case 1410: // DEC LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -32817,7 +34279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1347: // DEC LOAD DJMP
+		case 1411: // DEC LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -32838,7 +34300,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1348: // DEC LOAD JMP
+		case 1412: // DEC LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -32864,7 +34326,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1349: // DEC LOAD LOOP
+		case 1413: // DEC LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -32888,7 +34350,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1350: // DEC ADD CALL
+		case 1414: // DEC ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -32926,7 +34388,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1351: // DEC ADD RET
+		case 1415: // DEC ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -32959,7 +34421,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1352: // DEC ADD DJMP
+		case 1416: // DEC ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -32980,7 +34442,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1353: // DEC ADD JMP
+		case 1417: // DEC ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33006,7 +34468,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1354: // DEC ADD LOOP
+		case 1418: // DEC ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33030,7 +34492,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1355: // DEC SUB CALL
+		case 1419: // DEC SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33068,7 +34530,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1356: // DEC SUB RET
+		case 1420: // DEC SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33101,7 +34563,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1357: // DEC SUB DJMP
+		case 1421: // DEC SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33122,7 +34584,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1358: // DEC SUB JMP
+		case 1422: // DEC SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33148,7 +34610,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1359: // DEC SUB LOOP
+		case 1423: // DEC SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33172,7 +34634,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1360: // DEC MUL CALL
+		case 1424: // DEC MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33210,7 +34672,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1361: // DEC MUL RET
+		case 1425: // DEC MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33243,7 +34705,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1362: // DEC MUL DJMP
+		case 1426: // DEC MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33264,7 +34726,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1363: // DEC MUL JMP
+		case 1427: // DEC MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33290,7 +34752,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1364: // DEC MUL LOOP
+		case 1428: // DEC MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33314,7 +34776,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1365: // DEC MOD CALL
+		case 1429: // DEC MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33357,7 +34819,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1366: // DEC MOD RET
+		case 1430: // DEC MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33395,7 +34857,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1367: // DEC MOD DJMP
+		case 1431: // DEC MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33421,7 +34883,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1368: // DEC MOD JMP
+		case 1432: // DEC MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33452,7 +34914,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1369: // DEC MOD LOOP
+		case 1433: // DEC MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33481,7 +34943,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1370: // DEC INC CALL
+		case 1434: // DEC INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33519,7 +34981,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1371: // DEC INC RET
+		case 1435: // DEC INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33552,7 +35014,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1372: // DEC INC DJMP
+		case 1436: // DEC INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33573,7 +35035,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1373: // DEC INC JMP
+		case 1437: // DEC INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33599,7 +35061,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1374: // DEC INC LOOP
+		case 1438: // DEC INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33623,7 +35085,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1375: // DEC DEC CALL
+		case 1439: // DEC DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33661,7 +35123,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1376: // DEC DEC RET
+		case 1440: // DEC DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33694,7 +35156,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1377: // DEC DEC DJMP
+		case 1441: // DEC DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33715,7 +35177,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1378: // DEC DEC JMP
+		case 1442: // DEC DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33741,7 +35203,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1379: // DEC DEC LOOP
+		case 1443: // DEC DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33765,7 +35227,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1380: // DEC MOV CALL
+		case 1444: // DEC MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33803,7 +35265,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1381: // DEC MOV RET
+		case 1445: // DEC MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33836,7 +35298,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1382: // DEC MOV DJMP
+		case 1446: // DEC MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33857,7 +35319,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1383: // DEC MOV JMP
+		case 1447: // DEC MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33883,7 +35345,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1384: // DEC MOV LOOP
+		case 1448: // DEC MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.a&31]--
@@ -33907,7 +35369,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1385: // MOV LOAD CALL
+		case 1449: // MOV LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -33945,7 +35407,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1386: // MOV LOAD RET
+		case 1450: // MOV LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -33978,7 +35440,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1387: // MOV LOAD DJMP
+		case 1451: // MOV LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -33999,7 +35461,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1388: // MOV LOAD JMP
+		case 1452: // MOV LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34025,7 +35487,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1389: // MOV LOAD LOOP
+		case 1453: // MOV LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34049,7 +35511,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1390: // MOV ADD CALL
+		case 1454: // MOV ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34087,7 +35549,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1391: // MOV ADD RET
+		case 1455: // MOV ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34120,7 +35582,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1392: // MOV ADD DJMP
+		case 1456: // MOV ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34141,7 +35603,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1393: // MOV ADD JMP
+		case 1457: // MOV ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34167,7 +35629,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1394: // MOV ADD LOOP
+		case 1458: // MOV ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34191,7 +35653,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1395: // MOV SUB CALL
+		case 1459: // MOV SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34229,7 +35691,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1396: // MOV SUB RET
+		case 1460: // MOV SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34262,7 +35724,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1397: // MOV SUB DJMP
+		case 1461: // MOV SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34283,7 +35745,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1398: // MOV SUB JMP
+		case 1462: // MOV SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34309,7 +35771,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1399: // MOV SUB LOOP
+		case 1463: // MOV SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34333,7 +35795,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1400: // MOV MUL CALL
+		case 1464: // MOV MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34371,7 +35833,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1401: // MOV MUL RET
+		case 1465: // MOV MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34404,7 +35866,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1402: // MOV MUL DJMP
+		case 1466: // MOV MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34425,7 +35887,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1403: // MOV MUL JMP
+		case 1467: // MOV MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34451,7 +35913,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1404: // MOV MUL LOOP
+		case 1468: // MOV MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34475,7 +35937,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1405: // MOV MOD CALL
+		case 1469: // MOV MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34518,7 +35980,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1406: // MOV MOD RET
+		case 1470: // MOV MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34556,7 +36018,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1407: // MOV MOD DJMP
+		case 1471: // MOV MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34582,7 +36044,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1408: // MOV MOD JMP
+		case 1472: // MOV MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34613,7 +36075,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1409: // MOV MOD LOOP
+		case 1473: // MOV MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34642,7 +36104,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1410: // MOV INC CALL
+		case 1474: // MOV INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34680,7 +36142,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1411: // MOV INC RET
+		case 1475: // MOV INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34713,7 +36175,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1412: // MOV INC DJMP
+		case 1476: // MOV INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34734,7 +36196,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1413: // MOV INC JMP
+		case 1477: // MOV INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34760,7 +36222,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1414: // MOV INC LOOP
+		case 1478: // MOV INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34784,7 +36246,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1415: // MOV DEC CALL
+		case 1479: // MOV DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34822,7 +36284,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1416: // MOV DEC RET
+		case 1480: // MOV DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34855,7 +36317,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1417: // MOV DEC DJMP
+		case 1481: // MOV DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34876,7 +36338,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1418: // MOV DEC JMP
+		case 1482: // MOV DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34902,7 +36364,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1419: // MOV DEC LOOP
+		case 1483: // MOV DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34926,7 +36388,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1420: // MOV MOV CALL
+		case 1484: // MOV MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34964,7 +36426,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1421: // MOV MOV RET
+		case 1485: // MOV MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -34997,7 +36459,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1422: // MOV MOV DJMP
+		case 1486: // MOV MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -35018,7 +36480,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1423: // MOV MOV JMP
+		case 1487: // MOV MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -35044,7 +36506,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1424: // MOV MOV LOOP
+		case 1488: // MOV MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -35068,7 +36530,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1425: // PUSH LOAD CALL
+		case 1489: // PUSH LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35112,7 +36574,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1426: // PUSH LOAD RET
+		case 1490: // PUSH LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35151,7 +36613,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1427: // PUSH LOAD DJMP
+		case 1491: // PUSH LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35178,7 +36640,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1428: // PUSH LOAD JMP
+		case 1492: // PUSH LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35210,7 +36672,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1429: // PUSH LOAD LOOP
+		case 1493: // PUSH LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35240,7 +36702,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1430: // PUSH ADD CALL
+		case 1494: // PUSH ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35284,7 +36746,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1431: // PUSH ADD RET
+		case 1495: // PUSH ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35323,7 +36785,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1432: // PUSH ADD DJMP
+		case 1496: // PUSH ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35350,7 +36812,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1433: // PUSH ADD JMP
+		case 1497: // PUSH ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35382,7 +36844,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1434: // PUSH ADD LOOP
+		case 1498: // PUSH ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35412,7 +36874,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1435: // PUSH SUB CALL
+		case 1499: // PUSH SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35456,7 +36918,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1436: // PUSH SUB RET
+		case 1500: // PUSH SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35495,7 +36957,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1437: // PUSH SUB DJMP
+		case 1501: // PUSH SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35522,7 +36984,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1438: // PUSH SUB JMP
+		case 1502: // PUSH SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35554,7 +37016,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1439: // PUSH SUB LOOP
+		case 1503: // PUSH SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35584,7 +37046,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1440: // PUSH MUL CALL
+		case 1504: // PUSH MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35628,7 +37090,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1441: // PUSH MUL RET
+		case 1505: // PUSH MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35667,7 +37129,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1442: // PUSH MUL DJMP
+		case 1506: // PUSH MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35694,7 +37156,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1443: // PUSH MUL JMP
+		case 1507: // PUSH MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35726,7 +37188,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1444: // PUSH MUL LOOP
+		case 1508: // PUSH MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35756,7 +37218,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1445: // PUSH MOD CALL
+		case 1509: // PUSH MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35805,7 +37267,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1446: // PUSH MOD RET
+		case 1510: // PUSH MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35849,7 +37311,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1447: // PUSH MOD DJMP
+		case 1511: // PUSH MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35881,7 +37343,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1448: // PUSH MOD JMP
+		case 1512: // PUSH MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35918,7 +37380,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1449: // PUSH MOD LOOP
+		case 1513: // PUSH MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35953,7 +37415,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1450: // PUSH INC CALL
+		case 1514: // PUSH INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -35997,7 +37459,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1451: // PUSH INC RET
+		case 1515: // PUSH INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36036,7 +37498,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1452: // PUSH INC DJMP
+		case 1516: // PUSH INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36063,7 +37525,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1453: // PUSH INC JMP
+		case 1517: // PUSH INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36095,7 +37557,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1454: // PUSH INC LOOP
+		case 1518: // PUSH INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36125,7 +37587,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1455: // PUSH DEC CALL
+		case 1519: // PUSH DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36169,7 +37631,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1456: // PUSH DEC RET
+		case 1520: // PUSH DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36208,7 +37670,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1457: // PUSH DEC DJMP
+		case 1521: // PUSH DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36235,7 +37697,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1458: // PUSH DEC JMP
+		case 1522: // PUSH DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36267,7 +37729,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1459: // PUSH DEC LOOP
+		case 1523: // PUSH DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36297,7 +37759,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1460: // PUSH MOV CALL
+		case 1524: // PUSH MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36341,7 +37803,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1461: // PUSH MOV RET
+		case 1525: // PUSH MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36380,7 +37842,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1462: // PUSH MOV DJMP
+		case 1526: // PUSH MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36407,7 +37869,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1463: // PUSH MOV JMP
+		case 1527: // PUSH MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36439,7 +37901,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1464: // PUSH MOV LOOP
+		case 1528: // PUSH MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -36469,7 +37931,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1465: // POP LOAD CALL
+		case 1529: // POP LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36512,7 +37974,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1466: // POP LOAD RET
+		case 1530: // POP LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36550,7 +38012,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1467: // POP LOAD DJMP
+		case 1531: // POP LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36576,7 +38038,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1468: // POP LOAD JMP
+		case 1532: // POP LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36607,7 +38069,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1469: // POP LOAD LOOP
+		case 1533: // POP LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36636,7 +38098,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1470: // POP ADD CALL
+		case 1534: // POP ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36679,7 +38141,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1471: // POP ADD RET
+		case 1535: // POP ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36717,7 +38179,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1472: // POP ADD DJMP
+		case 1536: // POP ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36743,7 +38205,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1473: // POP ADD JMP
+		case 1537: // POP ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36774,7 +38236,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1474: // POP ADD LOOP
+		case 1538: // POP ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36803,7 +38265,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1475: // POP SUB CALL
+		case 1539: // POP SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36846,7 +38308,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1476: // POP SUB RET
+		case 1540: // POP SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36884,7 +38346,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1477: // POP SUB DJMP
+		case 1541: // POP SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36910,7 +38372,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1478: // POP SUB JMP
+		case 1542: // POP SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36941,7 +38403,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1479: // POP SUB LOOP
+		case 1543: // POP SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -36970,7 +38432,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1480: // POP MUL CALL
+		case 1544: // POP MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37013,7 +38475,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1481: // POP MUL RET
+		case 1545: // POP MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37051,7 +38513,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1482: // POP MUL DJMP
+		case 1546: // POP MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37077,7 +38539,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1483: // POP MUL JMP
+		case 1547: // POP MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37108,7 +38570,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1484: // POP MUL LOOP
+		case 1548: // POP MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37137,7 +38599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1485: // POP MOD CALL
+		case 1549: // POP MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37185,7 +38647,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1486: // POP MOD RET
+		case 1550: // POP MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37228,7 +38690,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1487: // POP MOD DJMP
+		case 1551: // POP MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37259,7 +38721,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1488: // POP MOD JMP
+		case 1552: // POP MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37295,7 +38757,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1489: // POP MOD LOOP
+		case 1553: // POP MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37329,7 +38791,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1490: // POP INC CALL
+		case 1554: // POP INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37372,7 +38834,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1491: // POP INC RET
+		case 1555: // POP INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37410,7 +38872,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1492: // POP INC DJMP
+		case 1556: // POP INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37436,7 +38898,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1493: // POP INC JMP
+		case 1557: // POP INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37467,7 +38929,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1494: // POP INC LOOP
+		case 1558: // POP INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37496,7 +38958,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1495: // POP DEC CALL
+		case 1559: // POP DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37539,7 +39001,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1496: // POP DEC RET
+		case 1560: // POP DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37577,7 +39039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1497: // POP DEC DJMP
+		case 1561: // POP DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37603,7 +39065,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1498: // POP DEC JMP
+		case 1562: // POP DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37634,7 +39096,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1499: // POP DEC LOOP
+		case 1563: // POP DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37663,7 +39125,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1500: // POP MOV CALL
+		case 1564: // POP MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37706,7 +39168,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1501: // POP MOV RET
+		case 1565: // POP MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37744,7 +39206,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1502: // POP MOV DJMP
+		case 1566: // POP MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37770,7 +39232,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1503: // POP MOV JMP
+		case 1567: // POP MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37801,7 +39263,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1504: // POP MOV LOOP
+		case 1568: // POP MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -37830,7 +39292,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1505: // EQ DJMPE
+		case 1569: // EQ DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] == m.regs[in.b&31]
@@ -37848,7 +39310,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1506: // EQ DJMPNE
+		case 1570: // EQ DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] == m.regs[in.b&31]
@@ -37866,7 +39328,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1507: // EQ JMPE
+		case 1571: // EQ JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] == m.regs[in.b&31]
@@ -37889,7 +39351,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1508: // NEQ DJMPE
+		case 1572: // NEQ DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] != m.regs[in.b&31]
@@ -37907,7 +39369,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1509: // NEQ DJMPNE
+		case 1573: // NEQ DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] != m.regs[in.b&31]
@@ -37925,7 +39387,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1510: // NEQ JMPE
+		case 1574: // NEQ JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] != m.regs[in.b&31]
@@ -37948,7 +39410,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1511: // GTE DJMPE
+		case 1575: // GTE DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] >= m.regs[in.b&31]
@@ -37966,7 +39428,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1512: // GTE DJMPNE
+		case 1576: // GTE DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] >= m.regs[in.b&31]
@@ -37984,7 +39446,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1513: // GTE JMPE
+		case 1577: // GTE JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] >= m.regs[in.b&31]
@@ -38007,7 +39469,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1514: // LTE DJMPE
+		case 1578: // LTE DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] <= m.regs[in.b&31]
@@ -38025,7 +39487,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1515: // LTE DJMPNE
+		case 1579: // LTE DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] <= m.regs[in.b&31]
@@ -38043,7 +39505,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1516: // LTE JMPE
+		case 1580: // LTE JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] <= m.regs[in.b&31]
@@ -38066,7 +39528,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1517: // LT DJMPE
+		case 1581: // LT DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] < m.regs[in.b&31]
@@ -38084,7 +39546,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1518: // LT DJMPNE
+		case 1582: // LT DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] < m.regs[in.b&31]
@@ -38102,7 +39564,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1519: // LT JMPE
+		case 1583: // LT JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] < m.regs[in.b&31]
@@ -38125,7 +39587,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1520: // GT DJMPE
+		case 1584: // GT DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] > m.regs[in.b&31]
@@ -38143,7 +39605,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1521: // GT DJMPNE
+		case 1585: // GT DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] > m.regs[in.b&31]
@@ -38161,7 +39623,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1522: // GT JMPE
+		case 1586: // GT JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.regs[in.a&31] > m.regs[in.b&31]
@@ -38184,7 +39646,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1523: // EQF64 DJMPE
+		case 1587: // EQF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -38202,7 +39664,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1524: // EQF64 DJMPNE
+		case 1588: // EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -38220,7 +39682,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1525: // EQF64 JMPE
+		case 1589: // EQF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
@@ -38243,7 +39705,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1526: // NEQF64 DJMPE
+		case 1590: // NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -38261,7 +39723,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1527: // NEQF64 DJMPNE
+		case 1591: // NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -38279,7 +39741,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1528: // NEQF64 JMPE
+		case 1592: // NEQF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
@@ -38302,7 +39764,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1529: // GTF64 DJMPE
+		case 1593: // GTF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -38320,7 +39782,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1530: // GTF64 DJMPNE
+		case 1594: // GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -38338,7 +39800,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1531: // GTF64 JMPE
+		case 1595: // GTF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
@@ -38361,7 +39823,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1532: // GTEF64 DJMPE
+		case 1596: // GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -38379,7 +39841,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1533: // GTEF64 DJMPNE
+		case 1597: // GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -38397,7 +39859,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1534: // GTEF64 JMPE
+		case 1598: // GTEF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
@@ -38420,7 +39882,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1535: // LTF64 DJMPE
+		case 1599: // LTF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -38438,7 +39900,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1536: // LTF64 DJMPNE
+		case 1600: // LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -38456,7 +39918,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1537: // LTF64 JMPE
+		case 1601: // LTF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
@@ -38479,7 +39941,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1538: // LTEF64 DJMPE
+		case 1602: // LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -38497,7 +39959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1539: // LTEF64 DJMPNE
+		case 1603: // LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -38515,7 +39977,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1540: // LTEF64 JMPE
+		case 1604: // LTEF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
@@ -38538,7 +40000,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1541: // LOAD CALL
+		case 1605: // LOAD CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -38571,7 +40033,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1542: // LOAD RET
+		case 1606: // LOAD RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -38599,7 +40061,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1543: // LOAD DJMP
+		case 1607: // LOAD DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -38615,7 +40077,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1544: // LOAD JMP
+		case 1608: // LOAD JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -38636,7 +40098,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1545: // LOAD LOOP
+		case 1609: // LOAD LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -38655,7 +40117,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1546: // ADD CALL
+		case 1610: // ADD CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -38688,7 +40150,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1547: // ADD RET
+		case 1611: // ADD RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -38716,7 +40178,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1548: // ADD DJMP
+		case 1612: // ADD DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -38732,7 +40194,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1549: // ADD JMP
+		case 1613: // ADD JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -38753,7 +40215,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1550: // ADD LOOP
+		case 1614: // ADD LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -38772,7 +40234,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1551: // SUB CALL
+		case 1615: // SUB CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -38805,7 +40267,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1552: // SUB RET
+		case 1616: // SUB RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -38833,7 +40295,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1553: // SUB DJMP
+		case 1617: // SUB DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -38849,7 +40311,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1554: // SUB JMP
+		case 1618: // SUB JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -38870,7 +40332,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1555: // SUB LOOP
+		case 1619: // SUB LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -38889,7 +40351,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1556: // MUL CALL
+		case 1620: // MUL CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -38922,7 +40384,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1557: // MUL RET
+		case 1621: // MUL RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -38950,7 +40412,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1558: // MUL DJMP
+		case 1622: // MUL DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -38966,7 +40428,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1559: // MUL JMP
+		case 1623: // MUL JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -38987,7 +40449,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1560: // MUL LOOP
+		case 1624: // MUL LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -39006,7 +40468,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1561: // DIV CALL
+		case 1625: // DIV CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39046,7 +40508,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1562: // DIV RET
+		case 1626: // DIV RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39081,7 +40543,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1563: // DIV DJMP
+		case 1627: // DIV DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39104,7 +40566,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1564: // DIV JMP
+		case 1628: // DIV JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39132,7 +40594,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1565: // DIV LOOP
+		case 1629: // DIV LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39158,7 +40620,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1566: // MOD CALL
+		case 1630: // MOD CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39196,7 +40658,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1567: // MOD RET
+		case 1631: // MOD RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39229,7 +40691,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1568: // MOD DJMP
+		case 1632: // MOD DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39250,7 +40712,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1569: // MOD JMP
+		case 1633: // MOD JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39276,7 +40738,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1570: // MOD LOOP
+		case 1634: // MOD LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -39300,7 +40762,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1571: // REM CALL
+		case 1635: // REM CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -39333,7 +40795,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1572: // REM RET
+		case 1636: // REM RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -39361,7 +40823,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1573: // REM DJMP
+		case 1637: // REM DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -39377,7 +40839,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1574: // REM JMP
+		case 1638: // REM JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -39398,7 +40860,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1575: // REM LOOP
+		case 1639: // REM LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -39417,7 +40879,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1576: // INC CALL
+		case 1640: // INC CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -39450,7 +40912,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1577: // INC RET
+		case 1641: // INC RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -39478,7 +40940,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1578: // INC DJMP
+		case 1642: // INC DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -39494,7 +40956,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1579: // INC JMP
+		case 1643: // INC JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -39515,7 +40977,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1580: // INC LOOP
+		case 1644: // INC LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -39534,7 +40996,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1581: // DEC CALL
+		case 1645: // DEC CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -39567,7 +41029,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1582: // DEC RET
+		case 1646: // DEC RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -39595,7 +41057,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1583: // DEC DJMP
+		case 1647: // DEC DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -39611,7 +41073,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1584: // DEC JMP
+		case 1648: // DEC JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -39632,7 +41094,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1585: // DEC LOOP
+		case 1649: // DEC LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -39651,7 +41113,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1586: // MOV CALL
+		case 1650: // MOV CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -39684,7 +41146,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1587: // MOV RET
+		case 1651: // MOV RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -39712,7 +41174,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1588: // MOV DJMP
+		case 1652: // MOV DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -39728,7 +41190,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1589: // MOV JMP
+		case 1653: // MOV JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -39749,7 +41211,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1590: // MOV LOOP
+		case 1654: // MOV LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -39768,7 +41230,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1591: // SHL CALL
+		case 1655: // SHL CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -39801,7 +41263,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1592: // SHL RET
+		case 1656: // SHL RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -39829,7 +41291,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1593: // SHL DJMP
+		case 1657: // SHL DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -39845,7 +41307,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1594: // SHL JMP
+		case 1658: // SHL JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -39866,7 +41328,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1595: // SHL LOOP
+		case 1659: // SHL LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -39885,7 +41347,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1596: // SHR CALL
+		case 1660: // SHR CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -39918,7 +41380,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1597: // SHR RET
+		case 1661: // SHR RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -39946,7 +41408,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1598: // SHR DJMP
+		case 1662: // SHR DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -39962,7 +41424,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1599: // SHR JMP
+		case 1663: // SHR JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -39983,7 +41445,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1600: // SHR LOOP
+		case 1664: // SHR LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -40002,7 +41464,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1601: // AND CALL
+		case 1665: // AND CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -40035,7 +41497,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1602: // AND RET
+		case 1666: // AND RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -40063,7 +41525,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1603: // AND DJMP
+		case 1667: // AND DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -40079,7 +41541,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1604: // AND JMP
+		case 1668: // AND JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -40100,7 +41562,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1605: // AND LOOP
+		case 1669: // AND LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -40119,7 +41581,358 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1606: // LOADM CALL
+		case 1670: // OR CALL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if uint(sp)+2 > uint(len(m.stack)) {
+					if sp > m.cfg.StackLimit-2 {
+						err = ErrStackOverflow
+						goto fault
+					}
+					m.park(ip, flag, base, sp)
+					m.growStack(2)
+					ip, flag, base, sp = m.unpark()
+					ip--
+					continue // run the CALL (its own entry) again, with room now
+				}
+				m.stack[sp+1] = int32(m.fb)
+				m.stack[sp] = int32(ip * InstructionSize)
+				sp += 2
+				m.fb = sp
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1671: // OR RET
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if m.fb < 2 || m.fb > len(m.stack) {
+					err = ErrNoFrame
+					goto fault
+				}
+				sp = m.fb - 2
+				target = int(uint32(m.stack[sp]) / InstructionSize)
+				m.fb = int(m.stack[sp+1])
+				if target >= len(code) {
+					err = ErrBadJump
+					goto fault
+				}
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1672: // OR DJMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 1673: // OR JMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(m.regs[in.a&31])
+			{
+				if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+					err = ErrBadJump
+					goto fault
+				}
+				target /= InstructionSize
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 1674: // OR LOOP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1675: // XOR CALL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if uint(sp)+2 > uint(len(m.stack)) {
+					if sp > m.cfg.StackLimit-2 {
+						err = ErrStackOverflow
+						goto fault
+					}
+					m.park(ip, flag, base, sp)
+					m.growStack(2)
+					ip, flag, base, sp = m.unpark()
+					ip--
+					continue // run the CALL (its own entry) again, with room now
+				}
+				m.stack[sp+1] = int32(m.fb)
+				m.stack[sp] = int32(ip * InstructionSize)
+				sp += 2
+				m.fb = sp
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1676: // XOR RET
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if m.fb < 2 || m.fb > len(m.stack) {
+					err = ErrNoFrame
+					goto fault
+				}
+				sp = m.fb - 2
+				target = int(uint32(m.stack[sp]) / InstructionSize)
+				m.fb = int(m.stack[sp+1])
+				if target >= len(code) {
+					err = ErrBadJump
+					goto fault
+				}
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1677: // XOR DJMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 1678: // XOR JMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(m.regs[in.a&31])
+			{
+				if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+					err = ErrBadJump
+					goto fault
+				}
+				target /= InstructionSize
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 1679: // XOR LOOP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1680: // NOT CALL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if uint(sp)+2 > uint(len(m.stack)) {
+					if sp > m.cfg.StackLimit-2 {
+						err = ErrStackOverflow
+						goto fault
+					}
+					m.park(ip, flag, base, sp)
+					m.growStack(2)
+					ip, flag, base, sp = m.unpark()
+					ip--
+					continue // run the CALL (its own entry) again, with room now
+				}
+				m.stack[sp+1] = int32(m.fb)
+				m.stack[sp] = int32(ip * InstructionSize)
+				sp += 2
+				m.fb = sp
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1681: // NOT RET
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if m.fb < 2 || m.fb > len(m.stack) {
+					err = ErrNoFrame
+					goto fault
+				}
+				sp = m.fb - 2
+				target = int(uint32(m.stack[sp]) / InstructionSize)
+				m.fb = int(m.stack[sp+1])
+				if target >= len(code) {
+					err = ErrBadJump
+					goto fault
+				}
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1682: // NOT DJMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 1683: // NOT JMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(m.regs[in.a&31])
+			{
+				if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+					err = ErrBadJump
+					goto fault
+				}
+				target /= InstructionSize
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 1684: // NOT LOOP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 1685: // LOADM CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40158,7 +41971,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1607: // LOADM RET
+		case 1686: // LOADM RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40192,7 +42005,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1608: // LOADM DJMP
+		case 1687: // LOADM DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40214,7 +42027,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1609: // LOADM JMP
+		case 1688: // LOADM JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40241,7 +42054,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1610: // LOADM LOOP
+		case 1689: // LOADM LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40266,7 +42079,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1611: // SETM CALL
+		case 1690: // SETM CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40305,7 +42118,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1612: // SETM RET
+		case 1691: // SETM RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40339,7 +42152,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1613: // SETM DJMP
+		case 1692: // SETM DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40361,7 +42174,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1614: // SETM JMP
+		case 1693: // SETM JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40388,7 +42201,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1615: // SETM LOOP
+		case 1694: // SETM LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -40413,7 +42226,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1616: // PUSH CALL
+		case 1695: // PUSH CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -40452,7 +42265,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1617: // PUSH RET
+		case 1696: // PUSH RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -40486,7 +42299,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1618: // PUSH DJMP
+		case 1697: // PUSH DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -40508,7 +42321,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1619: // PUSH JMP
+		case 1698: // PUSH JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -40535,7 +42348,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1620: // PUSH LOOP
+		case 1699: // PUSH LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -40560,7 +42373,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1621: // POP CALL
+		case 1700: // POP CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -40598,7 +42411,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1622: // POP RET
+		case 1701: // POP RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -40631,7 +42444,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1623: // POP DJMP
+		case 1702: // POP DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -40652,7 +42465,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1624: // POP JMP
+		case 1703: // POP JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -40678,7 +42491,7 @@ func (m *VM) exec() (int, error) {
 				}
 				continue
 			}
-		case 1625: // POP LOOP
+		case 1704: // POP LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -40702,7 +42515,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1626: // LOAD LOAD
+		case 1705: // LOAD LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40710,7 +42523,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1627: // LOAD ADD
+		case 1706: // LOAD ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40718,7 +42531,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1628: // LOAD SUB
+		case 1707: // LOAD SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40726,7 +42539,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1629: // LOAD MUL
+		case 1708: // LOAD MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40734,7 +42547,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1630: // LOAD DIV
+		case 1709: // LOAD DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40749,7 +42562,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1631: // LOAD MOD
+		case 1710: // LOAD MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40762,7 +42575,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1632: // LOAD REM
+		case 1711: // LOAD REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40770,7 +42583,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1633: // LOAD INC
+		case 1712: // LOAD INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40778,7 +42591,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1634: // LOAD DEC
+		case 1713: // LOAD DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40786,7 +42599,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1635: // LOAD MOV
+		case 1714: // LOAD MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40794,7 +42607,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1636: // LOAD SHL
+		case 1715: // LOAD SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40802,7 +42615,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1637: // LOAD SHR
+		case 1716: // LOAD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40810,7 +42623,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1638: // LOAD AND
+		case 1717: // LOAD AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40818,7 +42631,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1639: // LOAD LOADM
+		case 1718: // LOAD OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1719: // LOAD XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1720: // LOAD NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1721: // LOAD LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40832,7 +42669,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1640: // LOAD SETM
+		case 1722: // LOAD SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40846,7 +42683,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1641: // LOAD PUSH
+		case 1723: // LOAD PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40860,7 +42697,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1642: // LOAD POP
+		case 1724: // LOAD POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = in.imm
@@ -40873,7 +42710,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1643: // ADD LOAD
+		case 1725: // ADD LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40881,7 +42718,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1644: // ADD ADD
+		case 1726: // ADD ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40889,7 +42726,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1645: // ADD SUB
+		case 1727: // ADD SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40897,7 +42734,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1646: // ADD MUL
+		case 1728: // ADD MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40905,7 +42742,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1647: // ADD DIV
+		case 1729: // ADD DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40920,7 +42757,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1648: // ADD MOD
+		case 1730: // ADD MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40933,7 +42770,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1649: // ADD REM
+		case 1731: // ADD REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40941,7 +42778,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1650: // ADD INC
+		case 1732: // ADD INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40949,7 +42786,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1651: // ADD DEC
+		case 1733: // ADD DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40957,7 +42794,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1652: // ADD MOV
+		case 1734: // ADD MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40965,7 +42802,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1653: // ADD SHL
+		case 1735: // ADD SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40973,7 +42810,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1654: // ADD SHR
+		case 1736: // ADD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40981,7 +42818,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1655: // ADD AND
+		case 1737: // ADD AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -40989,7 +42826,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1656: // ADD LOADM
+		case 1738: // ADD OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1739: // ADD XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1740: // ADD NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1741: // ADD LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -41003,7 +42864,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1657: // ADD SETM
+		case 1742: // ADD SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -41017,7 +42878,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1658: // ADD PUSH
+		case 1743: // ADD PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -41031,7 +42892,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1659: // ADD POP
+		case 1744: // ADD POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
@@ -41044,7 +42905,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1660: // SUB LOAD
+		case 1745: // SUB LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41052,7 +42913,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1661: // SUB ADD
+		case 1746: // SUB ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41060,7 +42921,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1662: // SUB SUB
+		case 1747: // SUB SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41068,7 +42929,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1663: // SUB MUL
+		case 1748: // SUB MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41076,7 +42937,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1664: // SUB DIV
+		case 1749: // SUB DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41091,7 +42952,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1665: // SUB MOD
+		case 1750: // SUB MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41104,7 +42965,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1666: // SUB REM
+		case 1751: // SUB REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41112,7 +42973,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1667: // SUB INC
+		case 1752: // SUB INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41120,7 +42981,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1668: // SUB DEC
+		case 1753: // SUB DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41128,7 +42989,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1669: // SUB MOV
+		case 1754: // SUB MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41136,7 +42997,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1670: // SUB SHL
+		case 1755: // SUB SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41144,7 +43005,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1671: // SUB SHR
+		case 1756: // SUB SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41152,7 +43013,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1672: // SUB AND
+		case 1757: // SUB AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41160,7 +43021,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1673: // SUB LOADM
+		case 1758: // SUB OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1759: // SUB XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1760: // SUB NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1761: // SUB LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41174,7 +43059,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1674: // SUB SETM
+		case 1762: // SUB SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41188,7 +43073,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1675: // SUB PUSH
+		case 1763: // SUB PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41202,7 +43087,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1676: // SUB POP
+		case 1764: // SUB POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
@@ -41215,7 +43100,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1677: // MUL LOAD
+		case 1765: // MUL LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41223,7 +43108,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1678: // MUL ADD
+		case 1766: // MUL ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41231,7 +43116,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1679: // MUL SUB
+		case 1767: // MUL SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41239,7 +43124,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1680: // MUL MUL
+		case 1768: // MUL MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41247,7 +43132,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1681: // MUL DIV
+		case 1769: // MUL DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41262,7 +43147,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1682: // MUL MOD
+		case 1770: // MUL MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41275,7 +43160,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1683: // MUL REM
+		case 1771: // MUL REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41283,7 +43168,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1684: // MUL INC
+		case 1772: // MUL INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41291,7 +43176,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1685: // MUL DEC
+		case 1773: // MUL DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41299,7 +43184,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1686: // MUL MOV
+		case 1774: // MUL MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41307,7 +43192,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1687: // MUL SHL
+		case 1775: // MUL SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41315,7 +43200,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1688: // MUL SHR
+		case 1776: // MUL SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41323,7 +43208,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1689: // MUL AND
+		case 1777: // MUL AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41331,7 +43216,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1690: // MUL LOADM
+		case 1778: // MUL OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1779: // MUL XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1780: // MUL NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1781: // MUL LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41345,7 +43254,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1691: // MUL SETM
+		case 1782: // MUL SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41359,7 +43268,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1692: // MUL PUSH
+		case 1783: // MUL PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41373,7 +43282,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1693: // MUL POP
+		case 1784: // MUL POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
@@ -41386,7 +43295,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1694: // DIV LOAD
+		case 1785: // DIV LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41401,7 +43310,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1695: // DIV ADD
+		case 1786: // DIV ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41416,7 +43325,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1696: // DIV SUB
+		case 1787: // DIV SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41431,7 +43340,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1697: // DIV MUL
+		case 1788: // DIV MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41446,7 +43355,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1698: // DIV DIV
+		case 1789: // DIV DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41468,7 +43377,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1699: // DIV MOD
+		case 1790: // DIV MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41488,7 +43397,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1700: // DIV REM
+		case 1791: // DIV REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41503,7 +43412,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1701: // DIV INC
+		case 1792: // DIV INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41518,7 +43427,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1702: // DIV DEC
+		case 1793: // DIV DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41533,7 +43442,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1703: // DIV MOV
+		case 1794: // DIV MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41548,7 +43457,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1704: // DIV SHL
+		case 1795: // DIV SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41563,7 +43472,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1705: // DIV SHR
+		case 1796: // DIV SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41578,7 +43487,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1706: // DIV AND
+		case 1797: // DIV AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41593,7 +43502,52 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1707: // DIV LOADM
+		case 1798: // DIV OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+				m.regs[in.c&31] = a / b
+				m.rem = a % b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1799: // DIV XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+				m.regs[in.c&31] = a / b
+				m.rem = a % b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1800: // DIV NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+				m.regs[in.c&31] = a / b
+				m.rem = a % b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1801: // DIV LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41614,7 +43568,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1708: // DIV SETM
+		case 1802: // DIV SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41635,7 +43589,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1709: // DIV PUSH
+		case 1803: // DIV PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41656,7 +43610,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1710: // DIV POP
+		case 1804: // DIV POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41676,7 +43630,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1711: // MOD LOAD
+		case 1805: // MOD LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41689,7 +43643,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1712: // MOD ADD
+		case 1806: // MOD ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41702,7 +43656,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1713: // MOD SUB
+		case 1807: // MOD SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41715,7 +43669,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1714: // MOD MUL
+		case 1808: // MOD MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41728,7 +43682,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1715: // MOD DIV
+		case 1809: // MOD DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41748,7 +43702,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1716: // MOD MOD
+		case 1810: // MOD MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41766,7 +43720,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1717: // MOD REM
+		case 1811: // MOD REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41779,7 +43733,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1718: // MOD INC
+		case 1812: // MOD INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41792,7 +43746,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1719: // MOD DEC
+		case 1813: // MOD DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41805,7 +43759,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1720: // MOD MOV
+		case 1814: // MOD MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41818,7 +43772,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1721: // MOD SHL
+		case 1815: // MOD SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41831,7 +43785,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1722: // MOD SHR
+		case 1816: // MOD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41844,7 +43798,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1723: // MOD AND
+		case 1817: // MOD AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41857,7 +43811,46 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1724: // MOD LOADM
+		case 1818: // MOD OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1819: // MOD XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1820: // MOD NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1821: // MOD LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41876,7 +43869,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1725: // MOD SETM
+		case 1822: // MOD SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41895,7 +43888,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1726: // MOD PUSH
+		case 1823: // MOD PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41914,7 +43907,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1727: // MOD POP
+		case 1824: // MOD POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				a, b := m.regs[in.a&31], m.regs[in.b&31]
@@ -41932,7 +43925,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1728: // REM LOAD
+		case 1825: // REM LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -41940,7 +43933,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1729: // REM ADD
+		case 1826: // REM ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -41948,7 +43941,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1730: // REM SUB
+		case 1827: // REM SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -41956,7 +43949,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1731: // REM MUL
+		case 1828: // REM MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -41964,7 +43957,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1732: // REM DIV
+		case 1829: // REM DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -41979,7 +43972,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1733: // REM MOD
+		case 1830: // REM MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -41992,7 +43985,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1734: // REM REM
+		case 1831: // REM REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42000,7 +43993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1735: // REM INC
+		case 1832: // REM INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42008,7 +44001,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1736: // REM DEC
+		case 1833: // REM DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42016,7 +44009,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1737: // REM MOV
+		case 1834: // REM MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42024,7 +44017,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1738: // REM SHL
+		case 1835: // REM SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42032,7 +44025,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1739: // REM SHR
+		case 1836: // REM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42040,7 +44033,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1740: // REM AND
+		case 1837: // REM AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42048,7 +44041,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1741: // REM LOADM
+		case 1838: // REM OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = m.rem
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1839: // REM XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = m.rem
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1840: // REM NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = m.rem
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1841: // REM LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42062,7 +44079,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1742: // REM SETM
+		case 1842: // REM SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42076,7 +44093,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1743: // REM PUSH
+		case 1843: // REM PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42090,7 +44107,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1744: // REM POP
+		case 1844: // REM POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] = m.rem
@@ -42103,7 +44120,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1745: // INC LOAD
+		case 1845: // INC LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42111,7 +44128,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1746: // INC ADD
+		case 1846: // INC ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42119,7 +44136,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1747: // INC SUB
+		case 1847: // INC SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42127,7 +44144,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1748: // INC MUL
+		case 1848: // INC MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42135,7 +44152,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1749: // INC DIV
+		case 1849: // INC DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42150,7 +44167,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1750: // INC MOD
+		case 1850: // INC MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42163,7 +44180,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1751: // INC REM
+		case 1851: // INC REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42171,7 +44188,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1752: // INC INC
+		case 1852: // INC INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42179,7 +44196,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1753: // INC DEC
+		case 1853: // INC DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42187,7 +44204,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1754: // INC MOV
+		case 1854: // INC MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42195,7 +44212,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1755: // INC SHL
+		case 1855: // INC SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42203,7 +44220,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1756: // INC SHR
+		case 1856: // INC SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42211,7 +44228,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1757: // INC AND
+		case 1857: // INC AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42219,7 +44236,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1758: // INC LOADM
+		case 1858: // INC OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1859: // INC XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1860: // INC NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1861: // INC LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42233,7 +44274,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1759: // INC SETM
+		case 1862: // INC SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42247,7 +44288,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1760: // INC PUSH
+		case 1863: // INC PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42261,7 +44302,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1761: // INC POP
+		case 1864: // INC POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]++
@@ -42274,7 +44315,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1762: // DEC LOAD
+		case 1865: // DEC LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42282,7 +44323,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1763: // DEC ADD
+		case 1866: // DEC ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42290,7 +44331,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1764: // DEC SUB
+		case 1867: // DEC SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42298,7 +44339,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1765: // DEC MUL
+		case 1868: // DEC MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42306,7 +44347,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1766: // DEC DIV
+		case 1869: // DEC DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42321,7 +44362,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1767: // DEC MOD
+		case 1870: // DEC MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42334,7 +44375,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1768: // DEC REM
+		case 1871: // DEC REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42342,7 +44383,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1769: // DEC INC
+		case 1872: // DEC INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42350,7 +44391,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1770: // DEC DEC
+		case 1873: // DEC DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42358,7 +44399,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1771: // DEC MOV
+		case 1874: // DEC MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42366,7 +44407,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1772: // DEC SHL
+		case 1875: // DEC SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42374,7 +44415,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1773: // DEC SHR
+		case 1876: // DEC SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42382,7 +44423,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1774: // DEC AND
+		case 1877: // DEC AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42390,7 +44431,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1775: // DEC LOADM
+		case 1878: // DEC OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1879: // DEC XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1880: // DEC NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1881: // DEC LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42404,7 +44469,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1776: // DEC SETM
+		case 1882: // DEC SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42418,7 +44483,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1777: // DEC PUSH
+		case 1883: // DEC PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42432,7 +44497,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1778: // DEC POP
+		case 1884: // DEC POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31]--
@@ -42445,7 +44510,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1779: // MOV LOAD
+		case 1885: // MOV LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42453,7 +44518,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1780: // MOV ADD
+		case 1886: // MOV ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42461,7 +44526,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1781: // MOV SUB
+		case 1887: // MOV SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42469,7 +44534,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1782: // MOV MUL
+		case 1888: // MOV MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42477,7 +44542,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1783: // MOV DIV
+		case 1889: // MOV DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42492,7 +44557,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1784: // MOV MOD
+		case 1890: // MOV MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42505,7 +44570,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1785: // MOV REM
+		case 1891: // MOV REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42513,7 +44578,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1786: // MOV INC
+		case 1892: // MOV INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42521,7 +44586,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1787: // MOV DEC
+		case 1893: // MOV DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42529,7 +44594,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1788: // MOV MOV
+		case 1894: // MOV MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42537,7 +44602,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1789: // MOV SHL
+		case 1895: // MOV SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42545,7 +44610,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1790: // MOV SHR
+		case 1896: // MOV SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42553,7 +44618,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1791: // MOV AND
+		case 1897: // MOV AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42561,7 +44626,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1792: // MOV LOADM
+		case 1898: // MOV OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1899: // MOV XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1900: // MOV NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1901: // MOV LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42575,7 +44664,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1793: // MOV SETM
+		case 1902: // MOV SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42589,7 +44678,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1794: // MOV PUSH
+		case 1903: // MOV PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42603,7 +44692,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1795: // MOV POP
+		case 1904: // MOV POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.b&31] = m.regs[in.a&31]
@@ -42616,7 +44705,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1796: // SHL LOAD
+		case 1905: // SHL LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42624,7 +44713,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1797: // SHL ADD
+		case 1906: // SHL ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42632,7 +44721,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1798: // SHL SUB
+		case 1907: // SHL SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42640,7 +44729,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1799: // SHL MUL
+		case 1908: // SHL MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42648,7 +44737,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1800: // SHL DIV
+		case 1909: // SHL DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42663,7 +44752,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1801: // SHL MOD
+		case 1910: // SHL MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42676,7 +44765,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1802: // SHL REM
+		case 1911: // SHL REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42684,7 +44773,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1803: // SHL INC
+		case 1912: // SHL INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42692,7 +44781,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1804: // SHL DEC
+		case 1913: // SHL DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42700,7 +44789,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1805: // SHL MOV
+		case 1914: // SHL MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42708,7 +44797,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1806: // SHL SHL
+		case 1915: // SHL SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42716,7 +44805,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1807: // SHL SHR
+		case 1916: // SHL SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42724,7 +44813,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1808: // SHL AND
+		case 1917: // SHL AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42732,7 +44821,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1809: // SHL LOADM
+		case 1918: // SHL OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1919: // SHL XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1920: // SHL NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1921: // SHL LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42746,7 +44859,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1810: // SHL SETM
+		case 1922: // SHL SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42760,7 +44873,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1811: // SHL PUSH
+		case 1923: // SHL PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42774,7 +44887,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1812: // SHL POP
+		case 1924: // SHL POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] <<= in.b
@@ -42787,7 +44900,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1813: // SHR LOAD
+		case 1925: // SHR LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42795,7 +44908,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1814: // SHR ADD
+		case 1926: // SHR ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42803,7 +44916,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1815: // SHR SUB
+		case 1927: // SHR SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42811,7 +44924,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1816: // SHR MUL
+		case 1928: // SHR MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42819,7 +44932,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1817: // SHR DIV
+		case 1929: // SHR DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42834,7 +44947,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1818: // SHR MOD
+		case 1930: // SHR MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42847,7 +44960,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1819: // SHR REM
+		case 1931: // SHR REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42855,7 +44968,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1820: // SHR INC
+		case 1932: // SHR INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42863,7 +44976,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1821: // SHR DEC
+		case 1933: // SHR DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42871,7 +44984,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1822: // SHR MOV
+		case 1934: // SHR MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42879,7 +44992,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1823: // SHR SHL
+		case 1935: // SHR SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42887,7 +45000,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1824: // SHR SHR
+		case 1936: // SHR SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42895,7 +45008,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1825: // SHR AND
+		case 1937: // SHR AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42903,7 +45016,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1826: // SHR LOADM
+		case 1938: // SHR OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1939: // SHR XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1940: // SHR NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1941: // SHR LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42917,7 +45054,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1827: // SHR SETM
+		case 1942: // SHR SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42931,7 +45068,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1828: // SHR PUSH
+		case 1943: // SHR PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42945,7 +45082,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1829: // SHR POP
+		case 1944: // SHR POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.a&31] >>= in.b
@@ -42958,7 +45095,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1830: // AND LOAD
+		case 1945: // AND LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -42966,7 +45103,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1831: // AND ADD
+		case 1946: // AND ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -42974,7 +45111,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1832: // AND SUB
+		case 1947: // AND SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -42982,7 +45119,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1833: // AND MUL
+		case 1948: // AND MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -42990,7 +45127,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1834: // AND DIV
+		case 1949: // AND DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43005,7 +45142,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1835: // AND MOD
+		case 1950: // AND MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43018,7 +45155,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1836: // AND REM
+		case 1951: // AND REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43026,7 +45163,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1837: // AND INC
+		case 1952: // AND INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43034,7 +45171,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1838: // AND DEC
+		case 1953: // AND DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43042,7 +45179,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1839: // AND MOV
+		case 1954: // AND MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43050,7 +45187,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1840: // AND SHL
+		case 1955: // AND SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43058,7 +45195,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1841: // AND SHR
+		case 1956: // AND SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43066,7 +45203,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1842: // AND AND
+		case 1957: // AND AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43074,7 +45211,31 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1843: // AND LOADM
+		case 1958: // AND OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1959: // AND XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1960: // AND NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1961: // AND LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43088,7 +45249,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1844: // AND SETM
+		case 1962: // AND SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43102,7 +45263,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1845: // AND PUSH
+		case 1963: // AND PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43116,7 +45277,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1846: // AND POP
+		case 1964: // AND POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
@@ -43129,7 +45290,592 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1847: // LOADM LOAD
+		case 1965: // OR LOAD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = in.imm
+		case 1966: // OR ADD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+		case 1967: // OR SUB
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+		case 1968: // OR MUL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+		case 1969: // OR DIV
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 1970: // OR MOD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 1971: // OR REM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = m.rem
+		case 1972: // OR INC
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31]++
+		case 1973: // OR DEC
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31]--
+		case 1974: // OR MOV
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = m.regs[in.a&31]
+		case 1975: // OR SHL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] <<= in.b
+		case 1976: // OR SHR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] >>= in.b
+		case 1977: // OR AND
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+		case 1978: // OR OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1979: // OR XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 1980: // OR NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 1981: // OR LOADM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 1982: // OR SETM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 1983: // OR PUSH
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage is st; it is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = m.regs[in.a&31]
+			sp++
+		case 1984: // OR POP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+				err = ErrStackUnderflow
+				goto fault
+			}
+			sp--
+			m.regs[in.a&31] = m.stack[sp]
+		case 1985: // XOR LOAD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = in.imm
+		case 1986: // XOR ADD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+		case 1987: // XOR SUB
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+		case 1988: // XOR MUL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+		case 1989: // XOR DIV
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 1990: // XOR MOD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 1991: // XOR REM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = m.rem
+		case 1992: // XOR INC
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31]++
+		case 1993: // XOR DEC
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31]--
+		case 1994: // XOR MOV
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = m.regs[in.a&31]
+		case 1995: // XOR SHL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] <<= in.b
+		case 1996: // XOR SHR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] >>= in.b
+		case 1997: // XOR AND
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+		case 1998: // XOR OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 1999: // XOR XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 2000: // XOR NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 2001: // XOR LOADM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2002: // XOR SETM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2003: // XOR PUSH
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage is st; it is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = m.regs[in.a&31]
+			sp++
+		case 2004: // XOR POP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+				err = ErrStackUnderflow
+				goto fault
+			}
+			sp--
+			m.regs[in.a&31] = m.stack[sp]
+		case 2005: // NOT LOAD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = in.imm
+		case 2006: // NOT ADD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+		case 2007: // NOT SUB
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+		case 2008: // NOT MUL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+		case 2009: // NOT DIV
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2010: // NOT MOD
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2011: // NOT REM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = m.rem
+		case 2012: // NOT INC
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31]++
+		case 2013: // NOT DEC
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31]--
+		case 2014: // NOT MOV
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = m.regs[in.a&31]
+		case 2015: // NOT SHL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] <<= in.b
+		case 2016: // NOT SHR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] >>= in.b
+		case 2017: // NOT AND
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+		case 2018: // NOT OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 2019: // NOT XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 2020: // NOT NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 2021: // NOT LOADM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2022: // NOT SETM
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2023: // NOT PUSH
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage is st; it is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = m.regs[in.a&31]
+			sp++
+		case 2024: // NOT POP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = ^m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+				err = ErrStackUnderflow
+				goto fault
+			}
+			sp--
+			m.regs[in.a&31] = m.stack[sp]
+		case 2025: // LOADM LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43143,7 +45889,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1848: // LOADM ADD
+		case 2026: // LOADM ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43157,7 +45903,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1849: // LOADM SUB
+		case 2027: // LOADM SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43171,7 +45917,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1850: // LOADM MUL
+		case 2028: // LOADM MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43185,7 +45931,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1851: // LOADM DIV
+		case 2029: // LOADM DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43206,7 +45952,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1852: // LOADM MOD
+		case 2030: // LOADM MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43225,7 +45971,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1853: // LOADM REM
+		case 2031: // LOADM REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43239,7 +45985,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1854: // LOADM INC
+		case 2032: // LOADM INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43253,7 +45999,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1855: // LOADM DEC
+		case 2033: // LOADM DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43267,7 +46013,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1856: // LOADM MOV
+		case 2034: // LOADM MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43281,7 +46027,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1857: // LOADM SHL
+		case 2035: // LOADM SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43295,7 +46041,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1858: // LOADM SHR
+		case 2036: // LOADM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43309,7 +46055,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1859: // LOADM AND
+		case 2037: // LOADM AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43323,7 +46069,49 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1860: // LOADM LOADM
+		case 2038: // LOADM OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 2039: // LOADM XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 2040: // LOADM NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 2041: // LOADM LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43343,7 +46131,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1861: // LOADM SETM
+		case 2042: // LOADM SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43363,7 +46151,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1862: // LOADM PUSH
+		case 2043: // LOADM PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43383,7 +46171,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1863: // LOADM POP
+		case 2044: // LOADM POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43402,7 +46190,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1864: // SETM LOAD
+		case 2045: // SETM LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43416,7 +46204,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1865: // SETM ADD
+		case 2046: // SETM ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43430,7 +46218,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1866: // SETM SUB
+		case 2047: // SETM SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43444,7 +46232,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1867: // SETM MUL
+		case 2048: // SETM MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43458,7 +46246,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1868: // SETM DIV
+		case 2049: // SETM DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43479,7 +46267,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1869: // SETM MOD
+		case 2050: // SETM MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43498,7 +46286,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1870: // SETM REM
+		case 2051: // SETM REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43512,7 +46300,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1871: // SETM INC
+		case 2052: // SETM INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43526,7 +46314,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1872: // SETM DEC
+		case 2053: // SETM DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43540,7 +46328,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1873: // SETM MOV
+		case 2054: // SETM MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43554,7 +46342,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1874: // SETM SHL
+		case 2055: // SETM SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43568,7 +46356,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1875: // SETM SHR
+		case 2056: // SETM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43582,7 +46370,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1876: // SETM AND
+		case 2057: // SETM AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43596,7 +46384,49 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1877: // SETM LOADM
+		case 2058: // SETM OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 2059: // SETM XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 2060: // SETM NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 2061: // SETM LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43616,7 +46446,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1878: // SETM SETM
+		case 2062: // SETM SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43636,7 +46466,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1879: // SETM PUSH
+		case 2063: // SETM PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43656,7 +46486,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1880: // SETM POP
+		case 2064: // SETM POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				addr := int(m.regs[in.a&31])
@@ -43675,7 +46505,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1881: // PUSH LOAD
+		case 2065: // PUSH LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43689,7 +46519,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1882: // PUSH ADD
+		case 2066: // PUSH ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43703,7 +46533,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1883: // PUSH SUB
+		case 2067: // PUSH SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43717,7 +46547,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1884: // PUSH MUL
+		case 2068: // PUSH MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43731,7 +46561,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1885: // PUSH DIV
+		case 2069: // PUSH DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43752,7 +46582,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1886: // PUSH MOD
+		case 2070: // PUSH MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43771,7 +46601,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1887: // PUSH REM
+		case 2071: // PUSH REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43785,7 +46615,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1888: // PUSH INC
+		case 2072: // PUSH INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43799,7 +46629,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1889: // PUSH DEC
+		case 2073: // PUSH DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43813,7 +46643,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1890: // PUSH MOV
+		case 2074: // PUSH MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43827,7 +46657,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1891: // PUSH SHL
+		case 2075: // PUSH SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43841,7 +46671,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1892: // PUSH SHR
+		case 2076: // PUSH SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43855,7 +46685,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1893: // PUSH AND
+		case 2077: // PUSH AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43869,7 +46699,49 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1894: // PUSH LOADM
+		case 2078: // PUSH OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = m.regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 2079: // PUSH XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = m.regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 2080: // PUSH NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				// The stack's storage is st; it is never longer than the
+				// limit, so sp < len(m.stack) is the only test on the fast path.
+				if uint(sp) >= uint(len(m.stack)) {
+					goto growPush
+				}
+				m.stack[sp] = m.regs[in.a&31]
+				sp++
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 2081: // PUSH LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43889,7 +46761,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1895: // PUSH SETM
+		case 2082: // PUSH SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43909,7 +46781,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1896: // PUSH PUSH
+		case 2083: // PUSH PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43929,7 +46801,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1897: // PUSH POP
+		case 2084: // PUSH POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				// The stack's storage is st; it is never longer than the
@@ -43948,7 +46820,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1898: // POP LOAD
+		case 2085: // POP LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -43961,7 +46833,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
-		case 1899: // POP ADD
+		case 2086: // POP ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -43974,7 +46846,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
-		case 1900: // POP SUB
+		case 2087: // POP SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -43987,7 +46859,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
-		case 1901: // POP MUL
+		case 2088: // POP MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44000,7 +46872,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
-		case 1902: // POP DIV
+		case 2089: // POP DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44020,7 +46892,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
-		case 1903: // POP MOD
+		case 2090: // POP MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44038,7 +46910,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
-		case 1904: // POP REM
+		case 2091: // POP REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44051,7 +46923,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
-		case 1905: // POP INC
+		case 2092: // POP INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44064,7 +46936,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]++
-		case 1906: // POP DEC
+		case 2093: // POP DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44077,7 +46949,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31]--
-		case 1907: // POP MOV
+		case 2094: // POP MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44090,7 +46962,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
-		case 1908: // POP SHL
+		case 2095: // POP SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44103,7 +46975,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] <<= in.b
-		case 1909: // POP SHR
+		case 2096: // POP SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44116,7 +46988,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] >>= in.b
-		case 1910: // POP AND
+		case 2097: // POP AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44129,7 +47001,46 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
-		case 1911: // POP LOADM
+		case 2098: // POP OR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				m.regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 2099: // POP XOR
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				m.regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 2100: // POP NOT
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				m.regs[in.a&31] = m.stack[sp]
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^m.regs[in.a&31]
+		case 2101: // POP LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44148,7 +47059,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
-		case 1912: // POP SETM
+		case 2102: // POP SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44167,7 +47078,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		case 1913: // POP PUSH
+		case 2103: // POP PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44186,7 +47097,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
-		case 1914: // POP POP
+		case 2104: // POP POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
@@ -44204,7 +47115,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
-		case 1915: // ADDF64 ADDF64 ADDF64
+		case 2105: // ADDF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44217,7 +47128,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1916: // ADDF64 ADDF64 SUBF64
+		case 2106: // ADDF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44230,7 +47141,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1917: // ADDF64 ADDF64 MULF64
+		case 2107: // ADDF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44243,7 +47154,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1918: // ADDF64 ADDF64 DIVF64
+		case 2108: // ADDF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44256,7 +47167,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1919: // ADDF64 SUBF64 ADDF64
+		case 2109: // ADDF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44269,7 +47180,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1920: // ADDF64 SUBF64 SUBF64
+		case 2110: // ADDF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44282,7 +47193,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1921: // ADDF64 SUBF64 MULF64
+		case 2111: // ADDF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44295,7 +47206,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1922: // ADDF64 SUBF64 DIVF64
+		case 2112: // ADDF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44308,7 +47219,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1923: // ADDF64 MULF64 ADDF64
+		case 2113: // ADDF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44321,7 +47232,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1924: // ADDF64 MULF64 SUBF64
+		case 2114: // ADDF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44334,7 +47245,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1925: // ADDF64 MULF64 MULF64
+		case 2115: // ADDF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44347,7 +47258,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1926: // ADDF64 MULF64 DIVF64
+		case 2116: // ADDF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44360,7 +47271,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1927: // ADDF64 DIVF64 ADDF64
+		case 2117: // ADDF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44373,7 +47284,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1928: // ADDF64 DIVF64 SUBF64
+		case 2118: // ADDF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44386,7 +47297,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1929: // ADDF64 DIVF64 MULF64
+		case 2119: // ADDF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44399,7 +47310,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1930: // ADDF64 DIVF64 DIVF64
+		case 2120: // ADDF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -44412,7 +47323,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1931: // SUBF64 ADDF64 ADDF64
+		case 2121: // SUBF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44425,7 +47336,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1932: // SUBF64 ADDF64 SUBF64
+		case 2122: // SUBF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44438,7 +47349,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1933: // SUBF64 ADDF64 MULF64
+		case 2123: // SUBF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44451,7 +47362,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1934: // SUBF64 ADDF64 DIVF64
+		case 2124: // SUBF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44464,7 +47375,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1935: // SUBF64 SUBF64 ADDF64
+		case 2125: // SUBF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44477,7 +47388,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1936: // SUBF64 SUBF64 SUBF64
+		case 2126: // SUBF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44490,7 +47401,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1937: // SUBF64 SUBF64 MULF64
+		case 2127: // SUBF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44503,7 +47414,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1938: // SUBF64 SUBF64 DIVF64
+		case 2128: // SUBF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44516,7 +47427,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1939: // SUBF64 MULF64 ADDF64
+		case 2129: // SUBF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44529,7 +47440,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1940: // SUBF64 MULF64 SUBF64
+		case 2130: // SUBF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44542,7 +47453,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1941: // SUBF64 MULF64 MULF64
+		case 2131: // SUBF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44555,7 +47466,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1942: // SUBF64 MULF64 DIVF64
+		case 2132: // SUBF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44568,7 +47479,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1943: // SUBF64 DIVF64 ADDF64
+		case 2133: // SUBF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44581,7 +47492,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1944: // SUBF64 DIVF64 SUBF64
+		case 2134: // SUBF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44594,7 +47505,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1945: // SUBF64 DIVF64 MULF64
+		case 2135: // SUBF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44607,7 +47518,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1946: // SUBF64 DIVF64 DIVF64
+		case 2136: // SUBF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -44620,7 +47531,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1947: // MULF64 ADDF64 ADDF64
+		case 2137: // MULF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44633,7 +47544,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1948: // MULF64 ADDF64 SUBF64
+		case 2138: // MULF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44646,7 +47557,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1949: // MULF64 ADDF64 MULF64
+		case 2139: // MULF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44659,7 +47570,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1950: // MULF64 ADDF64 DIVF64
+		case 2140: // MULF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44672,7 +47583,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1951: // MULF64 SUBF64 ADDF64
+		case 2141: // MULF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44685,7 +47596,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1952: // MULF64 SUBF64 SUBF64
+		case 2142: // MULF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44698,7 +47609,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1953: // MULF64 SUBF64 MULF64
+		case 2143: // MULF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44711,7 +47622,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1954: // MULF64 SUBF64 DIVF64
+		case 2144: // MULF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44724,7 +47635,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1955: // MULF64 MULF64 ADDF64
+		case 2145: // MULF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44737,7 +47648,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1956: // MULF64 MULF64 SUBF64
+		case 2146: // MULF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44750,7 +47661,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1957: // MULF64 MULF64 MULF64
+		case 2147: // MULF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44763,7 +47674,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1958: // MULF64 MULF64 DIVF64
+		case 2148: // MULF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44776,7 +47687,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1959: // MULF64 DIVF64 ADDF64
+		case 2149: // MULF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44789,7 +47700,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1960: // MULF64 DIVF64 SUBF64
+		case 2150: // MULF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44802,7 +47713,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1961: // MULF64 DIVF64 MULF64
+		case 2151: // MULF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44815,7 +47726,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1962: // MULF64 DIVF64 DIVF64
+		case 2152: // MULF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -44828,7 +47739,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1963: // DIVF64 ADDF64 ADDF64
+		case 2153: // DIVF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44841,7 +47752,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1964: // DIVF64 ADDF64 SUBF64
+		case 2154: // DIVF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44854,7 +47765,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1965: // DIVF64 ADDF64 MULF64
+		case 2155: // DIVF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44867,7 +47778,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1966: // DIVF64 ADDF64 DIVF64
+		case 2156: // DIVF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44880,7 +47791,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1967: // DIVF64 SUBF64 ADDF64
+		case 2157: // DIVF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44893,7 +47804,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1968: // DIVF64 SUBF64 SUBF64
+		case 2158: // DIVF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44906,7 +47817,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1969: // DIVF64 SUBF64 MULF64
+		case 2159: // DIVF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44919,7 +47830,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1970: // DIVF64 SUBF64 DIVF64
+		case 2160: // DIVF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44932,7 +47843,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1971: // DIVF64 MULF64 ADDF64
+		case 2161: // DIVF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44945,7 +47856,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1972: // DIVF64 MULF64 SUBF64
+		case 2162: // DIVF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44958,7 +47869,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1973: // DIVF64 MULF64 MULF64
+		case 2163: // DIVF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44971,7 +47882,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1974: // DIVF64 MULF64 DIVF64
+		case 2164: // DIVF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44984,7 +47895,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1975: // DIVF64 DIVF64 ADDF64
+		case 2165: // DIVF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -44997,7 +47908,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 1976: // DIVF64 DIVF64 SUBF64
+		case 2166: // DIVF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -45010,7 +47921,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 1977: // DIVF64 DIVF64 MULF64
+		case 2167: // DIVF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -45023,7 +47934,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 1978: // DIVF64 DIVF64 DIVF64
+		case 2168: // DIVF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -45036,7 +47947,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 1979: // LOADF64 EQF64 DJMPE
+		case 2169: // LOADF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.a&31] = float64(in.imm)
@@ -45059,7 +47970,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1980: // LOADF64 EQF64 DJMPNE
+		case 2170: // LOADF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.a&31] = float64(in.imm)
@@ -45082,454 +47993,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 1981: // LOADF64 EQF64 JMPE
+		case 2171: // LOADF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1982: // LOADF64 NEQF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1983: // LOADF64 NEQF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1984: // LOADF64 NEQF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1985: // LOADF64 GTF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1986: // LOADF64 GTF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1987: // LOADF64 GTF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1988: // LOADF64 GTEF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1989: // LOADF64 GTEF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1990: // LOADF64 GTEF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1991: // LOADF64 LTF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1992: // LOADF64 LTF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1993: // LOADF64 LTF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1994: // LOADF64 LTEF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1995: // LOADF64 LTEF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1996: // LOADF64 LTEF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.a&31] = float64(in.imm)
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1997: // ADDF64 EQF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1998: // ADDF64 EQF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 1999: // ADDF64 EQF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -45554,10 +48021,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2000: // ADDF64 NEQF64 DJMPE
+		case 2172: // LOADF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45577,10 +48044,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2001: // ADDF64 NEQF64 DJMPNE
+		case 2173: // LOADF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45600,10 +48067,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2002: // ADDF64 NEQF64 JMPE
+		case 2174: // LOADF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45628,10 +48095,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2003: // ADDF64 GTF64 DJMPE
+		case 2175: // LOADF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45651,10 +48118,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2004: // ADDF64 GTF64 DJMPNE
+		case 2176: // LOADF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45674,10 +48141,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2005: // ADDF64 GTF64 JMPE
+		case 2177: // LOADF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45702,10 +48169,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2006: // ADDF64 GTEF64 DJMPE
+		case 2178: // LOADF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45725,10 +48192,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2007: // ADDF64 GTEF64 DJMPNE
+		case 2179: // LOADF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45748,10 +48215,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2008: // ADDF64 GTEF64 JMPE
+		case 2180: // LOADF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45776,10 +48243,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2009: // ADDF64 LTF64 DJMPE
+		case 2181: // LOADF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45799,10 +48266,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2010: // ADDF64 LTF64 DJMPNE
+		case 2182: // LOADF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45822,10 +48289,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2011: // ADDF64 LTF64 JMPE
+		case 2183: // LOADF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45850,10 +48317,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2012: // ADDF64 LTEF64 DJMPE
+		case 2184: // LOADF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45873,10 +48340,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2013: // ADDF64 LTEF64 DJMPNE
+		case 2185: // LOADF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45896,10 +48363,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2014: // ADDF64 LTEF64 JMPE
+		case 2186: // LOADF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				m.fregs[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
@@ -45924,10 +48391,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2015: // SUBF64 EQF64 DJMPE
+		case 2187: // ADDF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -45947,10 +48414,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2016: // SUBF64 EQF64 DJMPNE
+		case 2188: // ADDF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -45970,454 +48437,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2017: // SUBF64 EQF64 JMPE
+		case 2189: // ADDF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2018: // SUBF64 NEQF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2019: // SUBF64 NEQF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2020: // SUBF64 NEQF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2021: // SUBF64 GTF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2022: // SUBF64 GTF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2023: // SUBF64 GTF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2024: // SUBF64 GTEF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2025: // SUBF64 GTEF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2026: // SUBF64 GTEF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2027: // SUBF64 LTF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2028: // SUBF64 LTF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2029: // SUBF64 LTF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2030: // SUBF64 LTEF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2031: // SUBF64 LTEF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2032: // SUBF64 LTEF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(m.regs[in.a&31])
-				{
-					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
-						err = ErrBadJump
-						goto fault
-					}
-					target /= InstructionSize
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2033: // MULF64 EQF64 DJMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
-			}
-			ip++
-			in = &parts[2]
-			if flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2034: // MULF64 EQF64 DJMPNE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-			}
-			ip++
-			in = &parts[1]
-			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
-			}
-			ip++
-			in = &parts[2]
-			if !flag {
-				target = int(in.imm)
-				{
-					base += int64(ip - target)
-					ip = target
-					if base+int64(ip) >= m.stopAt.Load() {
-						goto stop
-					}
-					continue
-				}
-			}
-		case 2035: // MULF64 EQF64 JMPE
-			parts := code[ip-1 : ip-1+3 : ip-1+3]
-			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -46442,7 +48465,895 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2036: // MULF64 NEQF64 DJMPE
+		case 2190: // ADDF64 NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2191: // ADDF64 NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2192: // ADDF64 NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2193: // ADDF64 GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2194: // ADDF64 GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2195: // ADDF64 GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2196: // ADDF64 GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2197: // ADDF64 GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2198: // ADDF64 GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2199: // ADDF64 LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2200: // ADDF64 LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2201: // ADDF64 LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2202: // ADDF64 LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2203: // ADDF64 LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2204: // ADDF64 LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2205: // SUBF64 EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2206: // SUBF64 EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2207: // SUBF64 EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2208: // SUBF64 NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2209: // SUBF64 NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2210: // SUBF64 NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2211: // SUBF64 GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2212: // SUBF64 GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2213: // SUBF64 GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2214: // SUBF64 GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2215: // SUBF64 GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2216: // SUBF64 GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2217: // SUBF64 LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2218: // SUBF64 LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2219: // SUBF64 LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2220: // SUBF64 LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2221: // SUBF64 LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2222: // SUBF64 LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2223: // MULF64 EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2224: // MULF64 EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2225: // MULF64 EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2226: // MULF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46465,7 +49376,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2037: // MULF64 NEQF64 DJMPNE
+		case 2227: // MULF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46488,7 +49399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2038: // MULF64 NEQF64 JMPE
+		case 2228: // MULF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46516,7 +49427,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2039: // MULF64 GTF64 DJMPE
+		case 2229: // MULF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46539,7 +49450,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2040: // MULF64 GTF64 DJMPNE
+		case 2230: // MULF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46562,7 +49473,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2041: // MULF64 GTF64 JMPE
+		case 2231: // MULF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46590,7 +49501,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2042: // MULF64 GTEF64 DJMPE
+		case 2232: // MULF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46613,7 +49524,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2043: // MULF64 GTEF64 DJMPNE
+		case 2233: // MULF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46636,7 +49547,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2044: // MULF64 GTEF64 JMPE
+		case 2234: // MULF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46664,7 +49575,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2045: // MULF64 LTF64 DJMPE
+		case 2235: // MULF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46687,7 +49598,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2046: // MULF64 LTF64 DJMPNE
+		case 2236: // MULF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46710,7 +49621,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2047: // MULF64 LTF64 JMPE
+		case 2237: // MULF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46738,7 +49649,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2048: // MULF64 LTEF64 DJMPE
+		case 2238: // MULF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46761,7 +49672,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2049: // MULF64 LTEF64 DJMPNE
+		case 2239: // MULF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46784,7 +49695,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2050: // MULF64 LTEF64 JMPE
+		case 2240: // MULF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -46812,7 +49723,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2051: // DIVF64 EQF64 DJMPE
+		case 2241: // DIVF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -46835,7 +49746,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2052: // DIVF64 EQF64 DJMPNE
+		case 2242: // DIVF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -46858,7 +49769,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2053: // DIVF64 EQF64 JMPE
+		case 2243: // DIVF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -46886,7 +49797,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2054: // DIVF64 NEQF64 DJMPE
+		case 2244: // DIVF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -46909,7 +49820,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2055: // DIVF64 NEQF64 DJMPNE
+		case 2245: // DIVF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -46932,7 +49843,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2056: // DIVF64 NEQF64 JMPE
+		case 2246: // DIVF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -46960,7 +49871,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2057: // DIVF64 GTF64 DJMPE
+		case 2247: // DIVF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -46983,7 +49894,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2058: // DIVF64 GTF64 DJMPNE
+		case 2248: // DIVF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47006,7 +49917,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2059: // DIVF64 GTF64 JMPE
+		case 2249: // DIVF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47034,7 +49945,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2060: // DIVF64 GTEF64 DJMPE
+		case 2250: // DIVF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47057,7 +49968,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2061: // DIVF64 GTEF64 DJMPNE
+		case 2251: // DIVF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47080,7 +49991,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2062: // DIVF64 GTEF64 JMPE
+		case 2252: // DIVF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47108,7 +50019,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2063: // DIVF64 LTF64 DJMPE
+		case 2253: // DIVF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47131,7 +50042,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2064: // DIVF64 LTF64 DJMPNE
+		case 2254: // DIVF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47154,7 +50065,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2065: // DIVF64 LTF64 JMPE
+		case 2255: // DIVF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47182,7 +50093,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2066: // DIVF64 LTEF64 DJMPE
+		case 2256: // DIVF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47205,7 +50116,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2067: // DIVF64 LTEF64 DJMPNE
+		case 2257: // DIVF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47228,7 +50139,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2068: // DIVF64 LTEF64 JMPE
+		case 2258: // DIVF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47256,7 +50167,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
-		case 2069: // LOADF64 LOADF64
+		case 2259: // LOADF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.a&31] = float64(in.imm)
@@ -47264,7 +50175,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.a&31] = float64(in.imm)
-		case 2070: // LOADF64 ADDF64
+		case 2260: // LOADF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.a&31] = float64(in.imm)
@@ -47272,7 +50183,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 2071: // LOADF64 SUBF64
+		case 2261: // LOADF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.a&31] = float64(in.imm)
@@ -47280,7 +50191,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 2072: // LOADF64 MULF64
+		case 2262: // LOADF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.a&31] = float64(in.imm)
@@ -47288,7 +50199,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 2073: // LOADF64 DIVF64
+		case 2263: // LOADF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.a&31] = float64(in.imm)
@@ -47296,7 +50207,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 2074: // ADDF64 LOADF64
+		case 2264: // ADDF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -47304,7 +50215,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.a&31] = float64(in.imm)
-		case 2075: // ADDF64 ADDF64
+		case 2265: // ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -47312,7 +50223,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 2076: // ADDF64 SUBF64
+		case 2266: // ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -47320,7 +50231,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 2077: // ADDF64 MULF64
+		case 2267: // ADDF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -47328,7 +50239,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 2078: // ADDF64 DIVF64
+		case 2268: // ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
@@ -47336,7 +50247,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 2079: // SUBF64 LOADF64
+		case 2269: // SUBF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -47344,7 +50255,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.a&31] = float64(in.imm)
-		case 2080: // SUBF64 ADDF64
+		case 2270: // SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -47352,7 +50263,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 2081: // SUBF64 SUBF64
+		case 2271: // SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -47360,7 +50271,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 2082: // SUBF64 MULF64
+		case 2272: // SUBF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -47368,7 +50279,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 2083: // SUBF64 DIVF64
+		case 2273: // SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
@@ -47376,7 +50287,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 2084: // MULF64 LOADF64
+		case 2274: // MULF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -47384,7 +50295,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.a&31] = float64(in.imm)
-		case 2085: // MULF64 ADDF64
+		case 2275: // MULF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -47392,7 +50303,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 2086: // MULF64 SUBF64
+		case 2276: // MULF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -47400,7 +50311,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 2087: // MULF64 MULF64
+		case 2277: // MULF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -47408,7 +50319,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 2088: // MULF64 DIVF64
+		case 2278: // MULF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
@@ -47416,7 +50327,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
-		case 2089: // DIVF64 LOADF64
+		case 2279: // DIVF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47424,7 +50335,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.a&31] = float64(in.imm)
-		case 2090: // DIVF64 ADDF64
+		case 2280: // DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47432,7 +50343,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
-		case 2091: // DIVF64 SUBF64
+		case 2281: // DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47440,7 +50351,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
-		case 2092: // DIVF64 MULF64
+		case 2282: // DIVF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
@@ -47448,7 +50359,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
-		case 2093: // DIVF64 DIVF64
+		case 2283: // DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
 				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]

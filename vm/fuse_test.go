@@ -360,6 +360,11 @@ func FuzzFusion(f *testing.F) {
 		enc(OpAddF64, 0, 1, 0), enc(OpGtF64, 0, 2, 0), e24(OpDjmpe, 52),
 		enc(OpSubF64, 0, 4, 5), e16(OpLoadF64, 6, 1), enc(OpDec, 3, 0, 0), e16(OpLoad, 4, 0), enc(OpNeq, 3, 4, 0), e24(OpDjmpe, 12),
 		enc(OpHlt, 0, 0, 0)))
+	// Bit operations: a copy shifted and combined (MOV SHL XOR), masks.
+	f.Add([]byte{}, code(e16(OpLoad, 0, 12345), e16(OpLoad, 5, 1000), e16(OpLoad, 6, 0x7fff),
+		enc(OpMov, 0, 1, 0), enc(OpShl, 1, 5, 0), enc(OpXor, 0, 1, 0), enc(OpAnd, 0, 6, 0),
+		enc(OpMov, 0, 1, 0), enc(OpShr, 1, 7, 0), enc(OpOr, 0, 1, 2), enc(OpNot, 2, 3, 0),
+		enc(OpDec, 5, 0, 0), enc(OpNeq, 5, 4, 0), e24(OpDjmpe, 12), enc(OpHlt, 0, 0, 0)))
 	f.Fuzz(func(t *testing.T, ro, c []byte) {
 		p := &Program{ROData: ro, Code: c}
 		if Verify(p) != nil {
@@ -381,10 +386,11 @@ func TestEverySuperinstruction(t *testing.T) {
 		retAt  = hltAt + 4          // a RET, the target of CALL
 		target = hltAt
 	)
-	// The operands of the part at position j. Each part that writes a
-	// register of three operands writes a register of its own (7+j), and
-	// reads the one the part before it wrote, so that a case running a part
-	// on another part's entry, or in another order, ends differently.
+	// The operands of the part at position j. Each part of three register
+	// operands writes a register of its own (7+j) and reads 6+j, which the
+	// part before it wrote if it had three operands too, so that a case
+	// running a part on another part's entry, or in another order, ends
+	// differently.
 	operands := func(op Opcode, j int) []byte {
 		info, _ := op.Info()
 		switch info.Shape {

@@ -41,7 +41,7 @@ var (
 	// Straight-line instructions that read and write registers, the heap
 	// or the stack: the bulk of any program.
 	straight = []string{"Load", "Add", "Sub", "Mul", "Div", "Mod", "Rem", "Inc", "Dec", "Mov",
-		"Shl", "Shr", "And", "Loadm", "Setm", "Push", "Pop"}
+		"Shl", "Shr", "And", "Or", "Xor", "Not", "Loadm", "Setm", "Push", "Pop"}
 	// The arithmetic that most straight-line code is made of. Rows are
 	// cross products, so a row of three takes this smaller class: three
 	// of straight would be about 5,000 cases.
@@ -49,6 +49,10 @@ var (
 	// What comes just before a call, a return or a jump: an argument or a
 	// result computed, a register saved or restored.
 	setup = []string{"Load", "Add", "Sub", "Mul", "Mod", "Inc", "Dec", "Mov", "Push", "Pop"}
+	// A value shifted in place and combined with another (SHL and SHR
+	// shift their own register, so x op (y << k) takes a copy first).
+	shift   = []string{"Shl", "Shr"}
+	combine = []string{"Add", "Sub", "And", "Or", "Xor"}
 	// Comparisons and the branches that use their flag.
 	compare      = []string{"Eq", "Neq", "Gte", "Lte", "Lt", "Gt"}
 	floatCompare = []string{"EqF64", "NeqF64", "GtF64", "GteF64", "LtF64", "LteF64"}
@@ -80,6 +84,7 @@ var patterns = [][][]string{
 	{mov, mov, mov, mov},
 	{push, push, push},
 	{pop, pop, pop},
+	{mov, shift, combine},
 	{straight, compare, branch},
 	{arithmetic, arithmetic, arithmetic},
 	{setup, arithmetic, transfer},
