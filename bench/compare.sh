@@ -33,7 +33,7 @@ root=$(cd "$here/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch queens primes shellsort digits mandelbrot pi xorshift)
+all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch queens primes shellsort digits mandelbrot pi xorshift qsort)
 max_ratio=0.80
 max_mean=0.50
 
