@@ -1,6 +1,7 @@
--- mandelbrot.lua: the points of an 800x600 grid over [-2, 0.5] x
--- [-1.25, 1.25] that stay within radius 2 for 100 iterations of
--- z = z^2 + c, and the iterations made in all, as mandelbrot.iasm.
+-- mandelbrot.lua: the points c of an 800x600 grid over [-2, 0.5) x
+-- [-1.25, 1.25) for which none of z0 ... z99 of z = z^2 + c leaves the
+-- circle of radius 2, and the iterations made in all, as mandelbrot.iasm.
+-- Every float operation is the one mandelbrot.iasm makes, in its order.
 local inside, total = 0, 0
 for py = 0, 599 do
   local cy = py / 240 - 1.25

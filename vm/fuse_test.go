@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
 
 // These tests run each program twice, with superinstructions and without
-// (noFusion), and require the same outcome: registers (float ones too), flag, remainder,
-// loop counter, pc, stack depth, heap size, steps, output, exit code and
-// fault. Each table case also names the superinstruction it is about, and
+// (noFusion), and require the same outcome: registers (float ones too),
+// flag, remainder, loop counter, pc, stack depth, heap size, steps,
+// output, exit code and fault. Each table case also names the superinstruction it is about, and
 // the test checks that Load really built it, so a case cannot silently stop
 // testing what it says.
 
@@ -43,8 +44,12 @@ type outcome struct {
 }
 
 func (o outcome) String() string {
-	return fmt.Sprintf("exit %d err %q (pc %d %v) pc %d flag %v depth %d steps %d out %q regs %v",
-		o.exit, o.err, o.faultP, o.faultO, o.pc, o.flag, o.depth, o.steps, o.out, o.regs[:8])
+	f := make([]float64, 16)
+	for i := range f {
+		f[i] = math.Float64frombits(o.fregs[i])
+	}
+	return fmt.Sprintf("exit %d err %q (pc %d %v) pc %d flag %v rem %d lc %d depth %d heap %d steps %d out %q\nregs %v\nfregs %v",
+		o.exit, o.err, o.faultP, o.faultO, o.pc, o.flag, o.rem, o.lc, o.depth, o.heap, o.steps, o.out, o.regs[:16], f)
 }
 
 // runOnce loads p (fused or not) and runs it, twice if the first run stops
@@ -101,7 +106,10 @@ func sameBothWays(t testing.TB, p *Program, cfg Config) (outcome, *VM) {
 	return fused, m
 }
 
-var cmps = []Opcode{OpEq, OpNeq, OpGte, OpLte, OpLt, OpGt}
+var (
+	cmps      = []Opcode{OpEq, OpNeq, OpGte, OpLte, OpLt, OpGt}
+	floatCmps = []Opcode{OpEqF64, OpNeqF64, OpGtF64, OpGteF64, OpLtF64, OpLteF64}
+)
 
 func TestFusedCompareBranch(t *testing.T) {
 	// Each compare with each branch, after nothing, after INC and after
@@ -374,54 +382,67 @@ func FuzzFusion(f *testing.F) {
 	})
 }
 
-// TestEverySuperinstruction runs every superinstruction of the table, once
-// with the flag set and once with it clear, on operands that let each part
-// do its work (a heap address inside the heap, a non-zero divisor, entries
-// on the stack, valid jump targets), and requires the same outcome as the
-// instructions run one by one.
+// TestEverySuperinstruction runs every superinstruction of the table on
+// operands that let each part do its work (a heap address inside the heap,
+// a non-zero divisor, entries on the stack, valid jump targets) and
+// requires the same outcome as the instructions run one by one. The parts
+// are chained: each reads the register the part before it wrote, so a case
+// that runs a part on another part's entry, in another order, or not at
+// all ends differently. Each sequence runs three times, its compares
+// against the register itself, a larger and a smaller value, so that every
+// compare is both true and false and every branch both taken and not.
 func TestEverySuperinstruction(t *testing.T) {
 	const (
-		seqAt  = 56                 // byte address of the sequence
+		seqAt  = 108                // byte address of the sequence
 		hltAt  = seqAt + 4*maxParts // the HLT after it
 		retAt  = hltAt + 4          // a RET, the target of CALL
 		target = hltAt
+		first  = 7    // the chain starts at $7 and f7
+		mixer  = 6    // the second operand of arithmetic: $6 and f6
+		self   = 0xff // a compare's second operand: the chain's register
 	)
-	// The operands of the part at position j. Each part of three register
-	// operands writes a register of its own (7+j) and reads 6+j, which the
-	// part before it wrote if it had three operands too, so that a case
-	// running a part on another part's entry, or in another order, ends
-	// differently.
-	operands := func(op Opcode, j int) []byte {
+	// operands returns the encoding of op as the part that reads the
+	// chain's register cur, and the register the next part reads. against
+	// is the second operand of a compare.
+	operands := func(op Opcode, cur, against uint8) (in []byte, next uint8) {
 		info, _ := op.Info()
-		switch info.Shape {
-		case ShapeAddr24:
-			if op == OpCall {
-				return e24(op, retAt)
-			}
-			return e24(op, target)
-		case ShapeRImm16:
-			return e16(op, 6, uint16(5+j))
-		case ShapeRShift:
-			return enc(op, 1, 3, 0)
+		if against == self {
+			against = cur
 		}
 		switch op {
-		case OpLoadm, OpSetm:
-			return enc(op, 3, 6, 0) // $3 is a heap address
+		case OpCall:
+			return e24(op, retAt), cur
+		case OpLoadm:
+			return enc(op, 3, cur+1, 0), cur + 1 // $3 is a heap address
+		case OpSetm:
+			return enc(op, 3, cur, 0), cur
 		case OpJmp, OpJmpe:
-			return enc(op, 5, 0, 0) // $5 holds the HLT's address
+			return enc(op, 5, 0, 0), cur // $5 holds the HLT's address
+		case OpDiv, OpMod, OpDivF64:
+			return enc(op, cur, 2, cur+1), cur + 1 // $2 and f2 are 3
+		case OpRem:
+			return enc(op, cur+1, 0, 0), cur + 1
 		}
 		switch info.Shape {
-		case ShapeR:
-			return enc(op, 1, 0, 0)
-		case ShapeRR:
-			return enc(op, 1, 2, 0)
-		case ShapeRRR:
-			// $2 is the divisor: 3, never 0 (MOV writes it: 7).
-			return enc(op, byte(6+j), 2, byte(7+j))
+		case ShapeAddr24:
+			return e24(op, target), cur
 		case ShapeImm24:
-			return e24(op, 2)
+			return e24(op, 2), cur
+		case ShapeRImm16:
+			return e16(op, cur+1, uint16(cur)), cur + 1
+		case ShapeRShift:
+			return enc(op, cur, 3, 0), cur
+		case ShapeR: // INC, DEC, PUSH, POP
+			return enc(op, cur, 0, 0), cur
+		case ShapeRR:
+			if slices.Contains(cmps, op) || slices.Contains(floatCmps, op) {
+				return enc(op, cur, against, 0), cur
+			}
+			return enc(op, cur, cur+1, 0), cur + 1 // MOV, NOT, ITOF, FTOI
+		case ShapeRRR:
+			return enc(op, cur, mixer, cur+1), cur + 1
 		}
-		return enc(op, 0, 0, 0)
+		return enc(op, 0, 0, 0), cur
 	}
 	for seq := range superinstructions {
 		var ops []Opcode
@@ -430,30 +451,44 @@ func TestEverySuperinstruction(t *testing.T) {
 				ops = append(ops, op)
 			}
 		}
-		for _, flag := range []bool{true, false} {
-			cmp := enc(OpEq, 1, 1, 0)
-			if !flag {
-				cmp = enc(OpEq, 1, 2, 0)
-			}
-			prologue := code(
-				e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 8), e16(OpLoad, 4, 64),
-				enc(OpAloc, 4, 0, 0), e16(OpLoad, 5, target),
-				enc(OpPush, 1, 0, 0), enc(OpPush, 2, 0, 0), enc(OpPush, 4, 0, 0),
-				e16(OpLoad, 6, 11), e16(OpLoadF64, 2, 3), e16(OpLoadF64, 6, 11),
-				e24(OpCloop, 2), cmp)
-			if len(prologue) != seqAt {
-				t.Fatalf("prologue is %d bytes, want %d", len(prologue), seqAt)
-			}
-			body := []byte{}
-			for j, op := range ops {
-				body = append(body, operands(op, j)...)
-			}
-			for len(body) < 4*maxParts {
-				body = append(body, enc(OpNop, 0, 0, 0)...)
-			}
-			p := &Program{Code: code(prologue, body, enc(OpHlt, 0, 0, 0), enc(OpRet, 0, 0, 0))}
-			_, m := sameBothWays(t, p, Config{Budget: 1000})
-			wantOp(t, m, seqAt/4, ops...)
+		name := ""
+		for _, op := range ops {
+			name += op.String() + "_"
 		}
+		t.Run(name, func(t *testing.T) {
+			// Against itself, the largest and the smallest value: $11 is
+			// MaxInt32 and $12 MinInt32, f11 is +Inf and f12 -Inf. The
+			// chain's registers after the first hold values of their own,
+			// so that a part that does not write shows.
+			for _, against := range []uint8{self, 11, 12} {
+				prologue := code(
+					e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 8), e16(OpLoad, 4, 64),
+					enc(OpAloc, 4, 0, 0), e16(OpLoad, 5, target),
+					enc(OpPush, 1, 0, 0), enc(OpPush, 2, 0, 0), enc(OpPush, 4, 0, 0),
+					e16(OpLoad, mixer, 12345), e16(OpLoad, first, 1234),
+					e16(OpLoad, first+1, 101), e16(OpLoad, first+2, 102), e16(OpLoad, first+3, 103),
+					e16(OpLoadF64, first+1, 101), e16(OpLoadF64, first+2, 102), e16(OpLoadF64, first+3, 103),
+					e16(OpLoad, 11, 0x7fff), e16(OpLui, 11, 0xffff), enc(OpNot, 11, 12, 0),
+					e16(OpLoadF64, 2, 3), e16(OpLoadF64, mixer, 7), e16(OpLoadF64, first, 5),
+					e16(OpLoadF64, 13, 1), enc(OpDivF64, 13, 0, 11), enc(OpSubF64, 0, 11, 12),
+					e24(OpCloop, 2))
+				if len(prologue) != seqAt {
+					t.Fatalf("prologue is %d bytes, want %d", len(prologue), seqAt)
+				}
+				body := []byte{}
+				cur := uint8(first)
+				for _, op := range ops {
+					var in []byte
+					in, cur = operands(op, cur, against)
+					body = append(body, in...)
+				}
+				for len(body) < 4*maxParts {
+					body = append(body, enc(OpNop, 0, 0, 0)...)
+				}
+				p := &Program{Code: code(prologue, body, enc(OpHlt, 0, 0, 0), enc(OpRet, 0, 0, 0))}
+				_, m := sameBothWays(t, p, Config{Budget: 1000})
+				wantOp(t, m, seqAt/4, ops...)
+			}
+		})
 	}
 }
