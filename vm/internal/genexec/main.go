@@ -165,15 +165,7 @@ func main() {
 		log.Fatal("_exec.go: the dispatch switch has no default case")
 	}
 
-	seqs := append(expand(patterns, bodies), expand(floatPatterns, bodies)...)
-	seen := map[string]bool{}
-	for _, seq := range seqs {
-		key := strings.Join(seq, " ")
-		if seen[key] {
-			log.Fatalf("%s is in a row of patterns and in one of floatPatterns", key)
-		}
-		seen[key] = true
-	}
+	seqs := expand(bodies, patterns, floatPatterns)
 	var cases bytes.Buffer
 	for i, seq := range seqs {
 		fmt.Fprintf(&cases, "case %d: // %s\n", firstFused+i, strings.ToUpper(strings.Join(seq, " ")))
@@ -357,9 +349,11 @@ func checkBody(fset *token.FileSet, name string, stmts []ast.Stmt) error {
 	return err
 }
 
-// expand lists every opcode sequence of the patterns, longest patterns
-// first, each once. Every part but the last must fall through.
-func expand(patterns [][][]string, bodies map[string]body) [][]string {
+// expand lists every opcode sequence of the tables of patterns, table by
+// table and within a table longest patterns first, each sequence once
+// (where a row of one table repeats a sequence, the first keeps it).
+// Every part but the last must fall through.
+func expand(bodies map[string]body, tables ...[][][]string) [][]string {
 	var seqs [][]string
 	seen := map[string]bool{}
 	var walk func(row [][]string, prefix []string)
@@ -383,10 +377,12 @@ func expand(patterns [][][]string, bodies map[string]body) [][]string {
 			walk(row[1:], append(prefix, name))
 		}
 	}
-	for n := maxParts; n >= 2; n-- {
-		for _, row := range patterns {
-			if len(row) == n {
-				walk(row, nil)
+	for _, patterns := range tables {
+		for n := maxParts; n >= 2; n-- {
+			for _, row := range patterns {
+				if len(row) == n {
+					walk(row, nil)
+				}
 			}
 		}
 	}
