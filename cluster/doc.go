@@ -19,8 +19,9 @@
 //
 // # Wire format (protocol version 2)
 //
-// Every connection is TLS 1.3 (tls.go: P-256 offered, X25519 accepted, no
-// session is resumed). Every message travels in a frame
+// Every connection is TLS 1.3 (tls.go: P-256 offered, X25519 accepted,
+// sessions resumed between members under a random cluster ticket key).
+// Every message travels in a frame
 //
 //	uint32 big-endian L | uint8 type | L-1 bytes of MessagePack body
 //
@@ -32,7 +33,8 @@
 // field names in quotes):
 //
 //	1  Hello      "alias" str, "port" uint16, "nonce" bin, "proof" bin
-//	2  HelloAck   "node" NodeInfo, "nodes" [NodeInfo], "proof" bin
+//	2  HelloAck   "node" NodeInfo, "nodes" [NodeInfo], "proof" bin,
+//	              "ticket_key" bin (32; an extension, see below)
 //	3  Join       "alias" str, "port" uint16, "nonce" bin, "proof" bin
 //	4  JoinAck    "node" NodeInfo, "proof" bin
 //	5  Ping       "seq" uint64, "digest" uint64
@@ -94,7 +96,12 @@
 // alias, its own alias, or an alias that a live member holds at another
 // address. Otherwise it records the member and answers HelloAck{itself,
 // every other member, proof} or JoinAck{itself, proof}; the connector
-// checks that proof before it sends anything else. The proofs
+// checks that proof before it sends anything else, and only then keeps
+// the TLS session ticket the acceptor's stack sent and, from a HelloAck,
+// the acceptor's ticket key, which it seals its own tickets under from
+// then on: so the members that joined through one member share a key, and
+// a node resumes its TLS session with every member after its first
+// (tls.go says why that is as safe as a full handshake). The proofs
 // (internal/wire/proof.go) are HMAC-SHA256 under the cookie of
 // length-prefixed fields: the kind of message, E, both nonces, both aliases
 // and the connector's port. Being bound to E, a proof is worth nothing on

@@ -123,7 +123,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	if err := conn.SetDeadline(time.Now().Add(m.cfg.HandshakeTimeout)); err != nil {
 		return nil, err
 	}
-	tc, e, err := m.secure(s.ctx, conn, true)
+	tc, e, _, err := m.secure(s.ctx, conn, true)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 			}
 			nodes = append(nodes, q.info())
 		}
-		return &wire.HelloAck{Node: self, Nodes: nodes, Proof: ackProof}
+		return &wire.HelloAck{Node: self, Nodes: nodes, Proof: ackProof, TicketKey: m.resume.key()}
 	})
 	switch {
 	case errors.Is(err, ErrAliasTaken):
@@ -255,7 +255,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	tc, e, err := m.secure(ctx, conn, false)
+	tc, e, tickets, err := m.secure(ctx, conn, false)
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
@@ -321,6 +321,12 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if node.Alias != ch.Alias {
 		return nil, nil, reject(tc, wire.CodeProtocol, "the answer names another alias than the Challenge", nil)
 	}
+	// The acceptor proved it holds the cookie: its ticket, and for a
+	// Hello its ticket key, are the cluster's.
+	if hack != nil {
+		m.resume.adoptKey(hack.TicketKey)
+	}
+	m.resume.keep(tickets)
 	if !stop() {
 		return nil, nil, handshakeErr(ctx, context.Cause(ctx))
 	}

@@ -142,6 +142,7 @@ type Manager struct {
 	log       *slog.Logger
 	tlsServer *tls.Config
 	tlsClient *tls.Config
+	resume    *resumption
 
 	sessions sync.WaitGroup // one count per session not yet fully stopped
 
@@ -229,6 +230,9 @@ func New(cfg Config) (*Manager, error) {
 		changed: make(chan struct{}),
 	}
 	m.tlsServer, m.tlsClient = tlsConfigs(*cert)
+	if m.resume, err = newResumption(m.tlsServer); err != nil {
+		return nil, fmt.Errorf("cluster: ticket key: %w", err)
+	}
 	return m, nil
 }
 
@@ -564,6 +568,7 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 		p.shut(bye)
 	}
 	s.wg.Wait()
+	m.resume.forget() // after the session's dials, which may keep a ticket
 	for _, p := range peers {
 		m.lostMember(p.alias) // a connection still in its handshake has no processes
 	}

@@ -1,10 +1,17 @@
 package cluster
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
 // handshakeOver runs both ends of a TLS handshake over a pipe, lets the
@@ -37,12 +44,12 @@ func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState
 // Nodes agree on P-256. A client with Go's defaults (an X25519 key share
 // among others) gets X25519 at once, with no retry: an implementation of
 // the protocol on another TLS stack pays no extra round trip. A node that
-// dials such a server gets P-256, which every TLS 1.3 stack has. Nothing
-// is ever resumed.
+// dials such a server gets P-256, which every TLS 1.3 stack has; a
+// resumed handshake makes the same exchange.
 func TestKeyExchange(t *testing.T) {
 	nodeServer, nodeClient := tlsConfigs(testCert())
-	if !nodeServer.SessionTicketsDisabled || nodeClient.ClientSessionCache != nil {
-		t.Error("a node issues or keeps session tickets")
+	if _, err := newResumption(nodeServer); err != nil {
+		t.Fatal(err)
 	}
 	defaultServer := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()}}
 	defaultClient := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
@@ -53,7 +60,7 @@ func TestKeyExchange(t *testing.T) {
 	}{
 		{"node to node", nodeClient, nodeServer, tls.CurveP256},
 		{"Go's default client to a node", defaultClient, nodeServer, tls.X25519},
-		{"Go's default client to a node, again", defaultClient, nodeServer, tls.X25519},
+		{"Go's default client to a node, resumed", defaultClient, nodeServer, tls.X25519},
 		{"node to Go's default server", nodeClient, defaultServer, tls.CurveP256},
 	}
 	for _, tt := range tests {
@@ -61,8 +68,172 @@ func TestKeyExchange(t *testing.T) {
 		if st.CurveID != tt.want || st.HelloRetryRequest {
 			t.Errorf("%s: key exchange %v (retry %v), want %v without retry", tt.name, st.CurveID, st.HelloRetryRequest, tt.want)
 		}
-		if st.DidResume && tt.server == nodeServer {
-			t.Errorf("%s: a node resumed a session", tt.name)
+		if resumed := strings.HasSuffix(tt.name, "resumed"); st.DidResume != resumed {
+			t.Errorf("%s: resumed %v, want %v", tt.name, st.DidResume, resumed)
 		}
+	}
+}
+
+// resumed reports whether m's connection to alias resumed a TLS session.
+func (m *Manager) resumed(t *testing.T, alias string) bool {
+	t.Helper()
+	p := m.peerOf(alias)
+	if p == nil {
+		t.Fatalf("%s has no connection to %s", m.Alias(), alias)
+	}
+	return p.conn.(*tls.Conn).ConnectionState().DidResume
+}
+
+// A node's first connection is a full handshake; the member that greets it
+// gives it the cluster's ticket key and a ticket, and every connection it
+// opens to another member afterwards resumes. So do the connections of
+// nodes that join through a node that joined itself.
+func TestMembersResumeSessions(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	b := newNode(t, testConfig(t, "b"))
+	c := newNode(t, testConfig(t, "c"))
+	d := newNode(t, testConfig(t, "d"))
+	join(t, b, a)
+	join(t, c, a)
+	join(t, d, b) // b greets d with a's key
+	waitMesh(t, []*Manager{a, b, c, d}, 5*time.Second)
+	tests := []struct {
+		from, to *Manager
+		want     bool
+	}{
+		{b, a, false}, // b's Hello: nothing to resume yet
+		{c, a, false},
+		{d, b, false},
+		{c, b, true}, // c's Join, with the ticket a gave it
+		{d, a, true},
+		{d, c, true},
+	}
+	for _, tt := range tests {
+		// The connection may be either end's; the one the first node
+		// opened is the one kept unless both dialled at once, which
+		// these joins do not.
+		if got := tt.from.resumed(t, tt.to.Alias()); got != tt.want {
+			t.Errorf("%s -> %s resumed = %v, want %v", tt.from.Alias(), tt.to.Alias(), got, tt.want)
+		}
+	}
+}
+
+// offers reports what m would put in its next hello: whether a ticket, and
+// whether it seals its tickets under its own key.
+func (m *Manager) offers() (ticket, ownKey bool) {
+	r := m.resume
+	return r.slot().offer != nil, bytes.Equal(r.key(), r.own[:])
+}
+
+// A server that cannot prove it holds the cookie gives a node nothing it
+// keeps: neither the ticket its TLS stack sent nor the key its HelloAck
+// names. Otherwise a stranger could make the node offer, in the clear, a
+// ticket of its choosing (one too large for a hello would cut the node off
+// from its members), or seal its tickets under a key the stranger knows.
+func TestStrangersTicketIsNotKept(t *testing.T) {
+	addr := fakeAcceptor(t, func(r *rawConn) {
+		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "evil"})
+		h, ok := r.read().(*wire.Hello)
+		if !ok {
+			t.Error("expected Hello")
+			return
+		}
+		proof := wire.AcceptorProof([]byte("other cookie"), r.e, h.Nonce, "evil", h.Alias)
+		r.write(&wire.HelloAck{Node: wire.NodeInfo{Alias: "evil", IP: "127.0.0.1", Port: 1}, Proof: proof,
+			TicketKey: bytes.Repeat([]byte{1}, wire.TicketKeySize)})
+		r.rest()
+	})
+	m := newNode(t, testConfig(t, "m"))
+	if err := m.Join(context.Background(), addr); !errors.Is(err, ErrAuth) {
+		t.Fatalf("Join = %v, want ErrAuth", err)
+	}
+	if ticket, own := m.offers(); ticket || !own {
+		t.Errorf("after a stranger's answer: offers a ticket %v, seals under its own key %v; want false, true", ticket, own)
+	}
+}
+
+// A node that leaves forgets its cluster's ticket and key: neither is of
+// use in another cluster, and its next cluster would learn the old key.
+func TestLeaveForgetsTickets(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	b := newNode(t, testConfig(t, "b"))
+	join(t, b, a)
+	if ticket, own := b.offers(); !ticket || own {
+		t.Fatalf("member: offers a ticket %v, seals under its own key %v; want true, false", ticket, own)
+	}
+	if err := b.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	if ticket, own := b.offers(); ticket || !own {
+		t.Errorf("after Leave: offers a ticket %v, seals under its own key %v; want false, true", ticket, own)
+	}
+}
+
+// Only a key of the right length is adopted: a HelloAck from an
+// implementation without the extension has none.
+func TestAdoptKey(t *testing.T) {
+	server, _ := tlsConfigs(testCert())
+	r, err := newResumption(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := bytes.Repeat([]byte{3}, wire.TicketKeySize)
+	tests := []struct {
+		name string
+		key  []byte
+		want []byte
+	}{
+		{"none", nil, r.own[:]},
+		{"short", cluster[:wire.TicketKeySize-1], r.own[:]},
+		{"long", append(cluster, 0), r.own[:]},
+		{"the cluster's", cluster, cluster},
+	}
+	for _, tt := range tests {
+		r.forget()
+		r.adoptKey(tt.key)
+		if got := r.key(); !bytes.Equal(got, tt.want) {
+			t.Errorf("%s: seals under %x, want %x", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A ticket larger than any crypto/tls makes is not kept, whoever sent it.
+func TestKeepRefusesLargeTickets(t *testing.T) {
+	server, client := tlsConfigs(testCert())
+	r, err := newResumption(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := &ticketSlot{}
+	client.ClientSessionCache = slot
+	handshakeOver(t, client, server)
+	if slot.got == nil {
+		t.Fatal("the server sent no ticket")
+	}
+	ticket, state, err := slot.got.ResumptionState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		size int
+		kept bool
+	}{
+		{len(ticket), true},
+		{maxTicket, true},
+		{maxTicket + 1, false},
+		{1 << 16, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.size), func(t *testing.T) {
+			r.forget()
+			cs, err := tls.NewResumptionState(append(ticket, make([]byte, tt.size-len(ticket))...), state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.keep(&ticketSlot{got: cs})
+			if kept := r.slot().offer != nil; kept != tt.kept {
+				t.Errorf("kept %v, want %v", kept, tt.kept)
+			}
+		})
 	}
 }

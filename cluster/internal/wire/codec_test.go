@@ -23,7 +23,7 @@ func sampleMessages() []Message {
 	proof := bytes.Repeat([]byte{9}, 32)
 	return []Message{
 		&Hello{Alias: "alpha", Port: 2254, Nonce: nonce, Proof: proof},
-		&HelloAck{Node: n1, Nodes: []NodeInfo{n2, n1}, Proof: proof},
+		&HelloAck{Node: n1, Nodes: []NodeInfo{n2, n1}, Proof: proof, TicketKey: bytes.Repeat([]byte{5}, TicketKeySize)},
 		&Join{Alias: "beta", Port: 1, Nonce: nonce, Proof: proof},
 		&JoinAck{Node: n2, Proof: proof},
 		&Ping{Seq: 1<<64 - 1, Digest: 0x0123456789abcdef},
@@ -78,7 +78,7 @@ func TestMsgTypeNumbers(t *testing.T) {
 func TestWireFieldNames(t *testing.T) {
 	want := map[MsgType][]string{
 		MsgHello:         {"alias", "port", "nonce", "proof"},
-		MsgHelloAck:      {"node", "nodes", "proof"},
+		MsgHelloAck:      {"node", "nodes", "proof", "ticket_key"},
 		MsgJoin:          {"alias", "port", "nonce", "proof"},
 		MsgJoinAck:       {"node", "proof"},
 		MsgPing:          {"seq", "digest"},

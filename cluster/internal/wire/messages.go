@@ -49,11 +49,20 @@ type Hello struct {
 
 // HelloAck accepts a Hello. Node is the accepting node, Nodes every other
 // member it knows (neither itself nor the joiner), Proof is AcceptorProof.
+// TicketKey (an extension of this implementation; others leave it out and
+// ignore it) is the key the acceptor seals TLS session tickets with,
+// TicketKeySize random bytes: a joiner that seals its own with it lets
+// every member resume a session any other member began.
 type HelloAck struct {
-	Node  NodeInfo   `msg:"node"`
-	Nodes []NodeInfo `msg:"nodes,limit=4096"`
-	Proof []byte     `msg:"proof"`
+	Node      NodeInfo   `msg:"node"`
+	Nodes     []NodeInfo `msg:"nodes,limit=4096"`
+	Proof     []byte     `msg:"proof"`
+	TicketKey []byte     `msg:"ticket_key"`
 }
+
+// TicketKeySize is the length of HelloAck.TicketKey: a key of
+// crypto/tls's Config.SetSessionTicketKeys.
+const TicketKeySize = 32
 
 // Join is a connecting node's answer to Challenge when another member told it
 // about the accepting node. Its fields mean what they mean in Hello; Proof

@@ -627,6 +627,12 @@ func (z *HelloAck) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "ticket_key":
+			z.TicketKey, err = dc.ReadBytes(z.TicketKey)
+			if err != nil {
+				err = msgp.WrapError(err, "TicketKey")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -640,9 +646,9 @@ func (z *HelloAck) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *HelloAck) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 3
+	// map header, size 4
 	// write "node"
-	err = en.Append(0x83, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	err = en.Append(0x84, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	if err != nil {
 		return
 	}
@@ -730,15 +736,25 @@ func (z *HelloAck) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Proof")
 		return
 	}
+	// write "ticket_key"
+	err = en.Append(0xaa, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74, 0x5f, 0x6b, 0x65, 0x79)
+	if err != nil {
+		return
+	}
+	err = en.WriteBytes(z.TicketKey)
+	if err != nil {
+		err = msgp.WrapError(err, "TicketKey")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *HelloAck) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 3
+	// map header, size 4
 	// string "node"
-	o = append(o, 0x83, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	o = append(o, 0x84, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	// map header, size 3
 	// string "alias"
 	o = append(o, 0x83, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
@@ -767,6 +783,9 @@ func (z *HelloAck) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "proof"
 	o = append(o, 0xa5, 0x70, 0x72, 0x6f, 0x6f, 0x66)
 	o = msgp.AppendBytes(o, z.Proof)
+	// string "ticket_key"
+	o = append(o, 0xaa, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74, 0x5f, 0x6b, 0x65, 0x79)
+	o = msgp.AppendBytes(o, z.TicketKey)
 	return
 }
 
@@ -897,6 +916,12 @@ func (z *HelloAck) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "ticket_key":
+			z.TicketKey, bts, err = msgp.ReadBytesBytes(bts, z.TicketKey)
+			if err != nil {
+				err = msgp.WrapError(err, "TicketKey")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -915,7 +940,7 @@ func (z *HelloAck) Msgsize() (s int) {
 	for za0001 := range z.Nodes {
 		s += 1 + 6 + msgp.StringPrefixSize + len(z.Nodes[za0001].Alias) + 3 + msgp.StringPrefixSize + len(z.Nodes[za0001].IP) + 5 + msgp.Uint16Size
 	}
-	s += 6 + msgp.BytesPrefixSize + len(z.Proof)
+	s += 6 + msgp.BytesPrefixSize + len(z.Proof) + 11 + msgp.BytesPrefixSize + len(z.TicketKey)
 	return
 }
 
