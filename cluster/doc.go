@@ -34,9 +34,9 @@
 //
 //	1  Hello      "alias" str, "port" uint16, "nonce" bin, "proof" bin
 //	2  HelloAck   "node" NodeInfo, "nodes" [NodeInfo], "proof" bin,
-//	              "ticket_key" bin (32; an extension, see below)
+//	              "ticket" bin, "ticket_key" bin (32) (extensions, see below)
 //	3  Join       "alias" str, "port" uint16, "nonce" bin, "proof" bin
-//	4  JoinAck    "node" NodeInfo, "proof" bin
+//	4  JoinAck    "node" NodeInfo, "proof" bin, "ticket" bin (an extension)
 //	5  Ping       "seq" uint64, "digest" uint64
 //	6  Pong       "seq" uint64 (the Ping's), "digest" uint64
 //	7  Leave      "alias" str
@@ -96,12 +96,13 @@
 // alias, its own alias, or an alias that a live member holds at another
 // address. Otherwise it records the member and answers HelloAck{itself,
 // every other member, proof} or JoinAck{itself, proof}; the connector
-// checks that proof before it sends anything else, and only then keeps
-// the TLS session ticket the acceptor's stack sent and, from a HelloAck,
-// the acceptor's ticket key, which it seals its own tickets under from
-// then on: so the members that joined through one member share a key, and
-// a node resumes its TLS session with every member after its first
-// (tls.go says why that is as safe as a full handshake). The proofs
+// checks that proof before it sends anything else. Only then does it keep
+// the ack's cluster ticket (its TLS session, sealed under the cluster's
+// ticket key) and, from a HelloAck, that key, which it seals the tickets
+// of its own acks under from then on: the members that joined through one
+// member share a key, and a node resumes its TLS sessions with every
+// member that shares it (tls.go says why that is as safe as a full
+// handshake). The proofs
 // (internal/wire/proof.go) are HMAC-SHA256 under the cookie of
 // length-prefixed fields: the kind of message, E, both nonces, both aliases
 // and the connector's port. Being bound to E, a proof is worth nothing on

@@ -408,7 +408,7 @@ func handshakeSeeds() []handshakeSeed {
 	hello := fr(&wire.Hello{Alias: "fuzzer", Port: 4000, Nonce: nonce, Proof: make([]byte, 32)})
 	join := fr(&wire.Join{Alias: "fuzzer", Port: 4000, Nonce: nonce, Proof: make([]byte, 32)})
 	self := wire.NodeInfo{Alias: "fuzzacc", IP: "192.0.2.1", Port: 2254}
-	helloAck := fr(&wire.HelloAck{Node: self, Nodes: []wire.NodeInfo{{Alias: "other", IP: "192.0.2.2", Port: 2254}}, Proof: make([]byte, 32), TicketKey: make([]byte, wire.TicketKeySize)})
+	helloAck := fr(&wire.HelloAck{Node: self, Nodes: []wire.NodeInfo{{Alias: "other", IP: "192.0.2.2", Port: 2254}}, Proof: make([]byte, 32), Ticket: make([]byte, 110), TicketKey: make([]byte, wire.TicketKeySize)})
 	joinAck := fr(&wire.JoinAck{Node: self, Proof: make([]byte, 32)})
 	challenge := fr(&wire.Challenge{Nonce: nonce, Alias: "fuzzacc"})
 	ping := fr(&wire.Ping{Seq: 9})

@@ -123,7 +123,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	if err := conn.SetDeadline(time.Now().Add(m.cfg.HandshakeTimeout)); err != nil {
 		return nil, err
 	}
-	tc, e, _, err := m.secure(s.ctx, conn, true)
+	tc, e, tickets, err := m.secure(s.ctx, conn, true)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +171,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 		return nil, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is this node's own alias", alias), ErrAliasTaken)
 	}
 
+	ticket := m.resume.clusterTicket(tickets) // the connector proved itself
 	ip, _ := remoteAddr(conn)
 	p := m.newPeer(s, conn, tc, fr, alias, ip, int(port), alias)
 	if label == wire.HelloLabel {
@@ -179,7 +180,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	ackProof := wire.AcceptorProof(m.cfg.Cookie, e, nonce, self.Alias, alias)
 	others, err := m.register(p, func(others []*peer) wire.Message {
 		if label == wire.JoinLabel {
-			return &wire.JoinAck{Node: self, Proof: ackProof}
+			return &wire.JoinAck{Node: self, Proof: ackProof, Ticket: ticket}
 		}
 		nodes := make([]wire.NodeInfo, 0, min(len(others), wire.MaxNodes))
 		for _, q := range others {
@@ -188,7 +189,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 			}
 			nodes = append(nodes, q.info())
 		}
-		return &wire.HelloAck{Node: self, Nodes: nodes, Proof: ackProof, TicketKey: m.resume.key()}
+		return &wire.HelloAck{Node: self, Nodes: nodes, Proof: ackProof, Ticket: ticket, TicketKey: m.resume.key()}
 	})
 	switch {
 	case errors.Is(err, ErrAliasTaken):
@@ -297,21 +298,21 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		return nil, nil, handshakeErr(ctx, err)
 	}
 	var (
-		node     wire.NodeInfo
-		ackProof []byte
-		hack     *wire.HelloAck
+		node             wire.NodeInfo
+		ackProof, ticket []byte
+		hack             *wire.HelloAck
 	)
 	switch a := msg.(type) {
 	case *wire.HelloAck:
 		if kind != wire.MsgHello {
 			return nil, nil, reject(tc, wire.CodeProtocol, "expected JoinAck, got HelloAck", nil)
 		}
-		node, ackProof, hack = a.Node, a.Proof, a
+		node, ackProof, ticket, hack = a.Node, a.Proof, a.Ticket, a
 	case *wire.JoinAck:
 		if kind != wire.MsgJoin {
 			return nil, nil, reject(tc, wire.CodeProtocol, "expected HelloAck, got JoinAck", nil)
 		}
-		node, ackProof = a.Node, a.Proof
+		node, ackProof, ticket = a.Node, a.Proof, a.Ticket
 	default:
 		return nil, nil, reject(tc, wire.CodeProtocol, "expected an answer to "+kind.String()+", got "+msg.Type().String(), nil)
 	}
@@ -321,12 +322,17 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if node.Alias != ch.Alias {
 		return nil, nil, reject(tc, wire.CodeProtocol, "the answer names another alias than the Challenge", nil)
 	}
-	// The acceptor proved it holds the cookie: its ticket, and for a
-	// Hello its ticket key, are the cluster's.
-	if hack != nil {
-		m.resume.adoptKey(hack.TicketKey)
+	// The acceptor proved it holds the cookie: its ticket, and for a Hello
+	// its ticket key, are the cluster's. Not once the session stops, which
+	// forgets both (stop): Join's own dial is not one of the session's.
+	m.mu.Lock()
+	if !s.stopping {
+		if hack != nil {
+			m.resume.adoptKey(hack.TicketKey)
+		}
+		m.resume.keep(tickets, ticket)
 	}
-	m.resume.keep(tickets)
+	m.mu.Unlock()
 	if !stop() {
 		return nil, nil, handshakeErr(ctx, context.Cause(ctx))
 	}

@@ -230,9 +230,7 @@ func New(cfg Config) (*Manager, error) {
 		changed: make(chan struct{}),
 	}
 	m.tlsServer, m.tlsClient = tlsConfigs(*cert)
-	if m.resume, err = newResumption(m.tlsServer); err != nil {
-		return nil, fmt.Errorf("cluster: ticket key: %w", err)
-	}
+	m.resume = newResumption(m.tlsServer)
 	return m, nil
 }
 
@@ -547,6 +545,7 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 	if m.sess == s {
 		m.sess = nil
 	}
+	m.resume.forget() // with s.stopping set, the session's dials keep nothing
 	var peers []*peer
 	var raw []net.Conn
 	for c, p := range s.conns {
@@ -568,7 +567,6 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 		p.shut(bye)
 	}
 	s.wg.Wait()
-	m.resume.forget() // after the session's dials, which may keep a ticket
 	for _, p := range peers {
 		m.lostMember(p.alias) // a connection still in its handshake has no processes
 	}

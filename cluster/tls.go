@@ -75,9 +75,8 @@ var (
 // tlsConfigs returns the configurations of the accepting and the
 // connecting side. The connector skips verification on purpose: the
 // certificate proves nothing here (anyone can make one); the cookie-bound
-// proofs of the handshake do. The server issues session tickets under
-// keys that newResumption sets; the client offers them per connection
-// (Manager.secure), never from a cache of its own.
+// proofs of the handshake do. Each connection resumes through a clone
+// of one of them (resumption.accepting, resumption.connecting).
 func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 	server = &tls.Config{
 		MinVersion:       tls.VersionTLS13,
@@ -97,55 +96,76 @@ func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 // proves nothing here; a resumed one skips both and still makes a fresh
 // key exchange (crypto/tls resumes only with one), so E is still unique
 // to the connection and the proofs bind to it as before. A full mesh
-// makes one connection per pair of members, so a node that resumes all
-// but its first spends about a third less CPU forming it (README
-// "Security").
+// makes one connection per pair of members, so resuming all but a node's
+// first connection makes forming it about 15 % cheaper (README
+// "A mesh of 100 and 200 nodes").
 //
-// What keeps it as safe as the full handshake:
-//   - Tickets are sealed under random keys, never under anything derived
-//     from the cookie: a ticket, which TLS gives to whoever completes a
-//     handshake and which a resumed hello carries in the clear, says
-//     nothing about the cookie.
-//   - Each node makes its own key; a joiner adopts the key of the member
-//     that greets it, which HelloAck carries inside the TLS connection, so
-//     only a node that proved it holds the cookie learns it, and only
-//     after the greeter's own proof checks.
-//   - A node offers a ticket only if a member that proved it holds the
-//     cookie gave it: what a stranger's server sends is dropped with its
-//     connection, so nobody outside the cluster can make a node offer a
-//     ticket of their choosing (one too large for a hello would cut it
-//     off from its members).
+// Tickets are sealed under random keys, never under anything derived
+// from the cookie: a ticket, which a resumed hello carries in the clear,
+// says nothing about the cookie. There are two kinds:
+//   - The ticket crypto/tls sends at the end of every handshake, before
+//     anyone has proved anything, is sealed under the node's local key,
+//     which never leaves it: it resumes at this node only, so a stranger
+//     who gets one cannot test whether other nodes share its keys.
+//   - The cluster ticket, the same session sealed under the cluster key,
+//     travels in HelloAck or JoinAck, to a connector whose proof checked.
+//     The connector takes it, and a HelloAck's key, only once the
+//     acceptor's own proof checks, and offers it on its next connections.
+//     Every member opens it: the cluster key is the first node's, which
+//     each joiner adopts from the HelloAck of the member that greets it.
+//
+// A node that leaves forgets its ticket and makes new keys.
 type resumption struct {
-	server *tls.Config // whose ticket keys seal and open this node's tickets
-	own    [wire.TicketKeySize]byte
+	server *tls.Config // the accepting side's template: seals under local, opens under every key below
+	sealer *tls.Config // seals cluster tickets, under cluster
 
-	mu     sync.Mutex
-	seal   [wire.TicketKeySize]byte // own, or the key the greeter's HelloAck brought
-	ticket *tls.ClientSessionState  // the last ticket a member that proved itself gave this node
+	mu      sync.Mutex
+	local   [wire.TicketKeySize]byte // never leaves this node
+	own     [wire.TicketKeySize]byte // the cluster key while this node has adopted none
+	cluster [wire.TicketKeySize]byte // own, or the one the greeter's HelloAck brought
+	ticket  *tls.ClientSessionState  // the cluster ticket this node offers; nil: none
 }
 
-// maxTicket bounds a ticket this node offers. crypto/tls's own are about
-// 150 bytes: they hold the session's secret, not certificates.
+// maxTicket bounds a cluster ticket this node keeps. crypto/tls's own are
+// about 110 bytes: they hold the session's secret, not certificates.
 const maxTicket = 1024
 
-func newResumption(server *tls.Config) (*resumption, error) {
-	r := &resumption{server: server}
-	if _, err := rand.Read(r.own[:]); err != nil {
-		return nil, err
-	}
+func newResumption(server *tls.Config) *resumption {
+	r := &resumption{server: server, sealer: &tls.Config{}}
 	r.forget()
-	return r, nil
+	return r
 }
 
-// key is the key this node seals tickets with, for a HelloAck.
+// forget drops the cluster ticket and key and makes new keys: a node that
+// leaves its cluster keeps nothing that would open or link that cluster's
+// tickets.
+func (r *resumption) forget() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rand.Read(r.local[:]) // never fails (crypto/rand, Go 1.24+)
+	rand.Read(r.own[:])
+	r.cluster, r.ticket = r.own, nil
+	r.setKeys()
+}
+
+// setKeys gives the configurations the keys of r (r.mu held).
+func (r *resumption) setKeys() {
+	keys := [][wire.TicketKeySize]byte{r.local, r.cluster}
+	if r.cluster != r.own {
+		keys = append(keys, r.own) // a node it greeted before it joined may hold it
+	}
+	r.server.SetSessionTicketKeys(keys)
+	r.sealer.SetSessionTicketKeys([][wire.TicketKeySize]byte{r.cluster})
+}
+
+// key is the cluster key, for a HelloAck.
 func (r *resumption) key() []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]byte(nil), r.seal[:]...)
+	return append([]byte(nil), r.cluster[:]...)
 }
 
-// adoptKey seals this node's tickets under key from now on, and keeps
-// opening those sealed under its own. A key of another length (a HelloAck
+// adoptKey makes key the cluster key. A key of another length (a HelloAck
 // from an implementation without the extension) changes nothing.
 func (r *resumption) adoptKey(key []byte) {
 	if len(key) != wire.TicketKeySize {
@@ -153,42 +173,70 @@ func (r *resumption) adoptKey(key []byte) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if [wire.TicketKeySize]byte(key) == r.seal {
-		return
+	r.cluster = [wire.TicketKeySize]byte(key)
+	r.setKeys()
+}
+
+// accepting returns the configuration of one incoming connection and its
+// slot, which holds the session crypto/tls makes its ticket of.
+func (r *resumption) accepting() (*tls.Config, *ticketSlot) {
+	slot := &ticketSlot{}
+	cfg := r.server.Clone()
+	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		slot.put(ss, nil)
+		return r.server.EncryptTicket(cs, ss) // under local, the first key
 	}
-	r.seal = [wire.TicketKeySize]byte(key)
-	r.server.SetSessionTicketKeys([][wire.TicketKeySize]byte{r.seal, r.own})
+	return cfg, slot
 }
 
-// forget drops the ticket and the adopted key, when the node leaves its
-// cluster: neither is of use in another one.
-func (r *resumption) forget() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.seal, r.ticket = r.own, nil
-	r.server.SetSessionTicketKeys([][wire.TicketKeySize]byte{r.own})
-}
-
-// slot is the session cache of a new outgoing connection.
-func (r *resumption) slot() *ticketSlot {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return &ticketSlot{offer: r.ticket}
-}
-
-// keep makes the ticket that slot's server sent the one this node offers
-// next. The caller has checked that server's proof.
-func (r *resumption) keep(slot *ticketSlot) {
+// clusterTicket seals the session of slot, an incoming connection whose
+// connector proved it holds the cookie, under the cluster key; nil if
+// there is none (or no slot: a connection without TLS, in tests).
+func (r *resumption) clusterTicket(slot *ticketSlot) []byte {
 	if slot == nil {
+		return nil
+	}
+	ss, _ := slot.take()
+	if ss == nil {
+		return nil
+	}
+	t, err := r.sealer.EncryptTicket(tls.ConnectionState{}, ss)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
+// connecting returns the configuration of one outgoing connection, which
+// offers the cluster ticket, and its slot, which holds the session the
+// server sends.
+func (r *resumption) connecting(client *tls.Config) (*tls.Config, *ticketSlot) {
+	r.mu.Lock()
+	slot := &ticketSlot{offer: r.ticket}
+	r.mu.Unlock()
+	cfg := client.Clone()
+	cfg.ClientSessionCache = slot
+	return cfg, slot
+}
+
+// keep makes ticket, the cluster ticket of the session in slot, the one
+// this node offers from now on. The caller has checked the acceptor's
+// proof; a ticket too large, or with no session to go with it, is
+// ignored.
+func (r *resumption) keep(slot *ticketSlot, ticket []byte) {
+	if slot == nil || len(ticket) == 0 || len(ticket) > maxTicket {
 		return
 	}
-	slot.mu.Lock()
-	cs := slot.got
-	slot.mu.Unlock()
-	if cs == nil {
+	_, got := slot.take()
+	if got == nil {
 		return
 	}
-	if t, _, err := cs.ResumptionState(); err != nil || len(t) > maxTicket {
+	_, state, err := got.ResumptionState()
+	if err != nil {
+		return
+	}
+	cs, err := tls.NewResumptionState(ticket, state)
+	if err != nil {
 		return
 	}
 	r.mu.Lock()
@@ -196,35 +244,45 @@ func (r *resumption) keep(slot *ticketSlot) {
 	r.mu.Unlock()
 }
 
-// ticketSlot is the tls.ClientSessionCache of one outgoing connection: it
-// offers the node's ticket and holds what the server sends, until
-// resumption.keep takes it. crypto/tls calls Put from whichever goroutine
-// reads the connection, hence the lock.
+// ticketSlot is one connection's share of resumption. On the accepting
+// side it holds the session crypto/tls made a ticket of; on the
+// connecting side it is the tls.ClientSessionCache, offering the node's
+// cluster ticket and holding the session the server sent. crypto/tls may
+// call Put from whichever goroutine reads the connection, hence the lock.
 type ticketSlot struct {
 	offer *tls.ClientSessionState
 
-	mu  sync.Mutex
-	got *tls.ClientSessionState
+	mu     sync.Mutex
+	served *tls.SessionState       // accepting side
+	got    *tls.ClientSessionState // connecting side
+}
+
+func (s *ticketSlot) put(served *tls.SessionState, got *tls.ClientSessionState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if served != nil {
+		s.served = served
+	}
+	if got != nil {
+		s.got = got
+	}
+}
+
+func (s *ticketSlot) take() (*tls.SessionState, *tls.ClientSessionState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served, s.got
 }
 
 func (s *ticketSlot) Get(string) (*tls.ClientSessionState, bool) { return s.offer, s.offer != nil }
 
-// Put keeps the ticket; a nil one (crypto/tls found the offer expired)
-// leaves it to the next ticket to replace the offer.
-func (s *ticketSlot) Put(_ string, cs *tls.ClientSessionState) {
-	if cs == nil {
-		return
-	}
-	s.mu.Lock()
-	s.got = cs
-	s.mu.Unlock()
-}
+// Put keeps the session; a nil one (crypto/tls found the offer expired)
+// leaves it to the next cluster ticket to replace the offer.
+func (s *ticketSlot) Put(_ string, cs *tls.ClientSessionState) { s.put(nil, cs) }
 
 // secure runs the TLS handshake on conn (as the server when accept is set)
-// and returns the TLS connection and its exported keying material E; on
-// the connecting side also the connection's ticket slot, for
-// resumption.keep once the server has proved itself. The caller has set
-// conn's deadline.
+// and returns the TLS connection, its exported keying material E and its
+// ticket slot. The caller has set conn's deadline.
 func (m *Manager) secure(ctx context.Context, conn net.Conn, accept bool) (net.Conn, []byte, *ticketSlot, error) {
 	if m.secureHook != nil {
 		c, e, err := m.secureHook(ctx, conn, accept)
@@ -233,14 +291,14 @@ func (m *Manager) secure(ctx context.Context, conn net.Conn, accept bool) (net.C
 	var (
 		tc   *tls.Conn
 		slot *ticketSlot
+		cfg  *tls.Config
 	)
 	conn = newRawSocket(conn)
 	if accept {
-		tc = tls.Server(conn, m.tlsServer)
+		cfg, slot = m.resume.accepting()
+		tc = tls.Server(conn, cfg)
 	} else {
-		cfg := m.tlsClient.Clone()
-		slot = m.resume.slot()
-		cfg.ClientSessionCache = slot
+		cfg, slot = m.resume.connecting(m.tlsClient)
 		tc = tls.Client(conn, cfg)
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -48,9 +48,7 @@ func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState
 // resumed handshake makes the same exchange.
 func TestKeyExchange(t *testing.T) {
 	nodeServer, nodeClient := tlsConfigs(testCert())
-	if _, err := newResumption(nodeServer); err != nil {
-		t.Fatal(err)
-	}
+	newResumption(nodeServer)
 	defaultServer := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()}}
 	defaultClient := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
 	tests := []struct {
@@ -119,17 +117,20 @@ func TestMembersResumeSessions(t *testing.T) {
 }
 
 // offers reports what m would put in its next hello: whether a ticket, and
-// whether it seals its tickets under its own key.
+// whether its cluster key is the one it made.
 func (m *Manager) offers() (ticket, ownKey bool) {
 	r := m.resume
-	return r.slot().offer != nil, bytes.Equal(r.key(), r.own[:])
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ticket != nil, r.cluster == r.own
 }
 
 // A server that cannot prove it holds the cookie gives a node nothing it
-// keeps: neither the ticket its TLS stack sent nor the key its HelloAck
-// names. Otherwise a stranger could make the node offer, in the clear, a
-// ticket of its choosing (one too large for a hello would cut the node off
-// from its members), or seal its tickets under a key the stranger knows.
+// keeps: neither the ticket its TLS stack sent, nor the ticket and the key
+// its HelloAck names. Otherwise a stranger could make the node offer, in
+// the clear, a ticket of its choosing (one too large for a hello would cut
+// the node off from its members), or seal its tickets under a key the
+// stranger knows.
 func TestStrangersTicketIsNotKept(t *testing.T) {
 	addr := fakeAcceptor(t, func(r *rawConn) {
 		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "evil"})
@@ -140,7 +141,7 @@ func TestStrangersTicketIsNotKept(t *testing.T) {
 		}
 		proof := wire.AcceptorProof([]byte("other cookie"), r.e, h.Nonce, "evil", h.Alias)
 		r.write(&wire.HelloAck{Node: wire.NodeInfo{Alias: "evil", IP: "127.0.0.1", Port: 1}, Proof: proof,
-			TicketKey: bytes.Repeat([]byte{1}, wire.TicketKeySize)})
+			Ticket: bytes.Repeat([]byte{2}, 100), TicketKey: bytes.Repeat([]byte{1}, wire.TicketKeySize)})
 		r.rest()
 	})
 	m := newNode(t, testConfig(t, "m"))
@@ -148,69 +149,134 @@ func TestStrangersTicketIsNotKept(t *testing.T) {
 		t.Fatalf("Join = %v, want ErrAuth", err)
 	}
 	if ticket, own := m.offers(); ticket || !own {
-		t.Errorf("after a stranger's answer: offers a ticket %v, seals under its own key %v; want false, true", ticket, own)
+		t.Errorf("after a stranger's answer: offers a ticket %v, its own cluster key %v; want false, true", ticket, own)
 	}
 }
 
-// A node that leaves forgets its cluster's ticket and key: neither is of
-// use in another cluster, and its next cluster would learn the old key.
+// What crypto/tls hands anyone at the end of a handshake resumes at that
+// node only: a stranger cannot find out, by offering it elsewhere, which
+// nodes share a cluster.
+func TestStrangerCannotLinkMembers(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	b := newNode(t, testConfig(t, "b"))
+	join(t, b, a)
+	stranger := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true,
+		ClientSessionCache: tls.NewLRUClientSessionCache(1), ServerName: "one key for every address"}
+	resumes := func(n *Manager) bool {
+		c, err := tls.Dial("tcp", addrOf(t, n), stranger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		wire.NewFrameReader(c, wire.PreAuthFrameSize).ReadFrame() // the Challenge; the ticket came before it
+		return c.ConnectionState().DidResume
+	}
+	resumes(a) // takes a's ticket
+	if resumes(b) {
+		t.Error("a ticket a gave a stranger resumes at b")
+	}
+	if !resumes(b) {
+		t.Error("b's own ticket does not resume at b")
+	}
+}
+
+// A node that leaves forgets its cluster's ticket and makes new keys: the
+// old ones are of no use in another cluster, and its next cluster must not
+// learn them, whether it joined the old one or founded it.
 func TestLeaveForgetsTickets(t *testing.T) {
 	a := newNode(t, testConfig(t, "a"))
 	b := newNode(t, testConfig(t, "b"))
 	join(t, b, a)
 	if ticket, own := b.offers(); !ticket || own {
-		t.Fatalf("member: offers a ticket %v, seals under its own key %v; want true, false", ticket, own)
+		t.Fatalf("member: offers a ticket %v, its own cluster key %v; want true, false", ticket, own)
 	}
-	if err := b.Leave(); err != nil {
-		t.Fatal(err)
-	}
-	if ticket, own := b.offers(); ticket || !own {
-		t.Errorf("after Leave: offers a ticket %v, seals under its own key %v; want false, true", ticket, own)
-	}
-}
-
-// Only a key of the right length is adopted: a HelloAck from an
-// implementation without the extension has none.
-func TestAdoptKey(t *testing.T) {
-	server, _ := tlsConfigs(testCert())
-	r, err := newResumption(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster := bytes.Repeat([]byte{3}, wire.TicketKeySize)
-	tests := []struct {
-		name string
-		key  []byte
-		want []byte
-	}{
-		{"none", nil, r.own[:]},
-		{"short", cluster[:wire.TicketKeySize-1], r.own[:]},
-		{"long", append(cluster, 0), r.own[:]},
-		{"the cluster's", cluster, cluster},
-	}
-	for _, tt := range tests {
-		r.forget()
-		r.adoptKey(tt.key)
-		if got := r.key(); !bytes.Equal(got, tt.want) {
-			t.Errorf("%s: seals under %x, want %x", tt.name, got, tt.want)
+	clusterKey := a.resume.key()
+	for _, n := range []*Manager{a, b} {
+		if err := n.Leave(); err != nil {
+			t.Fatal(err)
+		}
+		if ticket, own := n.offers(); ticket || !own {
+			t.Errorf("%s after Leave: offers a ticket %v, its own cluster key %v; want false, true", n.Alias(), ticket, own)
+		}
+		if bytes.Equal(n.resume.key(), clusterKey) {
+			t.Errorf("%s after Leave: still holds the old cluster key", n.Alias())
 		}
 	}
 }
 
-// A ticket larger than any crypto/tls makes is not kept, whoever sent it.
-func TestKeepRefusesLargeTickets(t *testing.T) {
-	server, client := tlsConfigs(testCert())
-	r, err := newResumption(server)
+// Only a key of the right length is adopted: a HelloAck from an
+// implementation without the extension has none. An adopted key seals the
+// cluster tickets; the node keeps opening those sealed under its own.
+func TestAdoptKey(t *testing.T) {
+	server, _ := tlsConfigs(testCert())
+	r := newResumption(server)
+	cluster := bytes.Repeat([]byte{3}, wire.TicketKeySize)
+	tests := []struct {
+		name    string
+		key     []byte
+		adopted bool
+	}{
+		{"none", nil, false},
+		{"short", cluster[:wire.TicketKeySize-1], false},
+		{"long", append(cluster, 0), false},
+		{"the cluster's", cluster, true},
+	}
+	for _, tt := range tests {
+		r.forget()
+		own := r.key()
+		r.adoptKey(tt.key)
+		want := own
+		if tt.adopted {
+			want = cluster
+		}
+		if got := r.key(); !bytes.Equal(got, want) {
+			t.Errorf("%s: cluster key %x, want %x", tt.name, got, want)
+		}
+	}
+	// A session sealed under the node's own cluster key, before it
+	// adopted another, still resumes.
+	r.forget()
+	client := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}
+	first := r.connectingTicket(t, client)
+	r.adoptKey(cluster)
+	client.ClientSessionCache = &ticketSlot{offer: first}
+	if st := handshakeOver(t, client, server); !st.DidResume {
+		t.Error("a ticket sealed under the node's own cluster key no longer resumes")
+	}
+}
+
+// connectingTicket makes a full handshake with r's node as the client
+// configured by client and returns the cluster ticket the node would give
+// in its ack, as the client would offer it.
+func (r *resumption) connectingTicket(t *testing.T, client *tls.Config) *tls.ClientSessionState {
+	t.Helper()
+	scfg, served := r.accepting()
+	ccfg := client.Clone()
+	got := &ticketSlot{}
+	ccfg.ClientSessionCache = got
+	handshakeOver(t, ccfg, scfg)
+	ticket := r.clusterTicket(served)
+	if ticket == nil || got.got == nil {
+		t.Fatal("no session on one side or the other")
+	}
+	_, state, err := got.got.ResumptionState()
 	if err != nil {
 		t.Fatal(err)
 	}
-	slot := &ticketSlot{}
-	client.ClientSessionCache = slot
-	handshakeOver(t, client, server)
-	if slot.got == nil {
-		t.Fatal("the server sent no ticket")
+	cs, err := tls.NewResumptionState(ticket, state)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ticket, state, err := slot.got.ResumptionState()
+	return cs
+}
+
+// A cluster ticket larger than any crypto/tls makes is not kept.
+func TestKeepRefusesLargeTickets(t *testing.T) {
+	server, client := tlsConfigs(testCert())
+	r := newResumption(server)
+	ticket := r.connectingTicket(t, client)
+	raw, _, err := ticket.ResumptionState()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +284,7 @@ func TestKeepRefusesLargeTickets(t *testing.T) {
 		size int
 		kept bool
 	}{
-		{len(ticket), true},
+		{len(raw), true},
 		{maxTicket, true},
 		{maxTicket + 1, false},
 		{1 << 16, false},
@@ -226,12 +292,9 @@ func TestKeepRefusesLargeTickets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.size), func(t *testing.T) {
 			r.forget()
-			cs, err := tls.NewResumptionState(append(ticket, make([]byte, tt.size-len(ticket))...), state)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.keep(&ticketSlot{got: cs})
-			if kept := r.slot().offer != nil; kept != tt.kept {
+			slot := &ticketSlot{got: ticket}
+			r.keep(slot, append(raw, make([]byte, tt.size-len(raw))...))
+			if kept := r.ticket != nil; kept != tt.kept {
 				t.Errorf("kept %v, want %v", kept, tt.kept)
 			}
 		})

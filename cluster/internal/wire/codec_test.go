@@ -23,9 +23,9 @@ func sampleMessages() []Message {
 	proof := bytes.Repeat([]byte{9}, 32)
 	return []Message{
 		&Hello{Alias: "alpha", Port: 2254, Nonce: nonce, Proof: proof},
-		&HelloAck{Node: n1, Nodes: []NodeInfo{n2, n1}, Proof: proof, TicketKey: bytes.Repeat([]byte{5}, TicketKeySize)},
+		&HelloAck{Node: n1, Nodes: []NodeInfo{n2, n1}, Proof: proof, Ticket: bytes.Repeat([]byte{4}, 110), TicketKey: bytes.Repeat([]byte{5}, TicketKeySize)},
 		&Join{Alias: "beta", Port: 1, Nonce: nonce, Proof: proof},
-		&JoinAck{Node: n2, Proof: proof},
+		&JoinAck{Node: n2, Proof: proof, Ticket: bytes.Repeat([]byte{4}, 110)},
 		&Ping{Seq: 1<<64 - 1, Digest: 0x0123456789abcdef},
 		&Pong{Seq: 42, Digest: 1<<64 - 1},
 		&Leave{Alias: "gamma"},
@@ -78,9 +78,9 @@ func TestMsgTypeNumbers(t *testing.T) {
 func TestWireFieldNames(t *testing.T) {
 	want := map[MsgType][]string{
 		MsgHello:         {"alias", "port", "nonce", "proof"},
-		MsgHelloAck:      {"node", "nodes", "proof", "ticket_key"},
+		MsgHelloAck:      {"node", "nodes", "proof", "ticket", "ticket_key"},
 		MsgJoin:          {"alias", "port", "nonce", "proof"},
-		MsgJoinAck:       {"node", "proof"},
+		MsgJoinAck:       {"node", "proof", "ticket"},
 		MsgPing:          {"seq", "digest"},
 		MsgPong:          {"seq", "digest"},
 		MsgLeave:         {"alias"},

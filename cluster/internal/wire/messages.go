@@ -49,14 +49,17 @@ type Hello struct {
 
 // HelloAck accepts a Hello. Node is the accepting node, Nodes every other
 // member it knows (neither itself nor the joiner), Proof is AcceptorProof.
-// TicketKey (an extension of this implementation; others leave it out and
-// ignore it) is the key the acceptor seals TLS session tickets with,
-// TicketKeySize random bytes: a joiner that seals its own with it lets
-// every member resume a session any other member began.
+// Ticket and TicketKey are extensions of this implementation (others
+// leave them out and ignore them): Ticket is this connection's TLS session
+// sealed under the cluster's ticket key, which the joiner offers on its
+// next connections to resume them; TicketKey, TicketKeySize random bytes,
+// is that key, which the joiner seals the tickets of its own acks under
+// from then on.
 type HelloAck struct {
 	Node      NodeInfo   `msg:"node"`
 	Nodes     []NodeInfo `msg:"nodes,limit=4096"`
 	Proof     []byte     `msg:"proof"`
+	Ticket    []byte     `msg:"ticket"`
 	TicketKey []byte     `msg:"ticket_key"`
 }
 
@@ -74,10 +77,12 @@ type Join struct {
 	Proof []byte `msg:"proof"`
 }
 
-// JoinAck accepts a Join: like HelloAck without the member list.
+// JoinAck accepts a Join: like HelloAck without the member list and the
+// ticket key.
 type JoinAck struct {
-	Node  NodeInfo `msg:"node"`
-	Proof []byte   `msg:"proof"`
+	Node   NodeInfo `msg:"node"`
+	Proof  []byte   `msg:"proof"`
+	Ticket []byte   `msg:"ticket"`
 }
 
 // Ping asks the peer for a Pong with the same Seq; it keeps idle connections

@@ -627,6 +627,12 @@ func (z *HelloAck) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "ticket":
+			z.Ticket, err = dc.ReadBytes(z.Ticket)
+			if err != nil {
+				err = msgp.WrapError(err, "Ticket")
+				return
+			}
 		case "ticket_key":
 			z.TicketKey, err = dc.ReadBytes(z.TicketKey)
 			if err != nil {
@@ -646,9 +652,9 @@ func (z *HelloAck) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *HelloAck) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 4
+	// map header, size 5
 	// write "node"
-	err = en.Append(0x84, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	err = en.Append(0x85, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	if err != nil {
 		return
 	}
@@ -736,6 +742,16 @@ func (z *HelloAck) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Proof")
 		return
 	}
+	// write "ticket"
+	err = en.Append(0xa6, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteBytes(z.Ticket)
+	if err != nil {
+		err = msgp.WrapError(err, "Ticket")
+		return
+	}
 	// write "ticket_key"
 	err = en.Append(0xaa, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74, 0x5f, 0x6b, 0x65, 0x79)
 	if err != nil {
@@ -752,9 +768,9 @@ func (z *HelloAck) EncodeMsg(en *msgp.Writer) (err error) {
 // MarshalMsg implements msgp.Marshaler
 func (z *HelloAck) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 4
+	// map header, size 5
 	// string "node"
-	o = append(o, 0x84, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	o = append(o, 0x85, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	// map header, size 3
 	// string "alias"
 	o = append(o, 0x83, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
@@ -783,6 +799,9 @@ func (z *HelloAck) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "proof"
 	o = append(o, 0xa5, 0x70, 0x72, 0x6f, 0x6f, 0x66)
 	o = msgp.AppendBytes(o, z.Proof)
+	// string "ticket"
+	o = append(o, 0xa6, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74)
+	o = msgp.AppendBytes(o, z.Ticket)
 	// string "ticket_key"
 	o = append(o, 0xaa, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74, 0x5f, 0x6b, 0x65, 0x79)
 	o = msgp.AppendBytes(o, z.TicketKey)
@@ -916,6 +935,12 @@ func (z *HelloAck) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "ticket":
+			z.Ticket, bts, err = msgp.ReadBytesBytes(bts, z.Ticket)
+			if err != nil {
+				err = msgp.WrapError(err, "Ticket")
+				return
+			}
 		case "ticket_key":
 			z.TicketKey, bts, err = msgp.ReadBytesBytes(bts, z.TicketKey)
 			if err != nil {
@@ -940,7 +965,7 @@ func (z *HelloAck) Msgsize() (s int) {
 	for za0001 := range z.Nodes {
 		s += 1 + 6 + msgp.StringPrefixSize + len(z.Nodes[za0001].Alias) + 3 + msgp.StringPrefixSize + len(z.Nodes[za0001].IP) + 5 + msgp.Uint16Size
 	}
-	s += 6 + msgp.BytesPrefixSize + len(z.Proof) + 11 + msgp.BytesPrefixSize + len(z.TicketKey)
+	s += 6 + msgp.BytesPrefixSize + len(z.Proof) + 7 + msgp.BytesPrefixSize + len(z.Ticket) + 11 + msgp.BytesPrefixSize + len(z.TicketKey)
 	return
 }
 
@@ -1187,6 +1212,12 @@ func (z *JoinAck) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "ticket":
+			z.Ticket, err = dc.ReadBytes(z.Ticket)
+			if err != nil {
+				err = msgp.WrapError(err, "Ticket")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -1200,9 +1231,9 @@ func (z *JoinAck) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *JoinAck) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 2
+	// map header, size 3
 	// write "node"
-	err = en.Append(0x82, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	err = en.Append(0x83, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	if err != nil {
 		return
 	}
@@ -1247,15 +1278,25 @@ func (z *JoinAck) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Proof")
 		return
 	}
+	// write "ticket"
+	err = en.Append(0xa6, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteBytes(z.Ticket)
+	if err != nil {
+		err = msgp.WrapError(err, "Ticket")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *JoinAck) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 2
+	// map header, size 3
 	// string "node"
-	o = append(o, 0x82, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	o = append(o, 0x83, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	// map header, size 3
 	// string "alias"
 	o = append(o, 0x83, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
@@ -1269,6 +1310,9 @@ func (z *JoinAck) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "proof"
 	o = append(o, 0xa5, 0x70, 0x72, 0x6f, 0x6f, 0x66)
 	o = msgp.AppendBytes(o, z.Proof)
+	// string "ticket"
+	o = append(o, 0xa6, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74)
+	o = msgp.AppendBytes(o, z.Ticket)
 	return
 }
 
@@ -1337,6 +1381,12 @@ func (z *JoinAck) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "ticket":
+			z.Ticket, bts, err = msgp.ReadBytesBytes(bts, z.Ticket)
+			if err != nil {
+				err = msgp.WrapError(err, "Ticket")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -1351,7 +1401,7 @@ func (z *JoinAck) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *JoinAck) Msgsize() (s int) {
-	s = 1 + 5 + 1 + 6 + msgp.StringPrefixSize + len(z.Node.Alias) + 3 + msgp.StringPrefixSize + len(z.Node.IP) + 5 + msgp.Uint16Size + 6 + msgp.BytesPrefixSize + len(z.Proof)
+	s = 1 + 5 + 1 + 6 + msgp.StringPrefixSize + len(z.Node.Alias) + 3 + msgp.StringPrefixSize + len(z.Node.IP) + 5 + msgp.Uint16Size + 6 + msgp.BytesPrefixSize + len(z.Proof) + 7 + msgp.BytesPrefixSize + len(z.Ticket)
 	return
 }
 
