@@ -97,7 +97,7 @@ func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 // key exchange (crypto/tls resumes only with one), so E is still unique
 // to the connection and the proofs bind to it as before. A full mesh
 // makes one connection per pair of members, so resuming all but a node's
-// first connection makes forming it about 15 % cheaper (README
+// first connection makes forming it about 13 % cheaper (README
 // "A mesh of 100 and 200 nodes").
 //
 // Tickets are sealed under random keys, never under anything derived
