@@ -101,8 +101,8 @@
 // ticket key) and, from a HelloAck, that key, which it seals the tickets
 // of its own acks under from then on: the members that joined through one
 // member share a key, and a node resumes its TLS sessions with every
-// member that shares it (tls.go says why that is as safe as a full
-// handshake). The proofs
+// member it dials that shares it (tls.go says why that is as safe as a
+// full handshake). The proofs
 // (internal/wire/proof.go) are HMAC-SHA256 under the cookie of
 // length-prefixed fields: the kind of message, E, both nonces, both aliases
 // and the connector's port. Being bound to E, a proof is worth nothing on

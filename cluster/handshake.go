@@ -123,7 +123,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	if err := conn.SetDeadline(time.Now().Add(m.cfg.HandshakeTimeout)); err != nil {
 		return nil, err
 	}
-	tc, e, tickets, err := m.secure(s.ctx, conn, true)
+	tc, e, tickets, err := m.secure(s.ctx, conn, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,6 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 		return nil, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is this node's own alias", alias), ErrAliasTaken)
 	}
 
-	ticket := m.resume.clusterTicket(tickets) // the connector proved itself
 	ip, _ := remoteAddr(conn)
 	p := m.newPeer(s, conn, tc, fr, alias, ip, int(port), alias)
 	if label == wire.HelloLabel {
@@ -179,6 +178,8 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	}
 	ackProof := wire.AcceptorProof(m.cfg.Cookie, e, nonce, self.Alias, alias)
 	others, err := m.register(p, func(others []*peer) wire.Message {
+		// The connector proved itself: it may resume with the cluster.
+		ticket, key := m.resume.ack(tickets)
 		if label == wire.JoinLabel {
 			return &wire.JoinAck{Node: self, Proof: ackProof, Ticket: ticket}
 		}
@@ -189,7 +190,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 			}
 			nodes = append(nodes, q.info())
 		}
-		return &wire.HelloAck{Node: self, Nodes: nodes, Proof: ackProof, Ticket: ticket, TicketKey: m.resume.key()}
+		return &wire.HelloAck{Node: self, Nodes: nodes, Proof: ackProof, Ticket: ticket, TicketKey: key}
 	})
 	switch {
 	case errors.Is(err, ErrAliasTaken):
@@ -256,7 +257,9 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	tc, e, tickets, err := m.secure(ctx, conn, false)
+	// The cluster ticket goes only to members: an address a user gave
+	// (Hello) may be anyone's.
+	tc, e, tickets, err := m.secure(ctx, conn, false, kind == wire.MsgJoin)
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}

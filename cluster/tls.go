@@ -110,9 +110,12 @@ func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 //   - The cluster ticket, the same session sealed under the cluster key,
 //     travels in HelloAck or JoinAck, to a connector whose proof checked.
 //     The connector takes it, and a HelloAck's key, only once the
-//     acceptor's own proof checks, and offers it on its next connections.
-//     Every member opens it: the cluster key is the first node's, which
-//     each joiner adopts from the HelloAck of the member that greets it.
+//     acceptor's own proof checks, and offers it when it dials members
+//     (Join), never to an address a user gave (Hello): whoever holds a
+//     cluster ticket can tell, by offering it, which nodes hold the key.
+//     The cluster key is the first node's, which each joiner adopts from
+//     the HelloAck of the member that greets it, so every member that
+//     joined through a settled member opens it.
 //
 // A node that leaves forgets its ticket and makes new keys.
 type resumption struct {
@@ -158,7 +161,7 @@ func (r *resumption) setKeys() {
 	r.sealer.SetSessionTicketKeys([][wire.TicketKeySize]byte{r.cluster})
 }
 
-// key is the cluster key, for a HelloAck.
+// key is the cluster key.
 func (r *resumption) key() []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -189,34 +192,50 @@ func (r *resumption) accepting() (*tls.Config, *ticketSlot) {
 	return cfg, slot
 }
 
-// clusterTicket seals the session of slot, an incoming connection whose
-// connector proved it holds the cookie, under the cluster key; nil if
-// there is none (or no slot: a connection without TLS, in tests).
-func (r *resumption) clusterTicket(slot *ticketSlot) []byte {
+// ack returns what an ack carries for slot, an incoming connection whose
+// connector proved it holds the cookie: the connection's session sealed
+// under the cluster key (nil if there is none, or no slot: a connection
+// without TLS, in tests), and that key.
+func (r *resumption) ack(slot *ticketSlot) (ticket, key []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key = append([]byte(nil), r.cluster[:]...)
 	if slot == nil {
-		return nil
+		return nil, key
 	}
 	ss, _ := slot.take()
 	if ss == nil {
-		return nil
+		return nil, key
 	}
-	t, err := r.sealer.EncryptTicket(tls.ConnectionState{}, ss)
+	ticket, err := r.sealer.EncryptTicket(tls.ConnectionState{}, ss)
 	if err != nil {
-		return nil
+		return nil, key
 	}
-	return t
+	return ticket, key
 }
 
 // connecting returns the configuration of one outgoing connection, which
-// offers the cluster ticket, and its slot, which holds the session the
-// server sends.
-func (r *resumption) connecting(client *tls.Config) (*tls.Config, *ticketSlot) {
-	r.mu.Lock()
-	slot := &ticketSlot{offer: r.ticket}
-	r.mu.Unlock()
+// offers the cluster ticket if offer is set, and its slot, which holds the
+// session the server sends.
+func (r *resumption) connecting(client *tls.Config, offer bool) (*tls.Config, *ticketSlot) {
+	slot := &ticketSlot{drop: r.drop}
+	if offer {
+		r.mu.Lock()
+		slot.offer = r.ticket
+		r.mu.Unlock()
+	}
 	cfg := client.Clone()
 	cfg.ClientSessionCache = slot
 	return cfg, slot
+}
+
+// drop stops offering ticket, if it is still the one offered.
+func (r *resumption) drop(ticket *tls.ClientSessionState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ticket == ticket {
+		r.ticket = nil
+	}
 }
 
 // keep makes ticket, the cluster ticket of the session in slot, the one
@@ -251,6 +270,7 @@ func (r *resumption) keep(slot *ticketSlot, ticket []byte) {
 // call Put from whichever goroutine reads the connection, hence the lock.
 type ticketSlot struct {
 	offer *tls.ClientSessionState
+	drop  func(*tls.ClientSessionState) // resumption.drop
 
 	mu     sync.Mutex
 	served *tls.SessionState       // accepting side
@@ -276,14 +296,25 @@ func (s *ticketSlot) take() (*tls.SessionState, *tls.ClientSessionState) {
 
 func (s *ticketSlot) Get(string) (*tls.ClientSessionState, bool) { return s.offer, s.offer != nil }
 
-// Put keeps the session; a nil one (crypto/tls found the offer expired)
-// leaves it to the next cluster ticket to replace the offer.
-func (s *ticketSlot) Put(_ string, cs *tls.ClientSessionState) { s.put(nil, cs) }
+// Put keeps the session. A nil one means crypto/tls threw the offer away:
+// it expired, or a handshake that offered it failed. The node then stops
+// offering it: a ticket that opens at members but does not resume (a
+// member's bug) would otherwise fail every connection to them.
+func (s *ticketSlot) Put(_ string, cs *tls.ClientSessionState) {
+	if cs == nil {
+		if s.offer != nil && s.drop != nil {
+			s.drop(s.offer)
+		}
+		return
+	}
+	s.put(nil, cs)
+}
 
-// secure runs the TLS handshake on conn (as the server when accept is set)
-// and returns the TLS connection, its exported keying material E and its
-// ticket slot. The caller has set conn's deadline.
-func (m *Manager) secure(ctx context.Context, conn net.Conn, accept bool) (net.Conn, []byte, *ticketSlot, error) {
+// secure runs the TLS handshake on conn (as the server when accept is set;
+// as a client offering the cluster ticket when offer is) and returns the
+// TLS connection, its exported keying material E and its ticket slot. The
+// caller has set conn's deadline.
+func (m *Manager) secure(ctx context.Context, conn net.Conn, accept, offer bool) (net.Conn, []byte, *ticketSlot, error) {
 	if m.secureHook != nil {
 		c, e, err := m.secureHook(ctx, conn, accept)
 		return c, e, nil, err
@@ -298,7 +329,7 @@ func (m *Manager) secure(ctx context.Context, conn net.Conn, accept bool) (net.C
 		cfg, slot = m.resume.accepting()
 		tc = tls.Server(conn, cfg)
 	} else {
-		cfg, slot = m.resume.connecting(m.tlsClient)
+		cfg, slot = m.resume.connecting(m.tlsClient, offer)
 		tc = tls.Client(conn, cfg)
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,7 +257,7 @@ func (r *resumption) connectingTicket(t *testing.T, client *tls.Config) *tls.Cli
 	got := &ticketSlot{}
 	ccfg.ClientSessionCache = got
 	handshakeOver(t, ccfg, scfg)
-	ticket := r.clusterTicket(served)
+	ticket, _ := r.ack(served)
 	if ticket == nil || got.got == nil {
 		t.Fatal("no session on one side or the other")
 	}
@@ -298,5 +299,169 @@ func TestKeepRefusesLargeTickets(t *testing.T) {
 				t.Errorf("kept %v, want %v", kept, tt.kept)
 			}
 		})
+	}
+}
+
+// A Leave that lands while Join's own Hello dial holds an authentic
+// HelloAck it has not acted on yet leaves nothing of it behind: that dial
+// is not one of the session's goroutines, which Leave waits for.
+func TestLeaveDuringJoinKeepsNothing(t *testing.T) {
+	var armed atomic.Bool
+	addr := fakeAcceptor(t, func(r *rawConn) {
+		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "good"})
+		h, ok := r.read().(*wire.Hello)
+		if !ok {
+			t.Error("expected Hello")
+			return
+		}
+		proof := wire.AcceptorProof(testCookie, r.e, h.Nonce, "good", h.Alias)
+		armed.Store(true) // the connector's next read brings the ack
+		r.write(&wire.HelloAck{Node: wire.NodeInfo{Alias: "good", IP: "127.0.0.1", Port: 1}, Proof: proof,
+			Ticket: make([]byte, 100), TicketKey: make([]byte, wire.TicketKeySize)})
+		r.rest()
+	})
+	m := newNode(t, testConfig(t, "m"))
+	m.dialContext = func(ctx context.Context, network, a string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, a)
+		if err != nil {
+			return nil, err
+		}
+		return &leaveOnRead{Conn: c, armed: &armed, leave: func() { m.Leave() }}, nil
+	}
+	m.Join(context.Background(), addr) // fails or not: Leave raced it
+	if ticket, own := m.offers(); ticket || !own {
+		t.Errorf("after a Leave during Join: offers a ticket %v, its own cluster key %v; want false, true", ticket, own)
+	}
+}
+
+// leaveOnRead runs leave inside the first read that returns data once
+// armed.
+type leaveOnRead struct {
+	net.Conn
+	armed *atomic.Bool
+	leave func()
+}
+
+func (c *leaveOnRead) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && c.armed.CompareAndSwap(true, false) {
+		c.leave()
+	}
+	return n, err
+}
+
+// A ticket a stranger got before Leave does not resume after it: the
+// node's local key is new.
+func TestLeaveRenewsLocalKey(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	stranger := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true,
+		ClientSessionCache: tls.NewLRUClientSessionCache(1), ServerName: "x"}
+	resumes := func() bool {
+		c, err := tls.Dial("tcp", addrOf(t, a), stranger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		wire.NewFrameReader(c, wire.PreAuthFrameSize).ReadFrame() // the Challenge; the ticket came before it
+		return c.ConnectionState().DidResume
+	}
+	resumes()
+	if !resumes() {
+		t.Fatal("a's own ticket does not resume at a")
+	}
+	if err := a.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	if resumes() {
+		t.Error("a ticket from before Leave resumes after it")
+	}
+}
+
+// A node offers its cluster ticket only when it dials a member (Join),
+// never on a Hello to an address a user gave, which may be a stranger's:
+// whoever holds a cluster ticket can find out, by offering it, which
+// nodes hold the cluster key.
+func TestHelloOffersNoTicket(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	b := newNode(t, testConfig(t, "b"))
+	join(t, b, a)
+	if ticket, _ := b.offers(); !ticket {
+		t.Fatal("b holds no cluster ticket")
+	}
+	var offered atomic.Bool
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		tls.Server(c, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()},
+			UnwrapSession: func(identity []byte, _ tls.ConnectionState) (*tls.SessionState, error) {
+				offered.Store(true)
+				return nil, nil
+			}}).Handshake() // then hangs up
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.Join(ctx, ln.Addr().String()); err == nil {
+		t.Fatal("Join through a stranger succeeded")
+	}
+	if offered.Load() {
+		t.Error("b offered its cluster ticket in a Hello to a stranger")
+	}
+}
+
+// A cluster ticket that opens at members but does not resume (a member's
+// bug: a ticket paired with another session's secret) costs one failed
+// connection: the node stops offering it, and the next connection makes
+// a full handshake.
+func TestBadTicketIsDropped(t *testing.T) {
+	sa, client := tlsConfigs(testCert())
+	sb, _ := tlsConfigs(testCert())
+	sc, _ := tlsConfigs(testCert())
+	a, b, c := newResumption(sa), newResumption(sb), newResumption(sc)
+	b.adoptKey(a.key())
+	first := a.connectingTicket(t, client)
+	second := a.connectingTicket(t, client)
+	raw, _, err := first.ResumptionState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.keep(&ticketSlot{got: second}, raw) // first's ticket, second's secret
+	if c.ticket == nil {
+		t.Fatal("the ticket was not kept")
+	}
+	dial := func() error {
+		scfg, _ := b.accepting()
+		ccfg, _ := c.connecting(client, true)
+		x, y := net.Pipe()
+		defer x.Close()
+		defer y.Close()
+		x.SetDeadline(time.Now().Add(10 * time.Second))
+		y.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			if err := tls.Server(y, scfg).Handshake(); err != nil {
+				y.Close()
+			}
+		}()
+		return tls.Client(x, ccfg).Handshake()
+	}
+	if err := dial(); err == nil {
+		t.Fatal("a handshake offering the bad ticket succeeded")
+	}
+	if c.ticket != nil {
+		t.Error("the bad ticket is still offered after a failed handshake")
+	}
+	if err := dial(); err != nil {
+		t.Errorf("the handshake after it: %v", err)
 	}
 }
