@@ -161,13 +161,6 @@ func (r *resumption) setKeys() {
 	r.sealer.SetSessionTicketKeys([][wire.TicketKeySize]byte{r.cluster})
 }
 
-// key is the cluster key.
-func (r *resumption) key() []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]byte(nil), r.cluster[:]...)
-}
-
 // adoptKey makes key the cluster key. A key of another length (a HelloAck
 // from an implementation without the extension) changes nothing.
 func (r *resumption) adoptKey(key []byte) {

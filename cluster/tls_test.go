@@ -117,6 +117,12 @@ func TestMembersResumeSessions(t *testing.T) {
 	}
 }
 
+// clusterKey is the key r's acks name.
+func (r *resumption) clusterKey() []byte {
+	_, key := r.ack(nil)
+	return key
+}
+
 // offers reports what m would put in its next hello: whether a ticket, and
 // whether its cluster key is the one it made.
 func (m *Manager) offers() (ticket, ownKey bool) {
@@ -192,7 +198,7 @@ func TestLeaveForgetsTickets(t *testing.T) {
 	if ticket, own := b.offers(); !ticket || own {
 		t.Fatalf("member: offers a ticket %v, its own cluster key %v; want true, false", ticket, own)
 	}
-	clusterKey := a.resume.key()
+	clusterKey := a.resume.clusterKey()
 	for _, n := range []*Manager{a, b} {
 		if err := n.Leave(); err != nil {
 			t.Fatal(err)
@@ -200,7 +206,7 @@ func TestLeaveForgetsTickets(t *testing.T) {
 		if ticket, own := n.offers(); ticket || !own {
 			t.Errorf("%s after Leave: offers a ticket %v, its own cluster key %v; want false, true", n.Alias(), ticket, own)
 		}
-		if bytes.Equal(n.resume.key(), clusterKey) {
+		if bytes.Equal(n.resume.clusterKey(), clusterKey) {
 			t.Errorf("%s after Leave: still holds the old cluster key", n.Alias())
 		}
 	}
@@ -225,13 +231,13 @@ func TestAdoptKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r.forget()
-		own := r.key()
+		own := r.clusterKey()
 		r.adoptKey(tt.key)
 		want := own
 		if tt.adopted {
 			want = cluster
 		}
-		if got := r.key(); !bytes.Equal(got, want) {
+		if got := r.clusterKey(); !bytes.Equal(got, want) {
 			t.Errorf("%s: cluster key %x, want %x", tt.name, got, want)
 		}
 	}
@@ -429,7 +435,7 @@ func TestBadTicketIsDropped(t *testing.T) {
 	sb, _ := tlsConfigs(testCert())
 	sc, _ := tlsConfigs(testCert())
 	a, b, c := newResumption(sa), newResumption(sb), newResumption(sc)
-	b.adoptKey(a.key())
+	b.adoptKey(a.clusterKey())
 	first := a.connectingTicket(t, client)
 	second := a.connectingTicket(t, client)
 	raw, _, err := first.ResumptionState()
