@@ -100,9 +100,10 @@
 // the ack's cluster ticket (its TLS session, sealed under the cluster's
 // ticket key) and, from a HelloAck, that key, which it seals the tickets
 // of its own acks under from then on: the members that joined through one
-// member share a key, and a node resumes its TLS sessions with every
-// member it dials that shares it (tls.go says why that is as safe as a
-// full handshake). The proofs
+// member share a key, and a node resumes its TLS session with every
+// member that shares it when it dials it with Join (never in a Hello:
+// tls.go says why, and why resuming is as safe as a full handshake). The
+// proofs
 // (internal/wire/proof.go) are HMAC-SHA256 under the cookie of
 // length-prefixed fields: the kind of message, E, both nonces, both aliases
 // and the connector's port. Being bound to E, a proof is worth nothing on

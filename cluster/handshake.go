@@ -123,7 +123,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	if err := conn.SetDeadline(time.Now().Add(m.cfg.HandshakeTimeout)); err != nil {
 		return nil, err
 	}
-	tc, e, tickets, err := m.secure(s.ctx, conn, true, false)
+	tc, e, slot, err := m.secure(s.ctx, conn, acceptor)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	ackProof := wire.AcceptorProof(m.cfg.Cookie, e, nonce, self.Alias, alias)
 	others, err := m.register(p, func(others []*peer) wire.Message {
 		// The connector proved itself: it may resume with the cluster.
-		ticket, key := m.resume.ack(tickets)
+		ticket, key := m.resume.ack(slot)
 		if label == wire.JoinLabel {
 			return &wire.JoinAck{Node: self, Proof: ackProof, Ticket: ticket}
 		}
@@ -259,7 +259,11 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 
 	// The cluster ticket goes only to members: an address a user gave
 	// (Hello) may be anyone's.
-	tc, e, tickets, err := m.secure(ctx, conn, false, kind == wire.MsgJoin)
+	side := dialsAddress
+	if kind == wire.MsgJoin {
+		side = dialsMember
+	}
+	tc, e, slot, err := m.secure(ctx, conn, side)
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
@@ -333,7 +337,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		if hack != nil {
 			m.resume.adoptKey(hack.TicketKey)
 		}
-		m.resume.keep(tickets, ticket)
+		m.resume.keep(slot, ticket)
 	}
 	m.mu.Unlock()
 	if !stop() {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"container/list"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,11 +137,9 @@ func IsTemporary(err error) bool {
 // member and drops members that leave, close their connection or fall
 // silent. All its methods are safe for concurrent use.
 type Manager struct {
-	cfg       Config
-	log       *slog.Logger
-	tlsServer *tls.Config
-	tlsClient *tls.Config
-	resume    *resumption
+	cfg    Config
+	log    *slog.Logger
+	resume *resumption // both ends' TLS configurations, and session resumption
 
 	sessions sync.WaitGroup // one count per session not yet fully stopped
 
@@ -229,8 +226,7 @@ func New(cfg Config) (*Manager, error) {
 		selfIP:  c.Host,
 		changed: make(chan struct{}),
 	}
-	m.tlsServer, m.tlsClient = tlsConfigs(*cert)
-	m.resume = newResumption(m.tlsServer)
+	m.resume = newResumption(tlsConfigs(*cert))
 	return m, nil
 }
 

@@ -49,7 +49,7 @@ func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState
 // resumed handshake makes the same exchange.
 func TestKeyExchange(t *testing.T) {
 	nodeServer, nodeClient := tlsConfigs(testCert())
-	newResumption(nodeServer)
+	newResumption(nodeServer, nodeClient)
 	defaultServer := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()}}
 	defaultClient := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
 	tests := []struct {
@@ -119,8 +119,9 @@ func TestMembersResumeSessions(t *testing.T) {
 
 // clusterKey is the key r's acks name.
 func (r *resumption) clusterKey() []byte {
-	_, key := r.ack(nil)
-	return key
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]byte(nil), r.cluster[:]...)
 }
 
 // offers reports what m would put in its next hello: whether a ticket, and
@@ -216,8 +217,7 @@ func TestLeaveForgetsTickets(t *testing.T) {
 // implementation without the extension has none. An adopted key seals the
 // cluster tickets; the node keeps opening those sealed under its own.
 func TestAdoptKey(t *testing.T) {
-	server, _ := tlsConfigs(testCert())
-	r := newResumption(server)
+	r := newResumption(tlsConfigs(testCert()))
 	cluster := bytes.Repeat([]byte{3}, wire.TicketKeySize)
 	tests := []struct {
 		name    string
@@ -244,24 +244,22 @@ func TestAdoptKey(t *testing.T) {
 	// A session sealed under the node's own cluster key, before it
 	// adopted another, still resumes.
 	r.forget()
-	client := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}
-	first := r.connectingTicket(t, client)
+	first := r.connectingTicket(t)
 	r.adoptKey(cluster)
+	client := r.client.Clone()
 	client.ClientSessionCache = &ticketSlot{offer: first}
-	if st := handshakeOver(t, client, server); !st.DidResume {
+	if st := handshakeOver(t, client, r.server); !st.DidResume {
 		t.Error("a ticket sealed under the node's own cluster key no longer resumes")
 	}
 }
 
-// connectingTicket makes a full handshake with r's node as the client
-// configured by client and returns the cluster ticket the node would give
-// in its ack, as the client would offer it.
-func (r *resumption) connectingTicket(t *testing.T, client *tls.Config) *tls.ClientSessionState {
+// connectingTicket makes a full handshake with r's node, from a client
+// of r's own configuration, and returns the cluster ticket the node would
+// give in its ack, as the client would offer it.
+func (r *resumption) connectingTicket(t *testing.T) *tls.ClientSessionState {
 	t.Helper()
 	scfg, served := r.accepting()
-	ccfg := client.Clone()
-	got := &ticketSlot{}
-	ccfg.ClientSessionCache = got
+	ccfg, got := r.connecting(false)
 	handshakeOver(t, ccfg, scfg)
 	ticket, _ := r.ack(served)
 	if ticket == nil || got.got == nil {
@@ -280,9 +278,8 @@ func (r *resumption) connectingTicket(t *testing.T, client *tls.Config) *tls.Cli
 
 // A cluster ticket larger than any crypto/tls makes is not kept.
 func TestKeepRefusesLargeTickets(t *testing.T) {
-	server, client := tlsConfigs(testCert())
-	r := newResumption(server)
-	ticket := r.connectingTicket(t, client)
+	r := newResumption(tlsConfigs(testCert()))
+	ticket := r.connectingTicket(t)
 	raw, _, err := ticket.ResumptionState()
 	if err != nil {
 		t.Fatal(err)
@@ -431,13 +428,10 @@ func TestHelloOffersNoTicket(t *testing.T) {
 // connection: the node stops offering it, and the next connection makes
 // a full handshake.
 func TestBadTicketIsDropped(t *testing.T) {
-	sa, client := tlsConfigs(testCert())
-	sb, _ := tlsConfigs(testCert())
-	sc, _ := tlsConfigs(testCert())
-	a, b, c := newResumption(sa), newResumption(sb), newResumption(sc)
+	a, b, c := newResumption(tlsConfigs(testCert())), newResumption(tlsConfigs(testCert())), newResumption(tlsConfigs(testCert()))
 	b.adoptKey(a.clusterKey())
-	first := a.connectingTicket(t, client)
-	second := a.connectingTicket(t, client)
+	first := a.connectingTicket(t)
+	second := a.connectingTicket(t)
 	raw, _, err := first.ResumptionState()
 	if err != nil {
 		t.Fatal(err)
@@ -448,7 +442,7 @@ func TestBadTicketIsDropped(t *testing.T) {
 	}
 	dial := func() error {
 		scfg, _ := b.accepting()
-		ccfg, _ := c.connecting(client, true)
+		ccfg, _ := c.connecting(true)
 		x, y := net.Pipe()
 		defer x.Close()
 		defer y.Close()

@@ -50,11 +50,11 @@ type Hello struct {
 // HelloAck accepts a Hello. Node is the accepting node, Nodes every other
 // member it knows (neither itself nor the joiner), Proof is AcceptorProof.
 // Ticket and TicketKey are extensions of this implementation (others
-// leave them out and ignore them): Ticket is this connection's TLS session
-// sealed under the cluster's ticket key, which the joiner offers on its
-// next connections to resume them; TicketKey, TicketKeySize random bytes,
-// is that key, which the joiner seals the tickets of its own acks under
-// from then on.
+// leave them out and ignore them). Ticket is this connection's TLS
+// session sealed under the cluster's ticket key, which the joiner offers
+// when it dials members (Join), to resume those connections. TicketKey,
+// TicketKeySize random bytes, is that key, which the joiner seals the
+// tickets of its own acks under from then on.
 type HelloAck struct {
 	Node      NodeInfo   `msg:"node"`
 	Nodes     []NodeInfo `msg:"nodes,limit=4096"`
