@@ -208,9 +208,9 @@ func TestHandshakeTimeoutAcceptor(t *testing.T) {
 	}
 }
 
-// fakeAcceptor listens and runs serve on the first connection, after the
-// TLS handshake.
-func fakeAcceptor(t *testing.T, serve func(r *rawConn)) string {
+// acceptOnce listens on loopback, runs serve on the first connection
+// (closed after it) and returns the address; the test's end stops both.
+func acceptOnce(t *testing.T, serve func(c net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -224,11 +224,19 @@ func fakeAcceptor(t *testing.T, serve func(r *rawConn)) string {
 			return
 		}
 		defer c.Close()
+		serve(c)
+	}()
+	return ln.Addr().String()
+}
+
+// fakeAcceptor listens and runs serve on the first connection, after the
+// TLS handshake.
+func fakeAcceptor(t *testing.T, serve func(r *rawConn)) string {
+	return acceptOnce(t, func(c net.Conn) {
 		tc, e := tlsEnd(t, c, true)
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		serve(&rawConn{t: t, c: tc, e: e, fr: wire.NewFrameReader(tc, 0)})
-	}()
-	return ln.Addr().String()
+	})
 }
 
 func TestJoinChecksAcceptorProof(t *testing.T) {

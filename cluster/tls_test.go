@@ -168,25 +168,38 @@ func TestStrangerCannotLinkMembers(t *testing.T) {
 	a := newNode(t, testConfig(t, "a"))
 	b := newNode(t, testConfig(t, "b"))
 	join(t, b, a)
-	stranger := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true,
-		ClientSessionCache: tls.NewLRUClientSessionCache(1), ServerName: "one key for every address"}
-	resumes := func(n *Manager) bool {
-		c, err := tls.Dial("tcp", addrOf(t, n), stranger)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		wire.NewFrameReader(c, wire.PreAuthFrameSize).ReadFrame() // the Challenge; the ticket came before it
-		return c.ConnectionState().DidResume
-	}
-	resumes(a) // takes a's ticket
-	if resumes(b) {
+	s := newStranger()
+	s.resumes(t, a) // takes a's ticket
+	if s.resumes(t, b) {
 		t.Error("a ticket a gave a stranger resumes at b")
 	}
-	if !resumes(b) {
+	if !s.resumes(t, b) {
 		t.Error("b's own ticket does not resume at b")
 	}
+}
+
+// stranger is a TLS client without the cookie that keeps the last
+// session ticket it got, whatever the address, and offers it.
+type stranger struct{ cfg *tls.Config }
+
+func newStranger() stranger {
+	return stranger{&tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true,
+		ClientSessionCache: tls.NewLRUClientSessionCache(1), ServerName: "one key for every address"}}
+}
+
+// resumes makes a TLS connection to n, takes the ticket n sends, and
+// reports whether the connection resumed the session of the ticket held
+// before.
+func (s stranger) resumes(t *testing.T, n *Manager) bool {
+	t.Helper()
+	c, err := tls.Dial("tcp", addrOf(t, n), s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	wire.NewFrameReader(c, wire.PreAuthFrameSize).ReadFrame() // the Challenge; the ticket came before it
+	return c.ConnectionState().DidResume
 }
 
 // A node that leaves forgets its cluster's ticket and makes new keys: the
@@ -357,26 +370,15 @@ func (c *leaveOnRead) Read(b []byte) (int, error) {
 // node's local key is new.
 func TestLeaveRenewsLocalKey(t *testing.T) {
 	a := newNode(t, testConfig(t, "a"))
-	stranger := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true,
-		ClientSessionCache: tls.NewLRUClientSessionCache(1), ServerName: "x"}
-	resumes := func() bool {
-		c, err := tls.Dial("tcp", addrOf(t, a), stranger)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		wire.NewFrameReader(c, wire.PreAuthFrameSize).ReadFrame() // the Challenge; the ticket came before it
-		return c.ConnectionState().DidResume
-	}
-	resumes()
-	if !resumes() {
+	s := newStranger()
+	s.resumes(t, a)
+	if !s.resumes(t, a) {
 		t.Fatal("a's own ticket does not resume at a")
 	}
 	if err := a.Leave(); err != nil {
 		t.Fatal(err)
 	}
-	if resumes() {
+	if s.resumes(t, a) {
 		t.Error("a ticket from before Leave resumes after it")
 	}
 }
@@ -393,29 +395,17 @@ func TestHelloOffersNoTicket(t *testing.T) {
 		t.Fatal("b holds no cluster ticket")
 	}
 	var offered atomic.Bool
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr := acceptOnce(t, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		tls.Server(c, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()},
 			UnwrapSession: func(identity []byte, _ tls.ConnectionState) (*tls.SessionState, error) {
 				offered.Store(true)
 				return nil, nil
 			}}).Handshake() // then hangs up
-	}()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := b.Join(ctx, ln.Addr().String()); err == nil {
+	if err := b.Join(ctx, addr); err == nil {
 		t.Fatal("Join through a stranger succeeded")
 	}
 	if offered.Load() {
