@@ -175,9 +175,10 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	out := &lockedWriter{w: bufio.NewWriter(stdout)}
 	defer out.Flush()
 	procs, err := proc.New(proc.Config{
-		Alias:    fileNodeAlias,
-		Threads:  o.threads,
-		VMConfig: vm.DefaultConfig(),
+		Alias:        fileNodeAlias,
+		Threads:      o.threads,
+		VMConfig:     vm.DefaultConfig(),
+		MaxProcesses: o.maxProcesses,
 		OnFault: func(name string, pid int32, err error) {
 			out.Flush()
 			fmt.Fprintf(stderr, "iridium: process %s:%d (%s): %v\n", fileNodeAlias, pid, name, err)
@@ -188,7 +189,9 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		return exitFault
 	}
 	defer procs.Close()
-	first, err := procs.Foreground(proc.Spec{Name: o.file}, sigs.afterCaught(out))
+	// The first process's own end is reported below, once: OnFault is for
+	// the others.
+	first, err := procs.Foreground(proc.Spec{Name: o.file, OnExit: func(int, error) {}}, sigs.afterCaught(out))
 	if err == nil {
 		err = first.VM().Load(prog)
 	}
@@ -197,6 +200,11 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		first.End(proc.StatusOf(err), err)
 	}
 	procs.Close()
+	// What is still buffered is part of the output: if it cannot be
+	// written, the run failed, as a VM fault on output does mid-run.
+	if ferr := out.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("%w: %v", vm.ErrOutput, ferr)
+	}
 	if err != nil {
 		out.Flush()
 		fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)

@@ -348,3 +348,37 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 	stime, _ := strconv.Atoi(fields[12])
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
+
+// TestOutputThatCannotBeWritten: output lost to a full disk fails the run
+// with one line on stderr and status 1, whether the buffer filled while
+// the program ran or was written out at its end.
+func TestOutputThatCannotBeWritten(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("this test needs Linux's /dev/full: %v", err)
+	}
+	defer full.Close()
+	tests := []struct{ name, src string }{
+		{"written at the end", helloSrc},
+		{"written while running", "load $0 #0\nloop: prti $0\ninc $0\ndjmp @loop\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, writeFile(t, "out.iasm", tc.src))
+			cmd.Env = []string{"HOME=" + t.TempDir()}
+			var stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = full, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("run: %v, want exit status 1; stderr %q", err, stderr.String())
+			}
+			line, rest, _ := strings.Cut(stderr.String(), "\n")
+			if !strings.Contains(line, "writing the output failed") || !strings.Contains(line, "no space left on device") || rest != "" {
+				t.Errorf("stderr %q, want one line saying the output could not be written", stderr.String())
+			}
+		})
+	}
+}

@@ -9,12 +9,14 @@ import (
 // process of a node of its own. The run ends when that process ends and
 // the processes it spawned are stopped; a fault in another process is
 // reported on stderr, naming it, and changes no exit status; the first
-// process's fault gives status 1.
+// process's fault gives status 1 and one line on stderr; --max-processes
+// bounds the processes alive at once, as on a node.
 func TestFileRunProcesses(t *testing.T) {
 	cases := []struct {
 		name, src      string
+		args           []string
 		code           int
-		stdout, stderr string
+		stdout, stderr string // stderr: what its one line holds, or "" for no line
 	}{
 		{"a child's fault is reported, the status is the first's", `
 	load $1 #0
@@ -25,7 +27,7 @@ func TestFileRunProcesses(t *testing.T) {
 	hlt
 child:
 	load $1 #0
-	div $1 $1 $1`, 0, "1", "iridium: process local:2 ("},
+	div $1 $1 $1`, nil, 0, "1", "iridium: process local:2 ("},
 		{"children still running are stopped at the end", `
 	load $1 #0
 	load $2 @spin
@@ -34,25 +36,46 @@ child:
 	prti $3
 	hlt
 spin:
-	djmp @spin`, 0, "3", ""},
+	djmp @spin`, nil, 0, "3", ""},
 		{"the first process's fault is the run's", `
 	load $1 #0
 	load $2 @wait
 	spawn $1 $2 $3
 	div $1 $1 $1
 wait:
-	recv $1 $2`, 1, "", "division by zero at pc 0x000c (DIV)"},
+	recv $1 $2`, nil, 1, "", "p.iasm: division by zero at pc 0x000c (DIV)"},
+		{"--max-processes bounds a file run's processes", `
+	load $1 #0
+	load $2 @wait
+	spawn $1 $2 $3
+	djmpne @refused
+	spawn $1 $2 $3
+	djmpne @refused
+	prts @started
+	hlt
+refused:
+	prti $3
+	hlt
+wait:
+	recv $4 $5
+.data
+started: .asciiz 'started'`, []string{"--max-processes", "2"}, 0, "0", ""},
 		{"a RECV nobody answers is stopped by nothing but a signal: RECVT then", `
 	load $9 #20
 	recvt $1 $2 $9
 	prti $2
 	self $3
-	prti $3`, 0, "01", ""},
+	prti $3`, nil, 0, "01", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := iridium(t, "", nil, writeFile(t, "p.iasm", tc.src))
-			if r.code != tc.code || r.stdout != tc.stdout || !strings.Contains(r.stderr, tc.stderr) || (tc.stderr == "" && r.stderr != "") {
+			r := iridium(t, "", nil, append(tc.args, writeFile(t, "p.iasm", tc.src))...)
+			lineOK := r.stderr == ""
+			if tc.stderr != "" {
+				line, rest, _ := strings.Cut(r.stderr, "\n")
+				lineOK = strings.Contains(line, tc.stderr) && rest == ""
+			}
+			if r.code != tc.code || r.stdout != tc.stdout || !lineOK {
 				t.Fatalf("code %d stdout %q stderr %q; want %d %q %q", r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
 			}
 		})
