@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"log/slog"
@@ -90,6 +91,7 @@ type peer struct {
 	sparePongs []uint64
 	closed     bool
 	bye        wire.Message // written last when the writer stops, if set
+	why        string       // why this end closed the connection, if it did: the reader's drop reason
 
 	// wmu is held by whoever writes to the connection: the writer
 	// goroutine for each of its batches, or the reader or the maintenance
@@ -299,7 +301,26 @@ func (p *peer) wakeWriter() {
 
 func (p *peer) overflow() {
 	p.log.Warn("send queue full, dropping peer")
+	p.closeFor("send queue full")
+}
+
+// closeFor closes the connection at once, because of why: the reason the
+// reader gives when it drops the peer.
+func (p *peer) closeFor(why string) {
+	p.qmu.Lock()
+	if !p.closed {
+		p.why = why
+	}
+	p.qmu.Unlock()
 	p.shut(nil)
+}
+
+// closedFor is why this end closed the connection, or "" if it did not
+// (or not yet).
+func (p *peer) closedFor() string {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	return p.why
 }
 
 // pingAfter is how long the pinger of a connection waits, having heard
@@ -585,19 +606,24 @@ func membersSize(nodes []wire.NodeInfo) int {
 }
 
 func (p *peer) writeFailed(err error) {
-	if !isClosedErr(err) {
-		p.log.Info("write failed", "err", err)
+	if isClosedErr(err) {
+		p.shut(nil)
+		return
 	}
-	p.shut(nil)
+	p.log.Info("write failed", "err", err)
+	p.closeFor("write failed: " + err.Error())
 }
 
 // readLoop reads and handles frames until the connection fails, the peer
 // leaves or breaks the protocol; then it drops the peer. A peer that sends
 // nothing for HeartbeatTimeout is dropped.
 func (p *peer) readLoop() {
-	reason := "connection closed"
+	reason := ""    // unless the reader finds why: why this end closed, or "connection closed"
 	how := dropLost // the member may come back: redial it
 	defer func() {
+		if reason == "" {
+			reason = cmp.Or(p.closedFor(), "connection closed")
+		}
 		p.m.removePeer(p, reason, how)
 		p.shut(nil)
 		p.procs.close(p)

@@ -115,7 +115,7 @@ func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
 	if n >= hardFactor*procQueueItems || b > hardFactor*procQueueBytes {
 		q.mu.Unlock()
 		p.log.Warn("process queue full, dropping peer")
-		p.shut(nil)
+		p.closeFor("process queue full")
 		return false
 	}
 	if data != nil {
