@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,7 +67,15 @@ func (r *REPL) cmdJoinCluster(ctx context.Context, args []string) error {
 	default:
 		return errors.New("usage: !join_cluster HOST PORT (or HOST:PORT)")
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
+	// A join starts this node's listener first, so a mistyped address is
+	// refused here, before that.
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || n == 0 {
+			err = fmt.Errorf("port %q is not a number from 1 to 65535", port)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("!join_cluster %s: %w", strings.Join(args, " "), err)
 	}
 	return r.interruptible(ctx, func(ctx context.Context) error {

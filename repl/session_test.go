@@ -167,6 +167,12 @@ func (f *fakeCluster) Listening() bool {
 }
 
 func (f *fakeCluster) Join(ctx context.Context, addr string) error {
+	if _, err := f.Start(); err != nil { // as a real join does
+		return err
+	}
+	if f.joining == nil {
+		return fmt.Errorf("cluster: join %s: nobody there", addr)
+	}
 	f.joining <- struct{}{}
 	<-ctx.Done()
 	return fmt.Errorf("cluster: join %s: %w", addr, ctx.Err())
@@ -198,6 +204,9 @@ func TestClusterCommandsOutsideACluster(t *testing.T) {
 			want: "cluster listening on 127.0.0.1:2254\nme 127.0.0.1:2254 (self)\n"},
 		{name: "leaving, then members", lines: []string{"!start_cluster", "!leave_cluster", "!cluster_members", "!leave_cluster"},
 			want: "cluster listening on 127.0.0.1:2254\nleft the cluster\n" + notInCluster + "\n" + notInCluster + "\n"},
+		{name: "joining an address with a bad port", lines: []string{"!join_cluster 127.0.0.1 notaport", "!join_cluster 127.0.0.1:0", "!cluster_members"},
+			want: "error: !join_cluster 127.0.0.1 notaport: port \"notaport\" is not a number from 1 to 65535\n" +
+				"error: !join_cluster 127.0.0.1:0: port \"0\" is not a number from 1 to 65535\n" + notInCluster + "\n"},
 		{name: "members after a failed start", startErr: errors.New("address in use"),
 			lines: []string{"!start_cluster", "!cluster_members"},
 			want:  "error: address in use\n" + notInCluster + "\n"},
