@@ -247,6 +247,11 @@
 //	3 too many processes (--max-processes)            4 bad program
 //	5 bad entry         6 shutting down
 //
+// Limits a receiver enforces (a frame past one is malformed: Error code 4,
+// and the sender is dropped): "hash" 32 bytes, a program name 1024 bytes,
+// 1024 events in an Exit, 4096 entries in a Processes frame, 64 KiB of
+// "data" in an Output frame (a node splits longer output into several).
+//
 // Kill answers KillAck; ListProcesses answers Processes frames of at most
 // 4096 entries each, the last one with "done". The node that asked waits
 // for them as long as its caller's context allows.
