@@ -192,16 +192,11 @@ func (a *asm) parse(src string) {
 	var toks []Token // one line's tokens; every line reuses the buffer
 	for !a.interrupted() {
 		toks = toks[:0]
-		bad := false
 		t := lx.Next()
 		for ; t.Kind != TokEOF && t.Kind != TokNewline; t = lx.Next() {
-			if t.Kind == TokIllegal {
-				bad = true // reported by the lexer
-				continue
-			}
 			toks = append(toks, t)
 		}
-		a.line(toks, bad)
+		a.line(toks)
 		if t.Kind == TokEOF {
 			break
 		}
@@ -218,9 +213,12 @@ func (a *asm) noData() {
 	}
 }
 
-// line parses one line's tokens; bad says the lexer reported an error in
-// it, so that only its label is defined.
-func (a *asm) line(toks []Token, bad bool) {
+// line parses one line's tokens. A TokIllegal token (garbage, which the
+// lexer reported) holds the place of what it spoils, as go/parser's BadExpr
+// does: the rest of the line is still checked, and nothing is said twice.
+// Whether garbage stands for one operand, several or none cannot be told,
+// so a line with garbage among its operands gets no count error.
+func (a *asm) line(toks []Token) {
 	if len(toks) == 0 {
 		return
 	}
@@ -230,12 +228,12 @@ func (a *asm) line(toks []Token, bad bool) {
 		lbl, rest = &rest[0], rest[1:]
 		if len(rest) > 0 && rest[0].Kind == TokLabel {
 			a.errorf(rest[0].Pos, "only one label per line")
-			bad = true
 			rest = rest[1:]
 		}
 	}
 	var head Token
-	if len(rest) > 0 {
+	hasHead := len(rest) > 0
+	if hasHead {
 		head, rest = rest[0], rest[1:]
 	}
 	dir := ""
@@ -265,14 +263,13 @@ func (a *asm) line(toks []Token, bad bool) {
 			a.pending = i
 		}
 	}
-	if head.Kind != 0 || bad {
-		a.pending = -1 // whatever follows the label, it is not "nothing"
-	}
-	if bad || head.Kind == 0 {
+	if !hasHead {
 		return
 	}
+	a.pending = -1 // whatever follows the label, it is not "nothing"
 
 	switch head.Kind {
+	case TokIllegal: // in place of a mnemonic: nothing to check the operands against
 	case TokIdent:
 		a.instruction(head, rest)
 	case TokDirective:
@@ -280,6 +277,11 @@ func (a *asm) line(toks []Token, bad bool) {
 	default:
 		a.errorf(head.Pos, "expected a mnemonic or directive, found %s %s", head.Kind, head.Text)
 	}
+}
+
+// garbled reports whether garbage (TokIllegal) stands among toks.
+func garbled(toks []Token) bool {
+	return slices.ContainsFunc(toks, func(t Token) bool { return t.Kind == TokIllegal })
 }
 
 // define records a label defined in this chunk and returns its index in
@@ -360,7 +362,9 @@ func (a *asm) instruction(head Token, args []Token) {
 		if minN != maxN {
 			want = fmt.Sprintf("%d or %d operands", minN, maxN)
 		}
-		a.errorf(head.Pos, "%s takes %s, got %d", info.Name, want, len(args))
+		if !garbled(args) {
+			a.errorf(head.Pos, "%s takes %s, got %d", info.Name, want, len(args))
+		}
 		in.bad = true
 	} else {
 		for i, t := range args {
@@ -378,6 +382,9 @@ func (a *asm) operand(in *instr, info vm.Info, i int, t Token) bool {
 	wrong := func(want string) bool {
 		a.errorf(t.Pos, "%s operand %d must be %s, got %s", name, i+1, want, describe(t))
 		return false
+	}
+	if t.Kind == TokIllegal {
+		return false // reported by the lexer
 	}
 	shape := info.Shape
 	if i == 0 && shape != vm.ShapeAddr24 && shape != vm.ShapeImm24 || shape == vm.ShapeRR || shape == vm.ShapeRRR {
@@ -598,10 +605,15 @@ func (a *asm) addData(d datum) {
 // an error.
 func (a *asm) directiveOperand(head Token, name string, args []Token, want TokenKind, what string) (Token, bool) {
 	if len(args) != 1 {
-		a.errorf(head.Pos, "%s takes 1 operand, got %d", name, len(args))
+		if !garbled(args) {
+			a.errorf(head.Pos, "%s takes 1 operand, got %d", name, len(args))
+		}
 		return Token{}, false
 	}
 	t := args[0]
+	if t.Kind == TokIllegal {
+		return Token{}, false // reported by the lexer
+	}
 	if t.Kind != want {
 		a.errorf(t.Pos, "%s operand must be %s, got %s", name, what, describe(t))
 		return Token{}, false

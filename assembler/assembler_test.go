@@ -235,6 +235,35 @@ func TestCaseInsensitive(t *testing.T) {
 	}
 }
 
+// TestGarbageHoldsItsPlace: garbage the lexer reports stands for the
+// operand (or mnemonic) it spoils, and the rest of its line is checked; an
+// operand count is not, since garbage may be one operand or several.
+func TestGarbageHoldsItsPlace(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"an unknown mnemonic", "bad0 $1 #x", []string{`1:1: unknown mnemonic "bad0"`, "1:9: expected a number after '#'"}},
+		{"a bad register", "load $99 #x", []string{"1:6: register $99 out of range (0..31)", "1:10: expected a number after '#'"}},
+		{"a wrong operand", "add #1 ~ $3", []string{"1:5: ADD operand 1 must be a register, got integer #1", "1:8: unexpected character '~'"}},
+		{"a directive in the wrong section", ".asciiz #z", []string{"1:1: .asciiz outside the .data section", "1:9: expected a number after '#'"}},
+		{"no count error", "nop ~ ~", []string{"1:5: unexpected character '~'", "1:7: unexpected character '~'"}},
+		{"a label before garbage is defined", "x: ~\ndjmp @x\ndjmp @y", []string{"1:4: unexpected character '~'", `3:6: undefined label "y"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Assemble(tc.src)
+			var got []string
+			for _, e := range Errors(err) {
+				got = append(got, e.Error())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("errors %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name, src, want string

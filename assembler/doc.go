@@ -56,7 +56,9 @@
 // gathered in a *multierror.Error sorted by position; its Error() is one
 // error per line, the first 20 of them, then "... and N more errors". Lines
 // and columns count from 1, and columns count characters (runes), so a tab
-// is one column. Errors extracts them all; FormatErrors writes them as the
+// is one column. Garbage the lexer reports holds the place of the operand
+// it spoils, so the rest of its line is still checked (not the operand
+// count: garbage may stand for one operand or several). Errors extracts them all; FormatErrors writes them as the
 // message does, with a prefix (say, the file name) on each. On error no
 // program is returned.
 //
