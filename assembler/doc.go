@@ -58,9 +58,9 @@
 // and columns count from 1, and columns count characters (runes), so a tab
 // is one column. Garbage the lexer reports holds the place of the operand
 // it spoils, so the rest of its line is still checked (not the operand
-// count: garbage may stand for one operand or several). Errors extracts them all; FormatErrors writes them as the
-// message does, with a prefix (say, the file name) on each. On error no
-// program is returned.
+// count: garbage may stand for one operand or several). Errors extracts
+// them all; FormatErrors writes them as the message does, with a prefix
+// (say, the file name) on each. On error no program is returned.
 //
 // A whole file (Assemble, AssembleFile, Load) that holds a NUL byte is not
 // assembly source but binary: it gets one error, wrapping ErrNotText.
