@@ -96,7 +96,7 @@ func (c *programCache) fork(hash [32]byte, image []byte, entry int, regs [32]int
 		return nil, ErrUnknownProgram
 	}
 	m, err := tmpl.ForkWith(entry, regs, fregs, cfg)
-	if errors.Is(err, vm.ErrBadJump) {
+	if errors.Is(err, vm.ErrBadEntry) {
 		return nil, fmt.Errorf("%w: %w", ErrBadEntry, err)
 	}
 	return m, err

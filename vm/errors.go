@@ -22,6 +22,7 @@ var (
 	ErrIllegalOpcode   = errors.New("illegal instruction")
 	ErrDivideByZero    = errors.New("division by zero")
 	ErrBadJump         = errors.New("jump to an address outside the code or not a multiple of 4")
+	ErrBadEntry        = errors.New("entry address outside the code or not a multiple of 4")
 	ErrHeapAccess      = errors.New("heap access out of range")
 	ErrBadAlloc        = errors.New("allocation of a negative size or past the heap limit")
 	ErrStackOverflow   = errors.New("stack overflow")
@@ -53,4 +54,9 @@ func fault(pc int, op Opcode, err error) *Fault { return &Fault{PC: pc, Op: op, 
 // FormatAddress writes a code address or read-only offset the one way that
 // listings and error messages show it, so that an address in a message can
 // be found in the listing: 0x and at least four lower-case hex digits.
-func FormatAddress(addr int) string { return fmt.Sprintf("0x%04x", addr) }
+func FormatAddress(addr int) string {
+	if addr < 0 { // a computed address gone wrong
+		return "-" + FormatAddress(-addr)
+	}
+	return fmt.Sprintf("0x%04x", addr)
+}

@@ -204,7 +204,7 @@ func TestFaultError(t *testing.T) {
 }
 
 func TestFormatAddress(t *testing.T) {
-	for addr, want := range map[int]string{0: "0x0000", 0x18: "0x0018", 0xffff: "0xffff", 0x10000: "0x10000", vm.MaxImm24: "0xffffff"} {
+	for addr, want := range map[int]string{0: "0x0000", 0x18: "0x0018", 0xffff: "0xffff", 0x10000: "0x10000", vm.MaxImm24: "0xffffff", -4: "-0x0004"} {
 		if got := vm.FormatAddress(addr); got != want {
 			t.Errorf("FormatAddress(%d) = %q, want %q", addr, got, want)
 		}

@@ -125,7 +125,7 @@ func (m *VM) Share() (roData, code []byte) {
 // must not overlap.
 func (m *VM) ForkWith(entry int, regs [32]int32, fregs [32]float64, cfg Config) (*VM, error) {
 	if entry < 0 || entry >= len(m.prog.Code) || entry%InstructionSize != 0 {
-		return nil, fmt.Errorf("%w: entry %s", ErrBadJump, FormatAddress(entry))
+		return nil, fmt.Errorf("%w: %s", ErrBadEntry, FormatAddress(entry))
 	}
 	c, err := m.Fork(entry, cfg)
 	if err != nil {
@@ -173,7 +173,7 @@ func (m *VM) process(op Opcode, a, b, c uint8) error {
 	case OpSpawn:
 		entry := int(regs[b])
 		if entry < 0 || entry >= len(m.prog.Code) || entry%InstructionSize != 0 {
-			return ErrBadJump
+			return fmt.Errorf("%w: %s", ErrBadEntry, FormatAddress(entry))
 		}
 		var h int32
 		ok, pending := false, false

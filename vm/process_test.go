@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,14 +122,14 @@ func TestProcessOpcodes(t *testing.T) {
 		{"SPAWN at a bad entry faults before anything", [][4]byte{vm.Encode(vm.OpSpawn, 1, 2, 3)}, &fakeRuntime{spawnOK: true},
 			[]setup{reg(2, 6)},
 			func(t *testing.T, _ *vm.VM, rt *fakeRuntime, _ string, err error) {
-				if !errors.Is(err, vm.ErrBadJump) || len(rt.spawned) != 0 {
+				if !errors.Is(err, vm.ErrBadEntry) || !strings.Contains(err.Error(), "0x0006") || len(rt.spawned) != 0 {
 					t.Fatalf("err %v, spawned %d", err, len(rt.spawned))
 				}
 			}},
 		{"SPAWN past the code faults", [][4]byte{vm.Encode(vm.OpSpawn, 1, 2, 3)}, &fakeRuntime{spawnOK: true},
 			[]setup{reg(2, 4)},
 			func(t *testing.T, _ *vm.VM, _ *fakeRuntime, _ string, err error) {
-				if !errors.Is(err, vm.ErrBadJump) {
+				if !errors.Is(err, vm.ErrBadEntry) {
 					t.Fatalf("err %v", err)
 				}
 			}},
@@ -307,8 +308,8 @@ func TestShareAndForkWith(t *testing.T) {
 		t.Fatalf("err %v, printed %q, f3 %v", err, out.String(), c.FloatRegisters()[3])
 	}
 	for _, entry := range []int{-4, 2, 8, 1 << 30} {
-		if _, err := tmpl.ForkWith(entry, regs, [32]float64{}, vm.Config{}); !errors.Is(err, vm.ErrBadJump) {
-			t.Errorf("entry %d: %v, want ErrBadJump", entry, err)
+		if _, err := tmpl.ForkWith(entry, regs, [32]float64{}, vm.Config{}); !errors.Is(err, vm.ErrBadEntry) {
+			t.Errorf("entry %d: %v, want ErrBadEntry", entry, err)
 		}
 	}
 }
