@@ -12,8 +12,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/chzyer/readline"
 	"github.com/iridium-go/iridium/assembler"
@@ -264,11 +266,22 @@ func (r *REPL) flush() {
 
 // errorText is err as the REPL shows it: every line of the message marked
 // "error: ", so that a message of several lines (the assembler's, one per
-// error) reads, and greps, as errors line by line.
+// error) reads, and greps, as errors line by line. Control characters
+// (what a user typed, quoted back: a NUL, an ESC) are written escaped, as
+// \x00, so that a message shows them and never drives the terminal.
 func errorText(err error) []byte {
 	var b bytes.Buffer
 	for _, line := range strings.Split(err.Error(), "\n") {
-		b.WriteString("error: " + line + "\n")
+		b.WriteString("error: ")
+		for _, r := range line {
+			if r != '\t' && unicode.IsControl(r) {
+				q := strconv.QuoteRune(r)
+				b.WriteString(q[1 : len(q)-1])
+			} else {
+				b.WriteRune(r)
+			}
+		}
+		b.WriteByte('\n')
 	}
 	return b.Bytes()
 }

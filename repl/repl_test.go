@@ -92,6 +92,8 @@ func TestCommands(t *testing.T) {
 			wantErr: []string{"division by zero"}, wantOut: []string{"$4 = 4\n"}},
 		{name: "unknown command", lines: []string{"!frob", "!registers"},
 			wantErr: []string{"unknown command !frob"}, wantOut: []string{"$0 = 0"}},
+		{name: "control characters in an error are escaped", lines: []string{"!frob\x00\x1b[2J"},
+			wantErr: []string{`error: unknown command !frob\x00\x1b[2J;`}},
 		{name: "quit stops reading", lines: []string{"!quit", "!registers"}, exactOut: new(string)},
 		{name: "load_file runs the file and keeps registers", lines: []string{"load $5 #55", "!load_file " + prog, "!registers"},
 			wantOut: []string{"from file\n", "$5 = 55\n", "$7 = 77\n"}},
