@@ -2,9 +2,71 @@ package assembler
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
 
 	"github.com/iridium-go/iridium/vm"
 )
+
+// MaxFileSize bounds a program file that ReadFile reads, and so the memory
+// one costs: it holds bytecode filling the code's whole 24-bit address
+// space (16 MiB) and assembly of about 2.5 million lines.
+const MaxFileSize = 64 << 20
+
+// ErrFileTooLarge: a program file over MaxFileSize.
+var ErrFileTooLarge = fmt.Errorf("larger than %d MiB: not a program file", MaxFileSize>>20)
+
+// ReadFile reads the program file at path for Load. It refuses a file over
+// MaxFileSize (/dev/zero, say) having read MaxFileSize+1 bytes at most.
+// With regularOnly it also refuses what is not a regular file (a FIFO, a
+// device, a directory) without waiting on it: a read that may never end
+// cannot be interrupted.
+func ReadFile(path string, regularOnly bool) ([]byte, error) {
+	flag := os.O_RDONLY
+	if regularOnly {
+		flag |= syscall.O_NONBLOCK // opening a FIFO waits for a writer otherwise
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if regularOnly {
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: %s, not a regular file", path, kindOf(fi.Mode()))
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
+	}
+	return data, nil
+}
+
+// kindOf names what a file that is not regular is.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
+}
 
 // Load turns a file's contents into a program: bytecode (recognised by its
 // magic) is parsed and verified, anything else is assembled. Bytecode has no

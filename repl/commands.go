@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -185,7 +184,9 @@ func (r *REPL) programArg(args []string) (string, *vm.Program, []assembler.Symbo
 	if err != nil {
 		return "", nil, nil, err
 	}
-	data, err := os.ReadFile(path)
+	// A FIFO or a device could hold the session in a read nothing
+	// interrupts, so only regular files are read.
+	data, err := assembler.ReadFile(path, true)
 	if err != nil {
 		return "", nil, nil, err
 	}

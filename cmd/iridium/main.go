@@ -129,7 +129,7 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 // runFile assembles or loads FILE and runs it, assembles it to bytecode
 // (-o) or disassembles it (-d).
 func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
-	data, err := os.ReadFile(o.file)
+	data, err := assembler.ReadFile(o.file, false) // /dev/stdin and FIFOs welcome here
 	if err != nil {
 		fmt.Fprintf(stderr, "iridium: %v\n", err)
 		return exitFault

@@ -1,0 +1,72 @@
+//go:build unix
+
+package assembler
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestReadFile: a program file is read whole up to MaxFileSize; past it
+// (a huge file, /dev/zero) it is refused having read no more than that; a
+// reader that must not wait refuses what is not a regular file, a FIFO
+// included, at once.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small.iasm")
+	os.WriteFile(small, []byte("hlt\n"), 0o644)
+	huge := filepath.Join(dir, "huge.iasm")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, MaxFileSize+1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		path        string
+		regularOnly bool
+		want        string // "" for success, else a part of the error
+	}{
+		{"a small file", small, true, ""},
+		{"a file over the limit", huge, false, "larger than 64 MiB"},
+		{"a device that never ends", "/dev/zero", false, "larger than 64 MiB"},
+		{"a device, regular files only", "/dev/zero", true, "a device, not a regular file"},
+		{"a FIFO with no writer, regular files only", fifo, true, "a FIFO, not a regular file"},
+		{"a directory", dir, true, "a directory, not a regular file"},
+		{"nothing there", filepath.Join(dir, "none"), true, "no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			type result struct {
+				data []byte
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() { data, err := ReadFile(tc.path, tc.regularOnly); done <- result{data, err} }()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("ReadFile did not return") // the FIFO's writer never comes
+			}
+			if tc.want == "" {
+				if r.err != nil || string(r.data) != "hlt\n" {
+					t.Fatalf("ReadFile = %q, %v", r.data, r.err)
+				}
+				return
+			}
+			if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
+				t.Fatalf("ReadFile error %v, want one saying %q", r.err, tc.want)
+			}
+		})
+	}
+}
