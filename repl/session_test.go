@@ -349,3 +349,59 @@ func TestJoinIsInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// stuckWriter is a client that reads nothing: every write waits until the
+// test lets go. writing receives when the first write begins.
+type stuckWriter struct{ release, writing chan struct{} }
+
+func (w stuckWriter) Write(p []byte) (int, error) {
+	select {
+	case w.writing <- struct{}{}:
+	default:
+	}
+	<-w.release
+	return 0, io.ErrClosedPipe
+}
+
+// TestClientThatReadsNothingHoldsNoWorker: a session whose client reads
+// nothing (an SSH client that stopped) must not hold the node's worker
+// with its job's report, or no other session's job would run again.
+func TestClientThatReadsNothingHoldsNoWorker(t *testing.T) {
+	procs := testProcs(t, 1) // one worker for the whole node
+	quick := writeProgram(t, "load $1 #1\n")
+	stuck := stuckWriter{make(chan struct{}), make(chan struct{}, 1)}
+	a, err := New(Config{Procs: procs, In: strings.NewReader("!spawn " + quick + "\n"), Out: stuck, Err: stuck})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aDone := make(chan error, 1)
+	go func() { aDone <- a.Run(context.Background()) }()
+	defer func() {
+		close(stuck.release)
+		<-aDone
+	}()
+
+	// a announces its job once the job is queued: b's job, on the same
+	// node, is queued after it, and still runs and is reported, though
+	// a's report waits for a client that never reads.
+	select {
+	case <-stuck.writing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a did not spawn")
+	}
+	var out bytes.Buffer
+	b, err := New(Config{Procs: procs, In: strings.NewReader("!spawn " + quick + "\n"), Out: &out, Err: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bDone := make(chan error, 1)
+	go func() { bDone <- b.Run(context.Background()) }()
+	select {
+	case <-bDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other session's job was not reported: the worker is held")
+	}
+	if !strings.Contains(out.String(), "#1 "+quick+" ended: exit code 0") {
+		t.Errorf("the other session printed %q", out.String())
+	}
+}

@@ -62,12 +62,18 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 	// printed with it, so that it does not tear through whatever the REPL
 	// prints meanwhile.
 	p, err = r.cfg.Procs.Start(proc.Spec{Name: path, Parent: r.proc.PID(), OnExit: func(status int, err error) {
-		// j.mu orders this after spawnHere: p is set and announced.
-		j.mu.Lock()
-		delete(j.live, jb)
-		j.mu.Unlock()
-		r.con.report(report(jb, status, err, p.VM().Events())) // it ended: nobody runs its VM any more
-		j.wg.Done()
+		// OnExit runs on the node's worker, which must not wait for this
+		// session (its client may never read, and spawnHere holds j.mu
+		// while it prints): the report is made and written by a goroutine
+		// of the job's own, counted in j.wg, which Run waits for.
+		go func() {
+			defer j.wg.Done()
+			// j.mu orders this after spawnHere: p is set and announced.
+			j.mu.Lock()
+			delete(j.live, jb)
+			j.mu.Unlock()
+			r.con.report(report(jb, status, err, p.VM().Events())) // it ended: nobody runs its VM any more
+		}()
 	}}, prog, &jb.output)
 	if err != nil {
 		return err
