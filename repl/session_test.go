@@ -405,3 +405,29 @@ func TestClientThatReadsNothingHoldsNoWorker(t *testing.T) {
 		t.Errorf("the other session printed %q", out.String())
 	}
 }
+
+// TestJobOutputIsBounded: a job's report keeps the first MiB of its
+// output and says how much more there was; a program that prints forever
+// does not take the node's memory.
+func TestJobOutputIsBounded(t *testing.T) {
+	loud := writeProgram(t, `.data
+s: .asciiz '0123456789abcdef'
+.code
+    load $2 #0
+    load $1 #2
+    lui $1 #18928       ; 150,000 lines of 16 bytes: 2,400,000 bytes
+loop:
+    prts @s
+    dec $1
+    gt $1 $2
+    djmpe @loop
+`)
+	out, _ := script(t, "!spawn "+loud)
+	const dropped = 150000*16 - 1<<20
+	if want := fmt.Sprintf("#1: %d bytes more of output dropped (a report keeps the first 1024 KiB)\n", dropped); !strings.Contains(out, "0123456789abcdef\n"+want) {
+		t.Errorf("the report ends %q, want the output, then %q", out[max(0, len(out)-300):], want)
+	}
+	if n := strings.Count(out, "0123456789abcdef"); n != 1<<20/16 {
+		t.Errorf("the report holds %d lines of output, want %d", n, 1<<20/16)
+	}
+}

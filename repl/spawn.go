@@ -124,11 +124,15 @@ func report(jb *job, status int, err error, events []vm.Event) []byte {
 		fmt.Fprintf(&b, " (%v)", plainInterrupt(err))
 	}
 	b.WriteByte('\n')
-	if output := jb.output.Bytes(); len(output) > 0 {
+	output, dropped := jb.output.Bytes()
+	if len(output) > 0 {
 		b.Write(output)
 		if output[len(output)-1] != '\n' {
 			b.WriteByte('\n')
 		}
+	}
+	if dropped > 0 {
+		fmt.Fprintf(&b, "#%d: %d bytes more of output dropped (a report keeps the first %d KiB)\n", jb.id, dropped, maxJobOutput>>10)
 	}
 	for _, e := range events {
 		fmt.Fprintf(&b, "#%d event: %s\n", jb.id, formatEvent(e))
@@ -147,22 +151,32 @@ func formatEvent(e vm.Event) string {
 	return s
 }
 
+// maxJobOutput bounds the output a job's report keeps: a program that
+// prints forever must not take the node's memory.
+const maxJobOutput = 1 << 20
+
 // lockedBuffer is a bytes.Buffer that several processes (a job and the
-// processes it spawned, on different workers) may write at once.
+// processes it spawned, on different workers) may write at once. It keeps
+// the first maxJobOutput bytes and counts the rest.
 type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	dropped int64
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.buf.Write(p)
+	keep := min(len(p), maxJobOutput-b.buf.Len())
+	b.buf.Write(p[:keep])
+	b.dropped += int64(len(p) - keep)
+	return len(p), nil
 }
 
-// Bytes is what was written; call it once the writers are done.
-func (b *lockedBuffer) Bytes() []byte {
+// Bytes is what was kept, and how many bytes more were written; call it
+// once the writers are done.
+func (b *lockedBuffer) Bytes() ([]byte, int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.buf.Bytes()
+	return b.buf.Bytes(), b.dropped
 }
