@@ -145,7 +145,9 @@ func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, interactive bool, 
 
 // interruptReader reads the channel on its own goroutine so that a Ctrl-C
 // typed while a program runs (when nothing else reads input) interrupts
-// the program; every other byte is queued for the REPL in order.
+// the program; every other byte is queued for the REPL in order, up to
+// maxTypeahead bytes, past which typed bytes are dropped (as a terminal's
+// input queue drops them) rather than take the node's memory.
 type interruptReader struct {
 	src         io.Reader
 	onInterrupt func() bool // true if a running program was interrupted
@@ -156,6 +158,9 @@ type interruptReader struct {
 	err    error
 	closed bool
 }
+
+// maxTypeahead bounds the bytes typed ahead of the REPL's reading.
+const maxTypeahead = 64 << 10
 
 func newInterruptReader(src io.Reader) *interruptReader {
 	r := &interruptReader{src: src}
@@ -176,7 +181,7 @@ func (r *interruptReader) pump() {
 			kept = append(kept, b)
 		}
 		r.mu.Lock()
-		r.buf = append(r.buf, kept...)
+		r.buf = append(r.buf, kept[:min(len(kept), max(0, maxTypeahead-len(r.buf)))]...)
 		if err != nil {
 			r.err = err
 		}
