@@ -101,8 +101,8 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 
 	// SIGINT interrupts the running program; at a terminal prompt readline
 	// reads Ctrl-C as a key, not a signal. A signal with no program to
-	// interrupt (SIGTERM, or SIGINT in a script between programs) ends the
-	// node: ctx is cancelled, which interrupts whatever the REPL runs, and
+	// interrupt (SIGTERM, or SIGINT in a script between programs; not
+	// SIGINT at a terminal) ends the node: ctx is cancelled, which interrupts whatever the REPL runs, and
 	// its input is closed, which ends a read in progress. Run then returns
 	// as at the end of a script, having left the cluster, and the deferred
 	// cleanup above runs: remote sessions end, the manager shuts down.
@@ -118,7 +118,10 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 			case <-ctx.Done():
 				return
 			case s := <-sigs:
-				if s == os.Interrupt && r.Interrupt() {
+				// At a terminal a Ctrl-C with nothing to interrupt (a
+				// command printing, say) is not a request to leave:
+				// that is Ctrl-D, or Ctrl-C twice at the prompt.
+				if s == os.Interrupt && (r.Interrupt() || cfg.Interactive) {
 					continue
 				}
 				ended <- s.(syscall.Signal)

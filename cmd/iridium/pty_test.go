@@ -153,3 +153,25 @@ func TestTerminalSession(t *testing.T) {
 		t.Fatalf("exit code %d after Ctrl-D", code)
 	}
 }
+
+// TestTerminalCtrlCDuringACommand: Ctrl-C while a command (not a program)
+// runs, here a long !program listing, does not end the REPL: at a terminal
+// leaving takes Ctrl-D or Ctrl-C twice at the prompt.
+func TestTerminalCtrlCDuringACommand(t *testing.T) {
+	long := writeFile(t, "long.iasm", strings.Repeat("nop\n", 100_000))
+	term := startTerminal(t, t.TempDir())
+	at := term.expect(0, ">>> ")
+	term.send("!load_file " + long + "\r")
+	at = term.expect(at, ">>> ")
+	term.send("!program\r")
+	at = term.expect(at, "; 0x0400") // the listing has begun: 100,000 lines to go
+	term.send("\x03")
+	// The terminal drops what was typed with the Ctrl-C: type at the prompt.
+	at = term.expect(at, ">>> ")
+	term.send("load $1 #9\r!registers\r")
+	at = term.expect(at, "$1 = 9")
+	term.send("\x04")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("exit code %d after Ctrl-D", code)
+	}
+}
