@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -265,4 +266,42 @@ func TestHostKeyIsKept(t *testing.T) {
 	if second := hostKey(); second != first {
 		t.Errorf("host key changed across restarts: %s then %s", first, second)
 	}
+}
+
+// TestWindowChangeReachesReadline: when the client's terminal narrows, the
+// line being typed is laid out for the new width: readline, told of the
+// change, wraps it and moves the cursor up over the lines it spans.
+func TestWindowChangeReachesReadline(t *testing.T) {
+	s := startServer(t, "")
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	stdin, _ := sess.StdinPipe()
+	out := &testutil.Buffer{}
+	sess.Stdout = out
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, out, ">>> ", 10*time.Second)
+	if err := sess.WindowChange(24, 20); err != nil {
+		t.Fatal(err)
+	}
+	before := len(out.String())
+	io.WriteString(stdin, "load $1 #1 ; "+strings.Repeat("x", 60)+"END")
+	testutil.WaitFor(t, out, "END", 10*time.Second)
+	if up := regexp.MustCompile(`\x1b\[\d*A`).FindAllString(out.String()[before:], -1); len(up) == 0 {
+		t.Errorf("a 76-character line on a 20-column terminal was drawn without moving up a line: %q", out.String()[before:])
+	}
+	io.WriteString(stdin, "\r\x04")
+	sess.Wait()
 }

@@ -31,11 +31,8 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 	defer ch.Close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(errSessionClosed)
-	var (
-		pty   bool
-		width = 80
-		wmu   sync.Mutex
-	)
+	pty := false
+	width := &termWidth{width: 80}
 	started := false
 	done := make(chan struct{})
 	for {
@@ -55,16 +52,12 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 				var p ptyRequest
 				if ssh.Unmarshal(req.Payload, &p) == nil {
 					pty = true
-					wmu.Lock()
-					width = int(p.Width)
-					wmu.Unlock()
+					width.set(int(p.Width))
 				}
 				req.Reply(true, nil)
 			case "window-change":
 				if len(req.Payload) >= 4 {
-					wmu.Lock()
-					width = int(binary.BigEndian.Uint32(req.Payload))
-					wmu.Unlock()
+					width.set(int(binary.BigEndian.Uint32(req.Payload)))
 				}
 				req.Reply(false, nil)
 			case "shell", "exec":
@@ -81,10 +74,9 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 					ssh.Unmarshal(req.Payload, &cmd)
 					script = []byte(cmd.Command + "\n")
 				}
-				getWidth := func() int { wmu.Lock(); defer wmu.Unlock(); return width }
 				go func() {
 					defer close(done)
-					status := s.runREPL(ctx, ch, pty && script == nil, script, getWidth)
+					status := s.runREPL(ctx, ch, pty && script == nil, script, width)
 					ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
 					ch.Close()
 				}()
@@ -97,9 +89,42 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 	}
 }
 
+// termWidth is the width of the client's terminal, as its pty-req and
+// window-change requests say, and who to tell when it changes (readline,
+// which then lays the line being edited out again).
+type termWidth struct {
+	mu      sync.Mutex
+	width   int
+	changed func()
+}
+
+func (w *termWidth) get() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.width
+}
+
+// set records a new width and tells the listener, outside the lock.
+func (w *termWidth) set(width int) {
+	w.mu.Lock()
+	w.width = width
+	changed := w.changed
+	w.mu.Unlock()
+	if changed != nil {
+		changed()
+	}
+}
+
+// onChange sets the listener (readline's FuncOnWidthChanged).
+func (w *termWidth) onChange(f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.changed = f
+}
+
 // runREPL runs one REPL on the channel until its input ends or ctx is
 // done, and returns its exit status.
-func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, interactive bool, script []byte, width func() int) uint32 {
+func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, interactive bool, script []byte, width *termWidth) uint32 {
 	cfg := s.cfg.REPL
 	var in *interruptReader
 	if script != nil {
@@ -114,10 +139,10 @@ func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, interactive bool, 
 		cfg.Out, cfg.Err = out, out
 		cfg.Interactive = true
 		cfg.IsTerminal = func() bool { return true }
-		cfg.GetWidth = width
+		cfg.GetWidth = width.get
 		cfg.MakeRaw = func() error { return nil }
 		cfg.ExitRaw = func() error { return nil }
-		cfg.OnWidthChanged = func(func()) {} // width comes from window-change requests
+		cfg.OnWidthChanged = width.onChange // told by window-change requests
 		cfg.HistoryFile = ""
 	} else {
 		cfg.In = ch
