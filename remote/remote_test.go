@@ -305,3 +305,29 @@ func TestWindowChangeReachesReadline(t *testing.T) {
 	io.WriteString(stdin, "\r\x04")
 	sess.Wait()
 }
+
+// TestExecWithPTY: `ssh -t host '!registers'` puts the client's terminal in
+// raw mode, so every line of the output ends "\r\n", not a staircase.
+func TestExecWithPTY(t *testing.T) {
+	s := startServer(t, "")
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.Output("!registers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(out), "\r\n"); lines != 32 || strings.Count(string(out), "\n") != 32 {
+		t.Errorf("output %q: want 32 lines, each ending \\r\\n", out)
+	}
+}

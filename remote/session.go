@@ -76,7 +76,7 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 				}
 				go func() {
 					defer close(done)
-					status := s.runREPL(ctx, ch, pty && script == nil, script, width)
+					status := s.runREPL(ctx, ch, pty, script, width)
 					ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
 					ch.Close()
 				}()
@@ -123,14 +123,18 @@ func (w *termWidth) onChange(f func()) {
 }
 
 // runREPL runs one REPL on the channel until its input ends or ctx is
-// done, and returns its exit status.
-func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, interactive bool, script []byte, width *termWidth) uint32 {
+// done, and returns its exit status. With pty the client's terminal is
+// raw; without script the session is interactive there.
+func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, pty bool, script []byte, width *termWidth) uint32 {
 	cfg := s.cfg.REPL
 	var in *interruptReader
 	if script != nil {
 		cfg.In = bytes.NewReader(script)
 		cfg.Out, cfg.Err = ch, ch.Stderr()
-	} else if interactive {
+		if pty { // ssh -t host 'cmd': "\n" needs a carriage return
+			cfg.Out, cfg.Err = &crlfWriter{w: ch}, &crlfWriter{w: ch.Stderr()}
+		}
+	} else if pty {
 		// The client's terminal is raw: Ctrl-C arrives as a byte, and
 		// "\n" needs a carriage return.
 		in = newInterruptReader(ch)
