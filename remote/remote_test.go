@@ -184,27 +184,8 @@ func TestSessionsAreSeparate(t *testing.T) {
 }
 
 func TestInteractiveSessionInterrupt(t *testing.T) {
-	s := startServer(t, "")
-	c, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	stdin, _ := sess.StdinPipe()
-	out := &testutil.Buffer{}
-	sess.Stdout = out
-	if err := sess.Shell(); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, out, ">>> ", 10*time.Second)
+	sess := ptySession(t, startServer(t, ""))
+	stdin, out := atPrompt(t, sess)
 	// An endless loop, interrupted by Ctrl-C; the session goes on.
 	io.WriteString(stdin, "spin: prti $0\r")
 	io.WriteString(stdin, "djmp @spin\r")
@@ -272,27 +253,8 @@ func TestHostKeyIsKept(t *testing.T) {
 // line being typed is laid out for the new width: readline, told of the
 // change, wraps it and moves the cursor up over the lines it spans.
 func TestWindowChangeReachesReadline(t *testing.T) {
-	s := startServer(t, "")
-	c, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	stdin, _ := sess.StdinPipe()
-	out := &testutil.Buffer{}
-	sess.Stdout = out
-	if err := sess.Shell(); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, out, ">>> ", 10*time.Second)
+	sess := ptySession(t, startServer(t, ""))
+	stdin, out := atPrompt(t, sess)
 	if err := sess.WindowChange(24, 20); err != nil {
 		t.Fatal(err)
 	}
@@ -309,20 +271,7 @@ func TestWindowChangeReachesReadline(t *testing.T) {
 // TestExecWithPTY: `ssh -t host '!registers'` puts the client's terminal in
 // raw mode, so every line of the output ends "\r\n", not a staircase.
 func TestExecWithPTY(t *testing.T) {
-	s := startServer(t, "")
-	c, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
+	sess := ptySession(t, startServer(t, ""))
 	out, err := sess.Output("!registers")
 	if err != nil {
 		t.Fatal(err)
@@ -330,4 +279,41 @@ func TestExecWithPTY(t *testing.T) {
 	if lines := strings.Count(string(out), "\r\n"); lines != 32 || strings.Count(string(out), "\n") != 32 {
 		t.Errorf("output %q: want 32 lines, each ending \\r\\n", out)
 	}
+}
+
+// ptySession logs in to s and opens a session on an 80-column
+// pseudo-terminal; the test starts its shell or command.
+func ptySession(t *testing.T, s *Server) *ssh.Session {
+	t.Helper()
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+// atPrompt starts sess's shell and waits for the REPL's prompt: what the
+// test types goes to stdin, and out holds what the client's terminal shows.
+func atPrompt(t *testing.T, sess *ssh.Session) (stdin io.Writer, out *testutil.Buffer) {
+	t.Helper()
+	in, err := sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = &testutil.Buffer{}
+	sess.Stdout = out
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, out, ">>> ", 10*time.Second)
+	return in, out
 }

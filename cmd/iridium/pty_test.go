@@ -85,6 +85,15 @@ func (term *terminal) expect(from int, want string) int {
 	}
 }
 
+// leave presses Ctrl-D, which ends the REPL with status 0.
+func (term *terminal) leave() {
+	term.t.Helper()
+	term.send("\x04")
+	if code := term.wait(); code != 0 {
+		term.t.Fatalf("exit code %d after Ctrl-D", code)
+	}
+}
+
 // wait waits for the process to exit and returns its exit code.
 func (term *terminal) wait() int {
 	term.t.Helper()
@@ -131,10 +140,7 @@ func TestTerminalSession(t *testing.T) {
 	at = term.expect(at, "$1 = 9")
 
 	// Ctrl-D leaves with status 0.
-	term.send("\x04")
-	if code := term.wait(); code != 0 {
-		t.Fatalf("exit code %d after Ctrl-D", code)
-	}
+	term.leave()
 
 	// History is kept in the data directory across sessions: the up arrow
 	// brings back the last line.
@@ -148,10 +154,7 @@ func TestTerminalSession(t *testing.T) {
 	at2 = term2.expect(at2, "!registers")
 	term2.send("\r")
 	term2.expect(at2, "$1 = 0") // a new node: fresh registers
-	term2.send("\x04")
-	if code := term2.wait(); code != 0 {
-		t.Fatalf("exit code %d after Ctrl-D", code)
-	}
+	term2.leave()
 }
 
 // TestTerminalCtrlCDuringACommand: Ctrl-C while a command (not a program)
@@ -170,8 +173,5 @@ func TestTerminalCtrlCDuringACommand(t *testing.T) {
 	at = term.expect(at, ">>> ")
 	term.send("load $1 #9\r!registers\r")
 	at = term.expect(at, "$1 = 9")
-	term.send("\x04")
-	if code := term.wait(); code != 0 {
-		t.Fatalf("exit code %d after Ctrl-D", code)
-	}
+	term.leave()
 }
