@@ -52,12 +52,18 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 				var p ptyRequest
 				if ssh.Unmarshal(req.Payload, &p) == nil {
 					pty = true
-					width.set(int(p.Width))
+					if p.Width > 0 {
+						width.set(int(min(p.Width, maxWidth)))
+					}
 				}
 				req.Reply(true, nil)
 			case "window-change":
+				// Zero means "unknown" (RFC 4254), and readline cannot
+				// lay a line out in no columns.
 				if len(req.Payload) >= 4 {
-					width.set(int(binary.BigEndian.Uint32(req.Payload)))
+					if w := binary.BigEndian.Uint32(req.Payload); w > 0 {
+						width.set(int(min(w, maxWidth)))
+					}
 				}
 				req.Reply(false, nil)
 			case "shell", "exec":
@@ -88,6 +94,9 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 		}
 	}
 }
+
+// maxWidth bounds the terminal width a client may claim.
+const maxWidth = 1000
 
 // termWidth is the width of the client's terminal, as its pty-req and
 // window-change requests say, and who to tell when it changes (readline,
@@ -174,9 +183,10 @@ func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, pty bool, script [
 
 // interruptReader reads the channel on its own goroutine so that a Ctrl-C
 // typed while a program runs (when nothing else reads input) interrupts
-// the program; every other byte is queued for the REPL in order, up to
-// maxTypeahead bytes, past which typed bytes are dropped (as a terminal's
-// input queue drops them) rather than take the node's memory.
+// the program; every other byte is queued for the REPL in order. The queue
+// holds at most about maxTypeahead bytes: when it is full the reader waits
+// for the REPL to take some, and SSH's flow control makes the client wait
+// in turn (a Ctrl-C typed behind that much input waits with it).
 type interruptReader struct {
 	src         io.Reader
 	onInterrupt func() bool // true if a running program was interrupted
@@ -200,6 +210,15 @@ func newInterruptReader(src io.Reader) *interruptReader {
 func (r *interruptReader) pump() {
 	chunk := make([]byte, 1024)
 	for {
+		r.mu.Lock()
+		for len(r.buf) >= maxTypeahead && !r.closed {
+			r.cond.Wait()
+		}
+		closed := r.closed
+		r.mu.Unlock()
+		if closed {
+			return
+		}
 		n, err := r.src.Read(chunk)
 		data := chunk[:n]
 		kept := data[:0]
@@ -210,7 +229,7 @@ func (r *interruptReader) pump() {
 			kept = append(kept, b)
 		}
 		r.mu.Lock()
-		r.buf = append(r.buf, kept[:min(len(kept), max(0, maxTypeahead-len(r.buf)))]...)
+		r.buf = append(r.buf, kept...)
 		if err != nil {
 			r.err = err
 		}
@@ -232,6 +251,7 @@ func (r *interruptReader) Read(p []byte) (int, error) {
 	if len(r.buf) > 0 {
 		n := copy(p, r.buf)
 		r.buf = r.buf[n:]
+		r.cond.Broadcast() // room for pump
 		return n, nil
 	}
 	if r.closed {
