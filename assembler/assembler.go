@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/iridium-go/iridium/vm"
 )
@@ -268,6 +269,9 @@ func (a *asm) line(toks []Token) {
 	}
 	a.pending = -1 // whatever follows the label, it is not "nothing"
 
+	if len(rest) > 0 && rest[0].Kind == TokIllegal && touches(head, rest[0]) {
+		return // garbage inside the mnemonic ("lo~ad"): the lexer said so, once
+	}
 	switch head.Kind {
 	case TokIllegal: // in place of a mnemonic: nothing to check the operands against
 	case TokIdent:
@@ -277,6 +281,11 @@ func (a *asm) line(toks []Token) {
 	default:
 		a.errorf(head.Pos, "expected a mnemonic or directive, found %s %s", head.Kind, head.Text)
 	}
+}
+
+// touches reports whether b starts right where a ends, on its line.
+func touches(a, b Token) bool {
+	return a.Pos.Line == b.Pos.Line && a.Pos.Col+utf8.RuneCountInString(a.Text) == b.Pos.Col
 }
 
 // garbled reports whether garbage (TokIllegal) stands among toks.

@@ -248,6 +248,8 @@ func TestGarbageHoldsItsPlace(t *testing.T) {
 		{"a wrong operand", "add #1 ~ $3", []string{"1:5: ADD operand 1 must be a register, got integer #1", "1:8: unexpected character '~'"}},
 		{"a directive in the wrong section", ".asciiz #z", []string{"1:1: .asciiz outside the .data section", "1:9: expected a number after '#'"}},
 		{"no count error", "nop ~ ~", []string{"1:5: unexpected character '~'", "1:7: unexpected character '~'"}},
+		{"garbage inside a mnemonic is said once", "lo~ad $1 #2", []string{"1:3: unexpected character '~'"}},
+		{"garbage inside a label is said once", "x~: nop", []string{"1:2: unexpected character '~'"}},
 		{"a label before garbage is defined", "x: ~\ndjmp @x\ndjmp @y", []string{"1:4: unexpected character '~'", `3:6: undefined label "y"`}},
 	}
 	for _, tc := range tests {
