@@ -306,14 +306,7 @@ func (p *peer) overflow() {
 
 // closeFor closes the connection at once, because of why: the reason the
 // reader gives when it drops the peer.
-func (p *peer) closeFor(why string) {
-	p.qmu.Lock()
-	if !p.closed {
-		p.why = why
-	}
-	p.qmu.Unlock()
-	p.shut(nil)
-}
+func (p *peer) closeFor(why string) { p.closeWith(nil, why) }
 
 // closedFor is why this end closed the connection, or "" if it did not
 // (or not yet).
@@ -398,14 +391,18 @@ func (p *peer) onlyMembers() bool {
 
 // shut closes the peer once. With bye == nil the connection closes at once;
 // otherwise the writer sends bye (bounded by byeTimeout) and then closes it.
-func (p *peer) shut(bye wire.Message) {
+func (p *peer) shut(bye wire.Message) { p.closeWith(bye, "") }
+
+// closeWith is shut and closeFor: the first call closes, with its bye and its
+// why, under one lock, so that the reason given is the first closer's.
+func (p *peer) closeWith(bye wire.Message, why string) {
 	p.qmu.Lock()
 	if p.closed {
 		p.qmu.Unlock()
 		return
 	}
 	p.closed = true
-	p.bye = bye
+	p.bye, p.why = bye, why
 	close(p.quit)
 	p.qmu.Unlock()
 	if bye == nil {

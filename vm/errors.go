@@ -55,8 +55,8 @@ func fault(pc int, op Opcode, err error) *Fault { return &Fault{PC: pc, Op: op, 
 // listings and error messages show it, so that an address in a message can
 // be found in the listing: 0x and at least four lower-case hex digits.
 func FormatAddress(addr int) string {
-	if addr < 0 { // a computed address gone wrong
-		return "-" + FormatAddress(-addr)
+	if addr < 0 { // a computed address gone wrong; uint negates MinInt too
+		return fmt.Sprintf("-0x%04x", -uint(addr))
 	}
 	return fmt.Sprintf("0x%04x", addr)
 }

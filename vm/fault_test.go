@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/iridium-go/iridium/vm"
@@ -204,7 +205,7 @@ func TestFaultError(t *testing.T) {
 }
 
 func TestFormatAddress(t *testing.T) {
-	for addr, want := range map[int]string{0: "0x0000", 0x18: "0x0018", 0xffff: "0xffff", 0x10000: "0x10000", vm.MaxImm24: "0xffffff", -4: "-0x0004"} {
+	for addr, want := range map[int]string{0: "0x0000", 0x18: "0x0018", 0xffff: "0xffff", 0x10000: "0x10000", vm.MaxImm24: "0xffffff", -4: "-0x0004", math.MinInt32: "-0x80000000"} {
 		if got := vm.FormatAddress(addr); got != want {
 			t.Errorf("FormatAddress(%d) = %q, want %q", addr, got, want)
 		}

@@ -60,7 +60,7 @@ Node flags:
       --cookie SECRET            the cluster secret (default $IRIDIUM_COOKIE, else DIR/cookie, created if missing)
   -t, --threads N                how many !spawn programs may run at once (default 1)
       --remote-spawn=false       refuse the processes other members ask this node to start
-      --max-processes N          processes alive at once on this node (default %d); past it spawns are refused
+      --max-processes N          processes alive at once on this node, or in a FILE run (default %d); past it spawns are refused
   -r, --enable-remote-access     serve the REPL over SSH
   -p, --bind-port PORT           SSH port for remote access (default 2244)
       --bind-host HOST           SSH listen address for remote access (default 127.0.0.1)

@@ -47,19 +47,24 @@ wait:
 		{"--max-processes bounds a file run's processes", `
 	load $1 #0
 	load $2 @wait
-	spawn $1 $2 $3
-	djmpne @refused
-	spawn $1 $2 $3
-	djmpne @refused
-	prts @started
+	load $8 #1
+	load $9 #0
+	spawn $1 $2 $3      ; the second process: started (prints 1)
+	djmpne @no1
+	prti $8
+	djmp @two
+no1:
+	prti $9
+two:
+	spawn $1 $2 $3      ; the third: refused (prints 0)
+	djmpne @no2
+	prti $8
 	hlt
-refused:
-	prti $3
+no2:
+	prti $9
 	hlt
 wait:
-	recv $4 $5
-.data
-started: .asciiz 'started'`, []string{"--max-processes", "2"}, 0, "0", ""},
+	recv $4 $5`, []string{"--max-processes", "2"}, 0, "10", ""},
 		{"a RECV nobody answers is stopped by nothing but a signal: RECVT then", `
 	load $9 #20
 	recvt $1 $2 $9
