@@ -239,13 +239,25 @@ func fakeAcceptor(t *testing.T, serve func(r *rawConn)) string {
 	})
 }
 
+// challengeHello opens a fake acceptor's side of the handshake as alias: a
+// Challenge, then the connector's Hello; nil (and a test error) if something
+// else came.
+func (r *rawConn) challengeHello(alias string) *wire.Hello {
+	r.t.Helper()
+	r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: alias})
+	h, ok := r.read().(*wire.Hello)
+	if !ok {
+		r.t.Error("expected Hello")
+		return nil
+	}
+	return h
+}
+
 func TestJoinChecksAcceptorProof(t *testing.T) {
 	got := make(chan []wire.Message, 1)
 	addr := fakeAcceptor(t, func(r *rawConn) {
-		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "evil"})
-		h, ok := r.read().(*wire.Hello)
-		if !ok {
-			t.Error("expected Hello")
+		h := r.challengeHello("evil")
+		if h == nil {
 			got <- nil
 			return
 		}

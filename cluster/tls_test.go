@@ -141,10 +141,8 @@ func (m *Manager) offers() (ticket, ownKey bool) {
 // stranger knows.
 func TestStrangersTicketIsNotKept(t *testing.T) {
 	addr := fakeAcceptor(t, func(r *rawConn) {
-		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "evil"})
-		h, ok := r.read().(*wire.Hello)
-		if !ok {
-			t.Error("expected Hello")
+		h := r.challengeHello("evil")
+		if h == nil {
 			return
 		}
 		proof := wire.AcceptorProof([]byte("other cookie"), r.e, h.Nonce, "evil", h.Alias)
@@ -324,10 +322,8 @@ func TestKeepRefusesLargeTickets(t *testing.T) {
 func TestLeaveDuringJoinKeepsNothing(t *testing.T) {
 	var armed atomic.Bool
 	addr := fakeAcceptor(t, func(r *rawConn) {
-		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "good"})
-		h, ok := r.read().(*wire.Hello)
-		if !ok {
-			t.Error("expected Hello")
+		h := r.challengeHello("good")
+		if h == nil {
 			return
 		}
 		proof := wire.AcceptorProof(testCookie, r.e, h.Nonce, "good", h.Alias)
