@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -395,5 +396,75 @@ func TestLoginTimeout(t *testing.T) {
 			// serveConn logs this as it returns.
 			testutil.WaitFor(t, logs, `msg="remote login refused" peer=127.0.0.1:`, bound)
 		})
+	}
+}
+
+// One connection has at most maxSessions sessions open at once: one more
+// is refused with the reason, the open ones go on, and a session closed
+// makes room for the next.
+func TestSessionsPerConnectionCap(t *testing.T) {
+	s := startServer(t, "")
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	type open struct {
+		sess  *ssh.Session
+		stdin io.WriteCloser
+	}
+	var held []open
+	for i := range maxSessions {
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatalf("session %d of %d refused: %v", i+1, maxSessions, err)
+		}
+		defer sess.Close()
+		stdin, err := sess.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Shell(); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, open{sess, stdin})
+	}
+	_, err = c.NewSession()
+	var refused *ssh.OpenChannelError
+	if !errors.As(err, &refused) || refused.Reason != ssh.ResourceShortage ||
+		refused.Message != fmt.Sprintf("at most %d sessions per connection", maxSessions) {
+		t.Fatalf("session %d: %v; want it refused for the cap", maxSessions+1, err)
+	}
+
+	// The first session ends; once the server is done with it, a new one
+	// opens and runs.
+	held[0].stdin.Close()
+	if err := held[0].sess.Wait(); err != nil {
+		t.Fatalf("the first session ended with %v", err)
+	}
+	deadline := time.Now().Add(bound)
+	sess, err := c.NewSession()
+	for err != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no new session after one closed: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		sess, err = c.NewSession()
+	}
+	defer sess.Close()
+	sess.Stdin = strings.NewReader("load $2 #7\n!registers\n")
+	var out strings.Builder
+	sess.Stdout = &out
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Wait(); err != nil || !strings.Contains(out.String(), "$2 = 7\n") {
+		t.Errorf("a session after the cap: %v, printed %q", err, out.String())
+	}
+	// The sessions held open were served all along.
+	io.WriteString(held[1].stdin, "load $3 #4\n")
+	held[1].stdin.Close()
+	if err := held[1].sess.Wait(); err != nil {
+		t.Errorf("a held session ended with %v", err)
 	}
 }

@@ -6,7 +6,8 @@
 //
 // The server resists guessing and flooding: failed logins from one source
 // address slow down (see loginThrottle), the connections open at once are
-// capped, and a connection must log in within the login timeout.
+// capped, and so are the sessions open at once on one connection; a
+// connection must log in within the login timeout.
 package remote
 
 import (
@@ -36,6 +37,11 @@ const (
 	DefaultMaxConnections = 64
 	DefaultLoginTimeout   = 10 * time.Second
 )
+
+// maxSessions is how many sessions one connection may have open at once,
+// as OpenSSH's MaxSessions: each runs a REPL with its own VM, so a client
+// must not open them without bound on the one connection the cap counts.
+const maxSessions = 10
 
 // maxAuthTries is how many failed attempts one connection may make before
 // it is closed, as in OpenSSH. Each attempt also waits its address's login
@@ -259,18 +265,27 @@ func (s *Server) serveConn(c net.Conn) {
 	// than the server.
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	var sessions sync.WaitGroup
+	open := make(chan struct{}, maxSessions) // a token per open session
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
 			nc.Reject(ssh.UnknownChannelType, "only session channels are served")
 			continue
 		}
+		select {
+		case open <- struct{}{}:
+		default:
+			nc.Reject(ssh.ResourceShortage, fmt.Sprintf("at most %d sessions per connection", maxSessions))
+			continue
+		}
 		ch, requests, err := nc.Accept()
 		if err != nil {
+			<-open
 			continue
 		}
 		sessions.Add(1)
 		go func() {
 			defer sessions.Done()
+			defer func() { <-open }()
 			s.serveSession(ctx, ch, requests)
 		}()
 	}
