@@ -32,7 +32,7 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(errSessionClosed)
 	pty := false
-	width := &termWidth{width: 80}
+	width := newTermWidth(80)
 	started := false
 	done := make(chan struct{})
 	for {
@@ -50,10 +50,10 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 			switch req.Type {
 			case "pty-req":
 				var p ptyRequest
-				if ssh.Unmarshal(req.Payload, &p) == nil {
+				if ssh.Unmarshal(req.Payload, &p) == nil && !started {
 					pty = true
 					if p.Width > 0 {
-						width.set(int(min(p.Width, maxWidth)))
+						width = newTermWidth(int(min(p.Width, maxWidth)))
 					}
 				}
 				req.Reply(true, nil)
@@ -100,11 +100,20 @@ const maxWidth = 1000
 
 // termWidth is the width of the client's terminal, as its pty-req and
 // window-change requests say, and who to tell when it changes (readline,
-// which then lays the line being edited out again).
+// which then lays the line being edited out again). The session's request
+// loop only records a change; tell calls the listener on its own
+// goroutine, since readline may wait there on a write to a client that
+// reads nothing, and a request loop that waits holds up the connection's
+// other sessions.
 type termWidth struct {
 	mu      sync.Mutex
 	width   int
 	changed func()
+	news    chan struct{} // holds a token while a change is untold
+}
+
+func newTermWidth(width int) *termWidth {
+	return &termWidth{width: width, news: make(chan struct{}, 1)}
 }
 
 func (w *termWidth) get() int {
@@ -113,14 +122,14 @@ func (w *termWidth) get() int {
 	return w.width
 }
 
-// set records a new width and tells the listener, outside the lock.
+// set records a new width, to be told to the listener; it never waits.
 func (w *termWidth) set(width int) {
 	w.mu.Lock()
 	w.width = width
-	changed := w.changed
 	w.mu.Unlock()
-	if changed != nil {
-		changed()
+	select {
+	case w.news <- struct{}{}:
+	default: // a change is untold already: the listener reads the width then
 	}
 }
 
@@ -129,6 +138,23 @@ func (w *termWidth) onChange(f func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.changed = f
+}
+
+// tell calls the listener once for each run of changes until done closes.
+func (w *termWidth) tell(done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-w.news:
+			w.mu.Lock()
+			changed := w.changed
+			w.mu.Unlock()
+			if changed != nil {
+				changed()
+			}
+		}
+	}
 }
 
 // runREPL runs one REPL on the channel until its input ends or ctx is
@@ -167,6 +193,13 @@ func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, pty bool, script [
 		return 1
 	}
 	if in != nil {
+		told := make(chan struct{})
+		defer close(told)
+		s.wg.Add(1)
+		go func() { // ends with this session
+			defer s.wg.Done()
+			width.tell(told)
+		}()
 		in.onInterrupt = r.Interrupt
 		s.wg.Add(1)
 		go func() { // ends when the channel closes, right after this session

@@ -116,3 +116,59 @@ func TestCloseEndsRunningSessions(t *testing.T) {
 		t.Fatal("the client's session did not end when the server closed")
 	}
 }
+
+// A window change never waits for the listener (readline, which may be
+// stuck writing to a client that reads nothing): set returns while the
+// listener is busy, and the changes made meanwhile are told once, with
+// the last width.
+func TestWidthChangeNeverWaits(t *testing.T) {
+	w := newTermWidth(80)
+	calls := make(chan int)
+	release := make(chan struct{})
+	w.onChange(func() {
+		calls <- w.get()
+		<-release
+	})
+	done := make(chan struct{})
+	told := make(chan struct{})
+	go func() { defer close(told); w.tell(done) }()
+
+	// setting runs the sets on a goroutine of its own, and says when
+	// they have returned.
+	setting := func(widths ...int) <-chan struct{} {
+		set := make(chan struct{})
+		go func() {
+			defer close(set)
+			for _, width := range widths {
+				w.set(width)
+			}
+		}()
+		return set
+	}
+	returned := func(set <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-set:
+		case <-time.After(10 * time.Second):
+			t.Fatal("set waited for a busy listener")
+		}
+	}
+	set := setting(20)
+	if got := <-calls; got != 20 { // the listener is now busy
+		t.Fatalf("listener saw width %d, want 20", got)
+	}
+	returned(set)
+	returned(setting(21, 22, 23, 40))
+	release <- struct{}{}
+	if got := <-calls; got != 40 {
+		t.Errorf("after the listener was free it saw width %d, want the last, 40", got)
+	}
+	release <- struct{}{}
+	w.set(50) // and it goes on telling
+	if got := <-calls; got != 50 {
+		t.Errorf("the next change told width %d, want 50", got)
+	}
+	release <- struct{}{}
+	close(done)
+	<-told
+}
