@@ -26,7 +26,9 @@
 // sender's goroutine when it sends, and a process's exit notices go out
 // after it ended, so what one process sends another arrives in the order it
 // was sent, its exit notice last. A mailbox holds at most MailboxLimit
-// messages; a message to a full mailbox is dropped and counted.
+// messages; a message to a full mailbox is dropped and counted. Exit
+// notices are never dropped: a process gets one for every process it
+// spawned or monitors, exactly once, so they are bounded by those.
 //
 // Processes on other members (remote.go) are reached through a Remote,
 // which package dist implements over the cluster's connections. A process
@@ -518,13 +520,14 @@ func (n *Node) end(p *Process, status int, err error) {
 }
 
 // deliverLocked puts msg in the mailbox of process to, if it lives, and
-// makes it runnable if it waits.
+// makes it runnable if it waits. A full mailbox drops messages, not exit
+// notices.
 func (n *Node) deliverLocked(to int32, msg vm.Message) {
 	q := n.procs[to]
 	if q == nil {
 		return
 	}
-	if q.mailbox.len() >= MailboxLimit {
+	if q.mailbox.len() >= MailboxLimit && !msg.Exit {
 		q.dropped++
 		return
 	}

@@ -293,6 +293,45 @@ func TestMailboxOverflow(t *testing.T) {
 	ended(t, sink)
 }
 
+// TestFullMailboxKeepsExitNotice: a child fills its parent's mailbox and
+// more, then ends; the messages past the limit are dropped, its exit
+// notice is not (every process gets its notices exactly once).
+func TestFullMailboxKeepsExitNotice(t *testing.T) {
+	n := newNode(t, 2)
+	parent, _ := start(t, n, fmt.Sprintf(`
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+spin: djmp @spin         ; never receives
+child:
+	parent $4
+	load $5 #%d
+more:
+	send $4 $5
+	dec $5
+	load $6 #0
+	gt $5 $6
+	djmpe @more
+	hlt
+`, MailboxLimit+100))
+	deadline := time.Now().Add(20 * time.Second)
+	info := n.Processes()
+	// Until every message came and the child is gone: its notice goes out
+	// under the lock that removes it.
+	for len(info) != 1 || info[0].Mailbox+int(info[0].Dropped) < MailboxLimit+100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the child did not end: %+v", info)
+		}
+		time.Sleep(5 * time.Millisecond)
+		info = n.Processes()
+	}
+	if info[0].PID != parent.PID() || info[0].Mailbox != MailboxLimit+1 || info[0].Dropped != 100 {
+		t.Errorf("parent %+v; want %d messages and the notice, 100 dropped", info[0], MailboxLimit)
+	}
+	parent.Kill()
+	ended(t, parent)
+}
+
 // TestTenThousandProcesses: 10,000 processes in a line: the parent tells
 // each the handle of the next (the last gets the parent's), then sends a
 // token to the first; each adds one and passes it on, and the parent
