@@ -31,9 +31,9 @@ func TestProcessCommands(t *testing.T) {
 	s.send("!spawn_on test " + echo) // this node's own alias works too
 	s.waitFor("spawned test:3\n")
 	s.send("!kill test:3")
-	s.waitFor("#2 " + echo + " ended: exit code 1 (interrupted at pc 0x0000 (RECV))")
+	s.waitFor("#2 " + echo + " ended: exit code 2 (interrupted at pc 0x0000 (RECV))")
 	s.send("!kill test:2")
-	s.waitFor("#1 " + echo + " ended: exit code 1 (interrupted at pc 0x0000 (RECV))")
+	s.waitFor("#1 " + echo + " ended: exit code 2 (interrupted at pc 0x0000 (RECV))")
 	s.send("!kill test:2")
 	s.waitFor("error: no process test:2")
 	s.send("!quit")

@@ -58,6 +58,7 @@ func writeProgram(t *testing.T, src string) string {
 
 func TestCommands(t *testing.T) {
 	prog := writeProgram(t, ".data\nmsg: .asciiz 'from file\\n'\n.code\nload $7 #77\nprts @msg\n")
+	faulty := writeProgram(t, "load $1 #0\ndiv $0 $1 $2\n")
 	tests := []struct {
 		name       string
 		lines      []string
@@ -105,6 +106,8 @@ func TestCommands(t *testing.T) {
 			wantErr: []string{"no such file"}},
 		{name: "spawn runs in the background and reports", lines: []string{"!spawn " + prog},
 			wantOut: []string{"spawned #1", "#1 " + prog + " ended: exit code 0", "from file\n", "event: "}},
+		{name: "a spawned program's fault is exit status 1", lines: []string{"!spawn " + faulty},
+			wantOut: []string{"#1 " + faulty + " ended: exit code 1 (division by zero at pc 0x0004 (DIV))\n"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,7 +212,7 @@ func TestSpawnRespectsThreads(t *testing.T) {
 		t.Fatal("the endless program ended by itself")
 	}
 	finish(feed, done)
-	testutil.WaitFor(t, out, "#1 "+spin+" ended: exit code 1 (interrupted", 10*time.Second)
+	testutil.WaitFor(t, out, "#1 "+spin+" ended: exit code 2 (interrupted", 10*time.Second)
 
 	// One thread: the endless program runs in slices, so it cannot keep
 	// the quick one from its turn; !kill stops the endless one.
@@ -217,6 +220,6 @@ func TestSpawnRespectsThreads(t *testing.T) {
 	io.WriteString(feed, "!spawn "+spin+"\n!spawn "+quick+"\n")
 	testutil.WaitFor(t, out, "#2 "+quick+" ended: exit code 0", 10*time.Second)
 	io.WriteString(feed, "!kill test:2\n") // test:1 is the REPL's default VM
-	testutil.WaitFor(t, out, "#1 "+spin+" ended: exit code 1 (interrupted", 10*time.Second)
+	testutil.WaitFor(t, out, "#1 "+spin+" ended: exit code 2 (interrupted", 10*time.Second)
 	finish(feed, done)
 }

@@ -59,7 +59,7 @@ func TestOpenLineIsEnded(t *testing.T) {
 			want: "42\nerror: 1:1: unknown mnemonic \"frob\"\n"},
 		{name: "before a background program's report",
 			lines: []string{"!spawn " + spin, "load $5 #42", "prti $5", "!quit"},
-			want:  "spawned #1: " + spin + " as test:2\n42\n#1 " + spin + " ended: exit code 1 (interrupted at pc", prefix: true},
+			want:  "spawned #1: " + spin + " as test:2\n42\n#1 " + spin + " ended: exit code 2 (interrupted at pc", prefix: true},
 		{name: "at the end of the input",
 			lines: []string{"load $5 #42", "prti $5"},
 			want:  "42\n"},
@@ -306,7 +306,7 @@ func TestSessionEndStopsPrograms(t *testing.T) {
 				t.Errorf("Run: %v", err)
 			}
 			out := s.out.String()
-			if !strings.Contains(out, "#1 "+spin+" ended: exit code 1 (interrupted at pc") {
+			if !strings.Contains(out, "#1 "+spin+" ended: exit code 2 (interrupted at pc") {
 				t.Errorf("the background program was not reported interrupted:\n%s", out)
 			}
 			if strings.Contains(out, "context") {

@@ -111,15 +111,11 @@ func (j *jobs) stopAll() {
 // wait blocks until every job has ended and been reported.
 func (j *jobs) wait() { j.wg.Wait() }
 
-// report is a background program's output, result and events, shown in
-// one piece.
+// report is a background program's output, exit status (proc.StatusOK
+// and the others) and events, shown in one piece.
 func report(jb *job, status int, err error, events []vm.Event) []byte {
-	code := 0
-	if status != proc.StatusOK {
-		code = 1
-	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "#%d %s ended: exit code %d", jb.id, jb.path, code)
+	fmt.Fprintf(&b, "#%d %s ended: exit code %d", jb.id, jb.path, status)
 	if err != nil {
 		fmt.Fprintf(&b, " (%v)", plainInterrupt(err))
 	}

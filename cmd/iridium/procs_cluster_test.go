@@ -121,7 +121,7 @@ func TestProcessesAcrossTheCluster(t *testing.T) {
 
 	// !kill on another member: the job's report says it was interrupted.
 	a.send("!kill charlie:" + cPID)
-	a.expect(regexp.QuoteMeta(echo) + ` ended: exit code 1 \(interrupted at pc 0x0000 \(RECV\)\)\n`)
+	a.expect(regexp.QuoteMeta(echo) + ` ended: exit code 2 \(interrupted at pc 0x0000 \(RECV\)\)\n`)
 	a.send("!kill charlie:" + cPID)
 	a.expect(`error: no process charlie:` + cPID + `\n`)
 	b.send("!processes") // the others see it gone too
@@ -192,10 +192,10 @@ wait:
 	start := time.Now()
 	c.cmd.Process.Kill()
 	// The two reports, in either order.
-	a.expect(`(?s)(` + regexp.QuoteMeta(wait) + ` ended: exit code 1 \(the member charlie was lost\)\n.*` +
+	a.expect(`(?s)(` + regexp.QuoteMeta(wait) + ` ended: exit code 3 \(the member charlie was lost\)\n.*` +
 		regexp.QuoteMeta(watch) + ` ended: exit code 0\n 333\n|` +
 		regexp.QuoteMeta(watch) + ` ended: exit code 0\n 333\n.*` +
-		regexp.QuoteMeta(wait) + ` ended: exit code 1 \(the member charlie was lost\)\n)`)
+		regexp.QuoteMeta(wait) + ` ended: exit code 3 \(the member charlie was lost\)\n)`)
 	took := time.Since(start)
 	t.Logf("status 3 reports %v after SIGKILL", took.Round(time.Millisecond))
 	if took > deadWithin {
@@ -204,7 +204,7 @@ wait:
 	a.send("!spawn_on bravo " + wait)
 	pid := a.expect(`spawned bravo:(\d+)\n`)[1]
 	a.send("!kill bravo:" + pid)
-	a.expect(`ended: exit code 1 \(interrupted`)
+	a.expect(`ended: exit code 2 \(interrupted`)
 }
 
 // TestProcessesWithASilentMember: !processes while a member is stopped

@@ -25,7 +25,7 @@ func TestScriptedREPLRules(t *testing.T) {
 			wantStdout: "4242\n"},
 		{name: "and before a background program's report",
 			script:     "!spawn " + spin + "\nload $5 #42\nprti $5\n!quit\n",
-			wantStdout: "spawned #1: " + spin + " as node:2\n42\n#1 " + spin + " ended: exit code 1 (interrupted at pc", prefix: true},
+			wantStdout: "spawned #1: " + spin + " as node:2\n42\n#1 " + spin + " ended: exit code 2 (interrupted at pc", prefix: true},
 		{name: "a line over 1 MiB is an error, and the script goes on",
 			script:     "load $1 #1\nload $2 #2 ;" + strings.Repeat(" ", 2<<20) + "\nload $3 #3\n!history\n",
 			wantStdout: "load $1 #1\nload $3 #3\n!history\n",

@@ -108,7 +108,7 @@ func TestTerminalLeaveStopsBackgroundPrograms(t *testing.T) {
 	at = term.expect(at, "spawned #1")
 	at = term.expect(at, ">>> ")
 	term.send("\x04")
-	term.expect(at, "#1 "+spin+" ended: exit code 1 (interrupted at pc")
+	term.expect(at, "#1 "+spin+" ended: exit code 2 (interrupted at pc")
 	if code := term.wait(); code != 0 {
 		t.Fatalf("exit code %d after Ctrl-D", code)
 	}
