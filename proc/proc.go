@@ -547,6 +547,11 @@ func (p *Process) Kill() {
 	n := p.node
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.killLocked(p)
+}
+
+// killLocked is Kill with n.mu held.
+func (n *Node) killLocked(p *Process) {
 	if p.state == Ended {
 		return
 	}

@@ -425,6 +425,11 @@ func (n *Node) RemoteOutput(from string, sink, fromPID int32, data []byte) {
 // 3, the member's handles name nothing any more, and its processes'
 // monitors of processes here are forgotten. Spawns waiting for its answer
 // fail by their own callback.
+//
+// The processes here that the member started, and those whose output goes
+// there (what they started here), are killed: their starter has been told
+// they ended (status 3), so they must not go on acting, and what they print
+// has nowhere to go.
 func (n *Node) MemberLost(alias string) {
 	var jobs []localWatch
 	n.mu.Lock()
@@ -447,6 +452,9 @@ func (n *Node) MemberLost(alias string) {
 	}
 	n.handles.forgetMember(alias)
 	for _, p := range n.procs {
+		if p.sinkNode == alias || p.links != nil && slices.ContainsFunc(p.links.watchers, func(w remoteWatcher) bool { return w.parent && w.alias == alias }) {
+			n.killLocked(p)
+		}
 		if p.links != nil && len(p.links.watchers) > 0 {
 			p.links.watchers = slices.DeleteFunc(p.links.watchers, func(w remoteWatcher) bool { return w.alias == alias })
 		}

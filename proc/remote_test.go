@@ -179,6 +179,54 @@ wait:
 	}
 }
 
+// TestLostStarterStopsItsProcesses: when b loses a, the processes a
+// started on b stop (a spinning one and one waiting in RECV), and so does
+// what they started on b; b's own processes go on.
+func TestLostStarterStopsItsProcesses(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b")
+	b := c.nodes["b"]
+	own, _ := startOn(t, b, "spin: djmp @spin")
+	p, out := startOn(t, c.nodes["a"], `
+	load $1 #1            ; b
+	load $2 @spinner
+	spawn $1 $2 $3
+	load $2 @waiter
+	spawn $1 $2 $3
+	recv $4 $5            ; the waiter's grandchild is up
+	prti $4
+	recv $4 $5            ; b is lost: a notice, status 3
+	prti $4
+	hlt
+spinner:
+	djmp @spinner
+waiter:                 ; on b: starts a spinner there, then waits
+	load $1 #0
+	load $2 @spinner
+	spawn $1 $2 $3
+	parent $6
+	load $7 #1
+	send $6 $7
+	recv $4 $5
+`)
+	waitOutput(t, out, "1")
+	if got := len(b.Processes()); got != 4 {
+		t.Fatalf("b runs %d processes, want its own and a's three", got)
+	}
+	c.lose("a", "b")
+	deadline := time.Now().Add(10 * time.Second)
+	for procs := b.Processes(); len(procs) != 1 || procs[0].PID != own.PID(); procs = b.Processes() {
+		if time.Now().After(deadline) {
+			t.Fatalf("b still runs %+v; want only its own process", procs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if status, err := ended(t, p); status != StatusOK || out.String() != "13" {
+		t.Errorf("a's process: status %d, %v, output %q", status, err, out)
+	}
+	own.Kill()
+	ended(t, own)
+}
+
 // TestRemoteOutputGoesToTheSpawner: what a process prints on another
 // member lands in its spawner's output, in order, through the sink; a
 // SPAWN from there onwards keeps it.
