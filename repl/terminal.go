@@ -68,6 +68,13 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryFile), 0o700); err != nil {
 			return readlineReader{}, err
 		}
+		// readline would create it readable by all; lines typed may hold
+		// secrets. An existing file keeps the mode its owner gave it.
+		f, err := os.OpenFile(r.cfg.HistoryFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return readlineReader{}, err
+		}
+		f.Close()
 	}
 	rl, err := readline.NewEx(rc)
 	if err != nil {

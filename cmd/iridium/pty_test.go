@@ -148,6 +148,12 @@ func TestTerminalSession(t *testing.T) {
 	if err != nil || !strings.Contains(string(hist), "load $1 #9") {
 		t.Fatalf("history file: %q, %v", hist, err)
 	}
+	// Only its owner may read it: lines typed may hold secrets.
+	if fi, err := os.Stat(data + "/history"); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode %v, want 0600", fi.Mode())
+	}
 	term2 := startTerminal(t, data)
 	at2 := term2.expect(0, ">>> ")
 	term2.send("\x1b[A")
