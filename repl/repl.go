@@ -11,11 +11,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/chzyer/readline"
 	"github.com/iridium-go/iridium/assembler"
@@ -266,20 +268,27 @@ func (r *REPL) flush() {
 
 // errorText is err as the REPL shows it: every line of the message marked
 // "error: ", so that a message of several lines (the assembler's, one per
-// error) reads, and greps, as errors line by line. Control characters
-// (what a user typed, quoted back: a NUL, an ESC) are written escaped, as
-// \x00, so that a message shows them and never drives the terminal.
+// error) reads, and greps, as errors line by line. Control and format
+// characters (what a user typed, quoted back: a NUL, an ESC, a
+// right-to-left override) are written escaped, as \x00 or \u202e, and so
+// are bytes that are not UTF-8, as \xff, so that a message shows them and
+// never drives the terminal or reorders what it shows.
 func errorText(err error) []byte {
 	var b bytes.Buffer
 	for _, line := range strings.Split(err.Error(), "\n") {
 		b.WriteString("error: ")
-		for _, r := range line {
-			if r != '\t' && unicode.IsControl(r) {
-				q := strconv.QuoteRune(r)
+		for len(line) > 0 {
+			r, size := utf8.DecodeRuneInString(line)
+			switch {
+			case r == utf8.RuneError && size == 1:
+				fmt.Fprintf(&b, `\x%02x`, line[0])
+			case r != '\t' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)):
+				q := strconv.QuoteRuneToASCII(r)
 				b.WriteString(q[1 : len(q)-1])
-			} else {
-				b.WriteRune(r)
+			default:
+				b.WriteString(line[:size])
 			}
+			line = line[size:]
 		}
 		b.WriteByte('\n')
 	}

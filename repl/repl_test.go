@@ -95,6 +95,8 @@ func TestCommands(t *testing.T) {
 			wantErr: []string{"unknown command !frob"}, wantOut: []string{"$0 = 0"}},
 		{name: "control characters in an error are escaped", lines: []string{"!frob\x00\x1b[2J"},
 			wantErr: []string{`error: unknown command !frob\x00\x1b[2J;`}},
+		{name: "format characters and bytes that are not UTF-8 are escaped", lines: []string{"!frob\u202eab\xff\u200bé"},
+			wantErr: []string{`error: unknown command !frob\u202eab\xff\u200bé;`}},
 		{name: "quit stops reading", lines: []string{"!quit", "!registers"}, exactOut: new(string)},
 		{name: "load_file runs the file and keeps registers", lines: []string{"load $5 #55", "!load_file " + prog, "!registers"},
 			wantOut: []string{"from file\n", "$5 = 55\n", "$7 = 77\n"}},
