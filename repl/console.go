@@ -141,6 +141,14 @@ func (c *console) show(p []byte) {
 	}
 }
 
+// echoed notes that the terminal echoed a key (Ctrl-C, as ^C) on the line
+// shown, so that what the REPL shows next starts on a line of its own.
+func (c *console) echoed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.open = true
+}
+
 // endLine ends the line a program left open.
 func (c *console) endLine() {
 	if c.open {

@@ -125,6 +125,14 @@ func (r *REPL) Interrupt() bool {
 	return true
 }
 
+// InterruptAtTerminal is Interrupt for a Ctrl-C at a local terminal while
+// a line runs: the terminal has echoed ^C, so the REPL's next output (the
+// fault of the program it interrupts) starts on a line of its own.
+func (r *REPL) InterruptAtTerminal() bool {
+	r.con.echoed()
+	return r.Interrupt()
+}
+
 // interruptible runs f with a context that Interrupt cancels.
 func (r *REPL) interruptible(ctx context.Context, f func(context.Context) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)

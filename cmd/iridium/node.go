@@ -121,7 +121,11 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 				// At a terminal a Ctrl-C with nothing to interrupt (a
 				// command printing, say) is not a request to leave:
 				// that is Ctrl-D, or Ctrl-C twice at the prompt.
-				if s == os.Interrupt && (r.Interrupt() || cfg.Interactive) {
+				if s == os.Interrupt && cfg.Interactive {
+					r.InterruptAtTerminal()
+					continue
+				}
+				if s == os.Interrupt && r.Interrupt() {
 					continue
 				}
 				ended <- s.(syscall.Signal)

@@ -163,6 +163,24 @@ func TestTerminalSession(t *testing.T) {
 	term2.leave()
 }
 
+// TestTerminalCtrlCStartsALine: the terminal echoes a Ctrl-C as ^C where
+// the cursor is; the fault of the program it interrupts is shown on a line
+// of its own, not glued to the ^C.
+func TestTerminalCtrlCStartsALine(t *testing.T) {
+	loop := writeFile(t, "quiet.iasm", ".data\nup: .asciiz 'up\\n'\n.code\nprts @up\nl: djmp @l\n")
+	term := startTerminal(t, t.TempDir())
+	at := term.expect(0, ">>> ")
+	term.send("!load_file " + loop + "\r")
+	at = term.expect(at, "up\r\n") // it loops, printing nothing more
+	term.send("\x03")
+	at = term.expect(at, "error: interrupted at pc 0x0004 (DJMP)")
+	if shown := term.output(); !strings.Contains(shown, "^C\r\nerror: interrupted") {
+		t.Errorf("the fault does not start a line after the echoed ^C: %q", shown[max(0, len(shown)-80):])
+	}
+	term.expect(at, ">>> ")
+	term.leave()
+}
+
 // TestTerminalCtrlCDuringACommand: Ctrl-C while a command (not a program)
 // runs, here a long !program listing, does not end the REPL: at a terminal
 // leaving takes Ctrl-D or Ctrl-C twice at the prompt.
