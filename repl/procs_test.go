@@ -31,6 +31,10 @@ func TestProcessCommands(t *testing.T) {
 	s.send("!spawn_on test " + echo) // this node's own alias works too
 	s.waitFor("spawned test:3\n")
 	s.send("!kill test:3")
+	s.waitFor("test:3 " + echo + " ended: exit code 2 (interrupted at pc 0x0000 (RECV))")
+	s.send("!spawn " + echo) // !spawn_on took no number of !spawn's
+	s.waitFor("spawned #2: " + echo + " as test:4\n")
+	s.send("!kill test:4")
 	s.waitFor("#2 " + echo + " ended: exit code 2 (interrupted at pc 0x0000 (RECV))")
 	s.send("!kill test:2")
 	s.waitFor("#1 " + echo + " ended: exit code 2 (interrupted at pc 0x0000 (RECV))")

@@ -25,7 +25,7 @@ type jobs struct {
 
 // job is one !spawn or !spawn_on program.
 type job struct {
-	id     int
+	label  string // what its report lines start with: "#N" (!spawn), "ALIAS:PID" (!spawn_on)
 	path   string
 	pid    int32
 	output lockedBuffer // its output and its children's, written by the workers
@@ -40,12 +40,14 @@ func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 		return err
 	}
 	return r.spawnHere(path, prog, func(jb *job) {
-		fmt.Fprintf(r.out, "spawned #%d: %s as %s:%d\n", jb.id, path, r.cfg.Procs.Alias(), jb.pid)
+		r.spawned++
+		jb.label = fmt.Sprintf("#%d", r.spawned)
+		fmt.Fprintf(r.out, "spawned %s: %s as %s:%d\n", jb.label, path, r.cfg.Procs.Alias(), jb.pid)
 	})
 }
 
-// spawnHere runs prog as a job on this node; announce prints that it
-// started, before its report can.
+// spawnHere runs prog as a job on this node; announce labels it and prints
+// that it started, before its report can.
 func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) error {
 	j := r.jobs
 	j.mu.Lock()
@@ -53,8 +55,7 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 	if j.closed {
 		return errClosing
 	}
-	r.spawned++
-	jb := &job{id: r.spawned, path: path}
+	jb := &job{path: path}
 	var p *proc.Process
 	var err error
 	// Its exit notice goes to this REPL, which prints the report, never
@@ -115,7 +116,7 @@ func (j *jobs) wait() { j.wg.Wait() }
 // and the others) and events, shown in one piece.
 func report(jb *job, status int, err error, events []vm.Event) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "#%d %s ended: exit code %d", jb.id, jb.path, status)
+	fmt.Fprintf(&b, "%s %s ended: exit code %d", jb.label, jb.path, status)
 	if err != nil {
 		fmt.Fprintf(&b, " (%v)", plainInterrupt(err))
 	}
@@ -128,10 +129,10 @@ func report(jb *job, status int, err error, events []vm.Event) []byte {
 		}
 	}
 	if dropped > 0 {
-		fmt.Fprintf(&b, "#%d: %d bytes more of output dropped (a report keeps the first %d KiB)\n", jb.id, dropped, maxJobOutput>>10)
+		fmt.Fprintf(&b, "%s: %d bytes more of output dropped (a report keeps the first %d KiB)\n", jb.label, dropped, maxJobOutput>>10)
 	}
 	for _, e := range events {
-		fmt.Fprintf(&b, "#%d event: %s\n", jb.id, formatEvent(e))
+		fmt.Fprintf(&b, "%s event: %s\n", jb.label, formatEvent(e))
 	}
 	return b.Bytes()
 }

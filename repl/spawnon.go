@@ -29,7 +29,8 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 	}
 	if alias == r.cfg.Procs.Alias() {
 		return r.spawnHere(path, prog, func(jb *job) {
-			fmt.Fprintf(r.out, "spawned %s:%d\n", alias, jb.pid)
+			jb.label = fmt.Sprintf("%s:%d", alias, jb.pid)
+			fmt.Fprintf(r.out, "spawned %s\n", jb.label)
 		})
 	}
 	j := r.jobs
@@ -38,7 +39,7 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 		j.mu.Unlock()
 		return errClosing
 	}
-	jb := &job{path: path} // numbered once it started
+	jb := &job{path: path} // labelled once it started
 	j.wg.Add(1)
 	j.mu.Unlock()
 	// The report is printed on a goroutine of the job's (counted in
@@ -72,15 +73,14 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 	}
 	jb.pid = pid
 	j.mu.Lock()
-	r.spawned++
-	jb.id = r.spawned
+	jb.label = fmt.Sprintf("%s:%d", alias, pid)
 	j.live[jb] = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), answerTimeout)
 		defer cancel()
 		r.cfg.Procs.KillOn(ctx, alias, pid)
 	}
 	j.mu.Unlock()
-	fmt.Fprintf(r.out, "spawned %s:%d\n", alias, pid)
+	fmt.Fprintf(r.out, "spawned %s\n", jb.label)
 	r.flush()
 	close(announced)
 	return nil

@@ -96,8 +96,8 @@ func TestProcessesAcrossTheCluster(t *testing.T) {
 	// !spawn_on: the report, output included, comes back here.
 	hello := writeFile(t, "hello.iasm", ".data\nhi: .asciiz 'hello from afar\\n'\n.code\n    prts @hi\n")
 	a.send("!spawn_on charlie " + hello)
-	a.expect(`spawned charlie:\d+\n`)
-	a.expect(`#\d+ ` + regexp.QuoteMeta(hello) + ` ended: exit code 0\nhello from afar\n#\d+ event: .* Start\n#\d+ event: .* GracefulStop`)
+	hi := a.expect(`spawned (charlie:\d+)\n`)[1] // the report's lines start with that
+	a.expect(hi + ` ` + regexp.QuoteMeta(hello) + ` ended: exit code 0\nhello from afar\n` + hi + ` event: .* Start\n` + hi + ` event: .* GracefulStop`)
 
 	// A process waiting on each of bravo and charlie.
 	echo := writeFile(t, "echo.iasm", "loop:\n    recv $1 $2\n    send $2 $1\n    djmp @loop\n")
@@ -121,7 +121,7 @@ func TestProcessesAcrossTheCluster(t *testing.T) {
 
 	// !kill on another member: the job's report says it was interrupted.
 	a.send("!kill charlie:" + cPID)
-	a.expect(regexp.QuoteMeta(echo) + ` ended: exit code 2 \(interrupted at pc 0x0000 \(RECV\)\)\n`)
+	a.expect(`charlie:` + cPID + ` ` + regexp.QuoteMeta(echo) + ` ended: exit code 2 \(interrupted at pc 0x0000 \(RECV\)\)\n`)
 	a.send("!kill charlie:" + cPID)
 	a.expect(`error: no process charlie:` + cPID + `\n`)
 	b.send("!processes") // the others see it gone too
