@@ -16,12 +16,12 @@ import (
 	"github.com/iridium-go/iridium/vm"
 )
 
-// ErrNotText is the error (wrapped, with the offset) for a whole file that
-// holds a NUL byte. No assembly source needs one (a string writes it as
-// \0), and nearly every binary file has one within its first bytes, so it
-// tells a binary file from a source file with mistakes in it: the binary
-// file gets this one error instead of one error for every stretch of its
-// bytes.
+// ErrNotText is what the error for a whole file that holds a NUL byte
+// wraps. No assembly source needs one (a string writes it as \0), and
+// nearly every binary file has one within its first bytes, so it tells a
+// binary file from a source file with mistakes in it: the binary file gets
+// one assembly error, at its first NUL, instead of one error for every
+// stretch of its bytes.
 var ErrNotText = errors.New("neither Iridium bytecode nor assembly text")
 
 // Assemble assembles a whole source file with a fresh symbol table.
@@ -55,11 +55,21 @@ func AssembleFileContext(ctx context.Context, src string) (*vm.Program, []Symbol
 
 func assembleFile(ctx context.Context, src string) (*asm, *vm.Program, error) {
 	if i := strings.IndexByte(src, 0); i >= 0 {
-		return nil, nil, fmt.Errorf("%w (it holds a NUL byte at offset %s)", ErrNotText, vm.FormatAddress(i))
+		return nil, nil, notText(src, i)
 	}
 	a := newAsm(ctx, 0, 0, sectionCode, nil)
 	p, err := a.run(src)
 	return a, p, err
+}
+
+// notText is the one error for a whole file whose first NUL byte is at
+// offset i: an assembly error at the NUL's line and column (counted as the
+// lexer counts them), wrapping ErrNotText.
+func notText(src string, i int) error {
+	lineStart := strings.LastIndexByte(src[:i], '\n') + 1
+	pos := Pos{1 + strings.Count(src[:lineStart], "\n"), 1 + utf8.RuneCountInString(src[lineStart:i])}
+	msg := fmt.Sprintf("NUL byte at offset %s: a binary file, %v", vm.FormatAddress(i), ErrNotText)
+	return errorList{{Pos: pos, Msg: msg, err: ErrNotText}}.err()
 }
 
 type section uint8

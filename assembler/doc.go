@@ -63,7 +63,8 @@
 // (say, the file name) on each. On error no program is returned.
 //
 // A whole file (Assemble, AssembleFile, Load) that holds a NUL byte is not
-// assembly source but binary: it gets one error, wrapping ErrNotText.
+// assembly source but binary: it gets one error, an Error at its first NUL
+// that says so and wraps ErrNotText.
 //
 // AssembleContext, AssembleFileContext and LoadContext stop when their
 // context is done (they look at it every 1024 lines or instructions) and

@@ -23,10 +23,14 @@ func (p Pos) String() string { return strconv.Itoa(p.Line) + ":" + strconv.Itoa(
 type Error struct {
 	Pos Pos
 	Msg string
+	err error // what it wraps, for errors.Is: ErrNotText, or nil
 }
 
 // Error formats the error as "LINE:COL: message".
 func (e Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Unwrap returns the sentinel error e wraps (ErrNotText), or nil.
+func (e Error) Unwrap() error { return e.err }
 
 // Errors returns the assembly errors inside err (as returned by Assemble and
 // friends), in source order; nil if err holds none.
@@ -52,7 +56,7 @@ func Errors(err error) []Error {
 // errorList collects errors during one assembly.
 type errorList []Error
 
-func (l *errorList) add(pos Pos, msg string) { *l = append(*l, Error{pos, msg}) }
+func (l *errorList) add(pos Pos, msg string) { *l = append(*l, Error{Pos: pos, Msg: msg}) }
 
 // err sorts the errors by position (keeping the order of errors at the same
 // position), drops exact duplicates and returns them as one

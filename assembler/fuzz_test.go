@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/iridium-go/iridium/vm"
@@ -26,8 +27,11 @@ func FuzzAssemble(f *testing.F) {
 			if p != nil {
 				t.Fatalf("program and error: %v", err)
 			}
-			if len(Errors(err)) == 0 && !errors.Is(err, ErrNotText) {
+			if len(Errors(err)) == 0 {
 				t.Fatalf("error without positions: %v", err)
+			}
+			if binary := strings.IndexByte(src, 0) >= 0; binary != errors.Is(err, ErrNotText) || binary && len(Errors(err)) != 1 {
+				t.Fatalf("NUL byte %v, but error %v", binary, err)
 			}
 			return
 		}

@@ -12,7 +12,7 @@ type lexed struct {
 }
 
 func lexAll(src string) (toks []lexed, errs []string) {
-	lx := NewLexer(src, func(p Pos, msg string) { errs = append(errs, Error{p, msg}.Error()) })
+	lx := NewLexer(src, func(p Pos, msg string) { errs = append(errs, Error{Pos: p, Msg: msg}.Error()) })
 	for {
 		t := lx.Next()
 		toks = append(toks, lexed{t.Kind, t.Pos.String(), t.Value})

@@ -11,16 +11,21 @@ import (
 	"github.com/iridium-go/iridium/vm"
 )
 
-// A file with a NUL byte is binary: one error that says so, not one error
-// per stretch of its bytes.
+// A file with a NUL byte is binary: one assembly error at its first NUL
+// that says so, not one error per stretch of its bytes. Its column counts
+// characters, as every error's does.
 func TestNotText(t *testing.T) {
 	elf := "\x7fELF\x02\x01\x01\x00" + strings.Repeat("\x00\x01garbage\xff", 500)
+	const msg = ": a binary file, neither Iridium bytecode nor assembly text"
 	tests := []struct {
 		name, src, want string
 	}{
-		{"binary", elf, "neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x0007)"},
-		{"NUL in a string", ".data\ns: .asciiz 'a\x00b'", "neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x0013)"},
-		{"NUL far in", strings.Repeat("nop\n", 0x1000) + "\x00", "neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x4000)"},
+		{"binary", elf, "1:8: NUL byte at offset 0x0007" + msg},
+		{"NUL in a string", ".data\ns: .asciiz 'a\x00b'", "2:14: NUL byte at offset 0x0013" + msg},
+		{"NUL far in", strings.Repeat("nop\n", 0x1000) + "\x00", "4097:1: NUL byte at offset 0x4000" + msg},
+		{"tab, runes, bad UTF-8", "; h\u00e9llo\n\tnop \u2713 \xff\xfe\x00 \x00", "2:10: NUL byte at offset 0x0014" + msg},
+		{"half a rune", "\xe2\x82\x00", "1:3: NUL byte at offset 0x0002" + msg},
+		{"CR LF", "nop\r\n\x00", "2:1: NUL byte at offset 0x0005" + msg},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -29,8 +34,12 @@ func TestNotText(t *testing.T) {
 				if p != nil || !errors.Is(err, ErrNotText) {
 					t.Fatalf("%s: %v, %v; want ErrNotText", how, p, err)
 				}
-				if err.Error() != tc.want {
-					t.Errorf("%s: %q, want %q", how, err, tc.want)
+				errs := Errors(err)
+				if len(errs) != 1 || errs[0].Error() != tc.want || err.Error() != tc.want {
+					t.Errorf("%s: %q (Errors: %q), want one error %q", how, err, errs, tc.want)
+				}
+				if len(errs) > 0 && !errors.Is(errs[0], ErrNotText) {
+					t.Errorf("%s: the Error itself does not wrap ErrNotText", how)
 				}
 			}
 			p, err := Assemble(tc.src)
@@ -40,6 +49,10 @@ func TestNotText(t *testing.T) {
 			p, _, err = Load([]byte(tc.src))
 			check("Load", p, err)
 		})
+	}
+	// Other assembly errors wrap nothing.
+	if _, err := Assemble("frob"); err == nil || errors.Is(err, ErrNotText) {
+		t.Errorf("Assemble(frob): %v", err)
 	}
 	// Bytecode is full of NULs, and Load still loads it.
 	bin, err := mustAssemble(t, "nop\nhlt").MarshalBinary()

@@ -71,7 +71,7 @@ func kindOf(m fs.FileMode) string {
 // Load turns a file's contents into a program: bytecode (recognised by its
 // magic) is parsed and verified, anything else is assembled. Bytecode has no
 // symbols. A file that is neither, because it holds a NUL byte, gives one
-// error wrapping ErrNotText.
+// assembly error, at its first NUL, wrapping ErrNotText.
 func Load(data []byte) (*vm.Program, []Symbol, error) {
 	return LoadContext(context.Background(), data)
 }

@@ -7,30 +7,35 @@ import (
 	"testing"
 )
 
-// A file that is neither bytecode nor text (an executable, an image) gets
-// one line that says so, whatever the run was asked to do with it.
+// A file without the bytecode magic is assembly, and one with a NUL byte
+// (an executable, an image) is binary: it gets one assembly error, at the
+// line and column of its first NUL, that says so, and exit status 2,
+// whatever the run was asked to do with it.
 func TestNotAssemblyFile(t *testing.T) {
+	const msg = ": a binary file, neither Iridium bytecode nor assembly text\n"
 	elf := writeFile(t, "prog", "\x7fELF\x02\x01\x01\x00"+strings.Repeat("\x00\x01garbage\xff\n", 5000))
+	later := writeFile(t, "later.iasm", "; h\u00e9ader\nnop\n\tload $1 #2 \u2713\xff\x00junk\x00\n")
 	tests := []struct {
 		name, file, want string
 	}{
-		{"made-up ELF", elf, "iridium: " + elf + ": neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x0007)\n"},
-		{"this very binary", binary, "iridium: " + binary + ": neither Iridium bytecode nor assembly text (it holds a NUL byte at offset 0x0007)\n"},
+		{"made-up ELF", elf, elf + ":\n1:8: NUL byte at offset 0x0007" + msg},
+		{"NUL at line 3", later, later + ":\n3:15: NUL byte at offset 0x001e" + msg},
+		{"this very binary", binary, binary + ":\n1:8: NUL byte at offset 0x0007" + msg},
 	}
 	for _, tc := range tests {
 		for _, args := range [][]string{{tc.file}, {"-d", tc.file}, {"-o", os.DevNull, tc.file}} {
 			t.Run(tc.name+" "+strings.Join(args[:len(args)-1], " "), func(t *testing.T) {
 				r := iridium(t, "", nil, args...)
-				if r.code != exitFault || r.stderr != tc.want || r.stdout != "" {
+				if r.code != exitUsage || r.stderr != tc.want || r.stdout != "" {
 					t.Errorf("code %d, stdout %q, stderr (%d bytes):\n%.2000s\nwant code %d and stderr %q",
-						r.code, r.stdout, len(r.stderr), r.stderr, exitFault, tc.want)
+						r.code, r.stdout, len(r.stderr), r.stderr, exitUsage, tc.want)
 				}
 			})
 		}
 	}
 	// The REPL's !load_file gets the same single error.
 	r := iridium(t, "!load_file "+elf+"\n", nil)
-	if !strings.Contains(r.stderr, "neither Iridium bytecode nor assembly text") || strings.Count(r.stderr, "\n") > 2 {
+	if !strings.Contains(r.stderr, elf+":1:8: NUL byte at offset 0x0007"+msg) || strings.Count(r.stderr, "\n") > 2 {
 		t.Errorf("!load_file: stderr (%d bytes):\n%.2000s", len(r.stderr), r.stderr)
 	}
 }

@@ -142,10 +142,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 			return exitFault
 		}
 	} else if prog, syms, err = assembler.AssembleFile(string(data)); err != nil {
-		if errors.Is(err, assembler.ErrNotText) {
-			fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
-			return exitFault
-		}
+		// A binary file gets one error here too, at its first NUL byte.
 		fmt.Fprintf(stderr, "%s:\n%v\n", o.file, err)
 		return exitUsage
 	}
