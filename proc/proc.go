@@ -724,6 +724,31 @@ func (n *Node) Processes() []Info {
 	return out
 }
 
+// Stuck reports whether some process waits and none can go on unless
+// something outside the node's processes acts (a kill, a REPL line, a
+// message from another member): every process but except waits in RECV or
+// RECVT with no time limit, and none is another owner's foreground
+// process, which its owner may run next. A node with other members is
+// never stuck: they may send.
+func (n *Node) Stuck(except int32) bool {
+	if r := n.getRemote(); r != nil && len(r.Members()) > 0 {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	waiting := 0
+	for pid, p := range n.procs {
+		if pid == except {
+			continue
+		}
+		if p.foreground || p.state != Waiting || p.timer != nil || p.parkedOn == vm.OpSpawn {
+			return false
+		}
+		waiting++
+	}
+	return waiting > 0
+}
+
 // Lookup returns the live process pid.
 func (n *Node) Lookup(pid int32) (*Process, bool) {
 	n.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -197,12 +198,42 @@ func (r *REPL) Run(ctx context.Context) error {
 	if err != nil || r.quit || r.cfg.Interactive || ctx.Err() != nil {
 		r.Close()
 	}
-	r.jobs.wait()
+	r.waitJobs()
 	r.proc.End(proc.StatusOK, nil)
 	if r.cfg.Cluster != nil && r.cfg.LeaveOnQuit {
 		r.cfg.Cluster.Leave()
 	}
 	return err
+}
+
+// stuckPoll is how often waitJobs looks whether the node is stuck.
+const stuckPoll = 50 * time.Millisecond
+
+// waitJobs waits, at the end of a script, until every background program
+// has ended and been reported. Programs that can never go on, because
+// every process of the node waits in RECV with nothing left to send to
+// them (proc.Node.Stuck), are stopped rather than waited for for ever:
+// the script's end must end the REPL.
+func (r *REPL) waitJobs() {
+	done := make(chan struct{})
+	go func() { // ends when the jobs have ended, which stopAll makes sure of
+		defer close(done)
+		r.jobs.wait()
+	}()
+	tick := time.NewTicker(stuckPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			if r.cfg.Procs.Stuck(r.proc.PID()) {
+				r.jobs.stopAll()
+				<-done
+				return
+			}
+		}
+	}
 }
 
 // loop reads and executes lines until the input ends, !quit, or ctx is

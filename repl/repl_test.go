@@ -225,3 +225,57 @@ func TestSpawnRespectsThreads(t *testing.T) {
 	testutil.WaitFor(t, out, "#1 "+spin+" ended: exit code 2 (interrupted", 10*time.Second)
 	finish(feed, done)
 }
+
+// TestScriptEndWithBackgroundPrograms: at the end of a script the REPL
+// waits for its background programs while any of them can go on (it
+// runs, it waits for a child that runs, or its RECVT has a time limit),
+// and stops them once all wait in RECV with nothing left to send to them.
+func TestScriptEndWithBackgroundPrograms(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want string // the report after its first line's "ended: "
+	}{
+		{"waiting in RECV for ever: stopped", "recv $1 $2\n",
+			"exit code 2 (interrupted at pc 0x0000 (RECV))\n"},
+		{"waiting for a child that computes: waited for", `
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	recv $4 $5            ; the child's sum
+	prti $4
+	hlt
+child:
+	load $6 #0
+	load $7 #20000000
+	load $8 #1
+count:
+	add $6 $8 $6
+	lt $6 $7
+	djmpe @count
+	parent $9
+	send $9 $6
+`, "exit code 0\n20000000\n"},
+		{"RECVT with a time limit: waited for", "load $3 #300\nrecvt $1 $2 $3\nload $9 #7\nprti $9\n",
+			"exit code 0\n7\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			prog := writeProgram(t, tc.src)
+			var out string
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				out, _ = script(t, "!spawn "+prog)
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the REPL did not end with its script")
+			}
+			if want := "#1 " + prog + " ended: " + tc.want; !strings.Contains(out, want) {
+				t.Errorf("printed %q, want %q", out, want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 func TestScriptedREPLRules(t *testing.T) {
 	spin := writeFile(t, "spin.iasm", "spin: djmp @spin\n")
 	bad := writeFile(t, "bad.iasm", "frob\nadd $1 $2\n")
+	server := writeFile(t, "server.iasm", "serve: recv $1 $2\nsend $2 $1\ndjmp @serve\n")
 	notInCluster := "not in a cluster: this node is not listening (!start_cluster or !join_cluster)\n"
 	tests := []struct {
 		name       string
@@ -26,6 +27,9 @@ func TestScriptedREPLRules(t *testing.T) {
 		{name: "and before a background program's report",
 			script:     "!spawn " + spin + "\nload $5 #42\nprti $5\n!quit\n",
 			wantStdout: "spawned #1: " + spin + " as node:2\n42\n#1 " + spin + " ended: exit code 2 (interrupted at pc", prefix: true},
+		{name: "the end of the input stops a server that nothing can send to any more",
+			script:     "!spawn " + server + "\n",
+			wantStdout: "spawned #1: " + server + " as node:2\n#1 " + server + " ended: exit code 2 (interrupted at pc 0x0000 (RECV))\n", prefix: true},
 		{name: "a line over 1 MiB is an error, and the script goes on",
 			script:     "load $1 #1\nload $2 #2 ;" + strings.Repeat(" ", 2<<20) + "\nload $3 #3\n!history\n",
 			wantStdout: "load $1 #1\nload $3 #3\n!history\n",
