@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/iridium-go/iridium/cluster"
 	"github.com/iridium-go/iridium/remote"
 )
 
@@ -166,6 +168,11 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if o.alias != "" && strings.ContainsAny(o.alias, " \t\r\n") {
 		return fail("--node-alias %q must not contain white space", o.alias)
 	}
+	if o.alias != "" {
+		if err := checkAlias(o.alias); err != nil {
+			return fail("--node-alias: %s", strings.TrimPrefix(err.Error(), "cluster: "))
+		}
+	}
 	if o.dataDir == "" {
 		return fail("--data-root-dir must not be empty")
 	}
@@ -235,6 +242,18 @@ func cleanFlagError(err error) string {
 // longNames maps the short flags that take numbers to their long names,
 // for error messages.
 var longNames = map[string]string{"P": "server-bind-port", "p": "bind-port", "t": "threads"}
+
+// checkAlias reports whether the cluster takes alias as a node's name,
+// asking cluster.New, which validates its Config without listening: the
+// other fields are valid, so an error is the alias's.
+func checkAlias(alias string) error {
+	cfg := cluster.DefaultConfig()
+	cfg.Alias = alias
+	cfg.Cookie = []byte("-")
+	cfg.Certificate = &tls.Certificate{} // spares New making a key pair
+	_, err := cluster.New(cfg)
+	return err
+}
 
 func checkPort(flag string, port int) error {
 	if port < 0 || port > 65535 {

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +51,41 @@ func TestFileFlagsWithoutFile(t *testing.T) {
 		if r.code != exitUsage || r.stderr != tc.want+"Run 'iridium --help' for usage.\n" {
 			t.Errorf("%v: code %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+// An alias the cluster would refuse is a flag error, found before the node
+// starts (its data directory is made then), not a failed node.
+func TestNodeAliasFlag(t *testing.T) {
+	const hint = "Run 'iridium --help' for usage.\n"
+	for _, tc := range []struct {
+		name  string
+		alias string
+		want  string // on stderr; "" for an alias that is taken
+	}{
+		{"too long", strings.Repeat("x", 256), "iridium: --node-alias: alias is 256 bytes, limit 255\n" + hint},
+		{"control character", "a\x01b", "iridium: --node-alias: alias \"a\\x01b\" contains white space or a control character\n" + hint},
+		{"not UTF-8", "a\xffb", "iridium: --node-alias: alias is not valid UTF-8\n" + hint},
+		{"no-break space", "a\u00a0b", "iridium: --node-alias: alias \"a\\u00a0b\" contains white space or a control character\n" + hint},
+		{"ASCII white space", "a b", "iridium: --node-alias \"a b\" must not contain white space\n" + hint},
+		{"longest", strings.Repeat("x", 255), ""},
+		{"not ASCII", "nœud-1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			r := iridium(t, "!registers\n", nil, "--data-root-dir", data, "--cookie", "c", "--node-alias", tc.alias)
+			if tc.want == "" {
+				if r.code != 0 || r.stderr != "" {
+					t.Errorf("code %d, stderr %q; want 0 and nothing", r.code, r.stderr)
+				}
+				return
+			}
+			if r.code != exitUsage || r.stderr != tc.want {
+				t.Errorf("code %d, stderr %q; want %d and %q", r.code, r.stderr, exitUsage, tc.want)
+			}
+			if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the node started: its data directory is there (%v)", err)
+			}
+		})
 	}
 }
