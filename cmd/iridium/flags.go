@@ -262,11 +262,19 @@ func checkPort(flag string, port int) error {
 	return nil
 }
 
+// validHostname reports whether h is a host name (RFC 1123): dot-separated
+// labels of letters, digits and hyphens. The last label is not all digits
+// (RFC 3696, section 2), so what looks like an IPv4 address and is not one
+// (999.1.1.1, 1.2.3, 1.2.3.4.5) is neither.
 func validHostname(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
 	}
-	for _, label := range strings.Split(h, ".") {
+	labels := strings.Split(h, ".")
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return false
+	}
+	for _, label := range labels {
 		if label == "" || len(label) > 63 {
 			return false
 		}
