@@ -135,7 +135,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 			fmt.Fprintf(stdout, usageText, defaultData, defaultMaxProcesses)
 			return nil, flag.ErrHelp
 		}
-		return fail("%s", cleanFlagError(err))
+		return fail("%s", cleanFlagError(err, args, fs.Args()))
 	}
 	switch fs.NArg() {
 	case 0:
@@ -221,27 +221,52 @@ var remoteOnly = map[string]string{
 }
 
 // cleanFlagError rewrites the flag package's messages to name flags the
-// way a user types them.
-func cleanFlagError(err error) string {
+// way the user typed them: the package writes -name for --name too. args
+// are the arguments parsed and rest those the package had not reached when
+// it stopped.
+func cleanFlagError(err error, args, rest []string) string {
 	msg := err.Error()
+	// The package stops just past the argument at fault: the last one it
+	// took, or the one before when the flag took that one as its value.
+	at := len(args) - len(rest) - 1
+	typed := func(name string) string {
+		dashes := "-"
+		if at >= 0 && strings.HasPrefix(args[at], "--") {
+			dashes = "--"
+		}
+		if long, ok := longNames[name]; ok {
+			return dashes + name + "/--" + long
+		}
+		return dashes + name
+	}
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		return "unknown flag -" + name
+		return "unknown flag " + typed(name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "flag needs an argument: " + typed(name)
+	}
+	// invalid boolean value "maybe" for -remote-spawn: parse error
+	var value, name string
+	if n, _ := fmt.Sscanf(msg, "invalid boolean value %q for -%s", &value, &name); n == 2 {
+		name = strings.TrimSuffix(name, ":")
+		return fmt.Sprintf("invalid value %q for %s: want true or false", value, typed(name))
 	}
 	// invalid value "abc" for flag -P: parse error
-	var value, name string
 	if n, _ := fmt.Sscanf(msg, "invalid value %q for flag -%s", &value, &name); n == 2 {
 		name = strings.TrimSuffix(name, ":")
-		if long, ok := longNames[name]; ok {
-			name = name + "/--" + long
+		if at > 0 && strings.TrimLeft(args[at], "-") != name+"="+value {
+			at-- // -P abc, not -P=abc
 		}
-		return fmt.Sprintf("invalid value %q for -%s: want a number", value, name)
+		return fmt.Sprintf("invalid value %q for %s: want a number", value, typed(name))
 	}
 	return msg
 }
 
-// longNames maps the short flags that take numbers to their long names,
-// for error messages.
-var longNames = map[string]string{"P": "server-bind-port", "p": "bind-port", "t": "threads"}
+// longNames maps the short flags to their long names, for error messages.
+var longNames = map[string]string{
+	"o": "output", "d": "disassemble", "P": "server-bind-port", "H": "server-bind-host",
+	"t": "threads", "r": "enable-remote-access", "p": "bind-port",
+}
 
 // checkAlias reports whether the cluster takes alias as a node's name,
 // asking cluster.New, which validates its Config without listening: the

@@ -133,3 +133,38 @@ func TestBindHostFlags(t *testing.T) {
 		})
 	}
 }
+
+// The flag package writes every flag with one dash; the messages name the
+// flag as it was typed, --flag or -flag, and a short one with its long
+// name too.
+func TestFlagErrorsNameFlagsAsTyped(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // on stderr, before the hint
+	}{
+		{[]string{"--bogus"}, "unknown flag --bogus"},
+		{[]string{"--bogus=1"}, "unknown flag --bogus"},
+		{[]string{"-bogus"}, "unknown flag -bogus"},
+		{[]string{"--remote-spawn=maybe"}, `invalid value "maybe" for --remote-spawn: want true or false`},
+		{[]string{"-remote-spawn=maybe"}, `invalid value "maybe" for -remote-spawn: want true or false`},
+		{[]string{"-r=maybe"}, `invalid value "maybe" for -r/--enable-remote-access: want true or false`},
+		{[]string{"--threads", "x"}, `invalid value "x" for --threads: want a number`},
+		{[]string{"--threads=x"}, `invalid value "x" for --threads: want a number`},
+		{[]string{"-t", "x"}, `invalid value "x" for -t/--threads: want a number`},
+		// The flag at fault is the one the package stopped at, whatever
+		// the arguments before it look like.
+		{[]string{"--cookie", "-threads", "--threads=x"}, `invalid value "x" for --threads: want a number`},
+		{[]string{"-threads", "--threads=x"}, `invalid value "--threads=x" for -threads: want a number`},
+		{[]string{"--cookie"}, "flag needs an argument: --cookie"},
+		{[]string{"-o"}, "flag needs an argument: -o/--output"},
+	} {
+		t.Run(fmt.Sprintf("%q", tc.args), func(t *testing.T) {
+			args := append([]string{"--data-root-dir", t.TempDir()}, tc.args...)
+			r := iridium(t, "", nil, args...)
+			want := "iridium: " + tc.want + "\nRun 'iridium --help' for usage.\n"
+			if r.code != exitUsage || r.stderr != want {
+				t.Errorf("code %d, stderr %q; want %d and %q", r.code, r.stderr, exitUsage, want)
+			}
+		})
+	}
+}

@@ -180,7 +180,7 @@ func TestFlags(t *testing.T) {
 	}{
 		{"help", []string{"-h"}, nil, 0, "Usage: iridium"},
 		{"long help", []string{"--help"}, nil, 0, "--server-bind-port"},
-		{"unknown flag", []string{"--frobnicate"}, nil, 2, "unknown flag -frobnicate"},
+		{"unknown flag", []string{"--frobnicate"}, nil, 2, "unknown flag --frobnicate"},
 		{"port not a number", []string{"-P", "abc"}, nil, 2, "server-bind-port"},
 		{"port out of range", []string{"--server-bind-port", "70000"}, nil, 2, "0 to 65535"},
 		{"threads zero", []string{"-t", "0"}, nil, 2, "--threads must be at least 1"},

@@ -23,7 +23,7 @@ func TestMaxSSHSessionsFlag(t *testing.T) {
 		{"in the help", []string{"--help"}, 0, "--max-ssh-sessions N"},
 		{"zero", []string{"--max-ssh-sessions", "0"}, 2, "--max-ssh-sessions must be at least 1, got 0"},
 		{"negative", []string{"--max-ssh-sessions=-3"}, 2, "--max-ssh-sessions must be at least 1, got -3"},
-		{"not a number", []string{"--max-ssh-sessions", "many"}, 2, `invalid value "many" for -max-ssh-sessions: want a number`},
+		{"not a number", []string{"--max-ssh-sessions", "many"}, 2, `invalid value "many" for --max-ssh-sessions: want a number`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
