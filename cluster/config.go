@@ -177,7 +177,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.Cookie = append([]byte(nil), c.Cookie...)
 
 	var errs []error
-	if err := checkAlias(c.Alias); err != nil {
+	if err := CheckAlias(c.Alias); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Port < 0 || c.Port > 65535 {
@@ -220,8 +220,9 @@ func (c Config) withDefaults() (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// checkAlias reports whether s can name a node.
-func checkAlias(s string) error {
+// CheckAlias reports whether s can name a node: 1 to 255 bytes of UTF-8
+// with no white space or control character.
+func CheckAlias(s string) error {
 	switch {
 	case s == "":
 		return errors.New("cluster: Alias is required")

@@ -26,7 +26,7 @@ import (
 // address: a valid alias other than this node's, a specified IP, a port,
 // and not this node's own listening address.
 func (m *Manager) usable(s *session, n wire.NodeInfo) (string, bool) {
-	if n.Alias == m.cfg.Alias || checkAlias(n.Alias) != nil || n.Port == 0 {
+	if n.Alias == m.cfg.Alias || CheckAlias(n.Alias) != nil || n.Port == 0 {
 		return "", false
 	}
 	ip, err := netip.ParseAddr(n.IP)

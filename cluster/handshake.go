@@ -158,7 +158,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	if !hmac.Equal(proofOfPeer, want) {
 		return nil, reject(tc, wire.CodeAuth, ErrAuth.Error(), ErrAuth)
 	}
-	if err := checkAlias(alias); err != nil {
+	if err := CheckAlias(alias); err != nil {
 		return nil, reject(tc, wire.CodeProtocol, "invalid alias", err)
 	}
 	if port == 0 {
@@ -284,7 +284,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		return nil, nil, fmt.Errorf("%w: the node at %s is called %q too", ErrAliasTaken, addr, self.Alias)
 	case want != "" && ch.Alias != want:
 		return nil, nil, fmt.Errorf("%w: expected member %q at %s, found %q", errWrongMember, want, addr, ch.Alias)
-	case checkAlias(ch.Alias) != nil:
+	case CheckAlias(ch.Alias) != nil:
 		return nil, nil, reject(tc, wire.CodeProtocol, "invalid alias in Challenge", nil)
 	}
 	nonce := newNonce()

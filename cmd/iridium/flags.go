@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -169,7 +168,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return fail("--node-alias %q must not contain white space", o.alias)
 	}
 	if o.alias != "" {
-		if err := checkAlias(o.alias); err != nil {
+		if err := cluster.CheckAlias(o.alias); err != nil {
 			return fail("--node-alias: %s", strings.TrimPrefix(err.Error(), "cluster: "))
 		}
 	}
@@ -266,18 +265,6 @@ func cleanFlagError(err error, args, rest []string) string {
 var longNames = map[string]string{
 	"o": "output", "d": "disassemble", "P": "server-bind-port", "H": "server-bind-host",
 	"t": "threads", "r": "enable-remote-access", "p": "bind-port",
-}
-
-// checkAlias reports whether the cluster takes alias as a node's name,
-// asking cluster.New, which validates its Config without listening: the
-// other fields are valid, so an error is the alias's.
-func checkAlias(alias string) error {
-	cfg := cluster.DefaultConfig()
-	cfg.Alias = alias
-	cfg.Cookie = []byte("-")
-	cfg.Certificate = &tls.Certificate{} // spares New making a key pair
-	_, err := cluster.New(cfg)
-	return err
 }
 
 func checkPort(flag string, port int) error {
