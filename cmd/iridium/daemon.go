@@ -15,9 +15,12 @@ import (
 	"github.com/iridium-go/iridium/cluster"
 )
 
-// joinRetryFor bounds how long a daemon keeps trying its --join contact,
-// which may still be starting when a script starts many nodes at once.
-const joinRetryFor = 30 * time.Second
+// joinRemindEvery is how often a daemon that cannot reach its --join
+// contact says so again. It keeps trying until the contact answers or a
+// signal stops it: the contact may start later (a script starting many
+// nodes at once, a machine that boots later), and a daemon runs until it
+// is told to stop.
+const joinRemindEvery = 30 * time.Second
 
 // runDaemon serves the cluster with no REPL until SIGINT or SIGTERM, then
 // leaves gracefully. It prints the member list each time it changes, so a
@@ -40,7 +43,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s joining %s\n", stamp(), o.join)
 		// A signal while the contact is still unreachable stops the
 		// daemon as at any other time: the loop below sees ctx done.
-		if err := joinWithRetry(ctx, mgr, o.join, joinRetryFor, stderr); err != nil && ctx.Err() == nil {
+		if err := joinWithRetry(ctx, mgr, o.join, joinRemindEvery, stderr); err != nil && ctx.Err() == nil {
 			if je := (*cluster.JoinError)(nil); errors.As(err, &je) {
 				err = je.Err // this line names the address already
 			}
@@ -87,21 +90,21 @@ func appendStamp(b []byte) []byte { return time.Now().UTC().AppendFormat(b, stam
 
 const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
-// joinWithRetry tries addr until it answers or retryFor has passed, and
-// says on progress when it starts retrying, so that a wrong address or a
-// contact that is not up yet does not look like a hang. A refusal by a
-// live node (wrong cookie, alias taken) is final. Once the contact has
-// answered, the node is in its cluster: members it listed that did not
-// answer in time (a cluster forming all at once on a crowded machine) are
-// said on progress and dialled again in the background, not a reason to
-// join again.
-func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, retryFor time.Duration, progress io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, retryFor)
-	defer cancel()
+// joinWithRetry tries addr until it answers or ctx is done, and says on
+// progress when it starts retrying and again every remindEvery, so that a
+// wrong address or a contact that is not up yet does not look like a hang.
+// A refusal by a live node (wrong cookie, alias taken) is final. Once the
+// contact has answered, the node is in its cluster: members it listed that
+// did not answer in time (a cluster forming all at once on a crowded
+// machine) are said on progress and dialled again in the background, not
+// a reason to join again.
+func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, remindEvery time.Duration, progress io.Writer) error {
+	start := time.Now()
+	reminded := start
 	backoff := 10 * time.Millisecond
 	for tries := 1; ; tries++ {
 		err := mgr.Join(ctx, addr)
-		if err == nil || !cluster.IsTemporary(err) {
+		if err == nil || !cluster.IsTemporary(err) || ctx.Err() != nil {
 			return err
 		}
 		if je := (*cluster.JoinError)(nil); !errors.As(err, &je) {
@@ -109,12 +112,17 @@ func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, retry
 				addr, strings.Count(err.Error(), "\n")+1)
 			return nil
 		}
-		if tries == 1 {
-			fmt.Fprintf(progress, "iridium: cannot reach %s yet (%s), retrying for %v\n", addr, reason(err), retryFor)
+		switch {
+		case tries == 1:
+			fmt.Fprintf(progress, "iridium: cannot reach %s yet (%s), retrying until it answers\n", addr, reason(err))
+		case time.Since(reminded) >= remindEvery:
+			reminded = time.Now()
+			fmt.Fprintf(progress, "iridium: still cannot reach %s after %v and %d tries (%s), retrying\n",
+				addr, reminded.Sub(start).Round(time.Second), tries, reason(err))
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("gave up after %v and %d tries: %s", retryFor, tries, reason(err))
+			return ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)

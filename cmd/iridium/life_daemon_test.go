@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"regexp"
 	"slices"
@@ -26,20 +27,26 @@ func closedPort(t *testing.T) string {
 }
 
 // A daemon whose --join contact does not answer says so at once, and that
-// it goes on trying, rather than sit silent; SIGTERM stops it while it
-// tries, like any daemon, with status 0.
+// it goes on trying, rather than sit silent; once the contact is up, it
+// joins. SIGTERM stops it, while it tries or after, with status 0.
 func TestDaemonJoinUnreachable(t *testing.T) {
 	port := closedPort(t)
 	n, _ := startDaemon(t, "bravo", "--join", "127.0.0.1:"+port)
-	n.expect(`iridium: cannot reach 127\.0\.0\.1:` + port + ` yet \(connection refused\), retrying for 30s\n`)
+	n.expect(`iridium: cannot reach 127\.0\.0\.1:` + port + ` yet \(connection refused\), retrying until it answers\n`)
 	n.cmd.Process.Signal(syscall.SIGTERM)
 	waitExit(t, n, 0)
 	n.expect(`bravo left the cluster\n`)
+
+	late, _ := startDaemon(t, "charlie", "--join", "127.0.0.1:"+port)
+	late.expect(`cannot reach 127\.0\.0\.1:` + port + ` yet`)
+	startDaemon(t, "alpha", "-P", port)
+	late.expect(`members 2\n  alpha 127\.0\.0\.1:` + port + `\n  charlie 127\.0\.0\.1:\d+ \(self\)\n`)
 }
 
-// When the time to retry runs out, the error says so, with the last
-// reason; the retrying was announced once.
-func TestJoinWithRetryGivesUp(t *testing.T) {
+// While the contact does not answer, joinWithRetry says so at once and
+// again every remindEvery (here several times in 3 s), with the time and
+// tries so far, until its context ends.
+func TestJoinWithRetryReminds(t *testing.T) {
 	cfg := cluster.DefaultLocalConfig()
 	cfg.Alias, cfg.Cookie = "bravo", []byte(testCookie)
 	mgr, err := cluster.New(cfg)
@@ -49,12 +56,16 @@ func TestJoinWithRetryGivesUp(t *testing.T) {
 	defer mgr.Shutdown()
 	addr := "127.0.0.1:" + closedPort(t)
 	var progress strings.Builder
-	err = joinWithRetry(context.Background(), mgr, addr, 300*time.Millisecond, &progress)
-	if err == nil || !regexp.MustCompile(`^gave up after 300ms and \d+ tries: connection refused$`).MatchString(err.Error()) {
-		t.Errorf("error %v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = joinWithRetry(ctx, mgr, addr, 200*time.Millisecond, &progress)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %v, want the context's", err)
 	}
-	if want := "iridium: cannot reach " + addr + " yet (connection refused), retrying for 300ms\n"; progress.String() != want {
-		t.Errorf("progress %q, want %q", progress.String(), want)
+	want := regexp.MustCompile(`^iridium: cannot reach ` + regexp.QuoteMeta(addr) + ` yet \(connection refused\), retrying until it answers\n` +
+		`(iridium: still cannot reach ` + regexp.QuoteMeta(addr) + ` after [0-3]s and \d+ tries \(connection refused\), retrying\n)+$`)
+	if !want.MatchString(progress.String()) {
+		t.Errorf("progress %q, want the first line and reminders", progress.String())
 	}
 }
 
