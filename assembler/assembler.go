@@ -133,7 +133,14 @@ func newAsm(ctx context.Context, codeBase, roBase int, sec section, prior map[st
 		byName: newLabelIndex(), pending: -1}
 }
 
+// errorf records an error at pos. Its string arguments are clipped: they
+// quote the source (a label, a token), which may be any length.
 func (a *asm) errorf(pos Pos, format string, args ...any) {
+	for i, arg := range args {
+		if s, ok := arg.(string); ok {
+			args[i] = clip(s)
+		}
+	}
 	a.errs.add(pos, fmt.Sprintf(format, args...))
 }
 

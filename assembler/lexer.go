@@ -1,6 +1,7 @@
 package assembler
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -273,9 +274,29 @@ func hexVal(c rune) byte {
 	return byte(c - 'A' + 10)
 }
 
-// quote puts s in double quotes for an error message, escaping what would
-// not print.
+// maxQuoted is how many characters of the source an error message quotes:
+// enough to tell what it names, and the message stays one short line
+// whatever the source holds (a 100,000-digit integer, say).
+const maxQuoted = 40
+
+// clip is s, or its first maxQuoted characters followed by how many it has.
+func clip(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n <= maxQuoted {
+		return s
+	}
+	end := 0
+	for range maxQuoted {
+		_, w := utf8.DecodeRuneInString(s[end:])
+		end += w
+	}
+	return s[:end] + "... (" + strconv.Itoa(n) + " characters)"
+}
+
+// quote puts s, clipped, in double quotes for an error message, escaping
+// what would not print.
 func quote(s string) string {
+	s = clip(s)
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); {

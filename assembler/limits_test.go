@@ -226,3 +226,41 @@ func TestAssembleMemory(t *testing.T) {
 		})
 	}
 }
+
+// An error quotes at most maxQuoted characters of the source it names,
+// and says how long it was: a message stays one short line whatever the
+// source holds.
+func TestLongSourceIsClipped(t *testing.T) {
+	long := func(c string) string { return strings.Repeat(c, 5000) }
+	tests := []struct {
+		src, want string
+	}{
+		{"load $1 #" + strings.Repeat("9", 100_000), `1:9: integer #` + strings.Repeat("9", 39) + `... (100001 characters) out of range for LOAD (-2147483648..2147483647)`},
+		{long("x") + " $1", `1:1: unknown mnemonic "` + strings.Repeat("x", 40) + `... (5000 characters)"`},
+		{"load $1 @" + long("y"), `1:9: undefined label "` + strings.Repeat("y", 40) + `... (5000 characters)"`},
+		{"load $1 #12" + long("q"), `1:9: bad integer "#12` + strings.Repeat("q", 37) + `... (5003 characters)"`},
+		{"a: hlt\na: hlt", `2:1: duplicate label "a" (first defined at 1:1)`}, // short: whole
+	}
+	for _, tc := range tests {
+		_, err := Assemble(tc.src)
+		errs := Errors(err)
+		if len(errs) != 1 || errs[0].Error() != tc.want {
+			t.Errorf("%.20q...: %v\nwant %s", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{strings.Repeat("a", 40), strings.Repeat("a", 40)},
+		{strings.Repeat("a", 41), strings.Repeat("a", 40) + "... (41 characters)"},
+		{strings.Repeat("é", 41), strings.Repeat("é", 40) + "... (41 characters)"}, // characters, not bytes
+		{strings.Repeat("\xff", 50), strings.Repeat("\xff", 40) + "... (50 characters)"},
+	}
+	for _, tc := range tests {
+		if got := clip(tc.in); got != tc.want {
+			t.Errorf("clip(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
