@@ -96,7 +96,7 @@ func (s *rawSocket) Read(b []byte) (int, error) {
 	s.rbuf = nil
 	switch {
 	case err != nil:
-		return 0, err
+		return 0, opNamed(err, "read")
 	case s.rerr != 0:
 		return 0, &net.OpError{Op: "read", Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: s.rerr}
 	case s.rn == 0:
@@ -110,11 +110,23 @@ func (s *rawSocket) Write(b []byte) (int, error) {
 	if raceEnabled {
 		ioSync.Add(1)
 	}
-	err := s.rc.Write(s.writeFn)
+	err := opNamed(s.rc.Write(s.writeFn), "write")
 	n := s.wn
 	s.wbuf = nil
 	if err == nil && s.werr != 0 {
 		err = &net.OpError{Op: "write", Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: s.werr}
 	}
 	return n, err
+}
+
+// opNamed gives an error of the poller's (a deadline passed, the socket
+// closed) the name of the plain call, "read" rather than "raw-read", as
+// messages that reach people (a !join_cluster that timed out) show it.
+func opNamed(err error, op string) error {
+	if oe, ok := err.(*net.OpError); ok {
+		named := *oe
+		named.Op = op
+		return &named
+	}
+	return err
 }
