@@ -26,9 +26,12 @@
 // sender's goroutine when it sends, and a process's exit notices go out
 // after it ended, so what one process sends another arrives in the order it
 // was sent, its exit notice last. A mailbox holds at most MailboxLimit
-// messages; a message to a full mailbox is dropped and counted. Exit
-// notices are never dropped: a process gets one for every process it
-// spawned or monitors, exactly once, so they are bounded by those.
+// messages; a message to a full mailbox is dropped and counted. The exit
+// notice of a process's end is never dropped: each process gets one for
+// every process it spawned or monitors, exactly once. So that a mailbox
+// stays bounded all the same, a full one makes SPAWN fail, and the
+// status-4 answer of a MONITOR of nothing, which a loop could ask for
+// without end, is dropped like a message.
 //
 // Processes on other members (remote.go) are reached through a Remote,
 // which package dist implements over the cluster's connections. A process
@@ -520,14 +523,14 @@ func (n *Node) end(p *Process, status int, err error) {
 }
 
 // deliverLocked puts msg in the mailbox of process to, if it lives, and
-// makes it runnable if it waits. A full mailbox drops messages, not exit
-// notices.
+// makes it runnable if it waits. A full mailbox drops messages and
+// status-4 answers, not the notices of ends.
 func (n *Node) deliverLocked(to int32, msg vm.Message) {
 	q := n.procs[to]
 	if q == nil {
 		return
 	}
-	if q.mailbox.len() >= MailboxLimit && !msg.Exit {
+	if q.mailbox.len() >= MailboxLimit && !(msg.Exit && msg.Value != StatusNoSuch) {
 		q.dropped++
 		return
 	}
@@ -649,6 +652,9 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	if member != 0 {
 		return p.spawnRemote(member, parent, entry)
 	}
+	if p.mailboxFull() {
+		return 0, false, false
+	}
 	n := p.node
 	c, err := n.newProcess(Spec{Name: p.name, Parent: p.pid, NotifyParent: true}, p.out,
 		func(cfg vm.Config) (*vm.VM, error) { return parent.Fork(entry, cfg) })
@@ -661,6 +667,14 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	}
 	n.queue(c)
 	return c.pid, true, false
+}
+
+// mailboxFull reports whether p's mailbox holds MailboxLimit messages: then
+// SPAWN fails, as the child's exit notice could not be dropped.
+func (p *Process) mailboxFull() bool {
+	p.node.mu.Lock()
+	defer p.node.mu.Unlock()
+	return p.mailbox.len() >= MailboxLimit
 }
 
 func (p *Process) Send(to, value int32) {

@@ -332,6 +332,63 @@ more:
 	ended(t, parent)
 }
 
+// TestFullMailboxStaysBounded: what could grow a full mailbox without end
+// does not. The status-4 answers of MONITOR of nothing are dropped like
+// messages, and SPAWN fails (its child's exit notice could not be).
+func TestFullMailboxStaysBounded(t *testing.T) {
+	n := newNode(t, 1)
+	monitors, _ := start(t, n, fmt.Sprintf(`
+	load $1 #0             ; no such process
+	load $2 #%d
+	load $3 #0
+again:
+	monitor $1
+	dec $2
+	gt $2 $3
+	djmpe @again
+spin: djmp @spin
+`, MailboxLimit+100))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info := n.Processes()
+		if len(info) == 1 && info[0].Mailbox+int(info[0].Dropped) == MailboxLimit+100 {
+			if info[0].Mailbox != MailboxLimit {
+				t.Errorf("mailbox %d after %d MONITORs of nothing, want %d", info[0].Mailbox, MailboxLimit+100, MailboxLimit)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes %+v", info)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	monitors.Kill()
+	ended(t, monitors)
+
+	spawner, out := start(t, n, fmt.Sprintf(`
+	self $1
+	load $2 #%d
+	load $3 #0
+fill:
+	send $1 $2             ; to itself, never received
+	dec $2
+	gt $2 $3
+	djmpe @fill
+	load $4 @child
+	spawn $3 $4 $5
+	djmpe @started
+	prti $5                ; handle 0: not started
+	hlt
+started:
+	igl
+child:
+	hlt
+`, MailboxLimit))
+	if status, err := ended(t, spawner); status != StatusOK || out.String() != "0" {
+		t.Errorf("SPAWN with a full mailbox: status %d, %v, output %q; want it refused", status, err, out)
+	}
+}
+
 // TestTenThousandProcesses: 10,000 processes in a line: the parent tells
 // each the handle of the next (the last gets the parent's), then sends a
 // token to the first; each adds one and passes it on, and the parent

@@ -144,8 +144,9 @@ func (p *Process) spawnRemote(member int32, parent *vm.VM, entry int) (int32, bo
 		return 0, false, true
 	}
 	r := n.remote
+	full := p.mailbox.len() >= MailboxLimit // see mailboxFull
 	n.mu.Unlock()
-	if r == nil {
+	if r == nil || full {
 		return 0, false, false
 	}
 	aliases := r.Members()
