@@ -213,6 +213,7 @@ type Process struct {
 
 	state      State
 	foreground bool
+	retired    bool // foreground: its owner runs it no more (see Retire)
 	killed     bool
 	mailbox    ring
 	dropped    int64
@@ -610,6 +611,15 @@ func (p *Process) RunContext(ctx context.Context) (int, error) {
 	}
 }
 
+// Retire says that p's owner will run it no more (a REPL whose input has
+// ended, waiting for its background programs): Stuck then counts on
+// nothing from it. p lives on until End.
+func (p *Process) Retire() {
+	p.node.mu.Lock()
+	defer p.node.mu.Unlock()
+	p.retired = true
+}
+
 // End ends a foreground process with status: its exit notices go out.
 func (p *Process) End(status int, err error) { p.node.end(p, status, err) }
 
@@ -739,26 +749,26 @@ func (n *Node) Processes() []Info {
 }
 
 // Stuck reports whether some process waits and none can go on unless
-// something outside the node's processes acts (a kill, a REPL line, a
-// message from another member): every process but except waits in RECV or
-// RECVT with no time limit, and none is another owner's foreground
-// process, which its owner may run next. A node with other members is
-// never stuck: they may send.
-func (n *Node) Stuck(except int32) bool {
+// something outside the node's processes acts (a kill, a message from
+// another member): every process waits in RECV or RECVT with no time
+// limit, apart from retired foreground processes; a foreground process
+// that is not retired may run again, its owner's next line. A node with
+// other members is never stuck: they may send.
+func (n *Node) Stuck() bool {
 	if r := n.getRemote(); r != nil && len(r.Members()) > 0 {
 		return false
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	waiting := 0
-	for pid, p := range n.procs {
-		if pid == except {
-			continue
-		}
-		if p.foreground || p.state != Waiting || p.timer != nil || p.parkedOn == vm.OpSpawn {
+	for _, p := range n.procs {
+		switch {
+		case p.foreground && p.retired:
+		case p.foreground || p.state != Waiting || p.timer != nil || p.parkedOn == vm.OpSpawn:
 			return false
+		default:
+			waiting++
 		}
-		waiting++
 	}
 	return waiting > 0
 }

@@ -160,7 +160,7 @@ func (r *REPL) interruptible(ctx context.Context, f func(context.Context) error)
 //
 // How the session ends decides what happens to !spawn programs still
 // running: at the end of a script's input Run waits for them and prints
-// their reports; !quit, leaving a terminal session (Ctrl-D, Ctrl-C twice)
+// their reports, and stops them once they can never go on (waitJobs); !quit, leaving a terminal session (Ctrl-D, Ctrl-C twice)
 // and cancelling ctx interrupt them. Run returns nil in all those cases; an
 // error only if reading the input fails.
 func (r *REPL) Run(ctx context.Context) error {
@@ -198,6 +198,7 @@ func (r *REPL) Run(ctx context.Context) error {
 	if err != nil || r.quit || r.cfg.Interactive || ctx.Err() != nil {
 		r.Close()
 	}
+	r.proc.Retire()
 	r.waitJobs()
 	r.proc.End(proc.StatusOK, nil)
 	if r.cfg.Cluster != nil && r.cfg.LeaveOnQuit {
@@ -227,7 +228,7 @@ func (r *REPL) waitJobs() {
 		case <-done:
 			return
 		case <-tick.C:
-			if r.cfg.Procs.Stuck(r.proc.PID()) {
+			if r.cfg.Procs.Stuck() {
 				r.jobs.stopAll()
 				<-done
 				return

@@ -431,3 +431,31 @@ loop:
 		t.Errorf("the report holds %d lines of output, want %d", n, 1<<20/16)
 	}
 }
+
+// Two scripts on one node, each ending with a program that waits in RECV:
+// neither waits for the other's session, which sends nothing any more
+// either. Both end, their programs stopped.
+func TestScriptsEndTogether(t *testing.T) {
+	procs := testProcs(t, 1)
+	prog := writeProgram(t, "recv $1 $2\n")
+	outs := make([]string, 2)
+	done := make(chan int, 2)
+	for i := range outs {
+		go func() {
+			outs[i], _ = scriptOn(t, Config{Procs: procs}, true, "!spawn "+prog)
+			done <- i
+		}()
+	}
+	for range outs {
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("a script did not end")
+		}
+	}
+	for i, out := range outs {
+		if !strings.Contains(out, prog+" ended: exit code 2 (interrupted at pc 0x0000 (RECV))\n") {
+			t.Errorf("session %d printed %q", i, out)
+		}
+	}
+}
