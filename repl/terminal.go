@@ -68,19 +68,41 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryFile), 0o700); err != nil {
 			return readlineReader{}, err
 		}
-		// readline would create it readable by all; lines typed may hold
-		// secrets. An existing file keeps the mode its owner gave it.
-		f, err := os.OpenFile(r.cfg.HistoryFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return readlineReader{}, err
-		}
-		f.Close()
+	}
+	mode, err := keepHistoryPrivate(r.cfg.HistoryFile)
+	if err != nil {
+		return readlineReader{}, err
 	}
 	rl, err := readline.NewEx(rc)
 	if err != nil {
 		return readlineReader{}, err
 	}
+	if mode != 0 {
+		// readline rewrites a history over its limit through a new file
+		// of mode 0666 (less the umask): give it back the mode it had.
+		os.Chmod(r.cfg.HistoryFile, mode)
+	}
 	return readlineReader{rl: rl, prompt: r.cfg.Prompt, path: path}, nil
+}
+
+// keepHistoryPrivate creates the history file at path, if there is one to
+// keep and it is missing, readable by its owner alone (readline would make
+// it readable by all, and lines typed may hold secrets), and returns the
+// mode the file should keep: its owner's choice for a file that exists.
+func keepHistoryPrivate(path string) (os.FileMode, error) {
+	if path == "" {
+		return 0, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Mode().Perm(), nil
 }
 
 // completer completes command names at the start of a line and file paths

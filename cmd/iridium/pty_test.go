@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +162,28 @@ func TestTerminalSession(t *testing.T) {
 	term2.send("\r")
 	term2.expect(at2, "$1 = 0") // a new node: fresh registers
 	term2.leave()
+}
+
+// A history longer than readline keeps (500 lines) is rewritten at start;
+// the file stays readable by its owner alone.
+func TestLongHistoryStaysPrivate(t *testing.T) {
+	data := t.TempDir()
+	path := filepath.Join(data, "history")
+	if err := os.WriteFile(path, []byte(strings.Repeat("load $1 #1\n", 600)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	term := startTerminal(t, data)
+	term.expect(0, ">>> ")
+	term.leave()
+	hist, err := os.ReadFile(path)
+	if err != nil || strings.Count(string(hist), "\n") > 501 {
+		t.Fatalf("history of %d lines, %v: not rewritten", strings.Count(string(hist), "\n"), err)
+	}
+	if fi, err := os.Stat(path); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode %v after the rewrite, want 0600", fi.Mode())
+	}
 }
 
 // TestTerminalCtrlCStartsALine: the terminal echoes a Ctrl-C as ^C where
