@@ -231,6 +231,9 @@ type Process struct {
 	sinkNode string
 	sink     int32
 	ownsSink bool
+	// origin is the member that started it, or the process it descends
+	// from here; "" for this node's own.
+	origin string
 	parkedOn vm.Opcode // the instruction it waits in, while Waiting
 
 	links *remoteLinks  // its ties to processes elsewhere; nil until it has one
@@ -671,7 +674,7 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	if err != nil {
 		return 0, false, false
 	}
-	c.sinkNode, c.sink = p.sinkNode, p.sink
+	c.sinkNode, c.sink, c.origin = p.sinkNode, p.sink, p.origin
 	if n.add(c) != nil {
 		return 0, false, false
 	}

@@ -328,7 +328,7 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	n.mu.Lock()
 	c.parent = n.handles.handle(remoteKey{from, o.Parent}) // nobody runs c yet
 	n.mu.Unlock()
-	c.sinkNode, c.sink = sinkNode, sink
+	c.sinkNode, c.sink, c.origin = sinkNode, sink, from
 	if remoteOut != nil {
 		remoteOut.pid = c // before it runs: nothing writes yet
 	}
@@ -427,10 +427,10 @@ func (n *Node) RemoteOutput(from string, sink, fromPID int32, data []byte) {
 // monitors of processes here are forgotten. Spawns waiting for its answer
 // fail by their own callback.
 //
-// The processes here that the member started, and those whose output goes
-// there (what they started here), are killed: their starter has been told
-// they ended (status 3), so they must not go on acting, and what they print
-// has nowhere to go.
+// The processes here that the member started, with those they started
+// here, and those whose output goes there are killed: their starter has
+// been told they ended (status 3), so they must not go on acting, and what
+// they print has nowhere to go.
 func (n *Node) MemberLost(alias string) {
 	var jobs []localWatch
 	n.mu.Lock()
@@ -453,7 +453,7 @@ func (n *Node) MemberLost(alias string) {
 	}
 	n.handles.forgetMember(alias)
 	for _, p := range n.procs {
-		if p.sinkNode == alias || p.links != nil && slices.ContainsFunc(p.links.watchers, func(w remoteWatcher) bool { return w.parent && w.alias == alias }) {
+		if p.origin == alias || p.sinkNode == alias {
 			n.killLocked(p)
 		}
 		if p.links != nil && len(p.links.watchers) > 0 {

@@ -227,6 +227,54 @@ waiter:                 ; on b: starts a spinner there, then waits
 	ended(t, own)
 }
 
+// TestLostStarterStopsWhatItStartedHere: b's own process spawns on a, and
+// that one spawns back on b a process that spawns another on b; their
+// output comes to b. When b loses a, the two that a's process started on
+// b, directly or not, stop; b's own process hears status 3 and goes on.
+func TestLostStarterStopsWhatItStartedHere(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b")
+	b := c.nodes["b"]
+	own, out := startOn(t, b, `
+	load $1 #1            ; a
+	load $2 @onA
+	spawn $1 $2 $3
+	recv $4 $5            ; the last of the chain is up
+	prti $4
+	recv $4 $5            ; a is lost: status 3
+	prti $4
+spin: djmp @spin
+onA:                    ; on a: back to b
+	load $1 #1
+	load $2 @onB
+	spawn $1 $2 $3
+	recv $4 $5
+onB:                    ; on b, started by a: one more here
+	load $1 #0
+	load $2 @last
+	spawn $1 $2 $3
+	recv $4 $5
+last:                   ; on b: tell b's own process (pid 1) it is up
+	load $6 #1
+	send $6 $6
+	recv $4 $5
+`)
+	waitOutput(t, out, "1")
+	if got := len(b.Processes()); got != 3 {
+		t.Fatalf("b runs %d processes, want its own and the two a's started", got)
+	}
+	c.lose("a", "b")
+	waitOutput(t, out, "13")
+	deadline := time.Now().Add(10 * time.Second)
+	for procs := b.Processes(); len(procs) != 1 || procs[0].PID != own.PID(); procs = b.Processes() {
+		if time.Now().After(deadline) {
+			t.Fatalf("b still runs %+v; want only its own process", procs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	own.Kill()
+	ended(t, own)
+}
+
 // TestRemoteOutputGoesToTheSpawner: what a process prints on another
 // member lands in its spawner's output, in order, through the sink; a
 // SPAWN from there onwards keeps it.
