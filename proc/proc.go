@@ -231,9 +231,6 @@ type Process struct {
 	sinkNode string
 	sink     int32
 	ownsSink bool
-	// origin is the member that started it, or the process it descends
-	// from here; "" for this node's own.
-	origin string
 	parkedOn vm.Opcode // the instruction it waits in, while Waiting
 
 	links *remoteLinks  // its ties to processes elsewhere; nil until it has one
@@ -245,6 +242,9 @@ type Process struct {
 // cost little memory, so it is allocated on first use (with the node's
 // mutex held, or before the process is added) and kept from then on.
 type remoteLinks struct {
+	// origin is the member that started it, or the process here it
+	// descends from; "" for this node's own.
+	origin   string
 	watchers []remoteWatcher // processes elsewhere to tell when it ends
 	watching []remoteKey     // processes elsewhere whose end it waits for
 	spawn    spawnWait       // its SPAWN on another member, while out
@@ -674,7 +674,12 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	if err != nil {
 		return 0, false, false
 	}
-	c.sinkNode, c.sink, c.origin = p.sinkNode, p.sink, p.origin
+	c.sinkNode, c.sink = p.sinkNode, p.sink
+	n.mu.Lock()
+	if p.links != nil && p.links.origin != "" { // nobody runs c yet
+		c.links = &remoteLinks{origin: p.links.origin}
+	}
+	n.mu.Unlock()
 	if n.add(c) != nil {
 		return 0, false, false
 	}

@@ -328,11 +328,11 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	n.mu.Lock()
 	c.parent = n.handles.handle(remoteKey{from, o.Parent}) // nobody runs c yet
 	n.mu.Unlock()
-	c.sinkNode, c.sink, c.origin = sinkNode, sink, from
+	c.sinkNode, c.sink = sinkNode, sink
 	if remoteOut != nil {
 		remoteOut.pid = c // before it runs: nothing writes yet
 	}
-	c.links = &remoteLinks{watchers: []remoteWatcher{{alias: from, pid: o.Parent, parent: true, report: o.Report}}}
+	c.links = &remoteLinks{origin: from, watchers: []remoteWatcher{{alias: from, pid: o.Parent, parent: true, report: o.Report}}}
 	if err := n.add(c); err != nil {
 		return 0, nil, err
 	}
@@ -453,7 +453,7 @@ func (n *Node) MemberLost(alias string) {
 	}
 	n.handles.forgetMember(alias)
 	for _, p := range n.procs {
-		if p.origin == alias || p.sinkNode == alias {
+		if p.sinkNode == alias || p.links != nil && p.links.origin == alias {
 			n.killLocked(p)
 		}
 		if p.links != nil && len(p.links.watchers) > 0 {
