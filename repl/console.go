@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // console is everything the REPL shows: the default VM's output, command
@@ -21,8 +22,9 @@ type console struct {
 	mu   sync.Mutex
 	out  io.Writer
 	errw io.Writer
-	open bool     // the last byte a program wrote to out was not a newline
-	held [][]byte // reports not shown yet, oldest first
+	open bool        // the last byte a program wrote to out was not a newline
+	echo atomic.Bool // the terminal echoed a key since (see echoed)
+	held [][]byte    // reports not shown yet, oldest first
 
 	// At a terminal, prompt is readline, which shows a prompt from
 	// prompting until the line has been read (atPrompt); keySeen says a
@@ -117,7 +119,7 @@ func (c *console) report(p []byte) {
 // drawing the prompt again then could show a line already gone, or lose
 // it. The report is shown once the line has been read, or at the next key.
 func (c *console) mayShow() bool {
-	return !c.open && !(c.atPrompt && c.keySeen && !c.prompt.reading())
+	return !c.open && !c.echo.Load() && !(c.atPrompt && c.keySeen && !c.prompt.reading())
 }
 
 // show writes a report. At a prompt it goes above the prompt: readline
@@ -142,16 +144,15 @@ func (c *console) show(p []byte) {
 }
 
 // echoed notes that the terminal echoed a key (Ctrl-C, as ^C) on the line
-// shown, so that what the REPL shows next starts on a line of its own.
-func (c *console) echoed() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.open = true
-}
+// shown, so that what the REPL shows next starts on a line of its own. It
+// takes no lock: a signal handler calls it, and a write stalled on the
+// terminal must not hold that up.
+func (c *console) echoed() { c.echo.Store(true) }
 
-// endLine ends the line a program left open.
+// endLine ends the line a program left open, or that the terminal echoed
+// a key on.
 func (c *console) endLine() {
-	if c.open {
+	if echo := c.echo.Swap(false); c.open || echo {
 		c.out.Write([]byte{'\n'})
 		c.open = false
 	}

@@ -126,11 +126,16 @@ func (r *REPL) Interrupt() bool {
 	return true
 }
 
-// InterruptAtTerminal is Interrupt for a Ctrl-C at a local terminal while
-// a line runs: the terminal has echoed ^C, so the REPL's next output (the
+// InterruptAtTerminal is Interrupt for a Ctrl-C at a local terminal. While
+// a line runs the terminal echoes it as ^C, so the REPL's next output (the
 // fault of the program it interrupts) starts on a line of its own.
 func (r *REPL) InterruptAtTerminal() bool {
-	r.con.echoed()
+	r.mu.Lock()
+	running := r.stopLine != nil
+	r.mu.Unlock()
+	if running {
+		r.con.echoed()
+	}
 	return r.Interrupt()
 }
 
