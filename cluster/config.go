@@ -178,7 +178,7 @@ func (c Config) withDefaults() (Config, error) {
 
 	var errs []error
 	if err := CheckAlias(c.Alias); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("cluster: %w", err))
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("cluster: Port %d is out of range 0..65535", c.Port))
@@ -225,15 +225,15 @@ func (c Config) withDefaults() (Config, error) {
 func CheckAlias(s string) error {
 	switch {
 	case s == "":
-		return errors.New("cluster: Alias is required")
+		return errors.New("Alias is required")
 	case len(s) > wire.MaxAliasLen:
-		return fmt.Errorf("cluster: alias is %d bytes, limit %d", len(s), wire.MaxAliasLen)
+		return fmt.Errorf("alias is %d bytes, limit %d", len(s), wire.MaxAliasLen)
 	case !utf8.ValidString(s):
-		return errors.New("cluster: alias is not valid UTF-8")
+		return errors.New("alias is not valid UTF-8")
 	}
 	for _, r := range s {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return fmt.Errorf("cluster: alias %q contains white space or a control character", s)
+			return fmt.Errorf("alias %q contains white space or a control character", s)
 		}
 	}
 	return nil

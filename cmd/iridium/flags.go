@@ -164,12 +164,9 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 			return fail("%s %q is not an IP address or host name", h.flag, h.host)
 		}
 	}
-	if o.alias != "" && strings.ContainsAny(o.alias, " \t\r\n") {
-		return fail("--node-alias %q must not contain white space", o.alias)
-	}
 	if o.alias != "" {
 		if err := cluster.CheckAlias(o.alias); err != nil {
-			return fail("--node-alias: %s", strings.TrimPrefix(err.Error(), "cluster: "))
+			return fail("--node-alias: %v", err)
 		}
 	}
 	if o.dataDir == "" {
@@ -311,6 +308,9 @@ func splitHostPort(addr string) (string, int, error) {
 	}
 	if host == "" {
 		return "", 0, errors.New("missing host")
+	}
+	if net.ParseIP(host) == nil && !validHostname(host) {
+		return "", 0, fmt.Errorf("%q is not an IP address or host name", host)
 	}
 	return host, port, nil
 }

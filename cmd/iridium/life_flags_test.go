@@ -67,7 +67,7 @@ func TestNodeAliasFlag(t *testing.T) {
 		{"control character", "a\x01b", "iridium: --node-alias: alias \"a\\x01b\" contains white space or a control character\n" + hint},
 		{"not UTF-8", "a\xffb", "iridium: --node-alias: alias is not valid UTF-8\n" + hint},
 		{"no-break space", "a\u00a0b", "iridium: --node-alias: alias \"a\\u00a0b\" contains white space or a control character\n" + hint},
-		{"ASCII white space", "a b", "iridium: --node-alias \"a b\" must not contain white space\n" + hint},
+		{"ASCII white space", "a b", "iridium: --node-alias: alias \"a b\" contains white space or a control character\n" + hint},
 		{"longest", strings.Repeat("x", 255), ""},
 		{"not ASCII", "nœud-1", ""},
 	} {

@@ -190,6 +190,7 @@ func TestFlags(t *testing.T) {
 		{"bad host", []string{"-H", "not a host"}, nil, 2, "not an IP address or host name"},
 		{"join without daemon", []string{"--join", "127.0.0.1:2254"}, nil, 2, "--join needs --daemon-mode"},
 		{"join bad address", []string{"--daemon-mode", "--join", "nowhere"}, nil, 2, "--join"},
+		{"join bad host", []string{"--daemon-mode", "--join", "999.1.1.1:2254"}, nil, 2, `--join "999.1.1.1:2254": "999.1.1.1" is not an IP address or host name`},
 		{"two files", []string{"a.iasm", "b.iasm"}, nil, 2, "at most one FILE"},
 		{"output without file", []string{"-o", "x.iebc"}, nil, 2, "need a FILE"},
 		{"bad log level", nil, []string{"IRIDIUM_LOG=loud"}, 2, "IRIDIUM_LOG"},
