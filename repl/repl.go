@@ -322,22 +322,28 @@ func errorText(err error) []byte {
 	var b bytes.Buffer
 	for _, line := range strings.Split(err.Error(), "\n") {
 		b.WriteString("error: ")
-		for len(line) > 0 {
-			r, size := utf8.DecodeRuneInString(line)
-			switch {
-			case r == utf8.RuneError && size == 1:
-				fmt.Fprintf(&b, `\x%02x`, line[0])
-			case r != '\t' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)):
-				q := strconv.QuoteRuneToASCII(r)
-				b.WriteString(q[1 : len(q)-1])
-			default:
-				b.WriteString(line[:size])
-			}
-			line = line[size:]
-		}
+		writeEscaped(&b, line)
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
+}
+
+// writeEscaped writes s to b with control and format characters and bytes
+// that are not UTF-8 escaped (see errorText); a tab stays a tab.
+func writeEscaped(b *bytes.Buffer, s string) {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(b, `\x%02x`, s[0])
+		case r != '\t' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[:size])
+		}
+		s = s[size:]
+	}
 }
 
 // runAssembly assembles line after the program so far, appends it to the

@@ -3,7 +3,7 @@ package repl
 import (
 	"bytes"
 	"context"
-	"github.com/iridium-go/iridium/proc"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iridium-go/iridium/internal/testutil"
+	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/vm"
 )
 
@@ -277,5 +278,18 @@ count:
 				t.Errorf("printed %q, want %q", out, want)
 			}
 		})
+	}
+}
+
+// A report's fault and events may come from another member: what they
+// hold is shown escaped, never sent to the terminal raw. The program's
+// own output is its own business, and goes through as it is.
+func TestReportEscapesFaults(t *testing.T) {
+	jb := &job{label: "bravo:2", path: "p.iasm"}
+	jb.output.Write([]byte("\x1b[1mbold\x1b[0m\n"))
+	got := string(report(jb, proc.StatusFault, errors.New("boom\x1b[2J\u202e"), nil))
+	want := "bravo:2 p.iasm ended: exit code 1 (boom\\x1b[2J\\u202e)\n\x1b[1mbold\x1b[0m\n"
+	if got != want {
+		t.Errorf("report %q, want %q", got, want)
 	}
 }

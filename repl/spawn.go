@@ -117,8 +117,10 @@ func (j *jobs) wait() { j.wg.Wait() }
 func report(jb *job, status int, err error, events []vm.Event) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s %s ended: exit code %d", jb.label, jb.path, status)
-	if err != nil {
-		fmt.Fprintf(&b, " (%v)", plainInterrupt(err))
+	if err != nil { // a fault's text may come from another member: escaped
+		b.WriteString(" (")
+		writeEscaped(&b, plainInterrupt(err).Error())
+		b.WriteByte(')')
 	}
 	b.WriteByte('\n')
 	output, dropped := jb.output.Bytes()
@@ -132,7 +134,9 @@ func report(jb *job, status int, err error, events []vm.Event) []byte {
 		fmt.Fprintf(&b, "%s: %d bytes more of output dropped (a report keeps the first %d KiB)\n", jb.label, dropped, maxJobOutput>>10)
 	}
 	for _, e := range events {
-		fmt.Fprintf(&b, "%s event: %s\n", jb.label, formatEvent(e))
+		fmt.Fprintf(&b, "%s event: ", jb.label)
+		writeEscaped(&b, formatEvent(e))
+		b.WriteByte('\n')
 	}
 	return b.Bytes()
 }
