@@ -213,13 +213,7 @@ waiter:                 ; on b: starts a spinner there, then waits
 		t.Fatalf("b runs %d processes, want its own and a's three", got)
 	}
 	c.lose("a", "b")
-	deadline := time.Now().Add(10 * time.Second)
-	for procs := b.Processes(); len(procs) != 1 || procs[0].PID != own.PID(); procs = b.Processes() {
-		if time.Now().After(deadline) {
-			t.Fatalf("b still runs %+v; want only its own process", procs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitOnly(t, b, own.PID())
 	if status, err := ended(t, p); status != StatusOK || out.String() != "13" {
 		t.Errorf("a's process: status %d, %v, output %q", status, err, out)
 	}
@@ -264,13 +258,7 @@ last:                   ; on b: tell b's own process (pid 1) it is up
 	}
 	c.lose("a", "b")
 	waitOutput(t, out, "13")
-	deadline := time.Now().Add(10 * time.Second)
-	for procs := b.Processes(); len(procs) != 1 || procs[0].PID != own.PID(); procs = b.Processes() {
-		if time.Now().After(deadline) {
-			t.Fatalf("b still runs %+v; want only its own process", procs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitOnly(t, b, own.PID())
 	own.Kill()
 	ended(t, own)
 }
@@ -523,6 +511,18 @@ func TestStartOn(t *testing.T) {
 func waitOutput(t *testing.T, out *testutil.Buffer, want string) {
 	t.Helper()
 	testutil.WaitFor(t, out, want, 10*time.Second)
+}
+
+// waitOnly waits until process pid is the only one n runs.
+func waitOnly(t *testing.T, n *Node, pid int32) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for procs := n.Processes(); len(procs) != 1 || procs[0].PID != pid; procs = n.Processes() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still runs %+v; want only process %d", n.Alias(), procs, pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func waitState(t *testing.T, n *Node, pid int32, s State) {

@@ -54,6 +54,27 @@ func TestFileFlagsWithoutFile(t *testing.T) {
 	}
 }
 
+// refusedBeforeStart runs a REPL node with args: with want "", it must
+// run; otherwise it must stop with status 2 and stderr want before
+// anything starts (its data directory is made then).
+func refusedBeforeStart(t *testing.T, want string, args ...string) {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	r := iridium(t, "!registers\n", nil, append([]string{"--data-root-dir", data, "--cookie", "c"}, args...)...)
+	if want == "" {
+		if r.code != 0 || r.stderr != "" {
+			t.Errorf("code %d, stderr %q; want 0 and nothing", r.code, r.stderr)
+		}
+		return
+	}
+	if r.code != exitUsage || r.stderr != want {
+		t.Errorf("code %d, stderr %q; want %d and %q", r.code, r.stderr, exitUsage, want)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the node started: its data directory is there (%v)", err)
+	}
+}
+
 // An alias the cluster would refuse is a flag error, found before the node
 // starts (its data directory is made then), not a failed node.
 func TestNodeAliasFlag(t *testing.T) {
@@ -71,22 +92,7 @@ func TestNodeAliasFlag(t *testing.T) {
 		{"longest", strings.Repeat("x", 255), ""},
 		{"not ASCII", "nœud-1", ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			data := filepath.Join(t.TempDir(), "data")
-			r := iridium(t, "!registers\n", nil, "--data-root-dir", data, "--cookie", "c", "--node-alias", tc.alias)
-			if tc.want == "" {
-				if r.code != 0 || r.stderr != "" {
-					t.Errorf("code %d, stderr %q; want 0 and nothing", r.code, r.stderr)
-				}
-				return
-			}
-			if r.code != exitUsage || r.stderr != tc.want {
-				t.Errorf("code %d, stderr %q; want %d and %q", r.code, r.stderr, exitUsage, tc.want)
-			}
-			if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("the node started: its data directory is there (%v)", err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { refusedBeforeStart(t, tc.want, "--node-alias", tc.alias) })
 	}
 }
 
@@ -114,23 +120,7 @@ func TestBindHostFlags(t *testing.T) {
 		{[]string{"-H", "::1"}, ""},
 		{[]string{"-r", "-p", "0", "--bind-host", "localhost"}, ""},
 	} {
-		t.Run(fmt.Sprintf("%q", tc.args), func(t *testing.T) {
-			data := filepath.Join(t.TempDir(), "data")
-			args := append([]string{"--data-root-dir", data, "--cookie", "c"}, tc.args...)
-			r := iridium(t, "!registers\n", nil, args...)
-			if tc.want == "" {
-				if r.code != 0 || r.stderr != "" {
-					t.Errorf("code %d, stderr %q; want 0 and nothing", r.code, r.stderr)
-				}
-				return
-			}
-			if r.code != exitUsage || r.stderr != tc.want {
-				t.Errorf("code %d, stderr %q; want %d and %q", r.code, r.stderr, exitUsage, tc.want)
-			}
-			if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("the node started: its data directory is there (%v)", err)
-			}
-		})
+		t.Run(fmt.Sprintf("%q", tc.args), func(t *testing.T) { refusedBeforeStart(t, tc.want, tc.args...) })
 	}
 }
 
