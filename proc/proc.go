@@ -272,9 +272,10 @@ type Spec struct {
 
 // Foreground registers a process that its owner runs with Process.RunContext:
 // the REPL's default VM, an SSH session's VM, `iridium FILE`'s program.
-// Its VM is made from the Node's VMConfig with output out.
+// Its VM is made from the Node's VMConfig with output out, which may block:
+// what processes on other members print for it is queued (outQueue).
 func (n *Node) Foreground(spec Spec, out io.Writer) (*Process, error) {
-	p, err := n.newProcess(spec, out, func(cfg vm.Config) (*vm.VM, error) { return vm.New(cfg) })
+	p, err := n.newProcess(spec, newOutQueue(out), func(cfg vm.Config) (*vm.VM, error) { return vm.New(cfg) })
 	if err != nil {
 		return nil, err
 	}

@@ -415,7 +415,11 @@ func (n *Node) RemoteKill(pid int32) bool {
 // RemoteOutput writes what process fromPID of member from printed to
 // sink, if the sink is still here.
 func (n *Node) RemoteOutput(from string, sink, fromPID int32, data []byte) {
-	if w := n.sinkWriter(sink); w != nil {
+	switch w := n.sinkWriter(sink).(type) {
+	case nil:
+	case *outQueue: // a foreground process's, which may block
+		w.enqueue(data)
+	default: // a !spawn or !spawn_on job's report buffer
 		w.Write(data)
 	}
 }

@@ -1,0 +1,113 @@
+package proc
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// gatedWriter is a terminal that nobody reads until open is closed: every
+// Write waits for it.
+type gatedWriter struct {
+	open chan struct{}
+	mu   sync.Mutex
+	got  bytes.Buffer
+}
+
+func (w *gatedWriter) Write(p []byte) (int, error) {
+	<-w.open
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.got.Write(p)
+}
+
+func (w *gatedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.got.String()
+}
+
+// returns fails the test if f does not return soon.
+func returns(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s waited for a writer that does not write", what)
+	}
+}
+
+// What another member's processes print for a foreground process whose
+// writer blocks is queued, not written by the caller (a cluster
+// connection's reader, which must go on reading): the calls return at
+// once, the queue keeps 1 MiB, and what did not fit is said once the
+// writer writes again.
+func TestRemoteOutputNeverWaits(t *testing.T) {
+	n := newNode(t, 1)
+	w := &gatedWriter{open: make(chan struct{})}
+	p, err := n.Foreground(Spec{Name: "repl"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("x"), 32<<10)
+	const chunks = 96 // 3 MiB
+	returns(t, "RemoteOutput", func() {
+		for range chunks {
+			n.RemoteOutput("b", p.sink, 7, chunk)
+		}
+	})
+	close(w.open)
+	// What the drain was writing when the rest came (up to 1 MiB), then
+	// 1 MiB more that the queue kept; the rest is counted.
+	notice := regexp.MustCompile(`^(x+)\n\((\d+) bytes of output from other members dropped: this output did not keep up\)\n$`)
+	deadline := time.Now().Add(10 * time.Second)
+	m := notice.FindStringSubmatch(w.String())
+	for m == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("wrote %d bytes, ending %q", len(w.String()), w.String()[max(0, len(w.String())-90):])
+		}
+		time.Sleep(5 * time.Millisecond)
+		m = notice.FindStringSubmatch(w.String())
+	}
+	kept, dropped := len(m[1]), m[2]
+	if kept < maxQueuedOutput || kept > 2*maxQueuedOutput || dropped != strconv.Itoa(chunks*len(chunk)-kept) {
+		t.Errorf("kept %d bytes and said %s were dropped, of %d", kept, dropped, chunks*len(chunk))
+	}
+	p.End(StatusOK, nil)
+}
+
+// A foreground process's own output comes after what other members'
+// processes printed for it before: a program that receives a worker's
+// message prints after the worker's output.
+func TestOwnOutputAfterQueued(t *testing.T) {
+	n := newNode(t, 1)
+	w := &gatedWriter{open: make(chan struct{})}
+	p, err := n.Foreground(Spec{Name: "repl"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.RemoteOutput("b", p.sink, 7, []byte("from b\n"))
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		p.out.Write([]byte("own\n"))
+	}()
+	close(w.open)
+	select {
+	case <-written:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the process's own write did not return")
+	}
+	if got := w.String(); got != "from b\nown\n" {
+		t.Errorf("wrote %q, want the queued output first", got)
+	}
+	p.End(StatusOK, nil)
+}
