@@ -256,7 +256,9 @@ func (p *Process) monitorRemote(h int32) {
 		n.mu.Unlock()
 		return
 	}
-	if slices.ContainsFunc(n.rwatch[k], func(w localWatch) bool { return w.pid == p.pid && !w.parent }) {
+	// One notice per process: none more for one that p spawned (its
+	// parent watch) or monitors already, as for a process here.
+	if slices.ContainsFunc(n.rwatch[k], func(w localWatch) bool { return w.pid == p.pid && w.onExit == nil }) {
 		n.mu.Unlock()
 		return
 	}
