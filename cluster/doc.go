@@ -261,7 +261,10 @@
 // frames, which get their turn after every 64 KiB, so that Pings and Pongs
 // are never held back by more than one batch. The queue is bounded (65,536
 // frames or 16 MiB): a Send or Output that does not fit is dropped and
-// counted (Manager.DroppedProcessFrames), a Spawn refused as busy; answers,
+// counted (Manager.DroppedProcessFrames; the process runtime tries an
+// Output again later, so that no output is lost), a Spawn refused as busy;
+// an Output queued right behind the same process's Output for the same
+// sink joins it, up to MaxOutputChunk a frame; answers,
 // exit notices, monitors and kills are kept up to four times the bounds,
 // past which the member is dropped. Each write of the connection has
 // HeartbeatTimeout to complete and the kernel's send buffer is 512 KiB: a

@@ -96,6 +96,14 @@ func droppable(k wire.MsgType) bool {
 	return k == wire.MsgSend || k == wire.MsgOutput || k == wire.MsgSpawn
 }
 
+// extends reports whether Output item next, of n bytes, can join this
+// one: output of the same process for the same sink, this item's bytes
+// last in the arena (of arenaLen bytes), and the two within one frame.
+func (it *procItem) extends(next procItem, arenaLen, n int) bool {
+	return it.kind == wire.MsgOutput && it.a == next.a && it.b == next.b &&
+		it.off+it.n == arenaLen && it.n+n <= wire.MaxOutputChunk
+}
+
 // push queues it (and data, for Output) for p's writer. It never blocks;
 // false means the frame was dropped: the queue is full or closed.
 func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
@@ -117,6 +125,15 @@ func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
 		p.log.Warn("process queue full, dropping peer")
 		p.closeFor("process queue full")
 		return false
+	}
+	if it.kind == wire.MsgOutput && n > 0 && q.queue[n-1].extends(it, len(q.arena), len(data)) {
+		// More output of the process for the same sink, right behind
+		// its last: one frame, not one per PRTI.
+		q.queue[n-1].n += len(data)
+		q.arena = append(q.arena, data...)
+		q.bytes = b
+		q.mu.Unlock()
+		return true
 	}
 	if data != nil {
 		it.off, it.n = len(q.arena), len(data)

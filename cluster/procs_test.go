@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -210,6 +211,32 @@ func TestProcessFrames(t *testing.T) {
 	}
 	if _, err := a.ListProcesses(ctx, "nobody"); !errors.Is(err, ErrNoMember) {
 		t.Fatalf("listing of no member: %v", err)
+	}
+}
+
+// TestSmallOutputIsNotDropped: a process printing a number at a time
+// (a PRTI per piece) faster than frames go out: the pieces behind one
+// another join into frames, so nothing is dropped and all of it arrives
+// in order.
+func TestSmallOutputIsNotDropped(t *testing.T) {
+	a, _, _, hb, _, _ := procPair(t, testConfig(t, "a"), testConfig(t, "b"))
+	const pieces = 4 * procQueueItems
+	var want bytes.Buffer
+	for i := range pieces {
+		piece := strconv.AppendInt(nil, int64(i), 10)
+		piece = append(piece, '\n')
+		want.Write(piece)
+		if !a.Output("b", 2, 3, piece) {
+			t.Fatalf("piece %d of %d dropped", i, pieces)
+		}
+	}
+	eventually(t, 10*time.Second, func() bool { return len(hb.outputString()) >= want.Len() },
+		func() string { return fmt.Sprintf("%d of %d bytes arrived", len(hb.outputString()), want.Len()) })
+	if hb.outputString() != want.String() {
+		t.Fatal("the output arrived out of order")
+	}
+	if got := a.DroppedProcessFrames("b"); got != 0 {
+		t.Errorf("%d frames dropped", got)
 	}
 }
 

@@ -18,6 +18,9 @@ type fakeCluster struct {
 	cut   map[[2]string]bool
 	sent  map[[2]string]map[[32]byte]bool // programs each node sent each other
 	calls map[string]int                  // Remote calls by method, for tests
+	// busyOutputs is how many Output calls to refuse next, as a
+	// connection whose queue is full does.
+	busyOutputs int
 }
 
 func newFakeCluster(t *testing.T, cfg Config, aliases ...string) *fakeCluster {
@@ -139,6 +142,15 @@ func (r *fakeRemote) Monitor(alias string, watcher, target int32) bool {
 }
 
 func (r *fakeRemote) Output(alias string, sink, from int32, data []byte) bool {
+	r.c.mu.Lock()
+	busy := r.c.busyOutputs > 0
+	if busy {
+		r.c.busyOutputs--
+	}
+	r.c.mu.Unlock()
+	if busy {
+		return false
+	}
 	n := r.c.link(r.self, alias, "Output")
 	if n != nil {
 		n.RemoteOutput(r.self, sink, from, slices.Clone(data))

@@ -558,6 +558,13 @@ func (p *Process) Kill() {
 	n.killLocked(p)
 }
 
+// isKilled reports whether p was killed and should stop.
+func (p *Process) isKilled() bool {
+	p.node.mu.Lock()
+	defer p.node.mu.Unlock()
+	return p.killed
+}
+
 // killLocked is Kill with n.mu held.
 func (n *Node) killLocked(p *Process) {
 	if p.state == Ended {

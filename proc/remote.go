@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/iridium-go/iridium/vm"
 )
@@ -514,15 +515,33 @@ type remoteOutput struct {
 	pid   *Process
 }
 
+// Write sends b to the sink. While the connection's queue is full (the
+// member reads more slowly than the process prints) it waits and tries
+// again, so that nothing is lost, as a process here waits for a slow
+// terminal; it gives up when the member is gone or the process is killed.
 func (o *remoteOutput) Write(b []byte) (int, error) {
 	r, n := o.n.getRemote(), len(b)
+	wait := minOutputWait
 	for r != nil && len(b) > 0 {
 		k := min(len(b), maxOutputChunk)
-		r.Output(o.alias, o.sink, o.pid.pid, b[:k])
-		b = b[k:]
+		if r.Output(o.alias, o.sink, o.pid.pid, b[:k]) {
+			b, wait = b[k:], minOutputWait
+			continue
+		}
+		if !slices.Contains(r.Members(), o.alias) || o.pid.isKilled() {
+			break
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, maxOutputWait)
 	}
 	return n, nil
 }
+
+// How long remoteOutput waits between tries on a full queue.
+const (
+	minOutputWait = 100 * time.Microsecond
+	maxOutputWait = 10 * time.Millisecond
+)
 
 // maxOutputChunk bounds the bytes of one Output frame.
 const maxOutputChunk = 32 << 10

@@ -288,6 +288,58 @@ grandchild:
 	}
 }
 
+// TestRemoteOutputWaitsForRoom: while the connection's queue is full, a
+// process on another member waits to print rather than lose its output;
+// killed meanwhile, it ends.
+func TestRemoteOutputWaitsForRoom(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b")
+	c.mu.Lock()
+	c.busyOutputs = 50
+	c.mu.Unlock()
+	p, out := startOn(t, c.nodes["a"], `
+	load $1 #1
+	load $2 @child
+	spawn $1 $2 $3
+	recv $4 $5            ; its exit notice
+	hlt
+child:                 ; on b
+	load $6 #1
+	prti $6
+	load $6 #2
+	prti $6
+	load $6 #3
+	prti $6
+	hlt
+`)
+	if status, err := ended(t, p); status != StatusOK || out.String() != "123" {
+		t.Fatalf("status %d, %v, output %q; want all of it", status, err, out)
+	}
+
+	c.mu.Lock()
+	c.busyOutputs = 1 << 30 // for good
+	c.mu.Unlock()
+	p, _ = startOn(t, c.nodes["a"], `
+	load $1 #1
+	load $2 @child
+	spawn $1 $2 $3
+	recv $4 $5
+	prti $4               ; its status, which waits too
+	hlt
+child:
+	prti $1
+	djmp @child
+`)
+	b := c.nodes["b"]
+	waitState(t, b, 2, Running) // b's second process: printing, for ever
+	child, _ := b.Lookup(2)
+	child.Kill()
+	if status, err := ended(t, child); status != StatusKilled {
+		t.Errorf("the child killed while it waited to print: status %d, %v", status, err)
+	}
+	p.Kill()
+	ended(t, p)
+}
+
 // TestRemoteSpawnRefusals: a member that refuses remote spawns, or runs
 // its maximum of processes, and a member index out of range give flag
 // false and handle 0.
