@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // outQueue is the writer of a foreground process (a REPL's terminal, an
@@ -17,24 +18,34 @@ import (
 // process printed before it sent a message comes out before what the
 // receiver prints after it.
 //
-// The queue holds at most maxQueuedOutput bytes; what does not fit is
-// dropped, and the next write out says how much.
+// The queue holds at most maxQueuedOutput bytes. When it is full, enqueue
+// waits up to maxOutputStall for the writer to make room: a writer that is
+// merely slower than the network (a file, a busy terminal) loses nothing.
+// One that makes no room in that time is stalled: from then until it
+// writes again, what does not fit is dropped at once, and the next write
+// out says how much.
 type outQueue struct {
-	w io.Writer
+	w        io.Writer
+	progress chan struct{} // a token after each write of the drain, capacity 1
 
 	mu      sync.Mutex
 	idle    sync.Cond // signalled when busy clears
 	queued  []byte
 	busy    bool // a write to w is under way, by a writer or the drain
+	stalled bool // the writer made no room within maxOutputStall
 	dropped int64
 }
 
 // maxQueuedOutput bounds the output of other members' processes waiting
-// for a writer that does not keep up.
-const maxQueuedOutput = 1 << 20
+// for a writer that does not keep up; maxOutputStall is how long a
+// connection's reader waits for room, well within a heartbeat timeout.
+const (
+	maxQueuedOutput = 1 << 20
+	maxOutputStall  = 100 * time.Millisecond
+)
 
 func newOutQueue(w io.Writer) *outQueue {
-	q := &outQueue{w: w}
+	q := &outQueue{w: w, progress: make(chan struct{}, 1)}
 	q.idle.L = &q.mu
 	return q
 }
@@ -54,11 +65,26 @@ func (q *outQueue) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// enqueue queues p to be written, and never waits. p may be reused once
-// it returns.
+// enqueue queues p to be written, waiting at most maxOutputStall for room
+// (see outQueue). p may be reused once it returns.
 func (q *outQueue) enqueue(p []byte) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if len(q.queued)+len(p) > maxQueuedOutput && !q.stalled {
+		deadline := time.NewTimer(maxOutputStall)
+		for len(q.queued)+len(p) > maxQueuedOutput && !q.stalled {
+			q.mu.Unlock()
+			select {
+			case <-q.progress:
+			case <-deadline.C:
+				q.mu.Lock()
+				q.stalled = true
+				q.mu.Unlock()
+			}
+			q.mu.Lock()
+		}
+		deadline.Stop()
+	}
 	if len(q.queued)+len(p) > maxQueuedOutput {
 		q.dropped += int64(len(p))
 		return
@@ -93,7 +119,12 @@ func (q *outQueue) drain() {
 		q.queued = nil
 		q.mu.Unlock()
 		_, err := q.w.Write(out)
+		select {
+		case q.progress <- struct{}{}:
+		default:
+		}
 		q.mu.Lock()
+		q.stalled = false
 		if err != nil {
 			q.queued = nil // nobody reads it any more
 			q.dropped = 0

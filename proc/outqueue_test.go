@@ -47,9 +47,10 @@ func returns(t *testing.T, what string, f func()) {
 
 // What another member's processes print for a foreground process whose
 // writer blocks is queued, not written by the caller (a cluster
-// connection's reader, which must go on reading): the calls return at
-// once, the queue keeps 1 MiB, and what did not fit is said once the
-// writer writes again.
+// connection's reader, which must go on reading): the calls return (the
+// first that finds the queue full after waiting maxOutputStall for room,
+// the rest at once), the queue keeps 1 MiB, and what did not fit is said
+// once the writer writes again.
 func TestRemoteOutputNeverWaits(t *testing.T) {
 	n := newNode(t, 1)
 	w := &gatedWriter{open: make(chan struct{})}
