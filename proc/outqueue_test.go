@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,6 +110,44 @@ func TestOwnOutputAfterQueued(t *testing.T) {
 	}
 	if got := w.String(); got != "from b\nown\n" {
 		t.Errorf("wrote %q, want the queued output first", got)
+	}
+	p.End(StatusOK, nil)
+}
+
+// slowWriter takes a while over every write, as a file or a busy terminal
+// does, but always writes.
+type slowWriter struct {
+	mu  sync.Mutex
+	got bytes.Buffer
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(2 * time.Millisecond)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.got.Write(p)
+}
+
+// A writer slower than the output that comes for it, but not stalled,
+// loses nothing: the caller waits for room instead.
+func TestSlowWriterLosesNothing(t *testing.T) {
+	n := newNode(t, 1)
+	w := &slowWriter{}
+	p, err := n.Foreground(Spec{Name: "repl"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("y"), 32<<10)
+	const chunks = 96 // 3 MiB, three times what the queue holds
+	for range chunks {
+		n.RemoteOutput("b", p.sink, 7, chunk)
+	}
+	p.out.Write([]byte("end")) // after everything queued before it
+	w.mu.Lock()
+	got := w.got.String()
+	w.mu.Unlock()
+	if want := strings.Repeat("y", chunks*len(chunk)) + "end"; got != want {
+		t.Errorf("wrote %d bytes (%q at the end), want all %d", len(got), got[max(0, len(got)-100):], len(want))
 	}
 	p.End(StatusOK, nil)
 }
