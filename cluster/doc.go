@@ -260,9 +260,9 @@
 // batches (one flush when the queue empties) behind the connection's own
 // frames, which get their turn after every 64 KiB, so that Pings and Pongs
 // are never held back by more than one batch. The queue is bounded (65,536
-// frames or 16 MiB): a Send or Output that does not fit is dropped and
-// counted (Manager.DroppedProcessFrames; the process runtime tries an
-// Output again later, so that no output is lost), a Spawn refused as busy;
+// frames or 16 MiB): a Send that does not fit is dropped and counted
+// (Manager.DroppedProcessFrames), an Output refused (the process runtime
+// tries it again later, so that no output is lost), a Spawn refused as busy;
 // an Output queued right behind the same process's Output for the same
 // sink joins it, up to MaxOutputChunk a frame; answers,
 // exit notices, monitors and kills are kept up to four times the bounds,

@@ -50,7 +50,7 @@ type peerProcs struct {
 	spawns map[uint64]*pendingSpawn
 	calls  map[uint64]*pendingCall
 
-	dropped atomic.Uint64 // messages and output dropped for a full queue
+	dropped atomic.Uint64 // messages dropped for a full queue
 
 	// The writer's spare buffers and encoders (writer only).
 	spareQ []procItem
@@ -115,7 +115,7 @@ func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
 	n, b := len(q.queue), q.bytes+len(data)+it.size
 	if droppable(it.kind) && (n >= procQueueItems || b > procQueueBytes) {
 		q.mu.Unlock()
-		if it.kind != wire.MsgSpawn {
+		if it.kind == wire.MsgSend { // a Spawn is refused, an Output tried again
 			q.dropped.Add(1)
 		}
 		return false

@@ -274,7 +274,10 @@ func (m *Manager) Monitor(alias string, watcher, target int32) bool {
 }
 
 // Output carries what process from printed to sink on member alias, in
-// chunks of at most wire.MaxOutputChunk bytes; data is copied.
+// chunks of at most wire.MaxOutputChunk bytes; data is copied. false: the
+// member is gone, or its connection's queue is full (try again later).
+// Data of more than one chunk may then be partly queued: a caller that
+// tries again passes at most one chunk at a time.
 func (m *Manager) Output(alias string, sink, from int32, data []byte) bool {
 	p := m.route(alias)
 	if p == nil {
@@ -313,9 +316,9 @@ func (m *Manager) ListProcesses(ctx context.Context, alias string) ([]ProcessInf
 	return r.procs, err
 }
 
-// DroppedProcessFrames returns how many process frames (messages and
-// output) to member alias were dropped because its connection's queue
-// was full.
+// DroppedProcessFrames returns how many messages (Send frames) to member
+// alias were dropped because its connection's queue was full. A refused
+// Output is not counted: its caller tries again.
 func (m *Manager) DroppedProcessFrames(alias string) uint64 {
 	if p := m.route(alias); p != nil {
 		return p.procs.dropped.Load()

@@ -11,126 +11,158 @@ import (
 // SSH client), which may block for as long as its reader likes: a terminal
 // stopped with Ctrl-S, a client that reads nothing. What processes on
 // other members print for it arrives on a cluster connection's reader,
-// which must never wait for such a writer (the connection would fall
+// which must never wait long for such a writer (the connection would fall
 // silent and its member be dropped), so it is queued here and written out
-// by a goroutine of the queue's. The process's own writes (and its local
-// children's) wait until the queue is empty, then write: what a remote
-// process printed before it sent a message comes out before what the
-// receiver prints after it.
+// by a goroutine of the queue's, in pieces. The process's own writes (and
+// its local children's) wait until what was queued before them has been
+// written, then write: what a remote process printed before it sent a
+// message comes out before what the receiver prints after it.
 //
 // The queue holds at most maxQueuedOutput bytes. When it is full, enqueue
-// waits up to maxOutputStall for the writer to make room: a writer that is
-// merely slower than the network (a file, a busy terminal) loses nothing.
-// One that makes no room in that time is stalled: from then until it
-// writes again, what does not fit is dropped at once, and the next write
-// out says how much.
+// waits for room as long as the writer makes progress, a piece at least
+// every maxOutputStall: a writer merely slower than the network (a file, a
+// terminal, an SSH client far away) loses nothing. One that writes nothing
+// for that long is stalled: from then until it writes again, what does not
+// fit is dropped at once, and the next write out says how much.
 type outQueue struct {
-	w        io.Writer
-	progress chan struct{} // a token after each write of the drain, capacity 1
+	w io.Writer
 
-	mu      sync.Mutex
-	idle    sync.Cond // signalled when busy clears
-	queued  []byte
-	busy    bool // a write to w is under way, by a writer or the drain
-	stalled bool // the writer made no room within maxOutputStall
-	dropped int64
+	mu       sync.Mutex
+	turn     sync.Cond     // broadcast when busy clears or a piece was written
+	progress chan struct{} // closed (and replaced) when a piece was written
+	queued   []byte
+	// queuedTotal and writtenTotal count the bytes ever queued and ever
+	// taken off the queue (written, or thrown away when w failed): a
+	// write of the owner's waits until writtenTotal reaches queuedTotal as
+	// it was when the write came (its mark). yieldAt is the lowest mark
+	// waited for (0: none); the drain stops there to let that write go.
+	queuedTotal, writtenTotal, yieldAt int64
+	busy                               bool // w is in use, by the drain or a write of the owner's
+	draining                           bool // the drain goroutine runs
+	stalled                            bool // the writer wrote nothing for maxOutputStall while full
+	dropped                            int64
 }
 
-// maxQueuedOutput bounds the output of other members' processes waiting
-// for a writer that does not keep up; maxOutputStall is how long a
-// connection's reader waits for room, well within a heartbeat timeout.
+// Bounds of an outQueue: the bytes it holds (and one piece more, being
+// written), a piece, and how long a connection's reader waits for a
+// writer that writes nothing, well within a heartbeat timeout.
 const (
 	maxQueuedOutput = 1 << 20
+	outputPiece     = 64 << 10
 	maxOutputStall  = 100 * time.Millisecond
 )
 
 func newOutQueue(w io.Writer) *outQueue {
-	q := &outQueue{w: w, progress: make(chan struct{}, 1)}
-	q.idle.L = &q.mu
+	q := &outQueue{w: w, progress: make(chan struct{})}
+	q.turn.L = &q.mu
 	return q
 }
 
 // Write writes p once everything queued before it has been written.
 func (q *outQueue) Write(p []byte) (int, error) {
 	q.mu.Lock()
-	for q.busy {
-		q.idle.Wait()
+	mark := q.queuedTotal
+	for q.busy || q.writtenTotal < mark {
+		if q.writtenTotal < mark && (q.yieldAt == 0 || mark < q.yieldAt) {
+			q.yieldAt = mark
+		}
+		q.kickLocked() // the drain may have yielded to another write
+		q.turn.Wait()
 	}
-	q.busy = true
+	q.busy, q.yieldAt = true, 0 // other waiting writes mark themselves again
 	q.mu.Unlock()
 	n, err := q.w.Write(p)
 	q.mu.Lock()
-	q.settleLocked()
+	q.busy = false
+	q.kickLocked()
+	q.turn.Broadcast()
 	q.mu.Unlock()
 	return n, err
 }
 
-// enqueue queues p to be written, waiting at most maxOutputStall for room
-// (see outQueue). p may be reused once it returns.
+// enqueue queues p to be written, waiting for room while the writer makes
+// progress (see outQueue). p may be reused once it returns.
 func (q *outQueue) enqueue(p []byte) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.queued)+len(p) > maxQueuedOutput && !q.stalled {
-		deadline := time.NewTimer(maxOutputStall)
-		for len(q.queued)+len(p) > maxQueuedOutput && !q.stalled {
+	if q.full(len(p)) && !q.stalled {
+		timer := time.NewTimer(maxOutputStall)
+		for q.full(len(p)) && !q.stalled {
+			progress := q.progress
 			q.mu.Unlock()
 			select {
-			case <-q.progress:
-			case <-deadline.C:
+			case <-progress:
+				timer.Reset(maxOutputStall)
+				q.mu.Lock()
+			case <-timer.C:
 				q.mu.Lock()
 				q.stalled = true
-				q.mu.Unlock()
 			}
-			q.mu.Lock()
 		}
-		deadline.Stop()
+		timer.Stop()
 	}
-	if len(q.queued)+len(p) > maxQueuedOutput {
+	if q.full(len(p)) {
 		q.dropped += int64(len(p))
 		return
 	}
 	q.queued = append(q.queued, p...)
-	if !q.busy {
-		q.busy = true
-		go q.drain() // owned by q: ends when the queue is empty or w fails
+	q.queuedTotal += int64(len(p))
+	q.kickLocked()
+}
+
+func (q *outQueue) full(n int) bool { return len(q.queued)+n > maxQueuedOutput }
+
+// kickLocked starts the drain if there is something for it and it does
+// not run.
+func (q *outQueue) kickLocked() {
+	if !q.draining && (len(q.queued) > 0 || q.dropped > 0) {
+		q.draining = true
+		go q.drain() // owned by q: ends when the queue is empty or a write waits its turn
 	}
 }
 
-// settleLocked ends a write to w: the drain takes over if anything is
-// queued, else the next writer may go.
-func (q *outQueue) settleLocked() {
-	if len(q.queued) > 0 || q.dropped > 0 {
-		go q.drain()
-		return
-	}
-	q.busy = false
-	q.idle.Broadcast()
-}
-
-// drain writes what is queued until the queue is empty; busy is set.
+// drain writes the queue a piece at a time until it is empty, or until a
+// write of the owner's has what it waits for written.
 func (q *outQueue) drain() {
 	q.mu.Lock()
-	for len(q.queued) > 0 || q.dropped > 0 {
-		out := q.queued
-		if q.dropped > 0 {
-			out = fmt.Appendf(out, "\n(%d bytes of output from other members dropped: this output did not keep up)\n", q.dropped)
-			q.dropped = 0
+	defer q.mu.Unlock()
+	for {
+		for q.busy {
+			q.turn.Wait()
 		}
-		q.queued = nil
+		if len(q.queued) == 0 && q.dropped == 0 || q.yieldAt > 0 && q.writtenTotal >= q.yieldAt {
+			q.draining = false
+			q.turn.Broadcast()
+			return
+		}
+		var out []byte
+		n := min(len(q.queued), outputPiece)
+		if q.yieldAt > 0 {
+			n = min(n, int(q.yieldAt-q.writtenTotal))
+		}
+		if q.dropped > 0 && n == len(q.queued) { // said after what was kept
+			out = fmt.Appendf(q.queued[:n:n], "\n(%d bytes of output from other members dropped: this output did not keep up)\n", q.dropped)
+			q.dropped = 0
+		} else {
+			out = q.queued[:n:n]
+		}
+		q.busy = true
 		q.mu.Unlock()
 		_, err := q.w.Write(out)
-		select {
-		case q.progress <- struct{}{}:
-		default:
-		}
 		q.mu.Lock()
-		q.stalled = false
-		if err != nil {
-			q.queued = nil // nobody reads it any more
-			q.dropped = 0
+		q.busy = false
+		q.queued = q.queued[n:]
+		q.writtenTotal += int64(n)
+		if err != nil { // nobody reads it any more
+			q.writtenTotal += int64(len(q.queued))
+			q.queued, q.dropped = nil, 0
 		}
+		if len(q.queued) == 0 {
+			q.queued = nil // give the storage back
+		}
+		q.stalled = false
+		close(q.progress)
+		q.progress = make(chan struct{})
+		q.turn.Broadcast()
 	}
-	q.busy = false
-	q.idle.Broadcast()
-	q.mu.Unlock()
 }

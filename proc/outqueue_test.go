@@ -83,6 +83,17 @@ func TestRemoteOutputNeverWaits(t *testing.T) {
 	if kept < maxQueuedOutput || kept > 2*maxQueuedOutput || dropped != strconv.Itoa(chunks*len(chunk)-kept) {
 		t.Errorf("kept %d bytes and said %s were dropped, of %d", kept, dropped, chunks*len(chunk))
 	}
+
+	// The writer writes again: the queue is no longer taken for stalled,
+	// and 3 MiB more arrive whole.
+	before := len(w.String())
+	for range chunks {
+		n.RemoteOutput("b", p.sink, 7, chunk)
+	}
+	p.out.Write([]byte("end"))
+	if got := w.String()[before:]; got != strings.Repeat("x", chunks*len(chunk))+"end" {
+		t.Errorf("after the stall, wrote %d bytes ending %q", len(got), got[max(0, len(got)-100):])
+	}
 	p.End(StatusOK, nil)
 }
 
@@ -114,18 +125,24 @@ func TestOwnOutputAfterQueued(t *testing.T) {
 	p.End(StatusOK, nil)
 }
 
-// slowWriter takes a while over every write, as a file or a busy terminal
-// does, but always writes.
+// slowWriter writes about 4 MB a second, as a terminal or an SSH client
+// far away may, slower than output comes, but always writes.
 type slowWriter struct {
 	mu  sync.Mutex
 	got bytes.Buffer
 }
 
 func (w *slowWriter) Write(p []byte) (int, error) {
-	time.Sleep(2 * time.Millisecond)
+	time.Sleep(time.Duration(len(p)) * time.Second / (4 << 20))
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.got.Write(p)
+}
+
+func (w *slowWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.got.String()
 }
 
 // A writer slower than the output that comes for it, but not stalled,
@@ -143,11 +160,50 @@ func TestSlowWriterLosesNothing(t *testing.T) {
 		n.RemoteOutput("b", p.sink, 7, chunk)
 	}
 	p.out.Write([]byte("end")) // after everything queued before it
-	w.mu.Lock()
-	got := w.got.String()
-	w.mu.Unlock()
+	got := w.String()
 	if want := strings.Repeat("y", chunks*len(chunk)) + "end"; got != want {
 		t.Errorf("wrote %d bytes (%q at the end), want all %d", len(got), got[max(0, len(got)-100):], len(want))
+	}
+	p.End(StatusOK, nil)
+}
+
+// A write of the process's own waits only for what was queued before it:
+// output that goes on arriving behind it does not hold it back.
+func TestOwnWriteIsNotStarved(t *testing.T) {
+	n := newNode(t, 1)
+	w := &slowWriter{}
+	p, err := n.Foreground(Spec{Name: "repl"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	flooded := make(chan struct{})
+	piece := bytes.Repeat([]byte("r"), 32<<10)
+	go func() { // a remote printer faster than the writer, never stopping
+		defer close(flooded)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				n.RemoteOutput("b", p.sink, 7, piece)
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(w.String()) == 0 { // the queue is full by now
+		if time.Now().After(deadline) {
+			t.Fatal("nothing written")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	returns(t, "the process's own write", func() { p.out.Write([]byte("own")) })
+	close(stop)
+	<-flooded
+	got := w.String()
+	i := strings.Index(got, "own")
+	if i < 0 || i%len(piece) != 0 || strings.Count(got, "own") != 1 {
+		t.Errorf("own output at %d, not between whole pieces queued before and after it", i)
 	}
 	p.End(StatusOK, nil)
 }

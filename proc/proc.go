@@ -677,10 +677,19 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 		return 0, false, false
 	}
 	n := p.node
-	c, err := n.newProcess(Spec{Name: p.name, Parent: p.pid, NotifyParent: true}, p.out,
+	out := p.out
+	ro, remote := p.out.(*remoteOutput)
+	if remote { // its own, so that a kill of the child ends its waits for room
+		ro = &remoteOutput{n: ro.n, alias: ro.alias, sink: ro.sink}
+		out = ro
+	}
+	c, err := n.newProcess(Spec{Name: p.name, Parent: p.pid, NotifyParent: true}, out,
 		func(cfg vm.Config) (*vm.VM, error) { return parent.Fork(entry, cfg) })
 	if err != nil {
 		return 0, false, false
+	}
+	if remote {
+		ro.pid = c // before it runs: nothing writes yet
 	}
 	c.sinkNode, c.sink = p.sinkNode, p.sink
 	n.mu.Lock()

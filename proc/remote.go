@@ -39,7 +39,9 @@ type Remote interface {
 	// its process target ends.
 	Monitor(alias string, watcher, target int32) bool
 	// Output carries what process from printed to sink on member alias.
-	// The Remote copies data.
+	// The Remote copies data. false: nothing was sent, as the member is
+	// gone or its connection's queue is full (remoteOutput tries again);
+	// data is at most maxOutputChunk bytes.
 	Output(alias string, sink, from int32, data []byte) bool
 	// Kill interrupts process pid on member alias and reports whether
 	// there was one.

@@ -325,16 +325,21 @@ child:                 ; on b
 	recv $4 $5
 	prti $4               ; its status, which waits too
 	hlt
-child:
+child:                 ; on b: a grandchild there prints, the child waits
+	load $7 #0
+	load $2 @print
+	spawn $7 $2 $3
+	recv $4 $5
+print:
 	prti $1
-	djmp @child
+	djmp @print
 `)
 	b := c.nodes["b"]
-	waitState(t, b, 2, Running) // b's second process: printing, for ever
-	child, _ := b.Lookup(2)
-	child.Kill()
-	if status, err := ended(t, child); status != StatusKilled {
-		t.Errorf("the child killed while it waited to print: status %d, %v", status, err)
+	waitState(t, b, 3, Running) // b's third process, the grandchild: printing, for ever
+	grandchild, _ := b.Lookup(3)
+	grandchild.Kill()
+	if status, err := ended(t, grandchild); status != StatusKilled {
+		t.Errorf("the grandchild killed while it waited to print: status %d, %v", status, err)
 	}
 	p.Kill()
 	ended(t, p)
