@@ -23,7 +23,8 @@ import (
 // every maxOutputStall: a writer merely slower than the network (a file, a
 // terminal, an SSH client far away) loses nothing. One that writes nothing
 // for that long is stalled: from then until it writes again, what does not
-// fit is dropped at once, and the next write out says how much.
+// fit is dropped at once, and so is everything after it until the queue
+// has been written out, followed by a line saying how much was dropped.
 type outQueue struct {
 	w io.Writer
 
@@ -49,7 +50,7 @@ type outQueue struct {
 const (
 	maxQueuedOutput = 1 << 20
 	outputPiece     = 64 << 10
-	maxOutputStall  = 100 * time.Millisecond
+	maxOutputStall  = 500 * time.Millisecond
 )
 
 func newOutQueue(w io.Writer) *outQueue {
@@ -101,7 +102,9 @@ func (q *outQueue) enqueue(p []byte) {
 		}
 		timer.Stop()
 	}
-	if q.full(len(p)) {
+	if q.full(len(p)) || q.dropped > 0 {
+		// Once some is dropped, all is, until the notice of how much has
+		// gone out: it then stands where the gap is.
 		q.dropped += int64(len(p))
 		return
 	}

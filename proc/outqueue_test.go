@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -204,6 +205,33 @@ func TestOwnWriteIsNotStarved(t *testing.T) {
 	i := strings.Index(got, "own")
 	if i < 0 || i%len(piece) != 0 || strings.Count(got, "own") != 1 {
 		t.Errorf("own output at %d, not between whole pieces queued before and after it", i)
+	}
+	p.End(StatusOK, nil)
+}
+
+// Once output is dropped, so is what comes after it, even what would fit,
+// until the notice has gone out: the notice stands where the gap is.
+func TestDropNoticeStandsAtTheGap(t *testing.T) {
+	n := newNode(t, 1)
+	w := &gatedWriter{open: make(chan struct{})}
+	p, err := n.Foreground(Spec{Name: "repl"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("x"), 32<<10)
+	returns(t, "RemoteOutput", func() {
+		for range 31 { // 992 KiB: room for 32 KiB more
+			n.RemoteOutput("b", p.sink, 7, chunk)
+		}
+		n.RemoteOutput("b", p.sink, 7, bytes.Repeat([]byte("y"), 40<<10)) // does not fit: dropped
+		n.RemoteOutput("b", p.sink, 7, []byte("tail"))                    // would fit: dropped too
+	})
+	close(w.open)
+	p.out.Write([]byte("end"))
+	want := strings.Repeat("x", 31*len(chunk)) +
+		fmt.Sprintf("\n(%d bytes of output from other members dropped: this output did not keep up)\nend", 40<<10+4)
+	if got := w.String(); got != want {
+		t.Errorf("wrote %d bytes ending %q; want %d ending %q", len(got), got[max(0, len(got)-100):], len(want), want[len(want)-100:])
 	}
 	p.End(StatusOK, nil)
 }

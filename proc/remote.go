@@ -515,6 +515,10 @@ type remoteOutput struct {
 	alias string
 	sink  int32
 	pid   *Process
+	// gone: a write gave up (the member is gone, or the process was
+	// killed while it waited for room); later output would follow a gap
+	// nobody is told of, so it goes nowhere. Only pid's goroutine uses it.
+	gone bool
 }
 
 // Write sends b to the sink. While the connection's queue is full (the
@@ -524,13 +528,14 @@ type remoteOutput struct {
 func (o *remoteOutput) Write(b []byte) (int, error) {
 	r, n := o.n.getRemote(), len(b)
 	wait := minOutputWait
-	for r != nil && len(b) > 0 {
+	for r != nil && len(b) > 0 && !o.gone {
 		k := min(len(b), maxOutputChunk)
 		if r.Output(o.alias, o.sink, o.pid.pid, b[:k]) {
 			b, wait = b[k:], minOutputWait
 			continue
 		}
 		if !slices.Contains(r.Members(), o.alias) || o.pid.isKilled() {
+			o.gone = true
 			break
 		}
 		time.Sleep(wait)

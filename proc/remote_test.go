@@ -345,6 +345,30 @@ print:
 	ended(t, p)
 }
 
+// TestKilledPrinterPrintsNothingMore: a process whose write gave up (it
+// was killed while it waited for room) sends nothing more, even once
+// there is room: what followed a gap nobody is told of would mislead.
+func TestKilledPrinterPrintsNothingMore(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+	var got testutil.Buffer
+	sink := c.nodes["a"].RegisterSink(&got)
+	killed, _ := startOn(t, c.nodes["b"], "spin: djmp @spin")
+	killed.Kill()
+	ended(t, killed)
+	o := &remoteOutput{n: c.nodes["b"], alias: "a", sink: sink, pid: killed}
+	c.mu.Lock()
+	c.busyOutputs = 1 << 30
+	c.mu.Unlock()
+	returns(t, "a killed process's write", func() { o.Write([]byte("lost")) })
+	c.mu.Lock()
+	c.busyOutputs = 0
+	c.mu.Unlock()
+	o.Write([]byte("after"))
+	if got.String() != "" {
+		t.Errorf("the sink got %q", got.String())
+	}
+}
+
 // TestRemoteSpawnRefusals: a member that refuses remote spawns, or runs
 // its maximum of processes, and a member index out of range give flag
 // false and handle 0.
