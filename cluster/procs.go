@@ -227,8 +227,8 @@ const spawnFrameOverhead = 1024
 // (ErrNoMember, ErrProgramTooLarge, ErrBusy, ErrMemberLost, or the
 // member's refusal).
 func (m *Manager) Spawn(alias string, req *SpawnRequest, done func(pid int32, err error)) {
-	if size := len(req.Program) + len(req.Name) + len(req.SinkNode) + spawnFrameOverhead; size > m.cfg.MaxFrameSize {
-		done(0, fmt.Errorf("%w: %d bytes, the frame limit is %d", ErrProgramTooLarge, len(req.Program), m.cfg.MaxFrameSize))
+	if room := m.cfg.MaxFrameSize - len(req.Name) - len(req.SinkNode) - spawnFrameOverhead; len(req.Program) > room {
+		done(0, fmt.Errorf("%w: %d bytes, at most %d fit (the frame limit is %d)", ErrProgramTooLarge, len(req.Program), room, m.cfg.MaxFrameSize))
 		return
 	}
 	p := m.route(alias)

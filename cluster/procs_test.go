@@ -290,9 +290,19 @@ func TestSpawnCarriesTheProgramOnce(t *testing.T) {
 			t.Errorf("refused with %v: got %v", refusal, err)
 		}
 	}
-	big := &SpawnRequest{Program: make([]byte, DefaultMaxFrameSize)}
-	if _, err := spawnSync(t, a, "b", big); !errors.Is(err, ErrProgramTooLarge) || !strings.Contains(err.Error(), "1048576") {
-		t.Errorf("a program of 1 MiB: %v", err)
+	// The most that fits is said, and fits; a byte more does not.
+	most := DefaultMaxFrameSize - spawnFrameOverhead
+	big := &SpawnRequest{Program: make([]byte, most+1)}
+	want := fmt.Sprintf("the program is too large for one frame: %d bytes, at most %d fit (the frame limit is 1048576)", most+1, most)
+	if _, err := spawnSync(t, a, "b", big); !errors.Is(err, ErrProgramTooLarge) || err.Error() != want {
+		t.Errorf("a program a byte too large: %v", err)
+	}
+	hb.mu.Lock()
+	hb.refuse = nil
+	hb.mu.Unlock()
+	big.Program, big.Hash = big.Program[:most], sha256.Sum256(big.Program[:most])
+	if _, err := spawnSync(t, a, "b", big); err != nil {
+		t.Errorf("a program of the most that fits: %v", err)
 	}
 	if _, err := spawnSync(t, a, "nobody", req); !errors.Is(err, ErrNoMember) {
 		t.Errorf("spawn on no member: %v", err)
