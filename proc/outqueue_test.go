@@ -3,33 +3,39 @@ package proc
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 // gatedWriter is a terminal that nobody reads until open is closed: every
 // Write waits for it.
 type gatedWriter struct {
 	open chan struct{}
-	mu   sync.Mutex
-	got  bytes.Buffer
+	testutil.Buffer
 }
 
 func (w *gatedWriter) Write(p []byte) (int, error) {
 	<-w.open
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.got.Write(p)
+	return w.Buffer.Write(p)
 }
 
-func (w *gatedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.got.String()
+// sessionOn is a foreground process of a new node writing to w, ended
+// when the test ends.
+func sessionOn(t *testing.T, w io.Writer) (*Node, *Process) {
+	t.Helper()
+	n := newNode(t, 1)
+	p, err := n.Foreground(Spec{Name: "repl"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.End(StatusOK, nil) })
+	return n, p
 }
 
 // returns fails the test if f does not return soon.
@@ -54,12 +60,8 @@ func returns(t *testing.T, what string, f func()) {
 // the rest at once), the queue keeps 1 MiB, and what did not fit is said
 // once the writer writes again.
 func TestRemoteOutputNeverWaits(t *testing.T) {
-	n := newNode(t, 1)
 	w := &gatedWriter{open: make(chan struct{})}
-	p, err := n.Foreground(Spec{Name: "repl"}, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, p := sessionOn(t, w)
 	chunk := bytes.Repeat([]byte("x"), 32<<10)
 	const chunks = 96 // 3 MiB
 	returns(t, "RemoteOutput", func() {
@@ -95,19 +97,14 @@ func TestRemoteOutputNeverWaits(t *testing.T) {
 	if got := w.String()[before:]; got != strings.Repeat("x", chunks*len(chunk))+"end" {
 		t.Errorf("after the stall, wrote %d bytes ending %q", len(got), got[max(0, len(got)-100):])
 	}
-	p.End(StatusOK, nil)
 }
 
 // A foreground process's own output comes after what other members'
 // processes printed for it before: a program that receives a worker's
 // message prints after the worker's output.
 func TestOwnOutputAfterQueued(t *testing.T) {
-	n := newNode(t, 1)
 	w := &gatedWriter{open: make(chan struct{})}
-	p, err := n.Foreground(Spec{Name: "repl"}, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, p := sessionOn(t, w)
 	n.RemoteOutput("b", p.sink, 7, []byte("from b\n"))
 	written := make(chan struct{})
 	go func() {
@@ -123,38 +120,22 @@ func TestOwnOutputAfterQueued(t *testing.T) {
 	if got := w.String(); got != "from b\nown\n" {
 		t.Errorf("wrote %q, want the queued output first", got)
 	}
-	p.End(StatusOK, nil)
 }
 
 // slowWriter writes about 4 MB a second, as a terminal or an SSH client
 // far away may, slower than output comes, but always writes.
-type slowWriter struct {
-	mu  sync.Mutex
-	got bytes.Buffer
-}
+type slowWriter struct{ testutil.Buffer }
 
 func (w *slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(time.Duration(len(p)) * time.Second / (4 << 20))
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.got.Write(p)
-}
-
-func (w *slowWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.got.String()
+	return w.Buffer.Write(p)
 }
 
 // A writer slower than the output that comes for it, but not stalled,
 // loses nothing: the caller waits for room instead.
 func TestSlowWriterLosesNothing(t *testing.T) {
-	n := newNode(t, 1)
 	w := &slowWriter{}
-	p, err := n.Foreground(Spec{Name: "repl"}, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, p := sessionOn(t, w)
 	chunk := bytes.Repeat([]byte("y"), 32<<10)
 	const chunks = 96 // 3 MiB, three times what the queue holds
 	for range chunks {
@@ -165,18 +146,13 @@ func TestSlowWriterLosesNothing(t *testing.T) {
 	if want := strings.Repeat("y", chunks*len(chunk)) + "end"; got != want {
 		t.Errorf("wrote %d bytes (%q at the end), want all %d", len(got), got[max(0, len(got)-100):], len(want))
 	}
-	p.End(StatusOK, nil)
 }
 
 // A write of the process's own waits only for what was queued before it:
 // output that goes on arriving behind it does not hold it back.
 func TestOwnWriteIsNotStarved(t *testing.T) {
-	n := newNode(t, 1)
 	w := &slowWriter{}
-	p, err := n.Foreground(Spec{Name: "repl"}, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, p := sessionOn(t, w)
 	stop := make(chan struct{})
 	flooded := make(chan struct{})
 	piece := bytes.Repeat([]byte("r"), 32<<10)
@@ -206,18 +182,13 @@ func TestOwnWriteIsNotStarved(t *testing.T) {
 	if i < 0 || i%len(piece) != 0 || strings.Count(got, "own") != 1 {
 		t.Errorf("own output at %d, not between whole pieces queued before and after it", i)
 	}
-	p.End(StatusOK, nil)
 }
 
 // Once output is dropped, so is what comes after it, even what would fit,
 // until the notice has gone out: the notice stands where the gap is.
 func TestDropNoticeStandsAtTheGap(t *testing.T) {
-	n := newNode(t, 1)
 	w := &gatedWriter{open: make(chan struct{})}
-	p, err := n.Foreground(Spec{Name: "repl"}, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, p := sessionOn(t, w)
 	chunk := bytes.Repeat([]byte("x"), 32<<10)
 	returns(t, "RemoteOutput", func() {
 		for range 31 { // 992 KiB: room for 32 KiB more
@@ -233,5 +204,4 @@ func TestDropNoticeStandsAtTheGap(t *testing.T) {
 	if got := w.String(); got != want {
 		t.Errorf("wrote %d bytes ending %q; want %d ending %q", len(got), got[max(0, len(got)-100):], len(want), want[len(want)-100:])
 	}
-	p.End(StatusOK, nil)
 }
