@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -218,6 +220,21 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("cluster: MaxDials %d must be positive", c.MaxDials))
 	}
 	return c, errors.Join(errs...)
+}
+
+// SplitHostPort splits a member's address, HOST:PORT, where PORT is a
+// listening port (1 to 65535). It checks the form only: the host is
+// resolved when it is dialled.
+func SplitHostPort(addr string) (host string, port uint16, err error) {
+	host, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil || n == 0 {
+		return "", 0, fmt.Errorf("port %q is not a number from 1 to 65535", ps)
+	}
+	return host, uint16(n), nil
 }
 
 // CheckAlias reports whether s can name a node: 1 to 255 bytes of UTF-8

@@ -673,10 +673,19 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	if member != 0 {
 		return p.spawnRemote(member, parent, entry)
 	}
-	if p.mailboxFull() {
+	n := p.node
+	// A full mailbox makes SPAWN fail: the child's exit notice could not be
+	// dropped. The origin goes to the child, for MemberLost.
+	n.mu.Lock()
+	full := p.mailbox.len() >= MailboxLimit
+	var origin string
+	if p.links != nil {
+		origin = p.links.origin
+	}
+	n.mu.Unlock()
+	if full {
 		return 0, false, false
 	}
-	n := p.node
 	out := p.out
 	ro, remote := p.out.(*remoteOutput)
 	if remote { // its own, so that a kill of the child ends its waits for room
@@ -692,24 +701,14 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 		ro.pid = c // before it runs: nothing writes yet
 	}
 	c.sinkNode, c.sink = p.sinkNode, p.sink
-	n.mu.Lock()
-	if p.links != nil && p.links.origin != "" { // nobody runs c yet
-		c.links = &remoteLinks{origin: p.links.origin}
+	if origin != "" { // c is not live yet: no lock
+		c.links = &remoteLinks{origin: origin}
 	}
-	n.mu.Unlock()
 	if n.add(c) != nil {
 		return 0, false, false
 	}
 	n.queue(c)
 	return c.pid, true, false
-}
-
-// mailboxFull reports whether p's mailbox holds MailboxLimit messages: then
-// SPAWN fails, as the child's exit notice could not be dropped.
-func (p *Process) mailboxFull() bool {
-	p.node.mu.Lock()
-	defer p.node.mu.Unlock()
-	return p.mailbox.len() >= MailboxLimit
 }
 
 func (p *Process) Send(to, value int32) {

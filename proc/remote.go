@@ -147,7 +147,7 @@ func (p *Process) spawnRemote(member int32, parent *vm.VM, entry int) (int32, bo
 		return 0, false, true
 	}
 	r := n.remote
-	full := p.mailbox.len() >= MailboxLimit // see mailboxFull
+	full := p.mailbox.len() >= MailboxLimit // as for a SPAWN here (Spawn)
 	n.mu.Unlock()
 	if r == nil || full {
 		return 0, false, false

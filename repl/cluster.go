@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -69,13 +68,7 @@ func (r *REPL) cmdJoinCluster(ctx context.Context, args []string) error {
 	}
 	// A join starts this node's listener first, so a mistyped address is
 	// refused here, before that.
-	_, port, err := net.SplitHostPort(addr)
-	if err == nil {
-		if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || n == 0 {
-			err = fmt.Errorf("port %q is not a number from 1 to 65535", port)
-		}
-	}
-	if err != nil {
+	if _, _, err := cluster.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("!join_cluster %s: %w", strings.Join(args, " "), err)
 	}
 	return r.interruptible(ctx, func(ctx context.Context) error {

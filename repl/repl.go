@@ -165,8 +165,9 @@ func (r *REPL) interruptible(ctx context.Context, f func(context.Context) error)
 //
 // How the session ends decides what happens to !spawn programs still
 // running: at the end of a script's input Run waits for them and prints
-// their reports, and stops them once they can never go on (waitJobs); !quit, leaving a terminal session (Ctrl-D, Ctrl-C twice)
-// and cancelling ctx interrupt them. Run returns nil in all those cases; an
+// their reports, and stops them once they can never go on (waitJobs);
+// !quit, leaving a terminal session (Ctrl-D, Ctrl-C twice) and cancelling
+// ctx interrupt them. Run returns nil in all those cases; an
 // error only if reading the input fails.
 func (r *REPL) Run(ctx context.Context) error {
 	if r.cfg.Interactive {

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/iridium-go/iridium/cluster"
@@ -176,7 +175,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		if !o.daemon {
 			return fail("--join needs --daemon-mode (in the REPL, use !join_cluster)")
 		}
-		if _, _, err := splitHostPort(o.join); err != nil {
+		if err := checkJoinAddress(o.join); err != nil {
 			return fail("--join %q: %v", o.join, err)
 		}
 	}
@@ -296,23 +295,20 @@ func validHostname(h string) bool {
 	return true
 }
 
-// splitHostPort accepts HOST:PORT with a numeric port.
-func splitHostPort(addr string) (string, int, error) {
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, err
+// checkJoinAddress checks --join's HOST:PORT: a member's address
+// (cluster.SplitHostPort) whose host is given, and is an IP address or a
+// host name.
+func checkJoinAddress(addr string) error {
+	host, _, err := cluster.SplitHostPort(addr)
+	switch {
+	case err != nil:
+		return err
+	case host == "":
+		return errors.New("missing host")
+	case net.ParseIP(host) == nil && !validHostname(host):
+		return fmt.Errorf("%q is not an IP address or host name", host)
 	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || port < 1 || port > 65535 {
-		return "", 0, fmt.Errorf("port %q is not a number from 1 to 65535", portStr)
-	}
-	if host == "" {
-		return "", 0, errors.New("missing host")
-	}
-	if net.ParseIP(host) == nil && !validHostname(host) {
-		return "", 0, fmt.Errorf("%q is not an IP address or host name", host)
-	}
-	return host, port, nil
+	return nil
 }
 
 func parseLogLevel(s string) (slog.Level, error) {

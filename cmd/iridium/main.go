@@ -203,7 +203,6 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("%w: %v", vm.ErrOutput, ferr)
 	}
 	if err != nil {
-		out.Flush()
 		fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
 		return exitFault
 	}

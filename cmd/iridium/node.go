@@ -102,8 +102,9 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	// SIGINT interrupts the running program; at a terminal prompt readline
 	// reads Ctrl-C as a key, not a signal. A signal with no program to
 	// interrupt (SIGTERM, or SIGINT in a script between programs; not
-	// SIGINT at a terminal) ends the node: ctx is cancelled, which interrupts whatever the REPL runs, and
-	// its input is closed, which ends a read in progress. Run then returns
+	// SIGINT at a terminal) ends the node: ctx is cancelled, which
+	// interrupts whatever the REPL runs, and its input is closed, which
+	// ends a read in progress. Run then returns
 	// as at the end of a script, having left the cluster, and the deferred
 	// cleanup above runs: remote sessions end, the manager shuts down.
 	ctx, cancel := context.WithCancel(context.Background())
