@@ -514,6 +514,8 @@ func TestConfig(t *testing.T) {
 		{Budget: -1},
 		{HeapLimit: math.MaxInt32 + 1},
 		{StackLimit: math.MaxInt32 + 1},
+		{OutputBuffer: -1},
+		{OutputBuffer: 1<<20 + 1},
 	} {
 		if m, err := vm.New(bad); err == nil || m != nil {
 			t.Errorf("New(%+v) = %v, %v; want an error", bad, m, err)

@@ -12,11 +12,26 @@ const (
 	DefaultStackLimit = 1_048_576 // int32 entries
 )
 
+// maxOutputBuffer bounds Config.OutputBuffer: a buffer is there to batch
+// short writes, and one much larger only holds output back.
+const maxOutputBuffer = 1 << 20
+
 // Config sets up a VM. A zero limit means its default, so Config{} is usable;
 // DefaultConfig returns every field filled in.
 type Config struct {
-	// Output is where PRTS and PRTI write; nil means io.Discard.
+	// Output is where PRTS, PRTI and PRTF write; nil means io.Discard.
 	Output io.Writer
+	// OutputBuffer, if positive, is the size of a buffer in which the VM
+	// collects its output, so that a program printing many short pieces
+	// makes one Write per buffer rather than one per instruction. The VM
+	// writes the buffer out when it is full, when a run returns (it ended,
+	// faulted, was stopped, or waits in RECV or at a slice's end) and
+	// before every process instruction (SEND, SPAWN, ...): what another
+	// process can learn of (a message, an exit, a spawn) comes after the
+	// output printed before it. For an Output that nobody watches as it
+	// comes (a file, a pipe, a buffer written out at the end); 0 writes
+	// each piece at once, as a terminal wants.
+	OutputBuffer int
 	// HeapLimit caps the heap in bytes; 0 means DefaultHeapLimit. The heap
 	// starts empty and grows with ALOC. Heap addresses are int32, so the
 	// limit is at most math.MaxInt32.
@@ -53,6 +68,8 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("vm: stack limit %d outside 0..%d", c.StackLimit, math.MaxInt32)
 	case c.Budget < 0:
 		return c, fmt.Errorf("vm: negative instruction budget %d", c.Budget)
+	case c.OutputBuffer < 0 || c.OutputBuffer > maxOutputBuffer:
+		return c, fmt.Errorf("vm: output buffer %d outside 0..%d", c.OutputBuffer, maxOutputBuffer)
 	}
 	if c.Output == nil {
 		c.Output = io.Discard

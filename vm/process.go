@@ -153,6 +153,11 @@ func (m *VM) unshare() {
 // (pc at the instruction, flag in m.flag). It returns errWait when the
 // instruction must wait for a message, or a fault's sentinel.
 func (m *VM) process(op Opcode, a, b, c uint8) error {
+	if op != OpPrtf {
+		if err := m.flushOutput(); err != nil {
+			return err
+		}
+	}
 	regs, rt := &m.regs, m.cfg.Runtime
 	switch op {
 	case OpSelf:

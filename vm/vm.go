@@ -43,6 +43,7 @@ type VM struct {
 	base   int64        // during a Run, while parked: steps = base + pc/4
 	events []Event
 	buf    [32]byte // PRTI's and PRTF's scratch space
+	out    []byte   // output not yet written, with Config.OutputBuffer
 
 	shared   bool  // prog and insts are shared with a forked VM: copy before changing
 	timedOut bool  // a parked RECVT's time is up (TimeOut)
@@ -277,7 +278,13 @@ func (m *VM) run() (exitCode int, err error) {
 			m.record(EventGracefulStop, exitCode, nil)
 		}
 	}()
-	return m.exec()
+	exitCode, err = m.exec()
+	if ferr := m.flushOutput(); ferr != nil && exitCode == 0 {
+		// The run ended or parked, but what it printed cannot be written:
+		// a fault, as it would have been at the PRT* without a buffer.
+		exitCode, err = 1, m.fault(ferr)
+	}
+	return exitCode, err
 }
 
 // opAt is the opcode at byte offset pc as written, or HLT past the end.
@@ -388,11 +395,40 @@ func (m *VM) prti(v int32) error {
 	return m.write(strconv.AppendInt(m.buf[:0], int64(v), 10))
 }
 
+// write writes b to the Config's Output, through the output buffer if
+// there is one.
 func (m *VM) write(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
+	if size := m.cfg.OutputBuffer; size > 0 {
+		if len(m.out)+len(b) > size {
+			if err := m.flushOutput(); err != nil {
+				return err
+			}
+		}
+		if len(b) <= size {
+			if m.out == nil {
+				m.out = make([]byte, 0, size)
+			}
+			m.out = append(m.out, b...)
+			return nil
+		}
+	}
 	if _, err := m.cfg.Output.Write(b); err != nil {
+		return fmt.Errorf("%w: %w", ErrOutput, err)
+	}
+	return nil
+}
+
+// flushOutput writes out the output buffer.
+func (m *VM) flushOutput() error {
+	if len(m.out) == 0 {
+		return nil
+	}
+	_, err := m.cfg.Output.Write(m.out)
+	m.out = m.out[:0]
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	return nil

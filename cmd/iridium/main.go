@@ -171,10 +171,16 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	// another process is reported, naming it, and changes no exit status.
 	out := &lockedWriter{w: bufio.NewWriter(stdout)}
 	defer out.Flush()
+	// Each VM collects what it prints too (vm.Config.OutputBuffer): the
+	// output is buffered below, so this holds nothing back that would
+	// show, and a program printing short pieces does not pay the locks on
+	// the way down for each.
+	cfg := vm.DefaultConfig()
+	cfg.OutputBuffer = fileOutputBuffer
 	procs, err := proc.New(proc.Config{
 		Alias:        fileNodeAlias,
 		Threads:      o.threads,
-		VMConfig:     vm.DefaultConfig(),
+		VMConfig:     cfg,
 		MaxProcesses: o.maxProcesses,
 		OnFault: func(name string, pid int32, err error) {
 			out.Flush()
@@ -208,6 +214,9 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
+
+// fileOutputBuffer is the output buffer of each VM of a file run.
+const fileOutputBuffer = 4096
 
 // fileNodeAlias names the processes of `iridium FILE`, which runs outside
 // any cluster.

@@ -65,6 +65,23 @@ no2:
 	hlt
 wait:
 	recv $4 $5`, []string{"--max-processes", "2"}, 0, "10", ""},
+		{"what processes print keeps the order of their messages", `
+	load $1 #1
+	prti $1             ; 1, then the child starts
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	recv $4 $5          ; the child printed 2 before it sent this
+	load $1 #3
+	prti $1
+	hlt
+child:
+	load $1 #2
+	prti $1
+	parent $6
+	send $6 $1
+spin:
+	djmp @spin          ; still running when the run ends`, nil, 0, "123", ""},
 		{"a RECV nobody answers is stopped by nothing but a signal: RECVT then", `
 	load $9 #20
 	recvt $1 $2 $9
