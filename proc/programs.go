@@ -33,7 +33,9 @@ var (
 // programCache keeps the programs that other members started here, each
 // loaded once into a template VM that is never run and only forked, by
 // SHA-256 of the program's bytecode file. It holds at most maxCount
-// programs and maxBytes bytes of them; the least recently used goes first.
+// programs and maxBytes bytes of memory in them (vm.VM.ProgramMemory: a
+// program's code and its decoded form, about five times the code); the
+// least recently used goes first.
 // A spawner whose program was dropped learns it from ErrUnknownProgram and
 // sends it again.
 type programCache struct {
@@ -90,7 +92,7 @@ func (c *programCache) fork(hash [32]byte, image []byte, entry int, regs [32]int
 		c.lru.MoveToFront(e)
 		tmpl = e.Value.(*cachedProgram).tmpl
 	} else if tmpl != nil {
-		c.add(&cachedProgram{hash: hash, size: len(image), tmpl: tmpl})
+		c.add(&cachedProgram{hash: hash, size: tmpl.ProgramMemory(), tmpl: tmpl})
 	} else {
 		c.misses++
 		return nil, ErrUnknownProgram

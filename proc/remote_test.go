@@ -488,12 +488,30 @@ func TestProgramCache(t *testing.T) {
 	if c.holds(h1) || !c.holds(h2) || !c.holds(h3) {
 		t.Error("past two programs the least recently used did not go")
 	}
-	small := newProgramCache(10, len(two)+len(three))
-	small.fork(h1, one, 0, regs, fregs, vm.Config{})
-	small.fork(h2, two, 0, regs, fregs, vm.Config{})
-	small.fork(h3, three, 0, regs, fregs, vm.Config{})
-	if small.holds(h1) || small.bytes > len(two)+len(three) {
-		t.Errorf("past the byte bound: holds one %v, %d bytes", small.holds(h1), small.bytes)
+	// The byte bound counts the memory a program takes (its decoded form
+	// too), not the size of the image that brought it.
+	big := func(n int) ([]byte, [32]byte, int) {
+		b, h := image(n)
+		p, err := vm.ParseBytecode(b)
+		m, _ := vm.New(vm.Config{})
+		if err == nil {
+			err = m.Load(p)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, h, m.ProgramMemory()
+	}
+	b1, hb1, mem1 := big(1 << 16)
+	b2, hb2, mem2 := big(1<<16 + 1)
+	if mem1 < 4*len(b1) {
+		t.Fatalf("a program of %d bytes takes %d bytes of memory, want at least four times as many", len(b1), mem1)
+	}
+	small := newProgramCache(10, 3*len(b1))
+	small.fork(hb1, b1, 0, regs, fregs, vm.Config{})
+	small.fork(hb2, b2, 0, regs, fregs, vm.Config{})
+	if small.holds(hb1) || !small.holds(hb2) || small.bytes != mem2 {
+		t.Errorf("past the byte bound: holds the first %v, the second %v, %d bytes (want %d)", small.holds(hb1), small.holds(hb2), small.bytes, mem2)
 	}
 }
 
