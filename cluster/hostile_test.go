@@ -201,7 +201,7 @@ func TestHostileHandshakes(t *testing.T) {
 		{"unknown type 0", frame(0, []byte{0x80}), "unknown message type 0", false},
 		{"unknown type 200", frame(200, []byte{0x80}), "unknown message type 200", false},
 		{"Spawn instead of Hello", frame(wire.MsgSpawn, msgMap(field("ref", intv(1)))), "expected Hello or Join", false},
-		{"Send instead of Hello", frame(wire.MsgSend, msgMap(field("to", intv(1)), field("value", intv(1)))), "expected Hello or Join", false},
+		{"Send instead of Hello", frame(wire.MsgSend, msgMap(field("from", intv(1)), field("to", intv(1)), field("value", intv(1)))), "expected Hello or Join", false},
 		{"Kill instead of Hello", frame(wire.MsgKill, msgMap(field("pid", intv(1)))), "expected Hello or Join", false},
 		{"unknown type 255", frame(255, nil), "unknown message type 255", false},
 		{"Hello body is an array", frame(wire.MsgHello, msgp.AppendInt(msgp.AppendString(msgp.AppendArrayHeader(nil, 2), "x"), 1)), "malformed Hello", false},

@@ -48,6 +48,7 @@ var (
 	ErrMalformed      = errors.New("malformed message")
 	ErrFieldTooLong   = errors.New("message field exceeds its limit")
 	ErrTrailingBytes  = errors.New("trailing bytes after message body")
+	ErrBadPID         = errors.New("no process has that pid")
 	errInvalidUTF8Str = errors.New("string is not valid UTF-8")
 )
 

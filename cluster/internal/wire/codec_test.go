@@ -269,6 +269,14 @@ func TestDecodeRejects(t *testing.T) {
 		{"trailing bytes", MsgPing, append(enc(&Ping{}), 0xc0), ErrTrailingBytes},
 		{"empty body", MsgPing, nil, ErrMalformed},
 		{"unknown type", 77, nil, ErrUnknownType},
+		{"Send from pid 0", MsgSend, enc(&Send{From: 0, To: 1}), ErrBadPID},
+		{"Send to a negative pid", MsgSend, enc(&Send{From: 1, To: -5}), ErrBadPID},
+		{"Exit to a negative pid", MsgExit, enc(&Exit{From: 1, To: -1}), ErrBadPID},
+		{"Exit from a negative pid", MsgExit, enc(&Exit{From: -1, To: 1}), ErrBadPID},
+		{"Monitor for watcher -1", MsgMonitor, enc(&Monitor{Watcher: -1, Target: 1}), ErrBadPID},
+		{"SpawnAck starting pid -7", MsgSpawnAck, enc(&SpawnAck{Code: SpawnOK, PID: -7}), ErrBadPID},
+		{"Output from pid 0", MsgOutput, enc(&Output{Sink: 1, From: 0}), ErrBadPID},
+		{"a listed process with pid 0", MsgProcesses, enc(&Processes{Procs: []ProcessInfo{{PID: 0}}}), ErrBadPID},
 		{"huge array header", MsgMembers, msgp.AppendArrayHeader(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "nodes"), 1<<31), ErrMalformed},
 	}
 	for _, tc := range tests {
@@ -277,6 +285,30 @@ func TestDecodeRejects(t *testing.T) {
 				t.Errorf("DecodeMessage = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDecodeAcceptsPIDs: the pid checks refuse only what names no
+// process; a refused spawn carries no pid, and the fields a receiver looks
+// up (a Monitor's target, a Kill's pid) may name nothing.
+func TestDecodeAcceptsPIDs(t *testing.T) {
+	for _, m := range []Message{
+		&Send{From: 1, To: 2},
+		&Exit{From: 3, To: 4, Status: 4},
+		&Exit{From: 3, To: 0}, // to the node: a !spawn_on report
+		&Monitor{Watcher: 0, Target: 2},
+		&Monitor{Watcher: 1, Target: -3},
+		&SpawnAck{Code: SpawnRefused},
+		&Kill{PID: 0},
+		&Output{Sink: 0, From: 1},
+	} {
+		b, err := m.MarshalMsg(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeMessage(m.Type(), b); err != nil {
+			t.Errorf("%s %+v: %v", m.Type(), m, err)
+		}
 	}
 }
 

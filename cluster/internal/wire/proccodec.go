@@ -59,13 +59,26 @@ func newProcessMessage(t MsgType) (Message, error) {
 	return nil, fmt.Errorf("%w %d", ErrUnknownType, uint8(t))
 }
 
-// validateProcess enforces the limits of the process messages.
+// validateProcess enforces the limits of the process messages, and that
+// the pids in them name processes: a pid is positive. A watcher (an Exit's
+// To, a Monitor's Watcher) may also be 0, the node itself (a process that
+// the node started for its owner, !spawn_on, reports to the node). Spawn's
+// parent and sink, Monitor's target and Kill's pid may be anything: they
+// are looked up, and one that names nothing gets its answer.
 func validateProcess(m Message) error {
 	switch m := m.(type) {
+	case *Send:
+		return errors.Join(checkPID("from", m.From), checkPID("to", m.To))
+	case *Monitor:
+		return checkWatcher("watcher", m.Watcher)
+	case *SpawnAck:
+		if m.Code == SpawnOK {
+			return checkPID("pid", m.PID)
+		}
 	case *Spawn:
 		return errors.Join(checkStr("name", m.Name, MaxNameLen), checkStr("sink_node", m.SinkNode, MaxAliasLen))
 	case *Exit:
-		errs := []error{checkStr("fault", m.Fault, MaxErrorLen)}
+		errs := []error{checkPID("from", m.From), checkWatcher("to", m.To), checkStr("fault", m.Fault, MaxErrorLen)}
 		if len(m.Events) > MaxEvents {
 			errs = append(errs, fmt.Errorf("%w: %d events, limit %d", ErrFieldTooLong, len(m.Events), MaxEvents))
 		}
@@ -78,12 +91,26 @@ func validateProcess(m Message) error {
 			return fmt.Errorf("%w: %d processes, limit %d", ErrFieldTooLong, len(m.Procs), MaxProcesses)
 		}
 		for i := range m.Procs {
-			if err := checkStr("name", m.Procs[i].Name, MaxNameLen); err != nil {
+			if err := errors.Join(checkPID("pid", m.Procs[i].PID), checkStr("name", m.Procs[i].Name, MaxNameLen)); err != nil {
 				return err
 			}
 		}
 	case *Output:
-		return checkBin("data", m.Data, MaxOutputChunk)
+		return errors.Join(checkPID("from", m.From), checkBin("data", m.Data, MaxOutputChunk))
+	}
+	return nil
+}
+
+func checkPID(field string, pid int32) error {
+	if pid <= 0 {
+		return fmt.Errorf("%w: %s %d", ErrBadPID, field, pid)
+	}
+	return nil
+}
+
+func checkWatcher(field string, pid int32) error {
+	if pid < 0 {
+		return fmt.Errorf("%w: %s %d", ErrBadPID, field, pid)
 	}
 	return nil
 }
