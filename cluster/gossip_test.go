@@ -121,6 +121,47 @@ func TestListGoesOnlyToAPeerWhoseDigestDiffers(t *testing.T) {
 	}
 }
 
+// TestListToAPeerWithoutDigest: a peer that keeps no digest (its Pings
+// and Pongs say 0, as a node written from the protocol alone) gets the
+// member list after each change of it, not at every gossip interval.
+func TestListToAPeerWithoutDigest(t *testing.T) {
+	cfg := testConfig(t, "a")
+	a := newNode(t, cfg)
+	r := established(t, a)
+	r.write(&wire.Ping{Seq: 1})
+	// lists counts the Members messages r gets in d, answering Pings
+	// without a digest.
+	lists := func(d time.Duration) (n int) {
+		for deadline := time.Now().Add(d); ; {
+			m, ok := r.next(deadline)
+			if !ok {
+				return n
+			}
+			switch m := m.(type) {
+			case *wire.Ping:
+				r.write(&wire.Pong{Seq: m.Seq})
+			case *wire.Members:
+				n++
+			}
+		}
+	}
+	// raw's arrival changed a's list: raw gets it once, then no more.
+	if n := lists(6 * cfg.GossipInterval); n != 1 {
+		t.Fatalf("over six gossip intervals after it joined, raw got %d lists, want 1", n)
+	}
+	// Another member joins and leaves at once: a's list changes twice.
+	other := establishedAs(t, a, "other", 10)
+	other.write(&wire.Leave{Alias: "other"})
+	other.c.Close()
+	eventually(t, time.Second, func() bool { return !a.connected("other") }, func() string { return "other never left" })
+	if n := lists(4 * cfg.GossipInterval); n == 0 {
+		t.Fatal("after a's list changed, raw got no list")
+	}
+	if n := lists(4 * cfg.GossipInterval); n != 0 {
+		t.Fatalf("with a's list unchanged, raw got %d more lists, want none", n)
+	}
+}
+
 // TestPingOnlyOnAQuietConnection: a connection that brings frames is never
 // Pinged; one that falls quiet is, before the heartbeat timeout, with the
 // node's digest.

@@ -342,17 +342,21 @@ func TestJoinAliasTaken(t *testing.T) {
 }
 
 // established completes a Join handshake as a raw fake member "raw".
-func established(t *testing.T, a *Manager) *rawConn {
+func established(t *testing.T, a *Manager) *rawConn { return establishedAs(t, a, "raw", 9) }
+
+// establishedAs completes a Join handshake as a raw fake member alias
+// that listens on port.
+func establishedAs(t *testing.T, a *Manager, alias string, port uint16) *rawConn {
 	r := dialRaw(t, addrOf(t, a))
-	nonce := r.hello(wire.MsgJoin, "raw", 9, testCookie)
+	nonce := r.hello(wire.MsgJoin, alias, port, testCookie)
 	ack, ok := r.read().(*wire.JoinAck)
 	if !ok {
 		t.Fatalf("expected JoinAck, got %#v", ack)
 	}
-	if ack.Node.Alias != a.Alias() || !hmac.Equal(ack.Proof, wire.AcceptorProof(testCookie, r.e, nonce, a.Alias(), "raw")) {
+	if ack.Node.Alias != a.Alias() || !hmac.Equal(ack.Proof, wire.AcceptorProof(testCookie, r.e, nonce, a.Alias(), alias)) {
 		t.Fatalf("bad JoinAck %#v", ack)
 	}
-	eventually(t, time.Second, func() bool { return a.connected("raw") }, func() string { return "raw never listed" })
+	eventually(t, time.Second, func() bool { return a.connected(alias) }, func() string { return alias + " never listed" })
 	return r
 }
 

@@ -365,12 +365,15 @@ func (c *Config) tellAfter() time.Duration {
 
 // gossipDue reports whether the peer should get this node's whole member
 // list: what it said of its list since mine last changed (at changedAt)
-// differs from mine (a node that keeps no digest says 0), and it got no
-// list for a GossipInterval. A digest said before my list changed tells
-// nothing: lists that were still growing then may be alike now. Only the
-// maintenance loop calls it.
+// differs from mine, and it got no list for a GossipInterval. A digest
+// said before my list changed tells nothing: lists that were still growing
+// then may be alike now. A node that keeps no digest says 0: it cannot
+// tell whether its list is mine, so it gets mine once after each change,
+// not at every interval. Only the maintenance loop calls it.
 func (p *peer) gossipDue(mine uint64, changedAt, now int64) bool {
-	return p.digestAt.Load() > changedAt && p.digest.Load() != mine &&
+	theirs := p.digest.Load()
+	return p.digestAt.Load() > changedAt && theirs != mine &&
+		(theirs != 0 || p.gossipedAt < changedAt) &&
 		now-p.gossipedAt >= int64(p.m.cfg.GossipInterval)
 }
 
