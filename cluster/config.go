@@ -81,6 +81,12 @@ type Config struct {
 	// On a network, 4 dials of a few round trips each still meet 200
 	// members in a second or two.
 	MaxDials int
+	// SpawnTimeout bounds the wait for a member's answer to a Spawn: a
+	// member that has not answered by then (it is stuck, or hostile) makes
+	// the spawn fail with ErrSpawnTimeout, and a process it starts
+	// afterwards is killed, since nobody waits for it. Zero means
+	// DefaultSpawnTimeout.
+	SpawnTimeout time.Duration
 	// Logger receives the manager's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -95,6 +101,7 @@ const (
 	DefaultGossipInterval    = 2 * time.Second
 	DefaultRedialMaxInterval = 2 * time.Second
 	DefaultRedialFor         = 10 * time.Minute
+	DefaultSpawnTimeout      = 30 * time.Second
 
 	DefaultMaxPendingHandshakes = 256
 	DefaultMaxDials             = 4
@@ -173,6 +180,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxDials == 0 {
 		c.MaxDials = d.MaxDials
 	}
+	if c.SpawnTimeout == 0 {
+		c.SpawnTimeout = DefaultSpawnTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = d.Logger
 	}
@@ -187,6 +197,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if len(c.Cookie) == 0 {
 		errs = append(errs, errors.New("cluster: Cookie is required"))
+	}
+	if c.SpawnTimeout < 0 {
+		errs = append(errs, fmt.Errorf("cluster: SpawnTimeout %v must be positive", c.SpawnTimeout))
 	}
 	if c.HandshakeTimeout < 0 {
 		errs = append(errs, fmt.Errorf("cluster: HandshakeTimeout %v must be positive", c.HandshakeTimeout))

@@ -49,6 +49,7 @@ type peerProcs struct {
 	closed bool
 	spawns map[uint64]*pendingSpawn
 	calls  map[uint64]*pendingCall
+	late   map[uint64]struct{} // spawns that timed out: a process they start is killed
 
 	dropped atomic.Uint64 // messages dropped for a full queue
 
@@ -78,7 +79,12 @@ type pendingSpawn struct {
 	sent    *sentPrograms
 	resent  bool
 	done    func(pid int32, err error)
+	timer   *time.Timer // Config.SpawnTimeout: spawnTimedOut
 }
+
+// maxLateSpawns bounds peerProcs.late: past it the set starts again, and
+// a process that a spawn long timed out starts runs on unwatched.
+const maxLateSpawns = 1024
 
 type pendingCall struct {
 	procs []ProcessInfo
@@ -168,17 +174,38 @@ func (q *peerProcs) spawn(p *peer, sent *sentPrograms, msg *wire.Spawn, program 
 		q.spawns = map[uint64]*pendingSpawn{}
 	}
 	q.spawns[msg.Ref] = ps
+	ps.timer = time.AfterFunc(p.m.cfg.SpawnTimeout, func() { q.spawnTimedOut(p, msg.Ref) })
 	q.mu.Unlock()
 	if !q.push(p, procItem{kind: wire.MsgSpawn, msg: msg, size: len(msg.Program)}, nil) {
 		q.mu.Lock()
 		delete(q.spawns, msg.Ref)
 		q.mu.Unlock()
+		ps.timer.Stop()
 		if !had {
 			sent.forget(msg.Hash)
 		}
 		return fmt.Errorf("%s: %w", p.alias, ErrBusy)
 	}
 	return nil
+}
+
+// spawnTimedOut fails spawn ref, which the member has not answered in
+// Config.SpawnTimeout, and remembers it, so that a process it starts all
+// the same is killed (spawnAnswered).
+func (q *peerProcs) spawnTimedOut(p *peer, ref uint64) {
+	q.mu.Lock()
+	ps := q.spawns[ref]
+	if ps == nil { // answered meanwhile, or the connection ended
+		q.mu.Unlock()
+		return
+	}
+	delete(q.spawns, ref)
+	if q.late == nil || len(q.late) >= maxLateSpawns {
+		q.late = map[uint64]struct{}{}
+	}
+	q.late[ref] = struct{}{}
+	q.mu.Unlock()
+	ps.done(0, fmt.Errorf("%s: %w (%v)", p.alias, ErrSpawnTimeout, p.m.cfg.SpawnTimeout))
 }
 
 // sentPrograms are the programs sent to one member, on this connection or
@@ -260,11 +287,12 @@ func (q *peerProcs) close(p *peer) {
 	q.mu.Lock()
 	q.closed = true
 	spawns, calls := q.spawns, q.calls
-	q.spawns, q.calls = nil, nil
+	q.spawns, q.calls, q.late = nil, nil, nil
 	q.queue, q.arena = nil, nil
 	q.mu.Unlock()
 	err := fmt.Errorf("%s: %w", p.alias, ErrMemberLost)
 	for _, ps := range spawns {
+		ps.timer.Stop()
 		ps.done(0, err)
 	}
 	for _, c := range calls {
@@ -446,6 +474,8 @@ func (q *peerProcs) spawnAnswered(p *peer, ack wire.SpawnAck) {
 	q.mu.Lock()
 	ps := q.spawns[ack.Ref]
 	delete(q.spawns, ack.Ref)
+	_, late := q.late[ack.Ref]
+	delete(q.late, ack.Ref)
 	resend := ps != nil && ack.Code == wire.SpawnUnknownProgram && !ps.resent
 	if resend {
 		ps.resent = true
@@ -453,13 +483,20 @@ func (q *peerProcs) spawnAnswered(p *peer, ack wire.SpawnAck) {
 		q.spawns[ack.Ref] = ps
 	}
 	q.mu.Unlock()
+	if ps != nil && !resend {
+		ps.timer.Stop()
+	}
 	switch {
+	case ps == nil && late && ack.Code == wire.SpawnOK:
+		// Its spawner gave up waiting: nobody would watch the process.
+		q.push(p, procItem{kind: wire.MsgKill, msg: &wire.Kill{Ref: p.m.proc.lastRef.Add(1), PID: ack.PID}}, nil)
 	case ps == nil:
 	case resend:
 		if !q.push(p, procItem{kind: wire.MsgSpawn, msg: ps.msg, size: len(ps.program)}, nil) {
 			q.mu.Lock()
 			delete(q.spawns, ack.Ref)
 			q.mu.Unlock()
+			ps.timer.Stop()
 			ps.done(0, fmt.Errorf("%s: %w", p.alias, ErrBusy))
 		}
 	case ack.Code == wire.SpawnOK:

@@ -112,6 +112,9 @@ var (
 	ErrMemberLost = errors.New("the member was lost before it answered")
 	// ErrBusy: the connection's queue to the member is full.
 	ErrBusy = errors.New("the connection to the member is too busy")
+	// ErrSpawnTimeout: the member did not answer a spawn within
+	// Config.SpawnTimeout.
+	ErrSpawnTimeout = errors.New("the member did not answer the spawn in time")
 )
 
 var spawnErrors = [...]error{
@@ -224,8 +227,8 @@ const spawnFrameOverhead = 1024
 
 // Spawn asks member alias to start the process req describes. done is
 // called once, possibly before Spawn returns, with the new pid or why not
-// (ErrNoMember, ErrProgramTooLarge, ErrBusy, ErrMemberLost, or the
-// member's refusal).
+// (ErrNoMember, ErrProgramTooLarge, ErrBusy, ErrMemberLost,
+// ErrSpawnTimeout, or the member's refusal).
 func (m *Manager) Spawn(alias string, req *SpawnRequest, done func(pid int32, err error)) {
 	if room := m.cfg.MaxFrameSize - len(req.Name) - len(req.SinkNode) - spawnFrameOverhead; len(req.Program) > room {
 		done(0, fmt.Errorf("%w: %d bytes, at most %d fit (the frame limit is %d)", ErrProgramTooLarge, len(req.Program), room, m.cfg.MaxFrameSize))

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
 // recHandler is a ProcessHandler that records what other members sent.
@@ -306,6 +308,55 @@ func TestSpawnCarriesTheProgramOnce(t *testing.T) {
 	}
 	if _, err := spawnSync(t, a, "nobody", req); !errors.Is(err, ErrNoMember) {
 		t.Errorf("spawn on no member: %v", err)
+	}
+}
+
+// TestSpawnNobodyAnswers: a spawn on a member that takes it and never
+// answers (a stuck or hostile one, here a raw connection that answers
+// only Pings) fails after SpawnTimeout, and a process that member starts
+// afterwards is killed: nobody waits for it.
+func TestSpawnNobodyAnswers(t *testing.T) {
+	cfg := testConfig(t, "a")
+	cfg.SpawnTimeout = 300 * time.Millisecond
+	a := newNode(t, cfg)
+	a.SetProcessHandler(&recHandler{})
+	r := established(t, a)
+	prog, hash := program(1)
+	answered := make(chan error, 1)
+	start := time.Now()
+	a.Spawn("raw", &SpawnRequest{Name: "p", Parent: 1, Hash: hash, Program: prog}, func(_ int32, err error) { answered <- err })
+	var spawn *wire.Spawn
+	for spawn == nil {
+		switch m := r.read().(type) {
+		case *wire.Ping:
+			r.write(&wire.Pong{Seq: m.Seq})
+		case *wire.Spawn:
+			spawn = m
+		}
+	}
+	select {
+	case err := <-answered:
+		if !errors.Is(err, ErrSpawnTimeout) || time.Since(start) < cfg.SpawnTimeout {
+			t.Fatalf("after %v: %v, want ErrSpawnTimeout after %v", time.Since(start), err, cfg.SpawnTimeout)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a spawn nobody answers never failed")
+	}
+	r.write(&wire.SpawnAck{Ref: spawn.Ref, Code: wire.SpawnOK, PID: 42})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		m, ok := r.next(deadline)
+		if !ok {
+			t.Fatal("the process started after its spawn timed out was not killed")
+		}
+		switch m := m.(type) {
+		case *wire.Ping:
+			r.write(&wire.Pong{Seq: m.Seq})
+		case *wire.Kill:
+			if m.PID != 42 {
+				t.Fatalf("a killed pid %d, want 42", m.PID)
+			}
+			return
+		}
 	}
 }
 
