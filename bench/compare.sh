@@ -33,7 +33,8 @@ root=$(cd "$here/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch queens primes shellsort digits mandelbrot pi xorshift qsort)
+all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch queens primes shellsort digits mandelbrot pi xorshift qsort
+  hashtab wordcount partitions lcs heapsort isqrt lorenz interp fizzbuzz)
 max_ratio=0.80
 max_mean=0.50
 
