@@ -210,7 +210,7 @@ func (m *Manager) gossip(s *session, to []*peer, now int64) {
 		msg.Nodes[i] = p.info()
 	}
 	for _, p := range to {
-		p.gossipedAt = now
+		p.gossipedAt, p.listSentAt = now, now
 		p.send(msg)
 	}
 }

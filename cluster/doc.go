@@ -228,11 +228,12 @@
 // A process is named by its pid on its own node: in Send, Exit and
 // Monitor, "from" and "watcher" are pids on the sender, "to" and "target"
 // pids on the receiver; each node's process runtime turns the other
-// members' pids into handles of its own. A pid is positive: a Send,
-// Exit, Output, Processes or started SpawnAck naming pid 0 or less is a
-// protocol violation, except an Exit's "to" and a Monitor's "watcher",
-// where 0 is the node itself (the receiver of a !spawn_on report). What
-// one process sends another arrives in order, its exit notice last, because a member's frames travel
+// members' pids into handles of its own. A pid is positive: a frame
+// naming pid 0 or less is a protocol violation, except a Kill's (looked
+// up: not found) and a Spawn's "parent", an Exit's "to" and a Monitor's
+// "watcher", which may be 0: a process started with no parent still
+// reports its end to the node that started it. What one process sends
+// another arrives in order, its exit notice last, because a member's frames travel
 // on its one connection in the order they were queued.
 //
 // Spawn starts a process on the receiver: the program (a bytecode file)

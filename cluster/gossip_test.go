@@ -160,6 +160,13 @@ func TestListToAPeerWithoutDigest(t *testing.T) {
 	if n := lists(4 * cfg.GossipInterval); n != 0 {
 		t.Fatalf("with a's list unchanged, raw got %d more lists, want none", n)
 	}
+	// raw comes back on a new connection (restarted: same alias, same
+	// address), which changes nothing in a's list: it gets the list again.
+	r = establishedAs(t, a, "raw", 9)
+	r.write(&wire.Ping{Seq: 2})
+	if n := lists(4 * cfg.GossipInterval); n != 1 {
+		t.Fatalf("on its new connection, raw got %d lists, want 1", n)
+	}
 }
 
 // TestPingOnlyOnAQuietConnection: a connection that brings frames is never

@@ -286,6 +286,8 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		return nil, nil, fmt.Errorf("%w: expected member %q at %s, found %q", errWrongMember, want, addr, ch.Alias)
 	case CheckAlias(ch.Alias) != nil:
 		return nil, nil, reject(tc, wire.CodeProtocol, "invalid alias in Challenge", nil)
+	case len(ch.Nonce) < minNonceBytes:
+		return nil, nil, reject(tc, wire.CodeProtocol, "nonce too short in Challenge", nil)
 	}
 	nonce := newNonce()
 	var hello wire.Message

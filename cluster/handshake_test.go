@@ -279,6 +279,23 @@ func TestJoinChecksAcceptorProof(t *testing.T) {
 	}
 }
 
+// TestJoinRefusesShortChallengeNonce: the connector holds the acceptor
+// to the nonce length it is held to itself.
+func TestJoinRefusesShortChallengeNonce(t *testing.T) {
+	got := make(chan []wire.Message, 1)
+	addr := fakeAcceptor(t, func(r *rawConn) {
+		r.write(&wire.Challenge{Nonce: []byte("1234567"), Alias: "short"})
+		got <- r.rest()
+	})
+	m := newNode(t, testConfig(t, "m"))
+	if err := m.Join(context.Background(), addr); err == nil || !strings.Contains(err.Error(), "nonce too short") {
+		t.Fatalf("Join = %v, want a refusal of the short nonce", err)
+	}
+	if frames := <-got; len(frames) != 1 || frames[0].(*wire.Error).Code != wire.CodeProtocol {
+		t.Errorf("the connector answered %v, want one Error with code %d", frames, wire.CodeProtocol)
+	}
+}
+
 func TestJoinTimesOut(t *testing.T) {
 	addr := fakeAcceptor(t, func(r *rawConn) { r.rest() }) // never sends Challenge
 	cfg := testConfig(t, "m")

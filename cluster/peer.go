@@ -79,7 +79,8 @@ type peer struct {
 	sentAt atomic.Int64 // clock() when bytes last went to the kernel
 	toldAt atomic.Int64 // clock() when this node's digest last went out (Ping, Pong)
 	// The maintenance loop's own.
-	gossipedAt int64 // clock() when it last sent the peer the whole member list
+	gossipedAt int64 // clock() when it last sent the peer the whole member list (its start at first)
+	listSentAt int64 // the same, 0 until a list went out on this connection
 
 	procs peerProcs // process traffic (procpeer.go)
 
@@ -368,12 +369,13 @@ func (c *Config) tellAfter() time.Duration {
 // differs from mine, and it got no list for a GossipInterval. A digest
 // said before my list changed tells nothing: lists that were still growing
 // then may be alike now. A node that keeps no digest says 0: it cannot
-// tell whether its list is mine, so it gets mine once after each change,
-// not at every interval. Only the maintenance loop calls it.
+// tell whether its list is mine, so it gets mine once on each connection
+// and once after each change, not at every interval. Only the maintenance
+// loop calls it.
 func (p *peer) gossipDue(mine uint64, changedAt, now int64) bool {
 	theirs := p.digest.Load()
 	return p.digestAt.Load() > changedAt && theirs != mine &&
-		(theirs != 0 || p.gossipedAt < changedAt) &&
+		(theirs != 0 || p.listSentAt == 0 || p.listSentAt < changedAt) &&
 		now-p.gossipedAt >= int64(p.m.cfg.GossipInterval)
 }
 

@@ -177,16 +177,28 @@ func (q *peerProcs) spawn(p *peer, sent *sentPrograms, msg *wire.Spawn, program 
 	ps.timer = time.AfterFunc(p.m.cfg.SpawnTimeout, func() { q.spawnTimedOut(p, msg.Ref) })
 	q.mu.Unlock()
 	if !q.push(p, procItem{kind: wire.MsgSpawn, msg: msg, size: len(msg.Program)}, nil) {
-		q.mu.Lock()
-		delete(q.spawns, msg.Ref)
-		q.mu.Unlock()
 		ps.timer.Stop()
 		if !had {
 			sent.forget(msg.Hash)
 		}
+		if !q.take(msg.Ref, ps) {
+			return nil // it timed out meanwhile: done has been called
+		}
 		return fmt.Errorf("%s: %w", p.alias, ErrBusy)
 	}
 	return nil
+}
+
+// take removes spawn ref, if it is still ps, and reports whether it did:
+// whoever takes a spawn calls its done, so that done is called once.
+func (q *peerProcs) take(ref uint64, ps *pendingSpawn) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.spawns[ref] != ps {
+		return false
+	}
+	delete(q.spawns, ref)
+	return true
 }
 
 // spawnTimedOut fails spawn ref, which the member has not answered in
@@ -492,10 +504,7 @@ func (q *peerProcs) spawnAnswered(p *peer, ack wire.SpawnAck) {
 		q.push(p, procItem{kind: wire.MsgKill, msg: &wire.Kill{Ref: p.m.proc.lastRef.Add(1), PID: ack.PID}}, nil)
 	case ps == nil:
 	case resend:
-		if !q.push(p, procItem{kind: wire.MsgSpawn, msg: ps.msg, size: len(ps.program)}, nil) {
-			q.mu.Lock()
-			delete(q.spawns, ack.Ref)
-			q.mu.Unlock()
+		if !q.push(p, procItem{kind: wire.MsgSpawn, msg: ps.msg, size: len(ps.program)}, nil) && q.take(ack.Ref, ps) {
 			ps.timer.Stop()
 			ps.done(0, fmt.Errorf("%s: %w", p.alias, ErrBusy))
 		}

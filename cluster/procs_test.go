@@ -360,6 +360,43 @@ func TestSpawnNobodyAnswers(t *testing.T) {
 	}
 }
 
+// TestSpawnDoneOnce: however a spawn fails, its done is called once,
+// also when its time runs out while its frame finds the queue full (the
+// spawner's goroutine and the timer's then race to fail it).
+func TestSpawnDoneOnce(t *testing.T) {
+	cfg := testConfig(t, "a")
+	cfg.SpawnTimeout = time.Nanosecond
+	a := newNode(t, cfg)
+	a.SetProcessHandler(&recHandler{})
+	r := established(t, a) // reads nothing: a's queue to it fills
+	defer r.c.Close()
+	for i := 0; a.Send("raw", 1, 2, 3); i++ {
+		if i > 1<<22 {
+			t.Fatal("the queue to a member that reads nothing never filled")
+		}
+	}
+	const n = 20000
+	var calls [n]atomic.Int32
+	prog, hash := program(1)
+	for i := range n {
+		a.Spawn("raw", &SpawnRequest{Hash: hash, Program: prog}, func(int32, error) { calls[i].Add(1) })
+	}
+	eventually(t, 10*time.Second, func() bool {
+		for i := range calls {
+			if calls[i].Load() == 0 {
+				return false
+			}
+		}
+		return true
+	}, func() string { return "a spawn was never answered" })
+	a.Shutdown()
+	for i := range calls {
+		if c := calls[i].Load(); c != 1 {
+			t.Fatalf("spawn %d: done called %d times", i, c)
+		}
+	}
+}
+
 // TestMemberLostIsTold: the handler hears of every member gone: one that
 // leaves, one that dies, and all of them when this node leaves; what
 // waited for an answer from it fails.

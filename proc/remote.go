@@ -330,9 +330,11 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	if err != nil {
 		return 0, nil, err
 	}
-	n.mu.Lock()
-	c.parent = n.handles.handle(remoteKey{from, o.Parent}) // nobody runs c yet
-	n.mu.Unlock()
+	if o.Parent > 0 { // 0: started with no parent, whose PARENT is 0
+		n.mu.Lock()
+		c.parent = n.handles.handle(remoteKey{from, o.Parent}) // nobody runs c yet
+		n.mu.Unlock()
+	}
 	c.sinkNode, c.sink = sinkNode, sink
 	if remoteOut != nil {
 		remoteOut.pid = c // before it runs: nothing writes yet

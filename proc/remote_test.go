@@ -578,7 +578,8 @@ func TestKillAndListOnAnotherMember(t *testing.T) {
 // output into the writer given, and the end with the fault and events.
 func TestStartOn(t *testing.T) {
 	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
-	prog, _ := assembler.Assemble("load $1 #7\nprti $1\nload $2 #0\ndiv $1 $2 $3")
+	// Started with no parent (Spec.Parent 0): PARENT is 0 there too.
+	prog, _ := assembler.Assemble("parent $4\nprti $4\nload $1 #7\nprti $1\nload $2 #0\ndiv $1 $2 $3")
 	out := &testutil.Buffer{}
 	type end struct {
 		status int
@@ -593,7 +594,7 @@ func TestStartOn(t *testing.T) {
 	}
 	select {
 	case e := <-ends:
-		if e.status != StatusFault || !strings.Contains(e.fault, "division by zero") || len(e.events) != 2 || out.String() != "7" {
+		if e.status != StatusFault || !strings.Contains(e.fault, "division by zero") || len(e.events) != 2 || out.String() != "07" {
 			t.Fatalf("end %+v, output %q", e, out)
 		}
 	case <-time.After(10 * time.Second):

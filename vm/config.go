@@ -26,9 +26,9 @@ type Config struct {
 	// makes one Write per buffer rather than one per instruction. The VM
 	// writes the buffer out when it is full, when a run returns (it ended,
 	// faulted, was stopped, or waits in RECV or at a slice's end) and
-	// before every process instruction (SEND, SPAWN, ...): what another
-	// process can learn of (a message, an exit, a spawn) comes after the
-	// output printed before it. For an Output that nobody watches as it
+	// before SEND, SPAWN and MONITOR: what another process can learn of
+	// (a message, a spawn, an exit) comes after the output printed before
+	// it. For an Output that nobody watches as it
 	// comes (a file, a pipe, a buffer written out at the end); 0 writes
 	// each piece at once, as a terminal wants.
 	OutputBuffer int

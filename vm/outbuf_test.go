@@ -66,6 +66,9 @@ func TestOutputBuffer(t *testing.T) {
 		{name: "written when the run faults", size: 64, regs: map[int]int32{1: 7},
 			code:    asm(r1(vm.OpPrti, 1), r3(vm.OpDiv, 1, 2, 3)),
 			wantErr: vm.ErrDivideByZero, writes: []string{"7"}},
+		{name: "not written for a SELF", size: 64, regs: map[int]int32{1: 1},
+			code:   asm(r1(vm.OpPrti, 1), r1(vm.OpSelf, 2), r1(vm.OpPrti, 1)),
+			writes: []string{"11"}},
 		{name: "no buffer: a write per piece", size: 0, regs: map[int]int32{1: 1, 2: 22},
 			code:   asm(r1(vm.OpPrti, 1), r1(vm.OpPrti, 2)),
 			writes: []string{"1", "22"}},
@@ -116,5 +119,42 @@ func TestOutputBufferWriteFails(t *testing.T) {
 	wantFault(t, err, vm.ErrOutput, 4, vm.OpHlt)
 	if !errors.Is(err, errDiskFull) {
 		t.Errorf("error %v does not wrap the writer's error", err)
+	}
+}
+
+// panicSelf is a runtime whose SELF panics, as a broken host might.
+type panicSelf struct{ fakeRuntime }
+
+func (*panicSelf) Self() int32 { panic("boom") }
+
+// TestOutputBufferAfterPanic: what was printed before a panic in the host
+// (turned into an ErrInternal fault) is written all the same, and a
+// panicking Output is not called into twice.
+func TestOutputBufferAfterPanic(t *testing.T) {
+	out := &writeLog{}
+	m, err := vm.New(vm.Config{Output: out, OutputBuffer: 64, Runtime: &panicSelf{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetRegister(1, 7)
+	if err := m.Load(&vm.Program{Code: asm(r1(vm.OpPrti, 1), r1(vm.OpSelf, 2))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(); !errors.Is(err, vm.ErrInternal) {
+		t.Fatalf("Run: %v, want ErrInternal", err)
+	}
+	if out.String() != "7" {
+		t.Errorf("output %q, want 7", out.String())
+	}
+
+	m, err = vm.New(vm.Config{Output: panicWriter{}, OutputBuffer: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(&vm.Program{Code: asm(r1(vm.OpPrti, 1))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(); !errors.Is(err, vm.ErrInternal) {
+		t.Fatalf("Run with a panicking Output: %v, want ErrInternal", err)
 	}
 }

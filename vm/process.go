@@ -153,7 +153,10 @@ func (m *VM) unshare() {
 // (pc at the instruction, flag in m.flag). It returns errWait when the
 // instruction must wait for a message, or a fault's sentinel.
 func (m *VM) process(op Opcode, a, b, c uint8) error {
-	if op != OpPrtf {
+	// What another process can learn of (a message, a spawn, a monitor)
+	// comes after the output printed before it; a RECV that waits ends
+	// the run, which writes the buffer out.
+	if op == OpSend || op == OpSpawn || op == OpMonitor {
 		if err := m.flushOutput(); err != nil {
 			return err
 		}

@@ -275,6 +275,7 @@ func (m *VM) run() (exitCode int, err error) {
 	m.parked = false
 	defer func() {
 		if r := recover(); r != nil {
+			m.flushAfterPanic()
 			exitCode, err = 1, &Fault{PC: m.pc, Op: m.opAt(m.pc), Err: fmt.Errorf("%w: %v", ErrInternal, r)}
 		}
 		switch {
@@ -427,6 +428,14 @@ func (m *VM) write(b []byte) error {
 		return fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	return nil
+}
+
+// flushAfterPanic writes out what the output buffer holds after a panic
+// (there should be none), which Output itself may have raised: a second
+// one is ignored.
+func (m *VM) flushAfterPanic() {
+	defer func() { recover() }()
+	m.flushOutput()
 }
 
 // flushOutput writes out the output buffer.

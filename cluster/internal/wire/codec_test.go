@@ -274,6 +274,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"Exit to a negative pid", MsgExit, enc(&Exit{From: 1, To: -1}), ErrBadPID},
 		{"Exit from a negative pid", MsgExit, enc(&Exit{From: -1, To: 1}), ErrBadPID},
 		{"Monitor for watcher -1", MsgMonitor, enc(&Monitor{Watcher: -1, Target: 1}), ErrBadPID},
+		{"Monitor of pid 0", MsgMonitor, enc(&Monitor{Watcher: 1, Target: 0}), ErrBadPID},
+		{"Spawn for a negative parent", MsgSpawn, enc(&Spawn{Parent: -1}), ErrBadPID},
 		{"SpawnAck starting pid -7", MsgSpawnAck, enc(&SpawnAck{Code: SpawnOK, PID: -7}), ErrBadPID},
 		{"Output from pid 0", MsgOutput, enc(&Output{Sink: 1, From: 0}), ErrBadPID},
 		{"a listed process with pid 0", MsgProcesses, enc(&Processes{Procs: []ProcessInfo{{PID: 0}}}), ErrBadPID},
@@ -289,15 +291,16 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 // TestDecodeAcceptsPIDs: the pid checks refuse only what names no
-// process; a refused spawn carries no pid, and the fields a receiver looks
-// up (a Monitor's target, a Kill's pid) may name nothing.
+// process; a refused spawn carries no pid, a Kill's pid is looked up, and
+// a process started with no parent has parent 0 and reports to watcher 0.
 func TestDecodeAcceptsPIDs(t *testing.T) {
 	for _, m := range []Message{
 		&Send{From: 1, To: 2},
 		&Exit{From: 3, To: 4, Status: 4},
 		&Exit{From: 3, To: 0}, // to the node: a !spawn_on report
 		&Monitor{Watcher: 0, Target: 2},
-		&Monitor{Watcher: 1, Target: -3},
+		&Monitor{Watcher: 1, Target: 3},
+		&Spawn{Parent: 0},
 		&SpawnAck{Code: SpawnRefused},
 		&Kill{PID: 0},
 		&Output{Sink: 0, From: 1},

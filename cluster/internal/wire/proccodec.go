@@ -60,23 +60,23 @@ func newProcessMessage(t MsgType) (Message, error) {
 }
 
 // validateProcess enforces the limits of the process messages, and that
-// the pids in them name processes: a pid is positive. A watcher (an Exit's
-// To, a Monitor's Watcher) may also be 0, the node itself (a process that
-// the node started for its owner, !spawn_on, reports to the node). Spawn's
-// parent and sink, Monitor's target and Kill's pid may be anything: they
-// are looked up, and one that names nothing gets its answer.
+// the pids in them name processes: a pid is positive. A starter (a
+// Spawn's Parent) and a watcher (an Exit's To, a Monitor's Watcher) may
+// also be 0: a process started with no parent (proc.Spec.Parent 0) still
+// reports its end to the node that started it. A Kill's pid may be
+// anything: it is looked up, and the answer says whether it was found.
 func validateProcess(m Message) error {
 	switch m := m.(type) {
 	case *Send:
 		return errors.Join(checkPID("from", m.From), checkPID("to", m.To))
 	case *Monitor:
-		return checkWatcher("watcher", m.Watcher)
+		return errors.Join(checkWatcher("watcher", m.Watcher), checkPID("target", m.Target))
 	case *SpawnAck:
 		if m.Code == SpawnOK {
 			return checkPID("pid", m.PID)
 		}
 	case *Spawn:
-		return errors.Join(checkStr("name", m.Name, MaxNameLen), checkStr("sink_node", m.SinkNode, MaxAliasLen))
+		return errors.Join(checkWatcher("parent", m.Parent), checkStr("name", m.Name, MaxNameLen), checkStr("sink_node", m.SinkNode, MaxAliasLen))
 	case *Exit:
 		errs := []error{checkPID("from", m.From), checkWatcher("to", m.To), checkStr("fault", m.Fault, MaxErrorLen)}
 		if len(m.Events) > MaxEvents {
