@@ -16,6 +16,12 @@
 // return then leaves its case for the next dispatch directly, not through
 // one shared block (bench/README.md has what that bought).
 //
+// A body that uses the float registers reaches them through m.fr, a
+// pointer to them, not at their offset in the VM: an offset past 127
+// bytes makes every float instruction 4 bytes longer, and the float
+// cases ran at half the speed of the integer ones (bench/README.md,
+// "Longer instructions").
+//
 // A body calls no function, except between park and unpark: the loop is
 // too large for the compiler to inline anything into it, and a value live
 // across a call is spilled on every dispatch. So LOADM and SETM spell out
@@ -157,27 +163,38 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 		case xop(OpLoadF64):
-			m.fregs[in.a&31] = float64(in.imm)
+			fr := m.fr
+			fr[in.a&31] = float64(in.imm)
 		case xop(OpAddF64):
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case xop(OpSubF64):
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case xop(OpMulF64):
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case xop(OpDivF64):
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case xop(OpEqF64):
-			flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			fr := m.fr
+			flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 		case xop(OpNeqF64):
-			flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			fr := m.fr
+			flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 		case xop(OpGtF64):
-			flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			fr := m.fr
+			flag = fr[in.a&31] > fr[in.b&31]
 		case xop(OpGteF64):
-			flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			fr := m.fr
+			flag = fr[in.a&31] >= fr[in.b&31]
 		case xop(OpLtF64):
-			flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			fr := m.fr
+			flag = fr[in.a&31] < fr[in.b&31]
 		case xop(OpLteF64):
-			flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			fr := m.fr
+			flag = fr[in.a&31] <= fr[in.b&31]
 		case xop(OpShl):
 			m.regs[in.a&31] <<= in.b // in.b is n mod 32, decoded
 		case xop(OpShr):
@@ -262,10 +279,11 @@ func (m *VM) exec() (int, error) {
 		case xop(OpRem):
 			m.regs[in.a&31] = m.rem
 		case xop(OpItof):
-			m.fregs[in.b&31] = float64(m.regs[in.a&31])
+			fr := m.fr
+			fr[in.b&31] = float64(m.regs[in.a&31])
 		case xop(OpFtoi):
 			// Truncated toward zero, saturated to the int32 range; NaN gives 0.
-			f, v := m.fregs[in.a&31], int32(0)
+			f, v := m.fr[in.a&31], int32(0)
 			switch {
 			case f != f:
 			case f >= math.MaxInt32:

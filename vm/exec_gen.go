@@ -16,6 +16,12 @@
 // return then leaves its case for the next dispatch directly, not through
 // one shared block (bench/README.md has what that bought).
 //
+// A body that uses the float registers reaches them through m.fr, a
+// pointer to them, not at their offset in the VM: an offset past 127
+// bytes makes every float instruction 4 bytes longer, and the float
+// cases ran at half the speed of the integer ones (bench/README.md,
+// "Longer instructions").
+//
 // A body calls no function, except between park and unpark: the loop is
 // too large for the compiler to inline anything into it, and a value live
 // across a call is spilled on every dispatch. So LOADM and SETM spell out
@@ -212,27 +218,38 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 		case xop(OpLoadF64):
-			m.fregs[in.a&31] = float64(in.imm)
+			fr := m.fr
+			fr[in.a&31] = float64(in.imm)
 		case xop(OpAddF64):
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case xop(OpSubF64):
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case xop(OpMulF64):
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case xop(OpDivF64):
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case xop(OpEqF64):
-			flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+			fr := m.fr
+			flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 		case xop(OpNeqF64):
-			flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+			fr := m.fr
+			flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 		case xop(OpGtF64):
-			flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+			fr := m.fr
+			flag = fr[in.a&31] > fr[in.b&31]
 		case xop(OpGteF64):
-			flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+			fr := m.fr
+			flag = fr[in.a&31] >= fr[in.b&31]
 		case xop(OpLtF64):
-			flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+			fr := m.fr
+			flag = fr[in.a&31] < fr[in.b&31]
 		case xop(OpLteF64):
-			flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+			fr := m.fr
+			flag = fr[in.a&31] <= fr[in.b&31]
 		case xop(OpShl):
 			m.regs[in.a&31] <<= in.b // in.b is n mod 32, decoded
 		case xop(OpShr):
@@ -383,10 +400,11 @@ func (m *VM) exec() (int, error) {
 		case xop(OpRem):
 			m.regs[in.a&31] = m.rem
 		case xop(OpItof):
-			m.fregs[in.b&31] = float64(m.regs[in.a&31])
+			fr := m.fr
+			fr[in.b&31] = float64(m.regs[in.a&31])
 		case xop(OpFtoi):
 			// Truncated toward zero, saturated to the int32 range; NaN gives 0.
-			f, v := m.fregs[in.a&31], int32(0)
+			f, v := m.fr[in.a&31], int32(0)
 			switch {
 			case f != f:
 			case f >= math.MaxInt32:
@@ -39649,7 +39667,8 @@ func (m *VM) exec() (int, error) {
 		case 1587: // EQF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[1]
@@ -39667,7 +39686,8 @@ func (m *VM) exec() (int, error) {
 		case 1588: // EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[1]
@@ -39685,7 +39705,8 @@ func (m *VM) exec() (int, error) {
 		case 1589: // EQF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[1]
@@ -39708,7 +39729,8 @@ func (m *VM) exec() (int, error) {
 		case 1590: // NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[1]
@@ -39726,7 +39748,8 @@ func (m *VM) exec() (int, error) {
 		case 1591: // NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[1]
@@ -39744,7 +39767,8 @@ func (m *VM) exec() (int, error) {
 		case 1592: // NEQF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[1]
@@ -39767,7 +39791,8 @@ func (m *VM) exec() (int, error) {
 		case 1593: // GTF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39785,7 +39810,8 @@ func (m *VM) exec() (int, error) {
 		case 1594: // GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39803,7 +39829,8 @@ func (m *VM) exec() (int, error) {
 		case 1595: // GTF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39826,7 +39853,8 @@ func (m *VM) exec() (int, error) {
 		case 1596: // GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39844,7 +39872,8 @@ func (m *VM) exec() (int, error) {
 		case 1597: // GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39862,7 +39891,8 @@ func (m *VM) exec() (int, error) {
 		case 1598: // GTEF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39885,7 +39915,8 @@ func (m *VM) exec() (int, error) {
 		case 1599: // LTF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39903,7 +39934,8 @@ func (m *VM) exec() (int, error) {
 		case 1600: // LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39921,7 +39953,8 @@ func (m *VM) exec() (int, error) {
 		case 1601: // LTF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39944,7 +39977,8 @@ func (m *VM) exec() (int, error) {
 		case 1602: // LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39962,7 +39996,8 @@ func (m *VM) exec() (int, error) {
 		case 1603: // LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -39980,7 +40015,8 @@ func (m *VM) exec() (int, error) {
 		case 1604: // LTEF64 JMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
@@ -47118,844 +47154,1038 @@ func (m *VM) exec() (int, error) {
 		case 2105: // ADDF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2106: // ADDF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2107: // ADDF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2108: // ADDF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2109: // ADDF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2110: // ADDF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2111: // ADDF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2112: // ADDF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2113: // ADDF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2114: // ADDF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2115: // ADDF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2116: // ADDF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2117: // ADDF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2118: // ADDF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2119: // ADDF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2120: // ADDF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2121: // SUBF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2122: // SUBF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2123: // SUBF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2124: // SUBF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2125: // SUBF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2126: // SUBF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2127: // SUBF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2128: // SUBF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2129: // SUBF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2130: // SUBF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2131: // SUBF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2132: // SUBF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2133: // SUBF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2134: // SUBF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2135: // SUBF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2136: // SUBF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2137: // MULF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2138: // MULF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2139: // MULF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2140: // MULF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2141: // MULF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2142: // MULF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2143: // MULF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2144: // MULF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2145: // MULF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2146: // MULF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2147: // MULF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2148: // MULF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2149: // MULF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2150: // MULF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2151: // MULF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2152: // MULF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2153: // DIVF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2154: // DIVF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2155: // DIVF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2156: // DIVF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2157: // DIVF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2158: // DIVF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2159: // DIVF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2160: // DIVF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2161: // DIVF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2162: // DIVF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2163: // DIVF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2164: // DIVF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2165: // DIVF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2166: // DIVF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2167: // DIVF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2168: // DIVF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2169: // LOADF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -47973,12 +48203,14 @@ func (m *VM) exec() (int, error) {
 		case 2170: // LOADF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -47996,12 +48228,14 @@ func (m *VM) exec() (int, error) {
 		case 2171: // LOADF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48024,12 +48258,14 @@ func (m *VM) exec() (int, error) {
 		case 2172: // LOADF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48047,12 +48283,14 @@ func (m *VM) exec() (int, error) {
 		case 2173: // LOADF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48070,12 +48308,14 @@ func (m *VM) exec() (int, error) {
 		case 2174: // LOADF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48098,12 +48338,14 @@ func (m *VM) exec() (int, error) {
 		case 2175: // LOADF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48121,12 +48363,14 @@ func (m *VM) exec() (int, error) {
 		case 2176: // LOADF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48144,12 +48388,14 @@ func (m *VM) exec() (int, error) {
 		case 2177: // LOADF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48172,12 +48418,14 @@ func (m *VM) exec() (int, error) {
 		case 2178: // LOADF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48195,12 +48443,14 @@ func (m *VM) exec() (int, error) {
 		case 2179: // LOADF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48218,12 +48468,14 @@ func (m *VM) exec() (int, error) {
 		case 2180: // LOADF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48246,12 +48498,14 @@ func (m *VM) exec() (int, error) {
 		case 2181: // LOADF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48269,12 +48523,14 @@ func (m *VM) exec() (int, error) {
 		case 2182: // LOADF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48292,12 +48548,14 @@ func (m *VM) exec() (int, error) {
 		case 2183: // LOADF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48320,12 +48578,14 @@ func (m *VM) exec() (int, error) {
 		case 2184: // LOADF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48343,12 +48603,14 @@ func (m *VM) exec() (int, error) {
 		case 2185: // LOADF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48366,12 +48628,14 @@ func (m *VM) exec() (int, error) {
 		case 2186: // LOADF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48394,12 +48658,14 @@ func (m *VM) exec() (int, error) {
 		case 2187: // ADDF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48417,12 +48683,14 @@ func (m *VM) exec() (int, error) {
 		case 2188: // ADDF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48440,12 +48708,14 @@ func (m *VM) exec() (int, error) {
 		case 2189: // ADDF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48468,12 +48738,14 @@ func (m *VM) exec() (int, error) {
 		case 2190: // ADDF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48491,12 +48763,14 @@ func (m *VM) exec() (int, error) {
 		case 2191: // ADDF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48514,12 +48788,14 @@ func (m *VM) exec() (int, error) {
 		case 2192: // ADDF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48542,12 +48818,14 @@ func (m *VM) exec() (int, error) {
 		case 2193: // ADDF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48565,12 +48843,14 @@ func (m *VM) exec() (int, error) {
 		case 2194: // ADDF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48588,12 +48868,14 @@ func (m *VM) exec() (int, error) {
 		case 2195: // ADDF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48616,12 +48898,14 @@ func (m *VM) exec() (int, error) {
 		case 2196: // ADDF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48639,12 +48923,14 @@ func (m *VM) exec() (int, error) {
 		case 2197: // ADDF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48662,12 +48948,14 @@ func (m *VM) exec() (int, error) {
 		case 2198: // ADDF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48690,12 +48978,14 @@ func (m *VM) exec() (int, error) {
 		case 2199: // ADDF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48713,12 +49003,14 @@ func (m *VM) exec() (int, error) {
 		case 2200: // ADDF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48736,12 +49028,14 @@ func (m *VM) exec() (int, error) {
 		case 2201: // ADDF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48764,12 +49058,14 @@ func (m *VM) exec() (int, error) {
 		case 2202: // ADDF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48787,12 +49083,14 @@ func (m *VM) exec() (int, error) {
 		case 2203: // ADDF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48810,12 +49108,14 @@ func (m *VM) exec() (int, error) {
 		case 2204: // ADDF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -48838,12 +49138,14 @@ func (m *VM) exec() (int, error) {
 		case 2205: // SUBF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48861,12 +49163,14 @@ func (m *VM) exec() (int, error) {
 		case 2206: // SUBF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48884,12 +49188,14 @@ func (m *VM) exec() (int, error) {
 		case 2207: // SUBF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48912,12 +49218,14 @@ func (m *VM) exec() (int, error) {
 		case 2208: // SUBF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48935,12 +49243,14 @@ func (m *VM) exec() (int, error) {
 		case 2209: // SUBF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48958,12 +49268,14 @@ func (m *VM) exec() (int, error) {
 		case 2210: // SUBF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48986,12 +49298,14 @@ func (m *VM) exec() (int, error) {
 		case 2211: // SUBF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49009,12 +49323,14 @@ func (m *VM) exec() (int, error) {
 		case 2212: // SUBF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49032,12 +49348,14 @@ func (m *VM) exec() (int, error) {
 		case 2213: // SUBF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49060,12 +49378,14 @@ func (m *VM) exec() (int, error) {
 		case 2214: // SUBF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49083,12 +49403,14 @@ func (m *VM) exec() (int, error) {
 		case 2215: // SUBF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49106,12 +49428,14 @@ func (m *VM) exec() (int, error) {
 		case 2216: // SUBF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49134,12 +49458,14 @@ func (m *VM) exec() (int, error) {
 		case 2217: // SUBF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49157,12 +49483,14 @@ func (m *VM) exec() (int, error) {
 		case 2218: // SUBF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49180,12 +49508,14 @@ func (m *VM) exec() (int, error) {
 		case 2219: // SUBF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49208,12 +49538,14 @@ func (m *VM) exec() (int, error) {
 		case 2220: // SUBF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49231,12 +49563,14 @@ func (m *VM) exec() (int, error) {
 		case 2221: // SUBF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49254,12 +49588,14 @@ func (m *VM) exec() (int, error) {
 		case 2222: // SUBF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49282,12 +49618,14 @@ func (m *VM) exec() (int, error) {
 		case 2223: // MULF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49305,12 +49643,14 @@ func (m *VM) exec() (int, error) {
 		case 2224: // MULF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49328,12 +49668,14 @@ func (m *VM) exec() (int, error) {
 		case 2225: // MULF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49356,12 +49698,14 @@ func (m *VM) exec() (int, error) {
 		case 2226: // MULF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49379,12 +49723,14 @@ func (m *VM) exec() (int, error) {
 		case 2227: // MULF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49402,12 +49748,14 @@ func (m *VM) exec() (int, error) {
 		case 2228: // MULF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49430,12 +49778,14 @@ func (m *VM) exec() (int, error) {
 		case 2229: // MULF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49453,12 +49803,14 @@ func (m *VM) exec() (int, error) {
 		case 2230: // MULF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49476,12 +49828,14 @@ func (m *VM) exec() (int, error) {
 		case 2231: // MULF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49504,12 +49858,14 @@ func (m *VM) exec() (int, error) {
 		case 2232: // MULF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49527,12 +49883,14 @@ func (m *VM) exec() (int, error) {
 		case 2233: // MULF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49550,12 +49908,14 @@ func (m *VM) exec() (int, error) {
 		case 2234: // MULF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49578,12 +49938,14 @@ func (m *VM) exec() (int, error) {
 		case 2235: // MULF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49601,12 +49963,14 @@ func (m *VM) exec() (int, error) {
 		case 2236: // MULF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49624,12 +49988,14 @@ func (m *VM) exec() (int, error) {
 		case 2237: // MULF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49652,12 +50018,14 @@ func (m *VM) exec() (int, error) {
 		case 2238: // MULF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49675,12 +50043,14 @@ func (m *VM) exec() (int, error) {
 		case 2239: // MULF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49698,12 +50068,14 @@ func (m *VM) exec() (int, error) {
 		case 2240: // MULF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49726,12 +50098,14 @@ func (m *VM) exec() (int, error) {
 		case 2241: // DIVF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49749,12 +50123,14 @@ func (m *VM) exec() (int, error) {
 		case 2242: // DIVF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49772,12 +50148,14 @@ func (m *VM) exec() (int, error) {
 		case 2243: // DIVF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49800,12 +50178,14 @@ func (m *VM) exec() (int, error) {
 		case 2244: // DIVF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49823,12 +50203,14 @@ func (m *VM) exec() (int, error) {
 		case 2245: // DIVF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49846,12 +50228,14 @@ func (m *VM) exec() (int, error) {
 		case 2246: // DIVF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = !(math.Abs(m.fregs[in.a&31]-m.fregs[in.b&31]) < epsilon)
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49874,12 +50258,14 @@ func (m *VM) exec() (int, error) {
 		case 2247: // DIVF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49897,12 +50283,14 @@ func (m *VM) exec() (int, error) {
 		case 2248: // DIVF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49920,12 +50308,14 @@ func (m *VM) exec() (int, error) {
 		case 2249: // DIVF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] > m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49948,12 +50338,14 @@ func (m *VM) exec() (int, error) {
 		case 2250: // DIVF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49971,12 +50363,14 @@ func (m *VM) exec() (int, error) {
 		case 2251: // DIVF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -49994,12 +50388,14 @@ func (m *VM) exec() (int, error) {
 		case 2252: // DIVF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] >= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -50022,12 +50418,14 @@ func (m *VM) exec() (int, error) {
 		case 2253: // DIVF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -50045,12 +50443,14 @@ func (m *VM) exec() (int, error) {
 		case 2254: // DIVF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -50068,12 +50468,14 @@ func (m *VM) exec() (int, error) {
 		case 2255: // DIVF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] < m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -50096,12 +50498,14 @@ func (m *VM) exec() (int, error) {
 		case 2256: // DIVF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -50119,12 +50523,14 @@ func (m *VM) exec() (int, error) {
 		case 2257: // DIVF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -50142,12 +50548,14 @@ func (m *VM) exec() (int, error) {
 		case 2258: // DIVF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
 			{
-				flag = m.fregs[in.a&31] <= m.fregs[in.b&31]
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
 			}
 			ip++
 			in = &parts[2]
@@ -50170,203 +50578,253 @@ func (m *VM) exec() (int, error) {
 		case 2259: // LOADF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.a&31] = float64(in.imm)
+			fr := m.fr
+			fr[in.a&31] = float64(in.imm)
 		case 2260: // LOADF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2261: // LOADF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2262: // LOADF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2263: // LOADF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.a&31] = float64(in.imm)
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2264: // ADDF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.a&31] = float64(in.imm)
+			fr := m.fr
+			fr[in.a&31] = float64(in.imm)
 		case 2265: // ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2266: // ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2267: // ADDF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2268: // ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2269: // SUBF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.a&31] = float64(in.imm)
+			fr := m.fr
+			fr[in.a&31] = float64(in.imm)
 		case 2270: // SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2271: // SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2272: // SUBF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2273: // SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2274: // MULF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.a&31] = float64(in.imm)
+			fr := m.fr
+			fr[in.a&31] = float64(in.imm)
 		case 2275: // MULF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2276: // MULF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2277: // MULF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2278: // MULF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 		case 2279: // DIVF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.a&31] = float64(in.imm)
+			fr := m.fr
+			fr[in.a&31] = float64(in.imm)
 		case 2280: // DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] + m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
 		case 2281: // DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] - m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
 		case 2282: // DIVF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] * m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
 		case 2283: // DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 			}
 			ip++
 			in = &parts[1]
-			m.fregs[in.c&31] = m.fregs[in.a&31] / m.fregs[in.b&31]
+			fr := m.fr
+			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
 
 		default:
 			// The process instructions (opcodes 53-60) and PRTF run out of

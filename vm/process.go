@@ -98,7 +98,7 @@ func (m *VM) Fork(entry int, cfg Config) (*VM, error) {
 		return nil, err
 	}
 	m.shared = true
-	return &VM{
+	c := &VM{
 		regs:   m.regs,
 		fregs:  m.fregs,
 		prog:   Program{Code: m.prog.Code[:len(m.prog.Code):len(m.prog.Code)], ROData: m.prog.ROData[:len(m.prog.ROData):len(m.prog.ROData)]},
@@ -106,7 +106,9 @@ func (m *VM) Fork(entry int, cfg Config) (*VM, error) {
 		shared: true,
 		pc:     entry,
 		cfg:    cfg,
-	}, nil
+	}
+	c.fr = &c.fregs
+	return c, nil
 }
 
 // Share returns the VM's program, read-only data and code, for a process

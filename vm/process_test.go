@@ -314,6 +314,37 @@ func TestShareAndForkWith(t *testing.T) {
 	}
 }
 
+// TestForkHasItsOwnFloatRegisters: float instructions in a forked VM
+// work on its own float registers, which start as a copy of the parent's,
+// and the parent's stay as they were.
+func TestForkHasItsOwnFloatRegisters(t *testing.T) {
+	m, _ := vm.New(vm.Config{})
+	// $3 = $1 + $2; $4 = float($5); $6 = int($3)
+	prog := &vm.Program{Code: asm(r3(vm.OpAddF64, 1, 2, 3), r2(vm.OpItof, 5, 4), r2(vm.OpFtoi, 3, 6))}
+	if err := m.Load(prog); err != nil {
+		t.Fatal(err)
+	}
+	m.SetFloatRegister(1, 1.5)
+	m.SetFloatRegister(2, 2)
+	m.SetRegister(5, 9)
+	c, err := m.Fork(0, vm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.FloatRegisters(); f[3] != 3.5 || f[4] != 9 || c.Registers()[6] != 3 {
+		t.Errorf("the fork computed f3 %v, f4 %v, $6 %d; want 3.5, 9, 3", f[3], f[4], c.Registers()[6])
+	}
+	if f := m.FloatRegisters(); f[3] != 0 || f[4] != 0 {
+		t.Errorf("the fork wrote its parent's float registers: f3 %v, f4 %v", f[3], f[4])
+	}
+	if _, err := m.Run(); err != nil || m.FloatRegisters()[3] != 3.5 {
+		t.Errorf("the parent, run after its fork: %v, f3 %v", err, m.FloatRegisters()[3])
+	}
+}
+
 // TestForkSharesTheProgramSafely: a forked VM runs the program as it was,
 // whatever its parent does to its own program afterwards.
 func TestForkSharesTheProgramSafely(t *testing.T) {

@@ -24,6 +24,7 @@ const keepHeap = 1 << 20
 type VM struct {
 	regs  [32]int32
 	fregs [32]float64
+	fr    *[32]float64 // &fregs, set by New and Fork: the dispatch loop's way to them (_exec.go)
 
 	prog  Program // the program as written; owned by the VM
 	insts []inst  // its pre-decoded form plus the opEnd sentinel
@@ -62,6 +63,7 @@ func New(cfg Config) (*VM, error) {
 		return nil, err
 	}
 	m := &VM{cfg: cfg}
+	m.fr = &m.fregs
 	m.insts = predecode(nil, 0, nil)
 	return m, nil
 }
