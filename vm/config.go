@@ -28,9 +28,9 @@ type Config struct {
 	// faulted, was stopped, or waits in RECV or at a slice's end) and
 	// before SEND, SPAWN and MONITOR: what another process can learn of
 	// (a message, a spawn, an exit) comes after the output printed before
-	// it. For an Output that nobody watches as it
-	// comes (a file, a pipe, a buffer written out at the end); 0 writes
-	// each piece at once, as a terminal wants.
+	// it. It suits an Output that nobody watches as it comes (a file, a
+	// pipe, a buffer written out at the end); 0 writes each piece at once,
+	// as a terminal wants.
 	OutputBuffer int
 	// HeapLimit caps the heap in bytes; 0 means DefaultHeapLimit. The heap
 	// starts empty and grows with ALOC. Heap addresses are int32, so the
