@@ -202,17 +202,26 @@ waiter:                 ; on b: starts a spinner there, then waits
 	send $6 $7
 	recv $4 $5
 `)
-	waitOutput(t, out, "1")
-	if got := len(b.Processes()); got != 4 {
-		t.Fatalf("b runs %d processes, want its own and a's three", got)
-	}
-	c.lose("a", "b")
-	waitOnly(t, b, own.PID())
+	loseStarter(t, c, out, own, 4, "its own and a's three")
 	if status, err := ended(t, p); status != StatusOK || out.String() != "13" {
 		t.Errorf("a's process: status %d, %v, output %q", status, err, out)
 	}
 	own.Kill()
 	ended(t, own)
+}
+
+// loseStarter waits until out shows "1" (what a's processes started on b
+// is up), checks that b then runs want processes (what), makes b lose a,
+// and waits until b runs its own process alone.
+func loseStarter(t *testing.T, c *fakeCluster, out *testutil.Buffer, own *Process, want int, what string) {
+	t.Helper()
+	b := c.nodes["b"]
+	waitOutput(t, out, "1")
+	if got := len(b.Processes()); got != want {
+		t.Fatalf("b runs %d processes, want %s", got, what)
+	}
+	c.lose("a", "b")
+	waitOnly(t, b, own.PID())
 }
 
 // TestLostStarterStopsWhatItStartedHere: b's own process spawns on a, and
@@ -246,13 +255,8 @@ last:                   ; on b: tell b's own process (pid 1) it is up
 	send $6 $6
 	recv $4 $5
 `)
-	waitOutput(t, out, "1")
-	if got := len(b.Processes()); got != 3 {
-		t.Fatalf("b runs %d processes, want its own and the two a's started", got)
-	}
-	c.lose("a", "b")
+	loseStarter(t, c, out, own, 3, "its own and the two a's started")
 	waitOutput(t, out, "13")
-	waitOnly(t, b, own.PID())
 	own.Kill()
 	ended(t, own)
 }
