@@ -27,8 +27,19 @@ const joinRemindEvery = 30 * time.Second
 // script (scripts/local_cluster.sh, bench/cluster.sh) can follow the
 // cluster from the node's output.
 func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2) // the first signal and a second one (exitIfStuck)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() { // ends with ctx, which is cancelled when runDaemon returns
+		select {
+		case <-ctx.Done():
+		case <-sigs:
+			cancel()
+			exitIfStuck(sigs, exitFault, stderr) // a write of stdout may hold the loop below
+		}
+	}()
 
 	addr, err := mgr.Start()
 	if err != nil {

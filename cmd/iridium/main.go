@@ -66,7 +66,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		limitCores(cores(o)) // the runtime ignores a GOMAXPROCS that is not a count too
 	}
 	if o.file != "" {
-		return runFile(catchSignals(), o, stdout, stderr)
+		return runFile(catchSignals(stderr), o, stdout, stderr)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	return runNode(o, logger, stdin, stdout, stderr)
@@ -88,12 +88,14 @@ type caughtSignals struct {
 // there is nothing it could lose.
 //
 // The signals stay caught until the process exits, so that one arriving
-// during the final flush cannot cut the output short.
-func catchSignals() caughtSignals {
+// during the final flush cannot cut the output short; but a second one, or
+// a run still going exitGrace after the first, ends the process at once
+// (exitIfStuck).
+func catchSignals(stderr io.Writer) caughtSignals {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	c := caughtSignals{ctx: ctx, ready: make(chan struct{})}
 	go func() { // lives as long as the process
-		sigs := make(chan os.Signal, 1)
+		sigs := make(chan os.Signal, 2) // the first signal and a second one (exitIfStuck)
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 		close(c.ready)
 		name := "SIGTERM"
@@ -101,6 +103,7 @@ func catchSignals() caughtSignals {
 			name = "SIGINT"
 		}
 		cancel(errors.New(name)) // the fault reads "interrupted: SIGINT at pc ..."
+		exitIfStuck(sigs, exitFault, stderr)
 	}()
 	return c
 }
@@ -141,10 +144,15 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
 			return exitFault
 		}
-	} else if prog, syms, err = assembler.AssembleFile(string(data)); err != nil {
+	} else if prog, syms, err = assembler.AssembleFileContext(sigs.ctx, string(data)); err != nil && sigs.ctx.Err() == nil {
 		// A binary file gets one error here too, at its first NUL byte.
 		fmt.Fprintf(stderr, "%s:\n%v\n", o.file, err)
 		return exitUsage
+	}
+
+	if sigs.ctx.Err() != nil { // while FILE was read or assembled
+		fmt.Fprintf(stderr, "iridium: %s: interrupted: %v\n", o.file, context.Cause(sigs.ctx))
+		return exitFault
 	}
 
 	switch {

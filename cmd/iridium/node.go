@@ -110,7 +110,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ended := make(chan syscall.Signal, 1) // the signal that ended the node
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 2)       // the first signal and a second one (exitIfStuck)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() { // ends with ctx, which is cancelled when runNode returns
@@ -132,6 +132,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 				ended <- s.(syscall.Signal)
 				cancel()
 				in.Close()
+				exitIfStuck(sigs, 128+int(s.(syscall.Signal)), stderr)
 				return
 			}
 		}

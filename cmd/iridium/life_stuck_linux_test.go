@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// A file run that a signal told to stop ends even where the signal's
+// cancellation cannot reach, here a write to a pipe nobody reads (reading
+// a FIFO nobody writes is the same wait, and the same code ends it). A
+// second signal ends it at once; without one, it
+// ends exitGrace after the first. Either way with status 1 and a line on
+// stderr saying why.
+func TestFileRunStuckStillExits(t *testing.T) {
+	printForever := writeFile(t, "forever.iasm", "top: prti $0\n    inc $0\n    djmp @top\n")
+	for _, tc := range []struct {
+		name       string
+		file       string
+		second     bool // send SIGINT after the SIGTERM (two SIGTERMs may arrive as one)
+		wantStderr string
+	}{
+		{"a second signal", printForever, true, "a second signal: exiting now"},
+		{"no second signal", printForever, false, "not stopped 5s after the signal: exiting now"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), exitGrace+within)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, tc.file)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Output comes only once the signals are caught. Nothing reads
+			// it: wait until the program has filled the pipe.
+			for !pipeFull(t, out.(*os.File)) {
+				if ctx.Err() != nil {
+					t.Fatal("the program never filled its stdout pipe")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			if tc.second {
+				cmd.Process.Signal(syscall.SIGINT)
+			}
+			err = cmd.Wait()
+			if ctx.Err() != nil {
+				t.Fatalf("iridium did not exit within %v of SIGTERM", exitGrace+within)
+			}
+			if !errors.As(err, new(*exec.ExitError)) || cmd.ProcessState.ExitCode() != exitFault || !strings.Contains(errOut.String(), tc.wantStderr) {
+				t.Errorf("%v, stderr %q; want exit status %d and %q", cmd.ProcessState, errOut.String(), exitFault, tc.wantStderr)
+			}
+		})
+	}
+}
+
+// pipeFull reports whether the pipe whose read end is f holds all it can.
+func pipeFull(t *testing.T, f *os.File) bool {
+	t.Helper()
+	const getPipeSize = 1032 // F_GETPIPE_SZ
+	size, _, errno := syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), getPipeSize, 0)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	var n int32
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
+		t.Fatal(errno)
+	}
+	return int(n) >= int(size)
+}
