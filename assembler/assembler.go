@@ -149,11 +149,11 @@ func (a *asm) errorf(pos Pos, format string, args ...any) {
 // enough to cost nothing.
 const checkEvery = 1024
 
-// interrupted reports whether assembly must stop because the context is
-// done. It looks at the context on its first call and then once every
+// interrupted reports whether assembly must stop: because the context is
+// done, or because it has found maxErrors errors. It looks at the context on its first call and then once every
 // checkEvery calls; once it has said yes it always does.
 func (a *asm) interrupted() bool {
-	if a.stop != nil {
+	if a.stop != nil || a.errs.full() {
 		return true
 	}
 	a.ticks++
@@ -212,6 +212,9 @@ func (a *asm) parse(src string) {
 		toks = toks[:0]
 		t := lx.Next()
 		for ; t.Kind != TokEOF && t.Kind != TokNewline; t = lx.Next() {
+			if a.errs.full() { // a line of garbage: its tokens are not kept
+				return
+			}
 			toks = append(toks, t)
 		}
 		a.line(toks)

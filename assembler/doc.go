@@ -52,7 +52,8 @@
 //
 // # Errors
 //
-// Assembly reports every error it finds, as Error values (LINE:COL: message)
+// Assembly reports every error it finds, up to 1,000 (then one more says
+// it stopped there, and it does), as Error values (LINE:COL: message)
 // gathered in a *multierror.Error sorted by position; its Error() is one
 // error per line, the first 20 of them, then "... and N more errors". Lines
 // and columns count from 1, and columns count characters (runes), so a tab

@@ -56,7 +56,28 @@ func Errors(err error) []Error {
 // errorList collects errors during one assembly.
 type errorList []Error
 
-func (l *errorList) add(pos Pos, msg string) { *l = append(*l, Error{Pos: pos, Msg: msg}) }
+// maxErrors is how many errors one assembly collects; with the next one
+// it records that it stops there, and stops (asm.interrupted). A file that
+// is not assembly at all gives an error for every stretch of it, a few
+// hundred bytes each: a 4 MB line of garbage kept 2 million of them (700
+// MB) when every one was kept.
+const maxErrors = 1000
+
+// tooManyErrors is the message of the last error of a list that reached
+// maxErrors.
+const tooManyErrors = "too many errors: assembly stopped here"
+
+func (l *errorList) add(pos Pos, msg string) {
+	switch {
+	case len(*l) < maxErrors:
+		*l = append(*l, Error{Pos: pos, Msg: msg})
+	case len(*l) == maxErrors:
+		*l = append(*l, Error{Pos: pos, Msg: tooManyErrors})
+	}
+}
+
+// full reports whether the list has reached maxErrors and assembly stops.
+func (l errorList) full() bool { return len(l) > maxErrors }
 
 // err sorts the errors by position (keeping the order of errors at the same
 // position), drops exact duplicates and returns them as one
@@ -81,7 +102,8 @@ func (l errorList) err() error {
 // maxShownErrors is how many errors the message of an error list shows.
 // A file that is not assembly at all gives an error for every stretch of
 // it, thousands of lines that bury the first few, which are the ones that
-// say what is wrong; Errors still returns every one.
+// say what is wrong; Errors returns them all (at most maxErrors and the
+// one that says assembly stopped).
 const maxShownErrors = 20
 
 // FormatErrors writes errors (as Errors returns them) the way the message

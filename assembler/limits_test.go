@@ -69,7 +69,8 @@ func TestNotText(t *testing.T) {
 }
 
 // The message of a long error list shows the first maxShownErrors errors
-// and counts the rest; Errors still returns them all.
+// and counts the rest; Errors returns them all, up to maxErrors and the
+// one saying that assembly stopped there.
 func TestErrorListCapped(t *testing.T) {
 	tests := []struct {
 		bad      int
@@ -78,14 +79,22 @@ func TestErrorListCapped(t *testing.T) {
 		{1, ""},
 		{maxShownErrors, ""},
 		{maxShownErrors + 1, "... and 1 more error"},
-		{1000, "... and 980 more errors"},
+		{maxErrors, "... and 980 more errors"},
+		// Assembly stops after maxErrors: one more error says so, at
+		// the line where it stopped.
+		{maxErrors + 1, "... and 981 more errors"},
+		{100 * maxErrors, "... and 981 more errors"},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.bad), func(t *testing.T) {
 			src := strings.Repeat("frob $1\n", tc.bad)
 			_, err := Assemble(src)
-			if n := len(Errors(err)); n != tc.bad {
-				t.Fatalf("Errors() has %d errors, want %d", n, tc.bad)
+			errs := Errors(err)
+			if n := len(errs); n != min(tc.bad, maxErrors+1) {
+				t.Fatalf("Errors() has %d errors, want %d", n, min(tc.bad, maxErrors+1))
+			}
+			if last := errs[len(errs)-1]; tc.bad > maxErrors && last.Error() != fmt.Sprintf("%d:1: %s", maxErrors+1, tooManyErrors) {
+				t.Errorf("last error %q, want assembly stopped at line %d", last, maxErrors+1)
 			}
 			lines := strings.Split(err.Error(), "\n")
 			shown := lines
@@ -262,5 +271,15 @@ func TestClip(t *testing.T) {
 		if got := clip(tc.in); got != tc.want {
 			t.Errorf("clip(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// One line of garbage stops assembly as many lines do: the lexer's errors
+// count too, and the line's tokens past that point are not kept.
+func TestErrorsStopInALine(t *testing.T) {
+	_, err := Assemble("nop " + strings.Repeat("~ ", 5*maxErrors) + "\nfrob\n")
+	errs := Errors(err)
+	if len(errs) != maxErrors+1 || errs[len(errs)-1].Msg != tooManyErrors || errs[len(errs)-1].Pos.Line != 1 {
+		t.Fatalf("%d errors, the last %v; want %d, the last saying assembly stopped on line 1", len(errs), errs[len(errs)-1], maxErrors+1)
 	}
 }
