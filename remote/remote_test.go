@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -326,4 +327,20 @@ func atPrompt(t *testing.T, sess *ssh.Session) (stdin io.Writer, out *testutil.B
 	}
 	testutil.WaitFor(t, out, ">>> ", 10*time.Second)
 	return in, out
+}
+
+// A history search left before any line was entered (Ctrl-R, then Ctrl-G
+// or an arrow) is an ordinary key sequence: the session goes on. A
+// session keeps no history file, and readline used to panic there, taking
+// the whole node with it.
+func TestSearchBeforeFirstLine(t *testing.T) {
+	for _, keys := range []string{"\x12\x07", "\x12\x1b[A", "\x13\x07"} {
+		t.Run(fmt.Sprintf("%q", keys), func(t *testing.T) {
+			sess := ptySession(t, startServer(t, ""))
+			stdin, out := atPrompt(t, sess)
+			io.WriteString(stdin, keys)
+			io.WriteString(stdin, "\rload $1 #9\r!registers\r")
+			testutil.WaitFor(t, out, "$1 = 9\r\n", 10*time.Second)
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"cmp"
 	"io"
 	"os"
 	"path/filepath"
@@ -45,8 +46,13 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		in = io.NopCloser(r.cfg.In)
 	}
 	rc := &readline.Config{
-		Prompt:          r.cfg.Prompt,
-		HistoryFile:     r.cfg.HistoryFile,
+		Prompt: r.cfg.Prompt,
+		// readline's history starts with its blank current line only when
+		// it reads a file; without one, searching (Ctrl-R) then leaving the
+		// search (Ctrl-G, an arrow) before the first line dereferences nil
+		// and panics in readline's own goroutine, ending the process. An
+		// empty file that keeps nothing gives memory-only history that line.
+		HistoryFile:     cmp.Or(r.cfg.HistoryFile, os.DevNull),
 		AutoComplete:    completer{path: path},
 		InterruptPrompt: "^C",
 		EOFPrompt:       "!quit",
