@@ -150,8 +150,9 @@ func (a *asm) errorf(pos Pos, format string, args ...any) {
 const checkEvery = 1024
 
 // interrupted reports whether assembly must stop: because the context is
-// done, or because it has found maxErrors errors. It looks at the context on its first call and then once every
-// checkEvery calls; once it has said yes it always does.
+// done, or because it has found maxErrors errors. It looks at the context
+// on its first call and then once every checkEvery calls; once it has said
+// yes it always does.
 func (a *asm) interrupted() bool {
 	if a.stop != nil || a.errs.full() {
 		return true

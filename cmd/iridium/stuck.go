@@ -12,9 +12,6 @@ import (
 // sessions.
 const exitGrace = 5 * time.Second
 
-// exitProcess ends the process; tests replace it.
-var exitProcess = os.Exit
-
 // exitIfStuck is called once a signal has told the process to stop, which
 // it then does by cancelling its work. Some waits no cancellation reaches:
 // a write to a pipe or terminal nobody reads, a read of a FIFO nobody
@@ -41,6 +38,6 @@ func exitIfStuck(sigs <-chan os.Signal, code int, stderr io.Writer) {
 		case <-said:
 		case <-time.After(100 * time.Millisecond):
 		}
-		exitProcess(code)
+		os.Exit(code)
 	}()
 }
