@@ -32,7 +32,7 @@ func Assemble(src string) (*vm.Program, error) {
 // AssembleContext is Assemble that gives up when ctx is done, returning an
 // error that wraps context.Cause(ctx).
 func AssembleContext(ctx context.Context, src string) (*vm.Program, error) {
-	_, p, err := assembleFile(ctx, src)
+	_, p, err := assembleFile(ctx, src, false)
 	return p, err
 }
 
@@ -46,18 +46,25 @@ func AssembleFile(src string) (*vm.Program, []Symbol, error) {
 // AssembleFileContext is AssembleFile that gives up when ctx is done,
 // returning an error that wraps context.Cause(ctx).
 func AssembleFileContext(ctx context.Context, src string) (*vm.Program, []Symbol, error) {
-	a, p, err := assembleFile(ctx, src)
+	return assembleWithSymbols(ctx, src, false)
+}
+
+func assembleWithSymbols(ctx context.Context, src string, strict bool) (*vm.Program, []Symbol, error) {
+	a, p, err := assembleFile(ctx, src, strict)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, a.symbols(), nil
 }
 
-func assembleFile(ctx context.Context, src string) (*asm, *vm.Program, error) {
+// assembleFile assembles a whole file; strict refuses .words that the VM
+// would refuse.
+func assembleFile(ctx context.Context, src string, strict bool) (*asm, *vm.Program, error) {
 	if i := strings.IndexByte(src, 0); i >= 0 {
 		return nil, nil, notText(src, i)
 	}
 	a := newAsm(ctx, 0, 0, sectionCode, nil)
+	a.strict = strict
 	p, err := a.run(src)
 	return a, p, err
 }
@@ -126,6 +133,16 @@ type asm struct {
 	data     blockList[datum] // the read-only data, piece after piece
 	roLen    int              // the bytes in data
 	codeEnd  int
+	targets  []numericTarget // direct targets given as numbers, checked against codeEnd in pass 2
+	strict   bool            // a .word must be an instruction the VM accepts (see Load)
+}
+
+// numericTarget is a direct jump or call target written as a number: only
+// pass 2 knows where the code ends. Labels cannot point past it.
+type numericTarget struct {
+	at   int // index in asm.code
+	pos  Pos
+	text string
 }
 
 func newAsm(ctx context.Context, codeBase, roBase int, sec section, prior map[string]Symbol) *asm {
@@ -469,6 +486,9 @@ func (a *asm) operand(in *instr, info vm.Info, i int, t Token) bool {
 				a.errorf(t.Pos, "%s target %s is not a multiple of 4", name, t.Text)
 				ok = false
 			}
+			if ok {
+				a.targets = append(a.targets, numericTarget{at: a.code.len(), pos: t.Pos, text: t.Text})
+			}
 			in.imm = uint32(v)
 			return ok
 		}
@@ -779,6 +799,14 @@ func (a *asm) encode() *vm.Program {
 	if size := a.codeEnd - a.codeBase; size > 0 {
 		p.Code = make([]byte, 0, size)
 	}
+	for _, t := range a.targets {
+		in := a.code.at(t.at)
+		if int(in.imm) > a.codeEnd {
+			info, _ := in.op.Info()
+			a.errorf(t.pos, "%s target %s is past the end of the code (%s)", info.Name, t.text, vm.FormatAddress(a.codeEnd))
+			in.bad = true
+		}
+	}
 	addr := a.codeBase
 	for _, in := range a.code.all() {
 		if a.interrupted() {
@@ -818,7 +846,13 @@ func (a *asm) resolve(in *instr, info vm.Info, want SymbolKind, anyKind bool) (i
 
 func (a *asm) encodeInstr(code []byte, in *instr) []byte {
 	if in.word {
-		return binary.BigEndian.AppendUint32(code, in.imm)
+		code = binary.BigEndian.AppendUint32(code, in.imm)
+		if a.strict {
+			if err := refused(vm.Decode(code[len(code)-vm.InstructionSize:]), a.codeEnd); err != nil {
+				a.errorf(in.pos, ".word #0x%08x is not an instruction the VM accepts: %v", in.imm, err)
+			}
+		}
+		return code
 	}
 	op := in.op
 	info, _ := op.Info()

@@ -26,10 +26,11 @@ import (
 //     inside the read-only data use the D labels; other operands are
 //     numbers;
 //   - a 4-byte word that is not a valid instruction (unknown opcode,
-//     register byte >= 32, non-zero unused byte, jump target that is not a
-//     multiple of 4) as a ".word #0xOOAABBCC" line (bytes 0-3 in order), with
-//     the reason in the comment; it re-assembles to the same bytes, though
-//     vm.Verify will still refuse it;
+//     register byte >= 32, non-zero unused byte, jump target past the end of
+//     the code or not a multiple of 4) as a ".word #0xOOAABBCC" line (bytes
+//     0-3 in order), with the reason in the comment; Assemble turns it back
+//     into the same bytes, though vm.Verify will still refuse them (and Load
+//     refuses such a .word);
 //   - code whose length is not a multiple of 4 ends with a comment listing
 //     the trailing bytes; those do not re-assemble.
 func Disassemble(p *vm.Program) string { return disassemble(p, nil) }
@@ -131,12 +132,12 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 	strs := map[int]bool{}
 	for pc := 0; pc < n; pc += vm.InstructionSize {
 		in := vm.Decode(code[pc:])
-		info, ok := in.Op.Info()
-		if !ok || invalid(in, info) != nil {
+		if refused(in, n) != nil {
 			continue
 		}
+		info, _ := in.Op.Info()
 		switch t := int(in.Imm24()); {
-		case info.Shape == vm.ShapeAddr24 && t <= n:
+		case info.Shape == vm.ShapeAddr24:
 			jumps[t] = true
 		case in.Op == vm.OpPrts && t < len(ro):
 			strs[t] = true
@@ -170,18 +171,12 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 		define(&b, names.code[pc], jumps[pc], func() string { return names.codeName(pc) })
 		in := vm.Decode(code[pc:])
 		addr := vm.FormatAddress(pc)
-		info, ok := in.Op.Info()
-		var err error
-		if !ok {
-			err = vm.ErrUnknownOpcode
-		} else {
-			err = invalid(in, info)
-		}
-		if err != nil {
+		if err := refused(in, n); err != nil {
 			line(&b, fmt.Sprintf("    %-7s #0x%02x%02x%02x%02x", ".word", byte(in.Op), in.A, in.B, in.C), addr+" invalid: "+err.Error())
 			continue
 		}
-		line(&b, "    "+formatInstr(in, info, n, len(ro), strs, names), addr)
+		info, _ := in.Op.Info()
+		line(&b, "    "+formatInstr(in, info, len(ro), strs, names), addr)
 	}
 	define(&b, names.code[n], jumps[n], func() string { return names.codeName(n) })
 	if n < len(code) {
@@ -206,14 +201,18 @@ func line(b *strings.Builder, text, comment string) {
 	b.WriteByte('\n')
 }
 
-// invalid says why in cannot be written as an instruction, or nil. It asks
-// vm.Verify, with a direct jump target replaced by 0 since one instruction
-// alone has no code to jump into; the assembler additionally refuses jump
-// targets that are not multiples of 4.
-func invalid(in vm.Instruction, info vm.Info) error {
+// refused says why the VM would refuse in as an instruction of code
+// codeLen bytes long, or nil. It asks vm.Verify about in alone, with a
+// direct target checked here instead, since one instruction alone has no
+// code to jump into.
+func refused(in vm.Instruction, codeLen int) error {
+	info, ok := in.Op.Info()
+	if !ok {
+		return vm.ErrUnknownOpcode
+	}
 	probe := in
 	if info.Shape == vm.ShapeAddr24 {
-		if in.Imm24()%vm.InstructionSize != 0 {
+		if t := in.Imm24(); t%vm.InstructionSize != 0 || int(t) > codeLen {
 			return vm.ErrBadTarget
 		}
 		probe.A, probe.B, probe.C = 0, 0, 0
@@ -230,7 +229,7 @@ func invalid(in vm.Instruction, info vm.Info) error {
 }
 
 // formatInstr writes a valid instruction in assembly syntax.
-func formatInstr(in vm.Instruction, info vm.Info, codeLen, roLen int, strs map[int]bool, names labels) string {
+func formatInstr(in vm.Instruction, info vm.Info, roLen int, strs map[int]bool, names labels) string {
 	m := strings.ToLower(info.Name)
 	var ops string
 	switch info.Shape {
@@ -250,11 +249,7 @@ func formatInstr(in vm.Instruction, info vm.Info, codeLen, roLen int, strs map[i
 			ops += fmt.Sprintf(" #%d", in.B)
 		}
 	case vm.ShapeAddr24:
-		if t := int(in.Imm24()); t <= codeLen {
-			ops = "@" + names.codeName(t) // labelled above
-		} else {
-			ops = fmt.Sprintf("#%d", t) // outside the code: vm.Verify refuses it
-		}
+		ops = "@" + names.codeName(int(in.Imm24())) // within the code: labelled above
 	case vm.ShapeImm24:
 		t := int(in.Imm24())
 		if in.Op == vm.OpPrts && t < roLen && strs[t] {

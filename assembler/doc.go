@@ -27,8 +27,10 @@
 //
 // A data label must be followed by data in the same section. In .code, as an
 // extension for the disassembler, ".word #0xOOAABBCC" places four raw bytes
-// (byte 0 = OO, the opcode position) as they are; code made this way need not
-// pass vm.Verify.
+// (byte 0 = OO, the opcode position) as they are. Assemble keeps any such
+// word, so that a listing of code vm.Verify refuses assembles back to the
+// same bytes; Load and a Session, which assemble programs to run, report a
+// word vm.Verify would refuse as an error at its line.
 //
 // Instruction operands follow the opcode table (vm.Info.Shape):
 //
@@ -40,7 +42,8 @@
 //	SHL, SHR         $r [#0..255]; without #n byte 2 is 0 (the VM shifts by
 //	                 16); #n puts n in byte 2, except #0 which is encoded as
 //	                 32 (shifts are mod 32, and byte 0 would mean 16)
-//	DJMPE DJMP DJMPNE LOOP CALL   @codelabel or #address (0..16777215, a multiple of 4)
+//	DJMPE DJMP DJMPNE LOOP CALL   @codelabel or #address (a multiple of 4, at
+//	                 most the end of the code, that of a Session included)
 //	PRTS             @datalabel or #offset (0..16777215)
 //	CLOOP            #0..16777215
 //

@@ -35,6 +35,14 @@ func FuzzAssemble(f *testing.F) {
 			}
 			return
 		}
+		// What Load gives to run, the VM accepts.
+		if lp, _, err := Load([]byte(src)); err == nil {
+			if err := vm.Verify(lp); err != nil {
+				t.Fatalf("Load accepted code the VM refuses: %v", err)
+			}
+		} else if !vm.IsBytecode([]byte(src)) && len(Errors(err)) == 0 {
+			t.Fatalf("Load: error without positions: %v", err)
+		}
 		checkNamedRoundTrip(t, p, syms)
 		listing := Disassemble(p)
 		q, err := Assemble(listing)

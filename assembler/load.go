@@ -68,9 +68,10 @@ func kindOf(m fs.FileMode) string {
 	return "a special file"
 }
 
-// Load turns a file's contents into a program: bytecode (recognised by its
-// magic) is parsed and verified, anything else is assembled. Bytecode has no
-// symbols. A file that is neither, because it holds a NUL byte, gives one
+// Load turns a file's contents into a program to run: bytecode (recognised
+// by its magic) is parsed and verified, anything else is assembled, and a
+// .word that the VM would refuse is an error at its line, so that what Load
+// returns the VM accepts. Bytecode has no symbols. A file that is neither, because it holds a NUL byte, gives one
 // assembly error, at its first NUL, wrapping ErrNotText.
 func Load(data []byte) (*vm.Program, []Symbol, error) {
 	return LoadContext(context.Background(), data)
@@ -83,5 +84,5 @@ func LoadContext(ctx context.Context, data []byte) (*vm.Program, []Symbol, error
 		p, err := vm.ParseBytecode(data)
 		return p, nil, err
 	}
-	return AssembleFileContext(ctx, string(data))
+	return assembleWithSymbols(ctx, string(data), true)
 }

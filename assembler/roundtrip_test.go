@@ -205,7 +205,7 @@ func TestDisassembleOddCases(t *testing.T) {
 		{"unaligned target", &vm.Program{Code: []byte{49, 0, 0, 2}},
 			".code\n    .word   #0x31000002     ; 0x0000 invalid: jump target outside the code or not a multiple of 4\n"},
 		{"target past the end", &vm.Program{Code: []byte{49, 0, 0, 8}},
-			".code\n    djmp    #8              ; 0x0000\n"},
+			".code\n    .word   #0x31000008     ; 0x0000 invalid: jump target outside the code or not a multiple of 4\n"},
 		{"target at the end", &vm.Program{Code: []byte{49, 0, 0, 4}},
 			".code\n    djmp    @L0004          ; 0x0000\nL0004:\n"},
 		{"trailing bytes", &vm.Program{Code: []byte{5, 0, 0, 0, 7, 8}},

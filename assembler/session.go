@@ -30,6 +30,7 @@ func NewSession() *Session {
 // bytes, with absolute addresses. On error nothing of the session changes.
 func (s *Session) Assemble(src string) (*vm.Program, error) {
 	a := newAsm(context.Background(), s.codeLen, s.roLen, s.section, s.syms)
+	a.strict = true
 	p, err := a.run(src)
 	if err != nil {
 		return nil, err

@@ -64,3 +64,29 @@ func TestAssemblyErrorsCapped(t *testing.T) {
 		})
 	}
 }
+
+// What the VM would refuse is an assembly error at its line, for a run and
+// for -o, which writes only bytecode that loads; -d lists a raw .word as it
+// is.
+func TestRefusedCodeAtItsLine(t *testing.T) {
+	file := writeFile(t, "raw.iasm", "load $1 #3\n.word #0xff000000\n  djmp #100\nhlt\n")
+	want := file + ":\n" +
+		"2:1: .word #0xff000000 is not an instruction the VM accepts: unknown opcode\n" +
+		"3:8: DJMP target #100 is past the end of the code (0x0010)\n"
+	out := t.TempDir() + "/raw.ibc"
+	for _, args := range [][]string{{file}, {"-o", out, file}} {
+		r := iridium(t, "", nil, args...)
+		if r.code != exitUsage || r.stderr != want || r.stdout != "" {
+			t.Errorf("%v: code %d, stdout %q, stderr %q; want code %d, stderr %q", args, r.code, r.stdout, r.stderr, exitUsage, want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("-o wrote %s (stat: %v)", out, err)
+	}
+	raw := writeFile(t, "word.iasm", "load $1 #3\n.word #0xff000000\n")
+	r := iridium(t, "", nil, "-d", raw)
+	if r.code != exitOK || !strings.Contains(r.stdout, ".word   #0xff000000") {
+		t.Errorf("-d: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+

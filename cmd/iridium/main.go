@@ -137,19 +137,24 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iridium: %v\n", err)
 		return exitFault
 	}
-	var prog *vm.Program
-	var syms []assembler.Symbol // an assembly file's labels, for -d
-	if vm.IsBytecode(data) {
-		if prog, err = vm.ParseBytecode(data); err != nil {
-			fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
-			return exitFault
+	// A listing shows the program as it is; a run and -o need a program
+	// the VM accepts, which Load checks at the source's lines.
+	load := assembler.LoadContext
+	if o.disassemble && !vm.IsBytecode(data) {
+		load = func(ctx context.Context, data []byte) (*vm.Program, []assembler.Symbol, error) {
+			return assembler.AssembleFileContext(ctx, string(data))
 		}
-	} else if prog, syms, err = assembler.AssembleFileContext(sigs.ctx, string(data)); err != nil && sigs.ctx.Err() == nil {
+	}
+	prog, syms, err := load(sigs.ctx, data) // syms: an assembly file's labels, for -d
+	if errs := assembler.Errors(err); len(errs) > 0 && sigs.ctx.Err() == nil {
 		// A binary file gets one error here too, at its first NUL byte.
 		fmt.Fprintf(stderr, "%s:\n%v\n", o.file, err)
 		return exitUsage
 	}
-
+	if err != nil && sigs.ctx.Err() == nil {
+		fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
+		return exitFault
+	}
 	if sigs.ctx.Err() != nil { // while FILE was read or assembled
 		fmt.Fprintf(stderr, "iridium: %s: interrupted: %v\n", o.file, context.Cause(sigs.ctx))
 		return exitFault
