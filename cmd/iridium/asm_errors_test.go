@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -90,3 +91,22 @@ func TestRefusedCodeAtItsLine(t *testing.T) {
 	}
 }
 
+// -o onto FILE itself, by any path, is refused and leaves the source as it
+// was.
+func TestOutputOverSource(t *testing.T) {
+	src := "load $1 #3\nhlt\n"
+	file := writeFile(t, "prog.iasm", src)
+	link := filepath.Join(t.TempDir(), "link.iasm")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{file, link} {
+		r := iridium(t, "", nil, "-o", out, file)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "is FILE itself") {
+			t.Errorf("-o %s: code %d, stderr %q", out, r.code, r.stderr)
+		}
+	}
+	if got, err := os.ReadFile(file); err != nil || string(got) != src {
+		t.Errorf("source now %q (%v)", got, err)
+	}
+}

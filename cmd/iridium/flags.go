@@ -138,7 +138,9 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	switch fs.NArg() {
 	case 0:
 	case 1:
-		o.file = fs.Arg(0)
+		if o.file = fs.Arg(0); o.file == "" {
+			return fail("FILE is empty: name a program file, or give none to start the REPL")
+		}
 	default:
 		return fail("expected at most one FILE, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}

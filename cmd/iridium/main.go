@@ -132,6 +132,10 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 // runFile assembles or loads FILE and runs it, assembles it to bytecode
 // (-o) or disassembles it (-d).
 func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
+	if o.assembleTo != "" && isSameFile(o.file, o.assembleTo) {
+		fmt.Fprintf(stderr, "iridium: --output %s is FILE itself: it would overwrite the program\n", o.assembleTo)
+		return exitUsage
+	}
 	data, err := assembler.ReadFile(o.file, false) // /dev/stdin and FIFOs welcome here
 	if err != nil {
 		fmt.Fprintf(stderr, "iridium: %v\n", err)
@@ -196,7 +200,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		VMConfig:     cfg,
 		MaxProcesses: o.maxProcesses,
 		OnFault: func(name string, pid int32, err error) {
-			out.Flush()
+			out.endLine(stdout, stderr)
 			fmt.Fprintf(stderr, "iridium: process %s:%d (%s): %v\n", fileNodeAlias, pid, name, err)
 		},
 	})
@@ -222,6 +226,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("%w: %v", vm.ErrOutput, ferr)
 	}
 	if err != nil {
+		out.endLine(stdout, stderr)
 		fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
 		return exitFault
 	}
@@ -238,14 +243,50 @@ const fileNodeAlias = "local"
 // lockedWriter is the buffered output that the processes of a file run
 // share: they write from different workers.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu       sync.Mutex
+	w        *bufio.Writer
+	openLine bool // the last byte written was not a newline
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(p) > 0 {
+		l.openLine = p[len(p)-1] != '\n'
+	}
 	return l.w.Write(p)
+}
+
+// endLine ends the output's open line on stderr when both go to the same
+// place (a terminal, most often), so that a message starts a line of its
+// own instead of finishing the program's. It flushes first.
+func (l *lockedWriter) endLine(stdout, stderr io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Flush()
+	if l.openLine && sameFile(stdout, stderr) {
+		io.WriteString(stderr, "\n")
+		l.openLine = false
+	}
+}
+
+// isSameFile reports whether the paths a and b name one existing file.
+func isSameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// sameFile reports whether a and b are open files of the same file.
+func sameFile(a, b io.Writer) bool {
+	fa, ok := a.(*os.File)
+	fb, ok2 := b.(*os.File)
+	if !ok || !ok2 {
+		return false
+	}
+	sa, err := fa.Stat()
+	sb, err2 := fb.Stat()
+	return err == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // Flush writes out what is buffered.

@@ -119,6 +119,48 @@ func TestRunFile(t *testing.T) {
 	}
 }
 
+// A fault's message starts a line of its own where the output's last line
+// is still open and both go to the same place (a terminal, or 2>&1), and
+// adds no line where they go apart or the line is ended.
+func TestFaultStartsALine(t *testing.T) {
+	const fault = "load $2 #0\ndiv $1 $2 $3\n"
+	tests := []struct {
+		name, src      string
+		together       bool
+		stdout, stderr string // together: stdout is everything
+	}{
+		{"open line, together", "load $1 #7\nprti $1\n" + fault, true,
+			"7\niridium: FILE: division by zero at pc 0x000c (DIV)\n", ""},
+		{"ended line, together", ".data\nnl: .asciiz '\\n'\n.code\nload $1 #7\nprti $1\nprts @nl\n" + fault, true,
+			"7\niridium: FILE: division by zero at pc 0x0010 (DIV)\n", ""},
+		{"open line, apart", "load $1 #7\nprti $1\n" + fault, false,
+			"7", "iridium: FILE: division by zero at pc 0x000c (DIV)\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, "prog.iasm", tc.src)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, path)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if tc.together {
+				cmd.Stderr = &stdout // one pipe for both
+			}
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitFault {
+				t.Fatalf("run: %v, want exit status %d", err, exitFault)
+			}
+			wantOut := strings.ReplaceAll(tc.stdout, "FILE", path)
+			wantErr := strings.ReplaceAll(tc.stderr, "FILE", path)
+			if stdout.String() != wantOut || stderr.String() != wantErr {
+				t.Errorf("stdout %q, stderr %q\nwant   %q and %q", stdout.String(), stderr.String(), wantOut, wantErr)
+			}
+		})
+	}
+}
+
 func TestAssembleToBytecodeAndBack(t *testing.T) {
 	src := writeFile(t, "hello.iasm", helloSrc)
 	bin := filepath.Join(t.TempDir(), "hello.iebc")
@@ -192,6 +234,7 @@ func TestFlags(t *testing.T) {
 		{"join bad address", []string{"--daemon-mode", "--join", "nowhere"}, nil, 2, "--join"},
 		{"join bad host", []string{"--daemon-mode", "--join", "999.1.1.1:2254"}, nil, 2, `--join "999.1.1.1:2254": "999.1.1.1" is not an IP address or host name`},
 		{"two files", []string{"a.iasm", "b.iasm"}, nil, 2, "at most one FILE"},
+		{"empty file name", []string{""}, nil, 2, "FILE is empty"},
 		{"output without file", []string{"-o", "x.iebc"}, nil, 2, "need a FILE"},
 		{"bad log level", nil, []string{"IRIDIUM_LOG=loud"}, 2, "IRIDIUM_LOG"},
 	}
