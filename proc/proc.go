@@ -78,10 +78,13 @@ const (
 	Running              // on a worker or its owner's goroutine
 	Waiting              // in RECV or RECVT with an empty mailbox
 	Ended
+	// Idle is a foreground process between its owner's runs (a REPL
+	// between lines): nothing to wake or interrupt, and listed as waiting.
+	Idle
 )
 
 func (s State) String() string {
-	return [...]string{"queued", "running", "waiting", "ended"}[s]
+	return [...]string{"queued", "running", "waiting", "ended", "waiting"}[s]
 }
 
 // Config configures a Node.
@@ -280,7 +283,7 @@ func (n *Node) Foreground(spec Spec, out io.Writer) (*Process, error) {
 		return nil, err
 	}
 	p.foreground, p.wake = true, make(chan struct{}, 1)
-	p.state = Waiting // for its owner's first run
+	p.state = Idle // until its owner's first run
 	if err := n.addRoot(p); err != nil {
 		return nil, err
 	}
@@ -567,7 +570,7 @@ func (p *Process) isKilled() bool {
 
 // killLocked is Kill with n.mu held.
 func (n *Node) killLocked(p *Process) {
-	if p.state == Ended {
+	if p.state == Ended || p.state == Idle { // Idle: no run to interrupt
 		return
 	}
 	p.killed = true
@@ -605,7 +608,7 @@ func (p *Process) RunContext(ctx context.Context) (int, error) {
 		if !waiting {
 			n.mu.Lock()
 			if p.state != Ended {
-				p.state = Waiting // for its owner's next run; a message makes a stale wake-up, nothing more
+				p.state = Idle // until its owner's next run: a message waits in the mailbox
 			}
 			n.mu.Unlock()
 			var f *vm.Fault
@@ -765,7 +768,11 @@ func (n *Node) Processes() []Info {
 	n.mu.Lock()
 	out := make([]Info, 0, len(n.procs))
 	for _, p := range n.procs {
-		out = append(out, Info{PID: p.pid, State: p.state, Name: p.name, Mailbox: p.mailbox.len(), Dropped: p.dropped})
+		state := p.state
+		if state == Idle {
+			state = Waiting
+		}
+		out = append(out, Info{PID: p.pid, State: state, Name: p.name, Mailbox: p.mailbox.len(), Dropped: p.dropped})
 	}
 	n.mu.Unlock()
 	slices.SortFunc(out, func(a, b Info) int { return int(a.PID) - int(b.PID) })

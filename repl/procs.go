@@ -61,6 +61,9 @@ func (r *REPL) cmdKill(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if local && pid == r.proc.PID() {
+		return fmt.Errorf("%s is this session's own process, which runs only the lines you enter (Ctrl-C interrupts one that runs on)", args[0])
+	}
 	found := false
 	if local {
 		var p *proc.Process
@@ -96,7 +99,7 @@ func (r *REPL) cmdSend(_ context.Context, args []string) error {
 	case local && !r.cfg.Procs.Send(r.proc.PID(), pid, int32(v)):
 		return fmt.Errorf("no process %s", args[0])
 	case !local && !r.cfg.Procs.SendOn(alias, r.proc.PID(), pid, int32(v)):
-		return fmt.Errorf("%s is not a connected member", alias)
+		return fmt.Errorf("%s: %w", alias, proc.ErrNoMember) // as !kill and !processes say it
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 // TestProcessCommands: !processes lists the REPL's own VM and a !spawn
 // job; !send reaches the job, whose answer a RECV in a REPL line takes;
-// !kill ends it with status 2.
+// !kill ends it with status 2. Unknown members are named alike by all.
 func TestProcessCommands(t *testing.T) {
 	echo := writeProgram(t, "loop: recv $1 $2\n send $2 $1\n djmp @loop\n")
 	s := startSession(t, context.Background(), Config{})
@@ -23,7 +23,7 @@ func TestProcessCommands(t *testing.T) {
 	s.send("!send test:2 nope")
 	s.waitFor(`error: "nope" is not an int32 value`)
 	s.send("!send other:2 1")
-	s.waitFor("error: other is not a connected member")
+	s.waitFor("error: other: not a connected member\n")
 	s.send("!kill other:2")
 	s.waitFor("error: other: not a connected member\n")
 	s.send("!spawn_on other " + echo)
@@ -40,6 +40,12 @@ func TestProcessCommands(t *testing.T) {
 	s.waitFor("#1 " + echo + " ended: exit code 2 (interrupted at pc 0x0000 (RECV))")
 	s.send("!kill test:2")
 	s.waitFor("error: no process test:2")
+	// The REPL's own process between lines: nothing to interrupt, and a
+	// message to it waits in its mailbox, listed as waiting.
+	s.send("!kill test:1")
+	s.waitFor("error: test:1 is this session's own process")
+	s.send("!send test:1 #7")
+	s.poll("!processes", "test:1 waiting repl mailbox 1 dropped 0\n")
 	s.send("!quit")
 	if err := s.ended(); err != nil {
 		t.Fatal(err)
