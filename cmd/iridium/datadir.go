@@ -33,7 +33,9 @@ type identity struct {
 
 // loadIdentity creates the data directory on first use and settles the
 // node's alias and cookie: the flags win, then the files in the directory,
-// and what is missing is made and saved.
+// and what is missing is made and saved. It also checks the private files
+// the node will use (see checkPrivate): the TLS key, and with -r the SSH
+// host key, which the remote package reads or makes itself.
 func loadIdentity(o *options) (identity, error) {
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return identity{}, fmt.Errorf("data directory: %w", err)
@@ -42,7 +44,7 @@ func loadIdentity(o *options) (identity, error) {
 	if err != nil {
 		return identity{}, err
 	}
-	cookie, err := loadCookie(o.dataDir, o.cookie)
+	cookie, err := loadCookie(o.dataDir, o.cookie, o.cookieFrom)
 	if err != nil {
 		return identity{}, err
 	}
@@ -50,26 +52,59 @@ func loadIdentity(o *options) (identity, error) {
 	if err != nil {
 		return identity{}, err
 	}
+	if o.remote {
+		path := filepath.Join(o.dataDir, hostKeyFile)
+		if err := checkPrivate(path, "SSH host key"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return identity{}, err // a missing one is made, mode 0600
+		}
+	}
 	return identity{alias: alias, cookie: cookie, cert: cert}, nil
+}
+
+// checkPrivate checks the file at path, which holds a secret (the cookie, a
+// private key): like ssh with private keys, a secret that group or others
+// may read is not used, since whoever can read it is in the cluster (or
+// can pose as this node). It must be a regular file, too: a directory has
+// no secret in it, and reading a FIFO would hang the start. The error
+// names the file as what; a missing file's wraps fs.ErrNotExist.
+func checkPrivate(path, what string) error {
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return err
+	case err != nil:
+		return fmt.Errorf("%s: %w", what, err)
+	case !info.Mode().IsRegular():
+		return fmt.Errorf("%s %s is not a regular file", what, path)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%s %s has mode %#o: it must not be accessible by group or others (chmod 600 %s)", what, path, perm, path)
+	}
+	return nil
 }
 
 // loadCertificate returns the node's TLS certificate, made and saved (one
 // PEM file holding the certificate and its key, mode 0600) on first use.
 // Nobody checks it: it only lets the node speak TLS (see the cluster
 // package), so a file that cannot be read is an error, not a reason to
-// make another.
+// make another. Its key is private (checkPrivate).
 func loadCertificate(dir, alias string) (tls.Certificate, error) {
+	const what = "cluster certificate"
 	path := filepath.Join(dir, clusterCertFile)
-	data, err := os.ReadFile(path)
+	err := checkPrivate(path, what)
 	if err == nil {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("%s: %w", what, err)
+		}
 		cert, err := tls.X509KeyPair(data, data)
 		if err != nil {
-			return cert, fmt.Errorf("cluster certificate %s: %w (delete it to make a new one)", path, err)
+			return cert, fmt.Errorf("%s %s: %w (delete it to make a new one)", what, path, err)
 		}
 		return cert, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return tls.Certificate{}, fmt.Errorf("cluster certificate: %w", err)
+		return tls.Certificate{}, err
 	}
 	cert, certPEM, keyPEM, err := cluster.NewCertificate(alias)
 	if err != nil {
@@ -95,18 +130,33 @@ func loadCertificate(dir, alias string) (tls.Certificate, error) {
 	return cert, nil
 }
 
+// loadAlias returns the --node-alias flag's alias (checked with the flags),
+// else the one saved in the alias file, which must be one the cluster
+// takes (cluster.CheckAlias): the error names the file, which the user
+// wrote or copied, not the cluster's configuration. A missing or empty
+// file gets a new UUID.
 func loadAlias(dir, flagAlias string) (string, error) {
 	if flagAlias != "" {
 		return flagAlias, nil
 	}
 	path := filepath.Join(dir, aliasFile)
-	data, err := os.ReadFile(path)
+	info, err := os.Stat(path)
+	if err == nil && !info.Mode().IsRegular() {
+		return "", fmt.Errorf("alias file %s is not a regular file", path)
+	}
+	var data []byte
+	if err == nil {
+		data, err = os.ReadFile(path)
+	}
 	if err == nil {
 		if alias := strings.TrimSpace(string(data)); alias != "" {
+			if err := cluster.CheckAlias(alias); err != nil {
+				return "", fmt.Errorf("alias file %s: %v (correct it, or delete it to make a new alias)", path, err)
+			}
 			return alias, nil
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("node alias: %w", err)
+		return "", fmt.Errorf("alias file: %w", err)
 	}
 	alias := newUUID()
 	if err := os.WriteFile(path, []byte(alias+"\n"), 0o644); err != nil {
@@ -115,14 +165,22 @@ func loadAlias(dir, flagAlias string) (string, error) {
 	return alias, nil
 }
 
-// loadCookie returns the cluster secret. Like ssh with private keys, it
-// refuses a cookie file that others may read.
-func loadCookie(dir, flagCookie string) ([]byte, error) {
-	if flagCookie != "" {
-		return []byte(flagCookie), nil
+// loadCookie returns the cluster secret: given, which came from from
+// (--cookie or IRIDIUM_COOKIE; from is "" when neither gave one), else the
+// cookie file's content, made when missing. Whatever its source, a cookie
+// is trimmed of surrounding white space, so that one text gives one key
+// however it is passed (a file ends in a newline, a pasted flag may), and
+// one that is then empty is refused rather than used as an empty key.
+func loadCookie(dir, given, from string) ([]byte, error) {
+	if from != "" {
+		cookie := strings.TrimSpace(given)
+		if cookie == "" {
+			return nil, fmt.Errorf("%s is empty or only white space: a cookie must have some text", from)
+		}
+		return []byte(cookie), nil
 	}
 	path := filepath.Join(dir, cookieFile)
-	info, err := os.Stat(path)
+	err := checkPrivate(path, "cookie file")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		secret := make([]byte, 32)
@@ -132,7 +190,7 @@ func loadCookie(dir, flagCookie string) ([]byte, error) {
 		// not overwrite each other's cookie.
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
-			return loadCookie(dir, "")
+			return loadCookie(dir, "", "")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("creating the cookie file: %w", err)
@@ -146,10 +204,7 @@ func loadCookie(dir, flagCookie string) ([]byte, error) {
 		}
 		return []byte(cookie), nil
 	case err != nil:
-		return nil, fmt.Errorf("cookie file: %w", err)
-	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("cookie file %s has mode %#o: it must not be accessible by group or others (chmod 600 %s)", path, perm, path)
+		return nil, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -157,7 +212,7 @@ func loadCookie(dir, flagCookie string) ([]byte, error) {
 	}
 	cookie := strings.TrimSpace(string(data))
 	if cookie == "" {
-		return nil, fmt.Errorf("cookie file %s is empty", path)
+		return nil, fmt.Errorf("cookie file %s is empty or only white space", path)
 	}
 	return []byte(cookie), nil
 }

@@ -27,6 +27,7 @@ type options struct {
 	alias       string
 	dataDir     string
 	cookie      string
+	cookieFrom  string // "--cookie" or "IRIDIUM_COOKIE" if either gave the cookie, else ""
 	threads     int
 
 	remote         bool   // -r
@@ -135,6 +136,14 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		}
 		return fail("%s", cleanFlagError(err, args, fs.Args()))
 	}
+	if o.cookie != "" {
+		o.cookieFrom = "IRIDIUM_COOKIE"
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "cookie" {
+			o.cookieFrom = "--cookie" // given, even empty: it is refused then
+		}
+	})
 	switch fs.NArg() {
 	case 0:
 	case 1:

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// nodeOptions parses args (a node's flags, the data directory first) with
+// env as the environment, as a node started so would.
+func nodeOptions(t *testing.T, dir string, env map[string]string, args ...string) *options {
+	t.Helper()
+	o, err := parseFlags(append([]string{"--data-root-dir", dir}, args...),
+		func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatalf("flags %v: %v", args, err)
+	}
+	return o
+}
+
+// put writes a file of the data directory with mode perm (umask aside).
+func put(t *testing.T, dir, name, content string, perm os.FileMode) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// certificate saves a real cluster certificate in dir, mode perm.
+func certificate(t *testing.T, dir string, perm os.FileMode) {
+	t.Helper()
+	if _, err := loadCertificate(dir, "n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, clusterCertFile), perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A node refuses a data directory file it cannot use with one error that
+// names the file and says what is wrong with it (README "The data
+// directory"); files that hold a secret are refused, as ssh refuses
+// private keys, when group or others can access them.
+func TestDataDirectoryRefusals(t *testing.T) {
+	mkdir := func(name string) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		args  []string
+		env   map[string]string
+		want  string // the error, DIR for the data directory; "" for none
+	}{
+		{name: "alias not UTF-8", setup: func(t *testing.T, dir string) { put(t, dir, aliasFile, "a\xffb\n", 0o644) },
+			want: "alias file DIR/alias: alias is not valid UTF-8 (correct it, or delete it to make a new alias)"},
+		{name: "alias with a space", setup: func(t *testing.T, dir string) { put(t, dir, aliasFile, "node one\n", 0o644) },
+			want: `alias file DIR/alias: alias "node one" contains white space or a control character (correct it, or delete it to make a new alias)`},
+		{name: "alias of two lines", setup: func(t *testing.T, dir string) { put(t, dir, aliasFile, "a\nb\n", 0o644) },
+			want: `alias file DIR/alias: alias "a\nb" contains white space or a control character (correct it, or delete it to make a new alias)`},
+		{name: "alias too long", setup: func(t *testing.T, dir string) { put(t, dir, aliasFile, strings.Repeat("x", 256), 0o644) },
+			want: "alias file DIR/alias: alias is 256 bytes, limit 255 (correct it, or delete it to make a new alias)"},
+		{name: "alias a directory", setup: mkdir(aliasFile), want: "alias file DIR/alias is not a regular file"},
+		{name: "alias readable by all", setup: func(t *testing.T, dir string) { put(t, dir, aliasFile, "nœud-1\n", 0o644) }},
+
+		{name: "cookie a directory", setup: mkdir(cookieFile), want: "cookie file DIR/cookie is not a regular file"},
+		{name: "cookie readable by others", setup: func(t *testing.T, dir string) { put(t, dir, cookieFile, "secret\n", 0o604) },
+			want: "cookie file DIR/cookie has mode 0604: it must not be accessible by group or others (chmod 600 DIR/cookie)"},
+		{name: "cookie file of white space", setup: func(t *testing.T, dir string) { put(t, dir, cookieFile, " \t\n", 0o600) },
+			want: "cookie file DIR/cookie is empty or only white space"},
+		{name: "--cookie of white space", args: []string{"--cookie", " \t "},
+			want: "--cookie is empty or only white space: a cookie must have some text"},
+		{name: "--cookie empty", args: []string{"--cookie", ""}, env: map[string]string{"IRIDIUM_COOKIE": "secret"},
+			want: "--cookie is empty or only white space: a cookie must have some text"},
+		{name: "IRIDIUM_COOKIE of white space", env: map[string]string{"IRIDIUM_COOKIE": "\n  "},
+			want: "IRIDIUM_COOKIE is empty or only white space: a cookie must have some text"},
+		{name: "IRIDIUM_COOKIE empty is unset", env: map[string]string{"IRIDIUM_COOKIE": ""}},
+
+		{name: "TLS key readable by all", setup: func(t *testing.T, dir string) { certificate(t, dir, 0o644) },
+			want: "cluster certificate DIR/cluster.pem has mode 0644: it must not be accessible by group or others (chmod 600 DIR/cluster.pem)"},
+		{name: "TLS key readable by the group", setup: func(t *testing.T, dir string) { certificate(t, dir, 0o640) },
+			want: "cluster certificate DIR/cluster.pem has mode 0640: it must not be accessible by group or others (chmod 600 DIR/cluster.pem)"},
+		{name: "TLS key a directory", setup: mkdir(clusterCertFile),
+			want: "cluster certificate DIR/cluster.pem is not a regular file"},
+		{name: "TLS key private", setup: func(t *testing.T, dir string) { certificate(t, dir, 0o600) }},
+
+		{name: "SSH host key readable by all", setup: func(t *testing.T, dir string) { put(t, dir, hostKeyFile, "key", 0o644) },
+			args: []string{"-r"},
+			want: "SSH host key DIR/ssh_host_ed25519_key has mode 0644: it must not be accessible by group or others (chmod 600 DIR/ssh_host_ed25519_key)"},
+		{name: "SSH host key a directory", setup: mkdir(hostKeyFile), args: []string{"-r"},
+			want: "SSH host key DIR/ssh_host_ed25519_key is not a regular file"},
+		{name: "SSH host key unused without -r", setup: func(t *testing.T, dir string) { put(t, dir, hostKeyFile, "key", 0o644) }},
+		{name: "authorized_keys is public", setup: func(t *testing.T, dir string) { put(t, dir, authorizedKeysFile, "", 0o644) },
+			args: []string{"-r"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.setup != nil {
+				tc.setup(t, dir)
+			}
+			_, err := loadIdentity(nodeOptions(t, dir, tc.env, tc.args...))
+			want := strings.ReplaceAll(tc.want, "DIR", dir)
+			switch {
+			case want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case want != "" && err == nil:
+				t.Fatalf("accepted; want %q", want)
+			case want != "" && err.Error() != want:
+				t.Fatalf("error\n %q\nwant\n %q", err, want)
+			}
+		})
+	}
+}
+
+// One cookie text gives one key whichever way it is passed: the file's
+// newline and white space around a flag or variable are not part of it.
+func TestCookieSourcesAgree(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "file", file: "  s3cret \n", want: "s3cret"},
+		{name: "--cookie", args: []string{"--cookie", " s3cret\n"}, want: "s3cret"},
+		{name: "IRIDIUM_COOKIE", env: map[string]string{"IRIDIUM_COOKIE": "\ts3cret "}, want: "s3cret"},
+		{name: "--cookie wins over IRIDIUM_COOKIE", args: []string{"--cookie", "flag"}, env: map[string]string{"IRIDIUM_COOKIE": "env"}, want: "flag"},
+		{name: "inner white space kept", args: []string{"--cookie", "two words"}, want: "two words"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.file != "" {
+				put(t, dir, cookieFile, tc.file, 0o600)
+			}
+			id, err := loadIdentity(nodeOptions(t, dir, tc.env, tc.args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(id.cookie) != tc.want {
+				t.Errorf("cookie %q, want %q", id.cookie, tc.want)
+			}
+		})
+	}
+}
