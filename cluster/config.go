@@ -250,8 +250,15 @@ func SplitHostPort(addr string) (host string, port uint16, err error) {
 	return host, uint16(n), nil
 }
 
-// CheckAlias reports whether s can name a node: 1 to 255 bytes of UTF-8
-// with no white space or control character.
+// CheckAlias reports whether s can name a node: 1 to 255 bytes of UTF-8,
+// every character a printing one (unicode.IsPrint: a letter, mark,
+// number, punctuation or symbol) other than the space. Aliases are printed
+// as they are (member lists, ALIAS:PID, reports), so that one holding a
+// control or format character (a bidi override, a zero-width space) could
+// reorder or hide what a terminal shows, and one with white space would
+// split a line's fields. Every alias a node uses or learns is checked
+// here: its own (Config, --node-alias, the alias file), both ends' in the
+// handshake, and those a Members or HelloAck lists before they are dialled.
 func CheckAlias(s string) error {
 	switch {
 	case s == "":
@@ -262,8 +269,8 @@ func CheckAlias(s string) error {
 		return errors.New("alias is not valid UTF-8")
 	}
 	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return fmt.Errorf("alias %q contains white space or a control character", s)
+		if r == ' ' || !unicode.IsPrint(r) {
+			return fmt.Errorf("alias %q contains white space or a non-printing character (%U)", s, r)
 		}
 	}
 	return nil

@@ -143,6 +143,9 @@ func TestHandshakeRefusals(t *testing.T) {
 		{"the acceptor's own alias", wire.MsgHello, "a", uint16(a.Members()[0].Port), wire.CodeAliasTaken, "alias taken"},
 		{"no port", wire.MsgHello, "zed", 0, wire.CodeProtocol, "port"},
 		{"alias with a space", wire.MsgJoin, "x y", 9999, wire.CodeProtocol, "invalid alias"},
+		{"alias with a bidi override", wire.MsgHello, "evil\u202egnp.exe", 9999, wire.CodeProtocol, "invalid alias"},
+		{"alias with a zero-width space", wire.MsgHello, "b\u200b", 9999, wire.CodeProtocol, "invalid alias"},
+		{"alias with a zero-width joiner (Join)", wire.MsgJoin, "a\u200db", 9999, wire.CodeProtocol, "invalid alias"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,6 +293,24 @@ func TestJoinRefusesShortChallengeNonce(t *testing.T) {
 	m := newNode(t, testConfig(t, "m"))
 	if err := m.Join(context.Background(), addr); err == nil || !strings.Contains(err.Error(), "nonce too short") {
 		t.Fatalf("Join = %v, want a refusal of the short nonce", err)
+	}
+	if frames := <-got; len(frames) != 1 || frames[0].(*wire.Error).Code != wire.CodeProtocol {
+		t.Errorf("the connector answered %v, want one Error with code %d", frames, wire.CodeProtocol)
+	}
+}
+
+// TestJoinRefusesChallengeAliasThatDoesNotPrint: the connector holds the
+// acceptor's alias to the rule its own is held to, so that no member's
+// alias can reorder or hide what a member list prints.
+func TestJoinRefusesChallengeAliasThatDoesNotPrint(t *testing.T) {
+	got := make(chan []wire.Message, 1)
+	addr := fakeAcceptor(t, func(r *rawConn) {
+		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "a\u202eb"})
+		got <- r.rest()
+	})
+	m := newNode(t, testConfig(t, "m"))
+	if err := m.Join(context.Background(), addr); err == nil || !strings.Contains(err.Error(), "invalid alias in Challenge") {
+		t.Fatalf("Join = %v, want a refusal of the alias", err)
 	}
 	if frames := <-got; len(frames) != 1 || frames[0].(*wire.Error).Code != wire.CodeProtocol {
 		t.Errorf("the connector answered %v, want one Error with code %d", frames, wire.CodeProtocol)

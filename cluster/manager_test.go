@@ -324,6 +324,7 @@ func TestConfig(t *testing.T) {
 		{"valid", ok, ""},
 		{"no alias", func(c *Config) { c.Alias = "" }, "Alias is required"},
 		{"alias with space", func(c *Config) { c.Alias = "a b" }, "white space"},
+		{"alias with a bidi override", func(c *Config) { c.Alias = "a\u202eb" }, `alias "a\u202eb" contains white space or a non-printing character (U+202E)`},
 		{"long alias", func(c *Config) { c.Alias = strings.Repeat("a", 256) }, "limit"},
 		{"no cookie", func(c *Config) { c.Cookie = nil }, "Cookie is required"},
 		{"bad port", func(c *Config) { c.Port = 70000 }, "out of range"},
@@ -347,6 +348,47 @@ func TestConfig(t *testing.T) {
 				t.Errorf("New = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// An alias is printed as it is, so it holds only characters that print
+// as themselves: letters, marks, numbers, punctuation and symbols of any
+// script, and nothing that is white space, a control or a format character
+// (which could reorder or hide a line), private or unassigned.
+func TestCheckAlias(t *testing.T) {
+	for _, tc := range []struct {
+		alias string
+		want  string // "" = valid; else the character CheckAlias names
+	}{
+		{"node-1", ""},
+		{"nœud_1", ""},
+		{"節点", ""},
+		{"n\u0303o", ""}, // a combining mark prints on its letter
+		{"🚀", ""},
+		{`a"b\c`, ""},
+		{"a b", "U+0020"},
+		{"a\tb", "U+0009"},
+		{"a\u00a0b", "U+00A0"},      // no-break space
+		{"a\u3000b", "U+3000"},      // ideographic space
+		{"a\u2028b", "U+2028"},      // line separator
+		{"a\x7fb", "U+007F"},        // DEL
+		{"a\u0085b", "U+0085"},      // next line (C1)
+		{"a\u202eb", "U+202E"},      // right-to-left override
+		{"a\u2066b", "U+2066"},      // left-to-right isolate
+		{"a\u200bb", "U+200B"},      // zero-width space
+		{"a\u200db", "U+200D"},      // zero-width joiner
+		{"a\u00adb", "U+00AD"},      // soft hyphen
+		{"\ufeffa", "U+FEFF"},       // byte order mark
+		{"a\ue000b", "U+E000"},      // private use
+		{"a\U000e0041b", "U+E0041"}, // tag character
+	} {
+		err := CheckAlias(tc.alias)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("CheckAlias(%q) = %v, want nil", tc.alias, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), "("+tc.want+")")):
+			t.Errorf("CheckAlias(%q) = %v, want a refusal naming %s", tc.alias, err, tc.want)
+		}
 	}
 }
 

@@ -85,10 +85,12 @@ func TestNodeAliasFlag(t *testing.T) {
 		want  string // on stderr; "" for an alias that is taken
 	}{
 		{"too long", strings.Repeat("x", 256), "iridium: --node-alias: alias is 256 bytes, limit 255\n" + hint},
-		{"control character", "a\x01b", "iridium: --node-alias: alias \"a\\x01b\" contains white space or a control character\n" + hint},
+		{"control character", "a\x01b", "iridium: --node-alias: alias \"a\\x01b\" contains white space or a non-printing character (U+0001)\n" + hint},
 		{"not UTF-8", "a\xffb", "iridium: --node-alias: alias is not valid UTF-8\n" + hint},
-		{"no-break space", "a\u00a0b", "iridium: --node-alias: alias \"a\\u00a0b\" contains white space or a control character\n" + hint},
-		{"ASCII white space", "a b", "iridium: --node-alias: alias \"a b\" contains white space or a control character\n" + hint},
+		{"no-break space", "a\u00a0b", "iridium: --node-alias: alias \"a\\u00a0b\" contains white space or a non-printing character (U+00A0)\n" + hint},
+		{"ASCII white space", "a b", "iridium: --node-alias: alias \"a b\" contains white space or a non-printing character (U+0020)\n" + hint},
+		{"bidi override", "evil\u202egnp.exe", "iridium: --node-alias: alias \"evil\\u202egnp.exe\" contains white space or a non-printing character (U+202E)\n" + hint},
+		{"zero-width space", "b\u200b", "iridium: --node-alias: alias \"b\\u200b\" contains white space or a non-printing character (U+200B)\n" + hint},
 		{"longest", strings.Repeat("x", 255), ""},
 		{"not ASCII", "nœud-1", ""},
 	} {
