@@ -74,8 +74,8 @@ func (e *RemoteError) Is(target error) bool {
 }
 
 // JoinError is Join's failure to get into the cluster through its contact
-// Addr at all (refused, unreachable); callers that name the address
-// themselves print Err alone.
+// Addr at all (refused, unreachable, or this node left meanwhile); callers
+// that name the address themselves print Err alone.
 type JoinError struct {
 	Addr string
 	Err  error
@@ -84,6 +84,16 @@ type JoinError struct {
 func (e *JoinError) Error() string { return "cluster: join " + e.Addr + ": " + e.Err.Error() }
 
 func (e *JoinError) Unwrap() error { return e.Err }
+
+// errLeftWhileJoining is a JoinError's Err when Leave, called elsewhere
+// (another REPL session of this node), stopped the session Join was
+// joining in. It is ErrNotListening for errors.Is.
+var errLeftWhileJoining error = leftWhileJoining{}
+
+type leftWhileJoining struct{}
+
+func (leftWhileJoining) Error() string        { return "left the cluster while joining" }
+func (leftWhileJoining) Is(target error) bool { return target == ErrNotListening }
 
 // Member is one node of the cluster as this node sees it.
 type Member struct {
@@ -149,6 +159,10 @@ type Manager struct {
 	port     int           // announced listening port: cfg.Port until bound
 	selfIP   string        // the IP this node announces for itself
 	changed  chan struct{} // closed and replaced whenever the member list changes
+
+	// joining holds a token while a Join runs: Joins run one at a time
+	// (see Join).
+	joining chan struct{}
 
 	// dialContext opens outgoing connections and listen makes the
 	// listener; tests and benchmarks replace them (in-memory connections
@@ -225,6 +239,7 @@ func New(cfg Config) (*Manager, error) {
 		port:    c.Port,
 		selfIP:  c.Host,
 		changed: make(chan struct{}),
+		joining: make(chan struct{}, 1),
 	}
 	m.resume = newResumption(tlsConfigs(*cert))
 	return m, nil
@@ -380,8 +395,21 @@ func (m *Manager) notifyLocked() {
 // when Join fails for another one, and the others are redialled while a
 // member announces them. Without a deadline in ctx, Join gives up after
 // 3 × HandshakeTimeout. Joining a node this one is already connected to
-// returns nil at once.
-func (m *Manager) Join(ctx context.Context, addr string) error {
+// returns nil at once. A Leave meanwhile makes Join fail with a JoinError
+// saying so (errors.Is(err, ErrNotListening)), a Shutdown with ErrShutdown.
+//
+// Joins of one Manager (several REPL sessions share it) run one at a
+// time; a second one waits, within ctx, for the first to end. Two at once
+// would open two connections from this node to one member, and the member
+// keeps the newer one and closes the older, maybe before its answer went
+// out, so that the first Join failed with EOF although the node joined.
+func (m *Manager) Join(ctx context.Context, addr string) (err error) {
+	select {
+	case m.joining <- struct{}{}:
+		defer func() { <-m.joining }()
+	case <-ctx.Done():
+		return &JoinError{Addr: addr, Err: ctx.Err()}
+	}
 	if _, err := m.Start(); err != nil {
 		return err
 	}
@@ -390,10 +418,19 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 	}
 	m.mu.Lock()
 	s := m.sess
+	shutdown := m.shutdown
 	m.mu.Unlock()
-	if s == nil {
-		return ErrNotListening
+	switch {
+	case shutdown:
+		return ErrShutdown
+	case s == nil: // stopped since Start
+		return &JoinError{Addr: addr, Err: errLeftWhileJoining}
 	}
+	defer func() {
+		if err != nil {
+			err = m.joinStopped(s, addr, err)
+		}
+	}()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 3*m.cfg.HandshakeTimeout)
@@ -413,7 +450,7 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 			err = fmt.Errorf("no answer after %v (is the node running and reachable?): %w",
 				time.Since(start).Round(100*time.Millisecond), err)
 		}
-		return &JoinError{Addr: addr, Err: ctxCause(s, err)}
+		return &JoinError{Addr: addr, Err: err}
 	}
 	s.wg.Add(1)
 	go func() {
@@ -435,7 +472,7 @@ func (m *Manager) Join(ctx context.Context, addr string) error {
 	var errs []error
 	for _, alias := range wants {
 		if err := m.waitConnected(wctx, s, alias); err != nil {
-			errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, alias, ctxCause(s, err)))
+			errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, alias, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -481,13 +518,30 @@ func (m *Manager) waitConnected(ctx context.Context, s *session, alias string) e
 	}
 }
 
-// ctxCause turns a cancellation caused by Leave or Shutdown into
-// ErrNotListening.
-func ctxCause(s *session, err error) error {
-	if s.ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return ErrNotListening
+// joinStopped is Join's error err once session s, which it joined in, was
+// stopped: whatever stopping it made fail (a connection closed under a
+// read, a cancelled wait, a member forgotten) is reported as what happened
+// instead, once: the node left (Leave) or shut down. s.stopping is set
+// before stop closes or cancels anything, so any failure it caused sees
+// it. The contact's refusal (a RemoteError) is kept: it is the contact's
+// answer, which stopping cannot have caused.
+func (m *Manager) joinStopped(s *session, addr string, err error) error {
+	m.mu.Lock()
+	stopped, shutdown := s.stopping, m.shutdown
+	m.mu.Unlock()
+	var (
+		je *JoinError
+		re *RemoteError
+	)
+	switch {
+	case !stopped:
+		return err
+	case errors.As(err, &je) && errors.As(je.Err, &re):
+		return err
+	case shutdown:
+		return ErrShutdown
 	}
-	return err
+	return &JoinError{Addr: addr, Err: errLeftWhileJoining}
 }
 
 // Leave leaves the cluster gracefully: it sends Leave to every peer (who

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
 // threeNodes is a, b and c, meshed: b and c joined through a.
@@ -291,6 +296,142 @@ func TestShutdownDuringJoin(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Join still blocked after Shutdown")
+	}
+}
+
+// A Leave (another REPL session's !leave_cluster) or a Shutdown at any
+// step of a Join makes it fail with one short error that says so, not with
+// what the closed connection or the cancelled wait said on the way ("use
+// of closed network connection", "cluster: join ...: cluster: node is not
+// listening").
+func TestStoppedWhileJoining(t *testing.T) {
+	// Each contact sends on reached once the join is at its step, and holds
+	// it there until the joining node closes the connection.
+	hold := func(reached chan<- struct{}) func(net.Conn) {
+		return func(c net.Conn) {
+			reached <- struct{}{}
+			io.Copy(io.Discard, c)
+		}
+	}
+	steps := []struct {
+		name    string
+		contact func(t *testing.T, reached chan<- struct{}) string
+	}{
+		{"in the TLS handshake", func(t *testing.T, reached chan<- struct{}) string {
+			return acceptOnce(t, hold(reached))
+		}},
+		{"waiting for the Challenge", func(t *testing.T, reached chan<- struct{}) string {
+			return fakeAcceptor(t, func(r *rawConn) {
+				reached <- struct{}{}
+				r.rest()
+			})
+		}},
+		{"waiting for the HelloAck", func(t *testing.T, reached chan<- struct{}) string {
+			return fakeAcceptor(t, func(r *rawConn) {
+				if r.challengeHello("contact") != nil {
+					reached <- struct{}{}
+				}
+				r.rest()
+			})
+		}},
+		{"waiting for a listed member", func(t *testing.T, reached chan<- struct{}) string {
+			ghost, err := netip.ParseAddrPort(acceptOnce(t, hold(reached)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fakeAcceptor(t, func(r *rawConn) {
+				h := r.challengeHello("contact")
+				if h == nil {
+					return
+				}
+				r.write(&wire.HelloAck{Node: wire.NodeInfo{Alias: "contact", IP: "127.0.0.1", Port: 1},
+					Nodes: []wire.NodeInfo{{Alias: "ghost", IP: "127.0.0.1", Port: ghost.Port()}},
+					Proof: wire.AcceptorProof(testCookie, r.e, h.Nonce, "contact", h.Alias)})
+				r.rest()
+			})
+		}},
+	}
+	stops := []struct {
+		name string
+		stop func(*Manager) error
+		want string // ADDR for the contact's address
+		is   error
+	}{
+		{"Leave", (*Manager).Leave, "cluster: join ADDR: left the cluster while joining", ErrNotListening},
+		{"Shutdown", (*Manager).Shutdown, "cluster: manager is shut down", ErrShutdown},
+	}
+	for _, step := range steps {
+		for _, st := range stops {
+			t.Run(st.name+" "+step.name, func(t *testing.T) {
+				reached := make(chan struct{}, 1)
+				addr := step.contact(t, reached)
+				cfg := testConfig(t, "m")
+				cfg.HandshakeTimeout = 10 * time.Second // the step lasts until the stop
+				m := newNode(t, cfg)
+				errc := make(chan error, 1)
+				go func() { errc <- m.Join(context.Background(), addr) }()
+				select {
+				case <-reached:
+				case err := <-errc:
+					t.Fatalf("Join returned before its step: %v", err)
+				case <-time.After(10 * time.Second):
+					t.Fatal("the join did not reach its step")
+				}
+				st.stop(m)
+				var err error
+				select {
+				case err = <-errc:
+				case <-time.After(10 * time.Second):
+					t.Fatal("Join still blocked after the stop")
+				}
+				if want := strings.ReplaceAll(st.want, "ADDR", addr); err == nil || err.Error() != want || !errors.Is(err, st.is) {
+					t.Errorf("Join = %v, want %q", err, want)
+				}
+				if m.Listening() {
+					t.Error("listening after the stop")
+				}
+			})
+		}
+	}
+}
+
+// Several REPL sessions of one node may !join_cluster at once: each Join
+// returns once the node is in the cluster, and none fails because another
+// was joining (two Hellos at once made the contact replace the first
+// connection with the second and close it before it answered: "EOF").
+// The contacts are members of one cluster; the node leaves after each
+// round.
+func TestConcurrentJoinsOfOneNode(t *testing.T) {
+	a := newNode(t, quietConfig(t, "a"))
+	c := newNode(t, quietConfig(t, "c"))
+	join(t, c, a)
+	b := newNode(t, quietConfig(t, "b"))
+	contacts := []string{addrOf(t, a), addrOf(t, c)}
+	const rounds, sessions = 100, 4
+	for round := range rounds {
+		errs := make(chan error, sessions)
+		for i := range sessions {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				errs <- b.Join(ctx, contacts[i%2])
+			}()
+		}
+		var failed []error
+		for range sessions {
+			if err := <-errs; err != nil {
+				failed = append(failed, err)
+			}
+		}
+		if len(failed) > 0 {
+			t.Fatalf("round %d: %d of %d joins failed: %v", round, len(failed), sessions, errors.Join(failed...))
+		}
+		if got := len(b.Members()); got != 3 {
+			t.Fatalf("round %d: %d members after the joins, want 3", round, got)
+		}
+		if err := b.Leave(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -350,6 +350,58 @@ func TestJoinIsInterrupted(t *testing.T) {
 	}
 }
 
+// The sessions of one node share its cluster manager: a !leave_cluster in
+// one while another's !join_cluster waits for its contact tells the joining
+// session, in one short line with one prefix, that the node left.
+func TestLeaveWhileAnotherSessionJoins(t *testing.T) {
+	// A contact that takes the connection and never answers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for c := range accepted {
+			c.Close()
+		}
+	})
+	cfg := cluster.DefaultLocalConfig()
+	cfg.Alias, cfg.Cookie = "n", []byte("k")
+	cfg.HandshakeTimeout = 10 * time.Second // the join waits until the leave
+	mgr, err := cluster.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mgr.Shutdown() })
+	joiner := startSession(t, context.Background(), Config{Cluster: mgr})
+	leaver := startSession(t, context.Background(), Config{Cluster: mgr})
+
+	addr := ln.Addr().String()
+	joiner.send("!join_cluster " + addr)
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the join never reached its contact")
+	}
+	leaver.send("!leave_cluster")
+	leaver.waitFor("left the cluster\n")
+	want := "error: cluster: join " + addr + ": left the cluster while joining\n"
+	joiner.waitFor(want)
+	if got := joiner.out.String(); got != want {
+		t.Errorf("the joining session printed %q, want %q", got, want)
+	}
+	joiner.send("!cluster_members")
+	joiner.waitFor(notInCluster + "\n")
+}
+
 // stuckWriter is a client that reads nothing: every write waits until the
 // test lets go. writing receives when the first write begins.
 type stuckWriter struct{ release, writing chan struct{} }
