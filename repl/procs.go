@@ -33,7 +33,7 @@ func (r *REPL) cmdProcesses(ctx context.Context, args []string) error {
 			continue
 		}
 		for _, p := range l.procs {
-			fmt.Fprintf(r.out, "%s:%d %s %s mailbox %d dropped %d\n", l.alias, p.PID, p.State, p.Name, p.Mailbox, p.Dropped)
+			fmt.Fprintf(r.out, "%s:%d %s %s mailbox %d dropped %d\n", l.alias, p.PID, p.State, escaped(p.Name), p.Mailbox, p.Dropped)
 		}
 	}
 	return nil

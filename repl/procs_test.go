@@ -2,6 +2,8 @@ package repl
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +111,31 @@ func (s *session) poll(cmd, want string) {
 			s.t.Fatalf("no %q within 10s in:\n%s", want, s.out.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A program's name is printed with control and format characters escaped,
+// wherever it shows (it may come from another member): a name cannot
+// drive the terminal or reorder what it shows.
+func TestProgramNamesEscaped(t *testing.T) {
+	dir := t.TempDir()
+	name := "a\x1b[2Jb\u202ec.iasm"
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("recv $1 $2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shown := filepath.Join(dir, `a\x1b[2Jb\u202ec.iasm`)
+	s := startSession(t, context.Background(), Config{})
+	s.send("!spawn " + path)
+	s.waitFor("spawned #1: " + shown + " as test:2\n")
+	s.poll("!processes", "test:2 waiting "+shown+" mailbox 0 dropped 0\n")
+	s.send("!kill test:2")
+	s.waitFor("#1 " + shown + " ended: exit code 2")
+	if strings.Contains(s.out.String(), "\x1b") || strings.Contains(s.out.String(), "\u202e") {
+		t.Errorf("raw control or format character in the output:\n%q", s.out.String())
+	}
+	s.send("!quit")
+	if err := s.ended(); err != nil {
+		t.Fatal(err)
 	}
 }

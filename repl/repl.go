@@ -329,6 +329,15 @@ func errorText(err error) []byte {
 	return b.Bytes()
 }
 
+// escaped is s with control and format characters and bytes that are not
+// UTF-8 escaped, as writeEscaped writes it: for a program name or path in
+// a line the REPL prints, which may come from another member.
+func escaped(s string) string {
+	var b bytes.Buffer
+	writeEscaped(&b, s)
+	return b.String()
+}
+
 // writeEscaped writes s to b with control and format characters and bytes
 // that are not UTF-8 escaped (see errorText); a tab stays a tab.
 func writeEscaped(b *bytes.Buffer, s string) {

@@ -42,7 +42,7 @@ func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 	return r.spawnHere(path, prog, func(jb *job) {
 		r.spawned++
 		jb.label = fmt.Sprintf("#%d", r.spawned)
-		fmt.Fprintf(r.out, "spawned %s: %s as %s:%d\n", jb.label, path, r.cfg.Procs.Alias(), jb.pid)
+		fmt.Fprintf(r.out, "spawned %s: %s as %s:%d\n", jb.label, escaped(path), r.cfg.Procs.Alias(), jb.pid)
 	})
 }
 
@@ -116,7 +116,7 @@ func (j *jobs) wait() { j.wg.Wait() }
 // and the others) and events, shown in one piece.
 func report(jb *job, status int, err error, events []vm.Event) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s ended: exit code %d", jb.label, jb.path, status)
+	fmt.Fprintf(&b, "%s %s ended: exit code %d", jb.label, escaped(jb.path), status)
 	if err != nil { // a fault's text may come from another member: escaped
 		b.WriteString(" (")
 		writeEscaped(&b, plainInterrupt(err).Error())
