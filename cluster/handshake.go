@@ -215,6 +215,25 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 // take four more system calls at each end of every connection.
 var noKeepAliveDialer = net.Dialer{KeepAlive: -1}
 
+// dialer dials addr from the IP this node listens on, when it listens on
+// one (not 0.0.0.0 or ::) and addr is not of the other family. Members
+// record a member at the address its connections come from; left to the
+// kernel, the source would be 127.0.0.1 for any loopback address, or the
+// default route's on a host with several, and a node listening on
+// 127.0.0.2 would be recorded, and dialled by the others, at 127.0.0.1.
+func (s *session) dialer(addr string) *net.Dialer {
+	d := noKeepAliveDialer
+	ip := s.self.ip
+	if !ip.IsValid() || ip.IsUnspecified() {
+		return &d
+	}
+	if to, err := netip.ParseAddrPort(addr); err == nil && to.Addr().Unmap().Is4() != ip.Is4() {
+		return &d
+	}
+	d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
+	return &d
+}
+
 // dial makes the connector's side of the handshake with addr, sending kind
 // (MsgHello or MsgJoin). want, if set, is the alias expected at addr: a
 // Challenge from another alias is hung up on before anything is sent. On
@@ -223,7 +242,7 @@ var noKeepAliveDialer = net.Dialer{KeepAlive: -1}
 func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.MsgType, want string) (*peer, *wire.HelloAck, error) {
 	dialContext := m.dialContext
 	if dialContext == nil {
-		dialContext = noKeepAliveDialer.DialContext
+		dialContext = s.dialer(addr).DialContext
 	}
 	conn, err := dialContext(ctx, "tcp", addr)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -647,5 +648,30 @@ func TestIdlePairKeptAliveByPings(t *testing.T) {
 				t.Errorf("%d drops while idle", n)
 			}
 		})
+	}
+}
+
+// Nodes that listen on different addresses of one host (here 127.0.0.2-4,
+// as on a machine with several) form their mesh, and each lists every
+// other at the address it listens on: a node dials from its own listening
+// address, since members record a member at the address its connections
+// come from, which the kernel would otherwise pick (127.0.0.1 here).
+func TestNodesOnSeveralAddresses(t *testing.T) {
+	var nodes []*Manager
+	for i, alias := range []string{"alpha", "bravo", "charlie"} {
+		cfg := testConfig(t, alias)
+		cfg.Host = fmt.Sprintf("127.0.0.%d", i+2)
+		nodes = append(nodes, newNode(t, cfg))
+	}
+	join(t, nodes[1], nodes[0])
+	join(t, nodes[2], nodes[0])
+	waitMesh(t, nodes, 10*time.Second)
+	for _, n := range nodes {
+		for _, m := range n.Members() {
+			i := slices.IndexFunc(nodes, func(x *Manager) bool { return x.Alias() == m.Alias })
+			if want := fmt.Sprintf("127.0.0.%d", i+2); m.IP != want {
+				t.Errorf("%s lists %s at %s, want %s", n.Alias(), m.Alias, m.IP, want)
+			}
+		}
 	}
 }
