@@ -85,6 +85,20 @@ func (e *JoinError) Error() string { return "cluster: join " + e.Addr + ": " + e
 
 func (e *JoinError) Unwrap() error { return e.Err }
 
+// NotConnectedError is Join's error when the node got into the cluster
+// through its contact but members the contact listed did not connect
+// within the handshake timeout (a member stopped, or a crowded machine):
+// the node is a member, and keeps dialling those in the background.
+type NotConnectedError struct {
+	Addr    string   // the contact
+	Members []string // the aliases not connected yet
+	Err     error    // why, one error per member
+}
+
+func (e *NotConnectedError) Error() string { return e.Err.Error() }
+
+func (e *NotConnectedError) Unwrap() error { return e.Err }
+
 // errLeftWhileJoining is a JoinError's Err when Leave, called elsewhere
 // (another REPL session of this node), stopped the session Join was
 // joining in. It is ErrNotListening for errors.Is.
@@ -469,13 +483,19 @@ func (m *Manager) Join(ctx context.Context, addr string) (err error) {
 	// lost to a race, a busy node) gets redialled; wait a while for it.
 	wctx, wcancel := context.WithTimeout(ctx, m.cfg.HandshakeTimeout)
 	defer wcancel()
+	nc := &NotConnectedError{Addr: addr}
 	var errs []error
 	for _, alias := range wants {
 		if err := m.waitConnected(wctx, s, alias); err != nil {
+			nc.Members = append(nc.Members, alias)
 			errs = append(errs, fmt.Errorf("cluster: join %s: member %s: %w", addr, alias, err))
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	nc.Err = errors.Join(errs...)
+	return nc
 }
 
 // waitConnected waits until alias is connected, its dial failed for good

@@ -74,12 +74,20 @@ func (r *REPL) cmdJoinCluster(ctx context.Context, args []string) error {
 	return r.interruptible(ctx, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeoutCause(ctx, joinTimeout, errJoinTimeout)
 		defer cancel()
-		if err := r.cfg.Cluster.Join(ctx, addr); err != nil {
-			if ctx.Err() != nil {
-				// Stopped by its context: say why in words; the
-				// cluster's error says "context canceled".
-				return fmt.Errorf("!join_cluster %s: %w", addr, stopCause(ctx))
-			}
+		err := r.cfg.Cluster.Join(ctx, addr)
+		var nc *cluster.NotConnectedError
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			// Stopped by its context: say why in words; the
+			// cluster's error says "context canceled".
+			return fmt.Errorf("!join_cluster %s: %w", addr, stopCause(ctx))
+		case errors.As(err, &nc):
+			// In the cluster all the same: said as the daemon says it.
+			fmt.Fprintf(r.out, "joined the cluster: %d members; not connected yet: %s (still trying)\n",
+				len(r.cfg.Cluster.Members()), strings.Join(nc.Members, " "))
+			return nil
+		default:
 			return err
 		}
 		fmt.Fprintf(r.out, "joined the cluster: %d members\n", len(r.cfg.Cluster.Members()))

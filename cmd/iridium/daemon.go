@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -118,9 +117,9 @@ func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, remin
 		if err == nil || !cluster.IsTemporary(err) || ctx.Err() != nil {
 			return err
 		}
-		if je := (*cluster.JoinError)(nil); !errors.As(err, &je) {
+		if nc := (*cluster.NotConnectedError)(nil); errors.As(err, &nc) {
 			fmt.Fprintf(progress, "iridium: joined through %s; members not connected yet: %d (still trying)\n",
-				addr, strings.Count(err.Error(), "\n")+1)
+				addr, len(nc.Members))
 			return nil
 		}
 		switch {
