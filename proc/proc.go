@@ -220,10 +220,10 @@ type Process struct {
 	killed     bool
 	mailbox    ring
 	dropped    int64
-	watchers   []int32       // pids that get its exit notice, each once
-	timer      *time.Timer   // a RECVT's timeout, while waiting
-	wake       chan struct{} // foreground: a waiting owner's wake-up, capacity 1
-	done       chan struct{} // closed when it ended
+	watchers   watchList[int32] // pids that get its exit notice
+	timer      *time.Timer      // a RECVT's timeout, while waiting
+	wake       chan struct{}    // foreground: a waiting owner's wake-up, capacity 1
+	done       chan struct{}    // closed when it ended
 	status     int
 	err        error // the fault that ended it, if any
 	onExit     func(status int, err error)
@@ -248,9 +248,9 @@ type remoteLinks struct {
 	// origin is the member that started it, or the process here it
 	// descends from; "" for this node's own.
 	origin   string
-	watchers []remoteWatcher // processes elsewhere to tell when it ends
-	watching []remoteKey     // processes elsewhere whose end it waits for
-	spawn    spawnWait       // its SPAWN on another member, while out
+	watchers watchList[remoteWatcher] // processes elsewhere to tell when it ends
+	watching []remoteKey              // processes elsewhere whose end it waits for
+	spawn    spawnWait                // its SPAWN on another member, while out
 }
 
 // linksLocked is p's remoteLinks, made if it has none; n.mu is held.
@@ -317,7 +317,7 @@ func (n *Node) newProcess(spec Spec, out io.Writer, makeVM func(vm.Config) (*vm.
 	p := &Process{node: n, name: spec.Name, parent: spec.Parent, out: out,
 		done: make(chan struct{}), onExit: spec.OnExit}
 	if spec.NotifyParent && spec.Parent > 0 {
-		p.watchers = []int32{spec.Parent}
+		p.watchers.add(spec.Parent, nil)
 	}
 	cfg := n.cfg.VMConfig
 	cfg.Output, cfg.Runtime = out, p
@@ -501,9 +501,7 @@ func (n *Node) end(p *Process, status int, err error) {
 		p.timer = nil
 	}
 	delete(n.procs, p.pid)
-	watchers := p.watchers
-	p.watchers = nil
-	for _, w := range watchers {
+	for _, w := range p.watchers.take() {
 		n.deliverLocked(w, vm.Message{Value: int32(status), From: p.pid, Exit: true})
 	}
 	p.mailbox = ring{}
@@ -515,7 +513,7 @@ func (n *Node) end(p *Process, status int, err error) {
 	remote := n.remote
 	var remoteWatchers []remoteWatcher
 	if p.links != nil {
-		remoteWatchers, p.links.watchers = p.links.watchers, nil
+		remoteWatchers = p.links.watchers.take()
 	}
 	n.mu.Unlock()
 	if remote != nil && len(remoteWatchers) > 0 {
@@ -747,10 +745,13 @@ func (p *Process) Monitor(h int32) {
 		n.deliverLocked(p.pid, vm.Message{Value: StatusNoSuch, From: h, Exit: true})
 		return
 	}
-	if !slices.Contains(q.watchers, p.pid) {
-		q.watchers = append(q.watchers, p.pid)
-	}
+	q.watchers.add(p.pid, n.endedLocked)
 }
+
+// endedLocked reports whether process pid has ended (or never lived);
+// n.mu is held. Pids are not reused, so a pid gone from n.procs is gone
+// for good.
+func (n *Node) endedLocked(pid int32) bool { return n.procs[pid] == nil }
 
 var _ vm.Runtime = (*Process)(nil)
 

@@ -339,7 +339,8 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	if remoteOut != nil {
 		remoteOut.pid = c // before it runs: nothing writes yet
 	}
-	c.links = &remoteLinks{origin: from, watchers: []remoteWatcher{{alias: from, pid: o.Parent, parent: true, report: o.Report}}}
+	c.links = &remoteLinks{origin: from}
+	c.links.watchers.add(remoteWatcher{alias: from, pid: o.Parent, parent: true, report: o.Report}, nil)
 	if err := n.add(c); err != nil {
 		return 0, nil, err
 	}
@@ -400,9 +401,10 @@ func (n *Node) RemoteMonitor(from string, watcher, target int32) {
 	r := n.remote
 	if q != nil {
 		w := remoteWatcher{alias: from, pid: watcher}
-		if l := q.linksLocked(); !slices.Contains(l.watchers, w) {
-			l.watchers = append(l.watchers, w)
-		}
+		// Whether a watcher elsewhere ended is not known here (the
+		// protocol has no message to cancel a monitor), so none is
+		// pruned; those of a member that goes are dropped then.
+		q.linksLocked().watchers.add(w, nil)
 	}
 	n.mu.Unlock()
 	if q == nil && r != nil {
@@ -467,8 +469,8 @@ func (n *Node) MemberLost(alias string) {
 		if p.sinkNode == alias || p.links != nil && p.links.origin == alias {
 			n.killLocked(p)
 		}
-		if p.links != nil && len(p.links.watchers) > 0 {
-			p.links.watchers = slices.DeleteFunc(p.links.watchers, func(w remoteWatcher) bool { return w.alias == alias })
+		if p.links != nil && p.links.watchers.len() > 0 {
+			p.links.watchers.remove(func(w remoteWatcher) bool { return w.alias == alias })
 		}
 	}
 	n.mu.Unlock()

@@ -1,0 +1,78 @@
+package proc
+
+import "slices"
+
+// watchList is the watchers of one process, each once, in the order they
+// came. Most processes have one (their starter) or none. One that many
+// watch (a server each of its clients monitors) keeps a set beside the
+// list once the list is long, so that adding a watcher costs the same
+// however many there are: a MONITOR must not scan every watcher before it.
+type watchList[T comparable] struct {
+	list []T
+	big  *watchSet[T] // nil until the list reaches watchSetFrom
+}
+
+type watchSet[T comparable] struct {
+	has map[T]struct{} // the elements of list
+	// pruneAt is the length at which add drops the watchers that are gone
+	// (see add): twice the length after the last time, so that pruning
+	// costs O(1) an add, however the watchers come and go.
+	pruneAt int
+}
+
+// watchSetFrom is the list length from which a watchList keeps its set.
+const watchSetFrom = 16
+
+// add adds w unless it is there already. Once the list is long, gone (if
+// not nil) is asked now and then about every watcher, and those it says
+// are gone are dropped: the watchers of a process that lives long would
+// otherwise pile up with every watcher that ended before it.
+func (l *watchList[T]) add(w T, gone func(T) bool) {
+	if l.big == nil {
+		if slices.Contains(l.list, w) {
+			return
+		}
+		l.list = append(l.list, w)
+		if len(l.list) >= watchSetFrom {
+			l.big = &watchSet[T]{}
+			l.rebuild()
+		}
+		return
+	}
+	if _, ok := l.big.has[w]; ok {
+		return
+	}
+	if gone != nil && len(l.list) >= l.big.pruneAt {
+		l.list = slices.DeleteFunc(l.list, gone)
+		l.rebuild()
+	}
+	l.big.has[w] = struct{}{}
+	l.list = append(l.list, w)
+}
+
+// rebuild makes the set from the list; l.big is not nil.
+func (l *watchList[T]) rebuild() {
+	l.big.has = make(map[T]struct{}, len(l.list))
+	for _, x := range l.list {
+		l.big.has[x] = struct{}{}
+	}
+	l.big.pruneAt = max(2*len(l.list), watchSetFrom)
+}
+
+// remove drops the watchers drop says to.
+func (l *watchList[T]) remove(drop func(T) bool) {
+	l.list = slices.DeleteFunc(l.list, drop)
+	if l.big != nil {
+		l.rebuild()
+	}
+}
+
+// take returns the watchers and empties l.
+func (l *watchList[T]) take() []T {
+	list := l.list
+	*l = watchList[T]{}
+	return list
+}
+
+// len is how many watchers l holds.
+func (l *watchList[T]) len() int { return len(l.list) }

@@ -1,0 +1,111 @@
+package proc
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// A watchList holds each watcher once, in the order they came, whether it
+// is short or long enough to keep a set; pruning drops only what gone
+// names, and take empties it.
+func TestWatchList(t *testing.T) {
+	tests := []struct {
+		name string
+		adds []int32
+		gone func(int32) bool
+		want []int32
+	}{
+		{"none", nil, nil, nil},
+		{"twice the same", []int32{7, 7}, nil, []int32{7}},
+		{"order kept", []int32{3, 1, 2, 1, 3}, nil, []int32{3, 1, 2}},
+		{"past the set", seq(1, 40, 1, 40), nil, seq(1, 40)},
+		// Odd watchers are gone: the prune at 32 drops those among the
+		// first 32; the later ones stay until the next prune.
+		{"pruned once long", seq(1, 40), func(w int32) bool { return w%2 == 1 },
+			append(seq(2, 32, 2), seq(33, 40)...)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var l watchList[int32]
+			for _, w := range tc.adds {
+				l.add(w, tc.gone)
+			}
+			if !slices.Equal(l.list, tc.want) {
+				t.Errorf("list %v, want %v", l.list, tc.want)
+			}
+			if l.big != nil && len(l.big.has) != len(l.list) {
+				t.Errorf("set of %d for a list of %d", len(l.big.has), len(l.list))
+			}
+			l.remove(func(w int32) bool { return w > 2 })
+			if got := l.take(); slices.ContainsFunc(got, func(w int32) bool { return w > 2 }) {
+				t.Errorf("after remove, take gives %v", got)
+			}
+			if l.len() != 0 || l.big != nil {
+				t.Errorf("take left %v", l)
+			}
+		})
+	}
+}
+
+// seq is from..to (step 1), or from..to by step, then more ranges likewise:
+// seq(a, b, c, d) is a..b then c..d.
+func seq(r ...int32) []int32 {
+	var out []int32
+	step := int32(1)
+	if len(r) == 3 {
+		step = r[2]
+		r = r[:2]
+	}
+	for i := 0; i+1 < len(r); i += 2 {
+		for v := r[i]; v <= r[i+1]; v += step {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// A process that lives long, monitored by one short-lived process after
+// another, keeps about as many watchers as are alive, not one for every
+// process that ever monitored it (5,000 here); a live one still gets its
+// notice.
+func TestEndedWatchersDoNotPileUp(t *testing.T) {
+	n := newNode(t, 1)
+	server, _ := start(t, n, "recv $1 $2\nhlt")
+	clients, _ := start(t, n, fmt.Sprintf(`
+	load $10 #%d         ; the server
+	load $11 #0
+	load $12 #5000
+	load $1 #0
+	load $2 @client
+loop:
+	spawn $1 $2 $3
+	recv $4 $5           ; the client's end
+	inc $11
+	lt $11 $12
+	djmpe @loop
+	hlt
+client:
+	monitor $10
+	hlt
+`, server.PID()))
+	ended(t, clients)
+	n.mu.Lock()
+	kept := server.watchers.len()
+	n.mu.Unlock()
+	if kept > 2*watchSetFrom {
+		t.Errorf("the server keeps %d watchers, none of them alive", kept)
+	}
+	last, out := start(t, n, fmt.Sprintf(`
+	load $10 #%d
+	monitor $10
+	send $10 $10         ; let the server end
+	recv $4 $5
+	prti $5
+	hlt
+`, server.PID()))
+	ended(t, last)
+	if out.String() != fmt.Sprint(server.PID()) {
+		t.Fatalf("output %q, want the server's notice", out.String())
+	}
+}
