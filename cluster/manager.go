@@ -115,6 +115,10 @@ type Member struct {
 	IP    string // the IP this node sees the member at
 	Port  int    // the member's listening port, never an ephemeral one
 	Self  bool   // this node
+	// Dropped counts the messages (SEND) to the member's processes that
+	// its connection's queue had no room for, since it was made: SEND
+	// never blocks, so a sender that outruns the network loses those.
+	Dropped uint64
 }
 
 // Addr returns "IP:PORT" ("[IP]:PORT" for IPv6).
@@ -133,7 +137,8 @@ func (m Member) appendAddr(b []byte) []byte {
 }
 
 // String is the member as !cluster_members prints it: "ALIAS IP:PORT",
-// with " (self)" after this node.
+// with " (self)" after this node, and after a member whose connection
+// dropped messages, how many.
 func (m Member) String() string { return string(m.AppendTo(nil)) }
 
 // AppendTo appends the member as String returns it, so that a list of
@@ -143,6 +148,11 @@ func (m Member) AppendTo(b []byte) []byte {
 	b = m.appendAddr(append(b, ' '))
 	if m.Self {
 		b = append(b, " (self)"...)
+	}
+	if m.Dropped > 0 {
+		b = append(b, " ("...)
+		b = strconv.AppendUint(b, m.Dropped, 10)
+		b = append(b, " messages dropped: its queue was full)"...)
 	}
 	return b
 }
@@ -362,7 +372,7 @@ func (m *Manager) Members() []Member {
 	out := make([]Member, 0, len(peers)+1)
 	out = append(out, Member{Alias: m.cfg.Alias, IP: m.selfIP, Port: m.port, Self: true})
 	for _, p := range peers {
-		out = append(out, Member{Alias: p.alias, IP: p.ip, Port: p.port})
+		out = append(out, Member{Alias: p.alias, IP: p.ip, Port: p.port, Dropped: p.procs.dropped.Load()})
 	}
 	m.mu.Unlock()
 	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.Alias, b.Alias) })
