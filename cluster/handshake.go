@@ -231,6 +231,7 @@ func (s *session) dialer(addr string) *net.Dialer {
 		return &d
 	}
 	d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
+	d.Control = bindAddressNoPort
 	return &d
 }
 

@@ -675,3 +675,29 @@ func TestNodesOnSeveralAddresses(t *testing.T) {
 		}
 	}
 }
+
+// A node binds its dials to the address it listens on only where that is
+// one address and the target is of its family.
+func TestDialerSource(t *testing.T) {
+	tests := []struct {
+		listen, target, want string // want: the bound IP, "" for none
+	}{
+		{"127.0.0.2", "127.0.0.1:4000", "127.0.0.2"},
+		{"127.0.0.2", "localhost:4000", "127.0.0.2"},
+		{"127.0.0.2", "[::1]:4000", ""},
+		{"::1", "[::1]:4000", "::1"},
+		{"::1", "127.0.0.1:4000", ""},
+		{"0.0.0.0", "127.0.0.1:4000", ""},
+		{"::", "[::1]:4000", ""},
+	}
+	for _, tc := range tests {
+		s := &session{self: selfAddrs{ip: netip.MustParseAddr(tc.listen)}}
+		got := ""
+		if la, ok := s.dialer(tc.target).LocalAddr.(*net.TCPAddr); ok {
+			got = la.IP.String()
+		}
+		if got != tc.want {
+			t.Errorf("listening on %s, dialling %s: bound to %q, want %q", tc.listen, tc.target, got, tc.want)
+		}
+	}
+}
