@@ -296,20 +296,7 @@ func TestExecWithPTY(t *testing.T) {
 // pseudo-terminal; the test starts its shell or command.
 func ptySession(t *testing.T, s *Server) *ssh.Session {
 	t.Helper()
-	c, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sess.Close() })
-	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	return sess
+	return ptySessionSized(t, s, 80)
 }
 
 // atPrompt starts sess's shell and waits for the REPL's prompt: what the

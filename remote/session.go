@@ -52,17 +52,15 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 				var p ptyRequest
 				if ssh.Unmarshal(req.Payload, &p) == nil && !started {
 					pty = true
-					if p.Width > 0 {
-						width = newTermWidth(int(min(p.Width, maxWidth)))
+					if w, ok := termCols(p.Width); ok {
+						width = newTermWidth(w)
 					}
 				}
 				req.Reply(true, nil)
 			case "window-change":
-				// Zero means "unknown" (RFC 4254), and readline cannot
-				// lay a line out in no columns.
 				if len(req.Payload) >= 4 {
-					if w := binary.BigEndian.Uint32(req.Payload); w > 0 {
-						width.set(int(min(w, maxWidth)))
+					if w, ok := termCols(binary.BigEndian.Uint32(req.Payload)); ok {
+						width.set(w)
 					}
 				}
 				req.Reply(false, nil)
@@ -95,8 +93,23 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 	}
 }
 
-// maxWidth bounds the terminal width a client may claim.
-const maxWidth = 1000
+// A session takes a terminal narrower than repl.MinWidth for one of
+// that width, as its REPL's readline does (which cannot lay a line out on
+// a narrower one), and one wider than maxWidth for one of maxWidth.
+const (
+	minWidth = repl.MinWidth
+	maxWidth = 1000
+)
+
+// termCols is the width a session takes a client's pty-req or
+// window-change to give: cols clamped to [minWidth, maxWidth], or ok false
+// for 0, which means "unknown" (RFC 4254) and changes nothing.
+func termCols(cols uint32) (width int, ok bool) {
+	if cols == 0 {
+		return 0, false
+	}
+	return int(min(max(cols, minWidth), maxWidth)), true
+}
 
 // termWidth is the width of the client's terminal, as its pty-req and
 // window-change requests say, and who to tell when it changes (readline,

@@ -39,11 +39,29 @@ func (p readlinePrompt) clean()         { p.rl.Clean() }
 func (p readlinePrompt) write(b []byte) { p.rl.Write(b) }
 func (p readlinePrompt) redraw()        { p.rl.Operation.SetBuffer("") }
 
+// MinWidth is the narrowest terminal readline lays a line out for: the
+// REPL tells it of a narrower terminal, or of one whose width is unknown
+// (0, or -1 when it cannot be read), as MinWidth columns wide (a wider
+// prompt than the default raises that), and a terminal that narrow shows
+// the line garbled. readline cannot lay a line out on a terminal no wider
+// than its prompt: moving the cursor back over a line loops for ever when
+// the width divides the prompt's (1, 2 or 4 columns at ">>> ", 1, 2, 3 or
+// 6 at "path: ", 0 at any prompt).
+const MinWidth = 20
+
 func (r *REPL) newReadline() (readlineReader, error) {
 	path := new(atomic.Bool)
 	in, ok := r.cfg.In.(io.ReadCloser)
 	if !ok {
 		in = io.NopCloser(r.cfg.In)
+	}
+	getWidth := r.cfg.GetWidth
+	if getWidth == nil {
+		getWidth = readline.GetScreenWidth
+	}
+	minWidth := MinWidth
+	for _, p := range []string{r.cfg.Prompt, pathPrompt} {
+		minWidth = max(minWidth, promptWidth(p)+1)
 	}
 	rc := &readline.Config{
 		Prompt: r.cfg.Prompt,
@@ -60,7 +78,7 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		Stdout:          r.cfg.Out,
 		Stderr:          r.cfg.Err,
 		FuncIsTerminal:  r.cfg.IsTerminal,
-		FuncGetWidth:    r.cfg.GetWidth,
+		FuncGetWidth:    func() int { return max(getWidth(), minWidth) },
 		FuncMakeRaw:     r.cfg.MakeRaw,
 		FuncExitRaw:     r.cfg.ExitRaw,
 
@@ -89,6 +107,12 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		os.Chmod(r.cfg.HistoryFile, mode)
 	}
 	return readlineReader{rl: rl, prompt: r.cfg.Prompt, path: path}, nil
+}
+
+// promptWidth is how many columns readline takes prompt to fill.
+func promptWidth(prompt string) int {
+	var rs readline.Runes
+	return rs.WidthAll(rs.ColorFilter([]rune(prompt)))
 }
 
 // keepHistoryPrivate creates the history file at path, if there is one to
