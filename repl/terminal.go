@@ -63,6 +63,8 @@ func (r *REPL) newReadline() (readlineReader, error) {
 	for _, p := range []string{r.cfg.Prompt, pathPrompt} {
 		minWidth = max(minWidth, promptWidth(p)+1)
 	}
+	menu := menuCompleter{completer: completer{path: path}, column: new(atomic.Int64)}
+	keys := &keyFilter{con: r.con, minWidth: minWidth, column: menu.column}
 	rc := &readline.Config{
 		Prompt: r.cfg.Prompt,
 		// readline's history starts with its blank current line only when
@@ -71,7 +73,7 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		// and panics in readline's own goroutine, ending the process. An
 		// empty file that keeps nothing gives memory-only history that line.
 		HistoryFile:     cmp.Or(r.cfg.HistoryFile, os.DevNull),
-		AutoComplete:    completer{path: path},
+		AutoComplete:    menu,
 		InterruptPrompt: "^C",
 		EOFPrompt:       "!quit",
 		Stdin:           in,
@@ -82,11 +84,8 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		FuncMakeRaw:     r.cfg.MakeRaw,
 		FuncExitRaw:     r.cfg.ExitRaw,
 
-		FuncOnWidthChanged: r.cfg.OnWidthChanged,
-		FuncFilterInputRune: func(key rune) (rune, bool) {
-			r.con.key()
-			return key, true
-		},
+		FuncOnWidthChanged:  r.cfg.OnWidthChanged,
+		FuncFilterInputRune: keys.filter,
 	}
 	if r.cfg.HistoryFile != "" {
 		if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryFile), 0o700); err != nil {
@@ -101,6 +100,7 @@ func (r *REPL) newReadline() (readlineReader, error) {
 	if err != nil {
 		return readlineReader{}, err
 	}
+	keys.rl = rl
 	if mode != 0 {
 		// readline rewrites a history over its limit through a new file
 		// of mode 0666 (less the umask): give it back the mode it had.
@@ -113,6 +113,45 @@ func (r *REPL) newReadline() (readlineReader, error) {
 func promptWidth(prompt string) int {
 	var rs readline.Runes
 	return rs.WidthAll(rs.ColorFilter([]rune(prompt)))
+}
+
+// keyFilter sees every key readline reads before readline acts on it, on
+// readline's goroutine, and may give readline another key in its place.
+type keyFilter struct {
+	rl       *readline.Instance // set before readline reads a key
+	con      *console
+	minWidth int           // the narrowest width readline is told of
+	column   *atomic.Int64 // the width of a column of the completion menu
+}
+
+// filter is readline's FuncFilterInputRune.
+func (k *keyFilter) filter(key rune) (rune, bool) {
+	k.con.key()
+	return k.menuKey(key), true
+}
+
+// menuKey is the key readline is to act on for key in its completion
+// menu. readline lays the menu out in rows of (width-1)/column candidates
+// and divides by that number to move a row up or down (Up, Down, Ctrl-P,
+// Ctrl-N) or to a row's ends (Home, End, Ctrl-A, Ctrl-E): a candidate too
+// wide for a row of its own made that a division by zero, whose panic
+// ended the process. The width is minWidth at least, so while a column
+// fits in minWidth-1 those keys are safe; otherwise Up and Down move to
+// the previous and next candidate, and Home and End leave the menu, as
+// Ctrl-G does.
+func (k *keyFilter) menuKey(key rune) rune {
+	if !k.rl.Operation.IsInCompleteSelectMode() || k.column.Load() <= int64(k.minWidth-1) {
+		return key
+	}
+	switch key {
+	case readline.CharPrev:
+		return readline.CharBackward
+	case readline.CharNext:
+		return readline.CharForward
+	case readline.CharLineStart, readline.CharLineEnd:
+		return readline.CharBell
+	}
+	return key
 }
 
 // keepHistoryPrivate creates the history file at path, if there is one to
@@ -165,6 +204,26 @@ func (c completer) Do(line []rune, pos int) ([][]rune, int) {
 		return completePath(strings.TrimLeft(arg, " "))
 	}
 	return nil, 0
+}
+
+// menuCompleter is completer as readline's AutoComplete. It notes the
+// width of a column of readline's menu of the candidates it gave last
+// (those readline shows, if it shows a menu): readline makes it the widest
+// candidate, plus what of it was typed already, plus a space.
+type menuCompleter struct {
+	completer
+	column *atomic.Int64
+}
+
+func (m menuCompleter) Do(line []rune, pos int) ([][]rune, int) {
+	out, typed := m.completer.Do(line, pos)
+	var rs readline.Runes
+	widest := 0
+	for _, c := range out {
+		widest = max(widest, rs.WidthAll(c))
+	}
+	m.column.Store(int64(widest + typed + 1))
+	return out, typed
 }
 
 // completePath offers the directory entries that extend prefix; a
