@@ -65,6 +65,9 @@ func (r *REPL) newReadline() (readlineReader, error) {
 	}
 	menu := menuCompleter{completer: completer{path: path}, column: new(atomic.Int64)}
 	keys := &keyFilter{con: r.con, minWidth: minWidth, column: menu.column}
+	// Config's terminal hooks are set for a terminal that is not the
+	// process's own (an SSH client's).
+	keys.foreign = r.cfg.IsTerminal != nil || r.cfg.GetWidth != nil || r.cfg.MakeRaw != nil || r.cfg.ExitRaw != nil
 	rc := &readline.Config{
 		Prompt: r.cfg.Prompt,
 		// readline's history starts with its blank current line only when
@@ -122,11 +125,22 @@ type keyFilter struct {
 	con      *console
 	minWidth int           // the narrowest width readline is told of
 	column   *atomic.Int64 // the width of a column of the completion menu
+	foreign  bool          // the terminal is not the process's own
 }
 
 // filter is readline's FuncFilterInputRune.
 func (k *keyFilter) filter(key rune) (rune, bool) {
 	k.con.key()
+	if key == readline.CharCtrlZ && k.foreign {
+		// readline suspends the process for Ctrl-Z: it sends SIGTSTP to
+		// the process and its parent, then waits until it sees the
+		// process was stopped and resumed. Typed at a terminal that is not
+		// the process's own, that stopped the whole node (and signalled
+		// whatever started it), or, where the signal is ignored, held the
+		// session in that wait for good. There it does nothing but ring.
+		k.rl.Terminal.Bell()
+		return readline.CharBell, true
+	}
 	return k.menuKey(key), true
 }
 
