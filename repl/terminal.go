@@ -2,12 +2,14 @@ package repl
 
 import (
 	"cmp"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/chzyer/readline"
 )
@@ -17,8 +19,28 @@ type readlineReader struct {
 	rl     *readline.Instance
 	prompt string       // the REPL's prompt
 	path   *atomic.Bool // shared with the completer: the line is a path
+	keys   *keyFilter
 }
 
+// maxTerminalLine bounds a line typed at a terminal, in characters.
+// readline draws the whole line again for every key, and to move the
+// cursor back from the line's end it works the line's length times the
+// rows it spans: with the cursor off the end, a key costs it n*n/width for
+// a line of n characters, and typing the line n*n*n/(3*width). Measured
+// over SSH: 4,096 characters typed one before the end of the line took
+// 18 s of CPU on 80 columns (16,000 at the end, 20 s); 1,024 take 1 s on
+// 20 columns, a few milliseconds for the slowest key. maxLine, which
+// bounds a line of a script (1 MiB) so that a stream without line endings
+// cannot take all memory, would take readline days.
+const maxTerminalLine = 1024
+
+// errTerminalLineTooLong reports a line at whose prompt keys were refused.
+var errTerminalLineTooLong = fmt.Errorf("a line typed at a terminal holds at most %d characters: what was typed past them was refused, and the line was not run", maxTerminalLine)
+
+// ReadLine reads the next line at the prompt for a. A line at whose prompt
+// keys were refused (see keyFilter) is not returned: the user did not see
+// it whole, and what was pasted past the limit, its Enter included, must
+// not run what was kept. It is reported, and a new prompt asks again.
 func (r readlineReader) ReadLine(a ask) (string, error) {
 	prompt := r.prompt
 	if a == askPath {
@@ -26,7 +48,19 @@ func (r readlineReader) ReadLine(a ask) (string, error) {
 	}
 	r.path.Store(a == askPath)
 	r.rl.SetPrompt(prompt)
-	return r.rl.Readline()
+	for {
+		r.keys.refused.Store(false)
+		line, err := r.rl.Readline()
+		// A completion chosen in the menu with Enter reaches the line
+		// past the Listener, which cuts it back only at the next key.
+		if err != nil || !r.keys.refused.Load() && utf8.RuneCountInString(line) <= maxTerminalLine {
+			return line, err
+		}
+		r.keys.con.printErr(errorText(errTerminalLineTooLong))
+		// The prompt the REPL called prompting for has ended; the next is
+		// a new one, whose keys are yet to come.
+		r.keys.con.prompting()
+	}
 }
 
 func (r readlineReader) Close() error { return r.rl.Close() }
@@ -89,6 +123,7 @@ func (r *REPL) newReadline() (readlineReader, error) {
 
 		FuncOnWidthChanged:  r.cfg.OnWidthChanged,
 		FuncFilterInputRune: keys.filter,
+		Listener:            keys,
 	}
 	if r.cfg.HistoryFile != "" {
 		if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryFile), 0o700); err != nil {
@@ -109,7 +144,7 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		// of mode 0666 (less the umask): give it back the mode it had.
 		os.Chmod(r.cfg.HistoryFile, mode)
 	}
-	return readlineReader{rl: rl, prompt: r.cfg.Prompt, path: path}, nil
+	return readlineReader{rl: rl, prompt: r.cfg.Prompt, path: path, keys: keys}, nil
 }
 
 // promptWidth is how many columns readline takes prompt to fill.
@@ -120,12 +155,28 @@ func promptWidth(prompt string) int {
 
 // keyFilter sees every key readline reads before readline acts on it, on
 // readline's goroutine, and may give readline another key in its place.
+// As readline's Listener it sees the line after every key.
+//
+// It keeps the line, and the search string of a history search (Ctrl-R),
+// within maxTerminalLine characters: a key that would add to one already
+// that long is refused, and readline is given Ctrl-G instead, which at a
+// prompt does nothing at all (it leaves a search or a completion menu).
+// Keys that may add more than one character (Ctrl-Y, Tab) are let through,
+// and a line they take past the limit is cut back to it. The bell rings
+// at the first key of every run of refused keys, and the line is refused
+// in turn when it is entered (ReadLine).
 type keyFilter struct {
 	rl       *readline.Instance // set before readline reads a key
 	con      *console
 	minWidth int           // the narrowest width readline is told of
 	column   *atomic.Int64 // the width of a column of the completion menu
 	foreign  bool          // the terminal is not the process's own
+
+	length  atomic.Int64 // characters in the line after the last key
+	refused atomic.Bool  // a key was refused at this prompt; ReadLine clears it
+	// Used on readline's goroutine alone:
+	searched int  // characters in the search string, 0 when not searching
+	ringing  bool // the last key was refused
 }
 
 // filter is readline's FuncFilterInputRune.
@@ -141,7 +192,76 @@ func (k *keyFilter) filter(key rune) (rune, bool) {
 		k.rl.Terminal.Bell()
 		return readline.CharBell, true
 	}
-	return k.menuKey(key), true
+	return k.limitKey(k.menuKey(key)), true
+}
+
+// limitKey is key, or Ctrl-G if key would take the line or the search
+// string past maxTerminalLine.
+func (k *keyFilter) limitKey(key rune) rune {
+	searching := k.rl.Operation.IsSearchMode()
+	if !searching {
+		k.searched = 0
+	}
+	if !inserts(key) {
+		if searching && (key == readline.CharBackspace || key == readline.CharCtrlH) {
+			k.searched = max(k.searched-1, 0)
+		}
+		k.ringing = false
+		return key
+	}
+	switch {
+	case searching && k.searched < maxTerminalLine:
+		k.searched++
+	case !searching && k.length.Load() < maxTerminalLine:
+	default:
+		k.refuse()
+		return readline.CharBell
+	}
+	k.ringing = false
+	return key
+}
+
+// OnChange is readline's Listener: it notes the line's length after every
+// key, and cuts back a line past maxTerminalLine. readline calls it with
+// no line as a prompt starts.
+func (k *keyFilter) OnChange(line []rune, pos int, key rune) ([]rune, int, bool) {
+	if len(line) <= maxTerminalLine {
+		k.length.Store(int64(len(line)))
+		return nil, 0, false
+	}
+	k.refuse()
+	k.length.Store(maxTerminalLine)
+	return line[:maxTerminalLine], min(pos, maxTerminalLine), true
+}
+
+// refuse notes a refused key, ringing the bell at the first of a run.
+func (k *keyFilter) refuse() {
+	k.refused.Store(true)
+	if !k.ringing {
+		k.rl.Terminal.Bell()
+	}
+	k.ringing = true
+}
+
+// inserts says whether readline (v1.5.1, emacs mode) puts key into the
+// line, or into the search string when searching: it does so with every
+// key but the ones it acts on, and 0, the input's end.
+func inserts(key rune) bool {
+	switch key {
+	case 0,
+		readline.CharLineStart, readline.CharBackward, readline.CharInterrupt,
+		readline.CharDelete, readline.CharLineEnd, readline.CharForward,
+		readline.CharBell, readline.CharCtrlH, readline.CharTab,
+		readline.CharCtrlJ, readline.CharKill, readline.CharCtrlL,
+		readline.CharEnter, readline.CharNext, readline.CharPrev,
+		readline.CharBckSearch, readline.CharFwdSearch, readline.CharTranspose,
+		readline.CharCtrlU, readline.CharCtrlW, readline.CharCtrlY,
+		readline.CharCtrlZ, readline.CharBackspace,
+		readline.MetaBackward, readline.MetaForward, readline.MetaDelete,
+		readline.MetaBackspace:
+		return false
+	}
+	return true
 }
 
 // menuKey is the key readline is to act on for key in its completion
