@@ -233,6 +233,10 @@ func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, pty bool, script [
 // holds at most about maxTypeahead bytes: when it is full the reader waits
 // for the REPL to take some, and SSH's flow control makes the client wait
 // in turn (a Ctrl-C typed behind that much input waits with it).
+//
+// Close ends the REPL's input at once: the queue is dropped, since the
+// session is ending (its client went away, the server is closing, or the
+// REPL is done) and nobody will see what the keys in it would do.
 type interruptReader struct {
 	src         io.Reader
 	onInterrupt func() bool // true if a running program was interrupted
@@ -246,6 +250,13 @@ type interruptReader struct {
 
 // maxTypeahead bounds the bytes typed ahead of the REPL's reading.
 const maxTypeahead = 64 << 10
+
+// maxRead bounds the bytes one Read hands the REPL. readline acts on every
+// key it has read, once the session has ended too (nothing tells it to
+// stop), and a key can cost it milliseconds of CPU (repl's line limit
+// bounds that): what it holds must stay a few keys, the rest waiting in
+// the queue, which Close drops.
+const maxRead = 16
 
 func newInterruptReader(src io.Reader) *interruptReader {
 	r := &interruptReader{src: src}
@@ -294,21 +305,23 @@ func (r *interruptReader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 && r.err == nil && !r.closed {
 		r.cond.Wait()
 	}
+	if r.closed {
+		return 0, io.EOF
+	}
 	if len(r.buf) > 0 {
-		n := copy(p, r.buf)
+		n := copy(p[:min(len(p), maxRead)], r.buf)
 		r.buf = r.buf[n:]
 		r.cond.Broadcast() // room for pump
 		return n, nil
 	}
-	if r.closed {
-		return 0, io.EOF
-	}
 	return 0, r.err
 }
 
+// Close drops what is queued and ends the input: Read returns io.EOF.
 func (r *interruptReader) Close() error {
 	r.mu.Lock()
 	r.closed = true
+	r.buf = nil
 	r.cond.Broadcast()
 	r.mu.Unlock()
 	return nil

@@ -45,3 +45,25 @@ func TestTypeaheadIsBounded(t *testing.T) {
 		t.Fatalf("read %d bytes, %v", got, err)
 	}
 }
+
+// The REPL takes typed-ahead bytes maxRead at a time, and once the reader
+// is closed it takes none of those still queued: its input has ended.
+func TestCloseDropsTypeahead(t *testing.T) {
+	src := &endless{}
+	r := newInterruptReader(src)
+	r.onInterrupt = func() bool { return false }
+	done := make(chan struct{})
+	go func() { defer close(done); r.pump() }()
+	if n, err := r.Read(make([]byte, 4096)); n < 1 || n > maxRead || err != nil {
+		t.Fatalf("Read took %d bytes, %v; want 1 to %d", n, err, maxRead)
+	}
+	r.Close()
+	if n, err := r.Read(make([]byte, 4096)); n != 0 || err != io.EOF {
+		t.Errorf("after Close, Read took %d bytes, %v; want 0, EOF", n, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(bound):
+		t.Fatal("pump went on after Close")
+	}
+}
