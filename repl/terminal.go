@@ -51,6 +51,11 @@ func (r readlineReader) ReadLine(a ask) (string, error) {
 	for {
 		r.keys.refused.Store(false)
 		line, err := r.rl.Readline()
+		if err == nil && r.keys.ended.Load() {
+			// readline enters the line being typed when its input ends
+			// (the client left, a signal closed it): nobody entered it.
+			return "", io.EOF
+		}
 		// A completion chosen in the menu with Enter reaches the line
 		// past the Listener, which cuts it back only at the next key.
 		if err != nil || !r.keys.refused.Load() && utf8.RuneCountInString(line) <= maxTerminalLine {
@@ -113,7 +118,7 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		AutoComplete:    menu,
 		InterruptPrompt: "^C",
 		EOFPrompt:       "!quit",
-		Stdin:           in,
+		Stdin:           noNUL{in},
 		Stdout:          r.cfg.Out,
 		Stderr:          r.cfg.Err,
 		FuncIsTerminal:  r.cfg.IsTerminal,
@@ -174,6 +179,7 @@ type keyFilter struct {
 
 	length  atomic.Int64 // characters in the line after the last key
 	refused atomic.Bool  // a key was refused at this prompt; ReadLine clears it
+	ended   atomic.Bool  // readline's input has ended
 	// Used on readline's goroutine alone:
 	searched int  // characters in the search string, 0 when not searching
 	ringing  bool // the last key was refused
@@ -182,6 +188,10 @@ type keyFilter struct {
 // filter is readline's FuncFilterInputRune.
 func (k *keyFilter) filter(key rune) (rune, bool) {
 	k.con.key()
+	if key == 0 { // the input's end (noNUL keeps a typed NUL from looking so)
+		k.ended.Store(true)
+		return key, true
+	}
 	if key == readline.CharCtrlZ && k.foreign {
 		// readline suspends the process for Ctrl-Z: it sends SIGTSTP to
 		// the process and its parent, then waits until it sees the
@@ -241,6 +251,27 @@ func (k *keyFilter) refuse() {
 		k.rl.Terminal.Bell()
 	}
 	k.ringing = true
+}
+
+// noNUL is a terminal's input without its NUL bytes (Ctrl-@): readline
+// takes a key 0 for the end of its input, and would end the session, or
+// enter the line being typed, for one typed.
+type noNUL struct{ io.ReadCloser }
+
+func (n noNUL) Read(p []byte) (int, error) {
+	for {
+		got, err := n.ReadCloser.Read(p)
+		kept := 0
+		for _, b := range p[:got] {
+			if b != 0 {
+				p[kept] = b
+				kept++
+			}
+		}
+		if kept > 0 || err != nil || got == 0 {
+			return kept, err
+		}
+	}
 }
 
 // inserts says whether readline (v1.5.1, emacs mode) puts key into the
