@@ -167,17 +167,18 @@ func loadAlias(dir, flagAlias string) (string, error) {
 
 // loadCookie returns the cluster secret: given, which came from from
 // (--cookie or IRIDIUM_COOKIE; from is "" when neither gave one), else the
-// cookie file's content, made when missing. Whatever its source, a cookie
-// is trimmed of surrounding white space, so that one text gives one key
-// however it is passed (a file ends in a newline, a pasted flag may), and
-// one that is then empty is refused rather than used as an empty key.
+// cookie file's content, made when missing. The key is a given cookie's
+// bytes as they are, and the file's with surrounding white space trimmed
+// (the spec's rule, so that every implementation derives the same key). A
+// cookie that is empty or only white space is refused rather than used:
+// it is a mistake (an unset variable expanded, a paste gone wrong), not a
+// secret.
 func loadCookie(dir, given, from string) ([]byte, error) {
 	if from != "" {
-		cookie := strings.TrimSpace(given)
-		if cookie == "" {
+		if strings.TrimSpace(given) == "" {
 			return nil, fmt.Errorf("%s is empty or only white space: a cookie must have some text", from)
 		}
-		return []byte(cookie), nil
+		return []byte(given), nil
 	}
 	path := filepath.Join(dir, cookieFile)
 	err := checkPrivate(path, "cookie file")

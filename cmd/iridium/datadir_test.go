@@ -136,8 +136,8 @@ func TestCookieSourcesAgree(t *testing.T) {
 		want string
 	}{
 		{name: "file", file: "  s3cret \n", want: "s3cret"},
-		{name: "--cookie", args: []string{"--cookie", " s3cret\n"}, want: "s3cret"},
-		{name: "IRIDIUM_COOKIE", env: map[string]string{"IRIDIUM_COOKIE": "\ts3cret "}, want: "s3cret"},
+		{name: "--cookie as given", args: []string{"--cookie", " s3cret\n"}, want: " s3cret\n"},
+		{name: "IRIDIUM_COOKIE as given", env: map[string]string{"IRIDIUM_COOKIE": "\ts3cret "}, want: "\ts3cret "},
 		{name: "--cookie wins over IRIDIUM_COOKIE", args: []string{"--cookie", "flag"}, env: map[string]string{"IRIDIUM_COOKIE": "env"}, want: "flag"},
 		{name: "inner white space kept", args: []string{"--cookie", "two words"}, want: "two words"},
 	}
