@@ -83,10 +83,10 @@ func (r *REPL) cmdJoinCluster(ctx context.Context, args []string) error {
 			// cluster's error says "context canceled".
 			return fmt.Errorf("!join_cluster %s: %w", addr, stopCause(ctx))
 		case errors.As(err, &nc):
-			// In the cluster all the same: said as the daemon says it.
-			fmt.Fprintf(r.out, "joined the cluster: %d members; not connected yet: %s (still trying)\n",
-				len(r.cfg.Cluster.Members()), strings.Join(nc.Members, " "))
-			return nil
+			// An error, as the spec has it (connected to every member
+			// or an error), that says the node is in all the same.
+			return fmt.Errorf("joined through %s, but not connected to %s yet (no answer in time; still trying)",
+				addr, strings.Join(nc.Members, " "))
 		default:
 			return err
 		}

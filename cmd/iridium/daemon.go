@@ -114,13 +114,15 @@ func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, remin
 	backoff := 10 * time.Millisecond
 	for tries := 1; ; tries++ {
 		err := mgr.Join(ctx, addr)
-		if err == nil || !cluster.IsTemporary(err) || ctx.Err() != nil {
-			return err
-		}
-		if nc := (*cluster.NotConnectedError)(nil); errors.As(err, &nc) {
+		if nc := (*cluster.NotConnectedError)(nil); errors.As(err, &nc) && ctx.Err() == nil {
+			// In the cluster: whatever kept a listed member out, it is
+			// the member's, not the contact's.
 			fmt.Fprintf(progress, "iridium: joined through %s; members not connected yet: %d (still trying)\n",
 				addr, len(nc.Members))
 			return nil
+		}
+		if err == nil || !cluster.IsTemporary(err) || ctx.Err() != nil {
+			return err
 		}
 		switch {
 		case tries == 1:
