@@ -216,7 +216,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 var noKeepAliveDialer = net.Dialer{KeepAlive: -1}
 
 // dialer dials addr from the IP this node listens on, when it listens on
-// one (not 0.0.0.0 or ::) and addr is not of the other family. Members
+// one (not 0.0.0.0 or ::) and addr is an address it can reach from there. Members
 // record a member at the address its connections come from; left to the
 // kernel, the source would be 127.0.0.1 for any loopback address, or the
 // default route's on a host with several, and a node listening on
@@ -227,10 +227,15 @@ func (s *session) dialer(addr string) *net.Dialer {
 	if !ip.IsValid() || ip.IsUnspecified() {
 		return &d
 	}
-	if to, err := netip.ParseAddrPort(addr); err == nil && to.Addr().Unmap().Is4() != ip.Is4() {
-		return &d
+	if to, err := netip.ParseAddrPort(addr); err == nil {
+		// Another family cannot be bound to; nor can a loopback source
+		// reach another host (and a node listening on loopback alone is
+		// not reachable from one anyway: it is dialled as before).
+		if t := to.Addr().Unmap(); t.Is4() != ip.Is4() || t.IsLoopback() != ip.IsLoopback() {
+			return &d
+		}
 	}
-	d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
+	d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice(), Zone: ip.Zone()}
 	d.Control = bindAddressNoPort
 	return &d
 }
@@ -246,6 +251,9 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		dialContext = s.dialer(addr).DialContext
 	}
 	conn, err := dialContext(ctx, "tcp", addr)
+	if oe := (*net.OpError)(nil); errors.As(err, &oe) {
+		oe.Source = nil // "dial tcp 127.0.0.1:0->...": the bound source says nothing
+	}
 	if err != nil {
 		return nil, nil, err
 	}

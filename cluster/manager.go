@@ -428,11 +428,14 @@ func (m *Manager) notifyLocked() {
 // keeps the newer one and closes the older, maybe before its answer went
 // out, so that the first Join failed with EOF although the node joined.
 func (m *Manager) Join(ctx context.Context, addr string) (err error) {
+	if ctx.Err() != nil { // select below would pick at random
+		return &JoinError{Addr: addr, Err: context.Cause(ctx)}
+	}
 	select {
 	case m.joining <- struct{}{}:
 		defer func() { <-m.joining }()
 	case <-ctx.Done():
-		return &JoinError{Addr: addr, Err: ctx.Err()}
+		return &JoinError{Addr: addr, Err: context.Cause(ctx)}
 	}
 	if _, err := m.Start(); err != nil {
 		return err

@@ -677,7 +677,8 @@ func TestNodesOnSeveralAddresses(t *testing.T) {
 }
 
 // A node binds its dials to the address it listens on only where that is
-// one address and the target is of its family.
+// one address and the target is of its family and, loopback or not, of its
+// kind.
 func TestDialerSource(t *testing.T) {
 	tests := []struct {
 		listen, target, want string // want: the bound IP, "" for none
@@ -685,6 +686,9 @@ func TestDialerSource(t *testing.T) {
 		{"127.0.0.2", "127.0.0.1:4000", "127.0.0.2"},
 		{"127.0.0.2", "localhost:4000", "127.0.0.2"},
 		{"127.0.0.2", "[::1]:4000", ""},
+		{"127.0.0.2", "192.0.2.1:4000", ""},
+		{"192.0.2.7", "127.0.0.1:4000", ""},
+		{"192.0.2.7", "192.0.2.1:4000", "192.0.2.7"},
 		{"::1", "[::1]:4000", "::1"},
 		{"::1", "127.0.0.1:4000", ""},
 		{"0.0.0.0", "127.0.0.1:4000", ""},
@@ -698,6 +702,27 @@ func TestDialerSource(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("listening on %s, dialling %s: bound to %q, want %q", tc.listen, tc.target, got, tc.want)
+		}
+	}
+}
+
+// A Join whose context is done already does nothing: it does not start
+// the listener, and says why it stopped.
+func TestJoinWithDoneContext(t *testing.T) {
+	m, err := New(testConfig(t, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown()
+	cause := errors.New("given up")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(cause)
+	for range 20 { // once picked at random between two ready cases
+		if err := m.Join(ctx, "127.0.0.1:1"); !errors.Is(err, cause) {
+			t.Fatalf("Join: %v, want the cause", err)
+		}
+		if m.Listening() {
+			t.Fatal("Join started the listener")
 		}
 	}
 }

@@ -202,7 +202,8 @@ func TestJoinClusterErrors(t *testing.T) {
 	gone.expect(`not in a cluster`)
 	lonely := startREPLNode(t, "lonely")
 	lonely.send("!join_cluster 127.0.0.1 " + gonePort)
-	lonely.expect(`error: .*refused`)
+	// The dial names the address dialled, not the one it was bound to.
+	lonely.expect(`error: cluster: join 127\.0\.0\.1:` + gonePort + `: dial tcp 127\.0\.0\.1:` + gonePort + `: connect: connection refused\n`)
 
 	a.waitMembers([]string{"alpha 127.0.0.1:" + port + " (self)"})
 }
