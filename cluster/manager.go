@@ -137,8 +137,7 @@ func (m Member) appendAddr(b []byte) []byte {
 }
 
 // String is the member as !cluster_members prints it: "ALIAS IP:PORT",
-// with " (self)" after this node, and after a member whose connection
-// dropped messages, how many.
+// with " (self)" after this node.
 func (m Member) String() string { return string(m.AppendTo(nil)) }
 
 // AppendTo appends the member as String returns it, so that a list of
@@ -148,11 +147,6 @@ func (m Member) AppendTo(b []byte) []byte {
 	b = m.appendAddr(append(b, ' '))
 	if m.Self {
 		b = append(b, " (self)"...)
-	}
-	if m.Dropped > 0 {
-		b = append(b, " ("...)
-		b = strconv.AppendUint(b, m.Dropped, 10)
-		b = append(b, " messages dropped: its queue was full)"...)
 	}
 	return b
 }
@@ -792,6 +786,9 @@ func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 	m.mu.Unlock()
 	if removed {
 		p.log.Info("member dropped", "reason", reason)
+		if n := p.procs.dropped.Load(); n > 0 {
+			p.log.Warn("messages dropped on the connection, its queue being full", "messages", n)
+		}
 		if m.onDrop != nil {
 			m.onDrop(p.alias, reason)
 		}

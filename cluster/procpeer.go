@@ -121,8 +121,9 @@ func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
 	n, b := len(q.queue), q.bytes+len(data)+it.size
 	if droppable(it.kind) && (n >= procQueueItems || b > procQueueBytes) {
 		q.mu.Unlock()
-		// A Spawn is refused, an Output tried again; a Send is lost, and
-		// said so once per connection (!cluster_members has the count).
+		// A Spawn is refused, an Output tried again; a Send is lost,
+		// counted (Member.Dropped, the log when the connection ends) and
+		// said so at the first of a connection.
 		if it.kind == wire.MsgSend && q.dropped.Add(1) == 1 {
 			p.log.Warn("process queue full: dropping messages to this member")
 		}

@@ -437,8 +437,8 @@ func TestMemberLostIsTold(t *testing.T) {
 }
 
 // TestProcessFloodKeepsThePeer: a sender that outruns a slow receiver for
-// several heartbeat timeouts loses messages (counted, and listed with the
-// member), not the connection, and its queue stays within its bound.
+// several heartbeat timeouts loses messages (counted, with the member),
+// not the connection, and its queue stays within its bound.
 func TestProcessFloodKeepsThePeer(t *testing.T) {
 	cfgA, cfgB := testConfig(t, "a"), testConfig(t, "b")
 	a, _, _, hb, da, db := procPair(t, cfgA, cfgB)
@@ -463,10 +463,10 @@ func TestProcessFloodKeepsThePeer(t *testing.T) {
 	if dropped == 0 || maxQueued > procQueueItems {
 		t.Fatalf("dropped %d, most queued %d (bound %d)", dropped, maxQueued, procQueueItems)
 	}
-	// The count is shown where members are listed.
+	// The count is the member's, for those who list members.
 	i := slices.IndexFunc(a.Members(), func(m Member) bool { return m.Alias == "b" })
-	if m := a.Members()[i]; m.Dropped != dropped || !strings.HasSuffix(m.String(), fmt.Sprintf(" (%d messages dropped: its queue was full)", dropped)) {
-		t.Errorf("a lists b as %q, Dropped %d, after %d dropped", m.String(), m.Dropped, dropped)
+	if m := a.Members()[i]; m.Dropped != dropped {
+		t.Errorf("a lists b with Dropped %d, after %d dropped", m.Dropped, dropped)
 	}
 	if l := da.list(); len(l) > 0 {
 		t.Fatalf("a dropped %v", l)
