@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/iridium-go/iridium/cluster"
 	"github.com/iridium-go/iridium/proc"
 )
 
@@ -99,9 +101,20 @@ func (r *REPL) cmdSend(_ context.Context, args []string) error {
 	case local && !r.cfg.Procs.Send(r.proc.PID(), pid, int32(v)):
 		return fmt.Errorf("no process %s", args[0])
 	case !local && !r.cfg.Procs.SendOn(alias, r.proc.PID(), pid, int32(v)):
+		if r.isMember(alias) { // SEND never blocks: the connection's queue was full
+			return fmt.Errorf("message to %s dropped: the queue to %s is full", args[0], alias)
+		}
 		return fmt.Errorf("%s: %w", alias, proc.ErrNoMember) // as !kill and !processes say it
 	}
 	return nil
+}
+
+// isMember reports whether alias is a member this node is connected to.
+func (r *REPL) isMember(alias string) bool {
+	if r.cfg.Cluster == nil {
+		return false
+	}
+	return slices.ContainsFunc(r.cfg.Cluster.Members(), func(m cluster.Member) bool { return m.Alias == alias && !m.Self })
 }
 
 func (r *REPL) cmdFloatRegisters(_ context.Context, args []string) error {

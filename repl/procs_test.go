@@ -139,3 +139,19 @@ func TestProgramNamesEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// !send to a member whose connection took no more messages (SEND never
+// blocks: its queue was full) says the message was dropped, not that the
+// member is unknown. Here the cluster lists "other" while the process
+// runtime reaches no member at all, which refuses every message alike.
+func TestSendDroppedByAMember(t *testing.T) {
+	s := startSession(t, context.Background(), Config{Cluster: &fakeCluster{others: []string{"other"}}})
+	s.send("!send other:2 #1")
+	s.waitFor("error: message to other:2 dropped: the queue to other is full\n")
+	s.send("!send stranger:2 #1")
+	s.waitFor("error: stranger: not a connected member\n")
+	s.send("!quit")
+	if err := s.ended(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -148,6 +148,7 @@ type fakeCluster struct {
 	listening bool
 	startErr  error
 	joining   chan struct{} // receives when Join starts waiting
+	others    []string      // members listed besides this node
 }
 
 func (f *fakeCluster) Start() (net.Addr, error) {
@@ -179,7 +180,11 @@ func (f *fakeCluster) Join(ctx context.Context, addr string) error {
 }
 
 func (f *fakeCluster) Members() []cluster.Member {
-	return []cluster.Member{{Alias: "me", IP: "127.0.0.1", Port: 2254, Self: true}}
+	out := []cluster.Member{{Alias: "me", IP: "127.0.0.1", Port: 2254, Self: true}}
+	for i, alias := range f.others {
+		out = append(out, cluster.Member{Alias: alias, IP: "127.0.0.1", Port: 2255 + i})
+	}
+	return out
 }
 
 func (f *fakeCluster) Leave() error {
