@@ -132,7 +132,7 @@ type Node struct {
 
 	remote   Remote                     // the other members; nil when alone
 	handles  handleTable                // other members' processes as handles
-	rwatch   map[remoteKey][]localWatch // exit notices awaited from other members
+	rwatch   map[remoteKey]localWatches // exit notices awaited from other members
 	sinks    map[int32]io.Writer        // output sinks for processes elsewhere
 	lastSink int32
 	programs *programCache // programs other members started here
@@ -160,7 +160,7 @@ func New(cfg Config) (*Node, error) {
 		cfg:      cfg,
 		procs:    make(map[int32]*Process),
 		handles:  newHandleTable(cfg.MaxHandles),
-		rwatch:   make(map[remoteKey][]localWatch),
+		rwatch:   make(map[remoteKey]localWatches),
 		sinks:    make(map[int32]io.Writer),
 		programs: newProgramCache(cfg.CachePrograms, cfg.CacheBytes),
 		work:     make(chan struct{}, 1),

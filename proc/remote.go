@@ -206,7 +206,9 @@ func (n *Node) spawnAnswered(p *Process, seq uint64, alias string, pid int32, er
 
 // watchLocked makes w wait for the exit notice of process k.
 func (n *Node) watchLocked(p *Process, k remoteKey, w localWatch) {
-	n.rwatch[k] = append(n.rwatch[k], w)
+	ws := n.rwatch[k]
+	ws.add(w)
+	n.rwatch[k] = ws
 	if p != nil {
 		l := p.linksLocked()
 		l.watching = append(l.watching, k)
@@ -219,7 +221,12 @@ func (n *Node) unwatchLocked(p *Process) {
 		return
 	}
 	for _, k := range p.links.watching {
-		ws := slices.DeleteFunc(n.rwatch[k], func(w localWatch) bool { return w.pid == p.pid && w.onExit == nil })
+		ws := n.rwatch[k]
+		for _, parent := range [...]bool{false, true} {
+			if i := ws.find(watchKey{p.pid, parent}); i >= 0 && ws.list[i].onExit == nil {
+				ws.removeAt(i)
+			}
+		}
 		n.setWatchesLocked(k, ws)
 	}
 	p.links.watching = nil
@@ -227,8 +234,8 @@ func (n *Node) unwatchLocked(p *Process) {
 
 // setWatchesLocked stores k's watches; with none left, k's handle goes too
 // once k has ended (ended), as nothing more will come from it.
-func (n *Node) setWatchesLocked(k remoteKey, ws []localWatch) {
-	if len(ws) == 0 {
+func (n *Node) setWatchesLocked(k remoteKey, ws localWatches) {
+	if len(ws.list) == 0 {
 		delete(n.rwatch, k)
 		return
 	}
@@ -261,7 +268,8 @@ func (p *Process) monitorRemote(h int32) {
 	}
 	// One notice per process: none more for one that p spawned (its
 	// parent watch) or monitors already, as for a process here.
-	if slices.ContainsFunc(n.rwatch[k], func(w localWatch) bool { return w.pid == p.pid && w.onExit == nil }) {
+	ws := n.rwatch[k]
+	if i := ws.find(watchKey{p.pid, true}); ws.find(watchKey{p.pid, false}) >= 0 || i >= 0 && ws.list[i].onExit == nil {
 		n.mu.Unlock()
 		return
 	}
@@ -278,11 +286,12 @@ func (n *Node) memberLostWatch(k remoteKey, pid int32) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	ws := n.rwatch[k]
-	i := slices.IndexFunc(ws, func(w localWatch) bool { return w.pid == pid && !w.parent })
+	i := ws.find(watchKey{pid, false})
 	if i < 0 {
 		return
 	}
-	n.setWatchesLocked(k, slices.Delete(ws, i, i+1))
+	ws.removeAt(i)
+	n.setWatchesLocked(k, ws)
 	n.deliverLocked(pid, vm.Message{Value: StatusLost, From: n.handles.handle(k), Exit: true})
 }
 
@@ -365,9 +374,9 @@ func (n *Node) RemoteExit(from string, e *ExitNotice) {
 	k := remoteKey{from, e.From}
 	n.mu.Lock()
 	ws := n.rwatch[k]
-	i := slices.IndexFunc(ws, func(w localWatch) bool { return w.pid == e.To && w.parent == e.Parent })
+	i := ws.find(watchKey{e.To, e.Parent})
 	if i < 0 {
-		if len(ws) == 0 {
+		if len(ws.list) == 0 {
 			if h, ok := n.handles.known(k); ok {
 				n.handles.forget(h) // it ended: nothing more comes from it
 			}
@@ -375,10 +384,11 @@ func (n *Node) RemoteExit(from string, e *ExitNotice) {
 		n.mu.Unlock()
 		return
 	}
-	w := ws[i]
+	w := ws.list[i]
 	h := n.handles.handle(k)
-	n.setWatchesLocked(k, slices.Delete(ws, i, i+1))
-	if len(n.rwatch[k]) == 0 {
+	ws.removeAt(i)
+	n.setWatchesLocked(k, ws)
+	if len(ws.list) == 0 {
 		n.handles.forget(h)
 	}
 	if q := n.procs[w.pid]; q != nil && q.links != nil {
@@ -452,7 +462,7 @@ func (n *Node) MemberLost(alias string) {
 			continue
 		}
 		h := n.handles.handle(k)
-		for _, w := range ws {
+		for _, w := range ws.list {
 			if w.onExit != nil {
 				jobs = append(jobs, w)
 				continue

@@ -76,3 +76,62 @@ func (l *watchList[T]) take() []T {
 
 // len is how many watchers l holds.
 func (l *watchList[T]) len() int { return len(l.list) }
+
+// localWatches is who here waits for the exit notice of one process on
+// another member. Most such processes have one (their starter here); one
+// that many here watch (a server its clients monitor) keeps an index
+// beside the list once it is long, so that finding, adding and removing a
+// watch costs the same however many there are: each MONITOR, each
+// watcher's end and each notice that comes does one of those.
+type localWatches struct {
+	list  []localWatch
+	index map[watchKey]int // the position of each watch in list, once it is long
+}
+
+// watchKey names a watch of a process elsewhere: one process here watches
+// it at most once as its starter (parent) and once as a monitor.
+type watchKey struct {
+	pid    int32
+	parent bool
+}
+
+func (w localWatch) key() watchKey { return watchKey{w.pid, w.parent} }
+
+// find returns the position of watch k, or -1.
+func (ws *localWatches) find(k watchKey) int {
+	if ws.index != nil {
+		if i, ok := ws.index[k]; ok {
+			return i
+		}
+		return -1
+	}
+	return slices.IndexFunc(ws.list, func(w localWatch) bool { return w.key() == k })
+}
+
+// add adds w, whose key is not there.
+func (ws *localWatches) add(w localWatch) {
+	ws.list = append(ws.list, w)
+	switch {
+	case ws.index != nil:
+		ws.index[w.key()] = len(ws.list) - 1
+	case len(ws.list) >= watchSetFrom:
+		ws.index = make(map[watchKey]int, 2*len(ws.list))
+		for i, x := range ws.list {
+			ws.index[x.key()] = i
+		}
+	}
+}
+
+// removeAt removes the watch at position i: the last one takes its place.
+func (ws *localWatches) removeAt(i int) {
+	last := len(ws.list) - 1
+	if ws.index != nil {
+		delete(ws.index, ws.list[i].key())
+		if i != last {
+			ws.index[ws.list[last].key()] = i
+		}
+	}
+	ws.list[i] = ws.list[last]
+	ws.list[last] = localWatch{} // its onExit is garbage now
+	ws.list = ws.list[:last]
+}

@@ -109,3 +109,100 @@ client:
 		t.Fatalf("output %q, want the server's notice", out.String())
 	}
 }
+
+// Many processes here watch one process on another member, more than a
+// localWatches keeps without its index, and some end before it: each
+// that is alive when it ends gets its notice exactly once.
+func TestManyWatchersOfARemoteProcess(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b")
+	p, out := startOn(t, c.nodes["a"], `
+	load $1 #1
+	load $2 @server
+	spawn $1 $2 $3          ; $3: the server, on b
+	load $10 #0
+	load $11 #40            ; clients
+	load $13 #3
+	load $1 #0
+	load $2 @client
+loop:
+	mod $10 $13 $6          ; $6 = i mod 3: a client with 0 ends at once
+	spawn $1 $2 $14
+	inc $10
+	lt $10 $11
+	djmpe @loop
+	load $12 #0
+wait:                       ; each client monitors the server, then says so
+	recv $4 $5
+	djmpe @wait             ; the notice of a client that ended
+	inc $12
+	lt $12 $11
+	djmpe @wait
+	send $3 $3              ; let the server end
+	load $12 #0
+	load $15 #26            ; the clients still alive
+	load $16 #7
+count:
+	recv $4 $5
+	djmpe @count
+	eq $4 $16
+	djmpne @bad
+	inc $12
+	lt $12 $15
+	djmpe @count
+	prti $12
+	hlt
+bad:
+	prti $4
+	hlt
+server:
+	recv $1 $2
+	hlt
+client:
+	monitor $3
+	parent $8
+	send $8 $8              ; watching
+	load $9 #0
+	eq $6 $9
+	djmpe @quit
+	recv $4 $5              ; the server's notice
+	load $9 #7
+	load $7 #50
+	recvt $4 $5 $7          ; a second one?
+	djmpne @report
+	load $9 #8
+report:
+	send $8 $9
+quit:
+	hlt
+`)
+	if status, err := ended(t, p); status != StatusOK || out.String() != "26" {
+		t.Fatalf("status %d, %v, output %q (26: every live client got one notice)", status, err, out)
+	}
+}
+
+// localWatches finds, adds and removes the same with and without its
+// index.
+func TestLocalWatches(t *testing.T) {
+	for _, n := range []int{3, 40} {
+		var ws localWatches
+		for i := range n {
+			ws.add(localWatch{pid: int32(i), parent: i%2 == 0})
+		}
+		for i := 0; i < n; i += 3 {
+			j := ws.find(watchKey{int32(i), i%2 == 0})
+			if j < 0 {
+				t.Fatalf("n=%d: watch %d not found", n, i)
+			}
+			ws.removeAt(j)
+		}
+		for i := range n {
+			found := ws.find(watchKey{int32(i), i%2 == 0}) >= 0
+			if found != (i%3 != 0) || ws.find(watchKey{int32(i), i%2 != 0}) >= 0 {
+				t.Errorf("n=%d: watch %d found %v", n, i, found)
+			}
+		}
+		if ws.index != nil && len(ws.index) != len(ws.list) {
+			t.Errorf("n=%d: index of %d for %d watches", n, len(ws.index), len(ws.list))
+		}
+	}
+}
