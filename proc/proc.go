@@ -79,12 +79,13 @@ const (
 	Waiting              // in RECV or RECVT with an empty mailbox
 	Ended
 	// Idle is a foreground process between its owner's runs (a REPL
-	// between lines): nothing to wake or interrupt, and listed as waiting.
+	// between lines): nothing to wake or interrupt. Processes lists it as
+	// Waiting, the state the spec has for it.
 	Idle
 )
 
 func (s State) String() string {
-	return [...]string{"queued", "running", "waiting", "ended", "waiting"}[s]
+	return [...]string{"queued", "running", "waiting", "ended", "idle"}[s]
 }
 
 // Config configures a Node.

@@ -8,11 +8,11 @@ import "slices"
 // list once the list is long, so that adding a watcher costs the same
 // however many there are: a MONITOR must not scan every watcher before it.
 type watchList[T comparable] struct {
-	list []T
-	big  *watchSet[T] // nil until the list reaches watchSetFrom
+	list  []T
+	index *watchIndex[T] // nil until the list reaches watchSetFrom
 }
 
-type watchSet[T comparable] struct {
+type watchIndex[T comparable] struct {
 	has map[T]struct{} // the elements of list
 	// pruneAt is the length at which add drops the watchers that are gone
 	// (see add): twice the length after the last time, so that pruning
@@ -28,41 +28,41 @@ const watchSetFrom = 16
 // are gone are dropped: the watchers of a process that lives long would
 // otherwise pile up with every watcher that ended before it.
 func (l *watchList[T]) add(w T, gone func(T) bool) {
-	if l.big == nil {
+	if l.index == nil {
 		if slices.Contains(l.list, w) {
 			return
 		}
 		l.list = append(l.list, w)
 		if len(l.list) >= watchSetFrom {
-			l.big = &watchSet[T]{}
+			l.index = &watchIndex[T]{}
 			l.rebuild()
 		}
 		return
 	}
-	if _, ok := l.big.has[w]; ok {
+	if _, ok := l.index.has[w]; ok {
 		return
 	}
-	if gone != nil && len(l.list) >= l.big.pruneAt {
+	if gone != nil && len(l.list) >= l.index.pruneAt {
 		l.list = slices.DeleteFunc(l.list, gone)
 		l.rebuild()
 	}
-	l.big.has[w] = struct{}{}
+	l.index.has[w] = struct{}{}
 	l.list = append(l.list, w)
 }
 
-// rebuild makes the set from the list; l.big is not nil.
+// rebuild makes the index from the list; l.index is not nil.
 func (l *watchList[T]) rebuild() {
-	l.big.has = make(map[T]struct{}, len(l.list))
+	l.index.has = make(map[T]struct{}, len(l.list))
 	for _, x := range l.list {
-		l.big.has[x] = struct{}{}
+		l.index.has[x] = struct{}{}
 	}
-	l.big.pruneAt = max(2*len(l.list), watchSetFrom)
+	l.index.pruneAt = max(2*len(l.list), watchSetFrom)
 }
 
 // remove drops the watchers drop says to.
 func (l *watchList[T]) remove(drop func(T) bool) {
 	l.list = slices.DeleteFunc(l.list, drop)
-	if l.big != nil {
+	if l.index != nil {
 		l.rebuild()
 	}
 }

@@ -19,11 +19,11 @@ func TestWatchList(t *testing.T) {
 		{"none", nil, nil, nil},
 		{"twice the same", []int32{7, 7}, nil, []int32{7}},
 		{"order kept", []int32{3, 1, 2, 1, 3}, nil, []int32{3, 1, 2}},
-		{"past the set", seq(1, 40, 1, 40), nil, seq(1, 40)},
+		{"past the index", append(span(1, 40, 1), span(1, 40, 1)...), nil, span(1, 40, 1)},
 		// Odd watchers are gone: the prune at 32 drops those among the
 		// first 32; the later ones stay until the next prune.
-		{"pruned once long", seq(1, 40), func(w int32) bool { return w%2 == 1 },
-			append(seq(2, 32, 2), seq(33, 40)...)},
+		{"pruned once long", span(1, 40, 1), func(w int32) bool { return w%2 == 1 },
+			append(span(2, 32, 2), span(33, 40, 1)...)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,33 +34,25 @@ func TestWatchList(t *testing.T) {
 			if !slices.Equal(l.list, tc.want) {
 				t.Errorf("list %v, want %v", l.list, tc.want)
 			}
-			if l.big != nil && len(l.big.has) != len(l.list) {
-				t.Errorf("set of %d for a list of %d", len(l.big.has), len(l.list))
+			if l.index != nil && len(l.index.has) != len(l.list) {
+				t.Errorf("set of %d for a list of %d", len(l.index.has), len(l.list))
 			}
 			l.remove(func(w int32) bool { return w > 2 })
 			if got := l.take(); slices.ContainsFunc(got, func(w int32) bool { return w > 2 }) {
 				t.Errorf("after remove, take gives %v", got)
 			}
-			if l.len() != 0 || l.big != nil {
+			if l.len() != 0 || l.index != nil {
 				t.Errorf("take left %v", l)
 			}
 		})
 	}
 }
 
-// seq is from..to (step 1), or from..to by step, then more ranges likewise:
-// seq(a, b, c, d) is a..b then c..d.
-func seq(r ...int32) []int32 {
+// span is from, from+step, ... up to to.
+func span(from, to, step int32) []int32 {
 	var out []int32
-	step := int32(1)
-	if len(r) == 3 {
-		step = r[2]
-		r = r[:2]
-	}
-	for i := 0; i+1 < len(r); i += 2 {
-		for v := r[i]; v <= r[i+1]; v += step {
-			out = append(out, v)
-		}
+	for v := from; v <= to; v += step {
+		out = append(out, v)
 	}
 	return out
 }

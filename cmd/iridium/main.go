@@ -132,7 +132,7 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 // runFile assembles or loads FILE and runs it, assembles it to bytecode
 // (-o) or disassembles it (-d).
 func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
-	if o.assembleTo != "" && isSameFile(o.file, o.assembleTo) {
+	if o.assembleTo != "" && samePath(o.file, o.assembleTo) {
 		fmt.Fprintf(stderr, "iridium: --output %s is FILE itself: it would overwrite the program\n", o.assembleTo)
 		return exitUsage
 	}
@@ -264,21 +264,22 @@ func (l *lockedWriter) endLine(stdout, stderr io.Writer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.w.Flush()
-	if l.openLine && sameFile(stdout, stderr) {
+	if l.openLine && sameOpenFile(stdout, stderr) {
 		io.WriteString(stderr, "\n")
 		l.openLine = false
 	}
 }
 
-// isSameFile reports whether the paths a and b name one existing file.
-func isSameFile(a, b string) bool {
+// samePath reports whether the paths a and b name one existing file.
+func samePath(a, b string) bool {
 	sa, err := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
-// sameFile reports whether a and b are open files of the same file.
-func sameFile(a, b io.Writer) bool {
+// sameOpenFile reports whether a and b are open files of one file: stdout
+// and stderr on one terminal, or after 2>&1.
+func sameOpenFile(a, b io.Writer) bool {
 	fa, ok := a.(*os.File)
 	fb, ok2 := b.(*os.File)
 	if !ok || !ok2 {
