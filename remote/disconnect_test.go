@@ -58,23 +58,7 @@ func TestSessionEndDropsTypeahead(t *testing.T) {
 // vanish without a word), the session's input and what it showed.
 func rawPtySession(t *testing.T, s *Server, cols int) (net.Conn, io.Writer, *testutil.Buffer) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr().String(), bound)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	conn, chans, reqs, err := ssh.NewClientConn(c, s.Addr().String(), &ssh.ClientConfig{
-		User:            "tester",
-		Auth:            []ssh.AuthMethod{ssh.Password(cookie)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := ssh.NewClient(conn, chans, reqs).NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, sess := rawSession(t, s)
 	if err := sess.RequestPty("xterm", 24, cols, ssh.TerminalModes{}); err != nil {
 		t.Fatal(err)
 	}

@@ -23,17 +23,11 @@ ready: .asciiz 'ready\n'
 spin: djmp @spin
 `
 
-// spinningSession logs in to s over a TCP connection of its own and
-// starts a session (on a pseudo-terminal if pty) whose REPL runs spinSrc.
-// It returns once the program runs, with the TCP connection (closing it
-// makes the client vanish without a word, as a crashed client or a lost
-// network does) and the session.
-func spinningSession(t *testing.T, s *Server, pty bool) (net.Conn, *ssh.Session) {
+// rawSession logs in to s with the cookie over a TCP connection of its
+// own, which the test may close to make the client vanish without a word,
+// and opens a session.
+func rawSession(t *testing.T, s *Server) (net.Conn, *ssh.Session) {
 	t.Helper()
-	prog := filepath.Join(t.TempDir(), "spin.iasm")
-	if err := os.WriteFile(prog, []byte(spinSrc), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	c, err := net.DialTimeout("tcp", s.Addr().String(), bound)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +45,21 @@ func spinningSession(t *testing.T, s *Server, pty bool) (net.Conn, *ssh.Session)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, sess
+}
+
+// spinningSession logs in to s over a TCP connection of its own and
+// starts a session (on a pseudo-terminal if pty) whose REPL runs spinSrc.
+// It returns once the program runs, with the TCP connection (closing it
+// makes the client vanish without a word, as a crashed client or a lost
+// network does) and the session.
+func spinningSession(t *testing.T, s *Server, pty bool) (net.Conn, *ssh.Session) {
+	t.Helper()
+	prog := filepath.Join(t.TempDir(), "spin.iasm")
+	if err := os.WriteFile(prog, []byte(spinSrc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, sess := rawSession(t, s)
 	enter := "\n"
 	if pty {
 		if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
