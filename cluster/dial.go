@@ -184,7 +184,7 @@ func (m *Manager) maintain(s *session) {
 		m.startDials(s)
 		now, mine := clock(), s.members.digest.Load()
 		for _, p := range peers {
-			p.heartbeat(now)
+			p.heartbeat(now, !settled)
 			if settled && p.gossipDue(mine, changedAt, now) {
 				differ = append(differ, p)
 			}

@@ -195,7 +195,10 @@
 // HeartbeatInterval, on the multiples of the interval since the Unix epoch
 // (every node ticks together), so an idle connection carries a Ping and a
 // Pong every fourth tick, 2 s, leaving each end half a second of slack
-// before the 2.5 s timeout; a busy connection carries none (but a Ping
+// before the 2.5 s timeout. While the node's member list changes (within
+// a GossipInterval), it Pings after two intervals instead, 1.5 s of
+// slack: a forming mesh keeps nodes busy with handshakes, and late. A
+// busy connection carries none (but a Ping
 // when the node's digest has not gone out for a GossipInterval). The
 // maintenance loop and the reader write heartbeats themselves when the
 // connection's writer has nothing to do (peer.tryHeartbeat), and sockets

@@ -193,3 +193,27 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	c.n.Add(int64(n))
 	return n, err
 }
+
+// While the member list changes, a pinger Pings after two heartbeat
+// intervals, otherwise after pingAfter; either leaves the other end slack
+// before the timeout.
+func TestPingAfterWhile(t *testing.T) {
+	def, local := DefaultConfig(), DefaultLocalConfig()
+	tests := []struct {
+		name     string
+		cfg      Config
+		changing bool
+		want     time.Duration
+	}{
+		{"defaults, changing", def, true, time.Second},
+		{"defaults, settled", def, false, 1750 * time.Millisecond},
+		{"local, changing", local, true, 200 * time.Millisecond},
+		{"local, settled", local, false, 750 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		got := tc.cfg.pingAfterWhile(tc.changing)
+		if got != tc.want || got >= tc.cfg.HeartbeatTimeout {
+			t.Errorf("%s: %v, want %v (timeout %v)", tc.name, got, tc.want, tc.cfg.HeartbeatTimeout)
+		}
+	}
+}
