@@ -150,17 +150,16 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		}
 	}
 	prog, syms, err := load(sigs.ctx, data) // syms: an assembly file's labels, for -d
-	if errs := assembler.Errors(err); len(errs) > 0 && sigs.ctx.Err() == nil {
+	switch {
+	case sigs.ctx.Err() != nil: // while FILE was read or assembled
+		fmt.Fprintf(stderr, "iridium: %s: interrupted: %v\n", o.file, context.Cause(sigs.ctx))
+		return exitFault
+	case len(assembler.Errors(err)) > 0:
 		// A binary file gets one error here too, at its first NUL byte.
 		fmt.Fprintf(stderr, "%s:\n%v\n", o.file, err)
 		return exitUsage
-	}
-	if err != nil && sigs.ctx.Err() == nil {
+	case err != nil:
 		fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
-		return exitFault
-	}
-	if sigs.ctx.Err() != nil { // while FILE was read or assembled
-		fmt.Fprintf(stderr, "iridium: %s: interrupted: %v\n", o.file, context.Cause(sigs.ctx))
 		return exitFault
 	}
 
