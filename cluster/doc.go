@@ -28,7 +28,8 @@
 // L = 0 or L over the limit closes the connection; L equal to it is
 // allowed. The limit is 4 KiB until the connection is authenticated, then
 // Config.MaxFrameSize (1 MiB by default). An unknown type gets an Error
-// frame and closes the connection. Unknown fields are skipped; lists hold
+// frame and closes the connection. Unknown fields are skipped, and a
+// field given as MessagePack's nil counts as left out; lists hold
 // at most 4096 entries and strings have caps. The messages (MessagePack
 // field names in quotes):
 //

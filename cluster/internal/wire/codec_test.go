@@ -335,6 +335,69 @@ func TestDecodeSkipsUnknownFields(t *testing.T) {
 	}
 }
 
+// TestDecodeTakesNilAsLeftOut: a field given as MessagePack's nil, as
+// some encoders write an empty list or byte string, decodes as if it were
+// left out, wherever it stands among the fields; nil where a value is
+// required inside a list is still malformed.
+func TestDecodeTakesNilAsLeftOut(t *testing.T) {
+	field := func(b []byte, name string) []byte { return msgp.AppendString(b, name) }
+	node := func(b []byte, n NodeInfo) []byte {
+		b, err := n.MarshalMsg(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		t    MsgType
+		body []byte
+		want Message
+	}{
+		{"Members with nodes nil", MsgMembers,
+			msgp.AppendNil(field(msgp.AppendMapHeader(nil, 1), "nodes")),
+			&Members{}},
+		{"HelloAck with nodes nil after node", MsgHelloAck,
+			msgp.AppendNil(field(msgp.AppendBytes(field(
+				node(field(msgp.AppendMapHeader(nil, 3), "node"), NodeInfo{Alias: "a", IP: "127.0.0.1", Port: 1}),
+				"proof"), []byte{1, 2}), "nodes")),
+			&HelloAck{Node: NodeInfo{Alias: "a", IP: "127.0.0.1", Port: 1}, Proof: []byte{1, 2}}},
+		{"Ping with seq nil and a digest", MsgPing,
+			msgp.AppendUint64(field(msgp.AppendNil(field(msgp.AppendMapHeader(nil, 2), "seq")), "digest"), 7),
+			&Ping{Digest: 7}},
+		{"Spawn by hash with program nil", MsgSpawn,
+			msgp.AppendInt32(field(msgp.AppendNil(field(msgp.AppendUint64(field(msgp.AppendMapHeader(nil, 3), "ref"), 9), "program")), "entry"), 8),
+			&Spawn{Ref: 9, Entry: 8}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := DecodeMessage(tc.t, tc.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(m, tc.want) {
+				t.Errorf("decoded %+v, want %+v", m, tc.want)
+			}
+		})
+	}
+
+	// Into a message reused from an earlier frame: nothing of it is left.
+	reused := &Members{Nodes: []NodeInfo{{Alias: "old", IP: "10.0.0.1", Port: 2}}}
+	body := msgp.AppendNil(field(msgp.AppendMapHeader(nil, 1), "nodes"))
+	if err := DecodeInto(reused, body); err != nil || len(reused.Nodes) != 0 {
+		t.Errorf("DecodeInto = %v, nodes %v; want no error, no nodes", err, reused.Nodes)
+	}
+
+	inList := msgp.AppendNil(msgp.AppendArrayHeader(field(msgp.AppendMapHeader(nil, 1), "nodes"), 1))
+	if _, err := DecodeMessage(MsgMembers, inList); !errors.Is(err, ErrMalformed) {
+		t.Errorf("nil as a list's NodeInfo: %v, want %v", err, ErrMalformed)
+	}
+	wrong := msgp.AppendString(field(msgp.AppendMapHeader(nil, 1), "nodes"), "x")
+	if _, err := DecodeMessage(MsgMembers, wrong); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a string as nodes: %v, want %v", err, ErrMalformed)
+	}
+}
+
 func TestEncodeAllocatesNothing(t *testing.T) {
 	for _, m := range sampleMessages() {
 		fw := NewFrameWriter(io.Discard, 0)

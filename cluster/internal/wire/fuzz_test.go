@@ -62,6 +62,7 @@ func FuzzDecodeMessage(f *testing.F) {
 	}
 	f.Add(uint8(MsgMembers), msgp.AppendArrayHeader(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "nodes"), 1<<31))
 	f.Add(uint8(0), []byte{0x80})
+	f.Add(uint8(MsgHelloAck), msgp.AppendNil(msgp.AppendString(msgp.AppendNil(msgp.AppendString(msgp.AppendMapHeader(nil, 2), "proof")), "nodes")))
 	f.Fuzz(func(t *testing.T, typ uint8, body []byte) {
 		checkDecode(t, MsgType(typ), body)
 		if m, err := NewMessage(MsgType(typ)); err == nil {

@@ -3,6 +3,9 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"reflect"
+
+	"github.com/tinylib/msgp/msgp"
 )
 
 func (*Spawn) Type() MsgType         { return MsgSpawn }
@@ -119,8 +122,20 @@ func checkWatcher(field string, pid int32) error {
 // caller reuses from frame to frame, and checks its limits as
 // DecodeMessage does. For messages of fixed size (Send, Monitor, ...) it
 // allocates nothing.
+//
+// A top-level field whose value is MessagePack's nil counts as left out
+// (its zero value): some encoders write nil for an empty list or byte
+// string, and the spec lets any field be missing. Only such fields are
+// dropped, and only when the body does not decode as it is, so a body
+// that decodes costs nothing more.
 func DecodeInto(m Message, body []byte) error {
 	rest, err := m.UnmarshalMsg(body)
+	if err != nil {
+		if plain, ok := withoutNilFields(body); ok {
+			reflect.ValueOf(m).Elem().SetZero() // the failed pass may have filled some fields
+			rest, err = m.UnmarshalMsg(plain)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrMalformed, m.Type(), err)
 	}
@@ -131,4 +146,36 @@ func DecodeInto(m Message, body []byte) error {
 		return fmt.Errorf("%s: %w", m.Type(), err)
 	}
 	return nil
+}
+
+// withoutNilFields is body, a MessagePack map (and whatever follows it),
+// without the entries whose value is nil. It reports false when body is
+// not a map or has no such entry.
+func withoutNilFields(body []byte) ([]byte, bool) {
+	n, rest, err := msgp.ReadMapHeaderBytes(body)
+	if err != nil {
+		return nil, false
+	}
+	var kept []byte
+	var count uint32
+	for range n {
+		val, err := msgp.Skip(rest)
+		if err != nil {
+			return nil, false
+		}
+		after, err := msgp.Skip(val)
+		if err != nil {
+			return nil, false
+		}
+		if !msgp.IsNil(val) {
+			kept = append(kept, rest[:len(rest)-len(after)]...)
+			count++
+		}
+		rest = after
+	}
+	if count == n {
+		return nil, false
+	}
+	out := msgp.AppendMapHeader(make([]byte, 0, 5+len(kept)+len(rest)), count)
+	return append(append(out, kept...), rest...), true
 }
