@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iridium-go/iridium/proc"
+	"github.com/iridium-go/iridium/vm"
 )
 
 // TestProcessCommands: !processes lists the REPL's own VM and a !spawn
@@ -153,5 +156,28 @@ func TestSendDroppedByAMember(t *testing.T) {
 	s.send("!quit")
 	if err := s.ended(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSpawnPastMaxProcesses: a !spawn or !spawn_on this node past
+// --max-processes says so in the words of the flag, not the runtime's
+// "proc: too many processes", and the session goes on.
+func TestSpawnPastMaxProcesses(t *testing.T) {
+	n, err := proc.New(proc.Config{Alias: "test", Threads: 1, VMConfig: vm.DefaultConfig(), MaxProcesses: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	hlt := writeProgram(t, "hlt\n")
+	s := startSession(t, context.Background(), Config{Procs: n}) // its own VM is the one process
+	for _, cmd := range []string{"!spawn " + hlt, "!spawn_on test " + hlt} {
+		s.send(cmd)
+		s.waitFor("error: not run: this node runs its maximum of processes (--max-processes)\n")
+	}
+	s.send("load $1 #3")
+	s.send("!registers")
+	s.waitFor("$1 = 3\n")
+	if strings.Contains(s.out.String(), "proc:") {
+		t.Fatalf("the session printed:\n%s", s.out.String())
 	}
 }

@@ -34,6 +34,10 @@ type job struct {
 // errClosing refuses a !spawn while the session ends.
 var errClosing = errors.New("not run: the session is ending")
 
+// errSpawnTooMany refuses a !spawn (or a !spawn_on naming this node) past
+// --max-processes, in the words !spawn_on uses for another member.
+var errSpawnTooMany = errors.New("not run: this node runs its maximum of processes (--max-processes)")
+
 func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 	path, prog, _, err := r.programArg(args)
 	if err != nil {
@@ -76,6 +80,9 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 			r.con.report(report(jb, status, err, p.VM().Events())) // it ended: nobody runs its VM any more
 		}()
 	}}, prog, &jb.output)
+	if errors.Is(err, proc.ErrTooMany) {
+		return errSpawnTooMany
+	}
 	if err != nil {
 		return err
 	}
