@@ -83,6 +83,7 @@ var _ cluster.ProcessHandler = handler{}
 var spawnErrors = []struct{ proc, cluster error }{
 	{proc.ErrRemoteSpawnOff, cluster.ErrSpawnRefused},
 	{proc.ErrTooMany, cluster.ErrSpawnTooMany},
+	{proc.ErrNoPIDs, cluster.ErrSpawnTooMany},
 	{proc.ErrUnknownProgram, cluster.ErrUnknownProgram},
 	{proc.ErrBadProgram, cluster.ErrBadProgram},
 	{proc.ErrBadEntry, cluster.ErrBadEntry},

@@ -51,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -333,6 +334,12 @@ func (n *Node) newProcess(spec Spec, out io.Writer, makeVM func(vm.Config) (*vm.
 // ErrTooMany: the node runs MaxProcesses processes already.
 var ErrTooMany = errors.New("proc: too many processes")
 
+// ErrNoPIDs: the node has given every pid up to 2^31-1. A node gives no
+// pid twice (a handle another member or a message still holds must never
+// name a new process), so it starts no more: at a thousand processes a
+// second that is after 24 days.
+var ErrNoPIDs = errors.New("proc: every pid up to 2147483647 has been given, and none is given twice")
+
 // ErrClosed: the Node is closed.
 var ErrClosed = errors.New("proc: node is closed")
 
@@ -358,7 +365,10 @@ func (n *Node) add(p *Process) error {
 	if n.cfg.MaxProcesses > 0 && len(n.procs) >= n.cfg.MaxProcesses {
 		return ErrTooMany
 	}
-	n.lastPID++ // int32: 2^31 processes before it wraps, not within a node's life
+	if n.lastPID == math.MaxInt32 {
+		return ErrNoPIDs
+	}
+	n.lastPID++
 	p.pid = n.lastPID
 	n.procs[p.pid] = p
 	return nil

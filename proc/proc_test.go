@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -638,4 +639,52 @@ func vmRSS(t testing.TB) int64 {
 		}
 	}
 	return 0
+}
+
+// TestLastPID: the node gives pids up to 2^31-1, the last of them a
+// process like any other, and then starts no more (ErrNoPIDs), since it
+// gives no pid twice; its processes go on. Before, the pid after 2^31-1
+// was -2147483648: SELF gave a negative number, a SEND to it went nowhere
+// (negative handles are other members' processes), and later pids
+// overwrote live processes in the node's table.
+func TestLastPID(t *testing.T) {
+	n := newNode(t, 1)
+	server, _ := start(t, n, `recv $1 $2`) // pid 1, alive throughout
+	n.mu.Lock()
+	n.lastPID = math.MaxInt32 - 1
+	n.mu.Unlock()
+	// It sends itself 7 and prints its pid and what came back.
+	p, out := start(t, n, `
+	self $1
+	load $2 #7
+	send $1 $2
+	load $9 #0
+	recvt $3 $4 $9
+	prti $1
+	prts @sp
+	prti $3
+.data
+sp: .asciiz ' '
+`)
+	if status, err := ended(t, p); status != StatusOK {
+		t.Fatalf("pid %d: status %d, %v", p.PID(), status, err)
+	}
+	if want := fmt.Sprintf("%d 7", math.MaxInt32); p.PID() != math.MaxInt32 || out.String() != want {
+		t.Errorf("pid %d printed %q, want pid %d printing %q", p.PID(), out.String(), math.MaxInt32, want)
+	}
+
+	prog, err := assembler.Assemble("hlt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if q, err := n.Start(Spec{Name: "one too many"}, prog, io.Discard); !errors.Is(err, ErrNoPIDs) {
+			t.Fatalf("Start past the last pid = %v, %v; want %v", q, err, ErrNoPIDs)
+		}
+	}
+	if q, ok := n.Lookup(1); !ok || q != server {
+		t.Fatalf("pid 1 names %v (%v), not the process still alive", q, ok)
+	}
+	server.Kill()
+	ended(t, server)
 }

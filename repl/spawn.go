@@ -38,6 +38,9 @@ var errClosing = errors.New("not run: the session is ending")
 // --max-processes, in the words !spawn_on uses for another member.
 var errSpawnTooMany = errors.New("not run: this node runs its maximum of processes (--max-processes)")
 
+// errSpawnNoPIDs refuses a !spawn on a node that has given every pid.
+var errSpawnNoPIDs = errors.New("not run: this node has given every pid up to 2147483647 and gives none twice (restart it)")
+
 func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 	path, prog, _, err := r.programArg(args)
 	if err != nil {
@@ -80,8 +83,11 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 			r.con.report(report(jb, status, err, p.VM().Events())) // it ended: nobody runs its VM any more
 		}()
 	}}, prog, &jb.output)
-	if errors.Is(err, proc.ErrTooMany) {
+	switch {
+	case errors.Is(err, proc.ErrTooMany):
 		return errSpawnTooMany
+	case errors.Is(err, proc.ErrNoPIDs):
+		return errSpawnNoPIDs
 	}
 	if err != nil {
 		return err
