@@ -29,7 +29,7 @@
 // allowed. The limit is 4 KiB until the connection is authenticated, then
 // Config.MaxFrameSize (1 MiB by default). An unknown type gets an Error
 // frame and closes the connection. Unknown fields are skipped, and a
-// field given as MessagePack's nil counts as left out; lists hold
+// top-level field given as MessagePack's nil counts as left out; lists hold
 // at most 4096 entries and strings have caps. The messages (MessagePack
 // field names in quotes):
 //
@@ -253,7 +253,7 @@
 //
 //	0 started           1 unknown program (send it)   2 refused (--remote-spawn=false)
 //	3 too many processes (--max-processes)            4 bad program
-//	5 bad entry         6 shutting down
+//	5 bad entry         6 shutting down               7 every pid given (restart it)
 //
 // Limits a receiver enforces (a frame past one is malformed: Error code 4,
 // and the sender is dropped): "hash" 32 bytes, a program name 1024 bytes,

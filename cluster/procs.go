@@ -97,7 +97,7 @@ type ProcessInfo struct {
 }
 
 // Errors of process requests. A refused spawn says why with one of the
-// first six; the node that refused acts on its own flags.
+// first seven; the node that refused acts on its own flags.
 var (
 	ErrSpawnRefused    = errors.New("the member refuses remote spawns (--remote-spawn=false)")
 	ErrSpawnTooMany    = errors.New("the member runs its maximum of processes (--max-processes)")
@@ -105,6 +105,7 @@ var (
 	ErrBadProgram      = errors.New("the member found the program invalid")
 	ErrBadEntry        = errors.New("the entry is not an instruction of the program")
 	ErrSpawnClosing    = errors.New("the member is shutting down")
+	ErrSpawnNoPIDs     = errors.New("the member has given every pid up to 2147483647 and gives none twice (restart it)")
 	ErrProgramTooLarge = errors.New("the program is too large for one frame")
 	// ErrNoMember: no connected member has that alias.
 	ErrNoMember = errors.New("not a connected member")
@@ -124,6 +125,7 @@ var spawnErrors = [...]error{
 	wire.SpawnBadProgram:     ErrBadProgram,
 	wire.SpawnBadEntry:       ErrBadEntry,
 	wire.SpawnClosing:        ErrSpawnClosing,
+	wire.SpawnNoPIDs:         ErrSpawnNoPIDs,
 }
 
 // spawnCode is the answer code of a handler's refusal.

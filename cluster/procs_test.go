@@ -284,7 +284,7 @@ func TestSpawnCarriesTheProgramOnce(t *testing.T) {
 		t.Fatalf("the spawn on the new connection carried the program again")
 	}
 
-	for _, refusal := range []error{ErrSpawnRefused, ErrSpawnTooMany, ErrBadEntry, ErrSpawnClosing} {
+	for _, refusal := range []error{ErrSpawnRefused, ErrSpawnTooMany, ErrBadEntry, ErrSpawnClosing, ErrSpawnNoPIDs} {
 		hb.mu.Lock()
 		hb.refuse = refusal
 		hb.mu.Unlock()

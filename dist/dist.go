@@ -83,7 +83,7 @@ var _ cluster.ProcessHandler = handler{}
 var spawnErrors = []struct{ proc, cluster error }{
 	{proc.ErrRemoteSpawnOff, cluster.ErrSpawnRefused},
 	{proc.ErrTooMany, cluster.ErrSpawnTooMany},
-	{proc.ErrNoPIDs, cluster.ErrSpawnTooMany},
+	{proc.ErrNoPIDs, cluster.ErrSpawnNoPIDs},
 	{proc.ErrUnknownProgram, cluster.ErrUnknownProgram},
 	{proc.ErrBadProgram, cluster.ErrBadProgram},
 	{proc.ErrBadEntry, cluster.ErrBadEntry},
@@ -95,14 +95,19 @@ func (h handler) Spawn(from string, req *cluster.SpawnRequest) (int32, func(), e
 		Image: req.Program, Entry: req.Entry, Regs: req.Regs, FRegs: req.FRegs, SinkNode: req.SinkNode,
 		Sink: req.Sink, Report: req.Report})
 	if err != nil {
-		for _, e := range spawnErrors {
-			if errors.Is(err, e.proc) {
-				return 0, nil, e.cluster
-			}
-		}
-		return 0, nil, cluster.ErrBadProgram // the VM refused what it was given
+		return 0, nil, spawnRefusal(err)
 	}
 	return pid, start, nil
+}
+
+// spawnRefusal is the protocol's refusal for the runtime's err.
+func spawnRefusal(err error) error {
+	for _, e := range spawnErrors {
+		if errors.Is(err, e.proc) {
+			return e.cluster
+		}
+	}
+	return cluster.ErrBadProgram // the VM refused what it was given
 }
 
 func (h handler) Send(from string, fromPID, to, value int32) {

@@ -2,6 +2,7 @@ package dist
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +259,27 @@ func TestStartOnReports(t *testing.T) {
 	if _, err := nodes[0].n.StartOn(context.Background(), "nobody", proc.Spec{}, prog, out, nil); err == nil ||
 		!strings.Contains(err.Error(), "not a connected member") {
 		t.Fatalf("unknown member: %v", err)
+	}
+}
+
+// TestSpawnRefusals: each refusal of the runtime reaches the spawner as
+// the protocol's refusal that names its cause (and so its SpawnAck code),
+// not as "the member found the program invalid".
+func TestSpawnRefusals(t *testing.T) {
+	tests := []struct{ runtime, protocol error }{
+		{proc.ErrRemoteSpawnOff, cluster.ErrSpawnRefused},
+		{proc.ErrTooMany, cluster.ErrSpawnTooMany},
+		{proc.ErrNoPIDs, cluster.ErrSpawnNoPIDs},
+		{proc.ErrUnknownProgram, cluster.ErrUnknownProgram},
+		{proc.ErrBadProgram, cluster.ErrBadProgram},
+		{proc.ErrBadEntry, cluster.ErrBadEntry},
+		{proc.ErrClosed, cluster.ErrSpawnClosing},
+		{fmt.Errorf("loading: %w", proc.ErrBadEntry), cluster.ErrBadEntry},
+		{vm.ErrUnknownOpcode, cluster.ErrBadProgram},
+	}
+	for _, tc := range tests {
+		if got := spawnRefusal(tc.runtime); got != tc.protocol {
+			t.Errorf("spawnRefusal(%v) = %v, want %v", tc.runtime, got, tc.protocol)
+		}
 	}
 }

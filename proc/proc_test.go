@@ -642,11 +642,10 @@ func vmRSS(t testing.TB) int64 {
 }
 
 // TestLastPID: the node gives pids up to 2^31-1, the last of them a
-// process like any other, and then starts no more (ErrNoPIDs), since it
-// gives no pid twice; its processes go on. Before, the pid after 2^31-1
-// was -2147483648: SELF gave a negative number, a SEND to it went nowhere
-// (negative handles are other members' processes), and later pids
-// overwrote live processes in the node's table.
+// process like any other (SELF and SEND take it as this node's), and then
+// starts no more (ErrNoPIDs), since it gives no pid twice and every pid
+// is positive (negative handles are other members' processes); its
+// processes go on.
 func TestLastPID(t *testing.T) {
 	n := newNode(t, 1)
 	server, _ := start(t, n, `recv $1 $2`) // pid 1, alive throughout

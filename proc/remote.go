@@ -318,7 +318,7 @@ func (n *Node) notifyRemote(r Remote, p *Process, watchers []remoteWatcher, stat
 // RemoteSpawn starts the process that member from asks for and returns its
 // pid and start, which makes it runnable: the caller answers the spawner
 // first, so that the answer goes out before anything the new process
-// sends. The error is ErrRemoteSpawnOff, ErrTooMany, ErrClosed,
+// sends. The error is ErrRemoteSpawnOff, ErrTooMany, ErrNoPIDs, ErrClosed,
 // ErrUnknownProgram, ErrBadProgram or ErrBadEntry.
 func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(), err error) {
 	if n.cfg.NoRemoteSpawn {

@@ -2,6 +2,7 @@ package repl
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,5 +180,10 @@ func TestSpawnPastMaxProcesses(t *testing.T) {
 	s.waitFor("$1 = 3\n")
 	if strings.Contains(s.out.String(), "proc:") {
 		t.Fatalf("the session printed:\n%s", s.out.String())
+	}
+	// A second session (an SSH client's) cannot have a process either.
+	_, err = New(Config{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Procs: n})
+	if want := "not run: this node runs its maximum of processes (--max-processes)"; err == nil || err.Error() != want {
+		t.Errorf("a second session: %v, want %q", err, want)
 	}
 }

@@ -94,7 +94,7 @@ func New(cfg Config) (*REPL, error) {
 	con := newConsole(cfg.Out, cfg.Err)
 	p, err := cfg.Procs.Foreground(proc.Spec{Name: "repl"}, con.programOutput())
 	if err != nil {
-		return nil, err
+		return nil, noProcess(err)
 	}
 	return &REPL{
 		cfg:     cfg,

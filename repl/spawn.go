@@ -34,12 +34,25 @@ type job struct {
 // errClosing refuses a !spawn while the session ends.
 var errClosing = errors.New("not run: the session is ending")
 
-// errSpawnTooMany refuses a !spawn (or a !spawn_on naming this node) past
-// --max-processes, in the words !spawn_on uses for another member.
+// errSpawnTooMany refuses a new process (a !spawn, a !spawn_on naming
+// this node, a session's own) past --max-processes, in the words
+// !spawn_on uses for another member.
 var errSpawnTooMany = errors.New("not run: this node runs its maximum of processes (--max-processes)")
 
-// errSpawnNoPIDs refuses a !spawn on a node that has given every pid.
+// errSpawnNoPIDs refuses a new process on a node that has given every pid.
 var errSpawnNoPIDs = errors.New("not run: this node has given every pid up to 2147483647 and gives none twice (restart it)")
+
+// noProcess is err, the runtime's refusal of a new process, in the
+// words of the flag or the limit that caused it.
+func noProcess(err error) error {
+	switch {
+	case errors.Is(err, proc.ErrTooMany):
+		return errSpawnTooMany
+	case errors.Is(err, proc.ErrNoPIDs):
+		return errSpawnNoPIDs
+	}
+	return err
+}
 
 func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
 	path, prog, _, err := r.programArg(args)
@@ -83,14 +96,8 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 			r.con.report(report(jb, status, err, p.VM().Events())) // it ended: nobody runs its VM any more
 		}()
 	}}, prog, &jb.output)
-	switch {
-	case errors.Is(err, proc.ErrTooMany):
-		return errSpawnTooMany
-	case errors.Is(err, proc.ErrNoPIDs):
-		return errSpawnNoPIDs
-	}
 	if err != nil {
-		return err
+		return noProcess(err)
 	}
 	jb.pid = p.PID()
 	j.live[jb] = p.Kill

@@ -337,8 +337,8 @@ func TestDecodeSkipsUnknownFields(t *testing.T) {
 
 // TestDecodeTakesNilAsLeftOut: a field given as MessagePack's nil, as
 // some encoders write an empty list or byte string, decodes as if it were
-// left out, wherever it stands among the fields; nil where a value is
-// required inside a list is still malformed.
+// left out, wherever it stands among the fields; nil inside a list, or
+// under a name that is not a string, is still malformed.
 func TestDecodeTakesNilAsLeftOut(t *testing.T) {
 	field := func(b []byte, name string) []byte { return msgp.AppendString(b, name) }
 	node := func(b []byte, n NodeInfo) []byte {
@@ -391,6 +391,10 @@ func TestDecodeTakesNilAsLeftOut(t *testing.T) {
 	inList := msgp.AppendNil(msgp.AppendArrayHeader(field(msgp.AppendMapHeader(nil, 1), "nodes"), 1))
 	if _, err := DecodeMessage(MsgMembers, inList); !errors.Is(err, ErrMalformed) {
 		t.Errorf("nil as a list's NodeInfo: %v, want %v", err, ErrMalformed)
+	}
+	intKey := msgp.AppendNil(msgp.AppendInt(msgp.AppendMapHeader(nil, 1), 5))
+	if _, err := DecodeMessage(MsgPing, intKey); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a field named by an integer, given nil: %v, want %v", err, ErrMalformed)
 	}
 	wrong := msgp.AppendString(field(msgp.AppendMapHeader(nil, 1), "nodes"), "x")
 	if _, err := DecodeMessage(MsgMembers, wrong); !errors.Is(err, ErrMalformed) {

@@ -120,12 +120,13 @@ func checkWatcher(field string, pid int32) error {
 
 // DecodeInto decodes body into m, a message of the frame's type that the
 // caller reuses from frame to frame, and checks its limits as
-// DecodeMessage does. For messages of fixed size (Send, Monitor, ...) it
+// DecodeMessage does. The caller zeroes m first: a field the body leaves
+// out keeps m's value. For messages of fixed size (Send, Monitor, ...) it
 // allocates nothing.
 //
 // A top-level field whose value is MessagePack's nil counts as left out
 // (its zero value): some encoders write nil for an empty list or byte
-// string, and the spec lets any field be missing. Only such fields are
+// string, and the protocol lets any field be left out (package doc). Only such fields are
 // dropped, and only when the body does not decode as it is, so a body
 // that decodes costs nothing more.
 func DecodeInto(m Message, body []byte) error {
@@ -150,7 +151,7 @@ func DecodeInto(m Message, body []byte) error {
 
 // withoutNilFields is body, a MessagePack map (and whatever follows it),
 // without the entries whose value is nil. It reports false when body is
-// not a map or has no such entry.
+// not a map of named fields or has no such entry.
 func withoutNilFields(body []byte) ([]byte, bool) {
 	n, rest, err := msgp.ReadMapHeaderBytes(body)
 	if err != nil {
@@ -159,6 +160,9 @@ func withoutNilFields(body []byte) ([]byte, bool) {
 	var kept []byte
 	var count uint32
 	for range n {
+		if t := msgp.NextType(rest); t != msgp.StrType && t != msgp.BinType {
+			return nil, false // a field's name is a string: this is no message
+		}
 		val, err := msgp.Skip(rest)
 		if err != nil {
 			return nil, false

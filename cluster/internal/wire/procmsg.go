@@ -71,6 +71,7 @@ const (
 	SpawnBadProgram     SpawnCode = 4 // the program is not valid bytecode, or its hash is wrong
 	SpawnBadEntry       SpawnCode = 5 // the entry is not an instruction of the program
 	SpawnClosing        SpawnCode = 6 // the receiver is shutting down
+	SpawnNoPIDs         SpawnCode = 7 // the receiver has given every pid and gives none twice
 )
 
 // SpawnAck answers the Spawn with the same Ref.
