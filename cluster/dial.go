@@ -17,9 +17,10 @@ import (
 // A node dials a member it has no connection to when a peer lists it
 // (Members, HelloAck) and, after losing its connection, to find it again;
 // memberTable (member.go) decides when each is due. At most MaxDials
-// dials are in flight: the others wait in their state until a dial ends or
-// the next maintenance tick, so that a Members message naming thousands of
-// addresses costs a bounded number of sockets. Nothing ever dials this
+// dials are in flight: the others wait in their state until a dial
+// succeeds or the next maintenance tick, and a dial that fails keeps its
+// slot until that tick, so that a Members message naming thousands of
+// addresses costs a bounded number of sockets and of dials a second. Nothing ever dials this
 // node's own listening address.
 
 // usable checks a NodeInfo heard from another node and returns its

@@ -149,7 +149,9 @@
 // Manager.Join returns when all of them are connected. A node that hears of
 // a member it has no connection to (Members) connects to it with Join.
 // Nothing dials the node's own listening address, whatever a Members
-// message says, and at most Config.MaxDials dials are in flight.
+// message says, and at most Config.MaxDials dials are in flight; one that
+// fails holds its place until the next maintenance tick, so that
+// addresses that refuse at once are not dialled as fast as they refuse.
 //
 // Members messages go only where they are needed. A newcomer greeted with
 // Hello got every other member in its HelloAck and connects to each itself,

@@ -80,6 +80,12 @@ type memberTable struct {
 	cfg     Config
 	byAlias map[string]*member
 	dials   int // member dials in flight (stateDialing, or connected meanwhile)
+	// failed counts the dials that failed since the last maintenance tick
+	// (expire): each keeps its slot until then, so that dials which fail
+	// at once (addresses nobody listens on, which any member may list by
+	// the thousand) start at most MaxDials times a tick, not as fast as the
+	// kernel refuses them. A dial that succeeds frees its slot at once.
+	failed int
 
 	// digest is the member-list digest (wire.AliasHash summed over this
 	// node and every connected member), kept by connect and drop, the only
@@ -191,11 +197,12 @@ func (t *memberTable) heard(alias, addr string, now time.Time) bool {
 }
 
 // dueDials moves the members whose next dial is due to stateDialing, as
-// long as fewer than MaxDials dials are in flight, and returns them. The
+// long as fewer than MaxDials dials are in flight or failed since the last
+// tick, and returns them. The
 // caller dials each and reports the end with dialEnded.
 func (t *memberTable) dueDials(now time.Time, out []*member) []*member {
 	for _, mb := range t.byAlias {
-		if t.dials >= t.cfg.MaxDials {
+		if t.dials+t.failed >= t.cfg.MaxDials {
 			break
 		}
 		if (mb.state == stateAnnounced || mb.state == stateLost) && !now.Before(mb.next) {
@@ -217,6 +224,7 @@ func (t *memberTable) dialEnded(alias string, err error, now time.Time) bool {
 	if mb == nil || mb.state != stateDialing {
 		return false // connected meanwhile (either side), or forgotten
 	}
+	t.failed++
 	mb.lastErr = err
 	switch {
 	case errors.Is(err, errWrongMember):
@@ -305,6 +313,7 @@ func (t *memberTable) drop(p *peer, how dropKind, now time.Time) bool {
 // announcedFor after its Leave; and any not connected whose address a
 // connected member holds now.
 func (t *memberTable) expire(now time.Time) {
+	t.failed = 0 // a new tick: the slots of failed dials are free again
 	alone := true
 	var waiting []*member // not connected: each may be forgotten
 	for _, mb := range t.byAlias {

@@ -269,10 +269,12 @@ func TestMemberTransitions(t *testing.T) {
 }
 
 // TestDialsCapped: however many members are due, at most MaxDials dials
-// run at once; the others start as dials end.
+// run at once; the others start as dials succeed. A failed dial keeps its
+// slot until the next tick (expire), so that addresses that refuse at once
+// cannot make the node dial as fast as the kernel answers.
 func TestDialsCapped(t *testing.T) {
 	tb := newMemberTable(tableConfig(), t0) // MaxDials 2
-	for i := range 5 {
+	for i := range 6 {
 		tb.heard(fmt.Sprintf("m%d", i), fmt.Sprintf("127.0.0.1:%d", 7000+i), t0)
 	}
 	first := tb.dueDials(t0, nil)
@@ -282,9 +284,23 @@ func TestDialsCapped(t *testing.T) {
 	if more := tb.dueDials(t0, nil); len(more) != 0 {
 		t.Fatalf("%d more dials beyond the cap", len(more))
 	}
-	tb.dialEnded(first[0].alias, errors.New("refused"), t0)
-	if next := tb.dueDials(t0, nil); len(next) != 1 || next[0].alias == first[0].alias {
-		t.Fatalf("after one dial ended: %d started", len(next))
+
+	// A success frees its slot at once.
+	tb.connect(&peer{alias: first[0].alias}, t0, nil)
+	tb.dialEnded(first[0].alias, nil, t0)
+	next := tb.dueDials(t0, nil)
+	if len(next) != 1 {
+		t.Fatalf("after a dial succeeded: %d started, want 1", len(next))
+	}
+
+	// A failure holds its slot until the next tick.
+	tb.dialEnded(first[1].alias, errors.New("refused"), t0)
+	if more := tb.dueDials(t0, nil); len(more) != 0 {
+		t.Fatalf("after a dial failed: %d started before the tick, want 0", len(more))
+	}
+	tb.expire(t0.Add(time.Millisecond))
+	if more := tb.dueDials(t0.Add(time.Millisecond), nil); len(more) != 1 || more[0].alias == first[1].alias {
+		t.Fatalf("after the tick: %d started, want 1 (not the one that failed, whose backoff runs)", len(more))
 	}
 }
 
