@@ -198,8 +198,8 @@ func (t *memberTable) heard(alias, addr string, now time.Time) bool {
 
 // dueDials moves the members whose next dial is due to stateDialing, as
 // long as fewer than MaxDials dials are in flight or failed since the last
-// tick, and returns them. The
-// caller dials each and reports the end with dialEnded.
+// tick, and returns them. The caller dials each and reports the end with
+// dialEnded.
 func (t *memberTable) dueDials(now time.Time, out []*member) []*member {
 	for _, mb := range t.byAlias {
 		if t.dials+t.failed >= t.cfg.MaxDials {

@@ -126,9 +126,9 @@ func checkWatcher(field string, pid int32) error {
 //
 // A top-level field whose value is MessagePack's nil counts as left out
 // (its zero value): some encoders write nil for an empty list or byte
-// string, and the protocol lets any field be left out (package doc). Only such fields are
-// dropped, and only when the body does not decode as it is, so a body
-// that decodes costs nothing more.
+// string, and the protocol lets any field be left out (package doc).
+// Only such fields are dropped, and only when the body does not decode as
+// it is, so a body that decodes costs nothing more.
 func DecodeInto(m Message, body []byte) error {
 	rest, err := m.UnmarshalMsg(body)
 	if err != nil {
