@@ -357,7 +357,8 @@ func (c *Config) beatTicks() int {
 
 // heartbeat runs on every tick of the maintenance loop (now is clock();
 // changing: the member list changed lately). It sends a Ping when the
-// pinger has heard nothing or sent nothing for pingAfterWhile(changing), or when this node's digest has not gone out for tellAfter (a
+// pinger has heard nothing or sent nothing for pingAfterWhile(changing),
+// or when this node's digest has not gone out for tellAfter (a
 // connection busy both ways carries no heartbeat, and digests travel in
 // heartbeats). The other end never needs to Ping on its own: the pinger's
 // Pings keep both directions alive, and a connection busy one way gets

@@ -223,7 +223,7 @@ func (n *Node) unwatchLocked(p *Process) {
 	for _, k := range p.links.watching {
 		ws := n.rwatch[k]
 		for _, parent := range [...]bool{false, true} {
-			if i := ws.find(watchKey{p.pid, parent}); i >= 0 && ws.list[i].onExit == nil {
+			if i := ws.processWatch(p.pid, parent); i >= 0 {
 				ws.removeAt(i)
 			}
 		}
@@ -269,7 +269,7 @@ func (p *Process) monitorRemote(h int32) {
 	// One notice per process: none more for one that p spawned (its
 	// parent watch) or monitors already, as for a process here.
 	ws := n.rwatch[k]
-	if i := ws.find(watchKey{p.pid, true}); ws.find(watchKey{p.pid, false}) >= 0 || i >= 0 && ws.list[i].onExit == nil {
+	if ws.processWatch(p.pid, false) >= 0 || ws.processWatch(p.pid, true) >= 0 {
 		n.mu.Unlock()
 		return
 	}

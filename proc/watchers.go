@@ -108,6 +108,16 @@ func (ws *localWatches) find(k watchKey) int {
 	return slices.IndexFunc(ws.list, func(w localWatch) bool { return w.key() == k })
 }
 
+// processWatch returns the position of process pid's own watch, as the
+// starter (parent) or as a monitor, or -1. A !spawn_on job's watch, which
+// has onExit and takes the notice itself, is not the process's.
+func (ws *localWatches) processWatch(pid int32, parent bool) int {
+	if i := ws.find(watchKey{pid, parent}); i >= 0 && ws.list[i].onExit == nil {
+		return i
+	}
+	return -1
+}
+
 // add adds w, whose key is not there.
 func (ws *localWatches) add(w localWatch) {
 	ws.list = append(ws.list, w)
