@@ -26,7 +26,10 @@
 // too large for the compiler to inline anything into it, and a value live
 // across a call is spilled on every dispatch. So LOADM and SETM spell out
 // their little-endian bytes (the compiler merges them into one load or
-// store) instead of calling encoding/binary.
+// store) instead of calling encoding/binary. SETM shifts a uint32: the
+// compiler merges byte stores of a value shifted arithmetically (int32)
+// into nothing, and a LOADM of a word written by four byte stores waits
+// for all four (no store-to-load forwarding), about ten cycles more.
 
 package vm
 
@@ -293,7 +296,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case xop(OpPush):
 			// The stack's storage is st; it is never longer than the
@@ -17814,7 +17817,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -17843,7 +17846,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -17872,7 +17875,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -17906,7 +17909,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -17935,7 +17938,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -17964,7 +17967,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -17998,7 +18001,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18027,7 +18030,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18056,7 +18059,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18090,7 +18093,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18119,7 +18122,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18148,7 +18151,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18182,7 +18185,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18211,7 +18214,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18240,7 +18243,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18274,7 +18277,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18303,7 +18306,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -18332,7 +18335,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -42123,7 +42126,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -42162,7 +42165,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -42196,7 +42199,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -42218,7 +42221,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -42245,7 +42248,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -42717,7 +42720,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1723: // LOAD PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -42912,7 +42915,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1743: // ADD PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -43107,7 +43110,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1763: // SUB PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -43302,7 +43305,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1783: // MUL PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -43623,7 +43626,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1803: // DIV PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -43922,7 +43925,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1823: // MOD PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -44127,7 +44130,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1843: // REM PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -44322,7 +44325,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1863: // INC PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -44517,7 +44520,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1883: // DEC PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -44712,7 +44715,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1903: // MOV PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -44907,7 +44910,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1923: // SHL PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -45102,7 +45105,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1943: // SHR PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -45297,7 +45300,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1963: // AND PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -45492,7 +45495,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 1983: // OR PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -45687,7 +45690,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 2003: // XOR PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -45882,7 +45885,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 2023: // NOT PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -46185,7 +46188,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 2043: // LOADM PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -46234,7 +46237,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46248,7 +46251,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46262,7 +46265,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46276,7 +46279,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46290,7 +46293,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46311,7 +46314,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46330,7 +46333,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46344,7 +46347,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46358,7 +46361,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46372,7 +46375,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46386,7 +46389,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46400,7 +46403,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46414,7 +46417,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46428,7 +46431,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46442,7 +46445,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46456,7 +46459,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46470,7 +46473,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46490,7 +46493,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46500,7 +46503,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 2063: // SETM PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -46510,7 +46513,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46530,7 +46533,7 @@ func (m *VM) exec() (int, error) {
 					err = ErrHeapAccess
 					goto fault
 				}
-				h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+				h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 				h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 			}
 			ip++
@@ -46815,7 +46818,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 2083: // PUSH PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
@@ -47112,7 +47115,7 @@ func (m *VM) exec() (int, error) {
 				err = ErrHeapAccess
 				goto fault
 			}
-			h, v := m.heap[addr:addr+4], m.regs[in.b&31]
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case 2103: // POP PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
