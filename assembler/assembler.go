@@ -135,7 +135,18 @@ type asm struct {
 	codeEnd  int
 	targets  []numericTarget // direct targets given as numbers, checked against codeEnd in pass 2
 	strict   bool            // a .word must be an instruction the VM accepts (see Load)
+
+	// The tokens of the line being parsed past maxLineTokens: counted for
+	// the error message, not kept. cut says whether garbage was among them.
+	cutTokens int
+	cut       bool
 }
+
+// maxLineTokens bounds the tokens of a line that the parser keeps. A
+// line that means anything has at most six (two labels, the second an
+// error, a mnemonic and three operands); a line of millions of operands
+// must cost what a short one does, not gigabytes.
+const maxLineTokens = 16
 
 // numericTarget is a direct jump or call target written as a number: only
 // pass 2 knows where the code ends. Labels cannot point past it.
@@ -227,11 +238,16 @@ func (a *asm) parse(src string) {
 	lx := NewLexer(src, a.errs.add)
 	var toks []Token // one line's tokens; every line reuses the buffer
 	for !a.interrupted() {
-		toks = toks[:0]
+		toks, a.cutTokens, a.cut = toks[:0], 0, false
 		t := lx.Next()
 		for ; t.Kind != TokEOF && t.Kind != TokNewline; t = lx.Next() {
 			if a.errs.full() { // a line of garbage: its tokens are not kept
 				return
+			}
+			if len(toks) == maxLineTokens {
+				a.cutTokens++
+				a.cut = a.cut || t.Kind == TokIllegal
+				continue
 			}
 			toks = append(toks, t)
 		}
@@ -326,10 +342,15 @@ func touches(a, b Token) bool {
 	return a.Pos.Line == b.Pos.Line && a.Pos.Col+utf8.RuneCountInString(a.Text) == b.Pos.Col
 }
 
-// garbled reports whether garbage (TokIllegal) stands among toks.
-func garbled(toks []Token) bool {
-	return slices.ContainsFunc(toks, func(t Token) bool { return t.Kind == TokIllegal })
+// garbled reports whether garbage (TokIllegal) stands among args, the
+// operands of the line being parsed, or among its tokens not kept.
+func (a *asm) garbled(args []Token) bool {
+	return a.cut || slices.ContainsFunc(args, func(t Token) bool { return t.Kind == TokIllegal })
 }
+
+// operands is how many operands the line being parsed has: args and the
+// tokens not kept.
+func (a *asm) operands(args []Token) int { return len(args) + a.cutTokens }
 
 // define records a label defined in this chunk and returns its index in
 // a.labels; false for a duplicate. A code label stands for the next
@@ -404,13 +425,13 @@ func (a *asm) instruction(head Token, args []Token) {
 	if info.Shape == vm.ShapeRShift {
 		minN = 1
 	}
-	if len(args) < minN || len(args) > maxN {
+	if n := a.operands(args); n < minN || n > maxN {
 		want := plural(maxN, "operand")
 		if minN != maxN {
 			want = fmt.Sprintf("%d or %d operands", minN, maxN)
 		}
-		if !garbled(args) {
-			a.errorf(head.Pos, "%s takes %s, got %d", info.Name, want, len(args))
+		if !a.garbled(args) {
+			a.errorf(head.Pos, "%s takes %s, got %d", info.Name, want, n)
 		}
 		in.bad = true
 	} else {
@@ -654,9 +675,9 @@ func (a *asm) addData(d datum) {
 // must be a token of kind want (described as what); false after reporting
 // an error.
 func (a *asm) directiveOperand(head Token, name string, args []Token, want TokenKind, what string) (Token, bool) {
-	if len(args) != 1 {
-		if !garbled(args) {
-			a.errorf(head.Pos, "%s takes 1 operand, got %d", name, len(args))
+	if n := a.operands(args); n != 1 {
+		if !a.garbled(args) {
+			a.errorf(head.Pos, "%s takes 1 operand, got %d", name, n)
 		}
 		return Token{}, false
 	}

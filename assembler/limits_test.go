@@ -236,6 +236,34 @@ func TestAssembleMemory(t *testing.T) {
 	}
 }
 
+// A line of a million operands is one error, and costs what the source
+// does, not the 56 bytes per operand that keeping its tokens took
+// (gigabytes for a 64 MiB line). Garbage past the tokens kept still
+// stands for operands of unknown count: no count error then.
+func TestLongLineMemory(t *testing.T) {
+	const n = 1 << 20
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"operands", "add " + strings.Repeat("$1 ", n), fmt.Sprintf("1:1: ADD takes 3 operands, got %d", n)},
+		{"directive", ".data\ns: .asciiz " + strings.Repeat("'a' ", n), fmt.Sprintf("2:4: .asciiz takes 1 operand, got %d", n)},
+		{"garbage after", "add " + strings.Repeat("#1 ", n) + "~", fmt.Sprintf("1:%d: unexpected character '~'", 5+3*n)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Assemble(tc.src)
+			runtime.ReadMemStats(&after)
+			if errs := Errors(err); len(errs) != 1 || errs[0].Error() != tc.want {
+				t.Fatalf("%d errors: %v\nwant %s", len(errs), err, tc.want)
+			}
+			if perByte := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(tc.src)); perByte > 1 {
+				t.Errorf("%.1f bytes allocated per byte of source, want at most 1", perByte)
+			}
+		})
+	}
+}
+
 // An error quotes at most maxQuoted characters of the source it names,
 // and says how long it was: a message stays one short line whatever the
 // source holds.
