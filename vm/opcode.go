@@ -195,12 +195,12 @@ func (op Opcode) Info() (info Info, ok bool) {
 	return info, info.Name != ""
 }
 
-// String is the mnemonic, or "Opcode(N)" for an unknown opcode.
+// String is the mnemonic, or "opcode N" for an unknown opcode.
 func (op Opcode) String() string {
 	if name := opInfo[op].Name; name != "" {
 		return name
 	}
-	return "Opcode(" + strconv.Itoa(int(op)) + ")"
+	return "opcode " + strconv.Itoa(int(op))
 }
 
 // byName maps an upper-case mnemonic to its opcode; built from opInfo so the

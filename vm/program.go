@@ -47,6 +47,20 @@ func (p *Program) MarshalBinary() ([]byte, error) {
 // ParseBytecode reads a bytecode file and verifies its code. The returned
 // program does not alias b.
 func ParseBytecode(b []byte) (*Program, error) {
+	p, err := ParseBytecodeUnverified(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := Verify(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ParseBytecodeUnverified reads a bytecode file's header and sections but
+// does not verify its code: for tools that show code the VM refuses, such
+// as the disassembler. Never run what it returns without Verify.
+func ParseBytecodeUnverified(b []byte) (*Program, error) {
 	if len(b) < HeaderSize {
 		return nil, fmt.Errorf("%w: file of %d bytes is shorter than the %d-byte header", ErrTruncated, len(b), HeaderSize)
 	}
@@ -70,14 +84,10 @@ func ParseBytecode(b []byte) (*Program, error) {
 	if roLen > uint64(len(rest)) {
 		return nil, fmt.Errorf("%w: read-only section says %d bytes, %d remain", ErrTruncated, roLen, len(rest))
 	}
-	p := &Program{
+	return &Program{
 		ROData: bytes.Clone(rest[:roLen]),
 		Code:   bytes.Clone(rest[roLen:]),
-	}
-	if err := Verify(p); err != nil {
-		return nil, err
-	}
-	return p, nil
+	}, nil
 }
 
 // Verify checks everything about p's code that does not depend on run-time

@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/iridium-go/iridium/vm"
 )
 
 // labelDef matches a label definition at the start of a source line.
@@ -107,4 +113,63 @@ func assembleTo(t *testing.T, file string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// -d lists bytecode that the VM refuses, each refused word as a .word
+// with the reason, so that a broken file can be looked at; running it is
+// refused with the reason.
+func TestDisassembleRefusedBytecode(t *testing.T) {
+	bytecode := func(code ...byte) string {
+		p := &vm.Program{Code: code}
+		bin, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeFile(t, "refused.ibc", string(bin))
+	}
+	tests := []struct {
+		name, file, listed, refused string
+	}{
+		{"unknown opcode", bytecode(200, 0, 0, 0),
+			".word   #0xc8000000     ; 0x0000 invalid: unknown opcode", "unknown opcode at pc 0x0000 (opcode 200)"},
+		{"register 255", bytecode(byte(vm.OpAdd), 1, 2, 255),
+			".word   #0x010102ff     ; 0x0000 invalid: register operand out of range: $255", "$255"},
+		{"jump past the end", bytecode(byte(vm.OpHlt), 0, 0, 0, byte(vm.OpDjmp), 0, 0, 12),
+			".word   #0x3100000c     ; 0x0004 invalid: jump target outside the code", "jump target"},
+		{"half an instruction", bytecode(byte(vm.OpHlt), 0, 0, 0, 7),
+			"; trailing bytes (not a whole instruction): 07", "not a multiple of 4"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := iridium(t, "", nil, "-d", tc.file); r.code != exitOK || !strings.Contains(r.stdout, tc.listed) || r.stderr != "" {
+				t.Errorf("-d: code %d, stdout %q, stderr %q; want code 0 and a line %q", r.code, r.stdout, r.stderr, tc.listed)
+			}
+			if r := iridium(t, "", nil, tc.file); r.code != exitFault || !strings.Contains(r.stderr, tc.refused) {
+				t.Errorf("run: code %d, stderr %q; want code %d and %q", r.code, r.stderr, exitFault, tc.refused)
+			}
+		})
+	}
+}
+
+// A listing or the help that cannot be written is an error (status 1),
+// as a program's output is: nothing is lost silently.
+func TestListingWriteFails(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err) // Linux has it; CI runs on Linux
+	}
+	defer full.Close()
+	file := writeFile(t, "prog.iasm", "load $1 #3\nhlt\n")
+	for _, args := range [][]string{{"-d", file}, {"--help"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, binary, args...)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = full, &stderr
+		err := cmd.Run()
+		cancel()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != exitFault || !strings.Contains(stderr.String(), "no space left on device") {
+			t.Errorf("%v > /dev/full: %v, stderr %q; want status %d and the write's error", args, err, stderr.String(), exitFault)
+		}
+	}
 }

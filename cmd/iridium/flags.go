@@ -131,7 +131,10 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stdout, usageText, defaultData, defaultMaxProcesses)
+			if _, err := fmt.Fprintf(stdout, usageText, defaultData, defaultMaxProcesses); err != nil {
+				fmt.Fprintf(stderr, "iridium: %v\n", err)
+				return nil, err
+			}
 			return nil, flag.ErrHelp
 		}
 		return fail("%s", cleanFlagError(err, args, fs.Args()))

@@ -56,11 +56,13 @@ func cores(o *options) int {
 
 func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, getenv, stdout, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return exitOK
-	}
-	if err != nil {
+	case errors.Is(err, errUsage):
 		return exitUsage
+	case err != nil: // the help could not be written
+		return exitFault
 	}
 	if n, err := strconv.Atoi(getenv("GOMAXPROCS")); limitCores != nil && (err != nil || n < 1) {
 		limitCores(cores(o)) // the runtime ignores a GOMAXPROCS that is not a count too
@@ -141,10 +143,17 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iridium: %v\n", err)
 		return exitFault
 	}
-	// A listing shows the program as it is; a run and -o need a program
-	// the VM accepts, which Load checks at the source's lines.
+	// A listing shows the program as it is, words the VM refuses
+	// included; a run and -o need a program the VM accepts, which Load
+	// checks at the source's lines.
 	load := assembler.LoadContext
-	if o.disassemble && !vm.IsBytecode(data) {
+	switch {
+	case o.disassemble && vm.IsBytecode(data):
+		load = func(_ context.Context, data []byte) (*vm.Program, []assembler.Symbol, error) {
+			p, err := vm.ParseBytecodeUnverified(data)
+			return p, nil, err
+		}
+	case o.disassemble:
 		load = func(ctx context.Context, data []byte) (*vm.Program, []assembler.Symbol, error) {
 			return assembler.AssembleFileContext(ctx, string(data))
 		}
@@ -166,7 +175,10 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	switch {
 	case o.disassemble:
 		<-sigs.ready
-		io.WriteString(stdout, assembler.DisassembleWithSymbols(prog, syms))
+		if _, err := io.WriteString(stdout, assembler.DisassembleWithSymbols(prog, syms)); err != nil {
+			fmt.Fprintf(stderr, "iridium: %v\n", err)
+			return exitFault
+		}
 		return exitOK
 	case o.assembleTo != "":
 		bin, err := prog.MarshalBinary()
