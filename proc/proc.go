@@ -104,6 +104,11 @@ type Config struct {
 	Nodes func() int32
 	// MaxProcesses bounds the processes alive at once; 0 means no bound.
 	MaxProcesses int
+	// HeapTotal bounds the heap storage of all the node's processes
+	// together, in bytes: past it ALOC faults (vm.ErrHeapTotal), as past
+	// a VM's own HeapLimit. 0 means no bound but each VM's HeapLimit.
+	// It replaces VMConfig.HeapAccount.
+	HeapTotal int64
 	// NoRemoteSpawn makes the node refuse the processes that other
 	// members ask it to start (--remote-spawn=false).
 	NoRemoteSpawn bool
@@ -157,6 +162,12 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.MaxHandles <= 0 {
 		cfg.MaxHandles = DefaultMaxHandles
+	}
+	if cfg.HeapTotal < 0 {
+		return nil, fmt.Errorf("proc: heap total %d", cfg.HeapTotal)
+	}
+	if cfg.HeapTotal > 0 {
+		cfg.VMConfig.HeapAccount = &heapTotal{max: cfg.HeapTotal}
 	}
 	n := &Node{
 		cfg:      cfg,
@@ -530,6 +541,9 @@ func (n *Node) end(p *Process, status int, err error) {
 	if remote != nil && len(remoteWatchers) > 0 {
 		n.notifyRemote(remote, p, remoteWatchers, status, err)
 	}
+	// Whoever ends a process runs its VM (a worker, Close once the workers
+	// stopped, a foreground process's owner), and nobody runs it again.
+	p.vm.ReleaseHeap()
 	close(p.done)
 	switch {
 	case onExit != nil:

@@ -141,14 +141,12 @@ func (m *VM) exec() (int, error) {
 			}
 		case xop(OpNop):
 		case xop(OpAloc):
-			n := int(m.regs[in.a&31])
-			if n < 0 || n > m.cfg.HeapLimit-len(m.heap) {
-				err = ErrBadAlloc
+			m.park(ip, flag, base, sp)
+			err = m.aloc(m.regs[in.a&31])
+			ip, flag, base, sp = m.unpark()
+			if err != nil {
 				goto fault
 			}
-			m.park(ip, flag, base, sp)
-			m.growHeap(n)
-			ip, flag, base, sp = m.unpark()
 		case xop(OpInc):
 			m.regs[in.a&31]++
 		case xop(OpDec):

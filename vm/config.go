@@ -47,6 +47,23 @@ type Config struct {
 	// Runtime runs this VM as a process (README "Processes"); nil: a lone
 	// process.
 	Runtime Runtime
+	// HeapAccount, if set, holds the heap storage of several VMs (a
+	// node's processes) within one total: a VM takes from it the bytes of
+	// storage it is about to allocate for its heap and gives them back
+	// when it lets the storage go (Load, ClearProgram, ReleaseHeap). ALOC
+	// faults with ErrHeapTotal when the account refuses. nil: no total,
+	// only HeapLimit.
+	HeapAccount HeapAccount
+}
+
+// HeapAccount keeps the total of heap storage that several VMs hold. Its
+// methods may be called by several goroutines at once.
+type HeapAccount interface {
+	// Take reports whether n more bytes fit in the total, and counts
+	// them if so.
+	Take(n int) bool
+	// Give counts n bytes less.
+	Give(n int)
 }
 
 // DefaultConfig returns a Config with every field at its default: no output,

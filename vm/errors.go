@@ -25,6 +25,7 @@ var (
 	ErrBadEntry        = errors.New("entry address outside the code or not a multiple of 4")
 	ErrHeapAccess      = errors.New("heap access out of range")
 	ErrBadAlloc        = errors.New("allocation of a negative size or past the heap limit")
+	ErrHeapTotal       = errors.New("allocation past the heap total of the node's processes")
 	ErrStackOverflow   = errors.New("stack overflow")
 	ErrStackUnderflow  = errors.New("pop below the current call frame")
 	ErrNoFrame         = errors.New("return with no call frame")

@@ -37,6 +37,7 @@ type VM struct {
 	sp    int     // stack depth: stack[:sp] is in use
 	fb    int     // frame base: stack depth at entry of the current call; 0 with no call
 	heap  []byte
+	held  int // bytes of heap storage taken from cfg.HeapAccount: cap(heap), with an account
 
 	cfg    Config
 	abort  atomic.Bool
@@ -97,9 +98,21 @@ func (m *VM) reset() {
 	m.sp = 0
 	m.fb = 0
 	if cap(m.heap) > keepHeap {
-		m.heap = nil
+		m.ReleaseHeap()
 	}
 	m.heap = m.heap[:0]
+}
+
+// ReleaseHeap empties the heap and lets its storage go, giving its bytes
+// back to the HeapAccount. The owner of a VM calls it when it drops the VM
+// (a process that ended), so that the account does not wait for the
+// garbage collector. Only the goroutine that runs the VM may call it.
+func (m *VM) ReleaseHeap() {
+	m.heap = nil
+	if m.held > 0 {
+		m.cfg.HeapAccount.Give(m.held)
+		m.held = 0
+	}
 }
 
 // Append adds p after the current program, as the REPL does with each line,
@@ -358,25 +371,47 @@ func (m *VM) growStack(need int) {
 	m.stack = slices.Grow(m.stack, n-len(m.stack))[:n]
 }
 
-// growHeap adds n zero bytes to the end of the heap (ALOC; the caller
-// checked the limit). Past the heap's capacity it takes a new array from
-// make, which the runtime zeroes in chunks it can preempt, or not at all
-// when the memory is fresh from the operating system. Appending a make
-// would clear the new bytes in one call that cannot be preempted, which a
-// collection then waits on (bench/README.md: "ALOC without a clear").
+// aloc is ALOC of n bytes: the heap grows by n zero bytes, within
+// HeapLimit and what the HeapAccount allows. Kept out of the dispatch
+// loop, as a call between park and unpark.
 //
 //go:noinline
-func (m *VM) growHeap(n int) {
+func (m *VM) aloc(n int32) error {
+	if n < 0 || int(n) > m.cfg.HeapLimit-len(m.heap) {
+		return ErrBadAlloc
+	}
+	return m.growHeap(int(n))
+}
+
+// growHeap adds n zero bytes to the end of the heap (the caller checked
+// the limit). Past the heap's capacity it takes a new array from make,
+// which the runtime zeroes in chunks it can preempt, or not at all when
+// the memory is fresh from the operating system. Appending a make would
+// clear the new bytes in one call that cannot be preempted, which a
+// collection then waits on (bench/README.md: "ALOC without a clear"). The
+// new array has room to double into, unless the HeapAccount allows only
+// what is asked.
+func (m *VM) growHeap(n int) error {
 	size := len(m.heap) + n
 	if size <= cap(m.heap) {
 		old := len(m.heap)
 		m.heap = m.heap[:size]
 		clear(m.heap[old:]) // Load keeps a small heap's array, bytes and all
-		return
+		return nil
 	}
-	h := make([]byte, size, max(size, min(2*cap(m.heap), m.cfg.HeapLimit)))
+	c := max(size, min(2*cap(m.heap), m.cfg.HeapLimit))
+	if a := m.cfg.HeapAccount; a != nil {
+		if !a.Take(c - m.held) {
+			if c = size; !a.Take(c - m.held) {
+				return ErrHeapTotal
+			}
+		}
+		m.held = c
+	}
+	h := make([]byte, size, c)
 	copy(h, m.heap)
 	m.heap = h
+	return nil
 }
 
 // save writes the loop's locals back; ip is the index of the next

@@ -13,6 +13,7 @@ import (
 
 	"github.com/iridium-go/iridium/cluster"
 	"github.com/iridium-go/iridium/remote"
+	"github.com/iridium-go/iridium/vm"
 )
 
 // options are the parsed command line (README.md, "Command line").
@@ -40,6 +41,7 @@ type options struct {
 
 	remoteSpawn  bool // --remote-spawn: other members may start processes here
 	maxProcesses int  // --max-processes: processes alive at once on this node
+	maxHeapMiB   int  // --max-heap: MiB of heap of all the node's processes together
 
 	logLevel slog.Level
 }
@@ -62,6 +64,8 @@ Node flags:
   -t, --threads N                how many !spawn programs may run at once (default 1)
       --remote-spawn=false       refuse the processes other members ask this node to start
       --max-processes N          processes alive at once on this node, or in a FILE run (default %d); past it spawns are refused
+      --max-heap MIB             heap of all processes together on this node, or in a FILE run, in MiB (default %d: a quarter
+                                 of the memory); past it ALOC faults
   -r, --enable-remote-access     serve the REPL over SSH
   -p, --bind-port PORT           SSH port for remote access (default 2244)
       --bind-host HOST           SSH listen address for remote access (default 127.0.0.1)
@@ -78,6 +82,18 @@ Environment:
 // defaultMaxProcesses bounds the processes alive at once on a node, as
 // Erlang's default process limit does (2^18).
 const defaultMaxProcesses = 262_144
+
+// defaultMaxHeapMiB bounds the heap of all of a node's processes
+// together: a quarter of the memory the machine (or the node's container)
+// has, as the JVM's default maximum heap is; 1 GiB where that cannot be
+// read; never less than one process's whole heap (64 MiB).
+func defaultMaxHeapMiB() int {
+	mib := int(memory() / 4 >> 20)
+	if mib == 0 {
+		mib = 1024
+	}
+	return max(mib, vm.DefaultHeapLimit>>20)
+}
 
 // errUsage marks a command-line mistake (exit status 2); the message has
 // been printed already.
@@ -123,6 +139,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	str(&o.join, "", "join")
 	fs.BoolVar(&o.remoteSpawn, "remote-spawn", true, "")
 	num(&o.maxProcesses, defaultMaxProcesses, "max-processes")
+	defaultHeap := defaultMaxHeapMiB()
+	num(&o.maxHeapMiB, defaultHeap, "max-heap")
 
 	fail := func(format string, a ...any) (*options, error) {
 		fmt.Fprintf(stderr, "iridium: "+format+"\n", a...)
@@ -131,7 +149,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			if _, err := fmt.Fprintf(stdout, usageText, defaultData, defaultMaxProcesses); err != nil {
+			if _, err := fmt.Fprintf(stdout, usageText, defaultData, defaultMaxProcesses, defaultHeap); err != nil {
 				fmt.Fprintf(stderr, "iridium: %v\n", err)
 				return nil, err
 			}
@@ -168,6 +186,9 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	}
 	if o.maxProcesses < 1 {
 		return fail("--max-processes must be at least 1, got %d", o.maxProcesses)
+	}
+	if o.maxHeapMiB < 1 {
+		return fail("--max-heap must be at least 1 (MiB), got %d", o.maxHeapMiB)
 	}
 	if o.maxSSHSessions < 1 {
 		return fail("--max-ssh-sessions must be at least 1, got %d", o.maxSSHSessions)

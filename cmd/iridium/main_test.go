@@ -227,6 +227,8 @@ func TestFlags(t *testing.T) {
 		{"port out of range", []string{"--server-bind-port", "70000"}, nil, 2, "0 to 65535"},
 		{"threads zero", []string{"-t", "0"}, nil, 2, "--threads must be at least 1"},
 		{"max processes zero", []string{"--max-processes", "0"}, nil, 2, "--max-processes must be at least 1"},
+		{"max heap zero", []string{"--max-heap", "0"}, nil, 2, "--max-heap must be at least 1 (MiB)"},
+		{"help names the heap total", []string{"-h"}, nil, 0, "--max-heap MIB"},
 		{"remote spawn not a boolean", []string{"--remote-spawn=maybe"}, nil, 2, "remote-spawn"},
 		{"help names the process flags", []string{"-h"}, nil, 0, "--remote-spawn=false"},
 		{"bad host", []string{"-H", "not a host"}, nil, 2, "not an IP address or host name"},

@@ -54,6 +54,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 		Threads:       o.threads,
 		VMConfig:      vm.DefaultConfig(),
 		MaxProcesses:  o.maxProcesses,
+		HeapTotal:     int64(o.maxHeapMiB) << 20,
 		NoRemoteSpawn: !o.remoteSpawn,
 	})
 	if err != nil {

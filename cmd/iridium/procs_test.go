@@ -10,7 +10,8 @@ import (
 // the processes it spawned are stopped; a fault in another process is
 // reported on stderr, naming it, and changes no exit status; the first
 // process's fault gives status 1 and one line on stderr; --max-processes
-// bounds the processes alive at once, as on a node.
+// bounds the processes alive at once, as on a node, and --max-heap their
+// heaps together.
 func TestFileRunProcesses(t *testing.T) {
 	cases := []struct {
 		name, src      string
@@ -82,6 +83,23 @@ child:
 	send $6 $1
 spin:
 	djmp @spin          ; still running when the run ends`, nil, 0, "123", ""},
+		{"--max-heap bounds the heaps of a file run's processes together", `
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	recv $4 $5          ; the child holds 2 MiB now
+	load $6 #16
+	shl $6 #16          ; 1 MiB fits beside it, 2 MiB does not
+	aloc $6
+	prti $6
+	aloc $6
+child:
+	load $1 #32
+	shl $1 #16
+	aloc $1
+	parent $2
+	send $2 $1
+	recv $1 $2`, []string{"--max-heap", "3"}, 1, "1048576", "p.iasm: allocation past the heap total of the node's processes at pc 0x0020 (ALOC)"},
 		{"a RECV nobody answers is stopped by nothing but a signal: RECVT then", `
 	load $9 #20
 	recvt $1 $2 $9

@@ -1,0 +1,127 @@
+package vm_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/iridium-go/iridium/vm"
+)
+
+// account is a HeapAccount of at most total bytes.
+type account struct {
+	mu          sync.Mutex
+	total, used int
+}
+
+func (a *account) Take(n int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.used+n > a.total {
+		return false
+	}
+	a.used += n
+	return true
+}
+
+func (a *account) Give(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.used -= n
+}
+
+func (a *account) inUse() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.used
+}
+
+// A heap grows within its VM's HeapAccount: with room to double while the
+// total allows, exactly what ALOC asks when only that fits, and not at all
+// past the total (ALOC faults, the heap stays as it was). The account
+// always holds what the heap's storage takes.
+func TestHeapAccount(t *testing.T) {
+	const kib = 1024
+	tests := []struct {
+		name        string
+		total       int
+		alocs       []uint16 // KiB each, one ALOC each
+		err         error    // of the last ALOC
+		heap, inUse int      // KiB afterwards
+	}{
+		{"within", 1024, []uint16{300, 300}, nil, 600, 600},
+		{"room to double", 1024, []uint16{300, 100}, nil, 400, 600},
+		{"exactly what fits", 1024, []uint16{600, 300}, nil, 900, 900},
+		{"past the total", 1024, []uint16{600, 600}, vm.ErrHeapTotal, 600, 600},
+		{"first past the total", 512, []uint16{600}, vm.ErrHeapTotal, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			acct := &account{total: tc.total * kib}
+			cfg := vm.DefaultConfig()
+			cfg.HeapAccount = acct
+			var code [][4]byte
+			for _, k := range tc.alocs {
+				// $1 = k KiB: LOAD k, then SHL by 10.
+				code = append(code, ld(1, k), i16(vm.OpShl, 1, 10<<8), r1(vm.OpAloc, 1))
+			}
+			m, _ := load(t, cfg, &vm.Program{Code: asm(code...)})
+			_, err := m.Run()
+			if tc.err == nil && err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if tc.err != nil {
+				wantFault(t, err, tc.err, 12*len(tc.alocs)-4, vm.OpAloc)
+			}
+			if m.HeapSize() != tc.heap*kib || acct.inUse() != tc.inUse*kib {
+				t.Errorf("heap %d, account %d; want %d, %d", m.HeapSize(), acct.inUse(), tc.heap*kib, tc.inUse*kib)
+			}
+			m.ReleaseHeap()
+			if m.HeapSize() != 0 || acct.inUse() != 0 {
+				t.Errorf("after ReleaseHeap: heap %d, account %d; want 0, 0", m.HeapSize(), acct.inUse())
+			}
+		})
+	}
+}
+
+// What a VM's heap holds goes back to the account when the heap's storage
+// goes (Load and ClearProgram drop a heap over 1 MiB), and a forked VM
+// takes from the same account.
+func TestHeapAccountGivesBack(t *testing.T) {
+	acct := &account{total: 8 << 20}
+	cfg := vm.DefaultConfig()
+	cfg.HeapAccount = acct
+	twoMiB := &vm.Program{Code: asm(ld(1, 2), i16(vm.OpShl, 1, 20<<8), r1(vm.OpAloc, 1))}
+	m, _ := load(t, cfg, twoMiB)
+	run := func(m *vm.VM, want int) {
+		t.Helper()
+		if _, err := m.Run(); err != nil {
+			t.Fatal(err)
+		}
+		if acct.inUse() != want {
+			t.Fatalf("account %d, want %d", acct.inUse(), want)
+		}
+	}
+	run(m, 2<<20)
+	if err := m.Load(twoMiB); err != nil || acct.inUse() != 0 {
+		t.Fatalf("after Load: %v, account %d; want 0", err, acct.inUse())
+	}
+	run(m, 2<<20)
+	m.ClearProgram()
+	if acct.inUse() != 0 {
+		t.Fatalf("after ClearProgram: account %d, want 0", acct.inUse())
+	}
+	if err := m.Load(twoMiB); err != nil {
+		t.Fatal(err)
+	}
+	child, err := m.Fork(0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(m, 2<<20)
+	run(child, 4<<20)
+	child.ReleaseHeap()
+	m.ReleaseHeap()
+	if acct.inUse() != 0 {
+		t.Fatalf("account %d after both released, want 0", acct.inUse())
+	}
+}
