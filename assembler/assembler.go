@@ -326,6 +326,13 @@ func (a *asm) line(toks []Token) {
 	if len(rest) > 0 && rest[0].Kind == TokIllegal && touches(head, rest[0]) {
 		return // garbage inside the mnemonic ("lo~ad"): the lexer said so, once
 	}
+	prev := head // "add $1$2$3" reads as three operands, but it is a slip
+	for _, t := range rest {
+		if touches(prev, t) && prev.Kind != TokIllegal && t.Kind != TokIllegal {
+			a.errorf(t.Pos, "no space before %s", describe(t))
+		}
+		prev = t
+	}
 	switch head.Kind {
 	case TokIllegal: // in place of a mnemonic: nothing to check the operands against
 	case TokIdent:

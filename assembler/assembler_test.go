@@ -272,6 +272,9 @@ func TestErrors(t *testing.T) {
 	}{
 		{"unknown mnemonic", "  frob $1", `1:3: unknown mnemonic "frob"`},
 		{"too few operands", "add $1 $2", "1:1: ADD takes 3 operands, got 2"},
+		{"operands not apart", "add $1$2 $3", "1:7: no space before register $2"},
+		{"operand on the mnemonic", "inc$1", "1:4: no space before register $1"},
+		{"integer not apart", "load $1#5", "1:8: no space before integer #5"},
 		{"too many operands", "hlt $1", "1:1: HLT takes no operands, got 1"},
 		{"one operand", "inc", "1:1: INC takes 1 operand, got 0"},
 		{"shift operands", "shl $1 #2 #3", "1:1: SHL takes 1 or 2 operands, got 3"},
