@@ -1,8 +1,10 @@
 package assembler
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -24,8 +26,15 @@ type Lexer struct {
 
 // NewLexer returns a lexer over src. onError may be nil.
 func NewLexer(src string, onError func(pos Pos, msg string)) *Lexer {
-	return &Lexer{src: src, line: 1, col: 1, onError: onError}
+	l := &Lexer{src: src, line: 1, col: 1, onError: onError}
+	if strings.HasPrefix(src, byteOrderMark) {
+		l.off = len(byteOrderMark) // what some editors put first: not text
+	}
+	return l
 }
+
+// byteOrderMark is U+FEFF in UTF-8.
+const byteOrderMark = "\ufeff"
 
 func (l *Lexer) errorf(pos Pos, msg string) {
 	if l.onError != nil {
@@ -321,8 +330,11 @@ func quote(s string) string {
 // in single quotes for an error message.
 func quoteChar(c string) string {
 	r, _ := utf8.DecodeRuneInString(c)
-	if len(c) == 1 && (r < 0x20 || r >= 0x7f) {
+	switch {
+	case len(c) == 1 && (r < 0x20 || r >= 0x7f):
 		return "'\\x" + hex2(c[0]) + "'"
+	case !unicode.IsGraphic(r): // a character that shows as nothing
+		return fmt.Sprintf("%U", r)
 	}
 	return "'" + c + "'"
 }

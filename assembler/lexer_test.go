@@ -44,6 +44,11 @@ func TestLexer(t *testing.T) {
 			{TokInteger, "1:15", "0XaB"}, {TokEOF, "1:20", ""}}, nil},
 		{"tabs and runes count one column", "\t'é'\tnop", []lexed{
 			{TokString, "1:2", "é"}, {TokIdent, "1:6", "nop"}, {TokEOF, "1:9", ""}}, nil},
+		{"a byte order mark first is skipped", "\ufeffnop", []lexed{
+			{TokIdent, "1:1", "nop"}, {TokEOF, "1:4", ""}}, nil},
+		{"a byte order mark elsewhere is garbage", "nop \ufeff", []lexed{
+			{TokIdent, "1:1", "nop"}, {TokIllegal, "1:5", ""}, {TokEOF, "1:6", ""}},
+			[]string{"1:5: unexpected character U+FEFF"}},
 		{"crlf", "nop\r\nhlt", []lexed{
 			{TokIdent, "1:1", "nop"}, {TokNewline, "1:5", ""}, {TokIdent, "2:1", "hlt"}, {TokEOF, "2:4", ""}}, nil},
 		{"garbage", "nop %%x $1", []lexed{
