@@ -440,6 +440,11 @@ func (a *asm) instruction(head Token, args []Token) {
 		if !a.garbled(args) {
 			a.errorf(head.Pos, "%s takes %s, got %d", info.Name, want, n)
 		}
+		for _, t := range args { // wrong wherever it stands
+			if t.Kind == TokRegister {
+				a.register(t)
+			}
+		}
 		in.bad = true
 	} else {
 		for i, t := range args {

@@ -358,6 +358,7 @@ start: hlt            ; duplicate
     inc $40 ; out of range
     shl $1 #1 #2 ? 
     prts @start
+    prts 'x' $99      ; two errors
 `
 	want := []string{
 		`3:14: unterminated string`,
@@ -370,6 +371,8 @@ start: hlt            ; duplicate
 		`12:9: register $40 out of range (0..31)`,
 		`13:18: unexpected character '?'`,
 		`14:10: PRTS needs a data label, "start" is a code label`,
+		`15:5: PRTS takes 1 operand, got 2`,
+		`15:14: register $99 out of range (0..31)`,
 	}
 	_, err := Assemble(src)
 	if err == nil {
