@@ -1,6 +1,7 @@
 package assembler
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -34,23 +35,31 @@ func ReadFile(path string, regularOnly bool) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if regularOnly {
-		fi, err := f.Stat()
-		if err != nil {
-			return nil, err
-		}
-		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s: %s, not a regular file", path, kindOf(fi.Mode()))
-		}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxFileSize {
+	regular := fi.Mode().IsRegular()
+	if regularOnly && !regular {
+		return nil, fmt.Errorf("%s: %s, not a regular file", path, kindOf(fi.Mode()))
+	}
+	var buf bytes.Buffer
+	if regular {
+		// A regular file's size is known: one that is too large is
+		// refused unread, and the buffer is made once, not doubled
+		// (which took 2.5 times a 64 MiB file).
+		if fi.Size() > MaxFileSize {
+			return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
+		}
+		buf.Grow(int(fi.Size()) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > MaxFileSize { // it grew since, or is not regular
 		return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }
 
 // kindOf names what a file that is not regular is.

@@ -5,6 +5,7 @@ package assembler
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,5 +69,37 @@ func TestReadFile(t *testing.T) {
 				t.Fatalf("ReadFile error %v, want one saying %q", r.err, tc.want)
 			}
 		})
+	}
+}
+
+// A regular file is read into one buffer of its size, and one over the
+// limit is refused without reading it: a 64 MiB program took 169 MB.
+func TestReadFileMemory(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.iasm")
+	if err := os.WriteFile(big, []byte(strings.Repeat("nop\n", 2<<20)), 0o644); err != nil { // 8 MiB
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.iasm")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, MaxFileSize+1); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path     string
+		maxAlloc uint64
+	}{{big, 8<<20 + 64<<10}, {huge, 64 << 10}} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		data, err := ReadFile(tc.path, true)
+		runtime.ReadMemStats(&after)
+		if tc.path == big && (err != nil || len(data) != 8<<20) {
+			t.Fatalf("%s: %d bytes, %v", tc.path, len(data), err)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > tc.maxAlloc {
+			t.Errorf("%s: %d bytes allocated, want at most %d", filepath.Base(tc.path), alloc, tc.maxAlloc)
+		}
 	}
 }
