@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -503,8 +504,22 @@ func (n *Node) RegisterSink(w io.Writer) int32 {
 	return n.registerSinkLocked(w)
 }
 
+// registerSinkLocked gives w the next number after the last one given,
+// from 1 up to 2^31-1 and then from 1 again, skipping numbers that name a
+// sink still registered: a node that has started 2^31 roots goes on. A
+// number is given again only after 2^31-1 others, so late output meant
+// for an old sink could reach a new one only from a process on another
+// member that outlived that many roots started here.
 func (n *Node) registerSinkLocked(w io.Writer) int32 {
-	n.lastSink++
+	for {
+		if n.lastSink == math.MaxInt32 {
+			n.lastSink = 0
+		}
+		n.lastSink++
+		if _, used := n.sinks[n.lastSink]; !used {
+			break
+		}
+	}
 	n.sinks[n.lastSink] = w
 	return n.lastSink
 }

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -643,4 +646,23 @@ func (n *Node) handleCount() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.handles.len()
+}
+
+// Sink numbers go on past 2^31-1 from 1 again, skipping the ones still
+// registered, and are never 0 or negative (0 names no sink; negative
+// numbers are not sinks at all).
+func TestSinkNumbersWrap(t *testing.T) {
+	n := newNode(t, 1)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	one := n.registerSinkLocked(io.Discard)
+	n.lastSink = math.MaxInt32 - 1
+	var got []int32
+	for range 3 {
+		got = append(got, n.registerSinkLocked(io.Discard))
+	}
+	want := []int32{math.MaxInt32, 2, 3} // 1 is still registered
+	if one != 1 || !slices.Equal(got, want) {
+		t.Errorf("first %d, then %v; want 1, then %v", one, got, want)
+	}
 }
