@@ -43,15 +43,14 @@ func ReadFile(path string, regularOnly bool) ([]byte, error) {
 	if regularOnly && !regular {
 		return nil, fmt.Errorf("%s: %s, not a regular file", path, kindOf(fi.Mode()))
 	}
-	var buf bytes.Buffer
-	if regular {
-		// A regular file's size is known: one that is too large is
-		// refused unread, and the buffer is made once, not doubled
-		// (which took 2.5 times a 64 MiB file).
-		if fi.Size() > MaxFileSize {
-			return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
-		}
-		buf.Grow(int(fi.Size()) + bytes.MinRead)
+	var buf *bytes.Buffer
+	switch {
+	case regular && fi.Size() > MaxFileSize: // refused unread
+		return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
+	case regular: // read into one array of its size, not a doubling one
+		buf = bytes.NewBuffer(make([]byte, 0, int(fi.Size())+bytes.MinRead))
+	default:
+		buf = new(bytes.Buffer)
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
 		return nil, err
