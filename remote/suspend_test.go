@@ -22,3 +22,14 @@ func TestCtrlZDoesNotSuspend(t *testing.T) {
 		t.Errorf("Ctrl-Z rang no bell: %q", got)
 	}
 }
+
+// Ctrl-T on a line of one character does nothing: readline moved the
+// cursor past the line's end for it, and the next character typed panicked
+// and ended the node. On a longer line it still swaps the two characters
+// before the cursor.
+func TestCtrlTOnShortLine(t *testing.T) {
+	sess := ptySession(t, startServer(t, ""))
+	stdin, out := atPrompt(t, sess)
+	io.WriteString(stdin, "\x14a\x14b\x15load $1 #91\x14\r!registers\r")
+	testutil.WaitFor(t, out, "$1 = 19\r\n", bound)
+}

@@ -202,6 +202,13 @@ func (k *keyFilter) filter(key rune) (rune, bool) {
 		k.rl.Terminal.Bell()
 		return readline.CharBell, true
 	}
+	if key == readline.CharTranspose && k.length.Load() < 2 && !k.rl.Operation.IsSearchMode() {
+		// readline moves the cursor of a one-character line past its end
+		// for Ctrl-T, and the next character typed then panics on its
+		// goroutine, which ends the node. With nothing to transpose, the
+		// key does nothing.
+		return readline.CharBell, true
+	}
 	return k.limitKey(k.menuKey(key)), true
 }
 
