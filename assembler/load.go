@@ -23,9 +23,16 @@ var ErrFileTooLarge = fmt.Errorf("larger than %d MiB: not a program file", MaxFi
 // ReadFile reads the program file at path for Load. It refuses a file over
 // MaxFileSize (/dev/zero, say) having read MaxFileSize+1 bytes at most.
 // With regularOnly it also refuses what is not a regular file (a FIFO, a
-// device, a directory) without waiting on it: a read that may never end
-// cannot be interrupted.
+// device, a directory) without waiting on it.
 func ReadFile(path string, regularOnly bool) ([]byte, error) {
+	return ReadFileContext(context.Background(), path, regularOnly)
+}
+
+// ReadFileContext is ReadFile that gives up when ctx is done: it closes
+// the file, which ends a read waiting on a FIFO, a pipe or a regular file
+// that blocks (/proc/kmsg), and returns ctx's cause. A read the kernel
+// does not let go of (a hung network file system) still waits.
+func ReadFileContext(ctx context.Context, path string, regularOnly bool) ([]byte, error) {
 	flag := os.O_RDONLY
 	if regularOnly {
 		flag |= syscall.O_NONBLOCK // opening a FIFO waits for a writer otherwise
@@ -35,6 +42,17 @@ func ReadFile(path string, regularOnly bool) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	stop := context.AfterFunc(ctx, func() { f.Close() })
+	defer stop()
+	data, err := readAll(f, path, regularOnly)
+	if err != nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx) // the file was closed under the read
+	}
+	return data, err
+}
+
+// readAll is ReadFileContext's reading of the open file f.
+func readAll(f *os.File, path string, regularOnly bool) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@
 package assembler
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -101,5 +103,42 @@ func TestReadFileMemory(t *testing.T) {
 		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > tc.maxAlloc {
 			t.Errorf("%s: %d bytes allocated, want at most %d", filepath.Base(tc.path), alloc, tc.maxAlloc)
 		}
+	}
+}
+
+// A read that waits (a FIFO whose writer writes nothing, as a regular
+// file such as /proc/kmsg may) gives up when its context is done, with the
+// context's cause.
+func TestReadFileContextGivesUp(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opened, done := make(chan struct{}), make(chan struct{})
+	defer close(done)
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // returns once the reader opened it
+		close(opened)
+		if err == nil {
+			<-done
+			w.Close()
+		}
+	}()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	result := make(chan error, 1)
+	go func() {
+		_, err := ReadFileContext(ctx, fifo, false)
+		result <- err
+	}()
+	<-opened
+	cause := errors.New("the session ended")
+	cancel(cause)
+	select {
+	case err := <-result:
+		if !errors.Is(err, cause) {
+			t.Fatalf("ReadFileContext = %v, want %v", err, cause)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadFileContext did not give up")
 	}
 }

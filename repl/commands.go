@@ -179,14 +179,19 @@ func (r *REPL) cmdSymbols(_ context.Context, args []string) error {
 // programArg reads the program named by the single PATH argument, or by
 // the next input line when it is omitted (the reference asked for the path
 // that way): assembly, or bytecode told apart by its magic.
-func (r *REPL) programArg(args []string) (string, *vm.Program, []assembler.Symbol, error) {
+func (r *REPL) programArg(ctx context.Context, args []string) (string, *vm.Program, []assembler.Symbol, error) {
 	path, err := r.pathArg(args)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	// A FIFO or a device could hold the session in a read nothing
-	// interrupts, so only regular files are read.
-	data, err := assembler.ReadFile(path, true)
+	// Only regular files are read: opening a FIFO waits for a writer,
+	// which nothing interrupts. A regular file whose read waits
+	// (/proc/kmsg) is given up on Ctrl-C or when the session ends.
+	var data []byte
+	err = r.interruptible(ctx, func(ctx context.Context) error {
+		data, err = assembler.ReadFileContext(ctx, path, true)
+		return err
+	})
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -239,7 +244,7 @@ func (r *REPL) pathArg(args []string) (string, error) {
 }
 
 func (r *REPL) cmdLoadFile(ctx context.Context, args []string) error {
-	_, prog, syms, err := r.programArg(args)
+	_, prog, syms, err := r.programArg(ctx, args)
 	if err != nil {
 		return err
 	}

@@ -54,8 +54,8 @@ func noProcess(err error) error {
 	return err
 }
 
-func (r *REPL) cmdSpawn(_ context.Context, args []string) error {
-	path, prog, _, err := r.programArg(args)
+func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
+	path, prog, _, err := r.programArg(ctx, args)
 	if err != nil {
 		return err
 	}

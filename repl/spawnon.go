@@ -23,7 +23,7 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 		return errors.New("usage: !spawn_on ALIAS PATH")
 	}
 	alias := args[0]
-	path, prog, _, err := r.programArg(args[1:])
+	path, prog, _, err := r.programArg(ctx, args[1:])
 	if err != nil {
 		return err
 	}

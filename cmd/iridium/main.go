@@ -138,8 +138,8 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iridium: --output %s is FILE itself: it would overwrite the program\n", o.assembleTo)
 		return exitUsage
 	}
-	data, err := assembler.ReadFile(o.file, false) // /dev/stdin and FIFOs welcome here
-	if err != nil {
+	data, err := assembler.ReadFileContext(sigs.ctx, o.file, false) // /dev/stdin and FIFOs welcome here
+	if err != nil && sigs.ctx.Err() == nil {
 		fmt.Fprintf(stderr, "iridium: %v\n", err)
 		return exitFault
 	}

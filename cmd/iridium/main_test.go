@@ -380,6 +380,53 @@ spin: djmp @spin
 	}
 }
 
+// A FILE whose read waits (a pipe nobody writes to) is given up on the
+// first SIGINT, as a run is.
+func TestFileReadInterrupted(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	pipe, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", w.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "/dev/stdin")
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stderr = r, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	// Reading: it opened /dev/stdin, a descriptor of its own on the pipe.
+	reading := func() bool {
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid))
+		for _, fd := range fds {
+			n, _ := strconv.Atoi(fd.Name())
+			link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", cmd.Process.Pid, fd.Name()))
+			if n > 2 && link == pipe {
+				return true
+			}
+		}
+		return false
+	}
+	for !reading() {
+		if ctx.Err() != nil {
+			t.Fatal("iridium never opened /dev/stdin")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if ctx.Err() != nil || !errors.As(err, &exit) || exit.ExitCode() != exitFault || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("after SIGINT: %v, stderr %q; want status %d and \"interrupted\"", err, stderr.String(), exitFault)
+	}
+}
+
 // cpuTime is the user plus system CPU time process pid has used so far,
 // from /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
 func cpuTime(t *testing.T, pid int) time.Duration {
