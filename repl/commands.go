@@ -121,7 +121,7 @@ func (r *REPL) cmdHistory(_ context.Context, args []string) error {
 	}
 	// The !history line itself is the last entry; it is shown too, as a
 	// shell's history does.
-	for _, h := range r.history {
+	for _, h := range r.history.lines {
 		fmt.Fprintln(r.out, h)
 	}
 	return nil

@@ -70,7 +70,7 @@ type REPL struct {
 	proc    *proc.Process // the default VM's process
 	vm      *vm.VM        // its VM: only the REPL's goroutine uses it
 	session *assembler.Session
-	history []string
+	history history
 	lines   lineReader
 	jobs    *jobs
 	spawned int // the number of the last !spawn
@@ -291,7 +291,7 @@ func (r *REPL) Execute(ctx context.Context, line string) {
 	if trimmed == "" {
 		return
 	}
-	r.history = append(r.history, line)
+	r.history.add(line)
 	var err error
 	if strings.HasPrefix(trimmed, "!") {
 		err = r.runCommand(ctx, trimmed)
