@@ -116,6 +116,13 @@ func FormatErrors(errs []Error, prefix string) string { return writeErrors(errs,
 func formatErrors(es []error) string { return writeErrors(es, "") }
 
 func writeErrors[E error](es []E, prefix string) string {
+	// A list that reached maxErrors ends with the error saying where
+	// assembly stopped: it is shown last, and the count of those left out
+	// says that more were not even looked for.
+	var stop []E
+	if n := len(es); n > maxShownErrors && isStop(es[n-1]) {
+		es, stop = es[:n-1], es[n-1:]
+	}
 	var b strings.Builder
 	for i, e := range es[:min(len(es), maxShownErrors)] {
 		if i > 0 {
@@ -124,7 +131,20 @@ func writeErrors[E error](es []E, prefix string) string {
 		b.WriteString(prefix + e.Error())
 	}
 	if more := len(es) - maxShownErrors; more > 0 {
-		b.WriteString("\n... and " + plural(more, "more error"))
+		atLeast := ""
+		if len(stop) > 0 {
+			atLeast = "at least "
+		}
+		b.WriteString("\n... and " + atLeast + plural(more, "more error"))
+	}
+	for _, e := range stop {
+		b.WriteString("\n" + prefix + e.Error())
 	}
 	return b.String()
+}
+
+// isStop reports whether e is the error that ends a list at maxErrors.
+func isStop(e error) bool {
+	var a Error
+	return errors.As(e, &a) && a.Msg == tooManyErrors
 }

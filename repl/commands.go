@@ -197,12 +197,9 @@ func (r *REPL) programArg(ctx context.Context, args []string) (string, *vm.Progr
 	}
 	prog, syms, err := assembler.Load(data)
 	if errs := assembler.Errors(err); len(errs) > 0 {
-		// One line per error, each naming the file, as compilers do.
-		lines := make([]string, len(errs))
-		for i, e := range errs {
-			lines[i] = path + ":" + e.Error()
-		}
-		return "", nil, nil, errors.New(strings.Join(lines, "\n"))
+		// One line per error, each naming the file, as compilers do; the
+		// first 20, as iridium FILE shows them.
+		return "", nil, nil, errors.New(assembler.FormatErrors(errs, path+":"))
 	}
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("%s: %w", path, err)

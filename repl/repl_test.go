@@ -60,6 +60,7 @@ func writeProgram(t *testing.T, src string) string {
 func TestCommands(t *testing.T) {
 	prog := writeProgram(t, ".data\nmsg: .asciiz 'from file\\n'\n.code\nload $7 #77\nprts @msg\n")
 	faulty := writeProgram(t, "load $1 #0\ndiv $0 $1 $2\n")
+	broken := writeProgram(t, strings.Repeat("frob\n", 30))
 	tests := []struct {
 		name       string
 		lines      []string
@@ -107,6 +108,8 @@ func TestCommands(t *testing.T) {
 			notOut: []string{"old"}, wantOut: []string{"msg"}},
 		{name: "load_file of a missing file", lines: []string{"!load_file /nonexistent/x.iasm"},
 			wantErr: []string{"no such file"}},
+		{name: "load_file shows the first 20 errors, as iridium FILE does", lines: []string{"!load_file " + broken},
+			wantErr: []string{"error: " + broken + `:1:1: unknown mnemonic "frob"`, broken + `:20:1: unknown mnemonic "frob"` + "\nerror: ... and 10 more errors\n"}},
 		{name: "spawn runs in the background and reports", lines: []string{"!spawn " + prog},
 			wantOut: []string{"spawned #1", "#1 " + prog + " ended: exit code 0", "from file\n", "event: "}},
 		{name: "a spawned program's fault is exit status 1", lines: []string{"!spawn " + faulty},

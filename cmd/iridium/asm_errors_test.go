@@ -52,6 +52,7 @@ func TestAssemblyErrorsCapped(t *testing.T) {
 		{5, 1 + 5, `5:1: unknown mnemonic "frob"`},
 		{20, 1 + 20, `20:1: unknown mnemonic "frob"`},
 		{1000, 1 + 20 + 1, "... and 980 more errors"},
+		{5000, 1 + 20 + 2, "1001:1: too many errors: assembly stopped here"},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.lines), func(t *testing.T) {
