@@ -221,7 +221,7 @@ func (r *REPL) pathArg(args []string) (string, error) {
 		return args[0], nil
 	case 0:
 	default:
-		return "", fmt.Errorf("expected one PATH, got %d arguments", len(args))
+		return "", fmt.Errorf("expected one PATH, got %d arguments (a path with spaces: the command alone, then the path on the next line)", len(args))
 	}
 	line, err := r.readLine(askPath)
 	switch {

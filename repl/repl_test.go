@@ -106,6 +106,8 @@ func TestCommands(t *testing.T) {
 			wantOut: []string{"from file\n", "msg", "data"}},
 		{name: "load_file replaces the program", lines: []string{"old: load $0 #1", "!load_file " + prog, "!symbols", "!program"},
 			notOut: []string{"old"}, wantOut: []string{"msg"}},
+		{name: "load_file of a path with spaces says how", lines: []string{"!load_file my prog.iasm"},
+			wantErr: []string{"error: expected one PATH, got 2 arguments (a path with spaces: the command alone, then the path on the next line)\n"}},
 		{name: "load_file of a missing file", lines: []string{"!load_file /nonexistent/x.iasm"},
 			wantErr: []string{"no such file"}},
 		{name: "load_file shows the first 20 errors, as iridium FILE does", lines: []string{"!load_file " + broken},
