@@ -25,6 +25,8 @@ type Lexer struct {
 }
 
 // NewLexer returns a lexer over src. onError may be nil.
+// A byte order mark (U+FEFF) first in src is skipped: some editors write
+// one. Columns count from after it.
 func NewLexer(src string, onError func(pos Pos, msg string)) *Lexer {
 	l := &Lexer{src: src, line: 1, col: 1, onError: onError}
 	if strings.HasPrefix(src, byteOrderMark) {
@@ -333,7 +335,7 @@ func quoteChar(c string) string {
 	switch {
 	case len(c) == 1 && (r < 0x20 || r >= 0x7f):
 		return "'\\x" + hex2(c[0]) + "'"
-	case !unicode.IsGraphic(r): // a character that shows as nothing
+	case !unicode.IsPrint(r): // a character that shows as nothing, or as a space
 		return fmt.Sprintf("%U", r)
 	}
 	return "'" + c + "'"

@@ -49,6 +49,9 @@ func TestLexer(t *testing.T) {
 		{"a byte order mark elsewhere is garbage", "nop \ufeff", []lexed{
 			{TokIdent, "1:1", "nop"}, {TokIllegal, "1:5", ""}, {TokEOF, "1:6", ""}},
 			[]string{"1:5: unexpected character U+FEFF"}},
+		{"a no-break space is named", "nop\u00a0", []lexed{
+			{TokIdent, "1:1", "nop"}, {TokIllegal, "1:4", ""}, {TokEOF, "1:5", ""}},
+			[]string{"1:4: unexpected character U+00A0"}},
 		{"crlf", "nop\r\nhlt", []lexed{
 			{TokIdent, "1:1", "nop"}, {TokNewline, "1:5", ""}, {TokIdent, "2:1", "hlt"}, {TokEOF, "2:4", ""}}, nil},
 		{"garbage", "nop %%x $1", []lexed{

@@ -236,9 +236,9 @@ func TestAssembleMemory(t *testing.T) {
 }
 
 // A line of a million operands is one error, and costs what the source
-// does, not the 56 bytes per operand that keeping its tokens took
-// (gigabytes for a 64 MiB line). Garbage past the tokens kept still
-// stands for operands of unknown count: no count error then.
+// does: a line's tokens past the few a line can mean are counted, not
+// kept (kept, a 64 MiB line would take gigabytes). Garbage past the tokens
+// kept still stands for operands of unknown count: no count error then.
 func TestLongLineMemory(t *testing.T) {
 	const n = 1 << 20
 	for _, tc := range []struct {

@@ -1,7 +1,9 @@
 package proc
 
 import (
+	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -62,6 +64,15 @@ child:
 	}
 	if used := account.used.Load(); used != 0 {
 		t.Errorf("%d bytes held after every child ended, want 0", used)
+	}
+	// A foreground process runs no more once ended: its heap went back.
+	fg, err := n.Foreground(Spec{Name: "fg"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fg.End(StatusOK, nil)
+	if _, err := fg.RunContext(context.Background()); !errors.Is(err, ErrEnded) {
+		t.Errorf("RunContext after End: %v, want ErrEnded", err)
 	}
 	select {
 	case err := <-faults:

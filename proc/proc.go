@@ -106,8 +106,8 @@ type Config struct {
 	MaxProcesses int
 	// HeapTotal bounds the heap storage of all the node's processes
 	// together, in bytes: past it ALOC faults (vm.ErrHeapTotal), as past
-	// a VM's own HeapLimit. 0 means no bound but each VM's HeapLimit.
-	// It replaces VMConfig.HeapAccount.
+	// a VM's own HeapLimit. Above 0 it replaces VMConfig.HeapAccount;
+	// 0 leaves that as it is.
 	HeapTotal int64
 	// NoRemoteSpawn makes the node refuse the processes that other
 	// members ask it to start (--remote-spawn=false).
@@ -353,6 +353,9 @@ var ErrNoPIDs = errors.New("proc: every pid up to 2147483647 has been given, and
 
 // ErrClosed: the Node is closed.
 var ErrClosed = errors.New("proc: node is closed")
+
+// ErrEnded: RunContext of a process that ended.
+var ErrEnded = errors.New("proc: the process ended")
 
 // addRoot adds p, a process with a writer of its own, and registers that
 // as the sink of its descendants on other members.
@@ -612,10 +615,15 @@ func (n *Node) killLocked(p *Process) {
 // or stops (HLT, fault, kill, ctx done): the result of the VM's run. A kill
 // that came while no run was under way is forgotten; ctx interrupts this
 // run, and its cause is wrapped in the fault. The process stays alive for
-// its owner's next run (a REPL line) until End.
+// its owner's next run (a REPL line) until End; after End it runs no more
+// (ErrEnded): its VM's heap went back to the node at End.
 func (p *Process) RunContext(ctx context.Context) (int, error) {
 	n := p.node
 	n.mu.Lock()
+	if p.state == Ended {
+		n.mu.Unlock()
+		return 1, ErrEnded
+	}
 	p.killed = false
 	p.state = Running
 	if p.links != nil { // an interrupted run's SPAWN is not this run's

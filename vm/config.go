@@ -59,8 +59,8 @@ type Config struct {
 // HeapAccount keeps the total of heap storage that several VMs hold. Its
 // methods may be called by several goroutines at once.
 type HeapAccount interface {
-	// Take reports whether n more bytes fit in the total, and counts
-	// them if so.
+	// Take reports whether n more bytes (n > 0) fit in the total, and
+	// counts them if so.
 	Take(n int) bool
 	// Give counts n bytes less.
 	Give(n int)

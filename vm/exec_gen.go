@@ -27,9 +27,9 @@
 // across a call is spilled on every dispatch. So LOADM and SETM spell out
 // their little-endian bytes (the compiler merges them into one load or
 // store) instead of calling encoding/binary. SETM shifts a uint32: the
-// compiler merges byte stores of a value shifted arithmetically (int32)
-// into nothing, and a LOADM of a word written by four byte stores waits
-// for all four (no store-to-load forwarding), about ten cycles more.
+// compiler does not merge the byte stores of a value shifted
+// arithmetically (int32), and a LOADM of a word written by four byte
+// stores waits for all four (no store-to-load forwarding).
 
 package vm
 

@@ -47,12 +47,14 @@ func FuzzLoad(f *testing.F) {
 
 // runSentinels are the errors a run may end with.
 var runSentinels = []error{
-	vm.ErrIllegalOpcode, vm.ErrDivideByZero, vm.ErrBadJump, vm.ErrBadEntry, vm.ErrHeapAccess, vm.ErrBadAlloc,
+	vm.ErrIllegalOpcode, vm.ErrDivideByZero, vm.ErrBadJump, vm.ErrBadEntry, vm.ErrHeapAccess, vm.ErrBadAlloc, vm.ErrHeapTotal,
 	vm.ErrStackOverflow, vm.ErrStackUnderflow, vm.ErrNoFrame, vm.ErrBadString, vm.ErrBudgetExhausted,
 }
 
 // FuzzRun: arbitrary code that Verify accepts runs under a budget without
-// panicking, and ends normally or with a Fault of a known kind.
+// panicking, and ends normally or with a Fault of a known kind. Its heap
+// stays within a HeapAccount smaller than its HeapLimit, which holds the
+// heap's storage and nothing once it is released.
 func FuzzRun(f *testing.F) {
 	for _, p := range seedPrograms() {
 		f.Add(p.ROData, p.Code)
@@ -63,7 +65,8 @@ func FuzzRun(f *testing.F) {
 		if vm.Verify(p) != nil {
 			return
 		}
-		m, err := vm.New(vm.Config{Output: io.Discard, Budget: budget, HeapLimit: 1 << 16, StackLimit: 1 << 12})
+		acct := &account{total: 3 << 14}
+		m, err := vm.New(vm.Config{Output: io.Discard, Budget: budget, HeapLimit: 1 << 16, StackLimit: 1 << 12, HeapAccount: acct})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,6 +113,13 @@ func FuzzRun(f *testing.F) {
 		}
 		exit, err := m.Run()
 		checkRun(t, m, m.Program(), exit, err)
+		if m.HeapSize() > acct.inUse() {
+			t.Fatalf("a heap of %d bytes, %d in the account", m.HeapSize(), acct.inUse())
+		}
+		m.ReleaseHeap()
+		if acct.inUse() != 0 {
+			t.Fatalf("%d bytes in the account after ReleaseHeap", acct.inUse())
+		}
 	})
 }
 

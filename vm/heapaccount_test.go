@@ -1,6 +1,7 @@
 package vm_test
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestHeapAccount(t *testing.T) {
 	}{
 		{"within", 1024, []uint16{300, 300}, nil, 600, 600},
 		{"room to double", 1024, []uint16{300, 100}, nil, 400, 600},
-		{"exactly what fits", 1024, []uint16{600, 300}, nil, 900, 900},
+		{"what fits of the room to double", 1024, []uint16{600, 300}, nil, 900, 975},
 		{"past the total", 1024, []uint16{600, 600}, vm.ErrHeapTotal, 600, 600},
 		{"first past the total", 512, []uint16{600}, vm.ErrHeapTotal, 0, 0},
 	}
@@ -80,6 +81,29 @@ func TestHeapAccount(t *testing.T) {
 				t.Errorf("after ReleaseHeap: heap %d, account %d; want 0, 0", m.HeapSize(), acct.inUse())
 			}
 		})
+	}
+}
+
+// Near the total, small ALOCs grow into the room the last growth took as
+// far as the account allowed, rather than each copying the whole heap into
+// an array of exactly its new size.
+func TestHeapAccountNearTheTotal(t *testing.T) {
+	cfg := vm.DefaultConfig()
+	cfg.HeapAccount = &account{total: 1 << 20}
+	code := [][4]byte{ld(1, 600), i16(vm.OpShl, 1, 10<<8), r1(vm.OpAloc, 1),
+		ld(1, 300), i16(vm.OpShl, 1, 10<<8), r1(vm.OpAloc, 1), ld(1, 1024)}
+	for range 70 {
+		code = append(code, r1(vm.OpAloc, 1)) // 1 KiB each, to 970 KiB
+	}
+	m, _ := load(t, cfg, &vm.Program{Code: asm(code...)})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := m.Run(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+		t.Errorf("%d bytes allocated for a 970 KiB heap, want at most 4 MiB (no copy per ALOC)", got)
 	}
 }
 

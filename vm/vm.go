@@ -389,8 +389,8 @@ func (m *VM) aloc(n int32) error {
 // the memory is fresh from the operating system. Appending a make would
 // clear the new bytes in one call that cannot be preempted, which a
 // collection then waits on (bench/README.md: "ALOC without a clear"). The
-// new array has room to double into, unless the HeapAccount allows only
-// what is asked.
+// new array has room to double into, or as much of it as the HeapAccount
+// allows.
 func (m *VM) growHeap(n int) error {
 	size := len(m.heap) + n
 	if size <= cap(m.heap) {
@@ -401,10 +401,14 @@ func (m *VM) growHeap(n int) error {
 	}
 	c := max(size, min(2*cap(m.heap), m.cfg.HeapLimit))
 	if a := m.cfg.HeapAccount; a != nil {
-		if !a.Take(c - m.held) {
-			if c = size; !a.Take(c - m.held) {
+		// As much of the room to double as the account allows, halving
+		// what is asked past size: an array of exactly size would make
+		// every later ALOC, however small, copy the whole heap.
+		for !a.Take(c - m.held) {
+			if c == size {
 				return ErrHeapTotal
 			}
+			c = size + (c-size)/2
 		}
 		m.held = c
 	}

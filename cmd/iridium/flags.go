@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -95,13 +96,17 @@ func defaultMaxHeapMiB() int {
 	return max(mib, vm.DefaultHeapLimit>>20)
 }
 
+// maxHeapMiB is the largest --max-heap whose bytes an int64 holds.
+const maxHeapMiB = math.MaxInt64 >> 20
+
 // errUsage marks a command-line mistake (exit status 2); the message has
 // been printed already.
 var errUsage = errors.New("usage")
 
 // parseFlags parses args. On -h it prints the usage to stdout and returns
-// flag.ErrHelp; on a mistake it prints the problem and a hint to stderr and
-// returns errUsage.
+// flag.ErrHelp, or the write's error if the usage could not be written; on
+// a mistake it prints the problem and a hint to stderr and returns
+// errUsage.
 func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("iridium", flag.ContinueOnError)
@@ -187,8 +192,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if o.maxProcesses < 1 {
 		return fail("--max-processes must be at least 1, got %d", o.maxProcesses)
 	}
-	if o.maxHeapMiB < 1 {
-		return fail("--max-heap must be at least 1 (MiB), got %d", o.maxHeapMiB)
+	if o.maxHeapMiB < 1 || o.maxHeapMiB > maxHeapMiB {
+		return fail("--max-heap must be 1 to %d (MiB), got %d", maxHeapMiB, o.maxHeapMiB)
 	}
 	if o.maxSSHSessions < 1 {
 		return fail("--max-ssh-sessions must be at least 1, got %d", o.maxSSHSessions)
