@@ -24,11 +24,21 @@ type Program struct {
 	Code   []byte
 }
 
-// IsBytecode reports whether b starts with the bytecode magic. A file that
-// does not is assembly source.
+// IsBytecode reports whether b is to be read as a bytecode file rather
+// than assembly source: it starts with the bytecode magic, and no text
+// follows it (the version byte is 1, and a broken file is still told as
+// bytecode, so that its error says what is wrong). Assembly whose first
+// label is EPIE ("EPIE: hlt") is text.
 func IsBytecode(b []byte) bool {
+	return hasMagic(b) && (len(b) == len(Magic) || !isText(b[len(Magic)]))
+}
+
+func hasMagic(b []byte) bool {
 	return len(b) >= len(Magic) && bytes.Equal(b[:len(Magic)], Magic[:])
 }
+
+// isText reports whether c can follow a word in assembly source.
+func isText(c byte) bool { return c >= ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // MarshalBinary writes the bytecode file for p.
 func (p *Program) MarshalBinary() ([]byte, error) {
@@ -64,7 +74,7 @@ func ParseBytecodeUnverified(b []byte) (*Program, error) {
 	if len(b) < HeaderSize {
 		return nil, fmt.Errorf("%w: file of %d bytes is shorter than the %d-byte header", ErrTruncated, len(b), HeaderSize)
 	}
-	if !IsBytecode(b) {
+	if !hasMagic(b) {
 		return nil, fmt.Errorf("%w: no EPIE magic", ErrBadHeader)
 	}
 	if v := b[len(Magic)]; v != FormatVersion {

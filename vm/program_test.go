@@ -52,8 +52,15 @@ func TestBytecodeRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if vm.IsBytecode([]byte("load $0 #1\n")) || vm.IsBytecode([]byte("EP")) {
-		t.Error("IsBytecode accepts assembly")
+	for _, text := range []string{"load $0 #1\n", "EP", "EPIE: hlt\n", "EPIE\tx", "EPIE\r\n", "EPIEx"} {
+		if vm.IsBytecode([]byte(text)) {
+			t.Errorf("IsBytecode(%q): assembly taken for bytecode", text)
+		}
+	}
+	for _, broken := range []string{"EPIE", "EPIE\x02", "EPIE\x00"} { // refused as bytecode, saying why
+		if !vm.IsBytecode([]byte(broken)) {
+			t.Errorf("IsBytecode(%q) = false", broken)
+		}
 	}
 }
 

@@ -92,6 +92,7 @@ func TestRunFile(t *testing.T) {
 		{name: "hello", src: helloSrc, wantStdout: "Hello, world!\n"},
 		{name: "prti", src: "load $0 #41\ninc $0\nprti $0\n", wantStdout: "42"},
 		{name: "runs off the end", src: "load $0 #1\n", wantStdout: ""},
+		{name: "a first label named as the bytecode magic is assembly", src: "EPIE: load $0 #7\nprti $0\n", wantStdout: "7"},
 		{name: "fault", src: "load $0 #1\nload $1 #0\ndiv $0 $1 $2\n", wantCode: 1,
 			wantStderr: []string{"division by zero", "pc 0x0008", "DIV"}},
 		{name: "every assembly error", src: "load $0 #1\nfrob $1\nadd $1 $2\ndjmp @nowhere\n", wantCode: 2,
