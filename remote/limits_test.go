@@ -244,63 +244,113 @@ func rawConn(t *testing.T, s *Server) net.Conn {
 	return c
 }
 
-// With MaxConnections open, logged in or not, one more is closed before
-// the SSH handshake; once one of them closes, the next gets in.
+// With MaxConnections open and every one logged in, one more is closed
+// before the SSH handshake; once one of them closes, the next gets in.
 func TestConnectionCap(t *testing.T) {
-	tests := []struct {
-		name  string
-		leave func(loggedIn *ssh.Client, unauthenticated net.Conn)
-	}{
-		{"a logged-in client leaves", func(c *ssh.Client, _ net.Conn) { c.Close() }},
-		{"an unauthenticated connection closes", func(_ *ssh.Client, c net.Conn) { c.Close() }},
+	logs := &testutil.Buffer{}
+	cfg := testConfig(t)
+	cfg.Logger = logTo(logs)
+	cfg.MaxConnections = 3
+	s := listen(t, cfg)
+	var open []*ssh.Client
+	for range 3 {
+		c, err := dial(t, s, ssh.Password(cookie))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		open = append(open, c)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			logs := &testutil.Buffer{}
-			cfg := testConfig(t)
-			cfg.Logger = logTo(logs)
-			cfg.MaxConnections = 3
-			s := listen(t, cfg)
-			var open []*ssh.Client
-			for range 2 {
-				c, err := dial(t, s, ssh.Password(cookie))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				open = append(open, c)
-			}
-			unauthenticated := rawConn(t, s)
 
-			// The fourth: closed at once, without the server's version line.
-			extra, err := net.DialTimeout("tcp", s.Addr().String(), bound)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer extra.Close()
-			extra.SetReadDeadline(time.Now().Add(bound))
-			n, err := extra.Read(make([]byte, 64))
-			if n != 0 || err == nil || os.IsTimeout(err) {
-				t.Fatalf("a fourth connection read %d bytes, %v; want it closed", n, err)
-			}
-			testutil.WaitFor(t, logs, `level=WARN msg="remote connection limit reached, refusing connections" limit=3`, bound)
-			if c, err := dial(t, s, ssh.Password(cookie)); err == nil {
-				c.Close()
-				t.Fatal("a fourth client logged in")
-			}
-
-			tc.leave(open[0], unauthenticated)
-			testutil.WaitFor(t, logs, `msg="remote connections below the limit again" limit=3 refused=2`, bound)
-			c, err := dial(t, s, ssh.Password(cookie))
-			if err != nil {
-				t.Fatalf("no login after a connection closed: %v", err)
-			}
-			defer c.Close()
-			if out, _ := runScript(t, c, "!registers\n"); !strings.HasPrefix(out, "$0 = 0\n") {
-				t.Errorf("!registers printed %q", out)
-			}
-		})
+	// The fourth: closed at once, without the server's version line.
+	if greeted(t, s) {
+		t.Fatal("a fourth connection was greeted")
 	}
+	testutil.WaitFor(t, logs, `level=WARN msg="remote connection limit reached, refusing connections" limit=3`, bound)
+	if c, err := dial(t, s, ssh.Password(cookie)); err == nil {
+		c.Close()
+		t.Fatal("a fourth client logged in")
+	}
+
+	open[0].Close()
+	testutil.WaitFor(t, logs, `msg="remote connections below the limit again" limit=3 refused=2`, bound)
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatalf("no login after a connection closed: %v", err)
+	}
+	defer c.Close()
+	if out, _ := runScript(t, c, "!registers\n"); !strings.HasPrefix(out, "$0 = 0\n") {
+		t.Errorf("!registers printed %q", out)
+	}
+}
+
+// Connections that do not log in cannot lock users out: at the cap, a new
+// connection closes the oldest one not logged in, and never a logged-in
+// one.
+func TestConnectionCapClosesTheOldestNotLoggedIn(t *testing.T) {
+	logs := &testutil.Buffer{}
+	cfg := testConfig(t)
+	cfg.Logger = logTo(logs)
+	cfg.MaxConnections = 3
+	s := listen(t, cfg)
+	user, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer user.Close()
+	older, newer := rawConn(t, s), rawConn(t, s)
+
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatalf("no login with the cap held by connections not logged in: %v", err)
+	}
+	defer c.Close()
+	older.SetReadDeadline(time.Now().Add(bound))
+	if _, err := io.Copy(io.Discard, older); err != nil {
+		t.Fatalf("the oldest connection not logged in was not closed: %v", err)
+	}
+	testutil.WaitFor(t, logs, `level=WARN msg="remote connection limit reached, closing the oldest connections not logged in" limit=3`, bound)
+	if n := connections(s); n != 3 {
+		t.Errorf("%d connections open, want 3 (the user, the newer one, the new login)", n)
+	}
+
+	// Now newer is the only one not logged in: the next closes it, and
+	// then, with every connection logged in, one more is refused.
+	c2, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatalf("no second login: %v", err)
+	}
+	defer c2.Close()
+	newer.SetReadDeadline(time.Now().Add(bound))
+	if _, err := io.Copy(io.Discard, newer); err != nil {
+		t.Fatalf("the second connection not logged in was not closed: %v", err)
+	}
+	if greeted(t, s) {
+		t.Fatal("a connection was greeted with every place held by a logged-in client")
+	}
+	for _, u := range []*ssh.Client{user, c, c2} {
+		if out, _ := runScript(t, u, "!registers\n"); !strings.HasPrefix(out, "$0 = 0\n") {
+			t.Errorf("a logged-in client's !registers printed %q", out)
+		}
+	}
+}
+
+// greeted opens a connection to s and reports whether the server sent its
+// SSH version line (false: it closed the connection first).
+func greeted(t *testing.T, s *Server) bool {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr().String(), bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(bound))
+	line := make([]byte, len("SSH-2.0-"))
+	_, err = io.ReadFull(c, line)
+	if os.IsTimeout(err) {
+		t.Fatal("the server neither greeted nor closed a connection")
+	}
+	return err == nil && string(line) == "SSH-2.0-"
 }
 
 // eofConn reports when the server ends the connection.

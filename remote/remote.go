@@ -68,8 +68,11 @@ type Config struct {
 	AuthorizedKeysFile string
 	Cookie             []byte // the password
 	// MaxConnections caps the connections open at once, logged in or not
-	// (each ssh client is one): one more is closed as soon as it is
-	// accepted, before the SSH handshake. 0 means DefaultMaxConnections.
+	// (each ssh client is one). One more closes the oldest that has not
+	// logged in yet, so that connections which never log in cannot lock
+	// users out for the login timeout; when every one is logged in, the
+	// new one is closed as soon as it is accepted, before the SSH
+	// handshake. 0 means DefaultMaxConnections.
 	MaxConnections int
 	// LoginTimeout is how long a connection has from being accepted to
 	// being logged in, key exchange and login delays included; then it is
@@ -96,10 +99,19 @@ type Server struct {
 	ctx  context.Context
 	stop context.CancelCauseFunc
 
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{} // accepted and not yet closed; at most cfg.MaxConnections
-	refused int                   // connections refused since conns was last below the cap
-	closed  bool
+	mu       sync.Mutex
+	conns    map[net.Conn]*connState // accepted and not yet closed; at most cfg.MaxConnections
+	accepted uint64                  // connections accepted so far: the next connState.seq
+	// Since conns was last below the cap: connections refused, and
+	// connections closed to make room for a new one.
+	refused, madeRoom int
+	closed   bool
+}
+
+// connState is what the cap needs to know of an accepted connection.
+type connState struct {
+	seq      uint64 // the order of acceptance: the oldest has the smallest
+	loggedIn bool   // logged in: never closed to make room
 }
 
 // Listen loads or creates the host key and starts serving.
@@ -125,7 +137,7 @@ func Listen(cfg Config) (*Server, error) {
 		ssh:      &ssh.ServerConfig{MaxAuthTries: maxAuthTries},
 		throttle: newLoginThrottle(cfg.Logger),
 		log:      cfg.Logger,
-		conns:    map[net.Conn]struct{}{},
+		conns:    map[net.Conn]*connState{},
 	}
 	s.ssh.AddHostKey(hostKey)
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -181,14 +193,22 @@ func (s *Server) acceptLoop() {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		admitted, refused := s.admit(c)
+		admitted, evicted, n := s.admit(c)
+		if evicted != nil {
+			evicted.Close() // its serveConn sees the handshake fail, and returns
+			if n == 1 {
+				s.log.Warn("remote connection limit reached, closing the oldest connections not logged in", "limit", s.cfg.MaxConnections, "peer", evicted.RemoteAddr())
+			} else {
+				s.log.Debug("remote connection closed for room", "limit", s.cfg.MaxConnections, "peer", evicted.RemoteAddr())
+			}
+		}
 		if admitted {
 			s.wg.Add(1)
 			go s.serveConn(c)
 			continue
 		}
 		c.Close()
-		switch refused {
+		switch n {
 		case 0: // closed
 			return
 		case 1:
@@ -201,34 +221,63 @@ func (s *Server) acceptLoop() {
 
 // admit records a new connection, so that Close can end it and the cap
 // counts it until it is closed. It refuses the connection once the server
-// is closed (refused is then 0) or when MaxConnections are open (refused
-// then counts the refusals since the server was last below its cap, so the
-// first of a run can be logged loudly and the rest quietly).
-func (s *Server) admit(c net.Conn) (admitted bool, refused int) {
+// is closed (n is then 0). When MaxConnections are open, it makes room by
+// forgetting the oldest connection not logged in, which the caller closes
+// (evicted), or refuses c if every one is logged in. n then counts the
+// connections closed for room, or refused, since the server was last
+// below its cap, so that the first of a run can be logged loudly and the
+// rest quietly.
+func (s *Server) admit(c net.Conn) (admitted bool, evicted net.Conn, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false, 0
+		return false, nil, 0
 	}
 	if len(s.conns) >= s.cfg.MaxConnections {
-		s.refused++
-		return false, s.refused
+		var oldest *connState
+		for other, st := range s.conns {
+			if !st.loggedIn && (oldest == nil || st.seq < oldest.seq) {
+				evicted, oldest = other, st
+			}
+		}
+		if evicted == nil {
+			s.refused++
+			return false, nil, s.refused
+		}
+		delete(s.conns, evicted)
+		s.madeRoom++
+		n = s.madeRoom
 	}
-	s.conns[c] = struct{}{}
-	return true, 0
+	s.accepted++
+	s.conns[c] = &connState{seq: s.accepted}
+	return true, evicted, n
+}
+
+// loggedIn marks c logged in, so that it is never closed to make room. It
+// reports false if c was already closed for room (or by Close).
+func (s *Server) loggedIn(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.conns[c]
+	if ok {
+		st.loggedIn = true
+	}
+	return ok
 }
 
 // untrack forgets a closed connection, freeing its place under the cap.
 func (s *Server) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	refused := 0
-	if s.refused > 0 && len(s.conns) < s.cfg.MaxConnections {
-		refused, s.refused = s.refused, 0
+	refused, madeRoom := 0, 0
+	if len(s.conns) < s.cfg.MaxConnections {
+		refused, madeRoom = s.refused, s.madeRoom
+		s.refused, s.madeRoom = 0, 0
 	}
 	s.mu.Unlock()
-	if refused > 0 {
-		s.log.Info("remote connections below the limit again", "limit", s.cfg.MaxConnections, "refused", refused)
+	if refused > 0 || madeRoom > 0 {
+		s.log.Info("remote connections below the limit again", "limit", s.cfg.MaxConnections,
+			"refused", refused, "closed_for_room", madeRoom)
 	}
 }
 
@@ -253,6 +302,9 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	c.SetDeadline(time.Time{})
 	defer conn.Close()
+	if !s.loggedIn(c) {
+		return // closed for room as it logged in
+	}
 	s.throttle.forget(ip)
 	s.log.Info("remote login", "peer", c.RemoteAddr(), "user", conn.User())
 	defer s.log.Info("remote logout", "peer", c.RemoteAddr(), "user", conn.User())

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iridium-go/iridium/internal/testutil"
+	"golang.org/x/crypto/ssh"
 )
 
 func TestMaxSSHSessionsFlag(t *testing.T) {
@@ -43,9 +44,10 @@ func TestMaxSSHSessionsFlag(t *testing.T) {
 	}
 }
 
-// The flag reaches the SSH server: with --max-ssh-sessions 1, a second
-// connection is closed at once while the first is open, and one is let in
-// again once the first has closed.
+// The flag reaches the SSH server: with --max-ssh-sessions 1, a login
+// takes the place of a connection that has not logged in, a second
+// connection is closed at once while a client is logged in, and one is
+// let in again once it has left.
 func TestMaxSSHSessionsLimitsConnections(t *testing.T) {
 	const within = 20 * time.Second
 	cmd := exec.Command(binary, "--data-root-dir", t.TempDir(), "--cookie", "ssh-limits", "-P", "0",
@@ -98,17 +100,36 @@ func TestMaxSSHSessionsLimitsConnections(t *testing.T) {
 		return c
 	}
 
-	first := connect()
-	if !greeted(first) {
+	// A connection that has not logged in keeps its place only until
+	// another one comes.
+	idle := connect()
+	if !greeted(idle) {
 		t.Fatal("the first connection was refused")
 	}
+	client, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
+		User:            "tester",
+		Auth:            []ssh.AuthMethod{ssh.Password("ssh-limits")},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		Timeout:         within,
+	})
+	if err != nil {
+		t.Fatalf("no login while the only place was held by a connection not logged in: %v", err)
+	}
+	defer client.Close()
+	idle.SetReadDeadline(time.Now().Add(within))
+	if _, err := io.Copy(io.Discard, idle); err != nil {
+		t.Fatalf("the connection not logged in was not closed for the login: %v", err)
+	}
+	testutil.WaitFor(t, out, `level=WARN msg="remote connection limit reached, closing the oldest connections not logged in" limit=1`, within)
+
+	// A logged-in client keeps its place: one more is closed at once.
 	if greeted(connect()) {
-		t.Fatal("a second connection was let in with --max-ssh-sessions 1")
+		t.Fatal("a second connection was let in with --max-ssh-sessions 1 and a client logged in")
 	}
 	testutil.WaitFor(t, out, `level=WARN msg="remote connection limit reached, refusing connections" limit=1`, within)
-	first.Close()
-	testutil.WaitFor(t, out, `msg="remote connections below the limit again" limit=1 refused=1`, within)
+	client.Close()
+	testutil.WaitFor(t, out, `msg="remote connections below the limit again" limit=1 refused=1 closed_for_room=1`, within)
 	if !greeted(connect()) {
-		t.Fatal("a connection was refused after the first one closed")
+		t.Fatal("a connection was refused after the logged-in client left")
 	}
 }
