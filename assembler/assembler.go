@@ -135,6 +135,7 @@ type asm struct {
 	codeEnd  int
 	targets  []numericTarget // direct targets given as numbers, checked against codeEnd in pass 2
 	strict   bool            // a .word must be an instruction the VM accepts (see Load)
+	line1    int             // the line number of the source's first line in positions; 0 means 1
 
 	// The tokens of the line being parsed past maxLineTokens: counted for
 	// the error message, not kept. cut says whether garbage was among them.
@@ -236,6 +237,9 @@ func (a *asm) symbols() []Symbol {
 
 func (a *asm) parse(src string) {
 	lx := NewLexer(src, a.errs.add)
+	if a.line1 > 0 {
+		lx.line = a.line1
+	}
 	var toks []Token // one line's tokens; every line reuses the buffer
 	for !a.interrupted() {
 		toks, a.cutTokens, a.cut = toks[:0], 0, false

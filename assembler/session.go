@@ -28,9 +28,15 @@ func NewSession() *Session {
 
 // Assemble assembles src as the next chunk and returns only that chunk's
 // bytes, with absolute addresses. On error nothing of the session changes.
-func (s *Session) Assemble(src string) (*vm.Program, error) {
+func (s *Session) Assemble(src string) (*vm.Program, error) { return s.AssembleAt(src, 1) }
+
+// AssembleAt is Assemble with src's first line numbered line in positions
+// (line >= 1): a REPL reading a script gives each chunk its line in the
+// script, so that errors name that line.
+func (s *Session) AssembleAt(src string, line int) (*vm.Program, error) {
 	a := newAsm(context.Background(), s.codeLen, s.roLen, s.section, s.syms)
 	a.strict = true
+	a.line1 = max(line, 1)
 	p, err := a.run(src)
 	if err != nil {
 		return nil, err

@@ -153,3 +153,28 @@ func TestSessionMatchesAssemble(t *testing.T) {
 		t.Errorf("session % x / % x, whole % x / % x", all, ro, p.Code, p.ROData)
 	}
 }
+
+// AssembleAt numbers the chunk's lines from the line given, as a script
+// does: errors name the script's line, the column is the line's own.
+func TestSessionAssembleAt(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		line int
+		want string
+	}{
+		{"one line", "  frob $1", 7, `7:3: unknown mnemonic "frob"`},
+		{"several lines", "load $0 #1\nadd $0 $1", 10, "11:1: ADD takes 3 operands, got 2"},
+		{"line 0 is line 1", "frob", 0, `1:1: unknown mnemonic "frob"`},
+		{"a duplicate label names the line of its first definition", "a: hlt\na: hlt", 40,
+			`41:1: duplicate label "a" (first defined at 40:1)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewSession().AssembleAt(tc.src, tc.line)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -361,7 +361,7 @@ func writeEscaped(b *bytes.Buffer, s string) {
 // leaves the session and the VM as they were.
 func (r *REPL) runAssembly(ctx context.Context, line string) error {
 	before := r.session.Symbols()
-	chunk, err := r.session.Assemble(line)
+	chunk, err := r.session.AssembleAt(line, r.lineNumber())
 	if err != nil {
 		return err
 	}
@@ -375,6 +375,15 @@ func (r *REPL) runAssembly(ctx context.Context, line string) error {
 		return nil
 	}
 	return r.runDefault(ctx)
+}
+
+// lineNumber is the number of the line being run in a script, for its
+// errors, and 1 at a terminal, where a line has no other to be told from.
+func (r *REPL) lineNumber() int {
+	if p, ok := r.lines.(*plainReader); ok {
+		return p.lines
+	}
+	return 1
 }
 
 // runDefault runs the default VM from its current pc; a RECV waits for its

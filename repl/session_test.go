@@ -56,7 +56,7 @@ func TestOpenLineIsEnded(t *testing.T) {
 			want:  "42\nload $5 #42\nprti $5\n!history\n"},
 		{name: "before an error",
 			lines: []string{"load $5 #42", "prti $5", "frob"}, oneStream: true,
-			want: "42\nerror: 1:1: unknown mnemonic \"frob\"\n"},
+			want: "42\nerror: 3:1: unknown mnemonic \"frob\"\n"},
 		{name: "before a background program's report",
 			lines: []string{"!spawn " + spin, "load $5 #42", "prti $5", "!quit"},
 			want:  "spawned #1: " + spin + " as test:2\n42\n#1 " + spin + " ended: exit code 2 (interrupted at pc", prefix: true},

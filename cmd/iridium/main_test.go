@@ -277,8 +277,9 @@ func TestScriptedREPL(t *testing.T) {
 			t.Errorf("line %d = %q, want %q", i, lines[i], want)
 		}
 	}
-	if !strings.Contains(r.stderr, "unknown mnemonic") {
-		t.Errorf("the bad line's error is missing from stderr: %q", r.stderr)
+	// The error names the script's line (the 5th) and the column.
+	if want := "error: 5:1: unknown mnemonic \"frob\"\n"; r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
 	}
 }
 
