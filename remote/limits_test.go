@@ -247,11 +247,7 @@ func rawConn(t *testing.T, s *Server) net.Conn {
 // With MaxConnections open and every one logged in, one more is closed
 // before the SSH handshake; once one of them closes, the next gets in.
 func TestConnectionCap(t *testing.T) {
-	logs := &testutil.Buffer{}
-	cfg := testConfig(t)
-	cfg.Logger = logTo(logs)
-	cfg.MaxConnections = 3
-	s := listen(t, cfg)
+	s, logs := listenCapped(t, 3)
 	var open []*ssh.Client
 	for range 3 {
 		c, err := dial(t, s, ssh.Password(cookie))
@@ -288,11 +284,7 @@ func TestConnectionCap(t *testing.T) {
 // connection closes the oldest one not logged in, and never a logged-in
 // one.
 func TestConnectionCapClosesTheOldestNotLoggedIn(t *testing.T) {
-	logs := &testutil.Buffer{}
-	cfg := testConfig(t)
-	cfg.Logger = logTo(logs)
-	cfg.MaxConnections = 3
-	s := listen(t, cfg)
+	s, logs := listenCapped(t, 3)
 	user, err := dial(t, s, ssh.Password(cookie))
 	if err != nil {
 		t.Fatal(err)
@@ -300,39 +292,45 @@ func TestConnectionCapClosesTheOldestNotLoggedIn(t *testing.T) {
 	defer user.Close()
 	older, newer := rawConn(t, s), rawConn(t, s)
 
-	c, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatalf("no login with the cap held by connections not logged in: %v", err)
-	}
-	defer c.Close()
-	older.SetReadDeadline(time.Now().Add(bound))
-	if _, err := io.Copy(io.Discard, older); err != nil {
-		t.Fatalf("the oldest connection not logged in was not closed: %v", err)
+	// A login closes the oldest connection not logged in, then the next
+	// one closes the other.
+	var clients []*ssh.Client
+	for _, waiting := range []net.Conn{older, newer} {
+		c, err := dial(t, s, ssh.Password(cookie))
+		if err != nil {
+			t.Fatalf("no login with the cap held by connections not logged in: %v", err)
+		}
+		defer c.Close()
+		clients = append(clients, c)
+		waiting.SetReadDeadline(time.Now().Add(bound))
+		if _, err := io.Copy(io.Discard, waiting); err != nil {
+			t.Fatalf("the oldest connection not logged in was not closed for the login: %v", err)
+		}
+		if n := connections(s); n != 3 {
+			t.Errorf("%d connections open, want 3", n)
+		}
 	}
 	testutil.WaitFor(t, logs, `level=WARN msg="remote connection limit reached, closing the oldest connections not logged in" limit=3`, bound)
-	if n := connections(s); n != 3 {
-		t.Errorf("%d connections open, want 3 (the user, the newer one, the new login)", n)
-	}
 
-	// Now newer is the only one not logged in: the next closes it, and
-	// then, with every connection logged in, one more is refused.
-	c2, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatalf("no second login: %v", err)
-	}
-	defer c2.Close()
-	newer.SetReadDeadline(time.Now().Add(bound))
-	if _, err := io.Copy(io.Discard, newer); err != nil {
-		t.Fatalf("the second connection not logged in was not closed: %v", err)
-	}
+	// With every connection logged in, one more is refused.
 	if greeted(t, s) {
 		t.Fatal("a connection was greeted with every place held by a logged-in client")
 	}
-	for _, u := range []*ssh.Client{user, c, c2} {
+	for _, u := range append(clients, user) {
 		if out, _ := runScript(t, u, "!registers\n"); !strings.HasPrefix(out, "$0 = 0\n") {
 			t.Errorf("a logged-in client's !registers printed %q", out)
 		}
 	}
+}
+
+// listenCapped starts a server that keeps max connections open and logs
+// to the buffer returned.
+func listenCapped(t *testing.T, max int) (*Server, *testutil.Buffer) {
+	logs := &testutil.Buffer{}
+	cfg := testConfig(t)
+	cfg.Logger = logTo(logs)
+	cfg.MaxConnections = max
+	return listen(t, cfg), logs
 }
 
 // greeted opens a connection to s and reports whether the server sent its
