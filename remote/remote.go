@@ -102,10 +102,10 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]*connState // accepted and not yet closed; at most cfg.MaxConnections
 	accepted uint64                  // connections accepted so far: the next connState.seq
+	closed   bool
 	// Since conns was last below the cap: connections refused, and
 	// connections closed to make room for a new one.
 	refused, madeRoom int
-	closed   bool
 }
 
 // connState is what the cap needs to know of an accepted connection.
