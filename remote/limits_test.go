@@ -229,9 +229,13 @@ func TestCloseEndsLoginDelay(t *testing.T) {
 
 // rawConn opens a TCP connection that never speaks SSH and waits for the
 // server's version line, which shows the server has accepted it.
-func rawConn(t *testing.T, s *Server) net.Conn {
+func rawConn(t *testing.T, s *Server) net.Conn { return rawConnFrom(t, s, "127.0.0.1") }
+
+// rawConnFrom is rawConn from the loopback address ip.
+func rawConnFrom(t *testing.T, s *Server, ip string) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr().String(), bound)
+	d := net.Dialer{Timeout: bound, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,6 +325,44 @@ func TestConnectionCapClosesTheOldestNotLoggedIn(t *testing.T) {
 			t.Errorf("a logged-in client's !registers printed %q", out)
 		}
 	}
+}
+
+// A flood from one address closes its own connections first: at the cap,
+// the connection closed for room is the oldest of the address with the
+// most connections not logged in, not another address's login under way.
+func TestConnectionCapClosesTheBusiestAddressFirst(t *testing.T) {
+	s, _ := listenCapped(t, 4)
+	user, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer user.Close()
+	other := rawConnFrom(t, s, "127.0.0.2") // the oldest not logged in
+	flood := []net.Conn{rawConnFrom(t, s, "127.0.0.1"), rawConnFrom(t, s, "127.0.0.1")}
+	flood = append(flood, rawConnFrom(t, s, "127.0.0.1")) // the cap is reached: room is made
+
+	flood[0].SetReadDeadline(time.Now().Add(bound))
+	if _, err := io.Copy(io.Discard, flood[0]); err != nil {
+		t.Fatalf("the flood's oldest connection was not closed: %v", err)
+	}
+	if !serving(s, other) {
+		t.Error("the other address's connection was closed for the flood")
+	}
+	if n := connections(s); n != 4 {
+		t.Errorf("%d connections open, want 4", n)
+	}
+}
+
+// serving reports whether s holds the connection whose client end is c.
+func serving(s *Server, c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sc := range s.conns {
+		if sc.RemoteAddr().String() == c.LocalAddr().String() {
+			return true
+		}
+	}
+	return false
 }
 
 // listenCapped starts a server that keeps max connections open and logs

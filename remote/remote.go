@@ -69,10 +69,11 @@ type Config struct {
 	Cookie             []byte // the password
 	// MaxConnections caps the connections open at once, logged in or not
 	// (each ssh client is one). One more closes the oldest that has not
-	// logged in yet, so that connections which never log in cannot lock
-	// users out for the login timeout; when every one is logged in, the
-	// new one is closed as soon as it is accepted, before the SSH
-	// handshake. 0 means DefaultMaxConnections.
+	// logged in yet, from the address with the most such, so that
+	// connections which never log in cannot lock users out for the login
+	// timeout; when every one is logged in, the new one is closed as soon
+	// as it is accepted, before the SSH handshake. 0 means
+	// DefaultMaxConnections.
 	MaxConnections int
 	// LoginTimeout is how long a connection has from being accepted to
 	// being logged in, key exchange and login delays included; then it is
@@ -110,8 +111,9 @@ type Server struct {
 
 // connState is what the cap needs to know of an accepted connection.
 type connState struct {
-	seq      uint64 // the order of acceptance: the oldest has the smallest
-	loggedIn bool   // logged in: never closed to make room
+	seq      uint64     // the order of acceptance: the oldest has the smallest
+	ip       netip.Addr // where it comes from
+	loggedIn bool       // logged in: never closed to make room
 }
 
 // Listen loads or creates the host key and starts serving.
@@ -234,12 +236,7 @@ func (s *Server) admit(c net.Conn) (admitted bool, evicted net.Conn, n int) {
 		return false, nil, 0
 	}
 	if len(s.conns) >= s.cfg.MaxConnections {
-		var oldest *connState
-		for other, st := range s.conns {
-			if !st.loggedIn && (oldest == nil || st.seq < oldest.seq) {
-				evicted, oldest = other, st
-			}
-		}
+		evicted = s.roomFrom()
 		if evicted == nil {
 			s.refused++
 			return false, nil, s.refused
@@ -249,8 +246,34 @@ func (s *Server) admit(c net.Conn) (admitted bool, evicted net.Conn, n int) {
 		n = s.madeRoom
 	}
 	s.accepted++
-	s.conns[c] = &connState{seq: s.accepted}
+	s.conns[c] = &connState{seq: s.accepted, ip: peerIP(c.RemoteAddr())}
 	return true, evicted, n
+}
+
+// roomFrom returns the connection to close for room (s.mu held): of the
+// connections not logged in, the oldest from the address that has the
+// most of them, so that a flood from one address closes its own
+// connections before anyone else's login under way; nil if every
+// connection is logged in.
+func (s *Server) roomFrom() net.Conn {
+	waiting := map[netip.Addr]int{}
+	for _, st := range s.conns {
+		if !st.loggedIn {
+			waiting[st.ip]++
+		}
+	}
+	var pick net.Conn
+	var picked *connState
+	for c, st := range s.conns {
+		if st.loggedIn {
+			continue
+		}
+		if picked == nil || waiting[st.ip] > waiting[picked.ip] ||
+			waiting[st.ip] == waiting[picked.ip] && st.seq < picked.seq {
+			pick, picked = c, st
+		}
+	}
+	return pick
 }
 
 // loggedIn marks c logged in, so that it is never closed to make room. It
