@@ -135,7 +135,13 @@ type Node struct {
 	lastPID int32
 	runq    []*Process // queued processes, oldest first
 	runHead int        // runq[runHead:] is the queue
-	closed  bool
+	// killq is the killed processes to run before runq, oldest first:
+	// each stops at its first instruction, so a kill (or Close, which
+	// kills them all) waits for no other process's slice. A process in
+	// both runs from the first it is taken from; next skips the other.
+	killq  []*Process
+	closed bool
+	onNext func(pid int32) // tests: told (n.mu held) of every process next takes
 
 	remote   Remote                     // the other members; nil when alone
 	handles  handleTable                // other members' processes as handles
@@ -414,16 +420,34 @@ func (n *Node) queueLocked(p *Process) {
 	}
 }
 
-// next takes the oldest queued process, or nil.
+// next takes the oldest killed process that is queued, else the oldest
+// queued process, or nil.
 func (n *Node) next() *Process {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	for len(n.killq) > 0 {
+		p := n.killq[0]
+		n.killq[0] = nil
+		n.killq = n.killq[1:]
+		if p.state == Queued {
+			p.state = Running
+			n.tellNext(p)
+			if len(n.killq) > 0 || n.runHead < len(n.runq) {
+				select { // more work: wake another worker
+				case n.work <- struct{}{}:
+				default:
+				}
+			}
+			return p
+		}
+	}
 	for n.runHead < len(n.runq) {
 		p := n.runq[n.runHead]
 		n.runq[n.runHead] = nil
 		n.runHead++
 		if p.state == Queued {
 			p.state = Running
+			n.tellNext(p)
 			if n.runHead < len(n.runq) { // more work: wake another worker
 				select {
 				case n.work <- struct{}{}:
@@ -434,6 +458,12 @@ func (n *Node) next() *Process {
 		}
 	}
 	return nil
+}
+
+func (n *Node) tellNext(p *Process) {
+	if n.onNext != nil {
+		n.onNext(p.pid)
+	}
 }
 
 // worker runs queued processes until the Node closes. Between processes it
@@ -607,6 +637,9 @@ func (n *Node) killLocked(p *Process) {
 			p.timer = nil
 		}
 		n.queueLocked(p)
+	}
+	if p.state == Queued && !p.foreground {
+		n.killq = append(n.killq, p)
 	}
 }
 

@@ -255,6 +255,32 @@ child:
 	}
 }
 
+// A kill goes before the queue: the killed process runs (and stops at its
+// first instruction) before any other queued process gets a slice, so that
+// a kill or a Close does not wait for a slice of every process queued.
+func TestKillGoesFirst(t *testing.T) {
+	n := newNode(t, 1)
+	var spinners []*Process
+	for range 20 {
+		p, _ := start(t, n, "spin: djmp @spin")
+		spinners = append(spinners, p)
+	}
+	victim := spinners[len(spinners)-1]
+	var taken []int32
+	n.mu.Lock()
+	n.onNext = func(pid int32) { taken = append(taken, pid) }
+	n.killLocked(victim)
+	n.mu.Unlock()
+	if status, _ := ended(t, victim); status != StatusKilled {
+		t.Fatalf("status %d, want %d", status, StatusKilled)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(taken) == 0 || taken[0] != victim.pid {
+		t.Fatalf("after the kill the worker took %v; want the killed process %d first", taken, victim.pid)
+	}
+}
+
 // TestRecvt: RECVT takes a message that comes in time, and gives b = 0
 // with the flag clear when none does.
 func TestRecvt(t *testing.T) {

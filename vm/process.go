@@ -3,6 +3,7 @@ package vm
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -154,6 +155,26 @@ func (m *VM) unshare() {
 // register operands a, b, c (below 32) and the loop's state parked in m
 // (pc at the instruction, flag in m.flag). It returns errWait when the
 // instruction must wait for a message, or a fault's sentinel.
+// slowCalls is how many SPAWN, SEND and MONITOR a Resume's slice runs at
+// most. Each calls the process runtime, which takes about a microsecond
+// (a SPAWN makes a process) where other instructions take a nanosecond,
+// so a slice of a million instructions in a SPAWN loop kept its worker for
+// half a second, and a kill or a shutdown waited that long for each
+// process queued before the one it stops.
+const slowCalls = 4096
+
+// countCall counts a runtime call of a Resume's slice and ends the slice
+// at the next taken jump once it made slowCalls of them, as if its
+// instructions were used up.
+func (m *VM) countCall() {
+	if !m.sliced() {
+		return
+	}
+	if m.calls++; m.calls >= slowCalls {
+		m.stopAt.Store(math.MinInt64)
+	}
+}
+
 func (m *VM) process(op Opcode, a, b, c uint8) error {
 	// What another process can learn of (a message, a spawn, a monitor)
 	// comes after the output printed before it; a RECV that waits ends
@@ -162,6 +183,7 @@ func (m *VM) process(op Opcode, a, b, c uint8) error {
 		if err := m.flushOutput(); err != nil {
 			return err
 		}
+		m.countCall()
 	}
 	regs, rt := &m.regs, m.cfg.Runtime
 	switch op {

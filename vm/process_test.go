@@ -379,3 +379,48 @@ func TestForkSharesTheProgramSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A slice ends after slowCalls (4096) SPAWN, SEND or MONITOR, whatever
+// its length in instructions: each asks the runtime for something that
+// takes a microsecond, and a loop of them would keep its worker from the
+// queued processes (and a kill of one of them waiting) for a long time.
+func TestSliceOfSlowCalls(t *testing.T) {
+	const slowCalls = 4096
+	loop := func(in [4]byte) []byte { return asm(in, i24(vm.OpDjmp, 0)) } // in, then a jump back to it
+	tests := []struct {
+		name  string
+		code  []byte
+		calls func(rt *fakeRuntime) int
+		want  int // calls in a slice
+	}{
+		{"SEND", loop(r2(vm.OpSend, 1, 2)), func(rt *fakeRuntime) int { return len(rt.sent) }, slowCalls},
+		{"MONITOR", loop(r1(vm.OpMonitor, 1)), func(rt *fakeRuntime) int { return len(rt.monitored) }, slowCalls},
+		{"SPAWN", loop(r3(vm.OpSpawn, 0, 3, 4)), func(rt *fakeRuntime) int { return len(rt.spawned) }, slowCalls},
+		{"SELF is not one", loop(r1(vm.OpSelf, 1)), func(*fakeRuntime) int { return 0 }, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := &fakeRuntime{spawnOK: true}
+			m, _ := load(t, vm.Config{Runtime: rt}, &vm.Program{Code: tc.code})
+			m.SetRegister(3, 4) // SPAWN's entry: the DJMP
+			const slice = 1 << 20
+			if _, err := m.Resume(slice); err != vm.ErrSliceDone {
+				t.Fatalf("Resume: %v, want ErrSliceDone", err)
+			}
+			if got := tc.calls(rt); got != tc.want {
+				t.Errorf("%d calls in the first slice, want %d", got, tc.want)
+			}
+			if tc.want == 0 && m.Steps() < slice {
+				t.Errorf("the slice ran %d instructions, want at least %d", m.Steps(), slice)
+			}
+			// The next slice gets as many.
+			before := tc.calls(rt)
+			if _, err := m.Resume(slice); err != vm.ErrSliceDone {
+				t.Fatalf("second Resume: %v", err)
+			}
+			if got := tc.calls(rt) - before; got != tc.want {
+				t.Errorf("%d calls in the second slice, want %d", got, tc.want)
+			}
+		})
+	}
+}

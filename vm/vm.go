@@ -52,6 +52,7 @@ type VM struct {
 	timedOut bool  // a parked RECVT's time is up (TimeOut)
 	parked   bool  // the last run stopped in RECV, RECVT or at its slice's end: the next one resumes it
 	slice    int64 // Resume's slice: stop after about this many instructions (0: none)
+	calls    int   // the slice's SPAWN, SEND and MONITOR so far (see countCall)
 	waiting  Wait  // what the last run that parked returned
 }
 
@@ -248,7 +249,7 @@ func (m *VM) ClearAbort() { m.abort.Store(false) }
 // and returns ErrSliceDone, not a fault: the run goes on at the next
 // Resume, so that one process cannot keep a worker from the others.
 func (m *VM) Resume(slice int64) (exitCode int, err error) {
-	m.slice = slice
+	m.slice, m.calls = slice, 0
 	return m.run()
 }
 
