@@ -237,14 +237,15 @@ type Process struct {
 	foreground bool
 	retired    bool // foreground: its owner runs it no more (see Retire)
 	killed     bool
+	status     int32 // once ended
 	mailbox    ring
 	dropped    int64
 	watchers   watchList[int32] // pids that get its exit notice
 	timer      *time.Timer      // a RECVT's timeout, while waiting
 	wake       chan struct{}    // foreground: a waiting owner's wake-up, capacity 1
 	done       chan struct{}    // closed when it ended
-	status     int
-	err        error // the fault that ended it, if any
+	err        error            // the fault that ended it, if any
+	noticed    *noticeSet       // the processes whose exit notice it was sent; nil until the first
 	onExit     func(status int, err error)
 
 	// Where its output goes when that is another member (sinkNode, sink),
@@ -550,7 +551,7 @@ func (n *Node) end(p *Process, status int, err error) {
 		n.mu.Unlock()
 		return
 	}
-	p.state, p.status, p.err = Ended, status, err
+	p.state, p.status, p.err = Ended, int32(status), err
 	if p.timer != nil {
 		p.timer.Stop()
 		p.timer = nil
@@ -594,9 +595,18 @@ func (n *Node) deliverLocked(to int32, msg vm.Message) {
 	if q == nil {
 		return
 	}
+	if msg.Exit && q.noticed.has(msg.From) {
+		return // exactly once: a notice of this process came already
+	}
 	if q.mailbox.len() >= MailboxLimit && !(msg.Exit && msg.Value != StatusNoSuch) {
 		q.dropped++
 		return
+	}
+	if msg.Exit {
+		if q.noticed == nil {
+			q.noticed = &noticeSet{}
+		}
+		q.noticed.add(msg.From)
 	}
 	q.mailbox.push(msg)
 	if q.state == Waiting && q.parkedOn != vm.OpSpawn {
@@ -706,7 +716,7 @@ func (p *Process) Wait() (int, error) {
 	<-p.done
 	p.node.mu.Lock()
 	defer p.node.mu.Unlock()
-	return p.status, p.err
+	return int(p.status), p.err
 }
 
 // Done is closed when p has ended.

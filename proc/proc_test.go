@@ -281,6 +281,62 @@ func TestKillGoesFirst(t *testing.T) {
 	}
 }
 
+// A process gets one exit notice of each process it spawned or monitors,
+// however the two come together: a MONITOR of a process whose notice came
+// already adds none, so the count does not depend on whether the process
+// still ran at the MONITOR. Each program prints the senders of the
+// notices it gets, then 0 when no more is waiting.
+func TestNoticeOnce(t *testing.T) {
+	const drain = `
+	load $9 #0
+more:
+	recvt $4 $5 $9
+	prti $5
+	load $0 #0
+	eq $5 $0
+	djmpne @more
+	hlt
+`
+	tests := []struct {
+		name, src, want string
+	}{
+		{"spawned, ended, then monitored", `
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	recv $4 $5           ; its notice: it ended
+	prti $4
+	monitor $3` + drain + `
+child:
+	hlt
+`, "00"},
+		{"monitored twice after it ended", `
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	recv $4 $5
+	monitor $3
+	monitor $3` + drain + `
+child:
+	hlt
+`, "0"},
+		{"no such process, monitored twice: one status 4", `
+	load $3 #999
+	monitor $3
+	monitor $3` + drain, "9990"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t, 1)
+			p, out := start(t, n, tc.src)
+			ended(t, p)
+			if out.String() != tc.want {
+				t.Errorf("output %q, want %q", out.String(), tc.want)
+			}
+		})
+	}
+}
+
 // TestRecvt: RECVT takes a message that comes in time, and gives b = 0
 // with the flag clear when none does.
 func TestRecvt(t *testing.T) {
@@ -360,16 +416,17 @@ more:
 }
 
 // TestFullMailboxStaysBounded: what could grow a full mailbox without end
-// does not. The status-4 answers of MONITOR of nothing are dropped like
-// messages, and SPAWN fails (its child's exit notice could not be).
+// does not. The status-4 answers of MONITORs of processes that never were
+// are dropped like messages, and SPAWN fails (its child's exit notice could not be).
 func TestFullMailboxStaysBounded(t *testing.T) {
 	n := newNode(t, 1)
 	monitors, _ := start(t, n, fmt.Sprintf(`
-	load $1 #0             ; no such process
+	load $1 #1000          ; no such process, nor any after it
 	load $2 #%d
 	load $3 #0
 again:
 	monitor $1
+	inc $1                 ; each another: one notice each
 	dec $2
 	gt $2 $3
 	djmpe @again

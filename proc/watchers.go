@@ -145,3 +145,43 @@ func (ws *localWatches) removeAt(i int) {
 	ws.list[last] = localWatch{} // its onExit is garbage now
 	ws.list = ws.list[:last]
 }
+
+// noticeSet is the processes (as handles) whose exit notice one process
+// was sent, so that it is sent none twice: SPEC's "exactly once" when a
+// MONITOR of a process that ended already (status 4) comes after the
+// notice its spawner got, or when a remote MONITOR crosses the end of
+// the process on the way. It keeps the last maxNoticed, so that a
+// process that spawns without end does not grow without end; a MONITOR
+// of a process whose notice came longer ago than that gives status 4.
+type noticeSet struct {
+	set   map[int32]struct{}
+	order []int32 // set's keys, a ring once full: order[next] is the oldest
+	next  int
+}
+
+// maxNoticed bounds a noticeSet.
+const maxNoticed = 4096
+
+// has reports whether h is in s; a nil s holds nothing.
+func (s *noticeSet) has(h int32) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.set[h]
+	return ok
+}
+
+// add puts h, not in s, in s, dropping the oldest past maxNoticed.
+func (s *noticeSet) add(h int32) {
+	if s.set == nil {
+		s.set = map[int32]struct{}{}
+	}
+	if len(s.order) < maxNoticed {
+		s.order = append(s.order, h)
+	} else {
+		delete(s.set, s.order[s.next])
+		s.order[s.next] = h
+		s.next = (s.next + 1) % maxNoticed
+	}
+	s.set[h] = struct{}{}
+}
