@@ -21,6 +21,9 @@ type fakeCluster struct {
 	// busyOutputs is how many Output calls to refuse next, as a
 	// connection whose queue is full does.
 	busyOutputs int
+	// held, if not nil, holds every Spawn's answer until it is closed, as
+	// a slow member does.
+	held chan struct{}
 }
 
 func newFakeCluster(t *testing.T, cfg Config, aliases ...string) *fakeCluster {
@@ -86,6 +89,20 @@ func (r *fakeRemote) Members() []string {
 }
 
 func (r *fakeRemote) Spawn(alias string, o *SpawnOrder, done func(int32, error)) {
+	r.c.mu.Lock()
+	held := r.c.held
+	r.c.mu.Unlock()
+	if held != nil {
+		go func() { // ends when the test closes held
+			<-held
+			r.spawn(alias, o, done)
+		}()
+		return
+	}
+	r.spawn(alias, o, done)
+}
+
+func (r *fakeRemote) spawn(alias string, o *SpawnOrder, done func(int32, error)) {
 	n := r.c.link(r.self, alias, "Spawn")
 	if n == nil {
 		done(0, ErrLost)

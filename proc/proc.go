@@ -846,8 +846,11 @@ func (n *Node) Processes() []Info {
 	out := make([]Info, 0, len(n.procs))
 	for _, p := range n.procs {
 		state := p.state
-		if state == Idle {
+		switch {
+		case state == Idle:
 			state = Waiting
+		case state == Waiting && p.parkedOn == vm.OpSpawn:
+			state = Running // in a SPAWN on another member, not in RECV
 		}
 		out = append(out, Info{PID: p.pid, State: state, Name: p.name, Mailbox: p.mailbox.len(), Dropped: p.dropped})
 	}

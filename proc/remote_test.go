@@ -130,6 +130,49 @@ child:
 	}
 }
 
+// A process waiting for another member's answer to its SPAWN is listed as
+// running: it is in the middle of an instruction, not in RECV.
+func TestSpawnWaitIsRunning(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+	c.held = make(chan struct{})
+	a := c.nodes["a"]
+	p, _ := startOn(t, a, `
+	load $1 #1
+	load $2 @child
+	spawn $1 $2 $3
+	hlt
+child:
+	hlt
+`)
+	released := false
+	defer func() {
+		if !released {
+			close(c.held)
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a.mu.Lock()
+		parked := p.state == Waiting && p.parkedOn == vm.OpSpawn
+		a.mu.Unlock()
+		if parked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the process never waited for the SPAWN's answer")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := a.Processes(); len(got) != 1 || got[0].State != Running {
+		t.Errorf("listed as %+v; want running", got)
+	}
+	close(c.held)
+	released = true
+	if status, err := ended(t, p); status != StatusOK {
+		t.Fatalf("status %d, %v", status, err)
+	}
+}
+
 // TestMemberLost: when a member is lost, every process that spawned or
 // monitors a process there gets status 3 from its handle, and a message
 // to it is dropped; processes elsewhere go on.
