@@ -166,11 +166,18 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if o.cookie != "" {
 		o.cookieFrom = "IRIDIUM_COOKIE"
 	}
+	emptyAlias := false
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "cookie" {
+		switch f.Name {
+		case "cookie":
 			o.cookieFrom = "--cookie" // given, even empty: it is refused then
+		case "node-alias":
+			emptyAlias = o.alias == ""
 		}
 	})
+	if emptyAlias {
+		return fail("--node-alias must not be empty (leave it out for the saved alias, or a new one)")
+	}
 	switch fs.NArg() {
 	case 0:
 	case 1:

@@ -84,6 +84,7 @@ func TestNodeAliasFlag(t *testing.T) {
 		alias string
 		want  string // on stderr; "" for an alias that is taken
 	}{
+		{"empty", "", "iridium: --node-alias must not be empty (leave it out for the saved alias, or a new one)\n" + hint},
 		{"too long", strings.Repeat("x", 256), "iridium: --node-alias: alias is 256 bytes, limit 255\n" + hint},
 		{"control character", "a\x01b", "iridium: --node-alias: alias \"a\\x01b\" contains white space or a non-printing character (U+0001)\n" + hint},
 		{"not UTF-8", "a\xffb", "iridium: --node-alias: alias is not valid UTF-8\n" + hint},
