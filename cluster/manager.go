@@ -645,7 +645,7 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 	}
 	s.wg.Wait()
 	for _, p := range peers {
-		m.lostMember(p.alias) // a connection still in its handshake has no processes
+		m.lostMember(p.alias, true) // a connection still in its handshake has no processes
 	}
 	m.sessions.Done()
 }
@@ -765,7 +765,7 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 	if old != nil {
 		old.log.Info("connection replaced", "initiator", p.initiator)
 		old.shut(nil)
-		m.lostMember(old.alias) // frames on the old connection may be lost
+		m.lostMember(old.alias, false) // frames on the old connection may be lost
 	} else {
 		p.log.Info("member joined", "initiator", p.initiator)
 	}
@@ -792,7 +792,7 @@ func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 		if m.onDrop != nil {
 			m.onDrop(p.alias, reason)
 		}
-		m.lostMember(p.alias)
+		m.lostMember(p.alias, false)
 	}
 }
 

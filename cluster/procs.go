@@ -43,9 +43,10 @@ type ProcessHandler interface {
 	// sink; data is valid during the call only.
 	Output(from string, sink, fromPID int32, data []byte)
 	// MemberLost says that member alias is gone (it left, died, fell
-	// silent, this node left, or it came back on a new connection, which
-	// may have lost frames): nothing more comes from its processes.
-	MemberLost(alias string)
+	// silent, or it came back on a new connection, which may have lost
+	// frames; left: this node left the cluster): nothing more comes from
+	// its processes.
+	MemberLost(alias string, left bool)
 }
 
 // SpawnRequest is a process to start on another member: the program
@@ -343,9 +344,10 @@ func clean(s string, n int) string {
 	return s
 }
 
-// lostMember tells the process handler that member alias is gone.
-func (m *Manager) lostMember(alias string) {
+// lostMember tells the process handler that member alias is gone; left:
+// because this node left.
+func (m *Manager) lostMember(alias string, left bool) {
 	if h := m.processHandler(); h != nil {
-		h.MemberLost(alias)
+		h.MemberLost(alias, left)
 	}
 }

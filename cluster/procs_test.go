@@ -100,7 +100,10 @@ func (h *recHandler) Output(from string, sink, fromPID int32, data []byte) {
 	h.mu.Unlock()
 }
 
-func (h *recHandler) MemberLost(alias string) {
+func (h *recHandler) MemberLost(alias string, left bool) {
+	if left {
+		alias += " (this node left)"
+	}
 	h.mu.Lock()
 	h.lost = append(h.lost, alias)
 	h.mu.Unlock()
@@ -428,8 +431,8 @@ func TestMemberLostIsTold(t *testing.T) {
 	c.Leave()
 	eventually(t, 5*time.Second, func() bool { return slices.Contains(ha.snapshot().lost, "c") },
 		func() string { return fmt.Sprint(ha.snapshot().lost) })
-	if lost := hc.snapshot().lost; !slices.Contains(lost, "a") {
-		t.Fatalf("c left: it lost %v", lost)
+	if lost := hc.snapshot().lost; !slices.Contains(lost, "a (this node left)") {
+		t.Fatalf("c left: it lost %v; want a, as this node left", lost)
 	}
 	if a.Send("c", 1, 2, 3) {
 		t.Fatal("a message to a member that left was taken")

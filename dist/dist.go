@@ -145,4 +145,4 @@ func (h handler) Output(from string, sink, fromPID int32, data []byte) {
 	h.n.RemoteOutput(from, sink, fromPID, data)
 }
 
-func (h handler) MemberLost(alias string) { h.n.MemberLost(alias) }
+func (h handler) MemberLost(alias string, left bool) { h.n.MemberLost(alias, left) }

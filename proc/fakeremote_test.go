@@ -60,8 +60,8 @@ func (c *fakeCluster) lose(a, b string) {
 	c.cut[[2]string{a, b}], c.cut[[2]string{b, a}] = true, true
 	na, nb := c.nodes[a], c.nodes[b]
 	c.mu.Unlock()
-	na.MemberLost(b)
-	nb.MemberLost(a)
+	na.MemberLost(b, false)
+	nb.MemberLost(a, false)
 }
 
 func (c *fakeCluster) count(call string) int {

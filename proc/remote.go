@@ -454,8 +454,10 @@ func (n *Node) RemoteOutput(from string, sink, fromPID int32, data []byte) {
 // The processes here that the member started, with those they started
 // here, and those whose output goes there are killed: their starter has
 // been told they ended (status 3), so they must not go on acting, and what
-// they print has nowhere to go.
-func (n *Node) MemberLost(alias string) {
+// they print has nowhere to go. left says why, for the reports of
+// !spawn_on jobs: this node left the cluster, rather than the member
+// being lost.
+func (n *Node) MemberLost(alias string, left bool) {
 	var jobs []localWatch
 	n.mu.Lock()
 	for k, ws := range n.rwatch {
@@ -485,8 +487,12 @@ func (n *Node) MemberLost(alias string) {
 		}
 	}
 	n.mu.Unlock()
+	why := "the member " + alias + " was lost"
+	if left {
+		why = "this node left the cluster"
+	}
 	for _, w := range jobs {
-		w.onExit(StatusLost, "the member "+alias+" was lost", nil)
+		w.onExit(StatusLost, why, nil)
 	}
 }
 

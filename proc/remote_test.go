@@ -653,6 +653,42 @@ func TestStartOn(t *testing.T) {
 	}
 }
 
+// A job on another member whose member is lost reports status 3 with
+// why: the member was lost, or this node left the cluster.
+func TestStartOnLost(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		left bool
+		want string
+	}{
+		{"the member is lost", false, "the member b was lost"},
+		{"this node leaves", true, "this node left the cluster"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+			prog, _ := assembler.Assemble("recv $1 $2") // waits for good
+			type end struct {
+				status int
+				fault  string
+			}
+			ends := make(chan end, 1)
+			if _, err := c.nodes["a"].StartOn(context.Background(), "b", Spec{Name: "job"}, prog, io.Discard,
+				func(status int, fault string, _ []vm.Event) { ends <- end{status, fault} }); err != nil {
+				t.Fatal(err)
+			}
+			c.nodes["a"].MemberLost("b", tc.left)
+			select {
+			case e := <-ends:
+				if e.status != StatusLost || e.fault != tc.want {
+					t.Fatalf("ended %d (%s), want %d (%s)", e.status, e.fault, StatusLost, tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no report")
+			}
+		})
+	}
+}
+
 func waitOutput(t *testing.T, out *testutil.Buffer, want string) {
 	t.Helper()
 	testutil.WaitFor(t, out, want, 10*time.Second)
