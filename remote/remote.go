@@ -276,16 +276,14 @@ func (s *Server) roomFrom() net.Conn {
 	return pick
 }
 
-// loggedIn marks c logged in, so that it is never closed to make room. It
-// reports false if c was already closed for room (or by Close).
-func (s *Server) loggedIn(c net.Conn) bool {
+// loggedIn marks c logged in, so that it is never closed to make room,
+// unless it was closed for room already (its login then fails).
+func (s *Server) loggedIn(c net.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, ok := s.conns[c]
-	if ok {
+	if st, ok := s.conns[c]; ok {
 		st.loggedIn = true
 	}
-	return ok
 }
 
 // untrack forgets a closed connection, freeing its place under the cap.
@@ -317,7 +315,7 @@ func (s *Server) serveConn(c net.Conn) {
 	c.SetDeadline(deadline)
 	loginCtx, cancelLogin := context.WithDeadlineCause(s.ctx, deadline, errLoginTimeout)
 	ip := peerIP(c.RemoteAddr())
-	conn, chans, reqs, err := ssh.NewServerConn(c, s.loginConfig(loginCtx, ip))
+	conn, chans, reqs, err := ssh.NewServerConn(c, s.loginConfig(loginCtx, c, ip))
 	cancelLogin() // the login checks, loginCtx's only users, are over
 	if err != nil {
 		s.log.Info("remote login refused", "peer", c.RemoteAddr(), "err", err)
@@ -325,9 +323,6 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	c.SetDeadline(time.Time{})
 	defer conn.Close()
-	if !s.loggedIn(c) {
-		return // closed for room as it logged in
-	}
 	s.throttle.forget(ip)
 	s.log.Info("remote login", "peer", c.RemoteAddr(), "user", conn.User())
 	defer s.log.Info("remote logout", "peer", c.RemoteAddr(), "user", conn.User())
@@ -371,11 +366,18 @@ func (s *Server) serveConn(c net.Conn) {
 	sessions.Wait()
 }
 
-// loginConfig is the SSH configuration for one connection from ip: each
+// loginConfig is the SSH configuration for connection c from ip: each
 // password or key it offers is checked through the login throttle, whose
-// waits end with ctx.
-func (s *Server) loginConfig(ctx context.Context, ip netip.Addr) *ssh.ServerConfig {
+// waits end with ctx. A login that succeeds marks c logged in at once,
+// before the client hears of it (a key's signature checked too), so that
+// a connection the client opens next cannot take c's place under the cap.
+func (s *Server) loginConfig(ctx context.Context, c net.Conn, ip netip.Addr) *ssh.ServerConfig {
 	conf := *s.ssh
+	conf.AuthLogCallback = func(_ ssh.ConnMetadata, _ string, err error) {
+		if err == nil {
+			s.loggedIn(c)
+		}
+	}
 	conf.PasswordCallback = func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
 		return nil, s.throttle.check(ctx, ip, func() error {
 			if subtle.ConstantTimeCompare(password, s.cfg.Cookie) == 1 {
