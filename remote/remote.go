@@ -224,8 +224,8 @@ func (s *Server) acceptLoop() {
 // admit records a new connection, so that Close can end it and the cap
 // counts it until it is closed. It refuses the connection once the server
 // is closed (n is then 0). When MaxConnections are open, it makes room by
-// forgetting the oldest connection not logged in, which the caller closes
-// (evicted), or refuses c if every one is logged in. n then counts the
+// forgetting a connection not logged in (roomFrom says which), which the
+// caller closes (evicted), or refuses c if every one is logged in. n then counts the
 // connections closed for room, or refused, since the server was last
 // below its cap, so that the first of a run can be logged loudly and the
 // rest quietly.
