@@ -15,7 +15,9 @@
 // no goroutine and no worker (the VM's Run returns a *vm.Wait instead of
 // blocking, and the runtime runs it again when a message comes). Only
 // running processes use the --threads workers; a process runs for a slice
-// of sliceSteps instructions before the next queued one gets the worker.
+// of sliceSteps instructions (or of the VM's 4,096 SPAWN, SEND and
+// MONITOR) before the next queued one gets the worker. A killed process
+// is taken before the others, and stops at its first instruction.
 //
 // Foreground processes (the REPL's default VM, an SSH session's VM,
 // `iridium FILE`'s program) are run by their owner's goroutine with

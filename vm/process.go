@@ -157,10 +157,9 @@ func (m *VM) unshare() {
 // instruction must wait for a message, or a fault's sentinel.
 // slowCalls is how many SPAWN, SEND and MONITOR a Resume's slice runs at
 // most. Each calls the process runtime, which takes about a microsecond
-// (a SPAWN makes a process) where other instructions take a nanosecond,
-// so a slice of a million instructions in a SPAWN loop kept its worker for
-// half a second, and a kill or a shutdown waited that long for each
-// process queued before the one it stops.
+// (a SPAWN makes a process) where other instructions take a nanosecond:
+// counted as instructions alone, a slice of a SPAWN loop would keep its
+// worker, and the processes queued behind it, for half a second.
 const slowCalls = 4096
 
 // countCall counts a runtime call of a Resume's slice and ends the slice
