@@ -25,6 +25,10 @@ const (
 	procBatchBytes  = 64 << 10 // written before the connection's own frames get their turn
 	maxSentPrograms = 1024     // programs remembered as sent to a member
 	maxListed       = 1 << 20  // processes kept of one member's listing
+	// maxListedBytes bounds the names kept of one member's listing: names
+	// may be 1 KiB each, and a million of them would be a gigabyte for
+	// each !processes under way.
+	maxListedBytes = 64 << 20
 )
 
 // procItem is one process frame waiting for the writer. Send and Monitor
@@ -88,6 +92,7 @@ const maxLateSpawns = 1024
 
 type pendingCall struct {
 	procs []ProcessInfo
+	names int             // the bytes of procs' names
 	ch    chan callResult // capacity 1
 }
 
@@ -544,7 +549,8 @@ func (q *peerProcs) listed(m *wire.Processes) {
 	c := q.calls[m.Ref]
 	if c != nil {
 		for _, pi := range m.Procs {
-			if len(c.procs) < maxListed {
+			if len(c.procs) < maxListed && c.names+len(pi.Name) <= maxListedBytes {
+				c.names += len(pi.Name)
 				c.procs = append(c.procs, ProcessInfo{PID: pi.PID, State: pi.State, Name: pi.Name,
 					Mailbox: int(pi.Mailbox), Dropped: int64(min(pi.Dropped, 1<<63-1))})
 			}

@@ -517,3 +517,29 @@ func TestProgramShippingKeepsHeartbeats(t *testing.T) {
 		t.Fatalf("answered %d, busy %d", ok.Load(), busy.Load())
 	}
 }
+
+// A member's answer to a listing is kept up to maxListedBytes of names:
+// names of 1 KiB each would otherwise make a million entries a gigabyte.
+func TestListingBoundedByBytes(t *testing.T) {
+	var q peerProcs
+	ch := make(chan callResult, 1)
+	q.calls = map[uint64]*pendingCall{7: {ch: ch}}
+	name := strings.Repeat("n", wire.MaxNameLen)
+	part := make([]wire.ProcessInfo, wire.MaxProcesses)
+	for i := range part {
+		part[i] = wire.ProcessInfo{PID: int32(i + 1), Name: name}
+	}
+	parts := 2*maxListedBytes/(len(part)*len(name)) + 1
+	for i := range parts {
+		q.listed(&wire.Processes{Ref: 7, Procs: part, Done: i == parts-1})
+	}
+	got := <-ch
+	names := 0
+	for _, p := range got.procs {
+		names += len(p.Name)
+	}
+	if names > maxListedBytes || names < maxListedBytes-len(name) {
+		t.Errorf("kept %d bytes of names in %d entries; want at most %d, and no fewer than one name short of it",
+			names, len(got.procs), maxListedBytes)
+	}
+}
