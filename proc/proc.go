@@ -148,6 +148,7 @@ type Node struct {
 	remote   Remote                     // the other members; nil when alone
 	handles  handleTable                // other members' processes as handles
 	rwatch   map[remoteKey]localWatches // exit notices awaited from other members
+	monitors map[string]int             // MONITORs of processes here each member holds, at most maxMonitors
 	sinks    map[int32]io.Writer        // output sinks for processes elsewhere
 	lastSink int32
 	programs *programCache // programs other members started here
@@ -572,6 +573,11 @@ func (n *Node) end(p *Process, status int, err error) {
 	var remoteWatchers []remoteWatcher
 	if p.links != nil {
 		remoteWatchers = p.links.watchers.take()
+		for _, w := range remoteWatchers {
+			if !w.parent {
+				n.forgetMonitorLocked(w.alias)
+			}
+		}
 	}
 	n.mu.Unlock()
 	if remote != nil && len(remoteWatchers) > 0 {

@@ -404,18 +404,38 @@ func (n *Node) RemoteExit(from string, e *ExitNotice) {
 	}
 }
 
+// maxMonitors bounds the MONITORs of processes here that one member holds
+// at once (about 100 bytes each): past it, a member's MONITOR of a live
+// process is dropped, and its watcher gets no notice. A member's
+// processes are bounded by its --max-processes, but nothing here can
+// check what it says of them. A variable only so that tests can lower it.
+var maxMonitors = 1 << 20
+
+// forgetMonitorLocked counts one MONITOR of member alias less (n.mu held).
+func (n *Node) forgetMonitorLocked(alias string) {
+	if n.monitors[alias]--; n.monitors[alias] <= 0 {
+		delete(n.monitors, alias)
+	}
+}
+
 // RemoteMonitor makes process watcher of member from a watcher of process
 // target here: at once, status 4, if there is no such process.
 func (n *Node) RemoteMonitor(from string, watcher, target int32) {
 	n.mu.Lock()
 	q := n.procs[target]
 	r := n.remote
-	if q != nil {
+	if q != nil && n.monitors[from] < maxMonitors {
 		w := remoteWatcher{alias: from, pid: watcher}
 		// Whether a watcher elsewhere ended is not known here (the
 		// protocol has no message to cancel a monitor), so none is
-		// pruned; those of a member that goes are dropped then.
-		q.linksLocked().watchers.add(w, nil)
+		// pruned; those of a member that goes are dropped then, and a
+		// member holds at most maxMonitors.
+		if q.linksLocked().watchers.add(w, nil) {
+			if n.monitors == nil {
+				n.monitors = map[string]int{}
+			}
+			n.monitors[from]++
+		}
 	}
 	n.mu.Unlock()
 	if q == nil && r != nil {
@@ -486,6 +506,7 @@ func (n *Node) MemberLost(alias string, left bool) {
 			p.links.watchers.remove(func(w remoteWatcher) bool { return w.alias == alias })
 		}
 	}
+	delete(n.monitors, alias)
 	n.mu.Unlock()
 	why := "the member " + alias + " was lost"
 	if left {

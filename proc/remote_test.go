@@ -746,3 +746,49 @@ func TestSinkNumbersWrap(t *testing.T) {
 		t.Errorf("first %d, then %v; want 1, then %v", one, got, want)
 	}
 }
+
+// A member holds at most maxMonitors MONITORs of processes here, however
+// many watchers it names: each costs memory here, and the protocol cannot
+// cancel one. Those of a process that ends, or of a member lost, count no
+// more.
+func TestMonitorsPerMember(t *testing.T) {
+	defer func(m int) { maxMonitors = m }(maxMonitors)
+	maxMonitors = 100
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+	a := c.nodes["a"]
+	held := func() (int, int) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		watchers := 0
+		for _, p := range a.procs {
+			if p.links != nil {
+				watchers += p.links.watchers.len()
+			}
+		}
+		return a.monitors["b"], watchers
+	}
+	monitorAll := func(target int32) {
+		for w := int32(1); w <= 110; w++ {
+			a.RemoteMonitor("b", w, target)
+		}
+	}
+	p, _ := startOn(t, a, "recv $1 $2\nhlt")
+	monitorAll(p.PID())
+	if n, w := held(); n != 100 || w != 100 {
+		t.Fatalf("b holds %d monitors, the process %d watchers; want 100 and 100", n, w)
+	}
+	p.Kill()
+	ended(t, p)
+	if n, _ := held(); n != 0 {
+		t.Fatalf("b holds %d monitors after the process ended; want 0", n)
+	}
+	q, _ := startOn(t, a, "recv $1 $2\nhlt")
+	monitorAll(q.PID())
+	if n, w := held(); n != 100 || w != 100 {
+		t.Fatalf("again: b holds %d monitors, the process %d watchers; want 100 and 100", n, w)
+	}
+	a.MemberLost("b", false)
+	if n, w := held(); n != 0 || w != 0 {
+		t.Fatalf("b lost: it holds %d monitors, the process %d watchers; want none", n, w)
+	}
+}

@@ -23,24 +23,25 @@ type watchIndex[T comparable] struct {
 // watchSetFrom is the list length from which a watchList keeps its set.
 const watchSetFrom = 16
 
-// add adds w unless it is there already. Once the list is long, gone (if
-// not nil) is asked now and then about every watcher, and those it says
-// are gone are dropped: the watchers of a process that lives long would
-// otherwise pile up with every watcher that ended before it.
-func (l *watchList[T]) add(w T, gone func(T) bool) {
+// add adds w unless it is there already, and reports whether it did. Once
+// the list is long, gone (if not nil) is asked now and then about every
+// watcher, and those it says are gone are dropped: the watchers of a
+// process that lives long would otherwise pile up with every watcher that
+// ended before it.
+func (l *watchList[T]) add(w T, gone func(T) bool) bool {
 	if l.index == nil {
 		if slices.Contains(l.list, w) {
-			return
+			return false
 		}
 		l.list = append(l.list, w)
 		if len(l.list) >= watchSetFrom {
 			l.index = &watchIndex[T]{}
 			l.rebuild()
 		}
-		return
+		return true
 	}
 	if _, ok := l.index.has[w]; ok {
-		return
+		return false
 	}
 	if gone != nil && len(l.list) >= l.index.pruneAt {
 		l.list = slices.DeleteFunc(l.list, gone)
@@ -48,6 +49,7 @@ func (l *watchList[T]) add(w T, gone func(T) bool) {
 	}
 	l.index.has[w] = struct{}{}
 	l.list = append(l.list, w)
+	return true
 }
 
 // rebuild makes the index from the list; l.index is not nil.
