@@ -425,48 +425,36 @@ func (n *Node) queueLocked(p *Process) {
 }
 
 // next takes the oldest killed process that is queued, else the oldest
-// queued process, or nil.
+// queued process, or nil. An entry whose process is no longer queued (a
+// killed one taken from the other queue, or one that ended) is skipped.
 func (n *Node) next() *Process {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for len(n.killq) > 0 {
-		p := n.killq[0]
-		n.killq[0] = nil
-		n.killq = n.killq[1:]
-		if p.state == Queued {
-			p.state = Running
-			n.tellNext(p)
-			if len(n.killq) > 0 || n.runHead < len(n.runq) {
-				select { // more work: wake another worker
-				case n.work <- struct{}{}:
-				default:
-				}
-			}
-			return p
+	for {
+		var p *Process
+		switch {
+		case len(n.killq) > 0:
+			p, n.killq[0], n.killq = n.killq[0], nil, n.killq[1:]
+		case n.runHead < len(n.runq):
+			p, n.runq[n.runHead] = n.runq[n.runHead], nil
+			n.runHead++
+		default:
+			return nil
 		}
-	}
-	for n.runHead < len(n.runq) {
-		p := n.runq[n.runHead]
-		n.runq[n.runHead] = nil
-		n.runHead++
-		if p.state == Queued {
-			p.state = Running
-			n.tellNext(p)
-			if n.runHead < len(n.runq) { // more work: wake another worker
-				select {
-				case n.work <- struct{}{}:
-				default:
-				}
-			}
-			return p
+		if p.state != Queued {
+			continue
 		}
-	}
-	return nil
-}
-
-func (n *Node) tellNext(p *Process) {
-	if n.onNext != nil {
-		n.onNext(p.pid)
+		p.state = Running
+		if n.onNext != nil {
+			n.onNext(p.pid)
+		}
+		if len(n.killq) > 0 || n.runHead < len(n.runq) {
+			select { // more work: wake another worker
+			case n.work <- struct{}{}:
+			default:
+			}
+		}
+		return p
 	}
 }
 
