@@ -46,6 +46,46 @@ func startProc(t *testing.T, alias string, cmd *exec.Cmd) *replNode {
 
 // startDaemon starts `iridium --daemon-mode` on loopback and returns it
 // with its listening port.
+// stop sends the node SIGSTOP and returns once the kernel shows every
+// thread of it stopped: kill(2) returns before a thread running on another
+// CPU has stopped, and a test that asks a stopped node something must not
+// get its answer.
+func (n *replNode) stop() {
+	n.t.Helper()
+	pid := n.cmd.Process.Pid
+	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		n.t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !allThreadsStopped(pid) {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%s (pid %d) not stopped 5 s after SIGSTOP", n.alias, pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// allThreadsStopped reports whether every thread of pid is in state T
+// (stopped by a signal), read from /proc/PID/task/TID/stat, where the state
+// follows the command name's closing parenthesis.
+func allThreadsStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 || i+2 >= len(stat) || stat[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
+}
+
 func startDaemon(t *testing.T, alias string, extra ...string) (*replNode, string) {
 	t.Helper()
 	n := startREPLNode(t, alias, append([]string{"--daemon-mode"}, extra...)...)
@@ -197,9 +237,7 @@ func TestDaemonFailures(t *testing.T) {
 	{
 		c := ds["charlie"]
 		start := time.Now()
-		if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-			t.Fatal(err)
-		}
+		c.stop()
 		d, p := others("charlie")
 		took := everyoneLists(t, d, "127.0.0.1", p, 10*time.Second).Sub(start)
 		t.Logf("stopped daemon dropped by every member after %v (heartbeat timeout %v)", took.Round(time.Millisecond), cluster.DefaultHeartbeatTimeout)
@@ -264,9 +302,7 @@ func TestBusyNodeStaysMember(t *testing.T) {
 // clear error within the handshake timeout.
 func TestJoinStoppedContact(t *testing.T) {
 	a, port := startDaemon(t, "alpha")
-	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	a.stop()
 	defer a.cmd.Process.Signal(syscall.SIGCONT)
 	r := startREPLNode(t, "lonely")
 	start := time.Now()
@@ -296,9 +332,7 @@ func TestJoinWithAStoppedMember(t *testing.T) {
 	r := startREPLNode(t, "rep")
 	r.send("!help") // the node is up before bravo stops
 	r.expect(`anything else.*\n`)
-	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	b.stop()
 	r.send("!join_cluster 127.0.0.1 " + port) // alpha drops bravo only after 2.5 s of silence
 	line := r.expect(`(error: .*|joined the cluster: .*)\n`)[1]
 	want := "error: joined through 127.0.0.1:" + port + ", but not connected to bravo yet (no answer in time; still trying)"

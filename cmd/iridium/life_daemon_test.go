@@ -91,7 +91,7 @@ func TestJoinWithRetryKeepsAJoinThatGotIn(t *testing.T) {
 	}
 	bravo, _ := startDaemon(t, "bravo", "--join", addr.String())
 	bravo.expect(`members 2\n`)
-	bravo.cmd.Process.Signal(syscall.SIGSTOP)
+	bravo.stop()
 
 	charlie := newManager(cluster.DefaultLocalConfig(), "charlie") // gives bravo 2 s
 	var progress strings.Builder

@@ -214,9 +214,7 @@ wait:
 func TestProcessesWithASilentMember(t *testing.T) {
 	nodes := threeNodes(t, nil)
 	a, b := nodes["alpha"], nodes["bravo"]
-	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	b.stop()
 	defer b.cmd.Process.Signal(syscall.SIGCONT)
 	a.send("!processes")
 	a.expect(`alpha:1 waiting repl mailbox 0 dropped 0\n`)
