@@ -19,7 +19,8 @@ const maxOutputBuffer = 1 << 20
 // Config sets up a VM. A zero limit means its default, so Config{} is usable;
 // DefaultConfig returns every field filled in.
 type Config struct {
-	// Output is where PRTS, PRTI and PRTF write; nil means io.Discard.
+	// Output is where PRTS, PRTI and PRTF write; nil means io.Discard. Its
+	// Write may return ErrOutputFull to make the instruction wait.
 	Output io.Writer
 	// OutputBuffer, if positive, is the size of a buffer in which the VM
 	// collects its output, so that a program printing many short pieces

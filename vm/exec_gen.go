@@ -50865,9 +50865,9 @@ halt: // at HLT or the sentinel
 
 fault: // pc names the instruction that faulted
 	ip--
-	if err == errWait { // the RECV or RECVT at ip waits; it runs again when the VM does
+	if err == errWait || err == errWaitOutput { // the instruction at ip waits; it runs again when the VM does
 		m.save(ip, flag, base, sp)
-		return 0, m.wait()
+		return 0, m.wait(err == errWaitOutput)
 	}
 	m.save(ip, flag, base+1, sp) // the faulting instruction counts
 	return 1, m.fault(err)

@@ -69,20 +69,43 @@ var ErrSliceDone = errors.New("slice used up")
 // waits at most Timeout (zero for RECV and SPAWN): the runtime calls
 // TimeOut when that has passed with no message, and runs the VM again, and
 // RECVT then goes on with "nothing came".
+//
+// With Output set, the instruction at PC is a PRTS, PRTI or PRTF whose
+// Config.Output took nothing (ErrOutputFull): running the VM again runs
+// that instruction again, whole, once the runtime thinks there is room.
 type Wait struct {
 	PC      int
 	Op      Opcode
 	Timeout time.Duration
+	Output  bool
 }
 
 func (w *Wait) Error() string {
+	if w.Output {
+		return fmt.Sprintf("waiting for room for its output at pc %s (%v)", FormatAddress(w.PC), w.Op)
+	}
 	return fmt.Sprintf("%v at pc %s (%v)", ErrWaiting, FormatAddress(w.PC), w.Op)
 }
 
 func (w *Wait) Unwrap() error { return ErrWaiting }
 
-// errWait tells the dispatch loop that the instruction at pc waits.
-var errWait = errors.New("wait")
+// ErrOutputFull is what a Config.Output's Write returns when it took
+// nothing of what it was given and the writer would otherwise have to
+// block: the output of a process that another member reads more slowly
+// than the process prints. The PRT* that wrote then waits (a *Wait with
+// Output set) instead of faulting, so that the goroutine running the VM
+// is free for other work. When the VM runs again the instruction writes
+// the same bytes again (nothing else ran in between). It applies to VMs
+// without an OutputBuffer; with one it is a write failure like any other.
+var ErrOutputFull = errors.New("no room for the output now")
+
+// errWait tells the dispatch loop that the instruction at pc waits for a
+// message or a spawn's answer; errWaitOutput, that it waits for room for
+// its output.
+var (
+	errWait       = errors.New("wait")
+	errWaitOutput = errors.New("wait for room for the output")
+)
 
 // TimeOut tells a VM parked in RECVT that its time is up: when it runs
 // again, RECVT finds no message and goes on.
@@ -249,9 +272,9 @@ func (m *VM) process(op Opcode, a, b, c uint8) error {
 
 // wait is the *Wait of the instruction at m.pc. It lives in the VM, so
 // that parking allocates nothing; it is valid until the VM runs again.
-func (m *VM) wait() *Wait {
+func (m *VM) wait(output bool) *Wait {
 	w := &m.waiting
-	*w = Wait{PC: m.pc, Op: m.opAt(m.pc)}
+	*w = Wait{PC: m.pc, Op: m.opAt(m.pc), Output: output}
 	if w.Op == OpRecvt {
 		if i := m.pc / InstructionSize; i < len(m.insts) {
 			w.Timeout = time.Duration(m.regs[m.insts[i].c&31]) * time.Millisecond

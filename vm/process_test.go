@@ -424,3 +424,76 @@ func TestSliceOfSlowCalls(t *testing.T) {
 		})
 	}
 }
+
+// fullOutput refuses the first `refuse` writes with ErrOutputFull, then
+// takes everything.
+type fullOutput struct {
+	refuse int
+	bytes.Buffer
+}
+
+func (o *fullOutput) Write(p []byte) (int, error) {
+	if o.refuse > 0 {
+		o.refuse--
+		return 0, vm.ErrOutputFull
+	}
+	return o.Buffer.Write(p)
+}
+
+// TestOutputFullWaits: a PRT* whose output refuses with ErrOutputFull
+// waits at that instruction (a *Wait with Output set, nothing run past
+// it), and writes its bytes once when the VM runs again; with an output
+// buffer, ErrOutputFull is a write failure.
+func TestOutputFullWaits(t *testing.T) {
+	tests := []struct {
+		name string
+		code [][4]byte
+		want string
+	}{
+		{"PRTI", [][4]byte{ld(1, 42), r1(vm.OpPrti, 1), ld(2, 1)}, "42"},
+		{"PRTS", [][4]byte{ld(1, 42), i24(vm.OpPrts, 0), ld(2, 1)}, "hi"},
+		{"PRTF", [][4]byte{ld(1, 42), r2(vm.OpItof, 1, 3), r1(vm.OpPrtf, 3), ld(2, 1)}, "42"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := &fullOutput{refuse: 2}
+			m, err := vm.New(vm.Config{Output: out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Load(&vm.Program{ROData: []byte("hi\x00"), Code: asm(tt.code...)}); err != nil {
+				t.Fatal(err)
+			}
+			prt := 4 * (len(tt.code) - 2)
+			for i := 0; i < 2; i++ {
+				_, err := m.Resume(0)
+				var w *vm.Wait
+				if !errors.As(err, &w) || !w.Output || w.PC != prt || m.PC() != prt {
+					t.Fatalf("run %d: err %v, pc %d; want an output wait at %d", i, err, m.PC(), prt)
+				}
+				if m.Registers()[2] != 0 || out.Len() != 0 {
+					t.Fatalf("run %d: ran past the wait: $2 = %d, output %q", i, m.Registers()[2], out.String())
+				}
+			}
+			if exit, err := m.Resume(0); exit != 0 || err != nil {
+				t.Fatalf("third run: %d %v", exit, err)
+			}
+			if out.String() != tt.want || m.Registers()[2] != 1 {
+				t.Fatalf("output %q, $2 = %d; want %q, 1", out.String(), m.Registers()[2], tt.want)
+			}
+		})
+	}
+	t.Run("buffered", func(t *testing.T) {
+		m, err := vm.New(vm.Config{Output: &fullOutput{refuse: 1}, OutputBuffer: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Load(&vm.Program{Code: asm(ld(1, 42), r1(vm.OpPrti, 1))}); err != nil {
+			t.Fatal(err)
+		}
+		exit, err := m.Resume(0)
+		if exit != 1 || !errors.Is(err, vm.ErrOutput) || !errors.Is(err, vm.ErrOutputFull) {
+			t.Fatalf("%d %v; want a fault wrapping ErrOutput and ErrOutputFull", exit, err)
+		}
+	})
+}

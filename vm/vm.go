@@ -467,6 +467,9 @@ func (m *VM) write(b []byte) error {
 		}
 	}
 	if _, err := m.cfg.Output.Write(b); err != nil {
+		if err == ErrOutputFull && m.cfg.OutputBuffer == 0 {
+			return errWaitOutput
+		}
 		return fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	return nil
