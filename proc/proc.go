@@ -85,10 +85,15 @@ const (
 	// between lines): nothing to wake or interrupt. Processes lists it as
 	// Waiting, the state the spec has for it.
 	Idle
+	// Writing: in a PRT* whose output had no room (vm.ErrOutputFull: a
+	// member that reads its output more slowly than it prints), queued
+	// again after a while to try again, so that it holds no worker
+	// meanwhile. Processes lists it as Running: it is not in RECV.
+	Writing
 )
 
 func (s State) String() string {
-	return [...]string{"queued", "running", "waiting", "ended", "idle"}[s]
+	return [...]string{"queued", "running", "waiting", "ended", "idle", "writing"}[s]
 }
 
 // Config configures a Node.
@@ -244,7 +249,7 @@ type Process struct {
 	mailbox    ring
 	dropped    int64
 	watchers   watchList[int32] // pids that get its exit notice
-	timer      *time.Timer      // a RECVT's timeout, while waiting
+	timer      *time.Timer      // a RECVT's timeout while Waiting, the next try while Writing
 	wake       chan struct{}    // foreground: a waiting owner's wake-up, capacity 1
 	done       chan struct{}    // closed when it ended
 	err        error            // the fault that ended it, if any
@@ -507,6 +512,10 @@ func StatusOf(err error) int {
 func (n *Node) park(p *Process, w *vm.Wait) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if w.Output {
+		n.waitForRoomLocked(p)
+		return
+	}
 	ready := p.mailbox.len() > 0
 	if w.Op == vm.OpSpawn { // waiting for the answer, not for mail
 		ready = p.links != nil && p.links.spawn.answered
@@ -518,6 +527,33 @@ func (n *Node) park(p *Process, w *vm.Wait) {
 	p.state, p.parkedOn = Waiting, w.Op
 	if w.Timeout > 0 && p.timer == nil {
 		p.timer = time.AfterFunc(w.Timeout, func() { n.timeUp(p) })
+	}
+}
+
+// waitForRoomLocked parks p, whose output had no room, until it is time
+// to try again: its writer says how long, backing off while the reader
+// stays slow. A kill queues it at once.
+func (n *Node) waitForRoomLocked(p *Process) {
+	if p.killed {
+		n.queueLocked(p)
+		return
+	}
+	wait := minOutputWait
+	if ro, ok := p.out.(*remoteOutput); ok {
+		wait = ro.backOff()
+	}
+	p.state = Writing
+	p.timer = time.AfterFunc(wait, func() { n.tryOutputAgain(p) })
+}
+
+// tryOutputAgain queues p to run its PRT* again, if it still waits for
+// room (a kill may have queued it already).
+func (n *Node) tryOutputAgain(p *Process) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p.state == Writing {
+		p.timer = nil
+		n.queueLocked(p)
 	}
 }
 
@@ -637,7 +673,7 @@ func (n *Node) killLocked(p *Process) {
 	}
 	p.killed = true
 	p.vm.Abort()
-	if p.state == Waiting {
+	if p.state == Waiting || p.state == Writing {
 		if p.timer != nil {
 			p.timer.Stop()
 			p.timer = nil
@@ -761,7 +797,7 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	}
 	out := p.out
 	ro, remote := p.out.(*remoteOutput)
-	if remote { // its own, so that a kill of the child ends its waits for room
+	if remote { // its own: what was sent of a write and the wait are one process's
 		ro = &remoteOutput{n: ro.n, alias: ro.alias, sink: ro.sink}
 		out = ro
 	}
@@ -845,8 +881,8 @@ func (n *Node) Processes() []Info {
 		switch {
 		case state == Idle:
 			state = Waiting
-		case state == Waiting && p.parkedOn == vm.OpSpawn:
-			state = Running // in a SPAWN on another member, not in RECV
+		case state == Waiting && p.parkedOn == vm.OpSpawn, state == Writing:
+			state = Running // in a SPAWN on another member or a PRT*, not in RECV
 		}
 		out = append(out, Info{PID: p.pid, State: state, Name: p.name, Mailbox: p.mailbox.len(), Dropped: p.dropped})
 	}

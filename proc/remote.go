@@ -41,8 +41,8 @@ type Remote interface {
 	Monitor(alias string, watcher, target int32) bool
 	// Output carries what process from printed to sink on member alias.
 	// The Remote copies data. false: nothing was sent, as the member is
-	// gone or its connection's queue is full (remoteOutput tries again);
-	// data is at most maxOutputChunk bytes.
+	// gone or its connection's queue is full (the process waits and tries
+	// again); data is at most maxOutputChunk bytes.
 	Output(alias string, sink, from int32, data []byte) bool
 	// Kill interrupts process pid on member alias and reports whether
 	// there was one.
@@ -565,42 +565,59 @@ func (n *Node) sinkWriter(id int32) io.Writer {
 }
 
 // remoteOutput is the output of a process started here by another member:
-// Output frames to the sink its spawner named.
+// Output frames to the sink its spawner named. Only the goroutine running
+// its process uses it.
 type remoteOutput struct {
 	n     *Node
 	alias string
 	sink  int32
 	pid   *Process
-	// gone: a write gave up (the member is gone, or the process was
-	// killed while it waited for room); later output would follow a gap
-	// nobody is told of, so it goes nowhere. Only pid's goroutine uses it.
+	// gone: the member is gone; later output would follow a gap nobody is
+	// told of, so it goes nowhere.
 	gone bool
+	// sent counts the bytes of a Write that went out before the queue
+	// filled: the VM writes the same bytes again (vm.ErrOutputFull), and
+	// those are not sent twice. wait is how long the process waits before
+	// the next try, doubled while the queue stays full.
+	sent int
+	wait time.Duration
 }
 
-// Write sends b to the sink. While the connection's queue is full (the
-// member reads more slowly than the process prints) it waits and tries
-// again, so that nothing is lost, as a process here waits for a slow
-// terminal; it gives up when the member is gone or the process is killed.
+// Write sends b to the sink. When the connection's queue is full (the
+// member reads more slowly than the process prints) it returns
+// vm.ErrOutputFull: the PRT* waits, its process leaves the worker for a
+// while (Node.waitForRoomLocked), and nothing is lost.
 func (o *remoteOutput) Write(b []byte) (int, error) {
-	r, n := o.n.getRemote(), len(b)
-	wait := minOutputWait
-	for r != nil && len(b) > 0 && !o.gone {
-		k := min(len(b), maxOutputChunk)
-		if r.Output(o.alias, o.sink, o.pid.pid, b[:k]) {
-			b, wait = b[k:], minOutputWait
-			continue
-		}
-		if !slices.Contains(r.Members(), o.alias) || o.pid.isKilled() {
-			o.gone = true
-			break
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, maxOutputWait)
+	n := len(b)
+	r := o.n.getRemote()
+	if r == nil || o.gone {
+		return n, nil
 	}
+	b = b[min(o.sent, n):]
+	for len(b) > 0 {
+		k := min(len(b), maxOutputChunk)
+		if !r.Output(o.alias, o.sink, o.pid.pid, b[:k]) {
+			if !slices.Contains(r.Members(), o.alias) {
+				o.gone, o.sent = true, 0
+				return n, nil
+			}
+			o.sent = n - len(b)
+			return 0, vm.ErrOutputFull
+		}
+		b = b[k:]
+	}
+	o.sent, o.wait = 0, 0
 	return n, nil
 }
 
-// How long remoteOutput waits between tries on a full queue.
+// backOff is how long to wait before writing again after ErrOutputFull.
+func (o *remoteOutput) backOff() time.Duration {
+	o.wait = min(max(2*o.wait, minOutputWait), maxOutputWait)
+	return o.wait
+}
+
+// How long a process whose output had no room waits before it tries
+// again: the first time, and at most, while the member stays slow.
 const (
 	minOutputWait = 100 * time.Microsecond
 	maxOutputWait = 10 * time.Millisecond

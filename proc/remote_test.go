@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -396,27 +397,83 @@ print:
 	ended(t, p)
 }
 
-// TestKilledPrinterPrintsNothingMore: a process whose write gave up (it
-// was killed while it waited for room) sends nothing more, even once
-// there is room: what followed a gap nobody is told of would mislead.
-func TestKilledPrinterPrintsNothingMore(t *testing.T) {
+// TestSlowMemberHoldsNoWorker: processes whose output another member does
+// not take (its connection's queue stays full) wait without a worker:
+// with one worker and two such printers, a process of this node's own
+// still runs and ends, and the printers are listed as running.
+func TestSlowMemberHoldsNoWorker(t *testing.T) {
 	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
-	var got testutil.Buffer
-	sink := c.nodes["a"].RegisterSink(&got)
-	killed, _ := startOn(t, c.nodes["b"], "spin: djmp @spin")
-	killed.Kill()
-	ended(t, killed)
-	o := &remoteOutput{n: c.nodes["b"], alias: "a", sink: sink, pid: killed}
 	c.mu.Lock()
-	c.busyOutputs = 1 << 30
+	c.busyOutputs = 1 << 30 // a reads nothing
 	c.mu.Unlock()
-	returns(t, "a killed process's write", func() { o.Write([]byte("lost")) })
-	c.mu.Lock()
-	c.busyOutputs = 0
-	c.mu.Unlock()
-	o.Write([]byte("after"))
-	if got.String() != "" {
-		t.Errorf("the sink got %q", got.String())
+	for i := 0; i < 2; i++ {
+		startOn(t, c.nodes["a"], `
+	load $1 #1
+	load $2 @print
+	spawn $1 $2 $3
+	recv $4 $5
+print:                 ; on b, printing to a
+	prti $1
+	djmp @print
+`)
+	}
+	b := c.nodes["b"]
+	waitState(t, b, 1, Running)
+	waitState(t, b, 2, Running)
+	local, out := startOn(t, b, "load $1 #5\nprti $1\nhlt")
+	if status, err := ended(t, local); status != StatusOK || out.String() != "5" {
+		t.Fatalf("b's own process: status %d, %v, output %q", status, err, out)
+	}
+}
+
+// scriptedOutputs answers Output calls in turn from answers (true once
+// they are used up) and keeps what it took.
+type scriptedOutputs struct {
+	*fakeRemote
+	answers []bool
+	took    []byte
+}
+
+func (r *scriptedOutputs) Output(_ string, _, _ int32, data []byte) bool {
+	ok := len(r.answers) == 0 || r.answers[0]
+	if len(r.answers) > 0 {
+		r.answers = r.answers[1:]
+	}
+	if ok {
+		r.took = append(r.took, data...)
+	}
+	return ok
+}
+
+// TestRemoteOutputSendsTheRestOnce: a write of several chunks that the
+// queue takes only in part returns vm.ErrOutputFull; the VM's next write
+// of the same bytes sends what was left, so the member gets every byte
+// once.
+func TestRemoteOutputSendsTheRestOnce(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+	b := c.nodes["b"]
+	r := &scriptedOutputs{fakeRemote: &fakeRemote{c: c, self: "b"}, answers: []bool{true, false, true, false}}
+	b.SetRemote(r)
+	p, _ := startOn(t, b, "recv $1 $2")
+	o := &remoteOutput{n: b, alias: "a", sink: 1, pid: p}
+	data := make([]byte, 3*maxOutputChunk+5)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	for try := 1; ; try++ {
+		n, err := o.Write(data)
+		if err == nil {
+			if n != len(data) || try != 3 {
+				t.Fatalf("wrote %d of %d at try %d, want all at try 3", n, len(data), try)
+			}
+			break
+		}
+		if err != vm.ErrOutputFull || n != 0 || try == 3 {
+			t.Fatalf("try %d: %d, %v", try, n, err)
+		}
+	}
+	if !bytes.Equal(r.took, data) {
+		t.Fatalf("the member got %d bytes, want the %d written, once", len(r.took), len(data))
 	}
 }
 
