@@ -2,14 +2,17 @@ package proc
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/iridium-go/iridium/assembler"
 	"github.com/iridium-go/iridium/internal/testutil"
 )
 
@@ -203,5 +206,88 @@ func TestDropNoticeStandsAtTheGap(t *testing.T) {
 		fmt.Sprintf("\n(%d bytes of output from other members dropped: this output did not keep up)\nend", 40<<10+4)
 	if got := w.String(); got != want {
 		t.Errorf("wrote %d bytes ending %q; want %d ending %q", len(got), got[max(0, len(got)-100):], len(want), want[len(want)-100:])
+	}
+}
+
+// TestChildrenOfASessionHoldNoWorker: the children a foreground process
+// SPAWNs print where it does; when its terminal reads nothing they wait
+// without the worker (listed as running): with one worker and two such
+// printers, a process of the node's own still runs and ends. Once the
+// terminal reads again, their output comes, whole numbers in order.
+func TestChildrenOfASessionHoldNoWorker(t *testing.T) {
+	w := &gatedWriter{open: make(chan struct{})}
+	n, p := sessionOn(t, w)
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(w.open) }) }
+	t.Cleanup(openGate) // before the node closes, should the test fail
+	prog, err := assembler.Assemble(`
+	load $1 #0
+	load $2 @print
+	spawn $1 $2 $3
+	spawn $1 $2 $3
+	hlt
+print:
+	load $4 #1
+	load $5 #300000
+count:
+	prti $4
+	inc $4
+	lte $4 $5
+	djmpe @count
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.VM().Load(prog); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.RunContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitWriting := func(pid int32) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n.mu.Lock()
+			c := n.procs[pid]
+			writing := c != nil && c.state == Writing
+			n.mu.Unlock()
+			if writing {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("child %d never waited for room", pid)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitWriting(2)
+	waitWriting(3)
+	for _, i := range n.Processes() {
+		if i.PID != p.PID() && i.State != Running {
+			t.Errorf("child %d listed as %v, want running", i.PID, i.State)
+		}
+	}
+	local, out := start(t, n, "load $1 #5\nprti $1\nhlt")
+	if status, err := ended(t, local); status != StatusOK || out.String() != "5" {
+		t.Fatalf("the node's own process: status %d, %v, output %q", status, err, out)
+	}
+	openGate()
+	for _, pid := range []int32{2, 3} {
+		if c, ok := n.Lookup(pid); ok {
+			ended(t, c)
+		}
+	}
+	var want strings.Builder
+	for i := 1; i <= 300000; i++ {
+		want.WriteString(strconv.Itoa(i))
+	}
+	wantLen := 2 * want.Len()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(w.String()) < wantLen && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := w.String(); len(got) != wantLen {
+		t.Fatalf("wrote %d bytes, want %d", len(got), wantLen)
 	}
 }

@@ -539,8 +539,8 @@ func (n *Node) waitForRoomLocked(p *Process) {
 		return
 	}
 	wait := minOutputWait
-	if ro, ok := p.out.(*remoteOutput); ok {
-		wait = ro.backOff()
+	if w, ok := p.out.(interface{ backOff() time.Duration }); ok {
+		wait = w.backOff()
 	}
 	p.state = Writing
 	p.timer = time.AfterFunc(wait, func() { n.tryOutputAgain(p) })
@@ -795,18 +795,13 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	if full {
 		return 0, false, false
 	}
-	out := p.out
-	ro, remote := p.out.(*remoteOutput)
-	if remote { // its own: what was sent of a write and the wait are one process's
-		ro = &remoteOutput{n: ro.n, alias: ro.alias, sink: ro.sink}
-		out = ro
-	}
+	out := workerOutput(p.out)
 	c, err := n.newProcess(Spec{Name: p.name, Parent: p.pid, NotifyParent: true}, out,
 		func(cfg vm.Config) (*vm.VM, error) { return parent.Fork(entry, cfg) })
 	if err != nil {
 		return 0, false, false
 	}
-	if remote {
+	if ro, ok := out.(*remoteOutput); ok {
 		ro.pid = c // before it runs: nothing writes yet
 	}
 	c.sinkNode, c.sink = p.sinkNode, p.sink

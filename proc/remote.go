@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/iridium-go/iridium/vm"
 )
@@ -329,7 +328,7 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	var remoteOut *remoteOutput
 	sinkNode, sink := o.SinkNode, o.Sink
 	if sinkNode == n.cfg.Alias {
-		out, sinkNode = n.sinkWriter(sink), ""
+		out, sinkNode = workerOutput(n.sinkWriter(sink)), ""
 	} else {
 		remoteOut = &remoteOutput{n: n, alias: sinkNode, sink: sink}
 		out = remoteOut
@@ -577,10 +576,9 @@ type remoteOutput struct {
 	gone bool
 	// sent counts the bytes of a Write that went out before the queue
 	// filled: the VM writes the same bytes again (vm.ErrOutputFull), and
-	// those are not sent twice. wait is how long the process waits before
-	// the next try, doubled while the queue stays full.
+	// those are not sent twice.
 	sent int
-	wait time.Duration
+	outputBackOff
 }
 
 // Write sends b to the sink. When the connection's queue is full (the
@@ -609,19 +607,6 @@ func (o *remoteOutput) Write(b []byte) (int, error) {
 	o.sent, o.wait = 0, 0
 	return n, nil
 }
-
-// backOff is how long to wait before writing again after ErrOutputFull.
-func (o *remoteOutput) backOff() time.Duration {
-	o.wait = min(max(2*o.wait, minOutputWait), maxOutputWait)
-	return o.wait
-}
-
-// How long a process whose output had no room waits before it tries
-// again: the first time, and at most, while the member stays slow.
-const (
-	minOutputWait = 100 * time.Microsecond
-	maxOutputWait = 10 * time.Millisecond
-)
 
 // maxOutputChunk bounds the bytes of one Output frame.
 const maxOutputChunk = 32 << 10
