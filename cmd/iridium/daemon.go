@@ -36,7 +36,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		case <-ctx.Done():
 		case <-sigs:
 			cancel()
-			exitIfStuck(sigs, exitFault, stderr) // a write of stdout may hold the loop below
+			exitIfStuck(sigs, exitFault, stderr, nil) // a write of stdout may hold the loop below
 		}
 	}()
 

@@ -105,7 +105,7 @@ func catchSignals(stderr io.Writer) caughtSignals {
 			name = "SIGINT"
 		}
 		cancel(errors.New(name)) // the fault reads "interrupted: SIGINT at pc ..."
-		exitIfStuck(sigs, exitFault, stderr)
+		exitIfStuck(sigs, exitFault, stderr, nil)
 	}()
 	return c
 }

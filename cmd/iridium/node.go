@@ -93,6 +93,11 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	cfg := template
 	cfg.In, cfg.Out, cfg.Err = in, stdout, stderr
 	cfg.Interactive = isTerminal(stdin) && isTerminal(stdout)
+	restoreTerminal := func() {}
+	if cfg.Interactive {
+		restoreTerminal = keepEOFKey(int(stdin.(*os.File).Fd()))
+	}
+	defer restoreTerminal()
 	cfg.HistoryFile = filepath.Join(o.dataDir, historyFile)
 	cfg.LeaveOnQuit = true
 	r, err := repl.New(cfg)
@@ -133,7 +138,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 				ended <- s.(syscall.Signal)
 				cancel()
 				in.Close()
-				exitIfStuck(sigs, 128+int(s.(syscall.Signal)), stderr)
+				exitIfStuck(sigs, 128+int(s.(syscall.Signal)), stderr, restoreTerminal)
 				return
 			}
 		}

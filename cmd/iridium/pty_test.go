@@ -2,12 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +23,10 @@ type terminal struct {
 	mu   sync.Mutex
 	seen bytes.Buffer
 	done chan struct{} // closed when the process's output ends
+	// exited is closed when the process has exited (the only cmd.Wait);
+	// err is then Wait's result.
+	exited chan struct{}
+	err    error
 }
 
 func startTerminal(t *testing.T, dataDir string) *terminal {
@@ -33,7 +37,11 @@ func startTerminal(t *testing.T, dataDir string) *terminal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	term := &terminal{t: t, cmd: cmd, tty: tty, done: make(chan struct{})}
+	term := &terminal{t: t, cmd: cmd, tty: tty, done: make(chan struct{}), exited: make(chan struct{})}
+	go func() {
+		term.err = cmd.Wait()
+		close(term.exited)
+	}()
 	go func() {
 		defer close(term.done)
 		buf := make([]byte, 4096)
@@ -49,9 +57,9 @@ func startTerminal(t *testing.T, dataDir string) *terminal {
 	}()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
+		<-term.exited
 		tty.Close()
 		<-term.done
-		cmd.Wait()
 	})
 	return term
 }
@@ -95,26 +103,28 @@ func (term *terminal) leave() {
 	}
 }
 
-// wait waits for the process to exit and returns its exit code.
+// wait waits for the process to exit and returns its exit code. If it
+// does not exit, the test fails with what the process shows after a
+// SIGQUIT: the Go runtime's account of every goroutine.
 func (term *terminal) wait() int {
 	term.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	exited := make(chan error, 1)
-	go func() { exited <- term.cmd.Wait() }()
 	select {
-	case err := <-exited:
-		if err != nil {
-			if exit, ok := err.(*exec.ExitError); ok {
-				return exit.ExitCode()
-			}
-			term.t.Fatal(err)
+	case <-term.exited:
+	case <-time.After(15 * time.Second):
+		term.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-term.done: // all it wrote has been read
+		case <-time.After(5 * time.Second):
 		}
-		return 0
-	case <-ctx.Done():
-		term.t.Fatal("iridium did not exit")
-		return -1
+		term.t.Fatalf("iridium did not exit; after SIGQUIT it showed:\n%s", term.output())
 	}
+	if exit, ok := term.err.(*exec.ExitError); ok {
+		return exit.ExitCode()
+	}
+	if term.err != nil {
+		term.t.Fatal(term.err)
+	}
+	return 0
 }
 
 func TestTerminalSession(t *testing.T) {

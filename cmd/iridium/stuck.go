@@ -19,8 +19,9 @@ const exitGrace = 5 * time.Second
 // exitGrace without the process having ended, ends it at once with status
 // code, after a line on stderr (which may be stuck too: the line is given
 // a moment, not waited for). sigs is the channel the first signal came
-// on, still registered for SIGINT and SIGTERM.
-func exitIfStuck(sigs <-chan os.Signal, code int, stderr io.Writer) {
+// on, still registered for SIGINT and SIGTERM. beforeExit, if not nil,
+// runs just before the exit (it puts the terminal back).
+func exitIfStuck(sigs <-chan os.Signal, code int, stderr io.Writer, beforeExit func()) {
 	go func() { // lives until the process exits
 		timer := time.NewTimer(exitGrace)
 		why := "a second signal"
@@ -37,6 +38,9 @@ func exitIfStuck(sigs <-chan os.Signal, code int, stderr io.Writer) {
 		select {
 		case <-said:
 		case <-time.After(100 * time.Millisecond):
+		}
+		if beforeExit != nil {
+			beforeExit()
 		}
 		os.Exit(code)
 	}()
