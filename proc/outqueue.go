@@ -207,6 +207,15 @@ func (o *queuedOutput) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// nonBlockingWriter is the writer of a process the workers run whose
+// reader may be slow: a Write that finds no room takes nothing and answers
+// vm.ErrOutputFull rather than wait, and backOff says how long the
+// process waits before it tries again (queuedOutput, remoteOutput).
+type nonBlockingWriter interface {
+	io.Writer
+	backOff() time.Duration
+}
+
 // outputBackOff is how long a process whose output had no room waits
 // before it tries again: minOutputWait, doubled while there is still no
 // room, up to maxOutputWait. Its writer clears wait when a write goes out.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/iridium-go/iridium/assembler"
 	"github.com/iridium-go/iridium/internal/testutil"
+	"github.com/iridium-go/iridium/vm"
 )
 
 // gatedWriter is a terminal that nobody reads until open is closed: every
@@ -213,10 +214,28 @@ func TestDropNoticeStandsAtTheGap(t *testing.T) {
 // SPAWNs print where it does; when its terminal reads nothing they wait
 // without the worker (listed as running): with one worker and two such
 // printers, a process of the node's own still runs and ends. Once the
-// terminal reads again, their output comes, whole numbers in order.
+// terminal reads again, all their output comes and they end well. The
+// same with an output buffer in every VM, as a file run has.
 func TestChildrenOfASessionHoldNoWorker(t *testing.T) {
+	for _, buffer := range []int{0, 4096} {
+		t.Run(fmt.Sprintf("buffer %d", buffer), func(t *testing.T) {
+			childrenHoldNoWorker(t, buffer)
+		})
+	}
+}
+
+func childrenHoldNoWorker(t *testing.T, buffer int) {
 	w := &gatedWriter{open: make(chan struct{})}
-	n, p := sessionOn(t, w)
+	n, err := New(Config{Alias: "test", Threads: 1, VMConfig: vm.Config{OutputBuffer: buffer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	p, err := n.Foreground(Spec{Name: "repl"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.End(StatusOK, nil) })
 	var opened sync.Once
 	openGate := func() { opened.Do(func() { close(w.open) }) }
 	t.Cleanup(openGate) // before the node closes, should the test fail
@@ -244,25 +263,29 @@ count:
 	if _, err := p.RunContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitWriting := func(pid int32) {
-		t.Helper()
+	children := []*Process{}
+	for _, pid := range []int32{2, 3} {
+		c, ok := n.Lookup(pid)
+		if !ok {
+			t.Fatalf("no child %d", pid)
+		}
+		children = append(children, c)
+	}
+	for _, c := range children {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			n.mu.Lock()
-			c := n.procs[pid]
-			writing := c != nil && c.state == Writing
+			writing := c.state == Writing
 			n.mu.Unlock()
 			if writing {
-				return
+				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("child %d never waited for room", pid)
+				t.Fatalf("child %d never waited for room", c.pid)
 			}
 			time.Sleep(time.Millisecond)
 		}
 	}
-	waitWriting(2)
-	waitWriting(3)
 	for _, i := range n.Processes() {
 		if i.PID != p.PID() && i.State != Running {
 			t.Errorf("child %d listed as %v, want running", i.PID, i.State)
@@ -273,9 +296,9 @@ count:
 		t.Fatalf("the node's own process: status %d, %v, output %q", status, err, out)
 	}
 	openGate()
-	for _, pid := range []int32{2, 3} {
-		if c, ok := n.Lookup(pid); ok {
-			ended(t, c)
+	for _, c := range children {
+		if status, err := ended(t, c); status != StatusOK {
+			t.Fatalf("child %d: status %d, %v", c.pid, status, err)
 		}
 	}
 	var want strings.Builder

@@ -349,6 +349,11 @@ func (n *Node) newProcess(spec Spec, out io.Writer, makeVM func(vm.Config) (*vm.
 	}
 	cfg := n.cfg.VMConfig
 	cfg.Output, cfg.Runtime = out, p
+	if _, ok := out.(nonBlockingWriter); ok {
+		// It queues what it takes, and answers vm.ErrOutputFull, which a
+		// VM honours only without a buffer of its own.
+		cfg.OutputBuffer = 0
+	}
 	m, err := makeVM(cfg)
 	if err != nil {
 		return nil, err
@@ -539,7 +544,7 @@ func (n *Node) waitForRoomLocked(p *Process) {
 		return
 	}
 	wait := minOutputWait
-	if w, ok := p.out.(interface{ backOff() time.Duration }); ok {
+	if w, ok := p.out.(nonBlockingWriter); ok {
 		wait = w.backOff()
 	}
 	p.state = Writing
