@@ -16,19 +16,29 @@ type remoteKey struct {
 // whose process ended (or whose member was lost) reaches nothing, never
 // another process. The table forgets a process when its exit notice came
 // and nobody here waits for another, when its member is lost, or, past max
-// entries, the oldest entry first, so that its size is bounded whatever
-// the other members send. Guarded by the Node's mutex.
+// entries, the oldest entry of the member with the most, so that its size
+// is bounded whatever the other members send, and a member that floods
+// this node with messages from new pids evicts its own handles, not those
+// of the others. Guarded by the Node's mutex.
 type handleTable struct {
 	byKey    map[remoteKey]int32
 	byHandle map[int32]remoteKey
-	last     int32   // the last handle given; the next is last-1
-	order    []int32 // handles in the order given, some forgotten since
-	head     int     // order[head:] may still be known
+	members  map[string]*memberHandles // by alias; a member with no handle has none
+	last     int32                     // the last handle given; the next is last-1
 	max      int
 }
 
+// memberHandles are one member's handles in the order given, some
+// forgotten since: order[head:] may still be known, and known of them are.
+type memberHandles struct {
+	order []int32
+	head  int
+	known int
+}
+
 func newHandleTable(max int) handleTable {
-	return handleTable{byKey: make(map[remoteKey]int32), byHandle: make(map[int32]remoteKey), max: max}
+	return handleTable{byKey: make(map[remoteKey]int32), byHandle: make(map[int32]remoteKey),
+		members: make(map[string]*memberHandles), max: max}
 }
 
 // handle returns the handle of process k, giving it one if it has none.
@@ -40,28 +50,54 @@ func (t *handleTable) handle(k remoteKey) int32 {
 	if t.last == -1<<31 {
 		return 0
 	}
-	for len(t.byKey) >= t.max && t.head < len(t.order) {
-		oldest := t.order[t.head]
-		t.head++
-		t.forget(oldest)
+	for len(t.byKey) >= t.max && t.evictOne() {
 	}
 	t.last--
 	h := t.last
 	t.byKey[k] = h
 	t.byHandle[h] = k
-	if pending := len(t.order) - t.head; pending > 2*len(t.byKey)+1024 || t.head > 1024 && t.head > pending {
+	m := t.members[k.alias]
+	if m == nil {
+		m = &memberHandles{}
+		t.members[k.alias] = m
+	}
+	if pending := len(m.order) - m.head; pending > 2*m.known+1024 || m.head > 1024 && m.head > pending {
 		// Mostly handles forgotten or evicted since: keep the known ones,
 		// in order, so that the list stays within a few times the table.
-		kept := t.order[:0]
-		for _, o := range t.order[t.head:] {
+		kept := m.order[:0]
+		for _, o := range m.order[m.head:] {
 			if _, ok := t.byHandle[o]; ok {
 				kept = append(kept, o)
 			}
 		}
-		t.order, t.head = kept, 0
+		m.order, m.head = kept, 0
 	}
-	t.order = append(t.order, h)
+	m.order = append(m.order, h)
+	m.known++
 	return h
+}
+
+// evictOne forgets the oldest handle of the member that holds the most,
+// and reports whether there was one.
+func (t *handleTable) evictOne() bool {
+	var busiest *memberHandles
+	for _, m := range t.members {
+		if busiest == nil || m.known > busiest.known {
+			busiest = m
+		}
+	}
+	if busiest == nil {
+		return false
+	}
+	for busiest.head < len(busiest.order) {
+		h := busiest.order[busiest.head]
+		busiest.head++
+		if _, ok := t.byHandle[h]; ok {
+			t.forget(h)
+			return true
+		}
+	}
+	return false
 }
 
 // lookup returns the process that handle h names.
@@ -78,20 +114,32 @@ func (t *handleTable) known(k remoteKey) (int32, bool) {
 
 // forget drops handle h; it names nothing from now on.
 func (t *handleTable) forget(h int32) {
-	if k, ok := t.byHandle[h]; ok {
-		delete(t.byHandle, h)
-		delete(t.byKey, k)
+	k, ok := t.byHandle[h]
+	if !ok {
+		return
+	}
+	delete(t.byHandle, h)
+	delete(t.byKey, k)
+	if m := t.members[k.alias]; m != nil {
+		if m.known--; m.known == 0 {
+			delete(t.members, k.alias)
+		}
 	}
 }
 
 // forgetMember drops every handle of a member's processes.
 func (t *handleTable) forgetMember(alias string) {
-	for k, h := range t.byKey {
-		if k.alias == alias {
-			delete(t.byKey, k)
+	m := t.members[alias]
+	if m == nil {
+		return
+	}
+	for _, h := range m.order[m.head:] {
+		if k, ok := t.byHandle[h]; ok {
 			delete(t.byHandle, h)
+			delete(t.byKey, k)
 		}
 	}
+	delete(t.members, alias)
 }
 
 func (t *handleTable) len() int { return len(t.byKey) }

@@ -637,18 +637,23 @@ func TestHandleTable(t *testing.T) {
 	if _, ok := tb.lookup(a1); ok {
 		t.Fatal("a forgotten handle still names its process")
 	}
-	if again := tb.handle(remoteKey{"a", 1}); again == a1 || again == b1 {
+	again := tb.handle(remoteKey{"a", 1})
+	if again == a1 || again == b1 {
 		t.Fatalf("a handle was given twice: %d", again)
 	}
 	tb.handle(remoteKey{"a", 2})
-	tb.handle(remoteKey{"a", 3}) // past 3: the oldest (b1) goes
-	if _, ok := tb.lookup(b1); ok || tb.len() != 3 {
-		t.Fatalf("over the bound: b1 still known, %d entries", tb.len())
+	tb.handle(remoteKey{"a", 3}) // past 3: the oldest of a, the member with the most, goes
+	if _, ok := tb.lookup(again); ok || tb.len() != 3 {
+		t.Fatalf("over the bound: a's oldest still known, %d entries", tb.len())
+	}
+	if _, ok := tb.lookup(b1); !ok {
+		t.Fatal("over the bound: b's one handle went, not the oldest of a's")
 	}
 	tb.forgetMember("a")
-	if tb.len() != 0 {
-		t.Fatalf("%d entries after the member went", tb.len())
+	if tb.len() != 1 {
+		t.Fatalf("%d entries after the member went, want b's", tb.len())
 	}
+	tb.forgetMember("b")
 	// Many handles given and forgotten keep the bookkeeping small.
 	for i := range int32(100_000) {
 		h := tb.handle(remoteKey{"c", i})
@@ -656,8 +661,35 @@ func TestHandleTable(t *testing.T) {
 			tb.forget(h)
 		}
 	}
-	if len(tb.order)-tb.head > 4*tb.max+2048 || cap(tb.order) > 1<<16 {
-		t.Errorf("order list of %d (cap %d) for %d entries", len(tb.order)-tb.head, cap(tb.order), tb.len())
+	c := tb.members["c"]
+	if len(c.order)-c.head > 4*tb.max+2048 || cap(c.order) > 1<<16 {
+		t.Errorf("order list of %d (cap %d) for %d entries", len(c.order)-c.head, cap(c.order), tb.len())
+	}
+}
+
+// TestHandleFloodEvictsItsOwn: a member that sends from a million new
+// pids fills the table with its own handles only; the processes of the
+// other members keep theirs, and its newest are known.
+func TestHandleFloodEvictsItsOwn(t *testing.T) {
+	tb := newHandleTable(1000)
+	var others []int32
+	for i := range int32(300) {
+		others = append(others, tb.handle(remoteKey{"quiet", i}))
+	}
+	var last int32
+	for i := range int32(1_000_000) {
+		last = tb.handle(remoteKey{"flood", i})
+	}
+	for i, h := range others {
+		if k, ok := tb.lookup(h); !ok || k != (remoteKey{"quiet", int32(i)}) {
+			t.Fatalf("quiet:%d lost its handle to the flood", i)
+		}
+	}
+	if _, ok := tb.lookup(last); !ok || tb.len() != 1000 || tb.members["flood"].known != 700 {
+		t.Fatalf("the flood's newest known %v, %d entries, %d of the flood's", ok, tb.len(), tb.members["flood"].known)
+	}
+	if f := tb.members["flood"]; len(f.order)-f.head > 4*tb.max+2048 {
+		t.Errorf("the flood's order list holds %d", len(f.order)-f.head)
 	}
 }
 
