@@ -5,8 +5,6 @@ import (
 	"io"
 	"sync"
 	"time"
-
-	"github.com/iridium-go/iridium/vm"
 )
 
 // outQueue is the writer of a foreground process (a REPL's terminal, an
@@ -115,21 +113,6 @@ func (q *outQueue) enqueue(p []byte) {
 	q.kickLocked()
 }
 
-// offer queues p if it fits (or the queue is empty) and reports whether
-// it did; it never waits and never drops. After a drop it takes nothing
-// until the notice of the drop is out, which stands where the gap is.
-func (q *outQueue) offer(p []byte) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.dropped > 0 || len(q.queued) > 0 && q.full(len(p)) {
-		return false
-	}
-	q.queued = append(q.queued, p...)
-	q.queuedTotal += int64(len(p))
-	q.kickLocked()
-	return true
-}
-
 func (q *outQueue) full(n int) bool { return len(q.queued)+n > maxQueuedOutput }
 
 // kickLocked starts the drain if there is something for it and it does
@@ -185,67 +168,4 @@ func (q *outQueue) drain() {
 		q.progress = make(chan struct{})
 		q.turn.Broadcast()
 	}
-}
-
-// queuedOutput is the output of a process that a worker runs and that
-// prints where a foreground process does: the children it SPAWNs, and
-// processes other members start with its sink. What it prints goes on the
-// foreground process's outQueue, in order with the rest; when the queue is
-// full it takes nothing (vm.ErrOutputFull), so that the process waits
-// without its worker instead of on a terminal or an SSH client that does
-// not read. Only the goroutine running its process uses it.
-type queuedOutput struct {
-	q *outQueue
-	outputBackOff
-}
-
-func (o *queuedOutput) Write(p []byte) (int, error) {
-	if !o.q.offer(p) {
-		return 0, vm.ErrOutputFull
-	}
-	o.wait = 0
-	return len(p), nil
-}
-
-// nonBlockingWriter is the writer of a process the workers run whose
-// reader may be slow: a Write that finds no room takes nothing and answers
-// vm.ErrOutputFull rather than wait, and backOff says how long the
-// process waits before it tries again (queuedOutput, remoteOutput).
-type nonBlockingWriter interface {
-	io.Writer
-	backOff() time.Duration
-}
-
-// outputBackOff is how long a process whose output had no room waits
-// before it tries again: minOutputWait, doubled while there is still no
-// room, up to maxOutputWait. Its writer clears wait when a write goes out.
-type outputBackOff struct{ wait time.Duration }
-
-func (b *outputBackOff) backOff() time.Duration {
-	b.wait = min(max(2*b.wait, minOutputWait), maxOutputWait)
-	return b.wait
-}
-
-// How long a process whose output had no room waits before it tries
-// again: the first time, and at most, while its reader stays slow.
-const (
-	minOutputWait = 100 * time.Microsecond
-	maxOutputWait = 10 * time.Millisecond
-)
-
-// workerOutput is the writer of a new process that the workers run and
-// that prints where w does: a writer of its own where the writer keeps
-// one process's state (what was sent of a write, how long it waits), and
-// for a foreground process's outQueue a queuedOutput, since a worker must
-// never wait for a terminal. A *remoteOutput's pid is the caller's to set.
-func workerOutput(w io.Writer) io.Writer {
-	switch w := w.(type) {
-	case *outQueue:
-		return &queuedOutput{q: w}
-	case *queuedOutput:
-		return &queuedOutput{q: w.q}
-	case *remoteOutput:
-		return &remoteOutput{n: w.n, alias: w.alias, sink: w.sink}
-	}
-	return w
 }

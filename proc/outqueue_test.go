@@ -2,19 +2,15 @@ package proc
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/iridium-go/iridium/assembler"
 	"github.com/iridium-go/iridium/internal/testutil"
-	"github.com/iridium-go/iridium/vm"
 )
 
 // gatedWriter is a terminal that nobody reads until open is closed: every
@@ -207,110 +203,5 @@ func TestDropNoticeStandsAtTheGap(t *testing.T) {
 		fmt.Sprintf("\n(%d bytes of output from other members dropped: this output did not keep up)\nend", 40<<10+4)
 	if got := w.String(); got != want {
 		t.Errorf("wrote %d bytes ending %q; want %d ending %q", len(got), got[max(0, len(got)-100):], len(want), want[len(want)-100:])
-	}
-}
-
-// TestChildrenOfASessionHoldNoWorker: the children a foreground process
-// SPAWNs print where it does; when its terminal reads nothing they wait
-// without the worker (listed as running): with one worker and two such
-// printers, a process of the node's own still runs and ends. Once the
-// terminal reads again, all their output comes and they end well. The
-// same with an output buffer in every VM, as a file run has.
-func TestChildrenOfASessionHoldNoWorker(t *testing.T) {
-	for _, buffer := range []int{0, 4096} {
-		t.Run(fmt.Sprintf("buffer %d", buffer), func(t *testing.T) {
-			childrenHoldNoWorker(t, buffer)
-		})
-	}
-}
-
-func childrenHoldNoWorker(t *testing.T, buffer int) {
-	w := &gatedWriter{open: make(chan struct{})}
-	n, err := New(Config{Alias: "test", Threads: 1, VMConfig: vm.Config{OutputBuffer: buffer}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Close)
-	p, err := n.Foreground(Spec{Name: "repl"}, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.End(StatusOK, nil) })
-	var opened sync.Once
-	openGate := func() { opened.Do(func() { close(w.open) }) }
-	t.Cleanup(openGate) // before the node closes, should the test fail
-	prog, err := assembler.Assemble(`
-	load $1 #0
-	load $2 @print
-	spawn $1 $2 $3
-	spawn $1 $2 $3
-	hlt
-print:
-	load $4 #1
-	load $5 #300000
-count:
-	prti $4
-	inc $4
-	lte $4 $5
-	djmpe @count
-`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.VM().Load(prog); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.RunContext(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	children := []*Process{}
-	for _, pid := range []int32{2, 3} {
-		c, ok := n.Lookup(pid)
-		if !ok {
-			t.Fatalf("no child %d", pid)
-		}
-		children = append(children, c)
-	}
-	for _, c := range children {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			n.mu.Lock()
-			writing := c.state == Writing
-			n.mu.Unlock()
-			if writing {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("child %d never waited for room", c.pid)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	for _, i := range n.Processes() {
-		if i.PID != p.PID() && i.State != Running {
-			t.Errorf("child %d listed as %v, want running", i.PID, i.State)
-		}
-	}
-	local, out := start(t, n, "load $1 #5\nprti $1\nhlt")
-	if status, err := ended(t, local); status != StatusOK || out.String() != "5" {
-		t.Fatalf("the node's own process: status %d, %v, output %q", status, err, out)
-	}
-	openGate()
-	for _, c := range children {
-		if status, err := ended(t, c); status != StatusOK {
-			t.Fatalf("child %d: status %d, %v", c.pid, status, err)
-		}
-	}
-	var want strings.Builder
-	for i := 1; i <= 300000; i++ {
-		want.WriteString(strconv.Itoa(i))
-	}
-	wantLen := 2 * want.Len()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(w.String()) < wantLen && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if got := w.String(); len(got) != wantLen {
-		t.Fatalf("wrote %d bytes, want %d", len(got), wantLen)
 	}
 }

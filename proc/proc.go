@@ -350,8 +350,8 @@ func (n *Node) newProcess(spec Spec, out io.Writer, makeVM func(vm.Config) (*vm.
 	cfg := n.cfg.VMConfig
 	cfg.Output, cfg.Runtime = out, p
 	if _, ok := out.(nonBlockingWriter); ok {
-		// It queues what it takes, and answers vm.ErrOutputFull, which a
-		// VM honours only without a buffer of its own.
+		// It answers vm.ErrOutputFull, which a VM honours only without a
+		// buffer of its own.
 		cfg.OutputBuffer = 0
 	}
 	m, err := makeVM(cfg)
@@ -531,7 +531,7 @@ func (n *Node) park(p *Process, w *vm.Wait) {
 	}
 	p.state, p.parkedOn = Waiting, w.Op
 	if w.Timeout > 0 && p.timer == nil {
-		p.timer = time.AfterFunc(w.Timeout, func() { n.timeUp(p) })
+		p.timer = n.afterLocked(p, w.Timeout, n.timeUpLocked)
 	}
 }
 
@@ -548,28 +548,42 @@ func (n *Node) waitForRoomLocked(p *Process) {
 		wait = w.backOff()
 	}
 	p.state = Writing
-	p.timer = time.AfterFunc(wait, func() { n.tryOutputAgain(p) })
+	p.timer = n.afterLocked(p, wait, n.tryOutputAgainLocked)
 }
 
-// tryOutputAgain queues p to run its PRT* again, if it still waits for
-// room (a kill may have queued it already).
-func (n *Node) tryOutputAgain(p *Process) {
+// afterLocked starts p's timer: after d, f runs with n.mu held, if the
+// timer is still p's. A timer that Stop came too late for (its callback
+// already waiting for n.mu) then finds another timer, or none, and does
+// nothing: it must not end a later RECVT's wait or a later try's.
+// n.mu is held, so the callback sees t set.
+func (n *Node) afterLocked(p *Process, d time.Duration, f func(*Process)) *time.Timer {
+	var t *time.Timer
+	t = time.AfterFunc(d, func() { n.fire(p, &t, f) })
+	return t
+}
+
+// fire runs f for p if *t is still p's timer (read with n.mu held).
+func (n *Node) fire(p *Process, t **time.Timer, f func(*Process)) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if p.state == Writing {
+	if p.timer == *t {
 		p.timer = nil
+		f(p)
+	}
+}
+
+// tryOutputAgainLocked queues p to run its PRT* again.
+func (n *Node) tryOutputAgainLocked(p *Process) {
+	if p.state == Writing {
 		n.queueLocked(p)
 	}
 }
 
-// timeUp ends a RECVT's wait with nothing received.
-func (n *Node) timeUp(p *Process) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if p.timer == nil || p.state == Ended {
+// timeUpLocked ends a RECVT's wait with nothing received.
+func (n *Node) timeUpLocked(p *Process) {
+	if p.state == Ended {
 		return
 	}
-	p.timer = nil
 	p.vm.TimeOut() // p is waiting or queued: nobody runs its VM
 	if p.state == Waiting {
 		n.queueLocked(p)

@@ -770,3 +770,27 @@ sp: .asciiz ' '
 	server.Kill()
 	ended(t, server)
 }
+
+// TestLateTimerDoesNothing: a timer whose callback runs after the
+// process's timer changed (Stop came too late for it) leaves the process
+// alone: a late RECVT timeout does not end a later wait, nor a later try
+// for room; the current timer's callback runs.
+func TestLateTimerDoesNothing(t *testing.T) {
+	n := newNode(t, 1)
+	p, _ := start(t, n, "load $3 #10000\nrecvt $1 $2 $3\nhlt")
+	waitState(t, n, p.PID(), Waiting)
+	called := false
+	late := time.NewTimer(time.Hour) // once p's, say, and replaced since
+	late.Stop()
+	n.fire(p, &late, func(*Process) { called = true })
+	n.mu.Lock()
+	current := p.timer
+	n.mu.Unlock()
+	if called || current == nil {
+		t.Fatalf("a late timer ran its callback (%v) or took p's timer (%v)", called, current == nil)
+	}
+	n.fire(p, &current, func(*Process) { called = true })
+	if !called {
+		t.Fatal("the current timer's callback did not run")
+	}
+}

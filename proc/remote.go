@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/iridium-go/iridium/vm"
 )
@@ -328,7 +329,7 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	var remoteOut *remoteOutput
 	sinkNode, sink := o.SinkNode, o.Sink
 	if sinkNode == n.cfg.Alias {
-		out, sinkNode = workerOutput(n.sinkWriter(sink)), ""
+		out, sinkNode = n.sinkWriter(sink), ""
 	} else {
 		remoteOut = &remoteOutput{n: n, alias: sinkNode, sink: sink}
 		out = remoteOut
@@ -589,6 +590,7 @@ func (o *remoteOutput) Write(b []byte) (int, error) {
 	n := len(b)
 	r := o.n.getRemote()
 	if r == nil || o.gone {
+		o.sent = 0
 		return n, nil
 	}
 	b = b[min(o.sent, n):]
@@ -606,6 +608,45 @@ func (o *remoteOutput) Write(b []byte) (int, error) {
 	}
 	o.sent, o.wait = 0, 0
 	return n, nil
+}
+
+// nonBlockingWriter is the writer of a process the workers run whose
+// reader may be slow: a Write that finds no room takes nothing and answers
+// vm.ErrOutputFull rather than wait, and backOff says how long the
+// process waits before it tries again (remoteOutput).
+type nonBlockingWriter interface {
+	io.Writer
+	backOff() time.Duration
+}
+
+// outputBackOff is how long a process whose output had no room waits
+// before it tries again: minOutputWait, doubled while there is still no
+// room, up to maxOutputWait. Its writer clears wait when a write goes out.
+type outputBackOff struct{ wait time.Duration }
+
+func (b *outputBackOff) backOff() time.Duration {
+	b.wait = min(max(2*b.wait, minOutputWait), maxOutputWait)
+	return b.wait
+}
+
+// How long a process whose output had no room waits before it tries
+// again: the first time, and at most, while its reader stays slow. Each
+// try runs the process for one instruction, so thousands of them waiting
+// on one slow member cost little at the longest wait.
+const (
+	minOutputWait = 100 * time.Microsecond
+	maxOutputWait = 100 * time.Millisecond
+)
+
+// workerOutput is the writer of a new process that the workers run and
+// that prints where w does: a writer of its own where the writer keeps
+// one process's state (what was sent of a write, how long it waits). A
+// *remoteOutput's pid is the caller's to set.
+func workerOutput(w io.Writer) io.Writer {
+	if ro, ok := w.(*remoteOutput); ok {
+		return &remoteOutput{n: ro.n, alias: ro.alias, sink: ro.sink}
+	}
+	return w
 }
 
 // maxOutputChunk bounds the bytes of one Output frame.

@@ -400,14 +400,17 @@ print:
 // TestSlowMemberHoldsNoWorker: processes whose output another member does
 // not take (its connection's queue stays full) wait without a worker:
 // with one worker and two such printers, a process of this node's own
-// still runs and ends, and the printers are listed as running.
+// still runs and ends, and the printers live on, listed as running. The
+// same on a node whose VMs buffer their output (a file run's).
 func TestSlowMemberHoldsNoWorker(t *testing.T) {
-	c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
-	c.mu.Lock()
-	c.busyOutputs = 1 << 30 // a reads nothing
-	c.mu.Unlock()
-	for i := 0; i < 2; i++ {
-		startOn(t, c.nodes["a"], `
+	for _, buffer := range []int{0, 4096} {
+		t.Run(fmt.Sprintf("buffer %d", buffer), func(t *testing.T) {
+			c := newFakeCluster(t, Config{Threads: 1, VMConfig: vm.Config{OutputBuffer: buffer}}, "a", "b")
+			c.mu.Lock()
+			c.busyOutputs = 1 << 30 // a reads nothing
+			c.mu.Unlock()
+			for i := 0; i < 2; i++ {
+				startOn(t, c.nodes["a"], `
 	load $1 #1
 	load $2 @print
 	spawn $1 $2 $3
@@ -416,13 +419,20 @@ print:                 ; on b, printing to a
 	prti $1
 	djmp @print
 `)
-	}
-	b := c.nodes["b"]
-	waitState(t, b, 1, Running)
-	waitState(t, b, 2, Running)
-	local, out := startOn(t, b, "load $1 #5\nprti $1\nhlt")
-	if status, err := ended(t, local); status != StatusOK || out.String() != "5" {
-		t.Fatalf("b's own process: status %d, %v, output %q", status, err, out)
+			}
+			b := c.nodes["b"]
+			waitState(t, b, 1, Running)
+			waitState(t, b, 2, Running)
+			local, out := startOn(t, b, "load $1 #5\nprti $1\nhlt")
+			if status, err := ended(t, local); status != StatusOK || out.String() != "5" {
+				t.Fatalf("b's own process: status %d, %v, output %q", status, err, out)
+			}
+			for _, pid := range []int32{1, 2} {
+				if _, ok := b.Lookup(pid); !ok {
+					t.Errorf("printer %d ended instead of waiting for room", pid)
+				}
+			}
+		})
 	}
 }
 

@@ -44,8 +44,6 @@ func startProc(t *testing.T, alias string, cmd *exec.Cmd) *replNode {
 	return n
 }
 
-// startDaemon starts `iridium --daemon-mode` on loopback and returns it
-// with its listening port.
 // stop sends the node SIGSTOP and returns once the kernel shows every
 // thread of it stopped: kill(2) returns before a thread running on another
 // CPU has stopped, and a test that asks a stopped node something must not
@@ -86,6 +84,8 @@ func allThreadsStopped(pid int) bool {
 	return true
 }
 
+// startDaemon starts `iridium --daemon-mode` on loopback and returns it
+// with its listening port.
 func startDaemon(t *testing.T, alias string, extra ...string) (*replNode, string) {
 	t.Helper()
 	n := startREPLNode(t, alias, append([]string{"--daemon-mode"}, extra...)...)
