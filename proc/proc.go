@@ -349,7 +349,7 @@ func (n *Node) newProcess(spec Spec, out io.Writer, makeVM func(vm.Config) (*vm.
 	}
 	cfg := n.cfg.VMConfig
 	cfg.Output, cfg.Runtime = out, p
-	if _, ok := out.(nonBlockingWriter); ok {
+	if _, ok := out.(*remoteOutput); ok {
 		// It answers vm.ErrOutputFull, which a VM honours only without a
 		// buffer of its own.
 		cfg.OutputBuffer = 0
@@ -544,8 +544,8 @@ func (n *Node) waitForRoomLocked(p *Process) {
 		return
 	}
 	wait := minOutputWait
-	if w, ok := p.out.(nonBlockingWriter); ok {
-		wait = w.backOff()
+	if ro, ok := p.out.(*remoteOutput); ok { // the one writer that answers vm.ErrOutputFull
+		wait = ro.backOff()
 	}
 	p.state = Writing
 	p.timer = n.afterLocked(p, wait, n.tryOutputAgainLocked)

@@ -577,9 +577,9 @@ type remoteOutput struct {
 	gone bool
 	// sent counts the bytes of a Write that went out before the queue
 	// filled: the VM writes the same bytes again (vm.ErrOutputFull), and
-	// those are not sent twice.
+	// those are not sent twice. wait is the last back-off (backOff).
 	sent int
-	outputBackOff
+	wait time.Duration
 }
 
 // Write sends b to the sink. When the connection's queue is full (the
@@ -610,23 +610,12 @@ func (o *remoteOutput) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// nonBlockingWriter is the writer of a process the workers run whose
-// reader may be slow: a Write that finds no room takes nothing and answers
-// vm.ErrOutputFull rather than wait, and backOff says how long the
-// process waits before it tries again (remoteOutput).
-type nonBlockingWriter interface {
-	io.Writer
-	backOff() time.Duration
-}
-
-// outputBackOff is how long a process whose output had no room waits
-// before it tries again: minOutputWait, doubled while there is still no
-// room, up to maxOutputWait. Its writer clears wait when a write goes out.
-type outputBackOff struct{ wait time.Duration }
-
-func (b *outputBackOff) backOff() time.Duration {
-	b.wait = min(max(2*b.wait, minOutputWait), maxOutputWait)
-	return b.wait
+// backOff is how long the process waits before it writes again after
+// vm.ErrOutputFull: minOutputWait, doubled while there is still no room,
+// up to maxOutputWait. Write clears wait when a write goes out.
+func (o *remoteOutput) backOff() time.Duration {
+	o.wait = min(max(2*o.wait, minOutputWait), maxOutputWait)
+	return o.wait
 }
 
 // How long a process whose output had no room waits before it tries
