@@ -149,11 +149,7 @@ func TestLoginForgetsFailures(t *testing.T) {
 	if n := failures(s, "127.0.0.1"); n != 1 {
 		t.Fatalf("%d failures remembered after one, want 1", n)
 	}
-	c, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := loggedInClient(t, s)
 	runScript(t, c, "!registers\n") // the server has finished the login
 	if n := failures(s, "127.0.0.1"); n != 0 {
 		t.Errorf("%d failures remembered after a login, want 0", n)
@@ -231,6 +227,28 @@ func TestCloseEndsLoginDelay(t *testing.T) {
 // server's version line, which shows the server has accepted it.
 func rawConn(t *testing.T, s *Server) net.Conn { return rawConnFrom(t, s, "127.0.0.1") }
 
+// loggedInClient logs in to s with the cookie; the client is closed when the test
+// ends.
+func loggedInClient(t *testing.T, s *Server) *ssh.Client {
+	t.Helper()
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatalf("login with the cookie: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// wantClosed fails the test unless the server closes c, of which what
+// says what it is, within bound.
+func wantClosed(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(bound))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("%s was not closed: %v", what, err)
+	}
+}
+
 // rawConnFrom is rawConn from the loopback address ip.
 func rawConnFrom(t *testing.T, s *Server, ip string) net.Conn {
 	t.Helper()
@@ -254,12 +272,7 @@ func TestConnectionCap(t *testing.T) {
 	s, logs := listenCapped(t, 3)
 	var open []*ssh.Client
 	for range 3 {
-		c, err := dial(t, s, ssh.Password(cookie))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		open = append(open, c)
+		open = append(open, loggedInClient(t, s))
 	}
 
 	// The fourth: closed at once, without the server's version line.
@@ -289,11 +302,7 @@ func TestConnectionCap(t *testing.T) {
 // one.
 func TestConnectionCapClosesTheOldestNotLoggedIn(t *testing.T) {
 	s, logs := listenCapped(t, 3)
-	user, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer user.Close()
+	user := loggedInClient(t, s)
 	older, newer := rawConn(t, s), rawConn(t, s)
 
 	// A login closes the oldest connection not logged in, then the next
@@ -306,10 +315,7 @@ func TestConnectionCapClosesTheOldestNotLoggedIn(t *testing.T) {
 		}
 		defer c.Close()
 		clients = append(clients, c)
-		waiting.SetReadDeadline(time.Now().Add(bound))
-		if _, err := io.Copy(io.Discard, waiting); err != nil {
-			t.Fatalf("the oldest connection not logged in was not closed for the login: %v", err)
-		}
+		wantClosed(t, waiting, "the oldest connection not logged in, at a login,")
 		if n := connections(s); n != 3 {
 			t.Errorf("%d connections open, want 3", n)
 		}
@@ -332,19 +338,12 @@ func TestConnectionCapClosesTheOldestNotLoggedIn(t *testing.T) {
 // most connections not logged in, not another address's login under way.
 func TestConnectionCapClosesTheBusiestAddressFirst(t *testing.T) {
 	s, _ := listenCapped(t, 4)
-	user, err := dial(t, s, ssh.Password(cookie))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer user.Close()
+	loggedInClient(t, s)
 	other := rawConnFrom(t, s, "127.0.0.2") // the oldest not logged in
 	flood := []net.Conn{rawConnFrom(t, s, "127.0.0.1"), rawConnFrom(t, s, "127.0.0.1")}
 	flood = append(flood, rawConnFrom(t, s, "127.0.0.1")) // the cap is reached: room is made
 
-	flood[0].SetReadDeadline(time.Now().Add(bound))
-	if _, err := io.Copy(io.Discard, flood[0]); err != nil {
-		t.Fatalf("the flood's oldest connection was not closed: %v", err)
-	}
+	wantClosed(t, flood[0], "the flood's oldest connection")
 	if !serving(s, other) {
 		t.Error("the other address's connection was closed for the flood")
 	}
@@ -419,11 +418,7 @@ func TestLoginTimeout(t *testing.T) {
 		run  func(t *testing.T, s *Server, logs *testutil.Buffer)
 	}{
 		{"silent after connecting", func(t *testing.T, s *Server, _ *testutil.Buffer) {
-			c := rawConn(t, s)
-			c.SetReadDeadline(time.Now().Add(bound))
-			if _, err := io.Copy(io.Discard, c); err != nil {
-				t.Fatalf("not closed: %v", err)
-			}
+			wantClosed(t, rawConn(t, s), "a connection silent after connecting")
 		}},
 		{"silent after key exchange", func(t *testing.T, s *Server, _ *testutil.Buffer) {
 			raw, err := net.DialTimeout("tcp", s.Addr().String(), bound)
