@@ -85,7 +85,8 @@ type caughtSignals struct {
 // printed. Catching them takes two new OS threads and round trips between
 // them, 0.15-0.25 ms where bench/compare.sh ran (a sixth of Lua's whole
 // start-up there), so it happens in the background while the file is read,
-// assembled and run. Nothing may be written before ready is closed (see
+// assembled and run; only a read that may wait (/dev/stdin, a FIFO) waits
+// for it first. Nothing may be written before ready is closed (see
 // afterCaught): until then a signal ends the process the default way, and
 // there is nothing it could lose.
 //
@@ -137,6 +138,11 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	if o.assembleTo != "" && samePath(o.file, o.assembleTo) {
 		fmt.Fprintf(stderr, "iridium: --output %s is FILE itself: it would overwrite the program\n", o.assembleTo)
 		return exitUsage
+	}
+	if fi, err := os.Stat(o.file); err == nil && !fi.Mode().IsRegular() {
+		// /dev/stdin, a FIFO: the read may wait for as long as the writer
+		// likes, and a Ctrl-C meanwhile must find the signals caught.
+		<-sigs.ready
 	}
 	data, err := assembler.ReadFileContext(sigs.ctx, o.file, false) // /dev/stdin and FIFOs welcome here
 	if err != nil && sigs.ctx.Err() == nil {
