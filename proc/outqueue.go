@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/iridium-go/iridium/vm"
 )
 
 // outQueue is the writer of a foreground process (a REPL's terminal, an
@@ -42,6 +44,14 @@ type outQueue struct {
 	draining                           bool // the drain goroutine runs
 	stalled                            bool // the writer wrote nothing for maxOutputStall while full
 	dropped                            int64
+
+	// err is the drain's first failed write, and failedAt writtenTotal
+	// before it: bytes below failedAt were written, the rest were not and
+	// will not be. waiting are the parked writers of processes (see
+	// childWriter), woken by the drain.
+	err      error
+	failedAt int64
+	waiting  []*childWriter
 }
 
 // Bounds of an outQueue: the bytes it holds (and one piece more, being
@@ -155,6 +165,9 @@ func (q *outQueue) drain() {
 		q.mu.Lock()
 		q.busy = false
 		q.queued = q.queued[n:]
+		if err != nil && q.err == nil {
+			q.err, q.failedAt = err, q.writtenTotal
+		}
 		q.writtenTotal += int64(n)
 		if err != nil { // nobody reads it any more
 			q.writtenTotal += int64(len(q.queued))
@@ -167,5 +180,105 @@ func (q *outQueue) drain() {
 		close(q.progress)
 		q.progress = make(chan struct{})
 		q.turn.Broadcast()
+		if ready := q.readyLocked(); len(ready) > 0 {
+			q.mu.Unlock()
+			for _, w := range ready {
+				w.wake()
+			}
+			q.mu.Lock()
+		}
 	}
+}
+
+// readyLocked takes the parked writers that may go on out of waiting.
+func (q *outQueue) readyLocked() []*childWriter {
+	var ready []*childWriter
+	keep := q.waiting[:0]
+	for _, w := range q.waiting {
+		if w.readyLocked() {
+			ready = append(ready, w)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(q.waiting[len(keep):])
+	q.waiting = keep
+	return ready
+}
+
+// childWriter is the writer of a process that the workers run and that
+// prints where a foreground process does: its child, or a process another
+// member started with its output here. The foreground's writer may block
+// for as long as its reader likes (a terminal stopped with Ctrl-S, an SSH
+// client that reads nothing), and a worker must not wait for it: soon
+// every worker would, and every process of the node with them.
+//
+// So Write queues the bytes for the queue's drain and answers
+// vm.ErrOutputFull: the PRT* waits, its process parks (Writing) and holds
+// no worker, and the drain wakes it once the bytes are written. The PRT*
+// then runs again, whole, with the same bytes, and Write reports how the
+// write went. A PRT* completes only once its bytes are written, as when
+// the process wrote them itself: they come out before whatever it does
+// next (a SEND, its end, its fault's report), and a writer that fails
+// faults it. With the queue full, Write queues nothing and the process
+// waits for room.
+type childWriter struct {
+	q    *outQueue
+	mark int64  // queuedTotal just after this writer's bytes; 0: none queued (q.mu)
+	wake func() // what the drain calls when it may go on (q.mu)
+}
+
+func (w *childWriter) Write(p []byte) (int, error) {
+	q := w.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w.mark > 0 { // the PRT* again, its bytes queued by its first run
+		if q.writtenTotal < w.mark {
+			return 0, vm.ErrOutputFull
+		}
+		mark := w.mark
+		w.mark = 0
+		if q.err != nil && mark > q.failedAt {
+			return 0, q.err
+		}
+		return len(p), nil
+	}
+	switch {
+	case len(p) == 0:
+		return 0, nil
+	case q.err != nil: // nobody reads it any more
+		return 0, q.err
+	case len(q.queued) > 0 && len(q.queued)+len(p) > maxQueuedOutput:
+		return 0, vm.ErrOutputFull
+	}
+	q.queued = append(q.queued, p...)
+	q.queuedTotal += int64(len(p))
+	w.mark = q.queuedTotal
+	q.kickLocked()
+	return 0, vm.ErrOutputFull
+}
+
+// readyLocked reports whether the PRT* of w may run again: its bytes are
+// written, or, with none queued, the queue is at most half full.
+func (w *childWriter) readyLocked() bool {
+	q := w.q
+	if w.mark > 0 {
+		return q.writtenTotal >= w.mark
+	}
+	return q.err != nil || len(q.queued) <= maxQueuedOutput/2
+}
+
+// waitFor has wake called, without the queue's lock, once the PRT* whose
+// Write answered vm.ErrOutputFull may run again. It reports false, and
+// arranges nothing, when it may already.
+func (w *childWriter) waitFor(wake func()) bool {
+	q := w.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w.readyLocked() {
+		return false
+	}
+	w.wake = wake
+	q.waiting = append(q.waiting, w)
+	return true
 }

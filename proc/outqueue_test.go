@@ -2,14 +2,17 @@ package proc
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/iridium-go/iridium/assembler"
 	"github.com/iridium-go/iridium/internal/testutil"
 )
 
@@ -203,5 +206,93 @@ func TestDropNoticeStandsAtTheGap(t *testing.T) {
 		fmt.Sprintf("\n(%d bytes of output from other members dropped: this output did not keep up)\nend", 40<<10+4)
 	if got := w.String(); got != want {
 		t.Errorf("wrote %d bytes ending %q; want %d ending %q", len(got), got[max(0, len(got)-100):], len(want), want[len(want)-100:])
+	}
+}
+
+// The children of a foreground process print where it does, to a writer
+// that may block for as long as its reader likes (an SSH client that
+// reads nothing). They wait for it without a worker: with one worker and
+// two children printing to a writer that takes nothing, a process with a
+// writer of its own still runs and ends, and the children wait, listed
+// as running. Once the writer takes bytes again, every number they print
+// comes out once and whole, each child's in order, and they end.
+func TestSessionChildrenHoldNoWorker(t *testing.T) {
+	w := &gatedWriter{open: make(chan struct{})}
+	n, p := sessionOn(t, w)
+	var opened sync.Once
+	open := func() { opened.Do(func() { close(w.open) }) }
+	t.Cleanup(open) // before the node closes, should the test fail first
+	prog, err := assembler.Assemble(`
+.data
+nl: .asciiz '\n'
+.code
+	load $0 #0
+	load $1 #1              ; the first child prints 1000000 + i
+	load $2 @child
+	spawn $0 $2 $3
+	load $1 #2              ; the second 2000000 + i
+	spawn $0 $2 $3
+	hlt
+child:
+	load $4 #1000000
+	mul $1 $4 $5
+	load $6 #2000
+	load $7 #0
+loop:
+	add $5 $7 $8
+	prti $8
+	prts @nl
+	inc $7
+	lt $7 $6
+	djmpe @loop
+	hlt
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.VM().Load(prog); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.RunContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	children := []int32{p.PID() + 1, p.PID() + 2}
+	for _, pid := range children {
+		waitState(t, n, pid, Running)
+	}
+	own, out := start(t, n, "load $1 #5\nprti $1\nhlt")
+	if status, err := ended(t, own); status != StatusOK || out.String() != "5" {
+		t.Fatalf("a process of its own: status %d, %v, output %q", status, err, out)
+	}
+	for _, pid := range children {
+		if _, ok := n.Lookup(pid); !ok {
+			t.Errorf("child %d ended instead of waiting for its writer", pid)
+		}
+	}
+	open()
+	for _, pid := range children {
+		if c, ok := n.Lookup(pid); ok {
+			if status, err := ended(t, c); status != StatusOK {
+				t.Fatalf("child %d: status %d, %v", pid, status, err)
+			}
+		}
+	}
+	// Each PRT* is one write: the numbers, all of 7 digits, come whole,
+	// although the two children's writes interleave.
+	got := w.String()
+	if lines := strings.Count(got, "\n"); lines != 4000 {
+		t.Errorf("%d line ends, want 4000", lines)
+	}
+	digits := strings.ReplaceAll(got, "\n", "")
+	next := map[string]int{"1": 0, "2": 0}
+	for i := 0; i+7 <= len(digits); i += 7 {
+		number, child := digits[i:i+7], digits[i:i+1]
+		if want := fmt.Sprintf("%s%06d", child, next[child]); number != want {
+			t.Fatalf("number %q, want %q: output lost, doubled or out of order", number, want)
+		}
+		next[child]++
+	}
+	if next["1"] != 2000 || next["2"] != 2000 {
+		t.Errorf("lines of each child: %v, want 2000 each", next)
 	}
 }

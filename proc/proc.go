@@ -85,10 +85,11 @@ const (
 	// between lines): nothing to wake or interrupt. Processes lists it as
 	// Waiting, the state the spec has for it.
 	Idle
-	// Writing: in a PRT* whose output had no room (vm.ErrOutputFull: a
-	// member that reads its output more slowly than it prints), queued
-	// again after a while to try again, so that it holds no worker
-	// meanwhile. Processes lists it as Running: it is not in RECV.
+	// Writing: in a PRT* whose output could not be written at once
+	// (vm.ErrOutputFull: a member that reads its output more slowly than
+	// it prints, a terminal or SSH client its output waits for), queued
+	// again once it is written or after a while, so that it holds no
+	// worker meanwhile. Processes lists it as Running: it is not in RECV.
 	Writing
 )
 
@@ -126,6 +127,16 @@ type Config struct {
 	// started here, kept so that the next spawn of one carries only its
 	// hash; 0 means DefaultCachePrograms, DefaultCacheBytes.
 	CachePrograms, CacheBytes int
+	// OwnOutput makes the processes the workers run that print where a
+	// foreground process does (its children) write that output
+	// themselves, on their worker, waiting for its writer as long as it
+	// takes: for a node that serves one program alone (`iridium FILE`),
+	// whose output nobody else's processes wait behind. Otherwise they
+	// hand it to the foreground's queue and wait for it without a worker
+	// (childWriter), at about 2 us a PRT*: a terminal stopped with
+	// Ctrl-S, or an SSH client that reads nothing, must not hold the
+	// workers that every process of the node needs.
+	OwnOutput bool
 	// OnFault, if set, hears of every process that ends with a fault
 	// (status 1) and has no OnExit of its own, from the goroutine that
 	// ended it, without the Node's lock: `iridium FILE` reports them.
@@ -349,7 +360,8 @@ func (n *Node) newProcess(spec Spec, out io.Writer, makeVM func(vm.Config) (*vm.
 	}
 	cfg := n.cfg.VMConfig
 	cfg.Output, cfg.Runtime = out, p
-	if _, ok := out.(*remoteOutput); ok {
+	switch out.(type) {
+	case *remoteOutput, *childWriter:
 		// It answers vm.ErrOutputFull, which a VM honours only without a
 		// buffer of its own.
 		cfg.OutputBuffer = 0
@@ -543,12 +555,17 @@ func (n *Node) waitForRoomLocked(p *Process) {
 		n.queueLocked(p)
 		return
 	}
-	wait := minOutputWait
-	if ro, ok := p.out.(*remoteOutput); ok { // the one writer that answers vm.ErrOutputFull
-		wait = ro.backOff()
-	}
 	p.state = Writing
-	p.timer = n.afterLocked(p, wait, n.tryOutputAgainLocked)
+	switch out := p.out.(type) {
+	case *childWriter: // woken when its bytes are written
+		if !out.waitFor(func() { n.tryOutputAgain(p) }) {
+			n.queueLocked(p)
+		}
+	case *remoteOutput: // tries again after a while
+		p.timer = n.afterLocked(p, out.backOff(), n.tryOutputAgainLocked)
+	default:
+		p.timer = n.afterLocked(p, minOutputWait, n.tryOutputAgainLocked)
+	}
 }
 
 // afterLocked starts p's timer: after d, f runs with n.mu held, if the
@@ -570,6 +587,13 @@ func (n *Node) fire(p *Process, t **time.Timer, f func(*Process)) {
 		p.timer = nil
 		f(p)
 	}
+}
+
+// tryOutputAgain queues p to run its PRT* again.
+func (n *Node) tryOutputAgain(p *Process) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.tryOutputAgainLocked(p)
 }
 
 // tryOutputAgainLocked queues p to run its PRT* again.
@@ -814,7 +838,7 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	if full {
 		return 0, false, false
 	}
-	out := workerOutput(p.out)
+	out := n.workerOutput(p.out)
 	c, err := n.newProcess(Spec{Name: p.name, Parent: p.pid, NotifyParent: true}, out,
 		func(cfg vm.Config) (*vm.VM, error) { return parent.Fork(entry, cfg) })
 	if err != nil {

@@ -329,7 +329,7 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	var remoteOut *remoteOutput
 	sinkNode, sink := o.SinkNode, o.Sink
 	if sinkNode == n.cfg.Alias {
-		out, sinkNode = n.sinkWriter(sink), ""
+		out, sinkNode = n.workerOutput(n.sinkWriter(sink)), ""
 	} else {
 		remoteOut = &remoteOutput{n: n, alias: sinkNode, sink: sink}
 		out = remoteOut
@@ -629,11 +629,19 @@ const (
 
 // workerOutput is the writer of a new process that the workers run and
 // that prints where w does: a writer of its own where the writer keeps
-// one process's state (what was sent of a write, how long it waits). A
-// *remoteOutput's pid is the caller's to set.
-func workerOutput(w io.Writer) io.Writer {
-	if ro, ok := w.(*remoteOutput); ok {
-		return &remoteOutput{n: ro.n, alias: ro.alias, sink: ro.sink}
+// one process's state (what was sent of a write, how long it waits; a
+// *remoteOutput's pid is the caller's to set), and a foreground process's
+// queue only through a childWriter, unless Config.OwnOutput.
+func (n *Node) workerOutput(w io.Writer) io.Writer {
+	switch w := w.(type) {
+	case *remoteOutput:
+		return &remoteOutput{n: w.n, alias: w.alias, sink: w.sink}
+	case *outQueue:
+		if !n.cfg.OwnOutput {
+			return &childWriter{q: w}
+		}
+	case *childWriter:
+		return &childWriter{q: w.q}
 	}
 	return w
 }

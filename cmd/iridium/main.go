@@ -217,6 +217,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		VMConfig:     cfg,
 		MaxProcesses: o.maxProcesses,
 		HeapTotal:    int64(o.maxHeapMiB) << 20,
+		OwnOutput:    true, // the workers serve this program alone
 		OnFault: func(name string, pid int32, err error) {
 			out.endLine(stdout, stderr)
 			fmt.Fprintf(stderr, "iridium: process %s:%d (%s): %v\n", fileNodeAlias, pid, name, err)
