@@ -3,6 +3,7 @@ package proc
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -225,6 +226,7 @@ func (q *outQueue) readyLocked() []*childWriter {
 type childWriter struct {
 	q    *outQueue
 	mark int64  // queuedTotal just after this writer's bytes; 0: none queued (q.mu)
+	need int    // with none queued, the size of the write that found no room (q.mu)
 	wake func() // what the drain calls when it may go on (q.mu)
 }
 
@@ -248,7 +250,8 @@ func (w *childWriter) Write(p []byte) (int, error) {
 		return 0, nil
 	case q.err != nil: // nobody reads it any more
 		return 0, q.err
-	case len(q.queued) > 0 && len(q.queued)+len(p) > maxQueuedOutput:
+	case !w.fitsLocked(len(p)):
+		w.need = len(p)
 		return 0, vm.ErrOutputFull
 	}
 	q.queued = append(q.queued, p...)
@@ -258,14 +261,25 @@ func (w *childWriter) Write(p []byte) (int, error) {
 	return 0, vm.ErrOutputFull
 }
 
+// fitsLocked reports whether a write of n bytes may be queued: into an
+// empty queue whatever its size, else within maxQueuedOutput, and not
+// while output from other members is being dropped (the notice of how
+// much goes where the gap is, before anything printed after it).
+func (w *childWriter) fitsLocked(n int) bool {
+	q := w.q
+	return len(q.queued) == 0 || q.dropped == 0 && len(q.queued)+n <= maxQueuedOutput
+}
+
 // readyLocked reports whether the PRT* of w may run again: its bytes are
-// written, or, with none queued, the queue is at most half full.
+// written, or, with none queued, its write now fits and the queue is at
+// most half full (so that a process waiting for room is not woken for
+// every piece written).
 func (w *childWriter) readyLocked() bool {
 	q := w.q
 	if w.mark > 0 {
 		return q.writtenTotal >= w.mark
 	}
-	return q.err != nil || len(q.queued) <= maxQueuedOutput/2
+	return q.err != nil || w.fitsLocked(w.need) && (len(q.queued) == 0 || len(q.queued) <= maxQueuedOutput/2)
 }
 
 // waitFor has wake called, without the queue's lock, once the PRT* whose
@@ -281,4 +295,16 @@ func (w *childWriter) waitFor(wake func()) bool {
 	w.wake = wake
 	q.waiting = append(q.waiting, w)
 	return true
+}
+
+// stopWaiting forgets the wake-up of w's process, which was killed: with
+// a writer that never writes again, it would be kept for good.
+func (w *childWriter) stopWaiting() {
+	q := w.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i := slices.Index(q.waiting, w); i >= 0 {
+		q.waiting = slices.Delete(q.waiting, i, i+1)
+	}
+	w.wake = nil
 }

@@ -188,7 +188,8 @@ func TestOwnWriteIsNotStarved(t *testing.T) {
 }
 
 // Once output is dropped, so is what comes after it, even what would fit,
-// until the notice has gone out: the notice stands where the gap is.
+// until the notice has gone out: the notice stands where the gap is, and
+// a child's print waits for it.
 func TestDropNoticeStandsAtTheGap(t *testing.T) {
 	w := &gatedWriter{open: make(chan struct{})}
 	n, p := sessionOn(t, w)
@@ -200,12 +201,73 @@ func TestDropNoticeStandsAtTheGap(t *testing.T) {
 		n.RemoteOutput("b", p.sink, 7, bytes.Repeat([]byte("y"), 40<<10)) // does not fit: dropped
 		n.RemoteOutput("b", p.sink, 7, []byte("tail"))                    // would fit: dropped too
 	})
+	// A child's print waits for the notice too.
+	runForeground(t, p, `
+.data
+s: .asciiz 'child'
+.code
+	load $0 #0
+	load $2 @child
+	spawn $0 $2 $3
+	hlt
+child:
+	prts @s
+	hlt
+`)
+	child, ok := n.Lookup(p.PID() + 1)
+	if !ok {
+		t.Fatal("the child ended before the writer took anything")
+	}
 	close(w.open)
+	ended(t, child)
 	p.out.Write([]byte("end"))
 	want := strings.Repeat("x", 31*len(chunk)) +
-		fmt.Sprintf("\n(%d bytes of output from other members dropped: this output did not keep up)\nend", 40<<10+4)
+		fmt.Sprintf("\n(%d bytes of output from other members dropped: this output did not keep up)\nchildend", 40<<10+4)
 	if got := w.String(); got != want {
 		t.Errorf("wrote %d bytes ending %q; want %d ending %q", len(got), got[max(0, len(got)-100):], len(want), want[len(want)-100:])
+	}
+}
+
+// runForeground runs src on the foreground process p until it stops.
+func runForeground(t *testing.T, p *Process, src string) {
+	t.Helper()
+	prog, err := assembler.Assemble(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.VM().Load(prog); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.RunContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openOnce opens w's gate once, and at the latest when the test ends,
+// before the node closes: its workers may wait for w.
+func openOnce(t *testing.T, w *gatedWriter) func() {
+	var opened sync.Once
+	open := func() { opened.Do(func() { close(w.open) }) }
+	t.Cleanup(open)
+	return open
+}
+
+// waitingOn waits (bounded) until want processes wait for room or for
+// their bytes on q, which a gated writer holds.
+func waitingOn(t *testing.T, q *outQueue, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q.mu.Lock()
+		got := len(q.waiting)
+		q.mu.Unlock()
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d processes parked on the queue, want %d", got, want)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -219,10 +281,8 @@ func TestDropNoticeStandsAtTheGap(t *testing.T) {
 func TestSessionChildrenHoldNoWorker(t *testing.T) {
 	w := &gatedWriter{open: make(chan struct{})}
 	n, p := sessionOn(t, w)
-	var opened sync.Once
-	open := func() { opened.Do(func() { close(w.open) }) }
-	t.Cleanup(open) // before the node closes, should the test fail first
-	prog, err := assembler.Assemble(`
+	open := openOnce(t, w)
+	runForeground(t, p, `
 .data
 nl: .asciiz '\n'
 .code
@@ -247,15 +307,6 @@ loop:
 	djmpe @loop
 	hlt
 `)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.VM().Load(prog); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.RunContext(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	children := []int32{p.PID() + 1, p.PID() + 2}
 	for _, pid := range children {
 		waitState(t, n, pid, Running)
@@ -295,4 +346,44 @@ loop:
 	if next["1"] != 2000 || next["2"] != 2000 {
 		t.Errorf("lines of each child: %v, want 2000 each", next)
 	}
+}
+
+// A child whose print does not fit in the queue waits, parked, until it
+// does: one of 700 KiB behind one of 400 KiB, on a writer that takes
+// nothing. A killed child stops waiting and is forgotten by the queue.
+func TestChildWaitingForRoomParks(t *testing.T) {
+	w := &gatedWriter{open: make(chan struct{})}
+	n, p := sessionOn(t, w)
+	openOnce(t, w)
+	runForeground(t, p, fmt.Sprintf(`
+.data
+small: .asciiz '%s'
+big: .asciiz '%s'
+.code
+	load $0 #0
+	load $2 @first
+	spawn $0 $2 $3
+	load $2 @second
+	spawn $0 $2 $3
+	hlt
+first:
+	prts @small
+	hlt
+second:
+	prts @big
+	hlt
+`, strings.Repeat("s", 400<<10), strings.Repeat("b", 700<<10)))
+	q := p.out.(*outQueue)
+	waitingOn(t, q, 2) // the first for its bytes, the second for room
+	for _, pid := range []int32{p.PID() + 1, p.PID() + 2} {
+		c, ok := n.Lookup(pid)
+		if !ok {
+			t.Fatalf("child %d ended", pid)
+		}
+		c.Kill()
+		if status, _ := ended(t, c); status != StatusKilled {
+			t.Errorf("child %d: status %d, want %d", pid, status, StatusKilled)
+		}
+	}
+	waitingOn(t, q, 0)
 }

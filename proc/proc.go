@@ -721,6 +721,9 @@ func (n *Node) killLocked(p *Process) {
 			p.timer.Stop()
 			p.timer = nil
 		}
+		if w, ok := p.out.(*childWriter); ok && p.state == Writing {
+			w.stopWaiting()
+		}
 		n.queueLocked(p)
 	}
 	if p.state == Queued && !p.foreground {
