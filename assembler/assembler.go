@@ -60,6 +60,7 @@ func assembleWithSymbols(ctx context.Context, src string, strict bool) (*vm.Prog
 // assembleFile assembles a whole file; strict refuses .words that the VM
 // would refuse.
 func assembleFile(ctx context.Context, src string, strict bool) (*asm, *vm.Program, error) {
+	src = lineFeeds(src)
 	if i := strings.IndexByte(src, 0); i >= 0 {
 		return nil, nil, notText(src, i)
 	}
@@ -67,6 +68,19 @@ func assembleFile(ctx context.Context, src string, strict bool) (*asm, *vm.Progr
 	a.strict = strict
 	p, err := a.run(src)
 	return a, p, err
+}
+
+// lineFeeds is src with its lines ended by line feeds: a file whose lines
+// end in a carriage return alone (as classic Mac OS wrote them) would
+// otherwise be one long line, and every error in it would be on line 1. A
+// CR in a file that has line feeds stays what it is (a blank before a
+// line feed, or a byte of a string). The length stays the same, so byte
+// offsets still name the same places.
+func lineFeeds(src string) string {
+	if strings.IndexByte(src, '\n') >= 0 || strings.IndexByte(src, '\r') < 0 {
+		return src
+	}
+	return strings.ReplaceAll(src, "\r", "\n")
 }
 
 // notText is the one error for a whole file whose first NUL byte is at

@@ -413,3 +413,44 @@ func TestSymbols(t *testing.T) {
 		t.Error("SymbolKind.String")
 	}
 }
+
+// A file's lines may end in LF, CR LF or, as classic Mac OS wrote them,
+// CR alone: each assembles to the same program, and an error is on the
+// line it is on. In a file that has line feeds, a CR is not a line end
+// (in a string it is a byte of the string).
+func TestLineEndings(t *testing.T) {
+	const lines = ".data|s: .asciiz 'ab'|.code|load $1 #5|prts @s|hlt|"
+	want, _, err := AssembleFile(strings.ReplaceAll(lines, "|", "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, end string
+	}{
+		{"LF", "\n"},
+		{"CR LF", "\r\n"},
+		{"CR", "\r"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _, err := AssembleFile(strings.ReplaceAll(lines, "|", tc.end))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(p.Code, want.Code) || !bytes.Equal(p.ROData, want.ROData) {
+				t.Errorf("code %x data %q, want %x %q", p.Code, p.ROData, want.Code, want.ROData)
+			}
+			_, _, err = AssembleFile(strings.ReplaceAll("nop|inc|hlt", "|", tc.end))
+			if want := "2:1: INC takes 1 operand, got 0"; err == nil || err.Error() != want {
+				t.Errorf("error %v, want %q", err, want)
+			}
+		})
+	}
+	p, _, err := AssembleFile(".data\ns: .asciiz 'a\rb'\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(p.ROData, []byte("a\rb")) {
+		t.Errorf("a CR in a string of a file with line feeds: data %q, want it kept", p.ROData)
+	}
+}
