@@ -235,7 +235,7 @@ func (w *childWriter) Write(p []byte) (int, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if w.mark > 0 { // the PRT* again, its bytes queued by its first run
-		if q.writtenTotal < w.mark {
+		if !w.readyLocked() {
 			return 0, vm.ErrOutputFull
 		}
 		mark := w.mark

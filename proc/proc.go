@@ -547,9 +547,11 @@ func (n *Node) park(p *Process, w *vm.Wait) {
 	}
 }
 
-// waitForRoomLocked parks p, whose output had no room, until it is time
-// to try again: its writer says how long, backing off while the reader
-// stays slow. A kill queues it at once.
+// waitForRoomLocked parks p, whose output could not be written at once,
+// until it may try again: a childWriter wakes it when its bytes are
+// written, a remoteOutput says how long to wait, backing off while the
+// member stays slow. They are the only writers that answer
+// vm.ErrOutputFull (see newProcess). A kill queues it at once.
 func (n *Node) waitForRoomLocked(p *Process) {
 	if p.killed {
 		n.queueLocked(p)
@@ -563,8 +565,6 @@ func (n *Node) waitForRoomLocked(p *Process) {
 		}
 	case *remoteOutput: // tries again after a while
 		p.timer = n.afterLocked(p, out.backOff(), n.tryOutputAgainLocked)
-	default:
-		p.timer = n.afterLocked(p, minOutputWait, n.tryOutputAgainLocked)
 	}
 }
 
