@@ -13,6 +13,7 @@ var (
 	ErrBadVersion    = errors.New("unsupported bytecode version")
 	ErrTruncated     = errors.New("truncated bytecode")
 	ErrCodeLength    = errors.New("code length is not a multiple of 4")
+	ErrCodeSize      = errors.New("code larger than the 24-bit address space")
 	ErrUnknownOpcode = errors.New("unknown opcode")
 	ErrBadRegister   = errors.New("register operand out of range")
 	ErrBadOperand    = errors.New("unused operand byte is not zero")

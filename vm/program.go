@@ -116,7 +116,7 @@ func verifyCode(code []byte, from int) error {
 		return fmt.Errorf("%w: %d bytes", ErrCodeLength, len(code))
 	}
 	if len(code) > MaxImm24+1 {
-		return fmt.Errorf("%w: %d bytes of code exceed the 24-bit address space", ErrCodeLength, len(code))
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrCodeSize, len(code), MaxImm24+1)
 	}
 	for pc := from; pc < len(code); pc += InstructionSize {
 		in := Decode(code[pc:])

@@ -141,11 +141,21 @@ func TestVerifyRejects(t *testing.T) {
 			wantFault(t, m.Load(p), tc.err, tc.pc, tc.op)
 		})
 	}
-	t.Run("code length", func(t *testing.T) {
-		if err := vm.Verify(&vm.Program{Code: []byte{5, 0}}); !errors.Is(err, vm.ErrCodeLength) {
-			t.Fatalf("Verify = %v, want ErrCodeLength", err)
-		}
-	})
+	for _, tc := range []struct {
+		name      string
+		size      int
+		want, not error
+	}{
+		{"code length", 2, vm.ErrCodeLength, vm.ErrCodeSize},
+		{"code past 24 bits", vm.MaxImm24 + 1 + vm.InstructionSize, vm.ErrCodeSize, vm.ErrCodeLength},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := vm.Verify(&vm.Program{Code: make([]byte, tc.size)})
+			if !errors.Is(err, tc.want) || errors.Is(err, tc.not) {
+				t.Fatalf("Verify = %v, want %v and not %v", err, tc.want, tc.not)
+			}
+		})
+	}
 }
 
 func TestVerifyAccepts(t *testing.T) {
