@@ -347,7 +347,7 @@ func (a *asm) line(toks []Token) {
 	prev := head // "add $1$2$3" reads as three operands, but it is a slip
 	for _, t := range rest {
 		if touches(prev, t) && prev.Kind != TokIllegal && t.Kind != TokIllegal {
-			a.errorf(t.Pos, "no space before %s", describe(t))
+			a.errorf(t.Pos, "no space before %v %s", t.Kind, t.Text)
 		}
 		prev = t
 	}
@@ -408,9 +408,6 @@ func plural(n int, what string) string {
 	}
 	return strconv.Itoa(n) + " " + what + "s"
 }
-
-// describe names an operand token for an error message.
-func describe(t Token) string { return t.Kind.String() + " " + t.Text }
 
 // mnemonics maps lower-case mnemonics to opcodes. It is made on first use,
 // so that a run that assembles nothing does not pay for it.
@@ -478,7 +475,7 @@ func (a *asm) instruction(head Token, args []Token) {
 func (a *asm) operand(in *instr, info vm.Info, i int, t Token) bool {
 	name := info.Name
 	wrong := func(want string) bool {
-		a.errorf(t.Pos, "%s operand %d must be %s, got %s", name, i+1, want, describe(t))
+		a.errorf(t.Pos, "%s operand %d must be %s, got %v %s", name, i+1, want, t.Kind, t.Text)
 		return false
 	}
 	if t.Kind == TokIllegal {
@@ -716,7 +713,7 @@ func (a *asm) directiveOperand(head Token, name string, args []Token, want Token
 		return Token{}, false // reported by the lexer
 	}
 	if t.Kind != want {
-		a.errorf(t.Pos, "%s operand must be %s, got %s", name, what, describe(t))
+		a.errorf(t.Pos, "%s operand must be %s, got %v %s", name, what, t.Kind, t.Text)
 		return Token{}, false
 	}
 	return t, true

@@ -275,6 +275,10 @@ func TestLongSourceIsClipped(t *testing.T) {
 		{long("x") + " $1", `1:1: unknown mnemonic "` + strings.Repeat("x", 40) + `... (5000 characters)"`},
 		{"load $1 @" + long("y"), `1:9: undefined label "` + strings.Repeat("y", 40) + `... (5000 characters)"`},
 		{"load $1 #12" + long("q"), `1:9: bad integer "#12` + strings.Repeat("q", 37) + `... (5003 characters)"`},
+		// An operand of the wrong kind: its kind is named whole, its text
+		// clipped, and counted without the kind's name.
+		{"load $0 '" + strings.Repeat("a", 50) + "'", `1:9: LOAD operand 2 must be an integer or a label, got string '` + strings.Repeat("a", 39) + `... (52 characters)`},
+		{"push @" + long("z"), `1:6: PUSH operand 1 must be a register, got label reference @` + strings.Repeat("z", 39) + `... (5001 characters)`},
 		{"a: hlt\na: hlt", `2:1: duplicate label "a" (first defined at 1:1)`}, // short: whole
 	}
 	for _, tc := range tests {
