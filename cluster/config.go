@@ -64,9 +64,10 @@ type Config struct {
 	// on an authenticated connection; before, it is 4 KiB.
 	MaxFrameSize int
 	// MaxPendingHandshakes bounds the incoming connections not yet
-	// authenticated. When it is reached, the oldest of them is closed to
-	// make room, so that idle or slow connections cannot lock a joining
-	// node out. Zero means DefaultMaxPendingHandshakes.
+	// authenticated. When it is reached, one of them is closed to make
+	// room (the oldest still in its TLS handshake, else the oldest), so
+	// that idle or slow connections cannot lock a joining node out. Zero
+	// means DefaultMaxPendingHandshakes.
 	MaxPendingHandshakes int
 	// MaxDials bounds the outgoing member dials in flight, whatever Members
 	// messages ask for; the rest wait their turn. Zero means DefaultMaxDials.

@@ -113,9 +113,11 @@
 //
 // Every step has a deadline of Config.HandshakeTimeout. At most
 // Config.MaxPendingHandshakes (256) incoming connections may be in their
-// handshake; when the limit is reached the oldest of them is closed to make
+// handshake; when the limit is reached one of them is closed to make
 // room, so that connections that never speak cannot lock a joining node
-// out.
+// out: the oldest of those still in their TLS handshake, else the oldest
+// of all, so that a flood of bare connects closes its own connections
+// rather than a real connector's handshake under way.
 //
 // # Members and their states
 //

@@ -106,10 +106,11 @@ func readHandshake(fr *wire.FrameReader, w io.Writer, addr string) (wire.Message
 	return msg, nil
 }
 
-// accept makes the acceptor's side of the handshake on conn. It returns the
-// registered peer, with its writer running, or nil after closing conn.
-func (m *Manager) accept(s *session, conn net.Conn) *peer {
-	p, err := m.acceptHandshake(s, conn)
+// accept makes the acceptor's side of the handshake on conn, calling
+// secured once its TLS handshake is done. It returns the registered peer,
+// with its writer running, or nil after closing conn.
+func (m *Manager) accept(s *session, conn net.Conn, secured func()) *peer {
+	p, err := m.acceptHandshake(s, conn, secured)
 	if err != nil {
 		m.log.Info("handshake refused", "peer", conn.RemoteAddr().String(), "err", err)
 		m.untrack(s, conn)
@@ -118,7 +119,7 @@ func (m *Manager) accept(s *session, conn net.Conn) *peer {
 	return p
 }
 
-func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
+func (m *Manager) acceptHandshake(s *session, conn net.Conn, secured func()) (*peer, error) {
 	remote := conn.RemoteAddr().String()
 	if err := conn.SetDeadline(time.Now().Add(m.cfg.HandshakeTimeout)); err != nil {
 		return nil, err
@@ -127,6 +128,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn) (*peer, error) {
 	if err != nil {
 		return nil, err
 	}
+	secured()
 	fr := wire.NewFrameReader(tc, wire.PreAuthFrameSize)
 	self := m.selfInfo()
 	challenge := newNonce()

@@ -444,7 +444,7 @@ func TestSilentConnectionFlood(t *testing.T) {
 	eventually(t, 2*time.Second, func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		return a.sess.pending.Len() == 0 && len(a.sess.conns) == 2
+		return a.sess.handshakes.len() == 0 && len(a.sess.conns) == 2
 	}, func() string { return "connections left over" })
 }
 

@@ -208,10 +208,86 @@ type session struct {
 	wg     sync.WaitGroup
 	self   selfAddrs
 
-	stopping bool
-	members  *memberTable
-	conns    map[net.Conn]*peer // every open connection, by its TCP conn: nil while in handshake
-	pending  list.List          // of net.Conn: accepted, not yet authenticated, oldest first
+	stopping   bool
+	members    *memberTable
+	conns      map[net.Conn]*peer // every open connection, by its TCP conn: nil while in handshake
+	handshakes handshakes         // accepted connections not yet authenticated
+}
+
+// handshakes are the accepted connections not yet authenticated, in two
+// stages, each oldest first. When there are too many, one is closed to
+// make room (add): the oldest of those still in their TLS handshake, else
+// the oldest of the others. A connection that has made its TLS handshake
+// has cost its peer a key exchange, and a real connector that has got
+// this far answers the Challenge within milliseconds; a flood of bare
+// connects, which costs the flooder nothing, closes its own connections
+// first instead of the handshakes under way among them.
+type handshakes struct {
+	opening list.List // of *handshake: TLS handshake under way
+	secured list.List // of *handshake: TLS done, Hello or Join not yet checked
+
+	// Strangers decide how often connections are closed for room, so the
+	// log says so at most once per evictionWarnEvery, counting the rest.
+	warned   time.Time
+	unwarned int // closed for room since warned
+}
+
+// evictionWarnEvery is the least time between two warnings of connections
+// closed for room.
+const evictionWarnEvery = time.Minute
+
+// handshake is one accepted connection in handshakes.
+type handshake struct {
+	conn    net.Conn
+	el      *list.Element // its place in opening or secured; nil once it left both
+	secured bool
+}
+
+func (hs *handshakes) len() int { return hs.opening.Len() + hs.secured.Len() }
+
+// add records conn, making room first when limit connections are
+// already recorded: it returns the connection taken out for room, which
+// the caller closes, and, when that is to be logged as a warning, how
+// many have been closed for room since the last warning (else 0).
+func (hs *handshakes) add(conn net.Conn, limit int, now time.Time) (h *handshake, evicted net.Conn, warn int) {
+	if hs.len() >= limit {
+		from := &hs.opening
+		if from.Len() == 0 {
+			from = &hs.secured
+		}
+		victim := from.Remove(from.Front()).(*handshake)
+		victim.el = nil
+		evicted = victim.conn
+		hs.unwarned++
+		if now.Sub(hs.warned) >= evictionWarnEvery {
+			warn, hs.unwarned, hs.warned = hs.unwarned, 0, now
+		}
+	}
+	h = &handshake{conn: conn}
+	h.el = hs.opening.PushBack(h)
+	return h, evicted, warn
+}
+
+// secure moves h to the second stage, unless it was closed for room.
+func (hs *handshakes) secure(h *handshake) {
+	if h.el == nil || h.secured {
+		return
+	}
+	hs.opening.Remove(h.el)
+	h.el, h.secured = hs.secured.PushBack(h), true
+}
+
+// done forgets h: its handshake ended, whichever way.
+func (hs *handshakes) done(h *handshake) {
+	if h.el == nil {
+		return
+	}
+	if h.secured {
+		hs.secured.Remove(h.el)
+	} else {
+		hs.opening.Remove(h.el)
+	}
+	h.el = nil
 }
 
 // selfAddrs recognises this node's own listening address in what others
@@ -675,10 +751,10 @@ func (m *Manager) acceptLoop(s *session) {
 
 // serve runs the acceptor's handshake on conn, then its reader, in a
 // goroutine of session s. When MaxPendingHandshakes connections are
-// already in their handshake, the oldest of them is closed to make room:
-// a flood of idle or slow connections then costs a bounded number of
-// sockets and goroutines, and cannot keep a real node out, whose
-// handshake takes milliseconds.
+// already in their handshake, one of them is closed to make room
+// (handshakes.add says which): a flood of idle or slow connections then
+// costs a bounded number of sockets and goroutines, and cannot keep a
+// real node out, whose handshake takes milliseconds.
 func (m *Manager) serve(s *session, conn net.Conn) {
 	m.mu.Lock()
 	if s.stopping {
@@ -686,23 +762,28 @@ func (m *Manager) serve(s *session, conn net.Conn) {
 		conn.Close()
 		return
 	}
-	var evicted net.Conn
-	if s.pending.Len() >= m.cfg.MaxPendingHandshakes {
-		evicted = s.pending.Remove(s.pending.Front()).(net.Conn)
-	}
-	slot := s.pending.PushBack(conn)
+	h, evicted, warn := s.handshakes.add(conn, m.cfg.MaxPendingHandshakes, time.Now())
 	s.conns[conn] = nil
 	s.wg.Add(1)
 	m.mu.Unlock()
 	if evicted != nil {
 		evicted.Close()
-		m.log.Warn("too many handshakes under way: closed the oldest", "peer", evicted.RemoteAddr().String())
+		if warn > 0 {
+			m.log.Warn("too many handshakes under way: closed connections that had not authenticated",
+				"limit", m.cfg.MaxPendingHandshakes, "closed", warn, "last_peer", evicted.RemoteAddr().String())
+		} else {
+			m.log.Debug("handshake closed for room", "peer", evicted.RemoteAddr().String())
+		}
 	}
 	go func() {
 		defer s.wg.Done()
-		p := m.accept(s, conn)
+		p := m.accept(s, conn, func() {
+			m.mu.Lock()
+			s.handshakes.secure(h)
+			m.mu.Unlock()
+		})
 		m.mu.Lock()
-		s.pending.Remove(slot) // no-op when evicted
+		s.handshakes.done(h)
 		m.mu.Unlock()
 		if p != nil {
 			p.readLoop()

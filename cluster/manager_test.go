@@ -534,7 +534,8 @@ func TestCheckAlias(t *testing.T) {
 	}
 }
 
-// logCounter is a slog.Handler that counts records by message.
+// logCounter is a slog.Handler that counts records by message, and by
+// level and message ("WARN message").
 type logCounter struct {
 	mu sync.Mutex
 	n  map[string]int
@@ -550,6 +551,7 @@ func (c *logCounter) Handle(_ context.Context, r slog.Record) error {
 		c.n = make(map[string]int)
 	}
 	c.n[r.Message]++
+	c.n[r.Level.String()+" "+r.Message]++
 	return nil
 }
 

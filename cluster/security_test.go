@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -357,7 +358,7 @@ func TestJoinWhileIdleConnectionsHeld(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		return a.sess.pending.Len() == a.cfg.MaxPendingHandshakes
+		return a.sess.handshakes.len() == a.cfg.MaxPendingHandshakes
 	}, func() string { return "pending handshakes not at the cap" })
 
 	c := newNode(t, testConfig(t, "c"))
@@ -370,13 +371,64 @@ func TestJoinWhileIdleConnectionsHeld(t *testing.T) {
 	waitMesh(t, []*Manager{a, b, c}, 5*time.Second)
 	t.Logf("joined in %v with %d idle connections held", time.Since(start).Round(time.Millisecond), idle)
 	a.mu.Lock()
-	pending := a.sess.pending.Len()
+	pending := a.sess.handshakes.len()
 	a.mu.Unlock()
 	if pending > a.cfg.MaxPendingHandshakes {
 		t.Errorf("%d pending handshakes, cap %d", pending, a.cfg.MaxPendingHandshakes)
 	}
 	if got := da.list(); len(got) != 0 {
 		t.Errorf("a dropped members: %+v", got)
+	}
+}
+
+// TestHandshakeUnderwaySurvivesConnectFlood: a connector that has made
+// its TLS handshake and holds the Challenge is not closed for room by a
+// flood of bare connects, however many more than MaxPendingHandshakes
+// arrive after it: its Hello is answered. The flood is logged with one
+// warning, not one per connection.
+func TestHandshakeUnderwaySurvivesConnectFlood(t *testing.T) {
+	logs := &logCounter{}
+	cfg := testConfig(t, "a")
+	cfg.Logger = slog.New(logs)
+	cfg.MaxPendingHandshakes = 16
+	a := newNode(t, cfg)
+	addr := addrOf(t, a)
+	h := openHostile(t, addr)
+	ch := h.challenge()
+
+	const flood = 200
+	for range flood {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	const warning, quiet = "too many handshakes under way: closed connections that had not authenticated", "handshake closed for room"
+	closed := flood + 1 - cfg.MaxPendingHandshakes
+	eventually(t, 5*time.Second, func() bool { return logs.count(warning)+logs.count(quiet) == closed }, func() string {
+		return fmt.Sprintf("%d connections logged as closed for room, want %d", logs.count(warning)+logs.count(quiet), closed)
+	})
+
+	nonce := newNonce()
+	h.sendMsg(&wire.Hello{Alias: "joiner", Port: 1, Nonce: nonce,
+		Proof: connectorProof(cfg.Cookie, wire.MsgHello, h.e, ch, nonce, "joiner", 1)})
+	eventually(t, 5*time.Second, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.frames) > 1
+	}, func() string { return "no answer to the Hello" })
+	h.mu.Lock()
+	ack, ok := h.frames[1].(*wire.HelloAck)
+	h.mu.Unlock()
+	if !ok {
+		t.Fatalf("answer to the Hello: %#v, want HelloAck", h.frames[1])
+	}
+	if ack.Node.Alias != "a" {
+		t.Errorf("HelloAck from %q", ack.Node.Alias)
+	}
+	if n := logs.count("WARN " + warning); n != 1 {
+		t.Errorf("%d warnings for one flood, want 1", n)
 	}
 }
 
