@@ -63,13 +63,14 @@ func NewCertificate(alias string) (cert tls.Certificate, certPEM, keyPEM []byte,
 // (X25519MLKEM768), which make every handshake about 60 % dearer, and a
 // full mesh makes one handshake per pair of nodes. A node offers P-256
 // alone, whose assembly makes a handshake about 7 % cheaper than X25519
-// here, and accepts X25519 too: other clients (Go's and OpenSSL's
-// defaults) send an X25519 key share, and a server picks a group the
-// client sent a share for, so they need no extra round trip. crypto/tls
-// ignores the order of these lists. See README "Security" for the trade.
+// here. It accepts every group crypto/tls has, so that any TLS 1.3
+// client gets in: a server picks a group the client sent a key share
+// for, in crypto/tls's own order of preference (it ignores the order of
+// these lists), so a client needs no extra round trip. See README
+// "Security" for the trade.
 var (
 	offerCurves  = []tls.CurveID{tls.CurveP256}
-	acceptCurves = []tls.CurveID{tls.CurveP256, tls.X25519}
+	acceptCurves = []tls.CurveID{tls.CurveP256, tls.X25519, tls.X25519MLKEM768, tls.CurveP384, tls.CurveP521}
 )
 
 // tlsConfigs returns the configurations of the accepting and the

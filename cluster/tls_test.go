@@ -15,14 +15,28 @@ import (
 	"github.com/iridium-go/iridium/cluster/internal/wire"
 )
 
-// handshakeOver runs both ends of a TLS handshake over a pipe, lets the
-// client read a byte from the server (a TLS 1.3 client takes in a session
-// ticket only when it reads), and returns the client's view of the
-// connection.
+// handshakeOver runs both ends of a TLS handshake over loopback TCP, lets
+// the client read a byte from the server (a TLS 1.3 client takes in a
+// session ticket only when it reads), and returns the client's view of
+// the connection. Not over net.Pipe: its writes wait for the reader, and
+// crypto/tls's server writes its tickets while the client writes its
+// Finished.
 func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState {
 	t.Helper()
-	a, b := net.Pipe()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	a, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer a.Close()
+	b, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	a.SetDeadline(deadline)
@@ -42,25 +56,37 @@ func handshakeOver(t *testing.T, client, server *tls.Config) tls.ConnectionState
 	return c.ConnectionState()
 }
 
-// Nodes agree on P-256. A client with Go's defaults (an X25519 key share
-// among others) gets X25519 at once, with no retry: an implementation of
-// the protocol on another TLS stack pays no extra round trip. A node that
-// dials such a server gets P-256, which every TLS 1.3 stack has; a
-// resumed handshake makes the same exchange.
+// Nodes agree on P-256. Any other TLS 1.3 client gets a group it sent a
+// key share for at once, with no retry, whichever groups it offers: an
+// implementation of the protocol on another TLS stack pays no extra
+// round trip and is not refused. Go's default client (shares for
+// X25519MLKEM768 and X25519) gets the post-quantum hybrid, crypto/tls's
+// first choice. A node that dials such a server gets P-256, which every
+// TLS 1.3 stack has; a resumed handshake makes the same exchange.
 func TestKeyExchange(t *testing.T) {
 	nodeServer, nodeClient := tlsConfigs(testCert())
 	newResumption(nodeServer, nodeClient)
 	defaultServer := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()}}
-	defaultClient := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+	// ServerName keys the session cache: without it, the address, whose
+	// port differs from one connection to the next.
+	defaultClient := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true, ServerName: "node",
+		ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+	only := func(group tls.CurveID) *tls.Config {
+		return &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true, CurvePreferences: []tls.CurveID{group}}
+	}
 	tests := []struct {
 		name           string
 		client, server *tls.Config
 		want           tls.CurveID
 	}{
 		{"node to node", nodeClient, nodeServer, tls.CurveP256},
-		{"Go's default client to a node", defaultClient, nodeServer, tls.X25519},
-		{"Go's default client to a node, resumed", defaultClient, nodeServer, tls.X25519},
+		{"Go's default client to a node", defaultClient, nodeServer, tls.X25519MLKEM768},
+		{"Go's default client to a node, resumed", defaultClient, nodeServer, tls.X25519MLKEM768},
+		{"a client of X25519 alone to a node", only(tls.X25519), nodeServer, tls.X25519},
 		{"node to Go's default server", nodeClient, defaultServer, tls.CurveP256},
+		{"a client of X25519MLKEM768 alone to a node", only(tls.X25519MLKEM768), nodeServer, tls.X25519MLKEM768},
+		{"a client of P-384 alone to a node", only(tls.CurveP384), nodeServer, tls.CurveP384},
+		{"a client of P-521 alone to a node", only(tls.CurveP521), nodeServer, tls.CurveP521},
 	}
 	for _, tt := range tests {
 		st := handshakeOver(t, tt.client, tt.server)
