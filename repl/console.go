@@ -23,6 +23,7 @@ type console struct {
 	out  io.Writer
 	errw io.Writer
 	open bool        // the last byte a program wrote to out was not a newline
+	lost error       // the first write to out that failed: output was lost
 	echo atomic.Bool // the terminal echoed a key since (see echoed)
 	held [][]byte    // reports not shown yet, oldest first
 
@@ -83,24 +84,46 @@ func (w programWriter) Write(p []byte) (int, error) {
 // writeProgram writes a program's output and notes whether it left a line
 // open.
 func (c *console) writeProgram(p []byte) (int, error) {
-	n, err := c.out.Write(p)
+	n, err := c.writeOut(p)
 	if n > 0 {
 		c.open = p[n-1] != '\n'
 	}
 	return n, err
 }
 
+// writeOut writes p to out, keeping the first error: output that could
+// not be written is lost, and the session says so when it ends
+// (lostOutput).
+func (c *console) writeOut(p []byte) (int, error) {
+	n, err := c.out.Write(p)
+	if err != nil && c.lost == nil {
+		c.lost = err
+	}
+	return n, err
+}
+
+// lostOutput is the first write to out that failed, or nil.
+func (c *console) lostOutput() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lost
+}
+
 // print shows the REPL's own output, whole lines.
-func (c *console) print(p []byte) { c.write(c.out, p) }
-
-// printErr shows error messages, whole lines.
-func (c *console) printErr(p []byte) { c.write(c.errw, p) }
-
-func (c *console) write(w io.Writer, p []byte) {
+func (c *console) print(p []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.endLine()
-	w.Write(p)
+	c.writeOut(p)
+	c.releaseHeld()
+}
+
+// printErr shows error messages, whole lines.
+func (c *console) printErr(p []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endLine()
+	c.errw.Write(p) // nowhere to report a failure of the error stream
 	c.releaseHeld()
 }
 
@@ -132,7 +155,7 @@ func (c *console) mayShow() bool {
 // keys wait in key for the console's lock.
 func (c *console) show(p []byte) {
 	if !c.atPrompt {
-		c.out.Write(p)
+		c.writeOut(p)
 		return
 	}
 	live := c.prompt.reading()
@@ -153,7 +176,7 @@ func (c *console) echoed() { c.echo.Store(true) }
 // a key on.
 func (c *console) endLine() {
 	if echo := c.echo.Swap(false); c.open || echo {
-		c.out.Write([]byte{'\n'})
+		c.writeOut([]byte{'\n'})
 		c.open = false
 	}
 }

@@ -168,7 +168,9 @@ func (r *REPL) interruptible(ctx context.Context, f func(context.Context) error)
 // their reports, and stops them once they can never go on (waitJobs);
 // !quit, leaving a terminal session (Ctrl-D, Ctrl-C twice) and cancelling
 // ctx interrupt them. Run returns nil in all those cases; an
-// error only if reading the input fails.
+// error only if reading the input fails, or if output could not be
+// written (wrapping vm.ErrOutput; the session went on without it, and a
+// program's failed print was reported as its fault).
 func (r *REPL) Run(ctx context.Context) error {
 	if r.cfg.Interactive {
 		rl, err := r.newReadline()
@@ -209,6 +211,9 @@ func (r *REPL) Run(ctx context.Context) error {
 	r.proc.End(proc.StatusOK, nil)
 	if r.cfg.Cluster != nil && r.cfg.LeaveOnQuit {
 		r.cfg.Cluster.Leave()
+	}
+	if lost := r.con.lostOutput(); lost != nil && err == nil {
+		err = fmt.Errorf("%w: %w", vm.ErrOutput, lost)
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/iridium-go/iridium/cluster"
 	"github.com/iridium-go/iridium/internal/testutil"
+	"github.com/iridium-go/iridium/vm"
 )
 
 // scriptOn runs lines through a scripted REPL made from cfg, whose In, Out
@@ -514,5 +515,74 @@ func TestScriptsEndTogether(t *testing.T) {
 		if !strings.Contains(out, prog+" ended: exit code 2 (interrupted at pc 0x0000 (RECV))\n") {
 			t.Errorf("session %d printed %q", i, out)
 		}
+	}
+}
+
+// fullWriter takes the first room bytes, then fails every write, as a
+// full disk does.
+type fullWriter struct {
+	buf  bytes.Buffer
+	room int
+}
+
+var errFull = errors.New("no space left on device")
+
+func (w *fullWriter) Write(p []byte) (int, error) {
+	n := min(len(p), w.room-w.buf.Len())
+	w.buf.Write(p[:n])
+	if n < len(p) {
+		return n, errFull
+	}
+	return n, nil
+}
+
+// TestLostOutputFailsTheSession: output that cannot be written, the
+// REPL's own or a program's, is not lost in silence: the script goes on,
+// and the session ends with an error (the exit status of `iridium <
+// script > /dev/full` is 1).
+func TestLostOutputFailsTheSession(t *testing.T) {
+	tests := []struct {
+		name    string
+		room    int
+		lines   []string
+		wantOut string
+		wantErr string // on the error stream, besides the later line's error
+	}{
+		{"command output", 0, []string{"load $3 #7", "!registers"}, "", ""},
+		{"a program's print", 0, []string{"load $3 #7", "prti $3"}, "", "error: writing the output failed"},
+		{"the end of an open line", 1, []string{"load $3 #42", "prti $3"}, "4", "error: writing the output failed"},
+		{"a background program's report", 0, []string{"!spawn " + writeProgram(t, "load $0 #1\nhlt\n")}, "", ""},
+		{"what fits is written", 8, []string{"load $3 #12345", "prti $3", "!registers"}, "12345\n$0", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var errOut bytes.Buffer
+			out := &fullWriter{room: tc.room}
+			lines := append(tc.lines, "bogus")
+			r, err := New(Config{In: strings.NewReader(strings.Join(lines, "\n") + "\n"), Out: out, Err: &errOut,
+				Procs: testProcs(t, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = r.Run(context.Background())
+			if !errors.Is(err, vm.ErrOutput) || !errors.Is(err, errFull) {
+				t.Errorf("Run = %v, want the lost output's error", err)
+			}
+			if got := out.buf.String(); got != tc.wantOut {
+				t.Errorf("output %q, want %q", got, tc.wantOut)
+			}
+			if !strings.Contains(errOut.String(), tc.wantErr) || !strings.Contains(errOut.String(), `unknown mnemonic "bogus"`) {
+				t.Errorf("errors %q, want %q and the error of the line after", errOut.String(), tc.wantErr)
+			}
+		})
+	}
+	// The same lines with room for everything: no error.
+	out := &fullWriter{room: 1 << 20}
+	r, err := New(Config{In: strings.NewReader("load $3 #7\nprti $3\n!registers\n"), Out: out, Err: io.Discard, Procs: testProcs(t, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Errorf("Run with room = %v, want nil", err)
 	}
 }

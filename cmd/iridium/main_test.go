@@ -447,22 +447,28 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 
 // TestOutputThatCannotBeWritten: output lost to a full disk fails the run
 // with one line on stderr and status 1, whether the buffer filled while
-// the program ran or was written out at its end.
+// the program ran or was written out at its end; so does a REPL script
+// whose commands' output cannot be written (it goes on to its end).
 func TestOutputThatCannotBeWritten(t *testing.T) {
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatalf("this test needs Linux's /dev/full: %v", err)
 	}
 	defer full.Close()
-	tests := []struct{ name, src string }{
-		{"written at the end", helloSrc},
-		{"written while running", "load $0 #0\nloop: prti $0\ninc $0\ndjmp @loop\n"},
+	tests := []struct{ name, src, script string }{
+		{"written at the end", helloSrc, ""},
+		{"written while running", "load $0 #0\nloop: prti $0\ninc $0\ndjmp @loop\n", ""},
+		{"a REPL script's command output", "", "load $1 #7\n!registers\n!history\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, binary, writeFile(t, "out.iasm", tc.src))
+			if tc.script != "" {
+				cmd = exec.CommandContext(ctx, binary)
+				cmd.Stdin = strings.NewReader(tc.script)
+			}
 			cmd.Env = []string{"HOME=" + t.TempDir()}
 			var stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = full, &stderr
