@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -294,6 +295,9 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		side = dialsMember
 	}
 	tc, e, slot, err := m.secure(ctx, conn, side)
+	if notTLS := (tls.RecordHeaderError{}); errors.As(err, &notTLS) {
+		err = fmt.Errorf("%w (%w)", ErrNotNode, err)
+	}
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -475,4 +476,44 @@ func opening(kind wire.MsgType, alias string, port uint16, nonce, proof []byte) 
 		return &wire.Hello{Alias: alias, Port: port, Nonce: nonce, Proof: proof}
 	}
 	return &wire.Join{Alias: alias, Port: port, Nonce: nonce, Proof: proof}
+}
+
+// TestJoinOfSomethingElse: a Join of an address where something that does
+// not speak TLS answers (another service, a node of protocol version 1)
+// fails as ErrNotNode, which trying again will not change; a contact that
+// hangs up before the handshake may just not be ready, and may be tried
+// again.
+func TestJoinOfSomethingElse(t *testing.T) {
+	v1Challenge, err := wire.AppendFrame(nil, &wire.Challenge{Nonce: []byte("0123456789abcdef")}, DefaultMaxFrameSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		answer    []byte
+		temporary bool
+	}{
+		{"an HTTP server", []byte("HTTP/1.0 400 Bad Request\r\n\r\n"), false},
+		{"an SSH server", []byte("SSH-2.0-OpenSSH_9.6\r\n"), false},
+		{"a node of version 1", v1Challenge, false},
+		{"a contact that hangs up", nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := acceptOnce(t, func(c net.Conn) {
+				c.Write(tc.answer)
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				if tc.answer != nil {
+					io.Copy(io.Discard, c) // until the joiner hangs up
+				}
+			})
+			n := newNode(t, testConfig(t, "joiner"))
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := n.Join(ctx, addr)
+			if err == nil || errors.Is(err, ErrNotNode) == tc.temporary || IsTemporary(err) != tc.temporary {
+				t.Errorf("Join = %v (temporary %v), want ErrNotNode %v", err, IsTemporary(err), !tc.temporary)
+			}
+		})
+	}
 }

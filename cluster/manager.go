@@ -31,6 +31,10 @@ var (
 	ErrAuth = errors.New("authentication failed (is the cookie the same?)")
 	// ErrSelf: the address reached is this node itself.
 	ErrSelf = errors.New("cannot join this node itself")
+	// ErrNotNode: what answers at the address does not speak TLS: it is
+	// not a node of this protocol version (another service, or a node of
+	// version 1).
+	ErrNotNode = errors.New("not an Iridium node: it does not answer in TLS")
 )
 
 var (
@@ -153,11 +157,11 @@ func (m Member) AppendTo(b []byte) []byte {
 
 // IsTemporary reports whether a failed Join may succeed if tried again:
 // the contact was unreachable, not ready or busy, rather than refusing
-// this node (wrong cookie, alias taken, this node itself) or this manager
-// being shut down.
+// this node (wrong cookie, alias taken, this node itself), not being a
+// node at all, or this manager being shut down.
 func IsTemporary(err error) bool {
 	return !errors.Is(err, ErrAuth) && !errors.Is(err, ErrAliasTaken) && !errors.Is(err, ErrShutdown) &&
-		!errors.Is(err, ErrSelf)
+		!errors.Is(err, ErrSelf) && !errors.Is(err, ErrNotNode)
 }
 
 // Manager is one node's membership in a full-mesh cluster: it listens for

@@ -59,6 +59,37 @@ func TestDaemonJoinRefused(t *testing.T) {
 	b.expect(`joining 127\.0\.0\.1:` + port + `: .*authentication failed`)
 }
 
+// TestDaemonJoinOfSomethingElse: --join of an address where a service
+// that does not speak TLS answers (a wrong port) ends the daemon with
+// status 1 and says what is there, instead of retrying for ever.
+func TestDaemonJoinOfSomethingElse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // ends when the listener closes
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
+			c.Close()
+		}
+	}()
+	b := startREPLNode(t, "bravo", "--daemon-mode", "--join", ln.Addr().String())
+	select {
+	case <-b.done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("a daemon joining an SSH server kept running")
+	}
+	if code := b.cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	b.expect(`joining ` + regexp.QuoteMeta(ln.Addr().String()) + `: not an Iridium node: it does not answer in TLS`)
+}
+
 // freeBasePort finds n consecutive free ports on loopback. It looks below
 // Linux's ephemeral range (32768 and up by default), where the outgoing
 // connections of the tests running alongside would take ports from under a
