@@ -223,6 +223,25 @@ func TestCloseEndsLoginDelay(t *testing.T) {
 	closeHeldLogin(t, s, held)
 }
 
+// A connection closed for room while its login waits out the throttle's
+// delay ends at once, goroutine and all, not at its login timeout: a flood
+// of connections that each wait holds the cap's worth of them, not the
+// accept rate times the timeout.
+func TestClosedForRoomEndsLoginDelay(t *testing.T) {
+	logs := &testutil.Buffer{}
+	cfg := testConfig(t)
+	cfg.Logger = logTo(logs)
+	cfg.MaxConnections = 1
+	cfg.LoginTimeout = time.Hour // only closing it for room can end the wait
+	s := listen(t, cfg)
+	held := startHeldLogin(t, s, logs)
+	rawConn(t, s) // takes the place of the held login
+	testutil.WaitFor(t, logs, `msg="remote login refused" peer=127.0.0.1:`, bound)
+	if err := <-held; err == nil {
+		t.Error("the login closed for room succeeded")
+	}
+}
+
 // rawConn opens a TCP connection that never speaks SSH and waits for the
 // server's version line, which shows the server has accepted it.
 func rawConn(t *testing.T, s *Server) net.Conn { return rawConnFrom(t, s, "127.0.0.1") }

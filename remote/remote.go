@@ -54,6 +54,7 @@ var (
 	errServerClosed  = errors.New("remote: server closed")
 	errLoginTimeout  = errors.New("remote: login timeout")
 	errConnClosed    = errors.New("remote: connection closed")
+	errClosedForRoom = errors.New("remote: connection closed for room")
 	errSessionClosed = errors.New("remote: session closed")
 )
 
@@ -114,6 +115,13 @@ type connState struct {
 	seq      uint64     // the order of acceptance: the oldest has the smallest
 	ip       netip.Addr // where it comes from
 	loggedIn bool       // logged in: never closed to make room
+
+	// login ends the login's waits (the throttle's delays, which no
+	// socket read is part of) when the connection is closed for room or
+	// forgotten, so that a connection closed while it waits does not keep
+	// its goroutine until its login timeout.
+	login    context.Context
+	endLogin context.CancelCauseFunc
 }
 
 // Listen loads or creates the host key and starts serving.
@@ -195,7 +203,7 @@ func (s *Server) acceptLoop() {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		admitted, evicted, n := s.admit(c)
+		login, evicted, n := s.admit(c)
 		if evicted != nil {
 			evicted.Close() // its serveConn sees the handshake fail, and returns
 			if n == 1 {
@@ -204,9 +212,9 @@ func (s *Server) acceptLoop() {
 				s.log.Debug("remote connection closed for room", "limit", s.cfg.MaxConnections, "peer", evicted.RemoteAddr())
 			}
 		}
-		if admitted {
+		if login != nil {
 			s.wg.Add(1)
-			go s.serveConn(c)
+			go s.serveConn(c, login)
 			continue
 		}
 		c.Close()
@@ -222,32 +230,36 @@ func (s *Server) acceptLoop() {
 }
 
 // admit records a new connection, so that Close can end it and the cap
-// counts it until it is closed. It refuses the connection once the server
-// is closed (n is then 0). When MaxConnections are open, it makes room by
-// forgetting a connection not logged in (roomFrom says which), which the
-// caller closes (evicted), or refuses c if every one is logged in. n then counts the
-// connections closed for room, or refused, since the server was last
-// below its cap, so that the first of a run can be logged loudly and the
-// rest quietly.
-func (s *Server) admit(c net.Conn) (admitted bool, evicted net.Conn, n int) {
+// counts it until it is closed, and returns the context of its login (nil
+// if refused). It refuses the connection once the server is closed (n is
+// then 0). When MaxConnections are open, it makes room by forgetting a
+// connection not logged in (roomFrom says which), whose login it ends and
+// which the caller closes (evicted), or refuses c if every one is logged
+// in. n then counts the connections closed for room, or refused, since
+// the server was last below its cap, so that the first of a run can be
+// logged loudly and the rest quietly.
+func (s *Server) admit(c net.Conn) (login context.Context, evicted net.Conn, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false, nil, 0
+		return nil, nil, 0
 	}
 	if len(s.conns) >= s.cfg.MaxConnections {
 		evicted = s.roomFrom()
 		if evicted == nil {
 			s.refused++
-			return false, nil, s.refused
+			return nil, nil, s.refused
 		}
+		s.conns[evicted].endLogin(errClosedForRoom)
 		delete(s.conns, evicted)
 		s.madeRoom++
 		n = s.madeRoom
 	}
 	s.accepted++
-	s.conns[c] = &connState{seq: s.accepted, ip: peerIP(c.RemoteAddr())}
-	return true, evicted, n
+	st := &connState{seq: s.accepted, ip: peerIP(c.RemoteAddr())}
+	st.login, st.endLogin = context.WithCancelCause(s.ctx)
+	s.conns[c] = st
+	return st.login, evicted, n
 }
 
 // roomFrom returns the connection to close for room (s.mu held): of the
@@ -289,7 +301,10 @@ func (s *Server) loggedIn(c net.Conn) {
 // untrack forgets a closed connection, freeing its place under the cap.
 func (s *Server) untrack(c net.Conn) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	if st, ok := s.conns[c]; ok {
+		st.endLogin(errConnClosed)
+		delete(s.conns, c)
+	}
 	refused, madeRoom := 0, 0
 	if len(s.conns) < s.cfg.MaxConnections {
 		refused, madeRoom = s.refused, s.madeRoom
@@ -302,7 +317,7 @@ func (s *Server) untrack(c net.Conn) {
 	}
 }
 
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(c net.Conn, login context.Context) {
 	defer s.wg.Done()
 	defer s.untrack(c)
 	defer c.Close()
@@ -313,7 +328,7 @@ func (s *Server) serveConn(c net.Conn) {
 	// cap longer.
 	deadline := time.Now().Add(s.cfg.LoginTimeout)
 	c.SetDeadline(deadline)
-	loginCtx, cancelLogin := context.WithDeadlineCause(s.ctx, deadline, errLoginTimeout)
+	loginCtx, cancelLogin := context.WithDeadlineCause(login, deadline, errLoginTimeout)
 	ip := peerIP(c.RemoteAddr())
 	conn, chans, reqs, err := ssh.NewServerConn(c, s.loginConfig(loginCtx, c, ip))
 	cancelLogin() // the login checks, loginCtx's only users, are over
