@@ -27,13 +27,20 @@ type ptyRequest struct {
 // The REPL runs under a context that ends with ctx (the connection's) or
 // with the channel, whichever goes first: a client that hangs up or
 // vanishes takes its running program with it.
+//
+// serveSession reads the channel's requests until the channel is closed
+// at both ends, the REPL's end included: x/crypto delivers every channel's
+// requests from one loop per connection, so a request nobody reads would
+// stop the connection's other sessions, and its close, for good. It
+// returns only then, so the connection's cap counts the session until the
+// client has closed it too.
 func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-chan *ssh.Request) {
 	defer ch.Close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(errSessionClosed)
 	pty := false
 	width := newTermWidth(80)
-	started := false
+	started, ended := false, false
 	done := make(chan struct{})
 	for {
 		select {
@@ -42,19 +49,23 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 				// The channel is closed (by the client, or with the
 				// connection): interrupt the REPL, then wait for it.
 				cancel(errSessionClosed)
-				if started {
+				if started && !ended {
 					<-done
 				}
 				return
 			}
 			switch req.Type {
 			case "pty-req":
+				// Before the shell only: the REPL is made for the
+				// terminal it has when it starts.
 				var p ptyRequest
-				if ssh.Unmarshal(req.Payload, &p) == nil && !started {
-					pty = true
-					if w, ok := termCols(p.Width); ok {
-						width = newTermWidth(w)
-					}
+				if started || ssh.Unmarshal(req.Payload, &p) != nil {
+					req.Reply(false, nil)
+					continue
+				}
+				pty = true
+				if w, ok := termCols(p.Width); ok {
+					width = newTermWidth(w)
 				}
 				req.Reply(true, nil)
 			case "window-change":
@@ -88,7 +99,9 @@ func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, requests <-ch
 				req.Reply(false, nil)
 			}
 		case <-done:
-			return
+			// The REPL has ended and closed the channel: what the client
+			// asks until its close arrives is refused.
+			ended, done = true, nil
 		}
 	}
 }

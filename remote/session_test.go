@@ -1,10 +1,14 @@
 package remote
 
 import (
+	"context"
+	"encoding/binary"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,4 +184,98 @@ func TestWidthChangeNeverWaits(t *testing.T) {
 	release <- struct{}{}
 	close(done)
 	<-told
+}
+
+// fakeChannel is an SSH session channel for serveSession alone: it
+// collects what the REPL writes and reports when the server closes it.
+type fakeChannel struct {
+	out, errs testutil.Buffer
+	closed    chan struct{}
+	once      sync.Once
+}
+
+// writeOnly is a stream a channel's reader never reads.
+type writeOnly struct{ io.Writer }
+
+func (writeOnly) Read([]byte) (int, error) { return 0, io.EOF }
+
+func newFakeChannel() *fakeChannel { return &fakeChannel{closed: make(chan struct{})} }
+
+func (c *fakeChannel) Read([]byte) (int, error)                       { <-c.closed; return 0, io.EOF }
+func (c *fakeChannel) Write(p []byte) (int, error)                    { return c.out.Write(p) }
+func (c *fakeChannel) Close() error                                   { c.once.Do(func() { close(c.closed) }); return nil }
+func (c *fakeChannel) CloseWrite() error                              { return nil }
+func (c *fakeChannel) Stderr() io.ReadWriter                          { return writeOnly{&c.errs} }
+func (c *fakeChannel) SendRequest(string, bool, []byte) (bool, error) { return false, nil }
+
+// A client may go on sending requests on a session's channel after the
+// REPL has ended and closed it, until its own close arrives: the server
+// reads them all (x/crypto hands every channel's requests over from one
+// loop per connection, and one channel's request left unread stopped the
+// connection's other sessions, its logins and its close for good), and the
+// session ends only when the channel's requests do.
+func TestRequestsAfterTheSessionEnded(t *testing.T) {
+	s := startServer(t, "")
+	ch := newFakeChannel()
+	requests := make(chan *ssh.Request)
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		s.serveSession(context.Background(), ch, requests)
+	}()
+	send := func(typ string, payload []byte) {
+		t.Helper()
+		select {
+		case requests <- &ssh.Request{Type: typ, Payload: payload}:
+		case <-time.After(bound):
+			t.Fatalf("the %s request was not read", typ)
+		}
+	}
+	send("exec", ssh.Marshal(struct{ Command string }{"!registers"}))
+	select {
+	case <-ch.closed:
+	case <-time.After(bound):
+		t.Fatal("the session did not end")
+	}
+	if got := ch.out.String(); !strings.HasPrefix(got, "$0 = 0\n") {
+		t.Errorf("output %q", got)
+	}
+	window := make([]byte, 16)
+	binary.BigEndian.PutUint32(window, 100)
+	for range 100 {
+		send("window-change", window)
+	}
+	send("pty-req", ssh.Marshal(ptyRequest{Term: "xterm", Width: 80, Height: 24}))
+	select {
+	case <-ended:
+		t.Fatal("the session ended before its channel's requests did")
+	default:
+	}
+	close(requests) // the client's close arrived
+	select {
+	case <-ended:
+	case <-time.After(bound):
+		t.Fatal("the session did not end with its channel's requests")
+	}
+}
+
+// A pty-req after the shell is refused: the REPL is made for the terminal
+// it starts with, and the client must not think it has one.
+func TestPtyAfterShellIsRefused(t *testing.T) {
+	s := startServer(t, "")
+	c := loggedInClient(t, s)
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if _, err := sess.StdinPipe(); err != nil { // held open: the REPL waits for input
+		t.Fatal(err)
+	}
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm", 24, 80, nil); err == nil {
+		t.Error("a pty-req after the shell was granted")
+	}
 }
