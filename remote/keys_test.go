@@ -3,6 +3,7 @@ package remote
 import (
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -36,6 +37,13 @@ func TestAuthorizedKeysReadAtEveryLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	fifo := func() {
+		t.Helper()
+		os.RemoveAll(cfg.AuthorizedKeysFile)
+		if err := syscall.Mkfifo(cfg.AuthorizedKeysFile, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	for _, step := range []struct {
 		name    string
@@ -54,6 +62,7 @@ func TestAuthorizedKeysReadAtEveryLogin(t *testing.T) {
 		{"key options", func() { write(`from="10.0.0.1" ` + line(mine)) }, mine, false,
 			`line 1: key options (from=\"10.0.0.1\") are not supported`},
 		{"unreadable", unreadable, mine, false, "is a directory"},
+		{"a FIFO, which would wait for a writer", fifo, mine, false, "not a regular file"},
 		{"fixed", func() { write(line(mine)) }, mine, true, ""},
 	} {
 		step.setup()

@@ -18,6 +18,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -25,6 +26,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -442,6 +444,37 @@ func loadHostKey(path string) (ssh.Signer, error) {
 	return signer, nil
 }
 
+// maxAuthorizedKeysFile bounds the authorized_keys file: thousands of
+// keys, and /dev/zero or a runaway file is refused rather than read into
+// memory at every key login.
+const maxAuthorizedKeysFile = 4 << 20
+
+// readRegular reads the regular file at path, of at most limit bytes. A
+// FIFO (opened without waiting for a writer), a device or a directory is
+// an error, not a read that waits or never ends.
+func readRegular(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case fi.IsDir():
+		return nil, fmt.Errorf("%s is a directory", path)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, err
+}
+
 // readAuthorizedKeys reads an OpenSSH authorized_keys file: one key a
 // line, blank lines and lines starting with '#' skipped. A missing file
 // (or none configured) authorizes no keys. A file that cannot be read, or
@@ -455,7 +488,7 @@ func readAuthorizedKeys(path string) (map[string]bool, error) {
 	if path == "" {
 		return keys, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, maxAuthorizedKeysFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return keys, nil
 	}
