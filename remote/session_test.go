@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -277,5 +278,39 @@ func TestPtyAfterShellIsRefused(t *testing.T) {
 	}
 	if err := sess.RequestPty("xterm", 24, 80, nil); err == nil {
 		t.Error("a pty-req after the shell was granted")
+	}
+}
+
+// Sessions with a terminal that end themselves (!quit, Ctrl-D) leave no
+// goroutine of readline's behind: its key loop (v1.5.1) never returns by
+// itself, and parked one goroutine for good per such session.
+func TestEndedTerminalSessionsLeaveNoGoroutine(t *testing.T) {
+	s := startServer(t, "")
+	for _, leave := range []string{"!quit\r", "\x04"} {
+		for range 5 {
+			sess := ptySession(t, s)
+			stdin, _ := atPrompt(t, sess)
+			io.WriteString(stdin, leave)
+			ended := make(chan error, 1)
+			go func() { ended <- sess.Wait() }()
+			select {
+			case <-ended:
+			case <-time.After(bound):
+				t.Fatalf("the session did not end at %q", leave)
+			}
+		}
+	}
+	deadline := time.Now().Add(bound)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		n := strings.Count(stacks, "readline.(*Operation).ioloop")
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of readline's key loops left after 10 sessions ended", n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

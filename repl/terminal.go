@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -68,7 +69,11 @@ func (r readlineReader) ReadLine(a ask) (string, error) {
 	}
 }
 
-func (r readlineReader) Close() error { return r.rl.Close() }
+// Close closes readline and ends its goroutine (keyFilter.closed says how).
+func (r readlineReader) Close() error {
+	r.keys.closed.Store(true)
+	return r.rl.Close()
+}
 
 // readlinePrompt is readline as the console's promptLine.
 type readlinePrompt struct{ rl *readline.Instance }
@@ -180,6 +185,7 @@ type keyFilter struct {
 	length  atomic.Int64 // characters in the line after the last key
 	refused atomic.Bool  // a key was refused at this prompt; ReadLine clears it
 	ended   atomic.Bool  // readline's input has ended
+	closed  atomic.Bool  // readline was closed: its goroutine is to end
 	// Used on readline's goroutine alone:
 	searched int  // characters in the search string, 0 when not searching
 	ringing  bool // the last key was refused
@@ -187,6 +193,15 @@ type keyFilter struct {
 
 // filter is readline's FuncFilterInputRune.
 func (k *keyFilter) filter(key rune) (rune, bool) {
+	if key == 0 && k.closed.Load() {
+		// readline v1.5.1's key loop never returns: once its input has
+		// ended it reads "end of input" again and again and sends each to
+		// a channel of one place that nobody reads after Close, where it
+		// parks for good, a goroutine per session that ever had a
+		// terminal. Past Close nothing is left for it to do, and it holds
+		// no lock here: it ends.
+		runtime.Goexit()
+	}
 	k.con.key()
 	if key == 0 { // the input's end (noNUL keeps a typed NUL from looking so)
 		k.ended.Store(true)
