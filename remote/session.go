@@ -218,6 +218,15 @@ func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, pty bool, script [
 		io.WriteString(ch.Stderr(), "iridium: "+err.Error()+"\n")
 		return 1
 	}
+	if script != nil && pty {
+		// ssh -t host 'cmd': the client's terminal is raw, so Ctrl-C
+		// arrives as a byte, and nothing else reads the channel.
+		s.wg.Add(1)
+		go func() { // ends when the channel closes, right after this session
+			defer s.wg.Done()
+			interruptOnCtrlC(ch, r.Interrupt)
+		}()
+	}
 	if in != nil {
 		told := make(chan struct{})
 		defer close(told)
@@ -238,6 +247,24 @@ func (s *Server) runREPL(ctx context.Context, ch ssh.Channel, pty bool, script [
 		return 1
 	}
 	return 0
+}
+
+// ctrlC is the byte a raw terminal sends for Ctrl-C.
+const ctrlC = 3
+
+// interruptOnCtrlC reads src until it ends, calling interrupt at every
+// Ctrl-C in it; the other bytes are not input to anything and are dropped.
+func interruptOnCtrlC(src io.Reader, interrupt func() bool) {
+	buf := make([]byte, 512)
+	for {
+		n, err := src.Read(buf)
+		if bytes.IndexByte(buf[:n], ctrlC) >= 0 {
+			interrupt()
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // interruptReader reads the channel on its own goroutine so that a Ctrl-C
@@ -293,7 +320,7 @@ func (r *interruptReader) pump() {
 		data := chunk[:n]
 		kept := data[:0]
 		for _, b := range data {
-			if b == 3 && r.onInterrupt() {
+			if b == ctrlC && r.onInterrupt() {
 				continue
 			}
 			kept = append(kept, b)

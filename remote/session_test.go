@@ -314,3 +314,33 @@ func TestEndedTerminalSessionsLeaveNoGoroutine(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// ssh -t host 'cmd': with a pty the client's terminal is raw and Ctrl-C
+// arrives as a byte; it interrupts the command's running program.
+func TestExecWithPTYInterrupt(t *testing.T) {
+	s := startServer(t, "")
+	prog := filepath.Join(t.TempDir(), "spin.iasm")
+	if err := os.WriteFile(prog, []byte(spinSrc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sess := ptySession(t, s)
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &testutil.Buffer{}
+	sess.Stdout, sess.Stderr = out, out
+	if err := sess.Start("!load_file " + prog); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, out, "ready", bound)
+	io.WriteString(stdin, "\x03")
+	ended := make(chan error, 1)
+	go func() { ended <- sess.Wait() }()
+	select {
+	case <-ended:
+	case <-time.After(bound):
+		t.Fatal("Ctrl-C did not interrupt the command's program")
+	}
+	testutil.WaitFor(t, out, "interrupted", bound)
+}
