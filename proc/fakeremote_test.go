@@ -26,7 +26,7 @@ type fakeCluster struct {
 	held chan struct{}
 }
 
-func newFakeCluster(t *testing.T, cfg Config, aliases ...string) *fakeCluster {
+func newFakeCluster(t testing.TB, cfg Config, aliases ...string) *fakeCluster {
 	t.Helper()
 	c := &fakeCluster{nodes: map[string]*Node{}, cut: map[[2]string]bool{}, sent: map[[2]string]map[[32]byte]bool{}, calls: map[string]int{}}
 	for _, a := range aliases {

@@ -288,8 +288,11 @@ type remoteLinks struct {
 	// descends from; "" for this node's own.
 	origin   string
 	watchers watchList[remoteWatcher] // processes elsewhere to tell when it ends
-	watching []remoteKey              // processes elsewhere whose end it waits for
-	spawn    spawnWait                // its SPAWN on another member, while out
+	// watching is the processes elsewhere whose end it waits for: a set,
+	// since each exit notice takes one out, and a process may wait for
+	// tens of thousands of them.
+	watching map[remoteKey]struct{}
+	spawn    spawnWait // its SPAWN on another member, while out
 }
 
 // linksLocked is p's remoteLinks, made if it has none; n.mu is held.

@@ -212,7 +212,10 @@ func (n *Node) watchLocked(p *Process, k remoteKey, w localWatch) {
 	n.rwatch[k] = ws
 	if p != nil {
 		l := p.linksLocked()
-		l.watching = append(l.watching, k)
+		if l.watching == nil {
+			l.watching = make(map[remoteKey]struct{})
+		}
+		l.watching[k] = struct{}{}
 	}
 }
 
@@ -221,7 +224,7 @@ func (n *Node) unwatchLocked(p *Process) {
 	if p.links == nil {
 		return
 	}
-	for _, k := range p.links.watching {
+	for k := range p.links.watching {
 		ws := n.rwatch[k]
 		for _, parent := range [...]bool{false, true} {
 			if i := ws.processWatch(p.pid, parent); i >= 0 {
@@ -393,7 +396,7 @@ func (n *Node) RemoteExit(from string, e *ExitNotice) {
 		n.handles.forget(h)
 	}
 	if q := n.procs[w.pid]; q != nil && q.links != nil {
-		q.links.watching = slices.DeleteFunc(q.links.watching, func(x remoteKey) bool { return x == k })
+		delete(q.links.watching, k)
 	}
 	if w.onExit == nil {
 		n.deliverLocked(w.pid, vm.Message{Value: int32(e.Status), From: h, Exit: true})
@@ -491,7 +494,7 @@ func (n *Node) MemberLost(alias string, left bool) {
 				continue
 			}
 			if q := n.procs[w.pid]; q != nil && q.links != nil {
-				q.links.watching = slices.DeleteFunc(q.links.watching, func(x remoteKey) bool { return x == k })
+				delete(q.links.watching, k)
 			}
 			n.deliverLocked(w.pid, vm.Message{Value: StatusLost, From: h, Exit: true})
 		}
