@@ -598,7 +598,7 @@ func TestProgramCache(t *testing.T) {
 	if _, err := c.fork(sha256.Sum256(bad), bad, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadProgram) {
 		t.Fatalf("an unknown opcode: %v", err)
 	}
-	if _, err := c.fork(h1, nil, 4, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadEntry) {
+	if _, err := c.fork(h1, nil, len(one)+4, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadEntry) {
 		t.Fatalf("entry past the code: %v", err)
 	}
 	c.fork(h2, two, 0, regs, fregs, vm.Config{})
@@ -749,6 +749,31 @@ func TestStartOn(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no report")
+	}
+}
+
+// A program with no code, or data alone, runs on another member as it runs
+// here: it ends at once, with status 0.
+func TestStartOnWithoutCode(t *testing.T) {
+	for _, src := range []string{"", ".data\nmsg: .asciiz 'hi'\n"} {
+		c := newFakeCluster(t, Config{Threads: 1}, "a", "b")
+		prog, err := assembler.Assemble(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends := make(chan int, 1)
+		if _, err := c.nodes["a"].StartOn(context.Background(), "b", Spec{Name: "job"}, prog, io.Discard,
+			func(status int, _ string, _ []vm.Event) { ends <- status }); err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		select {
+		case status := <-ends:
+			if status != StatusOK {
+				t.Errorf("%q ended with status %d", src, status)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: no report", src)
+		}
 	}
 }
 

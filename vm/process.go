@@ -147,10 +147,12 @@ func (m *VM) Share() (roData, code []byte) {
 // ForkWith is Fork with the registers given rather than m's: a process
 // that another node started runs a template VM's program (loaded once,
 // never run) from entry with the registers the other node sent. entry
-// must be a multiple of 4 below the code's length. Calls on one template
-// must not overlap.
+// must be a multiple of 4 within the code, its end included: a program
+// started at its end ends at once, as one with no code does when it is
+// run here (SPAWN itself never asks for the end: its check comes first).
+// Calls on one template must not overlap.
 func (m *VM) ForkWith(entry int, regs [32]int32, fregs [32]float64, cfg Config) (*VM, error) {
-	if entry < 0 || entry >= len(m.prog.Code) || entry%InstructionSize != 0 {
+	if entry < 0 || entry > len(m.prog.Code) || entry%InstructionSize != 0 {
 		return nil, fmt.Errorf("%w: %s", ErrBadEntry, FormatAddress(entry))
 	}
 	c, err := m.Fork(entry, cfg)

@@ -307,10 +307,19 @@ func TestShareAndForkWith(t *testing.T) {
 	if _, err := c.Run(); err != nil || out.String() != "41" || c.FloatRegisters()[3] != 0.5 {
 		t.Fatalf("err %v, printed %q, f3 %v", err, out.String(), c.FloatRegisters()[3])
 	}
-	for _, entry := range []int{-4, 2, 8, 1 << 30} {
+	for _, entry := range []int{-4, 2, 12, 1 << 30} {
 		if _, err := tmpl.ForkWith(entry, regs, [32]float64{}, vm.Config{}); !errors.Is(err, vm.ErrBadEntry) {
 			t.Errorf("entry %d: %v, want ErrBadEntry", entry, err)
 		}
+	}
+	// The end of the code: the program ends at once, as one with no code.
+	out.Reset()
+	end, err := tmpl.ForkWith(len(first), regs, [32]float64{}, vm.Config{Output: &out})
+	if err != nil {
+		t.Fatalf("entry at the end: %v", err)
+	}
+	if _, err := end.Run(); err != nil || out.Len() != 0 {
+		t.Errorf("from the end: %v, printed %q", err, out.String())
 	}
 }
 
