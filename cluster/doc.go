@@ -19,7 +19,7 @@
 //
 // # Wire format (protocol version 2)
 //
-// Every connection is TLS 1.3 (tls.go: P-256 offered, every group accepted,
+// Every connection is TLS 1.3 (tls.go: P-256 offered, X25519 and ML-KEM accepted,
 // sessions resumed between members under a random cluster ticket key).
 // Every message travels in a frame
 //

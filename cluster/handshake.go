@@ -107,11 +107,13 @@ func readHandshake(fr *wire.FrameReader, w io.Writer, addr string) (wire.Message
 	return msg, nil
 }
 
-// accept makes the acceptor's side of the handshake on conn, calling
-// secured once its TLS handshake is done. It returns the registered peer,
-// with its writer running, or nil after closing conn.
-func (m *Manager) accept(s *session, conn net.Conn, secured func()) *peer {
-	p, err := m.acceptHandshake(s, conn, secured)
+// accept makes the acceptor's side of the handshake on conn, moving pending
+// through s's handshakes as it goes: past TLS, then out once the
+// connector's proof checks (an authenticated connection is never closed
+// for room). It returns the registered peer, with its writer running, or
+// nil after closing conn.
+func (m *Manager) accept(s *session, conn net.Conn, pending *handshake) *peer {
+	p, err := m.acceptHandshake(s, conn, pending)
 	if err != nil {
 		m.log.Info("handshake refused", "peer", conn.RemoteAddr().String(), "err", err)
 		m.untrack(s, conn)
@@ -120,7 +122,7 @@ func (m *Manager) accept(s *session, conn net.Conn, secured func()) *peer {
 	return p
 }
 
-func (m *Manager) acceptHandshake(s *session, conn net.Conn, secured func()) (*peer, error) {
+func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake) (*peer, error) {
 	remote := conn.RemoteAddr().String()
 	if err := conn.SetDeadline(time.Now().Add(m.cfg.HandshakeTimeout)); err != nil {
 		return nil, err
@@ -129,7 +131,9 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, secured func()) (*p
 	if err != nil {
 		return nil, err
 	}
-	secured()
+	m.mu.Lock()
+	s.handshakes.secure(pending)
+	m.mu.Unlock()
 	fr := wire.NewFrameReader(tc, wire.PreAuthFrameSize)
 	self := m.selfInfo()
 	challenge := newNonce()
@@ -173,6 +177,9 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, secured func()) (*p
 	if alias == self.Alias {
 		return nil, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is this node's own alias", alias), ErrAliasTaken)
 	}
+	m.mu.Lock()
+	s.handshakes.done(pending) // authenticated: never closed for room
+	m.mu.Unlock()
 
 	ip, _ := remoteAddr(conn)
 	p := m.newPeer(s, conn, tc, fr, alias, ip, int(port), alias)

@@ -221,11 +221,15 @@ type session struct {
 // handshakes are the accepted connections not yet authenticated, in two
 // stages, each oldest first. When there are too many, one is closed to
 // make room (add): the oldest of those still in their TLS handshake, else
-// the oldest of the others. A connection that has made its TLS handshake
+// the oldest of the others; but once more than half the places are past
+// TLS, the oldest of those. A connection that has made its TLS handshake
 // has cost its peer a key exchange, and a real connector that has got
-// this far answers the Challenge within milliseconds; a flood of bare
+// this far answers the Challenge within milliseconds, so a flood of bare
 // connects, which costs the flooder nothing, closes its own connections
-// first instead of the handshakes under way among them.
+// first instead of the handshakes under way among them. The half keeps
+// the other flood, strangers that finish TLS and wait, from making every
+// bare connect close a real connector still in its TLS handshake: such a
+// connector still outlasts half the limit's worth of newer connections.
 type handshakes struct {
 	opening list.List // of *handshake: TLS handshake under way
 	secured list.List // of *handshake: TLS done, Hello or Join not yet checked
@@ -256,7 +260,7 @@ func (hs *handshakes) len() int { return hs.opening.Len() + hs.secured.Len() }
 func (hs *handshakes) add(conn net.Conn, limit int, now time.Time) (h *handshake, evicted net.Conn, warn int) {
 	if hs.len() >= limit {
 		from := &hs.opening
-		if from.Len() == 0 {
+		if from.Len() == 0 || hs.secured.Len() > limit/2 {
 			from = &hs.secured
 		}
 		victim := from.Remove(from.Front()).(*handshake)
@@ -781,13 +785,9 @@ func (m *Manager) serve(s *session, conn net.Conn) {
 	}
 	go func() {
 		defer s.wg.Done()
-		p := m.accept(s, conn, func() {
-			m.mu.Lock()
-			s.handshakes.secure(h)
-			m.mu.Unlock()
-		})
+		p := m.accept(s, conn, h)
 		m.mu.Lock()
-		s.handshakes.done(h)
+		s.handshakes.done(h) // if the handshake failed before its end
 		m.mu.Unlock()
 		if p != nil {
 			p.readLoop()

@@ -432,6 +432,56 @@ func TestHandshakeUnderwaySurvivesConnectFlood(t *testing.T) {
 	}
 }
 
+// TestConnectorOutlastsStrangersPastTLS: strangers that finish TLS and
+// wait cannot make every bare connect close a real connector still in
+// its TLS handshake: with more than half the places past TLS, those make
+// room first, and the connector outlasts half the limit's worth of newer
+// connections.
+func TestConnectorOutlastsStrangersPastTLS(t *testing.T) {
+	cfg := testConfig(t, "a")
+	cfg.MaxPendingHandshakes = 16
+	a := newNode(t, cfg)
+	addr := addrOf(t, a)
+	for range cfg.MaxPendingHandshakes - 1 {
+		openHostile(t, addr).challenge() // past TLS, then silent
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range cfg.MaxPendingHandshakes/2 - 1 {
+		bare, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bare.Close()
+	}
+	eventually(t, 5*time.Second, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.sess.handshakes.opening.Len() == cfg.MaxPendingHandshakes/2
+	}, func() string { return "the bare connects were not all accepted" })
+
+	tc, e := tlsEnd(t, c, false)
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	fr := wire.NewFrameReader(tc, 0)
+	m, err := fr.ReadMessage()
+	ch, ok := m.(*wire.Challenge)
+	if err != nil || !ok {
+		t.Fatalf("no Challenge: %v %#v", err, m)
+	}
+	nonce := newNonce()
+	b, _ := wire.AppendFrame(nil, &wire.Hello{Alias: "joiner", Port: 1, Nonce: nonce,
+		Proof: connectorProof(cfg.Cookie, wire.MsgHello, e, ch, nonce, "joiner", 1)}, DefaultMaxFrameSize)
+	tc.Write(b)
+	if m, err := fr.ReadMessage(); err != nil {
+		t.Fatalf("answer to the Hello: %v", err)
+	} else if _, ok := m.(*wire.HelloAck); !ok {
+		t.Fatalf("answer to the Hello: %#v, want HelloAck", m)
+	}
+}
+
 // TestPlaintextPeerGetsNothing: a node of protocol version 1 (no TLS), or
 // anything else that does not speak TLS, gets no Challenge and is closed.
 func TestPlaintextPeerGetsNothing(t *testing.T) {
