@@ -235,10 +235,16 @@ type handshakes struct {
 	secured list.List // of *handshake: TLS done, Hello or Join not yet checked
 
 	// Strangers decide how often connections are closed for room, so the
-	// log says so at most once per evictionWarnEvery, counting the rest.
+	// log warns of it at most once per evictionWarnEvery, and says how
+	// many more were (at info level) once there is room again.
 	warned   time.Time
 	unwarned int // closed for room since warned
 }
+
+// evictions is what add asks its caller to log: a warning that
+// connections are being closed for room, or the count of those closed
+// since, once there was room again; each with how many.
+type evictions struct{ warn, since int }
 
 // evictionWarnEvery is the least time between two warnings of connections
 // closed for room.
@@ -255,9 +261,11 @@ func (hs *handshakes) len() int { return hs.opening.Len() + hs.secured.Len() }
 
 // add records conn, making room first when limit connections are
 // already recorded: it returns the connection taken out for room, which
-// the caller closes, and, when that is to be logged as a warning, how
-// many have been closed for room since the last warning (else 0).
-func (hs *handshakes) add(conn net.Conn, limit int, now time.Time) (h *handshake, evicted net.Conn, warn int) {
+// the caller closes, and what to log of it.
+func (hs *handshakes) add(conn net.Conn, limit int, now time.Time) (h *handshake, evicted net.Conn, report evictions) {
+	if hs.len() < limit && hs.unwarned > 0 {
+		report.since, hs.unwarned = hs.unwarned, 0
+	}
 	if hs.len() >= limit {
 		from := &hs.opening
 		if from.Len() == 0 || hs.secured.Len() > limit/2 {
@@ -268,12 +276,12 @@ func (hs *handshakes) add(conn net.Conn, limit int, now time.Time) (h *handshake
 		evicted = victim.conn
 		hs.unwarned++
 		if now.Sub(hs.warned) >= evictionWarnEvery {
-			warn, hs.unwarned, hs.warned = hs.unwarned, 0, now
+			report.warn, hs.unwarned, hs.warned = hs.unwarned, 0, now
 		}
 	}
 	h = &handshake{conn: conn}
 	h.el = hs.opening.PushBack(h)
-	return h, evicted, warn
+	return h, evicted, report
 }
 
 // secure moves h to the second stage, unless it was closed for room.
@@ -770,15 +778,19 @@ func (m *Manager) serve(s *session, conn net.Conn) {
 		conn.Close()
 		return
 	}
-	h, evicted, warn := s.handshakes.add(conn, m.cfg.MaxPendingHandshakes, time.Now())
+	h, evicted, report := s.handshakes.add(conn, m.cfg.MaxPendingHandshakes, time.Now())
 	s.conns[conn] = nil
 	s.wg.Add(1)
 	m.mu.Unlock()
+	if report.since > 0 {
+		m.log.Info("handshakes below the limit again", "limit", m.cfg.MaxPendingHandshakes,
+			"closed_for_room_since_warning", report.since)
+	}
 	if evicted != nil {
 		evicted.Close()
-		if warn > 0 {
+		if report.warn > 0 {
 			m.log.Warn("too many handshakes under way: closed connections that had not authenticated",
-				"limit", m.cfg.MaxPendingHandshakes, "closed", warn, "last_peer", evicted.RemoteAddr().String())
+				"limit", m.cfg.MaxPendingHandshakes, "closed", report.warn, "last_peer", evicted.RemoteAddr().String())
 		} else {
 			m.log.Debug("handshake closed for room", "peer", evicted.RemoteAddr().String())
 		}

@@ -397,12 +397,18 @@ func TestHandshakeUnderwaySurvivesConnectFlood(t *testing.T) {
 	ch := h.challenge()
 
 	const flood = 200
+	var bare []net.Conn
+	defer func() {
+		for _, c := range bare {
+			c.Close()
+		}
+	}()
 	for range flood {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		bare = append(bare, c)
 	}
 	const warning, quiet = "too many handshakes under way: closed connections that had not authenticated", "handshake closed for room"
 	closed := flood + 1 - cfg.MaxPendingHandshakes
@@ -430,6 +436,24 @@ func TestHandshakeUnderwaySurvivesConnectFlood(t *testing.T) {
 	if n := logs.count("WARN " + warning); n != 1 {
 		t.Errorf("%d warnings for one flood, want 1", n)
 	}
+
+	// Once the flood is over, the next connection finds room, and the log
+	// says how many were closed for room after the warning.
+	for _, c := range bare {
+		c.Close()
+	}
+	eventually(t, 5*time.Second, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.sess.handshakes.len() < cfg.MaxPendingHandshakes
+	}, func() string { return "the flood's connections still pending" })
+	late, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	eventually(t, 5*time.Second, func() bool { return logs.count("INFO handshakes below the limit again") == 1 },
+		func() string { return "no line for the evictions after the warning" })
 }
 
 // TestConnectorOutlastsStrangersPastTLS: strangers that finish TLS and
