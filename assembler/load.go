@@ -1,14 +1,11 @@
 package assembler
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"syscall"
 
+	"github.com/iridium-go/iridium/internal/fileread"
 	"github.com/iridium-go/iridium/vm"
 )
 
@@ -33,65 +30,11 @@ func ReadFile(path string, regularOnly bool) ([]byte, error) {
 // that blocks (/proc/kmsg), and returns ctx's cause. A read the kernel
 // does not let go of (a hung network file system) still waits.
 func ReadFileContext(ctx context.Context, path string, regularOnly bool) ([]byte, error) {
-	flag := os.O_RDONLY
-	if regularOnly {
-		flag |= syscall.O_NONBLOCK // opening a FIFO waits for a writer otherwise
-	}
-	f, err := os.OpenFile(path, flag, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	stop := context.AfterFunc(ctx, func() { f.Close() })
-	defer stop()
-	data, err := readAll(f, path, regularOnly)
-	if err != nil && ctx.Err() != nil {
-		return nil, context.Cause(ctx) // the file was closed under the read
+	data, err := fileread.Read(ctx, path, MaxFileSize, regularOnly)
+	if errors.Is(err, fileread.ErrTooLarge) {
+		return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
 	}
 	return data, err
-}
-
-// readAll is ReadFileContext's reading of the open file f.
-func readAll(f *os.File, path string, regularOnly bool) ([]byte, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	regular := fi.Mode().IsRegular()
-	if regularOnly && !regular {
-		return nil, fmt.Errorf("%s: %s, not a regular file", path, kindOf(fi.Mode()))
-	}
-	var buf *bytes.Buffer
-	switch {
-	case regular && fi.Size() > MaxFileSize: // refused unread
-		return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
-	case regular: // read into one array of its size, not a doubling one
-		buf = bytes.NewBuffer(make([]byte, 0, int(fi.Size())+bytes.MinRead))
-	default:
-		buf = new(bytes.Buffer)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
-		return nil, err
-	}
-	if buf.Len() > MaxFileSize { // it grew since, or is not regular
-		return nil, fmt.Errorf("%s: %w", path, ErrFileTooLarge)
-	}
-	return buf.Bytes(), nil
-}
-
-// kindOf names what a file that is not regular is.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "a special file"
 }
 
 // Load turns a file's contents into a program to run: bytecode (recognised

@@ -45,6 +45,14 @@ func TestAuthorizedKeysReadAtEveryLogin(t *testing.T) {
 		}
 	}
 
+	huge := func() {
+		t.Helper()
+		write(line(mine))
+		if err := os.Truncate(cfg.AuthorizedKeysFile, maxAuthorizedKeysFile+1); err != nil { // sparse
+			t.Fatal(err)
+		}
+	}
+
 	for _, step := range []struct {
 		name    string
 		setup   func()
@@ -61,8 +69,9 @@ func TestAuthorizedKeysReadAtEveryLogin(t *testing.T) {
 			"line 2: not a public key"},
 		{"key options", func() { write(`from="10.0.0.1" ` + line(mine)) }, mine, false,
 			`line 1: key options (from=\"10.0.0.1\") are not supported`},
-		{"unreadable", unreadable, mine, false, "is a directory"},
-		{"a FIFO, which would wait for a writer", fifo, mine, false, "not a regular file"},
+		{"unreadable", unreadable, mine, false, "a directory, not a regular file"},
+		{"a FIFO, which would wait for a writer", fifo, mine, false, "a FIFO, not a regular file"},
+		{"a file over the limit", huge, mine, false, "larger than 4 MiB"},
 		{"fixed", func() { write(line(mine)) }, mine, true, ""},
 	} {
 		step.setup()

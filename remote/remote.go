@@ -18,7 +18,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -26,11 +25,11 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/iridium-go/iridium/internal/fileread"
 	"github.com/iridium-go/iridium/repl"
 )
 
@@ -449,32 +448,6 @@ func loadHostKey(path string) (ssh.Signer, error) {
 // memory at every key login.
 const maxAuthorizedKeysFile = 4 << 20
 
-// readRegular reads the regular file at path, of at most limit bytes. A
-// FIFO (opened without waiting for a writer), a device or a directory is
-// an error, not a read that waits or never ends.
-func readRegular(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case fi.IsDir():
-		return nil, fmt.Errorf("%s is a directory", path)
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(data)) > limit {
-		err = fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, err
-}
-
 // readAuthorizedKeys reads an OpenSSH authorized_keys file: one key a
 // line, blank lines and lines starting with '#' skipped. A missing file
 // (or none configured) authorizes no keys. A file that cannot be read, or
@@ -488,9 +461,12 @@ func readAuthorizedKeys(path string) (map[string]bool, error) {
 	if path == "" {
 		return keys, nil
 	}
-	data, err := readRegular(path, maxAuthorizedKeysFile)
+	data, err := fileread.Read(context.Background(), path, maxAuthorizedKeysFile, true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return keys, nil
+	}
+	if errors.Is(err, fileread.ErrTooLarge) {
+		err = fmt.Errorf("%s is larger than %d MiB", path, maxAuthorizedKeysFile>>20)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authorized keys: %w", err)

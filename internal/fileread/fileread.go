@@ -1,0 +1,96 @@
+// Package fileread reads a whole file that a user named, bounded: a file
+// over a size limit (a runaway log, /dev/zero) is refused having read at
+// most one byte past the limit, and a reader that must not wait can ask
+// for regular files only, so that a FIFO without a writer, a device or a
+// directory is an error at once rather than a read that never returns.
+//
+// The assembler reads program files with it and the SSH server its
+// authorized_keys file; each says what a file too large means to it.
+package fileread
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// ErrTooLarge is what Read returns, unwrapped, for a file over its limit:
+// the caller names the file and the limit in its own terms.
+var ErrTooLarge = errors.New("file too large")
+
+// ErrNotRegular is wrapped by Read's error for what is not a regular file
+// when only regular files were asked for.
+var ErrNotRegular = errors.New("not a regular file")
+
+// Read returns the contents of the file at path, of at most limit bytes.
+// With regularOnly it refuses what is not a regular file, without waiting
+// on it (a FIFO is opened non-blocking). It gives up when ctx is done: it
+// closes the file, which ends a read waiting on a FIFO, a pipe or a
+// regular file that blocks (/proc/kmsg), and returns ctx's cause. A read
+// the kernel does not let go of (a hung network file system) still waits.
+func Read(ctx context.Context, path string, limit int64, regularOnly bool) ([]byte, error) {
+	flag := os.O_RDONLY
+	if regularOnly {
+		flag |= syscall.O_NONBLOCK // opening a FIFO waits for a writer otherwise
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	stop := context.AfterFunc(ctx, func() { f.Close() })
+	defer stop()
+	data, err := readAll(f, path, limit, regularOnly)
+	if err != nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx) // the file was closed under the read
+	}
+	return data, err
+}
+
+// readAll is Read's reading of the open file f.
+func readAll(f *os.File, path string, limit int64, regularOnly bool) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	regular := fi.Mode().IsRegular()
+	if regularOnly && !regular {
+		return nil, fmt.Errorf("%s: %s, %w", path, kindOf(fi.Mode()), ErrNotRegular)
+	}
+	var buf *bytes.Buffer
+	switch {
+	case regular && fi.Size() > limit: // refused unread
+		return nil, ErrTooLarge
+	case regular: // read into one array of its size, not a doubling one
+		buf = bytes.NewBuffer(make([]byte, 0, int(fi.Size())+bytes.MinRead))
+	default:
+		buf = new(bytes.Buffer)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > limit { // it grew since, or is not regular
+		return nil, ErrTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// kindOf names what a file that is not regular is.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
+}
