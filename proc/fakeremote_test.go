@@ -24,6 +24,9 @@ type fakeCluster struct {
 	// held, if not nil, holds every Spawn's answer until it is closed, as
 	// a slow member does.
 	held chan struct{}
+	// refused names the Remote calls that fail, as over a connection
+	// that has just gone and is not yet reported lost.
+	refused map[string]bool
 }
 
 func newFakeCluster(t testing.TB, cfg Config, aliases ...string) *fakeCluster {
@@ -48,7 +51,7 @@ func (c *fakeCluster) link(self, alias, call string) *Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls[call]++
-	if c.cut[[2]string{self, alias}] {
+	if c.cut[[2]string{self, alias}] || c.refused[call] {
 		return nil
 	}
 	return c.nodes[alias]

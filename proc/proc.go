@@ -161,11 +161,16 @@ type Node struct {
 	closed bool
 	onNext func(pid int32) // tests: told (n.mu held) of every process next takes
 
-	remote   Remote                     // the other members; nil when alone
-	handles  handleTable                // other members' processes as handles
-	rwatch   map[remoteKey]localWatches // exit notices awaited from other members
-	monitors map[string]int             // MONITORs of processes here each member holds, at most maxMonitors
-	sinks    map[int32]io.Writer        // output sinks for processes elsewhere
+	remote  Remote      // the other members; nil when alone
+	handles handleTable // other members' processes as handles
+	// rwatch is the exit notices awaited from other members' processes,
+	// by the process awaited; each watcher's links.watching holds the same
+	// relation by watcher, so that a process's end finds its watches at
+	// once. Both change together (watchLocked, removeWatchLocked,
+	// unwatchLocked, MemberLost).
+	rwatch   map[remoteKey]localWatches
+	monitors map[string]int      // MONITORs of processes here each member holds, at most maxMonitors
+	sinks    map[int32]io.Writer // output sinks for processes elsewhere
 	lastSink int32
 	programs *programCache // programs other members started here
 

@@ -236,8 +236,21 @@ func (n *Node) unwatchLocked(p *Process) {
 	p.links.watching = nil
 }
 
-// setWatchesLocked stores k's watches; with none left, k's handle goes too
-// once k has ended (ended), as nothing more will come from it.
+// removeWatchLocked takes the i-th of k's watches ws out of both places
+// that hold it: n.rwatch (by the process awaited) and its watcher's
+// links.watching (by the watcher, which holds at most one watch of k: one
+// notice per process). It returns the watch.
+func (n *Node) removeWatchLocked(k remoteKey, ws localWatches, i int) localWatch {
+	w := ws.list[i]
+	ws.removeAt(i)
+	n.setWatchesLocked(k, ws)
+	if q := n.procs[w.pid]; q != nil && q.links != nil {
+		delete(q.links.watching, k)
+	}
+	return w
+}
+
+// setWatchesLocked stores k's watches, or forgets k when none are left.
 func (n *Node) setWatchesLocked(k remoteKey, ws localWatches) {
 	if len(ws.list) == 0 {
 		delete(n.rwatch, k)
@@ -294,8 +307,7 @@ func (n *Node) memberLostWatch(k remoteKey, pid int32) {
 	if i < 0 {
 		return
 	}
-	ws.removeAt(i)
-	n.setWatchesLocked(k, ws)
+	n.removeWatchLocked(k, ws, i)
 	n.deliverLocked(pid, vm.Message{Value: StatusLost, From: n.handles.handle(k), Exit: true})
 }
 
@@ -388,15 +400,10 @@ func (n *Node) RemoteExit(from string, e *ExitNotice) {
 		n.mu.Unlock()
 		return
 	}
-	w := ws.list[i]
 	h := n.handles.handle(k)
-	ws.removeAt(i)
-	n.setWatchesLocked(k, ws)
-	if len(ws.list) == 0 {
+	w := n.removeWatchLocked(k, ws, i)
+	if _, still := n.rwatch[k]; !still {
 		n.handles.forget(h)
-	}
-	if q := n.procs[w.pid]; q != nil && q.links != nil {
-		delete(q.links.watching, k)
 	}
 	if w.onExit == nil {
 		n.deliverLocked(w.pid, vm.Message{Value: int32(e.Status), From: h, Exit: true})

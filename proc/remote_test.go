@@ -131,6 +131,47 @@ child:
 	}
 }
 
+// A MONITOR whose member cannot be reached gets status 3 at once, and the
+// watch leaves no trace: the watcher holds nothing for it afterwards (a
+// process retrying such MONITORs would otherwise grow without bound).
+func TestMonitorOfUnreachableMember(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b")
+	c.refused = map[string]bool{"Monitor": true}
+	p, out := startOn(t, c.nodes["a"], `
+	load $1 #0
+	load $2 @relay
+	spawn $1 $2 $3        ; the relay, here
+	recv $4 $5            ; the handle of its child on b (not ours: ours are watched already)
+	monitor $4
+	recv $6 $7
+	djmpne @bad           ; an exit notice
+	eq $7 $4
+	djmpne @bad
+	prti $6
+	recv $6 $7            ; and wait
+	hlt
+bad:
+	igl
+relay:
+	load $1 #1
+	load $2 @wait
+	spawn $1 $2 $3
+	parent $4
+	send $4 $3
+wait:
+	recv $4 $5
+	djmp @wait
+`)
+	waitOutput(t, out, "3")
+	n := c.nodes["a"]
+	n.mu.Lock()
+	watching := len(p.links.watching)
+	n.mu.Unlock()
+	if watching != 0 {
+		t.Errorf("the process still holds %d watches after its MONITOR failed", watching)
+	}
+}
+
 // A process waiting for another member's answer to its SPAWN is listed as
 // running: it is in the middle of an instruction, not in RECV.
 func TestSpawnWaitIsRunning(t *testing.T) {
