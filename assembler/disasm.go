@@ -212,7 +212,7 @@ func refused(in vm.Instruction, codeLen int) error {
 	}
 	probe := in
 	if info.Shape == vm.ShapeAddr24 {
-		if t := in.Imm24(); t%vm.InstructionSize != 0 || int(t) > codeLen {
+		if !vm.ValidTarget(int(in.Imm24()), codeLen) {
 			return vm.ErrBadTarget
 		}
 		probe.A, probe.B, probe.C = 0, 0, 0

@@ -1,7 +1,5 @@
 package vm
 
-import "encoding/binary"
-
 // InstructionSize is the width of every instruction in bytes.
 const InstructionSize = 4
 
@@ -50,5 +48,3 @@ func (in Instruction) Bytes() [InstructionSize]byte {
 
 // MaxImm24 is the largest addr24/imm24 operand.
 const MaxImm24 = 1<<24 - 1
-
-var le = binary.LittleEndian

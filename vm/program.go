@@ -2,6 +2,7 @@ package vm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 )
 
@@ -13,6 +14,10 @@ const (
 	// section that follows the header.
 	roLenSize = 4
 )
+
+// fileOrder is the byte order of the file's length fields (instructions
+// are big-endian, Decode).
+var fileOrder = binary.LittleEndian
 
 // Magic starts every bytecode file.
 var Magic = [4]byte{0x45, 0x50, 0x49, 0x45} // "EPIE"
@@ -48,7 +53,7 @@ func (p *Program) MarshalBinary() ([]byte, error) {
 	out := make([]byte, HeaderSize+roLenSize, HeaderSize+roLenSize+len(p.ROData)+len(p.Code))
 	copy(out, Magic[:])
 	out[len(Magic)] = FormatVersion
-	le.PutUint32(out[HeaderSize:], uint32(len(p.ROData)))
+	fileOrder.PutUint32(out[HeaderSize:], uint32(len(p.ROData)))
 	out = append(out, p.ROData...)
 	out = append(out, p.Code...)
 	return out, nil
@@ -89,7 +94,7 @@ func ParseBytecodeUnverified(b []byte) (*Program, error) {
 	if len(rest) < roLenSize {
 		return nil, fmt.Errorf("%w: no read-only section length", ErrTruncated)
 	}
-	roLen := uint64(le.Uint32(rest))
+	roLen := uint64(fileOrder.Uint32(rest))
 	rest = rest[roLenSize:]
 	if roLen > uint64(len(rest)) {
 		return nil, fmt.Errorf("%w: read-only section says %d bytes, %d remain", ErrTruncated, roLen, len(rest))
@@ -131,6 +136,13 @@ func verifyCode(code []byte, from int) error {
 	return nil
 }
 
+// ValidTarget reports whether a jump or call may name address t in code of
+// codeLen bytes: a multiple of 4 within the code, its end included (a jump
+// there ends the program as running off the last instruction does).
+func ValidTarget(t, codeLen int) bool {
+	return t >= 0 && t%InstructionSize == 0 && t <= codeLen
+}
+
 func verifyOperands(in Instruction, shape Shape, codeLen int) error {
 	regs, zeros := 0, 0 // leading register bytes, trailing bytes that must be zero
 	switch shape {
@@ -147,8 +159,8 @@ func verifyOperands(in Instruction, shape Shape, codeLen int) error {
 	case ShapeRShift:
 		regs, zeros = 1, 1
 	case ShapeAddr24:
-		if t := in.Imm24(); t%InstructionSize != 0 || int(t) > codeLen {
-			return fmt.Errorf("%w: %s", ErrBadTarget, FormatAddress(int(t)))
+		if t := int(in.Imm24()); !ValidTarget(t, codeLen) {
+			return fmt.Errorf("%w: %s", ErrBadTarget, FormatAddress(t))
 		}
 	case ShapeImm24:
 	}
