@@ -350,14 +350,14 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	var (
 		node             wire.NodeInfo
 		ackProof, ticket []byte
-		hack             *wire.HelloAck
+		helloAck         *wire.HelloAck
 	)
 	switch a := msg.(type) {
 	case *wire.HelloAck:
 		if kind != wire.MsgHello {
 			return nil, nil, reject(tc, wire.CodeProtocol, "expected JoinAck, got HelloAck", nil)
 		}
-		node, ackProof, ticket, hack = a.Node, a.Proof, a.Ticket, a
+		node, ackProof, ticket, helloAck = a.Node, a.Proof, a.Ticket, a
 	case *wire.JoinAck:
 		if kind != wire.MsgJoin {
 			return nil, nil, reject(tc, wire.CodeProtocol, "expected HelloAck, got JoinAck", nil)
@@ -377,8 +377,8 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	// forgets both (stop): Join's own dial is not one of the session's.
 	m.mu.Lock()
 	if !s.stopping {
-		if hack != nil {
-			m.resume.adoptKey(hack.TicketKey)
+		if helloAck != nil {
+			m.resume.adoptKey(helloAck.TicketKey)
 		}
 		m.resume.keep(slot, ticket)
 	}
@@ -399,11 +399,11 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if kind == wire.MsgHello {
 		// This node joins the cluster of p. Peers it already had (two
 		// clusters merging) have met none of that cluster's members.
-		m.tellCluster(others, p, hack.Nodes)
+		m.tellCluster(others, p, helloAck.Nodes)
 	} else {
 		m.announce(others, p)
 	}
-	return p, hack, nil
+	return p, helloAck, nil
 }
 
 // handshakeErr reports a deadline hit caused by ctx as ctx's error.

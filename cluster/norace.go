@@ -2,5 +2,5 @@
 
 package cluster
 
-// raceEnabled: this is a race-enabled build (see ioSync).
+// raceEnabled says whether this is a race-enabled build (see ioSync).
 const raceEnabled = false

@@ -3,13 +3,17 @@
 // notices, and runs the processes that can run on a fixed number of worker
 // goroutines, as Erlang's schedulers do.
 //
-// A process is one program on one VM. It is in one of four states:
+// A process is one program on one VM. Its life runs through four states:
 //
 //	queued ──(a worker takes it)──► running ──(HLT, fault, kill)──► ended
 //	   ▲                              │  │
 //	   │                              │  └──(its slice is used up)──► queued
 //	   └──(a message, its time up, ───┤
 //	       or a kill)           waiting (RECV/RECVT with an empty mailbox)
+//
+// and two more that Processes reports as one of those (State): idle, a
+// foreground process between its owner's runs, and writing, a process whose
+// output waits for room, queued again once it is written.
 //
 // A waiting process is its VM state and its mailbox, nothing more: it holds
 // no goroutine and no worker (the VM's Run returns a *vm.Wait instead of
@@ -63,12 +67,18 @@ import (
 
 // Exit statuses of a process, as its exit notice carries them.
 const (
-	StatusOK       = 0 // HLT or the end of the code
-	StatusFault    = 1 // a fault
-	StatusKilled   = 2 // killed or interrupted
-	StatusLost     = 3 // the node it ran on is lost
-	StatusNoSuch   = 4 // there was no such process
-	MailboxLimit   = 65536
+	StatusOK     = 0 // HLT or the end of the code
+	StatusFault  = 1 // a fault
+	StatusKilled = 2 // killed or interrupted
+	StatusLost   = 3 // the node it ran on is lost
+	StatusNoSuch = 4 // there was no such process
+)
+
+// MailboxLimit is how many messages a mailbox holds; past it a message is
+// dropped and counted.
+const MailboxLimit = 65536
+
+const (
 	sliceSteps     = 1 << 20 // instructions a process runs before yielding its worker
 	defaultThreads = 1
 )
@@ -80,7 +90,7 @@ const (
 	Queued  State = iota // runnable, waiting for a worker
 	Running              // on a worker or its owner's goroutine
 	Waiting              // in RECV or RECVT with an empty mailbox
-	Ended
+	Ended                // done; its exit notices are sent
 	// Idle is a foreground process between its owner's runs (a REPL
 	// between lines): nothing to wake or interrupt. Processes lists it as
 	// Waiting, the state the spec has for it.
@@ -103,9 +113,9 @@ type Config struct {
 	Alias string
 	// Threads is how many processes may run at once on the workers (>= 1).
 	Threads int
-	// NewVM makes the VM of a foreground process; it must not set a
-	// Runtime (the Node sets it). Spawned processes are forks of their
-	// parent's VM, with the parent's limits and output.
+	// VMConfig configures the VM of a foreground process; it must not
+	// set a Runtime (the Node sets it). Spawned processes are forks of
+	// their parent's VM, with the parent's limits and output.
 	VMConfig vm.Config
 	// Nodes tells how many cluster members there are, this node included;
 	// nil means 1.

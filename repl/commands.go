@@ -177,8 +177,9 @@ func (r *REPL) cmdSymbols(_ context.Context, args []string) error {
 }
 
 // programArg reads the program named by the single PATH argument, or by
-// the next input line when it is omitted (the reference asked for the path
-// that way): assembly, or bytecode told apart by its magic.
+// the next input line when it is omitted (at a terminal, a "path: "
+// prompt that completes file names): assembly, or bytecode told apart by
+// its magic.
 func (r *REPL) programArg(ctx context.Context, args []string) (string, *vm.Program, []assembler.Symbol, error) {
 	path, err := r.pathArg(args)
 	if err != nil {

@@ -55,7 +55,7 @@ func newConsole(out, errw io.Writer) *console {
 	return &console{out: out, errw: errw}
 }
 
-// programOutput is the writer for the default VM's PRTS and PRTI.
+// programOutput is the writer for the default VM's PRTS, PRTI and PRTF.
 func (c *console) programOutput() io.Writer { return programWriter{c} }
 
 type programWriter struct{ c *console }

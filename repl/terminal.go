@@ -321,11 +321,10 @@ func inserts(key rune) bool {
 // menu. readline lays the menu out in rows of (width-1)/column candidates
 // and divides by that number to move a row up or down (Up, Down, Ctrl-P,
 // Ctrl-N) or to a row's ends (Home, End, Ctrl-A, Ctrl-E): a candidate too
-// wide for a row of its own made that a division by zero, whose panic
-// ended the process. The width is minWidth at least, so while a column
-// fits in minWidth-1 those keys are safe; otherwise Up and Down move to
-// the previous and next candidate, and Home and End leave the menu, as
-// Ctrl-G does.
+// wide for a row of its own makes that a division by zero, which panics.
+// The width is minWidth at least, so while a column fits in minWidth-1
+// those keys are safe; otherwise Up and Down move to the previous and next
+// candidate, and Home and End leave the menu, as Ctrl-G does.
 func (k *keyFilter) menuKey(key rune) rune {
 	if !k.rl.Operation.IsInCompleteSelectMode() || k.column.Load() <= int64(k.minWidth-1) {
 		return key

@@ -235,7 +235,7 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case xop(OpPush):
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush

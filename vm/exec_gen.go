@@ -297,7 +297,7 @@ func (m *VM) exec() (int, error) {
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 		case xop(OpPush):
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -832,7 +832,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -1328,7 +1328,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -1869,7 +1869,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -2370,7 +2370,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -2866,7 +2866,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -3407,7 +3407,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -3908,7 +3908,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -4404,7 +4404,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -4945,7 +4945,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -5446,7 +5446,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -5942,7 +5942,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -6483,7 +6483,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -6984,7 +6984,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -7480,7 +7480,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -8021,7 +8021,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -8522,7 +8522,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -9018,7 +9018,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -9559,7 +9559,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -9651,7 +9651,7 @@ func (m *VM) exec() (int, error) {
 		case 282: // PUSH PUSH PUSH PUSH
 			parts := code[ip-1 : ip-1+4 : ip-1+4]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -9662,7 +9662,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -9673,7 +9673,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -9683,7 +9683,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[3]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -9749,7 +9749,7 @@ func (m *VM) exec() (int, error) {
 		case 285: // PUSH PUSH PUSH
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -9760,7 +9760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -9770,7 +9770,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -18362,7 +18362,7 @@ func (m *VM) exec() (int, error) {
 		case 621: // PUSH EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18391,7 +18391,7 @@ func (m *VM) exec() (int, error) {
 		case 622: // PUSH EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18420,7 +18420,7 @@ func (m *VM) exec() (int, error) {
 		case 623: // PUSH EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18454,7 +18454,7 @@ func (m *VM) exec() (int, error) {
 		case 624: // PUSH NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18483,7 +18483,7 @@ func (m *VM) exec() (int, error) {
 		case 625: // PUSH NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18512,7 +18512,7 @@ func (m *VM) exec() (int, error) {
 		case 626: // PUSH NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18546,7 +18546,7 @@ func (m *VM) exec() (int, error) {
 		case 627: // PUSH GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18575,7 +18575,7 @@ func (m *VM) exec() (int, error) {
 		case 628: // PUSH GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18604,7 +18604,7 @@ func (m *VM) exec() (int, error) {
 		case 629: // PUSH GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18638,7 +18638,7 @@ func (m *VM) exec() (int, error) {
 		case 630: // PUSH LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18667,7 +18667,7 @@ func (m *VM) exec() (int, error) {
 		case 631: // PUSH LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18696,7 +18696,7 @@ func (m *VM) exec() (int, error) {
 		case 632: // PUSH LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18730,7 +18730,7 @@ func (m *VM) exec() (int, error) {
 		case 633: // PUSH LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18759,7 +18759,7 @@ func (m *VM) exec() (int, error) {
 		case 634: // PUSH LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18788,7 +18788,7 @@ func (m *VM) exec() (int, error) {
 		case 635: // PUSH LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18822,7 +18822,7 @@ func (m *VM) exec() (int, error) {
 		case 636: // PUSH GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18851,7 +18851,7 @@ func (m *VM) exec() (int, error) {
 		case 637: // PUSH GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -18880,7 +18880,7 @@ func (m *VM) exec() (int, error) {
 		case 638: // PUSH GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36552,7 +36552,7 @@ func (m *VM) exec() (int, error) {
 		case 1489: // PUSH LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36596,7 +36596,7 @@ func (m *VM) exec() (int, error) {
 		case 1490: // PUSH LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36635,7 +36635,7 @@ func (m *VM) exec() (int, error) {
 		case 1491: // PUSH LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36662,7 +36662,7 @@ func (m *VM) exec() (int, error) {
 		case 1492: // PUSH LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36694,7 +36694,7 @@ func (m *VM) exec() (int, error) {
 		case 1493: // PUSH LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36724,7 +36724,7 @@ func (m *VM) exec() (int, error) {
 		case 1494: // PUSH ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36768,7 +36768,7 @@ func (m *VM) exec() (int, error) {
 		case 1495: // PUSH ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36807,7 +36807,7 @@ func (m *VM) exec() (int, error) {
 		case 1496: // PUSH ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36834,7 +36834,7 @@ func (m *VM) exec() (int, error) {
 		case 1497: // PUSH ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36866,7 +36866,7 @@ func (m *VM) exec() (int, error) {
 		case 1498: // PUSH ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36896,7 +36896,7 @@ func (m *VM) exec() (int, error) {
 		case 1499: // PUSH SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36940,7 +36940,7 @@ func (m *VM) exec() (int, error) {
 		case 1500: // PUSH SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -36979,7 +36979,7 @@ func (m *VM) exec() (int, error) {
 		case 1501: // PUSH SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37006,7 +37006,7 @@ func (m *VM) exec() (int, error) {
 		case 1502: // PUSH SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37038,7 +37038,7 @@ func (m *VM) exec() (int, error) {
 		case 1503: // PUSH SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37068,7 +37068,7 @@ func (m *VM) exec() (int, error) {
 		case 1504: // PUSH MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37112,7 +37112,7 @@ func (m *VM) exec() (int, error) {
 		case 1505: // PUSH MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37151,7 +37151,7 @@ func (m *VM) exec() (int, error) {
 		case 1506: // PUSH MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37178,7 +37178,7 @@ func (m *VM) exec() (int, error) {
 		case 1507: // PUSH MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37210,7 +37210,7 @@ func (m *VM) exec() (int, error) {
 		case 1508: // PUSH MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37240,7 +37240,7 @@ func (m *VM) exec() (int, error) {
 		case 1509: // PUSH MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37289,7 +37289,7 @@ func (m *VM) exec() (int, error) {
 		case 1510: // PUSH MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37333,7 +37333,7 @@ func (m *VM) exec() (int, error) {
 		case 1511: // PUSH MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37365,7 +37365,7 @@ func (m *VM) exec() (int, error) {
 		case 1512: // PUSH MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37402,7 +37402,7 @@ func (m *VM) exec() (int, error) {
 		case 1513: // PUSH MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37437,7 +37437,7 @@ func (m *VM) exec() (int, error) {
 		case 1514: // PUSH INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37481,7 +37481,7 @@ func (m *VM) exec() (int, error) {
 		case 1515: // PUSH INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37520,7 +37520,7 @@ func (m *VM) exec() (int, error) {
 		case 1516: // PUSH INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37547,7 +37547,7 @@ func (m *VM) exec() (int, error) {
 		case 1517: // PUSH INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37579,7 +37579,7 @@ func (m *VM) exec() (int, error) {
 		case 1518: // PUSH INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37609,7 +37609,7 @@ func (m *VM) exec() (int, error) {
 		case 1519: // PUSH DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37653,7 +37653,7 @@ func (m *VM) exec() (int, error) {
 		case 1520: // PUSH DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37692,7 +37692,7 @@ func (m *VM) exec() (int, error) {
 		case 1521: // PUSH DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37719,7 +37719,7 @@ func (m *VM) exec() (int, error) {
 		case 1522: // PUSH DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37751,7 +37751,7 @@ func (m *VM) exec() (int, error) {
 		case 1523: // PUSH DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37781,7 +37781,7 @@ func (m *VM) exec() (int, error) {
 		case 1524: // PUSH MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37825,7 +37825,7 @@ func (m *VM) exec() (int, error) {
 		case 1525: // PUSH MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37864,7 +37864,7 @@ func (m *VM) exec() (int, error) {
 		case 1526: // PUSH MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37891,7 +37891,7 @@ func (m *VM) exec() (int, error) {
 		case 1527: // PUSH MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -37923,7 +37923,7 @@ func (m *VM) exec() (int, error) {
 		case 1528: // PUSH MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -42266,7 +42266,7 @@ func (m *VM) exec() (int, error) {
 		case 1695: // PUSH CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -42305,7 +42305,7 @@ func (m *VM) exec() (int, error) {
 		case 1696: // PUSH RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -42339,7 +42339,7 @@ func (m *VM) exec() (int, error) {
 		case 1697: // PUSH DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -42361,7 +42361,7 @@ func (m *VM) exec() (int, error) {
 		case 1698: // PUSH JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -42388,7 +42388,7 @@ func (m *VM) exec() (int, error) {
 		case 1699: // PUSH LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -42727,7 +42727,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -42922,7 +42922,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -43117,7 +43117,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -43312,7 +43312,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -43640,7 +43640,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -43937,7 +43937,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -44137,7 +44137,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -44332,7 +44332,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -44527,7 +44527,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -44722,7 +44722,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -44917,7 +44917,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -45112,7 +45112,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -45307,7 +45307,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -45502,7 +45502,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -45697,7 +45697,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -45892,7 +45892,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -46201,7 +46201,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -46516,7 +46516,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -46545,7 +46545,7 @@ func (m *VM) exec() (int, error) {
 		case 2065: // PUSH LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46559,7 +46559,7 @@ func (m *VM) exec() (int, error) {
 		case 2066: // PUSH ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46573,7 +46573,7 @@ func (m *VM) exec() (int, error) {
 		case 2067: // PUSH SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46587,7 +46587,7 @@ func (m *VM) exec() (int, error) {
 		case 2068: // PUSH MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46601,7 +46601,7 @@ func (m *VM) exec() (int, error) {
 		case 2069: // PUSH DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46622,7 +46622,7 @@ func (m *VM) exec() (int, error) {
 		case 2070: // PUSH MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46641,7 +46641,7 @@ func (m *VM) exec() (int, error) {
 		case 2071: // PUSH REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46655,7 +46655,7 @@ func (m *VM) exec() (int, error) {
 		case 2072: // PUSH INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46669,7 +46669,7 @@ func (m *VM) exec() (int, error) {
 		case 2073: // PUSH DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46683,7 +46683,7 @@ func (m *VM) exec() (int, error) {
 		case 2074: // PUSH MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46697,7 +46697,7 @@ func (m *VM) exec() (int, error) {
 		case 2075: // PUSH SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46711,7 +46711,7 @@ func (m *VM) exec() (int, error) {
 		case 2076: // PUSH SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46725,7 +46725,7 @@ func (m *VM) exec() (int, error) {
 		case 2077: // PUSH AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46739,7 +46739,7 @@ func (m *VM) exec() (int, error) {
 		case 2078: // PUSH OR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46753,7 +46753,7 @@ func (m *VM) exec() (int, error) {
 		case 2079: // PUSH XOR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46767,7 +46767,7 @@ func (m *VM) exec() (int, error) {
 		case 2080: // PUSH NOT
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46781,7 +46781,7 @@ func (m *VM) exec() (int, error) {
 		case 2081: // PUSH LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46801,7 +46801,7 @@ func (m *VM) exec() (int, error) {
 		case 2082: // PUSH SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46821,7 +46821,7 @@ func (m *VM) exec() (int, error) {
 		case 2083: // PUSH PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -46831,7 +46831,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush
@@ -46841,7 +46841,7 @@ func (m *VM) exec() (int, error) {
 		case 2084: // PUSH POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				// The stack's storage is st; it is never longer than the
+				// The stack's storage, m.stack, is never longer than the
 				// limit, so sp < len(m.stack) is the only test on the fast path.
 				if uint(sp) >= uint(len(m.stack)) {
 					goto growPush
@@ -47127,7 +47127,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			// The stack's storage is st; it is never longer than the
+			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
 			if uint(sp) >= uint(len(m.stack)) {
 				goto growPush

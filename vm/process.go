@@ -175,11 +175,6 @@ func (m *VM) unshare() {
 	m.shared = false
 }
 
-// process runs instruction op, one of the process instructions (53-60) or
-// PRTF, which run out of the dispatch loop's switch, with
-// register operands a, b, c (below 32) and the loop's state parked in m
-// (pc at the instruction, flag in m.flag). It returns errWait when the
-// instruction must wait for a message, or a fault's sentinel.
 // slowCalls is how many SPAWN, SEND and MONITOR a Resume's slice runs at
 // most. Each calls the process runtime, which takes about a microsecond
 // (a SPAWN makes a process) where other instructions take a nanosecond:
@@ -199,6 +194,10 @@ func (m *VM) countCall() {
 	}
 }
 
+// process runs instruction op, one of the process instructions (53-60) or
+// PRTF, which run out of the dispatch loop's switch, with register operands a, b, c (below 32) and the loop's state parked in m
+// (pc at the instruction, flag in m.flag). It returns errWait when the
+// instruction must wait for a message, or a fault's sentinel.
 func (m *VM) process(op Opcode, a, b, c uint8) error {
 	// What another process can learn of (a message, a spawn, a monitor)
 	// comes after the output printed before it; a RECV that waits ends

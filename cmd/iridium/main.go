@@ -83,8 +83,8 @@ type caughtSignals struct {
 // catchSignals starts catching SIGINT and SIGTERM, so that one stops the
 // program at its next taken jump and runFile flushes everything it
 // printed. Catching them takes two new OS threads and round trips between
-// them, 0.15-0.25 ms where bench/compare.sh ran (a sixth of Lua's whole
-// start-up there), so it happens in the background while the file is read,
+// them, a good part of a millisecond on a small machine (README,
+// "Performance"), so it happens in the background while the file is read,
 // assembled and run; only a read that may wait (/dev/stdin, a FIFO) waits
 // for it first. Nothing may be written before ready is closed (see
 // afterCaught): until then a signal ends the process the default way, and
