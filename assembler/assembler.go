@@ -585,15 +585,8 @@ func (a *asm) register(t Token) (uint8, bool) {
 // parseInteger converts the Value of an integer token; ok is false when it
 // does not fit an int64.
 func parseInteger(s string) (int64, bool) {
-	neg := false
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		neg, s = s[0] == '-', s[1:]
-	}
-	base := 10
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		s, base = s[2:], 16
-	}
-	u, err := strconv.ParseUint(s, base, 64)
+	neg, digits, base := integerParts(s)
+	u, err := strconv.ParseUint(digits, base, 64)
 	if err != nil {
 		return 0, false
 	}

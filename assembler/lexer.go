@@ -185,22 +185,33 @@ func (l *Lexer) garbage(start int, pos Pos, msg string) Token {
 
 // validInteger checks [+-]digits or [+-]0x hexdigits.
 func validInteger(s string) bool {
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		s = s[1:]
-	}
+	_, digits, base := integerParts(s)
 	digit := isDigit
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		s, digit = s[2:], isHex
+	if base == 16 {
+		digit = isHex
 	}
-	if s == "" {
+	if digits == "" {
 		return false
 	}
-	for _, c := range s {
+	for _, c := range digits {
 		if !digit(c) {
 			return false
 		}
 	}
 	return true
+}
+
+// integerParts splits an integer literal into its sign, its digits and
+// their base (16 after 0x or 0X, else 10): the literal's form, stated once
+// for the lexer, which checks it, and the assembler, which evaluates it.
+func integerParts(s string) (neg bool, digits string, base int) {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		return neg, s[2:], 16
+	}
+	return neg, s, 10
 }
 
 // str lexes a single-quoted string whose opening quote is consumed.
