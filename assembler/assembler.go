@@ -482,7 +482,7 @@ func (a *asm) operand(in *instr, info vm.Info, i int, t Token) bool {
 		return false // reported by the lexer
 	}
 	shape := info.Shape
-	if i == 0 && shape != vm.ShapeAddr24 && shape != vm.ShapeImm24 || shape == vm.ShapeRR || shape == vm.ShapeRRR {
+	if i == 0 && shape != vm.ShapeAddr24 && shape != vm.ShapeImm24 && shape != vm.ShapeData24 || shape == vm.ShapeRR || shape == vm.ShapeRRR {
 		if t.Kind != TokRegister {
 			return wrong("a register")
 		}
@@ -541,19 +541,18 @@ func (a *asm) operand(in *instr, info vm.Info, i int, t Token) bool {
 			return ok
 		}
 		return wrong("an integer or a label")
-	case vm.ShapeImm24:
-		if in.op == vm.OpPrts {
-			switch t.Kind {
-			case TokLabelRef:
-				a.reference(in, t)
-				return true
-			case TokInteger:
-				v, ok := a.address(t, name)
-				in.imm = uint32(v)
-				return ok
-			}
-			return wrong("an integer or a label")
+	case vm.ShapeData24:
+		switch t.Kind {
+		case TokLabelRef:
+			a.reference(in, t)
+			return true
+		case TokInteger:
+			v, ok := a.address(t, name)
+			in.imm = uint32(v)
+			return ok
 		}
+		return wrong("an integer or a label")
+	case vm.ShapeImm24:
 		if t.Kind != TokInteger {
 			return wrong("an integer")
 		}
@@ -922,11 +921,11 @@ func (a *asm) encodeInstr(code []byte, in *instr) []byte {
 		} else {
 			emit(vm.EncodeImm16(op, in.regs[0], uint16(v)))
 		}
-	case vm.ShapeAddr24, vm.ShapeImm24:
+	case vm.ShapeAddr24, vm.ShapeImm24, vm.ShapeData24:
 		v := in.imm
 		if in.ref != noRef {
 			want := SymbolCode
-			if info.Shape == vm.ShapeImm24 {
+			if info.Shape == vm.ShapeData24 {
 				want = SymbolData
 			}
 			val, ok := a.resolve(in, info, want, false)

@@ -77,7 +77,7 @@ func TestEveryOpcode(t *testing.T) {
 		var ops []string
 		for i := range info.Shape.NumOperands() {
 			switch {
-			case info.Shape == vm.ShapeAddr24 || info.Shape == vm.ShapeImm24:
+			case info.Shape == vm.ShapeAddr24 || info.Shape == vm.ShapeImm24 || info.Shape == vm.ShapeData24:
 				ops = append(ops, "#0")
 			case i == 1 && (info.Shape == vm.ShapeRImm16 || info.Shape == vm.ShapeRShift):
 				ops = append(ops, "#1")

@@ -139,7 +139,7 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 		switch t := int(in.Imm24()); {
 		case info.Shape == vm.ShapeAddr24:
 			jumps[t] = true
-		case in.Op == vm.OpPrts && t < len(ro):
+		case info.Shape == vm.ShapeData24 && t < len(ro):
 			strs[t] = true
 		}
 	}
@@ -251,8 +251,9 @@ func formatInstr(in vm.Instruction, info vm.Info, roLen int, strs map[int]bool, 
 	case vm.ShapeAddr24:
 		ops = "@" + names.codeName(int(in.Imm24())) // within the code: labelled above
 	case vm.ShapeImm24:
-		t := int(in.Imm24())
-		if in.Op == vm.OpPrts && t < roLen && strs[t] {
+		ops = fmt.Sprintf("#%d", in.Imm24())
+	case vm.ShapeData24:
+		if t := int(in.Imm24()); t < roLen && strs[t] {
 			ops = "@" + names.dataName(t)
 		} else {
 			ops = fmt.Sprintf("#%d", t)

@@ -49,7 +49,7 @@ func randomProgram(r *rand.Rand) *vm.Program {
 			in = vm.Encode(op, reg(), uint8(r.IntN(256)), 0)
 		case vm.ShapeAddr24:
 			in = vm.EncodeImm24(op, uint32(4*r.IntN(n+1)))
-		case vm.ShapeImm24:
+		case vm.ShapeImm24, vm.ShapeData24:
 			v := uint32(r.IntN(vm.MaxImm24 + 1))
 			if r.IntN(4) != 0 {
 				v = uint32(r.IntN(len(ro) + 2))

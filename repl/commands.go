@@ -104,7 +104,8 @@ func (r *REPL) cmdHelp(_ context.Context, args []string) error {
 // operands is the operand synopsis of an instruction shape.
 func operands(s vm.Shape) string {
 	return [...]string{vm.ShapeNone: "", vm.ShapeR: "$a", vm.ShapeRR: "$a $b", vm.ShapeRRR: "$a $b $c",
-		vm.ShapeRImm16: "$a #imm16", vm.ShapeRShift: "$a [#n]", vm.ShapeAddr24: "@addr24", vm.ShapeImm24: "#imm24"}[s]
+		vm.ShapeRImm16: "$a #imm16", vm.ShapeRShift: "$a [#n]", vm.ShapeAddr24: "@addr24", vm.ShapeImm24: "#imm24",
+		vm.ShapeData24: "@data24"}[s]
 }
 
 func (r *REPL) cmdQuit(_ context.Context, args []string) error {

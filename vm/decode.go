@@ -64,7 +64,7 @@ func decodeInst(in Instruction) inst {
 		d.a, d.b = in.A, n%32
 	case ShapeAddr24:
 		d.imm = int32(in.Imm24() / InstructionSize)
-	case ShapeImm24:
+	case ShapeImm24, ShapeData24:
 		d.imm = int32(in.Imm24())
 	}
 	return d

@@ -426,7 +426,7 @@ func TestEverySuperinstruction(t *testing.T) {
 		switch info.Shape {
 		case ShapeAddr24:
 			return e24(op, target), cur
-		case ShapeImm24:
+		case ShapeImm24, ShapeData24:
 			return e24(op, 2), cur
 		case ShapeRImm16:
 			return e16(op, cur+1, uint16(cur)), cur + 1

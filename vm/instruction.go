@@ -21,7 +21,8 @@ func EncodeImm16(op Opcode, reg uint8, imm uint16) [InstructionSize]byte {
 	return [InstructionSize]byte{byte(op), reg, byte(imm >> 8), byte(imm)}
 }
 
-// EncodeImm24 packs an instruction of shape ShapeAddr24 or ShapeImm24;
+// EncodeImm24 packs an instruction of shape ShapeAddr24, ShapeImm24 or
+// ShapeData24;
 // v must be below 1<<24.
 func EncodeImm24(op Opcode, v uint32) [InstructionSize]byte {
 	return [InstructionSize]byte{byte(op), byte(v >> 16), byte(v >> 8), byte(v)}

@@ -93,13 +93,14 @@ const (
 	ShapeRShift              // $a in byte 1, optional #n in byte 2 (0 means 16)
 	ShapeAddr24              // code address in bytes 1-3, checked by Verify
 	ShapeImm24               // unsigned 24-bit value in bytes 1-3
+	ShapeData24              // read-only data offset in bytes 1-3 (a data label in assembly)
 )
 
 // NumOperands is how many operands an assembly line of this shape takes at
 // most; ShapeRShift's second operand is optional.
 func (s Shape) NumOperands() int {
 	switch s {
-	case ShapeR, ShapeAddr24, ShapeImm24:
+	case ShapeR, ShapeAddr24, ShapeImm24, ShapeData24:
 		return 1
 	case ShapeRR, ShapeRImm16, ShapeRShift:
 		return 2
@@ -139,7 +140,7 @@ var opInfo = [256]Info{
 	OpInc:     {"INC", ShapeR, "a = a + 1"},
 	OpDec:     {"DEC", ShapeR, "a = a - 1"},
 	OpDjmpe:   {"DJMPE", ShapeAddr24, "if flag: pc = addr24"},
-	OpPrts:    {"PRTS", ShapeImm24, "print the NUL-terminated string at read-only offset imm24"},
+	OpPrts:    {"PRTS", ShapeData24, "print the NUL-terminated string at read-only offset imm24"},
 	OpLoadF64: {"LOADF64", ShapeRImm16, "f = float64(imm16)"},
 	OpAddF64:  {"ADDF64", ShapeRRR, "h = f + g"},
 	OpSubF64:  {"SUBF64", ShapeRRR, "h = f - g"},

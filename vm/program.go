@@ -162,7 +162,7 @@ func verifyOperands(in Instruction, shape Shape, codeLen int) error {
 		if t := int(in.Imm24()); !ValidTarget(t, codeLen) {
 			return fmt.Errorf("%w: %s", ErrBadTarget, FormatAddress(t))
 		}
-	case ShapeImm24:
+	case ShapeImm24, ShapeData24:
 	}
 	ops := [3]uint8{in.A, in.B, in.C}
 	for i := range regs {

@@ -185,7 +185,7 @@ func everyOpcode() []byte {
 		switch info.Shape {
 		case vm.ShapeAddr24:
 			in = i24(o, 0)
-		case vm.ShapeImm24:
+		case vm.ShapeImm24, vm.ShapeData24:
 			in = i24(o, 7)
 		case vm.ShapeRImm16:
 			in = i16(o, 1, 7)
