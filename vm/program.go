@@ -30,12 +30,17 @@ type Program struct {
 }
 
 // IsBytecode reports whether b is to be read as a bytecode file rather
-// than assembly source: it starts with the bytecode magic, and no text
-// follows it (the version byte is 1, and a broken file is still told as
-// bytecode, so that its error says what is wrong). Assembly whose first
-// label is EPIE ("EPIE: hlt") is text.
+// than assembly source: it starts with the bytecode magic, and what
+// follows is not text: the version byte is not a character of text, or
+// the header holds a NUL byte (its zero bytes). So a broken file, one of
+// another version included, is still told as bytecode, and its error says
+// what is wrong; assembly whose first label is EPIE ("EPIE: hlt") is text.
 func IsBytecode(b []byte) bool {
-	return hasMagic(b) && (len(b) == len(Magic) || !isText(b[len(Magic)]))
+	if !hasMagic(b) {
+		return false
+	}
+	header := b[:min(len(b), HeaderSize)]
+	return len(b) == len(Magic) || !isText(b[len(Magic)]) || bytes.IndexByte(header, 0) >= 0
 }
 
 func hasMagic(b []byte) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/iridium-go/iridium/vm"
@@ -57,7 +58,9 @@ func TestBytecodeRoundTrip(t *testing.T) {
 			t.Errorf("IsBytecode(%q): assembly taken for bytecode", text)
 		}
 	}
-	for _, broken := range []string{"EPIE", "EPIE\x02", "EPIE\x00"} { // refused as bytecode, saying why
+	zeros := strings.Repeat("\x00", vm.HeaderSize-5)
+	for _, broken := range []string{"EPIE", "EPIE\x02", "EPIE\x00",
+		"EPIE\xff" + zeros, "EPIE\x7f" + zeros, "EPIE2" + zeros, "EPIE " + zeros, "EPIE\n" + zeros} { // refused as bytecode, saying why
 		if !vm.IsBytecode([]byte(broken)) {
 			t.Errorf("IsBytecode(%q) = false", broken)
 		}
