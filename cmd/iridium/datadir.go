@@ -170,15 +170,11 @@ func loadAlias(dir, flagAlias string) (string, error) {
 // cookie file's content, made when missing. The key is a given cookie's
 // bytes as they are, and the file's with surrounding white space trimmed
 // (the spec's rule, so that every implementation derives the same key). A
-// cookie that is empty or only white space is refused rather than used:
-// it is a mistake (an unset variable expanded, a paste gone wrong), not a
-// secret.
+// cookie file that is empty or only white space is refused rather than
+// used, as a given cookie is by parseFlags.
 func loadCookie(dir, given, from string) ([]byte, error) {
 	if from != "" {
-		if strings.TrimSpace(given) == "" {
-			return nil, fmt.Errorf("%s is empty or only white space: a cookie must have some text", from)
-		}
-		return []byte(given), nil
+		return []byte(given), nil // not empty: parseFlags checked it
 	}
 	path := filepath.Join(dir, cookieFile)
 	err := checkPrivate(path, "cookie file")

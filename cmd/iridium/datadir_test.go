@@ -80,12 +80,6 @@ func TestDataDirectoryRefusals(t *testing.T) {
 			want: "cookie file DIR/cookie has mode 0604: it must not be accessible by group or others (chmod 600 DIR/cookie)"},
 		{name: "cookie file of white space", setup: func(t *testing.T, dir string) { put(t, dir, cookieFile, " \t\n", 0o600) },
 			want: "cookie file DIR/cookie is empty or only white space"},
-		{name: "--cookie of white space", args: []string{"--cookie", " \t "},
-			want: "--cookie is empty or only white space: a cookie must have some text"},
-		{name: "--cookie empty", args: []string{"--cookie", ""}, env: map[string]string{"IRIDIUM_COOKIE": "secret"},
-			want: "--cookie is empty or only white space: a cookie must have some text"},
-		{name: "IRIDIUM_COOKIE of white space", env: map[string]string{"IRIDIUM_COOKIE": "\n  "},
-			want: "IRIDIUM_COOKIE is empty or only white space: a cookie must have some text"},
 		{name: "IRIDIUM_COOKIE empty is unset", env: map[string]string{"IRIDIUM_COOKIE": ""}},
 
 		{name: "TLS key readable by all", setup: func(t *testing.T, dir string) { certificate(t, dir, 0o644) },

@@ -178,6 +178,11 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if emptyAlias {
 		return fail("--node-alias must not be empty (leave it out for the saved alias, or a new one)")
 	}
+	// A cookie that is empty or only white space is a mistake (an unset
+	// variable expanded, a paste gone wrong), not a secret.
+	if o.cookieFrom != "" && strings.TrimSpace(o.cookie) == "" {
+		return fail("%s is empty or only white space: a cookie must have some text", o.cookieFrom)
+	}
 	switch fs.NArg() {
 	case 0:
 	case 1:

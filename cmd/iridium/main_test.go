@@ -241,6 +241,10 @@ func TestFlags(t *testing.T) {
 		{"empty file name", []string{""}, nil, 2, "FILE is empty"},
 		{"output without file", []string{"-o", "x.iebc"}, nil, 2, "need a FILE"},
 		{"bad log level", nil, []string{"IRIDIUM_LOG=loud"}, 2, "IRIDIUM_LOG"},
+		{"cookie of white space", []string{"--cookie", " \t "}, nil, 2, "--cookie is empty or only white space: a cookie must have some text"},
+		{"cookie empty", []string{"--cookie", ""}, []string{"IRIDIUM_COOKIE=secret"}, 2, "--cookie is empty or only white space"},
+		{"cookie empty with a file", []string{"--cookie", "", "prog.iasm"}, nil, 2, "--cookie is empty or only white space"},
+		{"IRIDIUM_COOKIE of white space", nil, []string{"IRIDIUM_COOKIE=\n  "}, 2, "IRIDIUM_COOKIE is empty or only white space"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
