@@ -12,17 +12,13 @@ package remote
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -61,8 +57,8 @@ var (
 
 // Config says where to listen and who may come in.
 type Config struct {
-	Addr        string // host:port
-	HostKeyFile string // created (ed25519, mode 0600) if missing
+	Addr    string     // host:port
+	HostKey ssh.Signer // the server's key, which clients remember
 	// AuthorizedKeysFile lists the keys allowed in (OpenSSH format). It
 	// is read at every key login, as OpenSSH does, so edits take effect
 	// at once. Empty or missing means no key logins; see
@@ -139,9 +135,8 @@ func Listen(cfg Config) (*Server, error) {
 	if cfg.LoginTimeout <= 0 {
 		cfg.LoginTimeout = DefaultLoginTimeout
 	}
-	hostKey, err := loadHostKey(cfg.HostKeyFile)
-	if err != nil {
-		return nil, err
+	if cfg.HostKey == nil {
+		return nil, errors.New("remote: a host key is required")
 	}
 	s := &Server{
 		cfg:      cfg,
@@ -150,7 +145,7 @@ func Listen(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		conns:    map[net.Conn]*connState{},
 	}
-	s.ssh.AddHostKey(hostKey)
+	s.ssh.AddHostKey(cfg.HostKey)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("remote access: %w", err)
@@ -416,31 +411,6 @@ func (s *Server) loginConfig(ctx context.Context, c net.Conn, ip netip.Addr) *ss
 		})
 	}
 	return &conf
-}
-
-func loadHostKey(path string) (ssh.Signer, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		block, err := ssh.MarshalPrivateKey(priv, "iridium host key")
-		if err != nil {
-			return nil, err
-		}
-		data = pem.EncodeToMemory(block)
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return nil, fmt.Errorf("saving the SSH host key: %w", err)
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("SSH host key: %w", err)
-	}
-	signer, err := ssh.ParsePrivateKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("SSH host key %s: %w", path, err)
-	}
-	return signer, nil
 }
 
 // maxAuthorizedKeysFile bounds the authorized_keys file: thousands of

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,7 +43,7 @@ func testConfig(t *testing.T) Config {
 	dir := t.TempDir()
 	return Config{
 		Addr:               "127.0.0.1:0",
-		HostKeyFile:        filepath.Join(dir, "host_key"),
+		HostKey:            newSigner(t),
 		AuthorizedKeysFile: filepath.Join(dir, "authorized_keys"),
 		Cookie:             []byte(cookie),
 		REPL:               repl.Config{Procs: testProcs(t)},
@@ -202,48 +201,6 @@ func TestInteractiveSessionInterrupt(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Ctrl-D did not end the session")
-	}
-}
-
-// The host key is made once and kept: a restarted node presents the same
-// key, so clients' known_hosts entries stay valid.
-func TestHostKeyIsKept(t *testing.T) {
-	dir := t.TempDir()
-	hostKey := func() string {
-		t.Helper()
-		s, err := Listen(Config{
-			Addr:        "127.0.0.1:0",
-			HostKeyFile: filepath.Join(dir, "host_key"),
-			Cookie:      []byte(cookie),
-			REPL:        repl.Config{Procs: testProcs(t)},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		var seen string
-		c, err := ssh.Dial("tcp", s.Addr().String(), &ssh.ClientConfig{
-			User: "tester",
-			Auth: []ssh.AuthMethod{ssh.Password(cookie)},
-			HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
-				seen = ssh.FingerprintSHA256(key)
-				return nil
-			},
-			Timeout: 10 * time.Second,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Close()
-		return seen
-	}
-	first := hostKey()
-	info, err := os.Stat(filepath.Join(dir, "host_key"))
-	if err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("host key file: %v, mode %v", err, info.Mode())
-	}
-	if second := hostKey(); second != first {
-		t.Errorf("host key changed across restarts: %s then %s", first, second)
 	}
 }
 

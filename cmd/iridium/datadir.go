@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,7 +14,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/iridium-go/iridium/cluster"
+	"github.com/iridium-go/iridium/internal/fileread"
 )
 
 // The node's files in its data directory.
@@ -26,108 +32,189 @@ const (
 
 // identity is who this node is in the cluster.
 type identity struct {
-	alias  string
-	cookie []byte
-	cert   tls.Certificate // presented on cluster connections
+	alias   string
+	cookie  []byte
+	cert    tls.Certificate // presented on cluster connections
+	hostKey ssh.Signer      // with -r: the SSH server's key
 }
 
 // loadIdentity creates the data directory on first use and settles the
 // node's alias and cookie: the flags win, then the files in the directory,
-// and what is missing is made and saved. It also checks the private files
-// the node will use (see checkPrivate): the TLS key, and with -r the SSH
-// host key, which the remote package reads or makes itself.
+// and what is missing is made and saved. It also reads (or makes) the
+// private keys the node will use: the TLS key, and with -r the SSH host
+// key.
 func loadIdentity(o *options) (identity, error) {
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return identity{}, fmt.Errorf("data directory: %w", err)
 	}
-	alias, err := loadAlias(o.dataDir, o.alias)
-	if err != nil {
+	var id identity
+	var err error
+	if id.alias, err = loadAlias(o.dataDir, o.alias); err != nil {
 		return identity{}, err
 	}
-	cookie, err := loadCookie(o.dataDir, o.cookie, o.cookieFrom)
-	if err != nil {
+	if id.cookie, err = loadCookie(o.dataDir, o.cookie, o.cookieFrom); err != nil {
 		return identity{}, err
 	}
-	cert, err := loadCertificate(o.dataDir, alias)
-	if err != nil {
+	if id.cert, err = loadCertificate(o.dataDir, id.alias); err != nil {
 		return identity{}, err
 	}
 	if o.remote {
-		path := filepath.Join(o.dataDir, hostKeyFile)
-		if err := checkPrivate(path, "SSH host key"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return identity{}, err // a missing one is made, mode 0600
+		if id.hostKey, err = loadHostKey(o.dataDir); err != nil {
+			return identity{}, err
 		}
 	}
-	return identity{alias: alias, cookie: cookie, cert: cert}, nil
+	return id, nil
 }
 
-// checkPrivate checks the file at path, which holds a secret (the cookie, a
-// private key): like ssh with private keys, a secret that group or others
-// may read is not used, since whoever can read it is in the cluster (or
-// can pose as this node). It must be a regular file, too: a directory has
-// no secret in it, and reading a FIFO would hang the start. The error
-// names the file as what; a missing file's wraps fs.ErrNotExist.
-func checkPrivate(path, what string) error {
+// maxDataFile bounds a file of the data directory that the node reads: the
+// largest, the certificate with its key, takes about a kilobyte.
+const maxDataFile = 1 << 20
+
+// dataFile is one of the files a node keeps in its data directory.
+type dataFile struct {
+	dir, name string
+	what      string // names it in errors: "cookie file"
+	// secret: it holds a secret, and like ssh with private keys the node
+	// does not use it while group or others may access it, since whoever
+	// can read it is in the cluster (or can pose as this node).
+	secret bool
+}
+
+func (f dataFile) path() string { return filepath.Join(f.dir, f.name) }
+
+// read returns the file's contents. It must be a regular file (a directory
+// has nothing in it; reading a FIFO would hang the start) of at most
+// maxDataFile bytes, and private if secret. A missing file's error wraps
+// fs.ErrNotExist; a symbolic link to nothing is an error of its own, since
+// nothing can be made in its place.
+func (f dataFile) read() ([]byte, error) {
+	path := f.path()
 	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return err
+		if l, lerr := os.Lstat(path); lerr == nil && l.Mode()&fs.ModeSymlink != 0 {
+			return nil, fmt.Errorf("%s %s is a symbolic link to nothing", f.what, path)
+		}
+		return nil, err // or it was made since: readOrMake's link then finds it
 	case err != nil:
-		return fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", f.what, err)
 	case !info.Mode().IsRegular():
-		return fmt.Errorf("%s %s is not a regular file", what, path)
+		return nil, fmt.Errorf("%s %s is not a regular file", f.what, path)
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s %s has mode %#o: it must not be accessible by group or others (chmod 600 %s)", what, path, perm, path)
+	if perm := info.Mode().Perm(); f.secret && perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s %s has mode %#o: it must not be accessible by group or others (chmod 600 %s)", f.what, path, perm, path)
 	}
-	return nil
+	data, err := fileread.Read(context.Background(), path, maxDataFile, true)
+	if errors.Is(err, fileread.ErrTooLarge) {
+		return nil, fmt.Errorf("%s %s is larger than %d KiB", f.what, path, maxDataFile>>10)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.what, err)
+	}
+	return data, nil
+}
+
+// readOrMake returns the file's contents, or saves and returns made()'s
+// when it is missing. A file is made whole or not at all: the contents go
+// to a temporary file that is then linked into place, which fails if a
+// file is there already. So two nodes started at once on one directory
+// agree on the first file made (the other reads it, complete), and a
+// write that fails (a full disk) leaves nothing that would refuse the next
+// start.
+func (f dataFile) readOrMake(made func() ([]byte, error)) ([]byte, error) {
+	data, err := f.read()
+	if !errors.Is(err, fs.ErrNotExist) {
+		return data, err
+	}
+	if data, err = made(); err != nil {
+		return nil, fmt.Errorf("making the %s: %w", f.what, err)
+	}
+	err = f.save(data, func(tmp, path string) error { return os.Link(tmp, path) })
+	if errors.Is(err, fs.ErrExist) {
+		return f.read() // made meanwhile by another node
+	}
+	return data, err
+}
+
+// replace saves data as the file, in place of the one there.
+func (f dataFile) replace(data []byte) error { return f.save(data, os.Rename) }
+
+// save writes data to a temporary file beside the file and puts it in
+// place with place(tmp, path).
+func (f dataFile) save(data []byte, place func(tmp, path string) error) error {
+	perm := os.FileMode(0o644)
+	if f.secret {
+		perm = 0o600
+	}
+	tmp, err := os.CreateTemp(f.dir, "."+f.name+".*")
+	if err != nil {
+		return fmt.Errorf("saving the %s: %w", f.what, err)
+	}
+	defer os.Remove(tmp.Name()) // linked or renamed by then, or not to be kept
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = place(tmp.Name(), f.path())
+	}
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("saving the %s: %w", f.what, err)
+	}
+	return err
 }
 
 // loadCertificate returns the node's TLS certificate, made and saved (one
 // PEM file holding the certificate and its key, mode 0600) on first use.
 // Nobody checks it: it only lets the node speak TLS (see the cluster
 // package), so a file that cannot be read is an error, not a reason to
-// make another. Its key is private (checkPrivate).
+// make another.
 func loadCertificate(dir, alias string) (tls.Certificate, error) {
-	const what = "cluster certificate"
-	path := filepath.Join(dir, clusterCertFile)
-	err := checkPrivate(path, what)
-	if err == nil {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return tls.Certificate{}, fmt.Errorf("%s: %w", what, err)
-		}
-		cert, err := tls.X509KeyPair(data, data)
-		if err != nil {
-			return cert, fmt.Errorf("%s %s: %w (delete it to make a new one)", what, path, err)
-		}
-		return cert, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	f := dataFile{dir: dir, name: clusterCertFile, what: "cluster certificate", secret: true}
+	data, err := f.readOrMake(func() ([]byte, error) {
+		_, certPEM, keyPEM, err := cluster.NewCertificate(alias)
+		return append(certPEM, keyPEM...), err
+	})
+	if err != nil {
 		return tls.Certificate{}, err
 	}
-	cert, certPEM, keyPEM, err := cluster.NewCertificate(alias)
+	cert, err := tls.X509KeyPair(data, data)
 	if err != nil {
-		return cert, fmt.Errorf("making the cluster certificate: %w", err)
-	}
-	// O_EXCL: two nodes started at once on one data directory keep the
-	// same certificate.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return loadCertificate(dir, alias)
-	}
-	if err != nil {
-		return cert, fmt.Errorf("saving the cluster certificate: %w", err)
-	}
-	_, err = f.Write(append(certPEM, keyPEM...))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return cert, fmt.Errorf("saving the cluster certificate: %w", err)
+		return cert, fmt.Errorf("%s %s: %w (delete it to make a new one)", f.what, f.path(), err)
 	}
 	return cert, nil
+}
+
+// loadHostKey returns the SSH server's host key, an ed25519 key made and
+// saved (mode 0600) on first use, so that a restarted node presents the
+// same key and clients' known_hosts entries stay valid.
+func loadHostKey(dir string) (ssh.Signer, error) {
+	f := dataFile{dir: dir, name: hostKeyFile, what: "SSH host key", secret: true}
+	data, err := f.readOrMake(func() ([]byte, error) {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		block, err := ssh.MarshalPrivateKey(priv, "iridium host key")
+		if err != nil {
+			return nil, err
+		}
+		return pem.EncodeToMemory(block), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ssh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w (delete it to make a new one)", f.what, f.path(), err)
+	}
+	return signer, nil
 }
 
 // loadAlias returns the --node-alias flag's alias (checked with the flags),
@@ -139,28 +226,21 @@ func loadAlias(dir, flagAlias string) (string, error) {
 	if flagAlias != "" {
 		return flagAlias, nil
 	}
-	path := filepath.Join(dir, aliasFile)
-	info, err := os.Stat(path)
-	if err == nil && !info.Mode().IsRegular() {
-		return "", fmt.Errorf("alias file %s is not a regular file", path)
+	f := dataFile{dir: dir, name: aliasFile, what: "alias file"}
+	data, err := f.readOrMake(func() ([]byte, error) { return []byte(newUUID() + "\n"), nil })
+	if err != nil {
+		return "", err
 	}
-	var data []byte
-	if err == nil {
-		data, err = os.ReadFile(path)
-	}
-	if err == nil {
-		if alias := strings.TrimSpace(string(data)); alias != "" {
-			if err := cluster.CheckAlias(alias); err != nil {
-				return "", fmt.Errorf("alias file %s: %v (correct it, or delete it to make a new alias)", path, err)
-			}
-			return alias, nil
+	alias := strings.TrimSpace(string(data))
+	if alias == "" {
+		alias = newUUID()
+		if err := f.replace([]byte(alias + "\n")); err != nil {
+			return "", err
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("alias file: %w", err)
+		return alias, nil
 	}
-	alias := newUUID()
-	if err := os.WriteFile(path, []byte(alias+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("saving the node alias: %w", err)
+	if err := cluster.CheckAlias(alias); err != nil {
+		return "", fmt.Errorf("%s %s: %v (correct it, or delete it to make a new alias)", f.what, f.path(), err)
 	}
 	return alias, nil
 }
@@ -176,40 +256,18 @@ func loadCookie(dir, given, from string) ([]byte, error) {
 	if from != "" {
 		return []byte(given), nil // not empty: parseFlags checked it
 	}
-	path := filepath.Join(dir, cookieFile)
-	err := checkPrivate(path, "cookie file")
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	f := dataFile{dir: dir, name: cookieFile, what: "cookie file", secret: true}
+	data, err := f.readOrMake(func() ([]byte, error) {
 		secret := make([]byte, 32)
 		rand.Read(secret)
-		cookie := hex.EncodeToString(secret)
-		// O_EXCL: two nodes started at once on one data directory must
-		// not overwrite each other's cookie.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return loadCookie(dir, "", "")
-		}
-		if err != nil {
-			return nil, fmt.Errorf("creating the cookie file: %w", err)
-		}
-		_, err = f.WriteString(cookie + "\n")
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("writing the cookie file: %w", err)
-		}
-		return []byte(cookie), nil
-	case err != nil:
-		return nil, err
-	}
-	data, err := os.ReadFile(path)
+		return []byte(hex.EncodeToString(secret) + "\n"), nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("cookie file: %w", err)
+		return nil, err
 	}
 	cookie := strings.TrimSpace(string(data))
 	if cookie == "" {
-		return nil, fmt.Errorf("cookie file %s is empty or only white space", path)
+		return nil, fmt.Errorf("%s %s is empty or only white space", f.what, f.path())
 	}
 	return []byte(cookie), nil
 }

@@ -1,11 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
+
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 // nodeOptions parses args (a node's flags, the data directory first) with
@@ -149,5 +157,113 @@ func TestCookieSourcesAgree(t *testing.T) {
 				t.Errorf("cookie %q, want %q", id.cookie, tc.want)
 			}
 		})
+	}
+}
+
+// The SSH host key is made once and kept, private: a restarted node
+// presents the same key, so clients' known_hosts entries stay valid.
+func TestHostKeyIsKept(t *testing.T) {
+	dir := t.TempDir()
+	first, err := loadHostKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, hostKeyFile))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("host key file: %v, mode %v", err, info.Mode())
+	}
+	second, err := loadHostKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := ssh.FingerprintSHA256(first.PublicKey()), ssh.FingerprintSHA256(second.PublicKey()); a != b {
+		t.Errorf("host key changed across restarts: %s then %s", a, b)
+	}
+}
+
+// Nodes started at once on one empty data directory agree on every file
+// they make: each reads the first one made, whole, and none is refused for
+// finding another's file half written.
+func TestDataFilesMadeAtOnce(t *testing.T) {
+	for round := range 20 {
+		dir := filepath.Join(t.TempDir(), "data")
+		const nodes = 4
+		ids := make([]identity, nodes)
+		errs := make([]error, nodes)
+		var wg sync.WaitGroup
+		for i := range nodes {
+			wg.Go(func() {
+				o := nodeOptions(t, dir, nil, "-r")
+				ids[i], errs[i] = loadIdentity(o)
+			})
+		}
+		wg.Wait()
+		for i := range nodes {
+			if errs[i] != nil {
+				t.Fatalf("round %d: node %d refused: %v", round, i, errs[i])
+			}
+			a, b := ids[0], ids[i]
+			if a.alias != b.alias || !bytes.Equal(a.cookie, b.cookie) ||
+				!bytes.Equal(a.cert.Certificate[0], b.cert.Certificate[0]) ||
+				!bytes.Equal(a.hostKey.PublicKey().Marshal(), b.hostKey.PublicKey().Marshal()) {
+				t.Fatalf("round %d: node %d disagrees with node 0: alias %s and %s", round, i, b.alias, a.alias)
+			}
+		}
+		again, err := loadIdentity(nodeOptions(t, dir, nil, "-r"))
+		if err != nil || again.alias != ids[0].alias || !bytes.Equal(again.cookie, ids[0].cookie) {
+			t.Fatalf("round %d: a restart got alias %s (%v), want the saved %s", round, again.alias, err, ids[0].alias)
+		}
+		if leftovers, _ := filepath.Glob(filepath.Join(dir, ".*")); len(leftovers) > 0 {
+			t.Fatalf("round %d: temporary files left: %v", round, leftovers)
+		}
+	}
+}
+
+// A data file that is a symbolic link to nothing is refused with one line
+// naming it (nothing can be made in its place), not retried for ever.
+func TestDataFileLinkToNothing(t *testing.T) {
+	for _, name := range []string{aliasFile, cookieFile, clusterCertFile, hostKeyFile} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadIdentity(nodeOptions(t, dir, nil, "-r"))
+			if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, name)+" is a symbolic link to nothing") {
+				t.Fatalf("error %v, want one naming the link", err)
+			}
+		})
+	}
+}
+
+// A start that cannot save a file (a full disk) leaves nothing of it
+// behind, so that the next start, with room again, makes it and goes on.
+func TestDataFilesOnAFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		testutil.Missing(t, fmt.Sprintf("cannot mount a small tmpfs (needs root, as in CI): %v", err))
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	filler := filepath.Join(dir, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err = f.Write(make([]byte, 4096)); err == nil; _, err = f.Write(make([]byte, 4096)) {
+	}
+	f.Close()
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadIdentity(nodeOptions(t, data, nil, "-r")); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("on a full disk: %v, want no space left", err)
+	}
+	if entries, _ := os.ReadDir(data); len(entries) > 0 {
+		t.Fatalf("left behind: %v", entries)
+	}
+	os.Remove(filler)
+	if _, err := loadIdentity(nodeOptions(t, data, nil, "-r")); err != nil {
+		t.Fatalf("with room again: %v", err)
 	}
 }

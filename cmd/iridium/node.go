@@ -70,7 +70,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	if o.remote {
 		srv, err := remote.Listen(remote.Config{
 			Addr:               net.JoinHostPort(o.remoteHost, strconv.Itoa(o.remotePort)),
-			HostKeyFile:        filepath.Join(o.dataDir, hostKeyFile),
+			HostKey:            id.hostKey,
 			AuthorizedKeysFile: filepath.Join(o.dataDir, authorizedKeysFile),
 			Cookie:             id.cookie,
 			MaxConnections:     o.maxSSHSessions,
