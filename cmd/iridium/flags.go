@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/iridium-go/iridium/cluster"
@@ -97,6 +98,10 @@ func defaultMaxHeapMiB() int {
 	return max(mib, vm.DefaultHeapLimit>>20)
 }
 
+// maxThreads bounds --threads: each thread is a worker goroutine made at
+// start, and more than a machine's cores run nothing sooner.
+const maxThreads = 4096
+
 // maxHeapMiB is the largest --max-heap whose bytes an int64 holds.
 const maxHeapMiB = math.MaxInt64 >> 20
 
@@ -120,8 +125,9 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		}
 	}
 	num := func(p *int, value int, names ...string) {
+		*p = value
 		for _, n := range names {
-			fs.IntVar(p, n, value, "")
+			fs.Var(decimal{p}, n, "")
 		}
 	}
 	boolean := func(p *bool, names ...string) {
@@ -190,6 +196,11 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 			return fail("FILE is empty: name a program file, or give none to start the REPL")
 		}
 	default:
+		for _, a := range fs.Args()[1:] {
+			if strings.HasPrefix(a, "-") {
+				return fail("flags go before FILE: %s came after %s", a, fs.Arg(0))
+			}
+		}
 		return fail("expected at most one FILE, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
 
@@ -199,8 +210,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if err := checkPort("--bind-port", o.remotePort); err != nil {
 		return fail("%v", err)
 	}
-	if o.threads < 1 {
-		return fail("--threads must be at least 1, got %d", o.threads)
+	if o.threads < 1 || o.threads > maxThreads {
+		return fail("--threads must be 1 to %d, got %d", maxThreads, o.threads)
 	}
 	if o.maxProcesses < 1 {
 		return fail("--max-processes must be at least 1, got %d", o.maxProcesses)
@@ -305,9 +316,39 @@ func cleanFlagError(err error, args, rest []string) string {
 		if at > 0 && strings.TrimLeft(args[at], "-") != name+"="+value {
 			at-- // -P abc, not -P=abc
 		}
-		return fmt.Sprintf("invalid value %q for %s: want a number", value, typed(name))
+		want := "want a number"
+		if strings.HasSuffix(msg, ": "+errOutOfRange.Error()) {
+			want = "out of range"
+		}
+		return fmt.Sprintf("invalid value %q for %s: %s", value, typed(name), want)
 	}
 	return msg
+}
+
+// decimal is an int flag read in base 10: the flag package's own reads
+// 0101 as octal (port 65) and 0x50 as hex, which nobody means on a
+// command line, and leading zeros are decimal here.
+type decimal struct{ p *int }
+
+var errOutOfRange = errors.New("out of range")
+
+func (d decimal) String() string {
+	if d.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*d.p)
+}
+
+func (d decimal) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if errors.Is(err, strconv.ErrRange) {
+		return errOutOfRange
+	}
+	if err != nil {
+		return errors.New("not a number")
+	}
+	*d.p = v
+	return nil
 }
 
 // longNames maps the short flags to their long names, for error messages.
