@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/iridium-go/iridium/cluster"
+	"github.com/iridium-go/iridium/internal/escape"
 	"github.com/iridium-go/iridium/proc"
 )
 
@@ -35,7 +36,7 @@ func (r *REPL) cmdProcesses(ctx context.Context, args []string) error {
 			continue
 		}
 		for _, p := range l.procs {
-			fmt.Fprintf(r.out, "%s:%d %s %s mailbox %d dropped %d\n", l.alias, p.PID, p.State, escaped(p.Name), p.Mailbox, p.Dropped)
+			fmt.Fprintf(r.out, "%s:%d %s %s mailbox %d dropped %d\n", l.alias, p.PID, p.State, escape.String(p.Name), p.Mailbox, p.Dropped)
 		}
 	}
 	return nil

@@ -13,15 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/chzyer/readline"
 	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/internal/escape"
 	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/vm"
 )
@@ -322,43 +320,17 @@ func (r *REPL) flush() {
 // error) reads, and greps, as errors line by line. Control and format
 // characters (what a user typed, quoted back: a NUL, an ESC, a
 // right-to-left override) are written escaped, as \x00 or \u202e, and so
-// are bytes that are not UTF-8, as \xff, so that a message shows them and
-// never drives the terminal or reorders what it shows.
+// are bytes that are not UTF-8, as \xff (package escape), so that a
+// message shows them and never drives the terminal or reorders what it
+// shows.
 func errorText(err error) []byte {
 	var b bytes.Buffer
 	for _, line := range strings.Split(err.Error(), "\n") {
 		b.WriteString("error: ")
-		writeEscaped(&b, line)
+		b.Write(escape.Append(b.AvailableBuffer(), line))
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
-}
-
-// escaped is s with control and format characters and bytes that are not
-// UTF-8 escaped, as writeEscaped writes it: for a program name or path in
-// a line the REPL prints, which may come from another member.
-func escaped(s string) string {
-	var b bytes.Buffer
-	writeEscaped(&b, s)
-	return b.String()
-}
-
-// writeEscaped writes s to b with control and format characters and bytes
-// that are not UTF-8 escaped (see errorText); a tab stays a tab.
-func writeEscaped(b *bytes.Buffer, s string) {
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(b, `\x%02x`, s[0])
-		case r != '\t' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)):
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[:size])
-		}
-		s = s[size:]
-	}
 }
 
 // runAssembly assembles line after the program so far, appends it to the

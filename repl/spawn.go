@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/iridium-go/iridium/internal/escape"
 	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/vm"
 )
@@ -62,7 +63,7 @@ func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
 	return r.spawnHere(path, prog, func(jb *job) {
 		r.spawned++
 		jb.label = fmt.Sprintf("#%d", r.spawned)
-		fmt.Fprintf(r.out, "spawned %s: %s as %s:%d\n", jb.label, escaped(path), r.cfg.Procs.Alias(), jb.pid)
+		fmt.Fprintf(r.out, "spawned %s: %s as %s:%d\n", jb.label, escape.String(path), r.cfg.Procs.Alias(), jb.pid)
 	})
 }
 
@@ -136,10 +137,10 @@ func (j *jobs) wait() { j.wg.Wait() }
 // and the others) and events, shown in one piece.
 func report(jb *job, status int, err error, events []vm.Event) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s ended: exit code %d", jb.label, escaped(jb.path), status)
+	fmt.Fprintf(&b, "%s %s ended: exit code %d", jb.label, escape.String(jb.path), status)
 	if err != nil { // a fault's text may come from another member: escaped
 		b.WriteString(" (")
-		writeEscaped(&b, plainInterrupt(err).Error())
+		b.WriteString(escape.String(plainInterrupt(err).Error()))
 		b.WriteByte(')')
 	}
 	b.WriteByte('\n')
@@ -155,7 +156,7 @@ func report(jb *job, status int, err error, events []vm.Event) []byte {
 	}
 	for _, e := range events {
 		fmt.Fprintf(&b, "%s event: ", jb.label)
-		writeEscaped(&b, formatEvent(e))
+		b.WriteString(escape.String(formatEvent(e)))
 		b.WriteByte('\n')
 	}
 	return b.Bytes()

@@ -41,6 +41,42 @@ func TestNotAssemblyFile(t *testing.T) {
 	}
 }
 
+// What an error quotes back (source text, the file's path) is escaped, as
+// in the REPL: an ESC or a carriage return in it is shown, not sent to the
+// terminal.
+func TestFileErrorsEscaped(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, path, source string
+		want               []string
+	}{
+		{"a string token", filepath.Join(dir, "e.iasm"), "load $0 'a\x1b[31mb'\nprts '\r'\n",
+			[]string{`got string 'a\x1b[31mb'`, `got string '\r'`}},
+		{"the path", filepath.Join(dir, "e\x1b[2J.iasm"), "frob\n", []string{`e\x1b[2J.iasm:`}},
+		{"a missing file's path", filepath.Join(dir, "none\u202e.iasm"), "", []string{`none\u202e.iasm: no such file`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.source != "" {
+				if err := os.WriteFile(tc.path, []byte(tc.source), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, args := range [][]string{{tc.path}, {"-d", tc.path}, {"-o", os.DevNull, tc.path}} {
+				r := iridium(t, "", nil, args...)
+				if strings.ContainsAny(r.stderr, "\x1b\r\u202e") {
+					t.Errorf("%v: raw control characters in stderr %q", args, r.stderr)
+				}
+				for _, want := range tc.want {
+					if !strings.Contains(r.stderr, want) {
+						t.Errorf("%v: stderr %q does not say %q", args, r.stderr, want)
+					}
+				}
+			}
+		})
+	}
+}
+
 // A text file full of mistakes shows the first 20 errors and counts the
 // rest.
 func TestAssemblyErrorsCapped(t *testing.T) {

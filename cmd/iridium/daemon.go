@@ -42,7 +42,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 
 	addr, err := mgr.Start()
 	if err != nil {
-		fmt.Fprintf(stderr, "iridium: %v\n", err)
+		errorf(stderr, "iridium: %v\n", err)
 		return exitFault
 	}
 	fmt.Fprintf(stdout, "%s listening on %s\n", mgr.Alias(), addr)
@@ -57,7 +57,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 			if je := (*cluster.JoinError)(nil); errors.As(err, &je) {
 				err = je.Err // this line names the address already
 			}
-			fmt.Fprintf(stderr, "iridium: joining %s: %v\n", o.join, err)
+			errorf(stderr, "iridium: joining %s: %v\n", o.join, err)
 			return exitFault
 		}
 	}
@@ -81,7 +81,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		select {
 		case <-ctx.Done():
 			if err := mgr.Leave(); err != nil {
-				fmt.Fprintf(stderr, "iridium: leaving the cluster: %v\n", err)
+				errorf(stderr, "iridium: leaving the cluster: %v\n", err)
 			}
 			fmt.Fprintf(stdout, "%s left the cluster\n", mgr.Alias())
 			return exitOK
@@ -117,7 +117,7 @@ func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, remin
 		if nc := (*cluster.NotConnectedError)(nil); errors.As(err, &nc) && ctx.Err() == nil {
 			// In the cluster: whatever kept a listed member out, it is
 			// the member's, not the contact's.
-			fmt.Fprintf(progress, "iridium: joined through %s; members not connected yet: %d (still trying)\n",
+			errorf(progress, "iridium: joined through %s; members not connected yet: %d (still trying)\n",
 				addr, len(nc.Members))
 			return nil
 		}
@@ -126,10 +126,10 @@ func joinWithRetry(ctx context.Context, mgr *cluster.Manager, addr string, remin
 		}
 		switch {
 		case tries == 1:
-			fmt.Fprintf(progress, "iridium: cannot reach %s yet (%s), retrying until it answers\n", addr, reason(err))
+			errorf(progress, "iridium: cannot reach %s yet (%s), retrying until it answers\n", addr, reason(err))
 		case time.Since(reminded) >= remindEvery:
 			reminded = time.Now()
-			fmt.Fprintf(progress, "iridium: still cannot reach %s after %v and %d tries (%s), retrying\n",
+			errorf(progress, "iridium: still cannot reach %s after %v and %d tries (%s), retrying\n",
 				addr, reminded.Sub(start).Round(time.Second), tries, reason(err))
 		}
 		select {

@@ -155,14 +155,14 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	num(&o.maxHeapMiB, defaultHeap, "max-heap")
 
 	fail := func(format string, a ...any) (*options, error) {
-		fmt.Fprintf(stderr, "iridium: "+format+"\n", a...)
+		errorf(stderr, "iridium: "+format+"\n", a...)
 		fmt.Fprintln(stderr, "Run 'iridium --help' for usage.")
 		return nil, errUsage
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			if _, err := fmt.Fprintf(stdout, usageText, defaultData, defaultMaxProcesses, defaultHeap); err != nil {
-				fmt.Fprintf(stderr, "iridium: %v\n", err)
+				errorf(stderr, "iridium: %v\n", err)
 				return nil, err
 			}
 			return nil, flag.ErrHelp
@@ -264,7 +264,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		// The SSH flags are easily taken for the cluster's: -p for -P.
 		fs.Visit(func(f *flag.Flag) {
 			if warning, ok := remoteOnly[f.Name]; ok {
-				fmt.Fprintf(stderr, "iridium: warning: %s\n", warning)
+				errorf(stderr, "iridium: warning: %s\n", warning)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/internal/escape"
 	"github.com/iridium-go/iridium/proc"
 	"github.com/iridium-go/iridium/vm"
 	"golang.org/x/term"
@@ -136,7 +137,7 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 // (-o) or disassembles it (-d).
 func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	if o.assembleTo != "" && samePath(o.file, o.assembleTo) {
-		fmt.Fprintf(stderr, "iridium: --output %s is FILE itself: it would overwrite the program\n", o.assembleTo)
+		errorf(stderr, "iridium: --output %s is FILE itself: it would overwrite the program\n", o.assembleTo)
 		return exitUsage
 	}
 	if fi, err := os.Stat(o.file); err == nil && !fi.Mode().IsRegular() {
@@ -146,7 +147,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	}
 	data, err := assembler.ReadFileContext(sigs.ctx, o.file, false) // /dev/stdin and FIFOs welcome here
 	if err != nil && sigs.ctx.Err() == nil {
-		fmt.Fprintf(stderr, "iridium: %v\n", err)
+		errorf(stderr, "iridium: %v\n", err)
 		return exitFault
 	}
 	// A listing shows the program as it is, words the VM refuses
@@ -167,14 +168,14 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	prog, syms, err := load(sigs.ctx, data) // syms: an assembly file's labels, for -d
 	switch {
 	case sigs.ctx.Err() != nil: // while FILE was read or assembled
-		fmt.Fprintf(stderr, "iridium: %s: interrupted: %v\n", o.file, context.Cause(sigs.ctx))
+		errorf(stderr, "iridium: %s: interrupted: %v\n", o.file, context.Cause(sigs.ctx))
 		return exitFault
 	case len(assembler.Errors(err)) > 0:
 		// A binary file gets one error here too, at its first NUL byte.
-		fmt.Fprintf(stderr, "%s:\n%v\n", o.file, err)
+		errorf(stderr, "%s:\n%v\n", o.file, err)
 		return exitUsage
 	case err != nil:
-		fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
+		errorf(stderr, "iridium: %s: %v\n", o.file, err)
 		return exitFault
 	}
 
@@ -182,7 +183,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	case o.disassemble:
 		<-sigs.ready
 		if _, err := io.WriteString(stdout, assembler.DisassembleWithSymbols(prog, syms)); err != nil {
-			fmt.Fprintf(stderr, "iridium: %v\n", err)
+			errorf(stderr, "iridium: %v\n", err)
 			return exitFault
 		}
 		return exitOK
@@ -193,7 +194,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 			err = os.WriteFile(o.assembleTo, bin, 0o644)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "iridium: %v\n", err)
+			errorf(stderr, "iridium: %v\n", err)
 			return exitFault
 		}
 		return exitOK
@@ -220,11 +221,11 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		OwnOutput:    true, // the workers serve this program alone
 		OnFault: func(name string, pid int32, err error) {
 			out.endLine(stdout, stderr)
-			fmt.Fprintf(stderr, "iridium: process %s:%d (%s): %v\n", fileNodeAlias, pid, name, err)
+			errorf(stderr, "iridium: process %s:%d (%s): %v\n", fileNodeAlias, pid, name, err)
 		},
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "iridium: %v\n", err)
+		errorf(stderr, "iridium: %v\n", err)
 		return exitFault
 	}
 	defer procs.Close()
@@ -246,7 +247,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		out.endLine(stdout, stderr)
-		fmt.Fprintf(stderr, "iridium: %s: %v\n", o.file, err)
+		errorf(stderr, "iridium: %s: %v\n", o.file, err)
 		return exitFault
 	}
 	return exitOK
@@ -319,4 +320,12 @@ func (l *lockedWriter) Flush() error {
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// errorf prints a message on stderr (or another writer for people),
+// escaped line by line (package escape): a path, or source text an error
+// quotes back, may hold an ESC or a right-to-left override, which must not
+// drive the terminal or reorder what it shows.
+func errorf(w io.Writer, format string, a ...any) {
+	io.WriteString(w, escape.Lines(fmt.Sprintf(format, a...)))
 }

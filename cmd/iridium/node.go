@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -24,7 +23,7 @@ import (
 // and the REPL, or with --daemon-mode only the cluster.
 func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "iridium: %v\n", err)
+		errorf(stderr, "iridium: %v\n", err)
 		return exitFault
 	}
 	id, err := loadIdentity(o)

@@ -32,7 +32,7 @@ func exitIfStuck(sigs <-chan os.Signal, code int, stderr io.Writer, beforeExit f
 		}
 		said := make(chan struct{})
 		go func() {
-			fmt.Fprintf(stderr, "iridium: %s: exiting now\n", why)
+			errorf(stderr, "iridium: %s: exiting now\n", why)
 			close(said)
 		}()
 		select {
