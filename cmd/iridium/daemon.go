@@ -21,15 +21,19 @@ import (
 // is told to stop.
 const joinRemindEvery = 30 * time.Second
 
-// runDaemon serves the cluster with no REPL until SIGINT or SIGTERM, then
-// leaves gracefully. It prints the member list each time it changes, so a
-// script (scripts/local_cluster.sh, bench/cluster.sh) can follow the
-// cluster from the node's output.
+// runDaemon serves the cluster with no REPL until SIGINT, SIGTERM or
+// SIGHUP (its terminal gone), then leaves gracefully. It prints the member
+// list each time it changes, so a script (scripts/local_cluster.sh,
+// bench/cluster.sh) can follow the cluster from the node's output. That
+// output is a courtesy: once nothing reads it (`| head -1` to learn the
+// port), writes fail and the daemon goes on serving, rather than die of
+// SIGPIPE at the next member change without leaving the cluster.
 func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 2) // the first signal and a second one (exitIfStuck)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go func() { // ends with ctx, which is cancelled when runDaemon returns
 		select {

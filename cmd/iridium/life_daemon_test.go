@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -103,5 +106,49 @@ func TestJoinWithRetryKeepsAJoinThatGotIn(t *testing.T) {
 	}
 	if got := charlie.MemberAliases(); !slices.Contains(got, "alpha") {
 		t.Errorf("charlie lists %v, without its contact", got)
+	}
+}
+
+// A daemon whose output nobody reads any more (`iridium --daemon-mode |
+// head -1`, to learn its port) goes on serving through the member changes
+// it can no longer print, and still leaves gracefully on SIGTERM; SIGHUP
+// (its terminal gone) leaves gracefully too.
+func TestDaemonOutlivesItsReader(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(binary, "--daemon-mode", "--data-root-dir", t.TempDir(), "--node-alias", "alpha",
+				"--cookie", testCookie, "-P", "0")
+			cmd.Stdout, cmd.Stderr = w, w
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			t.Cleanup(func() { cmd.Process.Kill(); <-done })
+			first, err := bufio.NewReader(r).ReadString('\n') // head -1
+			m := regexp.MustCompile(`alpha listening on 127\.0\.0\.1:(\d+)\n`).FindStringSubmatch(first)
+			if err != nil || m == nil {
+				t.Fatalf("first line %q, %v", first, err)
+			}
+			r.Close()
+
+			bravo, _ := startDaemon(t, "bravo", "--join", "127.0.0.1:"+m[1])
+			bravo.expect(`members 2\n  alpha 127\.0\.0\.1:` + m[1] + `\n  bravo 127\.0\.0\.1:\d+ \(self\)\n`)
+			cmd.Process.Signal(sig)
+			select {
+			case <-done:
+			case <-time.After(within):
+				t.Fatalf("alpha did not exit within %v of %v", within, sig)
+			}
+			if !cmd.ProcessState.Exited() || cmd.ProcessState.ExitCode() != 0 {
+				t.Fatalf("alpha ended with %v, want status 0", cmd.ProcessState)
+			}
+			bravo.expect(`members 1\n  bravo 127\.0\.0\.1:\d+ \(self\)\n`)
+		})
 	}
 }

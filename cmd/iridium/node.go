@@ -106,8 +106,8 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 
 	// SIGINT interrupts the running program; at a terminal prompt readline
 	// reads Ctrl-C as a key, not a signal. A signal with no program to
-	// interrupt (SIGTERM, or SIGINT in a script between programs; not
-	// SIGINT at a terminal) ends the node: ctx is cancelled, which
+	// interrupt (SIGTERM, SIGHUP when the terminal goes, or SIGINT in a
+	// script between programs; not SIGINT at a terminal) ends the node: ctx is cancelled, which
 	// interrupts whatever the REPL runs, and its input is closed, which
 	// ends a read in progress. Run then returns
 	// as at the end of a script, having left the cluster, and the deferred
@@ -116,7 +116,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	defer cancel()
 	ended := make(chan syscall.Signal, 1) // the signal that ended the node
 	sigs := make(chan os.Signal, 2)       // the first signal and a second one (exitIfStuck)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go func() { // ends with ctx, which is cancelled when runNode returns
 		for {
