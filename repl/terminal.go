@@ -2,6 +2,7 @@ package repl
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,9 +11,12 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/chzyer/readline"
+
+	"github.com/iridium-go/iridium/internal/escape"
 )
 
 // readlineReader adapts readline to lineReader.
@@ -141,7 +145,12 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		}
 	}
 	mode, err := keepHistoryPrivate(r.cfg.HistoryFile)
-	if err != nil {
+	if errors.Is(err, errHistoryUnusable) {
+		// The session goes on, its history kept in memory, as without a
+		// file.
+		fmt.Fprintf(r.cfg.Err, "warning: %s; this session's history is not saved\n", escape.String(err.Error()))
+		rc.HistoryFile = os.DevNull
+	} else if err != nil {
 		return readlineReader{}, err
 	}
 	rl, err := readline.NewEx(rc)
@@ -340,22 +349,41 @@ func (k *keyFilter) menuKey(key rune) rune {
 	return key
 }
 
+// maxHistoryFile bounds the history file readline is given, which it
+// reads whole at every start: 500 lines of at most maxTerminalLine
+// characters take 2 MiB at most.
+const maxHistoryFile = 16 << 20
+
+// errHistoryUnusable: the history file is there but not one to read.
+var errHistoryUnusable = errors.New("not used")
+
 // keepHistoryPrivate creates the history file at path, if there is one to
 // keep and it is missing, readable by its owner alone (readline would make
 // it readable by all, and lines typed may hold secrets), and returns the
-// mode the file should keep: its owner's choice for a file that exists.
+// mode the file should keep: its owner's choice for a file that exists. A
+// file that is not a regular file (a FIFO, which would hold the start
+// waiting for a reader; /dev/zero, which readline would read for ever) or
+// is over maxHistoryFile gives an error wrapping errHistoryUnusable.
 func keepHistoryPrivate(path string) (os.FileMode, error) {
 	if path == "" {
 		return 0, nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NONBLOCK, 0o600)
+	if errors.Is(err, syscall.ENXIO) { // a FIFO with no reader
+		return 0, fmt.Errorf("history file %s is a FIFO: %w", path, errHistoryUnusable)
+	}
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil {
+	switch {
+	case err != nil:
 		return 0, err
+	case !fi.Mode().IsRegular():
+		return 0, fmt.Errorf("history file %s is not a regular file: %w", path, errHistoryUnusable)
+	case fi.Size() > maxHistoryFile:
+		return 0, fmt.Errorf("history file %s is over %d MiB: %w", path, maxHistoryFile>>20, errHistoryUnusable)
 	}
 	return fi.Mode().Perm(), nil
 }

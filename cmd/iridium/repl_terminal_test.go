@@ -1,9 +1,11 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -111,5 +113,38 @@ func TestTerminalLeaveStopsBackgroundPrograms(t *testing.T) {
 	term.expect(at, "#1 "+spin+" ended: exit code 2 (interrupted at pc")
 	if code := term.wait(); code != 0 {
 		t.Fatalf("exit code %d after Ctrl-D", code)
+	}
+}
+
+// A history file that cannot be one (a FIFO, which would hold the start
+// waiting for a reader; a link to /dev/zero, which would be read for
+// ever) does not stop the REPL: it says so and keeps the session's
+// history in memory.
+func TestTerminalUnusableHistory(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(path string) error
+		want  string
+	}{
+		{"a FIFO", func(path string) error { return syscall.Mkfifo(path, 0o600) }, "is a FIFO: not used"},
+		{"a link to /dev/zero", func(path string) error { return os.Symlink("/dev/zero", path) }, "is not a regular file: not used"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := tc.setup(filepath.Join(dir, "history")); err != nil {
+				t.Fatal(err)
+			}
+			term := startTerminal(t, dir)
+			at := term.expect(0, tc.want)
+			at = term.expect(at, ">>> ")
+			term.send("load $5 #42\r")
+			at = term.expect(at, ">>> ")
+			term.send("\x1b[A") // Up: the line typed, from memory
+			term.expect(at, "load $5 #42")
+			term.send("\x03\x04")
+			if code := term.wait(); code != 0 {
+				t.Fatalf("exit code %d after Ctrl-D", code)
+			}
+		})
 	}
 }
