@@ -358,8 +358,9 @@ func New(cfg Config) (*Manager, error) {
 // Alias returns this node's alias.
 func (m *Manager) Alias() string { return m.cfg.Alias }
 
-// Start starts the listener on Config.Host and Config.Port and returns its
-// address. With Port 0 the node announces the port it got. Start is
+// Start starts the listener on Config.Host and Config.Port and returns the
+// address the node announces (addrLocked). With Port 0 the node announces
+// the port it got. Start is
 // idempotent: while listening it returns the same address. After Leave it
 // listens again on the same port.
 func (m *Manager) Start() (net.Addr, error) {
@@ -369,7 +370,7 @@ func (m *Manager) Start() (net.Addr, error) {
 		return nil, ErrShutdown
 	}
 	if m.sess != nil {
-		addr := m.sess.ln.Addr()
+		addr := m.addrLocked()
 		m.mu.Unlock()
 		return addr, nil
 	}
@@ -405,14 +406,17 @@ func (m *Manager) Start() (net.Addr, error) {
 
 	m.mu.Lock()
 	if m.shutdown || m.sess != nil {
-		winner := m.sess
+		var addr net.Addr
+		if m.sess != nil {
+			addr = m.addrLocked()
+		}
 		m.mu.Unlock()
 		cancel()
 		ln.Close()
-		if winner == nil {
+		if addr == nil {
 			return nil, ErrShutdown
 		}
-		return winner.ln.Addr(), nil
+		return addr, nil
 	}
 	m.port = int(self.port)
 	if !self.ip.IsUnspecified() {
@@ -421,11 +425,24 @@ func (m *Manager) Start() (net.Addr, error) {
 	m.sess = s
 	m.sessions.Add(1)
 	s.wg.Add(2)
+	addr := m.addrLocked()
 	m.mu.Unlock()
 	go m.acceptLoop(s)
 	go m.maintain(s)
-	m.log.Info("listening", "addr", ln.Addr().String())
-	return ln.Addr(), nil
+	m.log.Info("listening", "addr", addr.String())
+	return addr, nil
+}
+
+// addrLocked is the address this node announces, as its member list shows
+// it: the listen IP, or the one asked for when it listens on every address
+// (0.0.0.0 stays 0.0.0.0, where the listener would say [::]), and the port
+// it got.
+func (m *Manager) addrLocked() net.Addr {
+	ip, err := netip.ParseAddr(m.selfIP)
+	if err != nil {
+		return &net.TCPAddr{Port: m.port}
+	}
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(m.port)))
 }
 
 // localAddrs lists the machine's interface addresses.

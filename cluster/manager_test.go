@@ -243,6 +243,28 @@ func TestJoinStartsListener(t *testing.T) {
 	waitMesh(t, []*Manager{a, b}, time.Second)
 }
 
+// Start says the address the member list shows for this node: with every
+// address asked for, the one asked for, not the listener's dual-stack [::].
+func TestStartSaysTheAnnouncedAddress(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "0.0.0.0", "::"} {
+		cfg := testConfig(t, "a")
+		cfg.Host = host
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, err := m.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ap, err := netip.ParseAddrPort(addr.String())
+		if self := m.Members()[0]; err != nil || ap.Addr().String() != host || self.Addr() != addr.String() {
+			t.Errorf("host %s: Start says %v, the member list %s", host, addr, self.Addr())
+		}
+		m.Shutdown()
+	}
+}
+
 func TestStartAndShutdownAreIdempotent(t *testing.T) {
 	m, err := New(testConfig(t, "a"))
 	if err != nil {

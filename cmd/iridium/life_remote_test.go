@@ -15,9 +15,9 @@ import (
 // within bounds every wait of the lifecycle tests: longer means a hang.
 const within = 20 * time.Second
 
-// startSSHNode starts a node with remote access on a free port, logging
-// at info so that it says where SSH listens, and returns it with that
-// address. extra goes on the command line (--daemon-mode).
+// startSSHNode starts a node with remote access on a free port, which it
+// says on stderr, and returns it with that address; it logs at info. extra
+// goes on the command line (--daemon-mode).
 func startSSHNode(t *testing.T, alias string, extra ...string) (*replNode, string) {
 	t.Helper()
 	args := append([]string{"--data-root-dir", t.TempDir(), "--node-alias", alias, "--cookie", testCookie,
@@ -25,7 +25,7 @@ func startSSHNode(t *testing.T, alias string, extra ...string) (*replNode, strin
 	cmd := exec.Command(binary, args...)
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "IRIDIUM_LOG=info"}
 	n := startProc(t, alias, cmd)
-	return n, n.expect(`msg="remote access" addr=(127\.0\.0\.1:\d+)`)[1]
+	return n, n.expect(`iridium: remote access listening on (127\.0\.0\.1:\d+)\n`)[1]
 }
 
 // spinSrc loops for ever and prints nothing: a write to a vanished client

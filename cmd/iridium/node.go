@@ -81,6 +81,9 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 		}
 		defer srv.Close()
 		logger.Info("remote access", "addr", srv.Addr().String())
+		if o.remotePort == 0 { // the system picked it: nobody knows it yet
+			errorf(stderr, "iridium: remote access listening on %s\n", srv.Addr())
+		}
 	}
 
 	if o.daemon {
