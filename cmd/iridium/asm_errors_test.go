@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/iridium-go/iridium/internal/testutil"
 )
 
 // A file without the bytecode magic is assembly, and one with a NUL byte
@@ -145,5 +150,46 @@ func TestOutputOverSource(t *testing.T) {
 	}
 	if got, err := os.ReadFile(file); err != nil || string(got) != src {
 		t.Errorf("source now %q (%v)", got, err)
+	}
+}
+
+// -o writes its file whole or not at all: on a full disk it fails, saying
+// --output, and the file written before is still there, whole; /dev/null
+// is written in place, and a directory is refused naming the flag.
+func TestOutputWholeOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		testutil.Missing(t, fmt.Sprintf("cannot mount a small tmpfs (needs root, as in CI): %v", err))
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	small := writeFile(t, "small.iasm", "hlt\n")
+	big := writeFile(t, "big.iasm", strings.Repeat("nop\n", 8192)) // 32 KiB of code
+	out := filepath.Join(dir, "prog.iebc")
+	if r := iridium(t, "", nil, "-o", out, small); r.code != 0 {
+		t.Fatalf("-o: code %d, %s", r.code, r.stderr)
+	}
+	before, _ := os.ReadFile(out)
+	filler, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err = filler.Write(make([]byte, 4096)); err == nil; _, err = filler.Write(make([]byte, 4096)) {
+	}
+	filler.Close()
+	r := iridium(t, "", nil, "-o", out, big)
+	if r.code != exitFault || !strings.Contains(r.stderr, "iridium: --output: ") || !strings.Contains(r.stderr, "no space left") {
+		t.Errorf("-o on a full disk: code %d, stderr %q", r.code, r.stderr)
+	}
+	if after, err := os.ReadFile(out); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("the earlier output is now %d bytes (%v), was %d", len(after), err, len(before))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("left in the directory: %v", entries)
+	}
+	if r := iridium(t, "", nil, "-o", os.DevNull, small); r.code != 0 {
+		t.Errorf("-o /dev/null: code %d, %s", r.code, r.stderr)
+	}
+	if r := iridium(t, "", nil, "-o", t.TempDir(), small); r.code != exitFault || !strings.Contains(r.stderr, "iridium: --output: ") {
+		t.Errorf("-o DIR: code %d, stderr %q", r.code, r.stderr)
 	}
 }

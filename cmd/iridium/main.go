@@ -5,13 +5,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -191,10 +195,10 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		bin, err := prog.MarshalBinary()
 		if err == nil {
 			<-sigs.ready
-			err = os.WriteFile(o.assembleTo, bin, 0o644)
+			err = writeWhole(o.assembleTo, bin)
 		}
 		if err != nil {
-			errorf(stderr, "iridium: %v\n", err)
+			errorf(stderr, "iridium: --output: %v\n", err)
 			return exitFault
 		}
 		return exitOK
@@ -328,4 +332,40 @@ func isTerminal(f any) bool {
 // drive the terminal or reorder what it shows.
 func errorf(w io.Writer, format string, a ...any) {
 	io.WriteString(w, escape.Lines(fmt.Sprintf(format, a...)))
+}
+
+// writeWhole writes data as the file at path whole or not at all: to a
+// temporary file beside it, renamed over it once written, so that a write
+// that fails (a full disk) leaves the file that was there as it was. A
+// symbolic link is followed, and what is not a regular file (/dev/null,
+// /dev/stdout, a FIFO), or is in a directory where no other file may be
+// made, is written in place.
+func writeWhole(path string, data []byte) error {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return os.WriteFile(path, data, 0o644)
+	}
+	var suffix [8]byte
+	rand.Read(suffix[:])
+	tmp := path + ".tmp-" + hex.EncodeToString(suffix[:])
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644) // the umask applies, as to os.WriteFile
+	if errors.Is(err, fs.ErrPermission) {
+		return os.WriteFile(path, data, 0o644) // a file we may write in a directory we may not
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
