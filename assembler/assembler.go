@@ -434,11 +434,13 @@ func (a *asm) instruction(head Token, args []Token) {
 	op, ok := lookupMnemonic(head.Value)
 	if !ok {
 		a.errorf(head.Pos, "unknown mnemonic %q", head.Value)
+		a.registersAnywhere(args)
 		return
 	}
 	info, _ := op.Info()
 	if a.section != sectionCode {
 		a.errorf(head.Pos, "instruction %s in the .data section", info.Name)
+		a.registersAnywhere(args)
 		return
 	}
 	in := instr{pos: head.Pos, ref: noRef, op: op, n: 1}
@@ -455,11 +457,7 @@ func (a *asm) instruction(head Token, args []Token) {
 		if !a.garbled(args) {
 			a.errorf(head.Pos, "%s takes %s, got %d", info.Name, want, n)
 		}
-		for _, t := range args { // wrong wherever it stands
-			if t.Kind == TokRegister {
-				a.register(t)
-			}
-		}
+		a.registersAnywhere(args)
 		in.bad = true
 	} else {
 		for i, t := range args {
@@ -469,6 +467,18 @@ func (a *asm) instruction(head Token, args []Token) {
 		}
 	}
 	a.code.add(in)
+}
+
+// registersAnywhere reports the registers out of range among the operands
+// of an instruction whose operands cannot be checked one by one (its
+// mnemonic is unknown, their number is wrong): $40 is wrong wherever it
+// stands.
+func (a *asm) registersAnywhere(args []Token) {
+	for _, t := range args {
+		if t.Kind == TokRegister {
+			a.register(t)
+		}
+	}
 }
 
 // operand checks argument i of an instruction and stores its value in in.

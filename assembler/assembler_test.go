@@ -244,6 +244,8 @@ func TestGarbageHoldsItsPlace(t *testing.T) {
 		want      []string
 	}{
 		{"an unknown mnemonic", "bad0 $1 #x", []string{`1:1: unknown mnemonic "bad0"`, "1:9: expected a number after '#'"}},
+		{"an unknown mnemonic's bad register", "bad0 $1 $40 #x", []string{`1:1: unknown mnemonic "bad0"`, "1:9: register $40 out of range (0..31)", "1:13: expected a number after '#'"}},
+		{"an instruction in .data with a bad register", ".data\nhlt $32", []string{"2:1: instruction HLT in the .data section", "2:5: register $32 out of range (0..31)"}},
 		{"a bad register", "load $99 #x", []string{"1:6: register $99 out of range (0..31)", "1:10: expected a number after '#'"}},
 		{"a wrong operand", "add #1 ~ $3", []string{"1:5: ADD operand 1 must be a register, got integer #1", "1:8: unexpected character '~'"}},
 		{"a directive in the wrong section", ".asciiz #z", []string{"1:1: .asciiz outside the .data section", "1:9: expected a number after '#'"}},
