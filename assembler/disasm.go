@@ -44,15 +44,15 @@ func Disassemble(p *vm.Program) string { return disassemble(p, nil) }
 // empty .ascii string.
 func DisassembleWithSymbols(p *vm.Program, syms []Symbol) string { return disassemble(p, syms) }
 
-// labels names code addresses and read-only offsets: every name a symbol
+// listingNames names code addresses and read-only offsets: every name a symbol
 // gives an address is printed there, and operands use the first.
-type labels struct {
+type listingNames struct {
 	code, data map[int][]string
 	taken      map[string]bool // every symbol name, so synthesized ones avoid them
 }
 
-func newLabels(syms []Symbol, codeLen, roLen int) labels {
-	l := labels{code: map[int][]string{}, data: map[int][]string{}, taken: map[string]bool{}}
+func newListingNames(syms []Symbol, codeLen, roLen int) listingNames {
+	l := listingNames{code: map[int][]string{}, data: map[int][]string{}, taken: map[string]bool{}}
 	for _, s := range syms {
 		l.taken[s.Name] = true
 		switch {
@@ -66,7 +66,7 @@ func newLabels(syms []Symbol, codeLen, roLen int) labels {
 }
 
 // synth makes a label name that no symbol uses.
-func (l labels) synth(prefix string, at int) string {
+func (l listingNames) synth(prefix string, at int) string {
 	name := fmt.Sprintf("%s%04x", prefix, at)
 	for l.taken[name] {
 		name += "_"
@@ -74,23 +74,23 @@ func (l labels) synth(prefix string, at int) string {
 	return name
 }
 
-func (l labels) codeName(at int) string {
+func (l listingNames) codeName(at int) string {
 	if names := l.code[at]; len(names) > 0 {
 		return names[0]
 	}
 	return l.synth("L", at)
 }
 
-func (l labels) dataName(at int) string {
+func (l listingNames) dataName(at int) string {
 	if names := l.data[at]; len(names) > 0 {
 		return names[0]
 	}
 	return l.synth("D", at)
 }
 
-// define writes the label lines for an address: the symbols' names, or the
+// writeLabels writes the label lines for an address: the symbols' names, or the
 // synthesized name when the address needs a label and has none.
-func define(b *strings.Builder, names []string, needed bool, synth func() string) {
+func writeLabels(b *strings.Builder, names []string, needed bool, synth func() string) {
 	for _, name := range names {
 		b.WriteString(name + ":\n")
 	}
@@ -99,11 +99,11 @@ func define(b *strings.Builder, names []string, needed bool, synth func() string
 	}
 }
 
-// defineData writes the label lines for a read-only offset, as define
+// writeDataLabels writes the label lines for a read-only offset, as writeLabels
 // does, where the data that follows must come right after the last of
 // them: each one before it gets an empty string, no bytes at the same
 // offset.
-func defineData(b *strings.Builder, names []string, needed bool, synth func() string, off int) {
+func writeDataLabels(b *strings.Builder, names []string, needed bool, synth func() string, off int) {
 	if needed && len(names) == 0 {
 		names = []string{synth()}
 	}
@@ -116,7 +116,7 @@ func defineData(b *strings.Builder, names []string, needed bool, synth func() st
 }
 
 func emptyString(b *strings.Builder, off int) {
-	line(b, fmt.Sprintf("    %-7s ''", ".ascii"), vm.FormatAddress(off))
+	writeLine(b, fmt.Sprintf("    %-7s ''", ".ascii"), vm.FormatAddress(off))
 }
 
 func disassemble(p *vm.Program, syms []Symbol) string {
@@ -125,7 +125,7 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 		code, ro = p.Code, p.ROData
 	}
 	n := len(code) / vm.InstructionSize * vm.InstructionSize
-	names := newLabels(syms, n, len(ro))
+	names := newListingNames(syms, n, len(ro))
 
 	// Find jump targets and string offsets.
 	jumps := map[int]bool{}
@@ -152,13 +152,13 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 			for end < len(ro) && ro[end-1] != 0 && !strs[end] && names.data[end] == nil {
 				end++
 			}
-			defineData(&b, names.data[off], strs[off], func() string { return names.dataName(off) }, off)
+			writeDataLabels(&b, names.data[off], strs[off], func() string { return names.dataName(off) }, off)
 			chunk := ro[off:end]
 			dir := ".ascii"
 			if chunk[len(chunk)-1] == 0 {
 				dir, chunk = ".asciiz", chunk[:len(chunk)-1]
 			}
-			line(&b, fmt.Sprintf("    %-7s %s", dir, quoteString(chunk)), vm.FormatAddress(off))
+			writeLine(&b, fmt.Sprintf("    %-7s %s", dir, quoteString(chunk)), vm.FormatAddress(off))
 			off = end
 		}
 		for _, name := range names.data[len(ro)] { // after the last byte
@@ -168,17 +168,17 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 	}
 	b.WriteString(".code\n")
 	for pc := 0; pc < n; pc += vm.InstructionSize {
-		define(&b, names.code[pc], jumps[pc], func() string { return names.codeName(pc) })
+		writeLabels(&b, names.code[pc], jumps[pc], func() string { return names.codeName(pc) })
 		in := vm.Decode(code[pc:])
 		addr := vm.FormatAddress(pc)
 		if err := refused(in, n); err != nil {
-			line(&b, fmt.Sprintf("    %-7s #0x%02x%02x%02x%02x", ".word", byte(in.Op), in.A, in.B, in.C), addr+" invalid: "+err.Error())
+			writeLine(&b, fmt.Sprintf("    %-7s #0x%02x%02x%02x%02x", ".word", byte(in.Op), in.A, in.B, in.C), addr+" invalid: "+err.Error())
 			continue
 		}
 		info, _ := in.Op.Info()
-		line(&b, "    "+formatInstr(in, info, len(ro), strs, names), addr)
+		writeLine(&b, "    "+formatInstr(in, info, len(ro), strs, names), addr)
 	}
-	define(&b, names.code[n], jumps[n], func() string { return names.codeName(n) })
+	writeLabels(&b, names.code[n], jumps[n], func() string { return names.codeName(n) })
 	if n < len(code) {
 		b.WriteString("; trailing bytes (not a whole instruction):")
 		for _, c := range code[n:] {
@@ -192,7 +192,9 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 // commentColumn is where the address comments start.
 const commentColumn = 28
 
-func line(b *strings.Builder, text, comment string) {
+// writeLine writes one line of the listing: text, and comment in the
+// comment column.
+func writeLine(b *strings.Builder, text, comment string) {
 	b.WriteString(text)
 	pad := max(commentColumn-len(text), 1)
 	b.WriteString(strings.Repeat(" ", pad))
@@ -229,7 +231,7 @@ func refused(in vm.Instruction, codeLen int) error {
 }
 
 // formatInstr writes a valid instruction in assembly syntax.
-func formatInstr(in vm.Instruction, info vm.Info, roLen int, strs map[int]bool, names labels) string {
+func formatInstr(in vm.Instruction, info vm.Info, roLen int, strs map[int]bool, names listingNames) string {
 	m := strings.ToLower(info.Name)
 	var ops string
 	switch info.Shape {
