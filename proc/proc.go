@@ -825,11 +825,16 @@ func (p *Process) PID() int32 { return p.pid }
 // may use it (a foreground process's owner between its Runs).
 func (p *Process) VM() *vm.VM { return p.vm }
 
-// The vm.Runtime of a process.
+// A Process is its VM's vm.Runtime: the methods below run its process
+// instructions (SELF ... MONITOR).
 
-func (p *Process) Self() int32   { return p.pid }
+// Self is p's pid (SELF).
+func (p *Process) Self() int32 { return p.pid }
+
+// Parent is the handle of the process that started p, 0 for none (PARENT).
 func (p *Process) Parent() int32 { return p.parent }
 
+// Nodes is the number of cluster members, this node included (NODES).
 func (p *Process) Nodes() int32 {
 	if r := p.node.getRemote(); r != nil {
 		return 1 + int32(len(r.Members()))
@@ -879,6 +884,8 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	return c.pid, true, false
 }
 
+// Send delivers value to the process with handle to, here or on another
+// member; a message to no process is dropped (SEND).
 func (p *Process) Send(to, value int32) {
 	if to < 0 {
 		p.sendRemote(to, value)
@@ -890,6 +897,8 @@ func (p *Process) Send(to, value int32) {
 	n.mu.Unlock()
 }
 
+// Receive takes the next message from p's mailbox; false when it is empty
+// (RECV and RECVT, which then wait).
 func (p *Process) Receive() (vm.Message, bool) {
 	n := p.node
 	n.mu.Lock()
