@@ -45,6 +45,9 @@ type identity struct {
 // key.
 func loadIdentity(o *options) (identity, error) {
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		if l, lerr := os.Lstat(o.dataDir); lerr == nil && l.Mode()&fs.ModeSymlink != 0 {
+			return identity{}, fmt.Errorf("data directory %s is a symbolic link to nothing (or to what is not a directory)", o.dataDir)
+		}
 		return identity{}, fmt.Errorf("data directory: %w", err)
 	}
 	var id identity

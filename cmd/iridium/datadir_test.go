@@ -219,6 +219,19 @@ func TestDataFilesMadeAtOnce(t *testing.T) {
 	}
 }
 
+// A data directory that is a symbolic link to nothing says so, rather than
+// "mkdir: file exists".
+func TestDataDirectoryLinkToNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Symlink(filepath.Join(t.TempDir(), "nowhere"), dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadIdentity(nodeOptions(t, dir, nil))
+	if want := "data directory " + dir + " is a symbolic link to nothing"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want one saying %q", err, want)
+	}
+}
+
 // A data file that is a symbolic link to nothing is refused with one line
 // naming it (nothing can be made in its place), not retried for ever.
 func TestDataFileLinkToNothing(t *testing.T) {
