@@ -33,7 +33,7 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 	defer cancel()
 	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 2) // the first signal and a second one (exitIfStuck)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sigs, stopSignals()...)
 	defer signal.Stop(sigs)
 	go func() { // ends with ctx, which is cancelled when runDaemon returns
 		select {
@@ -92,6 +92,18 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 		case <-changed:
 		}
 	}
+}
+
+// stopSignals are the signals that end a node (daemon or REPL), leaving
+// its cluster: SIGINT, SIGTERM, and SIGHUP (its terminal gone) unless the
+// node was started with SIGHUP ignored (nohup), which it then keeps
+// ignoring, as nohup asks.
+func stopSignals() []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
 }
 
 // stamp is the timestamp that starts a daemon's timed lines: RFC 3339 in

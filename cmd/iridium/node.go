@@ -119,7 +119,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	defer cancel()
 	ended := make(chan syscall.Signal, 1) // the signal that ended the node
 	sigs := make(chan os.Signal, 2)       // the first signal and a second one (exitIfStuck)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sigs, stopSignals()...)
 	defer signal.Stop(sigs)
 	go func() { // ends with ctx, which is cancelled when runNode returns
 		for {
