@@ -88,17 +88,14 @@ func (f dataFile) path() string { return filepath.Join(f.dir, f.name) }
 // read returns the file's contents. It must be a regular file (a directory
 // has nothing in it; reading a FIFO would hang the start) of at most
 // maxDataFile bytes, and private if secret. A missing file's error wraps
-// fs.ErrNotExist; a symbolic link to nothing is an error of its own, since
-// nothing can be made in its place.
+// fs.ErrNotExist, as does a symbolic link to nothing (create makes its
+// target).
 func (f dataFile) read() ([]byte, error) {
 	path := f.path()
 	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if l, lerr := os.Lstat(path); lerr == nil && l.Mode()&fs.ModeSymlink != 0 {
-			return nil, fmt.Errorf("%s %s is a symbolic link to nothing", f.what, path)
-		}
-		return nil, err // or it was made since: readOrMake's link then finds it
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("%s: %w", f.what, err)
 	case !info.Mode().IsRegular():
@@ -118,12 +115,7 @@ func (f dataFile) read() ([]byte, error) {
 }
 
 // readOrMake returns the file's contents, or saves and returns made()'s
-// when it is missing. A file is made whole or not at all: the contents go
-// to a temporary file that is then linked into place, which fails if a
-// file is there already. So two nodes started at once on one directory
-// agree on the first file made (the other reads it, complete), and a
-// write that fails (a full disk) leaves nothing that would refuse the next
-// start.
+// when it is missing (create).
 func (f dataFile) readOrMake(made func() ([]byte, error)) ([]byte, error) {
 	data, err := f.read()
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -132,45 +124,74 @@ func (f dataFile) readOrMake(made func() ([]byte, error)) ([]byte, error) {
 	if data, err = made(); err != nil {
 		return nil, fmt.Errorf("making the %s: %w", f.what, err)
 	}
-	err = f.save(data, func(tmp, path string) error { return os.Link(tmp, path) })
+	err = f.create(data)
 	if errors.Is(err, fs.ErrExist) {
 		return f.read() // made meanwhile by another node
 	}
-	return data, err
+	if err != nil {
+		return nil, fmt.Errorf("saving the %s: %w", f.what, err)
+	}
+	return data, nil
 }
 
-// replace saves data as the file, in place of the one there.
-func (f dataFile) replace(data []byte) error { return f.save(data, os.Rename) }
+// create saves data as the file, which is missing, made whole or not at
+// all: the contents go to a temporary file that is then linked into place,
+// which fails (fs.ErrExist) if a file is there already. So two nodes
+// started at once on one directory agree on the first file made (the
+// other reads it, complete), and a write that fails (a full disk) leaves
+// nothing that would refuse the next start. Where that cannot be done,
+// the file is written in place as exclusively as the file system allows:
+// on a file system without hard links (vfat), and through a symbolic link
+// to nothing, whose target is made as the link asks.
+func (f dataFile) create(data []byte) error {
+	path := f.path()
+	if l, err := os.Lstat(path); err == nil && l.Mode()&fs.ModeSymlink != 0 {
+		return os.WriteFile(path, data, f.perm())
+	}
+	var suffix [4]byte
+	rand.Read(suffix[:])
+	tmp := filepath.Join(f.dir, "."+f.name+"."+hex.EncodeToString(suffix[:]))
+	if err := writeNew(tmp, data, f.perm()); err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // linked by then, or not to be kept
+	err := link(tmp, path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return writeNew(path, data, f.perm())
+}
 
-// save writes data to a temporary file beside the file and puts it in
-// place with place(tmp, path).
-func (f dataFile) save(data []byte, place func(tmp, path string) error) error {
-	perm := os.FileMode(0o644)
-	if f.secret {
-		perm = 0o600
-	}
-	tmp, err := os.CreateTemp(f.dir, "."+f.name+".*")
+// link is os.Link, which tests replace to play a file system without hard
+// links.
+var link = os.Link
+
+// writeNew makes the file at path, which must not exist, with data (mode
+// perm less the umask); on a failed write it removes it.
+func writeNew(path string, data []byte, perm os.FileMode) error {
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return fmt.Errorf("saving the %s: %w", f.what, err)
+		return err
 	}
-	defer os.Remove(tmp.Name()) // linked or renamed by then, or not to be kept
-	_, err = tmp.Write(data)
+	_, err = w.Write(data)
 	if err == nil {
-		err = tmp.Chmod(perm)
+		err = w.Sync()
 	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
+	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = place(tmp.Name(), f.path())
-	}
-	if err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("saving the %s: %w", f.what, err)
+	if err != nil {
+		os.Remove(path)
 	}
 	return err
+}
+
+// perm is the mode the file is made with: private for a secret.
+func (f dataFile) perm() os.FileMode {
+	if f.secret {
+		return 0o600
+	}
+	return 0o644
 }
 
 // loadCertificate returns the node's TLS certificate, made and saved (one
@@ -235,10 +256,10 @@ func loadAlias(dir, flagAlias string) (string, error) {
 		return "", err
 	}
 	alias := strings.TrimSpace(string(data))
-	if alias == "" {
+	if alias == "" { // written over in place: its mode, and a link to it, stay
 		alias = newUUID()
-		if err := f.replace([]byte(alias + "\n")); err != nil {
-			return "", err
+		if err := os.WriteFile(f.path(), []byte(alias+"\n"), f.perm()); err != nil {
+			return "", fmt.Errorf("saving the %s: %w", f.what, err)
 		}
 		return alias, nil
 	}

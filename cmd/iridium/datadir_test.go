@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -232,20 +234,64 @@ func TestDataDirectoryLinkToNothing(t *testing.T) {
 	}
 }
 
-// A data file that is a symbolic link to nothing is refused with one line
-// naming it (nothing can be made in its place), not retried for ever.
+// A data file that is a symbolic link to nothing (a file kept elsewhere,
+// not made yet) is made where the link points, and the link stays.
 func TestDataFileLinkToNothing(t *testing.T) {
 	for _, name := range []string{aliasFile, cookieFile, clusterCertFile, hostKeyFile} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, name)); err != nil {
+			dir, elsewhere := t.TempDir(), filepath.Join(t.TempDir(), name)
+			if err := os.Symlink(elsewhere, filepath.Join(dir, name)); err != nil {
 				t.Fatal(err)
 			}
-			_, err := loadIdentity(nodeOptions(t, dir, nil, "-r"))
-			if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, name)+" is a symbolic link to nothing") {
-				t.Fatalf("error %v, want one naming the link", err)
+			if _, err := loadIdentity(nodeOptions(t, dir, nil, "-r")); err != nil {
+				t.Fatal(err)
+			}
+			if info, err := os.Stat(elsewhere); err != nil || info.Size() == 0 {
+				t.Fatalf("the link's target: %v", err)
+			}
+			if l, err := os.Lstat(filepath.Join(dir, name)); err != nil || l.Mode()&fs.ModeSymlink == 0 {
+				t.Fatalf("the link is gone: %v", err)
 			}
 		})
+	}
+}
+
+// On a file system without hard links (vfat) the files are made in place.
+func TestDataFilesWithoutHardLinks(t *testing.T) {
+	link = func(oldname, newname string) error {
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EPERM}
+	}
+	t.Cleanup(func() { link = os.Link })
+	dir := t.TempDir()
+	id, err := loadIdentity(nodeOptions(t, dir, nil, "-r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := loadIdentity(nodeOptions(t, dir, nil, "-r"))
+	if err != nil || again.alias != id.alias || !bytes.Equal(again.cookie, id.cookie) {
+		t.Fatalf("a restart got alias %s (%v), want %s", again.alias, err, id.alias)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 4 {
+		t.Fatalf("in the directory: %v, want the four files", entries)
+	}
+}
+
+// An empty alias file gets a new alias written into it: its mode stays,
+// and so does a link to it.
+func TestEmptyAliasFileFilledInPlace(t *testing.T) {
+	dir, elsewhere := t.TempDir(), filepath.Join(t.TempDir(), "alias")
+	put(t, filepath.Dir(elsewhere), "alias", "", 0o600)
+	if err := os.Symlink(elsewhere, filepath.Join(dir, aliasFile)); err != nil {
+		t.Fatal(err)
+	}
+	id, err := loadIdentity(nodeOptions(t, dir, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(elsewhere)
+	info, _ := os.Stat(elsewhere)
+	if err != nil || strings.TrimSpace(string(data)) != id.alias || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the target holds %q (%v), mode %v; want %s, 0600", data, err, info.Mode(), id.alias)
 	}
 }
 
