@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,5 +192,42 @@ func TestOutputWholeOrNothing(t *testing.T) {
 	}
 	if r := iridium(t, "", nil, "-o", t.TempDir(), small); r.code != exitFault || !strings.Contains(r.stderr, "iridium: --output: ") {
 		t.Errorf("-o DIR: code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// -o replaces OUT's contents and nothing else about it: its mode, a
+// symbolic link to it (or to where it is to be), another hard link to it;
+// a name near the longest a file may have works.
+func TestOutputKeepsWhatOUTIs(t *testing.T) {
+	src := writeFile(t, "p.iasm", "hlt\n")
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	private := filepath.Join(dir, "private.iebc")
+	put(t, dir, "private.iebc", "old", 0o600)
+	linked := filepath.Join(dir, "linked.iebc")
+	if err := os.Symlink(filepath.Join(elsewhere, "target.iebc"), linked); err != nil { // leads nowhere yet
+		t.Fatal(err)
+	}
+	hard, other := filepath.Join(dir, "hard.iebc"), filepath.Join(elsewhere, "other-name.iebc")
+	put(t, dir, "hard.iebc", "old", 0o644)
+	if err := os.Link(hard, other); err != nil {
+		t.Fatal(err)
+	}
+	long := filepath.Join(dir, strings.Repeat("x", 250)+".iebc")
+	for _, out := range []string{private, linked, hard, long} {
+		if r := iridium(t, "", nil, "-o", out, src); r.code != 0 {
+			t.Fatalf("-o %s: code %d, %s", filepath.Base(out), r.code, r.stderr)
+		}
+	}
+	want, _ := os.ReadFile(long)
+	if info, _ := os.Stat(private); info.Mode().Perm() != 0o600 {
+		t.Errorf("a 0600 OUT is now %v", info.Mode())
+	}
+	if l, err := os.Lstat(linked); err != nil || l.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the link is no longer one: %v", err)
+	}
+	for _, p := range []string{private, filepath.Join(elsewhere, "target.iebc"), hard, other} {
+		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s holds %q (%v), want the program", p, got, err)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -336,33 +337,60 @@ func errorf(w io.Writer, format string, a ...any) {
 
 // writeWhole writes data as the file at path whole or not at all: to a
 // temporary file beside it, renamed over it once written, so that a write
-// that fails (a full disk) leaves the file that was there as it was. A
-// symbolic link is followed, and what is not a regular file (/dev/null,
-// /dev/stdout, a FIFO), or is in a directory where no other file may be
-// made, is written in place.
+// that fails (a full disk) leaves the file that was there as it was. The
+// file keeps what it was: its mode and owner, and a file one may not write
+// is refused as a write in place would refuse it. What renaming would
+// change is written in place: what is not a regular file (/dev/null, a
+// FIFO), what is named under /dev or /proc (/dev/stdout, which may lead to
+// a regular file the shell opened), a file with other hard links or of another owner, a symbolic link
+// that leads nowhere (or to /proc/self/fd/1 of a deleted file), a file in
+// a directory where no other file may be made.
 func writeWhole(path string, data []byte) error {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
+	if strings.HasPrefix(path, "/dev/") || strings.HasPrefix(path, "/proc/") {
+		return os.WriteFile(path, data, 0o644) // /dev/stdout: the open file, whatever it is
 	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return os.WriteFile(path, data, 0o644)
+	target := path
+	if l, err := os.Lstat(path); err == nil && l.Mode()&fs.ModeSymlink != 0 {
+		if target, err = filepath.EvalSymlinks(path); err != nil {
+			return os.WriteFile(path, data, 0o644)
+		}
 	}
-	var suffix [8]byte
+	perm, owner := os.FileMode(0o644), (*syscall.Stat_t)(nil)
+	if fi, err := os.Stat(target); err == nil {
+		st, _ := fi.Sys().(*syscall.Stat_t)
+		euid := os.Geteuid()
+		if !fi.Mode().IsRegular() || st == nil || st.Nlink > 1 || euid != 0 && int(st.Uid) != euid {
+			return os.WriteFile(path, data, 0o644) // another's file stays theirs
+		}
+		w, err := os.OpenFile(target, os.O_WRONLY, 0) // may it be written?
+		if err != nil {
+			return err
+		}
+		w.Close()
+		perm, owner = fi.Mode().Perm(), st
+	}
+	var suffix [4]byte
 	rand.Read(suffix[:])
-	tmp := path + ".tmp-" + hex.EncodeToString(suffix[:])
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644) // the umask applies, as to os.WriteFile
+	tmp := filepath.Join(filepath.Dir(target), ".iridium-"+hex.EncodeToString(suffix[:])+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm) // a new file: the umask applies, as to os.WriteFile
 	if errors.Is(err, fs.ErrPermission) {
-		return os.WriteFile(path, data, 0o644) // a file we may write in a directory we may not
+		return os.WriteFile(path, data, 0o644)
 	}
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
+	if err == nil && owner != nil {
+		err = f.Chmod(perm) // the mode it had, whatever the umask
+		if os.Geteuid() == 0 && int(owner.Uid) != 0 {
+			f.Chown(int(owner.Uid), int(owner.Gid)) // and its owner, where that may be given
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = os.Rename(tmp, target)
 	}
 	if err != nil {
 		os.Remove(tmp)
