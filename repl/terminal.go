@@ -369,8 +369,11 @@ func keepHistoryPrivate(path string) (os.FileMode, error) {
 		return 0, nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NONBLOCK, 0o600)
-	if errors.Is(err, syscall.ENXIO) { // a FIFO with no reader
+	switch {
+	case errors.Is(err, syscall.ENXIO): // a FIFO with no reader
 		return 0, fmt.Errorf("history file %s is a FIFO: %w", path, errHistoryUnusable)
+	case errors.Is(err, syscall.EISDIR):
+		return 0, fmt.Errorf("history file %s is a directory: %w", path, errHistoryUnusable)
 	}
 	if err != nil {
 		return 0, err

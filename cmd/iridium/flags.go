@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -197,7 +198,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		}
 	default:
 		for _, a := range fs.Args()[1:] {
-			if strings.HasPrefix(a, "-") {
+			// After "--" every argument is a FILE, and "-" is one too.
+			if len(a) > 1 && a[0] == '-' && !slices.Contains(args, "--") {
 				return fail("flags go before FILE: %s came after %s", a, fs.Arg(0))
 			}
 		}

@@ -239,6 +239,8 @@ func TestFlags(t *testing.T) {
 		{"join bad host", []string{"--daemon-mode", "--join", "999.1.1.1:2254"}, nil, 2, `--join "999.1.1.1:2254": "999.1.1.1" is not an IP address or host name`},
 		{"two files", []string{"a.iasm", "b.iasm"}, nil, 2, "at most one FILE"},
 		{"a flag after FILE", []string{"a.iasm", "-t", "2"}, nil, 2, "flags go before FILE: -t came after a.iasm"},
+		{"a FILE named like a flag after --", []string{"--", "a.iasm", "-x"}, nil, 2, "expected at most one FILE, got 2: a.iasm -x"},
+		{"a FILE named -", []string{"a.iasm", "-"}, nil, 2, "expected at most one FILE, got 2: a.iasm -"},
 		{"threads past the bound", []string{"-t", "1000000000"}, nil, 2, "--threads must be 1 to 4096, got 1000000000"},
 		{"port past int", []string{"-P", "99999999999999999999"}, nil, 2, `invalid value "99999999999999999999" for -P/--server-bind-port: out of range`},
 		{"port in hex", []string{"-P", "0x50"}, nil, 2, `invalid value "0x50" for -P/--server-bind-port: want a number`},
