@@ -140,9 +140,10 @@ func (f dataFile) readOrMake(made func() ([]byte, error)) ([]byte, error) {
 // started at once on one directory agree on the first file made (the
 // other reads it, complete), and a write that fails (a full disk) leaves
 // nothing that would refuse the next start. Where that cannot be done,
-// the file is written in place as exclusively as the file system allows:
-// on a file system without hard links (vfat), and through a symbolic link
-// to nothing, whose target is made as the link asks.
+// the file is written in place: exclusively on a file system without hard
+// links (vfat); through a symbolic link to nothing, whose target is made
+// as the link asks, not exclusively (O_EXCL refuses every link), so nodes
+// started at the same moment there may each make it.
 func (f dataFile) create(data []byte) error {
 	path := f.path()
 	if l, err := os.Lstat(path); err == nil && l.Mode()&fs.ModeSymlink != 0 {
