@@ -382,6 +382,25 @@ func FuzzFusion(f *testing.F) {
 	})
 }
 
+// The superinstructions genexec numbers are the xops right after opEnd,
+// one each, in a run with no gap: genexec writes its first number itself
+// (it cannot import this package), and a case numbered over opEnd, or
+// past what exec switches on, would run the wrong body.
+func TestSuperinstructionNumbers(t *testing.T) {
+	seen := map[xop]bool{}
+	for seq, x := range superinstructions {
+		if x <= opEnd || seen[x] {
+			t.Fatalf("%v has number %d: at or below opEnd (%d), or taken twice", seq, x, opEnd)
+		}
+		seen[x] = true
+	}
+	for x := opEnd + 1; x <= opEnd+xop(len(seen)); x++ {
+		if !seen[x] {
+			t.Fatalf("no superinstruction numbered %d: the numbers from %d have a gap", x, opEnd+1)
+		}
+	}
+}
+
 // TestEverySuperinstruction runs every superinstruction of the table on
 // operands that let each part do its work (a heap address inside the heap,
 // a non-zero divisor, entries on the stack, valid jump targets) and
