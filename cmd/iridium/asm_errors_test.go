@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -228,6 +229,36 @@ func TestOutputKeepsWhatOUTIs(t *testing.T) {
 	for _, p := range []string{private, filepath.Join(elsewhere, "target.iebc"), hard, other} {
 		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s holds %q (%v), want the program", p, got, err)
+		}
+	}
+}
+
+// -o /dev/stdout, however it is named, writes to the stream stdout is,
+// after what it holds, without opening it again: a file stdout appends to
+// keeps what was there, and the program goes after it.
+func TestOutputToStdoutStream(t *testing.T) {
+	src := writeFile(t, "p.iasm", "hlt\n")
+	r := iridium(t, "", nil, "-o", "/dev/stdout", src)
+	if r.code != 0 || len(r.stdout) == 0 {
+		t.Fatalf("-o /dev/stdout to a pipe: code %d, %d bytes, %s", r.code, len(r.stdout), r.stderr)
+	}
+	want := []byte(r.stdout)
+	for _, name := range []string{"/dev/stdout", "//dev/stdout", "/dev/fd/1", "/proc/self/fd/1"} {
+		path := filepath.Join(t.TempDir(), "out")
+		if err := os.WriteFile(path, []byte("BEFORE\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(binary, "-o", name, src)
+		cmd.Stdout = f
+		err = cmd.Run()
+		f.Close()
+		got, _ := os.ReadFile(path)
+		if err != nil || !bytes.Equal(got, append([]byte("BEFORE\n"), want...)) {
+			t.Errorf("-o %s: %v; the file holds %q", name, err, got)
 		}
 	}
 }

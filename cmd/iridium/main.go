@@ -196,7 +196,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		bin, err := prog.MarshalBinary()
 		if err == nil {
 			<-sigs.ready
-			err = writeWhole(o.assembleTo, bin)
+			err = writeWhole(o.assembleTo, bin, stdout)
 		}
 		if err != nil {
 			errorf(stderr, "iridium: --output: %v\n", err)
@@ -338,16 +338,22 @@ func errorf(w io.Writer, format string, a ...any) {
 // writeWhole writes data as the file at path whole or not at all: to a
 // temporary file beside it, renamed over it once written, so that a write
 // that fails (a full disk) leaves the file that was there as it was. The
-// file keeps what it was: its mode and owner, and a file one may not write
-// is refused as a write in place would refuse it. What renaming would
-// change is written in place: what is not a regular file (/dev/null, a
-// FIFO), what is named under /dev or /proc (/dev/stdout, which may lead to
-// a regular file the shell opened), a file with other hard links or of another owner, a symbolic link
-// that leads nowhere (or to /proc/self/fd/1 of a deleted file), a file in
-// a directory where no other file may be made.
-func writeWhole(path string, data []byte) error {
-	if strings.HasPrefix(path, "/dev/") || strings.HasPrefix(path, "/proc/") {
-		return os.WriteFile(path, data, 0o644) // /dev/stdout: the open file, whatever it is
+// file keeps what it was: its mode, owner and group, and a file one may
+// not write is refused as a write in place would refuse it. /dev/stdout
+// (however it is named) is the stream stdout, written without reopening
+// it; what renaming would change is written in place: what is not a
+// regular file (/dev/null, a FIFO), what a symbolic link through /proc
+// names (/dev/stderr, an open file), a file with other hard links or of
+// another owner, a symbolic link that leads nowhere, a file in a directory
+// where no other file may be made.
+func writeWhole(path string, data []byte, stdout io.Writer) error {
+	switch abs, _ := filepath.Abs(path); abs {
+	case "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+		_, err := stdout.Write(data)
+		return err
+	}
+	if throughProc(path) {
+		return os.WriteFile(path, data, 0o644)
 	}
 	target := path
 	if l, err := os.Lstat(path); err == nil && l.Mode()&fs.ModeSymlink != 0 {
@@ -382,9 +388,11 @@ func writeWhole(path string, data []byte) error {
 	_, err = f.Write(data)
 	if err == nil && owner != nil {
 		err = f.Chmod(perm) // the mode it had, whatever the umask
-		if os.Geteuid() == 0 && int(owner.Uid) != 0 {
-			f.Chown(int(owner.Uid), int(owner.Gid)) // and its owner, where that may be given
+		uid := -1           // only root gives a file away
+		if os.Geteuid() == 0 {
+			uid = int(owner.Uid)
 		}
+		f.Chown(uid, int(owner.Gid)) // its group too, where that may be given
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -396,4 +404,31 @@ func writeWhole(path string, data []byte) error {
 		os.Remove(tmp)
 	}
 	return err
+}
+
+// throughProc reports whether path is, or leads through symbolic links
+// to, a name under /proc: an open file of some process (/dev/stderr is
+// /proc/self/fd/2), not a file to replace.
+func throughProc(path string) bool {
+	p, err := filepath.Abs(path)
+	for hops := 0; err == nil && hops < 40; hops++ {
+		if dir, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil { // /dev/fd is a link to /proc/self/fd
+			p = filepath.Join(dir, filepath.Base(p))
+		}
+		if strings.HasPrefix(p, "/proc/") {
+			return true
+		}
+		var l os.FileInfo
+		if l, err = os.Lstat(p); err != nil || l.Mode()&fs.ModeSymlink == 0 {
+			return false
+		}
+		var to string
+		if to, err = os.Readlink(p); err == nil {
+			if !filepath.IsAbs(to) {
+				to = filepath.Join(filepath.Dir(p), to)
+			}
+			p = filepath.Clean(to)
+		}
+	}
+	return false
 }
