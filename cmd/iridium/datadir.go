@@ -139,28 +139,51 @@ func (f dataFile) readOrMake(made func() ([]byte, error)) ([]byte, error) {
 // which fails (fs.ErrExist) if a file is there already. So two nodes
 // started at once on one directory agree on the first file made (the
 // other reads it, complete), and a write that fails (a full disk) leaves
-// nothing that would refuse the next start. Where that cannot be done,
-// the file is written in place: exclusively on a file system without hard
-// links (vfat); through a symbolic link to nothing, whose target is made
-// as the link asks, not exclusively (O_EXCL refuses every link), so nodes
-// started at the same moment there may each make it.
+// nothing that would refuse the next start. A symbolic link to nothing
+// (a file kept elsewhere) is made where it leads, the same way. On a file
+// system without hard links (vfat) the temporary file is renamed into
+// place if nothing is there yet: still never half written, but nodes
+// started at the same moment may each make it.
 func (f dataFile) create(data []byte) error {
-	path := f.path()
-	if l, err := os.Lstat(path); err == nil && l.Mode()&fs.ModeSymlink != 0 {
-		return os.WriteFile(path, data, f.perm())
+	path, err := linkTarget(f.path())
+	if err != nil {
+		return err
 	}
 	var suffix [4]byte
 	rand.Read(suffix[:])
-	tmp := filepath.Join(f.dir, "."+f.name+"."+hex.EncodeToString(suffix[:]))
+	tmp := filepath.Join(filepath.Dir(path), "."+f.name+"."+hex.EncodeToString(suffix[:]))
 	if err := writeNew(tmp, data, f.perm()); err != nil {
 		return err
 	}
-	defer os.Remove(tmp) // linked by then, or not to be kept
-	err := link(tmp, path)
+	defer os.Remove(tmp) // linked or renamed by then, or not to be kept
+	err = link(tmp, path)
 	if err == nil || errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return writeNew(path, data, f.perm())
+	if _, err := os.Lstat(path); err == nil {
+		return fs.ErrExist
+	}
+	return os.Rename(tmp, path)
+}
+
+// linkTarget is where path leads while it is a symbolic link (to
+// nothing: a file kept elsewhere, to be made there), else path.
+func linkTarget(path string) (string, error) {
+	for range 40 {
+		l, err := os.Lstat(path)
+		if err != nil || l.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		to, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(to) {
+			to = filepath.Join(filepath.Dir(path), to)
+		}
+		path = to
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }
 
 // link is os.Link, which tests replace to play a file system without hard

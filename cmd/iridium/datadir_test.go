@@ -185,39 +185,70 @@ func TestHostKeyIsKept(t *testing.T) {
 
 // Nodes started at once on one empty data directory agree on every file
 // they make: each reads the first one made, whole, and none is refused for
-// finding another's file half written.
+// finding another's file half written. So do nodes whose data files are
+// symbolic links to nothing yet. On a file system without hard links no
+// node finds a file half written either (they may disagree there).
 func TestDataFilesMadeAtOnce(t *testing.T) {
-	for round := range 20 {
-		dir := filepath.Join(t.TempDir(), "data")
-		const nodes = 4
-		ids := make([]identity, nodes)
-		errs := make([]error, nodes)
-		var wg sync.WaitGroup
-		for i := range nodes {
-			wg.Go(func() {
-				o := nodeOptions(t, dir, nil, "-r")
-				ids[i], errs[i] = loadIdentity(o)
-			})
-		}
-		wg.Wait()
-		for i := range nodes {
-			if errs[i] != nil {
-				t.Fatalf("round %d: node %d refused: %v", round, i, errs[i])
+	for _, tc := range []struct {
+		name   string
+		links  bool // the data files are links to nothing yet
+		noLink bool // a file system without hard links
+	}{
+		{"an empty directory", false, false},
+		{"links to files kept elsewhere", true, false},
+		{"no hard links", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.noLink {
+				link = func(oldname, newname string) error {
+					return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EPERM}
+				}
+				t.Cleanup(func() { link = os.Link })
 			}
-			a, b := ids[0], ids[i]
-			if a.alias != b.alias || !bytes.Equal(a.cookie, b.cookie) ||
-				!bytes.Equal(a.cert.Certificate[0], b.cert.Certificate[0]) ||
-				!bytes.Equal(a.hostKey.PublicKey().Marshal(), b.hostKey.PublicKey().Marshal()) {
-				t.Fatalf("round %d: node %d disagrees with node 0: alias %s and %s", round, i, b.alias, a.alias)
+			for round := range 20 {
+				dir := filepath.Join(t.TempDir(), "data")
+				if tc.links {
+					elsewhere := t.TempDir()
+					if err := os.Mkdir(dir, 0o700); err != nil {
+						t.Fatal(err)
+					}
+					for _, name := range []string{aliasFile, cookieFile, clusterCertFile, hostKeyFile} {
+						if err := os.Symlink(filepath.Join(elsewhere, name), filepath.Join(dir, name)); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				const nodes = 4
+				ids := make([]identity, nodes)
+				errs := make([]error, nodes)
+				var wg sync.WaitGroup
+				for i := range nodes {
+					wg.Go(func() {
+						o := nodeOptions(t, dir, nil, "-r")
+						ids[i], errs[i] = loadIdentity(o)
+					})
+				}
+				wg.Wait()
+				for i := range nodes {
+					if errs[i] != nil {
+						t.Fatalf("round %d: node %d refused: %v", round, i, errs[i])
+					}
+					a, b := ids[0], ids[i]
+					if !tc.noLink && (a.alias != b.alias || !bytes.Equal(a.cookie, b.cookie) ||
+						!bytes.Equal(a.cert.Certificate[0], b.cert.Certificate[0]) ||
+						!bytes.Equal(a.hostKey.PublicKey().Marshal(), b.hostKey.PublicKey().Marshal())) {
+						t.Fatalf("round %d: node %d disagrees with node 0: alias %s and %s", round, i, b.alias, a.alias)
+					}
+				}
+				again, err := loadIdentity(nodeOptions(t, dir, nil, "-r"))
+				if err != nil || !tc.noLink && (again.alias != ids[0].alias || !bytes.Equal(again.cookie, ids[0].cookie)) {
+					t.Fatalf("round %d: a restart got alias %s (%v), want the saved %s", round, again.alias, err, ids[0].alias)
+				}
+				if leftovers, _ := filepath.Glob(filepath.Join(dir, ".*")); len(leftovers) > 0 {
+					t.Fatalf("round %d: temporary files left: %v", round, leftovers)
+				}
 			}
-		}
-		again, err := loadIdentity(nodeOptions(t, dir, nil, "-r"))
-		if err != nil || again.alias != ids[0].alias || !bytes.Equal(again.cookie, ids[0].cookie) {
-			t.Fatalf("round %d: a restart got alias %s (%v), want the saved %s", round, again.alias, err, ids[0].alias)
-		}
-		if leftovers, _ := filepath.Glob(filepath.Join(dir, ".*")); len(leftovers) > 0 {
-			t.Fatalf("round %d: temporary files left: %v", round, leftovers)
-		}
+		})
 	}
 }
 
