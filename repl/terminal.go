@@ -140,9 +140,7 @@ func (r *REPL) newReadline() (readlineReader, error) {
 		Listener:            keys,
 	}
 	if r.cfg.HistoryFile != "" {
-		if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryFile), 0o700); err != nil {
-			return readlineReader{}, err
-		}
+		os.MkdirAll(filepath.Dir(r.cfg.HistoryFile), 0o700) // if it fails, keepHistoryPrivate says why
 	}
 	mode, err := keepHistoryPrivate(r.cfg.HistoryFile)
 	if errors.Is(err, errHistoryUnusable) {
@@ -374,9 +372,8 @@ func keepHistoryPrivate(path string) (os.FileMode, error) {
 		return 0, fmt.Errorf("history file %s is a FIFO: %w", path, errHistoryUnusable)
 	case errors.Is(err, syscall.EISDIR):
 		return 0, fmt.Errorf("history file %s is a directory: %w", path, errHistoryUnusable)
-	}
-	if err != nil {
-		return 0, err
+	case err != nil: // a read-only file system, another's file: a session all the same
+		return 0, fmt.Errorf("%w: %w", err, errHistoryUnusable)
 	}
 	defer f.Close()
 	fi, err := f.Stat()

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -197,9 +196,11 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 			return fail("FILE is empty: name a program file, or give none to start the REPL")
 		}
 	default:
+		// After a "--" that ended the flags every argument is a FILE, and
+		// "-" is one too.
+		ended := endedByDashes(fs, args)
 		for _, a := range fs.Args()[1:] {
-			// After "--" every argument is a FILE, and "-" is one too.
-			if len(a) > 1 && a[0] == '-' && !slices.Contains(args, "--") {
+			if len(a) > 1 && a[0] == '-' && !ended {
 				return fail("flags go before FILE: %s came after %s", a, fs.Arg(0))
 			}
 		}
@@ -271,6 +272,26 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		})
 	}
 	return o, nil
+}
+
+// endedByDashes reports whether a "--" ended fs's flags in args, rather
+// than the first argument that is not a flag, or than standing as a flag's
+// value (--cookie --).
+func endedByDashes(fs *flag.FlagSet, args []string) bool {
+	i := len(args) - fs.NArg() - 1 // the argument before the first left
+	if i < 0 || args[i] != "--" {
+		return false
+	}
+	if i == 0 {
+		return true
+	}
+	prev := args[i-1] // "--" is its value if prev is a flag that takes one
+	f := fs.Lookup(strings.TrimLeft(prev, "-"))
+	if f == nil || !strings.HasPrefix(prev, "-") || strings.Contains(prev, "=") {
+		return true
+	}
+	b, isBool := f.Value.(interface{ IsBoolFlag() bool })
+	return isBool && b.IsBoolFlag()
 }
 
 // remoteOnly warns about each flag that does nothing without -r.

@@ -241,6 +241,8 @@ func TestFlags(t *testing.T) {
 		{"a flag after FILE", []string{"a.iasm", "-t", "2"}, nil, 2, "flags go before FILE: -t came after a.iasm"},
 		{"a FILE named like a flag after --", []string{"--", "a.iasm", "-x"}, nil, 2, "expected at most one FILE, got 2: a.iasm -x"},
 		{"a FILE named -", []string{"a.iasm", "-"}, nil, 2, "expected at most one FILE, got 2: a.iasm -"},
+		{"a -- after the flag after FILE", []string{"a.iasm", "-v", "--"}, nil, 2, "flags go before FILE: -v came after a.iasm"},
+		{"a -- as a flag's value", []string{"--cookie", "--", "a.iasm", "-o", "x"}, nil, 2, "flags go before FILE: -o came after a.iasm"},
 		{"threads past the bound", []string{"-t", "1000000000"}, nil, 2, "--threads must be 1 to 4096, got 1000000000"},
 		{"port past int", []string{"-P", "99999999999999999999"}, nil, 2, `invalid value "99999999999999999999" for -P/--server-bind-port: out of range`},
 		{"port in hex", []string{"-P", "0x50"}, nil, 2, `invalid value "0x50" for -P/--server-bind-port: want a number`},

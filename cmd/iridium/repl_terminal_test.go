@@ -129,6 +129,7 @@ func TestTerminalUnusableHistory(t *testing.T) {
 		{"a FIFO", func(path string) error { return syscall.Mkfifo(path, 0o600) }, "is a FIFO: not used"},
 		{"a link to /dev/zero", func(path string) error { return os.Symlink("/dev/zero", path) }, "is not a regular file: not used"},
 		{"a directory", func(path string) error { return os.Mkdir(path, 0o700) }, "is a directory: not used"},
+		{"a link to itself", func(path string) error { return os.Symlink(path, path) }, "too many levels of symbolic links: not used"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
