@@ -179,8 +179,8 @@ func TestOutputWholeOrNothing(t *testing.T) {
 	}
 	filler.Close()
 	r := iridium(t, "", nil, "-o", out, big)
-	if r.code != exitFault || !strings.Contains(r.stderr, "iridium: --output: ") || !strings.Contains(r.stderr, "no space left") {
-		t.Errorf("-o on a full disk: code %d, stderr %q", r.code, r.stderr)
+	if r.code != exitFault || !strings.Contains(r.stderr, "iridium: --output: write "+out+": no space left") {
+		t.Errorf("-o on a full disk: code %d, stderr %q (it names OUT, not a temporary file)", r.code, r.stderr)
 	}
 	if after, err := os.ReadFile(out); err != nil || !bytes.Equal(after, before) {
 		t.Errorf("the earlier output is now %d bytes (%v), was %d", len(after), err, len(before))
@@ -243,7 +243,11 @@ func TestOutputToStdoutStream(t *testing.T) {
 		t.Fatalf("-o /dev/stdout to a pipe: code %d, %d bytes, %s", r.code, len(r.stdout), r.stderr)
 	}
 	want := []byte(r.stdout)
-	for _, name := range []string{"/dev/stdout", "//dev/stdout", "/dev/fd/1", "/proc/self/fd/1"} {
+	link := filepath.Join(t.TempDir(), "so")
+	if err := os.Symlink("/dev/stdout", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"/dev/stdout", "//dev/stdout", "/dev/fd/1", "/proc/self/fd/1", link} {
 		path := filepath.Join(t.TempDir(), "out")
 		if err := os.WriteFile(path, []byte("BEFORE\n"), 0o644); err != nil {
 			t.Fatal(err)

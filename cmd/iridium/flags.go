@@ -73,7 +73,7 @@ Node flags:
       --bind-host HOST           SSH listen address for remote access (default 127.0.0.1)
       --max-ssh-sessions N       SSH connections open at once, logged in or not (default 64);
                                  one more closes the oldest not logged in
-      --daemon-mode              no REPL: serve the cluster until SIGINT or SIGTERM
+      --daemon-mode              no REPL: serve the cluster until SIGINT, SIGTERM or SIGHUP
       --join HOST:PORT           with --daemon-mode: join the cluster of the node at HOST:PORT
   -h, --help                     print this help
 

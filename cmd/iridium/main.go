@@ -347,12 +347,11 @@ func errorf(w io.Writer, format string, a ...any) {
 // another owner, a symbolic link that leads nowhere, a file in a directory
 // where no other file may be made.
 func writeWhole(path string, data []byte, stdout io.Writer) error {
-	switch abs, _ := filepath.Abs(path); abs {
-	case "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+	switch proc := procName(path); {
+	case isOwnStdout(proc):
 		_, err := stdout.Write(data)
 		return err
-	}
-	if throughProc(path) {
+	case proc != "":
 		return os.WriteFile(path, data, 0o644)
 	}
 	target := path
@@ -383,7 +382,7 @@ func writeWhole(path string, data []byte, stdout io.Writer) error {
 		return os.WriteFile(path, data, 0o644)
 	}
 	if err != nil {
-		return err
+		return namedAs(err, tmp, path)
 	}
 	_, err = f.Write(data)
 	if err == nil && owner != nil {
@@ -403,24 +402,52 @@ func writeWhole(path string, data []byte, stdout io.Writer) error {
 	if err != nil {
 		os.Remove(tmp)
 	}
+	return namedAs(err, tmp, path)
+}
+
+// namedAs is err with the temporary file's name tmp, which the user never
+// typed, replaced by path.
+func namedAs(err error, tmp, path string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == tmp {
+		return &fs.PathError{Op: pe.Op, Path: path, Err: pe.Err}
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s: %w", path, le.Err)
+	}
 	return err
 }
 
-// throughProc reports whether path is, or leads through symbolic links
-// to, a name under /proc: an open file of some process (/dev/stderr is
-// /proc/self/fd/2), not a file to replace.
-func throughProc(path string) bool {
+// isOwnStdout reports whether proc, a name under /proc, is this process's
+// file descriptor 1 (/proc/self resolves to /proc/PID).
+func isOwnStdout(proc string) bool {
+	pid := "/proc/" + strconv.Itoa(os.Getpid()) + "/"
+	switch {
+	case proc == "/proc/self/fd/1", proc == "/proc/thread-self/fd/1":
+		return true
+	case strings.HasPrefix(proc, pid) && strings.HasSuffix(proc, "/fd/1"): // also /proc/PID/task/TID/fd/1
+		return true
+	}
+	return false
+}
+
+// procName is the name under /proc that path is, or leads to through
+// symbolic links (/dev/stdout, /dev/fd/1 and a link to either lead to
+// /proc/self/fd/1): an open file of some process, not a file to replace.
+// It is "" for a path that leads elsewhere.
+func procName(path string) string {
 	p, err := filepath.Abs(path)
 	for hops := 0; err == nil && hops < 40; hops++ {
 		if dir, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil { // /dev/fd is a link to /proc/self/fd
 			p = filepath.Join(dir, filepath.Base(p))
 		}
 		if strings.HasPrefix(p, "/proc/") {
-			return true
+			return p
 		}
 		var l os.FileInfo
 		if l, err = os.Lstat(p); err != nil || l.Mode()&fs.ModeSymlink == 0 {
-			return false
+			return ""
 		}
 		var to string
 		if to, err = os.Readlink(p); err == nil {
@@ -430,5 +457,5 @@ func throughProc(path string) bool {
 			p = filepath.Clean(to)
 		}
 	}
-	return false
+	return ""
 }
