@@ -300,31 +300,21 @@ func (a *asm) operand(in *instr, info vm.Info, i int, t Token) bool {
 			in.regs[1] = 32 // shifts are by n mod 32; byte 0 itself means 16
 		}
 		return ok
-	case vm.ShapeAddr24:
+	case vm.ShapeAddr24, vm.ShapeData24:
 		switch t.Kind {
 		case TokLabelRef:
 			a.reference(in, t)
 			return true
 		case TokInteger:
 			v, ok := a.address(t, name)
-			if ok && v%vm.InstructionSize != 0 {
-				a.errorf(t.Pos, "%s target %s is not a multiple of 4", name, t.Text)
-				ok = false
+			if ok && info.Shape == vm.ShapeAddr24 { // a code address: checked against the code
+				if v%vm.InstructionSize != 0 {
+					a.errorf(t.Pos, "%s target %s is not a multiple of 4", name, t.Text)
+					ok = false
+				} else {
+					a.targets = append(a.targets, numericTarget{at: a.code.len(), pos: t.Pos, text: t.Text})
+				}
 			}
-			if ok {
-				a.targets = append(a.targets, numericTarget{at: a.code.len(), pos: t.Pos, text: t.Text})
-			}
-			in.imm = uint32(v)
-			return ok
-		}
-		return wrong("an integer or a label")
-	case vm.ShapeData24:
-		switch t.Kind {
-		case TokLabelRef:
-			a.reference(in, t)
-			return true
-		case TokInteger:
-			v, ok := a.address(t, name)
 			in.imm = uint32(v)
 			return ok
 		}

@@ -149,9 +149,7 @@ func (f dataFile) create(data []byte) error {
 	if err != nil {
 		return err
 	}
-	var suffix [4]byte
-	rand.Read(suffix[:])
-	tmp := filepath.Join(filepath.Dir(path), "."+f.name+"."+hex.EncodeToString(suffix[:]))
+	tmp := tempName(filepath.Dir(path), "."+f.name+".")
 	if err := writeNew(tmp, data, f.perm()); err != nil {
 		return err
 	}
@@ -189,6 +187,14 @@ func linkTarget(path string) (string, error) {
 // link is os.Link, which tests replace to play a file system without hard
 // links.
 var link = os.Link
+
+// tempName names a temporary file in dir: prefix and 8 random hex digits,
+// short, so that it fits wherever the file it stands for does.
+func tempName(dir, prefix string) string {
+	var suffix [4]byte
+	rand.Read(suffix[:])
+	return filepath.Join(dir, prefix+hex.EncodeToString(suffix[:]))
+}
 
 // writeNew makes the file at path, which must not exist, with data (mode
 // perm less the umask); on a failed write it removes it.

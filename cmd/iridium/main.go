@@ -5,8 +5,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -374,27 +372,18 @@ func writeWhole(path string, data []byte, stdout io.Writer) error {
 		w.Close()
 		perm, owner = fi.Mode().Perm(), st
 	}
-	var suffix [4]byte
-	rand.Read(suffix[:])
-	tmp := filepath.Join(filepath.Dir(target), ".iridium-"+hex.EncodeToString(suffix[:])+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm) // a new file: the umask applies, as to os.WriteFile
+	tmp := tempName(filepath.Dir(target), ".iridium-")
+	err := writeNew(tmp, data, perm) // a new file: the umask applies, as to os.WriteFile
 	if errors.Is(err, fs.ErrPermission) {
 		return os.WriteFile(path, data, 0o644)
 	}
-	if err != nil {
-		return namedAs(err, tmp, path)
-	}
-	_, err = f.Write(data)
 	if err == nil && owner != nil {
-		err = f.Chmod(perm) // the mode it had, whatever the umask
-		uid := -1           // only root gives a file away
+		err = os.Chmod(tmp, perm) // the mode it had, whatever the umask
+		uid := -1                 // only root gives a file away
 		if os.Geteuid() == 0 {
 			uid = int(owner.Uid)
 		}
-		f.Chown(uid, int(owner.Gid)) // its group too, where that may be given
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+		os.Chown(tmp, uid, int(owner.Gid)) // its group too, where that may be given
 	}
 	if err == nil {
 		err = os.Rename(tmp, target)
