@@ -181,14 +181,17 @@
 // # One connection per pair: the tie-break
 //
 // When a second connection to a member at the same address completes, both
-// ends decide alike: if both connections were opened by the same node, the
-// newer replaces the older (the node restarted or reconnected); otherwise the
-// connection opened by the node with the smaller alias (byte-wise string
-// order) is kept and the other is closed ("duplicate connection"). An
-// acceptor can therefore refuse a restarted node while it still holds the
-// stale connection of the node's previous life; the restarted node retries
-// for up to HandshakeTimeout, and the stale connection is dropped as soon as
-// its close is read.
+// ends decide alike (keepNew): if both connections were opened by the same
+// node, the newer replaces the older (the node restarted or reconnected); a
+// connection opened by a Hello replaces one opened by a Join, since a node
+// says Hello only when it joins and then holds no connection to the node it
+// says it to; otherwise the connection opened by the node with the smaller
+// alias (byte-wise string order) is kept and the other is closed
+// ("duplicate connection"). An acceptor can therefore refuse the Join of a
+// restarted node while it still holds the stale connection it opened to the
+// node's previous life; the restarted node retries for up to
+// HandshakeTimeout, and the stale connection is dropped as soon as its
+// close is read.
 //
 // # Liveness and leaving
 //
@@ -253,7 +256,14 @@
 // again with the program. A program too large for one frame is refused by
 // the sender (ErrProgramTooLarge) and never sent. SpawnAck goes out before
 // anything the new process sends; Exit with "parent" set goes to the
-// spawner when the process ends. The SpawnAck codes, an append-only list:
+// spawner when the process ends. Monitor asks the receiver for an Exit
+// without "parent" when "target" ends, at once with status 4 if it has no
+// such process. The receiver sends every Exit it was asked for, so a
+// spawner that also monitored the process would be sent two; SPEC's "one
+// notice, exactly once" is kept by the watcher's node, which sends no
+// Monitor for a process one of its processes spawned or monitors already,
+// and delivers an Exit only to a watch it holds, which the Exit ends. The
+// SpawnAck codes, an append-only list:
 //
 //	0 started           1 unknown program (send it)   2 refused (--remote-spawn=false)
 //	3 too many processes (--max-processes)            4 bad program

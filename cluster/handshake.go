@@ -184,7 +184,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	ip, _ := remoteAddr(conn)
 	p := m.newPeer(s, conn, tc, fr, alias, ip, int(port), alias)
 	if label == wire.HelloLabel {
-		p.greeted = time.Now()
+		p.hello, p.greeted = true, time.Now()
 	}
 	ackProof := wire.AcceptorProof(m.cfg.Cookie, e, nonce, self.Alias, alias)
 	others, err := m.register(p, func(others []*peer) wire.Message {
@@ -342,7 +342,11 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if err := writeFrame(tc, hello); err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
-	fr.SetLimit(m.cfg.MaxFrameSize) // a HelloAck carries the member list
+	if kind == wire.MsgHello {
+		// A HelloAck carries the member list; a JoinAck, which does not,
+		// is held to the limit of frames before authentication.
+		fr.SetLimit(m.cfg.MaxFrameSize)
+	}
 	msg, err = readHandshake(fr, tc, addr)
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
@@ -387,6 +391,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		return nil, nil, handshakeErr(ctx, context.Cause(ctx))
 	}
 	p := m.newPeer(s, conn, tc, fr, node.Alias, ip, port, self.Alias)
+	p.hello = kind == wire.MsgHello
 	others, err := m.register(p, nil)
 	if err != nil {
 		// Lost the tie-break, or the alias is someone else's here: close

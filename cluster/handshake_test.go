@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -280,6 +281,103 @@ func TestJoinChecksAcceptorProof(t *testing.T) {
 	}
 	if got := m.MemberAliases(); len(got) != 1 {
 		t.Errorf("members %v", got)
+	}
+}
+
+// TestHelloReplacesTheConnectionOfAnEarlierRun: "a" dialled "z" (a Join),
+// then z comes back from the same address with a Hello, as it does when it
+// restarted before a saw the old connection close. A node says Hello only
+// when it joins, so the Hello is z's new run: it replaces a's connection
+// although the tie-break of two connections dialled at once would keep
+// a's (a's alias is the smaller).
+func TestHelloReplacesTheConnectionOfAnEarlierRun(t *testing.T) {
+	oldEnded := make(chan struct{})
+	addr := fakeAcceptor(t, func(r *rawConn) {
+		defer close(oldEnded)
+		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "z"})
+		j, ok := r.read().(*wire.Join)
+		if !ok {
+			r.t.Error("expected Join")
+			return
+		}
+		r.write(&wire.JoinAck{Node: wire.NodeInfo{Alias: "z", IP: "127.0.0.1", Port: 1},
+			Proof: wire.AcceptorProof(testCookie, r.e, j.Nonce, "z", j.Alias)})
+		for {
+			if _, err := r.fr.ReadMessage(); err != nil {
+				return // a closed the old connection (or the test ended)
+			}
+		}
+	})
+	a := newNode(t, testConfig(t, "a"))
+	a.mu.Lock()
+	s := a.sess
+	a.mu.Unlock()
+	a.dialNow(s, "z", addr)
+	eventually(t, 5*time.Second, func() bool { return a.connected("z") }, func() string { return "a never connected to z" })
+
+	var port uint16
+	_, p, _ := net.SplitHostPort(addr)
+	fmt.Sscan(p, &port)
+	r := dialRaw(t, addrOf(t, a))
+	nonce := r.hello(wire.MsgHello, "z", port, testCookie)
+	switch ack := r.read().(type) {
+	case *wire.HelloAck:
+		if !hmac.Equal(ack.Proof, wire.AcceptorProof(testCookie, r.e, nonce, "a", "z")) {
+			t.Fatalf("HelloAck with a wrong proof: %#v", ack)
+		}
+	default:
+		t.Fatalf("z's Hello got %#v, want a HelloAck", ack)
+	}
+	select {
+	case <-oldEnded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a kept the connection of z's earlier run")
+	}
+	if q := a.peerOf("z"); q == nil || q.initiator != "z" {
+		t.Fatalf("a's connection to z is %v, want the one z opened", q)
+	}
+}
+
+// TestJoinAckOverPreAuthLimit: a JoinAck, read before the acceptor's proof
+// is checked, is held to the 4 KiB of frames before authentication (only a
+// HelloAck, which carries the member list, may be longer).
+func TestJoinAckOverPreAuthLimit(t *testing.T) {
+	for _, size := range []int{wire.PreAuthFrameSize - 600, wire.PreAuthFrameSize + 600} {
+		answered := make(chan struct{})
+		addr := fakeAcceptor(t, func(r *rawConn) {
+			defer close(answered)
+			r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "z"})
+			j, ok := r.read().(*wire.Join)
+			if !ok {
+				r.t.Error("expected Join")
+				return
+			}
+			r.write(&wire.JoinAck{Node: wire.NodeInfo{Alias: "z", IP: "127.0.0.1", Port: 1},
+				Proof: wire.AcceptorProof(testCookie, r.e, j.Nonce, "z", j.Alias), Ticket: make([]byte, size)})
+			for { // keep the connection alive until a closes it
+				m, err := r.fr.ReadMessage()
+				if err != nil {
+					return
+				}
+				if p, ok := m.(*wire.Ping); ok {
+					writeFrame(r.c, &wire.Pong{Seq: p.Seq})
+				}
+			}
+		})
+		a := newNode(t, testConfig(t, "a"))
+		a.mu.Lock()
+		s := a.sess
+		a.mu.Unlock()
+		a.dialNow(s, "z", addr)
+		if size <= wire.PreAuthFrameSize {
+			eventually(t, 5*time.Second, func() bool { return a.connected("z") }, func() string { return "a JoinAck under the limit was refused" })
+			a.Shutdown()
+		}
+		select {
+		case <-answered:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("JoinAck with a %d-byte ticket: the connection stayed open", size)
+		}
 	}
 }
 

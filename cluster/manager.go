@@ -844,12 +844,24 @@ func (m *Manager) untrack(s *session, c net.Conn) {
 	c.Close()
 }
 
-// keepNew settles two connections to the same member at the same address:
-// the newer one replaces the old one when both were opened by the same node
-// (that node restarted or reconnected); otherwise the one opened by the node
-// with the smaller alias wins. Both ends reach the same verdict.
-func (m *Manager) keepNew(old, p *peer) bool {
-	return p.initiator == old.initiator || p.initiator == min(m.cfg.Alias, p.alias)
+// keepNew settles two connections to the same member at the same address,
+// alike on both ends: each knows who opened each connection, and with
+// which message. The newer one replaces the old one when both were opened
+// by the same node (that node restarted or reconnected). A connection
+// opened by a Hello replaces one opened by a Join: a node says Hello only
+// when it joins, holding no connection to this node (dial refuses to say
+// it to a member), so the old connection is of the sender's earlier run,
+// not yet seen to close. Otherwise the two nodes dialled each other at
+// once, and the one opened by the node with the smaller alias wins.
+func keepNew(self string, old, p *peer) bool {
+	switch {
+	case p.initiator == old.initiator:
+		return true
+	case p.hello != old.hello:
+		return p.hello
+	default:
+		return p.initiator == min(self, p.alias)
+	}
 }
 
 // register makes p the connection to its member. With ack set, the message
@@ -863,7 +875,7 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 		m.mu.Unlock()
 		return nil, ErrNotListening
 	}
-	old, err := s.members.connect(p, time.Now(), m.keepNew)
+	old, err := s.members.connect(p, time.Now())
 	if err != nil {
 		m.mu.Unlock()
 		return nil, err

@@ -257,14 +257,14 @@ func (t *memberTable) dialEnded(alias string, err error, now time.Time) bool {
 // (ErrAliasTaken); a second connection between the same two nodes is
 // settled by keepNew, alike on both ends: the loser gets errDuplicate, and
 // a winner returns the old connection for the caller to close.
-func (t *memberTable) connect(p *peer, now time.Time, keepNew func(old, p *peer) bool) (old *peer, err error) {
+func (t *memberTable) connect(p *peer, now time.Time) (old *peer, err error) {
 	mb := t.byAlias[p.alias]
 	if mb != nil && mb.state == stateConnected {
 		old = mb.peer
 		if old.addr() != p.addr() {
 			return nil, errAliasHeld(p.alias, old.addr())
 		}
-		if !keepNew(old, p) {
+		if !keepNew(t.cfg.Alias, old, p) {
 			return nil, errDuplicate
 		}
 		if old.greeted.After(p.greeted) {

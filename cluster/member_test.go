@@ -10,6 +10,7 @@ import (
 // tableConfig has round timings so that the expected times read easily.
 func tableConfig() Config {
 	c := DefaultConfig()
+	c.Alias = "a"
 	c.HeartbeatInterval = 100 * time.Millisecond
 	c.HeartbeatTimeout = time.Second
 	c.GossipInterval = 500 * time.Millisecond // announcedFor = 2.5 s
@@ -23,11 +24,6 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func fakePeer(alias, ip string, port int, initiator string) *peer {
 	return &peer{alias: alias, ip: ip, port: port, initiator: initiator}
-}
-
-// keepNewAs is Manager.keepNew for a node called self.
-func keepNewAs(self string) func(old, p *peer) bool {
-	return func(old, p *peer) bool { return p.initiator == old.initiator || p.initiator == min(self, p.alias) }
 }
 
 // Starting points of the transitions: a table holding member "b" in the
@@ -45,14 +41,14 @@ func tableWith(t *testing.T, s memberState, known bool) (*memberTable, *peer) {
 	case stateDialing:
 		tb.dueDials(t0, nil)
 	case stateConnected:
-		if _, err := tb.connect(p, t0, keepNewAs("a")); err != nil {
+		if _, err := tb.connect(p, t0); err != nil {
 			t.Fatal(err)
 		}
 	case stateLost:
-		tb.connect(p, t0, keepNewAs("a"))
+		tb.connect(p, t0)
 		tb.drop(p, dropLost, t0)
 	case stateLeft:
-		tb.connect(p, t0, keepNewAs("a"))
+		tb.connect(p, t0)
 		tb.drop(p, dropLeft, t0)
 	}
 	if got := tb.byAlias["b"].state; got != s {
@@ -111,7 +107,7 @@ func TestMemberTransitions(t *testing.T) {
 			func(tb *memberTable, _ *peer) error { tb.dialEnded("b", errWrongMember, t0); return nil }, gone, nil},
 		{"a dial succeeds", "dialing",
 			func(tb *memberTable, p *peer) error {
-				if _, err := tb.connect(p, t0, keepNewAs("a")); err != nil {
+				if _, err := tb.connect(p, t0); err != nil {
 					return err
 				}
 				if tb.dialEnded("b", nil, t0) {
@@ -120,10 +116,10 @@ func TestMemberTransitions(t *testing.T) {
 				return nil
 			}, "connected", nil},
 		{"it connects to this node while announced", "announced",
-			func(tb *memberTable, p *peer) error { _, err := tb.connect(p, t0, keepNewAs("a")); return err }, "connected", nil},
+			func(tb *memberTable, p *peer) error { _, err := tb.connect(p, t0); return err }, "connected", nil},
 		{"it connects to this node while a dial to it runs; the dial then fails", "dialing",
 			func(tb *memberTable, p *peer) error {
-				tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0, keepNewAs("a"))
+				tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0)
 				tb.dialEnded("b", errDuplicate, t0)
 				return nil
 			}, "connected", nil},
@@ -147,7 +143,7 @@ func TestMemberTransitions(t *testing.T) {
 			}, "connected", nil},
 		{"the same node reconnects (same initiator): the new connection wins", "connected",
 			func(tb *memberTable, old *peer) error {
-				got, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "a"), t0, keepNewAs("a"))
+				got, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "a"), t0)
 				if got != old {
 					return fmt.Errorf("old connection %v not returned for closing", got)
 				}
@@ -155,7 +151,7 @@ func TestMemberTransitions(t *testing.T) {
 			}, "connected", nil},
 		{"a second connection loses the tie-break", "connected",
 			func(tb *memberTable, _ *peer) error {
-				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0, keepNewAs("a"))
+				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0)
 				if !errors.Is(err, errDuplicate) {
 					return fmt.Errorf("connect = %v, want errDuplicate", err)
 				}
@@ -163,7 +159,7 @@ func TestMemberTransitions(t *testing.T) {
 			}, "connected", nil},
 		{"its alias from another address", "connected",
 			func(tb *memberTable, _ *peer) error {
-				_, err := tb.connect(fakePeer("b", "127.0.0.1", 9999, "b"), t0, keepNewAs("a"))
+				_, err := tb.connect(fakePeer("b", "127.0.0.1", 9999, "b"), t0)
 				if !errors.Is(err, ErrAliasTaken) {
 					return fmt.Errorf("connect = %v, want ErrAliasTaken", err)
 				}
@@ -184,7 +180,7 @@ func TestMemberTransitions(t *testing.T) {
 			}},
 		{"a lost member comes back by itself", "lost",
 			func(tb *memberTable, _ *peer) error {
-				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0, keepNewAs("a"))
+				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0)
 				return err
 			}, "connected", nil},
 		{"a member that left is listed again at once: ignored", "left",
@@ -198,7 +194,7 @@ func TestMemberTransitions(t *testing.T) {
 			func(tb *memberTable, _ *peer) error { tb.heard("b", "127.0.0.1:7002", later); return nil }, "announced", nil},
 		{"a member that left comes back by itself", "left",
 			func(tb *memberTable, _ *peer) error {
-				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0, keepNewAs("a"))
+				_, err := tb.connect(fakePeer("b", "127.0.0.1", 7002, "b"), t0)
 				return err
 			}, "connected", nil},
 		{"an announced member nobody lists any more: forgotten", "announced",
@@ -209,7 +205,7 @@ func TestMemberTransitions(t *testing.T) {
 			func(tb *memberTable, _ *peer) error { tb.expire(t0.Add(time.Hour)); return nil }, "lost", nil},
 		{"a lost member of a node with other peers: forgotten after RedialFor", "lost",
 			func(tb *memberTable, _ *peer) error {
-				tb.connect(fakePeer("c", "127.0.0.1", 7003, "a"), t0, keepNewAs("a"))
+				tb.connect(fakePeer("c", "127.0.0.1", 7003, "a"), t0)
 				tb.expire(t0.Add(30 * time.Second))
 				if tb.byAlias["b"] == nil {
 					return errors.New("forgotten before RedialFor")
@@ -221,19 +217,19 @@ func TestMemberTransitions(t *testing.T) {
 			func(tb *memberTable, _ *peer) error { tb.expire(later); return nil }, gone, nil},
 		{"another member now listens at a lost member's address: forgotten", "lost",
 			func(tb *memberTable, _ *peer) error {
-				tb.connect(fakePeer("new", "127.0.0.1", 7002, "new"), t0, keepNewAs("a"))
+				tb.connect(fakePeer("new", "127.0.0.1", 7002, "new"), t0)
 				tb.expire(soon)
 				return nil
 			}, gone, nil},
 		{"another member now listens at an announced member's address: forgotten", "announced",
 			func(tb *memberTable, _ *peer) error {
-				tb.connect(fakePeer("new", "127.0.0.1", 7002, "new"), t0, keepNewAs("a"))
+				tb.connect(fakePeer("new", "127.0.0.1", 7002, "new"), t0)
 				tb.expire(soon)
 				return nil
 			}, gone, nil},
 		{"an unknown member at a connected member's address: ignored", "unknown",
 			func(tb *memberTable, _ *peer) error {
-				tb.connect(fakePeer("c", "127.0.0.1", 7002, "a"), t0, keepNewAs("a"))
+				tb.connect(fakePeer("c", "127.0.0.1", 7002, "a"), t0)
 				tb.heard("b", "127.0.0.1:7002", t0)
 				return nil
 			}, gone, nil},
@@ -268,6 +264,40 @@ func TestMemberTransitions(t *testing.T) {
 	}
 }
 
+// TestKeepNew: which of two connections between the same two nodes at the
+// same address survives, as the node "self" decides it; "peer" is the
+// other node, and a connection is named by its opener and its first
+// message.
+func TestKeepNew(t *testing.T) {
+	tests := []struct {
+		name, self, peer string
+		old, new         string // "opener hello" or "opener join"
+		keepNew          bool
+	}{
+		{"the peer reconnects", "a", "b", "b join", "b join", true},
+		{"this node reconnects", "a", "b", "a join", "a join", true},
+		{"the peer restarted and joined elsewhere first", "a", "b", "b hello", "b join", true},
+		{"the peer restarted and joins through this node", "a", "b", "a join", "b hello", true},
+		{"the peer restarted, this node's alias the larger", "c", "b", "c join", "b hello", true},
+		{"a Join does not replace a Hello", "a", "b", "b hello", "a join", false},
+		{"dialled at once: the smaller alias's connection wins", "a", "b", "a join", "b join", false},
+		{"dialled at once, seen from the other end", "b", "a", "a join", "b join", false},
+		{"dialled at once, the newer the smaller's", "c", "b", "c join", "b join", true},
+		{"each joins through the other at once", "a", "b", "a hello", "b hello", false},
+		{"each joins through the other, seen from the other end", "b", "a", "a hello", "b hello", false},
+	}
+	conn := func(peerAlias, desc string) *peer {
+		var opener, first string
+		fmt.Sscan(desc, &opener, &first)
+		return &peer{alias: peerAlias, initiator: opener, hello: first == "hello"}
+	}
+	for _, tt := range tests {
+		if got := keepNew(tt.self, conn(tt.peer, tt.old), conn(tt.peer, tt.new)); got != tt.keepNew {
+			t.Errorf("%s: keepNew = %v, want %v", tt.name, got, tt.keepNew)
+		}
+	}
+}
+
 // TestDialsCapped: however many members are due, at most MaxDials dials
 // run at once; the others start as dials succeed. A failed dial keeps its
 // slot until the next tick (expire), so that addresses that refuse at once
@@ -286,7 +316,7 @@ func TestDialsCapped(t *testing.T) {
 	}
 
 	// A success frees its slot at once.
-	tb.connect(&peer{alias: first[0].alias}, t0, nil)
+	tb.connect(&peer{alias: first[0].alias}, t0)
 	tb.dialEnded(first[0].alias, nil, t0)
 	next := tb.dueDials(t0, nil)
 	if len(next) != 1 {
@@ -322,7 +352,6 @@ func TestMembersBounded(t *testing.T) {
 // the same member changes nothing.
 func TestDigestFollowsConnectedMembers(t *testing.T) {
 	tb := newMemberTable(tableConfig(), t0)
-	keep := keepNewAs(tb.cfg.Alias)
 	b, c := fakePeer("b", "127.0.0.1", 7002, "a"), fakePeer("c", "127.0.0.1", 7003, "a")
 	later := t0.Add(time.Second)
 	steps := []struct {
@@ -331,15 +360,15 @@ func TestDigestFollowsConnectedMembers(t *testing.T) {
 		want []string
 	}{
 		{"alone", func() error { return nil }, nil},
-		{"b connects", func() error { _, err := tb.connect(b, later, keep); return err }, []string{"b"}},
-		{"c connects", func() error { _, err := tb.connect(c, later, keep); return err }, []string{"b", "c"}},
+		{"b connects", func() error { _, err := tb.connect(b, later); return err }, []string{"b"}},
+		{"c connects", func() error { _, err := tb.connect(c, later); return err }, []string{"b", "c"}},
 		{"c's connection replaced", func() error {
-			_, err := tb.connect(fakePeer("c", "127.0.0.1", 7003, "a"), later, keep)
+			_, err := tb.connect(fakePeer("c", "127.0.0.1", 7003, "a"), later)
 			return err
 		}, []string{"b", "c"}},
 		{"b lost", func() error { tb.drop(b, dropLost, later); return nil }, []string{"c"}},
 		{"b announced again", func() error { tb.heard("b", "127.0.0.1:7002", later); return nil }, []string{"c"}},
-		{"b back", func() error { _, err := tb.connect(b, later, keep); return err }, []string{"b", "c"}},
+		{"b back", func() error { _, err := tb.connect(b, later); return err }, []string{"b", "c"}},
 		{"b left", func() error { tb.drop(b, dropLeft, later); return nil }, []string{"c"}},
 		{"c broke the protocol", func() error { tb.drop(tb.connectedPeer("c"), dropBroken, later); return nil }, nil},
 	}

@@ -53,6 +53,7 @@ type peer struct {
 	ip        string
 	port      int
 	initiator string // alias of the node that opened the connection
+	hello     bool   // it was opened by a Hello (its initiator was joining), not a Join
 
 	// greeted is when this node accepted the peer's Hello (zero: it did
 	// not). Set before the peer is registered, read-only afterwards.
