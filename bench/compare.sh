@@ -34,7 +34,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch queens primes shellsort digits mandelbrot pi xorshift qsort
-  hashtab wordcount partitions lcs heapsort isqrt lorenz interp fizzbuzz)
+  hashtab wordcount partitions lcs heapsort isqrt lorenz interp fizzbuzz
+  exprparse newton crc32 dijkstra knapsack bstree permute bignum)
 max_ratio=0.80
 max_mean=0.50
 

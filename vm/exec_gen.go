@@ -50826,6 +50826,147 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			fr := m.fr
 			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+		case 2284: // AND SHL LOADM
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[2]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2285: // AND SHL SETM
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] <<= in.b
+			}
+			ip++
+			in = &parts[2]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2286: // AND SHR LOADM
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[2]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2287: // AND SHR SETM
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[2]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2288: // SHR AND ADD
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+		case 2289: // SHR AND SUB
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+		case 2290: // SHR AND AND
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+		case 2291: // SHR AND OR
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+		case 2292: // SHR AND XOR
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] >>= in.b
+			}
+			ip++
+			in = &parts[1]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
 
 		default:
 			// The process instructions (opcodes 53-60) and PRTF run out of

@@ -2190,4 +2190,13 @@ var superinstructions = map[[maxParts]Opcode]xop{
 	{OpDivF64, OpSubF64, opNone, opNone}:    2281,
 	{OpDivF64, OpMulF64, opNone, opNone}:    2282,
 	{OpDivF64, OpDivF64, opNone, opNone}:    2283,
+	{OpAnd, OpShl, OpLoadm, opNone}:         2284,
+	{OpAnd, OpShl, OpSetm, opNone}:          2285,
+	{OpAnd, OpShr, OpLoadm, opNone}:         2286,
+	{OpAnd, OpShr, OpSetm, opNone}:          2287,
+	{OpShr, OpAnd, OpAdd, opNone}:           2288,
+	{OpShr, OpAnd, OpSub, opNone}:           2289,
+	{OpShr, OpAnd, OpAnd, opNone}:           2290,
+	{OpShr, OpAnd, OpOr, opNone}:            2291,
+	{OpShr, OpAnd, OpXor, opNone}:           2292,
 }

@@ -70,6 +70,10 @@ var (
 	push = []string{"Push"}
 	pop  = []string{"Pop"}
 	mov  = []string{"Mov"}
+	// Masks, logical shifts and table lookups (bitPatterns).
+	and        = []string{"And"}
+	shr        = []string{"Shr"}
+	heapAccess = []string{"Loadm", "Setm"}
 )
 
 // patterns are the superinstructions: every sequence of opcodes that
@@ -103,6 +107,17 @@ var floatPatterns = [][][]string{
 	{floatOps, floatOps, floatOps},
 	{floatArith, floatCompare, branch},
 	{floatArith, floatArith},
+}
+
+// bitPatterns are the superinstructions of code that works on bits,
+// numbered after the float ones for the same reason. SHR shifts
+// arithmetically, so a logical shift is SHR then AND with a mask, and its
+// result is usually combined with another value; a table indexed by a
+// masked value takes AND, a shift that makes the index a byte address,
+// then LOADM or SETM (a CRC's or a hash's table, a power-of-two ring).
+var bitPatterns = [][][]string{
+	{and, shift, heapAccess},
+	{shr, and, combine},
 }
 
 // firstFused is the first opcode number of a superinstruction: the numbers
@@ -165,7 +180,7 @@ func main() {
 		log.Fatal("_exec.go: the dispatch switch has no default case")
 	}
 
-	seqs := expand(bodies, patterns, floatPatterns)
+	seqs := expand(bodies, patterns, floatPatterns, bitPatterns)
 	var cases bytes.Buffer
 	for i, seq := range seqs {
 		fmt.Fprintf(&cases, "case %d: // %s\n", firstFused+i, strings.ToUpper(strings.Join(seq, " ")))
