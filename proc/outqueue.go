@@ -183,21 +183,23 @@ func (q *outQueue) drain() {
 		q.turn.Broadcast()
 		if ready := q.readyLocked(); len(ready) > 0 {
 			q.mu.Unlock()
-			for _, w := range ready {
-				w.wake()
+			for _, wake := range ready {
+				wake()
 			}
 			q.mu.Lock()
 		}
 	}
 }
 
-// readyLocked takes the parked writers that may go on out of waiting.
-func (q *outQueue) readyLocked() []*childWriter {
-	var ready []*childWriter
+// readyLocked takes the parked writers that may go on out of waiting and
+// returns their wake-ups, read here under q.mu: once the lock is let go, a
+// kill (stopWaiting) may clear a writer's.
+func (q *outQueue) readyLocked() []func() {
+	var ready []func()
 	keep := q.waiting[:0]
 	for _, w := range q.waiting {
 		if w.readyLocked() {
-			ready = append(ready, w)
+			ready = append(ready, w.wake)
 		} else {
 			keep = append(keep, w)
 		}
