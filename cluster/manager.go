@@ -557,9 +557,8 @@ func (m *Manager) Join(ctx context.Context, addr string) (err error) {
 		return &JoinError{Addr: addr, Err: errLeftWhileJoining}
 	}
 	defer func() {
-		if err != nil {
-			err = m.joinStopped(s, addr, err)
-		}
+		// A stop after the contact was registered fails Join too.
+		err = m.joinStopped(s, addr, err)
 	}()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -582,11 +581,9 @@ func (m *Manager) Join(ctx context.Context, addr string) (err error) {
 		}
 		return &JoinError{Addr: addr, Err: err}
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		p.readLoop()
-	}()
+	if !m.goSession(s, p.readLoop) {
+		p.readLoop() // the session stopped: its connection is closed, and this drops p
+	}
 
 	m.heardOf(s, ack.Nodes)
 	var wants []string
@@ -833,6 +830,24 @@ func (m *Manager) track(s *session, c net.Conn) bool {
 		return false
 	}
 	s.conns[c] = nil
+	return true
+}
+
+// goSession runs f on a goroutine of session s, counted in s.wg, and
+// reports true; once s is stopping, when its goroutines may all have been
+// waited for, it runs nothing and reports false. Join's goroutine, which
+// is not one of the session's, starts the session's work through it.
+func (m *Manager) goSession(s *session, f func()) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
 	return true
 }
 

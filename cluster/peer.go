@@ -432,14 +432,16 @@ func (p *peer) closeWith(bye wire.Message, why string) {
 	}
 }
 
-// startWriter starts the writer goroutine, owned by the peer's session.
+// startWriter starts the writer goroutine, owned by the peer's session;
+// once the session stops (Join's dial runs outside it) it closes the
+// connection instead, which ends the reader.
 func (p *peer) startWriter() {
-	p.sess.wg.Add(1)
-	go p.writeLoop()
+	if !p.m.goSession(p.sess, p.writeLoop) {
+		p.raw.Close()
+	}
 }
 
 func (p *peer) writeLoop() {
-	defer p.sess.wg.Done()
 	defer p.raw.Close()
 	var coalesce *time.Timer
 	for {
