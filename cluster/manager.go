@@ -715,8 +715,8 @@ func (m *Manager) Shutdown() error {
 }
 
 // stop ends session s: stop accepting (close the listener), cancel its
-// context, close every connection (sending bye first where given), then wait
-// for its goroutines.
+// context, close every connection (sending bye first where given, for at
+// most twice a bye's time), then wait for its goroutines.
 func (m *Manager) stop(s *session, bye wire.Message) {
 	m.mu.Lock()
 	if s.stopping {
@@ -749,7 +749,26 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 	for _, p := range peers {
 		p.shut(bye)
 	}
-	s.wg.Wait()
+	waited := make(chan struct{})
+	go func() { // ends with the session's goroutines, which stop waits for
+		s.wg.Wait()
+		close(waited)
+	}()
+	if bye != nil {
+		// A writer sends the bye once the batch it is writing is out, and
+		// a member that reads slowly (each write need only progress) can
+		// make that take minutes: after a bye's time twice, close.
+		timer := time.NewTimer(2 * min(byeTimeout, m.cfg.HandshakeTimeout))
+		select {
+		case <-waited:
+		case <-timer.C:
+			for _, p := range peers {
+				p.raw.Close()
+			}
+		}
+		timer.Stop()
+	}
+	<-waited
 	for _, p := range peers {
 		m.lostMember(p.alias, true) // a connection still in its handshake has no processes
 	}
