@@ -59,12 +59,13 @@ func TestShutdownWhileJoinRegisters(t *testing.T) {
 		defer close(shut)
 		a.Shutdown()
 	}()
-	// No channel between Shutdown and Join: only the session's own
-	// synchronisation may order what Join does next after Shutdown's Wait.
-	time.Sleep(300 * time.Millisecond)
+	select { // Join is not one of the session's goroutines: Shutdown does not wait for it
+	case <-shut:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown waited for a Join held after its contact registered")
+	}
 	close(release)
 	err = <-joined
-	<-shut
 	if !errors.Is(err, ErrShutdown) {
 		t.Errorf("Join: %v, want %v", err, ErrShutdown)
 	}

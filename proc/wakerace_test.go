@@ -1,9 +1,6 @@
 package proc
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // A child parked for its bytes (Writing) that is killed just as the drain
 // has written them: the drain takes the child's writer out of the queue's
@@ -34,9 +31,9 @@ child:
 		t.Fatal("the child ended")
 	}
 	n.mu.Lock()
-	open() // the drain writes "x", takes the child out of waiting, and wakes it: it waits for n.mu
-	time.Sleep(100 * time.Millisecond)
-	n.killLocked(c) // still Writing: stopWaiting
+	open()             // the drain writes "x", takes the child out of waiting, and wakes it: it waits for n.mu
+	waitingOn(t, q, 0) // the drain has taken the child out of waiting
+	n.killLocked(c)    // still Writing: stopWaiting
 	n.mu.Unlock()
 	if status, _ := ended(t, c); status != StatusKilled {
 		t.Errorf("child: status %d, want %d", status, StatusKilled)
