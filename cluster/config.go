@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iridium-go/iridium/cluster/internal/wire"
+	"github.com/iridium-go/iridium/internal/escape"
 )
 
 // Config configures one node's Manager. DefaultConfig returns it filled in;
@@ -241,12 +242,18 @@ func (c Config) withDefaults() (Config, error) {
 // resolved when it is dialled.
 func SplitHostPort(addr string) (host string, port uint16, err error) {
 	host, ps, err := net.SplitHostPort(addr)
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		// It quotes the whole address, which may be as long as a line:
+		// the caller names it, clipped.
+		return "", 0, errors.New(ae.Err)
+	}
 	if err != nil {
 		return "", 0, err
 	}
 	n, err := strconv.ParseUint(ps, 10, 16)
 	if err != nil || n == 0 {
-		return "", 0, fmt.Errorf("port %q is not a number from 1 to 65535", ps)
+		return "", 0, fmt.Errorf("port %q is not a number from 1 to 65535", escape.Clip(ps))
 	}
 	return host, uint16(n), nil
 }

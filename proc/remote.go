@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/iridium-go/iridium/internal/escape"
 	"github.com/iridium-go/iridium/vm"
 )
 
@@ -670,7 +671,7 @@ func (n *Node) StartOn(ctx context.Context, alias string, spec Spec, prog *vm.Pr
 	out io.Writer, onExit func(status int, fault string, events []vm.Event)) (int32, error) {
 	r := n.getRemote()
 	if r == nil {
-		return 0, fmt.Errorf("%s: %w", alias, ErrNoMember)
+		return 0, fmt.Errorf("%s: %w", escape.Clip(alias), ErrNoMember)
 	}
 	img, err := prog.MarshalBinary()
 	if err != nil {
@@ -714,7 +715,7 @@ func (n *Node) StartOn(ctx context.Context, alias string, spec Spec, prog *vm.Pr
 func (n *Node) KillOn(ctx context.Context, alias string, pid int32) (bool, error) {
 	r := n.getRemote()
 	if r == nil {
-		return false, fmt.Errorf("%s: %w", alias, ErrNoMember)
+		return false, fmt.Errorf("%s: %w", escape.Clip(alias), ErrNoMember)
 	}
 	return r.Kill(ctx, alias, pid)
 }
@@ -730,7 +731,7 @@ func (n *Node) SendOn(alias string, from, pid, value int32) bool {
 func (n *Node) ProcessesOn(ctx context.Context, alias string) ([]Info, error) {
 	r := n.getRemote()
 	if r == nil {
-		return nil, fmt.Errorf("%s: %w", alias, ErrNoMember)
+		return nil, fmt.Errorf("%s: %w", escape.Clip(alias), ErrNoMember)
 	}
 	return r.Processes(ctx, alias)
 }

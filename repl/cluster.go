@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iridium-go/iridium/cluster"
+	"github.com/iridium-go/iridium/internal/escape"
 )
 
 // Cluster is what the REPL needs of the node's cluster manager
@@ -69,7 +70,7 @@ func (r *REPL) cmdJoinCluster(ctx context.Context, args []string) error {
 	// A join starts this node's listener first, so a mistyped address is
 	// refused here, before that.
 	if _, _, err := cluster.SplitHostPort(addr); err != nil {
-		return fmt.Errorf("!join_cluster %s: %w", strings.Join(args, " "), err)
+		return fmt.Errorf("!join_cluster %s: %w", escape.Clip(strings.Join(args, " ")), err)
 	}
 	return r.interruptible(ctx, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeoutCause(ctx, joinTimeout, errJoinTimeout)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chzyer/readline"
 	"github.com/iridium-go/iridium/assembler"
+	"github.com/iridium-go/iridium/internal/escape"
 	"github.com/iridium-go/iridium/vm"
 )
 
@@ -66,7 +67,7 @@ func (r *REPL) runCommand(ctx context.Context, line string) error {
 	}
 	c, ok := lookupCommand(strings.ToLower(fields[0]))
 	if !ok {
-		return fmt.Errorf("unknown command !%s; !help lists the commands", fields[0])
+		return fmt.Errorf("unknown command !%s; !help lists the commands", escape.Clip(fields[0]))
 	}
 	if c.cluster && r.cfg.Cluster == nil {
 		return errNoCluster
@@ -76,7 +77,7 @@ func (r *REPL) runCommand(ctx context.Context, line string) error {
 
 func noArgs(args []string) error {
 	if len(args) > 0 {
-		return fmt.Errorf("unexpected argument %q", args[0])
+		return fmt.Errorf("unexpected argument %q", escape.Clip(args[0]))
 	}
 	return nil
 }
@@ -237,6 +238,7 @@ func (r *REPL) pathArg(args []string) (string, error) {
 	case path == "":
 		return "", errNoPath
 	case strings.HasPrefix(path, "!"):
+		path = escape.Clip(path)
 		return "", fmt.Errorf("%s is a command, not a path: not run (a file so named is ./%s)", path, path)
 	}
 	return path, nil

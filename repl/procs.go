@@ -46,12 +46,12 @@ func (r *REPL) cmdProcesses(ctx context.Context, args []string) error {
 func (r *REPL) processArg(s string) (alias string, pid int32, local bool, err error) {
 	i := strings.LastIndexByte(s, ':')
 	if i < 1 {
-		return "", 0, false, fmt.Errorf("%q is not ALIAS:PID", s)
+		return "", 0, false, fmt.Errorf("%q is not ALIAS:PID", escape.Clip(s))
 	}
 	alias, num := s[:i], s[i+1:]
 	n, err := strconv.ParseInt(num, 10, 32)
 	if err != nil || n <= 0 {
-		return "", 0, false, fmt.Errorf("%q: the pid must be a whole number from 1 to %d", s, math.MaxInt32)
+		return "", 0, false, fmt.Errorf("%q: the pid must be a whole number from 1 to %d", escape.Clip(s), math.MaxInt32)
 	}
 	return alias, int32(n), alias == r.cfg.Procs.Alias(), nil
 }
@@ -65,7 +65,7 @@ func (r *REPL) cmdKill(ctx context.Context, args []string) error {
 		return err
 	}
 	if local && pid == r.proc.PID() {
-		return fmt.Errorf("%s is this session's own process, which runs only the lines you enter (Ctrl-C interrupts one that runs on)", args[0])
+		return fmt.Errorf("%s is this session's own process, which runs only the lines you enter (Ctrl-C interrupts one that runs on)", escape.Clip(args[0]))
 	}
 	found := false
 	if local {
@@ -81,7 +81,7 @@ func (r *REPL) cmdKill(ctx context.Context, args []string) error {
 		}
 	}
 	if !found {
-		return fmt.Errorf("no process %s", args[0])
+		return fmt.Errorf("no process %s", escape.Clip(args[0]))
 	}
 	return nil
 }
@@ -96,16 +96,16 @@ func (r *REPL) cmdSend(_ context.Context, args []string) error {
 	}
 	v, err := strconv.ParseInt(strings.TrimPrefix(args[1], "#"), 0, 32)
 	if err != nil {
-		return fmt.Errorf("%q is not an int32 value", args[1])
+		return fmt.Errorf("%q is not an int32 value", escape.Clip(args[1]))
 	}
 	switch {
 	case local && !r.cfg.Procs.Send(r.proc.PID(), pid, int32(v)):
-		return fmt.Errorf("no process %s", args[0])
+		return fmt.Errorf("no process %s", escape.Clip(args[0]))
 	case !local && !r.cfg.Procs.SendOn(alias, r.proc.PID(), pid, int32(v)):
 		if r.isMember(alias) { // SEND never blocks: the connection's queue was full
-			return fmt.Errorf("message to %s dropped: the queue to %s is full", args[0], alias)
+			return fmt.Errorf("message to %s dropped: the queue to %s is full", escape.Clip(args[0]), escape.Clip(alias))
 		}
-		return fmt.Errorf("%s: %w", alias, proc.ErrNoMember) // as !kill and !processes say it
+		return fmt.Errorf("%s: %w", escape.Clip(alias), proc.ErrNoMember) // as !kill and !processes say it
 	}
 	return nil
 }

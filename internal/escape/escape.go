@@ -73,3 +73,23 @@ func clean(s string, lines bool) bool {
 	}
 	return true
 }
+
+// MaxQuoted is how many characters of a word from outside an error
+// message quotes, as the assembler quotes source: enough to tell what it
+// names, and the message stays one short line whatever was typed.
+const MaxQuoted = 40
+
+// Clip is s, or its first MaxQuoted characters followed by how many it
+// has ("xxxx... (5000 characters)").
+func Clip(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n <= MaxQuoted {
+		return s
+	}
+	end := 0
+	for range MaxQuoted {
+		_, w := utf8.DecodeRuneInString(s[end:])
+		end += w
+	}
+	return s[:end] + "... (" + strconv.Itoa(n) + " characters)"
+}
