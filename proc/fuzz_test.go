@@ -89,6 +89,16 @@ func (r *opReader) int32() int32 {
 	return v
 }
 
+// entry is a code address: most of them near the programs' ends (up to
+// 63), some anywhere.
+func (r *opReader) entry() int32 {
+	v := r.int32()
+	if v >= 0 && v < 8 {
+		v = v*8 + int32(r.byte()%8)
+	}
+	return v
+}
+
 func (r *opReader) bytes() []byte {
 	n := min(int(r.byte()), len(r.b))
 	out := r.b[:n:n]
@@ -181,7 +191,7 @@ func FuzzRemoteRequests(f *testing.F) {
 				if mode&0x40 == 0 {
 					img = imgs[int(mode&0x3f)%len(imgs)]
 				}
-				o := &SpawnOrder{Image: img, Hash: sha256.Sum256(img), Entry: r.int32(), Sink: 0, Parent: 0}
+				o := &SpawnOrder{Image: img, Hash: sha256.Sum256(img), Entry: r.entry(), Sink: 0, Parent: 0}
 				if r.byte()&1 == 1 {
 					o.SinkNode = "here"
 				} else {
