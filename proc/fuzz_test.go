@@ -147,6 +147,9 @@ func remoteRequestSeeds() [][]byte {
 	seeds = append(seeds, cat(spawn(0x40, imgs[0][:70], 0, 1, 1), spawn(0x40, []byte("EPIE\x01"), 0, 1, 1))) // made-up images
 	seeds = append(seeds, cat(spawn(1, nil, 0, 1, 1), op(fzExit), i32(3), i32(1), i32(1), op(1), op(5), []byte("fault"), op(2), op(1)))
 	seeds = append(seeds, cat(op(fzOutput), i32(1), i32(3), op(5), []byte("hello"), op(fzList), op(fzLost, 1)))
+	// An entry one instruction past the end of a program of 3 (12 bytes):
+	// entry() reads 2, then 0, as 2*8+0.
+	seeds = append(seeds, cat(op(fzSpawn, 4, 0), i32(2), op(0, 1), i32(1), i32(1), op(0, 3), []byte("job")))
 	return seeds
 }
 
