@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/iridium-go/iridium/internal/escape"
 	"github.com/iridium-go/iridium/vm"
 )
 
@@ -175,7 +176,7 @@ func newAsm(ctx context.Context, codeBase, roBase int, sec section, prior map[st
 func (a *asm) errorf(pos Pos, format string, args ...any) {
 	for i, arg := range args {
 		if s, ok := arg.(string); ok {
-			args[i] = clip(s)
+			args[i] = escape.Clip(s)
 		}
 	}
 	a.errs.add(pos, fmt.Sprintf(format, args...))

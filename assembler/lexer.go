@@ -2,10 +2,11 @@ package assembler
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/iridium-go/iridium/internal/escape"
 )
 
 // Lexer splits assembly source into tokens, in the manner of go/scanner:
@@ -296,29 +297,10 @@ func hexVal(c rune) byte {
 	return byte(c - 'A' + 10)
 }
 
-// maxQuoted is how many characters of the source an error message quotes:
-// enough to tell what it names, and the message stays one short line
-// whatever the source holds (a 100,000-digit integer, say).
-const maxQuoted = 40
-
-// clip is s, or its first maxQuoted characters followed by how many it has.
-func clip(s string) string {
-	n := utf8.RuneCountInString(s)
-	if n <= maxQuoted {
-		return s
-	}
-	end := 0
-	for range maxQuoted {
-		_, w := utf8.DecodeRuneInString(s[end:])
-		end += w
-	}
-	return s[:end] + "... (" + strconv.Itoa(n) + " characters)"
-}
-
 // quote puts s, clipped, in double quotes for an error message, escaping
 // what would not print.
 func quote(s string) string {
-	s = clip(s)
+	s = escape.Clip(s)
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); {

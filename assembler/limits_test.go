@@ -263,7 +263,7 @@ func TestLongLineMemory(t *testing.T) {
 	}
 }
 
-// An error quotes at most maxQuoted characters of the source it names,
+// An error quotes at most escape.MaxQuoted characters of the source it names,
 // and says how long it was: a message stays one short line whatever the
 // source holds.
 func TestLongSourceIsClipped(t *testing.T) {
@@ -286,21 +286,6 @@ func TestLongSourceIsClipped(t *testing.T) {
 		errs := Errors(err)
 		if len(errs) != 1 || errs[0].Error() != tc.want {
 			t.Errorf("%.20q...: %v\nwant %s", tc.src, err, tc.want)
-		}
-	}
-}
-
-func TestClip(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{strings.Repeat("a", 40), strings.Repeat("a", 40)},
-		{strings.Repeat("a", 41), strings.Repeat("a", 40) + "... (41 characters)"},
-		{strings.Repeat("é", 41), strings.Repeat("é", 40) + "... (41 characters)"}, // characters, not bytes
-		{strings.Repeat("\xff", 50), strings.Repeat("\xff", 40) + "... (50 characters)"},
-	}
-	for _, tc := range tests {
-		if got := clip(tc.in); got != tc.want {
-			t.Errorf("clip(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package escape
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestEscape(t *testing.T) {
 	tests := []struct {
@@ -20,6 +23,21 @@ func TestEscape(t *testing.T) {
 		}
 		if got := Lines(tc.in); got != tc.lines {
 			t.Errorf("%s: Lines(%q) = %q, want %q", tc.name, tc.in, got, tc.lines)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{strings.Repeat("a", 40), strings.Repeat("a", 40)},
+		{strings.Repeat("a", 41), strings.Repeat("a", 40) + "... (41 characters)"},
+		{strings.Repeat("é", 41), strings.Repeat("é", 40) + "... (41 characters)"}, // characters, not bytes
+		{strings.Repeat("\xff", 50), strings.Repeat("\xff", 40) + "... (50 characters)"},
+	}
+	for _, tc := range tests {
+		if got := Clip(tc.in); got != tc.want {
+			t.Errorf("Clip(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
