@@ -72,11 +72,12 @@ func (r *REPL) cmdSpawn(ctx context.Context, args []string) error {
 func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) error {
 	j := r.jobs
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if j.closed {
+		j.mu.Unlock()
 		return errClosing
 	}
 	jb := &job{path: path}
+	announced := make(chan struct{})
 	var p *proc.Process
 	var err error
 	// Its exit notice goes to this REPL, which prints the report, never
@@ -85,12 +86,12 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 	// prints meanwhile.
 	p, err = r.cfg.Procs.Start(proc.Spec{Name: path, Parent: r.proc.PID(), OnExit: func(status int, err error) {
 		// OnExit runs on the node's worker, which must not wait for this
-		// session (its client may never read, and spawnHere holds j.mu
-		// while it prints): the report is made and written by a goroutine
-		// of the job's own, counted in j.wg, which Run waits for.
+		// session (its client may never read): the report is made and
+		// written by a goroutine of the job's own, counted in j.wg, which
+		// Run waits for, once the job was announced (p is set then).
 		go func() {
 			defer j.wg.Done()
-			// j.mu orders this after spawnHere: p is set and announced.
+			<-announced
 			j.mu.Lock()
 			delete(j.live, jb)
 			j.mu.Unlock()
@@ -98,14 +99,17 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 		}()
 	}}, prog, &jb.output)
 	if err != nil {
+		j.mu.Unlock()
 		return noProcess(err)
 	}
 	jb.pid = p.PID()
 	j.live[jb] = p.Kill
 	j.wg.Add(1)
-	// Announced before it can report: the report waits for j.mu.
+	// Not under j.mu: printing waits for the client, and stopAll must not.
+	j.mu.Unlock()
 	announce(jb)
 	r.flush()
+	close(announced)
 	return nil
 }
 
