@@ -284,6 +284,29 @@ func TestJoinChecksAcceptorProof(t *testing.T) {
 	}
 }
 
+// acceptJoinAs plays a member alias that accepts a node's Join: a
+// Challenge, then a JoinAck with a good proof and ticket; it then answers
+// every Ping until the node closes the connection.
+func (r *rawConn) acceptJoinAs(alias string, ticket []byte) {
+	r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: alias})
+	j, ok := r.read().(*wire.Join)
+	if !ok {
+		r.t.Error("expected Join")
+		return
+	}
+	r.write(&wire.JoinAck{Node: wire.NodeInfo{Alias: alias, IP: "127.0.0.1", Port: 1},
+		Proof: wire.AcceptorProof(testCookie, r.e, j.Nonce, alias, j.Alias), Ticket: ticket})
+	for {
+		m, err := r.fr.ReadMessage()
+		if err != nil {
+			return
+		}
+		if p, ok := m.(*wire.Ping); ok {
+			writeFrame(r.c, &wire.Pong{Seq: p.Seq})
+		}
+	}
+}
+
 // TestHelloReplacesTheConnectionOfAnEarlierRun: "a" dialled "z" (a Join),
 // then z comes back from the same address with a Hello, as it does when it
 // restarted before a saw the old connection close. A node says Hello only
@@ -294,19 +317,7 @@ func TestHelloReplacesTheConnectionOfAnEarlierRun(t *testing.T) {
 	oldEnded := make(chan struct{})
 	addr := fakeAcceptor(t, func(r *rawConn) {
 		defer close(oldEnded)
-		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "z"})
-		j, ok := r.read().(*wire.Join)
-		if !ok {
-			r.t.Error("expected Join")
-			return
-		}
-		r.write(&wire.JoinAck{Node: wire.NodeInfo{Alias: "z", IP: "127.0.0.1", Port: 1},
-			Proof: wire.AcceptorProof(testCookie, r.e, j.Nonce, "z", j.Alias)})
-		for {
-			if _, err := r.fr.ReadMessage(); err != nil {
-				return // a closed the old connection (or the test ended)
-			}
-		}
+		r.acceptJoinAs("z", nil)
 	})
 	a := newNode(t, testConfig(t, "a"))
 	a.mu.Lock()
@@ -346,23 +357,7 @@ func TestJoinAckOverPreAuthLimit(t *testing.T) {
 		answered := make(chan struct{})
 		addr := fakeAcceptor(t, func(r *rawConn) {
 			defer close(answered)
-			r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "z"})
-			j, ok := r.read().(*wire.Join)
-			if !ok {
-				r.t.Error("expected Join")
-				return
-			}
-			r.write(&wire.JoinAck{Node: wire.NodeInfo{Alias: "z", IP: "127.0.0.1", Port: 1},
-				Proof: wire.AcceptorProof(testCookie, r.e, j.Nonce, "z", j.Alias), Ticket: make([]byte, size)})
-			for { // keep the connection alive until a closes it
-				m, err := r.fr.ReadMessage()
-				if err != nil {
-					return
-				}
-				if p, ok := m.(*wire.Ping); ok {
-					writeFrame(r.c, &wire.Pong{Seq: p.Seq})
-				}
-			}
+			r.acceptJoinAs("z", make([]byte, size))
 		})
 		a := newNode(t, testConfig(t, "a"))
 		a.mu.Lock()
