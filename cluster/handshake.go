@@ -329,6 +329,10 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		return nil, nil, reject(tc, wire.CodeProtocol, "invalid alias in Challenge", nil)
 	case len(ch.Nonce) < minNonceBytes:
 		return nil, nil, reject(tc, wire.CodeProtocol, "nonce too short in Challenge", nil)
+	case kind == wire.MsgHello && m.connectedTo(s, ch.Alias):
+		// A member reached at another of its addresses: a Hello would
+		// replace its healthy connection (keepNew), so none is said.
+		return nil, nil, errConnected
 	}
 	nonce := newNonce()
 	var hello wire.Message
@@ -423,6 +427,13 @@ func handshakeErr(ctx context.Context, err error) error {
 }
 
 // connectedAt reports whether a member listens at addr.
+// connectedTo reports whether alias is a connected member of s.
+func (m *Manager) connectedTo(s *session, alias string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return s.members.connectedPeer(alias) != nil
+}
+
 func (m *Manager) connectedAt(s *session, addr string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
