@@ -33,6 +33,7 @@ func executeSeeds() []string {
 		"!\x1b[31mred\n!kill \u202eevil:1\nload \x00",
 		"!" + strings.Repeat("x", 100),
 		"!clear_program\n!clear_registers\nhlt\n!quit\n!registers",
+		"recv $1 $2", // waits until the session ends
 	}
 }
 
@@ -62,13 +63,16 @@ func FuzzExecute(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		// Within the fuzz worker's 10 s for one input, past which it
+		// panics ("deadlocked!") and the input is recorded as a crasher: a
+		// RECV (or RECVT) waits until the session ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		done := make(chan error, 1)
 		go func() { done <- r.Run(ctx) }()
 		select {
 		case <-done:
-		case <-time.After(30 * time.Second):
+		case <-time.After(8 * time.Second):
 			t.Fatal("the session did not end")
 		}
 		// A path is named whole (as a shell names it), escaped: at most 4
