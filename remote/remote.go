@@ -19,9 +19,11 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
 
@@ -426,6 +428,22 @@ const maxAuthorizedKeysFile = 4 << 20
 // that never works, and key options (from=, command=, restrict, ...) are
 // restrictions this server cannot enforce, so a key that carries them
 // must not get in without them.
+// clipOptions is a key's options as an error quotes them: at most
+// maxQuotedOptions bytes (a command= may be as long as the line), cut at a
+// character, then how long they were.
+func clipOptions(s string) string {
+	if len(s) <= maxQuotedOptions {
+		return s
+	}
+	end := maxQuotedOptions
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+const maxQuotedOptions = 60
+
 func readAuthorizedKeys(path string) (map[string]bool, error) {
 	keys := map[string]bool{}
 	if path == "" {
@@ -451,7 +469,7 @@ func readAuthorizedKeys(path string) (map[string]bool, error) {
 			return nil, fmt.Errorf("authorized keys %s, line %d: not a public key", path, i+1)
 		}
 		if len(options) > 0 {
-			return nil, fmt.Errorf("authorized keys %s, line %d: key options (%s) are not supported", path, i+1, strings.Join(options, ","))
+			return nil, fmt.Errorf("authorized keys %s, line %d: key options (%s) are not supported", path, i+1, clipOptions(strings.Join(options, ",")))
 		}
 		keys[string(key.Marshal())] = true
 	}
