@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/iridium-go/iridium/cluster"
+	"github.com/iridium-go/iridium/internal/escape"
 	"github.com/iridium-go/iridium/remote"
 	"github.com/iridium-go/iridium/vm"
 )
@@ -423,7 +424,7 @@ func checkJoinAddress(addr string) error {
 	case host == "":
 		return errors.New("missing host")
 	case net.ParseIP(host) == nil && !validHostname(host):
-		return fmt.Errorf("%q is not an IP address or host name", host)
+		return fmt.Errorf("%q is not an IP address or host name", escape.Clip(host))
 	}
 	return nil
 }
