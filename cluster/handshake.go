@@ -426,7 +426,6 @@ func handshakeErr(ctx context.Context, err error) error {
 	return err
 }
 
-// connectedAt reports whether a member listens at addr.
 // connectedTo reports whether alias is a connected member of s.
 func (m *Manager) connectedTo(s *session, alias string) bool {
 	m.mu.Lock()
@@ -434,6 +433,7 @@ func (m *Manager) connectedTo(s *session, alias string) bool {
 	return s.members.connectedPeer(alias) != nil
 }
 
+// connectedAt reports whether a member listens at addr.
 func (m *Manager) connectedAt(s *session, addr string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
