@@ -428,22 +428,6 @@ const maxAuthorizedKeysFile = 4 << 20
 // that never works, and key options (from=, command=, restrict, ...) are
 // restrictions this server cannot enforce, so a key that carries them
 // must not get in without them.
-// clipOptions is a key's options as an error quotes them: at most
-// maxQuotedOptions bytes (a command= may be as long as the line), cut at a
-// character, then how long they were.
-func clipOptions(s string) string {
-	if len(s) <= maxQuotedOptions {
-		return s
-	}
-	end := maxQuotedOptions
-	for end > 0 && !utf8.RuneStart(s[end]) {
-		end--
-	}
-	return s[:end] + "... (" + strconv.Itoa(len(s)) + " bytes)"
-}
-
-const maxQuotedOptions = 60
-
 func readAuthorizedKeys(path string) (map[string]bool, error) {
 	keys := map[string]bool{}
 	if path == "" {
@@ -475,3 +459,19 @@ func readAuthorizedKeys(path string) (map[string]bool, error) {
 	}
 	return keys, nil
 }
+
+// clipOptions is a key's options as an error quotes them: at most
+// maxQuotedOptions bytes (a command= may be as long as the line), cut at a
+// character, then how long they were.
+func clipOptions(s string) string {
+	if len(s) <= maxQuotedOptions {
+		return s
+	}
+	end := maxQuotedOptions
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+const maxQuotedOptions = 60

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // Buffer is a bytes.Buffer that a program under test may write to while
@@ -73,4 +74,19 @@ func (r *ChunkReader) Read(p []byte) (int, error) {
 		r.Chunks = r.Chunks[1:]
 	}
 	return n, nil
+}
+
+// PlainLine fails t unless line, one line of what a program printed for
+// people, holds no raw control byte (a tab excepted) and is valid UTF-8:
+// text from outside must reach it escaped.
+func PlainLine(t testing.TB, line string) {
+	t.Helper()
+	for _, c := range []byte(line) {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			t.Fatalf("raw control byte %#x in %q", c, line)
+		}
+	}
+	if !utf8.ValidString(line) {
+		t.Fatalf("invalid UTF-8 in %q", line)
+	}
 }
