@@ -144,53 +144,24 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		label              string
-		alias              string
-		port               uint16
-		nonce, proofOfPeer []byte
-	)
-	switch h := msg.(type) {
-	case *wire.Hello:
-		label, alias, port, nonce, proofOfPeer = wire.HelloLabel, h.Alias, h.Port, h.Nonce, h.Proof
-	case *wire.Join:
-		label, alias, port, nonce, proofOfPeer = wire.JoinLabel, h.Alias, h.Port, h.Nonce, h.Proof
-	default:
-		return nil, reject(tc, wire.CodeProtocol, "expected Hello or Join, got "+msg.Type().String(), nil)
-	}
-	if alias == "" {
-		return nil, reject(tc, wire.CodeProtocol, "missing alias", nil)
-	}
-	want := wire.ConnectorProof(m.cfg.Cookie, label, e, challenge, nonce, self.Alias, alias, port)
-	if !hmac.Equal(proofOfPeer, want) {
-		return nil, reject(tc, wire.CodeAuth, ErrAuth.Error(), ErrAuth)
-	}
-	if err := CheckAlias(alias); err != nil {
-		return nil, reject(tc, wire.CodeProtocol, "invalid alias", err)
-	}
-	if port == 0 {
-		return nil, reject(tc, wire.CodeProtocol, "missing listening port", nil)
-	}
-	if len(nonce) < minNonceBytes {
-		return nil, reject(tc, wire.CodeProtocol, "nonce too short", nil)
-	}
-	if alias == self.Alias {
-		return nil, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is this node's own alias", alias), ErrAliasTaken)
+	c, err := m.checkConnector(tc, msg, e, challenge, self.Alias)
+	if err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	s.handshakes.done(pending) // authenticated: never closed for room
 	m.mu.Unlock()
 
 	ip, _ := remoteAddr(conn)
-	p := m.newPeer(s, conn, tc, fr, alias, ip, int(port), alias)
-	if label == wire.HelloLabel {
+	p := m.newPeer(s, conn, tc, fr, c.alias, ip, int(c.port), c.alias)
+	if c.hello {
 		p.hello, p.greeted = true, time.Now()
 	}
-	ackProof := wire.AcceptorProof(m.cfg.Cookie, e, nonce, self.Alias, alias)
+	ackProof := wire.AcceptorProof(m.cfg.Cookie, e, c.nonce, self.Alias, c.alias)
 	others, err := m.register(p, func(others []*peer) wire.Message {
 		// The connector proved itself: it may resume with the cluster.
 		ticket, key := m.resume.ack(slot)
-		if label == wire.JoinLabel {
+		if !c.hello {
 			return &wire.JoinAck{Node: self, Proof: ackProof, Ticket: ticket}
 		}
 		nodes := make([]wire.NodeInfo, 0, min(len(others), wire.MaxNodes))
@@ -204,7 +175,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	})
 	switch {
 	case errors.Is(err, ErrAliasTaken):
-		return nil, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is held by a member at another address", alias), err)
+		return nil, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is held by a member at another address", c.alias), err)
 	case errors.Is(err, errDuplicate):
 		return nil, reject(tc, wire.CodeDuplicate, errDuplicate.Error(), err)
 	case err != nil:
@@ -218,6 +189,55 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	p.startWriter()
 	m.announce(others, p)
 	return p, nil
+}
+
+// connector is what the acceptor keeps of the connector's Hello or Join.
+type connector struct {
+	hello bool // a Hello; else a Join
+	alias string
+	port  uint16
+	nonce []byte
+}
+
+// checkConnector checks that msg is a Hello or Join with the proof, bound
+// to the connection's keying material e and to challenge, that the
+// connector holds the cookie, and with an alias, port and nonce it may
+// join with. Of those, only a missing alias is refused before the proof
+// checks.
+func (m *Manager) checkConnector(tc io.Writer, msg wire.Message, e, challenge []byte, self string) (connector, error) {
+	var (
+		c     connector
+		label string
+		proof []byte
+	)
+	switch h := msg.(type) {
+	case *wire.Hello:
+		c, label, proof = connector{hello: true, alias: h.Alias, port: h.Port, nonce: h.Nonce}, wire.HelloLabel, h.Proof
+	case *wire.Join:
+		c, label, proof = connector{alias: h.Alias, port: h.Port, nonce: h.Nonce}, wire.JoinLabel, h.Proof
+	default:
+		return c, reject(tc, wire.CodeProtocol, "expected Hello or Join, got "+msg.Type().String(), nil)
+	}
+	if c.alias == "" {
+		return c, reject(tc, wire.CodeProtocol, "missing alias", nil)
+	}
+	want := wire.ConnectorProof(m.cfg.Cookie, label, e, challenge, c.nonce, self, c.alias, c.port)
+	if !hmac.Equal(proof, want) {
+		return c, reject(tc, wire.CodeAuth, ErrAuth.Error(), ErrAuth)
+	}
+	if err := CheckAlias(c.alias); err != nil {
+		return c, reject(tc, wire.CodeProtocol, "invalid alias", err)
+	}
+	if c.port == 0 {
+		return c, reject(tc, wire.CodeProtocol, "missing listening port", nil)
+	}
+	if len(c.nonce) < minNonceBytes {
+		return c, reject(tc, wire.CodeProtocol, "nonce too short", nil)
+	}
+	if c.alias == self {
+		return c, reject(tc, wire.CodeAliasTaken, fmt.Sprintf("alias taken: %q is this node's own alias", c.alias), ErrAliasTaken)
+	}
+	return c, nil
 }
 
 // noKeepAliveDialer dials without TCP keep-alives, as noKeepAliveListen
@@ -313,37 +333,13 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
-	ch, isChallenge := msg.(*wire.Challenge)
-	if !isChallenge {
-		return nil, nil, reject(tc, wire.CodeProtocol, "expected Challenge, got "+msg.Type().String(), nil)
-	}
 	self := m.selfInfo()
-	switch {
-	case ch.Alias == self.Alias:
-		// Not this node (its address was checked above): another node
-		// with the same alias.
-		return nil, nil, fmt.Errorf("%w: the node at %s is called %q too", ErrAliasTaken, addr, self.Alias)
-	case want != "" && ch.Alias != want:
-		return nil, nil, fmt.Errorf("%w: expected member %q at %s, found %q", errWrongMember, want, addr, ch.Alias)
-	case CheckAlias(ch.Alias) != nil:
-		return nil, nil, reject(tc, wire.CodeProtocol, "invalid alias in Challenge", nil)
-	case len(ch.Nonce) < minNonceBytes:
-		return nil, nil, reject(tc, wire.CodeProtocol, "nonce too short in Challenge", nil)
-	case kind == wire.MsgHello && m.connectedTo(s, ch.Alias):
-		// A member reached at another of its addresses: a Hello would
-		// replace its healthy connection (keepNew), so none is said.
-		return nil, nil, errConnected
+	ch, err := m.checkChallenge(s, tc, msg, kind, want, addr, self.Alias)
+	if err != nil {
+		return nil, nil, err
 	}
 	nonce := newNonce()
-	var hello wire.Message
-	if kind == wire.MsgHello {
-		proof := wire.ConnectorProof(m.cfg.Cookie, wire.HelloLabel, e, ch.Nonce, nonce, ch.Alias, self.Alias, self.Port)
-		hello = &wire.Hello{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
-	} else {
-		proof := wire.ConnectorProof(m.cfg.Cookie, wire.JoinLabel, e, ch.Nonce, nonce, ch.Alias, self.Alias, self.Port)
-		hello = &wire.Join{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
-	}
-	if err := writeFrame(tc, hello); err != nil {
+	if err := writeFrame(tc, m.connectorMessage(kind, e, ch, nonce, self)); err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
 	if kind == wire.MsgHello {
@@ -355,46 +351,25 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
-	var (
-		node             wire.NodeInfo
-		ackProof, ticket []byte
-		helloAck         *wire.HelloAck
-	)
-	switch a := msg.(type) {
-	case *wire.HelloAck:
-		if kind != wire.MsgHello {
-			return nil, nil, reject(tc, wire.CodeProtocol, "expected JoinAck, got HelloAck", nil)
-		}
-		node, ackProof, ticket, helloAck = a.Node, a.Proof, a.Ticket, a
-	case *wire.JoinAck:
-		if kind != wire.MsgJoin {
-			return nil, nil, reject(tc, wire.CodeProtocol, "expected HelloAck, got JoinAck", nil)
-		}
-		node, ackProof, ticket = a.Node, a.Proof, a.Ticket
-	default:
-		return nil, nil, reject(tc, wire.CodeProtocol, "expected an answer to "+kind.String()+", got "+msg.Type().String(), nil)
-	}
-	if !hmac.Equal(ackProof, wire.AcceptorProof(m.cfg.Cookie, e, nonce, ch.Alias, self.Alias)) {
-		return nil, nil, reject(tc, wire.CodeAuth, ErrAuth.Error(), fmt.Errorf("%s answered with a wrong proof: %w", addr, ErrAuth))
-	}
-	if node.Alias != ch.Alias {
-		return nil, nil, reject(tc, wire.CodeProtocol, "the answer names another alias than the Challenge", nil)
+	ack, err := m.checkAnswer(tc, msg, kind, e, ch, nonce, self.Alias, addr)
+	if err != nil {
+		return nil, nil, err
 	}
 	// The acceptor proved it holds the cookie: its ticket, and for a Hello
 	// its ticket key, are the cluster's. Not once the session stops, which
 	// forgets both (stop): Join's own dial is not one of the session's.
 	m.mu.Lock()
 	if !s.stopping {
-		if helloAck != nil {
-			m.resume.adoptKey(helloAck.TicketKey)
+		if ack.helloAck != nil {
+			m.resume.adoptKey(ack.helloAck.TicketKey)
 		}
-		m.resume.keep(slot, ticket)
+		m.resume.keep(slot, ack.ticket)
 	}
 	m.mu.Unlock()
 	if !stop() {
 		return nil, nil, handshakeErr(ctx, context.Cause(ctx))
 	}
-	p := m.newPeer(s, conn, tc, fr, node.Alias, ip, port, self.Alias)
+	p := m.newPeer(s, conn, tc, fr, ack.node.Alias, ip, port, self.Alias)
 	p.hello = kind == wire.MsgHello
 	others, err := m.register(p, nil)
 	if err != nil {
@@ -408,11 +383,86 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if kind == wire.MsgHello {
 		// This node joins the cluster of p. Peers it already had (two
 		// clusters merging) have met none of that cluster's members.
-		m.tellCluster(others, p, helloAck.Nodes)
+		m.tellCluster(others, p, ack.helloAck.Nodes)
 	} else {
 		m.announce(others, p)
 	}
-	return p, helloAck, nil
+	return p, ack.helloAck, nil
+}
+
+// checkChallenge checks that msg, the acceptor's first frame, is a
+// Challenge this node may answer with kind; want, if set, is the alias
+// expected at addr.
+func (m *Manager) checkChallenge(s *session, tc io.Writer, msg wire.Message, kind wire.MsgType, want, addr, self string) (*wire.Challenge, error) {
+	ch, isChallenge := msg.(*wire.Challenge)
+	if !isChallenge {
+		return nil, reject(tc, wire.CodeProtocol, "expected Challenge, got "+msg.Type().String(), nil)
+	}
+	switch {
+	case ch.Alias == self:
+		// Not this node (dial checked its address): another node with
+		// the same alias.
+		return nil, fmt.Errorf("%w: the node at %s is called %q too", ErrAliasTaken, addr, self)
+	case want != "" && ch.Alias != want:
+		return nil, fmt.Errorf("%w: expected member %q at %s, found %q", errWrongMember, want, addr, ch.Alias)
+	case CheckAlias(ch.Alias) != nil:
+		return nil, reject(tc, wire.CodeProtocol, "invalid alias in Challenge", nil)
+	case len(ch.Nonce) < minNonceBytes:
+		return nil, reject(tc, wire.CodeProtocol, "nonce too short in Challenge", nil)
+	case kind == wire.MsgHello && m.connectedTo(s, ch.Alias):
+		// A member reached at another of its addresses: a Hello would
+		// replace its healthy connection (keepNew), so none is said.
+		return nil, errConnected
+	}
+	return ch, nil
+}
+
+// connectorMessage is the Hello or Join (kind) that answers ch, its proof
+// bound to the connection's keying material e.
+func (m *Manager) connectorMessage(kind wire.MsgType, e []byte, ch *wire.Challenge, nonce []byte, self wire.NodeInfo) wire.Message {
+	if kind == wire.MsgHello {
+		proof := wire.ConnectorProof(m.cfg.Cookie, wire.HelloLabel, e, ch.Nonce, nonce, ch.Alias, self.Alias, self.Port)
+		return &wire.Hello{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
+	}
+	proof := wire.ConnectorProof(m.cfg.Cookie, wire.JoinLabel, e, ch.Nonce, nonce, ch.Alias, self.Alias, self.Port)
+	return &wire.Join{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
+}
+
+// answer is what the connector keeps of the acceptor's HelloAck or JoinAck.
+type answer struct {
+	node     wire.NodeInfo
+	ticket   []byte
+	helloAck *wire.HelloAck // nil for a JoinAck
+}
+
+// checkAnswer checks that msg is the answer to kind, from the node that
+// sent ch, with the proof that it holds the cookie.
+func (m *Manager) checkAnswer(tc io.Writer, msg wire.Message, kind wire.MsgType, e []byte, ch *wire.Challenge, nonce []byte, self, addr string) (answer, error) {
+	var (
+		a     answer
+		proof []byte
+	)
+	switch ack := msg.(type) {
+	case *wire.HelloAck:
+		if kind != wire.MsgHello {
+			return a, reject(tc, wire.CodeProtocol, "expected JoinAck, got HelloAck", nil)
+		}
+		a, proof = answer{node: ack.Node, ticket: ack.Ticket, helloAck: ack}, ack.Proof
+	case *wire.JoinAck:
+		if kind != wire.MsgJoin {
+			return a, reject(tc, wire.CodeProtocol, "expected HelloAck, got JoinAck", nil)
+		}
+		a, proof = answer{node: ack.Node, ticket: ack.Ticket}, ack.Proof
+	default:
+		return a, reject(tc, wire.CodeProtocol, "expected an answer to "+kind.String()+", got "+msg.Type().String(), nil)
+	}
+	if !hmac.Equal(proof, wire.AcceptorProof(m.cfg.Cookie, e, nonce, ch.Alias, self)) {
+		return a, reject(tc, wire.CodeAuth, ErrAuth.Error(), fmt.Errorf("%s answered with a wrong proof: %w", addr, ErrAuth))
+	}
+	if a.node.Alias != ch.Alias {
+		return a, reject(tc, wire.CodeProtocol, "the answer names another alias than the Challenge", nil)
+	}
+	return a, nil
 }
 
 // handshakeErr reports a deadline hit caused by ctx as ctx's error.
