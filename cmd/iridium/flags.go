@@ -208,56 +208,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return fail("expected at most one FILE, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
 
-	if err := checkPort("--server-bind-port", o.clusterPort); err != nil {
+	if err := o.validate(); err != nil {
 		return fail("%v", err)
-	}
-	if err := checkPort("--bind-port", o.remotePort); err != nil {
-		return fail("%v", err)
-	}
-	if o.threads < 1 || o.threads > maxThreads {
-		return fail("--threads must be 1 to %d, got %d", maxThreads, o.threads)
-	}
-	if o.maxProcesses < 1 {
-		return fail("--max-processes must be at least 1, got %d", o.maxProcesses)
-	}
-	if o.maxHeapMiB < 1 || o.maxHeapMiB > maxHeapMiB {
-		return fail("--max-heap must be 1 to %d (MiB), got %d", maxHeapMiB, o.maxHeapMiB)
-	}
-	if o.maxSSHSessions < 1 {
-		return fail("--max-ssh-sessions must be at least 1, got %d", o.maxSSHSessions)
-	}
-	for _, h := range []struct{ flag, host string }{{"--server-bind-host", o.clusterHost}, {"--bind-host", o.remoteHost}} {
-		if net.ParseIP(h.host) == nil && !validHostname(h.host) {
-			return fail("%s %q is not an IP address or host name", h.flag, h.host)
-		}
-	}
-	if o.alias != "" {
-		if err := cluster.CheckAlias(o.alias); err != nil {
-			return fail("--node-alias: %v", err)
-		}
-	}
-	if o.dataDir == "" {
-		return fail("--data-root-dir must not be empty")
-	}
-	if o.join != "" {
-		if !o.daemon {
-			return fail("--join needs --daemon-mode (in the REPL, use !join_cluster)")
-		}
-		if err := checkJoinAddress(o.join); err != nil {
-			return fail("--join %q: %v", o.join, err)
-		}
-	}
-	if o.file == "" && o.assembleTo != "" {
-		return fail("--output: need a FILE to assemble")
-	}
-	if o.file == "" && o.disassemble {
-		return fail("--disassemble: need a FILE to disassemble")
-	}
-	if o.file != "" && o.daemon {
-		return fail("--daemon-mode takes no FILE")
-	}
-	if o.assembleTo != "" && o.disassemble {
-		return fail("--output and --disassemble exclude each other")
 	}
 	level, err := parseLogLevel(getenv("IRIDIUM_LOG"))
 	if err != nil {
@@ -273,6 +225,62 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		})
 	}
 	return o, nil
+}
+
+// validate checks the values of the flags and how they go together.
+func (o *options) validate() error {
+	if err := checkPort("--server-bind-port", o.clusterPort); err != nil {
+		return err
+	}
+	if err := checkPort("--bind-port", o.remotePort); err != nil {
+		return err
+	}
+	if o.threads < 1 || o.threads > maxThreads {
+		return fmt.Errorf("--threads must be 1 to %d, got %d", maxThreads, o.threads)
+	}
+	if o.maxProcesses < 1 {
+		return fmt.Errorf("--max-processes must be at least 1, got %d", o.maxProcesses)
+	}
+	if o.maxHeapMiB < 1 || o.maxHeapMiB > maxHeapMiB {
+		return fmt.Errorf("--max-heap must be 1 to %d (MiB), got %d", maxHeapMiB, o.maxHeapMiB)
+	}
+	if o.maxSSHSessions < 1 {
+		return fmt.Errorf("--max-ssh-sessions must be at least 1, got %d", o.maxSSHSessions)
+	}
+	for _, h := range []struct{ flag, host string }{{"--server-bind-host", o.clusterHost}, {"--bind-host", o.remoteHost}} {
+		if net.ParseIP(h.host) == nil && !validHostname(h.host) {
+			return fmt.Errorf("%s %q is not an IP address or host name", h.flag, h.host)
+		}
+	}
+	if o.alias != "" {
+		if err := cluster.CheckAlias(o.alias); err != nil {
+			return fmt.Errorf("--node-alias: %v", err)
+		}
+	}
+	if o.dataDir == "" {
+		return errors.New("--data-root-dir must not be empty")
+	}
+	if o.join != "" {
+		if !o.daemon {
+			return errors.New("--join needs --daemon-mode (in the REPL, use !join_cluster)")
+		}
+		if err := checkJoinAddress(o.join); err != nil {
+			return fmt.Errorf("--join %q: %v", o.join, err)
+		}
+	}
+	if o.file == "" && o.assembleTo != "" {
+		return errors.New("--output: need a FILE to assemble")
+	}
+	if o.file == "" && o.disassemble {
+		return errors.New("--disassemble: need a FILE to disassemble")
+	}
+	if o.file != "" && o.daemon {
+		return errors.New("--daemon-mode takes no FILE")
+	}
+	if o.assembleTo != "" && o.disassemble {
+		return errors.New("--output and --disassemble exclude each other")
+	}
+	return nil
 }
 
 // endedByDashes reports whether a "--" ended fs's flags in args, rather

@@ -203,8 +203,13 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	// The program is the first process of a node of its own; the
-	// processes it spawns run on --threads workers and share its output.
+	return runProgram(sigs, o, prog, stdout, stderr)
+}
+
+// runProgram runs prog, FILE's program, as the first process of a node of
+// its own, and returns the run's exit status.
+func runProgram(sigs caughtSignals, o *options, prog *vm.Program, stdout, stderr io.Writer) int {
+	// The processes it spawns run on --threads workers and share its output.
 	// When it ends, the run ends: the others are stopped. A fault in
 	// another process is reported, naming it, and changes no exit status.
 	out := &lockedWriter{w: bufio.NewWriter(stdout)}

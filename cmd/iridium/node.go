@@ -67,29 +67,49 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	template := repl.Config{Procs: procs, Cluster: mgr}
 
 	if o.remote {
-		srv, err := remote.Listen(remote.Config{
-			Addr:               net.JoinHostPort(o.remoteHost, strconv.Itoa(o.remotePort)),
-			HostKey:            id.hostKey,
-			AuthorizedKeysFile: filepath.Join(o.dataDir, authorizedKeysFile),
-			Cookie:             id.cookie,
-			MaxConnections:     o.maxSSHSessions,
-			REPL:               template,
-			Logger:             logger,
-		})
+		srv, err := listenRemote(o, &id, template, logger, stderr)
 		if err != nil {
 			return fail(err)
 		}
 		defer srv.Close()
-		logger.Info("remote access", "addr", srv.Addr().String())
-		if o.remotePort == 0 { // the system picked it: nobody knows it yet
-			errorf(stderr, "iridium: remote access listening on %s\n", srv.Addr())
-		}
 	}
 
 	if o.daemon {
 		return runDaemon(o, mgr, stdout, stderr)
 	}
 
+	return runREPL(o, template, stdin, stdout, stderr)
+}
+
+// listenRemote starts the node's SSH server (--enable-remote-access),
+// whose sessions each run a REPL made from template.
+func listenRemote(o *options, id *identity, template repl.Config, logger *slog.Logger, stderr io.Writer) (*remote.Server, error) {
+	srv, err := remote.Listen(remote.Config{
+		Addr:               net.JoinHostPort(o.remoteHost, strconv.Itoa(o.remotePort)),
+		HostKey:            id.hostKey,
+		AuthorizedKeysFile: filepath.Join(o.dataDir, authorizedKeysFile),
+		Cookie:             id.cookie,
+		MaxConnections:     o.maxSSHSessions,
+		REPL:               template,
+		Logger:             logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("remote access", "addr", srv.Addr().String())
+	if o.remotePort == 0 { // the system picked it: nobody knows it yet
+		errorf(stderr, "iridium: remote access listening on %s\n", srv.Addr())
+	}
+	return srv, nil
+}
+
+// runREPL runs the node's own REPL on stdin until its input ends, it
+// quits or a signal ends the node; it returns the exit status.
+func runREPL(o *options, template repl.Config, stdin io.Reader, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		errorf(stderr, "iridium: %v\n", err)
+		return exitFault
+	}
 	// The REPL reads stdin through in, which a signal can close.
 	in := newClosableInput(stdin)
 	cfg := template
