@@ -1,9 +1,10 @@
 -- sudoku.lua: solves a sudoku (Arto Inkala's "hardest", 21 clues) by plain
 -- backtracking, as sudoku.iasm, three times: as given, turned by 180
--- degrees, and turned then mirrored in the anti-diagonal. The empty cells
--- are taken in order and the digits 1..9 in order, each tried against its
--- row, column and box by scanning them. Prints each solution, a row a
--- line, followed by the number of digits placed to find it.
+-- degrees, and mirrored in the anti-diagonal (the clue at row r, column c
+-- goes to row 10 - c, column 10 - r). The empty cells are taken in order
+-- and the digits 1..9 in order, each tried against its row, column and box
+-- by scanning them. Prints each solution, a row a line, followed by the
+-- number of digits placed to find it.
 local clues = {
   "800000000", "003600000", "070090200", "050007000", "000045700",
   "000100030", "001000068", "008500010", "090000400",
