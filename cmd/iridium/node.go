@@ -133,15 +133,15 @@ func runREPL(o *options, template repl.Config, stdin io.Reader, stdout, stderr i
 	// script between programs; not SIGINT at a terminal) ends the node: ctx is cancelled, which
 	// interrupts whatever the REPL runs, and its input is closed, which
 	// ends a read in progress. Run then returns
-	// as at the end of a script, having left the cluster, and the deferred
-	// cleanup above runs: remote sessions end, the manager shuts down.
+	// as at the end of a script, having left the cluster, and runNode's
+	// deferred cleanup runs: remote sessions end, the manager shuts down.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ended := make(chan syscall.Signal, 1) // the signal that ended the node
 	sigs := make(chan os.Signal, 2)       // the first signal and a second one (exitIfStuck)
 	signal.Notify(sigs, stopSignals()...)
 	defer signal.Stop(sigs)
-	go func() { // ends with ctx, which is cancelled when runNode returns
+	go func() { // ends with ctx, which is cancelled when runREPL returns
 		for {
 			select {
 			case <-ctx.Done():
