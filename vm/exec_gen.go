@@ -50967,6 +50967,4402 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+		case 2293: // LOAD EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2294: // LOAD EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2295: // LOAD EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2296: // LOAD NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2297: // LOAD NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2298: // LOAD NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2299: // LOAD GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2300: // LOAD GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2301: // LOAD GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2302: // LOAD GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2303: // LOAD GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2304: // LOAD GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2305: // LOAD LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2306: // LOAD LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2307: // LOAD LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2308: // LOAD LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2309: // LOAD LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2310: // LOAD LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2311: // ADD EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2312: // ADD EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2313: // ADD EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2314: // ADD NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2315: // ADD NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2316: // ADD NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2317: // ADD GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2318: // ADD GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2319: // ADD GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2320: // ADD GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2321: // ADD GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2322: // ADD GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2323: // ADD LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2324: // ADD LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2325: // ADD LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2326: // ADD LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2327: // ADD LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2328: // ADD LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2329: // SUB EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2330: // SUB EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2331: // SUB EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2332: // SUB NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2333: // SUB NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2334: // SUB NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2335: // SUB GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2336: // SUB GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2337: // SUB GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2338: // SUB GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2339: // SUB GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2340: // SUB GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2341: // SUB LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2342: // SUB LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2343: // SUB LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2344: // SUB LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2345: // SUB LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2346: // SUB LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2347: // MUL EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2348: // MUL EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2349: // MUL EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2350: // MUL NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2351: // MUL NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2352: // MUL NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2353: // MUL GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2354: // MUL GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2355: // MUL GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2356: // MUL GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2357: // MUL GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2358: // MUL GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2359: // MUL LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2360: // MUL LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2361: // MUL LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2362: // MUL LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2363: // MUL LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2364: // MUL LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2365: // MOD EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2366: // MOD EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2367: // MOD EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2368: // MOD NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2369: // MOD NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2370: // MOD NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2371: // MOD GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2372: // MOD GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2373: // MOD GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2374: // MOD GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2375: // MOD GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2376: // MOD GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2377: // MOD LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2378: // MOD LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2379: // MOD LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2380: // MOD LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2381: // MOD LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2382: // MOD LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2383: // INC EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2384: // INC EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2385: // INC EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2386: // INC NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2387: // INC NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2388: // INC NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2389: // INC GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2390: // INC GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2391: // INC GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2392: // INC GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2393: // INC GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2394: // INC GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2395: // INC LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2396: // INC LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2397: // INC LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2398: // INC LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2399: // INC LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2400: // INC LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2401: // DEC EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2402: // DEC EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2403: // DEC EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2404: // DEC NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2405: // DEC NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2406: // DEC NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2407: // DEC GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2408: // DEC GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2409: // DEC GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2410: // DEC GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2411: // DEC GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2412: // DEC GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2413: // DEC LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2414: // DEC LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2415: // DEC LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2416: // DEC LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2417: // DEC LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2418: // DEC LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2419: // MOV EQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2420: // MOV EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2421: // MOV EQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2422: // MOV NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2423: // MOV NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2424: // MOV NEQF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2425: // MOV GTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2426: // MOV GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2427: // MOV GTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2428: // MOV GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2429: // MOV GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2430: // MOV GTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2431: // MOV LTF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2432: // MOV LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2433: // MOV LTF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2434: // MOV LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2435: // MOV LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2436: // MOV LTEF64 JMPE
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[2]
+			if flag {
+				target = int(m.regs[in.a&31])
+				{
+					if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+						err = ErrBadJump
+						goto fault
+					}
+					target /= InstructionSize
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2437: // LOADF64 CALL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				if uint(sp)+2 > uint(len(m.stack)) {
+					if sp > m.cfg.StackLimit-2 {
+						err = ErrStackOverflow
+						goto fault
+					}
+					m.park(ip, flag, base, sp)
+					m.growStack(2)
+					ip, flag, base, sp = m.unpark()
+					ip--
+					continue // run the CALL (its own entry) again, with room now
+				}
+				m.stack[sp+1] = int32(m.fb)
+				m.stack[sp] = int32(ip * InstructionSize)
+				sp += 2
+				m.fb = sp
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2438: // LOADF64 RET
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			{
+				if m.fb < 2 || m.fb > len(m.stack) {
+					err = ErrNoFrame
+					goto fault
+				}
+				sp = m.fb - 2
+				target = int(uint32(m.stack[sp]) / InstructionSize)
+				m.fb = int(m.stack[sp+1])
+				if target >= len(code) {
+					err = ErrBadJump
+					goto fault
+				}
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2439: // LOADF64 DJMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2440: // LOADF64 JMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			target = int(m.regs[in.a&31])
+			{
+				if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+					err = ErrBadJump
+					goto fault
+				}
+				target /= InstructionSize
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2441: // LOADF64 LOOP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.a&31] = float64(in.imm)
+			}
+			ip++
+			in = &parts[1]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2442: // ADDF64 CALL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if uint(sp)+2 > uint(len(m.stack)) {
+					if sp > m.cfg.StackLimit-2 {
+						err = ErrStackOverflow
+						goto fault
+					}
+					m.park(ip, flag, base, sp)
+					m.growStack(2)
+					ip, flag, base, sp = m.unpark()
+					ip--
+					continue // run the CALL (its own entry) again, with room now
+				}
+				m.stack[sp+1] = int32(m.fb)
+				m.stack[sp] = int32(ip * InstructionSize)
+				sp += 2
+				m.fb = sp
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2443: // ADDF64 RET
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if m.fb < 2 || m.fb > len(m.stack) {
+					err = ErrNoFrame
+					goto fault
+				}
+				sp = m.fb - 2
+				target = int(uint32(m.stack[sp]) / InstructionSize)
+				m.fb = int(m.stack[sp+1])
+				if target >= len(code) {
+					err = ErrBadJump
+					goto fault
+				}
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2444: // ADDF64 DJMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2445: // ADDF64 JMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(m.regs[in.a&31])
+			{
+				if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+					err = ErrBadJump
+					goto fault
+				}
+				target /= InstructionSize
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2446: // ADDF64 LOOP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2447: // SUBF64 CALL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if uint(sp)+2 > uint(len(m.stack)) {
+					if sp > m.cfg.StackLimit-2 {
+						err = ErrStackOverflow
+						goto fault
+					}
+					m.park(ip, flag, base, sp)
+					m.growStack(2)
+					ip, flag, base, sp = m.unpark()
+					ip--
+					continue // run the CALL (its own entry) again, with room now
+				}
+				m.stack[sp+1] = int32(m.fb)
+				m.stack[sp] = int32(ip * InstructionSize)
+				sp += 2
+				m.fb = sp
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2448: // SUBF64 RET
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if m.fb < 2 || m.fb > len(m.stack) {
+					err = ErrNoFrame
+					goto fault
+				}
+				sp = m.fb - 2
+				target = int(uint32(m.stack[sp]) / InstructionSize)
+				m.fb = int(m.stack[sp+1])
+				if target >= len(code) {
+					err = ErrBadJump
+					goto fault
+				}
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2449: // SUBF64 DJMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2450: // SUBF64 JMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(m.regs[in.a&31])
+			{
+				if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+					err = ErrBadJump
+					goto fault
+				}
+				target /= InstructionSize
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2451: // SUBF64 LOOP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2452: // MULF64 CALL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if uint(sp)+2 > uint(len(m.stack)) {
+					if sp > m.cfg.StackLimit-2 {
+						err = ErrStackOverflow
+						goto fault
+					}
+					m.park(ip, flag, base, sp)
+					m.growStack(2)
+					ip, flag, base, sp = m.unpark()
+					ip--
+					continue // run the CALL (its own entry) again, with room now
+				}
+				m.stack[sp+1] = int32(m.fb)
+				m.stack[sp] = int32(ip * InstructionSize)
+				sp += 2
+				m.fb = sp
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2453: // MULF64 RET
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if m.fb < 2 || m.fb > len(m.stack) {
+					err = ErrNoFrame
+					goto fault
+				}
+				sp = m.fb - 2
+				target = int(uint32(m.stack[sp]) / InstructionSize)
+				m.fb = int(m.stack[sp+1])
+				if target >= len(code) {
+					err = ErrBadJump
+					goto fault
+				}
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2454: // MULF64 DJMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2455: // MULF64 JMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(m.regs[in.a&31])
+			{
+				if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+					err = ErrBadJump
+					goto fault
+				}
+				target /= InstructionSize
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2456: // MULF64 LOOP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2457: // DIVF64 CALL
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if uint(sp)+2 > uint(len(m.stack)) {
+					if sp > m.cfg.StackLimit-2 {
+						err = ErrStackOverflow
+						goto fault
+					}
+					m.park(ip, flag, base, sp)
+					m.growStack(2)
+					ip, flag, base, sp = m.unpark()
+					ip--
+					continue // run the CALL (its own entry) again, with room now
+				}
+				m.stack[sp+1] = int32(m.fb)
+				m.stack[sp] = int32(ip * InstructionSize)
+				sp += 2
+				m.fb = sp
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2458: // DIVF64 RET
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			{
+				if m.fb < 2 || m.fb > len(m.stack) {
+					err = ErrNoFrame
+					goto fault
+				}
+				sp = m.fb - 2
+				target = int(uint32(m.stack[sp]) / InstructionSize)
+				m.fb = int(m.stack[sp+1])
+				if target >= len(code) {
+					err = ErrBadJump
+					goto fault
+				}
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
+		case 2459: // DIVF64 DJMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2460: // DIVF64 JMP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(m.regs[in.a&31])
+			{
+				if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+					err = ErrBadJump
+					goto fault
+				}
+				target /= InstructionSize
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				continue
+			}
+		case 2461: // DIVF64 LOOP
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if m.lc != 0 {
+				m.lc--
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					continue
+				}
+			}
 
 		default:
 			// The process instructions (opcodes 53-60) and PRTF run out of

@@ -120,6 +120,15 @@ var bitPatterns = [][][]string{
 	{shr, and, combine},
 }
 
+// floatLoopPatterns close float loops, numbered after the bit ones for
+// the same reason: a counter moved, then a float compared and branched on
+// (an iteration that stops when a value settles), and a float assigned
+// just before a jump back (x = y at a while loop's end).
+var floatLoopPatterns = [][][]string{
+	{arithmetic, floatCompare, branch},
+	{floatArith, transfer},
+}
+
 // firstFused is the first opcode number of a superinstruction: the numbers
 // below are the instruction set's (0-99), IGL (100) and opEnd (101).
 const firstFused = 102
@@ -180,7 +189,7 @@ func main() {
 		log.Fatal("_exec.go: the dispatch switch has no default case")
 	}
 
-	seqs := expand(bodies, patterns, floatPatterns, bitPatterns)
+	seqs := expand(bodies, patterns, floatPatterns, bitPatterns, floatLoopPatterns)
 	var cases bytes.Buffer
 	for i, seq := range seqs {
 		fmt.Fprintf(&cases, "case %d: // %s\n", firstFused+i, strings.ToUpper(strings.Join(seq, " ")))
