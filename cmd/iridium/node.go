@@ -22,13 +22,9 @@ import (
 // runNode runs a node: its cluster manager, remote access if asked for,
 // and the REPL, or with --daemon-mode only the cluster.
 func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
-	fail := func(err error) int {
-		errorf(stderr, "iridium: %v\n", err)
-		return exitFault
-	}
 	id, err := loadIdentity(o)
 	if err != nil {
-		return fail(err)
+		return nodeFailed(stderr, err)
 	}
 	logger.Debug("node identity", "alias", id.alias, "data", o.dataDir)
 
@@ -41,7 +37,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	ccfg.Logger = logger
 	mgr, err := cluster.New(ccfg)
 	if err != nil {
-		return fail(err)
+		return nodeFailed(stderr, err)
 	}
 	defer mgr.Shutdown()
 
@@ -57,7 +53,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 		NoRemoteSpawn: !o.remoteSpawn,
 	})
 	if err != nil {
-		return fail(err)
+		return nodeFailed(stderr, err)
 	}
 	defer procs.Close()
 	// Its processes reach the other members' through the manager, which
@@ -69,7 +65,7 @@ func runNode(o *options, logger *slog.Logger, stdin io.Reader, stdout, stderr io
 	if o.remote {
 		srv, err := listenRemote(o, &id, template, logger, stderr)
 		if err != nil {
-			return fail(err)
+			return nodeFailed(stderr, err)
 		}
 		defer srv.Close()
 	}
@@ -103,13 +99,16 @@ func listenRemote(o *options, id *identity, template repl.Config, logger *slog.L
 	return srv, nil
 }
 
+// nodeFailed reports err, which ends the node, and returns its exit
+// status.
+func nodeFailed(stderr io.Writer, err error) int {
+	errorf(stderr, "iridium: %v\n", err)
+	return exitFault
+}
+
 // runREPL runs the node's own REPL on stdin until its input ends, it
 // quits or a signal ends the node; it returns the exit status.
 func runREPL(o *options, template repl.Config, stdin io.Reader, stdout, stderr io.Writer) int {
-	fail := func(err error) int {
-		errorf(stderr, "iridium: %v\n", err)
-		return exitFault
-	}
 	// The REPL reads stdin through in, which a signal can close.
 	in := newClosableInput(stdin)
 	cfg := template
@@ -124,7 +123,7 @@ func runREPL(o *options, template repl.Config, stdin io.Reader, stdout, stderr i
 	cfg.LeaveOnQuit = true
 	r, err := repl.New(cfg)
 	if err != nil {
-		return fail(err)
+		return nodeFailed(stderr, err)
 	}
 
 	// SIGINT interrupts the running program; at a terminal prompt readline
@@ -173,7 +172,7 @@ func runREPL(o *options, template repl.Config, stdin io.Reader, stdout, stderr i
 	default:
 	}
 	if err != nil {
-		return fail(err)
+		return nodeFailed(stderr, err)
 	}
 	return exitOK
 }
