@@ -202,10 +202,10 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		ended := endedByDashes(fs, args)
 		for _, a := range fs.Args()[1:] {
 			if len(a) > 1 && a[0] == '-' && !ended {
-				return fail("flags go before FILE: %s came after %s", a, fs.Arg(0))
+				return fail("flags go before FILE: %s came after %s", escape.Clip(a), escape.Clip(fs.Arg(0)))
 			}
 		}
-		return fail("expected at most one FILE, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
+		return fail("expected at most one FILE, got %d: %s", fs.NArg(), escape.Clip(strings.Join(fs.Args(), " ")))
 	}
 
 	if err := o.validate(); err != nil {
