@@ -47154,1039 +47154,2459 @@ func (m *VM) exec() (int, error) {
 			m.regs[in.a&31] = m.stack[sp]
 		case 2105: // ADDF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2106: // ADDF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2107: // ADDF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2108: // ADDF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2109: // ADDF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2110: // ADDF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2111: // ADDF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2112: // ADDF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2113: // ADDF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2114: // ADDF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2115: // ADDF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2116: // ADDF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2117: // ADDF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2118: // ADDF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2119: // ADDF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2120: // ADDF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2121: // SUBF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2122: // SUBF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2123: // SUBF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2124: // SUBF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2125: // SUBF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2126: // SUBF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2127: // SUBF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2128: // SUBF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2129: // SUBF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2130: // SUBF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2131: // SUBF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2132: // SUBF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2133: // SUBF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2134: // SUBF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2135: // SUBF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2136: // SUBF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2137: // MULF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2138: // MULF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2139: // MULF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2140: // MULF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2141: // MULF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2142: // MULF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2143: // MULF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2144: // MULF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2145: // MULF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2146: // MULF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2147: // MULF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2148: // MULF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2149: // MULF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2150: // MULF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2151: // MULF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2152: // MULF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2153: // DIVF64 ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2154: // DIVF64 ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2155: // DIVF64 ADDF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2156: // DIVF64 ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa + fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2157: // DIVF64 SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2158: // DIVF64 SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2159: // DIVF64 SUBF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2160: // DIVF64 SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa - fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2161: // DIVF64 MULF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2162: // DIVF64 MULF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2163: // DIVF64 MULF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2164: // DIVF64 MULF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa * fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2165: // DIVF64 DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2166: // DIVF64 DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2167: // DIVF64 DIVF64 MULF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2168: // DIVF64 DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				hv = fa / fb
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[2]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2169: // LOADF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48203,15 +49623,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2170: // LOADF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48228,15 +49660,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2171: // LOADF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48258,15 +49702,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2172: // LOADF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48283,15 +49739,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2173: // LOADF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48308,15 +49776,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2174: // LOADF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48338,15 +49818,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2175: // LOADF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -48363,15 +49855,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2176: // LOADF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -48388,15 +49892,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2177: // LOADF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -48418,15 +49934,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2178: // LOADF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48443,15 +49971,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2179: // LOADF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48468,15 +50008,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2180: // LOADF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48498,15 +50050,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2181: // LOADF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -48523,15 +50087,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2182: // LOADF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -48548,15 +50124,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2183: // LOADF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -48578,15 +50166,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2184: // LOADF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48603,15 +50203,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2185: // LOADF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48628,15 +50240,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2186: // LOADF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48658,15 +50282,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2187: // ADDF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48683,15 +50319,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2188: // ADDF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48708,15 +50356,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2189: // ADDF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -48738,15 +50398,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2190: // ADDF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48763,15 +50435,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2191: // ADDF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48788,15 +50472,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2192: // ADDF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -48818,15 +50514,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2193: // ADDF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -48843,15 +50551,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2194: // ADDF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -48868,15 +50588,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2195: // ADDF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -48898,15 +50630,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2196: // ADDF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48923,15 +50667,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2197: // ADDF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48948,15 +50704,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2198: // ADDF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -48978,15 +50746,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2199: // ADDF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -49003,15 +50783,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2200: // ADDF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -49028,15 +50820,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2201: // ADDF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -49058,15 +50862,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2202: // ADDF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49083,15 +50899,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2203: // ADDF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49108,15 +50936,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2204: // ADDF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49138,15 +50978,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2205: // SUBF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49163,15 +51015,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2206: // SUBF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49188,15 +51052,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2207: // SUBF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49218,15 +51094,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2208: // SUBF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49243,15 +51131,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2209: // SUBF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49268,15 +51168,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2210: // SUBF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49298,15 +51210,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2211: // SUBF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -49323,15 +51247,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2212: // SUBF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -49348,15 +51284,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2213: // SUBF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -49378,15 +51326,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2214: // SUBF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49403,15 +51363,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2215: // SUBF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49428,15 +51400,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2216: // SUBF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49458,15 +51442,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2217: // SUBF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -49483,15 +51479,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2218: // SUBF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -49508,15 +51516,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2219: // SUBF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -49538,15 +51558,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2220: // SUBF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49563,15 +51595,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2221: // SUBF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49588,15 +51632,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2222: // SUBF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49618,15 +51674,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2223: // MULF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49643,15 +51711,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2224: // MULF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49668,15 +51748,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2225: // MULF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -49698,15 +51790,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2226: // MULF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49723,15 +51827,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2227: // MULF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49748,15 +51864,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2228: // MULF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -49778,15 +51906,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2229: // MULF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -49803,15 +51943,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2230: // MULF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -49828,15 +51980,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2231: // MULF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -49858,15 +52022,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2232: // MULF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49883,15 +52059,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2233: // MULF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49908,15 +52096,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2234: // MULF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -49938,15 +52138,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2235: // MULF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -49963,15 +52175,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2236: // MULF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -49988,15 +52212,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2237: // MULF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -50018,15 +52254,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2238: // MULF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50043,15 +52291,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2239: // MULF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50068,15 +52328,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2240: // MULF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50098,15 +52370,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2241: // DIVF64 EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -50123,15 +52407,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2242: // DIVF64 EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -50148,15 +52444,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2243: // DIVF64 EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = math.Abs(fa-fb) < epsilon
 			}
 			ip++
 			in = &parts[2]
@@ -50178,15 +52486,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2244: // DIVF64 NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -50203,15 +52523,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2245: // DIVF64 NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -50228,15 +52560,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2246: // DIVF64 NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = !(math.Abs(fa-fb) < epsilon)
 			}
 			ip++
 			in = &parts[2]
@@ -50258,15 +52602,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2247: // DIVF64 GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -50283,15 +52639,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2248: // DIVF64 GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -50308,15 +52676,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2249: // DIVF64 GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] > fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa > fb
 			}
 			ip++
 			in = &parts[2]
@@ -50338,15 +52718,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2250: // DIVF64 GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50363,15 +52755,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2251: // DIVF64 GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50388,15 +52792,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2252: // DIVF64 GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] >= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa >= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50418,15 +52834,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2253: // DIVF64 LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -50443,15 +52871,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2254: // DIVF64 LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -50468,15 +52908,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2255: // DIVF64 LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] < fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa < fb
 			}
 			ip++
 			in = &parts[2]
@@ -50498,15 +52950,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2256: // DIVF64 LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50523,15 +52987,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2257: // DIVF64 LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50548,15 +53024,27 @@ func (m *VM) exec() (int, error) {
 			}
 		case 2258: // DIVF64 LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			{
 				fr := m.fr
-				flag = fr[in.a&31] <= fr[in.b&31]
+				fa := hv
+				if in.a&31 != hr {
+					fa = fr[in.a&31]
+				}
+				fb := hv
+				if in.b&31 != hr {
+					fb = fr[in.b&31]
+				}
+				flag = fa <= fb
 			}
 			ip++
 			in = &parts[2]
@@ -50588,44 +53076,92 @@ func (m *VM) exec() (int, error) {
 			fr[in.a&31] = float64(in.imm)
 		case 2260: // LOADF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2261: // LOADF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2262: // LOADF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2263: // LOADF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.a&31] = float64(in.imm)
+				hv = float64(in.imm)
+				hr = in.a & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2264: // ADDF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -50638,44 +53174,92 @@ func (m *VM) exec() (int, error) {
 			fr[in.a&31] = float64(in.imm)
 		case 2265: // ADDF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2266: // ADDF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2267: // ADDF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2268: // ADDF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+				hv = fr[in.a&31] + fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2269: // SUBF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -50688,44 +53272,92 @@ func (m *VM) exec() (int, error) {
 			fr[in.a&31] = float64(in.imm)
 		case 2270: // SUBF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2271: // SUBF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2272: // SUBF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2273: // SUBF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+				hv = fr[in.a&31] - fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2274: // MULF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -50738,44 +53370,92 @@ func (m *VM) exec() (int, error) {
 			fr[in.a&31] = float64(in.imm)
 		case 2275: // MULF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2276: // MULF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2277: // MULF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2278: // MULF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+				hv = fr[in.a&31] * fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2279: // DIVF64 LOADF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -50788,44 +53468,92 @@ func (m *VM) exec() (int, error) {
 			fr[in.a&31] = float64(in.imm)
 		case 2280: // DIVF64 ADDF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa + fb
 		case 2281: // DIVF64 SUBF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa - fb
 		case 2282: // DIVF64 MULF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa * fb
 		case 2283: // DIVF64 DIVF64
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var hv float64 // the float the part before wrote
+			var hr uint8   // and its register
 			{
 				fr := m.fr
-				fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+				hv = fr[in.a&31] / fr[in.b&31]
+				hr = in.c & 31
+				fr[hr] = hv
 			}
 			ip++
 			in = &parts[1]
 			fr := m.fr
-			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			fa := hv
+			if in.a&31 != hr {
+				fa = fr[in.a&31]
+			}
+			fb := hv
+			if in.b&31 != hr {
+				fb = fr[in.b&31]
+			}
+			fr[in.c&31] = fa / fb
 		case 2284: // AND SHL LOADM
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{

@@ -269,6 +269,57 @@ func wantOp(t testing.TB, m *VM, i int, ops ...Opcode) {
 	}
 }
 
+// TestFloatResultHandedOn: inside a superinstruction a float result goes
+// to the next part in a machine register when that part names the register
+// just written (genexec's hand-on). Each case is fused as ops, starts with
+// f1 = 6 and f2 = 3, and must end with the registers of want (and the
+// flag), as the instructions run one by one do: read through operand a, b,
+// both or neither, a register written twice in a row, a compare reading
+// the result, a constant handed on.
+func TestFloatResultHandedOn(t *testing.T) {
+	f := func(op Opcode, a, b, c uint8) []byte { return enc(op, a, b, c) }
+	for _, c := range []struct {
+		name string
+		seq  []byte
+		ops  []Opcode
+		want map[int]float64
+		flag bool
+	}{
+		{"through a", code(f(OpDivF64, 1, 2, 3), f(OpAddF64, 3, 1, 4), f(OpMulF64, 4, 2, 5)),
+			[]Opcode{OpDivF64, OpAddF64, OpMulF64}, map[int]float64{3: 2, 4: 8, 5: 24}, false},
+		{"through b", code(f(OpDivF64, 1, 2, 3), f(OpSubF64, 1, 3, 4), f(OpDivF64, 2, 4, 5)),
+			[]Opcode{OpDivF64, OpSubF64, OpDivF64}, map[int]float64{3: 2, 4: 4, 5: 0.75}, false},
+		{"through both", code(f(OpAddF64, 1, 2, 3), f(OpMulF64, 3, 3, 4), f(OpSubF64, 4, 4, 5)),
+			[]Opcode{OpAddF64, OpMulF64, OpSubF64}, map[int]float64{3: 9, 4: 81, 5: 0}, false},
+		{"neither", code(f(OpDivF64, 1, 2, 3), f(OpAddF64, 1, 2, 4), f(OpMulF64, 1, 1, 5)),
+			[]Opcode{OpDivF64, OpAddF64, OpMulF64}, map[int]float64{3: 2, 4: 9, 5: 36}, false},
+		{"its own source", code(f(OpAddF64, 1, 1, 1), f(OpMulF64, 1, 2, 1), f(OpSubF64, 1, 2, 2)),
+			[]Opcode{OpAddF64, OpMulF64, OpSubF64}, map[int]float64{1: 36, 2: 33}, false},
+		{"written twice", code(f(OpMulF64, 1, 2, 3), f(OpAddF64, 2, 2, 3), f(OpSubF64, 3, 1, 4)),
+			[]Opcode{OpMulF64, OpAddF64, OpSubF64}, map[int]float64{3: 6, 4: 0}, false},
+		{"compared through a", code(f(OpMulF64, 1, 2, 3), f(OpGtF64, 3, 1, 0), e24(OpDjmpe, 20)),
+			[]Opcode{OpMulF64, OpGtF64, OpDjmpe}, map[int]float64{3: 18}, true},
+		{"compared through b", code(f(OpSubF64, 1, 1, 3), f(OpEqF64, 9, 3, 0), e24(OpDjmpne, 20)),
+			[]Opcode{OpSubF64, OpEqF64, OpDjmpne}, map[int]float64{3: 0}, true},
+		{"a constant", code(e16(OpLoadF64, 3, 7), f(OpAddF64, 1, 3, 4)),
+			[]Opcode{OpLoadF64, OpAddF64}, map[int]float64{3: 7, 4: 13}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &Program{Code: code(e16(OpLoadF64, 1, 6), e16(OpLoadF64, 2, 3), c.seq, enc(OpHlt, 0, 0, 0))}
+			o, m := sameBothWays(t, p, Config{})
+			wantOp(t, m, 2, c.ops...)
+			for r, v := range c.want {
+				if got := math.Float64frombits(o.fregs[r]); got != v {
+					t.Errorf("f%d = %v, want %v", r, got, v)
+				}
+			}
+			if o.flag != c.flag || o.err != "" {
+				t.Errorf("flag %v, want %v; err %q", o.flag, c.flag, o.err)
+			}
+		})
+	}
+}
+
 // TestFusedAppend: a superinstruction may span the old code and appended
 // code, and appending must not leave a stale fused entry behind.
 func TestFusedAppend(t *testing.T) {

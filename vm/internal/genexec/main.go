@@ -129,6 +129,69 @@ var floatLoopPatterns = [][][]string{
 	{floatArith, transfer},
 }
 
+// Within a superinstruction, a float instruction hands its result to the
+// float operation or compare after it in a machine register: the next part
+// takes it from there when it names the register just written, and from the
+// register file otherwise (a branch the processor predicts, where a
+// conditional move would wait for the load). The register file is written
+// all the same. Through the register file alone, each step of a chain of
+// float operations waits for a store and a load of the same word, which
+// costs more than the operation; Newton's method and a sum of terms are
+// such chains (bench/README.md, "Float results handed on"). Integer
+// chains gained nothing measurable this way.
+var (
+	givesResult = floatArith
+	takesResult = append(slices.Clone(floatOps), floatCompare...)
+)
+
+// handOn reports whether part from hands its result to part to.
+func handOn(from, to string) bool {
+	return slices.Contains(givesResult, from) && slices.Contains(takesResult, to)
+}
+
+func handsOn(seq []string) bool {
+	for j := 1; j < len(seq); j++ {
+		if handOn(seq[j-1], seq[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// floatResult matches the body of an instruction of givesResult: the
+// pointer to the float registers, then one assignment to one of them.
+var floatResult = regexp.MustCompile(`^fr := m\.fr\n\s*fr\[in\.([abc])&31\] = ([^\n]+)$`)
+
+// giveResult makes the body of a float instruction leave its result in hv
+// and the register it writes in hr as well.
+func giveResult(name, text string) string {
+	m := floatResult.FindStringSubmatch(text)
+	if m == nil {
+		log.Fatalf("_exec.go: the body of %s is not fr := m.fr and one assignment fr[in.X&31] = ...; it cannot hand its result on", name)
+	}
+	return fmt.Sprintf("fr := m.fr\nhv = %s\nhr = in.%s & 31\nfr[hr] = hv", m[2], m[1])
+}
+
+// takeResult makes the body of a float operation or compare read its
+// registers a and b through locals that hold hv when they name hr.
+func takeResult(name, text string) string {
+	const head = "fr := m.fr\n"
+	if !strings.HasPrefix(text, head) {
+		log.Fatalf("_exec.go: the body of %s does not start with fr := m.fr; it cannot take a result handed on", name)
+	}
+	rest, took := text[len(head):], head
+	for _, operand := range []string{"a", "b"} {
+		reg := "fr[in." + operand + "&31]"
+		if !strings.Contains(rest, reg) {
+			continue
+		}
+		local := "f" + operand
+		took += fmt.Sprintf("%s := hv\nif in.%s&31 != hr {\n%s = %s\n}\n", local, operand, local, reg)
+		rest = strings.ReplaceAll(rest, reg, local)
+	}
+	return took + rest
+}
+
 // firstFused is the first opcode number of a superinstruction: the numbers
 // below are the instruction set's (0-99), IGL (100) and opEnd (101).
 const firstFused = 102
@@ -197,14 +260,24 @@ func main() {
 		// predecode fused them, and the slice's fixed length lets the
 		// compiler drop the checks of parts[j].
 		fmt.Fprintf(&cases, "parts := code[ip-1 : ip-1+%d : ip-1+%d]\n", len(seq), len(seq))
+		if handsOn(seq) {
+			cases.WriteString("var hv float64 // the float the part before wrote\nvar hr uint8 // and its register\n")
+		}
 		for j, name := range seq {
 			if j > 0 {
 				fmt.Fprintf(&cases, "ip++\nin = &parts[%d]\n", j)
 			}
+			text := bodies[name].text
+			if j < len(seq)-1 && handOn(name, seq[j+1]) {
+				text = giveResult(name, text)
+			}
+			if j > 0 && handOn(seq[j-1], name) {
+				text = takeResult(name, text) // its reads come before it gives
+			}
 			if j < len(seq)-1 {
-				fmt.Fprintf(&cases, "{\n%s\n}\n", bodies[name].text)
+				fmt.Fprintf(&cases, "{\n%s\n}\n", text)
 			} else {
-				fmt.Fprintf(&cases, "%s\n", bodies[name].text)
+				fmt.Fprintf(&cases, "%s\n", text)
 			}
 		}
 	}
