@@ -150,6 +150,8 @@ func handOn(from, to string) bool {
 	return slices.Contains(givesResult, from) && slices.Contains(takesResult, to)
 }
 
+// handsOn reports whether some part of seq hands its result on: its case
+// then declares hv and hr.
 func handsOn(seq []string) bool {
 	for j := 1; j < len(seq); j++ {
 		if handOn(seq[j-1], seq[j]) {
@@ -273,7 +275,9 @@ func main() {
 				text = giveResult(name, text)
 			}
 			if j > 0 && handOn(seq[j-1], name) {
-				text = takeResult(name, text) // its reads come before it gives
+				// After giveResult: the reads it puts first see the
+				// hv of the part before, not this part's.
+				text = takeResult(name, text)
 			}
 			if j < len(seq)-1 {
 				fmt.Fprintf(&cases, "{\n%s\n}\n", text)
