@@ -1,0 +1,238 @@
+package vm
+
+import (
+	"errors"
+	"flag"
+	"math"
+	"slices"
+	"testing"
+)
+
+// TestHandOnEveryRegisterChoice runs every superinstruction in which a
+// float instruction hands its result on to the next part (genexec's
+// hand-on), fused and unfused, for every choice of its float register
+// operands among f0, f1 and f2 (so that each operand names the register
+// just written or not, and operands and destinations collide in every
+// way; by default every 13th choice, -short every 61st, -handon.all each:
+// 5.2 million programs, about 20 s), on float values that include NaN,
+// both zeros, both infinities and differences below EQF64's epsilon, two
+// sets of values per choice. The run goes through the sequence twice,
+// the second time jumping into it at its start or at a later part, and
+// again with a budget that stops it at the jump back. Fused and unfused
+// must end with the same outcome, float registers compared by bits except
+// that any NaN equals any NaN: which of two NaN operands ADDF64 or MULF64
+// gives back depends on how the compiler orders a commutative operation's
+// operands, which the hand-on changes.
+
+var handOnAll = flag.Bool("handon.all", false, "TestHandOnEveryRegisterChoice: every register choice, not a sample")
+
+var (
+	reviewGivers = []Opcode{OpLoadF64, OpAddF64, OpSubF64, OpMulF64, OpDivF64}
+	reviewTakers = []Opcode{OpAddF64, OpSubF64, OpMulF64, OpDivF64,
+		OpEqF64, OpNeqF64, OpGtF64, OpGteF64, OpLtF64, OpLteF64}
+	reviewBranches = []Opcode{OpDjmpe, OpDjmpne, OpJmpe}
+)
+
+// handOnSeqs returns the superinstructions made only of float arithmetic,
+// float compares and branches in which at least one part hands its result
+// to the next, and how many such links they have in all.
+func handOnSeqs() (seqs [][]Opcode, links int) {
+	for key := range superinstructions {
+		var seq []Opcode
+		for _, op := range key {
+			if op != opNone {
+				seq = append(seq, op)
+			}
+		}
+		ok, n := true, 0
+		for j, op := range seq {
+			if !slices.Contains(reviewGivers, op) && !slices.Contains(reviewTakers, op) && !slices.Contains(reviewBranches, op) {
+				ok = false
+			}
+			if j > 0 && slices.Contains(reviewGivers, seq[j-1]) && slices.Contains(reviewTakers, op) {
+				n++
+			}
+		}
+		if ok && n > 0 {
+			seqs = append(seqs, seq)
+			links += n
+		}
+	}
+	slices.SortFunc(seqs, func(a, b []Opcode) int { return slices.Compare(a, b) })
+	return seqs, links
+}
+
+// reviewValues are the starting values of f0, f1, f2 (and f3, never an
+// operand), cycled through by case.
+var reviewValues = [][4]float64{
+	{6, 3, math.Copysign(0, -1), 5},
+	{math.NaN(), math.Inf(1), math.Inf(-1), 5},
+	{1e-17, 0, math.Copysign(0, -1), 5},
+	{epsilon, 0, 1e308, 5},
+	{-2, 1.5, 1e308, 5},
+	{math.Float64frombits(0x7ff8000000000123), -0.5, 7, 5}, // a NaN with a payload
+	{2, 2 + 4e-16, 2 - 1e-16, 5},
+	{math.Inf(1), math.Inf(1), -1e-300, 5},
+}
+
+var reviewImms = []uint16{0, 7, 65535}
+
+// reviewRunner runs programs on two VMs, one fused, one not.
+type reviewRunner struct {
+	fused, plain *VM
+}
+
+func newReviewRunner(t testing.TB, cfg Config) *reviewRunner {
+	r := &reviewRunner{}
+	var err error
+	if r.fused, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if r.plain, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *reviewRunner) run(t testing.TB, m *VM, p *Program, start [4]float64, fuse bool) outcome {
+	t.Helper()
+	noFusion = !fuse
+	err := m.Load(p)
+	noFusion = false
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	m.fregs = [32]float64{}
+	copy(m.fregs[:], start[:])
+	m.regs = [32]int32{}
+	var o outcome
+	for range 4 {
+		exit, err := m.Run()
+		o = outcome{regs: m.Registers(), fregs: floatBits(m.FloatRegisters()), flag: m.Flag(), rem: m.Remainder(), lc: m.LoopCounter(),
+			pc: m.PC(), depth: m.StackDepth(), heap: m.HeapSize(), steps: o.steps + m.Steps(), exit: exit}
+		if err != nil {
+			o.err = err.Error()
+			var f *Fault
+			if errors.As(err, &f) {
+				o.faultP, o.faultO = f.PC, f.Op
+			}
+		}
+		if !errors.Is(err, ErrBudgetExhausted) {
+			break
+		}
+	}
+	return o
+}
+
+// reviewProgram lays out
+//
+//	0: LOAD $0 #2 (passes)   4: LOAD $5 #hlt   8: NOP
+//	12: the sequence
+//	DEC $0 / NEQ $0 $9 / DJMPE into the sequence at part entry / HLT
+//
+// regs holds each part's register operands, imms each LOADF64's constant.
+func reviewProgram(seq []Opcode, regs [][3]uint8, imms []uint16, entry int) *Program {
+	const seqAt = 12
+	hlt := seqAt + 4*len(seq) + 12
+	var parts [][]byte
+	for j, op := range seq {
+		switch {
+		case op == OpLoadF64:
+			parts = append(parts, e16(op, regs[j][0], imms[j]))
+		case op == OpJmpe:
+			parts = append(parts, enc(op, 5, 0, 0))
+		case slices.Contains(reviewBranches, op):
+			parts = append(parts, e24(op, uint32(hlt)))
+		default:
+			parts = append(parts, enc(op, regs[j][0], regs[j][1], regs[j][2]))
+		}
+	}
+	return &Program{Code: code(e16(OpLoad, 0, 2), e16(OpLoad, 5, uint16(hlt)), enc(OpNop, 0, 0, 0),
+		code(parts...),
+		enc(OpDec, 0, 0, 0), enc(OpNeq, 0, 9, 0), e24(OpDjmpe, uint32(seqAt+4*entry)), enc(OpHlt, 0, 0, 0))}
+}
+
+// operandSlots is how many float register operands op has.
+func operandSlots(op Opcode) int {
+	switch {
+	case op == OpLoadF64:
+		return 1
+	case slices.Contains(reviewBranches, op):
+		return 0
+	case slices.Contains(floatCmps, op):
+		return 2
+	}
+	return 3
+}
+
+func TestHandOnEveryRegisterChoice(t *testing.T) {
+	seqs, links := handOnSeqs()
+	t.Logf("%d superinstructions hand a float on, %d links in all", len(seqs), links)
+	if len(seqs) == 0 {
+		t.Fatal("no superinstruction hands a float on")
+	}
+	cases := 0
+	configs := []Config{{}, {Budget: 3}}
+	step := 13
+	switch {
+	case *handOnAll:
+		step = 1
+	case testing.Short():
+		configs, step = configs[:1], 61
+	}
+	for _, cfg := range configs {
+		r := newReviewRunner(t, cfg)
+		for _, seq := range seqs {
+			slots := 0
+			for _, op := range seq {
+				slots += operandSlots(op)
+			}
+			combos := 1
+			for range slots {
+				combos *= 3
+			}
+			failed := false
+			for k := 0; k < combos && !failed; k += step {
+				// Spread k over the operand slots, base 3.
+				regs := make([][3]uint8, len(seq))
+				imms := make([]uint16, len(seq))
+				x := k
+				for j, op := range seq {
+					for s := range operandSlots(op) {
+						regs[j][s] = uint8(x % 3)
+						x /= 3
+					}
+					imms[j] = reviewImms[(k+j)%len(reviewImms)]
+				}
+				entry := k % len(seq)
+				p := reviewProgram(seq, regs, imms, entry)
+				for v := range 2 {
+					start := reviewValues[(2*k+v)%len(reviewValues)]
+					plain := r.run(t, r.plain, p, start, false)
+					fused := r.run(t, r.fused, p, start, true)
+					cases++
+					if k == 0 && v == 0 {
+						wantOp(t, r.fused, 3, seq...)
+					}
+					if sameNaN(plain) != sameNaN(fused) {
+						t.Errorf("%v regs %v imms %v entry %d start %v budget %d:\nplain %v\nfused %v",
+							seq, regs, imms, entry, start, cfg.Budget, plain, fused)
+						failed = true
+						break
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d programs run both ways", cases)
+}
+
+// sameNaN makes every NaN among o's float registers the same NaN.
+func sameNaN(o outcome) outcome {
+	for i, b := range o.fregs {
+		if math.IsNaN(math.Float64frombits(b)) {
+			o.fregs[i] = 0x7ff8000000000000
+		}
+	}
+	return o
+}
