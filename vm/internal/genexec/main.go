@@ -175,6 +175,10 @@ func giveResult(name, text string) string {
 	return fmt.Sprintf("fr := m.fr\nhv = %s\nhr = in.%s & 31\nfr[hr] = hv", m[2], m[1])
 }
 
+// operandWrite matches an assignment to register a or b, which takeResult
+// would turn into an assignment to its local.
+var operandWrite = regexp.MustCompile(`fr\[in\.[ab]&31\] *([-+*/]?=[^=]|\+\+|--)`)
+
 // takeResult makes the body of a float operation or compare read its
 // registers a and b through locals that hold hv when they name hr.
 func takeResult(name, text string) string {
@@ -183,6 +187,9 @@ func takeResult(name, text string) string {
 		log.Fatalf("_exec.go: the body of %s does not start with fr := m.fr; it cannot take a result handed on", name)
 	}
 	rest, took := text[len(head):], head
+	if m := operandWrite.FindString(rest); m != "" {
+		log.Fatalf("_exec.go: the body of %s writes an operand (%s); it cannot take a result handed on", name, m)
+	}
 	for _, operand := range []string{"a", "b"} {
 		reg := "fr[in." + operand + "&31]"
 		if !strings.Contains(rest, reg) {
