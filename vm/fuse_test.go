@@ -52,9 +52,10 @@ func (o outcome) String() string {
 		o.exit, o.err, o.faultP, o.faultO, o.pc, o.flag, o.rem, o.lc, o.depth, o.heap, o.steps, o.out, o.regs[:16], f)
 }
 
-// runOnce loads p (fused or not) and runs it, twice if the first run stops
-// on the budget, so that resuming in the middle of a loop is covered too.
-func runOnce(t testing.TB, p *Program, cfg Config, fuse bool) (outcome, *VM) {
+// runOnce loads p (fused or not), sets the registers up (when setup is not
+// nil) and runs it, twice if the first run stops on the budget, so that
+// resuming in the middle of a loop is covered too.
+func runOnce(t testing.TB, p *Program, cfg Config, fuse bool, setup func(*VM)) (outcome, *VM) {
 	t.Helper()
 	noFusion = !fuse
 	defer func() { noFusion = false }()
@@ -66,6 +67,9 @@ func runOnce(t testing.TB, p *Program, cfg Config, fuse bool) (outcome, *VM) {
 	}
 	if err := m.Load(p); err != nil {
 		t.Fatalf("Load: %v", err)
+	}
+	if setup != nil {
+		setup(m)
 	}
 	var o outcome
 	for range 2 {
@@ -107,8 +111,15 @@ func floatBits(f [32]float64) (b [32]uint64) {
 // outcome and VM.
 func sameBothWays(t testing.TB, p *Program, cfg Config) (outcome, *VM) {
 	t.Helper()
-	plain, _ := runOnce(t, p, cfg, false)
-	fused, m := runOnce(t, p, cfg, true)
+	return sameBothWaysFrom(t, p, cfg, nil)
+}
+
+// sameBothWaysFrom is sameBothWays with the registers set up by setup
+// before each run.
+func sameBothWaysFrom(t testing.TB, p *Program, cfg Config, setup func(*VM)) (outcome, *VM) {
+	t.Helper()
+	plain, _ := runOnce(t, p, cfg, false, setup)
+	fused, m := runOnce(t, p, cfg, true, setup)
 	if plain != fused {
 		t.Fatalf("fused and plain runs differ:\nplain %v\nfused %v", plain, fused)
 	}
@@ -438,8 +449,23 @@ func FuzzFusion(f *testing.F) {
 		if Verify(p) != nil {
 			return
 		}
-		sameBothWays(t, p, Config{Budget: 5000, HeapLimit: 1 << 12, StackLimit: 64})
+		sameBothWaysFrom(t, p, Config{Budget: 5000, HeapLimit: 1 << 12, StackLimit: 64}, distinctRegisters)
 	})
+}
+
+// distinctRegisters gives every register a value of its own (small, so
+// that some are heap addresses and jump targets), and the float registers
+// values of their own, NaN and the infinities among them: a part that reads
+// the wrong register, or a value handed on to the wrong operand, then
+// shows in the outcome, where registers that all start at 0 hide it.
+func distinctRegisters(m *VM) {
+	for i := range 32 {
+		m.SetRegister(i, int32(4*i-8))
+		m.SetFloatRegister(i, float64(i)-2.5)
+	}
+	m.SetFloatRegister(29, math.NaN())
+	m.SetFloatRegister(30, math.Inf(1))
+	m.SetFloatRegister(31, math.Copysign(0, -1))
 }
 
 // The superinstructions genexec numbers are the xops right after opEnd,
