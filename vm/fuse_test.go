@@ -71,12 +71,22 @@ func runOnce(t testing.TB, p *Program, cfg Config, fuse bool, setup func(*VM)) (
 	if setup != nil {
 		setup(m)
 	}
+	o := runToEnd(m, &out, 2)
+	return o, m
+}
+
+// runToEnd runs the loaded m up to tries times, again while a run stops
+// on the budget, and returns the outcome, steps counted over all runs
+// and out what it printed (nil: not recorded).
+func runToEnd(m *VM, out *bytes.Buffer, tries int) outcome {
 	var o outcome
-	for range 2 {
+	for range tries {
 		exit, err := m.Run()
 		o = outcome{regs: m.Registers(), fregs: floatBits(m.FloatRegisters()), flag: m.Flag(), rem: m.Remainder(), lc: m.LoopCounter(),
-			pc: m.PC(), depth: m.StackDepth(), heap: m.HeapSize(), steps: o.steps + m.Steps(),
-			out: out.String(), exit: exit}
+			pc: m.PC(), depth: m.StackDepth(), heap: m.HeapSize(), steps: o.steps + m.Steps(), exit: exit}
+		if out != nil {
+			o.out = out.String()
+		}
 		if err != nil {
 			o.err = err.Error()
 			var f *Fault
@@ -88,7 +98,7 @@ func runOnce(t testing.TB, p *Program, cfg Config, fuse bool, setup func(*VM)) (
 			break
 		}
 	}
-	return o, m
+	return o
 }
 
 // floatBits is the float registers' bits, so that -0 and 0 differ, with

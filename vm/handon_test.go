@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"errors"
 	"flag"
 	"math"
 	"slices"
@@ -89,23 +88,7 @@ func (r *handOnRunner) run(t testing.TB, m *VM, p *Program, start [4]float64, fu
 	m.fregs = [32]float64{}
 	copy(m.fregs[:], start[:])
 	m.regs = [32]int32{}
-	var o outcome
-	for range 4 {
-		exit, err := m.Run()
-		o = outcome{regs: m.Registers(), fregs: floatBits(m.FloatRegisters()), flag: m.Flag(), rem: m.Remainder(), lc: m.LoopCounter(),
-			pc: m.PC(), depth: m.StackDepth(), heap: m.HeapSize(), steps: o.steps + m.Steps(), exit: exit}
-		if err != nil {
-			o.err = err.Error()
-			var f *Fault
-			if errors.As(err, &f) {
-				o.faultP, o.faultO = f.PC, f.Op
-			}
-		}
-		if !errors.Is(err, ErrBudgetExhausted) {
-			break
-		}
-	}
-	return o
+	return runToEnd(m, nil, 4)
 }
 
 // handOnProgram lays out
