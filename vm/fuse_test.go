@@ -71,8 +71,7 @@ func runOnce(t testing.TB, p *Program, cfg Config, fuse bool, setup func(*VM)) (
 	if setup != nil {
 		setup(m)
 	}
-	o := runToEnd(m, &out, 2)
-	return o, m
+	return runToEnd(m, &out, 2), m
 }
 
 // runToEnd runs the loaded m up to tries times, again while a run stops

@@ -77,8 +77,14 @@ func newHandOnRunner(t testing.TB, cfg Config) *handOnRunner {
 	return r
 }
 
-func (r *handOnRunner) run(t testing.TB, m *VM, p *Program, start [4]float64, fuse bool) outcome {
+// run loads p on the fused VM or the plain one, starts f0-f3 at start and
+// every other register at 0, and runs it to its end.
+func (r *handOnRunner) run(t testing.TB, p *Program, start [4]float64, fuse bool) outcome {
 	t.Helper()
+	m := r.plain
+	if fuse {
+		m = r.fused
+	}
 	noFusion = !fuse
 	err := m.Load(p)
 	noFusion = false
@@ -187,8 +193,8 @@ func TestHandOnEveryRegisterChoice(t *testing.T) {
 				p := handOnProgram(seq, regs, imms, entry)
 				for v := range 2 {
 					start := handOnValues[(2*k+v)%len(handOnValues)]
-					plain := r.run(t, r.plain, p, start, false)
-					fused := r.run(t, r.fused, p, start, true)
+					plain := r.run(t, p, start, false)
+					fused := r.run(t, p, start, true)
 					cases++
 					if k == 0 && v == 0 {
 						wantOp(t, r.fused, 3, seq...)
