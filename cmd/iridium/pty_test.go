@@ -94,9 +94,11 @@ func (term *terminal) expect(from int, want string) int {
 	}
 }
 
-// leave presses Ctrl-D, which ends the REPL with status 0.
+// leave presses Ctrl-D at an empty prompt, which ends the REPL with
+// status 0.
 func (term *terminal) leave() {
 	term.t.Helper()
+	term.atEmptyPrompt("an empty prompt to leave at")
 	term.send("\x04")
 	if code := term.wait(); code != 0 {
 		term.t.Fatalf("exit code %d after Ctrl-D", code)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,6 +135,17 @@ func (term *terminal) showsScreen(what string, ok func(rows []string) bool) []st
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// atEmptyPrompt waits until the screen's last row is an empty prompt.
+// readline puts the terminal in raw mode before it draws a prompt; keys
+// sent earlier reach the terminal in cooked mode, which echoes them and
+// takes Ctrl-C and Ctrl-D for itself.
+func (term *terminal) atEmptyPrompt(what string) {
+	term.t.Helper()
+	term.showsScreen(what, func(rows []string) bool {
+		return slices.Equal(lastRows(rows, 1), []string{">>>"})
+	})
 }
 
 // lastRows is the last n rows of the screen.
