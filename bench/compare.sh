@@ -36,7 +36,8 @@ trap 'rm -rf "$tmp"' EXIT
 all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch queens primes shellsort digits mandelbrot pi xorshift qsort
   hashtab wordcount partitions lcs heapsort isqrt lorenz interp fizzbuzz
   exprparse newton crc32 dijkstra knapsack bstree permute bignum
-  floyd life millerrabin sudoku vanderpol unionfind base64 radixsort)
+  floyd life millerrabin sudoku vanderpol unionfind base64 radixsort
+  hanoi flood strsearch lexer hashmix balls fir bf)
 max_ratio=0.80
 max_mean=0.50
 
