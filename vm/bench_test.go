@@ -176,3 +176,33 @@ func TestBenchPrograms(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadLargeProgram loads 100,000 instructions of straight-line
+// code into a new VM, as a file run does: verification and pre-decoding
+// (fusion included), not running.
+func BenchmarkLoadLargeProgram(b *testing.B) {
+	body := [][vm.InstructionSize]byte{
+		vm.Encode(vm.OpAdd, 1, 2, 3),
+		vm.Encode(vm.OpMov, 3, 4, 0),
+		vm.Encode(vm.OpInc, 4, 0, 0),
+		vm.EncodeImm16(vm.OpLoad, 5, 7),
+		vm.Encode(vm.OpMul, 5, 4, 1),
+		vm.Encode(vm.OpLt, 1, 5, 0),
+		vm.EncodeImm24(vm.OpDjmpe, 0),
+	}
+	var code [][vm.InstructionSize]byte
+	for len(code) < 100_000 {
+		code = append(code, body...)
+	}
+	p := &vm.Program{Code: asm(append(code, vm.Encode(vm.OpHlt, 0, 0, 0))...)}
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := vm.New(vm.DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Load(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package vm
 
+import "slices"
+
 // inst is the pre-decoded form of one instruction that the dispatch loop
 // runs. Load and Append build it once from verified code, so the loop never
 // re-reads bytes: operands are already split out, shift counts reduced,
@@ -41,8 +43,11 @@ const opNone Opcode = 255
 // ones.
 func predecode(code []byte, from int, insts []inst) []inst {
 	start := max(from/InstructionSize-(maxParts-1), 0)
-	insts = insts[:start]
-	for i := start; i < len(code)/InstructionSize; i++ {
+	n := len(code) / InstructionSize
+	// Room for all at once: appending one at a time copies a large
+	// program's entries over and over, into fresh memory each time.
+	insts = slices.Grow(insts[:start], n-start+1)
+	for i := start; i < n; i++ {
 		insts = append(insts, fuseAt(code, i))
 	}
 	return append(insts, inst{op: opEnd})
