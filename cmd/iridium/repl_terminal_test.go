@@ -131,8 +131,12 @@ func TestTerminalUnusableHistory(t *testing.T) {
 			term.atEmptyPrompt("the first prompt")
 			term.send("load $5 #42\r")
 			// Keys sent before the next prompt is drawn reach a terminal
-			// in cooked mode, which takes a Ctrl-D for itself.
-			term.atEmptyPrompt("the prompt after the line")
+			// in cooked mode, which takes a Ctrl-D for itself. Until the
+			// line is echoed the screen still ends in the first prompt,
+			// so wait for the line and an empty prompt below it.
+			term.showsScreen("the prompt after the line", func(rows []string) bool {
+				return slices.Equal(lastRows(rows, 2), []string{">>> load $5 #42", ">>>"})
+			})
 			term.send("\x1b[A") // Up: the line typed, from memory
 			term.showsScreen("the line recalled", func(rows []string) bool {
 				return slices.Equal(lastRows(rows, 2), []string{">>> load $5 #42", ">>> load $5 #42"})
