@@ -374,6 +374,55 @@ func TestFusedAppend(t *testing.T) {
 	}
 }
 
+// TestAppendDecodesAsLoad: a program appended a few instructions at a
+// time, as the REPL does line by line, is pre-decoded exactly as the same
+// program loaded whole: no stale entry, the sentinel at the end, fusion
+// across every boundary. Half the VMs first load and clear a larger
+// program, so that predecode reuses capacity holding old entries.
+func TestAppendDecodesAsLoad(t *testing.T) {
+	ops := [][]byte{
+		e16(OpLoad, 1, 7), enc(OpAdd, 1, 2, 3), enc(OpSub, 1, 2, 3), enc(OpMov, 3, 4, 0),
+		enc(OpInc, 4, 0, 0), enc(OpDec, 4, 0, 0), enc(OpMul, 5, 4, 1), enc(OpEq, 1, 2, 0),
+		enc(OpLt, 1, 5, 0), e24(OpDjmpe, 0), e24(OpDjmpne, 0), enc(OpRet, 0, 0, 0),
+	}
+	next := uint32(1)
+	pick := func() []byte { // a fixed sequence, the same on every run
+		next = next*1103515245 + 12345
+		return ops[(next>>16)%uint32(len(ops))]
+	}
+	for trial := range 200 {
+		m, err := New(DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trial%2 == 0 {
+			var big [][]byte
+			for range 300 {
+				big = append(big, pick())
+			}
+			if err := m.Load(&Program{Code: code(big...)}); err != nil {
+				t.Fatal(err)
+			}
+			m.ClearProgram()
+		}
+		var all []byte
+		for step := range 30 {
+			var chunk [][]byte
+			for range 1 + step%4 {
+				chunk = append(chunk, pick())
+			}
+			p := &Program{Code: code(chunk...)}
+			if err := m.Append(p); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, p.Code...)
+			if want := predecode(all, 0, nil); !slices.Equal(m.insts, want) {
+				t.Fatalf("trial %d, after append %d: the entries differ from those of a whole load", trial, step)
+			}
+		}
+	}
+}
+
 // TestInterruptFusedLoop: an endless loop made of one superinstruction is
 // still interrupted, by Abort and by a context, and resumes where it
 // stopped.
