@@ -177,9 +177,10 @@ func TestBenchPrograms(t *testing.T) {
 	}
 }
 
-// BenchmarkLoadLargeProgram loads 100,000 instructions of straight-line
-// code into a new VM, as a file run does: verification and pre-decoding
-// (fusion included), not running.
+// BenchmarkLoadLargeProgram loads 100,000 instructions (a block of
+// arithmetic, a compare and a branch, over and over) into a new VM, as a
+// file run does: verification and pre-decoding (fusion included), not
+// running.
 func BenchmarkLoadLargeProgram(b *testing.B) {
 	body := [][vm.InstructionSize]byte{
 		vm.Encode(vm.OpAdd, 1, 2, 3),

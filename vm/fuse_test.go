@@ -57,21 +57,27 @@ func (o outcome) String() string {
 // resuming in the middle of a loop is covered too.
 func runOnce(t testing.TB, p *Program, cfg Config, fuse bool, setup func(*VM)) (outcome, *VM) {
 	t.Helper()
-	noFusion = !fuse
-	defer func() { noFusion = false }()
 	var out bytes.Buffer
 	cfg.Output = &out
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Load(p); err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	loadAs(t, m, p, fuse)
 	if setup != nil {
 		setup(m)
 	}
 	return runToEnd(m, &out, 2), m
+}
+
+// loadAs loads p on m with superinstructions (fuse) or without.
+func loadAs(t testing.TB, m *VM, p *Program, fuse bool) {
+	t.Helper()
+	noFusion = !fuse
+	defer func() { noFusion = false }()
+	if err := m.Load(p); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
 }
 
 // runToEnd runs the loaded m up to tries times, again while a run stops

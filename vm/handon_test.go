@@ -85,12 +85,7 @@ func (r *handOnRunner) run(t testing.TB, p *Program, start [4]float64, fuse bool
 	if fuse {
 		m = r.fused
 	}
-	noFusion = !fuse
-	err := m.Load(p)
-	noFusion = false
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	loadAs(t, m, p, fuse)
 	m.fregs = [32]float64{}
 	copy(m.fregs[:], start[:])
 	m.regs = [32]int32{}
