@@ -58,7 +58,9 @@ import "math"
 // A superinstruction runs its parts in order, each on its own entry of code
 // (the entry after the first holds the second part's operands), moving ip
 // and in to each part before it runs: a fault in a later part names that
-// part, and a taken branch counts all the parts before it.
+// part, and a taken branch counts all the parts before it. A chain, after
+// its jump's block, goes on the same way with the instructions at the
+// target.
 //
 // Control flow inside: an ordinary instruction falls out of the switch to
 // the next dispatch; a taken jump sets target (an instruction index) and

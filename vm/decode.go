@@ -12,7 +12,8 @@ import "slices"
 // jumping to the end needs no bounds test of its own.
 //
 // An entry whose op is a superinstruction (see fuseAt) stands for the
-// instruction at its index and the one or two after it. Every entry keeps
+// instruction at its index and the one to three after it; a chain's also
+// for the two at its jump's target, when the jump is taken. Every entry keeps
 // its own instruction's operands, so the superinstruction reads each part's
 // operands from that part's entry, and a jump into the middle of a fused
 // sequence runs the rest as written.
@@ -81,13 +82,14 @@ var noFusion bool
 
 // fuseAt is the entry for instruction i of code (verified): the
 // instruction with, as its op, the longest superinstruction that starts
-// there, if any. It reads only code[i*4:(i+maxParts)*4].
+// there, if any, or a chain of it and the two instructions at its jump's
+// target. It reads code[i*4:(i+maxParts)*4] and, for a chain, those two.
 func fuseAt(code []byte, i int) inst {
 	d := decodeInst(Decode(code[i*InstructionSize:]))
 	if noFusion {
 		return d
 	}
-	var seq [maxParts]Opcode
+	var seq [maxParts + chainTo]Opcode
 	for j := range seq {
 		seq[j] = opNone
 	}
@@ -95,12 +97,34 @@ func fuseAt(code []byte, i int) inst {
 	for j := range n {
 		seq[j] = Opcode(code[(i+j)*InstructionSize])
 	}
-	for k := n; k >= 2; k-- {
-		if f, ok := superinstructions[seq]; ok {
+	k := n // the length of the sequence at i: of a superinstruction or 1
+	for ; k >= 2; k-- {
+		if f, ok := superinstructions[[maxParts]Opcode(seq[:maxParts])]; ok {
 			d.op = f
-			return d
+			break
 		}
 		seq[k-1] = opNone
+	}
+	k = max(k, 1)
+	// A chain, if the sequence ends in a direct jump whose target and the
+	// instruction after it are in code. A target past the end may be
+	// appended later; that jump then does not chain (predecode decodes
+	// only the last few entries again).
+	last := Decode(code[(i+k-1)*InstructionSize:])
+	switch last.Op {
+	case OpDjmp, OpDjmpe, OpDjmpne:
+	default:
+		return d
+	}
+	t := int(last.Imm24() / InstructionSize)
+	if t+chainTo > len(code)/InstructionSize {
+		return d
+	}
+	for j := range chainTo {
+		seq[maxParts+j] = Opcode(code[(t+j)*InstructionSize])
+	}
+	if f, ok := chains[seq]; ok {
+		d.op = f
 	}
 	return d
 }

@@ -58,7 +58,9 @@ import "math"
 // A superinstruction runs its parts in order, each on its own entry of code
 // (the entry after the first holds the second part's operands), moving ip
 // and in to each part before it runs: a fault in a later part names that
-// part, and a taken branch counts all the parts before it.
+// part, and a taken branch counts all the parts before it. A chain, after
+// its jump's block, goes on the same way with the instructions at the
+// target.
 //
 // Control flow inside: an ordinary instruction falls out of the switch to
 // the next dispatch; a taken jump sets target (an instruction index) and
@@ -58087,6 +58089,14718 @@ func (m *VM) exec() (int, error) {
 					ip = target
 					if base+int64(ip) >= m.stopAt.Load() {
 						goto stop
+					}
+					continue
+				}
+			}
+		case 2462: // DJMP, then at its target EQ DJMPE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2463: // DJMP, then at its target EQ DJMPNE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2464: // DJMP, then at its target NEQ DJMPE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2465: // DJMP, then at its target NEQ DJMPNE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2466: // DJMP, then at its target GTE DJMPE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2467: // DJMP, then at its target GTE DJMPNE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2468: // DJMP, then at its target LTE DJMPE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2469: // DJMP, then at its target LTE DJMPNE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2470: // DJMP, then at its target LT DJMPE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2471: // DJMP, then at its target LT DJMPNE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2472: // DJMP, then at its target GT DJMPE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2473: // DJMP, then at its target GT DJMPNE
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2474: // LOAD DJMP, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2475: // LOAD DJMP, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2476: // LOAD DJMP, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2477: // LOAD DJMP, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2478: // LOAD DJMP, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2479: // LOAD DJMP, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2480: // LOAD DJMP, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2481: // LOAD DJMP, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2482: // LOAD DJMP, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2483: // LOAD DJMP, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2484: // LOAD DJMP, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2485: // LOAD DJMP, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31] = in.imm
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2486: // ADD DJMP, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2487: // ADD DJMP, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2488: // ADD DJMP, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2489: // ADD DJMP, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2490: // ADD DJMP, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2491: // ADD DJMP, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2492: // ADD DJMP, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2493: // ADD DJMP, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2494: // ADD DJMP, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2495: // ADD DJMP, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2496: // ADD DJMP, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2497: // ADD DJMP, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2498: // SUB DJMP, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2499: // SUB DJMP, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2500: // SUB DJMP, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2501: // SUB DJMP, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2502: // SUB DJMP, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2503: // SUB DJMP, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2504: // SUB DJMP, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2505: // SUB DJMP, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2506: // SUB DJMP, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2507: // SUB DJMP, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2508: // SUB DJMP, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2509: // SUB DJMP, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2510: // MUL DJMP, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2511: // MUL DJMP, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2512: // MUL DJMP, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2513: // MUL DJMP, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2514: // MUL DJMP, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2515: // MUL DJMP, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2516: // MUL DJMP, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2517: // MUL DJMP, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2518: // MUL DJMP, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2519: // MUL DJMP, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2520: // MUL DJMP, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2521: // MUL DJMP, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2522: // MOD DJMP, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2523: // MOD DJMP, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2524: // MOD DJMP, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2525: // MOD DJMP, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2526: // MOD DJMP, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2527: // MOD DJMP, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2528: // MOD DJMP, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2529: // MOD DJMP, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2530: // MOD DJMP, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2531: // MOD DJMP, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2532: // MOD DJMP, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2533: // MOD DJMP, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				m.regs[in.c&31] = a % b
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2534: // INC DJMP, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2535: // INC DJMP, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2536: // INC DJMP, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2537: // INC DJMP, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2538: // INC DJMP, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2539: // INC DJMP, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2540: // INC DJMP, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2541: // INC DJMP, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2542: // INC DJMP, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2543: // INC DJMP, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2544: // INC DJMP, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2545: // INC DJMP, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]++
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2546: // DEC DJMP, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2547: // DEC DJMP, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2548: // DEC DJMP, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2549: // DEC DJMP, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2550: // DEC DJMP, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2551: // DEC DJMP, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2552: // DEC DJMP, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2553: // DEC DJMP, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2554: // DEC DJMP, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2555: // DEC DJMP, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2556: // DEC DJMP, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2557: // DEC DJMP, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.a&31]--
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2558: // MOV DJMP, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2559: // MOV DJMP, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] == m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2560: // MOV DJMP, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2561: // MOV DJMP, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] != m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2562: // MOV DJMP, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2563: // MOV DJMP, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] >= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2564: // MOV DJMP, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2565: // MOV DJMP, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] <= m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2566: // MOV DJMP, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2567: // MOV DJMP, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] < m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2568: // MOV DJMP, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2569: // MOV DJMP, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				m.regs[in.b&31] = m.regs[in.a&31]
+			}
+			ip++
+			in = &parts[1]
+			target = int(in.imm)
+			{
+				base += int64(ip - target)
+				ip = target
+				if base+int64(ip) >= m.stopAt.Load() {
+					goto stop
+				}
+				parts := code[ip : ip+2 : ip+2]
+				in = &parts[0]
+				ip++
+				{
+					flag = m.regs[in.a&31] > m.regs[in.b&31]
+				}
+				ip++
+				in = &parts[1]
+				if !flag {
+					target = int(in.imm)
+					{
+						base += int64(ip - target)
+						ip = target
+						if base+int64(ip) >= m.stopAt.Load() {
+							goto stop
+						}
+						continue
+					}
+				}
+				continue
+			}
+		case 2570: // EQ DJMPE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2571: // EQ DJMPE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2572: // EQ DJMPE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2573: // EQ DJMPE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2574: // EQ DJMPE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2575: // EQ DJMPE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2576: // EQ DJMPE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2577: // EQ DJMPE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2578: // EQ DJMPE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2579: // EQ DJMPE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2580: // EQ DJMPE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2581: // EQ DJMPE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2582: // EQ DJMPNE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2583: // EQ DJMPNE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2584: // EQ DJMPNE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2585: // EQ DJMPNE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2586: // EQ DJMPNE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2587: // EQ DJMPNE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2588: // EQ DJMPNE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2589: // EQ DJMPNE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2590: // EQ DJMPNE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2591: // EQ DJMPNE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2592: // EQ DJMPNE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2593: // EQ DJMPNE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] == m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2594: // NEQ DJMPE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2595: // NEQ DJMPE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2596: // NEQ DJMPE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2597: // NEQ DJMPE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2598: // NEQ DJMPE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2599: // NEQ DJMPE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2600: // NEQ DJMPE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2601: // NEQ DJMPE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2602: // NEQ DJMPE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2603: // NEQ DJMPE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2604: // NEQ DJMPE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2605: // NEQ DJMPE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2606: // NEQ DJMPNE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2607: // NEQ DJMPNE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2608: // NEQ DJMPNE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2609: // NEQ DJMPNE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2610: // NEQ DJMPNE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2611: // NEQ DJMPNE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2612: // NEQ DJMPNE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2613: // NEQ DJMPNE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2614: // NEQ DJMPNE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2615: // NEQ DJMPNE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2616: // NEQ DJMPNE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2617: // NEQ DJMPNE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] != m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2618: // GTE DJMPE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2619: // GTE DJMPE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2620: // GTE DJMPE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2621: // GTE DJMPE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2622: // GTE DJMPE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2623: // GTE DJMPE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2624: // GTE DJMPE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2625: // GTE DJMPE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2626: // GTE DJMPE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2627: // GTE DJMPE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2628: // GTE DJMPE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2629: // GTE DJMPE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2630: // GTE DJMPNE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2631: // GTE DJMPNE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2632: // GTE DJMPNE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2633: // GTE DJMPNE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2634: // GTE DJMPNE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2635: // GTE DJMPNE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2636: // GTE DJMPNE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2637: // GTE DJMPNE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2638: // GTE DJMPNE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2639: // GTE DJMPNE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2640: // GTE DJMPNE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2641: // GTE DJMPNE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2642: // LTE DJMPE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2643: // LTE DJMPE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2644: // LTE DJMPE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2645: // LTE DJMPE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2646: // LTE DJMPE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2647: // LTE DJMPE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2648: // LTE DJMPE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2649: // LTE DJMPE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2650: // LTE DJMPE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2651: // LTE DJMPE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2652: // LTE DJMPE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2653: // LTE DJMPE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2654: // LTE DJMPNE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2655: // LTE DJMPNE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2656: // LTE DJMPNE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2657: // LTE DJMPNE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2658: // LTE DJMPNE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2659: // LTE DJMPNE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2660: // LTE DJMPNE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2661: // LTE DJMPNE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2662: // LTE DJMPNE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2663: // LTE DJMPNE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2664: // LTE DJMPNE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2665: // LTE DJMPNE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2666: // LT DJMPE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2667: // LT DJMPE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2668: // LT DJMPE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2669: // LT DJMPE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2670: // LT DJMPE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2671: // LT DJMPE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2672: // LT DJMPE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2673: // LT DJMPE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2674: // LT DJMPE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2675: // LT DJMPE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2676: // LT DJMPE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2677: // LT DJMPE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2678: // LT DJMPNE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2679: // LT DJMPNE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2680: // LT DJMPNE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2681: // LT DJMPNE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2682: // LT DJMPNE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2683: // LT DJMPNE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2684: // LT DJMPNE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2685: // LT DJMPNE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2686: // LT DJMPNE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2687: // LT DJMPNE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2688: // LT DJMPNE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2689: // LT DJMPNE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] < m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2690: // GT DJMPE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2691: // GT DJMPE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2692: // GT DJMPE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2693: // GT DJMPE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2694: // GT DJMPE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2695: // GT DJMPE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2696: // GT DJMPE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2697: // GT DJMPE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2698: // GT DJMPE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2699: // GT DJMPE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2700: // GT DJMPE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2701: // GT DJMPE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2702: // GT DJMPNE, then at its target EQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2703: // GT DJMPNE, then at its target EQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] == m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2704: // GT DJMPNE, then at its target NEQ DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2705: // GT DJMPNE, then at its target NEQ DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] != m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2706: // GT DJMPNE, then at its target GTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2707: // GT DJMPNE, then at its target GTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] >= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2708: // GT DJMPNE, then at its target LTE DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2709: // GT DJMPNE, then at its target LTE DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] <= m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2710: // GT DJMPNE, then at its target LT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2711: // GT DJMPNE, then at its target LT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] < m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2712: // GT DJMPNE, then at its target GT DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2713: // GT DJMPNE, then at its target GT DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				flag = m.regs[in.a&31] > m.regs[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						flag = m.regs[in.a&31] > m.regs[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2714: // EQF64 DJMPE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2715: // EQF64 DJMPE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2716: // EQF64 DJMPE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2717: // EQF64 DJMPE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2718: // EQF64 DJMPE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2719: // EQF64 DJMPE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2720: // EQF64 DJMPE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2721: // EQF64 DJMPE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2722: // EQF64 DJMPE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2723: // EQF64 DJMPE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2724: // EQF64 DJMPE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2725: // EQF64 DJMPE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2726: // EQF64 DJMPNE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2727: // EQF64 DJMPNE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2728: // EQF64 DJMPNE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2729: // EQF64 DJMPNE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2730: // EQF64 DJMPNE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2731: // EQF64 DJMPNE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2732: // EQF64 DJMPNE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2733: // EQF64 DJMPNE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2734: // EQF64 DJMPNE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2735: // EQF64 DJMPNE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2736: // EQF64 DJMPNE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2737: // EQF64 DJMPNE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2738: // NEQF64 DJMPE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2739: // NEQF64 DJMPE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2740: // NEQF64 DJMPE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2741: // NEQF64 DJMPE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2742: // NEQF64 DJMPE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2743: // NEQF64 DJMPE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2744: // NEQF64 DJMPE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2745: // NEQF64 DJMPE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2746: // NEQF64 DJMPE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2747: // NEQF64 DJMPE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2748: // NEQF64 DJMPE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2749: // NEQF64 DJMPE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2750: // NEQF64 DJMPNE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2751: // NEQF64 DJMPNE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2752: // NEQF64 DJMPNE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2753: // NEQF64 DJMPNE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2754: // NEQF64 DJMPNE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2755: // NEQF64 DJMPNE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2756: // NEQF64 DJMPNE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2757: // NEQF64 DJMPNE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2758: // NEQF64 DJMPNE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2759: // NEQF64 DJMPNE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2760: // NEQF64 DJMPNE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2761: // NEQF64 DJMPNE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2762: // GTF64 DJMPE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2763: // GTF64 DJMPE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2764: // GTF64 DJMPE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2765: // GTF64 DJMPE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2766: // GTF64 DJMPE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2767: // GTF64 DJMPE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2768: // GTF64 DJMPE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2769: // GTF64 DJMPE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2770: // GTF64 DJMPE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2771: // GTF64 DJMPE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2772: // GTF64 DJMPE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2773: // GTF64 DJMPE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2774: // GTF64 DJMPNE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2775: // GTF64 DJMPNE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2776: // GTF64 DJMPNE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2777: // GTF64 DJMPNE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2778: // GTF64 DJMPNE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2779: // GTF64 DJMPNE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2780: // GTF64 DJMPNE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2781: // GTF64 DJMPNE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2782: // GTF64 DJMPNE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2783: // GTF64 DJMPNE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2784: // GTF64 DJMPNE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2785: // GTF64 DJMPNE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] > fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2786: // GTEF64 DJMPE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2787: // GTEF64 DJMPE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2788: // GTEF64 DJMPE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2789: // GTEF64 DJMPE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2790: // GTEF64 DJMPE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2791: // GTEF64 DJMPE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2792: // GTEF64 DJMPE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2793: // GTEF64 DJMPE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2794: // GTEF64 DJMPE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2795: // GTEF64 DJMPE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2796: // GTEF64 DJMPE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2797: // GTEF64 DJMPE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2798: // GTEF64 DJMPNE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2799: // GTEF64 DJMPNE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2800: // GTEF64 DJMPNE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2801: // GTEF64 DJMPNE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2802: // GTEF64 DJMPNE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2803: // GTEF64 DJMPNE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2804: // GTEF64 DJMPNE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2805: // GTEF64 DJMPNE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2806: // GTEF64 DJMPNE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2807: // GTEF64 DJMPNE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2808: // GTEF64 DJMPNE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2809: // GTEF64 DJMPNE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] >= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2810: // LTF64 DJMPE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2811: // LTF64 DJMPE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2812: // LTF64 DJMPE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2813: // LTF64 DJMPE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2814: // LTF64 DJMPE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2815: // LTF64 DJMPE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2816: // LTF64 DJMPE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2817: // LTF64 DJMPE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2818: // LTF64 DJMPE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2819: // LTF64 DJMPE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2820: // LTF64 DJMPE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2821: // LTF64 DJMPE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2822: // LTF64 DJMPNE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2823: // LTF64 DJMPNE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2824: // LTF64 DJMPNE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2825: // LTF64 DJMPNE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2826: // LTF64 DJMPNE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2827: // LTF64 DJMPNE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2828: // LTF64 DJMPNE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2829: // LTF64 DJMPNE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2830: // LTF64 DJMPNE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2831: // LTF64 DJMPNE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2832: // LTF64 DJMPNE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2833: // LTF64 DJMPNE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] < fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2834: // LTEF64 DJMPE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2835: // LTEF64 DJMPE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2836: // LTEF64 DJMPE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2837: // LTEF64 DJMPE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2838: // LTEF64 DJMPE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2839: // LTEF64 DJMPE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2840: // LTEF64 DJMPE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2841: // LTEF64 DJMPE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2842: // LTEF64 DJMPE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2843: // LTEF64 DJMPE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2844: // LTEF64 DJMPE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2845: // LTEF64 DJMPE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2846: // LTEF64 DJMPNE, then at its target EQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2847: // LTEF64 DJMPNE, then at its target EQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2848: // LTEF64 DJMPNE, then at its target NEQF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2849: // LTEF64 DJMPNE, then at its target NEQF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2850: // LTEF64 DJMPNE, then at its target GTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2851: // LTEF64 DJMPNE, then at its target GTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] > fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2852: // LTEF64 DJMPNE, then at its target GTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2853: // LTEF64 DJMPNE, then at its target GTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] >= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2854: // LTEF64 DJMPNE, then at its target LTF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2855: // LTEF64 DJMPNE, then at its target LTF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] < fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2856: // LTEF64 DJMPNE, then at its target LTEF64 DJMPE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
+					}
+					continue
+				}
+			}
+		case 2857: // LTEF64 DJMPNE, then at its target LTEF64 DJMPNE
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			{
+				fr := m.fr
+				flag = fr[in.a&31] <= fr[in.b&31]
+			}
+			ip++
+			in = &parts[1]
+			if !flag {
+				target = int(in.imm)
+				{
+					base += int64(ip - target)
+					ip = target
+					if base+int64(ip) >= m.stopAt.Load() {
+						goto stop
+					}
+					parts := code[ip : ip+2 : ip+2]
+					in = &parts[0]
+					ip++
+					{
+						fr := m.fr
+						flag = fr[in.a&31] <= fr[in.b&31]
+					}
+					ip++
+					in = &parts[1]
+					if !flag {
+						target = int(in.imm)
+						{
+							base += int64(ip - target)
+							ip = target
+							if base+int64(ip) >= m.stopAt.Load() {
+								goto stop
+							}
+							continue
+						}
 					}
 					continue
 				}

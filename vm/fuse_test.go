@@ -304,6 +304,25 @@ func wantOp(t testing.TB, m *VM, i int, ops ...Opcode) {
 	}
 }
 
+// wantChain checks that instruction i runs as the chain of the sequence
+// from and the instructions to at its jump's target.
+func wantChain(t testing.TB, m *VM, i int, from, to []Opcode) {
+	t.Helper()
+	var key [maxParts + chainTo]Opcode
+	for j := range key {
+		key[j] = opNone
+	}
+	copy(key[:], from)
+	copy(key[maxParts:], to)
+	x, ok := chains[key]
+	if !ok {
+		t.Fatalf("%v then %v is not a chain", from, to)
+	}
+	if got := m.insts[i].op; got != x {
+		t.Errorf("instruction %d runs as opcode %d, want %d (the chain %v then %v)", i, got, x, from, to)
+	}
+}
+
 // TestFloatResultHandedOn: inside a superinstruction a float result goes
 // to the next part in a machine register when that part names the register
 // just written (genexec's hand-on). Each case is fused as ops, starts with
@@ -383,7 +402,8 @@ func TestFusedAppend(t *testing.T) {
 // TestAppendDecodesAsLoad: a program appended a few instructions at a
 // time, as the REPL does line by line, is pre-decoded exactly as the same
 // program loaded whole: no stale entry, the sentinel at the end, fusion
-// across every boundary. Half the VMs first load and clear a larger
+// across every boundary. (Its jumps go back, to 0: a jump to an
+// instruction not appended yet does not chain, and stays so.) Half the VMs first load and clear a larger
 // program, so that predecode reuses capacity holding old entries.
 func TestAppendDecodesAsLoad(t *testing.T) {
 	ops := [][]byte{
@@ -429,21 +449,30 @@ func TestAppendDecodesAsLoad(t *testing.T) {
 	}
 }
 
-// TestInterruptFusedLoop: an endless loop made of one superinstruction is
-// still interrupted, by Abort and by a context, and resumes where it
-// stopped.
+// TestInterruptFusedLoop: an endless loop made of one superinstruction or
+// chain is still interrupted, by Abort and by a context, and resumes where
+// it stopped.
 func TestInterruptFusedLoop(t *testing.T) {
 	loops := map[string]struct {
-		p  *Program
-		pc int // where an interrupt stops it: the loop's jump target
-		op []Opcode
+		p      *Program
+		pc     int // where an interrupt stops it: the loop's jump target
+		op     []Opcode
+		chain  int      // the instruction that runs as a chain ...
+		target []Opcode // ... of op and these, if not nil
 	}{
 		// 0: inc $0 / 4: eq $2 $2 / 8: djmpe @0
-		"inc eq djmpe": {&Program{Code: code(enc(OpInc, 0, 0, 0), enc(OpEq, 2, 2, 0), e24(OpDjmpe, 0))}, 0, []Opcode{OpInc, OpEq, OpDjmpe}},
+		"inc eq djmpe": {p: &Program{Code: code(enc(OpInc, 0, 0, 0), enc(OpEq, 2, 2, 0), e24(OpDjmpe, 0))}, pc: 0, op: []Opcode{OpInc, OpEq, OpDjmpe}},
 		// 0: load $1 #1 / 4: gte $1 $2 / 8: djmpe @0
-		"load gte djmpe": {&Program{Code: code(e16(OpLoad, 1, 1), enc(OpGte, 1, 2, 0), e24(OpDjmpe, 0))}, 0, []Opcode{OpLoad, OpGte, OpDjmpe}},
+		"load gte djmpe": {p: &Program{Code: code(e16(OpLoad, 1, 1), enc(OpGte, 1, 2, 0), e24(OpDjmpe, 0))}, pc: 0, op: []Opcode{OpLoad, OpGte, OpDjmpe}},
 		// 0: load $3 #7 / 4: mul / 8: add / 12: mod / 16: djmp @4
-		"mul add mod": {&Program{Code: code(e16(OpLoad, 3, 7), enc(OpMul, 0, 2, 0), enc(OpAdd, 0, 1, 0), enc(OpMod, 0, 3, 0), e24(OpDjmp, 4))}, 4, []Opcode{OpMul, OpAdd, OpMod}},
+		"mul add mod": {p: &Program{Code: code(e16(OpLoad, 3, 7), enc(OpMul, 0, 2, 0), enc(OpAdd, 0, 1, 0), enc(OpMod, 0, 3, 0), e24(OpDjmp, 4))}, pc: 4, op: []Opcode{OpMul, OpAdd, OpMod}},
+		// A chain taken to itself: 0: eq $2 $2 / 4: djmpe @0
+		"eq djmpe then eq djmpe": {p: &Program{Code: code(enc(OpEq, 2, 2, 0), e24(OpDjmpe, 0))}, pc: 0,
+			op: []Opcode{OpEq, OpDjmpe}, target: []Opcode{OpEq, OpDjmpe}},
+		// A jump to a test that falls through to it:
+		// 0: lt $2 $2 / 4: djmpe @12 / 8: djmp @0 / 12: hlt
+		"djmp then lt djmpe": {p: &Program{Code: code(enc(OpLt, 2, 2, 0), e24(OpDjmpe, 12), e24(OpDjmp, 0), enc(OpHlt, 0, 0, 0))}, pc: 0,
+			op: []Opcode{OpDjmp}, chain: 2, target: []Opcode{OpLt, OpDjmpe}},
 	}
 	for name, c := range loops {
 		t.Run(name, func(t *testing.T) {
@@ -454,7 +483,11 @@ func TestInterruptFusedLoop(t *testing.T) {
 			if err := m.Load(c.p); err != nil {
 				t.Fatal(err)
 			}
-			wantOp(t, m, c.pc/4, c.op...)
+			if c.target != nil {
+				wantChain(t, m, c.chain, c.op, c.target)
+			} else {
+				wantOp(t, m, c.pc/4, c.op...)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			defer cancel()
 			_, err = m.RunContext(ctx)
@@ -508,6 +541,14 @@ func FuzzFusion(f *testing.F) {
 		enc(OpMov, 0, 1, 0), enc(OpShl, 1, 5, 0), enc(OpXor, 0, 1, 0), enc(OpAnd, 0, 6, 0),
 		enc(OpMov, 0, 1, 0), enc(OpShr, 1, 7, 0), enc(OpOr, 0, 1, 2), enc(OpNot, 2, 3, 0),
 		enc(OpDec, 5, 0, 0), enc(OpNeq, 5, 4, 0), e24(OpDjmpe, 12), enc(OpHlt, 0, 0, 0)))
+	// Chains: a while loop (the test at its head, DEC then DJMP back to
+	// it), float tests each taken to the next, a test taken to itself.
+	f.Add([]byte{}, code(e16(OpLoad, 0, 9), e16(OpLoad, 1, 0), e16(OpLoadF64, 2, 5), e16(OpLoadF64, 3, 1),
+		enc(OpGt, 0, 1, 0), e24(OpDjmpne, 56),
+		enc(OpLtF64, 2, 3, 0), e24(OpDjmpne, 36), enc(OpSubF64, 2, 3, 2),
+		enc(OpGtF64, 2, 3, 0), e24(OpDjmpne, 48), enc(OpAddF64, 2, 3, 2),
+		enc(OpDec, 0, 0, 0), e24(OpDjmp, 16),
+		enc(OpEq, 0, 1, 0), e24(OpDjmpne, 56), enc(OpHlt, 0, 0, 0)))
 	f.Fuzz(func(t *testing.T, ro, c []byte) {
 		p := &Program{ROData: ro, Code: c}
 		if Verify(p) != nil {
@@ -532,10 +573,10 @@ func distinctRegisters(m *VM) {
 	m.SetFloatRegister(31, math.Copysign(0, -1))
 }
 
-// The superinstructions genexec numbers are the xops right after opEnd,
-// one each, in a run with no gap: genexec writes its first number itself
-// (it cannot import this package), and a case numbered over opEnd, or
-// past what exec switches on, would run the wrong body.
+// The superinstructions and chains genexec numbers are the xops right
+// after opEnd, one each, in a run with no gap: genexec writes its first
+// number itself (it cannot import this package), and a case numbered over
+// opEnd, or past what exec switches on, would run the wrong body.
 func TestSuperinstructionNumbers(t *testing.T) {
 	seen := map[xop]bool{}
 	for seq, x := range superinstructions {
@@ -544,11 +585,119 @@ func TestSuperinstructionNumbers(t *testing.T) {
 		}
 		seen[x] = true
 	}
+	for seq, x := range chains {
+		if x <= opEnd || seen[x] {
+			t.Fatalf("chain %v has number %d: at or below opEnd (%d), or taken twice", seq, x, opEnd)
+		}
+		seen[x] = true
+	}
 	for x := opEnd + 1; x <= opEnd+xop(len(seen)); x++ {
 		if !seen[x] {
 			t.Fatalf("no superinstruction numbered %d: the numbers from %d have a gap", x, opEnd+1)
 		}
 	}
+}
+
+// The layout of the programs of TestEverySuperinstruction and
+// TestEveryChain: a prologue that sets registers, the heap and the stack
+// up, the sequence under test at seqAt, then HLT and RET.
+const (
+	seqAt = 108                // byte address of the sequence
+	hltAt = seqAt + 4*maxParts // the HLT after it
+	retAt = hltAt + 4          // a RET, the target of CALL
+	first = 7                  // the parts' chain starts at $7 and f7
+	mixer = 6                  // the second operand of arithmetic: $6 and f6
+	self  = 0xff               // a compare's second operand: the chain's register
+)
+
+// partOperands returns the encoding of op as the part that reads the
+// register cur, and the register the next part reads, so that each part
+// depends on the part before it. against is the second operand of a
+// compare, jumpTo the byte address a direct jump goes to.
+func partOperands(op Opcode, cur, against uint8, jumpTo uint32) (in []byte, next uint8) {
+	info, _ := op.Info()
+	if against == self {
+		against = cur
+	}
+	switch op {
+	case OpCall:
+		return e24(op, retAt), cur
+	case OpLoadm:
+		return enc(op, 3, cur+1, 0), cur + 1 // $3 is a heap address
+	case OpSetm:
+		return enc(op, 3, cur, 0), cur
+	case OpJmp, OpJmpe:
+		return enc(op, 5, 0, 0), cur // $5 holds the HLT's address
+	case OpDiv, OpMod, OpDivF64:
+		return enc(op, cur, 2, cur+1), cur + 1 // $2 and f2 are 3
+	case OpRem:
+		return enc(op, cur+1, 0, 0), cur + 1
+	}
+	switch info.Shape {
+	case ShapeAddr24:
+		return e24(op, jumpTo), cur
+	case ShapeImm24, ShapeData24:
+		return e24(op, 2), cur
+	case ShapeRImm16:
+		return e16(op, cur+1, uint16(cur)), cur + 1
+	case ShapeRShift:
+		return enc(op, cur, 3, 0), cur
+	case ShapeR: // INC, DEC, PUSH, POP
+		return enc(op, cur, 0, 0), cur
+	case ShapeRR:
+		if slices.Contains(cmps, op) || slices.Contains(floatCmps, op) {
+			return enc(op, cur, against, 0), cur
+		}
+		return enc(op, cur, cur+1, 0), cur + 1 // MOV, NOT, ITOF, FTOI
+	case ShapeRRR:
+		return enc(op, cur, mixer, cur+1), cur + 1
+	}
+	return enc(op, 0, 0, 0), cur
+}
+
+// everyPrologue sets up what partOperands relies on. $11 is MaxInt32 and
+// $12 MinInt32, f11 is +Inf and f12 -Inf. The chain's registers after the
+// first hold values of their own, so that a part that does not write
+// shows.
+func everyPrologue(t *testing.T) []byte {
+	t.Helper()
+	prologue := code(
+		e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 8), e16(OpLoad, 4, 64),
+		enc(OpAloc, 4, 0, 0), e16(OpLoad, 5, hltAt),
+		enc(OpPush, 1, 0, 0), enc(OpPush, 2, 0, 0), enc(OpPush, 4, 0, 0),
+		e16(OpLoad, mixer, 12345), e16(OpLoad, first, 1234),
+		e16(OpLoad, first+1, 101), e16(OpLoad, first+2, 102), e16(OpLoad, first+3, 103),
+		e16(OpLoadF64, first+1, 101), e16(OpLoadF64, first+2, 102), e16(OpLoadF64, first+3, 103),
+		e16(OpLoad, 11, 0x7fff), e16(OpLui, 11, 0xffff), enc(OpNot, 11, 12, 0),
+		e16(OpLoadF64, 2, 3), e16(OpLoadF64, mixer, 7), e16(OpLoadF64, first, 5),
+		e16(OpLoadF64, 13, 1), enc(OpDivF64, 13, 0, 11), enc(OpSubF64, 0, 11, 12),
+		e24(OpCloop, 2))
+	if len(prologue) != seqAt {
+		t.Fatalf("prologue is %d bytes, want %d", len(prologue), seqAt)
+	}
+	return prologue
+}
+
+// sequence encodes ops as parts that each read the register the part
+// before wrote, starting at $first, compares against against.
+func sequence(ops []Opcode, cur, against uint8, jumpTo uint32) (body []byte, next uint8) {
+	for _, op := range ops {
+		var in []byte
+		in, cur = partOperands(op, cur, against, jumpTo)
+		body = append(body, in...)
+	}
+	return body, cur
+}
+
+// unpad is the opcodes of a padded sequence.
+func unpad(seq []Opcode) []Opcode {
+	var ops []Opcode
+	for _, op := range seq {
+		if op != opNone {
+			ops = append(ops, op)
+		}
+	}
+	return ops
 }
 
 // TestEverySuperinstruction runs every superinstruction of the table on
@@ -561,82 +710,9 @@ func TestSuperinstructionNumbers(t *testing.T) {
 // against the register itself, a larger and a smaller value, so that every
 // compare is both true and false and every branch both taken and not.
 func TestEverySuperinstruction(t *testing.T) {
-	const (
-		seqAt  = 108                // byte address of the sequence
-		hltAt  = seqAt + 4*maxParts // the HLT after it
-		retAt  = hltAt + 4          // a RET, the target of CALL
-		target = hltAt
-		first  = 7    // the chain starts at $7 and f7
-		mixer  = 6    // the second operand of arithmetic: $6 and f6
-		self   = 0xff // a compare's second operand: the chain's register
-	)
-	// operands returns the encoding of op as the part that reads the
-	// chain's register cur, and the register the next part reads. against
-	// is the second operand of a compare.
-	operands := func(op Opcode, cur, against uint8) (in []byte, next uint8) {
-		info, _ := op.Info()
-		if against == self {
-			against = cur
-		}
-		switch op {
-		case OpCall:
-			return e24(op, retAt), cur
-		case OpLoadm:
-			return enc(op, 3, cur+1, 0), cur + 1 // $3 is a heap address
-		case OpSetm:
-			return enc(op, 3, cur, 0), cur
-		case OpJmp, OpJmpe:
-			return enc(op, 5, 0, 0), cur // $5 holds the HLT's address
-		case OpDiv, OpMod, OpDivF64:
-			return enc(op, cur, 2, cur+1), cur + 1 // $2 and f2 are 3
-		case OpRem:
-			return enc(op, cur+1, 0, 0), cur + 1
-		}
-		switch info.Shape {
-		case ShapeAddr24:
-			return e24(op, target), cur
-		case ShapeImm24, ShapeData24:
-			return e24(op, 2), cur
-		case ShapeRImm16:
-			return e16(op, cur+1, uint16(cur)), cur + 1
-		case ShapeRShift:
-			return enc(op, cur, 3, 0), cur
-		case ShapeR: // INC, DEC, PUSH, POP
-			return enc(op, cur, 0, 0), cur
-		case ShapeRR:
-			if slices.Contains(cmps, op) || slices.Contains(floatCmps, op) {
-				return enc(op, cur, against, 0), cur
-			}
-			return enc(op, cur, cur+1, 0), cur + 1 // MOV, NOT, ITOF, FTOI
-		case ShapeRRR:
-			return enc(op, cur, mixer, cur+1), cur + 1
-		}
-		return enc(op, 0, 0, 0), cur
-	}
-	// $11 is MaxInt32 and $12 MinInt32, f11 is +Inf and f12 -Inf. The
-	// chain's registers after the first hold values of their own, so that
-	// a part that does not write shows.
-	prologue := code(
-		e16(OpLoad, 1, 7), e16(OpLoad, 2, 3), e16(OpLoad, 3, 8), e16(OpLoad, 4, 64),
-		enc(OpAloc, 4, 0, 0), e16(OpLoad, 5, target),
-		enc(OpPush, 1, 0, 0), enc(OpPush, 2, 0, 0), enc(OpPush, 4, 0, 0),
-		e16(OpLoad, mixer, 12345), e16(OpLoad, first, 1234),
-		e16(OpLoad, first+1, 101), e16(OpLoad, first+2, 102), e16(OpLoad, first+3, 103),
-		e16(OpLoadF64, first+1, 101), e16(OpLoadF64, first+2, 102), e16(OpLoadF64, first+3, 103),
-		e16(OpLoad, 11, 0x7fff), e16(OpLui, 11, 0xffff), enc(OpNot, 11, 12, 0),
-		e16(OpLoadF64, 2, 3), e16(OpLoadF64, mixer, 7), e16(OpLoadF64, first, 5),
-		e16(OpLoadF64, 13, 1), enc(OpDivF64, 13, 0, 11), enc(OpSubF64, 0, 11, 12),
-		e24(OpCloop, 2))
-	if len(prologue) != seqAt {
-		t.Fatalf("prologue is %d bytes, want %d", len(prologue), seqAt)
-	}
+	prologue := everyPrologue(t)
 	for seq := range superinstructions {
-		var ops []Opcode
-		for _, op := range seq {
-			if op != opNone {
-				ops = append(ops, op)
-			}
-		}
+		ops := unpad(seq[:])
 		name := ""
 		for _, op := range ops {
 			name += op.String() + "_"
@@ -644,19 +720,56 @@ func TestEverySuperinstruction(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// Against itself, the largest and the smallest value.
 			for _, against := range []uint8{self, 11, 12} {
-				body := []byte{}
-				cur := uint8(first)
-				for _, op := range ops {
-					var in []byte
-					in, cur = operands(op, cur, against)
-					body = append(body, in...)
-				}
+				body, _ := sequence(ops, first, against, hltAt)
 				for len(body) < 4*maxParts {
 					body = append(body, enc(OpNop, 0, 0, 0)...)
 				}
 				p := &Program{Code: code(prologue, body, enc(OpHlt, 0, 0, 0), enc(OpRet, 0, 0, 0))}
 				_, m := sameBothWays(t, p, Config{Budget: 1000})
 				wantOp(t, m, seqAt/4, ops...)
+			}
+		})
+	}
+}
+
+// TestEveryChain runs every chain the same way: its jump's sequence at
+// seqAt, then a HLT where it falls through, then at toAt the two
+// instructions of its target and HLTs where they fall through and where
+// their branch goes. The compares of both halves run against the register
+// itself, a larger and a smaller value, in all nine pairings, so that each
+// jump is taken and not with the other either way; the HLT the program
+// stops at, its registers and steps must be those of the instructions run
+// one by one.
+func TestEveryChain(t *testing.T) {
+	const (
+		toAt     = hltAt + 4 // the target's instructions
+		toHltAt  = toAt + 4*chainTo
+		branchAt = toHltAt + 4 // where the target's branch goes
+	)
+	prologue := everyPrologue(t)
+	for key := range chains {
+		from, to := unpad(key[:maxParts]), key[maxParts:]
+		name := ""
+		for _, op := range from {
+			name += op.String() + "_"
+		}
+		name += "then"
+		for _, op := range to {
+			name += "_" + op.String()
+		}
+		t.Run(name, func(t *testing.T) {
+			for _, againstFrom := range []uint8{self, 11, 12} {
+				for _, againstTo := range []uint8{self, 11, 12} {
+					body, cur := sequence(from, first, againstFrom, toAt)
+					for len(body) < 4*maxParts {
+						body = append(body, enc(OpNop, 0, 0, 0)...)
+					}
+					target, _ := sequence(to, cur, againstTo, branchAt)
+					p := &Program{Code: code(prologue, body, enc(OpHlt, 0, 0, 0), target,
+						enc(OpHlt, 0, 0, 0), enc(OpHlt, 0, 0, 0))}
+					_, m := sameBothWays(t, p, Config{Budget: 1000})
+					wantChain(t, m, seqAt/4, from, to[:])
+				}
 			}
 		})
 	}

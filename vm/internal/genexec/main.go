@@ -15,8 +15,13 @@
 // them, so that each case goes on to the next dispatch by itself instead of
 // through one shared block: fewer taken branches per instruction.
 //
-// It also writes fuse_gen.go, the table that maps each sequence to its
-// superinstruction's opcode, which predecode consults.
+// A chain is a superinstruction that ends in a direct jump and, when the
+// jump is taken, goes on with the two instructions at its target in the
+// same dispatch (chainPatterns): its case is the jump's parts, with the
+// jump block and the target's parts in place of the last part's goto jump.
+//
+// It also writes fuse_gen.go, the tables that map each sequence and each
+// chain to its case's opcode, which predecode consults.
 //
 // Run from package vm's directory (go generate does).
 package main
@@ -74,6 +79,9 @@ var (
 	and        = []string{"And"}
 	shr        = []string{"Shr"}
 	heapAccess = []string{"Loadm", "Setm"}
+	// The direct jumps: their target is known when the code is loaded.
+	djmp   = []string{"Djmp"}
+	direct = []string{"Djmpe", "Djmpne"}
 )
 
 // patterns are the superinstructions: every sequence of opcodes that
@@ -128,6 +136,30 @@ var floatLoopPatterns = [][][]string{
 	{arithmetic, floatCompare, branch},
 	{floatArith, transfer},
 }
+
+// chainPatterns are superinstructions that go on at their jump's target.
+// The classes of a row but the last two are a sequence that ends in a
+// direct jump; the last two are the instructions at its target. When the
+// jump is taken, those run in the same dispatch, reading their operands from
+// their own entries there. Predecode uses a chain where the instructions at
+// the target are of the row's last classes (and the jump's sequence is the
+// longest superinstruction at its place, or a lone DJMP). The rows: a jump
+// back to a loop's test at its head (a while loop: the test at the top,
+// an unconditional jump at the end, after a counter moved), and a test
+// taken to another test (a range check, an else-if chain). The jump after
+// a counter moved takes the arithmetic class, not all of straight: 240
+// cases instead of 96 slowed call-heavy programs that run none of them
+// by 3 % (bench/README.md, "Chains"). Numbered after all the other
+// superinstructions.
+var chainPatterns = [][][]string{
+	{djmp, compare, direct},
+	{arithmetic, djmp, compare, direct},
+	{compare, direct, compare, direct},
+	{floatCompare, direct, floatCompare, direct},
+}
+
+// chainTo is how many instructions a chain runs at its jump's target.
+const chainTo = 2
 
 // Within a superinstruction, a float instruction hands its result to the
 // float operation or compare after it in a machine register: the next part
@@ -262,47 +294,91 @@ func main() {
 		log.Fatal("_exec.go: the dispatch switch has no default case")
 	}
 
+	blocks, cutFrom, cutTo := labeledBlocks(fset, src, file)
+	// A chain goes on after its jump instead of continuing the loop: the
+	// jump block without its last statement.
+	jumpOn, ok := strings.CutSuffix(blocks["jump"], "continue\n")
+	if !ok {
+		log.Fatal("_exec.go: the block of label jump does not end by continuing the loop")
+	}
+
 	seqs := expand(bodies, patterns, floatPatterns, bitPatterns, floatLoopPatterns)
+	chains := expandChains(bodies, chainPatterns)
 	var cases bytes.Buffer
 	for i, seq := range seqs {
 		fmt.Fprintf(&cases, "case %d: // %s\n", firstFused+i, strings.ToUpper(strings.Join(seq, " ")))
-		// One bounds check for all the parts: the entries exist, since
-		// predecode fused them, and the slice's fixed length lets the
-		// compiler drop the checks of parts[j].
-		fmt.Fprintf(&cases, "parts := code[ip-1 : ip-1+%d : ip-1+%d]\n", len(seq), len(seq))
-		if handsOn(seq) {
-			cases.WriteString("var hv float64 // the float the part before wrote\nvar hr uint8 // and its register\n")
-		}
-		for j, name := range seq {
-			if j > 0 {
-				fmt.Fprintf(&cases, "ip++\nin = &parts[%d]\n", j)
-			}
-			text := bodies[name].text
-			if j < len(seq)-1 && handOn(name, seq[j+1]) {
-				text = giveResult(name, text)
-			}
-			if j > 0 && handOn(seq[j-1], name) {
-				// After giveResult: the reads it puts first see the
-				// hv of the part before, not this part's.
-				text = takeResult(name, text)
-			}
-			if j < len(seq)-1 {
-				fmt.Fprintf(&cases, "{\n%s\n}\n", text)
-			} else {
-				fmt.Fprintf(&cases, "%s\n", text)
-			}
-		}
+		writeParts(&cases, bodies, seq, false, "")
+	}
+	for i, seq := range chains {
+		from, to := seq[:len(seq)-chainTo], seq[len(seq)-chainTo:]
+		fmt.Fprintf(&cases, "case %d: // %s, then at its target %s\n", firstFused+len(seqs)+i,
+			strings.ToUpper(strings.Join(from, " ")), strings.ToUpper(strings.Join(to, " ")))
+		// The jump's own goto jump, its last line, becomes the jump
+		// block followed by the parts at the target.
+		var onward bytes.Buffer
+		onward.WriteString("{\n" + jumpOn)
+		writeParts(&onward, bodies, to, true, "")
+		onward.WriteString("continue\n}")
+		writeParts(&cases, bodies, from, false, onward.String())
 	}
 
-	blocks, cutFrom, cutTo := labeledBlocks(fset, src, file)
 	at := fset.Position(defaultAt).Offset
 	text := string(src[:at]) + cases.String() + "\n" + strings.TrimRight(string(src[at:cutFrom]), " \t\n") + "\n" + string(src[cutTo:])
 	text = inlineGotos(text, blocks)
 	text = strings.Replace(text, "//go:build ignore\n\n", "", 1)
 	text = "// Code generated by genexec from _exec.go; DO NOT EDIT.\n\n" + text
 	write("exec_gen.go", text)
-	write("fuse_gen.go", table(seqs))
+	write("fuse_gen.go", table(seqs, chains))
 }
+
+// writeParts writes the statements of a superinstruction's case that run
+// the parts of seq in order, each on its entry: the first at ip-1, where
+// in points (or, if enter, at ip: in and ip are then moved to it first),
+// the next ones after it. If onward is not empty, it replaces the last
+// part's goto jump (its only one): the block that takes the jump and runs
+// what follows it.
+func writeParts(w *bytes.Buffer, bodies map[string]body, seq []string, enter bool, onward string) {
+	// One bounds check for all the parts: the entries exist, since
+	// predecode fused them, and the slice's fixed length lets the compiler
+	// drop the checks of parts[j].
+	switch {
+	case enter:
+		fmt.Fprintf(w, "parts := code[ip : ip+%d : ip+%d]\nin = &parts[0]\nip++\n", len(seq), len(seq))
+	case len(seq) > 1:
+		fmt.Fprintf(w, "parts := code[ip-1 : ip-1+%d : ip-1+%d]\n", len(seq), len(seq))
+	}
+	if handsOn(seq) {
+		w.WriteString("var hv float64 // the float the part before wrote\nvar hr uint8 // and its register\n")
+	}
+	for j, name := range seq {
+		if j > 0 {
+			fmt.Fprintf(w, "ip++\nin = &parts[%d]\n", j)
+		}
+		text := bodies[name].text
+		if j < len(seq)-1 && handOn(name, seq[j+1]) {
+			text = giveResult(name, text)
+		}
+		if j > 0 && handOn(seq[j-1], name) {
+			// After giveResult: the reads it puts first see the
+			// hv of the part before, not this part's.
+			text = takeResult(name, text)
+		}
+		if j == len(seq)-1 && onward != "" {
+			if n := len(gotoJump.FindAllStringIndex(text, -1)); n != 1 {
+				log.Fatalf("_exec.go: the body of %s has %d goto jump; a chain goes on from exactly one", name, n)
+			}
+			text = gotoJump.ReplaceAllLiteralString(text, onward)
+		}
+		if j < len(seq)-1 {
+			fmt.Fprintf(w, "{\n%s\n}\n", text)
+		} else {
+			fmt.Fprintf(w, "%s\n", text)
+		}
+	}
+}
+
+// gotoJump matches a line that takes a jump to a direct target.
+var gotoJump = regexp.MustCompile(`(?m)^[ \t]*goto jump[ \t]*$`)
 
 // labeledBlocks returns the statements of each inlined label of the
 // dispatch loop as text, up to the next label; a block that does not end in
@@ -465,32 +541,11 @@ func checkBody(fset *token.FileSet, name string, stmts []ast.Stmt) error {
 func expand(bodies map[string]body, tables ...[][][]string) [][]string {
 	var seqs [][]string
 	seen := map[string]bool{}
-	var walk func(row [][]string, prefix []string)
-	walk = func(row [][]string, prefix []string) {
-		if len(row) == 0 {
-			key := strings.Join(prefix, " ")
-			if !seen[key] {
-				seen[key] = true
-				seqs = append(seqs, append([]string(nil), prefix...))
-			}
-			return
-		}
-		for _, name := range row[0] {
-			b, ok := bodies[name]
-			if !ok {
-				log.Fatalf("pattern names %s, which has no case in _exec.go", name)
-			}
-			if b.leaves && len(row) > 1 {
-				log.Fatalf("pattern puts %s, which always jumps, before another instruction", name)
-			}
-			walk(row[1:], append(prefix, name))
-		}
-	}
 	for _, patterns := range tables {
 		for n := maxParts; n >= 2; n-- {
 			for _, row := range patterns {
 				if len(row) == n {
-					walk(row, nil)
+					seqs = cross(bodies, row, -1, seqs, seen)
 				}
 			}
 		}
@@ -498,26 +553,83 @@ func expand(bodies map[string]body, tables ...[][][]string) [][]string {
 	return seqs
 }
 
-// table is fuse_gen.go: the map from each sequence to its opcode.
-func table(seqs [][]string) string {
+// expandChains lists every opcode sequence of the rows of chainPatterns,
+// each once: the jump's sequence, then the instructions at its target.
+func expandChains(bodies map[string]body, rows [][][]string) [][]string {
+	var seqs [][]string
+	seen := map[string]bool{}
+	for _, row := range rows {
+		if n := len(row) - chainTo; n < 1 || n > maxParts {
+			log.Fatalf("chain row of %d classes: its jump's sequence must have 1 to %d", len(row), maxParts)
+		}
+		seqs = cross(bodies, row, len(row)-chainTo-1, seqs, seen)
+	}
+	return seqs
+}
+
+// cross appends to seqs every sequence that takes one opcode from each
+// class of row and is not in seen yet. Every part but the last and the
+// one at jumpAt (-1: none) must fall through.
+func cross(bodies map[string]body, row [][]string, jumpAt int, seqs [][]string, seen map[string]bool) [][]string {
+	var walk func(j int, prefix []string)
+	walk = func(j int, prefix []string) {
+		if j == len(row) {
+			key := strings.Join(prefix, " ")
+			if !seen[key] {
+				seen[key] = true
+				seqs = append(seqs, slices.Clone(prefix))
+			}
+			return
+		}
+		for _, name := range row[j] {
+			b, ok := bodies[name]
+			if !ok {
+				log.Fatalf("pattern names %s, which has no case in _exec.go", name)
+			}
+			if b.leaves && j < len(row)-1 && j != jumpAt {
+				log.Fatalf("pattern puts %s, which always jumps, before another instruction", name)
+			}
+			walk(j+1, append(prefix, name))
+		}
+	}
+	walk(0, nil)
+	return seqs
+}
+
+// table is fuse_gen.go: the maps from each sequence to its opcode.
+func table(seqs, chains [][]string) string {
 	var b bytes.Buffer
 	b.WriteString("// Code generated by genexec from its patterns; DO NOT EDIT.\n\npackage vm\n\n")
 	fmt.Fprintf(&b, "// maxParts is the length of the longest superinstruction.\nconst maxParts = %d\n\n", maxParts)
+	fmt.Fprintf(&b, "// chainTo is how many instructions a chain runs at its jump's target.\nconst chainTo = %d\n\n", chainTo)
 	b.WriteString("// superinstructions maps each fused sequence of opcodes, padded with\n")
 	b.WriteString("// opNone, to the opcode of its case in exec.\n")
 	b.WriteString("var superinstructions = map[[maxParts]Opcode]xop{\n")
 	for i, seq := range seqs {
-		ops := make([]string, maxParts)
-		for j := range ops {
-			ops[j] = "opNone"
-			if j < len(seq) {
-				ops[j] = "Op" + seq[j]
-			}
-		}
-		fmt.Fprintf(&b, "{%s}: %d,\n", strings.Join(ops, ", "), firstFused+i)
+		fmt.Fprintf(&b, "{%s}: %d,\n", padded(seq, maxParts), firstFused+i)
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// chains maps each chain, the jump's sequence padded with opNone to\n")
+	b.WriteString("// maxParts and the opcodes at its target, to the opcode of its case.\n")
+	b.WriteString("var chains = map[[maxParts + chainTo]Opcode]xop{\n")
+	for i, seq := range chains {
+		from, to := seq[:len(seq)-chainTo], seq[len(seq)-chainTo:]
+		fmt.Fprintf(&b, "{%s, %s}: %d,\n", padded(from, maxParts), padded(to, chainTo), firstFused+len(seqs)+i)
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// padded is seq as a list of opcode names padded with opNone to n.
+func padded(seq []string, n int) string {
+	ops := make([]string, n)
+	for j := range ops {
+		ops[j] = "opNone"
+		if j < len(seq) {
+			ops[j] = "Op" + seq[j]
+		}
+	}
+	return strings.Join(ops, ", ")
 }
 
 func write(name, text string) {
