@@ -199,7 +199,7 @@ func (m *VM) exec() (int, error) {
 			fr := m.fr
 			flag = fr[in.a&31] <= fr[in.b&31]
 		case xop(OpShl):
-			m.regs[in.a&31] <<= in.b // in.b is n mod 32, decoded
+			m.regs[in.a&31] <<= in.b & 31 // in.b is n mod 32, decoded; the mask drops the test for n >= 32
 		case xop(OpShr):
 			m.regs[in.a&31] >>= in.b // arithmetic: int32
 		case xop(OpAnd):

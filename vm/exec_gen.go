@@ -254,7 +254,7 @@ func (m *VM) exec() (int, error) {
 			fr := m.fr
 			flag = fr[in.a&31] <= fr[in.b&31]
 		case xop(OpShl):
-			m.regs[in.a&31] <<= in.b // in.b is n mod 32, decoded
+			m.regs[in.a&31] <<= in.b & 31 // in.b is n mod 32, decoded; the mask drops the test for n >= 32
 		case xop(OpShr):
 			m.regs[in.a&31] >>= in.b // arithmetic: int32
 		case xop(OpAnd):
@@ -9815,7 +9815,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[2]
@@ -9828,7 +9828,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[2]
@@ -9841,7 +9841,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[2]
@@ -9854,7 +9854,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[2]
@@ -9867,7 +9867,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[2]
@@ -14596,7 +14596,7 @@ func (m *VM) exec() (int, error) {
 		case 477: // SHL EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14619,7 +14619,7 @@ func (m *VM) exec() (int, error) {
 		case 478: // SHL EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14642,7 +14642,7 @@ func (m *VM) exec() (int, error) {
 		case 479: // SHL EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14670,7 +14670,7 @@ func (m *VM) exec() (int, error) {
 		case 480: // SHL NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14693,7 +14693,7 @@ func (m *VM) exec() (int, error) {
 		case 481: // SHL NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14716,7 +14716,7 @@ func (m *VM) exec() (int, error) {
 		case 482: // SHL NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14744,7 +14744,7 @@ func (m *VM) exec() (int, error) {
 		case 483: // SHL GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14767,7 +14767,7 @@ func (m *VM) exec() (int, error) {
 		case 484: // SHL GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14790,7 +14790,7 @@ func (m *VM) exec() (int, error) {
 		case 485: // SHL GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14818,7 +14818,7 @@ func (m *VM) exec() (int, error) {
 		case 486: // SHL LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14841,7 +14841,7 @@ func (m *VM) exec() (int, error) {
 		case 487: // SHL LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14864,7 +14864,7 @@ func (m *VM) exec() (int, error) {
 		case 488: // SHL LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14892,7 +14892,7 @@ func (m *VM) exec() (int, error) {
 		case 489: // SHL LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14915,7 +14915,7 @@ func (m *VM) exec() (int, error) {
 		case 490: // SHL LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14938,7 +14938,7 @@ func (m *VM) exec() (int, error) {
 		case 491: // SHL LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14966,7 +14966,7 @@ func (m *VM) exec() (int, error) {
 		case 492: // SHL GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -14989,7 +14989,7 @@ func (m *VM) exec() (int, error) {
 		case 493: // SHL GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -15012,7 +15012,7 @@ func (m *VM) exec() (int, error) {
 		case 494: // SHL GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -41272,7 +41272,7 @@ func (m *VM) exec() (int, error) {
 		case 1655: // SHL CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -41305,7 +41305,7 @@ func (m *VM) exec() (int, error) {
 		case 1656: // SHL RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -41333,7 +41333,7 @@ func (m *VM) exec() (int, error) {
 		case 1657: // SHL DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -41349,7 +41349,7 @@ func (m *VM) exec() (int, error) {
 		case 1658: // SHL JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -41370,7 +41370,7 @@ func (m *VM) exec() (int, error) {
 		case 1659: // SHL LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -42653,7 +42653,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1716: // LOAD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -42848,7 +42848,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1736: // ADD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43043,7 +43043,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1756: // SUB SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43238,7 +43238,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1776: // MUL SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43510,7 +43510,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1796: // DIV SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43823,7 +43823,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1816: // MOD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44063,7 +44063,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1836: // REM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44258,7 +44258,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1856: // INC SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44453,7 +44453,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1876: // DEC SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44648,7 +44648,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1896: // MOV SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44747,7 +44747,7 @@ func (m *VM) exec() (int, error) {
 		case 1905: // SHL LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44755,7 +44755,7 @@ func (m *VM) exec() (int, error) {
 		case 1906: // SHL ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44763,7 +44763,7 @@ func (m *VM) exec() (int, error) {
 		case 1907: // SHL SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44771,7 +44771,7 @@ func (m *VM) exec() (int, error) {
 		case 1908: // SHL MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44779,7 +44779,7 @@ func (m *VM) exec() (int, error) {
 		case 1909: // SHL DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44794,7 +44794,7 @@ func (m *VM) exec() (int, error) {
 		case 1910: // SHL MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44807,7 +44807,7 @@ func (m *VM) exec() (int, error) {
 		case 1911: // SHL REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44815,7 +44815,7 @@ func (m *VM) exec() (int, error) {
 		case 1912: // SHL INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44823,7 +44823,7 @@ func (m *VM) exec() (int, error) {
 		case 1913: // SHL DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44831,7 +44831,7 @@ func (m *VM) exec() (int, error) {
 		case 1914: // SHL MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44839,15 +44839,15 @@ func (m *VM) exec() (int, error) {
 		case 1915: // SHL SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1916: // SHL SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44855,7 +44855,7 @@ func (m *VM) exec() (int, error) {
 		case 1917: // SHL AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44863,7 +44863,7 @@ func (m *VM) exec() (int, error) {
 		case 1918: // SHL OR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44871,7 +44871,7 @@ func (m *VM) exec() (int, error) {
 		case 1919: // SHL XOR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44879,7 +44879,7 @@ func (m *VM) exec() (int, error) {
 		case 1920: // SHL NOT
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44887,7 +44887,7 @@ func (m *VM) exec() (int, error) {
 		case 1921: // SHL LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44901,7 +44901,7 @@ func (m *VM) exec() (int, error) {
 		case 1922: // SHL SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44915,7 +44915,7 @@ func (m *VM) exec() (int, error) {
 		case 1923: // SHL PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -44929,7 +44929,7 @@ func (m *VM) exec() (int, error) {
 		case 1924: // SHL POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[1]
@@ -45038,7 +45038,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1936: // SHR SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45233,7 +45233,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1956: // AND SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45428,7 +45428,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1976: // OR SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45623,7 +45623,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 1996: // XOR SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45818,7 +45818,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 2016: // NOT SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46079,7 +46079,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 2036: // LOADM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46394,7 +46394,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 2056: // SETM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46709,7 +46709,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 2076: // PUSH SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -47013,7 +47013,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b
+			m.regs[in.a&31] <<= in.b & 31
 		case 2096: // POP SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -53564,7 +53564,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[2]
@@ -53583,7 +53583,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b
+				m.regs[in.a&31] <<= in.b & 31
 			}
 			ip++
 			in = &parts[2]
