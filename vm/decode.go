@@ -107,9 +107,9 @@ func fuseAt(code []byte, i int) inst {
 	}
 	k = max(k, 1)
 	// A chain, if the sequence ends in a direct jump whose target and the
-	// instruction after it are in code. A target past the end may be
-	// appended later; that jump then does not chain (predecode decodes
-	// only the last few entries again).
+	// instruction after it are in code. Code appended later may complete
+	// them; the jump then stays unchained unless it is one of the last
+	// maxParts-1 instructions, which predecode decodes again.
 	last := Decode(code[(i+k-1)*InstructionSize:])
 	switch last.Op {
 	case OpDjmp, OpDjmpe, OpDjmpne:

@@ -399,11 +399,70 @@ func TestFusedAppend(t *testing.T) {
 	}
 }
 
+// TestChainAcrossAppend: a jump to the end of the code, or to its last
+// instruction, cannot chain when it is loaded (the target's two
+// instructions are not all there). After an Append it chains if it is one
+// of the last instructions, which predecode decodes again, and otherwise
+// stays unchained; either way the program runs as loaded whole.
+func TestChainAcrossAppend(t *testing.T) {
+	// 0: load $1 #3 / 4: djmp @end, right before the end or three NOPs
+	// before it, then appended a loop that counts $0 to 3.
+	for _, c := range []struct {
+		name  string
+		nops  int
+		chain bool
+	}{{"jump among the last three", 0, true}, {"jump further back", 3, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			head := code(e16(OpLoad, 1, 3))
+			end := uint32(len(head) + 4 + 4*c.nops)
+			head = append(head, e24(OpDjmp, end)...)
+			for range c.nops {
+				head = append(head, enc(OpNop, 0, 0, 0)...)
+			}
+			// The loop: end: lt $0 $1 / djmpne @out / inc $0 / djmp @end / out: hlt
+			more := code(enc(OpLt, 0, 1, 0), e24(OpDjmpne, end+16), enc(OpInc, 0, 0, 0), e24(OpDjmp, end), enc(OpHlt, 0, 0, 0))
+			whole, err := New(Config{Budget: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := whole.Load(&Program{Code: code(head, more)}); err != nil {
+				t.Fatal(err)
+			}
+			wantChain(t, whole, 1, []Opcode{OpDjmp}, []Opcode{OpLt, OpDjmpne})
+			want := runToEnd(whole, nil, 1)
+
+			m, err := New(Config{Budget: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Load(&Program{Code: head}); err != nil {
+				t.Fatal(err)
+			}
+			wantOp(t, m, 1, OpDjmp)
+			if err := m.Append(&Program{Code: more}); err != nil {
+				t.Fatal(err)
+			}
+			if c.chain {
+				wantChain(t, m, 1, []Opcode{OpDjmp}, []Opcode{OpLt, OpDjmpne})
+			} else {
+				wantOp(t, m, 1, OpDjmp)
+			}
+			m.pc = 0
+			if got := runToEnd(m, nil, 1); got != want {
+				t.Fatalf("appended:\n%v\nloaded whole:\n%v", got, want)
+			}
+			if want.regs[0] != 3 || want.err != "" {
+				t.Fatalf("the loop ran wrong: %v", want)
+			}
+		})
+	}
+}
+
 // TestAppendDecodesAsLoad: a program appended a few instructions at a
 // time, as the REPL does line by line, is pre-decoded exactly as the same
 // program loaded whole: no stale entry, the sentinel at the end, fusion
-// across every boundary. (Its jumps go back, to 0: a jump to an
-// instruction not appended yet does not chain, and stays so.) Half the VMs first load and clear a larger
+// across every boundary. (Its jumps go back, to 0: TestChainAcrossAppend
+// has the one exception, a jump to the end.) Half the VMs first load and clear a larger
 // program, so that predecode reuses capacity holding old entries.
 func TestAppendDecodesAsLoad(t *testing.T) {
 	ops := [][]byte{
