@@ -140,13 +140,13 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 fresh() { rm -rf "$work"/d* "$work"/*.log; }
 seed="127.0.0.1:$((base + 1))"
 
-# cpu_ticks: user + system CPU ticks used so far by the running nodes.
+# cpu_ticks: user + system CPU ticks used so far by the running nodes, read
+# by one awk: one process per node would take seconds at 200 nodes on a busy
+# machine, and the window measured would be longer than the one divided by.
 cpu_ticks() {
-  local p sum=0
-  for p in "${pids[@]}"; do
-    sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
-  done
-  echo "$sum"
+  local p stats=()
+  for p in "${pids[@]}"; do stats+=("/proc/$p/stat"); done
+  awk '{ sum += $14 + $15 } END { print sum }' "${stats[@]}"
 }
 
 converge_launch=() converge_proto=() join_launch=() join_proto=() rss=() idle_cpu=()
@@ -160,9 +160,10 @@ for run in $(seq 1 "$runs"); do
   converge_launch+=("$(ms "$last" "$t0")")
   sleep "$settle" # idle: let the formation settle
   rss+=("$(for p in "${pids[@]}"; do awk '/VmRSS/ {printf "%.1f\n", $2/1024}' "/proc/$p/status"; done | median)")
-  c0=$(cpu_ticks)
+  w0=$(now) c0=$(cpu_ticks)
   sleep "$idle"
-  idle_cpu+=("$(( ($(cpu_ticks) - c0) * 100 / (idle * $(getconf CLK_TCK)) ))")
+  c1=$(cpu_ticks) w1=$(now)
+  idle_cpu+=("$(awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v w="$(ms "$w1" "$w0")" 'BEGIN { printf "%.0f", c / hz * 100000 / w }')")
   stop_all
 
   # converge, protocol: every joiner waits on the stopped first node.
