@@ -355,6 +355,9 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if err != nil {
 		return nil, nil, err
 	}
+	// Authenticated: what follows the ack (Members of a large cluster
+	// among it) may use the whole frame limit, after a JoinAck too.
+	fr.SetLimit(m.cfg.MaxFrameSize)
 	// The acceptor proved it holds the cookie: its ticket, and for a Hello
 	// its ticket key, are the cluster's. Not once the session stops, which
 	// forgets both (stop): Join's own dial is not one of the session's.

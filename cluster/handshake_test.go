@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -373,6 +374,57 @@ func TestJoinAckOverPreAuthLimit(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("JoinAck with a %d-byte ticket: the connection stayed open", size)
 		}
+	}
+}
+
+// TestJoinedConnectionTakesFullFrames: once the JoinAck proved the
+// acceptor holds the cookie, the connection that Join opened takes frames
+// up to MaxFrameSize, like the acceptor's end, not the 4 KiB of frames
+// before authentication. Members frames of a cluster of about 150 nodes
+// pass 4 KiB: held to it, a node that joined by Join dropped every member
+// that sent it the list, and 200 nodes never stopped reconnecting.
+func TestJoinedConnectionTakesFullFrames(t *testing.T) {
+	pong := make(chan bool, 1)
+	addr := fakeAcceptor(t, func(r *rawConn) {
+		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "z"})
+		j, ok := r.read().(*wire.Join)
+		if !ok {
+			r.t.Error("expected Join")
+			pong <- false
+			return
+		}
+		z := wire.NodeInfo{Alias: "z", IP: "127.0.0.1", Port: 1}
+		r.write(&wire.JoinAck{Node: z, Proof: wire.AcceptorProof(testCookie, r.e, j.Nonce, "z", j.Alias)})
+		list := &wire.Members{Nodes: slices.Repeat([]wire.NodeInfo{z}, 400)}
+		if b, _ := wire.AppendFrame(nil, list, DefaultMaxFrameSize); len(b) <= wire.PreAuthFrameSize {
+			r.t.Errorf("the Members frame has %d bytes, want more than %d", len(b), wire.PreAuthFrameSize)
+		}
+		r.write(list)
+		r.write(&wire.Ping{Seq: 77})
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			r.c.SetReadDeadline(deadline)
+			m, err := r.fr.ReadMessage()
+			if err != nil {
+				pong <- false // closed: the Members frame was refused
+				return
+			}
+			if p, ok := m.(*wire.Pong); ok && p.Seq == 77 {
+				pong <- true
+				return
+			}
+		}
+	})
+	a := newNode(t, testConfig(t, "a"))
+	a.mu.Lock()
+	s := a.sess
+	a.mu.Unlock()
+	a.dialNow(s, "z", addr)
+	if !<-pong {
+		t.Fatal("the joined connection closed on a Members frame over 4 KiB")
+	}
+	if !a.connected("z") {
+		t.Error("a dropped z after its Members frame")
 	}
 }
 
