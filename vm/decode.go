@@ -97,7 +97,10 @@ func fuseAt(code []byte, i int) inst {
 	for j := range n {
 		seq[j] = Opcode(code[(i+j)*InstructionSize])
 	}
-	k := n // the length of the sequence at i: of a superinstruction or 1
+	// Try the longest sequence first: seq[:k] with opNone after it. When
+	// no superinstruction matches, k ends at 1 and seq holds the lone
+	// instruction, which is what a chain's key starts with then.
+	k := n
 	for ; k >= 2; k-- {
 		if f, ok := superinstructions[[maxParts]Opcode(seq[:maxParts])]; ok {
 			d.op = f
@@ -105,11 +108,11 @@ func fuseAt(code []byte, i int) inst {
 		}
 		seq[k-1] = opNone
 	}
-	k = max(k, 1)
 	// A chain, if the sequence ends in a direct jump whose target and the
 	// instruction after it are in code. Code appended later may complete
-	// them; the jump then stays unchained unless it is one of the last
-	// maxParts-1 instructions, which predecode decodes again.
+	// them; the entry is then chained only if predecode decodes it again,
+	// that is if it starts among the last maxParts-1 instructions before
+	// the Append.
 	last := Decode(code[(i+k-1)*InstructionSize:])
 	switch last.Op {
 	case OpDjmp, OpDjmpe, OpDjmpne:

@@ -549,7 +549,16 @@ func TestInterruptFusedLoop(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			defer cancel()
-			_, err = m.RunContext(ctx)
+			// A loop that never looks at the context would hang the test:
+			// bound the wait, and stop such a loop with Abort at the end.
+			ran := make(chan error, 1)
+			go func() { _, err := m.RunContext(ctx); ran <- err }()
+			select {
+			case err = <-ran:
+			case <-time.After(5 * time.Second):
+				m.Abort() // ran is buffered: the goroutine ends if the loop ever stops
+				t.Fatal("RunContext did not stop at its context's deadline")
+			}
 			if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("RunContext = %v", err)
 			}
