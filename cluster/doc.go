@@ -291,7 +291,10 @@
 // past which the member is dropped. Each write of the connection has
 // HeartbeatTimeout to complete and the kernel's send buffer is 512 KiB: a
 // member that reads slowly keeps its connection, one that reads nothing
-// loses it.
+// loses it. On the reading side, the heartbeat timeout counts silence:
+// a frame still arriving (a large Spawn over a slow link) keeps the
+// connection however long it takes, as long as no HeartbeatTimeout passes
+// without a TLS record.
 //
 // When a member is lost (it left, its connection closed or fell silent,
 // this node left, or it came back on a new connection, which may have lost

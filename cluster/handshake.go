@@ -134,7 +134,8 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	m.mu.Lock()
 	s.handshakes.secure(pending)
 	m.mu.Unlock()
-	fr := wire.NewFrameReader(tc, wire.PreAuthFrameSize)
+	src := &liveReader{conn: tc}
+	fr := wire.NewFrameReader(src, wire.PreAuthFrameSize)
 	self := m.selfInfo()
 	challenge := newNonce()
 	if err := writeFrame(tc, &wire.Challenge{Nonce: challenge, Alias: self.Alias}); err != nil {
@@ -184,11 +185,20 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	// The peer is registered: from here on its writer owns the connection's
 	// write side (the ack is first in its queue) and this goroutine becomes
 	// its reader.
-	fr.SetLimit(m.cfg.MaxFrameSize)
+	m.trust(fr, src)
 	conn.SetDeadline(time.Time{})
 	p.startWriter()
 	m.announce(others, p)
 	return p, nil
+}
+
+// trust lifts, once a connection is authenticated, what held it during
+// the handshake: frames may be as long as MaxFrameSize, and its read
+// deadline passes only after a heartbeat timeout with nothing received
+// (liveReader), not in the middle of a long frame still arriving.
+func (m *Manager) trust(fr *wire.FrameReader, src *liveReader) {
+	fr.SetLimit(m.cfg.MaxFrameSize)
+	src.patience = m.cfg.HeartbeatTimeout
 }
 
 // connector is what the acceptor keeps of the connector's Hello or Join.
@@ -328,7 +338,8 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
-	fr := wire.NewFrameReader(tc, wire.PreAuthFrameSize)
+	src := &liveReader{conn: tc}
+	fr := wire.NewFrameReader(src, wire.PreAuthFrameSize)
 	msg, err := readHandshake(fr, tc, addr)
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
@@ -357,7 +368,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	}
 	// Authenticated: what follows the ack (Members of a large cluster
 	// among it) may use the whole frame limit, after a JoinAck too.
-	fr.SetLimit(m.cfg.MaxFrameSize)
+	m.trust(fr, src)
 	// The acceptor proved it holds the cookie: its ticket, and for a Hello
 	// its ticket key, are the cluster's. Not once the session stops, which
 	// forgets both (stop): Join's own dial is not one of the session's.

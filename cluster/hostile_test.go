@@ -256,6 +256,35 @@ func TestHostileHandshakes(t *testing.T) {
 		})
 	}
 
+	t.Run("Hello trickled a byte at a time", func(t *testing.T) {
+		// Once a member is authenticated, bytes still arriving keep its
+		// connection (liveReader); before, the handshake deadline is
+		// final whatever a stranger sends.
+		h := openHostile(t, addr)
+		h.challenge()
+		hello := frame(wire.MsgHello, helloWith(field("pad", str(strings.Repeat("p", 200)))))
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for _, b := range hello {
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				h.c.SetWriteDeadline(time.Now().Add(time.Second))
+				if _, err := h.c.Write([]byte{b}); err != nil {
+					return
+				}
+			}
+		}()
+		frames, took := h.closedWithin(cfg.HandshakeTimeout + 3*time.Second)
+		leaksNothing(t, frames)
+		if took > cfg.HandshakeTimeout+time.Second {
+			t.Errorf("closed after %v: the trickle held the handshake past its deadline", took)
+		}
+	})
+
 	t.Run("replayed proof", func(t *testing.T) {
 		// A proof seen on the wire for one connection is worthless for
 		// the next: every Challenge is fresh, and E differs.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"slices"
 	"strconv"
@@ -541,5 +542,74 @@ func TestListingBoundedByBytes(t *testing.T) {
 	if names > maxListedBytes || names < maxListedBytes-len(name) {
 		t.Errorf("kept %d bytes of names in %d entries; want at most %d, and no fewer than one name short of it",
 			names, len(got.procs), maxListedBytes)
+	}
+}
+
+// slowConn reads at about rate bytes a second: a slow link, as the
+// receiving end sees it (the sender's kernel buffers what it sends).
+type slowConn struct {
+	net.Conn
+	rate int
+}
+
+func (c *slowConn) Read(b []byte) (int, error) {
+	b = b[:min(len(b), 4096)]
+	n, err := c.Conn.Read(b)
+	time.Sleep(time.Duration(n) * time.Second / time.Duration(c.rate))
+	return n, err
+}
+
+type slowListener struct {
+	net.Listener
+	rate int
+}
+
+func (l slowListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &slowConn{Conn: c, rate: l.rate}, nil
+}
+
+// TestLargeFrameOverASlowLink: a program that takes three heartbeat
+// timeouts to cross the link arrives, and neither end drops the other: a
+// frame still arriving is not silence. The reader used to give each frame
+// what was left of one timeout, and dropped the sender in the middle of
+// it for "heartbeat timeout", at every try.
+func TestLargeFrameOverASlowLink(t *testing.T) {
+	const rate = 100_000 // bytes a second
+	cfg := testConfig(t, "a")
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	da := &drops{}
+	a.onDrop = da.hook()
+	a.listen = func(network, addr string) (net.Listener, error) {
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return slowListener{ln, rate}, nil
+	}
+	t.Cleanup(func() { a.Shutdown() })
+	if _, err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b, db := watchedNode(t, testConfig(t, "b"))
+	a.SetProcessHandler(&recHandler{})
+	b.SetProcessHandler(&recHandler{})
+	join(t, b, a) // b dials a: what b sends crosses the slow link
+	prog := bytes.Repeat([]byte("slow"), int(3*cfg.HeartbeatTimeout.Seconds()*rate/4))
+	start := time.Now()
+	if _, err := spawnSync(t, b, "a", &SpawnRequest{Hash: sha256.Sum256(prog), Program: prog}); err != nil {
+		t.Fatalf("spawn of %d bytes at %d B/s: %v (a dropped %v, b dropped %v)", len(prog), rate, err, da.list(), db.list())
+	}
+	if took := time.Since(start); took < 2*cfg.HeartbeatTimeout {
+		t.Fatalf("the spawn took %v: the link is not slow enough to test anything", took)
+	}
+	if d := append(da.list(), db.list()...); len(d) > 0 {
+		t.Errorf("drops: %v", d)
 	}
 }
