@@ -159,20 +159,16 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 		p.hello, p.greeted = true, time.Now()
 	}
 	ackProof := wire.AcceptorProof(m.cfg.Cookie, e, c.nonce, self.Alias, c.alias)
+	var rest []wire.NodeInfo // the members the HelloAck has no room for
 	others, err := m.register(p, func(others []*peer) wire.Message {
 		// The connector proved itself: it may resume with the cluster.
 		ticket, key := m.resume.ack(slot)
 		if !c.hello {
 			return &wire.JoinAck{Node: self, Proof: ackProof, Ticket: ticket}
 		}
-		nodes := make([]wire.NodeInfo, 0, min(len(others), wire.MaxNodes))
-		for _, q := range others {
-			if len(nodes) == wire.MaxNodes {
-				break
-			}
-			nodes = append(nodes, q.info())
-		}
-		return &wire.HelloAck{Node: self, Nodes: nodes, Proof: ackProof, Ticket: ticket, TicketKey: key}
+		ack := &wire.HelloAck{Node: self, Proof: ackProof, Ticket: ticket, TicketKey: key}
+		ack.Nodes, rest = fitNodes(others, m.cfg.MaxFrameSize-1-ack.Msgsize())
+		return ack
 	})
 	switch {
 	case errors.Is(err, ErrAliasTaken):
@@ -187,9 +183,27 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	// its reader.
 	m.trust(fr, src)
 	conn.SetDeadline(time.Time{})
+	if len(rest) > 0 {
+		p.send(&wire.Members{Nodes: rest}) // after the ack, in frames that fit
+	}
 	p.startWriter()
 	m.announce(others, p)
 	return p, nil
+}
+
+// fitNodes splits the members' entries into those that fit room bytes of a
+// frame (at most wire.MaxNodes) and the rest: long aliases, or a small
+// MaxFrameSize, make a HelloAck of the whole list too long for one frame.
+func fitNodes(members []*peer, room int) (fit, rest []wire.NodeInfo) {
+	for _, q := range members {
+		info := q.info()
+		if rest == nil && len(fit) < wire.MaxNodes && info.Msgsize() <= room {
+			fit, room = append(fit, info), room-info.Msgsize()
+			continue
+		}
+		rest = append(rest, info)
+	}
+	return fit, rest
 }
 
 // trust lifts, once a connection is authenticated, what held it during

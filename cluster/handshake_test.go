@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -661,4 +662,24 @@ func TestJoinOfSomethingElse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHelloAckSplitToTheFrameLimit: with long aliases and a small frame
+// limit, the member list a newcomer is greeted with does not fit one
+// HelloAck: the ack takes what fits and Members frames the rest, and the
+// newcomer meets everyone. In one frame, the acceptor's writer failed and
+// closed the connection, so nobody could join (helper-75).
+func TestHelloAckSplitToTheFrameLimit(t *testing.T) {
+	var nodes []*Manager
+	for i := range 5 {
+		cfg := testConfig(t, strings.Repeat("n", 200)+strconv.Itoa(i))
+		cfg.MaxFrameSize = wire.MinMaxFrameSize
+		nodes = append(nodes, newNode(t, cfg))
+	}
+	for _, n := range nodes[1:4] {
+		join(t, n, nodes[0])
+	}
+	waitMesh(t, nodes[:4], 5*time.Second)
+	join(t, nodes[4], nodes[0]) // 3 other members of 200-byte aliases: over 1 KiB
+	waitMesh(t, nodes, 5*time.Second)
 }

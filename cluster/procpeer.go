@@ -523,25 +523,38 @@ func (q *peerProcs) spawnAnswered(p *peer, ack wire.SpawnAck) {
 	}
 }
 
-// serveList answers ListProcesses in frames of at most wire.MaxProcesses.
+// serveList answers ListProcesses in frames of at most wire.MaxProcesses
+// entries that fit the frame limit: names of up to wire.MaxNameLen bytes
+// make a full frame of entries several MB.
 func (q *peerProcs) serveList(p *peer, h ProcessHandler, ref uint64) {
 	var list []ProcessInfo
 	if h != nil {
 		list = h.Processes()
 	}
+	room := p.m.cfg.MaxFrameSize - processesFrameOverhead
 	for {
-		k := min(len(list), wire.MaxProcesses)
-		msg := &wire.Processes{Ref: ref, Procs: make([]wire.ProcessInfo, k), Done: k == len(list)}
-		for i, pi := range list[:k] {
-			msg.Procs[i] = wire.ProcessInfo{PID: pi.PID, State: pi.State, Name: clean(pi.Name, wire.MaxNameLen),
+		msg := &wire.Processes{Ref: ref}
+		size := 0
+		for _, pi := range list[:min(len(list), wire.MaxProcesses)] {
+			info := wire.ProcessInfo{PID: pi.PID, State: pi.State, Name: clean(pi.Name, wire.MaxNameLen),
 				Mailbox: uint32(pi.Mailbox), Dropped: uint64(pi.Dropped)}
+			n := info.Msgsize()
+			if size+n > room && len(msg.Procs) > 0 {
+				break
+			}
+			msg.Procs, size = append(msg.Procs, info), size+n
 		}
-		if !q.push(p, procItem{kind: wire.MsgProcesses, msg: msg, size: 64 * k}, nil) || msg.Done {
+		list = list[len(msg.Procs):]
+		msg.Done = len(list) == 0
+		if !q.push(p, procItem{kind: wire.MsgProcesses, msg: msg, size: size}, nil) || msg.Done {
 			return
 		}
-		list = list[k:]
 	}
 }
+
+// processesFrameOverhead bounds the bytes of a Processes frame besides its
+// entries.
+const processesFrameOverhead = 64
 
 // listed adds a part of a listing to the request waiting for it.
 func (q *peerProcs) listed(m *wire.Processes) {

@@ -233,7 +233,8 @@ const spawnFrameOverhead = 1024
 // (ErrNoMember, ErrProgramTooLarge, ErrBusy, ErrMemberLost,
 // ErrSpawnTimeout, or the member's refusal).
 func (m *Manager) Spawn(alias string, req *SpawnRequest, done func(pid int32, err error)) {
-	if room := m.cfg.MaxFrameSize - len(req.Name) - len(req.SinkNode) - spawnFrameOverhead; len(req.Program) > room {
+	name := clean(req.Name, wire.MaxNameLen) // what the frame carries: invalid bytes take three
+	if room := m.cfg.MaxFrameSize - len(name) - len(req.SinkNode) - spawnFrameOverhead; len(req.Program) > room {
 		done(0, fmt.Errorf("%w: %d bytes, at most %d fit (the frame limit is %d)", ErrProgramTooLarge, len(req.Program), room, m.cfg.MaxFrameSize))
 		return
 	}
@@ -242,7 +243,7 @@ func (m *Manager) Spawn(alias string, req *SpawnRequest, done func(pid int32, er
 		done(0, fmt.Errorf("%s: %w", alias, ErrNoMember))
 		return
 	}
-	msg := &wire.Spawn{Ref: m.proc.lastRef.Add(1), Parent: req.Parent, Name: clean(req.Name, wire.MaxNameLen), Hash: req.Hash,
+	msg := &wire.Spawn{Ref: m.proc.lastRef.Add(1), Parent: req.Parent, Name: name, Hash: req.Hash,
 		Entry: req.Entry, Regs: req.Regs, FRegs: req.FRegs, SinkNode: req.SinkNode, Sink: req.Sink, Report: req.Report}
 	if err := p.procs.spawn(p, m.proc.sentTo(alias), msg, req.Program, done); err != nil {
 		done(0, err)

@@ -613,3 +613,78 @@ func TestLargeFrameOverASlowLink(t *testing.T) {
 		t.Errorf("drops: %v", d)
 	}
 }
+
+// longNames lists n processes, all named name.
+type longNames struct {
+	*recHandler
+	n    int
+	name string
+}
+
+func (h longNames) Processes() []ProcessInfo {
+	out := make([]ProcessInfo, h.n)
+	for i := range out {
+		out[i] = ProcessInfo{PID: int32(i + 1), State: 1, Name: h.name}
+	}
+	return out
+}
+
+// TestListingOfLongNames: 4096 processes whose program path is 311 bytes
+// make about 1.4 MB of listing, more than one frame may carry: the
+// answer comes in as many frames as it needs, and the connection stays.
+// In one frame of wire.MaxProcesses entries, the writer failed and closed
+// the connection, and the listing never came (helper-75).
+func TestListingOfLongNames(t *testing.T) {
+	a, da := watchedNode(t, testConfig(t, "a"))
+	b, db := watchedNode(t, testConfig(t, "b"))
+	path := "/home/user/" + strings.Repeat("deep/", 58) + "worker.iasm"
+	a.SetProcessHandler(&recHandler{})
+	b.SetProcessHandler(longNames{&recHandler{}, 4096, path})
+	join(t, b, a)
+	waitMesh(t, []*Manager{a, b}, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := a.ListProcesses(ctx, "b")
+	if err != nil || len(list) != 4096 {
+		t.Fatalf("ListProcesses = %d entries, %v; want 4096", len(list), err)
+	}
+	if list[4095].PID != 4096 || list[4095].Name != path {
+		t.Errorf("last entry %+v", list[4095])
+	}
+	if d := append(da.list(), db.list()...); len(d) > 0 {
+		t.Errorf("drops: %v", d)
+	}
+}
+
+// TestSpawnRoomCountsTheCleanedName: the frame carries the program's name
+// made valid UTF-8, where each invalid byte takes three: Spawn's check of
+// the program's room counts that name, so a program it lets through fits
+// the frame. Counting the name as given, a Spawn passed the check, then
+// failed to encode, and the writer dropped the member (helper-75).
+func TestSpawnRoomCountsTheCleanedName(t *testing.T) {
+	a, da := watchedNode(t, testConfig(t, "a"))
+	b, db := watchedNode(t, testConfig(t, "b"))
+	a.SetProcessHandler(&recHandler{})
+	b.SetProcessHandler(&recHandler{})
+	join(t, b, a)
+	waitMesh(t, []*Manager{a, b}, 5*time.Second)
+	name := strings.Repeat("\xffa", 256) // 512 bytes; valid UTF-8: 1024
+	for _, room := range []int{
+		a.cfg.MaxFrameSize - len(name) - len("a") - spawnFrameOverhead, // room by the name as given
+		a.cfg.MaxFrameSize - 2*len(name) - len("a") - spawnFrameOverhead,
+	} {
+		prog := make([]byte, room)
+		req := &SpawnRequest{Name: name, Hash: sha256.Sum256(prog), Program: prog, SinkNode: "a",
+			Parent: 1<<31 - 1, Entry: 1<<31 - 1, Sink: 1<<31 - 1, Report: true}
+		for i := range req.Regs {
+			req.Regs[i], req.FRegs[i] = -1<<31, 0.1
+		}
+		_, err := spawnSync(t, a, "b", req)
+		if err != nil && !errors.Is(err, ErrProgramTooLarge) {
+			t.Errorf("spawn of %d bytes: %v, want success or ErrProgramTooLarge", room, err)
+		}
+	}
+	if d := append(da.list(), db.list()...); len(d) > 0 {
+		t.Errorf("drops: %v", d)
+	}
+}
