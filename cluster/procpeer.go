@@ -109,10 +109,10 @@ func droppable(k wire.MsgType) bool {
 
 // extends reports whether Output item next, of n bytes, can join this
 // one: output of the same process for the same sink, this item's bytes
-// last in the arena (of arenaLen bytes), and the two within one frame.
-func (it *procItem) extends(next procItem, arenaLen, n int) bool {
+// last in the arena (of arenaLen bytes), and the two within one chunk.
+func (it *procItem) extends(next procItem, arenaLen, n, chunk int) bool {
 	return it.kind == wire.MsgOutput && it.a == next.a && it.b == next.b &&
-		it.off+it.n == arenaLen && it.n+n <= wire.MaxOutputChunk
+		it.off+it.n == arenaLen && it.n+n <= chunk
 }
 
 // push queues it (and data, for Output) for p's writer. It never blocks;
@@ -140,7 +140,7 @@ func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
 		p.closeFor("process queue full")
 		return false
 	}
-	if it.kind == wire.MsgOutput && n > 0 && q.queue[n-1].extends(it, len(q.arena), len(data)) {
+	if it.kind == wire.MsgOutput && n > 0 && q.queue[n-1].extends(it, len(q.arena), len(data), p.m.cfg.outputChunk()) {
 		// More output of the process for the same sink, right behind
 		// its last: one frame, not one per PRTI.
 		q.queue[n-1].n += len(data)

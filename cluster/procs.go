@@ -280,8 +280,17 @@ func (m *Manager) Monitor(alias string, watcher, target int32) bool {
 	return p != nil && p.procs.push(p, procItem{kind: wire.MsgMonitor, a: watcher, b: target}, nil)
 }
 
+// outputChunk is the most bytes of output one Output frame carries:
+// wire.MaxOutputChunk, or less where MaxFrameSize is smaller.
+func (c *Config) outputChunk() int {
+	return min(wire.MaxOutputChunk, c.MaxFrameSize-outputFrameOverhead)
+}
+
+// outputFrameOverhead bounds the bytes of an Output frame besides its data.
+const outputFrameOverhead = 64
+
 // Output carries what process from printed to sink on member alias, in
-// chunks of at most wire.MaxOutputChunk bytes; data is copied. false: the
+// chunks of at most outputChunk bytes; data is copied. false: the
 // member is gone, or its connection's queue is full (try again later).
 // Data of more than one chunk may then be partly queued: a caller that
 // tries again passes at most one chunk at a time.
@@ -291,7 +300,7 @@ func (m *Manager) Output(alias string, sink, from int32, data []byte) bool {
 		return false
 	}
 	for len(data) > 0 {
-		k := min(len(data), wire.MaxOutputChunk)
+		k := min(len(data), m.cfg.outputChunk())
 		if !p.procs.push(p, procItem{kind: wire.MsgOutput, a: sink, b: from}, data[:k]) {
 			return false
 		}

@@ -688,3 +688,26 @@ func TestSpawnRoomCountsTheCleanedName(t *testing.T) {
 		t.Errorf("drops: %v", d)
 	}
 }
+
+// TestOutputFitsASmallFrameLimit: output goes in chunks that fit the frame
+// limit however small it is set; in chunks of wire.MaxOutputChunk, a
+// frame over a 1 KiB limit closed the connection.
+func TestOutputFitsASmallFrameLimit(t *testing.T) {
+	ca, cb := testConfig(t, "a"), testConfig(t, "b")
+	ca.MaxFrameSize, cb.MaxFrameSize = wire.MinMaxFrameSize, wire.MinMaxFrameSize
+	a, _, _, hb, _, _ := procPair(t, ca, cb)
+	data := bytes.Repeat([]byte("0123456789"), 10_000)
+	for _, piece := range [][]byte{data[:10], data[10:50_000], data[50_000:]} {
+		if !a.Output("b", 2, 3, piece) {
+			t.Fatal("Output refused")
+		}
+	}
+	eventually(t, 5*time.Second, func() bool { return len(hb.outputString()) == len(data) },
+		func() string { return fmt.Sprintf("%d of %d bytes arrived", len(hb.outputString()), len(data)) })
+	if hb.outputString() != string(data) {
+		t.Fatal("the output arrived changed")
+	}
+	if !a.connected("b") {
+		t.Fatal("a lost b")
+	}
+}
