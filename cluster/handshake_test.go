@@ -386,6 +386,8 @@ func TestJoinAckOverPreAuthLimit(t *testing.T) {
 // that sent it the list, and 200 nodes never stopped reconnecting.
 func TestJoinedConnectionTakesFullFrames(t *testing.T) {
 	pong := make(chan bool, 1)
+	hold := make(chan struct{}) // the fake keeps the connection until the checks are done
+	defer close(hold)
 	addr := fakeAcceptor(t, func(r *rawConn) {
 		r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "z"})
 		j, ok := r.read().(*wire.Join)
@@ -412,6 +414,7 @@ func TestJoinedConnectionTakesFullFrames(t *testing.T) {
 			}
 			if p, ok := m.(*wire.Pong); ok && p.Seq == 77 {
 				pong <- true
+				<-hold
 				return
 			}
 		}

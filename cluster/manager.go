@@ -511,7 +511,10 @@ func (m *Manager) notifyLocked() {
 // Join joins the cluster of the node at addr ("host:port"). It starts this
 // node's listener first if it is not running, makes the Hello handshake with
 // addr, then connects with Join to every member addr told it about. It
-// returns once this node is connected to all of them, or with an error: the
+// returns once this node is connected to all of them (all that fit addr's
+// HelloAck: a list too long for one frame comes in Members frames after
+// it, whose members this node connects to as it learns of them), or with
+// an error: the
 // dial error (connection refused, timeout), a *RemoteError with the other
 // node's reason (wrong cookie: errors.Is(err, ErrAuth); alias taken:
 // errors.Is(err, ErrAliasTaken)), ErrSelf for this node's own address, or

@@ -110,9 +110,9 @@ func droppable(k wire.MsgType) bool {
 // extends reports whether Output item next, of n bytes, can join this
 // one: output of the same process for the same sink, this item's bytes
 // last in the arena (of arenaLen bytes), and the two within one chunk.
-func (it *procItem) extends(next procItem, arenaLen, n, chunk int) bool {
+func (it *procItem) extends(next procItem, arenaLen, n int) bool {
 	return it.kind == wire.MsgOutput && it.a == next.a && it.b == next.b &&
-		it.off+it.n == arenaLen && it.n+n <= chunk
+		it.off+it.n == arenaLen && it.n+n <= wire.MaxOutputChunk
 }
 
 // push queues it (and data, for Output) for p's writer. It never blocks;
@@ -140,7 +140,7 @@ func (q *peerProcs) push(p *peer, it procItem, data []byte) bool {
 		p.closeFor("process queue full")
 		return false
 	}
-	if it.kind == wire.MsgOutput && n > 0 && q.queue[n-1].extends(it, len(q.arena), len(data), p.m.cfg.outputChunk()) {
+	if it.kind == wire.MsgOutput && n > 0 && q.queue[n-1].extends(it, len(q.arena), len(data)) {
 		// More output of the process for the same sink, right behind
 		// its last: one frame, not one per PRTI.
 		q.queue[n-1].n += len(data)
@@ -376,8 +376,20 @@ func (q *peerProcs) write(p *peer, it *procItem, arena []byte) (int, error) {
 		q.tx.monitor = wire.Monitor{Watcher: it.a, Target: it.b}
 		msg = &q.tx.monitor
 	case wire.MsgOutput:
-		q.tx.out = wire.Output{Sink: it.a, From: it.b, Data: arena[it.off : it.off+it.n]}
-		msg, n = &q.tx.out, n+it.n
+		// In frames that fit the frame limit, which may be below
+		// wire.MaxOutputChunk: the item stays whole in the queue, so
+		// that Output queues all of its data or none.
+		data, chunk := arena[it.off:it.off+it.n], p.m.cfg.outputChunk()
+		for len(data) > chunk {
+			q.tx.out = wire.Output{Sink: it.a, From: it.b, Data: data[:chunk]}
+			if err := p.fw.WriteMessage(&q.tx.out); err != nil {
+				q.tx.out.Data = nil
+				return n, err
+			}
+			data, n = data[chunk:], n+chunk
+		}
+		q.tx.out = wire.Output{Sink: it.a, From: it.b, Data: data}
+		msg, n = &q.tx.out, n+len(data)
 	default:
 		msg, n = it.msg, n+it.size
 	}
@@ -536,7 +548,7 @@ func (q *peerProcs) serveList(p *peer, h ProcessHandler, ref uint64) {
 		msg := &wire.Processes{Ref: ref}
 		size := 0
 		for _, pi := range list[:min(len(list), wire.MaxProcesses)] {
-			info := wire.ProcessInfo{PID: pi.PID, State: pi.State, Name: clean(pi.Name, wire.MaxNameLen),
+			info := wire.ProcessInfo{PID: pi.PID, State: pi.State, Name: clean(pi.Name, min(wire.MaxNameLen, room-processInfoOverhead)),
 				Mailbox: uint32(pi.Mailbox), Dropped: uint64(pi.Dropped)}
 			n := info.Msgsize()
 			if size+n > room && len(msg.Procs) > 0 {
@@ -553,8 +565,12 @@ func (q *peerProcs) serveList(p *peer, h ProcessHandler, ref uint64) {
 }
 
 // processesFrameOverhead bounds the bytes of a Processes frame besides its
-// entries.
-const processesFrameOverhead = 64
+// entries, processInfoOverhead those of an entry besides its name (a name
+// is cut to what a frame of one entry leaves).
+const (
+	processesFrameOverhead = 64
+	processInfoOverhead    = 64
+)
 
 // listed adds a part of a listing to the request waiting for it.
 func (q *peerProcs) listed(m *wire.Processes) {

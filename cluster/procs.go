@@ -263,15 +263,33 @@ func (m *Manager) Exit(alias string, e *ExitNotice) bool {
 	if p == nil {
 		return false
 	}
-	msg := &wire.Exit{From: e.From, To: e.To, Status: int32(e.Status), Parent: e.Parent, Fault: clean(e.Fault, wire.MaxErrorLen)}
-	if len(e.Events) > 0 {
-		msg.Events = make([]wire.ExitEvent, 0, min(len(e.Events), wire.MaxEvents))
-		for _, ev := range e.Events[max(0, len(e.Events)-wire.MaxEvents):] {
-			msg.Events = append(msg.Events, wire.ExitEvent{At: ev.At.UnixNano(), Kind: ev.Kind, Code: int32(ev.Code), Fault: clean(ev.Fault, wire.MaxErrorLen)})
+	// The notice fits one frame: the fault cut to what the limit leaves,
+	// then the newest events that fit (a VM keeps up to wire.MaxEvents,
+	// each with a fault of its own).
+	room := m.cfg.MaxFrameSize - exitFrameOverhead
+	msg := &wire.Exit{From: e.From, To: e.To, Status: int32(e.Status), Parent: e.Parent,
+		Fault: clean(e.Fault, min(wire.MaxErrorLen, room))}
+	room -= len(msg.Fault)
+	events := e.Events[max(0, len(e.Events)-wire.MaxEvents):]
+	kept := make([]wire.ExitEvent, 0, len(events))
+	for i := len(events) - 1; i >= 0; i-- {
+		ev := events[i]
+		we := wire.ExitEvent{At: ev.At.UnixNano(), Kind: ev.Kind, Code: int32(ev.Code), Fault: clean(ev.Fault, wire.MaxErrorLen)}
+		if room -= we.Msgsize(); room < 0 {
+			break
 		}
+		kept = append(kept, we)
+	}
+	if len(kept) > 0 {
+		slices.Reverse(kept)
+		msg.Events = kept
 	}
 	return p.procs.push(p, procItem{kind: wire.MsgExit, msg: msg}, nil)
 }
+
+// exitFrameOverhead bounds the bytes of an Exit frame besides its fault and
+// its events.
+const exitFrameOverhead = 128
 
 // Monitor asks member alias for an exit notice to watcher (here) when its
 // process target ends.
@@ -290,7 +308,8 @@ func (c *Config) outputChunk() int {
 const outputFrameOverhead = 64
 
 // Output carries what process from printed to sink on member alias, in
-// chunks of at most outputChunk bytes; data is copied. false: the
+// chunks of at most wire.MaxOutputChunk bytes, each written in frames that
+// fit the frame limit; data is copied. false: the
 // member is gone, or its connection's queue is full (try again later).
 // Data of more than one chunk may then be partly queued: a caller that
 // tries again passes at most one chunk at a time.
@@ -300,7 +319,7 @@ func (m *Manager) Output(alias string, sink, from int32, data []byte) bool {
 		return false
 	}
 	for len(data) > 0 {
-		k := min(len(data), m.cfg.outputChunk())
+		k := min(len(data), wire.MaxOutputChunk)
 		if !p.procs.push(p, procItem{kind: wire.MsgOutput, a: sink, b: from}, data[:k]) {
 			return false
 		}

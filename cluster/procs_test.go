@@ -711,3 +711,51 @@ func TestOutputFitsASmallFrameLimit(t *testing.T) {
 		t.Fatal("a lost b")
 	}
 }
+
+// TestProcessFramesFitTheLimit: an exit notice or a listing whose parts
+// would make a frame over the limit is cut to fit (the fault, the oldest
+// events, a name), and arrives; over the limit, the writer failed and
+// dropped the member (helper-76).
+func TestProcessFramesFitTheLimit(t *testing.T) {
+	manyEvents := &ExitNotice{From: 1, To: 2, Status: 1, Parent: true}
+	for i := range 1024 {
+		manyEvents.Events = append(manyEvents.Events, ExitEvent{At: time.Unix(int64(i), 0), Kind: 3, Code: 1, Fault: strings.Repeat("f", 1100)})
+	}
+	for _, tc := range []struct {
+		name  string
+		limit int
+		exit  *ExitNotice
+		procs longNames
+	}{
+		{"exit with a long fault, 1 KiB frames", wire.MinMaxFrameSize, &ExitNotice{From: 1, To: 2, Status: 1, Fault: strings.Repeat("x", 1500)}, longNames{}},
+		{"exit with 1024 events of long faults, 1 MiB frames", DefaultMaxFrameSize, manyEvents, longNames{}},
+		{"listing of long names, 1 KiB frames", wire.MinMaxFrameSize, nil, longNames{&recHandler{}, 3, strings.Repeat("n", 1000)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca, cb := testConfig(t, "a"), testConfig(t, "b")
+			ca.MaxFrameSize, cb.MaxFrameSize = tc.limit, tc.limit
+			a, b, _, hb, da, db := procPair(t, ca, cb)
+			if tc.exit != nil {
+				a.Exit("b", tc.exit)
+				eventually(t, 5*time.Second, func() bool { return len(hb.snapshot().exits) == 1 }, func() string { return "no exit notice" })
+				got := hb.snapshot().exits[0]
+				if !strings.HasPrefix(tc.exit.Fault, got.Fault) || (tc.exit.Fault != "" && got.Fault == "") {
+					t.Errorf("fault %q", got.Fault)
+				}
+				if n := len(got.Events); n > 0 && !got.Events[n-1].At.Equal(tc.exit.Events[len(tc.exit.Events)-1].At) {
+					t.Errorf("the newest event was not kept: %v", got.Events[n-1].At)
+				}
+			} else {
+				b.SetProcessHandler(tc.procs)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if list, err := a.ListProcesses(ctx, "b"); err != nil || len(list) != tc.procs.n {
+					t.Fatalf("ListProcesses = %d entries, %v", len(list), err)
+				}
+			}
+			if d := append(da.list(), db.list()...); len(d) > 0 || !a.connected("b") {
+				t.Errorf("drops: %v", d)
+			}
+		})
+	}
+}
