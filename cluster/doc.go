@@ -286,8 +286,8 @@
 // (Manager.DroppedProcessFrames), an Output refused (the process runtime
 // tries it again later, so that no output is lost), a Spawn refused as busy;
 // an Output queued right behind the same process's Output for the same
-// sink joins it, up to MaxOutputChunk a frame (less if MaxFrameSize is
-// smaller); answers,
+// sink joins it, up to MaxOutputChunk (written in frames that fit
+// MaxFrameSize); answers,
 // exit notices, monitors and kills are kept up to four times the bounds,
 // past which the member is dropped. Each write of the connection has
 // HeartbeatTimeout to complete and the kernel's send buffer is 512 KiB: a

@@ -544,11 +544,12 @@ func (q *peerProcs) serveList(p *peer, h ProcessHandler, ref uint64) {
 		list = h.Processes()
 	}
 	room := p.m.cfg.MaxFrameSize - processesFrameOverhead
+	nameLen := min(wire.MaxNameLen, room-processInfoOverhead)
 	for {
 		msg := &wire.Processes{Ref: ref}
 		size := 0
 		for _, pi := range list[:min(len(list), wire.MaxProcesses)] {
-			info := wire.ProcessInfo{PID: pi.PID, State: pi.State, Name: clean(pi.Name, min(wire.MaxNameLen, room-processInfoOverhead)),
+			info := wire.ProcessInfo{PID: pi.PID, State: pi.State, Name: clean(pi.Name, nameLen),
 				Mailbox: uint32(pi.Mailbox), Dropped: uint64(pi.Dropped)}
 			n := info.Msgsize()
 			if size+n > room && len(msg.Procs) > 0 {
