@@ -192,43 +192,80 @@ func TestTmuxClusterScriptInsideTmux(t *testing.T) {
 			defer mu.Unlock()
 			return screen.Write(p)
 		}), tty)
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		var waitErr error // the script's exit, once ended is closed
+		ended := make(chan struct{})
+		go func() { waitErr = cmd.Wait(); close(ended) }()
 		defer func() {
 			tty.Close()
 			noLeftovers(t, tmp)
 		}()
-		// Attached: the panes are on the screen.
-		want := "node2 127.0.0.1:" + strconv.Itoa(base+2)
-		deadline := time.Now().Add(within)
-		for {
-			mu.Lock()
-			attached := strings.Contains(screen.String(), want) && strings.Contains(screen.String(), "(self)")
-			mu.Unlock()
-			if attached {
-				break
-			}
-			select {
-			case err := <-exited:
+		// shows waits until the screen holds every text of want (true),
+		// or the script ends or the deadline passes (false).
+		shows := func(deadline time.Time, want ...string) bool {
+			for {
 				mu.Lock()
-				t.Fatalf("the script ended (%v) without attaching; the screen:\n%s", err, screen.String())
-			case <-time.After(10 * time.Millisecond):
+				all := true
+				for _, w := range want {
+					all = all && strings.Contains(screen.String(), w)
+				}
+				mu.Unlock()
+				if all {
+					return true
+				}
+				select {
+				case <-ended:
+					return false
+				case <-time.After(10 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					return false
+				}
+			}
+		}
+		lastScreen := func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			s := screen.String()
+			return s[max(0, len(s)-2000):]
+		}
+		// Attached: the panes are on the screen.
+		deadline := time.Now().Add(within)
+		if !shows(deadline, "node2 127.0.0.1:"+strconv.Itoa(base+2), "(self)") {
+			select {
+			case <-ended:
+				t.Fatalf("the script ended (%v) without attaching; the screen ends:\n%s", waitErr, lastScreen())
+			default:
+				cmd.Process.Kill()
+				t.Fatalf("not attached within %v; the screen ends:\n%s", within, lastScreen())
+			}
+		}
+		// Ctrl-B d detaches: tmux says so, or the script has ended. The
+		// keys are typed again if neither has happened a second later:
+		// what is tested is what the script does once detached, not how
+		// soon after drawing tmux reads its first keys.
+		deadline = time.Now().Add(within)
+		tty.Write([]byte{'B' - '@', 'd'})
+	typing:
+		for !shows(time.Now().Add(time.Second), "[detached") {
+			select {
+			case <-ended:
+				break typing
+			default:
 			}
 			if time.Now().After(deadline) {
 				cmd.Process.Kill()
-				mu.Lock()
-				t.Fatalf("not attached within %v; the screen:\n%s", within, screen.String())
+				t.Fatalf("tmux did not detach within %v; the screen ends:\n%s", within, lastScreen())
 			}
+			tty.Write([]byte{'B' - '@', 'd'})
 		}
-		tty.Write([]byte{'B' - '@', 'd'}) // Ctrl-B d: detach
 		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("the script ended with %v after detaching", err)
+		case <-ended:
+			if waitErr != nil {
+				t.Errorf("the script ended with %v after detaching", waitErr)
 			}
 		case <-time.After(within):
 			cmd.Process.Kill()
-			t.Fatalf("the script did not end within %v of detaching", within)
+			t.Fatalf("the script did not end within %v of detaching; the screen ends:\n%s", within, lastScreen())
 		}
 	})
 }
