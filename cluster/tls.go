@@ -79,8 +79,12 @@ var (
 // tlsConfigs returns the configurations of the accepting and the
 // connecting side. The connector skips verification on purpose: the
 // certificate proves nothing here (anyone can make one); the cookie-bound
-// proofs of the handshake do. Each connection uses a clone of one of them,
-// with its ticket slot (resumption.accepting, resumption.connecting).
+// proofs of the handshake do. A node accepting does not ask for the
+// connector's certificate (it would cost every handshake a signature and
+// its check, for nothing), but a node connecting presents its own when
+// asked, so that an acceptor on another implementation that requires one
+// lets it in. Each connection uses a clone of one of them, with its
+// ticket slot (resumption.accepting, resumption.connecting).
 func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 	server = &tls.Config{
 		MinVersion:       tls.VersionTLS13,
@@ -91,6 +95,7 @@ func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 		MinVersion:         tls.VersionTLS13,
 		InsecureSkipVerify: true,
 		CurvePreferences:   offerCurves,
+		Certificates:       []tls.Certificate{cert},
 	}
 	return server, client
 }

@@ -97,6 +97,33 @@ func TestKeyExchange(t *testing.T) {
 	}
 }
 
+// A node connecting presents its certificate to an acceptor that asks for
+// one (SPEC: each node presents a certificate), as one on another TLS
+// stack may require; a node accepting asks for none.
+func TestConnectorPresentsItsCertificate(t *testing.T) {
+	cert, _, _, err := NewCertificate("n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeServer, nodeClient := tlsConfigs(cert)
+	var presented [][]byte // what the acceptor was shown
+	asking := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{testCert()},
+		ClientAuth: tls.RequireAnyClientCert,
+		VerifyConnection: func(st tls.ConnectionState) error {
+			for _, c := range st.PeerCertificates {
+				presented = append(presented, c.Raw)
+			}
+			return nil
+		}}
+	handshakeOver(t, nodeClient, asking)
+	if len(presented) != 1 || !bytes.Equal(presented[0], cert.Certificate[0]) {
+		t.Errorf("an acceptor asking for a certificate was shown %d, want the node's own", len(presented))
+	}
+	if nodeServer.ClientAuth != tls.NoClientCert {
+		t.Errorf("a node accepting asks for the connector's certificate (%v)", nodeServer.ClientAuth)
+	}
+}
+
 // resumed reports whether m's connection to alias resumed a TLS session.
 func (m *Manager) resumed(t *testing.T, alias string) bool {
 	t.Helper()
