@@ -97,7 +97,9 @@
 // alias, its own alias, or an alias that a live member holds at another
 // address. Otherwise it records the member and answers HelloAck{itself,
 // every other member, proof} or JoinAck{itself, proof}; the connector
-// checks that proof before it sends anything else. Only then does it keep
+// checks that proof before it sends anything else, and hangs up without
+// a word (no Error frame) on an answer that is wrong in any way. Only
+// then does it keep
 // the ack's cluster ticket (its TLS session, sealed under the cluster's
 // ticket key) and, from a HelloAck, that key, which it seals the tickets
 // of its own acks under from then on: the members that joined through one

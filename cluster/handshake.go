@@ -372,11 +372,13 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 		// is held to the limit of frames before authentication.
 		fr.SetLimit(m.cfg.MaxFrameSize)
 	}
-	msg, err = readHandshake(fr, tc, addr)
+	// Until the acceptor's proof checks, the connector sends nothing more,
+	// not even an Error: whatever went wrong, it only hangs up.
+	msg, err = readHandshake(fr, io.Discard, addr)
 	if err != nil {
 		return nil, nil, handshakeErr(ctx, err)
 	}
-	ack, err := m.checkAnswer(tc, msg, kind, e, ch, nonce, self.Alias, addr)
+	ack, err := m.checkAnswer(msg, kind, e, ch, nonce, self.Alias, addr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -464,8 +466,10 @@ type answer struct {
 }
 
 // checkAnswer checks that msg is the answer to kind, from the node that
-// sent ch, with the proof that it holds the cookie.
-func (m *Manager) checkAnswer(tc io.Writer, msg wire.Message, kind wire.MsgType, e []byte, ch *wire.Challenge, nonce []byte, self, addr string) (answer, error) {
+// sent ch, with the proof that it holds the cookie. The connector tells
+// the acceptor nothing of what it finds wrong (SPEC: it sends nothing
+// after its Hello or Join until the acceptor's proof checks).
+func (m *Manager) checkAnswer(msg wire.Message, kind wire.MsgType, e []byte, ch *wire.Challenge, nonce []byte, self, addr string) (answer, error) {
 	var (
 		a     answer
 		proof []byte
@@ -473,22 +477,22 @@ func (m *Manager) checkAnswer(tc io.Writer, msg wire.Message, kind wire.MsgType,
 	switch ack := msg.(type) {
 	case *wire.HelloAck:
 		if kind != wire.MsgHello {
-			return a, reject(tc, wire.CodeProtocol, "expected JoinAck, got HelloAck", nil)
+			return a, errors.New("expected JoinAck, got HelloAck")
 		}
 		a, proof = answer{node: ack.Node, ticket: ack.Ticket, helloAck: ack}, ack.Proof
 	case *wire.JoinAck:
 		if kind != wire.MsgJoin {
-			return a, reject(tc, wire.CodeProtocol, "expected HelloAck, got JoinAck", nil)
+			return a, errors.New("expected HelloAck, got JoinAck")
 		}
 		a, proof = answer{node: ack.Node, ticket: ack.Ticket}, ack.Proof
 	default:
-		return a, reject(tc, wire.CodeProtocol, "expected an answer to "+kind.String()+", got "+msg.Type().String(), nil)
+		return a, errors.New("expected an answer to " + kind.String() + ", got " + msg.Type().String())
 	}
 	if !hmac.Equal(proof, wire.AcceptorProof(m.cfg.Cookie, e, nonce, ch.Alias, self)) {
-		return a, reject(tc, wire.CodeAuth, ErrAuth.Error(), fmt.Errorf("%s answered with a wrong proof: %w", addr, ErrAuth))
+		return a, fmt.Errorf("%s answered with a wrong proof: %w", addr, ErrAuth)
 	}
 	if a.node.Alias != ch.Alias {
-		return a, reject(tc, wire.CodeProtocol, "the answer names another alias than the Challenge", nil)
+		return a, errors.New("the answer names another alias than the Challenge")
 	}
 	return a, nil
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/tls"
@@ -260,29 +261,60 @@ func (r *rawConn) challengeHello(alias string) *wire.Hello {
 	return h
 }
 
+// The connector holds the acceptor to its answer and, whatever is wrong
+// with it, hangs up without a word: it sends nothing after its Hello until
+// the acceptor's proof checks.
 func TestJoinChecksAcceptorProof(t *testing.T) {
-	got := make(chan []wire.Message, 1)
-	addr := fakeAcceptor(t, func(r *rawConn) {
-		h := r.challengeHello("evil")
-		if h == nil {
-			got <- nil
-			return
-		}
-		// Right shape, proof made with another cookie.
-		proof := wire.AcceptorProof([]byte("other cookie"), r.e, h.Nonce, "evil", h.Alias)
-		r.write(&wire.HelloAck{Node: wire.NodeInfo{Alias: "evil", IP: "127.0.0.1", Port: 1}, Proof: proof})
-		got <- r.rest()
-	})
-	m := newNode(t, testConfig(t, "m"))
-	err := m.Join(context.Background(), addr)
-	if !errors.Is(err, ErrAuth) {
-		t.Fatalf("Join = %v, want ErrAuth", err)
+	evil := wire.NodeInfo{Alias: "evil", IP: "127.0.0.1", Port: 1}
+	goodProof := func(r *rawConn, h *wire.Hello) []byte {
+		return wire.AcceptorProof(testCookie, r.e, h.Nonce, "evil", h.Alias)
 	}
-	if frames := <-got; len(frames) != 1 || frames[0].(*wire.Error).Code != wire.CodeAuth {
-		t.Errorf("the connector answered %v, want one Error with code %d", frames, wire.CodeAuth)
+	tests := []struct {
+		name   string
+		answer func(r *rawConn, h *wire.Hello)
+		want   error // nil: any error
+	}{
+		{"a proof made with another cookie", func(r *rawConn, h *wire.Hello) {
+			proof := wire.AcceptorProof([]byte("other cookie"), r.e, h.Nonce, "evil", h.Alias)
+			r.write(&wire.HelloAck{Node: evil, Proof: proof})
+		}, ErrAuth},
+		{"a JoinAck to a Hello", func(r *rawConn, h *wire.Hello) {
+			r.write(&wire.JoinAck{Node: evil, Proof: goodProof(r, h)})
+		}, nil},
+		{"another alias than the Challenge's", func(r *rawConn, h *wire.Hello) {
+			r.write(&wire.HelloAck{Node: wire.NodeInfo{Alias: "other", IP: "127.0.0.1", Port: 1}, Proof: goodProof(r, h)})
+		}, nil},
+		{"a message of no known type", func(r *rawConn, h *wire.Hello) {
+			r.writeBytes(frame(99, []byte{0x80}))
+		}, nil},
+		{"a malformed HelloAck", func(r *rawConn, h *wire.Hello) {
+			r.writeBytes(frame(wire.MsgHelloAck, []byte{0xc1}))
+		}, nil},
 	}
-	if got := m.MemberAliases(); len(got) != 1 {
-		t.Errorf("members %v", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan []wire.Message, 1)
+			addr := fakeAcceptor(t, func(r *rawConn) {
+				h := r.challengeHello("evil")
+				if h == nil {
+					got <- nil
+					return
+				}
+				tt.answer(r, h)
+				got <- r.rest()
+			})
+			m := newNode(t, testConfig(t, "m"))
+			err := m.Join(context.Background(), addr)
+			if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Join = %v, want %v", err, cmp.Or(tt.want, errors.New("an error")))
+			}
+			if frames := <-got; len(frames) != 0 {
+				t.Errorf("the connector answered with %v, want nothing (it hangs up)", frames)
+			}
+			if got := m.MemberAliases(); len(got) != 1 {
+				t.Errorf("members %v", got)
+			}
+		})
 	}
 }
 
