@@ -33,11 +33,15 @@
 // at most 4096 entries and strings have caps. The messages (MessagePack
 // field names in quotes):
 //
-//	1  Hello      "alias" str, "port" uint16, "nonce" bin, "proof" bin
+//	1  Hello      "alias" str, "port" uint16, "nonce" bin, "proof" bin,
+//	              "heartbeat" uint32 (an extension)
 //	2  HelloAck   "node" NodeInfo, "nodes" [NodeInfo], "proof" bin,
-//	              "ticket" bin, "ticket_key" bin (32) (extensions, see below)
-//	3  Join       "alias" str, "port" uint16, "nonce" bin, "proof" bin
-//	4  JoinAck    "node" NodeInfo, "proof" bin, "ticket" bin (an extension)
+//	              "ticket" bin, "ticket_key" bin (32), "heartbeat" uint32
+//	              (extensions, see below)
+//	3  Join       "alias" str, "port" uint16, "nonce" bin, "proof" bin,
+//	              "heartbeat" uint32 (an extension)
+//	4  JoinAck    "node" NodeInfo, "proof" bin, "ticket" bin,
+//	              "heartbeat" uint32 (extensions)
 //	5  Ping       "seq" uint64, "digest" uint64
 //	6  Pong       "seq" uint64 (the Ping's), "digest" uint64
 //	7  Leave      "alias" str
@@ -198,7 +202,11 @@
 // # Liveness and leaving
 //
 // Every frame received counts as a sign of life. One end of each
-// connection keeps it alive, the one with the smaller alias: it Pings when
+// connection keeps it alive, the one with the smaller alias (the other end
+// relies on it only if its handshake's "heartbeat" field, in
+// milliseconds, says it Pings at least as often as this node would: a
+// node of another implementation, which leaves the field out, or one
+// with slower heartbeats, is Pinged from both ends): it Pings when
 // it has heard nothing, or sent nothing, for pingAfter (1.75 s with the
 // defaults), and every Ping is answered at once with a Pong of the same
 // seq. The maintenance loop looks at all its peers once per

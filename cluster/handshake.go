@@ -154,7 +154,7 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	m.mu.Unlock()
 
 	ip, _ := remoteAddr(conn)
-	p := m.newPeer(s, conn, tc, fr, c.alias, ip, int(c.port), c.alias)
+	p := m.newPeer(s, conn, tc, fr, c.alias, ip, int(c.port), c.alias, c.beat)
 	if c.hello {
 		p.hello, p.greeted = true, time.Now()
 	}
@@ -163,10 +163,11 @@ func (m *Manager) acceptHandshake(s *session, conn net.Conn, pending *handshake)
 	others, err := m.register(p, func(others []*peer) wire.Message {
 		// The connector proved itself: it may resume with the cluster.
 		ticket, key := m.resume.ack(slot)
+		beat := m.cfg.heartbeatMillis()
 		if !c.hello {
-			return &wire.JoinAck{Node: self, Proof: ackProof, Ticket: ticket}
+			return &wire.JoinAck{Node: self, Proof: ackProof, Ticket: ticket, Heartbeat: beat}
 		}
-		ack := &wire.HelloAck{Node: self, Proof: ackProof, Ticket: ticket, TicketKey: key}
+		ack := &wire.HelloAck{Node: self, Proof: ackProof, Ticket: ticket, TicketKey: key, Heartbeat: beat}
 		ack.Nodes, rest = fitNodes(others, m.cfg.MaxFrameSize-1-ack.Msgsize())
 		return ack
 	})
@@ -221,6 +222,7 @@ type connector struct {
 	alias string
 	port  uint16
 	nonce []byte
+	beat  time.Duration // how often it Pings, as it said (heartbeat); 0: it did not say
 }
 
 // checkConnector checks that msg is a Hello or Join with the proof, bound
@@ -236,9 +238,9 @@ func (m *Manager) checkConnector(tc io.Writer, msg wire.Message, e, challenge []
 	)
 	switch h := msg.(type) {
 	case *wire.Hello:
-		c, label, proof = connector{hello: true, alias: h.Alias, port: h.Port, nonce: h.Nonce}, wire.HelloLabel, h.Proof
+		c, label, proof = connector{hello: true, alias: h.Alias, port: h.Port, nonce: h.Nonce, beat: millis(h.Heartbeat)}, wire.HelloLabel, h.Proof
 	case *wire.Join:
-		c, label, proof = connector{alias: h.Alias, port: h.Port, nonce: h.Nonce}, wire.JoinLabel, h.Proof
+		c, label, proof = connector{alias: h.Alias, port: h.Port, nonce: h.Nonce, beat: millis(h.Heartbeat)}, wire.JoinLabel, h.Proof
 	default:
 		return c, reject(tc, wire.CodeProtocol, "expected Hello or Join, got "+msg.Type().String(), nil)
 	}
@@ -399,7 +401,7 @@ func (m *Manager) dial(ctx context.Context, s *session, addr string, kind wire.M
 	if !stop() {
 		return nil, nil, handshakeErr(ctx, context.Cause(ctx))
 	}
-	p := m.newPeer(s, conn, tc, fr, ack.node.Alias, ip, port, self.Alias)
+	p := m.newPeer(s, conn, tc, fr, ack.node.Alias, ip, port, self.Alias, ack.beat)
 	p.hello = kind == wire.MsgHello
 	others, err := m.register(p, nil)
 	if err != nil {
@@ -452,16 +454,17 @@ func (m *Manager) checkChallenge(s *session, tc io.Writer, msg wire.Message, kin
 func (m *Manager) connectorMessage(kind wire.MsgType, e []byte, ch *wire.Challenge, nonce []byte, self wire.NodeInfo) wire.Message {
 	if kind == wire.MsgHello {
 		proof := wire.ConnectorProof(m.cfg.Cookie, wire.HelloLabel, e, ch.Nonce, nonce, ch.Alias, self.Alias, self.Port)
-		return &wire.Hello{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
+		return &wire.Hello{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof, Heartbeat: m.cfg.heartbeatMillis()}
 	}
 	proof := wire.ConnectorProof(m.cfg.Cookie, wire.JoinLabel, e, ch.Nonce, nonce, ch.Alias, self.Alias, self.Port)
-	return &wire.Join{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof}
+	return &wire.Join{Alias: self.Alias, Port: self.Port, Nonce: nonce, Proof: proof, Heartbeat: m.cfg.heartbeatMillis()}
 }
 
 // answer is what the connector keeps of the acceptor's HelloAck or JoinAck.
 type answer struct {
 	node     wire.NodeInfo
 	ticket   []byte
+	beat     time.Duration  // how often the acceptor Pings, as it said; 0: it did not say
 	helloAck *wire.HelloAck // nil for a JoinAck
 }
 
@@ -479,12 +482,12 @@ func (m *Manager) checkAnswer(msg wire.Message, kind wire.MsgType, e []byte, ch 
 		if kind != wire.MsgHello {
 			return a, errors.New("expected JoinAck, got HelloAck")
 		}
-		a, proof = answer{node: ack.Node, ticket: ack.Ticket, helloAck: ack}, ack.Proof
+		a, proof = answer{node: ack.Node, ticket: ack.Ticket, beat: millis(ack.Heartbeat), helloAck: ack}, ack.Proof
 	case *wire.JoinAck:
 		if kind != wire.MsgJoin {
 			return a, errors.New("expected HelloAck, got JoinAck")
 		}
-		a, proof = answer{node: ack.Node, ticket: ack.Ticket}, ack.Proof
+		a, proof = answer{node: ack.Node, ticket: ack.Ticket, beat: millis(ack.Heartbeat)}, ack.Proof
 	default:
 		return a, errors.New("expected an answer to " + kind.String() + ", got " + msg.Type().String())
 	}
@@ -496,6 +499,9 @@ func (m *Manager) checkAnswer(msg wire.Message, kind wire.MsgType, e []byte, ch 
 	}
 	return a, nil
 }
+
+// millis is a handshake's heartbeat field as a duration.
+func millis(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }
 
 // handshakeErr reports a deadline hit caused by ctx as ctx's error.
 func handshakeErr(ctx context.Context, err error) error {

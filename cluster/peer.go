@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -37,7 +38,8 @@ const byeTimeout = time.Second
 // maintenance loop looks at all its peers once per HeartbeatInterval
 // (heartbeat): the end with the smaller alias, the pinger, Pings a
 // connection on which it heard or sent nothing for pingAfter, and the
-// other end answers at once. The Ping shows the other end that the pinger
+// other end answers at once (and Pings as well if the pinger did not say
+// in its handshake that it Pings as often: Config.pings). The Ping shows the other end that the pinger
 // lives, the Pong shows the pinger that the other end does: an idle
 // connection carries one Ping and one Pong every beatTicks intervals, and
 // a busy one none. Both are written by the goroutine that decides on them
@@ -68,8 +70,7 @@ type peer struct {
 	fw   *wire.FrameWriter // used by whoever holds wmu
 	out  *progressWriter   // what fw writes to (wmu)
 
-	// pinger: this end Pings the connection when it is quiet (the other
-	// end only when it stays quiet an interval longer).
+	// pinger: this end Pings the connection when it is quiet (Config.pings).
 	pinger bool
 
 	// Set by the reader, read by the maintenance loop.
@@ -133,11 +134,11 @@ func clockOf(t time.Time) int64 { return int64(t.Sub(clockBase)) }
 // connection, conn the TLS connection on it, fr the reader the handshake
 // used (it may hold bytes already).
 func (m *Manager) newPeer(s *session, raw net.Conn, conn net.Conn, fr *wire.FrameReader,
-	alias, ip string, port int, initiator string) *peer {
+	alias, ip string, port int, initiator string, theirBeat time.Duration) *peer {
 	p := &peer{
 		m: m, sess: s,
 		log:   m.log.With("peer", alias, "addr", addrString(ip, port)),
-		alias: alias, ip: ip, port: port, initiator: initiator, pinger: m.cfg.Alias < alias,
+		alias: alias, ip: ip, port: port, initiator: initiator, pinger: m.cfg.pings(alias, theirBeat),
 		raw: raw, conn: conn, fr: fr,
 		wake: make(chan struct{}, 1),
 		quit: make(chan struct{}),
@@ -326,7 +327,30 @@ func (p *peer) closedFor() string {
 // jitter of less than half an interval does not move a Ping to the tick
 // before or after.
 func (c *Config) pingAfter() time.Duration {
-	return time.Duration(c.beatTicks())*c.HeartbeatInterval - c.HeartbeatInterval/2
+	return c.pingEvery() - c.HeartbeatInterval/2
+}
+
+// pingEvery is how far apart the pinger's Pings are on an idle connection:
+// beatTicks ticks (2 s with the defaults). The handshake tells it to the
+// other end (the heartbeat field of Hello, Join and their acks).
+func (c *Config) pingEvery() time.Duration {
+	return time.Duration(c.beatTicks()) * c.HeartbeatInterval
+}
+
+// pings reports whether this node is a pinger of its connection to alias,
+// whose handshake said it Pings a quiet connection every theirBeat when
+// its alias is the smaller (0: it said nothing). The end with the smaller
+// alias Pings; the other end relies on it only if those Pings come at
+// least as often as its own would. A peer of another implementation, or
+// one with slower heartbeats, is Pinged from this end too, so that a peer
+// that answers Pings is never dropped for waiting to be Pinged.
+func (c *Config) pings(alias string, theirBeat time.Duration) bool {
+	return c.Alias < alias || theirBeat <= 0 || theirBeat > c.pingEvery()
+}
+
+// heartbeatMillis is pingEvery as the handshake's heartbeat field says it.
+func (c *Config) heartbeatMillis() uint32 {
+	return uint32(min(c.pingEvery().Milliseconds(), math.MaxUint32))
 }
 
 // pingAfterWhile is pingAfter, or, while the member list is changing

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"reflect"
 	"slices"
 	"sync/atomic"
@@ -34,7 +36,7 @@ func pipePeer(t *testing.T, limit int) (*peer, *tls.Conn) {
 	}()
 	tc, _ := tlsEnd(t, c1, false)
 	s := &session{members: newMemberTable(m.cfg, time.Now())} // a node alone: its digest is its own alias's
-	return m.newPeer(s, c1, tc, nil, "x", "127.0.0.1", 1, "w"), <-server
+	return m.newPeer(s, c1, tc, nil, "x", "127.0.0.1", 1, "w", m.cfg.pingEvery()), <-server
 }
 
 func TestWriterMergesMembers(t *testing.T) {
@@ -96,7 +98,7 @@ func TestLateDeadlineWithAFrameWaiting(t *testing.T) {
 	}
 	conn := &scriptedConn{ChunkReader: testutil.ChunkReader{Chunks: [][]byte{nil, ping}}}
 	s := &session{members: newMemberTable(m.cfg, time.Now())}
-	p := m.newPeer(s, conn, conn, wire.NewFrameReader(conn, 0), "x", "127.0.0.1", 1, "x")
+	p := m.newPeer(s, conn, conn, wire.NewFrameReader(conn, 0), "x", "127.0.0.1", 1, "x", m.cfg.pingEvery())
 	p.readLoop() // ends at io.EOF
 	if !slices.Equal(p.pongs, []uint64{5}) {
 		t.Errorf("Pongs owed %v: the Ping that was waiting went unread", p.pongs)
@@ -215,5 +217,118 @@ func TestPingAfterWhile(t *testing.T) {
 		if got != tc.want || got >= tc.cfg.HeartbeatTimeout {
 			t.Errorf("%s: %v, want %v (timeout %v)", tc.name, got, tc.want, tc.cfg.HeartbeatTimeout)
 		}
+	}
+}
+
+// The end with the smaller alias Pings; the other end too, unless the
+// pinger said it Pings at least as often as this end would.
+func TestPings(t *testing.T) {
+	c := DefaultConfig()
+	c.Alias = "m"
+	every := c.pingEvery() // 2 s
+	tests := []struct {
+		alias     string
+		theirBeat time.Duration
+		want      bool
+	}{
+		{"z", every, true},
+		{"z", 0, true},
+		{"a", every, false},
+		{"a", every / 2, false},
+		{"a", 0, true},
+		{"a", every + time.Millisecond, true},
+	}
+	for _, tt := range tests {
+		if got := c.pings(tt.alias, tt.theirBeat); got != tt.want {
+			t.Errorf("m to %s, which Pings every %v: pings %v, want %v", tt.alias, tt.theirBeat, got, tt.want)
+		}
+	}
+}
+
+// A peer whose alias is the smaller is the one that Pings, but a node
+// relies on it only when its handshake said it Pings at least as often as
+// the node would: a peer of another implementation (no heartbeat field)
+// that answers Pings without sending any, or one that Pings too seldom,
+// is Pinged by the node and kept; a peer that said so and keeps to it is
+// not Pinged at all (one Ping and one Pong per period on the connection).
+// The node's GossipInterval is longer than the test, so that it sends no
+// Ping to tell its digest either: only heartbeats count here.
+func TestPeerThatDoesNotPingIsPinged(t *testing.T) {
+	local := DefaultLocalConfig()
+	every := local.pingEvery()
+	cfg := testConfig(t, "n")
+	cfg.GossipInterval = time.Minute
+	tests := []struct {
+		name       string
+		says       time.Duration // its JoinAck's heartbeat field
+		pingsEvery time.Duration // how often it Pings; 0: never
+		wantPinged bool
+	}{
+		{"says nothing and never Pings", 0, 0, true},
+		{"Pings seldom and says so", 3 * every, 3 * every, true},
+		{"Pings as often as the node and says so", every, every, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pinged := make(chan int, 1) // how many Pings the node sent; -1: the connection closed
+			hold := make(chan struct{}) // the fake keeps the connection until the node's checks are done
+			defer close(hold)
+			window := 3 * local.HeartbeatTimeout
+			addr := fakeAcceptor(t, func(r *rawConn) {
+				r.write(&wire.Challenge{Nonce: []byte("0123456789abcdef"), Alias: "a"})
+				j, ok := r.read().(*wire.Join)
+				if !ok {
+					r.t.Error("expected Join")
+					pinged <- -1
+					return
+				}
+				r.write(&wire.JoinAck{Node: wire.NodeInfo{Alias: "a", IP: "127.0.0.1", Port: 1},
+					Proof:     wire.AcceptorProof(testCookie, r.e, j.Nonce, "a", j.Alias),
+					Heartbeat: uint32(tt.says.Milliseconds())})
+				n, end := 0, time.Now().Add(window)
+				nextPing := time.Now().Add(tt.pingsEvery)
+				for time.Now().Before(end) {
+					wait := end
+					if tt.pingsEvery > 0 && nextPing.Before(wait) {
+						wait = nextPing
+					}
+					r.c.SetReadDeadline(wait)
+					m, err := r.fr.ReadMessage()
+					switch {
+					case errors.Is(err, os.ErrDeadlineExceeded):
+						if tt.pingsEvery > 0 && !time.Now().Before(nextPing) {
+							r.write(&wire.Ping{Seq: uint64(n)})
+							nextPing = nextPing.Add(tt.pingsEvery)
+						}
+					case err != nil:
+						pinged <- -1
+						return
+					default:
+						if p, ok := m.(*wire.Ping); ok {
+							n++
+							r.write(&wire.Pong{Seq: p.Seq})
+						}
+					}
+				}
+				pinged <- n
+				<-hold
+			})
+			m := newNode(t, cfg)
+			m.mu.Lock()
+			s := m.sess
+			m.mu.Unlock()
+			m.dialNow(s, "a", addr)
+			n := <-pinged
+			switch {
+			case n < 0:
+				t.Fatalf("the node closed the connection within %v", window)
+			case !m.connected("a"):
+				t.Errorf("the node dropped a within %v", window)
+			case tt.wantPinged && n == 0:
+				t.Errorf("the node sent no Ping in %v", window)
+			case !tt.wantPinged && n > 0:
+				t.Errorf("the node sent %d Pings in %v to a peer that Pings as often as it would", n, window)
+			}
+		})
 	}
 }

@@ -22,10 +22,10 @@ func sampleMessages() []Message {
 	nonce := bytes.Repeat([]byte{7}, 16)
 	proof := bytes.Repeat([]byte{9}, 32)
 	return []Message{
-		&Hello{Alias: "alpha", Port: 2254, Nonce: nonce, Proof: proof},
-		&HelloAck{Node: n1, Nodes: []NodeInfo{n2, n1}, Proof: proof, Ticket: bytes.Repeat([]byte{4}, 110), TicketKey: bytes.Repeat([]byte{5}, TicketKeySize)},
-		&Join{Alias: "beta", Port: 1, Nonce: nonce, Proof: proof},
-		&JoinAck{Node: n2, Proof: proof, Ticket: bytes.Repeat([]byte{4}, 110)},
+		&Hello{Alias: "alpha", Port: 2254, Nonce: nonce, Proof: proof, Heartbeat: 2000},
+		&HelloAck{Node: n1, Nodes: []NodeInfo{n2, n1}, Proof: proof, Ticket: bytes.Repeat([]byte{4}, 110), TicketKey: bytes.Repeat([]byte{5}, TicketKeySize), Heartbeat: 2000},
+		&Join{Alias: "beta", Port: 1, Nonce: nonce, Proof: proof, Heartbeat: 800},
+		&JoinAck{Node: n2, Proof: proof, Ticket: bytes.Repeat([]byte{4}, 110), Heartbeat: 800},
 		&Ping{Seq: 1<<64 - 1, Digest: 0x0123456789abcdef},
 		&Pong{Seq: 42, Digest: 1<<64 - 1},
 		&Leave{Alias: "gamma"},
@@ -77,10 +77,10 @@ func TestMsgTypeNumbers(t *testing.T) {
 // TestWireFieldNames pins the MessagePack field names of the protocol.
 func TestWireFieldNames(t *testing.T) {
 	want := map[MsgType][]string{
-		MsgHello:         {"alias", "port", "nonce", "proof"},
-		MsgHelloAck:      {"node", "nodes", "proof", "ticket", "ticket_key"},
-		MsgJoin:          {"alias", "port", "nonce", "proof"},
-		MsgJoinAck:       {"node", "proof", "ticket"},
+		MsgHello:         {"alias", "port", "nonce", "proof", "heartbeat"},
+		MsgHelloAck:      {"node", "nodes", "proof", "ticket", "ticket_key", "heartbeat"},
+		MsgJoin:          {"alias", "port", "nonce", "proof", "heartbeat"},
+		MsgJoinAck:       {"node", "proof", "ticket", "heartbeat"},
 		MsgPing:          {"seq", "digest"},
 		MsgPong:          {"seq", "digest"},
 		MsgLeave:         {"alias"},

@@ -40,11 +40,18 @@ type NodeInfo struct {
 // Hello is a connecting node's answer to Challenge when it joins the cluster
 // through the accepting node. Port is the port the connecting node listens on;
 // Nonce is its own fresh nonce; Proof is ConnectorProof with HelloLabel.
+// Heartbeat is an extension of this implementation (others leave it out
+// and ignore it): in milliseconds, the longest the sender lets the
+// connection go quiet before it Pings, when its alias is the smaller of
+// the two; the larger end then need not Ping. 0 (or left out) promises
+// nothing: the other end Pings too. HelloAck, Join and JoinAck carry it
+// likewise.
 type Hello struct {
-	Alias string `msg:"alias"`
-	Port  uint16 `msg:"port"`
-	Nonce []byte `msg:"nonce"`
-	Proof []byte `msg:"proof"`
+	Alias     string `msg:"alias"`
+	Port      uint16 `msg:"port"`
+	Nonce     []byte `msg:"nonce"`
+	Proof     []byte `msg:"proof"`
+	Heartbeat uint32 `msg:"heartbeat"`
 }
 
 // HelloAck accepts a Hello. Node is the accepting node, Nodes every other
@@ -61,6 +68,7 @@ type HelloAck struct {
 	Proof     []byte     `msg:"proof"`
 	Ticket    []byte     `msg:"ticket"`
 	TicketKey []byte     `msg:"ticket_key"`
+	Heartbeat uint32     `msg:"heartbeat"`
 }
 
 // TicketKeySize is the length of HelloAck.TicketKey: a key of
@@ -71,18 +79,20 @@ const TicketKeySize = 32
 // about the accepting node. Its fields mean what they mean in Hello; Proof
 // is ConnectorProof with JoinLabel.
 type Join struct {
-	Alias string `msg:"alias"`
-	Port  uint16 `msg:"port"`
-	Nonce []byte `msg:"nonce"`
-	Proof []byte `msg:"proof"`
+	Alias     string `msg:"alias"`
+	Port      uint16 `msg:"port"`
+	Nonce     []byte `msg:"nonce"`
+	Proof     []byte `msg:"proof"`
+	Heartbeat uint32 `msg:"heartbeat"`
 }
 
 // JoinAck accepts a Join: like HelloAck without the member list and the
 // ticket key.
 type JoinAck struct {
-	Node   NodeInfo `msg:"node"`
-	Proof  []byte   `msg:"proof"`
-	Ticket []byte   `msg:"ticket"`
+	Node      NodeInfo `msg:"node"`
+	Proof     []byte   `msg:"proof"`
+	Ticket    []byte   `msg:"ticket"`
+	Heartbeat uint32   `msg:"heartbeat"`
 }
 
 // Ping asks the peer for a Pong with the same Seq; it keeps idle connections

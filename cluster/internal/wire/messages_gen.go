@@ -364,6 +364,12 @@ func (z *Hello) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "heartbeat":
+			z.Heartbeat, err = dc.ReadUint32()
+			if err != nil {
+				err = msgp.WrapError(err, "Heartbeat")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -377,9 +383,9 @@ func (z *Hello) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *Hello) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 4
+	// map header, size 5
 	// write "alias"
-	err = en.Append(0x84, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
+	err = en.Append(0x85, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
 	if err != nil {
 		return
 	}
@@ -418,15 +424,25 @@ func (z *Hello) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Proof")
 		return
 	}
+	// write "heartbeat"
+	err = en.Append(0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteUint32(z.Heartbeat)
+	if err != nil {
+		err = msgp.WrapError(err, "Heartbeat")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *Hello) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 4
+	// map header, size 5
 	// string "alias"
-	o = append(o, 0x84, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
+	o = append(o, 0x85, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
 	o = msgp.AppendString(o, z.Alias)
 	// string "port"
 	o = append(o, 0xa4, 0x70, 0x6f, 0x72, 0x74)
@@ -437,6 +453,9 @@ func (z *Hello) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "proof"
 	o = append(o, 0xa5, 0x70, 0x72, 0x6f, 0x6f, 0x66)
 	o = msgp.AppendBytes(o, z.Proof)
+	// string "heartbeat"
+	o = append(o, 0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74)
+	o = msgp.AppendUint32(o, z.Heartbeat)
 	return
 }
 
@@ -482,6 +501,12 @@ func (z *Hello) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "heartbeat":
+			z.Heartbeat, bts, err = msgp.ReadUint32Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Heartbeat")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -496,7 +521,7 @@ func (z *Hello) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *Hello) Msgsize() (s int) {
-	s = 1 + 6 + msgp.StringPrefixSize + len(z.Alias) + 5 + msgp.Uint16Size + 6 + msgp.BytesPrefixSize + len(z.Nonce) + 6 + msgp.BytesPrefixSize + len(z.Proof)
+	s = 1 + 6 + msgp.StringPrefixSize + len(z.Alias) + 5 + msgp.Uint16Size + 6 + msgp.BytesPrefixSize + len(z.Nonce) + 6 + msgp.BytesPrefixSize + len(z.Proof) + 10 + msgp.Uint32Size
 	return
 }
 
@@ -639,6 +664,12 @@ func (z *HelloAck) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "TicketKey")
 				return
 			}
+		case "heartbeat":
+			z.Heartbeat, err = dc.ReadUint32()
+			if err != nil {
+				err = msgp.WrapError(err, "Heartbeat")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -652,9 +683,9 @@ func (z *HelloAck) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *HelloAck) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 5
+	// map header, size 6
 	// write "node"
-	err = en.Append(0x85, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	err = en.Append(0x86, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	if err != nil {
 		return
 	}
@@ -762,15 +793,25 @@ func (z *HelloAck) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "TicketKey")
 		return
 	}
+	// write "heartbeat"
+	err = en.Append(0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteUint32(z.Heartbeat)
+	if err != nil {
+		err = msgp.WrapError(err, "Heartbeat")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *HelloAck) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 5
+	// map header, size 6
 	// string "node"
-	o = append(o, 0x85, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	o = append(o, 0x86, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	// map header, size 3
 	// string "alias"
 	o = append(o, 0x83, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
@@ -805,6 +846,9 @@ func (z *HelloAck) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "ticket_key"
 	o = append(o, 0xaa, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74, 0x5f, 0x6b, 0x65, 0x79)
 	o = msgp.AppendBytes(o, z.TicketKey)
+	// string "heartbeat"
+	o = append(o, 0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74)
+	o = msgp.AppendUint32(o, z.Heartbeat)
 	return
 }
 
@@ -947,6 +991,12 @@ func (z *HelloAck) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "TicketKey")
 				return
 			}
+		case "heartbeat":
+			z.Heartbeat, bts, err = msgp.ReadUint32Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Heartbeat")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -965,7 +1015,7 @@ func (z *HelloAck) Msgsize() (s int) {
 	for za0001 := range z.Nodes {
 		s += 1 + 6 + msgp.StringPrefixSize + len(z.Nodes[za0001].Alias) + 3 + msgp.StringPrefixSize + len(z.Nodes[za0001].IP) + 5 + msgp.Uint16Size
 	}
-	s += 6 + msgp.BytesPrefixSize + len(z.Proof) + 7 + msgp.BytesPrefixSize + len(z.Ticket) + 11 + msgp.BytesPrefixSize + len(z.TicketKey)
+	s += 6 + msgp.BytesPrefixSize + len(z.Proof) + 7 + msgp.BytesPrefixSize + len(z.Ticket) + 11 + msgp.BytesPrefixSize + len(z.TicketKey) + 10 + msgp.Uint32Size
 	return
 }
 
@@ -1011,6 +1061,12 @@ func (z *Join) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "heartbeat":
+			z.Heartbeat, err = dc.ReadUint32()
+			if err != nil {
+				err = msgp.WrapError(err, "Heartbeat")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -1024,9 +1080,9 @@ func (z *Join) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *Join) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 4
+	// map header, size 5
 	// write "alias"
-	err = en.Append(0x84, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
+	err = en.Append(0x85, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
 	if err != nil {
 		return
 	}
@@ -1065,15 +1121,25 @@ func (z *Join) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Proof")
 		return
 	}
+	// write "heartbeat"
+	err = en.Append(0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteUint32(z.Heartbeat)
+	if err != nil {
+		err = msgp.WrapError(err, "Heartbeat")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *Join) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 4
+	// map header, size 5
 	// string "alias"
-	o = append(o, 0x84, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
+	o = append(o, 0x85, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
 	o = msgp.AppendString(o, z.Alias)
 	// string "port"
 	o = append(o, 0xa4, 0x70, 0x6f, 0x72, 0x74)
@@ -1084,6 +1150,9 @@ func (z *Join) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "proof"
 	o = append(o, 0xa5, 0x70, 0x72, 0x6f, 0x6f, 0x66)
 	o = msgp.AppendBytes(o, z.Proof)
+	// string "heartbeat"
+	o = append(o, 0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74)
+	o = msgp.AppendUint32(o, z.Heartbeat)
 	return
 }
 
@@ -1129,6 +1198,12 @@ func (z *Join) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Proof")
 				return
 			}
+		case "heartbeat":
+			z.Heartbeat, bts, err = msgp.ReadUint32Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Heartbeat")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -1143,7 +1218,7 @@ func (z *Join) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *Join) Msgsize() (s int) {
-	s = 1 + 6 + msgp.StringPrefixSize + len(z.Alias) + 5 + msgp.Uint16Size + 6 + msgp.BytesPrefixSize + len(z.Nonce) + 6 + msgp.BytesPrefixSize + len(z.Proof)
+	s = 1 + 6 + msgp.StringPrefixSize + len(z.Alias) + 5 + msgp.Uint16Size + 6 + msgp.BytesPrefixSize + len(z.Nonce) + 6 + msgp.BytesPrefixSize + len(z.Proof) + 10 + msgp.Uint32Size
 	return
 }
 
@@ -1218,6 +1293,12 @@ func (z *JoinAck) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "Ticket")
 				return
 			}
+		case "heartbeat":
+			z.Heartbeat, err = dc.ReadUint32()
+			if err != nil {
+				err = msgp.WrapError(err, "Heartbeat")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -1231,9 +1312,9 @@ func (z *JoinAck) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *JoinAck) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 3
+	// map header, size 4
 	// write "node"
-	err = en.Append(0x83, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	err = en.Append(0x84, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	if err != nil {
 		return
 	}
@@ -1288,15 +1369,25 @@ func (z *JoinAck) EncodeMsg(en *msgp.Writer) (err error) {
 		err = msgp.WrapError(err, "Ticket")
 		return
 	}
+	// write "heartbeat"
+	err = en.Append(0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74)
+	if err != nil {
+		return
+	}
+	err = en.WriteUint32(z.Heartbeat)
+	if err != nil {
+		err = msgp.WrapError(err, "Heartbeat")
+		return
+	}
 	return
 }
 
 // MarshalMsg implements msgp.Marshaler
 func (z *JoinAck) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 3
+	// map header, size 4
 	// string "node"
-	o = append(o, 0x83, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
+	o = append(o, 0x84, 0xa4, 0x6e, 0x6f, 0x64, 0x65)
 	// map header, size 3
 	// string "alias"
 	o = append(o, 0x83, 0xa5, 0x61, 0x6c, 0x69, 0x61, 0x73)
@@ -1313,6 +1404,9 @@ func (z *JoinAck) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "ticket"
 	o = append(o, 0xa6, 0x74, 0x69, 0x63, 0x6b, 0x65, 0x74)
 	o = msgp.AppendBytes(o, z.Ticket)
+	// string "heartbeat"
+	o = append(o, 0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74)
+	o = msgp.AppendUint32(o, z.Heartbeat)
 	return
 }
 
@@ -1387,6 +1481,12 @@ func (z *JoinAck) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Ticket")
 				return
 			}
+		case "heartbeat":
+			z.Heartbeat, bts, err = msgp.ReadUint32Bytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Heartbeat")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -1401,7 +1501,7 @@ func (z *JoinAck) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *JoinAck) Msgsize() (s int) {
-	s = 1 + 5 + 1 + 6 + msgp.StringPrefixSize + len(z.Node.Alias) + 3 + msgp.StringPrefixSize + len(z.Node.IP) + 5 + msgp.Uint16Size + 6 + msgp.BytesPrefixSize + len(z.Proof) + 7 + msgp.BytesPrefixSize + len(z.Ticket)
+	s = 1 + 5 + 1 + 6 + msgp.StringPrefixSize + len(z.Node.Alias) + 3 + msgp.StringPrefixSize + len(z.Node.IP) + 5 + msgp.Uint16Size + 6 + msgp.BytesPrefixSize + len(z.Proof) + 7 + msgp.BytesPrefixSize + len(z.Ticket) + 10 + msgp.Uint32Size
 	return
 }
 
