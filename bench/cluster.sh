@@ -23,7 +23,8 @@
 # Each is run RUNS times (default 5); the median is printed.
 # Environment: BASE_PORT (default 24000), RUNS, IRIDIUM (a built binary),
 # IDLE, SETTLE, TIMEOUT (seconds any one wait may take: default 30, or
-# 0.3 s per node above 100 nodes).
+# 0.3 s per node above 100 nodes). A run that fails keeps the nodes' logs
+# (n1.log ...) and says where.
 set -euo pipefail
 shopt -s inherit_errexit # a wait that times out in $(...) stops the script (see last=)
 n=${1:-30}
@@ -54,7 +55,14 @@ stop_all() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   pids=()
 }
-trap 'stop_all; rm -rf "$work"' EXIT
+# A run that fails keeps the nodes' logs: a formation that stalls may not
+# stall again when tried by hand.
+on_exit() {
+  local rc=$?
+  stop_all
+  if [ "$rc" = 0 ]; then rm -rf "$work"; else echo "logs of the nodes kept in $work" >&2; fi
+}
+trap on_exit EXIT
 trap 'exit 1' INT TERM
 
 # bash's own clock: running `date` would add a process start to the interval.

@@ -147,10 +147,14 @@ func TestBenchClusterScript(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "bench", "cluster.sh"), "4")
-	cmd.Env = append(os.Environ(), "IRIDIUM="+binary, "BASE_PORT="+strconv.Itoa(base), "RUNS=1")
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "IRIDIUM="+binary, "BASE_PORT="+strconv.Itoa(base), "RUNS=1", "TMPDIR="+tmp)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v:\n%s", err, out)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("a run that succeeded left %d entries in TMPDIR (%s)", len(left), left[0].Name())
 	}
 	for _, measure := range []string{
 		`converge: 4 nodes, from launch +[\d.]+ ms`,
@@ -163,6 +167,28 @@ func TestBenchClusterScript(t *testing.T) {
 		if !regexp.MustCompile(measure).Match(out) {
 			t.Errorf("no %q in:\n%s", measure, out)
 		}
+	}
+}
+
+// A bench/cluster.sh run that fails (here: no wait may take any time)
+// keeps the nodes' logs and says where, so that a stall can be read after.
+func TestBenchClusterScriptKeepsLogsOfAFailedRun(t *testing.T) {
+	base := freeBasePort(t, 2) - 1
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "bench", "cluster.sh"), "2")
+	cmd.Env = append(os.Environ(), "IRIDIUM="+binary, "BASE_PORT="+strconv.Itoa(base), "RUNS=1",
+		"TMPDIR="+t.TempDir(), "TIMEOUT=0")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("cluster.sh with TIMEOUT=0 succeeded:\n%s", out)
+	}
+	m := regexp.MustCompile(`logs of the nodes kept in (\S+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no 'logs of the nodes kept in' in:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(string(m[1]), "n1.log")); err != nil {
+		t.Errorf("the kept directory has no n1.log: %v\n%s", err, out)
 	}
 }
 
