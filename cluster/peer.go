@@ -678,8 +678,15 @@ func (p *peer) readLoop() {
 			return
 		}
 		t, body, err := p.fr.ReadFrame()
-		if errors.Is(err, os.ErrDeadlineExceeded) && p.fr.BetweenFrames() {
-			t, body, err = p.recheck()
+		for tries := 0; errors.Is(err, os.ErrDeadlineExceeded) && p.fr.BetweenFrames(); tries++ {
+			wait, ok := p.silenceGrace(tries)
+			if !ok {
+				break
+			}
+			if err := p.conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+				return
+			}
+			t, body, err = p.fr.ReadFrame()
 		}
 		if err != nil {
 			switch {
@@ -736,19 +743,25 @@ func (p *peer) readLoop() {
 	}
 }
 
-// recheck reads once more after the heartbeat timeout passed between two
-// frames, without waiting: on a machine too busy to run this reader in
-// time, the deadline may have fired late, after a frame from the peer came
-// in. A frame that came shows the peer alive; a stopped peer sent none.
-func (p *peer) recheck() (wire.MsgType, []byte, error) {
-	if err := p.conn.SetReadDeadline(time.Now().Add(recheckWait)); err != nil {
-		return 0, nil, err
+// silenceGrace is how much longer the reader waits, the tries-th time, for
+// a peer that has sent nothing for a heartbeat timeout, and whether it
+// waits at all. On a machine too busy to run this reader in time, the
+// deadline may fire after the peer's frame came in, and a read past its
+// deadline does not look at the socket: bytes waiting in the kernel show
+// the peer alive, and the reader gets a whole timeout to read them (each
+// time, it reads them or ends). Where the kernel cannot be asked, one
+// short read finds a frame that is already here if the reader runs within
+// recheckWait. A stopped peer sent nothing, and is dropped.
+func (p *peer) silenceGrace(tries int) (time.Duration, bool) {
+	if bytesWaiting(p.raw) {
+		return p.m.cfg.HeartbeatTimeout, true
 	}
-	return p.fr.ReadFrame()
+	return recheckWait, tries == 0
 }
 
-// recheckWait bounds recheck's read: long enough for a read of bytes the
-// kernel holds already, too short to matter against a heartbeat timeout.
+// recheckWait bounds silenceGrace's short read: long enough for a read of
+// bytes the kernel holds already, too short to matter against a heartbeat
+// timeout.
 const recheckWait = time.Millisecond
 
 // decode decodes a frame's body. Pings and Pongs, all that an idle
