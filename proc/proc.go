@@ -122,10 +122,11 @@ type Config struct {
 	Nodes func() int32
 	// MaxProcesses bounds the processes alive at once; 0 means no bound.
 	MaxProcesses int
-	// HeapTotal bounds the heap storage of all the node's processes
-	// together, in bytes: past it ALOC faults (vm.ErrHeapTotal), as past
-	// a VM's own HeapLimit. Above 0 it replaces VMConfig.HeapAccount;
-	// 0 leaves that as it is.
+	// HeapTotal bounds the heap and stack storage of all the node's
+	// processes together, in bytes: past it ALOC faults (vm.ErrHeapTotal),
+	// as past a VM's own HeapLimit, and a PUSH or CALL that needs a larger
+	// stack faults with vm.ErrStackTotal. Above 0 it replaces
+	// VMConfig.HeapAccount; 0 leaves that as it is.
 	HeapTotal int64
 	// NoRemoteSpawn makes the node refuse the processes that other
 	// members ask it to start (--remote-spawn=false).
@@ -670,7 +671,7 @@ func (n *Node) end(p *Process, status int, err error) {
 	}
 	// Whoever ends a process runs its VM (a worker, Close once the workers
 	// stopped, a foreground process's owner), and nobody runs it again.
-	p.vm.ReleaseHeap()
+	p.vm.Release()
 	close(p.done)
 	switch {
 	case onExit != nil:

@@ -326,8 +326,12 @@ func (m *VM) exec() (int, error) {
 		}
 		ip--
 		m.park(ip, flag, base, sp)
-		m.growStack(1)
+		err = m.growStack(1)
 		ip, flag, base, sp = m.unpark()
+		if err != nil {
+			ip++ // fault names the instruction at ip-1: the PUSH
+			goto fault
+		}
 		continue
 
 	call: // the CALL at ip-1, target index in imm; it returns to ip
@@ -337,8 +341,11 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.park(ip, flag, base, sp)
-			m.growStack(2)
+			err = m.growStack(2)
 			ip, flag, base, sp = m.unpark()
+			if err != nil {
+				goto fault
+			}
 			ip--
 			continue // run the CALL (its own entry) again, with room now
 		}

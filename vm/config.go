@@ -48,16 +48,19 @@ type Config struct {
 	// Runtime runs this VM as a process (README "Processes"); nil: a lone
 	// process.
 	Runtime Runtime
-	// HeapAccount, if set, holds the heap storage of several VMs (a
-	// node's processes) within one total: a VM takes from it the bytes of
-	// storage it is about to allocate for its heap and gives them back
-	// when it lets the storage go (Load, ClearProgram, ReleaseHeap). ALOC
-	// faults with ErrHeapTotal when the account refuses. nil: no total,
-	// only HeapLimit.
+	// HeapAccount, if set, holds the heap and stack storage of several
+	// VMs (a node's processes) within one total: a VM takes from it the
+	// bytes of storage it is about to allocate for its heap or its stack
+	// and gives them back when it lets the storage go (Load, ClearProgram
+	// and Release for the heap, Release for the stack). ALOC faults with
+	// ErrHeapTotal, and a PUSH or CALL that needs a larger stack with
+	// ErrStackTotal, when the account refuses. nil: no total, only
+	// HeapLimit and StackLimit.
 	HeapAccount HeapAccount
 }
 
-// HeapAccount keeps the total of heap storage that several VMs hold. Its
+// HeapAccount keeps the total of heap and stack storage that several VMs
+// hold. Its
 // methods may be called by several goroutines at once.
 type HeapAccount interface {
 	// Take reports whether n more bytes (n > 0) fit in the total, and

@@ -28,6 +28,7 @@ var (
 	ErrBadAlloc        = errors.New("allocation of a negative size or past the heap limit")
 	ErrHeapTotal       = errors.New("allocation past the heap total of the node's processes")
 	ErrStackOverflow   = errors.New("stack overflow")
+	ErrStackTotal      = errors.New("stack growth past the memory total of the node's processes")
 	ErrStackUnderflow  = errors.New("pop below the current call frame")
 	ErrNoFrame         = errors.New("return with no call frame")
 	ErrBadString       = errors.New("string offset outside the read-only data or not NUL-terminated")

@@ -321,8 +321,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -27082,8 +27085,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -27224,8 +27230,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -27366,8 +27375,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -27508,8 +27520,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -27655,8 +27670,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -27817,8 +27835,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -27959,8 +27980,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -28101,8 +28125,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -28243,8 +28270,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -28385,8 +28415,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -28527,8 +28560,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -28669,8 +28705,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -28816,8 +28855,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -28978,8 +29020,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -29120,8 +29165,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -29262,8 +29310,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -29404,8 +29455,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -29546,8 +29600,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -29688,8 +29745,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -29830,8 +29890,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -29977,8 +30040,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -30139,8 +30205,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -30281,8 +30350,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -30423,8 +30495,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -30565,8 +30640,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -30707,8 +30785,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -30849,8 +30930,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -30991,8 +31075,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -31138,8 +31225,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -31300,8 +31390,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -31442,8 +31535,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -31584,8 +31680,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -31731,8 +31830,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -31898,8 +32000,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -32065,8 +32170,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -32232,8 +32340,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -32404,8 +32515,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -32591,8 +32705,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -32758,8 +32875,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -32925,8 +33045,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -33087,8 +33210,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -33229,8 +33355,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -33371,8 +33500,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -33513,8 +33645,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -33660,8 +33795,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -33822,8 +33960,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -33964,8 +34105,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -34106,8 +34250,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -34248,8 +34395,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -34390,8 +34540,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -34532,8 +34685,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -34674,8 +34830,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -34821,8 +34980,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -34983,8 +35145,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -35125,8 +35290,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -35267,8 +35435,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -35409,8 +35580,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -35551,8 +35725,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -35693,8 +35870,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -35835,8 +36015,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -35982,8 +36165,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -36144,8 +36330,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -36286,8 +36475,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -36428,8 +36620,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -36576,8 +36771,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -36748,8 +36946,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -36920,8 +37121,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -37092,8 +37296,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -37269,8 +37476,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -37461,8 +37671,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -37633,8 +37846,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -37805,8 +38021,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -37976,8 +38195,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -38143,8 +38365,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -38310,8 +38535,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -38477,8 +38705,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -38649,8 +38880,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -38836,8 +39070,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -39003,8 +39240,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -39170,8 +39410,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -40053,8 +40296,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -40170,8 +40416,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -40287,8 +40536,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -40404,8 +40656,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -40528,8 +40783,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -40678,8 +40936,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -40815,8 +41076,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -40932,8 +41196,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41049,8 +41316,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41166,8 +41436,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41283,8 +41556,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41400,8 +41676,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41517,8 +41796,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41634,8 +41916,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41751,8 +42036,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41868,8 +42156,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -41991,8 +42282,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -42138,8 +42432,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -42285,8 +42582,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -42431,8 +42731,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -57498,8 +57801,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -57620,8 +57926,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -57742,8 +58051,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -57864,8 +58176,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -57986,8 +58301,11 @@ func (m *VM) exec() (int, error) {
 						goto fault
 					}
 					m.park(ip, flag, base, sp)
-					m.growStack(2)
+					err = m.growStack(2)
 					ip, flag, base, sp = m.unpark()
+					if err != nil {
+						goto fault
+					}
 					ip--
 					continue // run the CALL (its own entry) again, with room now
 				}
@@ -72831,8 +73149,12 @@ func (m *VM) exec() (int, error) {
 		}
 		ip--
 		m.park(ip, flag, base, sp)
-		m.growStack(1)
+		err = m.growStack(1)
 		ip, flag, base, sp = m.unpark()
+		if err != nil {
+			ip++ // fault names the instruction at ip-1: the PUSH
+			goto fault
+		}
 		continue
 
 	}

@@ -116,9 +116,9 @@ func FuzzRun(f *testing.F) {
 		if m.HeapSize() > acct.inUse() {
 			t.Fatalf("a heap of %d bytes, %d in the account", m.HeapSize(), acct.inUse())
 		}
-		m.ReleaseHeap()
+		m.Release()
 		if acct.inUse() != 0 {
-			t.Fatalf("%d bytes in the account after ReleaseHeap", acct.inUse())
+			t.Fatalf("%d bytes in the account after Release", acct.inUse())
 		}
 	})
 }

@@ -76,9 +76,9 @@ func TestHeapAccount(t *testing.T) {
 			if m.HeapSize() != tc.heap*kib || acct.inUse() != tc.inUse*kib {
 				t.Errorf("heap %d, account %d; want %d, %d", m.HeapSize(), acct.inUse(), tc.heap*kib, tc.inUse*kib)
 			}
-			m.ReleaseHeap()
+			m.Release()
 			if m.HeapSize() != 0 || acct.inUse() != 0 {
-				t.Errorf("after ReleaseHeap: heap %d, account %d; want 0, 0", m.HeapSize(), acct.inUse())
+				t.Errorf("after Release: heap %d, account %d; want 0, 0", m.HeapSize(), acct.inUse())
 			}
 		})
 	}
@@ -143,9 +143,56 @@ func TestHeapAccountGivesBack(t *testing.T) {
 	}
 	run(m, 2<<20)
 	run(child, 4<<20)
-	child.ReleaseHeap()
-	m.ReleaseHeap()
+	child.Release()
+	m.Release()
 	if acct.inUse() != 0 {
 		t.Fatalf("account %d after both released, want 0", acct.inUse())
+	}
+}
+
+// The stack's storage counts in the HeapAccount as the heap's does: a
+// PUSH or a CALL that needs more stack than the account allows faults
+// with ErrStackTotal (far below StackLimit here), and the account never
+// holds more than its total. Release gives it all back.
+func TestStackAccount(t *testing.T) {
+	const total = 64 << 10 // 16,384 entries
+	pushes := func(n uint32) []byte { // CLOOP n-1; PUSH $1; LOOP; HLT
+		return asm(i24(vm.OpCloop, n-1), r1(vm.OpPush, 1), i24(vm.OpLoop, 4), op(vm.OpHlt))
+	}
+	tests := []struct {
+		name  string
+		code  []byte
+		err   error // of the run
+		pc    int   // of the fault
+		op    vm.Opcode
+		depth int // the stack's depth afterwards, with no fault
+	}{
+		{"pushes within the total", pushes(1000), nil, 0, 0, 1000},
+		{"pushes past the total", pushes(100_000), vm.ErrStackTotal, 4, vm.OpPush, 0},
+		{"calls past the total", asm(i24(vm.OpCall, 0)), vm.ErrStackTotal, 0, vm.OpCall, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			acct := &account{total: total}
+			cfg := vm.DefaultConfig()
+			cfg.HeapAccount = acct
+			m, _ := load(t, cfg, &vm.Program{Code: tc.code})
+			_, err := m.Run()
+			switch {
+			case tc.err != nil:
+				wantFault(t, err, tc.err, tc.pc, tc.op)
+			case err != nil:
+				t.Fatalf("Run: %v", err)
+			case m.StackDepth() != tc.depth:
+				t.Errorf("stack depth %d, want %d", m.StackDepth(), tc.depth)
+			}
+			if used := acct.inUse(); used < 4*m.StackDepth() || used > total {
+				t.Errorf("account holds %d bytes for a stack of %d entries, total %d", used, m.StackDepth(), total)
+			}
+			m.Release()
+			if m.StackDepth() != 0 || acct.inUse() != 0 {
+				t.Errorf("after Release: stack %d, account %d; want 0, 0", m.StackDepth(), acct.inUse())
+			}
+		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"unsafe"
@@ -38,6 +37,8 @@ type VM struct {
 	fb    int     // frame base: stack depth at entry of the current call; 0 with no call
 	heap  []byte
 	held  int // bytes of heap storage taken from cfg.HeapAccount: cap(heap), with an account
+	// bytes of stack storage taken from cfg.HeapAccount: 4*len(stack), with an account
+	stackHeld int
 
 	cfg    Config
 	abort  atomic.Bool
@@ -99,16 +100,28 @@ func (m *VM) reset() {
 	m.sp = 0
 	m.fb = 0
 	if cap(m.heap) > keepHeap {
-		m.ReleaseHeap()
+		m.releaseHeap()
 	}
 	m.heap = m.heap[:0]
 }
 
-// ReleaseHeap empties the heap and lets its storage go, giving its bytes
-// back to the HeapAccount. The owner of a VM calls it when it drops the VM
-// (a process that ended), so that the account does not wait for the
-// garbage collector. Only the goroutine that runs the VM may call it.
-func (m *VM) ReleaseHeap() {
+// Release empties the heap and the stack and lets their storage go,
+// giving its bytes back to the HeapAccount. The owner of a VM calls it
+// when it drops the VM (a process that ended), so that the account does
+// not wait for the garbage collector. Only the goroutine that runs the VM
+// may call it, and nothing runs the VM after it.
+func (m *VM) Release() {
+	m.releaseHeap()
+	m.stack, m.sp, m.fb = nil, 0, 0
+	if m.stackHeld > 0 {
+		m.cfg.HeapAccount.Give(m.stackHeld)
+		m.stackHeld = 0
+	}
+}
+
+// releaseHeap empties the heap and lets its storage go, giving its bytes
+// back to the HeapAccount.
+func (m *VM) releaseHeap() {
 	m.heap = nil
 	if m.held > 0 {
 		m.cfg.HeapAccount.Give(m.held)
@@ -365,11 +378,28 @@ func (m *VM) unpark() (ip int, flag bool, base int64, sp int) {
 // caller checked that the limit allows them), doubling its storage but
 // never past the limit: the storage is m.stack[:len], and len(m.stack)
 // never exceeds the limit, so the dispatch loop's PUSH tests only that.
+// With a HeapAccount, the stack's storage counts in it as the heap's does
+// (a node's processes could otherwise hold 4 MiB of stack each, past any
+// total), and the room to double shrinks to what the account allows;
+// ErrStackTotal when not even need more entries fit.
 //
 //go:noinline
-func (m *VM) growStack(need int) {
-	n := min(max(2*len(m.stack), 64, m.sp+need), m.cfg.StackLimit)
-	m.stack = slices.Grow(m.stack, n-len(m.stack))[:n]
+func (m *VM) growStack(need int) error {
+	size := m.sp + need
+	n := min(max(2*len(m.stack), 64, size), m.cfg.StackLimit)
+	if a := m.cfg.HeapAccount; a != nil {
+		for !a.Take(4*n - m.stackHeld) {
+			if n == size {
+				return ErrStackTotal
+			}
+			n = size + (n-size)/2
+		}
+		m.stackHeld = 4 * n
+	}
+	s := make([]int32, n)
+	copy(s, m.stack)
+	m.stack = s
+	return nil
 }
 
 // aloc is ALOC of n bytes: the heap grows by n zero bytes, within
