@@ -38,9 +38,9 @@ func runDaemon(o *options, mgr *cluster.Manager, stdout, stderr io.Writer) int {
 	go func() { // ends with ctx, which is cancelled when runDaemon returns
 		select {
 		case <-ctx.Done():
-		case <-sigs:
+		case first := <-sigs:
 			cancel()
-			exitIfStuck(sigs, exitFault, stderr, nil) // a write of stdout may hold the loop below
+			exitIfStuck(sigs, first, exitFault, stderr, nil) // a write of stdout may hold the loop below
 		}
 	}()
 

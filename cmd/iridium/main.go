@@ -105,12 +105,12 @@ func catchSignals(stderr io.Writer) caughtSignals {
 		sigs := make(chan os.Signal, 2) // the first signal and a second one (exitIfStuck)
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 		close(c.ready)
-		name := "SIGTERM"
-		if <-sigs == os.Interrupt {
+		first, name := <-sigs, "SIGTERM"
+		if first == os.Interrupt {
 			name = "SIGINT"
 		}
 		cancel(errors.New(name)) // the fault reads "interrupted: SIGINT at pc ..."
-		exitIfStuck(sigs, exitFault, stderr, nil)
+		exitIfStuck(sigs, first, exitFault, stderr, nil)
 	}()
 	return c
 }

@@ -159,7 +159,7 @@ func runREPL(o *options, template repl.Config, stdin io.Reader, stdout, stderr i
 				ended <- s.(syscall.Signal)
 				cancel()
 				in.Close()
-				exitIfStuck(sigs, 128+int(s.(syscall.Signal)), stderr, restoreTerminal)
+				exitIfStuck(sigs, s, 128+int(s.(syscall.Signal)), stderr, restoreTerminal)
 				return
 			}
 		}
