@@ -12,12 +12,8 @@ import (
 // nothing: a peer makes it once and calls it for every heartbeat, with its
 // wmu held (the function is not safe for concurrent use).
 func sendQueue(c net.Conn) func() (int, bool) {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(c)
+	if rc == nil {
 		return nil
 	}
 	var (
@@ -33,4 +29,18 @@ func sendQueue(c net.Conn) func() (int, bool) {
 		}
 		return int(n), true
 	}
+}
+
+// rawConnOf is c's socket for system calls of this package's own (ioctl,
+// recv with flags), or nil when c is not a socket.
+func rawConnOf(c net.Conn) syscall.RawConn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }

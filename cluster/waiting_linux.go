@@ -13,16 +13,12 @@ import (
 // deadline's timer before it looks for ready sockets, and a read past its
 // deadline does not look at the socket at all); this tells the two apart.
 func bytesWaiting(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(c)
+	if rc == nil {
 		return false
 	}
 	waiting := false
-	err = rc.Control(func(fd uintptr) {
+	err := rc.Control(func(fd uintptr) {
 		var b byte
 		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b)), 1,
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)

@@ -23,6 +23,10 @@ func TestLongWordsAreClipped(t *testing.T) {
 		{"!send test:99 " + x, `error: "` + clipped + `" is not an int32 value` + "\n"},
 		{"!send test:99 #1", "error: no process test:99\n"},
 		{"!send " + x + ":1 #1", "error: " + clipped + ": not a connected member\n"},
+		// Errors from below the commands repeat a word whole; the line
+		// clips any word past longWord characters.
+		{"!load_file " + x, "error: open " + clipped + ": file name too long\n"},
+		{"!spawn /tmp/" + x + "/a.iasm", "error: open /tmp/" + strings.Repeat("x", 35) + "... (5012 characters): file name too long\n"},
 		{"!load_file\n!" + x, "error: !" + strings.Repeat("x", 39) + "... (5001 characters) is a command, not a path: not run (a file so named is ./!" + strings.Repeat("x", 39) + "... (5001 characters))\n"},
 	}
 	for _, tc := range tests {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chzyer/readline"
 	"github.com/iridium-go/iridium/assembler"
@@ -322,15 +323,40 @@ func (r *REPL) flush() {
 // right-to-left override) are written escaped, as \x00 or \u202e, and so
 // are bytes that are not UTF-8, as \xff (package escape), so that a
 // message shows them and never drives the terminal or reorders what it
-// shows.
+// shows. A word of more than longWord characters is clipped
+// (escape.Clip), whatever layer put it there: the commands quote at most
+// 40 characters of what was typed, but an error from below them (a path a
+// file could not be opened at, a host that could not be dialled, an alias
+// no member has) repeats the word whole, up to the megabyte a script's
+// line may hold.
 func errorText(err error) []byte {
 	var b bytes.Buffer
 	for _, line := range strings.Split(err.Error(), "\n") {
 		b.WriteString("error: ")
-		b.Write(escape.Append(b.AvailableBuffer(), line))
+		b.Write(escape.Append(b.AvailableBuffer(), clipLongWords(line)))
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
+}
+
+// longWord is the longest word (a run without a space) an error line
+// shows whole: longer than the paths and names of ordinary use.
+const longWord = 256
+
+// clipLongWords is line with each word of more than longWord characters
+// clipped, the colon or comma that ends it kept ("open PATH: ...").
+func clipLongWords(line string) string {
+	if len(line) <= longWord {
+		return line
+	}
+	words := strings.Split(line, " ")
+	for i, w := range words {
+		if utf8.RuneCountInString(w) > longWord {
+			body := strings.TrimRight(w, ":,")
+			words[i] = escape.Clip(body) + w[len(body):]
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // runAssembly assembles line after the program so far, appends it to the
