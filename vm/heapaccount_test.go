@@ -155,7 +155,7 @@ func TestHeapAccountGivesBack(t *testing.T) {
 // with ErrStackTotal (far below StackLimit here), and the account never
 // holds more than its total. Release gives it all back.
 func TestStackAccount(t *testing.T) {
-	const total = 64 << 10 // 16,384 entries
+	const total = 64 << 10            // 16,384 entries
 	pushes := func(n uint32) []byte { // CLOOP n-1; PUSH $1; LOOP; HLT
 		return asm(i24(vm.OpCloop, n-1), r1(vm.OpPush, 1), i24(vm.OpLoop, 4), op(vm.OpHlt))
 	}
