@@ -708,6 +708,38 @@ func TestExamples(t *testing.T) {
 	}
 }
 
+// examples/echo.iasm answers a message with its value plus one, to the
+// sender, and ends on 0: here a process spawns it from the same program,
+// sends 42 and prints what comes back, then the echo's exit status.
+func TestEchoExample(t *testing.T) {
+	echo, err := os.ReadFile("../examples/echo.iasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNode(t, 2)
+	p, out := start(t, n, `
+.data
+sp: .asciiz ' '
+.code
+	load $1 #0
+	load $2 @wait      ; echo.iasm's first instruction
+	spawn $1 $2 $9
+	load $4 #42
+	send $9 $4
+	recv $5 $6
+	prti $5
+	prts @sp
+	load $4 #0
+	send $9 $4
+	recv $7 $8         ; the echo's exit notice
+	prti $7
+	hlt
+`+string(echo))
+	if status, err := ended(t, p); status != StatusOK || out.String() != "43 0" {
+		t.Fatalf("status %d (%v), output %q; want 43 0", status, err, out.String())
+	}
+}
+
 // vmRSS is this process's resident memory, in bytes.
 func vmRSS(t testing.TB) int64 {
 	data, err := os.ReadFile("/proc/self/status")
