@@ -5,5 +5,5 @@ package cluster
 import "net"
 
 // bytesWaiting is Linux's (waiting_linux.go); elsewhere the reader's short
-// second read (recheck) is all there is.
+// second read (silenceGrace) is all there is.
 func bytesWaiting(net.Conn) bool { return false }

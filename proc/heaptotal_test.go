@@ -97,7 +97,7 @@ child:`+tc.fill+`
 	}
 }
 
-// A foreground process runs no more once ended: its memory went back.
+// A foreground process that was ended runs no more: RunContext says so.
 func TestForegroundEndedRunsNoMore(t *testing.T) {
 	n, err := New(Config{Alias: "test", Threads: 2, HeapTotal: 3 << 20})
 	if err != nil {

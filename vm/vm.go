@@ -386,15 +386,9 @@ func (m *VM) unpark() (ip int, flag bool, base int64, sp int) {
 //go:noinline
 func (m *VM) growStack(need int) error {
 	size := m.sp + need
-	n := min(max(2*len(m.stack), 64, size), m.cfg.StackLimit)
-	if a := m.cfg.HeapAccount; a != nil {
-		for !a.Take(4*n - m.stackHeld) {
-			if n == size {
-				return ErrStackTotal
-			}
-			n = size + (n-size)/2
-		}
-		m.stackHeld = 4 * n
+	n, ok := m.reserve(size, min(max(2*len(m.stack), 64, size), m.cfg.StackLimit), 4, &m.stackHeld)
+	if !ok {
+		return ErrStackTotal
 	}
 	s := make([]int32, n)
 	copy(s, m.stack)
@@ -430,23 +424,35 @@ func (m *VM) growHeap(n int) error {
 		clear(m.heap[old:]) // Load keeps a small heap's array, bytes and all
 		return nil
 	}
-	c := max(size, min(2*cap(m.heap), m.cfg.HeapLimit))
-	if a := m.cfg.HeapAccount; a != nil {
-		// As much of the room to double as the account allows, halving
-		// what is asked past size: an array of exactly size would make
-		// every later ALOC, however small, copy the whole heap.
-		for !a.Take(c - m.held) {
-			if c == size {
-				return ErrHeapTotal
-			}
-			c = size + (c-size)/2
-		}
-		m.held = c
+	c, ok := m.reserve(size, max(size, min(2*cap(m.heap), m.cfg.HeapLimit)), 1, &m.held)
+	if !ok {
+		return ErrHeapTotal
 	}
 	h := make([]byte, size, c)
 	copy(h, m.heap)
 	m.heap = h
 	return nil
+}
+
+// reserve is how many elements of unit bytes a heap or stack growing to
+// size elements gets: want, the room to double into, or as much of it as
+// the HeapAccount allows, halving what is asked past size (storage of
+// exactly size would make every later growth, however small, copy it
+// all); false when not even size fits. held is the bytes the storage
+// holds in the account, which reserve moves to the new storage's.
+func (m *VM) reserve(size, want, unit int, held *int) (int, bool) {
+	a := m.cfg.HeapAccount
+	if a == nil {
+		return want, true
+	}
+	for !a.Take(unit*want - *held) {
+		if want == size {
+			return 0, false
+		}
+		want = size + (want-size)/2
+	}
+	*held = unit * want
+	return want, true
 }
 
 // save writes the loop's locals back; ip is the index of the next
