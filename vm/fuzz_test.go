@@ -47,7 +47,7 @@ func FuzzLoad(f *testing.F) {
 
 // runSentinels are the errors a run may end with.
 var runSentinels = []error{
-	vm.ErrIllegalOpcode, vm.ErrDivideByZero, vm.ErrBadJump, vm.ErrBadEntry, vm.ErrHeapAccess, vm.ErrBadAlloc, vm.ErrHeapTotal,
+	vm.ErrIllegalOpcode, vm.ErrDivideByZero, vm.ErrBadJump, vm.ErrBadEntry, vm.ErrHeapAccess, vm.ErrBadAlloc, vm.ErrHeapTotal, vm.ErrStackTotal,
 	vm.ErrStackOverflow, vm.ErrStackUnderflow, vm.ErrNoFrame, vm.ErrBadString, vm.ErrBudgetExhausted,
 }
 
