@@ -9,13 +9,13 @@
 package fileread
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"syscall"
 )
 
@@ -62,23 +62,45 @@ func readAll(f *os.File, path string, limit int64, regularOnly bool) ([]byte, er
 	if regularOnly && !regular {
 		return nil, fmt.Errorf("%s: %s, %w", path, kindOf(fi.Mode()), ErrNotRegular)
 	}
-	var buf *bytes.Buffer
-	switch {
-	case regular && fi.Size() > limit: // refused unread
-		return nil, ErrTooLarge
-	case regular: // read into one array of its size, not a doubling one
-		buf = bytes.NewBuffer(make([]byte, 0, int(fi.Size())+bytes.MinRead))
-	default:
-		buf = new(bytes.Buffer)
+	size := int64(0) // not known: start small
+	if regular {
+		if fi.Size() > limit { // refused unread
+			return nil, ErrTooLarge
+		}
+		size = fi.Size()
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()) > limit { // it grew since, or is not regular
-		return nil, ErrTooLarge
-	}
-	return buf.Bytes(), nil
+	return readBounded(f, size, limit)
 }
+
+// readBounded reads r to its end, expecting about size bytes, and refuses
+// it once it passes limit. The buffer starts at size (a regular file is
+// read into one array of its size) and doubles from there, but never past
+// limit+1 bytes: a stream over the limit (/dev/zero) costs about one and a
+// half times the limit while it is read, not the three times that a
+// buffer doubling past it would.
+func readBounded(r io.Reader, size, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, min(max(size+1, minGrow), limit+1)) // +1: the read that sees EOF needs room
+	for {
+		if int64(len(buf)) > limit {
+			return nil, ErrTooLarge
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(max(int64(len(buf)), minGrow), limit+1-int64(len(buf)))))
+		}
+		n, err := r.Read(buf[len(buf):min(int64(cap(buf)), limit+1)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// minGrow is the least readBounded grows its buffer by: a stream's first
+// reads need not double from one byte.
+const minGrow = 4096
 
 // kindOf names what a file that is not regular is.
 func kindOf(m fs.FileMode) string {

@@ -3,8 +3,10 @@ package fileread
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -52,4 +54,50 @@ func TestRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A stream over the limit is refused having allocated about twice the
+// limit in all (the doubling buffers up to limit+1 bytes; one and a half
+// times the limit live at once), not the four times of a buffer doubling
+// past it; one under the limit comes back whole.
+func TestReadStreamMemory(t *testing.T) {
+	const limit = 8 << 20
+	tests := []struct {
+		name    string
+		size    int
+		wantErr bool
+	}{
+		{"under the limit", limit - 1000, false},
+		{"at the limit", limit, false},
+		{"endless", -1, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r io.Reader = zeros{}
+			if tc.size >= 0 {
+				r = io.LimitReader(zeros{}, int64(tc.size))
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			data, err := readBounded(r, 0, limit)
+			runtime.ReadMemStats(&after)
+			if tc.wantErr != (err != nil) || !tc.wantErr && len(data) != tc.size {
+				t.Fatalf("readBounded = %d bytes, %v; want %d bytes, error %v", len(data), err, tc.size, tc.wantErr)
+			}
+			if tc.wantErr && !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("error %v, want ErrTooLarge", err)
+			}
+			if got := after.TotalAlloc - before.TotalAlloc; got > limit*5/2 {
+				t.Errorf("reading allocated %d bytes, want at most %d (2.5 times the limit)", got, limit*5/2)
+			}
+		})
+	}
+}
+
+// zeros reads as an endless stream of zero bytes, as /dev/zero does.
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
 }
