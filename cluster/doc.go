@@ -278,6 +278,7 @@
 //	0 started           1 unknown program (send it)   2 refused (--remote-spawn=false)
 //	3 too many processes (--max-processes)            4 bad program
 //	5 bad entry         6 shutting down               7 every pid given (restart it)
+//	8 no memory (the program would pass the memory total of --max-heap)
 //
 // Limits a receiver enforces (a frame past one is malformed: Error code 4,
 // and the sender is dropped): "hash" 32 bytes, a program name 1024 bytes,

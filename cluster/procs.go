@@ -31,8 +31,8 @@ type ProcessHandler interface {
 	// its pid and a start function, which the Manager calls once the
 	// answer is queued (so that the answer goes before anything the new
 	// process sends), or why not: an error wrapping ErrSpawnRefused,
-	// ErrSpawnTooMany, ErrUnknownProgram, ErrBadProgram, ErrBadEntry or
-	// ErrSpawnClosing.
+	// ErrSpawnTooMany, ErrUnknownProgram, ErrBadProgram, ErrBadEntry,
+	// ErrSpawnClosing, ErrSpawnNoPIDs or ErrSpawnNoMemory.
 	Spawn(from string, req *SpawnRequest) (pid int32, start func(), err error)
 	Send(from string, fromPID, to, value int32)
 	Exit(from string, e *ExitNotice)
@@ -98,7 +98,7 @@ type ProcessInfo struct {
 }
 
 // Errors of process requests. A refused spawn says why with one of the
-// first seven; the node that refused acts on its own flags.
+// first eight; the node that refused acts on its own flags.
 var (
 	ErrSpawnRefused    = errors.New("the member refuses remote spawns (--remote-spawn=false)")
 	ErrSpawnTooMany    = errors.New("the member runs its maximum of processes (--max-processes)")
@@ -107,6 +107,7 @@ var (
 	ErrBadEntry        = errors.New("the entry is not an instruction of the program")
 	ErrSpawnClosing    = errors.New("the member is shutting down")
 	ErrSpawnNoPIDs     = errors.New("the member has given every pid up to 2147483647 and gives none twice (restart it)")
+	ErrSpawnNoMemory   = errors.New("the program does not fit in what is left of the member's memory for processes (--max-heap)")
 	ErrProgramTooLarge = errors.New("the program is too large for one frame")
 	// ErrNoMember: no connected member has that alias.
 	ErrNoMember = errors.New("not a connected member")
@@ -127,6 +128,7 @@ var spawnErrors = [...]error{
 	wire.SpawnBadEntry:       ErrBadEntry,
 	wire.SpawnClosing:        ErrSpawnClosing,
 	wire.SpawnNoPIDs:         ErrSpawnNoPIDs,
+	wire.SpawnNoMemory:       ErrSpawnNoMemory,
 }
 
 // spawnCode is the answer code of a handler's refusal.

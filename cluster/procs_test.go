@@ -288,7 +288,7 @@ func TestSpawnCarriesTheProgramOnce(t *testing.T) {
 		t.Fatalf("the spawn on the new connection carried the program again")
 	}
 
-	for _, refusal := range []error{ErrSpawnRefused, ErrSpawnTooMany, ErrBadEntry, ErrSpawnClosing, ErrSpawnNoPIDs} {
+	for _, refusal := range []error{ErrSpawnRefused, ErrSpawnTooMany, ErrBadEntry, ErrSpawnClosing, ErrSpawnNoPIDs, ErrSpawnNoMemory} {
 		hb.mu.Lock()
 		hb.refuse = refusal
 		hb.mu.Unlock()

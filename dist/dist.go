@@ -88,6 +88,7 @@ var spawnErrors = []struct{ proc, cluster error }{
 	{proc.ErrBadProgram, cluster.ErrBadProgram},
 	{proc.ErrBadEntry, cluster.ErrBadEntry},
 	{proc.ErrClosed, cluster.ErrSpawnClosing},
+	{proc.ErrProgramTotal, cluster.ErrSpawnNoMemory},
 }
 
 func (h handler) Spawn(from string, req *cluster.SpawnRequest) (int32, func(), error) {

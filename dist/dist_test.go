@@ -274,6 +274,7 @@ func TestSpawnRefusals(t *testing.T) {
 		{proc.ErrBadProgram, cluster.ErrBadProgram},
 		{proc.ErrBadEntry, cluster.ErrBadEntry},
 		{proc.ErrClosed, cluster.ErrSpawnClosing},
+		{proc.ErrProgramTotal, cluster.ErrSpawnNoMemory},
 		{fmt.Errorf("loading: %w", proc.ErrBadEntry), cluster.ErrBadEntry},
 		{vm.ErrUnknownOpcode, cluster.ErrBadProgram},
 	}

@@ -216,7 +216,7 @@ func New(cfg Config) (*Node, error) {
 		handles:  newHandleTable(cfg.MaxHandles),
 		rwatch:   make(map[remoteKey]localWatches),
 		sinks:    make(map[int32]io.Writer),
-		programs: newProgramCache(cfg.CachePrograms, cfg.CacheBytes),
+		programs: newProgramCache(cfg.CachePrograms, cfg.CacheBytes, cfg.VMConfig.HeapAccount),
 		work:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 	}
@@ -309,6 +309,10 @@ type remoteLinks struct {
 	// tens of thousands of them.
 	watching map[remoteKey]struct{}
 	spawn    spawnWait // its SPAWN on another member, while out
+	// program is the cached program it runs when another member started
+	// it: the cache counts that program's memory until its last process
+	// ends.
+	program *cachedProgram
 }
 
 // linksLocked is p's remoteLinks, made if it has none; n.mu is held.
@@ -672,6 +676,9 @@ func (n *Node) end(p *Process, status int, err error) {
 	// Whoever ends a process runs its VM (a worker, Close once the workers
 	// stopped, a foreground process's owner), and nobody runs it again.
 	p.vm.Release()
+	if p.links != nil && p.links.program != nil { // set before it ran, never changed
+		n.programs.done(p.links.program)
+	}
 	close(p.done)
 	switch {
 	case onExit != nil:
@@ -858,8 +865,9 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	n.mu.Lock()
 	full := p.mailbox.len() >= MailboxLimit
 	var origin string
+	var program *cachedProgram // c runs it too: it holds it as p does
 	if p.links != nil {
-		origin = p.links.origin
+		origin, program = p.links.origin, p.links.program
 	}
 	n.mu.Unlock()
 	if full {
@@ -876,9 +884,15 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	}
 	c.sinkNode, c.sink = p.sinkNode, p.sink
 	if origin != "" { // c is not live yet: no lock
-		c.links = &remoteLinks{origin: origin}
+		c.links = &remoteLinks{origin: origin, program: program}
+	}
+	if program != nil {
+		n.programs.hold(program)
 	}
 	if n.add(c) != nil {
+		if program != nil {
+			n.programs.done(program)
+		}
 		return 0, false, false
 	}
 	n.queue(c)

@@ -28,6 +28,9 @@ var (
 	ErrBadEntry = errors.New("proc: entry is not an instruction of the program")
 	// ErrRemoteSpawnOff: this node refuses processes from other members.
 	ErrRemoteSpawnOff = errors.New("proc: this node refuses remote spawns (--remote-spawn=false)")
+	// ErrProgramTotal: the program, which no process here runs yet, does
+	// not fit in what is left of the node's memory total (Config.HeapTotal).
+	ErrProgramTotal = errors.New("proc: the program would take the node's processes past their memory total")
 )
 
 // programCache keeps the programs that other members started here, each
@@ -38,6 +41,13 @@ var (
 // least recently used goes first.
 // A spawner whose program was dropped learns it from ErrUnknownProgram and
 // sends it again.
+//
+// The processes running a program hold it whether or not the cache still
+// does, so the cache's bounds alone do not bound that memory: each program
+// is counted in the node's memory account (the heaps' and stacks'), once,
+// from the first process forked from it until the last one ends. Without
+// that, a member could start a process of a different megabyte-sized
+// program again and again, each one waiting for ever, and fill the host.
 type programCache struct {
 	mu       sync.Mutex
 	byHash   map[[32]byte]*list.Element
@@ -45,33 +55,40 @@ type programCache struct {
 	bytes    int
 	maxCount int
 	maxBytes int
-	misses   int // spawns whose program was not here (the spawner sends it again)
+	misses   int            // spawns whose program was not here (the spawner sends it again)
+	account  vm.HeapAccount // where running programs are counted; nil: nowhere
 }
 
 type cachedProgram struct {
 	hash [32]byte
 	size int
 	tmpl *vm.VM // loaded, never run; forks are made under the cache's mutex
+	// running is how many processes run tmpl's program and have not
+	// ended (mu): those forked from it and their children here. While
+	// there is one, size is taken from the account.
+	running int
 }
 
-func newProgramCache(maxCount, maxBytes int) *programCache {
+func newProgramCache(maxCount, maxBytes int, account vm.HeapAccount) *programCache {
 	if maxCount <= 0 {
 		maxCount = DefaultCachePrograms
 	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultCacheBytes
 	}
-	return &programCache{byHash: make(map[[32]byte]*list.Element), maxCount: maxCount, maxBytes: maxBytes}
+	return &programCache{byHash: make(map[[32]byte]*list.Element), maxCount: maxCount, maxBytes: maxBytes,
+		account: account}
 }
 
 // fork makes the VM of a new process: the program hash names (image, if
 // not nil, is that program as a bytecode file, checked against the hash
-// and kept), run from entry with the registers given.
-func (c *programCache) fork(hash [32]byte, image []byte, entry int, regs [32]int32, fregs [32]float64, cfg vm.Config) (*vm.VM, error) {
+// and kept), run from entry with the registers given. The process holds
+// the program it returns until it hands it to done.
+func (c *programCache) fork(hash [32]byte, image []byte, entry int, regs [32]int32, fregs [32]float64, cfg vm.Config) (*vm.VM, *cachedProgram, error) {
 	var tmpl *vm.VM
 	if image != nil {
 		if sha256.Sum256(image) != hash {
-			return nil, fmt.Errorf("%w: its SHA-256 is not the one sent", ErrBadProgram)
+			return nil, nil, fmt.Errorf("%w: its SHA-256 is not the one sent", ErrBadProgram)
 		}
 		// Parse and verify outside the lock: a large program takes a
 		// while, and other spawns need not wait for it.
@@ -83,25 +100,58 @@ func (c *programCache) fork(hash [32]byte, image []byte, entry int, regs [32]int
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadProgram, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrBadProgram, err)
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.byHash[hash]; ok {
+	var p *cachedProgram
+	e, cached := c.byHash[hash]
+	switch {
+	case cached:
 		c.lru.MoveToFront(e)
-		tmpl = e.Value.(*cachedProgram).tmpl
-	} else if tmpl != nil {
-		c.add(&cachedProgram{hash: hash, size: tmpl.ProgramMemory(), tmpl: tmpl})
-	} else {
+		p = e.Value.(*cachedProgram)
+	case tmpl != nil:
+		p = &cachedProgram{hash: hash, size: tmpl.ProgramMemory(), tmpl: tmpl}
+	default:
 		c.misses++
-		return nil, ErrUnknownProgram
+		return nil, nil, ErrUnknownProgram
 	}
-	m, err := tmpl.ForkWith(entry, regs, fregs, cfg)
+	m, err := p.tmpl.ForkWith(entry, regs, fregs, cfg)
 	if errors.Is(err, vm.ErrBadEntry) {
-		return nil, fmt.Errorf("%w: %w", ErrBadEntry, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadEntry, err)
 	}
-	return m, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.running == 0 && c.account != nil && !c.account.Take(p.size) {
+		return nil, nil, ErrProgramTotal // a new program is not kept either
+	}
+	if !cached {
+		c.add(p)
+	}
+	p.running++
+	return m, p, nil
+}
+
+// hold counts one more process that runs p: a child that a process
+// running it spawned here, which shares its code. p is counted in the
+// account already, since that process runs it.
+func (c *programCache) hold(p *cachedProgram) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p.running++
+}
+
+// done tells the cache that a process running p ended: the last one gives
+// p's memory back to the account.
+func (c *programCache) done(p *cachedProgram) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p.running--
+	if p.running == 0 && c.account != nil {
+		c.account.Give(p.size)
+	}
 }
 
 func (c *programCache) add(p *cachedProgram) {

@@ -336,7 +336,7 @@ func (n *Node) notifyRemote(r Remote, p *Process, watchers []remoteWatcher, stat
 // pid and start, which makes it runnable: the caller answers the spawner
 // first, so that the answer goes out before anything the new process
 // sends. The error is ErrRemoteSpawnOff, ErrTooMany, ErrNoPIDs, ErrClosed,
-// ErrUnknownProgram, ErrBadProgram or ErrBadEntry.
+// ErrUnknownProgram, ErrBadProgram, ErrBadEntry or ErrProgramTotal.
 func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(), err error) {
 	if n.cfg.NoRemoteSpawn {
 		return 0, nil, ErrRemoteSpawnOff
@@ -350,8 +350,10 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 		remoteOut = &remoteOutput{n: n, alias: sinkNode, sink: sink}
 		out = remoteOut
 	}
-	c, err := n.newProcess(Spec{Name: o.Name}, out, func(cfg vm.Config) (*vm.VM, error) {
-		return n.programs.fork(o.Hash, o.Image, int(o.Entry), o.Regs, o.FRegs, cfg)
+	var program *cachedProgram
+	c, err := n.newProcess(Spec{Name: o.Name}, out, func(cfg vm.Config) (m *vm.VM, err error) {
+		m, program, err = n.programs.fork(o.Hash, o.Image, int(o.Entry), o.Regs, o.FRegs, cfg)
+		return m, err
 	})
 	if err != nil {
 		return 0, nil, err
@@ -365,9 +367,10 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	if remoteOut != nil {
 		remoteOut.pid = c // before it runs: nothing writes yet
 	}
-	c.links = &remoteLinks{origin: from}
+	c.links = &remoteLinks{origin: from, program: program}
 	c.links.watchers.add(remoteWatcher{alias: from, pid: o.Parent, parent: true, report: o.Report}, nil)
 	if err := n.add(c); err != nil {
+		n.programs.done(program)
 		return 0, nil, err
 	}
 	return c.pid, func() { n.queue(c) }, nil

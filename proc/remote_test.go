@@ -618,28 +618,28 @@ func TestProgramCache(t *testing.T) {
 	}
 	var regs [32]int32
 	var fregs [32]float64
-	c := newProgramCache(2, 1<<20)
+	c := newProgramCache(2, 1<<20, nil)
 	one, h1 := image(1)
 	two, h2 := image(2)
 	three, h3 := image(3)
-	if _, err := c.fork(h1, nil, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrUnknownProgram) {
+	if _, _, err := c.fork(h1, nil, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrUnknownProgram) {
 		t.Fatalf("hash alone of an unknown program: %v", err)
 	}
-	if _, err := c.fork(h1, one, 0, regs, fregs, vm.Config{}); err != nil {
+	if _, _, err := c.fork(h1, one, 0, regs, fregs, vm.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.fork(h1, nil, 0, regs, fregs, vm.Config{}); err != nil {
+	if _, _, err := c.fork(h1, nil, 0, regs, fregs, vm.Config{}); err != nil {
 		t.Fatalf("hash alone once cached: %v", err)
 	}
-	if _, err := c.fork(h2, one, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadProgram) {
+	if _, _, err := c.fork(h2, one, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadProgram) {
 		t.Fatalf("an image under another's hash: %v", err)
 	}
 	bad := append([]byte(nil), one...)
 	bad[len(bad)-4] = 0xfe
-	if _, err := c.fork(sha256.Sum256(bad), bad, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadProgram) {
+	if _, _, err := c.fork(sha256.Sum256(bad), bad, 0, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadProgram) {
 		t.Fatalf("an unknown opcode: %v", err)
 	}
-	if _, err := c.fork(h1, nil, len(one)+4, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadEntry) {
+	if _, _, err := c.fork(h1, nil, len(one)+4, regs, fregs, vm.Config{}); !errors.Is(err, ErrBadEntry) {
 		t.Fatalf("entry past the code: %v", err)
 	}
 	c.fork(h2, two, 0, regs, fregs, vm.Config{})
@@ -666,7 +666,7 @@ func TestProgramCache(t *testing.T) {
 	if mem1 < 4*len(b1) {
 		t.Fatalf("a program of %d bytes takes %d bytes of memory, want at least four times as many", len(b1), mem1)
 	}
-	small := newProgramCache(10, 3*len(b1))
+	small := newProgramCache(10, 3*len(b1), nil)
 	small.fork(hb1, b1, 0, regs, fregs, vm.Config{})
 	small.fork(hb2, b2, 0, regs, fregs, vm.Config{})
 	if small.holds(hb1) || !small.holds(hb2) || small.bytes != mem2 {
@@ -1000,5 +1000,128 @@ wait:
 				}
 			}
 		})
+	}
+}
+
+// bigProgram is a program another member sends to be started here: the
+// source given, then 16,384 words of data that make it large and, with
+// its number i, different from every other.
+func bigProgram(t *testing.T, i int, src string) *SpawnOrder {
+	t.Helper()
+	p, err := assembler.Assemble(src + fmt.Sprintf(".word #%d\n", i) + strings.Repeat(".word #0\n", 1<<14))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &SpawnOrder{Name: fmt.Sprint("program ", i), Hash: sha256.Sum256(img), Image: img}
+}
+
+// programMemory is what the node counts for o's program.
+func programMemory(t *testing.T, o *SpawnOrder) int64 {
+	t.Helper()
+	m, _ := vm.New(vm.Config{})
+	p, err := vm.ParseBytecode(o.Image)
+	if err == nil {
+		err = m.Load(p)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(m.ProgramMemory())
+}
+
+// spawnHere starts o on n as member "a" asks it to, and returns the
+// process.
+func spawnHere(t *testing.T, n *Node, o *SpawnOrder) (*Process, error) {
+	t.Helper()
+	pid, start, err := n.RemoteSpawn("a", o)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := n.Lookup(pid) // not started yet: it is there
+	start()
+	return p, nil
+}
+
+// TestRemoteProgramsCountInTheMemoryTotal: the programs other members start
+// here count in the node's memory total while a process runs them, each
+// once however many processes share it, so that spawning processes of ever
+// new programs that wait for ever is refused at the total, not stopped by
+// the host's memory running out.
+func TestRemoteProgramsCountInTheMemoryTotal(t *testing.T) {
+	const waits = "recv $1 $2\nhlt\n"
+	size := programMemory(t, bigProgram(t, 0, waits))
+	n, err := New(Config{Alias: "b", Threads: 1, HeapTotal: 3*size + size/2}) // room for three
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	var procs []*Process
+	for i := range 3 {
+		p, err := spawnHere(t, n, bigProgram(t, i, waits))
+		if err != nil {
+			t.Fatalf("program %d of three that fit: %v", i, err)
+		}
+		procs = append(procs, p)
+	}
+	if _, err := spawnHere(t, n, bigProgram(t, 3, waits)); !errors.Is(err, ErrProgramTotal) {
+		t.Fatalf("a fourth program: %v, want ErrProgramTotal", err)
+	}
+	again := bigProgram(t, 1, waits)
+	again.Image = nil // as a member that sent it already does
+	if _, err := spawnHere(t, n, again); err != nil {
+		t.Fatalf("another process of a program running here already: %v", err)
+	}
+	// Once the last process of program 0 ends, its memory is free again.
+	if !n.RemoteKill(procs[0].PID()) {
+		t.Fatal("kill of program 0's process refused")
+	}
+	ended(t, procs[0])
+	if _, err := spawnHere(t, n, bigProgram(t, 3, waits)); err != nil {
+		t.Fatalf("a fourth program once the first ended: %v", err)
+	}
+}
+
+// TestRemoteProgramHeldByChildren: a child spawned here by a process of
+// another member's program runs that program too, and it stays counted
+// after the parent ended, until the child ends.
+func TestRemoteProgramHeldByChildren(t *testing.T) {
+	const spawnsWaiter = `
+	load $1 #0
+	load $2 @child
+	spawn $1 $2 $3
+	hlt
+child:
+	recv $4 $5
+	hlt
+`
+	size := programMemory(t, bigProgram(t, 0, spawnsWaiter))
+	n, err := New(Config{Alias: "b", Threads: 1, HeapTotal: size + size/2}) // room for one
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	parent, err := spawnHere(t, n, bigProgram(t, 0, spawnsWaiter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := ended(t, parent); status != StatusOK {
+		t.Fatalf("parent: status %d, %v", status, err)
+	}
+	live := n.Processes()
+	if len(live) != 1 {
+		t.Fatalf("%d processes live, want the child alone: %v", len(live), live)
+	}
+	child, _ := n.Lookup(live[0].PID)
+	if _, err := spawnHere(t, n, bigProgram(t, 1, spawnsWaiter)); !errors.Is(err, ErrProgramTotal) {
+		t.Fatalf("another program while the child runs the first: %v, want ErrProgramTotal", err)
+	}
+	n.RemoteKill(child.PID())
+	ended(t, child)
+	if _, err := spawnHere(t, n, bigProgram(t, 1, spawnsWaiter)); err != nil {
+		t.Fatalf("another program once the child ended: %v", err)
 	}
 }

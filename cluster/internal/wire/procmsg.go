@@ -72,6 +72,7 @@ const (
 	SpawnBadEntry       SpawnCode = 5 // the entry is not an instruction of the program
 	SpawnClosing        SpawnCode = 6 // the receiver is shutting down
 	SpawnNoPIDs         SpawnCode = 7 // the receiver has given every pid and gives none twice
+	SpawnNoMemory       SpawnCode = 8 // the program does not fit in the receiver's memory total for processes
 )
 
 // SpawnAck answers the Spawn with the same Ref.
