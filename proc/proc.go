@@ -34,7 +34,9 @@
 // was sent, its exit notice last. A mailbox holds at most MailboxLimit
 // messages; a message to a full mailbox is dropped and counted. The exit
 // notice of a process's end is never dropped: each process gets one for
-// every process it spawned or monitors, exactly once. So that a mailbox
+// every process it spawned or monitors, exactly once (a MONITOR of a
+// process that has ended answers status 4 at once instead, even when its
+// notice came already, as SPEC section 9 says). So that a mailbox
 // stays bounded all the same, a full one makes SPAWN fail, and the
 // status-4 answer of a MONITOR of nothing, which a loop could ask for
 // without end, is dropped like a message.
@@ -280,7 +282,6 @@ type Process struct {
 	wake       chan struct{}    // foreground: a waiting owner's wake-up, capacity 1
 	done       chan struct{}    // closed when it ended
 	err        error            // the fault that ended it, if any
-	noticed    *noticeSet       // the processes whose exit notice it was sent; nil until the first
 	onExit     func(status int, err error)
 
 	// Where its output goes when that is another member (sinkNode, sink),
@@ -696,18 +697,9 @@ func (n *Node) deliverLocked(to int32, msg vm.Message) {
 	if q == nil {
 		return
 	}
-	if msg.Exit && q.noticed.has(msg.From) {
-		return // exactly once: a notice of this process came already
-	}
 	if q.mailbox.len() >= MailboxLimit && !(msg.Exit && msg.Value != StatusNoSuch) {
 		q.dropped++
 		return
-	}
-	if msg.Exit {
-		if q.noticed == nil {
-			q.noticed = &noticeSet{}
-		}
-		q.noticed.add(msg.From)
 	}
 	q.mailbox.push(msg)
 	if q.state == Waiting && q.parkedOn != vm.OpSpawn {

@@ -281,11 +281,11 @@ func TestKillGoesFirst(t *testing.T) {
 	}
 }
 
-// A process gets one exit notice of each process it spawned or monitors,
-// however the two come together: a MONITOR of a process whose notice came
-// already adds none, so the count does not depend on whether the process
-// still ran at the MONITOR. Each program prints the senders of the
-// notices it gets, then 0 when no more is waiting.
+// A MONITOR of a process that has ended gives status 4 at once, every
+// time, whether or not this process was told of the end already (SPEC
+// section 9); one end still gives one notice (TestMonitorOnce). Each
+// program prints what its RECVs say, then 0 when no more is waiting: the
+// child is pid 2.
 func TestNoticeOnce(t *testing.T) {
 	const drain = `
 	load $9 #0
@@ -300,17 +300,19 @@ more:
 	tests := []struct {
 		name, src, want string
 	}{
-		{"spawned, ended, then monitored", `
+		{"spawned, ended, then monitored: its notice, then status 4", `
 	load $1 #0
 	load $2 @child
 	spawn $1 $2 $3
 	recv $4 $5           ; its notice: it ended
 	prti $4
-	monitor $3` + drain + `
+	monitor $3
+	recv $4 $5
+	prti $4` + drain + `
 child:
 	hlt
-`, "00"},
-		{"monitored twice after it ended", `
+`, "040"},
+		{"monitored twice after it ended: status 4 twice", `
 	load $1 #0
 	load $2 @child
 	spawn $1 $2 $3
@@ -319,11 +321,11 @@ child:
 	monitor $3` + drain + `
 child:
 	hlt
-`, "0"},
-		{"no such process, monitored twice: one status 4", `
+`, "220"},
+		{"no such process, monitored twice: status 4 twice", `
 	load $3 #999
 	monitor $3
-	monitor $3` + drain, "9990"},
+	monitor $3` + drain, "9999990"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

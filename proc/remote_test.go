@@ -117,16 +117,15 @@ func TestRemoteMonitor(t *testing.T) {
 	load $9 #50
 	recvt $4 $5 $9        ; nothing more
 	prti $5
-	monitor $3            ; it ended, and its notice came: nothing more
-	load $9 #0
-	recvt $4 $5 $9
-	prti $5
+	monitor $3            ; it ended, and its notice came: status 4 all the same
+	recv $4 $5
+	prti $4
 	hlt
 child:
 	recv $1 $2
 	hlt
 `)
-	if status, err := ended(t, p); status != StatusOK || out.String() != "000" {
+	if status, err := ended(t, p); status != StatusOK || out.String() != "004" {
 		t.Fatalf("status %d, %v, output %q", status, err, out)
 	}
 }

@@ -198,26 +198,3 @@ func TestLocalWatches(t *testing.T) {
 		}
 	}
 }
-
-// A noticeSet keeps the last maxNoticed handles: the oldest goes first.
-func TestNoticeSetBounded(t *testing.T) {
-	var none *noticeSet
-	if none.has(1) {
-		t.Fatal("a nil set has 1")
-	}
-	s := &noticeSet{}
-	for h := int32(1); h <= maxNoticed+2; h++ {
-		s.add(h)
-	}
-	for _, tc := range []struct {
-		h    int32
-		want bool
-	}{{1, false}, {2, false}, {3, true}, {maxNoticed + 2, true}, {maxNoticed + 3, false}} {
-		if got := s.has(tc.h); got != tc.want {
-			t.Errorf("has(%d) = %v, want %v", tc.h, got, tc.want)
-		}
-	}
-	if len(s.set) != maxNoticed || len(s.order) != maxNoticed {
-		t.Errorf("holds %d (order %d), want %d", len(s.set), len(s.order), maxNoticed)
-	}
-}
