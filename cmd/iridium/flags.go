@@ -67,8 +67,9 @@ Node flags:
   -t, --threads N                how many !spawn programs may run at once (default 1)
       --remote-spawn=false       refuse the processes other members ask this node to start
       --max-processes N          processes alive at once on this node, or in a FILE run (default %d); past it spawns are refused
-      --max-heap MIB             heap and stack of all processes together on this node, or in a FILE run, in MiB (default %d:
-                                 a quarter of the memory); past it ALOC, or a PUSH or CALL that grows a stack, faults
+      --max-heap MIB             heap and stack of all processes together on this node, or in a FILE run, and the programs
+                                 other members start here, in MiB (default %d: a quarter of the memory); past it ALOC, or a
+                                 PUSH or CALL that grows a stack, faults, and another member's spawn is refused
   -r, --enable-remote-access     serve the REPL over SSH
   -p, --bind-port PORT           SSH port for remote access (default 2244)
       --bind-host HOST           SSH listen address for remote access (default 127.0.0.1)
