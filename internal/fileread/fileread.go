@@ -15,7 +15,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"syscall"
 )
 
@@ -85,7 +84,13 @@ func readBounded(r io.Reader, size, limit int64) ([]byte, error) {
 			return nil, ErrTooLarge
 		}
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, int(min(max(int64(len(buf)), minGrow), limit+1-int64(len(buf)))))
+			room := int64(len(buf)) + max(int64(len(buf)), minGrow)
+			if room >= limit { // the last growth: up to the byte that tells a stream too long
+				room = limit + 1
+			}
+			grown := make([]byte, len(buf), room)
+			copy(grown, buf)
+			buf = grown
 		}
 		n, err := r.Read(buf[len(buf):min(int64(cap(buf)), limit+1)])
 		buf = buf[:len(buf)+n]
