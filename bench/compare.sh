@@ -37,7 +37,8 @@ all=(count arith fib tak collatz sieve matmul print sort gcd ackermann bsearch q
   hashtab wordcount partitions lcs heapsort isqrt lorenz interp fizzbuzz
   exprparse newton crc32 dijkstra knapsack bstree permute bignum
   floyd life millerrabin sudoku vanderpol unionfind base64 radixsort
-  hanoi flood strsearch lexer hashmix balls fir bf)
+  hanoi flood strsearch lexer hashmix balls fir bf
+  fannkuch atkin itoa stackvm bintrees detmod spectral rk4)
 max_ratio=0.80
 max_mean=0.50
 
