@@ -572,3 +572,38 @@ func TestSessionsPerConnectionCap(t *testing.T) {
 		t.Errorf("a held session ended with %v", err)
 	}
 }
+
+// What a connection may send before it logs in is bounded: a client whose
+// login requests carry a user name of 100,000 bytes is cut off before its
+// (right) password is checked, since x/crypto/ssh keeps every failed
+// attempt's error, quoting it, for as long as the connection lasts. The
+// refusal's log line stays short, and a login of ordinary size, and a
+// logged-in client sending far more, go through.
+func TestWhatComesBeforeLoginIsBounded(t *testing.T) {
+	s, logs := listenCapped(t, DefaultMaxConnections)
+	_, err := ssh.Dial("tcp", s.Addr().String(), &ssh.ClientConfig{
+		User:            strings.Repeat("u", 100_000),
+		Auth:            []ssh.AuthMethod{ssh.Password(cookie)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		Timeout:         bound,
+	})
+	if err == nil {
+		t.Fatal("a login of 100,000-byte user names got in")
+	}
+	testutil.WaitFor(t, logs, "more than 64 KiB sent before logging in", bound)
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if len(line) > 2*maxLoggedError {
+			t.Errorf("a log line of %d bytes: %.200s...", len(line), line)
+		}
+	}
+
+	c, err := dial(t, s, ssh.Password(cookie))
+	if err != nil {
+		t.Fatalf("an ordinary login: %v", err)
+	}
+	defer c.Close()
+	script := "!registers\n" + strings.Repeat("; a comment line that the REPL skips\n", 5000) // 185 KB
+	if out, _ := runScript(t, c, script); !strings.HasPrefix(out, "$0 = 0\n") {
+		t.Errorf("!registers printed %q", out)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,50 @@ const maxSessions = 10
 // it is closed, as in OpenSSH. Each attempt also waits its address's login
 // delay, so reconnecting gains nothing.
 const maxAuthTries = 6
+
+// preLoginRead bounds what a connection may send before it logs in. Key
+// exchange and a few login attempts take a few kilobytes (a client that
+// offers a dozen keys, tens), but x/crypto/ssh keeps the error of every
+// failed attempt, quoting what the client sent (a method name, a user
+// name) four bytes for one, until the connection ends: unbounded, 64
+// strangers sending long method names held 600-700 MB of a node.
+const preLoginRead = 64 << 10
+
+// errPreLoginRead ends a connection that sent more than preLoginRead
+// bytes before logging in.
+var errPreLoginRead = fmt.Errorf("remote: more than %d KiB sent before logging in", preLoginRead>>10)
+
+// loginLimitedConn is a connection whose reads fail once preLoginRead
+// bytes came in before its login succeeded (loggedIn, set by the login's
+// callback); after the login it reads as the connection does.
+type loginLimitedConn struct {
+	net.Conn
+	read     atomic.Int64
+	loggedIn atomic.Bool
+}
+
+func (c *loginLimitedConn) Read(b []byte) (int, error) {
+	if c.loggedIn.Load() {
+		return c.Conn.Read(b)
+	}
+	room := preLoginRead - c.read.Load()
+	if room <= 0 {
+		return 0, errPreLoginRead
+	}
+	if int64(len(b)) > room {
+		b = b[:room]
+	}
+	n, err := c.Conn.Read(b)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+// maxLoggedError bounds the error a refused login logs: x/crypto/ssh's
+// lists every failed attempt, each quoting what the client sent.
+const maxLoggedError = 512
+
+// clipError is err's text as a refused login logs it (clip).
+func clipError(err error) string { return clip(err.Error(), maxLoggedError) }
 
 // The causes of the contexts the server cancels; an interrupted program's
 // fault names them.
@@ -328,10 +373,11 @@ func (s *Server) serveConn(c net.Conn, login context.Context) {
 	c.SetDeadline(deadline)
 	loginCtx, cancelLogin := context.WithDeadlineCause(login, deadline, errLoginTimeout)
 	ip := peerIP(c.RemoteAddr())
-	conn, chans, reqs, err := ssh.NewServerConn(c, s.loginConfig(loginCtx, c, ip))
+	limited := &loginLimitedConn{Conn: c}
+	conn, chans, reqs, err := ssh.NewServerConn(limited, s.loginConfig(loginCtx, c, limited, ip))
 	cancelLogin() // the login checks, loginCtx's only users, are over
 	if err != nil {
-		s.log.Info("remote login refused", "peer", c.RemoteAddr(), "err", err)
+		s.log.Info("remote login refused", "peer", c.RemoteAddr(), "err", clipError(err))
 		return
 	}
 	c.SetDeadline(time.Time{})
@@ -379,15 +425,17 @@ func (s *Server) serveConn(c net.Conn, login context.Context) {
 	sessions.Wait()
 }
 
-// loginConfig is the SSH configuration for connection c from ip: each
-// password or key it offers is checked through the login throttle, whose
-// waits end with ctx. A login that succeeds marks c logged in at once,
-// before the client hears of it (a key's signature checked too), so that
-// a connection the client opens next cannot take c's place under the cap.
-func (s *Server) loginConfig(ctx context.Context, c net.Conn, ip netip.Addr) *ssh.ServerConfig {
+// loginConfig is the SSH configuration for connection c from ip, read
+// through limited: each password or key it offers is checked through the
+// login throttle, whose waits end with ctx. A login that succeeds marks c
+// logged in at once, before the client hears of it (a key's signature
+// checked too), so that a connection the client opens next cannot take
+// c's place under the cap, and lifts limited's bound on what it reads.
+func (s *Server) loginConfig(ctx context.Context, c net.Conn, limited *loginLimitedConn, ip netip.Addr) *ssh.ServerConfig {
 	conf := *s.ssh
 	conf.AuthLogCallback = func(_ ssh.ConnMetadata, _ string, err error) {
 		if err == nil {
+			limited.loggedIn.Store(true)
 			s.loggedIn(c)
 		}
 	}
@@ -460,14 +508,17 @@ func readAuthorizedKeys(path string) (map[string]bool, error) {
 	return keys, nil
 }
 
-// clipOptions is a key's options as an error quotes them: at most
-// maxQuotedOptions bytes (a command= may be as long as the line), cut at a
-// character, then how long they were.
-func clipOptions(s string) string {
-	if len(s) <= maxQuotedOptions {
+// clipOptions is a key's options as an error quotes them (clip): a
+// command= may be as long as the line.
+func clipOptions(s string) string { return clip(s, maxQuotedOptions) }
+
+// clip is s, or its first max bytes, cut at a character, then how long it
+// was.
+func clip(s string, max int) string {
+	if len(s) <= max {
 		return s
 	}
-	end := maxQuotedOptions
+	end := max
 	for end > 0 && !utf8.RuneStart(s[end]) {
 		end--
 	}
