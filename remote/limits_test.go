@@ -189,12 +189,15 @@ func closeHeldLogin(t *testing.T, s *Server, held <-chan error) {
 	}
 }
 
-// A delayed address does not hold back logins from another one.
+// A delayed address does not hold back logins from another one. Loopback
+// addresses are one source (TestLoopbackIsOneSource): here each counts
+// as a host of its own, as two hosts' addresses do.
 func TestLoginDelayIsPerAddress(t *testing.T) {
 	needLoopbackAddr(t, "127.0.0.2")
 	logs := &testutil.Buffer{}
 	cfg := testConfig(t)
 	cfg.Logger = logTo(logs)
+	cfg.sourceOf = exactIP
 	s := listen(t, cfg)
 	held := startHeldLogin(t, s, logs)
 
@@ -356,7 +359,11 @@ func TestConnectionCapClosesTheOldestNotLoggedIn(t *testing.T) {
 // the connection closed for room is the oldest of the address with the
 // most connections not logged in, not another address's login under way.
 func TestConnectionCapClosesTheBusiestAddressFirst(t *testing.T) {
-	s, _ := listenCapped(t, 4)
+	needLoopbackAddr(t, "127.0.0.2")
+	cfg := testConfig(t)
+	cfg.MaxConnections = 4
+	cfg.sourceOf = exactIP // each loopback address a host of its own
+	s := listen(t, cfg)
 	loggedInClient(t, s)
 	other := rawConnFrom(t, s, "127.0.0.2") // the oldest not logged in
 	flood := []net.Conn{rawConnFrom(t, s, "127.0.0.1"), rawConnFrom(t, s, "127.0.0.1")}
@@ -605,5 +612,22 @@ func TestWhatComesBeforeLoginIsBounded(t *testing.T) {
 	script := "!registers\n" + strings.Repeat("; a comment line that the REPL skips\n", 5000) // 185 KB
 	if out, _ := runScript(t, c, script); !strings.HasPrefix(out, "$0 = 0\n") {
 		t.Errorf("!registers printed %q", out)
+	}
+}
+
+// Every loopback address is one source for the login limits: any local
+// user may connect from any address of 127.0.0.0/8, and would otherwise
+// get a fresh login delay from each (598 checked guesses a second were
+// made that way). A login from 127.0.0.2 waits for the delay that
+// 127.0.0.1 earned.
+func TestLoopbackIsOneSource(t *testing.T) {
+	needLoopbackAddr(t, "127.0.0.2")
+	cfg := testConfig(t)
+	cfg.LoginTimeout = 500 * time.Millisecond
+	s := listen(t, cfg)
+	holdBack(s, "127.0.0.1")
+	if c, err := dialFrom(s, "127.0.0.2", ssh.Password(cookie)); err == nil {
+		c.Close()
+		t.Fatal("a login from 127.0.0.2 got in while 127.0.0.1 was held back")
 	}
 }

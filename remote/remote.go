@@ -128,6 +128,11 @@ type Config struct {
 	// cluster access. The server fills in the streams and the terminal.
 	REPL   repl.Config
 	Logger *slog.Logger
+
+	// sourceOf is the source a connection's login limits count it under;
+	// nil means loginSource. Tests that need two distinct sources on one
+	// machine give each loopback address its own (exactIP).
+	sourceOf func(net.Addr) netip.Addr
 }
 
 // Server accepts SSH connections until Close. It owns every goroutine it
@@ -184,6 +189,9 @@ func Listen(cfg Config) (*Server, error) {
 	}
 	if cfg.HostKey == nil {
 		return nil, errors.New("remote: a host key is required")
+	}
+	if cfg.sourceOf == nil {
+		cfg.sourceOf = loginSource
 	}
 	s := &Server{
 		cfg:      cfg,
@@ -299,7 +307,7 @@ func (s *Server) admit(c net.Conn) (login context.Context, evicted net.Conn, n i
 		n = s.madeRoom
 	}
 	s.accepted++
-	st := &connState{seq: s.accepted, ip: peerIP(c.RemoteAddr())}
+	st := &connState{seq: s.accepted, ip: s.cfg.sourceOf(c.RemoteAddr())}
 	st.login, st.endLogin = context.WithCancelCause(s.ctx)
 	s.conns[c] = st
 	return st.login, evicted, n
@@ -372,7 +380,7 @@ func (s *Server) serveConn(c net.Conn, login context.Context) {
 	deadline := time.Now().Add(s.cfg.LoginTimeout)
 	c.SetDeadline(deadline)
 	loginCtx, cancelLogin := context.WithDeadlineCause(login, deadline, errLoginTimeout)
-	ip := peerIP(c.RemoteAddr())
+	ip := s.cfg.sourceOf(c.RemoteAddr())
 	limited := &loginLimitedConn{Conn: c}
 	conn, chans, reqs, err := ssh.NewServerConn(limited, s.loginConfig(loginCtx, c, limited, ip))
 	cancelLogin() // the login checks, loginCtx's only users, are over

@@ -180,10 +180,28 @@ func (t *loginThrottle) evict(now time.Time) {
 	}
 }
 
-// peerIP is the address logins are throttled by: the IP of addr, without
-// the port (each connection has its own) and with IPv4-mapped IPv6
-// addresses unmapped. Any other kind of address shares the zero Addr.
-func peerIP(addr net.Addr) netip.Addr {
+// loginSource is the source whose logins are throttled together, and
+// whose connections not logged in are counted together when the cap makes
+// room: the IP of addr (exactIP), except that every loopback address
+// (127.0.0.0/8, ::1) is one source, 127.0.0.1, since any local user may
+// send from any of them, and an IPv6 address counts as its /64, which a
+// host is usually given whole. Otherwise one client could spread its
+// guesses over millions of addresses, each with its own delay.
+func loginSource(addr net.Addr) netip.Addr {
+	ip := exactIP(addr)
+	switch {
+	case ip.IsLoopback():
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	case ip.Is6():
+		return netip.PrefixFrom(ip, 64).Masked().Addr()
+	}
+	return ip
+}
+
+// exactIP is the IP of addr, without the port (each connection has its
+// own) and with IPv4-mapped IPv6 addresses unmapped. Any other kind of
+// address is the zero Addr.
+func exactIP(addr net.Addr) netip.Addr {
 	if tcp, ok := addr.(*net.TCPAddr); ok {
 		return tcp.AddrPort().Addr().Unmap()
 	}

@@ -164,20 +164,25 @@ func TestLoginThrottleIsBounded(t *testing.T) {
 	}
 }
 
-func TestPeerIP(t *testing.T) {
+func TestLoginSource(t *testing.T) {
 	tests := []struct {
 		addr net.Addr
 		want string
 	}{
 		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 40000}, "127.0.0.1"},
 		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 40001}, "127.0.0.1"},
+		{&net.TCPAddr{IP: net.ParseIP("127.0.4.9"), Port: 40001}, "127.0.0.1"},
+		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 40001}, "127.0.0.1"},
+		{&net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 22}, "192.0.2.7"},
 		{&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.7"), Port: 22}, "192.0.2.7"},
-		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 22}, "2001:db8::1"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 22}, "2001:db8::"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::ffff:1"), Port: 22}, "2001:db8::"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8:0:1::1"), Port: 22}, "2001:db8:0:1::"},
 		{&net.UnixAddr{Name: "/tmp/sock", Net: "unix"}, "invalid IP"},
 	}
 	for _, tc := range tests {
-		if got := peerIP(tc.addr).String(); got != tc.want {
-			t.Errorf("peerIP(%v) = %s, want %s", tc.addr, got, tc.want)
+		if got := loginSource(tc.addr).String(); got != tc.want {
+			t.Errorf("loginSource(%v) = %s, want %s", tc.addr, got, tc.want)
 		}
 	}
 }
