@@ -269,8 +269,8 @@
 // spawner when the process ends. Monitor asks the receiver for an Exit
 // without "parent" when "target" ends, at once with status 4 if it has no
 // such process. The receiver sends every Exit it was asked for, so a
-// spawner that also monitored the process would be sent two; SPEC's "one
-// notice, exactly once" is kept by the watcher's node, which sends no
+// spawner that also monitored the process would be sent two; "one notice
+// of each end" is kept by the watcher's node, which sends no
 // Monitor for a process one of its processes spawned or monitors already,
 // and delivers an Exit only to a watch it holds, which the Exit ends. The
 // SpawnAck codes, an append-only list:

@@ -470,8 +470,8 @@ type answer struct {
 
 // checkAnswer checks that msg is the answer to kind, from the node that
 // sent ch, with the proof that it holds the cookie. The connector tells
-// the acceptor nothing of what it finds wrong (SPEC: it sends nothing
-// after its Hello or Join until the acceptor's proof checks).
+// the acceptor nothing of what it finds wrong (the protocol: it sends
+// nothing after its Hello or Join until the acceptor's proof checks).
 func (m *Manager) checkAnswer(msg wire.Message, kind wire.MsgType, e []byte, ch *wire.Challenge, nonce []byte, self, addr string) (answer, error) {
 	var (
 		a     answer

@@ -104,7 +104,7 @@ func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 // certificate and signs the handshake with its key, and the client parses
 // the certificate and checks the signature, for a certificate that proves
 // nothing here. A resumed handshake has neither (the server presents no
-// certificate: SPEC's "each node presents a certificate" holds for full
+// certificate: the accepting node presents its certificate in full
 // handshakes only) and still makes a fresh key exchange (crypto/tls
 // resumes only with one), so E is still unique to the connection and the
 // proofs bind to it as before. A full mesh makes one connection per pair

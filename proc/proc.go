@@ -36,7 +36,7 @@
 // notice of a process's end is never dropped: each process gets one for
 // every process it spawned or monitors, exactly once (a MONITOR of a
 // process that has ended answers status 4 at once instead, even when its
-// notice came already, as SPEC section 9 says). So that a mailbox
+// notice came already). So that a mailbox
 // stays bounded all the same, a full one makes SPAWN fail, and the
 // status-4 answer of a MONITOR of nothing, which a loop could ask for
 // without end, is dropped like a message.
@@ -425,6 +425,14 @@ func (n *Node) addRoot(p *Process) error {
 	return nil
 }
 
+// atMaxProcesses reports whether the node runs MaxProcesses processes,
+// so that a spawn is refused before it loads anything (add checks again).
+func (n *Node) atMaxProcesses() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cfg.MaxProcesses > 0 && len(n.procs) >= n.cfg.MaxProcesses
+}
+
 // add gives p a pid and makes it live.
 func (n *Node) add(p *Process) error {
 	n.mu.Lock()
@@ -662,7 +670,9 @@ func (n *Node) end(p *Process, status int, err error) {
 	n.unwatchLocked(p)
 	remote := n.remote
 	var remoteWatchers []remoteWatcher
+	var program *cachedProgram
 	if p.links != nil {
+		program = p.links.program
 		remoteWatchers = p.links.watchers.take()
 		for _, w := range remoteWatchers {
 			if !w.parent {
@@ -677,8 +687,8 @@ func (n *Node) end(p *Process, status int, err error) {
 	// Whoever ends a process runs its VM (a worker, Close once the workers
 	// stopped, a foreground process's owner), and nobody runs it again.
 	p.vm.Release()
-	if p.links != nil && p.links.program != nil { // set before it ran, never changed
-		n.programs.done(p.links.program)
+	if program != nil {
+		n.programs.done(program)
 	}
 	close(p.done)
 	switch {
@@ -877,13 +887,13 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 	c.sinkNode, c.sink = p.sinkNode, p.sink
 	if origin != "" { // c is not live yet: no lock
 		c.links = &remoteLinks{origin: origin, program: program}
-	}
-	if program != nil {
-		n.programs.hold(program)
+		if program != nil {
+			n.programs.holdChild(program)
+		}
 	}
 	if n.add(c) != nil {
-		if program != nil {
-			n.programs.done(program)
+		if c.links != nil && c.links.program != nil {
+			n.programs.done(c.links.program)
 		}
 		return 0, false, false
 	}

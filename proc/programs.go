@@ -57,6 +57,10 @@ type programCache struct {
 	maxBytes int
 	misses   int            // spawns whose program was not here (the spawner sends it again)
 	account  vm.HeapAccount // where running programs are counted; nil: nowhere
+	// running holds the programs that processes run, cached or evicted
+	// since, by hash: a spawn of one of them forks it again rather than
+	// loading and counting a second copy.
+	running map[[32]byte]*cachedProgram
 }
 
 type cachedProgram struct {
@@ -77,7 +81,7 @@ func newProgramCache(maxCount, maxBytes int, account vm.HeapAccount) *programCac
 		maxBytes = DefaultCacheBytes
 	}
 	return &programCache{byHash: make(map[[32]byte]*list.Element), maxCount: maxCount, maxBytes: maxBytes,
-		account: account}
+		account: account, running: make(map[[32]byte]*cachedProgram)}
 }
 
 // fork makes the VM of a new process: the program hash names (image, if
@@ -106,41 +110,54 @@ func (c *programCache) fork(hash [32]byte, image []byte, entry int, regs [32]int
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var p *cachedProgram
-	e, cached := c.byHash[hash]
-	switch {
-	case cached:
+	if e, ok := c.byHash[hash]; ok {
 		c.lru.MoveToFront(e)
 		p = e.Value.(*cachedProgram)
-	case tmpl != nil:
+	} else if p = c.running[hash]; p != nil {
+		c.add(p) // evicted while processes ran it: cached again
+	} else if tmpl != nil {
+		// Cached even if the account refuses it below, uncounted as any
+		// program no process runs: a spawner that tries again sends the
+		// hash alone.
 		p = &cachedProgram{hash: hash, size: tmpl.ProgramMemory(), tmpl: tmpl}
-	default:
+		c.add(p)
+	} else {
 		c.misses++
 		return nil, nil, ErrUnknownProgram
 	}
-	m, err := p.tmpl.ForkWith(entry, regs, fregs, cfg)
-	if errors.Is(err, vm.ErrBadEntry) {
-		return nil, nil, fmt.Errorf("%w: %w", ErrBadEntry, err)
+	if p.running == 0 && c.account != nil && !c.account.Take(p.size) {
+		return nil, nil, ErrProgramTotal
 	}
+	m, err := p.tmpl.ForkWith(entry, regs, fregs, cfg)
 	if err != nil {
+		if p.running == 0 && c.account != nil {
+			c.account.Give(p.size)
+		}
+		if errors.Is(err, vm.ErrBadEntry) {
+			return nil, nil, fmt.Errorf("%w: %w", ErrBadEntry, err)
+		}
 		return nil, nil, err
 	}
-	if p.running == 0 && c.account != nil && !c.account.Take(p.size) {
-		return nil, nil, ErrProgramTotal // a new program is not kept either
-	}
-	if !cached {
-		c.add(p)
-	}
-	p.running++
+	c.hold(p)
 	return m, p, nil
 }
 
-// hold counts one more process that runs p: a child that a process
-// running it spawned here, which shares its code. p is counted in the
-// account already, since that process runs it.
+// hold counts one more process that runs p (c.mu held): one forked from
+// it, or a child that a process running it spawned here, which shares its
+// code (holdChild). The first is counted in the account by its caller.
 func (c *programCache) hold(p *cachedProgram) {
+	if p.running == 0 {
+		c.running[p.hash] = p
+	}
+	p.running++
+}
+
+// holdChild counts a child that a process running p spawned here: p is
+// counted in the account already, since that process runs it.
+func (c *programCache) holdChild(p *cachedProgram) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p.running++
+	c.hold(p)
 }
 
 // done tells the cache that a process running p ended: the last one gives
@@ -149,8 +166,11 @@ func (c *programCache) done(p *cachedProgram) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p.running--
-	if p.running == 0 && c.account != nil {
-		c.account.Give(p.size)
+	if p.running == 0 {
+		delete(c.running, p.hash)
+		if c.account != nil {
+			c.account.Give(p.size)
+		}
 	}
 }
 

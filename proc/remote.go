@@ -350,9 +350,13 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 		remoteOut = &remoteOutput{n: n, alias: sinkNode, sink: sink}
 		out = remoteOut
 	}
+	if n.atMaxProcesses() {
+		return 0, nil, ErrTooMany // before the program is counted: the refusal names the limit met
+	}
 	var program *cachedProgram
-	c, err := n.newProcess(Spec{Name: o.Name}, out, func(cfg vm.Config) (m *vm.VM, err error) {
-		m, program, err = n.programs.fork(o.Hash, o.Image, int(o.Entry), o.Regs, o.FRegs, cfg)
+	c, err := n.newProcess(Spec{Name: o.Name}, out, func(cfg vm.Config) (*vm.VM, error) {
+		m, p, err := n.programs.fork(o.Hash, o.Image, int(o.Entry), o.Regs, o.FRegs, cfg)
+		program = p
 		return m, err
 	})
 	if err != nil {

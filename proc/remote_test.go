@@ -1124,3 +1124,49 @@ child:
 		t.Fatalf("another program once the child ended: %v", err)
 	}
 }
+
+// A program that processes run stays one program after the cache dropped
+// it: a spawn of it (by hash alone, as its member sends it) forks it again
+// instead of loading and counting a second copy; and a node at its
+// process limit says so rather than that memory is short.
+func TestRunningProgramCountedOnce(t *testing.T) {
+	const waits = "recv $1 $2\nhlt\n"
+	size := programMemory(t, bigProgram(t, 0, waits))
+	n, err := New(Config{Alias: "b", Threads: 1, CachePrograms: 1, HeapTotal: 2*size + size/2}) // room for two
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	if _, err := spawnHere(t, n, bigProgram(t, 0, waits)); err != nil {
+		t.Fatal(err)
+	}
+	one, err := spawnHere(t, n, bigProgram(t, 1, waits)) // the cache drops program 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := bigProgram(t, 0, waits)
+	again.Image = nil
+	if _, err := spawnHere(t, n, again); err != nil {
+		t.Fatalf("program 0 by its hash while a process runs it: %v", err)
+	}
+	if _, err := spawnHere(t, n, bigProgram(t, 2, waits)); !errors.Is(err, ErrProgramTotal) {
+		t.Fatalf("a third program: %v, want ErrProgramTotal", err)
+	}
+	n.RemoteKill(one.PID())
+	ended(t, one)
+	if _, err := spawnHere(t, n, bigProgram(t, 2, waits)); err != nil {
+		t.Fatalf("a third program once program 1 ended (two counted, not three): %v", err)
+	}
+
+	full, err := New(Config{Alias: "c", Threads: 1, MaxProcesses: 1, HeapTotal: size + size/2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(full.Close)
+	if _, err := spawnHere(t, full, bigProgram(t, 0, waits)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spawnHere(t, full, bigProgram(t, 1, waits)); !errors.Is(err, ErrTooMany) {
+		t.Fatalf("a spawn past MaxProcesses: %v, want ErrTooMany", err)
+	}
+}

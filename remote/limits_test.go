@@ -597,7 +597,7 @@ func TestWhatComesBeforeLoginIsBounded(t *testing.T) {
 	if err == nil {
 		t.Fatal("a login of 100,000-byte user names got in")
 	}
-	testutil.WaitFor(t, logs, "more than 64 KiB sent before logging in", bound)
+	testutil.WaitFor(t, logs, `level=WARN msg="remote connection closed: it sent more than 64 KiB before logging in"`, bound)
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if len(line) > 2*maxLoggedError {
 			t.Errorf("a log line of %d bytes: %.200s...", len(line), line)

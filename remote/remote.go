@@ -385,6 +385,10 @@ func (s *Server) serveConn(c net.Conn, login context.Context) {
 	conn, chans, reqs, err := ssh.NewServerConn(limited, s.loginConfig(loginCtx, c, limited, ip))
 	cancelLogin() // the login checks, loginCtx's only users, are over
 	if err != nil {
+		if limited.read.Load() >= preLoginRead { // a client an operator may need to hear of: it got no message
+			s.log.Warn("remote connection closed: it sent more than 64 KiB before logging in", "peer", c.RemoteAddr())
+			return
+		}
 		s.log.Info("remote login refused", "peer", c.RemoteAddr(), "err", clipError(err))
 		return
 	}

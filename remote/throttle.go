@@ -184,16 +184,13 @@ func (t *loginThrottle) evict(now time.Time) {
 // whose connections not logged in are counted together when the cap makes
 // room: the IP of addr (exactIP), except that every loopback address
 // (127.0.0.0/8, ::1) is one source, 127.0.0.1, since any local user may
-// send from any of them, and an IPv6 address counts as its /64, which a
-// host is usually given whole. Otherwise one client could spread its
-// guesses over millions of addresses, each with its own delay.
+// send from any of them: one client could otherwise spread its guesses
+// over sixteen million addresses, each with its own delay. IPv6 addresses
+// count one by one: a /64 is a whole LAN as often as one host.
 func loginSource(addr net.Addr) netip.Addr {
 	ip := exactIP(addr)
-	switch {
-	case ip.IsLoopback():
+	if ip.IsLoopback() {
 		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
-	case ip.Is6():
-		return netip.PrefixFrom(ip, 64).Masked().Addr()
 	}
 	return ip
 }

@@ -175,9 +175,8 @@ func TestLoginSource(t *testing.T) {
 		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 40001}, "127.0.0.1"},
 		{&net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 22}, "192.0.2.7"},
 		{&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.7"), Port: 22}, "192.0.2.7"},
-		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 22}, "2001:db8::"},
-		{&net.TCPAddr{IP: net.ParseIP("2001:db8::ffff:1"), Port: 22}, "2001:db8::"},
-		{&net.TCPAddr{IP: net.ParseIP("2001:db8:0:1::1"), Port: 22}, "2001:db8:0:1::"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 22}, "2001:db8::1"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::ffff:1"), Port: 22}, "2001:db8::ffff:1"},
 		{&net.UnixAddr{Name: "/tmp/sock", Net: "unix"}, "invalid IP"},
 	}
 	for _, tc := range tests {

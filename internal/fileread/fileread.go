@@ -74,15 +74,13 @@ func readAll(f *os.File, path string, limit int64, regularOnly bool) ([]byte, er
 // readBounded reads r to its end, expecting about size bytes, and refuses
 // it once it passes limit. The buffer starts at size (a regular file is
 // read into one array of its size) and doubles from there, but never past
-// limit+1 bytes: a stream over the limit (/dev/zero) costs about one and a
-// half times the limit while it is read, not the three times that a
-// buffer doubling past it would.
+// limit+1 bytes: a stream over the limit (/dev/zero) costs at most about
+// twice the limit while it is read (one and a half times for a limit that
+// is a power of two), not the three times that a buffer doubling past it
+// would.
 func readBounded(r io.Reader, size, limit int64) ([]byte, error) {
 	buf := make([]byte, 0, min(max(size+1, minGrow), limit+1)) // +1: the read that sees EOF needs room
 	for {
-		if int64(len(buf)) > limit {
-			return nil, ErrTooLarge
-		}
 		if len(buf) == cap(buf) {
 			room := int64(len(buf)) + max(int64(len(buf)), minGrow)
 			if room >= limit { // the last growth: up to the byte that tells a stream too long
@@ -92,12 +90,14 @@ func readBounded(r io.Reader, size, limit int64) ([]byte, error) {
 			copy(grown, buf)
 			buf = grown
 		}
-		n, err := r.Read(buf[len(buf):min(int64(cap(buf)), limit+1)])
+		n, err := r.Read(buf[len(buf):cap(buf)]) // cap(buf) <= limit+1
 		buf = buf[:len(buf)+n]
-		if err == io.EOF {
+		switch {
+		case int64(len(buf)) > limit:
+			return nil, ErrTooLarge
+		case err == io.EOF:
 			return buf, nil
-		}
-		if err != nil {
+		case err != nil:
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 )
 
 // Read's limit holds at its edge, for regular files and for what is read
@@ -100,4 +101,36 @@ type zeros struct{}
 func (zeros) Read(b []byte) (int, error) {
 	clear(b)
 	return len(b), nil
+}
+
+// The limit holds however the reader hands its bytes over: with the last
+// of them together with EOF (iotest.DataErrReader), or a byte at a time.
+func TestReadBoundedReaders(t *testing.T) {
+	tests := []struct {
+		name    string
+		r       io.Reader
+		limit   int64
+		want    string
+		wantErr bool
+	}{
+		{"data with EOF, at the limit", iotest.DataErrReader(strings.NewReader("0123456789")), 10, "0123456789", false},
+		{"data with EOF, one byte over", iotest.DataErrReader(strings.NewReader("0123456789")), 9, "", true},
+		{"a byte at a time, at the limit", iotest.OneByteReader(strings.NewReader("0123456789")), 10, "0123456789", false},
+		{"a byte at a time, one byte over", iotest.OneByteReader(strings.NewReader("0123456789")), 9, "", true},
+		{"empty", strings.NewReader(""), 0, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := readBounded(tc.r, 0, tc.limit)
+			if tc.wantErr {
+				if !errors.Is(err, ErrTooLarge) {
+					t.Fatalf("readBounded = %q, %v; want ErrTooLarge", data, err)
+				}
+				return
+			}
+			if err != nil || string(data) != tc.want {
+				t.Fatalf("readBounded = %q, %v; want %q", data, err, tc.want)
+			}
+		})
+	}
 }
