@@ -1045,6 +1045,27 @@ func spawnHere(t *testing.T, n *Node, o *SpawnOrder) (*Process, error) {
 	return p, nil
 }
 
+// nodeHere starts a node for a test of what other members ask of it; the
+// test closes it.
+func nodeHere(t *testing.T, cfg Config) *Node {
+	t.Helper()
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
+}
+
+// killHere kills p as its member would and waits for its end.
+func killHere(t *testing.T, n *Node, p *Process) {
+	t.Helper()
+	if !n.RemoteKill(p.PID()) {
+		t.Fatalf("kill of process %d refused", p.PID())
+	}
+	ended(t, p)
+}
+
 // TestRemoteProgramsCountInTheMemoryTotal: the programs other members start
 // here count in the node's memory total while a process runs them, each
 // once however many processes share it, so that spawning processes of ever
@@ -1053,11 +1074,7 @@ func spawnHere(t *testing.T, n *Node, o *SpawnOrder) (*Process, error) {
 func TestRemoteProgramsCountInTheMemoryTotal(t *testing.T) {
 	const waits = "recv $1 $2\nhlt\n"
 	size := programMemory(t, bigProgram(t, 0, waits))
-	n, err := New(Config{Alias: "b", Threads: 1, HeapTotal: 3*size + size/2}) // room for three
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Close)
+	n := nodeHere(t, Config{Alias: "b", Threads: 1, HeapTotal: 3*size + size/2}) // room for three
 	var procs []*Process
 	for i := range 3 {
 		p, err := spawnHere(t, n, bigProgram(t, i, waits))
@@ -1075,10 +1092,7 @@ func TestRemoteProgramsCountInTheMemoryTotal(t *testing.T) {
 		t.Fatalf("another process of a program running here already: %v", err)
 	}
 	// Once the last process of program 0 ends, its memory is free again.
-	if !n.RemoteKill(procs[0].PID()) {
-		t.Fatal("kill of program 0's process refused")
-	}
-	ended(t, procs[0])
+	killHere(t, n, procs[0])
 	if _, err := spawnHere(t, n, bigProgram(t, 3, waits)); err != nil {
 		t.Fatalf("a fourth program once the first ended: %v", err)
 	}
@@ -1098,11 +1112,7 @@ child:
 	hlt
 `
 	size := programMemory(t, bigProgram(t, 0, spawnsWaiter))
-	n, err := New(Config{Alias: "b", Threads: 1, HeapTotal: size + size/2}) // room for one
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Close)
+	n := nodeHere(t, Config{Alias: "b", Threads: 1, HeapTotal: size + size/2}) // room for one
 	parent, err := spawnHere(t, n, bigProgram(t, 0, spawnsWaiter))
 	if err != nil {
 		t.Fatal(err)
@@ -1118,8 +1128,7 @@ child:
 	if _, err := spawnHere(t, n, bigProgram(t, 1, spawnsWaiter)); !errors.Is(err, ErrProgramTotal) {
 		t.Fatalf("another program while the child runs the first: %v, want ErrProgramTotal", err)
 	}
-	n.RemoteKill(child.PID())
-	ended(t, child)
+	killHere(t, n, child)
 	if _, err := spawnHere(t, n, bigProgram(t, 1, spawnsWaiter)); err != nil {
 		t.Fatalf("another program once the child ended: %v", err)
 	}
@@ -1132,11 +1141,7 @@ child:
 func TestRunningProgramCountedOnce(t *testing.T) {
 	const waits = "recv $1 $2\nhlt\n"
 	size := programMemory(t, bigProgram(t, 0, waits))
-	n, err := New(Config{Alias: "b", Threads: 1, CachePrograms: 1, HeapTotal: 2*size + size/2}) // room for two
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Close)
+	n := nodeHere(t, Config{Alias: "b", Threads: 1, CachePrograms: 1, HeapTotal: 2*size + size/2}) // room for two
 	if _, err := spawnHere(t, n, bigProgram(t, 0, waits)); err != nil {
 		t.Fatal(err)
 	}
@@ -1152,17 +1157,12 @@ func TestRunningProgramCountedOnce(t *testing.T) {
 	if _, err := spawnHere(t, n, bigProgram(t, 2, waits)); !errors.Is(err, ErrProgramTotal) {
 		t.Fatalf("a third program: %v, want ErrProgramTotal", err)
 	}
-	n.RemoteKill(one.PID())
-	ended(t, one)
+	killHere(t, n, one)
 	if _, err := spawnHere(t, n, bigProgram(t, 2, waits)); err != nil {
 		t.Fatalf("a third program once program 1 ended (two counted, not three): %v", err)
 	}
 
-	full, err := New(Config{Alias: "c", Threads: 1, MaxProcesses: 1, HeapTotal: size + size/2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(full.Close)
+	full := nodeHere(t, Config{Alias: "c", Threads: 1, MaxProcesses: 1, HeapTotal: size + size/2})
 	if _, err := spawnHere(t, full, bigProgram(t, 0, waits)); err != nil {
 		t.Fatal(err)
 	}

@@ -382,7 +382,7 @@ func (s *Server) serveConn(c net.Conn, login context.Context) {
 	loginCtx, cancelLogin := context.WithDeadlineCause(login, deadline, errLoginTimeout)
 	ip := s.cfg.sourceOf(c.RemoteAddr())
 	limited := &loginLimitedConn{Conn: c}
-	conn, chans, reqs, err := ssh.NewServerConn(limited, s.loginConfig(loginCtx, c, limited, ip))
+	conn, chans, reqs, err := ssh.NewServerConn(limited, s.loginConfig(loginCtx, limited, ip))
 	cancelLogin() // the login checks, loginCtx's only users, are over
 	if err != nil {
 		if limited.read.Load() >= preLoginRead { // a client an operator may need to hear of: it got no message
@@ -437,18 +437,18 @@ func (s *Server) serveConn(c net.Conn, login context.Context) {
 	sessions.Wait()
 }
 
-// loginConfig is the SSH configuration for connection c from ip, read
-// through limited: each password or key it offers is checked through the
-// login throttle, whose waits end with ctx. A login that succeeds marks c
-// logged in at once, before the client hears of it (a key's signature
-// checked too), so that a connection the client opens next cannot take
-// c's place under the cap, and lifts limited's bound on what it reads.
-func (s *Server) loginConfig(ctx context.Context, c net.Conn, limited *loginLimitedConn, ip netip.Addr) *ssh.ServerConfig {
+// loginConfig is the SSH configuration for connection c from ip: each
+// password or key it offers is checked through the login throttle, whose
+// waits end with ctx. A login that succeeds marks c logged in at once,
+// before the client hears of it (a key's signature checked too), so that
+// a connection the client opens next cannot take c's place under the cap,
+// and lifts c's bound on what it reads.
+func (s *Server) loginConfig(ctx context.Context, c *loginLimitedConn, ip netip.Addr) *ssh.ServerConfig {
 	conf := *s.ssh
 	conf.AuthLogCallback = func(_ ssh.ConnMetadata, _ string, err error) {
 		if err == nil {
-			limited.loggedIn.Store(true)
-			s.loggedIn(c)
+			c.loggedIn.Store(true)
+			s.loggedIn(c.Conn)
 		}
 	}
 	conf.PasswordCallback = func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
