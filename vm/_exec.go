@@ -150,9 +150,9 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 		case xop(OpInc):
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case xop(OpDec):
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case xop(OpDjmpe):
 			if flag {
 				target = int(in.imm)
@@ -199,9 +199,9 @@ func (m *VM) exec() (int, error) {
 			fr := m.fr
 			flag = fr[in.a&31] <= fr[in.b&31]
 		case xop(OpShl):
-			m.regs[in.a&31] <<= in.b & 31 // in.b is n mod 32, decoded; the mask drops the test for n >= 32
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31) // in.b is n mod 32, decoded; the mask drops the test for n >= 32
 		case xop(OpShr):
-			m.regs[in.a&31] >>= in.b // arithmetic: int32
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b // arithmetic: int32
 		case xop(OpAnd):
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
 		case xop(OpOr):

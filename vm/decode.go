@@ -82,8 +82,9 @@ var noFusion bool
 
 // fuseAt is the entry for instruction i of code (verified): the
 // instruction with, as its op, the longest superinstruction that starts
-// there, if any, or a chain of it and the two instructions at its jump's
-// target. It reads code[i*4:(i+maxParts)*4] and, for a chain, those two.
+// there, if any, or its case that hands each part's result to the next
+// when the operands let it (handOns), or a chain of it and the two
+// instructions at its jump's target. It reads code[i*4:(i+maxParts)*4] and, for a chain, those two.
 func fuseAt(code []byte, i int) inst {
 	d := decodeInst(Decode(code[i*InstructionSize:]))
 	if noFusion {
@@ -108,6 +109,16 @@ func fuseAt(code []byte, i int) inst {
 		}
 		seq[k-1] = opNone
 	}
+	if k >= 2 {
+		// Every case of handOns has a part that takes: a key with none
+		// needs no lookup.
+		if takes := handOnTakes(code, i, seq); takes != [maxParts - 1]byte{} {
+			if f, ok := handOns[handOnKey([maxParts]Opcode(seq[:maxParts]), takes)]; ok {
+				d.op = f // no row of them ends in a jump: no chain follows
+				return d
+			}
+		}
+	}
 	// A chain, if the sequence ends in a direct jump whose target and the
 	// instruction after it are in code. Code appended later may complete
 	// them; the entry is then chained only if predecode decodes it again,
@@ -130,4 +141,43 @@ func fuseAt(code []byte, i int) inst {
 		d.op = f
 	}
 	return d
+}
+
+// handOnKey names a case of handOns: a superinstruction's opcodes and, for
+// each part after the first, the operand ('a' or 'b') by which it takes the
+// result of the part before, or 0, packed into one word (a map of words is
+// faster to search than one of structs, and predecode searches it for
+// most instructions of a program).
+func handOnKey(seq [maxParts]Opcode, takes [maxParts - 1]byte) uint64 {
+	var k uint64
+	for _, op := range seq {
+		k = k<<8 | uint64(op)
+	}
+	for _, o := range takes {
+		k = k<<8 | uint64(o)
+	}
+	return k
+}
+
+// handOnTakes is, for the superinstruction seq (opNone after its parts)
+// at instruction i of code, and for each part that reads the register the
+// part before writes, the first operand that names it. It reads the
+// operand bytes where they are (byte 1 is a, 2 b, 3 c).
+func handOnTakes(code []byte, i int, seq [maxParts + chainTo]Opcode) [maxParts - 1]byte {
+	var takes [maxParts - 1]byte
+	for j := 1; j < maxParts && seq[j] != opNone; j++ {
+		w, taken := resultOperands[seq[j-1]], takenOperands[seq[j]]
+		if w == 0 {
+			continue
+		}
+		written := code[(i+j-1)*InstructionSize+1+int(w-'a')]
+		next := code[(i+j)*InstructionSize:]
+		for _, o := range []byte(taken) {
+			if next[1+int(o-'a')] == written {
+				takes[j-1] = o
+				break
+			}
+		}
+	}
+	return takes
 }

@@ -24,7 +24,10 @@
 // common sequences (a compare and its branch, a step then compare and
 // branch, two straight-line instructions, one before a CALL, RET, DJMP or
 // LOOP) fused into one dispatch that behaves exactly like its parts;
-// Program always returns the bytes as written.
+// where each part of such a sequence reads the register the part before
+// wrote, the value goes from one to the next in a machine register as
+// well as through the register file. Program always returns the bytes as
+// written.
 //
 // The dispatch loop, exec_gen.go, is generated: _exec.go holds each
 // instruction's body once, and internal/genexec builds every fused case

@@ -198,9 +198,9 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 		case xop(OpInc):
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case xop(OpDec):
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case xop(OpDjmpe):
 			if flag {
 				target = int(in.imm)
@@ -254,9 +254,9 @@ func (m *VM) exec() (int, error) {
 			fr := m.fr
 			flag = fr[in.a&31] <= fr[in.b&31]
 		case xop(OpShl):
-			m.regs[in.a&31] <<= in.b & 31 // in.b is n mod 32, decoded; the mask drops the test for n >= 32
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31) // in.b is n mod 32, decoded; the mask drops the test for n >= 32
 		case xop(OpShr):
-			m.regs[in.a&31] >>= in.b // arithmetic: int32
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b // arithmetic: int32
 		case xop(OpAnd):
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
 		case xop(OpOr):
@@ -693,7 +693,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -741,7 +741,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -1189,7 +1189,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -1237,7 +1237,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -1715,7 +1715,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -1768,7 +1768,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -2231,7 +2231,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -2279,7 +2279,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -2727,7 +2727,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -2775,7 +2775,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -3253,7 +3253,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -3306,7 +3306,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -3769,7 +3769,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -3817,7 +3817,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -4265,7 +4265,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -4313,7 +4313,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -4791,7 +4791,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -4844,7 +4844,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -5307,7 +5307,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -5355,7 +5355,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -5803,7 +5803,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -5851,7 +5851,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -6329,7 +6329,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -6382,7 +6382,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -6845,7 +6845,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -6893,7 +6893,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -7341,7 +7341,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -7389,7 +7389,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -7867,7 +7867,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -7920,7 +7920,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -8383,7 +8383,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -8431,7 +8431,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -8879,7 +8879,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -8927,7 +8927,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -9405,7 +9405,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[3]
@@ -9458,7 +9458,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[3]
@@ -9818,7 +9818,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[2]
@@ -9831,7 +9831,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[2]
@@ -9844,7 +9844,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[2]
@@ -9857,7 +9857,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[2]
@@ -9870,7 +9870,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[2]
@@ -9883,7 +9883,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[2]
@@ -9896,7 +9896,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[2]
@@ -9909,7 +9909,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[2]
@@ -9922,7 +9922,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[2]
@@ -9935,7 +9935,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[2]
@@ -13267,7 +13267,7 @@ func (m *VM) exec() (int, error) {
 		case 423: // INC EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13290,7 +13290,7 @@ func (m *VM) exec() (int, error) {
 		case 424: // INC EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13313,7 +13313,7 @@ func (m *VM) exec() (int, error) {
 		case 425: // INC EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13341,7 +13341,7 @@ func (m *VM) exec() (int, error) {
 		case 426: // INC NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13364,7 +13364,7 @@ func (m *VM) exec() (int, error) {
 		case 427: // INC NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13387,7 +13387,7 @@ func (m *VM) exec() (int, error) {
 		case 428: // INC NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13415,7 +13415,7 @@ func (m *VM) exec() (int, error) {
 		case 429: // INC GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13438,7 +13438,7 @@ func (m *VM) exec() (int, error) {
 		case 430: // INC GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13461,7 +13461,7 @@ func (m *VM) exec() (int, error) {
 		case 431: // INC GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13489,7 +13489,7 @@ func (m *VM) exec() (int, error) {
 		case 432: // INC LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13512,7 +13512,7 @@ func (m *VM) exec() (int, error) {
 		case 433: // INC LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13535,7 +13535,7 @@ func (m *VM) exec() (int, error) {
 		case 434: // INC LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13563,7 +13563,7 @@ func (m *VM) exec() (int, error) {
 		case 435: // INC LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13586,7 +13586,7 @@ func (m *VM) exec() (int, error) {
 		case 436: // INC LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13609,7 +13609,7 @@ func (m *VM) exec() (int, error) {
 		case 437: // INC LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13637,7 +13637,7 @@ func (m *VM) exec() (int, error) {
 		case 438: // INC GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13660,7 +13660,7 @@ func (m *VM) exec() (int, error) {
 		case 439: // INC GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13683,7 +13683,7 @@ func (m *VM) exec() (int, error) {
 		case 440: // INC GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -13711,7 +13711,7 @@ func (m *VM) exec() (int, error) {
 		case 441: // DEC EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13734,7 +13734,7 @@ func (m *VM) exec() (int, error) {
 		case 442: // DEC EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13757,7 +13757,7 @@ func (m *VM) exec() (int, error) {
 		case 443: // DEC EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13785,7 +13785,7 @@ func (m *VM) exec() (int, error) {
 		case 444: // DEC NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13808,7 +13808,7 @@ func (m *VM) exec() (int, error) {
 		case 445: // DEC NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13831,7 +13831,7 @@ func (m *VM) exec() (int, error) {
 		case 446: // DEC NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13859,7 +13859,7 @@ func (m *VM) exec() (int, error) {
 		case 447: // DEC GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13882,7 +13882,7 @@ func (m *VM) exec() (int, error) {
 		case 448: // DEC GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13905,7 +13905,7 @@ func (m *VM) exec() (int, error) {
 		case 449: // DEC GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13933,7 +13933,7 @@ func (m *VM) exec() (int, error) {
 		case 450: // DEC LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13956,7 +13956,7 @@ func (m *VM) exec() (int, error) {
 		case 451: // DEC LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -13979,7 +13979,7 @@ func (m *VM) exec() (int, error) {
 		case 452: // DEC LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -14007,7 +14007,7 @@ func (m *VM) exec() (int, error) {
 		case 453: // DEC LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -14030,7 +14030,7 @@ func (m *VM) exec() (int, error) {
 		case 454: // DEC LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -14053,7 +14053,7 @@ func (m *VM) exec() (int, error) {
 		case 455: // DEC LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -14081,7 +14081,7 @@ func (m *VM) exec() (int, error) {
 		case 456: // DEC GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -14104,7 +14104,7 @@ func (m *VM) exec() (int, error) {
 		case 457: // DEC GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -14127,7 +14127,7 @@ func (m *VM) exec() (int, error) {
 		case 458: // DEC GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -14599,7 +14599,7 @@ func (m *VM) exec() (int, error) {
 		case 477: // SHL EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14622,7 +14622,7 @@ func (m *VM) exec() (int, error) {
 		case 478: // SHL EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14645,7 +14645,7 @@ func (m *VM) exec() (int, error) {
 		case 479: // SHL EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14673,7 +14673,7 @@ func (m *VM) exec() (int, error) {
 		case 480: // SHL NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14696,7 +14696,7 @@ func (m *VM) exec() (int, error) {
 		case 481: // SHL NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14719,7 +14719,7 @@ func (m *VM) exec() (int, error) {
 		case 482: // SHL NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14747,7 +14747,7 @@ func (m *VM) exec() (int, error) {
 		case 483: // SHL GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14770,7 +14770,7 @@ func (m *VM) exec() (int, error) {
 		case 484: // SHL GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14793,7 +14793,7 @@ func (m *VM) exec() (int, error) {
 		case 485: // SHL GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14821,7 +14821,7 @@ func (m *VM) exec() (int, error) {
 		case 486: // SHL LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14844,7 +14844,7 @@ func (m *VM) exec() (int, error) {
 		case 487: // SHL LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14867,7 +14867,7 @@ func (m *VM) exec() (int, error) {
 		case 488: // SHL LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14895,7 +14895,7 @@ func (m *VM) exec() (int, error) {
 		case 489: // SHL LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14918,7 +14918,7 @@ func (m *VM) exec() (int, error) {
 		case 490: // SHL LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14941,7 +14941,7 @@ func (m *VM) exec() (int, error) {
 		case 491: // SHL LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14969,7 +14969,7 @@ func (m *VM) exec() (int, error) {
 		case 492: // SHL GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -14992,7 +14992,7 @@ func (m *VM) exec() (int, error) {
 		case 493: // SHL GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -15015,7 +15015,7 @@ func (m *VM) exec() (int, error) {
 		case 494: // SHL GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -15043,7 +15043,7 @@ func (m *VM) exec() (int, error) {
 		case 495: // SHR EQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15066,7 +15066,7 @@ func (m *VM) exec() (int, error) {
 		case 496: // SHR EQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15089,7 +15089,7 @@ func (m *VM) exec() (int, error) {
 		case 497: // SHR EQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15117,7 +15117,7 @@ func (m *VM) exec() (int, error) {
 		case 498: // SHR NEQ DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15140,7 +15140,7 @@ func (m *VM) exec() (int, error) {
 		case 499: // SHR NEQ DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15163,7 +15163,7 @@ func (m *VM) exec() (int, error) {
 		case 500: // SHR NEQ JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15191,7 +15191,7 @@ func (m *VM) exec() (int, error) {
 		case 501: // SHR GTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15214,7 +15214,7 @@ func (m *VM) exec() (int, error) {
 		case 502: // SHR GTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15237,7 +15237,7 @@ func (m *VM) exec() (int, error) {
 		case 503: // SHR GTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15265,7 +15265,7 @@ func (m *VM) exec() (int, error) {
 		case 504: // SHR LTE DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15288,7 +15288,7 @@ func (m *VM) exec() (int, error) {
 		case 505: // SHR LTE DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15311,7 +15311,7 @@ func (m *VM) exec() (int, error) {
 		case 506: // SHR LTE JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15339,7 +15339,7 @@ func (m *VM) exec() (int, error) {
 		case 507: // SHR LT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15362,7 +15362,7 @@ func (m *VM) exec() (int, error) {
 		case 508: // SHR LT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15385,7 +15385,7 @@ func (m *VM) exec() (int, error) {
 		case 509: // SHR LT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15413,7 +15413,7 @@ func (m *VM) exec() (int, error) {
 		case 510: // SHR GT DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15436,7 +15436,7 @@ func (m *VM) exec() (int, error) {
 		case 511: // SHR GT DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -15459,7 +15459,7 @@ func (m *VM) exec() (int, error) {
 		case 512: // SHR GT JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -19532,7 +19532,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 663: // LOAD LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -19545,7 +19545,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 664: // LOAD LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -19641,7 +19641,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 671: // LOAD ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -19654,7 +19654,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 672: // LOAD ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -19750,7 +19750,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 679: // LOAD SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -19763,7 +19763,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 680: // LOAD SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -19859,7 +19859,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 687: // LOAD MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -19872,7 +19872,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 688: // LOAD MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -19998,7 +19998,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 695: // LOAD MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20016,7 +20016,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 696: // LOAD MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20043,7 +20043,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20056,7 +20056,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20069,7 +20069,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20082,7 +20082,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20095,7 +20095,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20113,11 +20113,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 703: // LOAD INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20126,11 +20126,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 704: // LOAD INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20139,7 +20139,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20152,7 +20152,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -20165,7 +20165,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -20178,7 +20178,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -20191,7 +20191,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -20204,7 +20204,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -20222,11 +20222,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 711: // LOAD DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20235,11 +20235,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 712: // LOAD DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20248,7 +20248,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -20335,7 +20335,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 719: // LOAD MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20348,7 +20348,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 720: // LOAD MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20444,7 +20444,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 727: // ADD LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20457,7 +20457,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 728: // ADD LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20553,7 +20553,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 735: // ADD ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20566,7 +20566,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 736: // ADD ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20662,7 +20662,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 743: // ADD SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20675,7 +20675,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 744: // ADD SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20771,7 +20771,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 751: // ADD MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20784,7 +20784,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 752: // ADD MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20910,7 +20910,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 759: // ADD MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20928,7 +20928,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 760: // ADD MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -20955,7 +20955,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20968,7 +20968,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20981,7 +20981,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -20994,7 +20994,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21007,7 +21007,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21025,11 +21025,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 767: // ADD INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21038,11 +21038,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 768: // ADD INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21051,7 +21051,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21064,7 +21064,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -21077,7 +21077,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -21090,7 +21090,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -21103,7 +21103,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -21116,7 +21116,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -21134,11 +21134,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 775: // ADD DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21147,11 +21147,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 776: // ADD DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21160,7 +21160,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -21247,7 +21247,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 783: // ADD MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21260,7 +21260,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 784: // ADD MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21356,7 +21356,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 791: // SUB LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21369,7 +21369,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 792: // SUB LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21465,7 +21465,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 799: // SUB ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21478,7 +21478,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 800: // SUB ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21574,7 +21574,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 807: // SUB SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21587,7 +21587,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 808: // SUB SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21683,7 +21683,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 815: // SUB MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21696,7 +21696,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 816: // SUB MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21822,7 +21822,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 823: // SUB MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21840,7 +21840,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 824: // SUB MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21867,7 +21867,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21880,7 +21880,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21893,7 +21893,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21906,7 +21906,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21919,7 +21919,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21937,11 +21937,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 831: // SUB INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21950,11 +21950,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 832: // SUB INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -21963,7 +21963,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -21976,7 +21976,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -21989,7 +21989,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22002,7 +22002,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22015,7 +22015,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22028,7 +22028,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22046,11 +22046,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 839: // SUB DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22059,11 +22059,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 840: // SUB DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22072,7 +22072,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22159,7 +22159,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 847: // SUB MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22172,7 +22172,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 848: // SUB MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22268,7 +22268,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 855: // MUL LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22281,7 +22281,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 856: // MUL LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22377,7 +22377,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 863: // MUL ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22390,7 +22390,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 864: // MUL ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22486,7 +22486,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 871: // MUL SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22499,7 +22499,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 872: // MUL SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22595,7 +22595,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 879: // MUL MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22608,7 +22608,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 880: // MUL MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22734,7 +22734,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 887: // MUL MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22752,7 +22752,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 888: // MUL MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22779,7 +22779,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -22792,7 +22792,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -22805,7 +22805,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -22818,7 +22818,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -22831,7 +22831,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -22849,11 +22849,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 895: // MUL INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22862,11 +22862,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 896: // MUL INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22875,7 +22875,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -22888,7 +22888,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22901,7 +22901,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22914,7 +22914,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22927,7 +22927,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22940,7 +22940,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -22958,11 +22958,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 903: // MUL DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22971,11 +22971,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 904: // MUL DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -22984,7 +22984,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -23071,7 +23071,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 911: // MUL MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23084,7 +23084,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 912: // MUL MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23210,7 +23210,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 919: // MOD LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23228,7 +23228,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 920: // MOD LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23359,7 +23359,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 927: // MOD ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23377,7 +23377,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 928: // MOD ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23508,7 +23508,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 935: // MOD SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23526,7 +23526,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 936: // MOD SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23657,7 +23657,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 943: // MOD MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23675,7 +23675,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 944: // MOD MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23836,7 +23836,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 951: // MOD MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23859,7 +23859,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 952: // MOD MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -23896,7 +23896,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -23914,7 +23914,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -23932,7 +23932,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -23950,7 +23950,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -23968,7 +23968,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -23991,11 +23991,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 959: // MOD INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -24009,11 +24009,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 960: // MOD INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -24027,7 +24027,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -24045,7 +24045,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -24063,7 +24063,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -24081,7 +24081,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -24099,7 +24099,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -24117,7 +24117,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -24140,11 +24140,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 967: // MOD DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -24158,11 +24158,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 968: // MOD DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -24176,7 +24176,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -24293,7 +24293,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 975: // MOD MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -24311,7 +24311,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 976: // MOD MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -24333,7 +24333,7 @@ func (m *VM) exec() (int, error) {
 		case 977: // INC LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24346,7 +24346,7 @@ func (m *VM) exec() (int, error) {
 		case 978: // INC LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24359,7 +24359,7 @@ func (m *VM) exec() (int, error) {
 		case 979: // INC LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24372,7 +24372,7 @@ func (m *VM) exec() (int, error) {
 		case 980: // INC LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24385,7 +24385,7 @@ func (m *VM) exec() (int, error) {
 		case 981: // INC LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24403,7 +24403,7 @@ func (m *VM) exec() (int, error) {
 		case 982: // INC LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24412,11 +24412,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 983: // INC LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24425,11 +24425,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 984: // INC LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24442,7 +24442,7 @@ func (m *VM) exec() (int, error) {
 		case 985: // INC ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24455,7 +24455,7 @@ func (m *VM) exec() (int, error) {
 		case 986: // INC ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24468,7 +24468,7 @@ func (m *VM) exec() (int, error) {
 		case 987: // INC ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24481,7 +24481,7 @@ func (m *VM) exec() (int, error) {
 		case 988: // INC ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24494,7 +24494,7 @@ func (m *VM) exec() (int, error) {
 		case 989: // INC ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24512,7 +24512,7 @@ func (m *VM) exec() (int, error) {
 		case 990: // INC ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24521,11 +24521,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 991: // INC ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24534,11 +24534,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 992: // INC ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24551,7 +24551,7 @@ func (m *VM) exec() (int, error) {
 		case 993: // INC SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24564,7 +24564,7 @@ func (m *VM) exec() (int, error) {
 		case 994: // INC SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24577,7 +24577,7 @@ func (m *VM) exec() (int, error) {
 		case 995: // INC SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24590,7 +24590,7 @@ func (m *VM) exec() (int, error) {
 		case 996: // INC SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24603,7 +24603,7 @@ func (m *VM) exec() (int, error) {
 		case 997: // INC SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24621,7 +24621,7 @@ func (m *VM) exec() (int, error) {
 		case 998: // INC SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24630,11 +24630,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 999: // INC SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24643,11 +24643,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1000: // INC SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24660,7 +24660,7 @@ func (m *VM) exec() (int, error) {
 		case 1001: // INC MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24673,7 +24673,7 @@ func (m *VM) exec() (int, error) {
 		case 1002: // INC MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24686,7 +24686,7 @@ func (m *VM) exec() (int, error) {
 		case 1003: // INC MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24699,7 +24699,7 @@ func (m *VM) exec() (int, error) {
 		case 1004: // INC MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24712,7 +24712,7 @@ func (m *VM) exec() (int, error) {
 		case 1005: // INC MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24730,7 +24730,7 @@ func (m *VM) exec() (int, error) {
 		case 1006: // INC MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24739,11 +24739,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1007: // INC MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24752,11 +24752,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1008: // INC MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24769,7 +24769,7 @@ func (m *VM) exec() (int, error) {
 		case 1009: // INC MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24787,7 +24787,7 @@ func (m *VM) exec() (int, error) {
 		case 1010: // INC MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24805,7 +24805,7 @@ func (m *VM) exec() (int, error) {
 		case 1011: // INC MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24823,7 +24823,7 @@ func (m *VM) exec() (int, error) {
 		case 1012: // INC MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24841,7 +24841,7 @@ func (m *VM) exec() (int, error) {
 		case 1013: // INC MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24864,7 +24864,7 @@ func (m *VM) exec() (int, error) {
 		case 1014: // INC MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24878,11 +24878,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1015: // INC MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24896,11 +24896,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1016: // INC MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -24918,12 +24918,12 @@ func (m *VM) exec() (int, error) {
 		case 1017: // INC INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -24931,12 +24931,12 @@ func (m *VM) exec() (int, error) {
 		case 1018: // INC INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -24944,12 +24944,12 @@ func (m *VM) exec() (int, error) {
 		case 1019: // INC INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -24957,12 +24957,12 @@ func (m *VM) exec() (int, error) {
 		case 1020: // INC INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -24970,12 +24970,12 @@ func (m *VM) exec() (int, error) {
 		case 1021: // INC INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -24988,38 +24988,38 @@ func (m *VM) exec() (int, error) {
 		case 1022: // INC INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1023: // INC INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1024: // INC INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -25027,12 +25027,12 @@ func (m *VM) exec() (int, error) {
 		case 1025: // INC DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25040,12 +25040,12 @@ func (m *VM) exec() (int, error) {
 		case 1026: // INC DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25053,12 +25053,12 @@ func (m *VM) exec() (int, error) {
 		case 1027: // INC DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25066,12 +25066,12 @@ func (m *VM) exec() (int, error) {
 		case 1028: // INC DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25079,12 +25079,12 @@ func (m *VM) exec() (int, error) {
 		case 1029: // INC DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25097,38 +25097,38 @@ func (m *VM) exec() (int, error) {
 		case 1030: // INC DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1031: // INC DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1032: // INC DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25136,7 +25136,7 @@ func (m *VM) exec() (int, error) {
 		case 1033: // INC MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -25149,7 +25149,7 @@ func (m *VM) exec() (int, error) {
 		case 1034: // INC MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -25162,7 +25162,7 @@ func (m *VM) exec() (int, error) {
 		case 1035: // INC MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -25175,7 +25175,7 @@ func (m *VM) exec() (int, error) {
 		case 1036: // INC MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -25188,7 +25188,7 @@ func (m *VM) exec() (int, error) {
 		case 1037: // INC MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -25206,7 +25206,7 @@ func (m *VM) exec() (int, error) {
 		case 1038: // INC MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -25215,11 +25215,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1039: // INC MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -25228,11 +25228,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1040: // INC MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -25245,7 +25245,7 @@ func (m *VM) exec() (int, error) {
 		case 1041: // DEC LOAD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25258,7 +25258,7 @@ func (m *VM) exec() (int, error) {
 		case 1042: // DEC LOAD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25271,7 +25271,7 @@ func (m *VM) exec() (int, error) {
 		case 1043: // DEC LOAD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25284,7 +25284,7 @@ func (m *VM) exec() (int, error) {
 		case 1044: // DEC LOAD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25297,7 +25297,7 @@ func (m *VM) exec() (int, error) {
 		case 1045: // DEC LOAD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25315,7 +25315,7 @@ func (m *VM) exec() (int, error) {
 		case 1046: // DEC LOAD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25324,11 +25324,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1047: // DEC LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25337,11 +25337,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1048: // DEC LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25354,7 +25354,7 @@ func (m *VM) exec() (int, error) {
 		case 1049: // DEC ADD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25367,7 +25367,7 @@ func (m *VM) exec() (int, error) {
 		case 1050: // DEC ADD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25380,7 +25380,7 @@ func (m *VM) exec() (int, error) {
 		case 1051: // DEC ADD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25393,7 +25393,7 @@ func (m *VM) exec() (int, error) {
 		case 1052: // DEC ADD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25406,7 +25406,7 @@ func (m *VM) exec() (int, error) {
 		case 1053: // DEC ADD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25424,7 +25424,7 @@ func (m *VM) exec() (int, error) {
 		case 1054: // DEC ADD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25433,11 +25433,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1055: // DEC ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25446,11 +25446,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1056: // DEC ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25463,7 +25463,7 @@ func (m *VM) exec() (int, error) {
 		case 1057: // DEC SUB LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25476,7 +25476,7 @@ func (m *VM) exec() (int, error) {
 		case 1058: // DEC SUB ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25489,7 +25489,7 @@ func (m *VM) exec() (int, error) {
 		case 1059: // DEC SUB SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25502,7 +25502,7 @@ func (m *VM) exec() (int, error) {
 		case 1060: // DEC SUB MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25515,7 +25515,7 @@ func (m *VM) exec() (int, error) {
 		case 1061: // DEC SUB MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25533,7 +25533,7 @@ func (m *VM) exec() (int, error) {
 		case 1062: // DEC SUB INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25542,11 +25542,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1063: // DEC SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25555,11 +25555,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1064: // DEC SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25572,7 +25572,7 @@ func (m *VM) exec() (int, error) {
 		case 1065: // DEC MUL LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25585,7 +25585,7 @@ func (m *VM) exec() (int, error) {
 		case 1066: // DEC MUL ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25598,7 +25598,7 @@ func (m *VM) exec() (int, error) {
 		case 1067: // DEC MUL SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25611,7 +25611,7 @@ func (m *VM) exec() (int, error) {
 		case 1068: // DEC MUL MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25624,7 +25624,7 @@ func (m *VM) exec() (int, error) {
 		case 1069: // DEC MUL MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25642,7 +25642,7 @@ func (m *VM) exec() (int, error) {
 		case 1070: // DEC MUL INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25651,11 +25651,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1071: // DEC MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25664,11 +25664,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1072: // DEC MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25681,7 +25681,7 @@ func (m *VM) exec() (int, error) {
 		case 1073: // DEC MOD LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25699,7 +25699,7 @@ func (m *VM) exec() (int, error) {
 		case 1074: // DEC MOD ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25717,7 +25717,7 @@ func (m *VM) exec() (int, error) {
 		case 1075: // DEC MOD SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25735,7 +25735,7 @@ func (m *VM) exec() (int, error) {
 		case 1076: // DEC MOD MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25753,7 +25753,7 @@ func (m *VM) exec() (int, error) {
 		case 1077: // DEC MOD MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25776,7 +25776,7 @@ func (m *VM) exec() (int, error) {
 		case 1078: // DEC MOD INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25790,11 +25790,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1079: // DEC MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25808,11 +25808,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1080: // DEC MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -25830,12 +25830,12 @@ func (m *VM) exec() (int, error) {
 		case 1081: // DEC INC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -25843,12 +25843,12 @@ func (m *VM) exec() (int, error) {
 		case 1082: // DEC INC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -25856,12 +25856,12 @@ func (m *VM) exec() (int, error) {
 		case 1083: // DEC INC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -25869,12 +25869,12 @@ func (m *VM) exec() (int, error) {
 		case 1084: // DEC INC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -25882,12 +25882,12 @@ func (m *VM) exec() (int, error) {
 		case 1085: // DEC INC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -25900,38 +25900,38 @@ func (m *VM) exec() (int, error) {
 		case 1086: // DEC INC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1087: // DEC INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1088: // DEC INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -25939,12 +25939,12 @@ func (m *VM) exec() (int, error) {
 		case 1089: // DEC DEC LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25952,12 +25952,12 @@ func (m *VM) exec() (int, error) {
 		case 1090: // DEC DEC ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25965,12 +25965,12 @@ func (m *VM) exec() (int, error) {
 		case 1091: // DEC DEC SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25978,12 +25978,12 @@ func (m *VM) exec() (int, error) {
 		case 1092: // DEC DEC MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -25991,12 +25991,12 @@ func (m *VM) exec() (int, error) {
 		case 1093: // DEC DEC MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -26009,38 +26009,38 @@ func (m *VM) exec() (int, error) {
 		case 1094: // DEC DEC INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1095: // DEC DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1096: // DEC DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -26048,7 +26048,7 @@ func (m *VM) exec() (int, error) {
 		case 1097: // DEC MOV LOAD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -26061,7 +26061,7 @@ func (m *VM) exec() (int, error) {
 		case 1098: // DEC MOV ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -26074,7 +26074,7 @@ func (m *VM) exec() (int, error) {
 		case 1099: // DEC MOV SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -26087,7 +26087,7 @@ func (m *VM) exec() (int, error) {
 		case 1100: // DEC MOV MUL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -26100,7 +26100,7 @@ func (m *VM) exec() (int, error) {
 		case 1101: // DEC MOV MOD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -26118,7 +26118,7 @@ func (m *VM) exec() (int, error) {
 		case 1102: // DEC MOV INC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -26127,11 +26127,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1103: // DEC MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -26140,11 +26140,11 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1104: // DEC MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -26236,7 +26236,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1111: // MOV LOAD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26249,7 +26249,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1112: // MOV LOAD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26345,7 +26345,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1119: // MOV ADD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26358,7 +26358,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1120: // MOV ADD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26454,7 +26454,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1127: // MOV SUB DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26467,7 +26467,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1128: // MOV SUB MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26563,7 +26563,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1135: // MOV MUL DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26576,7 +26576,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1136: // MOV MUL MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26702,7 +26702,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1143: // MOV MOD DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26720,7 +26720,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1144: // MOV MOD MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26747,7 +26747,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -26760,7 +26760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -26773,7 +26773,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -26786,7 +26786,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -26799,7 +26799,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -26817,11 +26817,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1151: // MOV INC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26830,11 +26830,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1152: // MOV INC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26843,7 +26843,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -26856,7 +26856,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -26869,7 +26869,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -26882,7 +26882,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -26895,7 +26895,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -26908,7 +26908,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -26926,11 +26926,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1159: // MOV DEC DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26939,11 +26939,11 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1160: // MOV DEC MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -26952,7 +26952,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -27039,7 +27039,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1167: // MOV MOV DEC
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -27052,7 +27052,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[2]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1168: // MOV MOV MOV
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
@@ -27824,7 +27824,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -27865,7 +27865,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -27898,7 +27898,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -27919,7 +27919,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -27945,7 +27945,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -27969,7 +27969,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -28010,7 +28010,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -28043,7 +28043,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -28064,7 +28064,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -28090,7 +28090,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -29009,7 +29009,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -29050,7 +29050,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -29083,7 +29083,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -29104,7 +29104,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -29130,7 +29130,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -29154,7 +29154,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -29195,7 +29195,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -29228,7 +29228,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -29249,7 +29249,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -29275,7 +29275,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -30194,7 +30194,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -30235,7 +30235,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -30268,7 +30268,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -30289,7 +30289,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -30315,7 +30315,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -30339,7 +30339,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -30380,7 +30380,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -30413,7 +30413,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -30434,7 +30434,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -30460,7 +30460,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -31379,7 +31379,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -31420,7 +31420,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -31453,7 +31453,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -31474,7 +31474,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -31500,7 +31500,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -31524,7 +31524,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -31565,7 +31565,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -31598,7 +31598,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -31619,7 +31619,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -31645,7 +31645,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -32694,7 +32694,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -32740,7 +32740,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -32778,7 +32778,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -32804,7 +32804,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -32835,7 +32835,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -32864,7 +32864,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -32910,7 +32910,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -32948,7 +32948,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -32974,7 +32974,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -33005,7 +33005,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -33194,7 +33194,7 @@ func (m *VM) exec() (int, error) {
 		case 1369: // INC LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33235,7 +33235,7 @@ func (m *VM) exec() (int, error) {
 		case 1370: // INC LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33268,7 +33268,7 @@ func (m *VM) exec() (int, error) {
 		case 1371: // INC LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33289,7 +33289,7 @@ func (m *VM) exec() (int, error) {
 		case 1372: // INC LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33315,7 +33315,7 @@ func (m *VM) exec() (int, error) {
 		case 1373: // INC LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33339,7 +33339,7 @@ func (m *VM) exec() (int, error) {
 		case 1374: // INC ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33380,7 +33380,7 @@ func (m *VM) exec() (int, error) {
 		case 1375: // INC ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33413,7 +33413,7 @@ func (m *VM) exec() (int, error) {
 		case 1376: // INC ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33434,7 +33434,7 @@ func (m *VM) exec() (int, error) {
 		case 1377: // INC ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33460,7 +33460,7 @@ func (m *VM) exec() (int, error) {
 		case 1378: // INC ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33484,7 +33484,7 @@ func (m *VM) exec() (int, error) {
 		case 1379: // INC SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33525,7 +33525,7 @@ func (m *VM) exec() (int, error) {
 		case 1380: // INC SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33558,7 +33558,7 @@ func (m *VM) exec() (int, error) {
 		case 1381: // INC SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33579,7 +33579,7 @@ func (m *VM) exec() (int, error) {
 		case 1382: // INC SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33605,7 +33605,7 @@ func (m *VM) exec() (int, error) {
 		case 1383: // INC SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33629,7 +33629,7 @@ func (m *VM) exec() (int, error) {
 		case 1384: // INC MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33670,7 +33670,7 @@ func (m *VM) exec() (int, error) {
 		case 1385: // INC MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33703,7 +33703,7 @@ func (m *VM) exec() (int, error) {
 		case 1386: // INC MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33724,7 +33724,7 @@ func (m *VM) exec() (int, error) {
 		case 1387: // INC MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33750,7 +33750,7 @@ func (m *VM) exec() (int, error) {
 		case 1388: // INC MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33774,7 +33774,7 @@ func (m *VM) exec() (int, error) {
 		case 1389: // INC MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33820,7 +33820,7 @@ func (m *VM) exec() (int, error) {
 		case 1390: // INC MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33858,7 +33858,7 @@ func (m *VM) exec() (int, error) {
 		case 1391: // INC MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33884,7 +33884,7 @@ func (m *VM) exec() (int, error) {
 		case 1392: // INC MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33915,7 +33915,7 @@ func (m *VM) exec() (int, error) {
 		case 1393: // INC MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -33944,12 +33944,12 @@ func (m *VM) exec() (int, error) {
 		case 1394: // INC INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -33985,12 +33985,12 @@ func (m *VM) exec() (int, error) {
 		case 1395: // INC INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -34018,12 +34018,12 @@ func (m *VM) exec() (int, error) {
 		case 1396: // INC INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -34039,12 +34039,12 @@ func (m *VM) exec() (int, error) {
 		case 1397: // INC INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -34065,12 +34065,12 @@ func (m *VM) exec() (int, error) {
 		case 1398: // INC INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -34089,12 +34089,12 @@ func (m *VM) exec() (int, error) {
 		case 1399: // INC DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -34130,12 +34130,12 @@ func (m *VM) exec() (int, error) {
 		case 1400: // INC DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -34163,12 +34163,12 @@ func (m *VM) exec() (int, error) {
 		case 1401: // INC DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -34184,12 +34184,12 @@ func (m *VM) exec() (int, error) {
 		case 1402: // INC DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -34210,12 +34210,12 @@ func (m *VM) exec() (int, error) {
 		case 1403: // INC DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -34234,7 +34234,7 @@ func (m *VM) exec() (int, error) {
 		case 1404: // INC MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -34275,7 +34275,7 @@ func (m *VM) exec() (int, error) {
 		case 1405: // INC MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -34308,7 +34308,7 @@ func (m *VM) exec() (int, error) {
 		case 1406: // INC MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -34329,7 +34329,7 @@ func (m *VM) exec() (int, error) {
 		case 1407: // INC MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -34355,7 +34355,7 @@ func (m *VM) exec() (int, error) {
 		case 1408: // INC MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -34379,7 +34379,7 @@ func (m *VM) exec() (int, error) {
 		case 1409: // DEC LOAD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34420,7 +34420,7 @@ func (m *VM) exec() (int, error) {
 		case 1410: // DEC LOAD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34453,7 +34453,7 @@ func (m *VM) exec() (int, error) {
 		case 1411: // DEC LOAD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34474,7 +34474,7 @@ func (m *VM) exec() (int, error) {
 		case 1412: // DEC LOAD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34500,7 +34500,7 @@ func (m *VM) exec() (int, error) {
 		case 1413: // DEC LOAD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34524,7 +34524,7 @@ func (m *VM) exec() (int, error) {
 		case 1414: // DEC ADD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34565,7 +34565,7 @@ func (m *VM) exec() (int, error) {
 		case 1415: // DEC ADD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34598,7 +34598,7 @@ func (m *VM) exec() (int, error) {
 		case 1416: // DEC ADD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34619,7 +34619,7 @@ func (m *VM) exec() (int, error) {
 		case 1417: // DEC ADD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34645,7 +34645,7 @@ func (m *VM) exec() (int, error) {
 		case 1418: // DEC ADD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34669,7 +34669,7 @@ func (m *VM) exec() (int, error) {
 		case 1419: // DEC SUB CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34710,7 +34710,7 @@ func (m *VM) exec() (int, error) {
 		case 1420: // DEC SUB RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34743,7 +34743,7 @@ func (m *VM) exec() (int, error) {
 		case 1421: // DEC SUB DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34764,7 +34764,7 @@ func (m *VM) exec() (int, error) {
 		case 1422: // DEC SUB JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34790,7 +34790,7 @@ func (m *VM) exec() (int, error) {
 		case 1423: // DEC SUB LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34814,7 +34814,7 @@ func (m *VM) exec() (int, error) {
 		case 1424: // DEC MUL CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34855,7 +34855,7 @@ func (m *VM) exec() (int, error) {
 		case 1425: // DEC MUL RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34888,7 +34888,7 @@ func (m *VM) exec() (int, error) {
 		case 1426: // DEC MUL DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34909,7 +34909,7 @@ func (m *VM) exec() (int, error) {
 		case 1427: // DEC MUL JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34935,7 +34935,7 @@ func (m *VM) exec() (int, error) {
 		case 1428: // DEC MUL LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -34959,7 +34959,7 @@ func (m *VM) exec() (int, error) {
 		case 1429: // DEC MOD CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35005,7 +35005,7 @@ func (m *VM) exec() (int, error) {
 		case 1430: // DEC MOD RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35043,7 +35043,7 @@ func (m *VM) exec() (int, error) {
 		case 1431: // DEC MOD DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35069,7 +35069,7 @@ func (m *VM) exec() (int, error) {
 		case 1432: // DEC MOD JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35100,7 +35100,7 @@ func (m *VM) exec() (int, error) {
 		case 1433: // DEC MOD LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35129,12 +35129,12 @@ func (m *VM) exec() (int, error) {
 		case 1434: // DEC INC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -35170,12 +35170,12 @@ func (m *VM) exec() (int, error) {
 		case 1435: // DEC INC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -35203,12 +35203,12 @@ func (m *VM) exec() (int, error) {
 		case 1436: // DEC INC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -35224,12 +35224,12 @@ func (m *VM) exec() (int, error) {
 		case 1437: // DEC INC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -35250,12 +35250,12 @@ func (m *VM) exec() (int, error) {
 		case 1438: // DEC INC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -35274,12 +35274,12 @@ func (m *VM) exec() (int, error) {
 		case 1439: // DEC DEC CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -35315,12 +35315,12 @@ func (m *VM) exec() (int, error) {
 		case 1440: // DEC DEC RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -35348,12 +35348,12 @@ func (m *VM) exec() (int, error) {
 		case 1441: // DEC DEC DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -35369,12 +35369,12 @@ func (m *VM) exec() (int, error) {
 		case 1442: // DEC DEC JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -35395,12 +35395,12 @@ func (m *VM) exec() (int, error) {
 		case 1443: // DEC DEC LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -35419,7 +35419,7 @@ func (m *VM) exec() (int, error) {
 		case 1444: // DEC MOV CALL
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35460,7 +35460,7 @@ func (m *VM) exec() (int, error) {
 		case 1445: // DEC MOV RET
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35493,7 +35493,7 @@ func (m *VM) exec() (int, error) {
 		case 1446: // DEC MOV DJMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35514,7 +35514,7 @@ func (m *VM) exec() (int, error) {
 		case 1447: // DEC MOV JMP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -35540,7 +35540,7 @@ func (m *VM) exec() (int, error) {
 		case 1448: // DEC MOV LOOP
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -36319,7 +36319,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -36360,7 +36360,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -36393,7 +36393,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -36414,7 +36414,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -36440,7 +36440,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -36464,7 +36464,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -36505,7 +36505,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -36538,7 +36538,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -36559,7 +36559,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -36585,7 +36585,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -37660,7 +37660,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -37707,7 +37707,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -37746,7 +37746,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -37773,7 +37773,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -37805,7 +37805,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -37835,7 +37835,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -37882,7 +37882,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -37921,7 +37921,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -37948,7 +37948,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -37980,7 +37980,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -39059,7 +39059,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -39105,7 +39105,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -39143,7 +39143,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -39169,7 +39169,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -39200,7 +39200,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[2]
@@ -39229,7 +39229,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -39275,7 +39275,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -39313,7 +39313,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -39339,7 +39339,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -39370,7 +39370,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[2]
@@ -41185,7 +41185,7 @@ func (m *VM) exec() (int, error) {
 		case 1640: // INC CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -41221,7 +41221,7 @@ func (m *VM) exec() (int, error) {
 		case 1641: // INC RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -41249,7 +41249,7 @@ func (m *VM) exec() (int, error) {
 		case 1642: // INC DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -41265,7 +41265,7 @@ func (m *VM) exec() (int, error) {
 		case 1643: // INC JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -41286,7 +41286,7 @@ func (m *VM) exec() (int, error) {
 		case 1644: // INC LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -41305,7 +41305,7 @@ func (m *VM) exec() (int, error) {
 		case 1645: // DEC CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -41341,7 +41341,7 @@ func (m *VM) exec() (int, error) {
 		case 1646: // DEC RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -41369,7 +41369,7 @@ func (m *VM) exec() (int, error) {
 		case 1647: // DEC DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -41385,7 +41385,7 @@ func (m *VM) exec() (int, error) {
 		case 1648: // DEC JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -41406,7 +41406,7 @@ func (m *VM) exec() (int, error) {
 		case 1649: // DEC LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -41545,7 +41545,7 @@ func (m *VM) exec() (int, error) {
 		case 1655: // SHL CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -41581,7 +41581,7 @@ func (m *VM) exec() (int, error) {
 		case 1656: // SHL RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -41609,7 +41609,7 @@ func (m *VM) exec() (int, error) {
 		case 1657: // SHL DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -41625,7 +41625,7 @@ func (m *VM) exec() (int, error) {
 		case 1658: // SHL JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -41646,7 +41646,7 @@ func (m *VM) exec() (int, error) {
 		case 1659: // SHL LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -41665,7 +41665,7 @@ func (m *VM) exec() (int, error) {
 		case 1660: // SHR CALL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -41701,7 +41701,7 @@ func (m *VM) exec() (int, error) {
 		case 1661: // SHR RET
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -41729,7 +41729,7 @@ func (m *VM) exec() (int, error) {
 		case 1662: // SHR DJMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -41745,7 +41745,7 @@ func (m *VM) exec() (int, error) {
 		case 1663: // SHR JMP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -41766,7 +41766,7 @@ func (m *VM) exec() (int, error) {
 		case 1664: // SHR LOOP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -42932,7 +42932,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1713: // LOAD DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -42940,7 +42940,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1714: // LOAD MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -42956,7 +42956,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1716: // LOAD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -42964,7 +42964,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1717: // LOAD AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43127,7 +43127,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1733: // ADD DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43135,7 +43135,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1734: // ADD MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43151,7 +43151,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1736: // ADD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43159,7 +43159,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1737: // ADD AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43322,7 +43322,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1753: // SUB DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43330,7 +43330,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1754: // SUB MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43346,7 +43346,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1756: // SUB SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43354,7 +43354,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1757: // SUB AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43517,7 +43517,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1773: // MUL DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43525,7 +43525,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1774: // MUL MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43541,7 +43541,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1776: // MUL SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43549,7 +43549,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1777: // MUL AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43768,7 +43768,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1793: // DIV DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43783,7 +43783,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1794: // DIV MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43813,7 +43813,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1796: // DIV SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -43828,7 +43828,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1797: // DIV AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44087,7 +44087,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1813: // MOD DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44100,7 +44100,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1814: // MOD MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44126,7 +44126,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1816: // MOD SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44139,7 +44139,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1817: // MOD AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44342,7 +44342,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1833: // REM DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44350,7 +44350,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1834: // REM MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44366,7 +44366,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1836: // REM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44374,7 +44374,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1837: // REM AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44465,7 +44465,7 @@ func (m *VM) exec() (int, error) {
 		case 1845: // INC LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44473,7 +44473,7 @@ func (m *VM) exec() (int, error) {
 		case 1846: // INC ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44481,7 +44481,7 @@ func (m *VM) exec() (int, error) {
 		case 1847: // INC SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44489,7 +44489,7 @@ func (m *VM) exec() (int, error) {
 		case 1848: // INC MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44497,7 +44497,7 @@ func (m *VM) exec() (int, error) {
 		case 1849: // INC DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44512,7 +44512,7 @@ func (m *VM) exec() (int, error) {
 		case 1850: // INC MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44525,7 +44525,7 @@ func (m *VM) exec() (int, error) {
 		case 1851: // INC REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44533,23 +44533,23 @@ func (m *VM) exec() (int, error) {
 		case 1852: // INC INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1853: // INC DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1854: // INC MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44557,23 +44557,23 @@ func (m *VM) exec() (int, error) {
 		case 1855: // INC SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1856: // INC SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1857: // INC AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44581,7 +44581,7 @@ func (m *VM) exec() (int, error) {
 		case 1858: // INC OR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44589,7 +44589,7 @@ func (m *VM) exec() (int, error) {
 		case 1859: // INC XOR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44597,7 +44597,7 @@ func (m *VM) exec() (int, error) {
 		case 1860: // INC NOT
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44605,7 +44605,7 @@ func (m *VM) exec() (int, error) {
 		case 1861: // INC LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44619,7 +44619,7 @@ func (m *VM) exec() (int, error) {
 		case 1862: // INC SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44633,7 +44633,7 @@ func (m *VM) exec() (int, error) {
 		case 1863: // INC PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44647,7 +44647,7 @@ func (m *VM) exec() (int, error) {
 		case 1864: // INC POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -44660,7 +44660,7 @@ func (m *VM) exec() (int, error) {
 		case 1865: // DEC LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44668,7 +44668,7 @@ func (m *VM) exec() (int, error) {
 		case 1866: // DEC ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44676,7 +44676,7 @@ func (m *VM) exec() (int, error) {
 		case 1867: // DEC SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44684,7 +44684,7 @@ func (m *VM) exec() (int, error) {
 		case 1868: // DEC MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44692,7 +44692,7 @@ func (m *VM) exec() (int, error) {
 		case 1869: // DEC DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44707,7 +44707,7 @@ func (m *VM) exec() (int, error) {
 		case 1870: // DEC MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44720,7 +44720,7 @@ func (m *VM) exec() (int, error) {
 		case 1871: // DEC REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44728,23 +44728,23 @@ func (m *VM) exec() (int, error) {
 		case 1872: // DEC INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1873: // DEC DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1874: // DEC MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44752,23 +44752,23 @@ func (m *VM) exec() (int, error) {
 		case 1875: // DEC SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1876: // DEC SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1877: // DEC AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44776,7 +44776,7 @@ func (m *VM) exec() (int, error) {
 		case 1878: // DEC OR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44784,7 +44784,7 @@ func (m *VM) exec() (int, error) {
 		case 1879: // DEC XOR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44792,7 +44792,7 @@ func (m *VM) exec() (int, error) {
 		case 1880: // DEC NOT
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44800,7 +44800,7 @@ func (m *VM) exec() (int, error) {
 		case 1881: // DEC LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44814,7 +44814,7 @@ func (m *VM) exec() (int, error) {
 		case 1882: // DEC SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44828,7 +44828,7 @@ func (m *VM) exec() (int, error) {
 		case 1883: // DEC PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44842,7 +44842,7 @@ func (m *VM) exec() (int, error) {
 		case 1884: // DEC POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -44927,7 +44927,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1893: // MOV DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44935,7 +44935,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1894: // MOV MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44951,7 +44951,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1896: // MOV SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -44959,7 +44959,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1897: // MOV AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45050,7 +45050,7 @@ func (m *VM) exec() (int, error) {
 		case 1905: // SHL LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45058,7 +45058,7 @@ func (m *VM) exec() (int, error) {
 		case 1906: // SHL ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45066,7 +45066,7 @@ func (m *VM) exec() (int, error) {
 		case 1907: // SHL SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45074,7 +45074,7 @@ func (m *VM) exec() (int, error) {
 		case 1908: // SHL MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45082,7 +45082,7 @@ func (m *VM) exec() (int, error) {
 		case 1909: // SHL DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45097,7 +45097,7 @@ func (m *VM) exec() (int, error) {
 		case 1910: // SHL MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45110,7 +45110,7 @@ func (m *VM) exec() (int, error) {
 		case 1911: // SHL REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45118,23 +45118,23 @@ func (m *VM) exec() (int, error) {
 		case 1912: // SHL INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1913: // SHL DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1914: // SHL MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45142,23 +45142,23 @@ func (m *VM) exec() (int, error) {
 		case 1915: // SHL SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1916: // SHL SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1917: // SHL AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45166,7 +45166,7 @@ func (m *VM) exec() (int, error) {
 		case 1918: // SHL OR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45174,7 +45174,7 @@ func (m *VM) exec() (int, error) {
 		case 1919: // SHL XOR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45182,7 +45182,7 @@ func (m *VM) exec() (int, error) {
 		case 1920: // SHL NOT
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45190,7 +45190,7 @@ func (m *VM) exec() (int, error) {
 		case 1921: // SHL LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45204,7 +45204,7 @@ func (m *VM) exec() (int, error) {
 		case 1922: // SHL SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45218,7 +45218,7 @@ func (m *VM) exec() (int, error) {
 		case 1923: // SHL PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45232,7 +45232,7 @@ func (m *VM) exec() (int, error) {
 		case 1924: // SHL POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[1]
@@ -45245,7 +45245,7 @@ func (m *VM) exec() (int, error) {
 		case 1925: // SHR LOAD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45253,7 +45253,7 @@ func (m *VM) exec() (int, error) {
 		case 1926: // SHR ADD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45261,7 +45261,7 @@ func (m *VM) exec() (int, error) {
 		case 1927: // SHR SUB
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45269,7 +45269,7 @@ func (m *VM) exec() (int, error) {
 		case 1928: // SHR MUL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45277,7 +45277,7 @@ func (m *VM) exec() (int, error) {
 		case 1929: // SHR DIV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45292,7 +45292,7 @@ func (m *VM) exec() (int, error) {
 		case 1930: // SHR MOD
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45305,7 +45305,7 @@ func (m *VM) exec() (int, error) {
 		case 1931: // SHR REM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45313,23 +45313,23 @@ func (m *VM) exec() (int, error) {
 		case 1932: // SHR INC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1933: // SHR DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1934: // SHR MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45337,23 +45337,23 @@ func (m *VM) exec() (int, error) {
 		case 1935: // SHR SHL
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1936: // SHR SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1937: // SHR AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45361,7 +45361,7 @@ func (m *VM) exec() (int, error) {
 		case 1938: // SHR OR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45369,7 +45369,7 @@ func (m *VM) exec() (int, error) {
 		case 1939: // SHR XOR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45377,7 +45377,7 @@ func (m *VM) exec() (int, error) {
 		case 1940: // SHR NOT
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45385,7 +45385,7 @@ func (m *VM) exec() (int, error) {
 		case 1941: // SHR LOADM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45399,7 +45399,7 @@ func (m *VM) exec() (int, error) {
 		case 1942: // SHR SETM
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45413,7 +45413,7 @@ func (m *VM) exec() (int, error) {
 		case 1943: // SHR PUSH
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45427,7 +45427,7 @@ func (m *VM) exec() (int, error) {
 		case 1944: // SHR POP
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -45512,7 +45512,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1953: // AND DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45520,7 +45520,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1954: // AND MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45536,7 +45536,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1956: // AND SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45544,7 +45544,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1957: // AND AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45707,7 +45707,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1973: // OR DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45715,7 +45715,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1974: // OR MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45731,7 +45731,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1976: // OR SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45739,7 +45739,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1977: // OR AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45902,7 +45902,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 1993: // XOR DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45910,7 +45910,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 1994: // XOR MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45926,7 +45926,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 1996: // XOR SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -45934,7 +45934,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 1997: // XOR AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46097,7 +46097,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 2013: // NOT DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46105,7 +46105,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 2014: // NOT MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46121,7 +46121,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 2016: // NOT SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46129,7 +46129,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 2017: // NOT AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46340,7 +46340,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 2033: // LOADM DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46354,7 +46354,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 2034: // LOADM MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46382,7 +46382,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 2036: // LOADM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46396,7 +46396,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 2037: // LOADM AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46655,7 +46655,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 2053: // SETM DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46669,7 +46669,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 2054: // SETM MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46697,7 +46697,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 2056: // SETM SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46711,7 +46711,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 2057: // SETM AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46970,7 +46970,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 2073: // PUSH DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -46984,7 +46984,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 2074: // PUSH MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -47012,7 +47012,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 2076: // PUSH SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -47026,7 +47026,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 2077: // PUSH AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -47277,7 +47277,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]++
+			m.regs[in.a&31] = m.regs[in.a&31] + 1
 		case 2093: // POP DEC
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -47290,7 +47290,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31]--
+			m.regs[in.a&31] = m.regs[in.a&31] - 1
 		case 2094: // POP MOV
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -47316,7 +47316,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] <<= in.b & 31
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 		case 2096: // POP SHR
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -47329,7 +47329,7 @@ func (m *VM) exec() (int, error) {
 			}
 			ip++
 			in = &parts[1]
-			m.regs[in.a&31] >>= in.b
+			m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 		case 2097: // POP AND
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
@@ -53867,7 +53867,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[2]
@@ -53886,7 +53886,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] <<= in.b & 31
+				m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
 			}
 			ip++
 			in = &parts[2]
@@ -53905,7 +53905,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[2]
@@ -53924,7 +53924,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[2]
@@ -53938,7 +53938,7 @@ func (m *VM) exec() (int, error) {
 		case 2288: // SHR AND ADD
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -53951,7 +53951,7 @@ func (m *VM) exec() (int, error) {
 		case 2289: // SHR AND SUB
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -53964,7 +53964,7 @@ func (m *VM) exec() (int, error) {
 		case 2290: // SHR AND AND
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -53977,7 +53977,7 @@ func (m *VM) exec() (int, error) {
 		case 2291: // SHR AND OR
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -53990,7 +53990,7 @@ func (m *VM) exec() (int, error) {
 		case 2292: // SHR AND XOR
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31] >>= in.b
+				m.regs[in.a&31] = m.regs[in.a&31] >> in.b
 			}
 			ip++
 			in = &parts[1]
@@ -56403,7 +56403,7 @@ func (m *VM) exec() (int, error) {
 		case 2383: // INC EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56427,7 +56427,7 @@ func (m *VM) exec() (int, error) {
 		case 2384: // INC EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56451,7 +56451,7 @@ func (m *VM) exec() (int, error) {
 		case 2385: // INC EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56480,7 +56480,7 @@ func (m *VM) exec() (int, error) {
 		case 2386: // INC NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56504,7 +56504,7 @@ func (m *VM) exec() (int, error) {
 		case 2387: // INC NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56528,7 +56528,7 @@ func (m *VM) exec() (int, error) {
 		case 2388: // INC NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56557,7 +56557,7 @@ func (m *VM) exec() (int, error) {
 		case 2389: // INC GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56581,7 +56581,7 @@ func (m *VM) exec() (int, error) {
 		case 2390: // INC GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56605,7 +56605,7 @@ func (m *VM) exec() (int, error) {
 		case 2391: // INC GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56634,7 +56634,7 @@ func (m *VM) exec() (int, error) {
 		case 2392: // INC GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56658,7 +56658,7 @@ func (m *VM) exec() (int, error) {
 		case 2393: // INC GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56682,7 +56682,7 @@ func (m *VM) exec() (int, error) {
 		case 2394: // INC GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56711,7 +56711,7 @@ func (m *VM) exec() (int, error) {
 		case 2395: // INC LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56735,7 +56735,7 @@ func (m *VM) exec() (int, error) {
 		case 2396: // INC LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56759,7 +56759,7 @@ func (m *VM) exec() (int, error) {
 		case 2397: // INC LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56788,7 +56788,7 @@ func (m *VM) exec() (int, error) {
 		case 2398: // INC LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56812,7 +56812,7 @@ func (m *VM) exec() (int, error) {
 		case 2399: // INC LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56836,7 +56836,7 @@ func (m *VM) exec() (int, error) {
 		case 2400: // INC LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -56865,7 +56865,7 @@ func (m *VM) exec() (int, error) {
 		case 2401: // DEC EQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -56889,7 +56889,7 @@ func (m *VM) exec() (int, error) {
 		case 2402: // DEC EQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -56913,7 +56913,7 @@ func (m *VM) exec() (int, error) {
 		case 2403: // DEC EQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -56942,7 +56942,7 @@ func (m *VM) exec() (int, error) {
 		case 2404: // DEC NEQF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -56966,7 +56966,7 @@ func (m *VM) exec() (int, error) {
 		case 2405: // DEC NEQF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -56990,7 +56990,7 @@ func (m *VM) exec() (int, error) {
 		case 2406: // DEC NEQF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57019,7 +57019,7 @@ func (m *VM) exec() (int, error) {
 		case 2407: // DEC GTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57043,7 +57043,7 @@ func (m *VM) exec() (int, error) {
 		case 2408: // DEC GTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57067,7 +57067,7 @@ func (m *VM) exec() (int, error) {
 		case 2409: // DEC GTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57096,7 +57096,7 @@ func (m *VM) exec() (int, error) {
 		case 2410: // DEC GTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57120,7 +57120,7 @@ func (m *VM) exec() (int, error) {
 		case 2411: // DEC GTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57144,7 +57144,7 @@ func (m *VM) exec() (int, error) {
 		case 2412: // DEC GTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57173,7 +57173,7 @@ func (m *VM) exec() (int, error) {
 		case 2413: // DEC LTF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57197,7 +57197,7 @@ func (m *VM) exec() (int, error) {
 		case 2414: // DEC LTF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57221,7 +57221,7 @@ func (m *VM) exec() (int, error) {
 		case 2415: // DEC LTF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57250,7 +57250,7 @@ func (m *VM) exec() (int, error) {
 		case 2416: // DEC LTEF64 DJMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57274,7 +57274,7 @@ func (m *VM) exec() (int, error) {
 		case 2417: // DEC LTEF64 DJMPNE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -57298,7 +57298,7 @@ func (m *VM) exec() (int, error) {
 		case 2418: // DEC LTEF64 JMPE
 			parts := code[ip-1 : ip-1+3 : ip-1+3]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -60922,7 +60922,7 @@ func (m *VM) exec() (int, error) {
 		case 2534: // INC DJMP, then at its target EQ DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -60957,7 +60957,7 @@ func (m *VM) exec() (int, error) {
 		case 2535: // INC DJMP, then at its target EQ DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -60992,7 +60992,7 @@ func (m *VM) exec() (int, error) {
 		case 2536: // INC DJMP, then at its target NEQ DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61027,7 +61027,7 @@ func (m *VM) exec() (int, error) {
 		case 2537: // INC DJMP, then at its target NEQ DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61062,7 +61062,7 @@ func (m *VM) exec() (int, error) {
 		case 2538: // INC DJMP, then at its target GTE DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61097,7 +61097,7 @@ func (m *VM) exec() (int, error) {
 		case 2539: // INC DJMP, then at its target GTE DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61132,7 +61132,7 @@ func (m *VM) exec() (int, error) {
 		case 2540: // INC DJMP, then at its target LTE DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61167,7 +61167,7 @@ func (m *VM) exec() (int, error) {
 		case 2541: // INC DJMP, then at its target LTE DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61202,7 +61202,7 @@ func (m *VM) exec() (int, error) {
 		case 2542: // INC DJMP, then at its target LT DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61237,7 +61237,7 @@ func (m *VM) exec() (int, error) {
 		case 2543: // INC DJMP, then at its target LT DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61272,7 +61272,7 @@ func (m *VM) exec() (int, error) {
 		case 2544: // INC DJMP, then at its target GT DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61307,7 +61307,7 @@ func (m *VM) exec() (int, error) {
 		case 2545: // INC DJMP, then at its target GT DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]++
+				m.regs[in.a&31] = m.regs[in.a&31] + 1
 			}
 			ip++
 			in = &parts[1]
@@ -61342,7 +61342,7 @@ func (m *VM) exec() (int, error) {
 		case 2546: // DEC DJMP, then at its target EQ DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61377,7 +61377,7 @@ func (m *VM) exec() (int, error) {
 		case 2547: // DEC DJMP, then at its target EQ DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61412,7 +61412,7 @@ func (m *VM) exec() (int, error) {
 		case 2548: // DEC DJMP, then at its target NEQ DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61447,7 +61447,7 @@ func (m *VM) exec() (int, error) {
 		case 2549: // DEC DJMP, then at its target NEQ DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61482,7 +61482,7 @@ func (m *VM) exec() (int, error) {
 		case 2550: // DEC DJMP, then at its target GTE DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61517,7 +61517,7 @@ func (m *VM) exec() (int, error) {
 		case 2551: // DEC DJMP, then at its target GTE DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61552,7 +61552,7 @@ func (m *VM) exec() (int, error) {
 		case 2552: // DEC DJMP, then at its target LTE DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61587,7 +61587,7 @@ func (m *VM) exec() (int, error) {
 		case 2553: // DEC DJMP, then at its target LTE DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61622,7 +61622,7 @@ func (m *VM) exec() (int, error) {
 		case 2554: // DEC DJMP, then at its target LT DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61657,7 +61657,7 @@ func (m *VM) exec() (int, error) {
 		case 2555: // DEC DJMP, then at its target LT DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61692,7 +61692,7 @@ func (m *VM) exec() (int, error) {
 		case 2556: // DEC DJMP, then at its target GT DJMPE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -61727,7 +61727,7 @@ func (m *VM) exec() (int, error) {
 		case 2557: // DEC DJMP, then at its target GT DJMPNE
 			parts := code[ip-1 : ip-1+2 : ip-1+2]
 			{
-				m.regs[in.a&31]--
+				m.regs[in.a&31] = m.regs[in.a&31] - 1
 			}
 			ip++
 			in = &parts[1]
@@ -73123,6 +73123,6430 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+		case 2858: // MOV SHL ADD, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 2859: // MOV SHL ADD, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 2860: // MOV SHL SUB, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 2861: // MOV SHL SUB, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 2862: // MOV SHL AND, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 2863: // MOV SHL AND, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 2864: // MOV SHL OR, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 2865: // MOV SHL OR, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 2866: // MOV SHL XOR, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 2867: // MOV SHL XOR, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 2868: // MOV SHR ADD, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 2869: // MOV SHR ADD, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 2870: // MOV SHR SUB, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 2871: // MOV SHR SUB, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 2872: // MOV SHR AND, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 2873: // MOV SHR AND, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 2874: // MOV SHR OR, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 2875: // MOV SHR OR, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 2876: // MOV SHR XOR, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 2877: // MOV SHR XOR, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 2878: // SHR AND ADD, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 2879: // SHR AND ADD, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 2880: // SHR AND ADD, each part taking the result before by b, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 2881: // SHR AND ADD, each part taking the result before by b, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 2882: // SHR AND SUB, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 2883: // SHR AND SUB, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 2884: // SHR AND SUB, each part taking the result before by b, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 2885: // SHR AND SUB, each part taking the result before by b, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 2886: // SHR AND AND, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 2887: // SHR AND AND, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 2888: // SHR AND AND, each part taking the result before by b, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 2889: // SHR AND AND, each part taking the result before by b, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 2890: // SHR AND OR, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 2891: // SHR AND OR, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 2892: // SHR AND OR, each part taking the result before by b, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 2893: // SHR AND OR, each part taking the result before by b, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 2894: // SHR AND XOR, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 2895: // SHR AND XOR, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 2896: // SHR AND XOR, each part taking the result before by b, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 2897: // SHR AND XOR, each part taking the result before by b, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = m.regs[in.a&31] & iv
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 2898: // AND SHL LOADM, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2899: // AND SHL SETM, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2900: // AND SHL SETM, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2901: // AND SHR LOADM, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2902: // AND SHR SETM, each part taking the result before by a, a
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2903: // AND SHR SETM, each part taking the result before by a, b
+			parts := code[ip-1 : ip-1+3 : ip-1+3]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			{
+				iv = iv >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[2]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2904: // LOAD ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 2905: // LOAD ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 2906: // LOAD SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 2907: // LOAD SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 2908: // LOAD MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 2909: // LOAD MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 2910: // LOAD DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2911: // LOAD DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2912: // LOAD MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2913: // LOAD MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2914: // LOAD INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 2915: // LOAD DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 2916: // LOAD MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 2917: // LOAD SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 2918: // LOAD SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 2919: // LOAD AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 2920: // LOAD AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 2921: // LOAD OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 2922: // LOAD OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 2923: // LOAD XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 2924: // LOAD XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 2925: // LOAD NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 2926: // LOAD LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2927: // LOAD SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2928: // LOAD SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2929: // LOAD PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = in.imm
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 2930: // ADD ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 2931: // ADD ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 2932: // ADD SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 2933: // ADD SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 2934: // ADD MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 2935: // ADD MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 2936: // ADD DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2937: // ADD DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2938: // ADD MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2939: // ADD MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2940: // ADD INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 2941: // ADD DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 2942: // ADD MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 2943: // ADD SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 2944: // ADD SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 2945: // ADD AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 2946: // ADD AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 2947: // ADD OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 2948: // ADD OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 2949: // ADD XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 2950: // ADD XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 2951: // ADD NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 2952: // ADD LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2953: // ADD SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2954: // ADD SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2955: // ADD PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 2956: // SUB ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 2957: // SUB ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 2958: // SUB SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 2959: // SUB SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 2960: // SUB MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 2961: // SUB MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 2962: // SUB DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2963: // SUB DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2964: // SUB MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2965: // SUB MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2966: // SUB INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 2967: // SUB DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 2968: // SUB MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 2969: // SUB SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 2970: // SUB SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 2971: // SUB AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 2972: // SUB AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 2973: // SUB OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 2974: // SUB OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 2975: // SUB XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 2976: // SUB XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 2977: // SUB NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 2978: // SUB LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 2979: // SUB SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2980: // SUB SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 2981: // SUB PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 2982: // MUL ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 2983: // MUL ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 2984: // MUL SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 2985: // MUL SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 2986: // MUL MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 2987: // MUL MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 2988: // MUL DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2989: // MUL DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 2990: // MUL MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2991: // MUL MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 2992: // MUL INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 2993: // MUL DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 2994: // MUL MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 2995: // MUL SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 2996: // MUL SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 2997: // MUL AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 2998: // MUL AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 2999: // MUL OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3000: // MUL OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3001: // MUL XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3002: // MUL XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3003: // MUL NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3004: // MUL LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3005: // MUL SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3006: // MUL SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3007: // MUL PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] * m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3008: // MOD ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3009: // MOD ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3010: // MOD SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3011: // MOD SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3012: // MOD MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3013: // MOD MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3014: // MOD DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3015: // MOD DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3016: // MOD MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3017: // MOD MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3018: // MOD INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3019: // MOD DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3020: // MOD MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3021: // MOD SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3022: // MOD SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3023: // MOD AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3024: // MOD AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3025: // MOD OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3026: // MOD OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3027: // MOD XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3028: // MOD XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3029: // MOD NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3030: // MOD LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3031: // MOD SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3032: // MOD SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3033: // MOD PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				a, b := m.regs[in.a&31], m.regs[in.b&31]
+				if b == 0 {
+					err = ErrDivideByZero
+					goto fault
+				}
+				iv = a % b
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3034: // REM ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3035: // REM ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3036: // REM SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3037: // REM SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3038: // REM MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3039: // REM MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3040: // REM DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3041: // REM DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3042: // REM MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3043: // REM MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3044: // REM INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3045: // REM DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3046: // REM MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3047: // REM SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3048: // REM SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3049: // REM AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3050: // REM AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3051: // REM OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3052: // REM OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3053: // REM XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3054: // REM XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3055: // REM NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3056: // REM LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3057: // REM SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3058: // REM SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3059: // REM PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.rem
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3060: // INC ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3061: // INC ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3062: // INC SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3063: // INC SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3064: // INC MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3065: // INC MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3066: // INC DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3067: // INC DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3068: // INC MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3069: // INC MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3070: // INC INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3071: // INC DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3072: // INC MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3073: // INC SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3074: // INC SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3075: // INC AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3076: // INC AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3077: // INC OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3078: // INC OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3079: // INC XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3080: // INC XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3081: // INC NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3082: // INC LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3083: // INC SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3084: // INC SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3085: // INC PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] + 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3086: // DEC ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3087: // DEC ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3088: // DEC SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3089: // DEC SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3090: // DEC MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3091: // DEC MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3092: // DEC DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3093: // DEC DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3094: // DEC MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3095: // DEC MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3096: // DEC INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3097: // DEC DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3098: // DEC MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3099: // DEC SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3100: // DEC SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3101: // DEC AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3102: // DEC AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3103: // DEC OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3104: // DEC OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3105: // DEC XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3106: // DEC XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3107: // DEC NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3108: // DEC LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3109: // DEC SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3110: // DEC SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3111: // DEC PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] - 1
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3112: // MOV ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3113: // MOV ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3114: // MOV SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3115: // MOV SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3116: // MOV MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3117: // MOV MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3118: // MOV DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3119: // MOV DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3120: // MOV MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3121: // MOV MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3122: // MOV INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3123: // MOV DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3124: // MOV MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3125: // MOV SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3126: // MOV SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3127: // MOV AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3128: // MOV AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3129: // MOV OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3130: // MOV OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3131: // MOV XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3132: // MOV XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3133: // MOV NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3134: // MOV LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3135: // MOV SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3136: // MOV SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3137: // MOV PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3138: // SHL ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3139: // SHL ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3140: // SHL SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3141: // SHL SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3142: // SHL MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3143: // SHL MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3144: // SHL DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3145: // SHL DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3146: // SHL MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3147: // SHL MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3148: // SHL INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3149: // SHL DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3150: // SHL MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3151: // SHL SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3152: // SHL SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3153: // SHL AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3154: // SHL AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3155: // SHL OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3156: // SHL OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3157: // SHL XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3158: // SHL XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3159: // SHL NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3160: // SHL LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3161: // SHL SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3162: // SHL SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3163: // SHL PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] << (in.b & 31)
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3164: // SHR ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3165: // SHR ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3166: // SHR SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3167: // SHR SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3168: // SHR MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3169: // SHR MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3170: // SHR DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3171: // SHR DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3172: // SHR MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3173: // SHR MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3174: // SHR INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3175: // SHR DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3176: // SHR MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3177: // SHR SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3178: // SHR SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3179: // SHR AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3180: // SHR AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3181: // SHR OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3182: // SHR OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3183: // SHR XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3184: // SHR XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3185: // SHR NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3186: // SHR LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3187: // SHR SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3188: // SHR SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3189: // SHR PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] >> in.b
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3190: // AND ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3191: // AND ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3192: // AND SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3193: // AND SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3194: // AND MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3195: // AND MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3196: // AND DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3197: // AND DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3198: // AND MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3199: // AND MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3200: // AND INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3201: // AND DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3202: // AND MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3203: // AND SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3204: // AND SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3205: // AND AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3206: // AND AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3207: // AND OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3208: // AND OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3209: // AND XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3210: // AND XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3211: // AND NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3212: // AND LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3213: // AND SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3214: // AND SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3215: // AND PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] & m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3216: // OR ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3217: // OR ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3218: // OR SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3219: // OR SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3220: // OR MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3221: // OR MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3222: // OR DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3223: // OR DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3224: // OR MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3225: // OR MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3226: // OR INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3227: // OR DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3228: // OR MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3229: // OR SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3230: // OR SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3231: // OR AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3232: // OR AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3233: // OR OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3234: // OR OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3235: // OR XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3236: // OR XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3237: // OR NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3238: // OR LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3239: // OR SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3240: // OR SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3241: // OR PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] | m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3242: // XOR ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3243: // XOR ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3244: // XOR SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3245: // XOR SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3246: // XOR MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3247: // XOR MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3248: // XOR DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3249: // XOR DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3250: // XOR MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3251: // XOR MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3252: // XOR INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3253: // XOR DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3254: // XOR MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3255: // XOR SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3256: // XOR SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3257: // XOR AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3258: // XOR AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3259: // XOR OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3260: // XOR OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3261: // XOR XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3262: // XOR XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3263: // XOR NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3264: // XOR LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3265: // XOR SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3266: // XOR SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3267: // XOR PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = m.regs[in.a&31] ^ m.regs[in.b&31]
+				m.regs[in.c&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3268: // NOT ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3269: // NOT ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3270: // NOT SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3271: // NOT SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3272: // NOT MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3273: // NOT MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3274: // NOT DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3275: // NOT DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3276: // NOT MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3277: // NOT MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3278: // NOT INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3279: // NOT DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3280: // NOT MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3281: // NOT SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3282: // NOT SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3283: // NOT AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3284: // NOT AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3285: // NOT OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3286: // NOT OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3287: // NOT XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3288: // NOT XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3289: // NOT NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3290: // NOT LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3291: // NOT SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3292: // NOT SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3293: // NOT PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				iv = ^m.regs[in.a&31]
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3294: // LOADM ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3295: // LOADM ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3296: // LOADM SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3297: // LOADM SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3298: // LOADM MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3299: // LOADM MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3300: // LOADM DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3301: // LOADM DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3302: // LOADM MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3303: // LOADM MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3304: // LOADM INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3305: // LOADM DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3306: // LOADM MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3307: // LOADM SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3308: // LOADM SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3309: // LOADM AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3310: // LOADM AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3311: // LOADM OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3312: // LOADM OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3313: // LOADM XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3314: // LOADM XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3315: // LOADM NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3316: // LOADM LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3317: // LOADM SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3318: // LOADM SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3319: // LOADM PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				addr := int(m.regs[in.a&31])
+				if addr < 0 || addr > len(m.heap)-4 {
+					err = ErrHeapAccess
+					goto fault
+				}
+				h := m.heap[addr : addr+4]
+				iv = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+				m.regs[in.b&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
+		case 3320: // POP ADD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv + m.regs[in.b&31]
+		case 3321: // POP ADD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] + iv
+		case 3322: // POP SUB, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv - m.regs[in.b&31]
+		case 3323: // POP SUB, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] - iv
+		case 3324: // POP MUL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv * m.regs[in.b&31]
+		case 3325: // POP MUL, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] * iv
+		case 3326: // POP DIV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3327: // POP DIV, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
+			m.regs[in.c&31] = a / b
+			m.rem = a % b
+		case 3328: // POP MOD, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := iv, m.regs[in.b&31]
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3329: // POP MOD, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			a, b := m.regs[in.a&31], iv
+			if b == 0 {
+				err = ErrDivideByZero
+				goto fault
+			}
+			m.regs[in.c&31] = a % b
+		case 3330: // POP INC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv + 1
+		case 3331: // POP DEC, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv - 1
+		case 3332: // POP MOV, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = iv
+		case 3333: // POP SHL, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv << (in.b & 31)
+		case 3334: // POP SHR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.a&31] = iv >> in.b
+		case 3335: // POP AND, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv & m.regs[in.b&31]
+		case 3336: // POP AND, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] & iv
+		case 3337: // POP OR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv | m.regs[in.b&31]
+		case 3338: // POP OR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] | iv
+		case 3339: // POP XOR, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+		case 3340: // POP XOR, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+		case 3341: // POP NOT, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			m.regs[in.b&31] = ^iv
+		case 3342: // POP LOADM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h := m.heap[addr : addr+4]
+			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+		case 3343: // POP SETM, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(iv)
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3344: // POP SETM, each part taking the result before by b
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			addr := int(m.regs[in.a&31])
+			if addr < 0 || addr > len(m.heap)-4 {
+				err = ErrHeapAccess
+				goto fault
+			}
+			h, v := m.heap[addr:addr+4], uint32(iv)
+			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		case 3345: // POP PUSH, each part taking the result before by a
+			parts := code[ip-1 : ip-1+2 : ip-1+2]
+			var iv int32 // the integer the part before wrote
+			{
+				if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
+					err = ErrStackUnderflow
+					goto fault
+				}
+				sp--
+				iv = m.stack[sp]
+				m.regs[in.a&31] = iv
+			}
+			ip++
+			in = &parts[1]
+			// The stack's storage, m.stack, is never longer than the
+			// limit, so sp < len(m.stack) is the only test on the fast path.
+			if uint(sp) >= uint(len(m.stack)) {
+				goto growPush
+			}
+			m.stack[sp] = iv
+			sp++
 
 		default:
 			// The process instructions (opcodes 53-60) and PRTF run out of

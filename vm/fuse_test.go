@@ -281,7 +281,8 @@ func fibProgramInternal(n uint16) *Program {
 }
 
 // wantOp checks that instruction i runs as the superinstruction of the
-// sequence ops, or, given one opcode, as that instruction alone.
+// sequence ops (or one of its cases that hand results on), or, given one
+// opcode, as that instruction alone.
 func wantOp(t testing.TB, m *VM, i int, ops ...Opcode) {
 	t.Helper()
 	want := xop(ops[0])
@@ -298,10 +299,33 @@ func wantOp(t testing.TB, m *VM, i int, ops ...Opcode) {
 			t.Fatalf("%v is not a superinstruction", ops)
 		}
 		want = f
+		if got := m.insts[i].op; got != want && handOnOf(got) == key {
+			return // the same sequence, its parts handing results on
+		}
 	}
 	if got := m.insts[i].op; got != want {
 		t.Errorf("instruction %d runs as opcode %d, want %d (%v)", i, got, want, ops)
 	}
+}
+
+// handOnSeq is the superinstruction of a key of handOns.
+func handOnSeq(key uint64) [maxParts]Opcode {
+	var seq [maxParts]Opcode
+	for j := range seq {
+		seq[j] = Opcode(key >> (8 * (2*maxParts - 2 - j)))
+	}
+	return seq
+}
+
+// handOnOf is the sequence of the hand-on case f, or opNone all along if f
+// is none.
+func handOnOf(f xop) [maxParts]Opcode {
+	for key, g := range handOns {
+		if g == f {
+			return handOnSeq(key)
+		}
+	}
+	return [maxParts]Opcode{opNone, opNone, opNone, opNone}
 }
 
 // wantChain checks that instruction i runs as the chain of the sequence

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"bytes"
 	"flag"
 	"math"
 	"slices"
@@ -205,4 +206,143 @@ func TestHandOnEveryRegisterChoice(t *testing.T) {
 		}
 	}
 	t.Logf("%d programs run both ways", cases)
+}
+
+// intHandOnValues are the starting values of $0, $1 and $2: heap
+// addresses inside the 64-byte heap and past it, shift results that
+// overflow, signs.
+var intHandOnValues = [][3]int32{
+	{0, 4, 60},
+	{-1, math.MinInt32, math.MaxInt32},
+	{3, 61, 8},
+	{1, -4, 56},
+	{0x12345678, 12, 0},
+}
+
+// intHandOnShifts are the shift counts given to SHL and SHR (0 shifts by
+// 16), cycled through by case.
+var intHandOnShifts = []uint8{1, 5, 31, 0}
+
+// intHandOnSlots is how many register operands op has.
+func intHandOnSlots(op Opcode) int {
+	info, _ := op.Info()
+	switch info.Shape {
+	case ShapeRR:
+		return 2
+	case ShapeRRR:
+		return 3
+	}
+	return 1 // ShapeR, ShapeRShift, ShapeRImm16
+}
+
+// intHandOnProgram lays out
+//
+//	0: LOAD $7 #2   4: LOAD $8 #64   8: ALOC $8
+//	12: the sequence
+//	NOP (so that the sequence fuses with nothing after it)
+//	DEC $7 / NEQ $7 $9 / DJMPE into the sequence at part entry / HLT
+//
+// regs holds each part's register operands, shifts each shift's count
+// (and, times 4, each LOAD's constant).
+func intHandOnProgram(seq []Opcode, regs [][3]uint8, shifts []uint8, entry int) *Program {
+	const seqAt = 12
+	var parts [][]byte
+	for j, op := range seq {
+		info, _ := op.Info()
+		switch info.Shape {
+		case ShapeRShift:
+			parts = append(parts, enc(op, regs[j][0], shifts[j], 0))
+		case ShapeRImm16:
+			parts = append(parts, e16(op, regs[j][0], uint16(shifts[j])*4))
+		case ShapeR:
+			parts = append(parts, enc(op, regs[j][0], 0, 0))
+		case ShapeRR:
+			parts = append(parts, enc(op, regs[j][0], regs[j][1], 0))
+		default:
+			parts = append(parts, enc(op, regs[j][0], regs[j][1], regs[j][2]))
+		}
+	}
+	return &Program{Code: code(e16(OpLoad, 7, 2), e16(OpLoad, 8, 64), enc(OpAloc, 8, 0, 0),
+		code(parts...), enc(OpNop, 0, 0, 0),
+		enc(OpDec, 7, 0, 0), enc(OpNeq, 7, 9, 0), e24(OpDjmpe, uint32(seqAt+4*entry)), enc(OpHlt, 0, 0, 0))}
+}
+
+// TestIntHandOnEveryRegisterChoice runs every superinstruction with a
+// case that hands integer results on (genexec's handOnPatterns), fused and
+// unfused, for every choice of its register operands among $0, $1 and $2:
+// each operand names the register the part before wrote or not, and
+// operands and destinations collide in every way, so predecode picks each
+// hand-on case where it applies and the plain case elsewhere. Values
+// include heap addresses inside and outside the heap, so LOADM and SETM
+// both work and fault. The run goes through the sequence twice, the second
+// time jumping into it at its start or at a later part, and again with a
+// budget that stops it at the jump back. Fused and unfused must end with
+// the same outcome and the same heap, and every hand-on case must have run.
+func TestIntHandOnEveryRegisterChoice(t *testing.T) {
+	seqs := map[[maxParts]Opcode]bool{}
+	for key := range handOns {
+		seqs[handOnSeq(key)] = true
+	}
+	if len(seqs) == 0 {
+		t.Fatal("no superinstruction hands an integer on")
+	}
+	ran := map[xop]bool{}
+	cases := 0
+	for _, cfg := range []Config{{}, {Budget: 3}} {
+		r := newHandOnRunner(t, cfg)
+		for key := range seqs {
+			seq := unpad(key[:])
+			slots := 0
+			for _, op := range seq {
+				slots += intHandOnSlots(op)
+			}
+			combos := 1
+			for range slots {
+				combos *= 3
+			}
+			for k := range combos {
+				regs := make([][3]uint8, len(seq))
+				shifts := make([]uint8, len(seq))
+				x := k
+				for j, op := range seq {
+					for s := range intHandOnSlots(op) {
+						regs[j][s] = uint8(x % 3)
+						x /= 3
+					}
+					shifts[j] = intHandOnShifts[(k+j)%len(intHandOnShifts)]
+				}
+				entry := k % len(seq)
+				p := intHandOnProgram(seq, regs, shifts, entry)
+				start := intHandOnValues[k%len(intHandOnValues)]
+				plain := r.runInt(t, p, start, false)
+				fused := r.runInt(t, p, start, true)
+				cases++
+				ran[r.fused.insts[3].op] = true
+				if plain != fused || !bytes.Equal(r.plain.heap, r.fused.heap) {
+					t.Fatalf("%v regs %v shifts %v entry %d start %v budget %d:\nplain %v\nfused %v\nheaps %v\n      %v",
+						seq, regs, shifts, entry, start, cfg.Budget, plain, fused, r.plain.heap, r.fused.heap)
+				}
+			}
+		}
+	}
+	for key, f := range handOns {
+		if !ran[f] {
+			t.Errorf("the hand-on case %d (%v, key %#x) never ran", f, handOnSeq(key), key)
+		}
+	}
+	t.Logf("%d programs run both ways, %d hand-on cases", cases, len(handOns))
+}
+
+// runInt loads p on the fused VM or the plain one, starts $0-$2 at start
+// and every other register at 0, and runs it to its end.
+func (r *handOnRunner) runInt(t testing.TB, p *Program, start [3]int32, fuse bool) outcome {
+	t.Helper()
+	m := r.plain
+	if fuse {
+		m = r.fused
+	}
+	loadAs(t, m, p, fuse)
+	m.regs = [32]int32{}
+	copy(m.regs[:], start[:])
+	return runToEnd(m, nil, 4)
 }

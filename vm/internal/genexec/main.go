@@ -20,8 +20,14 @@
 // same dispatch (chainPatterns): its case is the jump's parts, with the
 // jump block and the target's parts in place of the last part's goto jump.
 //
-// It also writes fuse_gen.go, the tables that map each sequence and each
-// chain to its case's opcode, which predecode consults.
+// Some sequences have further cases in which each part takes the integer
+// result of the part before from a Go local instead of the register file
+// (handOnPatterns); predecode uses one where the operands name the
+// registers that way.
+//
+// It also writes fuse_gen.go, the tables that map each sequence, each
+// chain and each hand-on case to its case's opcode, which predecode
+// consults.
 //
 // Run from package vm's directory (go generate does).
 package main
@@ -34,6 +40,7 @@ import (
 	"go/parser"
 	"go/token"
 	"log"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -170,8 +177,10 @@ const chainTo = 2
 // float operations waits for a store and a load of the same word, which
 // costs more than the operation; Newton's method and a sum of terms are
 // such chains (bench/README.md, "Float results handed on"). Integer parts
-// handing on the same way ran slower: this CPU forwards an integer store
-// to its load fast, and the tests cost more than they saved.
+// handing on the same way, with the test, ran slower on one machine: the
+// test cost more than the store and load it saved. Integer results are
+// handed on without a test instead, in cases predecode picks by the
+// operands (handOnPatterns).
 var (
 	givesResult = floatArith
 	takesResult = append(slices.Clone(floatOps), floatCompare...)
@@ -232,6 +241,148 @@ func takeResult(name, text string) string {
 		rest = strings.ReplaceAll(rest, reg, local)
 	}
 	return took + rest
+}
+
+// handOnPatterns are the rows whose sequences get a second case in which
+// each part takes the integer result of the part before from a Go local,
+// when its operand names the register that part wrote (predecode knows the
+// operands, so the case has no test; handOns in fuse_gen.go maps a
+// sequence and the operands that take to it). Through the register file,
+// each link of such a chain is a store and a load of the same word, and
+// the load waits for the store: x ^= x << 5, written MOV SHL XOR, is three
+// of them in a row. The register file is written all the same. The rows:
+// a copy shifted and combined, a logical shift combined, a masked value
+// made a byte address and looked up (bench/README.md, "Integer results
+// handed on"). Numbered after the chains.
+var handOnPatterns = [][][]string{
+	{mov, shift, combine},
+	{shr, and, combine},
+	{and, shift, heapAccess},
+	{straight, straight},
+}
+
+// intResult matches the last statement of an instruction that can hand
+// its integer result on: one assignment to one register.
+var intResult = regexp.MustCompile(`^m\.regs\[in\.([abc])&31\] = (.+?)(\s*//.*)?$`)
+
+// resultOperand is the operand naming the register the body text writes as
+// its last statement, or "" if it cannot hand a result on.
+func resultOperand(text string) string {
+	lines := strings.Split(text, "\n")
+	m := intResult.FindStringSubmatch(strings.TrimSpace(lines[len(lines)-1]))
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// readOperands are the operands (a, b) whose registers the body text
+// reads, in that order.
+func readOperands(text string) []string {
+	var ops []string
+	for _, o := range []string{"a", "b"} {
+		reg := "m.regs[in." + o + "&31]"
+		for line := range strings.SplitSeq(text, "\n") {
+			if strings.Contains(readSide(line, reg), reg) {
+				ops = append(ops, o)
+				break
+			}
+		}
+	}
+	return ops
+}
+
+// readSide is the part of a line of a body that reads reg: the whole line,
+// or the right-hand side when the line assigns to reg.
+func readSide(line, reg string) string {
+	t := strings.TrimSpace(line)
+	if rest, ok := strings.CutPrefix(t, reg); ok {
+		if rhs, ok := strings.CutPrefix(strings.TrimSpace(rest), "= "); ok {
+			return rhs
+		}
+		log.Fatalf("_exec.go: %q changes a register in place; write it as an assignment so the register can be handed on", t)
+	}
+	return line
+}
+
+// giveInt makes a body leave its result in iv as well as in the register
+// it writes.
+func giveInt(name, text string) string {
+	lines := strings.Split(text, "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	m := intResult.FindStringSubmatch(last)
+	if m == nil {
+		log.Fatalf("_exec.go: the body of %s does not end in one assignment m.regs[in.X&31] = ...; it cannot hand its result on", name)
+	}
+	lines[len(lines)-1] = fmt.Sprintf("iv = %s\nm.regs[in.%s&31] = iv", m[2], m[1])
+	return strings.Join(lines, "\n")
+}
+
+// takeInt makes a body read operand o's register from iv.
+func takeInt(text, o string) string {
+	reg := "m.regs[in." + o + "&31]"
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		side := readSide(line, reg)
+		lines[i] = strings.TrimSuffix(line, side) + strings.ReplaceAll(side, reg, "iv")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// intHandOn is one case that hands integer results on: a sequence and, for
+// each part after the first, the operand by which it takes the result of
+// the part before ("" where it takes none).
+type intHandOn struct {
+	seq   []string
+	takes []string
+}
+
+// expandHandOns lists, for every sequence of the rows, every way its parts
+// can each take the result of the part before: a part that reads two
+// registers can take either. A pair in which the first part writes no
+// register or the second reads none takes nothing; a sequence in which no
+// part takes is left out.
+func expandHandOns(bodies map[string]body, seqs [][]string, rows [][][]string) []intHandOn {
+	fused := map[string]bool{}
+	for _, seq := range seqs {
+		fused[strings.Join(seq, " ")] = true
+	}
+	var out []intHandOn
+	for _, row := range rows {
+		for _, seq := range cross(bodies, row, -1, nil, map[string]bool{}) {
+			if !fused[strings.Join(seq, " ")] {
+				log.Fatalf("hand-on row sequence %v is no superinstruction: predecode would never use it", seq)
+			}
+			if bodies[seq[len(seq)-1]].leaves {
+				log.Fatalf("hand-on row sequence %v ends in a jump: predecode makes chains of those", seq)
+			}
+			options := make([][]string, len(seq)-1)
+			linked := false
+			for j := range options {
+				options[j] = []string{""}
+				if resultOperand(bodies[seq[j]].text) != "" {
+					if ops := readOperands(bodies[seq[j+1]].text); len(ops) > 0 {
+						options[j], linked = ops, true
+					}
+				}
+			}
+			if !linked {
+				continue
+			}
+			var walk func(j int, takes []string)
+			walk = func(j int, takes []string) {
+				if j == len(options) {
+					out = append(out, intHandOn{seq: seq, takes: slices.Clone(takes)})
+					return
+				}
+				for _, o := range options[j] {
+					walk(j+1, append(takes, o))
+				}
+			}
+			walk(0, nil)
+		}
+	}
+	return out
 }
 
 // firstFused is the first opcode number of a superinstruction: the numbers
@@ -307,7 +458,7 @@ func main() {
 	var cases bytes.Buffer
 	for i, seq := range seqs {
 		fmt.Fprintf(&cases, "case %d: // %s\n", firstFused+i, strings.ToUpper(strings.Join(seq, " ")))
-		writeParts(&cases, bodies, seq, false, "")
+		writeParts(&cases, bodies, seq, false, "", nil)
 	}
 	for i, seq := range chains {
 		from, to := seq[:len(seq)-chainTo], seq[len(seq)-chainTo:]
@@ -317,9 +468,15 @@ func main() {
 		// block followed by the parts at the target.
 		var onward bytes.Buffer
 		onward.WriteString("{\n" + jumpOn)
-		writeParts(&onward, bodies, to, true, "")
+		writeParts(&onward, bodies, to, true, "", nil)
 		onward.WriteString("continue\n}")
-		writeParts(&cases, bodies, from, false, onward.String())
+		writeParts(&cases, bodies, from, false, onward.String(), nil)
+	}
+	handOns := expandHandOns(bodies, seqs, handOnPatterns)
+	for i, h := range handOns {
+		fmt.Fprintf(&cases, "case %d: // %s, each part taking the result before by %s\n", firstFused+len(seqs)+len(chains)+i,
+			strings.ToUpper(strings.Join(h.seq, " ")), strings.Join(h.takes, ", "))
+		writeParts(&cases, bodies, h.seq, false, "", h.takes)
 	}
 
 	at := fset.Position(defaultAt).Offset
@@ -328,7 +485,7 @@ func main() {
 	text = strings.Replace(text, "//go:build ignore\n\n", "", 1)
 	text = "// Code generated by genexec from _exec.go; DO NOT EDIT.\n\n" + text
 	write("exec_gen.go", text)
-	write("fuse_gen.go", table(seqs, chains))
+	write("fuse_gen.go", table(bodies, seqs, chains, handOns))
 }
 
 // writeParts writes the statements of a superinstruction's case that run
@@ -337,7 +494,10 @@ func main() {
 // the next ones after it. If onward is not empty, it replaces the last
 // part's goto jump (its only one): the block that takes the jump and runs
 // what follows it.
-func writeParts(w *bytes.Buffer, bodies map[string]body, seq []string, enter bool, onward string) {
+//
+// If takes is not nil, takes[j-1] is the operand by which part j takes the
+// result of part j-1 from iv ("" for none; see handOnPatterns).
+func writeParts(w *bytes.Buffer, bodies map[string]body, seq []string, enter bool, onward string, takes []string) {
 	// One bounds check for all the parts: the entries exist, since
 	// predecode fused them, and the slice's fixed length lets the compiler
 	// drop the checks of parts[j].
@@ -349,6 +509,9 @@ func writeParts(w *bytes.Buffer, bodies map[string]body, seq []string, enter boo
 	}
 	if handsOn(seq) {
 		w.WriteString("var hv float64 // the float the part before wrote\nvar hr uint8 // and its register\n")
+	}
+	if slices.ContainsFunc(takes, func(o string) bool { return o != "" }) {
+		w.WriteString("var iv int32 // the integer the part before wrote\n")
 	}
 	for j, name := range seq {
 		if j > 0 {
@@ -362,6 +525,13 @@ func writeParts(w *bytes.Buffer, bodies map[string]body, seq []string, enter boo
 			// After giveResult: the reads it puts first see the
 			// hv of the part before, not this part's.
 			text = takeResult(name, text)
+		}
+		if j > 0 && takes != nil && takes[j-1] != "" {
+			text = takeInt(text, takes[j-1])
+		}
+		if j < len(seq)-1 && takes != nil && takes[j] != "" {
+			// After takeInt: the result may be computed from iv.
+			text = giveInt(name, text)
 		}
 		if j == len(seq)-1 && onward != "" {
 			if n := len(gotoJump.FindAllStringIndex(text, -1)); n != 1 {
@@ -597,7 +767,7 @@ func cross(bodies map[string]body, row [][]string, jumpAt int, seqs [][]string, 
 }
 
 // table is fuse_gen.go: the maps from each sequence to its opcode.
-func table(seqs, chains [][]string) string {
+func table(bodies map[string]body, seqs, chains [][]string, handOns []intHandOn) string {
 	var b bytes.Buffer
 	b.WriteString("// Code generated by genexec from its patterns; DO NOT EDIT.\n\npackage vm\n\n")
 	fmt.Fprintf(&b, "// maxParts is the length of the longest superinstruction.\nconst maxParts = %d\n\n", maxParts)
@@ -615,6 +785,39 @@ func table(seqs, chains [][]string) string {
 	for i, seq := range chains {
 		from, to := seq[:len(seq)-chainTo], seq[len(seq)-chainTo:]
 		fmt.Fprintf(&b, "{%s, %s}: %d,\n", padded(from, maxParts), padded(to, chainTo), firstFused+len(seqs)+i)
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// handOns maps a superinstruction, padded with opNone, and the operand\n")
+	b.WriteString("// by which each part after the first takes the result of the part before\n")
+	b.WriteString("// (0: none) to the opcode of its case that hands the results on.\n")
+	b.WriteString("var handOns = map[uint64]xop{\n")
+	gives, reads := map[string]string{}, map[string]string{}
+	for i, h := range handOns {
+		takes := make([]string, maxParts-1)
+		for j := range takes {
+			takes[j] = "0"
+			if j < len(h.takes) && h.takes[j] != "" {
+				takes[j] = "'" + h.takes[j] + "'"
+				gives[h.seq[j]] = resultOperand(bodies[h.seq[j]].text)
+				reads[h.seq[j+1]] = strings.Join(readOperands(bodies[h.seq[j+1]].text), "")
+			}
+		}
+		fmt.Fprintf(&b, "handOnKey([maxParts]Opcode{%s}, [maxParts - 1]byte{%s}): %d,\n",
+			padded(h.seq, maxParts), strings.Join(takes, ", "), firstFused+len(seqs)+len(chains)+i)
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// resultOperands is, for each instruction that hands its result on in a\n")
+	b.WriteString("// case of handOns, the operand that names the register it writes.\n")
+	b.WriteString("var resultOperands = [256]byte{\n")
+	for _, name := range slices.Sorted(maps.Keys(gives)) {
+		fmt.Fprintf(&b, "Op%s: '%s',\n", name, gives[name])
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// takenOperands is, for each instruction that takes a result in a case\n")
+	b.WriteString("// of handOns, the operands whose registers it reads.\n")
+	b.WriteString("var takenOperands = [256]string{\n")
+	for _, name := range slices.Sorted(maps.Keys(reads)) {
+		fmt.Fprintf(&b, "Op%s: %q,\n", name, reads[name])
 	}
 	b.WriteString("}\n")
 	return b.String()
