@@ -149,6 +149,7 @@ func fuseAt(code []byte, i int) inst {
 // faster to search than one of structs, and predecode searches it for
 // most instructions of a program).
 func handOnKey(seq [maxParts]Opcode, takes [maxParts - 1]byte) uint64 {
+	const _ uint = 64 - 8*(2*maxParts-1) // the opcodes and the operands fit in 64 bits
 	var k uint64
 	for _, op := range seq {
 		k = k<<8 | uint64(op)
@@ -161,8 +162,11 @@ func handOnKey(seq [maxParts]Opcode, takes [maxParts - 1]byte) uint64 {
 
 // handOnTakes is, for the superinstruction seq (opNone after its parts)
 // at instruction i of code, and for each part that reads the register the
-// part before writes, the first operand that names it. It reads the
-// operand bytes where they are (byte 1 is a, 2 b, 3 c).
+// part before writes, the first operand that names it, a before b (when
+// both do, the other reads the same value from the register file, which
+// the case writes all the same). It reads the operand bytes where they
+// are: byte 1 is a, 2 b, 3 c, and resultOperands and takenOperands name
+// register operands only (TestHandOnOperandsAreRegisters).
 func handOnTakes(code []byte, i int, seq [maxParts + chainTo]Opcode) [maxParts - 1]byte {
 	var takes [maxParts - 1]byte
 	for j := 1; j < maxParts && seq[j] != opNone; j++ {

@@ -299,7 +299,7 @@ func wantOp(t testing.TB, m *VM, i int, ops ...Opcode) {
 			t.Fatalf("%v is not a superinstruction", ops)
 		}
 		want = f
-		if got := m.insts[i].op; got != want && handOnOf(got) == key {
+		if seq, ok := handOnOf(m.insts[i].op); ok && seq == key {
 			return // the same sequence, its parts handing results on
 		}
 	}
@@ -308,7 +308,8 @@ func wantOp(t testing.TB, m *VM, i int, ops ...Opcode) {
 	}
 }
 
-// handOnSeq is the superinstruction of a key of handOns.
+// handOnSeq is the superinstruction of a handOnKey (its first maxParts
+// bytes, high to low).
 func handOnSeq(key uint64) [maxParts]Opcode {
 	var seq [maxParts]Opcode
 	for j := range seq {
@@ -317,15 +318,14 @@ func handOnSeq(key uint64) [maxParts]Opcode {
 	return seq
 }
 
-// handOnOf is the sequence of the hand-on case f, or opNone all along if f
-// is none.
-func handOnOf(f xop) [maxParts]Opcode {
+// handOnOf is the sequence of the hand-on case f, and whether f is one.
+func handOnOf(f xop) ([maxParts]Opcode, bool) {
 	for key, g := range handOns {
 		if g == f {
-			return handOnSeq(key)
+			return handOnSeq(key), true
 		}
 	}
-	return [maxParts]Opcode{opNone, opNone, opNone, opNone}
+	return [maxParts]Opcode{}, false
 }
 
 // wantChain checks that instruction i runs as the chain of the sequence
@@ -682,6 +682,15 @@ func TestSuperinstructionNumbers(t *testing.T) {
 			t.Fatalf("chain %v has number %d: at or below opEnd (%d), or taken twice", seq, x, opEnd)
 		}
 		seen[x] = true
+	}
+	for key, x := range handOns {
+		if x <= opEnd || seen[x] {
+			t.Fatalf("hand-on case %#x has number %d: at or below opEnd (%d), or taken twice", key, x, opEnd)
+		}
+		seen[x] = true
+		if _, ok := superinstructions[handOnSeq(key)]; !ok {
+			t.Errorf("hand-on case %d is of %v, which is no superinstruction", x, handOnSeq(key))
+		}
 	}
 	for x := opEnd + 1; x <= opEnd+xop(len(seen)); x++ {
 		if !seen[x] {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -238,14 +239,14 @@ func intHandOnSlots(op Opcode) int {
 // intHandOnProgram lays out
 //
 //	0: LOAD $7 #2   4: LOAD $8 #64   8: ALOC $8
-//	12: the sequence
+//	12: PUSH $7, $8, then 1000 and 65535 (through $10), for POPs to take
+//	36: the sequence
 //	NOP (so that the sequence fuses with nothing after it)
 //	DEC $7 / NEQ $7 $9 / DJMPE into the sequence at part entry / HLT
 //
 // regs holds each part's register operands, shifts each shift's count
 // (and, times 4, each LOAD's constant).
 func intHandOnProgram(seq []Opcode, regs [][3]uint8, shifts []uint8, entry int) *Program {
-	const seqAt = 12
 	var parts [][]byte
 	for j, op := range seq {
 		info, _ := op.Info()
@@ -263,9 +264,14 @@ func intHandOnProgram(seq []Opcode, regs [][3]uint8, shifts []uint8, entry int) 
 		}
 	}
 	return &Program{Code: code(e16(OpLoad, 7, 2), e16(OpLoad, 8, 64), enc(OpAloc, 8, 0, 0),
+		enc(OpPush, 7, 0, 0), enc(OpPush, 8, 0, 0),
+		e16(OpLoad, 10, 1000), enc(OpPush, 10, 0, 0), e16(OpLoad, 10, 65535), enc(OpPush, 10, 0, 0),
 		code(parts...), enc(OpNop, 0, 0, 0),
-		enc(OpDec, 7, 0, 0), enc(OpNeq, 7, 9, 0), e24(OpDjmpe, uint32(seqAt+4*entry)), enc(OpHlt, 0, 0, 0))}
+		enc(OpDec, 7, 0, 0), enc(OpNeq, 7, 9, 0), e24(OpDjmpe, uint32(intSeqAt+4*entry)), enc(OpHlt, 0, 0, 0))}
 }
+
+// intSeqAt is where intHandOnProgram puts the sequence.
+const intSeqAt = 36
 
 // TestIntHandOnEveryRegisterChoice runs every superinstruction with a
 // case that hands integer results on (genexec's handOnPatterns), fused and
@@ -274,10 +280,11 @@ func intHandOnProgram(seq []Opcode, regs [][3]uint8, shifts []uint8, entry int) 
 // operands and destinations collide in every way, so predecode picks each
 // hand-on case where it applies and the plain case elsewhere. Values
 // include heap addresses inside and outside the heap, so LOADM and SETM
-// both work and fault. The run goes through the sequence twice, the second
-// time jumping into it at its start or at a later part, and again with a
-// budget that stops it at the jump back. Fused and unfused must end with
-// the same outcome and the same heap, and every hand-on case must have run.
+// both work and fault; the stack holds four values for POPs to take. The
+// run goes through the sequence twice, the second time jumping into it at
+// its start or at a later part, and again with a budget that stops it at
+// the jump back. Fused and unfused must end with the same outcome, heap
+// and stack, and every hand-on case must have been picked.
 func TestIntHandOnEveryRegisterChoice(t *testing.T) {
 	seqs := map[[maxParts]Opcode]bool{}
 	for key := range handOns {
@@ -317,10 +324,11 @@ func TestIntHandOnEveryRegisterChoice(t *testing.T) {
 				plain := r.runInt(t, p, start, false)
 				fused := r.runInt(t, p, start, true)
 				cases++
-				ran[r.fused.insts[3].op] = true
-				if plain != fused || !bytes.Equal(r.plain.heap, r.fused.heap) {
-					t.Fatalf("%v regs %v shifts %v entry %d start %v budget %d:\nplain %v\nfused %v\nheaps %v\n      %v",
-						seq, regs, shifts, entry, start, cfg.Budget, plain, fused, r.plain.heap, r.fused.heap)
+				ran[r.fused.insts[intSeqAt/4].op] = true
+				plainStack, fusedStack := r.plain.stack[:r.plain.sp], r.fused.stack[:r.fused.sp]
+				if plain != fused || !bytes.Equal(r.plain.heap, r.fused.heap) || !slices.Equal(plainStack, fusedStack) {
+					t.Fatalf("%v regs %v shifts %v entry %d start %v budget %d:\nplain %v\nfused %v\nheaps %v\n      %v\nstacks %v\n       %v",
+						seq, regs, shifts, entry, start, cfg.Budget, plain, fused, r.plain.heap, r.fused.heap, plainStack, fusedStack)
 				}
 			}
 		}
@@ -345,4 +353,32 @@ func (r *handOnRunner) runInt(t testing.TB, p *Program, start [3]int32, fuse boo
 	m.regs = [32]int32{}
 	copy(m.regs[:], start[:])
 	return runToEnd(m, nil, 4)
+}
+
+// TestHandOnOperandsAreRegisters checks the operand letters of
+// resultOperands and takenOperands against each instruction's shape:
+// predecode compares those operands' bytes as register numbers, which
+// they are only for register operands (a shift's count is decoded, an
+// immediate is no register).
+func TestHandOnOperandsAreRegisters(t *testing.T) {
+	registers := map[Shape]string{ShapeR: "a", ShapeRR: "ab", ShapeRRR: "abc", ShapeRImm16: "a", ShapeRShift: "a"}
+	for op := range 256 {
+		letters := takenOperands[op]
+		if w := resultOperands[op]; w != 0 {
+			letters += string(w)
+		}
+		if letters == "" {
+			continue
+		}
+		info, ok := Opcode(op).Info()
+		if !ok {
+			t.Errorf("opcode %d hands a result on or takes one, but is no instruction", op)
+			continue
+		}
+		for _, o := range letters {
+			if !strings.ContainsRune(registers[info.Shape], o) {
+				t.Errorf("%v: operand %c is no register operand of its shape", Opcode(op), o)
+			}
+		}
+	}
 }

@@ -253,7 +253,10 @@ func takeResult(name, text string) string {
 // of them in a row. The register file is written all the same. The rows:
 // a copy shifted and combined, a logical shift combined, a masked value
 // made a byte address and looked up (bench/README.md, "Integer results
-// handed on"). Numbered after the chains.
+// handed on"), and any two straight-line instructions. iv is only a
+// shortcut: every part still writes its register, so a read that takes
+// from the register file instead is right too, and a part that takes must
+// read before it writes (checkTaker). Numbered after the chains.
 var handOnPatterns = [][][]string{
 	{mov, shift, combine},
 	{shr, and, combine},
@@ -318,8 +321,73 @@ func giveInt(name, text string) string {
 	return strings.Join(lines, "\n")
 }
 
+// checkTaker fails unless the body of name writes registers only by
+// assignments of one register with =, takes no register's address, and
+// reads operand o's register before it writes any: then iv, the value the
+// part before wrote, is that register's value wherever takeInt puts it.
+func checkTaker(name, text, o string) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", "package p\nfunc _() {\n"+text+"\n}\n", 0)
+	if err != nil {
+		log.Fatalf("_exec.go: the body of %s: %v", name, err)
+	}
+	written := false
+	var visit func(n ast.Node) bool
+	visit = func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for _, r := range n.Rhs {
+				ast.Inspect(r, visit)
+			}
+			for _, l := range n.Lhs {
+				if _, ok := register(l); !ok {
+					ast.Inspect(l, visit)
+					continue
+				}
+				if len(n.Lhs) != 1 || n.Tok != token.ASSIGN {
+					log.Fatalf("_exec.go: the body of %s writes a register other than by one plain assignment; it cannot take a result handed on", name)
+				}
+				written = true
+			}
+			return false
+		case *ast.IncDecStmt:
+			if _, ok := register(n.X); ok {
+				log.Fatalf("_exec.go: the body of %s changes a register with %s; write it as an assignment", name, n.Tok)
+			}
+		case *ast.UnaryExpr:
+			if _, ok := register(n.X); ok && n.Op == token.AND {
+				log.Fatalf("_exec.go: the body of %s takes a register's address; it cannot take a result handed on", name)
+			}
+		case ast.Expr:
+			if op, ok := register(n); ok && op == o && written {
+				log.Fatalf("_exec.go: the body of %s reads register %s after writing a register; it cannot take a result handed on", name, o)
+			}
+		}
+		return true
+	}
+	ast.Inspect(f, visit)
+}
+
+// register reports which operand's register e is, if it is one:
+// m.regs[in.X&31].
+func register(e ast.Expr) (string, bool) {
+	ix, ok := e.(*ast.IndexExpr)
+	if !ok {
+		return "", false
+	}
+	if sel, ok := ix.X.(*ast.SelectorExpr); !ok || sel.Sel.Name != "regs" {
+		return "", false
+	}
+	if b, ok := ix.Index.(*ast.BinaryExpr); ok {
+		if sel, ok := b.X.(*ast.SelectorExpr); ok {
+			return sel.Sel.Name, true
+		}
+	}
+	return "", true
+}
+
 // takeInt makes a body read operand o's register from iv.
-func takeInt(text, o string) string {
+func takeInt(name, text, o string) string {
+	checkTaker(name, text, o)
 	reg := "m.regs[in." + o + "&31]"
 	lines := strings.Split(text, "\n")
 	for i, line := range lines {
@@ -339,9 +407,11 @@ type intHandOn struct {
 
 // expandHandOns lists, for every sequence of the rows, every way its parts
 // can each take the result of the part before: a part that reads two
-// registers can take either. A pair in which the first part writes no
-// register or the second reads none takes nothing; a sequence in which no
-// part takes is left out.
+// registers can take either. Every pair that can link does: a pair in
+// which the first part writes no register or the second reads none takes
+// nothing, and a sequence in which no part takes is left out, but there is
+// no case with a pair that could link and does not (predecode runs the
+// plain case there).
 func expandHandOns(bodies map[string]body, seqs [][]string, rows [][][]string) []intHandOn {
 	fused := map[string]bool{}
 	for _, seq := range seqs {
@@ -527,7 +597,7 @@ func writeParts(w *bytes.Buffer, bodies map[string]body, seq []string, enter boo
 			text = takeResult(name, text)
 		}
 		if j > 0 && takes != nil && takes[j-1] != "" {
-			text = takeInt(text, takes[j-1])
+			text = takeInt(name, text, takes[j-1])
 		}
 		if j < len(seq)-1 && takes != nil && takes[j] != "" {
 			// After takeInt: the result may be computed from iv.
