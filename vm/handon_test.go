@@ -47,6 +47,31 @@ func handOnSeqs() (seqs [][]Opcode, links int) {
 	return seqs, links
 }
 
+// registerChoices is how many ways the register operands of seq (slots
+// of them in each part) can each name one of three registers.
+func registerChoices(seq []Opcode, slots func(Opcode) int) int {
+	n := 1
+	for _, op := range seq {
+		for range slots(op) {
+			n *= 3
+		}
+	}
+	return n
+}
+
+// registerChoice is the k-th of those ways: k spread over the operands,
+// base 3, each part's in its entry.
+func registerChoice(seq []Opcode, slots func(Opcode) int, k int) [][3]uint8 {
+	regs := make([][3]uint8, len(seq))
+	for j, op := range seq {
+		for s := range slots(op) {
+			regs[j][s] = uint8(k % 3)
+			k /= 3
+		}
+	}
+	return regs
+}
+
 // handOnValues are the starting values of f0, f1, f2 (and f3, never an
 // operand), cycled through by case.
 var handOnValues = [][4]float64{
@@ -165,25 +190,11 @@ func TestHandOnEveryRegisterChoice(t *testing.T) {
 	for _, cfg := range configs {
 		r := newHandOnRunner(t, cfg)
 		for _, seq := range seqs {
-			slots := 0
-			for _, op := range seq {
-				slots += operandSlots(op)
-			}
-			combos := 1
-			for range slots {
-				combos *= 3
-			}
 			failed := false
-			for k := 0; k < combos && !failed; k += step {
-				// Spread k over the operand slots, base 3.
-				regs := make([][3]uint8, len(seq))
+			for k := 0; k < registerChoices(seq, operandSlots) && !failed; k += step {
+				regs := registerChoice(seq, operandSlots, k)
 				imms := make([]uint16, len(seq))
-				x := k
-				for j, op := range seq {
-					for s := range operandSlots(op) {
-						regs[j][s] = uint8(x % 3)
-						x /= 3
-					}
+				for j := range seq {
 					imms[j] = handOnImms[(k+j)%len(handOnImms)]
 				}
 				entry := k % len(seq)
@@ -299,23 +310,10 @@ func TestIntHandOnEveryRegisterChoice(t *testing.T) {
 		r := newHandOnRunner(t, cfg)
 		for key := range seqs {
 			seq := unpad(key[:])
-			slots := 0
-			for _, op := range seq {
-				slots += intHandOnSlots(op)
-			}
-			combos := 1
-			for range slots {
-				combos *= 3
-			}
-			for k := range combos {
-				regs := make([][3]uint8, len(seq))
+			for k := range registerChoices(seq, intHandOnSlots) {
+				regs := registerChoice(seq, intHandOnSlots, k)
 				shifts := make([]uint8, len(seq))
-				x := k
-				for j, op := range seq {
-					for s := range intHandOnSlots(op) {
-						regs[j][s] = uint8(x % 3)
-						x /= 3
-					}
+				for j := range seq {
 					shifts[j] = intHandOnShifts[(k+j)%len(intHandOnShifts)]
 				}
 				entry := k % len(seq)
