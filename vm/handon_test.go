@@ -104,9 +104,10 @@ func newHandOnRunner(t testing.TB, cfg Config) *handOnRunner {
 	return r
 }
 
-// run loads p on the fused VM or the plain one, starts f0-f3 at start and
-// every other register at 0, and runs it to its end.
-func (r *handOnRunner) run(t testing.TB, p *Program, start [4]float64, fuse bool) outcome {
+// run loads p on the fused VM or the plain one, starts the float
+// registers at fregs and the integer ones at regs (the rest at 0), and
+// runs it to its end.
+func (r *handOnRunner) run(t testing.TB, p *Program, fregs []float64, regs []int32, fuse bool) outcome {
 	t.Helper()
 	m := r.plain
 	if fuse {
@@ -114,8 +115,9 @@ func (r *handOnRunner) run(t testing.TB, p *Program, start [4]float64, fuse bool
 	}
 	loadAs(t, m, p, fuse)
 	m.fregs = [32]float64{}
-	copy(m.fregs[:], start[:])
+	copy(m.fregs[:], fregs)
 	m.regs = [32]int32{}
+	copy(m.regs[:], regs)
 	return runToEnd(m, nil, 4)
 }
 
@@ -201,8 +203,8 @@ func TestHandOnEveryRegisterChoice(t *testing.T) {
 				p := handOnProgram(seq, regs, imms, entry)
 				for v := range 2 {
 					start := handOnValues[(2*k+v)%len(handOnValues)]
-					plain := r.run(t, p, start, false)
-					fused := r.run(t, p, start, true)
+					plain := r.run(t, p, start[:], nil, false)
+					fused := r.run(t, p, start[:], nil, true)
 					cases++
 					if k == 0 && v == 0 {
 						wantOp(t, r.fused, 3, seq...)
@@ -319,8 +321,8 @@ func TestIntHandOnEveryRegisterChoice(t *testing.T) {
 				entry := k % len(seq)
 				p := intHandOnProgram(seq, regs, shifts, entry)
 				start := intHandOnValues[k%len(intHandOnValues)]
-				plain := r.runInt(t, p, start, false)
-				fused := r.runInt(t, p, start, true)
+				plain := r.run(t, p, nil, start[:], false)
+				fused := r.run(t, p, nil, start[:], true)
 				cases++
 				ran[r.fused.insts[intSeqAt/4].op] = true
 				plainStack, fusedStack := r.plain.stack[:r.plain.sp], r.fused.stack[:r.fused.sp]
@@ -337,20 +339,6 @@ func TestIntHandOnEveryRegisterChoice(t *testing.T) {
 		}
 	}
 	t.Logf("%d programs run both ways, %d hand-on cases", cases, len(handOns))
-}
-
-// runInt loads p on the fused VM or the plain one, starts $0-$2 at start
-// and every other register at 0, and runs it to its end.
-func (r *handOnRunner) runInt(t testing.TB, p *Program, start [3]int32, fuse bool) outcome {
-	t.Helper()
-	m := r.plain
-	if fuse {
-		m = r.fused
-	}
-	loadAs(t, m, p, fuse)
-	m.regs = [32]int32{}
-	copy(m.regs[:], start[:])
-	return runToEnd(m, nil, 4)
 }
 
 // TestHandOnOperandsAreRegisters checks the operand letters of

@@ -268,15 +268,23 @@ var handOnPatterns = [][][]string{
 // its integer result on: one assignment to one register.
 var intResult = regexp.MustCompile(`^m\.regs\[in\.([abc])&31\] = (.+?)(\s*//.*)?$`)
 
-// resultOperand is the operand naming the register the body text writes as
-// its last statement, or "" if it cannot hand a result on.
-func resultOperand(text string) string {
+// lastAssignment splits the body text into the lines before its last and,
+// if that last line assigns one register, the operand naming it and the
+// value assigned.
+func lastAssignment(text string) (before []string, operand, value string, ok bool) {
 	lines := strings.Split(text, "\n")
 	m := intResult.FindStringSubmatch(strings.TrimSpace(lines[len(lines)-1]))
 	if m == nil {
-		return ""
+		return nil, "", "", false
 	}
-	return m[1]
+	return lines[:len(lines)-1], m[1], m[2], true
+}
+
+// resultOperand is the operand naming the register the body text writes as
+// its last statement, or "" if it cannot hand a result on.
+func resultOperand(text string) string {
+	_, operand, _, _ := lastAssignment(text)
+	return operand
 }
 
 // readOperands are the operands (a, b) whose registers the body text
@@ -311,14 +319,11 @@ func readSide(line, reg string) string {
 // giveInt makes a body leave its result in iv as well as in the register
 // it writes.
 func giveInt(name, text string) string {
-	lines := strings.Split(text, "\n")
-	last := strings.TrimSpace(lines[len(lines)-1])
-	m := intResult.FindStringSubmatch(last)
-	if m == nil {
+	before, operand, value, ok := lastAssignment(text)
+	if !ok {
 		log.Fatalf("_exec.go: the body of %s does not end in one assignment m.regs[in.X&31] = ...; it cannot hand its result on", name)
 	}
-	lines[len(lines)-1] = fmt.Sprintf("iv = %s\nm.regs[in.%s&31] = iv", m[2], m[1])
-	return strings.Join(lines, "\n")
+	return strings.Join(append(before, fmt.Sprintf("iv = %s\nm.regs[in.%s&31] = iv", value, operand)), "\n")
 }
 
 // checkTaker fails unless the body of name writes registers only by
@@ -876,21 +881,20 @@ func table(bodies map[string]body, seqs, chains [][]string, handOns []intHandOn)
 			padded(h.seq, maxParts), strings.Join(takes, ", "), firstFused+len(seqs)+len(chains)+i)
 	}
 	b.WriteString("}\n\n")
-	b.WriteString("// resultOperands is, for each instruction that hands its result on in a\n")
-	b.WriteString("// case of handOns, the operand that names the register it writes.\n")
-	b.WriteString("var resultOperands = [256]byte{\n")
-	for _, name := range slices.Sorted(maps.Keys(gives)) {
-		fmt.Fprintf(&b, "Op%s: '%s',\n", name, gives[name])
-	}
-	b.WriteString("}\n\n")
-	b.WriteString("// takenOperands is, for each instruction that takes a result in a case\n")
-	b.WriteString("// of handOns, the operands whose registers it reads.\n")
-	b.WriteString("var takenOperands = [256]string{\n")
-	for _, name := range slices.Sorted(maps.Keys(reads)) {
-		fmt.Fprintf(&b, "Op%s: %q,\n", name, reads[name])
+	opcodeArray(&b, "// resultOperands is, for each instruction that hands its result on in a\n// case of handOns, the operand that names the register it writes.\nvar resultOperands = [256]byte{\n", gives, "'%s'")
+	b.WriteString("\n")
+	opcodeArray(&b, "// takenOperands is, for each instruction that takes a result in a case\n// of handOns, the operands whose registers it reads.\nvar takenOperands = [256]string{\n", reads, "%q")
+	return b.String()
+}
+
+// opcodeArray writes head, then one element Op<name>: value for each entry
+// of values by name, the value in the format given, and the closing brace.
+func opcodeArray(b *bytes.Buffer, head string, values map[string]string, format string) {
+	b.WriteString(head)
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		fmt.Fprintf(b, "Op%s: "+format+",\n", name, values[name])
 	}
 	b.WriteString("}\n")
-	return b.String()
 }
 
 // padded is seq as a list of opcode names padded with opNone to n.
