@@ -33,7 +33,10 @@
 
 package vm
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // exec is the dispatch loop over the pre-decoded instructions. The hot
 // state (instruction index, step base, flag, stack depth, the code) lives
@@ -68,8 +71,23 @@ import "math"
 // address and jumps to regjump; the ways out are halt (HLT and the end of
 // the code), fault and stop (interrupt, budget or the end of a slice), and
 // each of them first moves ip back to the instruction it names.
+//
+// code is the address of the first entry, and the loop reaches an entry by
+// adding to it, without a bounds check: ip is always an index of m.insts
+// (the sentinel's included) when an entry is read, and the parts of a
+// superinstruction or a chain at ip are entries too. run checks the
+// index a run starts at; every index after it comes from
+// verified code (a direct jump's target, at most the sentinel's index),
+// from predecode (which fuses only parts that are in the code), or from a
+// return or a register jump (checked against len(m.insts) where they
+// land). m.insts does not change while the loop runs: only Load, Append
+// and ClearProgram change it, on the goroutine that runs the loop, and no
+// instruction calls them. Should any of this ever break, what the loop
+// reads is not an entry: run turns the fault that may follow into a Fault
+// like any internal error (TestBrokenEntryIsAFault), and the writes of
+// every instruction are checked on their own.
 func (m *VM) exec() (int, error) {
-	code := m.insts
+	code := unsafe.Pointer(unsafe.SliceData(m.insts))
 	ip := m.pc / InstructionSize
 	flag := m.flag
 	sp := m.sp
@@ -92,7 +110,7 @@ func (m *VM) exec() (int, error) {
 		goto stop
 	}
 	for {
-		in := &code[ip]
+		in := (*inst)(unsafe.Add(code, uintptr(ip)*unsafe.Sizeof(inst{})))
 		ip++
 		switch in.op {
 		case xop(OpLoad):
@@ -201,7 +219,7 @@ func (m *VM) exec() (int, error) {
 		case xop(OpShl):
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31) // in.b is n mod 32, decoded; the mask drops the test for n >= 32
 		case xop(OpShr):
-			m.regs[in.a&31] = m.regs[in.a&31] >> in.b // arithmetic: int32
+			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31) // arithmetic: int32; the mask as in SHL
 		case xop(OpAnd):
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
 		case xop(OpOr):
@@ -368,14 +386,14 @@ func (m *VM) exec() (int, error) {
 		sp = m.fb - 2
 		target = int(uint32(m.stack[sp]) / InstructionSize)
 		m.fb = int(m.stack[sp+1])
-		if target >= len(code) {
+		if target >= len(m.insts) {
 			err = ErrBadJump
 			goto fault
 		}
 		goto jump
 
 	regjump: // target is a byte address computed at run time
-		if target < 0 || target >= len(code)*InstructionSize || target%InstructionSize != 0 {
+		if target < 0 || target >= len(m.insts)*InstructionSize || target%InstructionSize != 0 {
 			err = ErrBadJump
 			goto fault
 		}
@@ -404,7 +422,7 @@ fault: // pc names the instruction that faulted
 
 stop:
 	m.save(ip, flag, base, sp)
-	if ip == len(code)-1 {
+	if ip == len(m.insts)-1 {
 		return 0, nil // the jump went to the end: that is a normal end
 	}
 	if m.sliced() && !m.abort.Load() {

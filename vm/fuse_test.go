@@ -875,3 +875,25 @@ func TestEveryChain(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokenEntryIsAFault: the loop reads entries without bounds checks,
+// trusting predecode and Verify; if that trust were ever broken (here by
+// hand: a direct jump far outside the code), the run ends in a Fault and
+// the VM stays usable, as after any internal error, instead of ending the
+// process.
+func TestBrokenEntryIsAFault(t *testing.T) {
+	m, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Program{Code: code(e24(OpDjmp, 4), enc(OpHlt, 0, 0, 0))}
+	loadAs(t, m, p, false)
+	m.insts[0].imm = math.MinInt32
+	if code, err := m.Run(); code != 1 || !errors.Is(err, ErrInternal) {
+		t.Fatalf("Run = %d, %v; want 1, ErrInternal", code, err)
+	}
+	loadAs(t, m, &Program{Code: code(e16(OpLoad, 0, 7))}, false)
+	if _, err := m.Run(); err != nil || m.regs[0] != 7 {
+		t.Fatalf("Run after the fault: %v, $0 = %d", err, m.regs[0])
+	}
+}

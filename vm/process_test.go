@@ -321,6 +321,17 @@ func TestShareAndForkWith(t *testing.T) {
 	if _, err := end.Run(); err != nil || out.Len() != 0 {
 		t.Errorf("from the end: %v, printed %q", err, out.String())
 	}
+	// Fork leaves the entry to its caller; a run from past the end is a
+	// fault, not a read of whatever lies there.
+	for _, entry := range []int{-4, len(first) + 4, 1 << 30} {
+		c, err := tmpl.Fork(entry, vm.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, err := c.Run(); code != 1 || !errors.Is(err, vm.ErrBadJump) {
+			t.Errorf("Fork(%d).Run() = %d, %v; want 1, ErrBadJump", entry, code, err)
+		}
+	}
 }
 
 // TestForkHasItsOwnFloatRegisters: float instructions in a forked VM

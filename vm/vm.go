@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"unsafe"
@@ -296,12 +297,16 @@ func (m *VM) RunContext(ctx context.Context) (exitCode int, err error) {
 }
 
 // run records the events of one Run around exec, and turns a panic (there
-// should be none) into a Fault.
+// should be none) into a Fault. exec reads its entries without bounds
+// checks; should one of its invariants ever break, a read of memory that
+// is not there panics here too (SetPanicOnFault) instead of ending the
+// process, and every write exec makes is checked on its own.
 func (m *VM) run() (exitCode int, err error) {
 	if !m.parked { // a resumed wait goes on with the run it belongs to
 		m.record(EventStart, 0, nil)
 	}
 	m.parked = false
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			m.flushAfterPanic()
@@ -316,6 +321,9 @@ func (m *VM) run() (exitCode int, err error) {
 			m.record(EventGracefulStop, exitCode, nil)
 		}
 	}()
+	if m.pc < 0 || m.pc/InstructionSize >= len(m.insts) { // exec trusts it (its comment)
+		return 1, m.fault(ErrBadJump)
+	}
 	exitCode, err = m.exec()
 	if ferr := m.flushOutput(); ferr != nil && exitCode == 0 {
 		// The run ended or parked, but what it printed cannot be written:

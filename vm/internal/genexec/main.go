@@ -573,14 +573,14 @@ func main() {
 // If takes is not nil, takes[j-1] is the operand by which part j takes the
 // result of part j-1 from iv ("" for none; see handOnPatterns).
 func writeParts(w *bytes.Buffer, bodies map[string]body, seq []string, enter bool, onward string, takes []string) {
-	// One bounds check for all the parts: the entries exist, since
-	// predecode fused them, and the slice's fixed length lets the compiler
-	// drop the checks of parts[j].
+	// The parts are reached as an array at their first entry, with no
+	// bounds check: the entries exist, since predecode fused them (exec's
+	// comment has why every index the loop reads is an entry).
 	switch {
 	case enter:
-		fmt.Fprintf(w, "parts := code[ip : ip+%d : ip+%d]\nin = &parts[0]\nip++\n", len(seq), len(seq))
+		fmt.Fprintf(w, "parts := (*[%d]inst)(unsafe.Add(code, uintptr(ip)*unsafe.Sizeof(inst{})))\nin = &parts[0]\nip++\n", len(seq))
 	case len(seq) > 1:
-		fmt.Fprintf(w, "parts := code[ip-1 : ip-1+%d : ip-1+%d]\n", len(seq), len(seq))
+		fmt.Fprintf(w, "parts := (*[%d]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))\n", len(seq))
 	}
 	if handsOn(seq) {
 		w.WriteString("var hv float64 // the float the part before wrote\nvar hr uint8 // and its register\n")
