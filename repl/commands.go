@@ -141,7 +141,9 @@ func (r *REPL) cmdClearProgram(_ context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	r.vm.ClearProgram()
+	if err := r.vm.ClearProgram(); err != nil {
+		return err
+	}
 	r.session.Reset(nil, nil)
 	return nil
 }

@@ -625,3 +625,93 @@ func TestNoAllocations(t *testing.T) {
 		t.Errorf("%v allocations per run of %d instructions", allocs, m.Steps())
 	}
 }
+
+// meddler is the Output, the HeapAccount and the Runtime of a VM, and
+// from the first call out tries every call that would change the VM's
+// program or start another run on it, keeping what they return.
+type meddler struct {
+	fakeRuntime
+	m    *vm.VM
+	errs []error
+}
+
+func (d *meddler) meddle() {
+	if d.errs != nil {
+		return // once: a run it started would call out again
+	}
+	long := make([][4]byte, 100) // a longer program than the one running: new storage
+	for i := range long {
+		long[i] = op(vm.OpNop)
+	}
+	d.errs = append(d.errs,
+		d.m.Load(&vm.Program{Code: asm(long...)}),
+		d.m.Append(&vm.Program{Code: asm(op(vm.OpHlt))}),
+		d.m.ClearProgram())
+	_, err := d.m.Run()
+	d.errs = append(d.errs, err)
+	_, err = d.m.RunContext(context.Background())
+	d.errs = append(d.errs, err)
+	_, err = d.m.Resume(0)
+	d.errs = append(d.errs, err)
+}
+
+func (d *meddler) Write(b []byte) (int, error) { d.meddle(); return len(b), nil }
+func (d *meddler) Take(int) bool               { d.meddle(); return true }
+func (d *meddler) Give(int)                    {}
+func (d *meddler) Spawn(int32, *vm.VM, int) (int32, bool, bool) {
+	d.meddle()
+	return 2, true, false
+}
+
+// TestProgramKeptWhileRunning: code the VM calls out to during a run (its
+// Output, HeapAccount or Runtime, on the goroutine that runs it) cannot
+// load, append, clear or start a run: each call gets ErrRunning, and the
+// run goes on with its own program to its end. The loop reads its
+// entries without bounds checks, so a program changed under it would run
+// whatever memory its old addresses then named.
+func TestProgramKeptWhileRunning(t *testing.T) {
+	end := [][4]byte{ld(2, 7), op(vm.OpHlt)} // what each program ends with
+	tests := []struct {
+		name string
+		code [][4]byte
+	}{
+		// The jump's address, 12, is past the end of the 100-NOP program
+		// the meddler tries to load, and in the program that runs.
+		{"Output, at PRTI", [][4]byte{ld(1, 12), r1(vm.OpPrti, 1), r1(vm.OpJmp, 1)}},
+		{"HeapAccount, at ALOC", [][4]byte{ld(1, 64), r1(vm.OpAloc, 1)}},
+		{"HeapAccount, at a CALL that grows the stack", [][4]byte{i24(vm.OpCall, 12), i24(vm.OpDjmp, 16), op(vm.OpRet)}},
+		{"Runtime, at SPAWN", [][4]byte{ld(2, 0), r3(vm.OpSpawn, 0, 2, 3)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &meddler{}
+			m, err := vm.New(vm.Config{Output: d, HeapAccount: d, Runtime: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.m = m
+			p := &vm.Program{Code: asm(append(tt.code, end...)...)}
+			if err := m.Load(p); err != nil {
+				t.Fatal(err)
+			}
+			if code, err := m.Run(); code != 0 || err != nil || m.Registers()[2] != 7 {
+				t.Fatalf("Run = %d, %v, $2 = %d; want 0, nil, 7", code, err, m.Registers()[2])
+			}
+			if len(d.errs) == 0 {
+				t.Fatal("the run never called out")
+			}
+			for i, err := range d.errs {
+				if !errors.Is(err, vm.ErrRunning) {
+					t.Errorf("call %d from inside the run: %v, want ErrRunning", i%6, err)
+				}
+			}
+			if !bytes.Equal(m.Program().Code, p.Code) {
+				t.Errorf("the program changed during the run")
+			}
+			// Once the run is over, the same calls work.
+			if err := m.ClearProgram(); err != nil {
+				t.Errorf("ClearProgram after the run: %v", err)
+			}
+		})
+	}
+}

@@ -36,6 +36,11 @@ var (
 	ErrBudgetExhausted = errors.New("instruction budget exhausted")
 	ErrOutput          = errors.New("writing the output failed")
 	ErrInternal        = errors.New("internal error in the VM")
+
+	// Use: Load, Append, ClearProgram, Run, RunContext or Resume called
+	// while the VM runs, from its Output, its Runtime or its HeapAccount
+	// (the one goroutine that may call them is inside the run then).
+	ErrRunning = errors.New("the VM is running")
 )
 
 // Fault is an error tied to one instruction: a verification failure or a

@@ -75,17 +75,19 @@ import (
 // code is the address of the first entry, and the loop reaches an entry by
 // adding to it, without a bounds check: ip is always an index of m.insts
 // (the sentinel's included) when an entry is read, and the parts of a
-// superinstruction or a chain at ip are entries too. run checks the
-// index a run starts at; every index after it comes from
-// verified code (a direct jump's target, at most the sentinel's index),
-// from predecode (which fuses only parts that are in the code), or from a
-// return or a register jump (checked against len(m.insts) where they
-// land). m.insts does not change while the loop runs: only Load, Append
-// and ClearProgram change it, on the goroutine that runs the loop, and no
-// instruction calls them. Should any of this ever break, what the loop
-// reads is not an entry: run turns the fault that may follow into a Fault
-// like any internal error (TestBrokenEntryIsAFault), and the writes of
-// every instruction are checked on their own.
+// superinstruction or a chain at ip are entries too. run checks the index
+// a run starts at; every index after it comes from verified code (a
+// direct jump's target, at most the sentinel's index), from predecode
+// (which fuses only parts that are in the code), from a return or a
+// register jump (checked against len(m.insts) where they land), or from
+// m.pc after a call out (unpark), which the loop itself saved. m.insts
+// and m.pc do not change under the loop: only Load, Append and
+// ClearProgram change them, and they refuse while a run is under way
+// (ErrRunning), which is when the callbacks the loop calls out to
+// (Output, Runtime, HeapAccount) could call them. Should any of this ever
+// break, the loop reads memory that is not an entry; run makes that a
+// Fault when the memory is not mapped (TestBrokenEntryIsAFault), and
+// nothing can be said when it is: hence the care above.
 func (m *VM) exec() (int, error) {
 	code := unsafe.Pointer(unsafe.SliceData(m.insts))
 	ip := m.pc / InstructionSize

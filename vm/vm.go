@@ -56,6 +56,7 @@ type VM struct {
 	slice    int64 // Resume's slice: stop after about this many instructions (0: none)
 	calls    int   // the slice's SPAWN, SEND and MONITOR so far (see countCall)
 	waiting  Wait  // what the last run that parked returned
+	running  bool  // a run is under way (see ErrRunning)
 }
 
 // New makes a VM with no program. It refuses a Config with negative or
@@ -77,6 +78,9 @@ func New(cfg Config) (*VM, error) {
 // remainder, and keeps the integer and float registers. The VM keeps a copy
 // of p. On error the VM is unchanged.
 func (m *VM) Load(p *Program) error {
+	if m.running {
+		return ErrRunning
+	}
 	if p == nil {
 		return errors.New("vm: nil program")
 	}
@@ -138,6 +142,9 @@ func (m *VM) releaseHeap() {
 // Nothing else changes: registers, stack, heap and flag carry over. On error
 // the VM is unchanged.
 func (m *VM) Append(p *Program) error {
+	if m.running {
+		return ErrRunning
+	}
 	if p == nil {
 		return errors.New("vm: nil program")
 	}
@@ -171,12 +178,16 @@ func (m *VM) ProgramMemory() int {
 // ClearProgram empties the code and the read-only data and, as Load of an
 // empty program would, resets pc, stack, frames, heap, loop counter, flag
 // and remainder. Registers are kept.
-func (m *VM) ClearProgram() {
+func (m *VM) ClearProgram() error {
+	if m.running {
+		return ErrRunning
+	}
 	m.unshare()
 	m.prog.Code = m.prog.Code[:0]
 	m.prog.ROData = m.prog.ROData[:0]
 	m.insts = predecode(nil, 0, m.insts)
 	m.reset()
+	return nil
 }
 
 // Registers returns the integer registers.
@@ -248,6 +259,9 @@ func (m *VM) Abort() {
 // jump once Budget instructions have run; straight-line code after the last
 // jump finishes.
 func (m *VM) Run() (exitCode int, err error) {
+	if m.running {
+		return 1, ErrRunning
+	}
 	m.abort.Store(false)
 	m.slice = 0
 	return m.run()
@@ -263,6 +277,9 @@ func (m *VM) ClearAbort() { m.abort.Store(false) }
 // and returns ErrSliceDone, not a fault: the run goes on at the next
 // Resume, so that one process cannot keep a worker from the others.
 func (m *VM) Resume(slice int64) (exitCode int, err error) {
+	if m.running {
+		return 1, ErrRunning
+	}
 	m.slice, m.calls = slice, 0
 	return m.run()
 }
@@ -271,6 +288,9 @@ func (m *VM) Resume(slice int64) (exitCode int, err error) {
 // both ErrInterrupted and the context's cause. A ctx that is already done
 // interrupts the run before its first instruction.
 func (m *VM) RunContext(ctx context.Context) (exitCode int, err error) {
+	if m.running {
+		return 1, ErrRunning
+	}
 	m.abort.Store(false)
 	m.slice = 0
 	if ctx.Done() != nil {
@@ -297,17 +317,21 @@ func (m *VM) RunContext(ctx context.Context) (exitCode int, err error) {
 }
 
 // run records the events of one Run around exec, and turns a panic (there
-// should be none) into a Fault. exec reads its entries without bounds
-// checks; should one of its invariants ever break, a read of memory that
-// is not there panics here too (SetPanicOnFault) instead of ending the
-// process, and every write exec makes is checked on its own.
+// should be none) into a Fault. While it runs, the VM refuses to change
+// its program or to start another run (ErrRunning): exec reads its
+// entries without bounds checks, trusting that they stay where they were
+// (its comment). Should one of exec's invariants ever break, a read of
+// memory that is not mapped panics here too (SetPanicOnFault) instead of
+// ending the process.
 func (m *VM) run() (exitCode int, err error) {
 	if !m.parked { // a resumed wait goes on with the run it belongs to
 		m.record(EventStart, 0, nil)
 	}
 	m.parked = false
+	m.running = true
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
+		m.running = false
 		if r := recover(); r != nil {
 			m.flushAfterPanic()
 			exitCode, err = 1, &Fault{PC: m.pc, Op: m.opAt(m.pc), Err: fmt.Errorf("%w: %v", ErrInternal, r)}
