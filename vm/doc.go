@@ -27,7 +27,9 @@
 // where each part of such a sequence reads the register the part before
 // wrote, the value goes from one to the next in a machine register as
 // well as through the register file. Program always returns the bytes as
-// written.
+// written. The loop reads that form without bounds checks, so the program
+// cannot change under a run: the Output, Runtime and HeapAccount a run
+// calls out to get ErrRunning if they try to load, append, clear or run.
 //
 // The dispatch loop, exec_gen.go, is generated: _exec.go holds each
 // instruction's body once, and internal/genexec builds every fused case
