@@ -576,11 +576,12 @@ func writeParts(w *bytes.Buffer, bodies map[string]body, seq []string, enter boo
 	// The parts are reached as an array at their first entry, with no
 	// bounds check: the entries exist, since predecode fused them (exec's
 	// comment has why every index the loop reads is an entry).
+	const partsAt = "parts := (*[%d]inst)(unsafe.Add(code, uintptr(%s)*unsafe.Sizeof(inst{})))\n"
 	switch {
 	case enter:
-		fmt.Fprintf(w, "parts := (*[%d]inst)(unsafe.Add(code, uintptr(ip)*unsafe.Sizeof(inst{})))\nin = &parts[0]\nip++\n", len(seq))
+		fmt.Fprintf(w, partsAt+"in = &parts[0]\nip++\n", len(seq), "ip")
 	case len(seq) > 1:
-		fmt.Fprintf(w, "parts := (*[%d]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))\n", len(seq))
+		fmt.Fprintf(w, partsAt, len(seq), "ip-1")
 	}
 	if handsOn(seq) {
 		w.WriteString("var hv float64 // the float the part before wrote\nvar hr uint8 // and its register\n")
