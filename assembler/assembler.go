@@ -129,6 +129,7 @@ type asm struct {
 	ctx      context.Context
 	ticks    int   // calls of interrupted, which looks at ctx once every checkEvery
 	stop     error // why assembly was interrupted; nil while it goes on
+	codeFull bool  // the code has filled the address space: assembly stops (addCode)
 	errs     errorList
 	codeBase int // code address of the chunk's first instruction
 	roBase   int // read-only offset of the chunk's first data byte
@@ -188,11 +189,12 @@ func (a *asm) errorf(pos Pos, format string, args ...any) {
 const checkEvery = 1024
 
 // interrupted reports whether assembly must stop: because the context is
-// done, or because it has found maxErrors errors. It looks at the context
+// done, because it has found maxErrors errors, or because the code has
+// filled the address space. It looks at the context
 // on its first call and then once every checkEvery calls; once it has said
 // yes it always does.
 func (a *asm) interrupted() bool {
-	if a.stop != nil || a.errs.full() {
+	if a.stop != nil || a.codeFull || a.errs.full() {
 		return true
 	}
 	a.ticks++

@@ -10,7 +10,7 @@ import (
 
 func (a *asm) encode() *vm.Program {
 	p := &vm.Program{}
-	if a.stop != nil {
+	if a.stop != nil || a.codeFull {
 		return p
 	}
 	if a.roLen > 0 {

@@ -299,3 +299,48 @@ func TestErrorsStopInALine(t *testing.T) {
 		t.Fatalf("%d errors, the last %v; want %d, the last saying assembly stopped on line 1", len(errs), errs[len(errs)-1], maxErrors+1)
 	}
 }
+
+// Code that cannot fit the 24-bit address space stops assembly at the
+// first instruction past its end, with one error there, and keeps no
+// instruction after it: a file of millions of lines too many costs what
+// the lines that fit do. A LOAD of a label that needs two words can push
+// the code past the end too; layout finds that, and names the instruction
+// that crosses it.
+func TestCodeFillsTheAddressSpace(t *testing.T) {
+	const room = 3 // instructions between the chunk's start and the end
+	base := vm.MaxImm24 + 1 - room*vm.InstructionSize
+	tests := []struct {
+		name, src string
+		want      string // the error, "" for none
+		kept      int    // the instructions pass 1 keeps
+	}{
+		{"fits", "nop\nnop\nhlt", "", 3},
+		{"one too many", "nop\nnop\nnop\nhlt", "4:1: code exceeds the 24-bit address space: assembly stopped here", 3},
+		{"errors after it are not looked for", "nop\nnop\nnop\nhlt\nfrob $1\nload $99 #1", "4:1: code exceeds the 24-bit address space: assembly stopped here", 3},
+		{"errors before it are kept", "frob\nnop\nnop\nnop\nnop", "1:1: unknown mnemonic \"frob\"\n5:1: code exceeds the 24-bit address space: assembly stopped here", 3},
+		{"a .word", "nop\nnop\nnop\n.word #0", "4:1: code exceeds the 24-bit address space: assembly stopped here", 3},
+		{"a LOAD of a label grows", "load $1 @x\nx: nop\nhlt", "3:1: code exceeds the 24-bit address space", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAsm(context.Background(), base, 0, sectionCode, nil)
+			_, err := a.run(tc.src)
+			var got []string
+			for _, e := range Errors(err) {
+				got = append(got, e.Error())
+			}
+			if strings.Join(got, "\n") != tc.want {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), tc.want)
+			}
+			if a.code.len() != tc.kept {
+				t.Errorf("kept %d instructions, want %d", a.code.len(), tc.kept)
+			}
+			// A REPL session whose code already ends there says the same.
+			s := NewSession()
+			s.codeLen = base
+			if _, err := s.Assemble(tc.src); (err == nil) != (tc.want == "") {
+				t.Errorf("Session.Assemble: %v", err)
+			}
+		})
+	}
+}

@@ -233,6 +233,21 @@ func (a *asm) instruction(head Token, args []Token) {
 			}
 		}
 	}
+	a.addCode(in)
+}
+
+// addCode appends in to the code. Every instruction takes at least one
+// word, so once the code holds as many as the 24-bit address space has
+// room for, the next cannot fit whatever the layout: assembly stops there,
+// as it does after maxErrors, instead of keeping every line of a file
+// that can never load. (A LOAD of a label that takes two words can still
+// push the code past the end earlier; encode reports that.)
+func (a *asm) addCode(in instr) {
+	if a.codeBase/vm.InstructionSize+a.code.len() >= (vm.MaxImm24+1)/vm.InstructionSize {
+		a.errorf(in.pos, "code exceeds the 24-bit address space: assembly stopped here")
+		a.codeFull = true
+		return
+	}
 	a.code.add(in)
 }
 
@@ -433,7 +448,7 @@ func (a *asm) directive(head Token, dir string, args []Token) {
 			v, ok := a.integer(t, 0, math.MaxUint32, name)
 			w.imm, w.bad = uint32(v), !ok
 		}
-		a.code.add(w)
+		a.addCode(w)
 	}
 }
 
