@@ -19,6 +19,16 @@ type Session struct {
 	roLen   int
 	section section
 	syms    map[string]Symbol
+	undo    *chunkUndo // what Undo takes back; nil when there is nothing
+}
+
+// chunkUndo is the session as it was before its last chunk, and the
+// labels that chunk defined (a chunk cannot redefine an earlier label, so
+// taking it back is deleting them).
+type chunkUndo struct {
+	codeLen, roLen int
+	section        section
+	labels         []string
 }
 
 // NewSession returns an empty session.
@@ -41,11 +51,30 @@ func (s *Session) AssembleAt(src string, line int) (*vm.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, sym := range a.symbols() {
+	syms := a.symbols()
+	u := &chunkUndo{codeLen: s.codeLen, roLen: s.roLen, section: s.section, labels: make([]string, len(syms))}
+	for i, sym := range syms {
 		s.syms[sym.Name] = sym
+		u.labels[i] = sym.Name
 	}
-	s.codeLen, s.roLen, s.section = a.codeEnd, a.roBase+a.roLen, a.section
+	s.codeLen, s.roLen, s.section, s.undo = a.codeEnd, a.roBase+a.roLen, a.section, u
 	return p, nil
+}
+
+// Undo takes back the last chunk that assembled, as if it never had: its
+// labels, its code and data lengths, its section. It costs what the chunk
+// did, not what the session holds: the REPL calls it when the VM refuses a
+// chunk the assembler accepted. A second Undo, or one after Reset, does
+// nothing.
+func (s *Session) Undo() {
+	u := s.undo
+	if u == nil {
+		return
+	}
+	for _, name := range u.labels {
+		delete(s.syms, name)
+	}
+	s.codeLen, s.roLen, s.section, s.undo = u.codeLen, u.roLen, u.section, nil
 }
 
 // Symbols returns the session's symbol table sorted by name.
@@ -63,7 +92,7 @@ func (s *Session) Symbols() []Symbol {
 // the next chunk starts in the .code section. The REPL calls it after
 // !load_file and !clear_program.
 func (s *Session) Reset(p *vm.Program, syms []Symbol) {
-	s.codeLen, s.roLen, s.section = 0, 0, sectionCode
+	s.codeLen, s.roLen, s.section, s.undo = 0, 0, sectionCode, nil
 	if p != nil {
 		s.codeLen, s.roLen = len(p.Code), len(p.ROData)
 	}

@@ -178,3 +178,46 @@ func TestSessionAssembleAt(t *testing.T) {
 		})
 	}
 }
+
+// Undo takes back the last chunk that assembled (the REPL's way back when
+// the VM refuses a chunk), and only that one.
+func TestSessionUndo(t *testing.T) {
+	s := NewSession()
+	mustChunk := func(src string) *vm.Program {
+		t.Helper()
+		p, err := s.Assemble(src)
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		return p
+	}
+	mustChunk("a: nop")
+	mustChunk("b: nop\n.data\nd: .asciiz 'x'")
+	s.Undo()
+	if got, want := s.Symbols(), []Symbol{{"a", SymbolCode, 0}}; !slices.Equal(got, want) {
+		t.Errorf("after Undo: symbols %v, want %v", got, want)
+	}
+	// The code, the data and the section are as before the chunk: b and d
+	// can be defined again, b at the same address, in .code.
+	p := mustChunk("b: nop\nload $1 @b")
+	if want := code(enc(vm.OpNop, 0, 0, 0), vm.EncodeImm16(vm.OpLoad, 1, 4)); !bytes.Equal(p.Code, want) {
+		t.Errorf("after Undo: code % x, want % x", p.Code, want)
+	}
+	if p := mustChunk(".data\nd: .asciiz 'y'\n.code\nload $2 @d"); p.ROData == nil {
+		t.Errorf("after Undo: no data")
+	}
+	if got := s.Symbols(); !slices.Equal(got, []Symbol{{"a", SymbolCode, 0}, {"b", SymbolCode, 4}, {"d", SymbolData, 0}}) {
+		t.Errorf("symbols %v", got)
+	}
+	// A second Undo takes nothing more back; nor does one after Reset.
+	s.Undo()
+	s.Undo()
+	if got := s.Symbols(); !slices.Equal(got, []Symbol{{"a", SymbolCode, 0}, {"b", SymbolCode, 4}}) {
+		t.Errorf("after two Undos: symbols %v", got)
+	}
+	s.Reset(nil, []Symbol{{"z", SymbolCode, 0}})
+	s.Undo()
+	if got := s.Symbols(); !slices.Equal(got, []Symbol{{"z", SymbolCode, 0}}) {
+		t.Errorf("Undo after Reset: symbols %v", got)
+	}
+}

@@ -363,7 +363,6 @@ func clipLongWords(line string) string {
 // default VM and runs it from its first instruction. An assembly error
 // leaves the session and the VM as they were.
 func (r *REPL) runAssembly(ctx context.Context, line string) error {
-	before := r.session.Symbols()
 	chunk, err := r.session.AssembleAt(line, r.lineNumber())
 	if err != nil {
 		return err
@@ -371,7 +370,7 @@ func (r *REPL) runAssembly(ctx context.Context, line string) error {
 	if err := r.vm.Append(chunk); err != nil {
 		// The session already counts this chunk; put it back in step
 		// with the VM.
-		r.session.Reset(r.vm.Program(), before)
+		r.session.Undo()
 		return err
 	}
 	if len(chunk.Code) == 0 {
