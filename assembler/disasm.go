@@ -1,8 +1,10 @@
 package assembler
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/iridium-go/iridium/vm"
@@ -33,7 +35,7 @@ import (
 //     refuses such a .word);
 //   - code whose length is not a multiple of 4 ends with a comment listing
 //     the trailing bytes; those do not re-assemble.
-func Disassemble(p *vm.Program) string { return disassemble(p, nil) }
+func Disassemble(p *vm.Program) string { return DisassembleWithSymbols(p, nil) }
 
 // DisassembleWithSymbols is Disassemble using the program's own label names
 // where syms has them (the REPL's !program, iridium -d on assembly);
@@ -42,7 +44,29 @@ func Disassemble(p *vm.Program) string { return disassemble(p, nil) }
 // place. As a data label needs data after it, a name that shares its
 // offset with a later one, or comes after the last byte, is given an
 // empty .ascii string.
-func DisassembleWithSymbols(p *vm.Program, syms []Symbol) string { return disassemble(p, syms) }
+func DisassembleWithSymbols(p *vm.Program, syms []Symbol) string {
+	var s strings.Builder
+	WriteDisassembly(&s, p, syms) // a strings.Builder takes every write
+	return s.String()
+}
+
+// WriteDisassembly writes DisassembleWithSymbols(p, syms) to w line by
+// line, so that a listing of hundreds of megabytes (a 16 MB program of
+// jumps has one) is never held whole, and stops at the first error
+// writing, which it returns (a reader that has gone, such as head).
+func WriteDisassembly(w io.Writer, p *vm.Program, syms []Symbol) error {
+	b := bufio.NewWriterSize(w, 64<<10)
+	disassemble(b, p, syms)
+	return b.Flush()
+}
+
+// addrSet is a set of addresses, one bit each: code addresses or
+// read-only offsets, millions of them in a large program.
+type addrSet []uint64
+
+func newAddrSet(size int) addrSet { return make(addrSet, size/64+1) }
+func (s addrSet) add(at int)      { s[at/64] |= 1 << (at % 64) }
+func (s addrSet) has(at int) bool { return at/64 < len(s) && s[at/64]&(1<<(at%64)) != 0 }
 
 // listingNames names code addresses and read-only offsets: every name a symbol
 // gives an address is printed there, and operands use the first.
@@ -90,7 +114,7 @@ func (l listingNames) dataName(at int) string {
 
 // writeLabels writes the label lines for an address: the symbols' names, or the
 // synthesized name when the address needs a label and has none.
-func writeLabels(b *strings.Builder, names []string, needed bool, synth func() string) {
+func writeLabels(b *bufio.Writer, names []string, needed bool, synth func() string) {
 	for _, name := range names {
 		b.WriteString(name + ":\n")
 	}
@@ -103,7 +127,7 @@ func writeLabels(b *strings.Builder, names []string, needed bool, synth func() s
 // does, where the data that follows must come right after the last of
 // them: each one before it gets an empty string, no bytes at the same
 // offset.
-func writeDataLabels(b *strings.Builder, names []string, needed bool, synth func() string, off int) {
+func writeDataLabels(b *bufio.Writer, names []string, needed bool, synth func() string, off int) {
 	if needed && len(names) == 0 {
 		names = []string{synth()}
 	}
@@ -115,11 +139,13 @@ func writeDataLabels(b *strings.Builder, names []string, needed bool, synth func
 	}
 }
 
-func emptyString(b *strings.Builder, off int) {
+func emptyString(b *bufio.Writer, off int) {
 	writeLine(b, fmt.Sprintf("    %-7s ''", ".ascii"), vm.FormatAddress(off))
 }
 
-func disassemble(p *vm.Program, syms []Symbol) string {
+// disassemble writes the listing to b; it stops early when a write fails
+// (b then keeps the error for Flush).
+func disassemble(b *bufio.Writer, p *vm.Program, syms []Symbol) {
 	var code, ro []byte
 	if p != nil {
 		code, ro = p.Code, p.ROData
@@ -128,8 +154,8 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 	names := newListingNames(syms, n, len(ro))
 
 	// Find jump targets and string offsets.
-	jumps := map[int]bool{}
-	strs := map[int]bool{}
+	jumps := newAddrSet(n + 1) // a target may be the end of the code
+	strs := newAddrSet(len(ro))
 	for pc := 0; pc < n; pc += vm.InstructionSize {
 		in := vm.Decode(code[pc:])
 		if refused(in, n) != nil {
@@ -138,55 +164,59 @@ func disassemble(p *vm.Program, syms []Symbol) string {
 		info, _ := in.Op.Info()
 		switch t := int(in.Imm24()); {
 		case info.Shape == vm.ShapeAddr24:
-			jumps[t] = true
+			jumps.add(t)
 		case info.Shape == vm.ShapeData24 && t < len(ro):
-			strs[t] = true
+			strs.add(t)
 		}
 	}
 
-	var b strings.Builder
 	if len(ro) > 0 || names.data[len(ro)] != nil {
 		b.WriteString(".data\n")
 		for off := 0; off < len(ro); {
+			if _, err := b.Write(nil); err != nil {
+				return
+			}
 			end := off + 1
-			for end < len(ro) && ro[end-1] != 0 && !strs[end] && names.data[end] == nil {
+			for end < len(ro) && ro[end-1] != 0 && !strs.has(end) && names.data[end] == nil {
 				end++
 			}
-			writeDataLabels(&b, names.data[off], strs[off], func() string { return names.dataName(off) }, off)
+			writeDataLabels(b, names.data[off], strs.has(off), func() string { return names.dataName(off) }, off)
 			chunk := ro[off:end]
 			dir := ".ascii"
 			if chunk[len(chunk)-1] == 0 {
 				dir, chunk = ".asciiz", chunk[:len(chunk)-1]
 			}
-			writeLine(&b, fmt.Sprintf("    %-7s %s", dir, quoteString(chunk)), vm.FormatAddress(off))
+			writeLine(b, fmt.Sprintf("    %-7s %s", dir, quoteString(chunk)), vm.FormatAddress(off))
 			off = end
 		}
 		for _, name := range names.data[len(ro)] { // after the last byte
 			b.WriteString(name + ":\n")
-			emptyString(&b, len(ro))
+			emptyString(b, len(ro))
 		}
 	}
 	b.WriteString(".code\n")
 	for pc := 0; pc < n; pc += vm.InstructionSize {
-		writeLabels(&b, names.code[pc], jumps[pc], func() string { return names.codeName(pc) })
+		if _, err := b.Write(nil); err != nil { // what a failed write left
+			return
+		}
+		writeLabels(b, names.code[pc], jumps.has(pc), func() string { return names.codeName(pc) })
 		in := vm.Decode(code[pc:])
 		addr := vm.FormatAddress(pc)
 		if err := refused(in, n); err != nil {
-			writeLine(&b, fmt.Sprintf("    %-7s #0x%02x%02x%02x%02x", ".word", byte(in.Op), in.A, in.B, in.C), addr+" invalid: "+err.Error())
+			writeLine(b, fmt.Sprintf("    %-7s #0x%02x%02x%02x%02x", ".word", byte(in.Op), in.A, in.B, in.C), addr+" invalid: "+err.Error())
 			continue
 		}
 		info, _ := in.Op.Info()
-		writeLine(&b, "    "+formatInstr(in, info, len(ro), strs, names), addr)
+		writeLine(b, "    "+formatInstr(in, info, len(ro), strs, names), addr)
 	}
-	writeLabels(&b, names.code[n], jumps[n], func() string { return names.codeName(n) })
+	writeLabels(b, names.code[n], jumps.has(n), func() string { return names.codeName(n) })
 	if n < len(code) {
 		b.WriteString("; trailing bytes (not a whole instruction):")
 		for _, c := range code[n:] {
-			fmt.Fprintf(&b, " %02x", c)
+			fmt.Fprintf(b, " %02x", c)
 		}
 		b.WriteByte('\n')
 	}
-	return b.String()
 }
 
 // commentColumn is where the address comments start.
@@ -194,7 +224,7 @@ const commentColumn = 28
 
 // writeLine writes one line of the listing: text, and comment in the
 // comment column.
-func writeLine(b *strings.Builder, text, comment string) {
+func writeLine(b *bufio.Writer, text, comment string) {
 	b.WriteString(text)
 	pad := max(commentColumn-len(text), 1)
 	b.WriteString(strings.Repeat(" ", pad))
@@ -231,7 +261,7 @@ func refused(in vm.Instruction, codeLen int) error {
 }
 
 // formatInstr writes a valid instruction in assembly syntax.
-func formatInstr(in vm.Instruction, info vm.Info, roLen int, strs map[int]bool, names listingNames) string {
+func formatInstr(in vm.Instruction, info vm.Info, roLen int, strs addrSet, names listingNames) string {
 	m := strings.ToLower(info.Name)
 	var ops string
 	switch info.Shape {
@@ -255,7 +285,7 @@ func formatInstr(in vm.Instruction, info vm.Info, roLen int, strs map[int]bool, 
 	case vm.ShapeImm24:
 		ops = fmt.Sprintf("#%d", in.Imm24())
 	case vm.ShapeData24:
-		if t := int(in.Imm24()); t < roLen && strs[t] {
+		if t := int(in.Imm24()); t < roLen && strs.has(t) {
 			ops = "@" + names.dataName(t)
 		} else {
 			ops = fmt.Sprintf("#%d", t)

@@ -133,8 +133,7 @@ func (r *REPL) cmdProgram(_ context.Context, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	_, err := io.WriteString(r.out, assembler.DisassembleWithSymbols(r.vm.Program(), r.session.Symbols()))
-	return err
+	return assembler.WriteDisassembly(r.out, r.vm.Program(), r.session.Symbols())
 }
 
 func (r *REPL) cmdClearProgram(_ context.Context, args []string) error {

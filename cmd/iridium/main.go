@@ -185,7 +185,7 @@ func runFile(sigs caughtSignals, o *options, stdout, stderr io.Writer) int {
 	switch {
 	case o.disassemble:
 		<-sigs.ready
-		if _, err := io.WriteString(stdout, assembler.DisassembleWithSymbols(prog, syms)); err != nil {
+		if err := assembler.WriteDisassembly(stdout, prog, syms); err != nil {
 			errorf(stderr, "iridium: %v\n", err)
 			return exitFault
 		}
