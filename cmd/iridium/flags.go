@@ -174,17 +174,24 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if o.cookie != "" {
 		o.cookieFrom = "IRIDIUM_COOKIE"
 	}
-	emptyAlias := false
+	emptyAlias, emptyOutput := false, false
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "cookie":
 			o.cookieFrom = "--cookie" // given, even empty: it is refused then
 		case "node-alias":
 			emptyAlias = o.alias == ""
+		case "o", "output":
+			emptyOutput = o.assembleTo == ""
 		}
 	})
 	if emptyAlias {
 		return fail("--node-alias must not be empty (leave it out for the saved alias, or a new one)")
+	}
+	// -o "$OUT" with OUT unset would otherwise run the program it was to
+	// write.
+	if emptyOutput {
+		return fail("--output must not be empty: name the bytecode file to write (leave it out to run FILE)")
 	}
 	// A cookie that is empty or only white space is a mistake (an unset
 	// variable expanded, a paste gone wrong), not a secret.

@@ -41,14 +41,22 @@ func TestRemoteFlagsWithoutRemoteAccess(t *testing.T) {
 	}
 }
 
-// -o and -d without FILE each name themselves.
+// -o and -d without FILE each name themselves; an empty -o is refused
+// rather than taken for no -o (which runs FILE).
 func TestFileFlagsWithoutFile(t *testing.T) {
+	hello := filepath.Join(t.TempDir(), "hello.iasm")
+	if err := os.WriteFile(hello, []byte(".data\nh: .asciiz 'hello'\n.code\nprts @h\nhlt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const empty = "iridium: --output must not be empty: name the bytecode file to write (leave it out to run FILE)\n"
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"-o", filepath.Join(t.TempDir(), "x.iebc")}, "iridium: --output: need a FILE to assemble\n"},
 		{[]string{"--disassemble"}, "iridium: --disassemble: need a FILE to disassemble\n"},
+		{[]string{"-o", "", hello}, empty},
+		{[]string{"--output=", hello}, empty},
 	} {
 		r := iridium(t, "", nil, tc.args...)
 		if r.code != exitUsage || r.stderr != tc.want+"Run 'iridium --help' for usage.\n" {
