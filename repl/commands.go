@@ -84,7 +84,10 @@ func noArgs(args []string) error {
 
 func (r *REPL) cmdHelp(_ context.Context, args []string) error {
 	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
-	if len(args) == 1 && strings.EqualFold(args[0], "instructions") {
+	if len(args) > 0 && strings.EqualFold(args[0], "instructions") {
+		if err := noArgs(args[1:]); err != nil {
+			return err
+		}
 		for _, op := range vm.Opcodes() {
 			info, _ := op.Info()
 			fmt.Fprintf(tw, "%d\t%s %s\t%s\n", op, info.Name, operands(info.Shape), info.Doc)

@@ -73,6 +73,8 @@ func TestCommands(t *testing.T) {
 		{name: "help lists every command", lines: []string{"!help"},
 			wantOut: []string{"!help", "!quit", "!history", "!program", "!clear_program", "!registers",
 				"!clear_registers", "!symbols", "!load_file [PATH]", "!spawn [PATH]"}},
+		{name: "help instructions names an argument after it", lines: []string{"!help instructions x", "!help x instructions"},
+			wantErr: []string{"error: unexpected argument \"x\"\nerror: unexpected argument \"x\"\n"}},
 		{name: "registers", lines: []string{"load $0 #500", "load $31 #-1", "!registers"},
 			wantOut: []string{"$0 = 500\n", "$1 = 0\n", "$31 = -1\n"}, exactLines: 32},
 		{name: "clear registers", lines: []string{"load $3 #9", "!clear_registers", "!registers"},
