@@ -1,8 +1,13 @@
 package repl
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/iridium-go/iridium/proc"
+	"github.com/iridium-go/iridium/vm"
 )
 
 // TestLongWordsAreClipped: a command that quotes back what was typed
@@ -34,5 +39,28 @@ func TestLongWordsAreClipped(t *testing.T) {
 		if stderr != tc.want {
 			t.Errorf("%.60q:\n got %.300q\nwant %q", tc.line, stderr, tc.want)
 		}
+	}
+}
+
+// A pid is never clipped away: with the default alias, a UUID of 36
+// characters, "ALIAS:PID" is past 40 characters as soon as the pid has
+// five digits, and the error must still say which pid it was.
+func TestPidIsNotClipped(t *testing.T) {
+	const alias = "9c088dfb-7191-40b2-adb7-adfc6885ece9"
+	n, err := proc.New(proc.Config{Alias: alias, Threads: 1, VMConfig: vm.DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	var out, errOut bytes.Buffer
+	r, err := New(Config{In: strings.NewReader("!kill " + alias + ":2147483647\n!send " + alias + ":123456 #1\n"), Out: &out, Err: &errOut, Procs: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := "error: no process " + alias + ":2147483647\nerror: no process " + alias + ":123456\n"; errOut.String() != want {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
 	}
 }

@@ -56,6 +56,13 @@ func (r *REPL) processArg(s string) (alias string, pid int32, local bool, err er
 	return alias, int32(n), alias == r.cfg.Procs.Alias(), nil
 }
 
+// processName is ALIAS:PID as a message names it: the alias clipped as
+// any word from outside is, the pid whole, so that a long alias (a UUID
+// is 36 characters) still leaves the pid readable.
+func processName(alias string, pid int32) string {
+	return escape.Clip(alias) + ":" + strconv.Itoa(int(pid))
+}
+
 func (r *REPL) cmdKill(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: !kill ALIAS:PID")
@@ -65,7 +72,7 @@ func (r *REPL) cmdKill(ctx context.Context, args []string) error {
 		return err
 	}
 	if local && pid == r.proc.PID() {
-		return fmt.Errorf("%s is this session's own process, which runs only the lines you enter (Ctrl-C interrupts one that runs on)", escape.Clip(args[0]))
+		return fmt.Errorf("%s is this session's own process, which runs only the lines you enter (Ctrl-C interrupts one that runs on)", processName(alias, pid))
 	}
 	found := false
 	if local {
@@ -81,7 +88,7 @@ func (r *REPL) cmdKill(ctx context.Context, args []string) error {
 		}
 	}
 	if !found {
-		return fmt.Errorf("no process %s", escape.Clip(args[0]))
+		return fmt.Errorf("no process %s", processName(alias, pid))
 	}
 	return nil
 }
@@ -100,10 +107,10 @@ func (r *REPL) cmdSend(_ context.Context, args []string) error {
 	}
 	switch {
 	case local && !r.cfg.Procs.Send(r.proc.PID(), pid, int32(v)):
-		return fmt.Errorf("no process %s", escape.Clip(args[0]))
+		return fmt.Errorf("no process %s", processName(alias, pid))
 	case !local && !r.cfg.Procs.SendOn(alias, r.proc.PID(), pid, int32(v)):
 		if r.isMember(alias) { // SEND never blocks: the connection's queue was full
-			return fmt.Errorf("message to %s dropped: the queue to %s is full", escape.Clip(args[0]), escape.Clip(alias))
+			return fmt.Errorf("message to %s dropped: the queue to %s is full", processName(alias, pid), escape.Clip(alias))
 		}
 		return fmt.Errorf("%s: %w", escape.Clip(alias), proc.ErrNoMember) // as !kill and !processes say it
 	}
