@@ -317,6 +317,7 @@ func TestErrors(t *testing.T) {
 		{"bad escape", ".data\n.asciiz 'a\\qb'", `2:11: unknown escape sequence "\q"`},
 		{"data label at end", ".data\nmsg:", `2:1: data label "msg" has no data after it`},
 		{"data label before code", ".data\nmsg:\n.code\nhlt", `2:1: data label "msg" has no data after it`},
+		{"data label before another", ".data\na:\nb: .asciiz 'x'", `2:1: data label "a" has no data of its own: label "b" follows before any (write .ascii '' for data of no bytes)`},
 		{"two labels", "a: b: nop", "1:4: only one label per line"},
 		{"garbage after data label", ".data\nx: %", "2:4: unexpected character '%'"},
 		{"no mnemonic", "$1 $2", "1:1: expected a mnemonic or directive, found register $1"},

@@ -99,7 +99,10 @@ func (a *asm) line(toks []Token) {
 
 	if lbl != nil {
 		if i, ok := a.define(*lbl); ok && a.labels.at(i).kind == SymbolData {
-			a.noData()
+			if a.pending >= 0 {
+				d := a.labels.at(a.pending)
+				a.errorf(d.pos, "data label %q has no data of its own: label %q follows before any (write .ascii '' for data of no bytes)", d.name, lbl.Value)
+			}
 			a.pending = i
 		}
 	}
