@@ -102,7 +102,7 @@ func New(cfg Config) (*REPL, error) {
 		proc:    p,
 		vm:      p.VM(),
 		session: assembler.NewSession(),
-		jobs:    &jobs{live: make(map[*job]func())},
+		jobs:    newJobs(),
 	}, nil
 }
 

@@ -294,7 +294,8 @@ count:
 // hold is shown escaped, never sent to the terminal raw. The program's
 // own output is its own business, and goes through as it is.
 func TestReportEscapesFaults(t *testing.T) {
-	jb := &job{label: "bravo:2", path: "p.iasm"}
+	jb := newJobs().newJob("p.iasm")
+	jb.label = "bravo:2"
 	jb.output.Write([]byte("\x1b[1mbold\x1b[0m\n"))
 	got := string(report(jb, proc.StatusFault, errors.New("boom\x1b[2J\u202e"), nil))
 	want := "bravo:2 p.iasm ended: exit code 1 (boom\\x1b[2J\\u202e)\n\x1b[1mbold\x1b[0m\n"

@@ -482,11 +482,47 @@ loop:
 `)
 	out, _ := script(t, "!spawn "+loud)
 	const dropped = 150000*16 - 1<<20
-	if want := fmt.Sprintf("#1: %d bytes more of output dropped (a report keeps the first 1024 KiB)\n", dropped); !strings.Contains(out, "0123456789abcdef\n"+want) {
+	if want := fmt.Sprintf("#1: %d bytes more of output dropped (a report keeps the first 1024 KiB, and a session's running jobs 16 MiB together)\n", dropped); !strings.Contains(out, "0123456789abcdef\n"+want) {
 		t.Errorf("the report ends %q, want the output, then %q", out[max(0, len(out)-300):], want)
 	}
 	if n := strings.Count(out, "0123456789abcdef"); n != 1<<20/16 {
 		t.Errorf("the report holds %d lines of output, want %d", n, 1<<20/16)
+	}
+}
+
+// The jobs of a session keep maxSessionOutput of output together, each
+// up to maxJobOutput: a job past the budget keeps what is left of it and
+// counts the rest, and a report gives its share back for the jobs after.
+func TestJobsShareAnOutputBudget(t *testing.T) {
+	j := newJobs()
+	full := make([]byte, maxJobOutput+100)
+	var first []*job
+	for range maxSessionOutput / maxJobOutput {
+		jb := j.newJob("p")
+		jb.output.Write(full)
+		first = append(first, jb)
+	}
+	late := j.newJob("late")
+	late.output.Write([]byte("lost"))
+	if kept, dropped := late.output.Bytes(); len(kept) != 0 || dropped != 4 {
+		t.Fatalf("past the budget: kept %d bytes, dropped %d; want 0 and 4", len(kept), dropped)
+	}
+	for _, jb := range first {
+		if kept, dropped := jb.output.Bytes(); len(kept) != maxJobOutput || dropped != 100 {
+			t.Fatalf("within the budget: kept %d, dropped %d; want %d and 100", len(kept), dropped, maxJobOutput)
+		}
+	}
+	first[0].output.release()
+	first[0].output.Write([]byte("after its report")) // counted, not kept
+	late.output.Write(full)
+	if kept, _ := late.output.Bytes(); len(kept) != maxJobOutput {
+		t.Errorf("after a report: kept %d bytes, want %d", len(kept), maxJobOutput)
+	}
+	if kept, dropped := first[0].output.Bytes(); len(kept) != 0 || dropped != 100+16 {
+		t.Errorf("released buffer: kept %d, dropped %d; want 0 and 116", len(kept), dropped)
+	}
+	if j.output.left != 0 {
+		t.Errorf("budget left %d, want 0", j.output.left)
 	}
 }
 

@@ -22,6 +22,17 @@ type jobs struct {
 	closed bool
 	live   map[*job]func() // each live job's kill
 	wg     sync.WaitGroup  // one count per job not yet reported
+	output outputBudget    // what the jobs' buffers may keep together
+}
+
+func newJobs() *jobs {
+	return &jobs{live: make(map[*job]func()), output: outputBudget{left: maxSessionOutput}}
+}
+
+// newJob is a job for the program at path, its output kept within the
+// session's budget.
+func (j *jobs) newJob(path string) *job {
+	return &job{path: path, output: lockedBuffer{budget: &j.output}}
 }
 
 // job is one !spawn or !spawn_on program.
@@ -76,7 +87,7 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 		j.mu.Unlock()
 		return errClosing
 	}
-	jb := &job{path: path}
+	jb := j.newJob(path)
 	announced := make(chan struct{})
 	var p *proc.Process
 	var err error
@@ -95,7 +106,9 @@ func (r *REPL) spawnHere(path string, prog *vm.Program, announce func(*job)) err
 			j.mu.Lock()
 			delete(j.live, jb)
 			j.mu.Unlock()
-			r.con.report(report(jb, status, err, p.VM().Events())) // it ended: nobody runs its VM any more
+			rep := report(jb, status, err, p.VM().Events()) // it ended: nobody runs its VM any more
+			jb.output.release()
+			r.con.report(rep)
 		}()
 	}}, prog, &jb.output)
 	if err != nil {
@@ -156,7 +169,8 @@ func report(jb *job, status int, err error, events []vm.Event) []byte {
 		}
 	}
 	if dropped > 0 {
-		fmt.Fprintf(&b, "%s: %d bytes more of output dropped (a report keeps the first %d KiB)\n", jb.label, dropped, maxJobOutput>>10)
+		fmt.Fprintf(&b, "%s: %d bytes more of output dropped (a report keeps the first %d KiB, and a session's running jobs %d MiB together)\n",
+			jb.label, dropped, maxJobOutput>>10, maxSessionOutput>>20)
 	}
 	for _, e := range events {
 		fmt.Fprintf(&b, "%s event: ", jb.label)
@@ -181,22 +195,65 @@ func formatEvent(e vm.Event) string {
 // prints forever must not take the node's memory.
 const maxJobOutput = 1 << 20
 
+// maxSessionOutput bounds the output a session's running jobs keep
+// together: hundreds of jobs may run at once, each keeping up to
+// maxJobOutput until its report.
+const maxSessionOutput = 16 << 20
+
+// outputBudget is what is left of maxSessionOutput for a session's jobs.
+type outputBudget struct {
+	mu   sync.Mutex
+	left int
+}
+
+// take grants up to n bytes of the budget.
+func (o *outputBudget) take(n int) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n = min(n, o.left)
+	o.left -= n
+	return n
+}
+
+func (o *outputBudget) give(n int) {
+	o.mu.Lock()
+	o.left += n
+	o.mu.Unlock()
+}
+
 // lockedBuffer is a bytes.Buffer that several processes (a job and the
 // processes it spawned, on different workers) may write at once. It keeps
-// the first maxJobOutput bytes and counts the rest.
+// the first maxJobOutput bytes, as far as its budget grants them, and
+// counts the rest.
 type lockedBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	dropped int64
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	dropped  int64
+	budget   *outputBudget
+	released bool // the report is made: what comes later is only counted
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	keep := min(len(p), maxJobOutput-b.buf.Len())
+	keep := 0
+	if !b.released {
+		keep = b.budget.take(min(len(p), maxJobOutput-b.buf.Len()))
+	}
 	b.buf.Write(p[:keep])
 	b.dropped += int64(len(p) - keep)
 	return len(p), nil
+}
+
+// release gives what the buffer kept back to the budget, once the report
+// has copied it, and frees it.
+func (b *lockedBuffer) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.released {
+		b.budget.give(b.buf.Len())
+		b.buf, b.released = bytes.Buffer{}, true
+	}
 }
 
 // Bytes is what was kept, and how many bytes more were written; call it

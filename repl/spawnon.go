@@ -39,7 +39,7 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 		j.mu.Unlock()
 		return errClosing
 	}
-	jb := &job{path: path} // labelled once it started
+	jb := j.newJob(path) // labelled once it started
 	j.wg.Add(1)
 	j.mu.Unlock()
 	// The report is printed on a goroutine of the job's (counted in
@@ -53,6 +53,7 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 				select {
 				case <-announced:
 				case <-abandoned: // it started after the command gave up on it
+					jb.output.release()
 					return
 				}
 				defer j.wg.Done()
@@ -63,7 +64,9 @@ func (r *REPL) cmdSpawnOn(ctx context.Context, args []string) error {
 				if fault != "" {
 					err = errors.New(fault)
 				}
-				r.con.report(report(jb, status, err, events))
+				rep := report(jb, status, err, events)
+				jb.output.release()
+				r.con.report(rep)
 			}()
 		})
 	if err != nil {
