@@ -410,6 +410,11 @@ var ErrNoPIDs = errors.New("proc: every pid up to 2147483647 has been given, and
 // ErrClosed: the Node is closed.
 var ErrClosed = errors.New("proc: node is closed")
 
+// ErrStarterGone: the process would answer to a process that is being
+// killed or to a member that is gone, and would outlive the kill that
+// ends the others like it.
+var ErrStarterGone = errors.New("proc: the process it would answer to is gone")
+
 // ErrEnded: RunContext of a process that ended.
 var ErrEnded = errors.New("proc: the process ended")
 
@@ -437,6 +442,24 @@ func (n *Node) atMaxProcesses() bool {
 func (n *Node) add(p *Process) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	return n.addLocked(p)
+}
+
+// addChild is add for c, a child that starter's SPAWN makes here. A
+// starter that is being killed starts nothing more: it may have run this
+// SPAWN after a kill that swept its node's processes (MemberLost kills
+// every process of a member that was lost), and a child added after such
+// a sweep would live on, answering to nobody.
+func (n *Node) addChild(c, starter *Process) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if starter.killed {
+		return ErrStarterGone
+	}
+	return n.addLocked(c)
+}
+
+func (n *Node) addLocked(p *Process) error {
 	if n.closed {
 		return ErrClosed
 	}
@@ -891,7 +914,7 @@ func (p *Process) Spawn(member int32, parent *vm.VM, entry int) (int32, bool, bo
 			n.programs.holdChild(program)
 		}
 	}
-	if n.add(c) != nil {
+	if n.addChild(c, p) != nil {
 		if c.links != nil && c.links.program != nil {
 			n.programs.done(c.links.program)
 		}

@@ -377,7 +377,21 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 		n.programs.done(program)
 		return 0, nil, err
 	}
+	// MemberLost kills the processes of a member that is gone, and this
+	// order may have been read while it ran; c is live now, so either that
+	// sweep killed it or the member was already gone from the list (the
+	// cluster drops a member before it reports it lost).
+	if n.gone(from) || sinkNode != "" && n.gone(sinkNode) {
+		c.Kill()
+	}
 	return c.pid, func() { n.queue(c) }, nil
+}
+
+// gone reports whether alias is no longer a member. A node without a
+// Remote hears of no member's loss either.
+func (n *Node) gone(alias string) bool {
+	r := n.getRemote()
+	return r != nil && !slices.Contains(r.Members(), alias)
 }
 
 // RemoteSend delivers a message from process fromPID of member from.

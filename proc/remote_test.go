@@ -1170,3 +1170,43 @@ func TestRunningProgramCountedOnce(t *testing.T) {
 		t.Fatalf("a spawn past MaxProcesses: %v, want ErrTooMany", err)
 	}
 }
+
+// TestLateSpawnOfALostMember: a spawn order read after its member was
+// lost here (or naming a sink on a member lost here) starts a process that
+// MemberLost's sweep has already passed; it must end at once, killed,
+// rather than run on answering to nobody. An order from a member that is
+// still there, with its sink there, runs.
+func TestLateSpawnOfALostMember(t *testing.T) {
+	const waits = "recv $1 $2\nhlt\n"
+	tests := []struct {
+		name, from, sink string
+		killed           bool
+	}{
+		{"from a lost member", "a", "a", true},
+		{"output to a lost member", "c", "a", true},
+		{"from a member that is there", "c", "c", false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t, Config{Threads: 2}, "a", "b", "c")
+			b := c.nodes["b"]
+			c.lose("a", "b")
+			o := bigProgram(t, i, waits)
+			o.SinkNode = tc.sink
+			pid, start, err := b.RemoteSpawn(tc.from, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _ := b.Lookup(pid)
+			start()
+			if !tc.killed {
+				waitState(t, b, pid, Waiting) // it runs: it reached its RECV
+				killHere(t, b, p)
+				return
+			}
+			if status, _ := ended(t, p); status != StatusKilled {
+				t.Errorf("status %d, want %d (killed)", status, StatusKilled)
+			}
+		})
+	}
+}
