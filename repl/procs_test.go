@@ -187,3 +187,26 @@ func TestSpawnPastMaxProcesses(t *testing.T) {
 		t.Errorf("a second session: %v, want %q", err, want)
 	}
 }
+
+// TestProcessArguments: ALIAS:PID is read as !processes writes it: the
+// pid a whole number from 1 to 2^31-1 with no sign, the alias everything
+// before the last colon (an alias may hold colons).
+func TestProcessArguments(t *testing.T) {
+	const pidErr = `": the pid must be a whole number from 1 to 2147483647` + "\n"
+	tests := []struct{ line, want string }{
+		{"!kill test:+1", `error: "test:+1` + pidErr},
+		{"!kill test:-1", `error: "test:-1` + pidErr},
+		{"!kill test:0", `error: "test:0` + pidErr},
+		{"!kill test:2147483648", `error: "test:2147483648` + pidErr},
+		{"!kill test:", `error: "test:` + pidErr},
+		{"!kill :1", `error: ":1" is not ALIAS:PID` + "\n"},
+		{"!kill a:b:3", "error: a:b: not a connected member\n"},
+		{"!send test:+1 #1", `error: "test:+1` + pidErr},
+		{"!kill test:99", "error: no process test:99\n"},
+	}
+	for _, tc := range tests {
+		if _, stderr := script(t, tc.line); stderr != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.line, stderr, tc.want)
+		}
+	}
+}
