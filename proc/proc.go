@@ -956,12 +956,29 @@ func (p *Process) Monitor(h int32) {
 	n := p.node
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.monitorDroppedLocked(p) {
+		return
+	}
 	q := n.procs[h]
 	if q == nil {
 		n.deliverLocked(p.pid, vm.Message{Value: StatusNoSuch, From: h, Exit: true})
 		return
 	}
 	q.watchers.add(p.pid, n.endedLocked)
+}
+
+// monitorDroppedLocked drops p's MONITOR, counting it as a dropped
+// message, when p's mailbox is full: exit notices are never dropped, so
+// a notice asked for then would be one past the limit, and a process that
+// monitors process after process without receiving would hold one for
+// each. A mailbox then holds at most MailboxLimit messages and the
+// notices of what p spawned or monitored before it filled.
+func (n *Node) monitorDroppedLocked(p *Process) bool {
+	if p.mailbox.len() < MailboxLimit {
+		return false
+	}
+	p.dropped++
+	return true
 }
 
 // endedLocked reports whether process pid has ended (or never lived);

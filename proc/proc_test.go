@@ -494,6 +494,33 @@ child:
 	if status, err := ended(t, spawner); status != StatusOK || out.String() != "0" {
 		t.Errorf("SPAWN with a full mailbox: status %d, %v, output %q; want it refused", status, err, out)
 	}
+
+	// A MONITOR of a live process with a full mailbox is dropped and
+	// counted: a program that monitors process after process and never
+	// receives would otherwise hold a notice of each.
+	target, _ := start(t, n, "recv $1 $2\nhlt\n")
+	watcher, out := start(t, n, fmt.Sprintf(`
+	self $1
+	load $2 #%d
+	load $3 #0
+fill:
+	send $1 $2
+	dec $2
+	gt $2 $3
+	djmpe @fill
+	load $4 #%d
+	monitor $4
+	prti $3
+spin: djmp @spin
+`, MailboxLimit, target.PID()))
+	waitOutput(t, out, "0")
+	target.Kill()
+	ended(t, target)
+	if info := n.Processes(); len(info) != 1 || info[0].PID != watcher.PID() || info[0].Mailbox != MailboxLimit || info[0].Dropped != 1 {
+		t.Errorf("MONITOR with a full mailbox: processes %+v; want the watcher's alone, %d in its mailbox, 1 dropped", info, MailboxLimit)
+	}
+	watcher.Kill()
+	ended(t, watcher)
 }
 
 // TestTenThousandProcesses: 10,000 processes in a line: the parent tells

@@ -277,6 +277,10 @@ func (p *Process) sendRemote(to, value int32) {
 func (p *Process) monitorRemote(h int32) {
 	n := p.node
 	n.mu.Lock()
+	if n.monitorDroppedLocked(p) {
+		n.mu.Unlock()
+		return
+	}
 	k, ok := n.handles.lookup(h)
 	r := n.remote
 	if !ok || r == nil {
