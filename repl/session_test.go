@@ -514,8 +514,15 @@ func TestJobsShareAnOutputBudget(t *testing.T) {
 	}
 	first[0].output.release()
 	first[0].output.Write([]byte("after its report")) // counted, not kept
-	late.output.Write(full)
-	if kept, _ := late.output.Bytes(); len(kept) != maxJobOutput {
+	// The budget is back, but not for late, which dropped output already:
+	// a report keeps the output's beginning, not a part with a hole.
+	late.output.Write([]byte("later"))
+	if kept, dropped := late.output.Bytes(); len(kept) != 0 || dropped != 4+5 {
+		t.Errorf("after its first drop: kept %q, dropped %d; want nothing and 9", kept, dropped)
+	}
+	fresh := j.newJob("fresh")
+	fresh.output.Write(full)
+	if kept, _ := fresh.output.Bytes(); len(kept) != maxJobOutput {
 		t.Errorf("after a report: kept %d bytes, want %d", len(kept), maxJobOutput)
 	}
 	if kept, dropped := first[0].output.Bytes(); len(kept) != 0 || dropped != 100+16 {

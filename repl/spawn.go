@@ -236,8 +236,11 @@ type lockedBuffer struct {
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Once anything was dropped, everything after is: what a report
+	// shows is always the output's beginning, never a part of it with a
+	// hole where the session's budget ran out and came back.
 	keep := 0
-	if !b.released {
+	if !b.released && b.dropped == 0 {
 		keep = b.budget.take(min(len(p), maxJobOutput-b.buf.Len()))
 	}
 	b.buf.Write(p[:keep])
