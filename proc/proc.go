@@ -103,10 +103,15 @@ const (
 	// again once it is written or after a while, so that it holds no
 	// worker meanwhile. Processes lists it as Running: it is not in RECV.
 	Writing
+	// Starting: made, and maybe live, but not queued yet (a spawn's answer
+	// goes out first). A kill marks it; it ends when it first runs. It is
+	// on no queue, so that no worker can run it before it is started.
+	// Processes lists it as Queued.
+	Starting
 )
 
 func (s State) String() string {
-	return [...]string{"queued", "running", "waiting", "ended", "idle", "writing"}[s]
+	return [...]string{"queued", "running", "waiting", "ended", "idle", "writing", "starting"}[s]
 }
 
 // Config configures a Node.
@@ -377,7 +382,7 @@ func (n *Node) Start(spec Spec, prog *vm.Program, out io.Writer) (*Process, erro
 // that makeVM builds from the Node's VMConfig (output and runtime set). It
 // is not live yet: add gives it its pid.
 func (n *Node) newProcess(spec Spec, out io.Writer, makeVM func(vm.Config) (*vm.VM, error)) (*Process, error) {
-	p := &Process{node: n, name: spec.Name, parent: spec.Parent, out: out,
+	p := &Process{node: n, name: spec.Name, parent: spec.Parent, out: out, state: Starting,
 		done: make(chan struct{}), onExit: spec.OnExit}
 	if spec.NotifyParent && spec.Parent > 0 {
 		p.watchers.add(spec.Parent, nil)
@@ -483,6 +488,9 @@ func (n *Node) queue(p *Process) {
 }
 
 func (n *Node) queueLocked(p *Process) {
+	if p.state == Ended { // a process runs no more once ended, whoever queues it
+		return
+	}
 	p.state = Queued
 	if p.foreground {
 		select {
@@ -767,6 +775,9 @@ func (n *Node) killLocked(p *Process) {
 	}
 	p.killed = true
 	p.vm.Abort()
+	if p.state == Starting { // it stops at its first instruction once started
+		return
+	}
 	if p.state == Waiting || p.state == Writing {
 		if p.timer != nil {
 			p.timer.Stop()
@@ -1006,6 +1017,8 @@ func (n *Node) Processes() []Info {
 		switch {
 		case state == Idle:
 			state = Waiting
+		case state == Starting:
+			state = Queued
 		case state == Waiting && p.parkedOn == vm.OpSpawn, state == Writing:
 			state = Running // in a SPAWN on another member or a PRT*, not in RECV
 		}

@@ -149,9 +149,11 @@ func (p *Process) spawnRemote(member int32, parent *vm.VM, entry int) (int32, bo
 		return 0, false, true
 	}
 	r := n.remote
-	full := p.mailbox.len() >= MailboxLimit // as for a SPAWN here (Spawn)
+	// As for a SPAWN here (Spawn, addChild): not with a full mailbox, nor
+	// by a process being killed.
+	refuse := p.mailbox.len() >= MailboxLimit || p.killed
 	n.mu.Unlock()
-	if r == nil || full {
+	if r == nil || refuse {
 		return 0, false, false
 	}
 	aliases := r.Members()
@@ -384,11 +386,15 @@ func (n *Node) RemoteSpawn(from string, o *SpawnOrder) (pid int32, start func(),
 	// MemberLost kills the processes of a member that is gone, and this
 	// order may have been read while it ran; c is live now, so either that
 	// sweep killed it or the member was already gone from the list (the
-	// cluster drops a member before it reports it lost).
-	if n.gone(from) || sinkNode != "" && n.gone(sinkNode) {
-		c.Kill()
-	}
-	return c.pid, func() { n.queue(c) }, nil
+	// cluster drops a member before it reports it lost). The kill comes
+	// once c is started, after the answer, as a kill from outside would.
+	lost := n.gone(from) || sinkNode != "" && n.gone(sinkNode)
+	return c.pid, func() {
+		n.queue(c)
+		if lost {
+			c.Kill()
+		}
+	}, nil
 }
 
 // gone reports whether alias is no longer a member. A node without a

@@ -1210,3 +1210,54 @@ func TestLateSpawnOfALostMember(t *testing.T) {
 		})
 	}
 }
+
+// TestKilledBeforeStartRunsOnce: a process that RemoteSpawn started for
+// a lost member is killed once the cluster starts it, not before: until
+// then no worker may run it (its exit notice would go before the spawn's
+// answer), and it ends exactly once (queueing an ended process ran it
+// again, and its second end closed a closed channel: the node died).
+func TestKilledBeforeStartRunsOnce(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 1}, "a", "b", "c")
+	b := c.nodes["b"]
+	c.lose("a", "b")
+	o := bigProgram(t, 0, "recv $1 $2\nhlt\n")
+	o.SinkNode = "a" // its output goes to a member b lost; c, which asks, is there
+	pid, start, err := b.RemoteSpawn("c", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := b.Lookup(pid)
+	other, _ := startOn(t, b, "hlt\n") // the one worker goes round
+	ended(t, other)
+	select {
+	case <-p.Done():
+		t.Fatal("the process ran and ended before it was started")
+	default:
+	}
+	start()
+	if status, _ := ended(t, p); status != StatusKilled {
+		t.Errorf("status %d, want %d (killed)", status, StatusKilled)
+	}
+	after, _ := startOn(t, b, "hlt\n") // queued behind p, had p been queued again
+	ended(t, after)
+}
+
+// TestKilledStarterSpawnsNowhere: a SPAWN on another member by a process
+// being killed starts nothing there either, and asks nothing.
+func TestKilledStarterSpawnsNowhere(t *testing.T) {
+	c := newFakeCluster(t, Config{Threads: 2}, "a", "b")
+	a, b := c.nodes["a"], c.nodes["b"]
+	p, _ := startOn(t, a, "recv $1 $2\nhlt\n")
+	waitState(t, a, p.PID(), Waiting)
+	a.mu.Lock()
+	p.killed = true // as killLocked leaves a running process
+	a.mu.Unlock()
+	if h, ok, pending := p.Spawn(1, p.VM(), 0); h != 0 || ok || pending {
+		t.Errorf("SPAWN on b by a killed process: handle %d, flag %v, pending %v; want 0, false, false", h, ok, pending)
+	}
+	if got := c.count("Spawn"); got != 0 || len(b.Processes()) != 0 {
+		t.Errorf("%d spawns asked, b runs %+v; want none", got, b.Processes())
+	}
+	p.Kill()
+	ended(t, p)
+}
