@@ -255,27 +255,6 @@ child:
 	}
 }
 
-// TestKilledStarterStartsNothing: a process that is being killed (a kill
-// lands while it runs, and it runs on to its next jump) may reach a SPAWN
-// first; the SPAWN fails and starts nothing, so that no child outlives a
-// kill that ended every process of a lost member.
-func TestKilledStarterStartsNothing(t *testing.T) {
-	n := newNode(t, 1)
-	p, _ := start(t, n, "load $1 #1\nrecv $1 $2\n")
-	waitState(t, n, p.PID(), Waiting)
-	n.mu.Lock()
-	p.killed = true // as killLocked leaves a running process
-	n.mu.Unlock()
-	if h, ok, pending := p.Spawn(0, p.VM(), 0); h != 0 || ok || pending {
-		t.Errorf("SPAWN by a killed process: handle %d, flag %v, pending %v; want 0, false, false", h, ok, pending)
-	}
-	if got := len(n.Processes()); got != 1 {
-		t.Errorf("%d processes, want the killed starter's alone", got)
-	}
-	p.Kill()
-	ended(t, p)
-}
-
 // A kill goes before the queue: the killed process runs (and stops at its
 // first instruction) before any other queued process gets a slice, so that
 // a kill or a Close does not wait for a slice of every process queued.
