@@ -415,10 +415,9 @@ var ErrNoPIDs = errors.New("proc: every pid up to 2147483647 has been given, and
 // ErrClosed: the Node is closed.
 var ErrClosed = errors.New("proc: node is closed")
 
-// ErrStarterGone: the process would answer to a process that is being
-// killed or to a member that is gone, and would outlive the kill that
-// ends the others like it.
-var ErrStarterGone = errors.New("proc: the process it would answer to is gone")
+// ErrStarterGone: the process that would start it is being killed; the
+// child would outlive the kill (addChild).
+var ErrStarterGone = errors.New("proc: the process that would start it is being killed")
 
 // ErrEnded: RunContext of a process that ended.
 var ErrEnded = errors.New("proc: the process ended")

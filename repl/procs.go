@@ -50,7 +50,7 @@ func (r *REPL) processArg(s string) (alias string, pid int32, local bool, err er
 	}
 	alias, num := s[:i], s[i+1:]
 	n, err := strconv.ParseInt(num, 10, 32)
-	if err != nil || n <= 0 || num[0] == '+' { // a pid is written as !processes writes it
+	if err != nil || n <= 0 || num[0] == '+' { // a pid takes no sign
 		return "", 0, false, fmt.Errorf("%q: the pid must be a whole number from 1 to %d", escape.Clip(s), math.MaxInt32)
 	}
 	return alias, int32(n), alias == r.cfg.Procs.Alias(), nil
