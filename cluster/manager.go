@@ -928,6 +928,7 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 	if old != nil {
 		old.log.Info("connection replaced", "initiator", p.initiator)
 		old.shut(nil)
+		old.procs.retire()
 		m.lostMember(old.alias, false) // frames on the old connection may be lost
 	} else {
 		p.log.Info("member joined", "initiator", p.initiator)

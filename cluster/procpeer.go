@@ -57,6 +57,16 @@ type peerProcs struct {
 
 	dropped atomic.Uint64 // messages dropped for a full queue
 
+	// serving is held by the reader while it hands one frame to the
+	// handler; retired, set under it by retire, makes the reader hand over
+	// nothing more. So once retire returns the handler hears nothing more
+	// of this connection, and a MemberLost told after it is the last word:
+	// no process the connection asked for starts after the sweep. Only the
+	// reader and retire take it, and retire has to wait for the frame in
+	// hand whatever the mechanism.
+	serving sync.Mutex
+	retired bool
+
 	// The writer's spare buffers and encoders (writer only).
 	spareQ []procItem
 	spareA []byte
@@ -320,6 +330,16 @@ func (q *peerProcs) close(p *peer) {
 	}
 }
 
+// retire makes the reader drop the process frames it reads from now on,
+// and returns once a frame it is handing over has been handled. Called
+// when another connection replaced this one, before its member is told
+// lost: the old reader may still hold frames it read before the close.
+func (q *peerProcs) retire() {
+	q.serving.Lock()
+	q.retired = true
+	q.serving.Unlock()
+}
+
 // empty reports whether no process frame waits for the writer.
 func (q *peerProcs) empty() bool {
 	q.mu.Lock()
@@ -401,6 +421,11 @@ func (q *peerProcs) write(p *peer, it *procItem, arena []byte) (int, error) {
 // frame handles a process frame from the member (reader only); an error
 // is a protocol violation.
 func (q *peerProcs) frame(p *peer, t wire.MsgType, body []byte) error {
+	q.serving.Lock()
+	defer q.serving.Unlock()
+	if q.retired {
+		return nil
+	}
 	h := p.m.processHandler()
 	switch t {
 	case wire.MsgSend:

@@ -759,3 +759,88 @@ func TestProcessFramesFitTheLimit(t *testing.T) {
 		})
 	}
 }
+
+// heldSpawns is a recHandler whose first Spawn waits for release, and
+// which records whether a Spawn was under way, or came, after the member
+// was told lost.
+type heldSpawns struct {
+	recHandler
+	entered, release chan struct{}
+	lost             chan struct{} // closed at the first MemberLost
+	once, lostOnce   sync.Once
+	busy             atomic.Int32 // Spawns under way
+	lostAt           atomic.Int32 // 1 + Spawns under way when MemberLost came; 0 before
+	afterLost        atomic.Int32 // Spawns begun after MemberLost
+}
+
+func (h *heldSpawns) Spawn(from string, req *SpawnRequest) (int32, func(), error) {
+	if h.lostAt.Load() != 0 {
+		h.afterLost.Add(1)
+	}
+	h.busy.Add(1)
+	defer h.busy.Add(-1)
+	h.once.Do(func() { close(h.entered); <-h.release })
+	return h.recHandler.Spawn(from, req)
+}
+
+func (h *heldSpawns) MemberLost(alias string, left bool) {
+	h.lostAt.CompareAndSwap(0, 1+h.busy.Load())
+	h.lostOnce.Do(func() { close(h.lost) })
+	h.recHandler.MemberLost(alias, left)
+}
+
+// TestReplacedConnectionServesNothingMore: when a member's new connection
+// replaces its old one, the member is told lost only after the old
+// connection's reader has handed over the frame in its hands, and the
+// frames it read before the close are not handed over after that: a
+// spawn order the old connection carried never starts a process that
+// the loss's sweep has missed.
+func TestReplacedConnectionServesNothingMore(t *testing.T) {
+	a := newNode(t, testConfig(t, "a"))
+	h := &heldSpawns{entered: make(chan struct{}), release: make(chan struct{}), lost: make(chan struct{})}
+	a.SetProcessHandler(h)
+
+	old := establishedAs(t, a, "raw", 9)
+	var both []byte
+	for i := range 2 {
+		prog, hash := program(i)
+		b, err := wire.AppendFrame(nil, &wire.Spawn{Ref: uint64(i + 1), Hash: hash, Program: prog}, DefaultMaxFrameSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		both = append(both, b...)
+	}
+	old.writeBytes(both) // one write: the second is read with the first
+	select {
+	case <-h.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first spawn never reached the handler")
+	}
+
+	// The replacement waits for the spawn in hand; the release comes
+	// once the loss is told, or after a while, whichever is first (the
+	// while only bounds how long a broken node has to show itself).
+	go func() {
+		select {
+		case <-h.lost:
+		case <-time.After(500 * time.Millisecond):
+		}
+		close(h.release)
+	}()
+	establishedAs(t, a, "raw", 9)
+	select {
+	case <-h.lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the old connection's loss was never told")
+	}
+	eventually(t, 5*time.Second, func() bool { return h.busy.Load() == 0 }, func() string { return "a spawn never returned" })
+	if n := h.lostAt.Load() - 1; n != 0 {
+		t.Errorf("the member was told lost while %d spawn(s) of its old connection were being handled", n)
+	}
+	if n := h.afterLost.Load(); n != 0 {
+		t.Errorf("%d spawn(s) of the old connection handled after the member was told lost", n)
+	}
+	if n := len(h.snapshot().spawns); n != 1 {
+		t.Errorf("%d spawns handled, want the first alone", n)
+	}
+}
