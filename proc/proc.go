@@ -966,10 +966,13 @@ func (p *Process) Monitor(h int32) {
 	n := p.node
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	q := n.procs[h]
+	if q != nil && q.watchers.has(p.pid) {
+		return // p hears of q's end already: the MONITOR adds nothing
+	}
 	if n.monitorDroppedLocked(p) {
 		return
 	}
-	q := n.procs[h]
 	if q == nil {
 		n.deliverLocked(p.pid, vm.Message{Value: StatusNoSuch, From: h, Exit: true})
 		return
@@ -978,7 +981,8 @@ func (p *Process) Monitor(h int32) {
 }
 
 // monitorDroppedLocked drops p's MONITOR, counting it as a dropped
-// message, when p's mailbox is full: exit notices are never dropped, so
+// message, when p's mailbox is full and the MONITOR would ask for a notice
+// p is not getting already: exit notices are never dropped, so
 // a notice asked for then would be one past the limit, and a process that
 // monitors process after process without receiving would hold one for
 // each. A mailbox then holds at most MailboxLimit messages and the

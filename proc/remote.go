@@ -279,21 +279,20 @@ func (p *Process) sendRemote(to, value int32) {
 func (p *Process) monitorRemote(h int32) {
 	n := p.node
 	n.mu.Lock()
+	k, ok := n.handles.lookup(h)
+	r := n.remote
+	// One notice per process: none more for one that p spawned (its
+	// parent watch) or monitors already, as for a process here.
+	if ws := n.rwatch[k]; ok && r != nil && (ws.processWatch(p.pid, false) >= 0 || ws.processWatch(p.pid, true) >= 0) {
+		n.mu.Unlock()
+		return
+	}
 	if n.monitorDroppedLocked(p) {
 		n.mu.Unlock()
 		return
 	}
-	k, ok := n.handles.lookup(h)
-	r := n.remote
 	if !ok || r == nil {
 		n.deliverLocked(p.pid, vm.Message{Value: StatusNoSuch, From: h, Exit: true})
-		n.mu.Unlock()
-		return
-	}
-	// One notice per process: none more for one that p spawned (its
-	// parent watch) or monitors already, as for a process here.
-	ws := n.rwatch[k]
-	if ws.processWatch(p.pid, false) >= 0 || ws.processWatch(p.pid, true) >= 0 {
 		n.mu.Unlock()
 		return
 	}

@@ -1266,3 +1266,51 @@ func TestKilledStarterStartsNothing(t *testing.T) {
 		ended(t, p)
 	}
 }
+
+// TestMonitorOfOwnChildWithAFullMailbox: a MONITOR that asks for nothing
+// new (of its own child, twice) is not dropped however full the mailbox,
+// here or on another member: the child's end is told once.
+func TestMonitorOfOwnChildWithAFullMailbox(t *testing.T) {
+	for _, member := range []int32{0, 1} {
+		c := newFakeCluster(t, Config{Threads: 2}, "a", "b")
+		a := c.nodes["a"]
+		parent, out := startOn(t, a, fmt.Sprintf(`
+	self $1
+	load $3 #0
+	load $8 #%d
+	load $4 @child
+	spawn $8 $4 $5         ; its end is told here in any case
+	load $2 #%d
+fill:
+	send $1 $2
+	dec $2
+	gt $2 $3
+	djmpe @fill
+	monitor $5
+	monitor $5
+	prti $3
+spin: djmp @spin
+child:
+	recv $6 $7
+	hlt
+`, member, MailboxLimit))
+		waitOutput(t, out, "0")
+		for _, n := range c.nodes {
+			for _, info := range n.Processes() {
+				if p, ok := n.Lookup(info.PID); ok && p != parent {
+					p.Kill()
+				}
+			}
+		}
+		waitOnly(t, a, parent.PID())
+		deadline := time.Now().Add(10 * time.Second)
+		for info := a.Processes(); len(info) != 1 || info[0].Mailbox != MailboxLimit+1 || info[0].Dropped != 0; info = a.Processes() {
+			if time.Now().After(deadline) {
+				t.Fatalf("member %d: %+v; want the parent alone, %d in its mailbox (the notice), no MONITOR dropped", member, info, MailboxLimit+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		parent.Kill()
+		ended(t, parent)
+	}
+}

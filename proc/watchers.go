@@ -52,6 +52,15 @@ func (l *watchList[T]) add(w T, gone func(T) bool) bool {
 	return true
 }
 
+// has reports whether w is one of the watchers.
+func (l *watchList[T]) has(w T) bool {
+	if l.index != nil {
+		_, ok := l.index.has[w]
+		return ok
+	}
+	return slices.Contains(l.list, w)
+}
+
 // rebuild makes the index from the list; l.index is not nil.
 func (l *watchList[T]) rebuild() {
 	l.index.has = make(map[T]struct{}, len(l.list))
