@@ -89,6 +89,21 @@ func (e *JoinError) Error() string { return "cluster: join " + e.Addr + ": " + e
 
 func (e *JoinError) Unwrap() error { return e.Err }
 
+// noAnswerError is Join's error when its contact did not answer in time.
+// Its text is the advice alone: the cause is a deadline, whose own text
+// ("context deadline exceeded") would only say it again; errors.Is still
+// finds it.
+type noAnswerError struct {
+	after time.Duration
+	cause error
+}
+
+func (e *noAnswerError) Error() string {
+	return fmt.Sprintf("no answer after %v (is the node running and reachable?)", e.after)
+}
+
+func (e *noAnswerError) Unwrap() error { return e.cause }
+
 // NotConnectedError is Join's error when the node got into the cluster
 // through its contact but members the contact listed did not connect
 // within the handshake timeout (a member stopped, or a crowded machine):
@@ -579,8 +594,7 @@ func (m *Manager) Join(ctx context.Context, addr string) (err error) {
 			return nil
 		}
 		if isTimeout(err) {
-			err = fmt.Errorf("no answer after %v (is the node running and reachable?): %w",
-				time.Since(start).Round(100*time.Millisecond), err)
+			err = &noAnswerError{after: time.Since(start).Round(100 * time.Millisecond), cause: err}
 		}
 		return &JoinError{Addr: addr, Err: err}
 	}
