@@ -506,8 +506,8 @@ func TestJoinTimesOut(t *testing.T) {
 	m := newNode(t, cfg)
 	start := time.Now()
 	err := m.Join(context.Background(), addr)
-	if err == nil || !strings.Contains(err.Error(), "timeout") {
-		t.Fatalf("Join = %v, want a timeout", err)
+	if err == nil || !isTimeout(err) || !strings.Contains(err.Error(), "no answer after") {
+		t.Fatalf("Join = %v, want a timeout that says there was no answer", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Join took %v", d)
