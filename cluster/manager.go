@@ -215,6 +215,10 @@ type Manager struct {
 	onDrop func(alias, reason string)
 
 	proc procState // process traffic (procs.go)
+
+	// lossTold is signalled, on mu, whenever a loss counted in a
+	// session's losing has been told to the process handler.
+	lossTold sync.Cond
 }
 
 // session is one listening period, from Start to Leave or Shutdown. Every
@@ -231,6 +235,13 @@ type session struct {
 	members    *memberTable
 	conns      map[net.Conn]*peer // every open connection, by its TCP conn: nil while in handshake
 	handshakes handshakes         // accepted connections not yet authenticated
+	// losing counts, by alias, the losses of a connection that register
+	// or removePeer decided on and has not yet told the process handler
+	// (MemberLost). register returns, and so the member's new connection
+	// starts reading, only once its alias has none: a MemberLost meant for
+	// an older connection never comes after the new one served a frame
+	// (it would kill what that frame started).
+	losing map[string]int
 }
 
 // handshakes are the accepted connections not yet authenticated, in two
@@ -367,6 +378,7 @@ func New(cfg Config) (*Manager, error) {
 		joining: make(chan struct{}, 1),
 	}
 	m.resume = newResumption(tlsConfigs(*cert))
+	m.lossTold.L = &m.mu
 	return m, nil
 }
 
@@ -417,7 +429,7 @@ func (m *Manager) Start() (net.Addr, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{ln: ln, ctx: ctx, cancel: cancel, self: self,
-		members: newMemberTable(m.cfg, time.Now()), conns: make(map[net.Conn]*peer)}
+		members: newMemberTable(m.cfg, time.Now()), conns: make(map[net.Conn]*peer), losing: make(map[string]int)}
 
 	m.mu.Lock()
 	if m.shutdown || m.sess != nil {
@@ -937,6 +949,9 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 		p.queue = append(p.queue, ack(others))
 	}
 	s.conns[p.raw] = p
+	if old != nil {
+		s.losing[p.alias]++
+	}
 	m.notifyLocked()
 	m.mu.Unlock()
 	if old != nil {
@@ -947,7 +962,24 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 	} else {
 		p.log.Info("member joined", "initiator", p.initiator)
 	}
+	m.mu.Lock()
+	if old != nil {
+		m.toldLocked(s, p.alias)
+	}
+	for s.losing[p.alias] > 0 {
+		m.lossTold.Wait() // another connection's loss, being told: a retire waits for a frame in hand
+	}
+	m.mu.Unlock()
 	return others, nil
+}
+
+// toldLocked records that a loss of alias counted in s.losing has been
+// told; m.mu is held.
+func (m *Manager) toldLocked(s *session, alias string) {
+	if s.losing[alias]--; s.losing[alias] == 0 {
+		delete(s.losing, alias)
+	}
+	m.lossTold.Broadcast()
 }
 
 // removePeer records that p's connection ended: its member is lost
@@ -959,6 +991,7 @@ func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 	removed := !s.stopping && s.members.drop(p, how, time.Now())
 	if removed {
 		m.notifyLocked()
+		s.losing[p.alias]++
 	}
 	delete(s.conns, p.raw)
 	m.mu.Unlock()
@@ -971,6 +1004,9 @@ func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 			m.onDrop(p.alias, reason)
 		}
 		m.lostMember(p.alias, false)
+		m.mu.Lock()
+		m.toldLocked(s, p.alias)
+		m.mu.Unlock()
 	}
 }
 

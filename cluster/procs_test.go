@@ -760,87 +760,157 @@ func TestProcessFramesFitTheLimit(t *testing.T) {
 	}
 }
 
-// heldSpawns is a recHandler whose first Spawn waits for release, and
-// which records whether a Spawn was under way, or came, after the member
-// was told lost.
-type heldSpawns struct {
+// orderLog is a recHandler that records in order each Spawn's start and
+// end (by Ref) and each MemberLost. The first Spawn waits for release
+// between the two when hold is set.
+type orderLog struct {
 	recHandler
-	entered, release chan struct{}
+	hold             bool
+	entered, release chan struct{} // entered: the first Spawn is held
+	unheld           chan struct{} // closed when a Spawn that is not held begins
 	lost             chan struct{} // closed at the first MemberLost
-	once, lostOnce   sync.Once
-	busy             atomic.Int32 // Spawns under way
-	lostAt           atomic.Int32 // 1 + Spawns under way when MemberLost came; 0 before
-	afterLost        atomic.Int32 // Spawns begun after MemberLost
+	first, lostOnce  sync.Once
+	unheldOnce       sync.Once
+	evmu             sync.Mutex
+	events           []string
 }
 
-func (h *heldSpawns) Spawn(from string, req *SpawnRequest) (int32, func(), error) {
-	if h.lostAt.Load() != 0 {
-		h.afterLost.Add(1)
+func newOrderLog(hold bool) *orderLog {
+	return &orderLog{hold: hold, entered: make(chan struct{}), release: make(chan struct{}), unheld: make(chan struct{}), lost: make(chan struct{})}
+}
+
+func (h *orderLog) record(e string) {
+	h.evmu.Lock()
+	h.events = append(h.events, e)
+	h.evmu.Unlock()
+}
+
+func (h *orderLog) log() []string {
+	h.evmu.Lock()
+	defer h.evmu.Unlock()
+	return slices.Clone(h.events)
+}
+
+func (h *orderLog) Spawn(from string, req *SpawnRequest) (int32, func(), error) {
+	ref := strconv.Itoa(int(req.Parent)) // the tests number their spawns by Parent
+	h.record("spawn " + ref)
+	held := false
+	if h.hold {
+		h.first.Do(func() { held = true; close(h.entered); <-h.release })
 	}
-	h.busy.Add(1)
-	defer h.busy.Add(-1)
-	h.once.Do(func() { close(h.entered); <-h.release })
+	if !held {
+		h.unheldOnce.Do(func() { close(h.unheld) })
+	}
+	defer h.record("spawned " + ref)
 	return h.recHandler.Spawn(from, req)
 }
 
-func (h *heldSpawns) MemberLost(alias string, left bool) {
-	h.lostAt.CompareAndSwap(0, 1+h.busy.Load())
-	h.lostOnce.Do(func() { close(h.lost) })
+func (h *orderLog) MemberLost(alias string, left bool) {
+	if !left { // this node leaving at the test's end is not recorded
+		h.record("lost")
+		h.lostOnce.Do(func() { close(h.lost) })
+	}
 	h.recHandler.MemberLost(alias, left)
 }
 
-// TestReplacedConnectionServesNothingMore: when a member's new connection
-// replaces its old one, the member is told lost only after the old
-// connection's reader has handed over the frame in its hands, and the
-// frames it read before the close are not handed over after that: a
-// spawn order the old connection carried never starts a process that
-// the loss's sweep has missed.
-func TestReplacedConnectionServesNothingMore(t *testing.T) {
-	a := newNode(t, testConfig(t, "a"))
-	h := &heldSpawns{entered: make(chan struct{}), release: make(chan struct{}), lost: make(chan struct{})}
-	a.SetProcessHandler(h)
-
-	old := establishedAs(t, a, "raw", 9)
-	var both []byte
-	for i := range 2 {
-		prog, hash := program(i)
-		b, err := wire.AppendFrame(nil, &wire.Spawn{Ref: uint64(i + 1), Hash: hash, Program: prog}, DefaultMaxFrameSize)
-		if err != nil {
-			t.Fatal(err)
-		}
-		both = append(both, b...)
-	}
-	old.writeBytes(both) // one write: the second is read with the first
-	select {
-	case <-h.entered:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the first spawn never reached the handler")
-	}
-
-	// The replacement waits for the spawn in hand; the release comes
-	// once the loss is told, or after a while, whichever is first (the
-	// while only bounds how long a broken node has to show itself).
+// releaseLater lets h's held spawn go on once early is closed (what a
+// node that keeps its order never does while the spawn is held) or after
+// a while, whichever comes first: the while only bounds how long a broken
+// node has to show itself.
+func releaseLater(h *orderLog, early <-chan struct{}) {
 	go func() {
 		select {
-		case <-h.lost:
+		case <-early:
 		case <-time.After(500 * time.Millisecond):
 		}
 		close(h.release)
 	}()
-	establishedAs(t, a, "raw", 9)
-	select {
-	case <-h.lost:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the old connection's loss was never told")
+}
+
+// spawnFrames is the frames of Spawn orders numbered n... (by Parent).
+func spawnFrames(t *testing.T, n ...int32) []byte {
+	var b []byte
+	for _, i := range n {
+		prog, hash := program(int(i))
+		var err error
+		b, err = wire.AppendFrame(b, &wire.Spawn{Ref: uint64(i), Parent: i, Hash: hash, Program: prog}, DefaultMaxFrameSize)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	eventually(t, 5*time.Second, func() bool { return h.busy.Load() == 0 }, func() string { return "a spawn never returned" })
-	if n := h.lostAt.Load() - 1; n != 0 {
-		t.Errorf("the member was told lost while %d spawn(s) of its old connection were being handled", n)
-	}
-	if n := h.afterLost.Load(); n != 0 {
-		t.Errorf("%d spawn(s) of the old connection handled after the member was told lost", n)
-	}
-	if n := len(h.snapshot().spawns); n != 1 {
-		t.Errorf("%d spawns handled, want the first alone", n)
-	}
+	return b
+}
+
+// waitEvents waits until h has recorded n events, shuts a down (its
+// readers have handed over all they will then) and returns every event.
+func waitEvents(t *testing.T, a *Manager, h *orderLog, n int) []string {
+	t.Helper()
+	eventually(t, 5*time.Second, func() bool { return len(h.log()) >= n }, func() string { return fmt.Sprint(h.log()) })
+	a.Shutdown()
+	return h.log()
+}
+
+// A MemberLost is the last word on the connections it is about: it comes
+// after every frame they carried has been handled, and before the
+// member's next connection hands over any. Otherwise a spawn order is
+// served after the loss's sweep (its process outlives the loss), or the
+// sweep kills what the new connection just started (its spawner was told
+// it started and never hears of its end).
+func TestLossIsToldBetweenConnections(t *testing.T) {
+	t.Run("replaced while a spawn is handled", func(t *testing.T) {
+		a := newNode(t, testConfig(t, "a"))
+		h := newOrderLog(true)
+		a.SetProcessHandler(h)
+		old := establishedAs(t, a, "raw", 9)
+		old.writeBytes(spawnFrames(t, 1, 2)) // one write: the second is read with the first
+		<-h.entered
+		releaseLater(h, h.lost)
+		establishedAs(t, a, "raw", 9)
+		if got, want := waitEvents(t, a, h, 3), []string{"spawn 1", "spawned 1", "lost"}; !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v: the loss after the spawn in hand, and nothing of the old connection after it", got, want)
+		}
+	})
+	t.Run("dropped, its loss not yet told, then back", func(t *testing.T) {
+		a := newNode(t, testConfig(t, "a"))
+		h := newOrderLog(false)
+		a.SetProcessHandler(h)
+		dropping := make(chan struct{})
+		var once sync.Once
+		a.onDrop = func(string, string) { once.Do(func() { close(dropping); <-h.release }) }
+		old := establishedAs(t, a, "raw", 9)
+		old.c.Close()
+		<-dropping
+		releaseLater(h, h.unheld) // the release of onDrop, here
+		back := establishedAs(t, a, "raw", 9)
+		back.writeBytes(spawnFrames(t, 1))
+		if got, want := waitEvents(t, a, h, 3), []string{"lost", "spawn 1", "spawned 1"}; !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v", got, want)
+		}
+	})
+	t.Run("replaced twice while a spawn is handled", func(t *testing.T) {
+		a := newNode(t, testConfig(t, "a"))
+		h := newOrderLog(true)
+		a.SetProcessHandler(h)
+		c1 := establishedAs(t, a, "raw", 9)
+		c1.writeBytes(spawnFrames(t, 1))
+		<-h.entered
+		// c2's register retires c1, and so waits for spawn 1.
+		c2 := dialRaw(t, addrOf(t, a))
+		c2.hello(wire.MsgJoin, "raw", 9, testCookie)
+		eventually(t, 5*time.Second, func() bool {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return a.sess.losing["raw"] > 0
+		}, func() string { return "c2 never replaced c1" })
+		releaseLater(h, h.unheld)
+		c3 := establishedAs(t, a, "raw", 9)
+		c3.writeBytes(spawnFrames(t, 3))
+		got := waitEvents(t, a, h, 6)
+		// c3 replaced c2 (which served nothing) at once: one loss may come
+		// while spawn 1 is in hand, the other only after it; c3's spawn
+		// after both.
+		if want := []string{"spawned 1", "lost", "spawn 3", "spawned 3"}; len(got) != 6 || !slices.Equal(got[2:], want) {
+			t.Errorf("events %v, want spawn 1, lost (either order), then %v", got, want)
+		}
+	})
 }
