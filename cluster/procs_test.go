@@ -775,8 +775,12 @@ type orderLog struct {
 	events           []string
 }
 
-func newOrderLog(hold bool) *orderLog {
-	return &orderLog{hold: hold, entered: make(chan struct{}), release: make(chan struct{}), unheld: make(chan struct{}), lost: make(chan struct{})}
+// orderedNode is a node whose process handler is an orderLog.
+func orderedNode(t *testing.T, hold bool) (*Manager, *orderLog) {
+	a := newNode(t, testConfig(t, "a"))
+	h := &orderLog{hold: hold, entered: make(chan struct{}), release: make(chan struct{}), unheld: make(chan struct{}), lost: make(chan struct{})}
+	a.SetProcessHandler(h)
+	return a, h
 }
 
 func (h *orderLog) record(e string) {
@@ -858,9 +862,7 @@ func waitEvents(t *testing.T, a *Manager, h *orderLog, n int) []string {
 // it started and never hears of its end).
 func TestLossIsToldBetweenConnections(t *testing.T) {
 	t.Run("replaced while a spawn is handled", func(t *testing.T) {
-		a := newNode(t, testConfig(t, "a"))
-		h := newOrderLog(true)
-		a.SetProcessHandler(h)
+		a, h := orderedNode(t, true)
 		old := establishedAs(t, a, "raw", 9)
 		old.writeBytes(spawnFrames(t, 1, 2)) // one write: the second is read with the first
 		<-h.entered
@@ -871,9 +873,7 @@ func TestLossIsToldBetweenConnections(t *testing.T) {
 		}
 	})
 	t.Run("dropped, its loss not yet told, then back", func(t *testing.T) {
-		a := newNode(t, testConfig(t, "a"))
-		h := newOrderLog(false)
-		a.SetProcessHandler(h)
+		a, h := orderedNode(t, false)
 		dropping := make(chan struct{})
 		var once sync.Once
 		a.onDrop = func(string, string) { once.Do(func() { close(dropping); <-h.release }) }
@@ -888,9 +888,7 @@ func TestLossIsToldBetweenConnections(t *testing.T) {
 		}
 	})
 	t.Run("replaced twice while a spawn is handled", func(t *testing.T) {
-		a := newNode(t, testConfig(t, "a"))
-		h := newOrderLog(true)
-		a.SetProcessHandler(h)
+		a, h := orderedNode(t, true)
 		c1 := establishedAs(t, a, "raw", 9)
 		c1.writeBytes(spawnFrames(t, 1))
 		<-h.entered
