@@ -216,8 +216,14 @@ type Manager struct {
 
 	proc procState // process traffic (procs.go)
 
-	// lossTold is signalled, on mu, whenever a loss counted in a
-	// session's losing has been told to the process handler.
+	// losing counts, by alias, the losses of a connection that register,
+	// removePeer or stop decided on and have not yet told the process
+	// handler (MemberLost); lossTold is signalled, on mu, as each is told.
+	// register returns, and so the member's new connection starts reading,
+	// only once its alias has none: a MemberLost meant for an older
+	// connection, of this session or of one stopping, never comes after
+	// the new one served a frame (it would kill what that frame started).
+	losing   map[string]int
 	lossTold sync.Cond
 }
 
@@ -235,13 +241,6 @@ type session struct {
 	members    *memberTable
 	conns      map[net.Conn]*peer // every open connection, by its TCP conn: nil while in handshake
 	handshakes handshakes         // accepted connections not yet authenticated
-	// losing counts, by alias, the losses of a connection that register
-	// or removePeer decided on and has not yet told the process handler
-	// (MemberLost). register returns, and so the member's new connection
-	// starts reading, only once its alias has none: a MemberLost meant for
-	// an older connection never comes after the new one served a frame
-	// (it would kill what that frame started).
-	losing map[string]int
 }
 
 // handshakes are the accepted connections not yet authenticated, in two
@@ -378,6 +377,7 @@ func New(cfg Config) (*Manager, error) {
 		joining: make(chan struct{}, 1),
 	}
 	m.resume = newResumption(tlsConfigs(*cert))
+	m.losing = make(map[string]int)
 	m.lossTold.L = &m.mu
 	return m, nil
 }
@@ -429,7 +429,7 @@ func (m *Manager) Start() (net.Addr, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{ln: ln, ctx: ctx, cancel: cancel, self: self,
-		members: newMemberTable(m.cfg, time.Now()), conns: make(map[net.Conn]*peer), losing: make(map[string]int)}
+		members: newMemberTable(m.cfg, time.Now()), conns: make(map[net.Conn]*peer)}
 
 	m.mu.Lock()
 	if m.shutdown || m.sess != nil {
@@ -611,7 +611,11 @@ func (m *Manager) Join(ctx context.Context, addr string) (err error) {
 		return &JoinError{Addr: addr, Err: err}
 	}
 	if !m.goSession(s, p.readLoop) {
-		p.readLoop() // the session stopped: its connection is closed, and this drops p
+		// The session stopped: its connection is closed, and this drops
+		// p, handing over nothing it may still hold (stop has told, or
+		// will tell, its loss).
+		p.procs.retire()
+		p.readLoop()
 	}
 
 	m.heardOf(s, ack.Nodes)
@@ -754,6 +758,7 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 		return
 	}
 	s.stopping = true
+	m.lossTold.Broadcast() // its registers wait no more
 	if m.sess == s {
 		m.sess = nil
 	}
@@ -763,6 +768,7 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 	for c, p := range s.conns {
 		if p != nil {
 			peers = append(peers, p)
+			m.losing[p.alias]++ // told once the session's goroutines end
 		} else {
 			raw = append(raw, c)
 		}
@@ -801,6 +807,11 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 	for _, p := range peers {
 		m.lostMember(p.alias, true) // a connection still in its handshake has no processes
 	}
+	m.mu.Lock()
+	for _, p := range peers {
+		m.toldLocked(p.alias)
+	}
+	m.mu.Unlock()
 	m.sessions.Done()
 }
 
@@ -950,7 +961,7 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 	}
 	s.conns[p.raw] = p
 	if old != nil {
-		s.losing[p.alias]++
+		m.losing[p.alias]++
 	}
 	m.notifyLocked()
 	m.mu.Unlock()
@@ -964,20 +975,23 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 	}
 	m.mu.Lock()
 	if old != nil {
-		m.toldLocked(s, p.alias)
+		m.toldLocked(p.alias)
 	}
-	for s.losing[p.alias] > 0 {
-		m.lossTold.Wait() // another connection's loss, being told: a retire waits for a frame in hand
+	// A loss being told waits for a frame in hand (retire), or for the
+	// goroutines of a stopping session; a session stopping waits for this
+	// one, and its connections are closed, p among them.
+	for m.losing[p.alias] > 0 && !s.stopping {
+		m.lossTold.Wait()
 	}
 	m.mu.Unlock()
 	return others, nil
 }
 
-// toldLocked records that a loss of alias counted in s.losing has been
+// toldLocked records that a loss of alias counted in m.losing has been
 // told; m.mu is held.
-func (m *Manager) toldLocked(s *session, alias string) {
-	if s.losing[alias]--; s.losing[alias] == 0 {
-		delete(s.losing, alias)
+func (m *Manager) toldLocked(alias string) {
+	if m.losing[alias]--; m.losing[alias] == 0 {
+		delete(m.losing, alias)
 	}
 	m.lossTold.Broadcast()
 }
@@ -991,7 +1005,7 @@ func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 	removed := !s.stopping && s.members.drop(p, how, time.Now())
 	if removed {
 		m.notifyLocked()
-		s.losing[p.alias]++
+		m.losing[p.alias]++
 	}
 	delete(s.conns, p.raw)
 	m.mu.Unlock()
@@ -1005,7 +1019,7 @@ func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 		}
 		m.lostMember(p.alias, false)
 		m.mu.Lock()
-		m.toldLocked(s, p.alias)
+		m.toldLocked(p.alias)
 		m.mu.Unlock()
 	}
 }

@@ -810,7 +810,9 @@ func (h *orderLog) Spawn(from string, req *SpawnRequest) (int32, func(), error) 
 }
 
 func (h *orderLog) MemberLost(alias string, left bool) {
-	if !left { // this node leaving at the test's end is not recorded
+	if left {
+		h.record("left") // this node left
+	} else {
 		h.record("lost")
 		h.lostOnce.Do(func() { close(h.lost) })
 	}
@@ -846,12 +848,15 @@ func spawnFrames(t *testing.T, n ...int32) []byte {
 }
 
 // waitEvents waits until h has recorded n events, shuts a down (its
-// readers have handed over all they will then) and returns every event.
+// readers have handed over all they will then) and returns every event
+// but the "left" of that shutdown.
 func waitEvents(t *testing.T, a *Manager, h *orderLog, n int) []string {
 	t.Helper()
 	eventually(t, 5*time.Second, func() bool { return len(h.log()) >= n }, func() string { return fmt.Sprint(h.log()) })
+	before := len(h.log())
 	a.Shutdown()
-	return h.log()
+	all := h.log()
+	return append(all[:before], slices.DeleteFunc(all[before:], func(e string) bool { return e == "left" })...)
 }
 
 // A MemberLost is the last word on the connections it is about: it comes
@@ -898,7 +903,7 @@ func TestLossIsToldBetweenConnections(t *testing.T) {
 		eventually(t, 5*time.Second, func() bool {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			return a.sess.losing["raw"] > 0
+			return a.losing["raw"] > 0
 		}, func() string { return "c2 never replaced c1" })
 		releaseLater(h, h.unheld)
 		c3 := establishedAs(t, a, "raw", 9)
@@ -909,6 +914,29 @@ func TestLossIsToldBetweenConnections(t *testing.T) {
 		// after both.
 		if want := []string{"spawned 1", "lost", "spawn 3", "spawned 3"}; len(got) != 6 || !slices.Equal(got[2:], want) {
 			t.Errorf("events %v, want spawn 1, lost (either order), then %v", got, want)
+		}
+	})
+	t.Run("this node leaves and starts again while a spawn is handled", func(t *testing.T) {
+		// (helper-98's case) Leave waits for the old session's readers
+		// before it tells the loss; a Start meanwhile (another REPL
+		// session's) must not let the member's new connection serve first.
+		a, h := orderedNode(t, true)
+		old := establishedAs(t, a, "raw", 9)
+		old.writeBytes(spawnFrames(t, 1))
+		<-h.entered
+		left := make(chan struct{})
+		go func() { a.Leave(); close(left) }()
+		eventually(t, 5*time.Second, func() bool { return !a.Listening() }, func() string { return "never stopped" })
+		if _, err := a.Start(); err != nil {
+			t.Fatal(err)
+		}
+		releaseLater(h, h.unheld)
+		back := establishedAs(t, a, "raw", 9)
+		back.writeBytes(spawnFrames(t, 2))
+		eventually(t, 5*time.Second, func() bool { return slices.Contains(h.log(), "spawned 2") }, func() string { return fmt.Sprint(h.log()) })
+		<-left
+		if got, want := waitEvents(t, a, h, 5), []string{"spawn 1", "spawned 1", "left", "spawn 2", "spawned 2"}; !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v", got, want)
 		}
 	})
 }
