@@ -819,6 +819,16 @@ func (h *orderLog) MemberLost(alias string, left bool) {
 	h.recHandler.MemberLost(alias, left)
 }
 
+// holding is an orderedNode whose member "raw" has sent spawn 1, and the
+// spawns more in the same write, spawn 1 now held in the handler.
+func holding(t *testing.T, more ...int32) (*Manager, *orderLog) {
+	a, h := orderedNode(t, true)
+	c := establishedAs(t, a, "raw", 9)
+	c.writeBytes(spawnFrames(t, append([]int32{1}, more...)...))
+	<-h.entered
+	return a, h
+}
+
 // releaseLater lets h's held spawn go on once early is closed (what a
 // node that keeps its order never does while the spawn is held) or after
 // a while, whichever comes first: the while only bounds how long a broken
@@ -867,10 +877,7 @@ func waitEvents(t *testing.T, a *Manager, h *orderLog, n int) []string {
 // it started and never hears of its end).
 func TestLossIsToldBetweenConnections(t *testing.T) {
 	t.Run("replaced while a spawn is handled", func(t *testing.T) {
-		a, h := orderedNode(t, true)
-		old := establishedAs(t, a, "raw", 9)
-		old.writeBytes(spawnFrames(t, 1, 2)) // one write: the second is read with the first
-		<-h.entered
+		a, h := holding(t, 2) // one write: spawn 2 is read with spawn 1
 		releaseLater(h, h.lost)
 		establishedAs(t, a, "raw", 9)
 		if got, want := waitEvents(t, a, h, 3), []string{"spawn 1", "spawned 1", "lost"}; !slices.Equal(got, want) {
@@ -893,11 +900,8 @@ func TestLossIsToldBetweenConnections(t *testing.T) {
 		}
 	})
 	t.Run("replaced twice while a spawn is handled", func(t *testing.T) {
-		a, h := orderedNode(t, true)
-		c1 := establishedAs(t, a, "raw", 9)
-		c1.writeBytes(spawnFrames(t, 1))
-		<-h.entered
-		// c2's register retires c1, and so waits for spawn 1.
+		a, h := holding(t)
+		// c2's register retires the first connection, and so waits for spawn 1.
 		c2 := dialRaw(t, addrOf(t, a))
 		c2.hello(wire.MsgJoin, "raw", 9, testCookie)
 		eventually(t, 5*time.Second, func() bool {
@@ -920,10 +924,7 @@ func TestLossIsToldBetweenConnections(t *testing.T) {
 		// (helper-98's case) Leave waits for the old session's readers
 		// before it tells the loss; a Start meanwhile (another REPL
 		// session's) must not let the member's new connection serve first.
-		a, h := orderedNode(t, true)
-		old := establishedAs(t, a, "raw", 9)
-		old.writeBytes(spawnFrames(t, 1))
-		<-h.entered
+		a, h := holding(t)
 		left := make(chan struct{})
 		go func() { a.Leave(); close(left) }()
 		eventually(t, 5*time.Second, func() bool { return !a.Listening() }, func() string { return "never stopped" })
