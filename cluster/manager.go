@@ -805,13 +805,8 @@ func (m *Manager) stop(s *session, bye wire.Message) {
 	}
 	<-waited
 	for _, p := range peers {
-		m.lostMember(p.alias, true) // a connection still in its handshake has no processes
+		m.tellLost(p.alias, true) // a connection still in its handshake has no processes
 	}
-	m.mu.Lock()
-	for _, p := range peers {
-		m.toldLocked(p.alias)
-	}
-	m.mu.Unlock()
 	m.sessions.Done()
 }
 
@@ -969,14 +964,11 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 		old.log.Info("connection replaced", "initiator", p.initiator)
 		old.shut(nil)
 		old.procs.retire()
-		m.lostMember(old.alias, false) // frames on the old connection may be lost
+		m.tellLost(old.alias, false) // frames on the old connection may be lost
 	} else {
 		p.log.Info("member joined", "initiator", p.initiator)
 	}
 	m.mu.Lock()
-	if old != nil {
-		m.toldLocked(p.alias)
-	}
 	// A loss being told waits for a frame in hand (retire), or for the
 	// goroutines of a stopping session; a session stopping waits for this
 	// one, and its connections are closed, p among them.
@@ -987,13 +979,16 @@ func (m *Manager) register(p *peer, ack func(others []*peer) wire.Message) ([]*p
 	return others, nil
 }
 
-// toldLocked records that a loss of alias counted in m.losing has been
-// told; m.mu is held.
-func (m *Manager) toldLocked(alias string) {
+// tellLost tells the process handler of a loss of alias counted in
+// m.losing, then takes it off the count.
+func (m *Manager) tellLost(alias string, left bool) {
+	m.lostMember(alias, left)
+	m.mu.Lock()
 	if m.losing[alias]--; m.losing[alias] == 0 {
 		delete(m.losing, alias)
 	}
 	m.lossTold.Broadcast()
+	m.mu.Unlock()
 }
 
 // removePeer records that p's connection ended: its member is lost
@@ -1017,10 +1012,7 @@ func (m *Manager) removePeer(p *peer, reason string, how dropKind) {
 		if m.onDrop != nil {
 			m.onDrop(p.alias, reason)
 		}
-		m.lostMember(p.alias, false)
-		m.mu.Lock()
-		m.toldLocked(p.alias)
-		m.mu.Unlock()
+		m.tellLost(p.alias, false)
 	}
 }
 

@@ -29,19 +29,16 @@ const watchSetFrom = 16
 // process that lives long would otherwise pile up with every watcher that
 // ended before it.
 func (l *watchList[T]) add(w T, gone func(T) bool) bool {
+	if l.has(w) {
+		return false
+	}
 	if l.index == nil {
-		if slices.Contains(l.list, w) {
-			return false
-		}
 		l.list = append(l.list, w)
 		if len(l.list) >= watchSetFrom {
 			l.index = &watchIndex[T]{}
 			l.rebuild()
 		}
 		return true
-	}
-	if _, ok := l.index.has[w]; ok {
-		return false
 	}
 	if gone != nil && len(l.list) >= l.index.pruneAt {
 		l.list = slices.DeleteFunc(l.list, gone)
