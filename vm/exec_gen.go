@@ -117,12 +117,16 @@ func (m *VM) exec() (int, error) {
 		switch in.op {
 		case xop(OpLoad):
 			m.regs[in.a&31] = in.imm
+			continue
 		case xop(OpAdd):
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case xop(OpSub):
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case xop(OpMul):
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case xop(OpDiv):
 			a, b := m.regs[in.a&31], m.regs[in.b&31]
 			if b == 0 {
@@ -132,6 +136,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case xop(OpHlt):
 			base++ // HLT counts as executed; pc stays at it
 			goto halt
@@ -182,16 +187,22 @@ func (m *VM) exec() (int, error) {
 			}
 		case xop(OpEq):
 			flag = m.regs[in.a&31] == m.regs[in.b&31]
+			continue
 		case xop(OpNeq):
 			flag = m.regs[in.a&31] != m.regs[in.b&31]
+			continue
 		case xop(OpGte):
 			flag = m.regs[in.a&31] >= m.regs[in.b&31]
+			continue
 		case xop(OpLte):
 			flag = m.regs[in.a&31] <= m.regs[in.b&31]
+			continue
 		case xop(OpLt):
 			flag = m.regs[in.a&31] < m.regs[in.b&31]
+			continue
 		case xop(OpGt):
 			flag = m.regs[in.a&31] > m.regs[in.b&31]
+			continue
 		case xop(OpJmpe):
 			if flag {
 				target = int(m.regs[in.a&31])
@@ -209,7 +220,9 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case xop(OpNop):
+			continue
 		case xop(OpAloc):
 			m.park(ip, flag, base, sp)
 			err = m.aloc(m.regs[in.a&31])
@@ -217,10 +230,13 @@ func (m *VM) exec() (int, error) {
 			if err != nil {
 				goto fault
 			}
+			continue
 		case xop(OpInc):
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case xop(OpDec):
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case xop(OpDjmpe):
 			if flag {
 				target = int(in.imm)
@@ -233,6 +249,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case xop(OpPrts):
 			m.park(ip, flag, base, sp)
 			err = m.prts(int(in.imm))
@@ -240,55 +257,75 @@ func (m *VM) exec() (int, error) {
 			if err != nil {
 				goto fault
 			}
+			continue
 		case xop(OpLoadF64):
 			fr := m.fr
 			fr[in.a&31] = float64(in.imm)
+			continue
 		case xop(OpAddF64):
 			fr := m.fr
 			fr[in.c&31] = fr[in.a&31] + fr[in.b&31]
+			continue
 		case xop(OpSubF64):
 			fr := m.fr
 			fr[in.c&31] = fr[in.a&31] - fr[in.b&31]
+			continue
 		case xop(OpMulF64):
 			fr := m.fr
 			fr[in.c&31] = fr[in.a&31] * fr[in.b&31]
+			continue
 		case xop(OpDivF64):
 			fr := m.fr
 			fr[in.c&31] = fr[in.a&31] / fr[in.b&31]
+			continue
 		case xop(OpEqF64):
 			fr := m.fr
 			flag = math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon
+			continue
 		case xop(OpNeqF64):
 			fr := m.fr
 			flag = !(math.Abs(fr[in.a&31]-fr[in.b&31]) < epsilon)
+			continue
 		case xop(OpGtF64):
 			fr := m.fr
 			flag = fr[in.a&31] > fr[in.b&31]
+			continue
 		case xop(OpGteF64):
 			fr := m.fr
 			flag = fr[in.a&31] >= fr[in.b&31]
+			continue
 		case xop(OpLtF64):
 			fr := m.fr
 			flag = fr[in.a&31] < fr[in.b&31]
+			continue
 		case xop(OpLteF64):
 			fr := m.fr
 			flag = fr[in.a&31] <= fr[in.b&31]
+			continue
 		case xop(OpShl):
-			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31) // in.b is n mod 32, decoded; the mask drops the test for n >= 32
+			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue // in.b is n mod 32, decoded; the mask drops the test for n >= 32
 		case xop(OpShr):
-			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31) // arithmetic: int32; the mask as in SHL
+			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue // arithmetic: int32; the mask as in SHL
 		case xop(OpAnd):
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case xop(OpOr):
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case xop(OpXor):
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case xop(OpNot):
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case xop(OpLui):
 			m.regs[in.a&31] = int32(uint32(m.regs[in.a&31])<<16 | uint32(in.imm))
+			continue
 		case xop(OpCloop):
 			m.lc = uint32(in.imm)
+			continue
 		case xop(OpLoop):
 			if m.lc != 0 {
 				m.lc--
@@ -302,6 +339,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case xop(OpLoadm):
 			addr := int(m.regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
@@ -310,6 +348,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case xop(OpSetm):
 			addr := int(m.regs[in.a&31])
 			if addr < 0 || addr > len(m.heap)-4 {
@@ -318,6 +357,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case xop(OpPush):
 			// The stack's storage, m.stack, is never longer than the
 			// limit, so sp < len(m.stack) is the only test on the fast path.
@@ -326,6 +366,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case xop(OpPop):
 			if sp <= m.fb || uint(sp-1) >= uint(len(m.stack)) {
 				err = ErrStackUnderflow
@@ -333,6 +374,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case xop(OpCall):
 			{
 				if uint(sp)+2 > uint(len(m.stack)) {
@@ -392,6 +434,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case xop(OpDjmp):
 			target = int(in.imm)
 			{
@@ -414,8 +457,10 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case xop(OpMov):
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case xop(OpPrti):
 			m.park(ip, flag, base, sp)
 			err = m.prti(m.regs[in.a&31])
@@ -423,11 +468,14 @@ func (m *VM) exec() (int, error) {
 			if err != nil {
 				goto fault
 			}
+			continue
 		case xop(OpRem):
 			m.regs[in.a&31] = m.rem
+			continue
 		case xop(OpItof):
 			fr := m.fr
 			fr[in.b&31] = float64(m.regs[in.a&31])
+			continue
 		case xop(OpFtoi):
 			// Truncated toward zero, saturated to the int32 range; NaN gives 0.
 			f, v := m.fr[in.a&31], int32(0)
@@ -441,6 +489,7 @@ func (m *VM) exec() (int, error) {
 				v = int32(f)
 			}
 			m.regs[in.b&31] = v
+			continue
 
 		case opEnd:
 			goto halt
@@ -9715,6 +9764,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 283: // POP POP POP POP
 			parts := (*[4]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9753,6 +9803,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 284: // MOV MOV MOV MOV
 			parts := (*[4]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9771,6 +9822,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[3]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 285: // PUSH PUSH PUSH
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9802,6 +9854,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 286: // POP POP POP
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9830,6 +9883,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 287: // MOV SHL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9843,6 +9897,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 288: // MOV SHL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9856,6 +9911,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 289: // MOV SHL AND
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9869,6 +9925,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 290: // MOV SHL OR
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9882,6 +9939,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 291: // MOV SHL XOR
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9895,6 +9953,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 292: // MOV SHR ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9908,6 +9967,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 293: // MOV SHR SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9921,6 +9981,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 294: // MOV SHR AND
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9934,6 +9995,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 295: // MOV SHR OR
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9947,6 +10009,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 296: // MOV SHR XOR
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9960,6 +10023,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 297: // LOAD EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -9983,6 +10047,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 298: // LOAD EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10006,6 +10071,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 299: // LOAD EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10034,6 +10100,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 300: // LOAD NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10057,6 +10124,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 301: // LOAD NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10080,6 +10148,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 302: // LOAD NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10108,6 +10177,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 303: // LOAD GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10131,6 +10201,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 304: // LOAD GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10154,6 +10225,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 305: // LOAD GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10182,6 +10254,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 306: // LOAD LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10205,6 +10278,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 307: // LOAD LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10228,6 +10302,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 308: // LOAD LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10256,6 +10331,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 309: // LOAD LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10279,6 +10355,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 310: // LOAD LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10302,6 +10379,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 311: // LOAD LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10330,6 +10408,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 312: // LOAD GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10353,6 +10432,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 313: // LOAD GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10376,6 +10456,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 314: // LOAD GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10404,6 +10485,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 315: // ADD EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10427,6 +10509,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 316: // ADD EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10450,6 +10533,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 317: // ADD EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10478,6 +10562,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 318: // ADD NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10501,6 +10586,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 319: // ADD NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10524,6 +10610,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 320: // ADD NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10552,6 +10639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 321: // ADD GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10575,6 +10663,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 322: // ADD GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10598,6 +10687,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 323: // ADD GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10626,6 +10716,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 324: // ADD LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10649,6 +10740,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 325: // ADD LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10672,6 +10764,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 326: // ADD LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10700,6 +10793,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 327: // ADD LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10723,6 +10817,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 328: // ADD LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10746,6 +10841,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 329: // ADD LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10774,6 +10870,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 330: // ADD GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10797,6 +10894,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 331: // ADD GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10820,6 +10918,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 332: // ADD GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10848,6 +10947,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 333: // SUB EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10871,6 +10971,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 334: // SUB EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10894,6 +10995,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 335: // SUB EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10922,6 +11024,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 336: // SUB NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10945,6 +11048,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 337: // SUB NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10968,6 +11072,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 338: // SUB NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -10996,6 +11101,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 339: // SUB GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11019,6 +11125,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 340: // SUB GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11042,6 +11149,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 341: // SUB GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11070,6 +11178,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 342: // SUB LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11093,6 +11202,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 343: // SUB LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11116,6 +11226,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 344: // SUB LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11144,6 +11255,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 345: // SUB LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11167,6 +11279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 346: // SUB LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11190,6 +11303,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 347: // SUB LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11218,6 +11332,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 348: // SUB GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11241,6 +11356,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 349: // SUB GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11264,6 +11380,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 350: // SUB GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11292,6 +11409,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 351: // MUL EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11315,6 +11433,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 352: // MUL EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11338,6 +11457,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 353: // MUL EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11366,6 +11486,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 354: // MUL NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11389,6 +11510,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 355: // MUL NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11412,6 +11534,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 356: // MUL NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11440,6 +11563,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 357: // MUL GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11463,6 +11587,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 358: // MUL GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11486,6 +11611,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 359: // MUL GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11514,6 +11640,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 360: // MUL LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11537,6 +11664,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 361: // MUL LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11560,6 +11688,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 362: // MUL LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11588,6 +11717,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 363: // MUL LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11611,6 +11741,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 364: // MUL LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11634,6 +11765,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 365: // MUL LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11662,6 +11794,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 366: // MUL GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11685,6 +11818,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 367: // MUL GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11708,6 +11842,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 368: // MUL GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11736,6 +11871,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 369: // DIV EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11766,6 +11902,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 370: // DIV EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11796,6 +11933,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 371: // DIV EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11831,6 +11969,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 372: // DIV NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11861,6 +12000,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 373: // DIV NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11891,6 +12031,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 374: // DIV NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11926,6 +12067,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 375: // DIV GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11956,6 +12098,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 376: // DIV GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -11986,6 +12129,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 377: // DIV GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12021,6 +12165,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 378: // DIV LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12051,6 +12196,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 379: // DIV LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12081,6 +12227,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 380: // DIV LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12116,6 +12263,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 381: // DIV LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12146,6 +12294,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 382: // DIV LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12176,6 +12325,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 383: // DIV LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12211,6 +12361,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 384: // DIV GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12241,6 +12392,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 385: // DIV GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12271,6 +12423,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 386: // DIV GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12306,6 +12459,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 387: // MOD EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12334,6 +12488,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 388: // MOD EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12362,6 +12517,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 389: // MOD EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12395,6 +12551,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 390: // MOD NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12423,6 +12580,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 391: // MOD NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12451,6 +12609,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 392: // MOD NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12484,6 +12643,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 393: // MOD GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12512,6 +12672,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 394: // MOD GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12540,6 +12701,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 395: // MOD GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12573,6 +12735,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 396: // MOD LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12601,6 +12764,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 397: // MOD LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12629,6 +12793,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 398: // MOD LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12662,6 +12827,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 399: // MOD LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12690,6 +12856,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 400: // MOD LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12718,6 +12885,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 401: // MOD LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12751,6 +12919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 402: // MOD GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12779,6 +12948,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 403: // MOD GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12807,6 +12977,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 404: // MOD GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12840,6 +13011,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 405: // REM EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12863,6 +13035,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 406: // REM EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12886,6 +13059,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 407: // REM EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12914,6 +13088,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 408: // REM NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12937,6 +13112,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 409: // REM NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12960,6 +13136,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 410: // REM NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -12988,6 +13165,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 411: // REM GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13011,6 +13189,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 412: // REM GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13034,6 +13213,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 413: // REM GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13062,6 +13242,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 414: // REM LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13085,6 +13266,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 415: // REM LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13108,6 +13290,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 416: // REM LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13136,6 +13319,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 417: // REM LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13159,6 +13343,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 418: // REM LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13182,6 +13367,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 419: // REM LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13210,6 +13396,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 420: // REM GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13233,6 +13420,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 421: // REM GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13256,6 +13444,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 422: // REM GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13284,6 +13473,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 423: // INC EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13307,6 +13497,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 424: // INC EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13330,6 +13521,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 425: // INC EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13358,6 +13550,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 426: // INC NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13381,6 +13574,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 427: // INC NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13404,6 +13598,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 428: // INC NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13432,6 +13627,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 429: // INC GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13455,6 +13651,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 430: // INC GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13478,6 +13675,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 431: // INC GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13506,6 +13704,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 432: // INC LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13529,6 +13728,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 433: // INC LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13552,6 +13752,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 434: // INC LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13580,6 +13781,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 435: // INC LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13603,6 +13805,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 436: // INC LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13626,6 +13829,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 437: // INC LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13654,6 +13858,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 438: // INC GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13677,6 +13882,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 439: // INC GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13700,6 +13906,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 440: // INC GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13728,6 +13935,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 441: // DEC EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13751,6 +13959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 442: // DEC EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13774,6 +13983,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 443: // DEC EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13802,6 +14012,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 444: // DEC NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13825,6 +14036,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 445: // DEC NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13848,6 +14060,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 446: // DEC NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13876,6 +14089,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 447: // DEC GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13899,6 +14113,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 448: // DEC GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13922,6 +14137,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 449: // DEC GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13950,6 +14166,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 450: // DEC LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13973,6 +14190,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 451: // DEC LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -13996,6 +14214,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 452: // DEC LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14024,6 +14243,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 453: // DEC LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14047,6 +14267,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 454: // DEC LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14070,6 +14291,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 455: // DEC LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14098,6 +14320,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 456: // DEC GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14121,6 +14344,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 457: // DEC GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14144,6 +14368,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 458: // DEC GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14172,6 +14397,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 459: // MOV EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14195,6 +14421,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 460: // MOV EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14218,6 +14445,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 461: // MOV EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14246,6 +14474,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 462: // MOV NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14269,6 +14498,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 463: // MOV NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14292,6 +14522,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 464: // MOV NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14320,6 +14551,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 465: // MOV GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14343,6 +14575,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 466: // MOV GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14366,6 +14599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 467: // MOV GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14394,6 +14628,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 468: // MOV LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14417,6 +14652,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 469: // MOV LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14440,6 +14676,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 470: // MOV LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14468,6 +14705,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 471: // MOV LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14491,6 +14729,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 472: // MOV LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14514,6 +14753,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 473: // MOV LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14542,6 +14782,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 474: // MOV GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14565,6 +14806,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 475: // MOV GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14588,6 +14830,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 476: // MOV GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14616,6 +14859,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 477: // SHL EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14639,6 +14883,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 478: // SHL EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14662,6 +14907,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 479: // SHL EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14690,6 +14936,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 480: // SHL NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14713,6 +14960,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 481: // SHL NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14736,6 +14984,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 482: // SHL NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14764,6 +15013,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 483: // SHL GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14787,6 +15037,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 484: // SHL GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14810,6 +15061,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 485: // SHL GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14838,6 +15090,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 486: // SHL LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14861,6 +15114,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 487: // SHL LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14884,6 +15138,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 488: // SHL LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14912,6 +15167,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 489: // SHL LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14935,6 +15191,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 490: // SHL LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14958,6 +15215,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 491: // SHL LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -14986,6 +15244,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 492: // SHL GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15009,6 +15268,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 493: // SHL GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15032,6 +15292,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 494: // SHL GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15060,6 +15321,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 495: // SHR EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15083,6 +15345,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 496: // SHR EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15106,6 +15369,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 497: // SHR EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15134,6 +15398,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 498: // SHR NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15157,6 +15422,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 499: // SHR NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15180,6 +15446,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 500: // SHR NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15208,6 +15475,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 501: // SHR GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15231,6 +15499,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 502: // SHR GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15254,6 +15523,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 503: // SHR GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15282,6 +15552,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 504: // SHR LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15305,6 +15576,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 505: // SHR LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15328,6 +15600,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 506: // SHR LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15356,6 +15629,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 507: // SHR LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15379,6 +15653,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 508: // SHR LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15402,6 +15677,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 509: // SHR LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15430,6 +15706,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 510: // SHR GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15453,6 +15730,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 511: // SHR GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15476,6 +15754,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 512: // SHR GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15504,6 +15783,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 513: // AND EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15527,6 +15807,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 514: // AND EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15550,6 +15831,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 515: // AND EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15578,6 +15860,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 516: // AND NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15601,6 +15884,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 517: // AND NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15624,6 +15908,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 518: // AND NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15652,6 +15937,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 519: // AND GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15675,6 +15961,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 520: // AND GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15698,6 +15985,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 521: // AND GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15726,6 +16014,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 522: // AND LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15749,6 +16038,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 523: // AND LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15772,6 +16062,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 524: // AND LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15800,6 +16091,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 525: // AND LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15823,6 +16115,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 526: // AND LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15846,6 +16139,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 527: // AND LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15874,6 +16168,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 528: // AND GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15897,6 +16192,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 529: // AND GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15920,6 +16216,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 530: // AND GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15948,6 +16245,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 531: // OR EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15971,6 +16269,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 532: // OR EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -15994,6 +16293,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 533: // OR EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16022,6 +16322,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 534: // OR NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16045,6 +16346,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 535: // OR NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16068,6 +16370,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 536: // OR NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16096,6 +16399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 537: // OR GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16119,6 +16423,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 538: // OR GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16142,6 +16447,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 539: // OR GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16170,6 +16476,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 540: // OR LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16193,6 +16500,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 541: // OR LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16216,6 +16524,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 542: // OR LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16244,6 +16553,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 543: // OR LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16267,6 +16577,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 544: // OR LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16290,6 +16601,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 545: // OR LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16318,6 +16630,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 546: // OR GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16341,6 +16654,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 547: // OR GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16364,6 +16678,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 548: // OR GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16392,6 +16707,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 549: // XOR EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16415,6 +16731,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 550: // XOR EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16438,6 +16755,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 551: // XOR EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16466,6 +16784,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 552: // XOR NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16489,6 +16808,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 553: // XOR NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16512,6 +16832,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 554: // XOR NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16540,6 +16861,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 555: // XOR GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16563,6 +16885,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 556: // XOR GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16586,6 +16909,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 557: // XOR GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16614,6 +16938,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 558: // XOR LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16637,6 +16962,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 559: // XOR LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16660,6 +16986,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 560: // XOR LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16688,6 +17015,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 561: // XOR LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16711,6 +17039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 562: // XOR LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16734,6 +17063,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 563: // XOR LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16762,6 +17092,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 564: // XOR GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16785,6 +17116,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 565: // XOR GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16808,6 +17140,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 566: // XOR GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16836,6 +17169,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 567: // NOT EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16859,6 +17193,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 568: // NOT EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16882,6 +17217,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 569: // NOT EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16910,6 +17246,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 570: // NOT NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16933,6 +17270,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 571: // NOT NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16956,6 +17294,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 572: // NOT NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -16984,6 +17323,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 573: // NOT GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17007,6 +17347,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 574: // NOT GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17030,6 +17371,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 575: // NOT GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17058,6 +17400,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 576: // NOT LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17081,6 +17424,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 577: // NOT LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17104,6 +17448,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 578: // NOT LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17132,6 +17477,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 579: // NOT LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17155,6 +17501,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 580: // NOT LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17178,6 +17525,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 581: // NOT LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17206,6 +17554,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 582: // NOT GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17229,6 +17578,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 583: // NOT GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17252,6 +17602,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 584: // NOT GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17280,6 +17631,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 585: // LOADM EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17309,6 +17661,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 586: // LOADM EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17338,6 +17691,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 587: // LOADM EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17372,6 +17726,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 588: // LOADM NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17401,6 +17756,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 589: // LOADM NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17430,6 +17786,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 590: // LOADM NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17464,6 +17821,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 591: // LOADM GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17493,6 +17851,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 592: // LOADM GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17522,6 +17881,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 593: // LOADM GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17556,6 +17916,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 594: // LOADM LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17585,6 +17946,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 595: // LOADM LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17614,6 +17976,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 596: // LOADM LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17648,6 +18011,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 597: // LOADM LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17677,6 +18041,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 598: // LOADM LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17706,6 +18071,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 599: // LOADM LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17740,6 +18106,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 600: // LOADM GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17769,6 +18136,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 601: // LOADM GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17798,6 +18166,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 602: // LOADM GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17832,6 +18201,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 603: // SETM EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17861,6 +18231,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 604: // SETM EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17890,6 +18261,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 605: // SETM EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17924,6 +18296,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 606: // SETM NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17953,6 +18326,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 607: // SETM NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -17982,6 +18356,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 608: // SETM NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18016,6 +18391,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 609: // SETM GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18045,6 +18421,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 610: // SETM GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18074,6 +18451,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 611: // SETM GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18108,6 +18486,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 612: // SETM LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18137,6 +18516,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 613: // SETM LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18166,6 +18546,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 614: // SETM LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18200,6 +18581,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 615: // SETM LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18229,6 +18611,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 616: // SETM LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18258,6 +18641,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 617: // SETM LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18292,6 +18676,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 618: // SETM GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18321,6 +18706,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 619: // SETM GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18350,6 +18736,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 620: // SETM GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18384,6 +18771,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 621: // PUSH EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18413,6 +18801,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 622: // PUSH EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18442,6 +18831,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 623: // PUSH EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18476,6 +18866,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 624: // PUSH NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18505,6 +18896,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 625: // PUSH NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18534,6 +18926,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 626: // PUSH NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18568,6 +18961,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 627: // PUSH GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18597,6 +18991,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 628: // PUSH GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18626,6 +19021,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 629: // PUSH GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18660,6 +19056,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 630: // PUSH LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18689,6 +19086,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 631: // PUSH LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18718,6 +19116,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 632: // PUSH LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18752,6 +19151,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 633: // PUSH LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18781,6 +19181,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 634: // PUSH LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18810,6 +19211,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 635: // PUSH LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18844,6 +19246,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 636: // PUSH GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18873,6 +19276,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 637: // PUSH GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18902,6 +19306,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 638: // PUSH GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18936,6 +19341,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 639: // POP EQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18964,6 +19370,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 640: // POP EQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -18992,6 +19399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 641: // POP EQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19025,6 +19433,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 642: // POP NEQ DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19053,6 +19462,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 643: // POP NEQ DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19081,6 +19491,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 644: // POP NEQ JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19114,6 +19525,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 645: // POP GTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19142,6 +19554,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 646: // POP GTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19170,6 +19583,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 647: // POP GTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19203,6 +19617,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 648: // POP LTE DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19231,6 +19646,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 649: // POP LTE DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19259,6 +19675,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 650: // POP LTE JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19292,6 +19709,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 651: // POP LT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19320,6 +19738,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 652: // POP LT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19348,6 +19767,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 653: // POP LT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19381,6 +19801,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 654: // POP GT DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19409,6 +19830,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 655: // POP GT DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19437,6 +19859,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 656: // POP GT JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19470,6 +19893,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 657: // LOAD LOAD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19483,6 +19907,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 658: // LOAD LOAD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19496,6 +19921,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 659: // LOAD LOAD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19509,6 +19935,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 660: // LOAD LOAD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19522,6 +19949,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 661: // LOAD LOAD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19540,6 +19968,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 662: // LOAD LOAD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19553,6 +19982,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 663: // LOAD LOAD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19566,6 +19996,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 664: // LOAD LOAD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19579,6 +20010,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 665: // LOAD ADD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19592,6 +20024,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 666: // LOAD ADD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19605,6 +20038,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 667: // LOAD ADD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19618,6 +20052,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 668: // LOAD ADD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19631,6 +20066,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 669: // LOAD ADD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19649,6 +20085,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 670: // LOAD ADD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19662,6 +20099,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 671: // LOAD ADD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19675,6 +20113,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 672: // LOAD ADD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19688,6 +20127,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 673: // LOAD SUB LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19701,6 +20141,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 674: // LOAD SUB ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19714,6 +20155,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 675: // LOAD SUB SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19727,6 +20169,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 676: // LOAD SUB MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19740,6 +20183,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 677: // LOAD SUB MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19758,6 +20202,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 678: // LOAD SUB INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19771,6 +20216,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 679: // LOAD SUB DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19784,6 +20230,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 680: // LOAD SUB MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19797,6 +20244,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 681: // LOAD MUL LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19810,6 +20258,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 682: // LOAD MUL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19823,6 +20272,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 683: // LOAD MUL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19836,6 +20286,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 684: // LOAD MUL MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19849,6 +20300,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 685: // LOAD MUL MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19867,6 +20319,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 686: // LOAD MUL INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19880,6 +20333,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 687: // LOAD MUL DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19893,6 +20347,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 688: // LOAD MUL MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19906,6 +20361,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 689: // LOAD MOD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19924,6 +20380,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 690: // LOAD MOD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19942,6 +20399,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 691: // LOAD MOD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19960,6 +20418,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 692: // LOAD MOD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -19978,6 +20437,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 693: // LOAD MOD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20001,6 +20461,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 694: // LOAD MOD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20019,6 +20480,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 695: // LOAD MOD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20037,6 +20499,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 696: // LOAD MOD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20055,6 +20518,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 697: // LOAD INC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20068,6 +20532,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 698: // LOAD INC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20081,6 +20546,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 699: // LOAD INC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20094,6 +20560,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 700: // LOAD INC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20107,6 +20574,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 701: // LOAD INC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20125,6 +20593,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 702: // LOAD INC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20138,6 +20607,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 703: // LOAD INC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20151,6 +20621,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 704: // LOAD INC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20164,6 +20635,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 705: // LOAD DEC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20177,6 +20649,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 706: // LOAD DEC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20190,6 +20663,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 707: // LOAD DEC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20203,6 +20677,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 708: // LOAD DEC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20216,6 +20691,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 709: // LOAD DEC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20234,6 +20710,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 710: // LOAD DEC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20247,6 +20724,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 711: // LOAD DEC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20260,6 +20738,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 712: // LOAD DEC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20273,6 +20752,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 713: // LOAD MOV LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20286,6 +20766,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 714: // LOAD MOV ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20299,6 +20780,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 715: // LOAD MOV SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20312,6 +20794,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 716: // LOAD MOV MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20325,6 +20808,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 717: // LOAD MOV MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20343,6 +20827,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 718: // LOAD MOV INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20356,6 +20841,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 719: // LOAD MOV DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20369,6 +20855,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 720: // LOAD MOV MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20382,6 +20869,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 721: // ADD LOAD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20395,6 +20883,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 722: // ADD LOAD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20408,6 +20897,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 723: // ADD LOAD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20421,6 +20911,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 724: // ADD LOAD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20434,6 +20925,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 725: // ADD LOAD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20452,6 +20944,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 726: // ADD LOAD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20465,6 +20958,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 727: // ADD LOAD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20478,6 +20972,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 728: // ADD LOAD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20491,6 +20986,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 729: // ADD ADD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20504,6 +21000,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 730: // ADD ADD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20517,6 +21014,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 731: // ADD ADD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20530,6 +21028,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 732: // ADD ADD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20543,6 +21042,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 733: // ADD ADD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20561,6 +21061,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 734: // ADD ADD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20574,6 +21075,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 735: // ADD ADD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20587,6 +21089,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 736: // ADD ADD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20600,6 +21103,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 737: // ADD SUB LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20613,6 +21117,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 738: // ADD SUB ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20626,6 +21131,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 739: // ADD SUB SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20639,6 +21145,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 740: // ADD SUB MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20652,6 +21159,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 741: // ADD SUB MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20670,6 +21178,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 742: // ADD SUB INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20683,6 +21192,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 743: // ADD SUB DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20696,6 +21206,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 744: // ADD SUB MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20709,6 +21220,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 745: // ADD MUL LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20722,6 +21234,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 746: // ADD MUL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20735,6 +21248,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 747: // ADD MUL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20748,6 +21262,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 748: // ADD MUL MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20761,6 +21276,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 749: // ADD MUL MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20779,6 +21295,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 750: // ADD MUL INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20792,6 +21309,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 751: // ADD MUL DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20805,6 +21323,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 752: // ADD MUL MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20818,6 +21337,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 753: // ADD MOD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20836,6 +21356,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 754: // ADD MOD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20854,6 +21375,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 755: // ADD MOD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20872,6 +21394,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 756: // ADD MOD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20890,6 +21413,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 757: // ADD MOD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20913,6 +21437,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 758: // ADD MOD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20931,6 +21456,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 759: // ADD MOD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20949,6 +21475,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 760: // ADD MOD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20967,6 +21494,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 761: // ADD INC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20980,6 +21508,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 762: // ADD INC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -20993,6 +21522,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 763: // ADD INC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21006,6 +21536,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 764: // ADD INC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21019,6 +21550,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 765: // ADD INC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21037,6 +21569,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 766: // ADD INC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21050,6 +21583,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 767: // ADD INC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21063,6 +21597,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 768: // ADD INC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21076,6 +21611,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 769: // ADD DEC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21089,6 +21625,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 770: // ADD DEC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21102,6 +21639,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 771: // ADD DEC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21115,6 +21653,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 772: // ADD DEC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21128,6 +21667,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 773: // ADD DEC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21146,6 +21686,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 774: // ADD DEC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21159,6 +21700,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 775: // ADD DEC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21172,6 +21714,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 776: // ADD DEC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21185,6 +21728,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 777: // ADD MOV LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21198,6 +21742,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 778: // ADD MOV ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21211,6 +21756,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 779: // ADD MOV SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21224,6 +21770,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 780: // ADD MOV MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21237,6 +21784,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 781: // ADD MOV MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21255,6 +21803,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 782: // ADD MOV INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21268,6 +21817,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 783: // ADD MOV DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21281,6 +21831,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 784: // ADD MOV MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21294,6 +21845,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 785: // SUB LOAD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21307,6 +21859,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 786: // SUB LOAD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21320,6 +21873,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 787: // SUB LOAD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21333,6 +21887,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 788: // SUB LOAD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21346,6 +21901,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 789: // SUB LOAD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21364,6 +21920,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 790: // SUB LOAD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21377,6 +21934,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 791: // SUB LOAD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21390,6 +21948,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 792: // SUB LOAD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21403,6 +21962,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 793: // SUB ADD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21416,6 +21976,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 794: // SUB ADD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21429,6 +21990,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 795: // SUB ADD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21442,6 +22004,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 796: // SUB ADD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21455,6 +22018,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 797: // SUB ADD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21473,6 +22037,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 798: // SUB ADD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21486,6 +22051,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 799: // SUB ADD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21499,6 +22065,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 800: // SUB ADD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21512,6 +22079,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 801: // SUB SUB LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21525,6 +22093,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 802: // SUB SUB ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21538,6 +22107,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 803: // SUB SUB SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21551,6 +22121,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 804: // SUB SUB MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21564,6 +22135,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 805: // SUB SUB MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21582,6 +22154,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 806: // SUB SUB INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21595,6 +22168,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 807: // SUB SUB DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21608,6 +22182,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 808: // SUB SUB MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21621,6 +22196,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 809: // SUB MUL LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21634,6 +22210,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 810: // SUB MUL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21647,6 +22224,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 811: // SUB MUL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21660,6 +22238,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 812: // SUB MUL MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21673,6 +22252,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 813: // SUB MUL MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21691,6 +22271,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 814: // SUB MUL INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21704,6 +22285,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 815: // SUB MUL DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21717,6 +22299,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 816: // SUB MUL MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21730,6 +22313,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 817: // SUB MOD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21748,6 +22332,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 818: // SUB MOD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21766,6 +22351,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 819: // SUB MOD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21784,6 +22370,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 820: // SUB MOD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21802,6 +22389,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 821: // SUB MOD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21825,6 +22413,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 822: // SUB MOD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21843,6 +22432,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 823: // SUB MOD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21861,6 +22451,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 824: // SUB MOD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21879,6 +22470,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 825: // SUB INC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21892,6 +22484,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 826: // SUB INC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21905,6 +22498,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 827: // SUB INC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21918,6 +22512,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 828: // SUB INC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21931,6 +22526,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 829: // SUB INC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21949,6 +22545,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 830: // SUB INC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21962,6 +22559,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 831: // SUB INC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21975,6 +22573,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 832: // SUB INC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -21988,6 +22587,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 833: // SUB DEC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22001,6 +22601,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 834: // SUB DEC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22014,6 +22615,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 835: // SUB DEC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22027,6 +22629,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 836: // SUB DEC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22040,6 +22643,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 837: // SUB DEC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22058,6 +22662,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 838: // SUB DEC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22071,6 +22676,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 839: // SUB DEC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22084,6 +22690,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 840: // SUB DEC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22097,6 +22704,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 841: // SUB MOV LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22110,6 +22718,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 842: // SUB MOV ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22123,6 +22732,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 843: // SUB MOV SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22136,6 +22746,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 844: // SUB MOV MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22149,6 +22760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 845: // SUB MOV MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22167,6 +22779,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 846: // SUB MOV INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22180,6 +22793,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 847: // SUB MOV DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22193,6 +22807,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 848: // SUB MOV MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22206,6 +22821,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 849: // MUL LOAD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22219,6 +22835,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 850: // MUL LOAD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22232,6 +22849,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 851: // MUL LOAD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22245,6 +22863,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 852: // MUL LOAD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22258,6 +22877,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 853: // MUL LOAD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22276,6 +22896,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 854: // MUL LOAD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22289,6 +22910,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 855: // MUL LOAD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22302,6 +22924,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 856: // MUL LOAD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22315,6 +22938,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 857: // MUL ADD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22328,6 +22952,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 858: // MUL ADD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22341,6 +22966,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 859: // MUL ADD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22354,6 +22980,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 860: // MUL ADD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22367,6 +22994,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 861: // MUL ADD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22385,6 +23013,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 862: // MUL ADD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22398,6 +23027,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 863: // MUL ADD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22411,6 +23041,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 864: // MUL ADD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22424,6 +23055,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 865: // MUL SUB LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22437,6 +23069,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 866: // MUL SUB ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22450,6 +23083,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 867: // MUL SUB SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22463,6 +23097,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 868: // MUL SUB MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22476,6 +23111,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 869: // MUL SUB MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22494,6 +23130,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 870: // MUL SUB INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22507,6 +23144,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 871: // MUL SUB DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22520,6 +23158,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 872: // MUL SUB MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22533,6 +23172,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 873: // MUL MUL LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22546,6 +23186,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 874: // MUL MUL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22559,6 +23200,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 875: // MUL MUL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22572,6 +23214,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 876: // MUL MUL MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22585,6 +23228,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 877: // MUL MUL MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22603,6 +23247,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 878: // MUL MUL INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22616,6 +23261,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 879: // MUL MUL DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22629,6 +23275,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 880: // MUL MUL MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22642,6 +23289,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 881: // MUL MOD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22660,6 +23308,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 882: // MUL MOD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22678,6 +23327,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 883: // MUL MOD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22696,6 +23346,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 884: // MUL MOD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22714,6 +23365,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 885: // MUL MOD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22737,6 +23389,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 886: // MUL MOD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22755,6 +23408,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 887: // MUL MOD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22773,6 +23427,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 888: // MUL MOD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22791,6 +23446,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 889: // MUL INC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22804,6 +23460,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 890: // MUL INC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22817,6 +23474,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 891: // MUL INC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22830,6 +23488,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 892: // MUL INC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22843,6 +23502,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 893: // MUL INC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22861,6 +23521,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 894: // MUL INC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22874,6 +23535,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 895: // MUL INC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22887,6 +23549,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 896: // MUL INC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22900,6 +23563,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 897: // MUL DEC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22913,6 +23577,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 898: // MUL DEC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22926,6 +23591,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 899: // MUL DEC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22939,6 +23605,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 900: // MUL DEC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22952,6 +23619,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 901: // MUL DEC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22970,6 +23638,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 902: // MUL DEC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22983,6 +23652,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 903: // MUL DEC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -22996,6 +23666,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 904: // MUL DEC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23009,6 +23680,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 905: // MUL MOV LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23022,6 +23694,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 906: // MUL MOV ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23035,6 +23708,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 907: // MUL MOV SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23048,6 +23722,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 908: // MUL MOV MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23061,6 +23736,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 909: // MUL MOV MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23079,6 +23755,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 910: // MUL MOV INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23092,6 +23769,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 911: // MUL MOV DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23105,6 +23783,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 912: // MUL MOV MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23118,6 +23797,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 913: // MOD LOAD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23136,6 +23816,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 914: // MOD LOAD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23154,6 +23835,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 915: // MOD LOAD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23172,6 +23854,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 916: // MOD LOAD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23190,6 +23873,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 917: // MOD LOAD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23213,6 +23897,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 918: // MOD LOAD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23231,6 +23916,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 919: // MOD LOAD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23249,6 +23935,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 920: // MOD LOAD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23267,6 +23954,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 921: // MOD ADD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23285,6 +23973,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 922: // MOD ADD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23303,6 +23992,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 923: // MOD ADD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23321,6 +24011,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 924: // MOD ADD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23339,6 +24030,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 925: // MOD ADD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23362,6 +24054,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 926: // MOD ADD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23380,6 +24073,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 927: // MOD ADD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23398,6 +24092,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 928: // MOD ADD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23416,6 +24111,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 929: // MOD SUB LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23434,6 +24130,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 930: // MOD SUB ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23452,6 +24149,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 931: // MOD SUB SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23470,6 +24168,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 932: // MOD SUB MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23488,6 +24187,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 933: // MOD SUB MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23511,6 +24211,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 934: // MOD SUB INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23529,6 +24230,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 935: // MOD SUB DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23547,6 +24249,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 936: // MOD SUB MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23565,6 +24268,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 937: // MOD MUL LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23583,6 +24287,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 938: // MOD MUL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23601,6 +24306,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 939: // MOD MUL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23619,6 +24325,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 940: // MOD MUL MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23637,6 +24344,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 941: // MOD MUL MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23660,6 +24368,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 942: // MOD MUL INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23678,6 +24387,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 943: // MOD MUL DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23696,6 +24406,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 944: // MOD MUL MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23714,6 +24425,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 945: // MOD MOD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23737,6 +24449,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 946: // MOD MOD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23760,6 +24473,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 947: // MOD MOD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23783,6 +24497,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 948: // MOD MOD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23806,6 +24521,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 949: // MOD MOD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23834,6 +24550,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 950: // MOD MOD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23857,6 +24574,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 951: // MOD MOD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23880,6 +24598,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 952: // MOD MOD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23903,6 +24622,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 953: // MOD INC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23921,6 +24641,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 954: // MOD INC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23939,6 +24660,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 955: // MOD INC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23957,6 +24679,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 956: // MOD INC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23975,6 +24698,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 957: // MOD INC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -23998,6 +24722,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 958: // MOD INC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24016,6 +24741,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 959: // MOD INC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24034,6 +24760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 960: // MOD INC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24052,6 +24779,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 961: // MOD DEC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24070,6 +24798,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 962: // MOD DEC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24088,6 +24817,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 963: // MOD DEC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24106,6 +24836,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 964: // MOD DEC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24124,6 +24855,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 965: // MOD DEC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24147,6 +24879,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 966: // MOD DEC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24165,6 +24898,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 967: // MOD DEC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24183,6 +24917,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 968: // MOD DEC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24201,6 +24936,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 969: // MOD MOV LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24219,6 +24955,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 970: // MOD MOV ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24237,6 +24974,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 971: // MOD MOV SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24255,6 +24993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 972: // MOD MOV MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24273,6 +25012,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 973: // MOD MOV MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24296,6 +25036,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 974: // MOD MOV INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24314,6 +25055,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 975: // MOD MOV DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24332,6 +25074,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 976: // MOD MOV MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24350,6 +25093,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 977: // INC LOAD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24363,6 +25107,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 978: // INC LOAD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24376,6 +25121,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 979: // INC LOAD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24389,6 +25135,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 980: // INC LOAD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24402,6 +25149,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 981: // INC LOAD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24420,6 +25168,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 982: // INC LOAD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24433,6 +25182,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 983: // INC LOAD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24446,6 +25196,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 984: // INC LOAD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24459,6 +25210,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 985: // INC ADD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24472,6 +25224,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 986: // INC ADD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24485,6 +25238,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 987: // INC ADD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24498,6 +25252,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 988: // INC ADD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24511,6 +25266,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 989: // INC ADD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24529,6 +25285,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 990: // INC ADD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24542,6 +25299,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 991: // INC ADD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24555,6 +25313,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 992: // INC ADD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24568,6 +25327,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 993: // INC SUB LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24581,6 +25341,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 994: // INC SUB ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24594,6 +25355,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 995: // INC SUB SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24607,6 +25369,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 996: // INC SUB MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24620,6 +25383,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 997: // INC SUB MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24638,6 +25402,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 998: // INC SUB INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24651,6 +25416,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 999: // INC SUB DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24664,6 +25430,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1000: // INC SUB MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24677,6 +25444,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1001: // INC MUL LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24690,6 +25458,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1002: // INC MUL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24703,6 +25472,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1003: // INC MUL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24716,6 +25486,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1004: // INC MUL MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24729,6 +25500,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1005: // INC MUL MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24747,6 +25519,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1006: // INC MUL INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24760,6 +25533,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1007: // INC MUL DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24773,6 +25547,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1008: // INC MUL MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24786,6 +25561,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1009: // INC MOD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24804,6 +25580,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1010: // INC MOD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24822,6 +25599,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1011: // INC MOD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24840,6 +25618,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1012: // INC MOD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24858,6 +25637,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1013: // INC MOD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24881,6 +25661,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1014: // INC MOD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24899,6 +25680,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1015: // INC MOD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24917,6 +25699,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1016: // INC MOD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24935,6 +25718,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1017: // INC INC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24948,6 +25732,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1018: // INC INC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24961,6 +25746,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1019: // INC INC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24974,6 +25760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1020: // INC INC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -24987,6 +25774,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1021: // INC INC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25005,6 +25793,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1022: // INC INC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25018,6 +25807,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1023: // INC INC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25031,6 +25821,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1024: // INC INC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25044,6 +25835,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1025: // INC DEC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25057,6 +25849,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1026: // INC DEC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25070,6 +25863,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1027: // INC DEC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25083,6 +25877,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1028: // INC DEC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25096,6 +25891,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1029: // INC DEC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25114,6 +25910,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1030: // INC DEC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25127,6 +25924,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1031: // INC DEC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25140,6 +25938,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1032: // INC DEC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25153,6 +25952,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1033: // INC MOV LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25166,6 +25966,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1034: // INC MOV ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25179,6 +25980,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1035: // INC MOV SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25192,6 +25994,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1036: // INC MOV MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25205,6 +26008,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1037: // INC MOV MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25223,6 +26027,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1038: // INC MOV INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25236,6 +26041,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1039: // INC MOV DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25249,6 +26055,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1040: // INC MOV MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25262,6 +26069,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1041: // DEC LOAD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25275,6 +26083,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1042: // DEC LOAD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25288,6 +26097,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1043: // DEC LOAD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25301,6 +26111,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1044: // DEC LOAD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25314,6 +26125,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1045: // DEC LOAD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25332,6 +26144,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1046: // DEC LOAD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25345,6 +26158,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1047: // DEC LOAD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25358,6 +26172,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1048: // DEC LOAD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25371,6 +26186,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1049: // DEC ADD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25384,6 +26200,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1050: // DEC ADD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25397,6 +26214,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1051: // DEC ADD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25410,6 +26228,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1052: // DEC ADD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25423,6 +26242,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1053: // DEC ADD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25441,6 +26261,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1054: // DEC ADD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25454,6 +26275,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1055: // DEC ADD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25467,6 +26289,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1056: // DEC ADD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25480,6 +26303,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1057: // DEC SUB LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25493,6 +26317,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1058: // DEC SUB ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25506,6 +26331,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1059: // DEC SUB SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25519,6 +26345,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1060: // DEC SUB MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25532,6 +26359,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1061: // DEC SUB MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25550,6 +26378,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1062: // DEC SUB INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25563,6 +26392,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1063: // DEC SUB DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25576,6 +26406,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1064: // DEC SUB MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25589,6 +26420,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1065: // DEC MUL LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25602,6 +26434,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1066: // DEC MUL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25615,6 +26448,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1067: // DEC MUL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25628,6 +26462,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1068: // DEC MUL MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25641,6 +26476,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1069: // DEC MUL MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25659,6 +26495,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1070: // DEC MUL INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25672,6 +26509,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1071: // DEC MUL DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25685,6 +26523,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1072: // DEC MUL MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25698,6 +26537,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1073: // DEC MOD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25716,6 +26556,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1074: // DEC MOD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25734,6 +26575,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1075: // DEC MOD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25752,6 +26594,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1076: // DEC MOD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25770,6 +26613,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1077: // DEC MOD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25793,6 +26637,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1078: // DEC MOD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25811,6 +26656,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1079: // DEC MOD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25829,6 +26675,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1080: // DEC MOD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25847,6 +26694,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1081: // DEC INC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25860,6 +26708,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1082: // DEC INC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25873,6 +26722,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1083: // DEC INC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25886,6 +26736,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1084: // DEC INC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25899,6 +26750,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1085: // DEC INC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25917,6 +26769,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1086: // DEC INC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25930,6 +26783,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1087: // DEC INC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25943,6 +26797,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1088: // DEC INC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25956,6 +26811,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1089: // DEC DEC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25969,6 +26825,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1090: // DEC DEC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25982,6 +26839,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1091: // DEC DEC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -25995,6 +26853,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1092: // DEC DEC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26008,6 +26867,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1093: // DEC DEC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26026,6 +26886,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1094: // DEC DEC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26039,6 +26900,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1095: // DEC DEC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26052,6 +26914,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1096: // DEC DEC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26065,6 +26928,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1097: // DEC MOV LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26078,6 +26942,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1098: // DEC MOV ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26091,6 +26956,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1099: // DEC MOV SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26104,6 +26970,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1100: // DEC MOV MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26117,6 +26984,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1101: // DEC MOV MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26135,6 +27003,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1102: // DEC MOV INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26148,6 +27017,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1103: // DEC MOV DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26161,6 +27031,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1104: // DEC MOV MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26174,6 +27045,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1105: // MOV LOAD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26187,6 +27059,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1106: // MOV LOAD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26200,6 +27073,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1107: // MOV LOAD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26213,6 +27087,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1108: // MOV LOAD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26226,6 +27101,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1109: // MOV LOAD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26244,6 +27120,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1110: // MOV LOAD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26257,6 +27134,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1111: // MOV LOAD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26270,6 +27148,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1112: // MOV LOAD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26283,6 +27162,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1113: // MOV ADD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26296,6 +27176,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1114: // MOV ADD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26309,6 +27190,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1115: // MOV ADD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26322,6 +27204,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1116: // MOV ADD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26335,6 +27218,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1117: // MOV ADD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26353,6 +27237,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1118: // MOV ADD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26366,6 +27251,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1119: // MOV ADD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26379,6 +27265,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1120: // MOV ADD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26392,6 +27279,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1121: // MOV SUB LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26405,6 +27293,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1122: // MOV SUB ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26418,6 +27307,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1123: // MOV SUB SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26431,6 +27321,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1124: // MOV SUB MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26444,6 +27335,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1125: // MOV SUB MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26462,6 +27354,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1126: // MOV SUB INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26475,6 +27368,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1127: // MOV SUB DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26488,6 +27382,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1128: // MOV SUB MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26501,6 +27396,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1129: // MOV MUL LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26514,6 +27410,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1130: // MOV MUL ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26527,6 +27424,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1131: // MOV MUL SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26540,6 +27438,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1132: // MOV MUL MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26553,6 +27452,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1133: // MOV MUL MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26571,6 +27471,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1134: // MOV MUL INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26584,6 +27485,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1135: // MOV MUL DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26597,6 +27499,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1136: // MOV MUL MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26610,6 +27513,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1137: // MOV MOD LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26628,6 +27532,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1138: // MOV MOD ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26646,6 +27551,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1139: // MOV MOD SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26664,6 +27570,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1140: // MOV MOD MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26682,6 +27589,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1141: // MOV MOD MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26705,6 +27613,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1142: // MOV MOD INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26723,6 +27632,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1143: // MOV MOD DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26741,6 +27651,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1144: // MOV MOD MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26759,6 +27670,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1145: // MOV INC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26772,6 +27684,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1146: // MOV INC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26785,6 +27698,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1147: // MOV INC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26798,6 +27712,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1148: // MOV INC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26811,6 +27726,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1149: // MOV INC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26829,6 +27745,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1150: // MOV INC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26842,6 +27759,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1151: // MOV INC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26855,6 +27773,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1152: // MOV INC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26868,6 +27787,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1153: // MOV DEC LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26881,6 +27801,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1154: // MOV DEC ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26894,6 +27815,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1155: // MOV DEC SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26907,6 +27829,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1156: // MOV DEC MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26920,6 +27843,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1157: // MOV DEC MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26938,6 +27862,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1158: // MOV DEC INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26951,6 +27876,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1159: // MOV DEC DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26964,6 +27890,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1160: // MOV DEC MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26977,6 +27904,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1161: // MOV MOV LOAD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -26990,6 +27918,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1162: // MOV MOV ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27003,6 +27932,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1163: // MOV MOV SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27016,6 +27946,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1164: // MOV MOV MUL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27029,6 +27960,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1165: // MOV MOV MOD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27047,6 +27979,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1166: // MOV MOV INC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27060,6 +27993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1167: // MOV MOV DEC
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27073,6 +28007,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1168: // MOV MOV MOV
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27086,6 +28021,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1169: // LOAD LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27231,6 +28167,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1174: // LOAD ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27376,6 +28313,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1179: // LOAD SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27521,6 +28459,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1184: // LOAD MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27666,6 +28605,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1189: // LOAD MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27836,6 +28776,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1194: // LOAD INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -27981,6 +28922,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1199: // LOAD DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -28126,6 +29068,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1204: // LOAD MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -28271,6 +29214,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1209: // ADD LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -28416,6 +29360,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1214: // ADD ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -28561,6 +29506,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1219: // ADD SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -28706,6 +29652,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1224: // ADD MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -28851,6 +29798,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1229: // ADD MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -29021,6 +29969,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1234: // ADD INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -29166,6 +30115,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1239: // ADD DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -29311,6 +30261,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1244: // ADD MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -29456,6 +30407,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1249: // SUB LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -29601,6 +30553,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1254: // SUB ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -29746,6 +30699,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1259: // SUB SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -29891,6 +30845,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1264: // SUB MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -30036,6 +30991,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1269: // SUB MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -30206,6 +31162,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1274: // SUB INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -30351,6 +31308,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1279: // SUB DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -30496,6 +31454,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1284: // SUB MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -30641,6 +31600,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1289: // MUL LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -30786,6 +31746,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1294: // MUL ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -30931,6 +31892,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1299: // MUL SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -31076,6 +32038,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1304: // MUL MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -31221,6 +32184,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1309: // MUL MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -31391,6 +32355,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1314: // MUL INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -31536,6 +32501,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1319: // MUL DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -31681,6 +32647,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1324: // MUL MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -31826,6 +32793,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1329: // MOD LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -31996,6 +32964,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1334: // MOD ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -32166,6 +33135,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1339: // MOD SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -32336,6 +33306,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1344: // MOD MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -32506,6 +33477,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1349: // MOD MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -32701,6 +33673,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1354: // MOD INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -32871,6 +33844,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1359: // MOD DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -33041,6 +34015,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1364: // MOD MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -33211,6 +34186,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1369: // INC LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -33356,6 +34332,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1374: // INC ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -33501,6 +34478,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1379: // INC SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -33646,6 +34624,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1384: // INC MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -33791,6 +34770,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1389: // INC MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -33961,6 +34941,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1394: // INC INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -34106,6 +35087,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1399: // INC DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -34251,6 +35233,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1404: // INC MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -34396,6 +35379,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1409: // DEC LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -34541,6 +35525,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1414: // DEC ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -34686,6 +35671,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1419: // DEC SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -34831,6 +35817,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1424: // DEC MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -34976,6 +35963,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1429: // DEC MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -35146,6 +36134,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1434: // DEC INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -35291,6 +36280,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1439: // DEC DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -35436,6 +36426,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1444: // DEC MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -35581,6 +36572,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1449: // MOV LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -35726,6 +36718,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1454: // MOV ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -35871,6 +36864,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1459: // MOV SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -36016,6 +37010,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1464: // MOV MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -36161,6 +37156,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1469: // MOV MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -36331,6 +37327,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1474: // MOV INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -36476,6 +37473,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1479: // MOV DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -36621,6 +37619,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1484: // MOV MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -36766,6 +37765,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1489: // PUSH LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -36941,6 +37941,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1494: // PUSH ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -37116,6 +38117,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1499: // PUSH SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -37291,6 +38293,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1504: // PUSH MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -37466,6 +38469,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1509: // PUSH MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -37666,6 +38670,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1514: // PUSH INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -37841,6 +38846,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1519: // PUSH DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -38016,6 +39022,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1524: // PUSH MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -38191,6 +39198,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1529: // POP LOAD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -38361,6 +39369,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1534: // POP ADD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -38531,6 +39540,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1539: // POP SUB CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -38701,6 +39711,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1544: // POP MUL CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -38871,6 +39882,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1549: // POP MOD CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39066,6 +40078,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1554: // POP INC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39236,6 +40249,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1559: // POP DEC CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39406,6 +40420,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1564: // POP MOV CALL
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39576,6 +40591,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1569: // EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39594,6 +40610,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1570: // EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39612,6 +40629,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1571: // EQ JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39635,6 +40653,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1572: // NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39653,6 +40672,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1573: // NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39671,6 +40691,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1574: // NEQ JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39694,6 +40715,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1575: // GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39712,6 +40734,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1576: // GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39730,6 +40753,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1577: // GTE JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39753,6 +40777,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1578: // LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39771,6 +40796,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1579: // LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39789,6 +40815,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1580: // LTE JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39812,6 +40839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1581: // LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39830,6 +40858,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1582: // LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39848,6 +40877,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1583: // LT JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39871,6 +40901,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1584: // GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39889,6 +40920,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1585: // GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39907,6 +40939,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1586: // GT JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39930,6 +40963,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1587: // EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39949,6 +40983,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1588: // EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39968,6 +41003,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1589: // EQF64 JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -39992,6 +41028,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1590: // NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40011,6 +41048,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1591: // NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40030,6 +41068,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1592: // NEQF64 JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40054,6 +41093,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1593: // GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40073,6 +41113,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1594: // GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40092,6 +41133,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1595: // GTF64 JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40116,6 +41158,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1596: // GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40135,6 +41178,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1597: // GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40154,6 +41198,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1598: // GTEF64 JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40178,6 +41223,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1599: // LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40197,6 +41243,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1600: // LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40216,6 +41263,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1601: // LTF64 JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40240,6 +41288,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1602: // LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40259,6 +41308,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1603: // LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40278,6 +41328,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1604: // LTEF64 JMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40302,6 +41353,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1605: // LOAD CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40422,6 +41474,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1610: // ADD CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40542,6 +41595,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1615: // SUB CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40662,6 +41716,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1620: // MUL CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40782,6 +41837,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1625: // DIV CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -40937,6 +41993,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1630: // MOD CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -41082,6 +42139,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1635: // REM CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -41202,6 +42260,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1640: // INC CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -41322,6 +42381,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1645: // DEC CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -41442,6 +42502,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1650: // MOV CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -41562,6 +42623,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1655: // SHL CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -41682,6 +42744,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1660: // SHR CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -41802,6 +42865,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1665: // AND CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -41922,6 +42986,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1670: // OR CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42042,6 +43107,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1675: // XOR CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42162,6 +43228,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1680: // NOT CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42282,6 +43349,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1685: // LOADM CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42432,6 +43500,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1690: // SETM CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42582,6 +43651,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1695: // PUSH CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42732,6 +43802,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1700: // POP CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42877,6 +43948,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 1705: // LOAD LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42885,6 +43957,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1706: // LOAD ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42893,6 +43966,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1707: // LOAD SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42901,6 +43975,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1708: // LOAD MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42909,6 +43984,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1709: // LOAD DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42924,6 +44000,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1710: // LOAD MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42937,6 +44014,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1711: // LOAD REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42945,6 +44023,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1712: // LOAD INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42953,6 +44032,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1713: // LOAD DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42961,6 +44041,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1714: // LOAD MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42969,6 +44050,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1715: // LOAD SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42977,6 +44059,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1716: // LOAD SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42985,6 +44068,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1717: // LOAD AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -42993,6 +44077,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1718: // LOAD OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43001,6 +44086,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1719: // LOAD XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43009,6 +44095,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1720: // LOAD NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43017,6 +44104,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1721: // LOAD LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43031,6 +44119,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1722: // LOAD SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43045,6 +44134,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1723: // LOAD PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43059,6 +44149,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1724: // LOAD POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43072,6 +44163,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1725: // ADD LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43080,6 +44172,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1726: // ADD ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43088,6 +44181,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1727: // ADD SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43096,6 +44190,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1728: // ADD MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43104,6 +44199,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1729: // ADD DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43119,6 +44215,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1730: // ADD MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43132,6 +44229,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1731: // ADD REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43140,6 +44238,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1732: // ADD INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43148,6 +44247,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1733: // ADD DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43156,6 +44256,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1734: // ADD MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43164,6 +44265,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1735: // ADD SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43172,6 +44274,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1736: // ADD SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43180,6 +44283,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1737: // ADD AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43188,6 +44292,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1738: // ADD OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43196,6 +44301,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1739: // ADD XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43204,6 +44310,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1740: // ADD NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43212,6 +44319,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1741: // ADD LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43226,6 +44334,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1742: // ADD SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43240,6 +44349,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1743: // ADD PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43254,6 +44364,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1744: // ADD POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43267,6 +44378,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1745: // SUB LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43275,6 +44387,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1746: // SUB ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43283,6 +44396,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1747: // SUB SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43291,6 +44405,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1748: // SUB MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43299,6 +44414,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1749: // SUB DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43314,6 +44430,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1750: // SUB MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43327,6 +44444,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1751: // SUB REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43335,6 +44453,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1752: // SUB INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43343,6 +44462,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1753: // SUB DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43351,6 +44471,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1754: // SUB MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43359,6 +44480,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1755: // SUB SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43367,6 +44489,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1756: // SUB SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43375,6 +44498,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1757: // SUB AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43383,6 +44507,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1758: // SUB OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43391,6 +44516,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1759: // SUB XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43399,6 +44525,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1760: // SUB NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43407,6 +44534,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1761: // SUB LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43421,6 +44549,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1762: // SUB SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43435,6 +44564,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1763: // SUB PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43449,6 +44579,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1764: // SUB POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43462,6 +44593,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1765: // MUL LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43470,6 +44602,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1766: // MUL ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43478,6 +44611,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1767: // MUL SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43486,6 +44620,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1768: // MUL MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43494,6 +44629,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1769: // MUL DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43509,6 +44645,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1770: // MUL MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43522,6 +44659,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1771: // MUL REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43530,6 +44668,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1772: // MUL INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43538,6 +44677,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1773: // MUL DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43546,6 +44686,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1774: // MUL MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43554,6 +44695,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1775: // MUL SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43562,6 +44704,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1776: // MUL SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43570,6 +44713,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1777: // MUL AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43578,6 +44722,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1778: // MUL OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43586,6 +44731,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1779: // MUL XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43594,6 +44740,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1780: // MUL NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43602,6 +44749,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1781: // MUL LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43616,6 +44764,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1782: // MUL SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43630,6 +44779,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1783: // MUL PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43644,6 +44794,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1784: // MUL POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43657,6 +44808,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1785: // DIV LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43672,6 +44824,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1786: // DIV ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43687,6 +44840,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1787: // DIV SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43702,6 +44856,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1788: // DIV MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43717,6 +44872,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1789: // DIV DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43739,6 +44895,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1790: // DIV MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43759,6 +44916,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1791: // DIV REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43774,6 +44932,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1792: // DIV INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43789,6 +44948,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1793: // DIV DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43804,6 +44964,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1794: // DIV MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43819,6 +44980,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1795: // DIV SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43834,6 +44996,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1796: // DIV SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43849,6 +45012,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1797: // DIV AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43864,6 +45028,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1798: // DIV OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43879,6 +45044,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1799: // DIV XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43894,6 +45060,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1800: // DIV NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43909,6 +45076,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1801: // DIV LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43930,6 +45098,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1802: // DIV SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43951,6 +45120,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1803: // DIV PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43972,6 +45142,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1804: // DIV POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -43992,6 +45163,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1805: // MOD LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44005,6 +45177,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1806: // MOD ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44018,6 +45191,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1807: // MOD SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44031,6 +45205,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1808: // MOD MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44044,6 +45219,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1809: // MOD DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44064,6 +45240,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1810: // MOD MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44082,6 +45259,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1811: // MOD REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44095,6 +45273,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1812: // MOD INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44108,6 +45287,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1813: // MOD DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44121,6 +45301,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1814: // MOD MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44134,6 +45315,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1815: // MOD SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44147,6 +45329,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1816: // MOD SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44160,6 +45343,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1817: // MOD AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44173,6 +45357,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1818: // MOD OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44186,6 +45371,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1819: // MOD XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44199,6 +45385,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1820: // MOD NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44212,6 +45399,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1821: // MOD LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44231,6 +45419,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1822: // MOD SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44250,6 +45439,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1823: // MOD PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44269,6 +45459,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1824: // MOD POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44287,6 +45478,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1825: // REM LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44295,6 +45487,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1826: // REM ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44303,6 +45496,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1827: // REM SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44311,6 +45505,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1828: // REM MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44319,6 +45514,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1829: // REM DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44334,6 +45530,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1830: // REM MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44347,6 +45544,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1831: // REM REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44355,6 +45553,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1832: // REM INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44363,6 +45562,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1833: // REM DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44371,6 +45571,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1834: // REM MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44379,6 +45580,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1835: // REM SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44387,6 +45589,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1836: // REM SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44395,6 +45598,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1837: // REM AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44403,6 +45607,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1838: // REM OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44411,6 +45616,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1839: // REM XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44419,6 +45625,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1840: // REM NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44427,6 +45634,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1841: // REM LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44441,6 +45649,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1842: // REM SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44455,6 +45664,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1843: // REM PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44469,6 +45679,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1844: // REM POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44482,6 +45693,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1845: // INC LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44490,6 +45702,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1846: // INC ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44498,6 +45711,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1847: // INC SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44506,6 +45720,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1848: // INC MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44514,6 +45729,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1849: // INC DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44529,6 +45745,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1850: // INC MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44542,6 +45759,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1851: // INC REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44550,6 +45768,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1852: // INC INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44558,6 +45777,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1853: // INC DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44566,6 +45786,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1854: // INC MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44574,6 +45795,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1855: // INC SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44582,6 +45804,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1856: // INC SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44590,6 +45813,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1857: // INC AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44598,6 +45822,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1858: // INC OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44606,6 +45831,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1859: // INC XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44614,6 +45840,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1860: // INC NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44622,6 +45849,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1861: // INC LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44636,6 +45864,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1862: // INC SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44650,6 +45879,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1863: // INC PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44664,6 +45894,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1864: // INC POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44677,6 +45908,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1865: // DEC LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44685,6 +45917,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1866: // DEC ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44693,6 +45926,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1867: // DEC SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44701,6 +45935,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1868: // DEC MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44709,6 +45944,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1869: // DEC DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44724,6 +45960,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1870: // DEC MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44737,6 +45974,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1871: // DEC REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44745,6 +45983,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1872: // DEC INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44753,6 +45992,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1873: // DEC DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44761,6 +46001,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1874: // DEC MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44769,6 +46010,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1875: // DEC SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44777,6 +46019,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1876: // DEC SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44785,6 +46028,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1877: // DEC AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44793,6 +46037,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1878: // DEC OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44801,6 +46046,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1879: // DEC XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44809,6 +46055,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1880: // DEC NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44817,6 +46064,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1881: // DEC LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44831,6 +46079,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1882: // DEC SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44845,6 +46094,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1883: // DEC PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44859,6 +46109,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1884: // DEC POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44872,6 +46123,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1885: // MOV LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44880,6 +46132,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1886: // MOV ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44888,6 +46141,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1887: // MOV SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44896,6 +46150,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1888: // MOV MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44904,6 +46159,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1889: // MOV DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44919,6 +46175,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1890: // MOV MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44932,6 +46189,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1891: // MOV REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44940,6 +46198,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1892: // MOV INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44948,6 +46207,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1893: // MOV DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44956,6 +46216,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1894: // MOV MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44964,6 +46225,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1895: // MOV SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44972,6 +46234,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1896: // MOV SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44980,6 +46243,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1897: // MOV AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44988,6 +46252,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1898: // MOV OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -44996,6 +46261,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1899: // MOV XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45004,6 +46270,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1900: // MOV NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45012,6 +46279,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1901: // MOV LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45026,6 +46294,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1902: // MOV SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45040,6 +46309,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1903: // MOV PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45054,6 +46324,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1904: // MOV POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45067,6 +46338,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1905: // SHL LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45075,6 +46347,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1906: // SHL ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45083,6 +46356,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1907: // SHL SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45091,6 +46365,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1908: // SHL MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45099,6 +46374,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1909: // SHL DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45114,6 +46390,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1910: // SHL MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45127,6 +46404,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1911: // SHL REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45135,6 +46413,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1912: // SHL INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45143,6 +46422,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1913: // SHL DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45151,6 +46431,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1914: // SHL MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45159,6 +46440,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1915: // SHL SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45167,6 +46449,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1916: // SHL SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45175,6 +46458,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1917: // SHL AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45183,6 +46467,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1918: // SHL OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45191,6 +46476,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1919: // SHL XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45199,6 +46485,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1920: // SHL NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45207,6 +46494,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1921: // SHL LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45221,6 +46509,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1922: // SHL SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45235,6 +46524,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1923: // SHL PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45249,6 +46539,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1924: // SHL POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45262,6 +46553,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1925: // SHR LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45270,6 +46562,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1926: // SHR ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45278,6 +46571,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1927: // SHR SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45286,6 +46580,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1928: // SHR MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45294,6 +46589,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1929: // SHR DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45309,6 +46605,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1930: // SHR MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45322,6 +46619,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1931: // SHR REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45330,6 +46628,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1932: // SHR INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45338,6 +46637,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1933: // SHR DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45346,6 +46646,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1934: // SHR MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45354,6 +46655,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1935: // SHR SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45362,6 +46664,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1936: // SHR SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45370,6 +46673,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1937: // SHR AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45378,6 +46682,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1938: // SHR OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45386,6 +46691,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1939: // SHR XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45394,6 +46700,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1940: // SHR NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45402,6 +46709,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1941: // SHR LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45416,6 +46724,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1942: // SHR SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45430,6 +46739,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1943: // SHR PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45444,6 +46754,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1944: // SHR POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45457,6 +46768,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1945: // AND LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45465,6 +46777,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1946: // AND ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45473,6 +46786,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1947: // AND SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45481,6 +46795,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1948: // AND MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45489,6 +46804,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1949: // AND DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45504,6 +46820,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1950: // AND MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45517,6 +46834,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1951: // AND REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45525,6 +46843,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1952: // AND INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45533,6 +46852,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1953: // AND DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45541,6 +46861,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1954: // AND MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45549,6 +46870,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1955: // AND SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45557,6 +46879,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1956: // AND SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45565,6 +46888,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1957: // AND AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45573,6 +46897,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1958: // AND OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45581,6 +46906,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1959: // AND XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45589,6 +46915,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1960: // AND NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45597,6 +46924,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1961: // AND LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45611,6 +46939,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1962: // AND SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45625,6 +46954,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1963: // AND PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45639,6 +46969,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1964: // AND POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45652,6 +46983,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1965: // OR LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45660,6 +46992,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1966: // OR ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45668,6 +47001,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1967: // OR SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45676,6 +47010,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1968: // OR MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45684,6 +47019,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1969: // OR DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45699,6 +47035,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1970: // OR MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45712,6 +47049,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1971: // OR REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45720,6 +47058,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1972: // OR INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45728,6 +47067,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1973: // OR DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45736,6 +47076,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1974: // OR MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45744,6 +47085,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1975: // OR SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45752,6 +47094,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1976: // OR SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45760,6 +47103,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1977: // OR AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45768,6 +47112,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1978: // OR OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45776,6 +47121,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1979: // OR XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45784,6 +47130,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 1980: // OR NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45792,6 +47139,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 1981: // OR LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45806,6 +47154,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 1982: // OR SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45820,6 +47169,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 1983: // OR PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45834,6 +47184,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 1984: // OR POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45847,6 +47198,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 1985: // XOR LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45855,6 +47207,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 1986: // XOR ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45863,6 +47216,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 1987: // XOR SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45871,6 +47225,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 1988: // XOR MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45879,6 +47234,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 1989: // XOR DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45894,6 +47250,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 1990: // XOR MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45907,6 +47264,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 1991: // XOR REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45915,6 +47273,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 1992: // XOR INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45923,6 +47282,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 1993: // XOR DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45931,6 +47291,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 1994: // XOR MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45939,6 +47300,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 1995: // XOR SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45947,6 +47309,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 1996: // XOR SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45955,6 +47318,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 1997: // XOR AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45963,6 +47327,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 1998: // XOR OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45971,6 +47336,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 1999: // XOR XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45979,6 +47345,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 2000: // XOR NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -45987,6 +47354,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 2001: // XOR LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46001,6 +47369,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2002: // XOR SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46015,6 +47384,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2003: // XOR PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46029,6 +47399,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 2004: // XOR POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46042,6 +47413,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 2005: // NOT LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46050,6 +47422,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 2006: // NOT ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46058,6 +47431,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 2007: // NOT SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46066,6 +47440,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 2008: // NOT MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46074,6 +47449,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 2009: // NOT DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46089,6 +47465,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2010: // NOT MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46102,6 +47479,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2011: // NOT REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46110,6 +47488,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 2012: // NOT INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46118,6 +47497,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 2013: // NOT DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46126,6 +47506,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 2014: // NOT MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46134,6 +47515,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 2015: // NOT SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46142,6 +47524,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 2016: // NOT SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46150,6 +47533,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 2017: // NOT AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46158,6 +47542,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 2018: // NOT OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46166,6 +47551,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 2019: // NOT XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46174,6 +47560,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 2020: // NOT NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46182,6 +47569,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 2021: // NOT LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46196,6 +47584,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2022: // NOT SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46210,6 +47599,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2023: // NOT PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46224,6 +47614,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 2024: // NOT POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46237,6 +47628,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 2025: // LOADM LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46251,6 +47643,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 2026: // LOADM ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46265,6 +47658,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 2027: // LOADM SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46279,6 +47673,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 2028: // LOADM MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46293,6 +47688,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 2029: // LOADM DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46314,6 +47710,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2030: // LOADM MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46333,6 +47730,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2031: // LOADM REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46347,6 +47745,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 2032: // LOADM INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46361,6 +47760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 2033: // LOADM DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46375,6 +47775,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 2034: // LOADM MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46389,6 +47790,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 2035: // LOADM SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46403,6 +47805,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 2036: // LOADM SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46417,6 +47820,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 2037: // LOADM AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46431,6 +47835,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 2038: // LOADM OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46445,6 +47850,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 2039: // LOADM XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46459,6 +47865,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 2040: // LOADM NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46473,6 +47880,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 2041: // LOADM LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46493,6 +47901,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2042: // LOADM SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46513,6 +47922,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2043: // LOADM PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46533,6 +47943,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 2044: // LOADM POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46552,6 +47963,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 2045: // SETM LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46566,6 +47978,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 2046: // SETM ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46580,6 +47993,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 2047: // SETM SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46594,6 +48008,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 2048: // SETM MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46608,6 +48023,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 2049: // SETM DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46629,6 +48045,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2050: // SETM MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46648,6 +48065,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2051: // SETM REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46662,6 +48080,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 2052: // SETM INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46676,6 +48095,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 2053: // SETM DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46690,6 +48110,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 2054: // SETM MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46704,6 +48125,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 2055: // SETM SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46718,6 +48140,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 2056: // SETM SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46732,6 +48155,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 2057: // SETM AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46746,6 +48170,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 2058: // SETM OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46760,6 +48185,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 2059: // SETM XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46774,6 +48200,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 2060: // SETM NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46788,6 +48215,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 2061: // SETM LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46808,6 +48236,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2062: // SETM SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46828,6 +48257,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2063: // SETM PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46848,6 +48278,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 2064: // SETM POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46867,6 +48298,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 2065: // PUSH LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46881,6 +48313,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 2066: // PUSH ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46895,6 +48328,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 2067: // PUSH SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46909,6 +48343,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 2068: // PUSH MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46923,6 +48358,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 2069: // PUSH DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46944,6 +48380,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2070: // PUSH MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46963,6 +48400,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2071: // PUSH REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46977,6 +48415,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 2072: // PUSH INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -46991,6 +48430,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 2073: // PUSH DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47005,6 +48445,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 2074: // PUSH MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47019,6 +48460,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 2075: // PUSH SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47033,6 +48475,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 2076: // PUSH SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47047,6 +48490,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 2077: // PUSH AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47061,6 +48505,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 2078: // PUSH OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47075,6 +48520,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 2079: // PUSH XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47089,6 +48535,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 2080: // PUSH NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47103,6 +48550,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 2081: // PUSH LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47123,6 +48571,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2082: // PUSH SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47143,6 +48592,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2083: // PUSH PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47163,6 +48613,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 2084: // PUSH POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47182,6 +48633,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 2085: // POP LOAD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47195,6 +48647,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = in.imm
+			continue
 		case 2086: // POP ADD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47208,6 +48661,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 2087: // POP SUB
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47221,6 +48675,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 2088: // POP MUL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47234,6 +48689,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * m.regs[in.b&31]
+			continue
 		case 2089: // POP DIV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47254,6 +48710,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2090: // POP MOD
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47272,6 +48729,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2091: // POP REM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47285,6 +48743,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.rem
+			continue
 		case 2092: // POP INC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47298,6 +48757,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] + 1
+			continue
 		case 2093: // POP DEC
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47311,6 +48771,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] - 1
+			continue
 		case 2094: // POP MOV
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47324,6 +48785,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = m.regs[in.a&31]
+			continue
 		case 2095: // POP SHL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47337,6 +48799,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] << (in.b & 31)
+			continue
 		case 2096: // POP SHR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47350,6 +48813,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = m.regs[in.a&31] >> (in.b & 31)
+			continue
 		case 2097: // POP AND
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47363,6 +48827,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 2098: // POP OR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47376,6 +48841,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 2099: // POP XOR
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47389,6 +48855,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 2100: // POP NOT
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47402,6 +48869,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^m.regs[in.a&31]
+			continue
 		case 2101: // POP LOADM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47421,6 +48889,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2102: // POP SETM
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47440,6 +48909,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2103: // POP PUSH
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47459,6 +48929,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = m.regs[in.a&31]
 			sp++
+			continue
 		case 2104: // POP POP
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -47477,6 +48948,7 @@ func (m *VM) exec() (int, error) {
 			}
 			sp--
 			m.regs[in.a&31] = m.stack[sp]
+			continue
 		case 2105: // ADDF64 ADDF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47515,6 +48987,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2106: // ADDF64 ADDF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47553,6 +49026,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2107: // ADDF64 ADDF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47591,6 +49065,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2108: // ADDF64 ADDF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47629,6 +49104,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2109: // ADDF64 SUBF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47667,6 +49143,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2110: // ADDF64 SUBF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47705,6 +49182,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2111: // ADDF64 SUBF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47743,6 +49221,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2112: // ADDF64 SUBF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47781,6 +49260,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2113: // ADDF64 MULF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47819,6 +49299,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2114: // ADDF64 MULF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47857,6 +49338,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2115: // ADDF64 MULF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47895,6 +49377,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2116: // ADDF64 MULF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47933,6 +49416,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2117: // ADDF64 DIVF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -47971,6 +49455,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2118: // ADDF64 DIVF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48009,6 +49494,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2119: // ADDF64 DIVF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48047,6 +49533,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2120: // ADDF64 DIVF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48085,6 +49572,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2121: // SUBF64 ADDF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48123,6 +49611,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2122: // SUBF64 ADDF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48161,6 +49650,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2123: // SUBF64 ADDF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48199,6 +49689,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2124: // SUBF64 ADDF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48237,6 +49728,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2125: // SUBF64 SUBF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48275,6 +49767,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2126: // SUBF64 SUBF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48313,6 +49806,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2127: // SUBF64 SUBF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48351,6 +49845,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2128: // SUBF64 SUBF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48389,6 +49884,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2129: // SUBF64 MULF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48427,6 +49923,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2130: // SUBF64 MULF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48465,6 +49962,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2131: // SUBF64 MULF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48503,6 +50001,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2132: // SUBF64 MULF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48541,6 +50040,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2133: // SUBF64 DIVF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48579,6 +50079,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2134: // SUBF64 DIVF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48617,6 +50118,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2135: // SUBF64 DIVF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48655,6 +50157,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2136: // SUBF64 DIVF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48693,6 +50196,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2137: // MULF64 ADDF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48731,6 +50235,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2138: // MULF64 ADDF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48769,6 +50274,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2139: // MULF64 ADDF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48807,6 +50313,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2140: // MULF64 ADDF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48845,6 +50352,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2141: // MULF64 SUBF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48883,6 +50391,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2142: // MULF64 SUBF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48921,6 +50430,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2143: // MULF64 SUBF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48959,6 +50469,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2144: // MULF64 SUBF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -48997,6 +50508,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2145: // MULF64 MULF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49035,6 +50547,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2146: // MULF64 MULF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49073,6 +50586,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2147: // MULF64 MULF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49111,6 +50625,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2148: // MULF64 MULF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49149,6 +50664,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2149: // MULF64 DIVF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49187,6 +50703,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2150: // MULF64 DIVF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49225,6 +50742,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2151: // MULF64 DIVF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49263,6 +50781,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2152: // MULF64 DIVF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49301,6 +50820,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2153: // DIVF64 ADDF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49339,6 +50859,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2154: // DIVF64 ADDF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49377,6 +50898,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2155: // DIVF64 ADDF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49415,6 +50937,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2156: // DIVF64 ADDF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49453,6 +50976,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2157: // DIVF64 SUBF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49491,6 +51015,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2158: // DIVF64 SUBF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49529,6 +51054,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2159: // DIVF64 SUBF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49567,6 +51093,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2160: // DIVF64 SUBF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49605,6 +51132,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2161: // DIVF64 MULF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49643,6 +51171,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2162: // DIVF64 MULF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49681,6 +51210,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2163: // DIVF64 MULF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49719,6 +51249,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2164: // DIVF64 MULF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49757,6 +51288,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2165: // DIVF64 DIVF64 ADDF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49795,6 +51327,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2166: // DIVF64 DIVF64 SUBF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49833,6 +51366,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2167: // DIVF64 DIVF64 MULF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49871,6 +51405,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2168: // DIVF64 DIVF64 DIVF64
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49909,6 +51444,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2169: // LOADF64 EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49946,6 +51482,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2170: // LOADF64 EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -49983,6 +51520,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2171: // LOADF64 EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50025,6 +51563,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2172: // LOADF64 NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50062,6 +51601,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2173: // LOADF64 NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50099,6 +51639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2174: // LOADF64 NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50141,6 +51682,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2175: // LOADF64 GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50178,6 +51720,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2176: // LOADF64 GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50215,6 +51758,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2177: // LOADF64 GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50257,6 +51801,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2178: // LOADF64 GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50294,6 +51839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2179: // LOADF64 GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50331,6 +51877,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2180: // LOADF64 GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50373,6 +51920,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2181: // LOADF64 LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50410,6 +51958,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2182: // LOADF64 LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50447,6 +51996,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2183: // LOADF64 LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50489,6 +52039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2184: // LOADF64 LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50526,6 +52077,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2185: // LOADF64 LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50563,6 +52115,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2186: // LOADF64 LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50605,6 +52158,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2187: // ADDF64 EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50642,6 +52196,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2188: // ADDF64 EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50679,6 +52234,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2189: // ADDF64 EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50721,6 +52277,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2190: // ADDF64 NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50758,6 +52315,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2191: // ADDF64 NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50795,6 +52353,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2192: // ADDF64 NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50837,6 +52396,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2193: // ADDF64 GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50874,6 +52434,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2194: // ADDF64 GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50911,6 +52472,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2195: // ADDF64 GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50953,6 +52515,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2196: // ADDF64 GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -50990,6 +52553,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2197: // ADDF64 GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51027,6 +52591,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2198: // ADDF64 GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51069,6 +52634,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2199: // ADDF64 LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51106,6 +52672,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2200: // ADDF64 LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51143,6 +52710,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2201: // ADDF64 LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51185,6 +52753,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2202: // ADDF64 LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51222,6 +52791,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2203: // ADDF64 LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51259,6 +52829,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2204: // ADDF64 LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51301,6 +52872,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2205: // SUBF64 EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51338,6 +52910,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2206: // SUBF64 EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51375,6 +52948,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2207: // SUBF64 EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51417,6 +52991,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2208: // SUBF64 NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51454,6 +53029,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2209: // SUBF64 NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51491,6 +53067,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2210: // SUBF64 NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51533,6 +53110,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2211: // SUBF64 GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51570,6 +53148,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2212: // SUBF64 GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51607,6 +53186,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2213: // SUBF64 GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51649,6 +53229,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2214: // SUBF64 GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51686,6 +53267,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2215: // SUBF64 GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51723,6 +53305,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2216: // SUBF64 GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51765,6 +53348,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2217: // SUBF64 LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51802,6 +53386,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2218: // SUBF64 LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51839,6 +53424,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2219: // SUBF64 LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51881,6 +53467,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2220: // SUBF64 LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51918,6 +53505,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2221: // SUBF64 LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51955,6 +53543,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2222: // SUBF64 LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -51997,6 +53586,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2223: // MULF64 EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52034,6 +53624,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2224: // MULF64 EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52071,6 +53662,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2225: // MULF64 EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52113,6 +53705,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2226: // MULF64 NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52150,6 +53743,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2227: // MULF64 NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52187,6 +53781,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2228: // MULF64 NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52229,6 +53824,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2229: // MULF64 GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52266,6 +53862,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2230: // MULF64 GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52303,6 +53900,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2231: // MULF64 GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52345,6 +53943,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2232: // MULF64 GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52382,6 +53981,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2233: // MULF64 GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52419,6 +54019,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2234: // MULF64 GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52461,6 +54062,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2235: // MULF64 LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52498,6 +54100,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2236: // MULF64 LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52535,6 +54138,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2237: // MULF64 LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52577,6 +54181,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2238: // MULF64 LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52614,6 +54219,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2239: // MULF64 LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52651,6 +54257,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2240: // MULF64 LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52693,6 +54300,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2241: // DIVF64 EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52730,6 +54338,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2242: // DIVF64 EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52767,6 +54376,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2243: // DIVF64 EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52809,6 +54419,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2244: // DIVF64 NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52846,6 +54457,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2245: // DIVF64 NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52883,6 +54495,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2246: // DIVF64 NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52925,6 +54538,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2247: // DIVF64 GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52962,6 +54576,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2248: // DIVF64 GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -52999,6 +54614,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2249: // DIVF64 GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53041,6 +54657,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2250: // DIVF64 GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53078,6 +54695,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2251: // DIVF64 GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53115,6 +54733,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2252: // DIVF64 GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53157,6 +54776,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2253: // DIVF64 LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53194,6 +54814,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2254: // DIVF64 LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53231,6 +54852,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2255: // DIVF64 LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53273,6 +54895,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2256: // DIVF64 LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53310,6 +54933,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2257: // DIVF64 LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53347,6 +54971,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2258: // DIVF64 LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53389,6 +55014,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2259: // LOADF64 LOADF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53399,6 +55025,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			fr := m.fr
 			fr[in.a&31] = float64(in.imm)
+			continue
 		case 2260: // LOADF64 ADDF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53421,6 +55048,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2261: // LOADF64 SUBF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53443,6 +55071,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2262: // LOADF64 MULF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53465,6 +55094,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2263: // LOADF64 DIVF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53487,6 +55117,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2264: // ADDF64 LOADF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53497,6 +55128,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			fr := m.fr
 			fr[in.a&31] = float64(in.imm)
+			continue
 		case 2265: // ADDF64 ADDF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53519,6 +55151,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2266: // ADDF64 SUBF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53541,6 +55174,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2267: // ADDF64 MULF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53563,6 +55197,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2268: // ADDF64 DIVF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53585,6 +55220,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2269: // SUBF64 LOADF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53595,6 +55231,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			fr := m.fr
 			fr[in.a&31] = float64(in.imm)
+			continue
 		case 2270: // SUBF64 ADDF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53617,6 +55254,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2271: // SUBF64 SUBF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53639,6 +55277,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2272: // SUBF64 MULF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53661,6 +55300,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2273: // SUBF64 DIVF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53683,6 +55323,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2274: // MULF64 LOADF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53693,6 +55334,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			fr := m.fr
 			fr[in.a&31] = float64(in.imm)
+			continue
 		case 2275: // MULF64 ADDF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53715,6 +55357,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2276: // MULF64 SUBF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53737,6 +55380,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2277: // MULF64 MULF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53759,6 +55403,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2278: // MULF64 DIVF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53781,6 +55426,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2279: // DIVF64 LOADF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53791,6 +55437,7 @@ func (m *VM) exec() (int, error) {
 			in = &parts[1]
 			fr := m.fr
 			fr[in.a&31] = float64(in.imm)
+			continue
 		case 2280: // DIVF64 ADDF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53813,6 +55460,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa + fb
+			continue
 		case 2281: // DIVF64 SUBF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53835,6 +55483,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa - fb
+			continue
 		case 2282: // DIVF64 MULF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53857,6 +55506,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa * fb
+			continue
 		case 2283: // DIVF64 DIVF64
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var hv float64 // the float the part before wrote
@@ -53879,6 +55529,7 @@ func (m *VM) exec() (int, error) {
 				fb = fr[in.b&31]
 			}
 			fr[in.c&31] = fa / fb
+			continue
 		case 2284: // AND SHL LOADM
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53898,6 +55549,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2285: // AND SHL SETM
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53917,6 +55569,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2286: // AND SHR LOADM
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53936,6 +55589,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2287: // AND SHR SETM
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53955,6 +55609,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2288: // SHR AND ADD
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53968,6 +55623,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + m.regs[in.b&31]
+			continue
 		case 2289: // SHR AND SUB
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53981,6 +55637,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - m.regs[in.b&31]
+			continue
 		case 2290: // SHR AND AND
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -53994,6 +55651,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] & m.regs[in.b&31]
+			continue
 		case 2291: // SHR AND OR
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54007,6 +55665,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] | m.regs[in.b&31]
+			continue
 		case 2292: // SHR AND XOR
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54020,6 +55679,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ m.regs[in.b&31]
+			continue
 		case 2293: // LOAD EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54044,6 +55704,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2294: // LOAD EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54068,6 +55729,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2295: // LOAD EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54097,6 +55759,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2296: // LOAD NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54121,6 +55784,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2297: // LOAD NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54145,6 +55809,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2298: // LOAD NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54174,6 +55839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2299: // LOAD GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54198,6 +55864,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2300: // LOAD GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54222,6 +55889,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2301: // LOAD GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54251,6 +55919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2302: // LOAD GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54275,6 +55944,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2303: // LOAD GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54299,6 +55969,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2304: // LOAD GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54328,6 +55999,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2305: // LOAD LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54352,6 +56024,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2306: // LOAD LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54376,6 +56049,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2307: // LOAD LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54405,6 +56079,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2308: // LOAD LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54429,6 +56104,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2309: // LOAD LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54453,6 +56129,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2310: // LOAD LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54482,6 +56159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2311: // ADD EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54506,6 +56184,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2312: // ADD EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54530,6 +56209,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2313: // ADD EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54559,6 +56239,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2314: // ADD NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54583,6 +56264,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2315: // ADD NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54607,6 +56289,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2316: // ADD NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54636,6 +56319,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2317: // ADD GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54660,6 +56344,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2318: // ADD GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54684,6 +56369,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2319: // ADD GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54713,6 +56399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2320: // ADD GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54737,6 +56424,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2321: // ADD GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54761,6 +56449,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2322: // ADD GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54790,6 +56479,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2323: // ADD LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54814,6 +56504,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2324: // ADD LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54838,6 +56529,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2325: // ADD LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54867,6 +56559,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2326: // ADD LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54891,6 +56584,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2327: // ADD LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54915,6 +56609,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2328: // ADD LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54944,6 +56639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2329: // SUB EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54968,6 +56664,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2330: // SUB EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -54992,6 +56689,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2331: // SUB EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55021,6 +56719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2332: // SUB NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55045,6 +56744,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2333: // SUB NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55069,6 +56769,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2334: // SUB NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55098,6 +56799,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2335: // SUB GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55122,6 +56824,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2336: // SUB GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55146,6 +56849,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2337: // SUB GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55175,6 +56879,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2338: // SUB GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55199,6 +56904,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2339: // SUB GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55223,6 +56929,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2340: // SUB GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55252,6 +56959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2341: // SUB LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55276,6 +56984,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2342: // SUB LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55300,6 +57009,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2343: // SUB LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55329,6 +57039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2344: // SUB LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55353,6 +57064,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2345: // SUB LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55377,6 +57089,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2346: // SUB LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55406,6 +57119,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2347: // MUL EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55430,6 +57144,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2348: // MUL EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55454,6 +57169,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2349: // MUL EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55483,6 +57199,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2350: // MUL NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55507,6 +57224,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2351: // MUL NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55531,6 +57249,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2352: // MUL NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55560,6 +57279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2353: // MUL GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55584,6 +57304,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2354: // MUL GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55608,6 +57329,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2355: // MUL GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55637,6 +57359,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2356: // MUL GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55661,6 +57384,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2357: // MUL GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55685,6 +57409,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2358: // MUL GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55714,6 +57439,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2359: // MUL LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55738,6 +57464,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2360: // MUL LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55762,6 +57489,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2361: // MUL LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55791,6 +57519,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2362: // MUL LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55815,6 +57544,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2363: // MUL LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55839,6 +57569,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2364: // MUL LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55868,6 +57599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2365: // MOD EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55897,6 +57629,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2366: // MOD EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55926,6 +57659,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2367: // MOD EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55960,6 +57694,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2368: // MOD NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -55989,6 +57724,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2369: // MOD NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56018,6 +57754,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2370: // MOD NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56052,6 +57789,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2371: // MOD GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56081,6 +57819,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2372: // MOD GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56110,6 +57849,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2373: // MOD GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56144,6 +57884,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2374: // MOD GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56173,6 +57914,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2375: // MOD GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56202,6 +57944,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2376: // MOD GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56236,6 +57979,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2377: // MOD LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56265,6 +58009,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2378: // MOD LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56294,6 +58039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2379: // MOD LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56328,6 +58074,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2380: // MOD LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56357,6 +58104,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2381: // MOD LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56386,6 +58134,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2382: // MOD LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56420,6 +58169,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2383: // INC EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56444,6 +58194,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2384: // INC EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56468,6 +58219,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2385: // INC EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56497,6 +58249,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2386: // INC NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56521,6 +58274,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2387: // INC NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56545,6 +58299,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2388: // INC NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56574,6 +58329,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2389: // INC GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56598,6 +58354,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2390: // INC GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56622,6 +58379,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2391: // INC GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56651,6 +58409,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2392: // INC GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56675,6 +58434,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2393: // INC GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56699,6 +58459,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2394: // INC GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56728,6 +58489,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2395: // INC LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56752,6 +58514,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2396: // INC LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56776,6 +58539,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2397: // INC LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56805,6 +58569,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2398: // INC LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56829,6 +58594,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2399: // INC LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56853,6 +58619,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2400: // INC LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56882,6 +58649,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2401: // DEC EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56906,6 +58674,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2402: // DEC EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56930,6 +58699,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2403: // DEC EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56959,6 +58729,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2404: // DEC NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -56983,6 +58754,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2405: // DEC NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57007,6 +58779,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2406: // DEC NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57036,6 +58809,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2407: // DEC GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57060,6 +58834,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2408: // DEC GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57084,6 +58859,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2409: // DEC GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57113,6 +58889,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2410: // DEC GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57137,6 +58914,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2411: // DEC GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57161,6 +58939,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2412: // DEC GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57190,6 +58969,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2413: // DEC LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57214,6 +58994,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2414: // DEC LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57238,6 +59019,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2415: // DEC LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57267,6 +59049,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2416: // DEC LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57291,6 +59074,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2417: // DEC LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57315,6 +59099,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2418: // DEC LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57344,6 +59129,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2419: // MOV EQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57368,6 +59154,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2420: // MOV EQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57392,6 +59179,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2421: // MOV EQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57421,6 +59209,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2422: // MOV NEQF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57445,6 +59234,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2423: // MOV NEQF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57469,6 +59259,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2424: // MOV NEQF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57498,6 +59289,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2425: // MOV GTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57522,6 +59314,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2426: // MOV GTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57546,6 +59339,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2427: // MOV GTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57575,6 +59369,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2428: // MOV GTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57599,6 +59394,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2429: // MOV GTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57623,6 +59419,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2430: // MOV GTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57652,6 +59449,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2431: // MOV LTF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57676,6 +59474,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2432: // MOV LTF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57700,6 +59499,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2433: // MOV LTF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57729,6 +59529,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2434: // MOV LTEF64 DJMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57753,6 +59554,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2435: // MOV LTEF64 DJMPNE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57777,6 +59579,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2436: // MOV LTEF64 JMPE
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57806,6 +59609,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2437: // LOADF64 CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -57931,6 +59735,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2442: // ADDF64 CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -58056,6 +59861,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2447: // SUBF64 CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -58181,6 +59987,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2452: // MULF64 CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -58306,6 +60113,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2457: // DIVF64 CALL
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -58431,6 +60239,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2462: // DJMP, then at its target EQ DJMPE
 			target = int(in.imm)
 			{
@@ -62236,6 +64045,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2571: // EQ DJMPE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62273,6 +64083,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2572: // EQ DJMPE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62310,6 +64121,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2573: // EQ DJMPE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62347,6 +64159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2574: // EQ DJMPE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62384,6 +64197,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2575: // EQ DJMPE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62421,6 +64235,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2576: // EQ DJMPE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62458,6 +64273,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2577: // EQ DJMPE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62495,6 +64311,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2578: // EQ DJMPE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62532,6 +64349,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2579: // EQ DJMPE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62569,6 +64387,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2580: // EQ DJMPE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62606,6 +64425,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2581: // EQ DJMPE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62643,6 +64463,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2582: // EQ DJMPNE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62680,6 +64501,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2583: // EQ DJMPNE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62717,6 +64539,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2584: // EQ DJMPNE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62754,6 +64577,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2585: // EQ DJMPNE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62791,6 +64615,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2586: // EQ DJMPNE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62828,6 +64653,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2587: // EQ DJMPNE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62865,6 +64691,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2588: // EQ DJMPNE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62902,6 +64729,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2589: // EQ DJMPNE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62939,6 +64767,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2590: // EQ DJMPNE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -62976,6 +64805,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2591: // EQ DJMPNE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63013,6 +64843,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2592: // EQ DJMPNE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63050,6 +64881,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2593: // EQ DJMPNE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63087,6 +64919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2594: // NEQ DJMPE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63124,6 +64957,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2595: // NEQ DJMPE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63161,6 +64995,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2596: // NEQ DJMPE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63198,6 +65033,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2597: // NEQ DJMPE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63235,6 +65071,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2598: // NEQ DJMPE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63272,6 +65109,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2599: // NEQ DJMPE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63309,6 +65147,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2600: // NEQ DJMPE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63346,6 +65185,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2601: // NEQ DJMPE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63383,6 +65223,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2602: // NEQ DJMPE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63420,6 +65261,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2603: // NEQ DJMPE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63457,6 +65299,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2604: // NEQ DJMPE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63494,6 +65337,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2605: // NEQ DJMPE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63531,6 +65375,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2606: // NEQ DJMPNE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63568,6 +65413,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2607: // NEQ DJMPNE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63605,6 +65451,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2608: // NEQ DJMPNE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63642,6 +65489,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2609: // NEQ DJMPNE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63679,6 +65527,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2610: // NEQ DJMPNE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63716,6 +65565,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2611: // NEQ DJMPNE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63753,6 +65603,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2612: // NEQ DJMPNE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63790,6 +65641,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2613: // NEQ DJMPNE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63827,6 +65679,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2614: // NEQ DJMPNE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63864,6 +65717,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2615: // NEQ DJMPNE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63901,6 +65755,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2616: // NEQ DJMPNE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63938,6 +65793,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2617: // NEQ DJMPNE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -63975,6 +65831,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2618: // GTE DJMPE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64012,6 +65869,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2619: // GTE DJMPE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64049,6 +65907,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2620: // GTE DJMPE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64086,6 +65945,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2621: // GTE DJMPE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64123,6 +65983,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2622: // GTE DJMPE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64160,6 +66021,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2623: // GTE DJMPE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64197,6 +66059,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2624: // GTE DJMPE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64234,6 +66097,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2625: // GTE DJMPE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64271,6 +66135,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2626: // GTE DJMPE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64308,6 +66173,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2627: // GTE DJMPE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64345,6 +66211,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2628: // GTE DJMPE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64382,6 +66249,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2629: // GTE DJMPE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64419,6 +66287,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2630: // GTE DJMPNE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64456,6 +66325,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2631: // GTE DJMPNE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64493,6 +66363,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2632: // GTE DJMPNE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64530,6 +66401,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2633: // GTE DJMPNE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64567,6 +66439,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2634: // GTE DJMPNE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64604,6 +66477,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2635: // GTE DJMPNE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64641,6 +66515,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2636: // GTE DJMPNE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64678,6 +66553,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2637: // GTE DJMPNE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64715,6 +66591,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2638: // GTE DJMPNE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64752,6 +66629,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2639: // GTE DJMPNE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64789,6 +66667,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2640: // GTE DJMPNE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64826,6 +66705,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2641: // GTE DJMPNE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64863,6 +66743,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2642: // LTE DJMPE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64900,6 +66781,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2643: // LTE DJMPE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64937,6 +66819,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2644: // LTE DJMPE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -64974,6 +66857,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2645: // LTE DJMPE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65011,6 +66895,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2646: // LTE DJMPE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65048,6 +66933,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2647: // LTE DJMPE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65085,6 +66971,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2648: // LTE DJMPE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65122,6 +67009,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2649: // LTE DJMPE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65159,6 +67047,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2650: // LTE DJMPE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65196,6 +67085,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2651: // LTE DJMPE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65233,6 +67123,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2652: // LTE DJMPE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65270,6 +67161,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2653: // LTE DJMPE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65307,6 +67199,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2654: // LTE DJMPNE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65344,6 +67237,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2655: // LTE DJMPNE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65381,6 +67275,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2656: // LTE DJMPNE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65418,6 +67313,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2657: // LTE DJMPNE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65455,6 +67351,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2658: // LTE DJMPNE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65492,6 +67389,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2659: // LTE DJMPNE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65529,6 +67427,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2660: // LTE DJMPNE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65566,6 +67465,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2661: // LTE DJMPNE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65603,6 +67503,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2662: // LTE DJMPNE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65640,6 +67541,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2663: // LTE DJMPNE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65677,6 +67579,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2664: // LTE DJMPNE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65714,6 +67617,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2665: // LTE DJMPNE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65751,6 +67655,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2666: // LT DJMPE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65788,6 +67693,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2667: // LT DJMPE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65825,6 +67731,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2668: // LT DJMPE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65862,6 +67769,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2669: // LT DJMPE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65899,6 +67807,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2670: // LT DJMPE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65936,6 +67845,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2671: // LT DJMPE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -65973,6 +67883,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2672: // LT DJMPE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66010,6 +67921,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2673: // LT DJMPE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66047,6 +67959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2674: // LT DJMPE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66084,6 +67997,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2675: // LT DJMPE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66121,6 +68035,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2676: // LT DJMPE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66158,6 +68073,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2677: // LT DJMPE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66195,6 +68111,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2678: // LT DJMPNE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66232,6 +68149,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2679: // LT DJMPNE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66269,6 +68187,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2680: // LT DJMPNE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66306,6 +68225,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2681: // LT DJMPNE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66343,6 +68263,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2682: // LT DJMPNE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66380,6 +68301,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2683: // LT DJMPNE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66417,6 +68339,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2684: // LT DJMPNE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66454,6 +68377,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2685: // LT DJMPNE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66491,6 +68415,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2686: // LT DJMPNE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66528,6 +68453,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2687: // LT DJMPNE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66565,6 +68491,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2688: // LT DJMPNE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66602,6 +68529,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2689: // LT DJMPNE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66639,6 +68567,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2690: // GT DJMPE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66676,6 +68605,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2691: // GT DJMPE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66713,6 +68643,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2692: // GT DJMPE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66750,6 +68681,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2693: // GT DJMPE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66787,6 +68719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2694: // GT DJMPE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66824,6 +68757,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2695: // GT DJMPE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66861,6 +68795,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2696: // GT DJMPE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66898,6 +68833,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2697: // GT DJMPE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66935,6 +68871,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2698: // GT DJMPE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -66972,6 +68909,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2699: // GT DJMPE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67009,6 +68947,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2700: // GT DJMPE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67046,6 +68985,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2701: // GT DJMPE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67083,6 +69023,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2702: // GT DJMPNE, then at its target EQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67120,6 +69061,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2703: // GT DJMPNE, then at its target EQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67157,6 +69099,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2704: // GT DJMPNE, then at its target NEQ DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67194,6 +69137,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2705: // GT DJMPNE, then at its target NEQ DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67231,6 +69175,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2706: // GT DJMPNE, then at its target GTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67268,6 +69213,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2707: // GT DJMPNE, then at its target GTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67305,6 +69251,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2708: // GT DJMPNE, then at its target LTE DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67342,6 +69289,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2709: // GT DJMPNE, then at its target LTE DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67379,6 +69327,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2710: // GT DJMPNE, then at its target LT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67416,6 +69365,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2711: // GT DJMPNE, then at its target LT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67453,6 +69403,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2712: // GT DJMPNE, then at its target GT DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67490,6 +69441,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2713: // GT DJMPNE, then at its target GT DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67527,6 +69479,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2714: // EQF64 DJMPE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67566,6 +69519,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2715: // EQF64 DJMPE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67605,6 +69559,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2716: // EQF64 DJMPE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67644,6 +69599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2717: // EQF64 DJMPE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67683,6 +69639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2718: // EQF64 DJMPE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67722,6 +69679,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2719: // EQF64 DJMPE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67761,6 +69719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2720: // EQF64 DJMPE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67800,6 +69759,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2721: // EQF64 DJMPE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67839,6 +69799,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2722: // EQF64 DJMPE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67878,6 +69839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2723: // EQF64 DJMPE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67917,6 +69879,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2724: // EQF64 DJMPE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67956,6 +69919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2725: // EQF64 DJMPE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -67995,6 +69959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2726: // EQF64 DJMPNE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68034,6 +69999,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2727: // EQF64 DJMPNE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68073,6 +70039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2728: // EQF64 DJMPNE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68112,6 +70079,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2729: // EQF64 DJMPNE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68151,6 +70119,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2730: // EQF64 DJMPNE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68190,6 +70159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2731: // EQF64 DJMPNE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68229,6 +70199,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2732: // EQF64 DJMPNE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68268,6 +70239,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2733: // EQF64 DJMPNE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68307,6 +70279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2734: // EQF64 DJMPNE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68346,6 +70319,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2735: // EQF64 DJMPNE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68385,6 +70359,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2736: // EQF64 DJMPNE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68424,6 +70399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2737: // EQF64 DJMPNE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68463,6 +70439,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2738: // NEQF64 DJMPE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68502,6 +70479,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2739: // NEQF64 DJMPE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68541,6 +70519,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2740: // NEQF64 DJMPE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68580,6 +70559,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2741: // NEQF64 DJMPE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68619,6 +70599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2742: // NEQF64 DJMPE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68658,6 +70639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2743: // NEQF64 DJMPE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68697,6 +70679,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2744: // NEQF64 DJMPE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68736,6 +70719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2745: // NEQF64 DJMPE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68775,6 +70759,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2746: // NEQF64 DJMPE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68814,6 +70799,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2747: // NEQF64 DJMPE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68853,6 +70839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2748: // NEQF64 DJMPE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68892,6 +70879,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2749: // NEQF64 DJMPE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68931,6 +70919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2750: // NEQF64 DJMPNE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -68970,6 +70959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2751: // NEQF64 DJMPNE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69009,6 +70999,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2752: // NEQF64 DJMPNE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69048,6 +71039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2753: // NEQF64 DJMPNE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69087,6 +71079,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2754: // NEQF64 DJMPNE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69126,6 +71119,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2755: // NEQF64 DJMPNE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69165,6 +71159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2756: // NEQF64 DJMPNE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69204,6 +71199,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2757: // NEQF64 DJMPNE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69243,6 +71239,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2758: // NEQF64 DJMPNE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69282,6 +71279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2759: // NEQF64 DJMPNE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69321,6 +71319,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2760: // NEQF64 DJMPNE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69360,6 +71359,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2761: // NEQF64 DJMPNE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69399,6 +71399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2762: // GTF64 DJMPE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69438,6 +71439,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2763: // GTF64 DJMPE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69477,6 +71479,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2764: // GTF64 DJMPE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69516,6 +71519,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2765: // GTF64 DJMPE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69555,6 +71559,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2766: // GTF64 DJMPE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69594,6 +71599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2767: // GTF64 DJMPE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69633,6 +71639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2768: // GTF64 DJMPE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69672,6 +71679,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2769: // GTF64 DJMPE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69711,6 +71719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2770: // GTF64 DJMPE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69750,6 +71759,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2771: // GTF64 DJMPE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69789,6 +71799,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2772: // GTF64 DJMPE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69828,6 +71839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2773: // GTF64 DJMPE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69867,6 +71879,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2774: // GTF64 DJMPNE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69906,6 +71919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2775: // GTF64 DJMPNE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69945,6 +71959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2776: // GTF64 DJMPNE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -69984,6 +71999,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2777: // GTF64 DJMPNE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70023,6 +72039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2778: // GTF64 DJMPNE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70062,6 +72079,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2779: // GTF64 DJMPNE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70101,6 +72119,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2780: // GTF64 DJMPNE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70140,6 +72159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2781: // GTF64 DJMPNE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70179,6 +72199,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2782: // GTF64 DJMPNE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70218,6 +72239,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2783: // GTF64 DJMPNE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70257,6 +72279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2784: // GTF64 DJMPNE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70296,6 +72319,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2785: // GTF64 DJMPNE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70335,6 +72359,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2786: // GTEF64 DJMPE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70374,6 +72399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2787: // GTEF64 DJMPE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70413,6 +72439,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2788: // GTEF64 DJMPE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70452,6 +72479,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2789: // GTEF64 DJMPE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70491,6 +72519,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2790: // GTEF64 DJMPE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70530,6 +72559,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2791: // GTEF64 DJMPE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70569,6 +72599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2792: // GTEF64 DJMPE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70608,6 +72639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2793: // GTEF64 DJMPE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70647,6 +72679,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2794: // GTEF64 DJMPE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70686,6 +72719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2795: // GTEF64 DJMPE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70725,6 +72759,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2796: // GTEF64 DJMPE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70764,6 +72799,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2797: // GTEF64 DJMPE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70803,6 +72839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2798: // GTEF64 DJMPNE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70842,6 +72879,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2799: // GTEF64 DJMPNE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70881,6 +72919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2800: // GTEF64 DJMPNE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70920,6 +72959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2801: // GTEF64 DJMPNE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70959,6 +72999,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2802: // GTEF64 DJMPNE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -70998,6 +73039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2803: // GTEF64 DJMPNE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71037,6 +73079,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2804: // GTEF64 DJMPNE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71076,6 +73119,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2805: // GTEF64 DJMPNE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71115,6 +73159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2806: // GTEF64 DJMPNE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71154,6 +73199,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2807: // GTEF64 DJMPNE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71193,6 +73239,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2808: // GTEF64 DJMPNE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71232,6 +73279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2809: // GTEF64 DJMPNE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71271,6 +73319,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2810: // LTF64 DJMPE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71310,6 +73359,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2811: // LTF64 DJMPE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71349,6 +73399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2812: // LTF64 DJMPE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71388,6 +73439,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2813: // LTF64 DJMPE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71427,6 +73479,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2814: // LTF64 DJMPE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71466,6 +73519,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2815: // LTF64 DJMPE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71505,6 +73559,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2816: // LTF64 DJMPE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71544,6 +73599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2817: // LTF64 DJMPE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71583,6 +73639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2818: // LTF64 DJMPE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71622,6 +73679,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2819: // LTF64 DJMPE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71661,6 +73719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2820: // LTF64 DJMPE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71700,6 +73759,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2821: // LTF64 DJMPE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71739,6 +73799,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2822: // LTF64 DJMPNE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71778,6 +73839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2823: // LTF64 DJMPNE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71817,6 +73879,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2824: // LTF64 DJMPNE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71856,6 +73919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2825: // LTF64 DJMPNE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71895,6 +73959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2826: // LTF64 DJMPNE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71934,6 +73999,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2827: // LTF64 DJMPNE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -71973,6 +74039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2828: // LTF64 DJMPNE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72012,6 +74079,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2829: // LTF64 DJMPNE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72051,6 +74119,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2830: // LTF64 DJMPNE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72090,6 +74159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2831: // LTF64 DJMPNE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72129,6 +74199,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2832: // LTF64 DJMPNE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72168,6 +74239,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2833: // LTF64 DJMPNE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72207,6 +74279,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2834: // LTEF64 DJMPE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72246,6 +74319,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2835: // LTEF64 DJMPE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72285,6 +74359,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2836: // LTEF64 DJMPE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72324,6 +74399,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2837: // LTEF64 DJMPE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72363,6 +74439,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2838: // LTEF64 DJMPE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72402,6 +74479,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2839: // LTEF64 DJMPE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72441,6 +74519,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2840: // LTEF64 DJMPE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72480,6 +74559,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2841: // LTEF64 DJMPE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72519,6 +74599,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2842: // LTEF64 DJMPE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72558,6 +74639,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2843: // LTEF64 DJMPE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72597,6 +74679,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2844: // LTEF64 DJMPE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72636,6 +74719,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2845: // LTEF64 DJMPE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72675,6 +74759,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2846: // LTEF64 DJMPNE, then at its target EQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72714,6 +74799,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2847: // LTEF64 DJMPNE, then at its target EQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72753,6 +74839,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2848: // LTEF64 DJMPNE, then at its target NEQF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72792,6 +74879,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2849: // LTEF64 DJMPNE, then at its target NEQF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72831,6 +74919,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2850: // LTEF64 DJMPNE, then at its target GTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72870,6 +74959,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2851: // LTEF64 DJMPNE, then at its target GTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72909,6 +74999,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2852: // LTEF64 DJMPNE, then at its target GTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72948,6 +75039,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2853: // LTEF64 DJMPNE, then at its target GTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -72987,6 +75079,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2854: // LTEF64 DJMPNE, then at its target LTF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -73026,6 +75119,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2855: // LTEF64 DJMPNE, then at its target LTF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -73065,6 +75159,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2856: // LTEF64 DJMPNE, then at its target LTEF64 DJMPE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -73104,6 +75199,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2857: // LTEF64 DJMPNE, then at its target LTEF64 DJMPNE
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			{
@@ -73143,6 +75239,7 @@ func (m *VM) exec() (int, error) {
 					continue
 				}
 			}
+			continue
 		case 2858: // MOV SHL ADD, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73159,6 +75256,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 2859: // MOV SHL ADD, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73175,6 +75273,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 2860: // MOV SHL SUB, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73191,6 +75290,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 2861: // MOV SHL SUB, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73207,6 +75307,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 2862: // MOV SHL AND, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73223,6 +75324,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 2863: // MOV SHL AND, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73239,6 +75341,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 2864: // MOV SHL OR, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73255,6 +75358,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 2865: // MOV SHL OR, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73271,6 +75375,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 2866: // MOV SHL XOR, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73287,6 +75392,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 2867: // MOV SHL XOR, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73303,6 +75409,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 2868: // MOV SHR ADD, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73319,6 +75426,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 2869: // MOV SHR ADD, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73335,6 +75443,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 2870: // MOV SHR SUB, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73351,6 +75460,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 2871: // MOV SHR SUB, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73367,6 +75477,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 2872: // MOV SHR AND, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73383,6 +75494,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 2873: // MOV SHR AND, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73399,6 +75511,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 2874: // MOV SHR OR, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73415,6 +75528,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 2875: // MOV SHR OR, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73431,6 +75545,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 2876: // MOV SHR XOR, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73447,6 +75562,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 2877: // MOV SHR XOR, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73463,6 +75579,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 2878: // SHR AND ADD, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73479,6 +75596,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 2879: // SHR AND ADD, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73495,6 +75613,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 2880: // SHR AND ADD, each part taking the result before by b, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73511,6 +75630,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 2881: // SHR AND ADD, each part taking the result before by b, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73527,6 +75647,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 2882: // SHR AND SUB, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73543,6 +75664,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 2883: // SHR AND SUB, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73559,6 +75681,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 2884: // SHR AND SUB, each part taking the result before by b, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73575,6 +75698,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 2885: // SHR AND SUB, each part taking the result before by b, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73591,6 +75715,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 2886: // SHR AND AND, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73607,6 +75732,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 2887: // SHR AND AND, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73623,6 +75749,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 2888: // SHR AND AND, each part taking the result before by b, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73639,6 +75766,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 2889: // SHR AND AND, each part taking the result before by b, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73655,6 +75783,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 2890: // SHR AND OR, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73671,6 +75800,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 2891: // SHR AND OR, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73687,6 +75817,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 2892: // SHR AND OR, each part taking the result before by b, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73703,6 +75834,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 2893: // SHR AND OR, each part taking the result before by b, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73719,6 +75851,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 2894: // SHR AND XOR, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73735,6 +75868,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 2895: // SHR AND XOR, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73751,6 +75885,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 2896: // SHR AND XOR, each part taking the result before by b, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73767,6 +75902,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 2897: // SHR AND XOR, each part taking the result before by b, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73783,6 +75919,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[2]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 2898: // AND SHL LOADM, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73805,6 +75942,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2899: // AND SHL SETM, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73827,6 +75965,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2900: // AND SHL SETM, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73849,6 +75988,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2901: // AND SHR LOADM, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73871,6 +76011,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2902: // AND SHR SETM, each part taking the result before by a, a
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73893,6 +76034,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2903: // AND SHR SETM, each part taking the result before by a, b
 			parts := (*[3]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73915,6 +76057,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2904: // LOAD ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73925,6 +76068,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 2905: // LOAD ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73935,6 +76079,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 2906: // LOAD SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73945,6 +76090,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 2907: // LOAD SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73955,6 +76101,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 2908: // LOAD MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73965,6 +76112,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 2909: // LOAD MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73975,6 +76123,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 2910: // LOAD DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -73992,6 +76141,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2911: // LOAD DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74009,6 +76159,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2912: // LOAD MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74024,6 +76175,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2913: // LOAD MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74039,6 +76191,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2914: // LOAD INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74049,6 +76202,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 2915: // LOAD DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74059,6 +76213,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 2916: // LOAD MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74069,6 +76224,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 2917: // LOAD SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74079,6 +76235,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 2918: // LOAD SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74089,6 +76246,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 2919: // LOAD AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74099,6 +76257,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 2920: // LOAD AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74109,6 +76268,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 2921: // LOAD OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74119,6 +76279,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 2922: // LOAD OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74129,6 +76290,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 2923: // LOAD XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74139,6 +76301,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 2924: // LOAD XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74149,6 +76312,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 2925: // LOAD NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74159,6 +76323,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 2926: // LOAD LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74175,6 +76340,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2927: // LOAD SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74191,6 +76357,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2928: // LOAD SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74207,6 +76374,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2929: // LOAD PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74223,6 +76391,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 2930: // ADD ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74233,6 +76402,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 2931: // ADD ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74243,6 +76413,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 2932: // ADD SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74253,6 +76424,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 2933: // ADD SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74263,6 +76435,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 2934: // ADD MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74273,6 +76446,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 2935: // ADD MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74283,6 +76457,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 2936: // ADD DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74300,6 +76475,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2937: // ADD DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74317,6 +76493,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2938: // ADD MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74332,6 +76509,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2939: // ADD MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74347,6 +76525,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2940: // ADD INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74357,6 +76536,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 2941: // ADD DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74367,6 +76547,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 2942: // ADD MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74377,6 +76558,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 2943: // ADD SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74387,6 +76569,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 2944: // ADD SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74397,6 +76580,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 2945: // ADD AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74407,6 +76591,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 2946: // ADD AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74417,6 +76602,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 2947: // ADD OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74427,6 +76613,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 2948: // ADD OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74437,6 +76624,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 2949: // ADD XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74447,6 +76635,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 2950: // ADD XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74457,6 +76646,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 2951: // ADD NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74467,6 +76657,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 2952: // ADD LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74483,6 +76674,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2953: // ADD SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74499,6 +76691,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2954: // ADD SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74515,6 +76708,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2955: // ADD PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74531,6 +76725,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 2956: // SUB ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74541,6 +76736,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 2957: // SUB ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74551,6 +76747,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 2958: // SUB SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74561,6 +76758,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 2959: // SUB SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74571,6 +76769,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 2960: // SUB MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74581,6 +76780,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 2961: // SUB MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74591,6 +76791,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 2962: // SUB DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74608,6 +76809,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2963: // SUB DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74625,6 +76827,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2964: // SUB MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74640,6 +76843,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2965: // SUB MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74655,6 +76859,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2966: // SUB INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74665,6 +76870,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 2967: // SUB DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74675,6 +76881,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 2968: // SUB MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74685,6 +76892,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 2969: // SUB SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74695,6 +76903,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 2970: // SUB SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74705,6 +76914,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 2971: // SUB AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74715,6 +76925,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 2972: // SUB AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74725,6 +76936,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 2973: // SUB OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74735,6 +76947,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 2974: // SUB OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74745,6 +76958,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 2975: // SUB XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74755,6 +76969,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 2976: // SUB XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74765,6 +76980,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 2977: // SUB NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74775,6 +76991,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 2978: // SUB LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74791,6 +77008,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 2979: // SUB SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74807,6 +77025,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2980: // SUB SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74823,6 +77042,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 2981: // SUB PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74839,6 +77059,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 2982: // MUL ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74849,6 +77070,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 2983: // MUL ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74859,6 +77081,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 2984: // MUL SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74869,6 +77092,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 2985: // MUL SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74879,6 +77103,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 2986: // MUL MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74889,6 +77114,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 2987: // MUL MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74899,6 +77125,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 2988: // MUL DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74916,6 +77143,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2989: // MUL DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74933,6 +77161,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 2990: // MUL MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74948,6 +77177,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2991: // MUL MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74963,6 +77193,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 2992: // MUL INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74973,6 +77204,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 2993: // MUL DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74983,6 +77215,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 2994: // MUL MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -74993,6 +77226,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 2995: // MUL SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75003,6 +77237,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 2996: // MUL SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75013,6 +77248,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 2997: // MUL AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75023,6 +77259,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 2998: // MUL AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75033,6 +77270,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 2999: // MUL OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75043,6 +77281,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3000: // MUL OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75053,6 +77292,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3001: // MUL XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75063,6 +77303,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3002: // MUL XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75073,6 +77314,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3003: // MUL NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75083,6 +77325,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3004: // MUL LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75099,6 +77342,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3005: // MUL SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75115,6 +77359,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3006: // MUL SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75131,6 +77376,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3007: // MUL PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75147,6 +77393,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3008: // MOD ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75162,6 +77409,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3009: // MOD ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75177,6 +77425,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3010: // MOD SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75192,6 +77441,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3011: // MOD SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75207,6 +77457,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3012: // MOD MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75222,6 +77473,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3013: // MOD MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75237,6 +77489,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3014: // MOD DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75259,6 +77512,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3015: // MOD DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75281,6 +77535,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3016: // MOD MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75301,6 +77556,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3017: // MOD MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75321,6 +77577,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3018: // MOD INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75336,6 +77593,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3019: // MOD DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75351,6 +77609,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3020: // MOD MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75366,6 +77625,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3021: // MOD SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75381,6 +77641,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3022: // MOD SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75396,6 +77657,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3023: // MOD AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75411,6 +77673,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3024: // MOD AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75426,6 +77689,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3025: // MOD OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75441,6 +77705,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3026: // MOD OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75456,6 +77721,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3027: // MOD XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75471,6 +77737,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3028: // MOD XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75486,6 +77753,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3029: // MOD NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75501,6 +77769,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3030: // MOD LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75522,6 +77791,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3031: // MOD SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75543,6 +77813,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3032: // MOD SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75564,6 +77835,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3033: // MOD PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75585,6 +77857,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3034: // REM ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75595,6 +77868,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3035: // REM ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75605,6 +77879,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3036: // REM SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75615,6 +77890,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3037: // REM SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75625,6 +77901,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3038: // REM MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75635,6 +77912,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3039: // REM MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75645,6 +77923,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3040: // REM DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75662,6 +77941,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3041: // REM DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75679,6 +77959,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3042: // REM MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75694,6 +77975,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3043: // REM MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75709,6 +77991,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3044: // REM INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75719,6 +78002,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3045: // REM DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75729,6 +78013,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3046: // REM MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75739,6 +78024,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3047: // REM SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75749,6 +78035,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3048: // REM SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75759,6 +78046,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3049: // REM AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75769,6 +78057,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3050: // REM AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75779,6 +78068,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3051: // REM OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75789,6 +78079,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3052: // REM OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75799,6 +78090,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3053: // REM XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75809,6 +78101,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3054: // REM XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75819,6 +78112,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3055: // REM NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75829,6 +78123,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3056: // REM LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75845,6 +78140,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3057: // REM SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75861,6 +78157,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3058: // REM SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75877,6 +78174,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3059: // REM PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75893,6 +78191,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3060: // INC ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75903,6 +78202,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3061: // INC ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75913,6 +78213,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3062: // INC SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75923,6 +78224,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3063: // INC SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75933,6 +78235,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3064: // INC MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75943,6 +78246,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3065: // INC MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75953,6 +78257,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3066: // INC DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75970,6 +78275,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3067: // INC DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -75987,6 +78293,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3068: // INC MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76002,6 +78309,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3069: // INC MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76017,6 +78325,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3070: // INC INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76027,6 +78336,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3071: // INC DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76037,6 +78347,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3072: // INC MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76047,6 +78358,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3073: // INC SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76057,6 +78369,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3074: // INC SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76067,6 +78380,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3075: // INC AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76077,6 +78391,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3076: // INC AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76087,6 +78402,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3077: // INC OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76097,6 +78413,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3078: // INC OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76107,6 +78424,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3079: // INC XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76117,6 +78435,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3080: // INC XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76127,6 +78446,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3081: // INC NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76137,6 +78457,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3082: // INC LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76153,6 +78474,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3083: // INC SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76169,6 +78491,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3084: // INC SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76185,6 +78508,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3085: // INC PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76201,6 +78525,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3086: // DEC ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76211,6 +78536,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3087: // DEC ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76221,6 +78547,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3088: // DEC SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76231,6 +78558,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3089: // DEC SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76241,6 +78569,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3090: // DEC MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76251,6 +78580,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3091: // DEC MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76261,6 +78591,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3092: // DEC DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76278,6 +78609,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3093: // DEC DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76295,6 +78627,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3094: // DEC MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76310,6 +78643,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3095: // DEC MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76325,6 +78659,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3096: // DEC INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76335,6 +78670,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3097: // DEC DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76345,6 +78681,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3098: // DEC MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76355,6 +78692,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3099: // DEC SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76365,6 +78703,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3100: // DEC SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76375,6 +78714,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3101: // DEC AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76385,6 +78725,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3102: // DEC AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76395,6 +78736,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3103: // DEC OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76405,6 +78747,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3104: // DEC OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76415,6 +78758,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3105: // DEC XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76425,6 +78769,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3106: // DEC XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76435,6 +78780,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3107: // DEC NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76445,6 +78791,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3108: // DEC LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76461,6 +78808,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3109: // DEC SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76477,6 +78825,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3110: // DEC SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76493,6 +78842,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3111: // DEC PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76509,6 +78859,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3112: // MOV ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76519,6 +78870,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3113: // MOV ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76529,6 +78881,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3114: // MOV SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76539,6 +78892,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3115: // MOV SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76549,6 +78903,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3116: // MOV MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76559,6 +78914,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3117: // MOV MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76569,6 +78925,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3118: // MOV DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76586,6 +78943,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3119: // MOV DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76603,6 +78961,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3120: // MOV MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76618,6 +78977,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3121: // MOV MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76633,6 +78993,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3122: // MOV INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76643,6 +79004,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3123: // MOV DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76653,6 +79015,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3124: // MOV MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76663,6 +79026,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3125: // MOV SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76673,6 +79037,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3126: // MOV SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76683,6 +79048,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3127: // MOV AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76693,6 +79059,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3128: // MOV AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76703,6 +79070,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3129: // MOV OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76713,6 +79081,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3130: // MOV OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76723,6 +79092,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3131: // MOV XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76733,6 +79103,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3132: // MOV XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76743,6 +79114,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3133: // MOV NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76753,6 +79125,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3134: // MOV LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76769,6 +79142,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3135: // MOV SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76785,6 +79159,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3136: // MOV SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76801,6 +79176,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3137: // MOV PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76817,6 +79193,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3138: // SHL ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76827,6 +79204,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3139: // SHL ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76837,6 +79215,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3140: // SHL SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76847,6 +79226,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3141: // SHL SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76857,6 +79237,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3142: // SHL MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76867,6 +79248,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3143: // SHL MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76877,6 +79259,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3144: // SHL DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76894,6 +79277,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3145: // SHL DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76911,6 +79295,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3146: // SHL MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76926,6 +79311,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3147: // SHL MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76941,6 +79327,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3148: // SHL INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76951,6 +79338,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3149: // SHL DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76961,6 +79349,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3150: // SHL MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76971,6 +79360,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3151: // SHL SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76981,6 +79371,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3152: // SHL SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -76991,6 +79382,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3153: // SHL AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77001,6 +79393,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3154: // SHL AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77011,6 +79404,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3155: // SHL OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77021,6 +79415,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3156: // SHL OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77031,6 +79426,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3157: // SHL XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77041,6 +79437,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3158: // SHL XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77051,6 +79448,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3159: // SHL NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77061,6 +79459,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3160: // SHL LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77077,6 +79476,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3161: // SHL SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77093,6 +79493,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3162: // SHL SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77109,6 +79510,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3163: // SHL PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77125,6 +79527,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3164: // SHR ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77135,6 +79538,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3165: // SHR ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77145,6 +79549,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3166: // SHR SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77155,6 +79560,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3167: // SHR SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77165,6 +79571,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3168: // SHR MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77175,6 +79582,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3169: // SHR MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77185,6 +79593,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3170: // SHR DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77202,6 +79611,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3171: // SHR DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77219,6 +79629,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3172: // SHR MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77234,6 +79645,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3173: // SHR MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77249,6 +79661,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3174: // SHR INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77259,6 +79672,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3175: // SHR DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77269,6 +79683,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3176: // SHR MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77279,6 +79694,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3177: // SHR SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77289,6 +79705,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3178: // SHR SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77299,6 +79716,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3179: // SHR AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77309,6 +79727,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3180: // SHR AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77319,6 +79738,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3181: // SHR OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77329,6 +79749,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3182: // SHR OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77339,6 +79760,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3183: // SHR XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77349,6 +79771,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3184: // SHR XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77359,6 +79782,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3185: // SHR NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77369,6 +79793,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3186: // SHR LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77385,6 +79810,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3187: // SHR SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77401,6 +79827,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3188: // SHR SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77417,6 +79844,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3189: // SHR PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77433,6 +79861,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3190: // AND ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77443,6 +79872,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3191: // AND ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77453,6 +79883,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3192: // AND SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77463,6 +79894,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3193: // AND SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77473,6 +79905,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3194: // AND MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77483,6 +79916,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3195: // AND MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77493,6 +79927,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3196: // AND DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77510,6 +79945,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3197: // AND DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77527,6 +79963,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3198: // AND MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77542,6 +79979,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3199: // AND MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77557,6 +79995,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3200: // AND INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77567,6 +80006,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3201: // AND DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77577,6 +80017,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3202: // AND MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77587,6 +80028,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3203: // AND SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77597,6 +80039,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3204: // AND SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77607,6 +80050,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3205: // AND AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77617,6 +80061,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3206: // AND AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77627,6 +80072,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3207: // AND OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77637,6 +80083,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3208: // AND OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77647,6 +80094,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3209: // AND XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77657,6 +80105,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3210: // AND XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77667,6 +80116,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3211: // AND NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77677,6 +80127,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3212: // AND LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77693,6 +80144,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3213: // AND SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77709,6 +80161,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3214: // AND SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77725,6 +80178,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3215: // AND PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77741,6 +80195,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3216: // OR ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77751,6 +80206,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3217: // OR ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77761,6 +80217,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3218: // OR SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77771,6 +80228,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3219: // OR SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77781,6 +80239,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3220: // OR MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77791,6 +80250,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3221: // OR MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77801,6 +80261,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3222: // OR DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77818,6 +80279,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3223: // OR DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77835,6 +80297,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3224: // OR MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77850,6 +80313,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3225: // OR MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77865,6 +80329,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3226: // OR INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77875,6 +80340,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3227: // OR DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77885,6 +80351,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3228: // OR MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77895,6 +80362,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3229: // OR SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77905,6 +80373,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3230: // OR SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77915,6 +80384,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3231: // OR AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77925,6 +80395,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3232: // OR AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77935,6 +80406,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3233: // OR OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77945,6 +80417,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3234: // OR OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77955,6 +80428,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3235: // OR XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77965,6 +80439,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3236: // OR XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77975,6 +80450,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3237: // OR NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -77985,6 +80461,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3238: // OR LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78001,6 +80478,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3239: // OR SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78017,6 +80495,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3240: // OR SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78033,6 +80512,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3241: // OR PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78049,6 +80529,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3242: // XOR ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78059,6 +80540,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3243: // XOR ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78069,6 +80551,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3244: // XOR SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78079,6 +80562,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3245: // XOR SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78089,6 +80573,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3246: // XOR MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78099,6 +80584,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3247: // XOR MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78109,6 +80595,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3248: // XOR DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78126,6 +80613,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3249: // XOR DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78143,6 +80631,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3250: // XOR MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78158,6 +80647,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3251: // XOR MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78173,6 +80663,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3252: // XOR INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78183,6 +80674,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3253: // XOR DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78193,6 +80685,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3254: // XOR MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78203,6 +80696,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3255: // XOR SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78213,6 +80707,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3256: // XOR SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78223,6 +80718,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3257: // XOR AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78233,6 +80729,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3258: // XOR AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78243,6 +80740,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3259: // XOR OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78253,6 +80751,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3260: // XOR OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78263,6 +80762,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3261: // XOR XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78273,6 +80773,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3262: // XOR XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78283,6 +80784,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3263: // XOR NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78293,6 +80795,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3264: // XOR LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78309,6 +80812,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3265: // XOR SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78325,6 +80829,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3266: // XOR SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78341,6 +80846,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3267: // XOR PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78357,6 +80863,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3268: // NOT ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78367,6 +80874,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3269: // NOT ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78377,6 +80885,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3270: // NOT SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78387,6 +80896,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3271: // NOT SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78397,6 +80907,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3272: // NOT MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78407,6 +80918,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3273: // NOT MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78417,6 +80929,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3274: // NOT DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78434,6 +80947,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3275: // NOT DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78451,6 +80965,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3276: // NOT MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78466,6 +80981,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3277: // NOT MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78481,6 +80997,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3278: // NOT INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78491,6 +81008,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3279: // NOT DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78501,6 +81019,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3280: // NOT MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78511,6 +81030,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3281: // NOT SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78521,6 +81041,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3282: // NOT SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78531,6 +81052,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3283: // NOT AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78541,6 +81063,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3284: // NOT AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78551,6 +81074,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3285: // NOT OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78561,6 +81085,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3286: // NOT OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78571,6 +81096,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3287: // NOT XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78581,6 +81107,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3288: // NOT XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78591,6 +81118,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3289: // NOT NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78601,6 +81129,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3290: // NOT LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78617,6 +81146,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3291: // NOT SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78633,6 +81163,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3292: // NOT SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78649,6 +81180,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3293: // NOT PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78665,6 +81197,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3294: // LOADM ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78681,6 +81214,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3295: // LOADM ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78697,6 +81231,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3296: // LOADM SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78713,6 +81248,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3297: // LOADM SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78729,6 +81265,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3298: // LOADM MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78745,6 +81282,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3299: // LOADM MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78761,6 +81299,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3300: // LOADM DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78784,6 +81323,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3301: // LOADM DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78807,6 +81347,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3302: // LOADM MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78828,6 +81369,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3303: // LOADM MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78849,6 +81391,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3304: // LOADM INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78865,6 +81408,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3305: // LOADM DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78881,6 +81425,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3306: // LOADM MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78897,6 +81442,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3307: // LOADM SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78913,6 +81459,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3308: // LOADM SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78929,6 +81476,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3309: // LOADM AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78945,6 +81493,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3310: // LOADM AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78961,6 +81510,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3311: // LOADM OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78977,6 +81527,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3312: // LOADM OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -78993,6 +81544,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3313: // LOADM XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79009,6 +81561,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3314: // LOADM XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79025,6 +81578,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3315: // LOADM NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79041,6 +81595,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3316: // LOADM LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79063,6 +81618,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3317: // LOADM SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79085,6 +81641,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3318: // LOADM SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79107,6 +81664,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3319: // LOADM PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79129,6 +81687,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 		case 3320: // POP ADD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79144,6 +81703,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv + m.regs[in.b&31]
+			continue
 		case 3321: // POP ADD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79159,6 +81719,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] + iv
+			continue
 		case 3322: // POP SUB, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79174,6 +81735,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv - m.regs[in.b&31]
+			continue
 		case 3323: // POP SUB, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79189,6 +81751,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] - iv
+			continue
 		case 3324: // POP MUL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79204,6 +81767,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv * m.regs[in.b&31]
+			continue
 		case 3325: // POP MUL, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79219,6 +81783,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] * iv
+			continue
 		case 3326: // POP DIV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79241,6 +81806,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3327: // POP DIV, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79263,6 +81829,7 @@ func (m *VM) exec() (int, error) {
 			// Go defines MinInt32 / -1 as MinInt32 (remainder 0): no trap.
 			m.regs[in.c&31] = a / b
 			m.rem = a % b
+			continue
 		case 3328: // POP MOD, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79283,6 +81850,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3329: // POP MOD, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79303,6 +81871,7 @@ func (m *VM) exec() (int, error) {
 				goto fault
 			}
 			m.regs[in.c&31] = a % b
+			continue
 		case 3330: // POP INC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79318,6 +81887,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv + 1
+			continue
 		case 3331: // POP DEC, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79333,6 +81903,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv - 1
+			continue
 		case 3332: // POP MOV, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79348,6 +81919,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = iv
+			continue
 		case 3333: // POP SHL, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79363,6 +81935,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv << (in.b & 31)
+			continue
 		case 3334: // POP SHR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79378,6 +81951,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.a&31] = iv >> (in.b & 31)
+			continue
 		case 3335: // POP AND, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79393,6 +81967,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv & m.regs[in.b&31]
+			continue
 		case 3336: // POP AND, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79408,6 +81983,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] & iv
+			continue
 		case 3337: // POP OR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79423,6 +81999,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv | m.regs[in.b&31]
+			continue
 		case 3338: // POP OR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79438,6 +82015,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] | iv
+			continue
 		case 3339: // POP XOR, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79453,6 +82031,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = iv ^ m.regs[in.b&31]
+			continue
 		case 3340: // POP XOR, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79468,6 +82047,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.c&31] = m.regs[in.a&31] ^ iv
+			continue
 		case 3341: // POP NOT, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79483,6 +82063,7 @@ func (m *VM) exec() (int, error) {
 			ip++
 			in = &parts[1]
 			m.regs[in.b&31] = ^iv
+			continue
 		case 3342: // POP LOADM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79504,6 +82085,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h := m.heap[addr : addr+4]
 			m.regs[in.b&31] = int32(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24)
+			continue
 		case 3343: // POP SETM, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79525,6 +82107,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(m.regs[in.b&31])
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3344: // POP SETM, each part taking the result before by b
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79546,6 +82129,7 @@ func (m *VM) exec() (int, error) {
 			}
 			h, v := m.heap[addr:addr+4], uint32(iv)
 			h[0], h[1], h[2], h[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+			continue
 		case 3345: // POP PUSH, each part taking the result before by a
 			parts := (*[2]inst)(unsafe.Add(code, uintptr(ip-1)*unsafe.Sizeof(inst{})))
 			var iv int32 // the integer the part before wrote
@@ -79567,6 +82151,7 @@ func (m *VM) exec() (int, error) {
 			}
 			m.stack[sp] = iv
 			sp++
+			continue
 
 		default:
 			// The process instructions (opcodes 53-60) and PRTF run out of
