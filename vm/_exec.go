@@ -65,12 +65,12 @@ import (
 // its jump's block, goes on the same way with the instructions at the
 // target.
 //
-// Control flow inside: an ordinary instruction falls out of the switch to
-// the next dispatch; a taken jump sets target (an instruction index) and
-// jumps to label jump, a jump through a register sets target to a byte
-// address and jumps to regjump; the ways out are halt (HLT and the end of
-// the code), fault and stop (interrupt, budget or the end of a slice), and
-// each of them first moves ip back to the instruction it names.
+// Control flow inside: an ordinary instruction goes on to the next
+// dispatch (genexec closes its case with continue); a taken jump sets
+// target (an instruction index) and jumps to label jump, a jump through a
+// register sets target to a byte address and jumps to regjump; the ways
+// out are halt (HLT and the end of the code), fault and stop (interrupt,
+// budget or the end of a slice), each first moving ip back to what it names.
 //
 // code is the address of the first entry, and the loop reaches an entry by
 // adding to it, without a bounds check: ip is always an index of m.insts
